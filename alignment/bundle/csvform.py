@@ -1,0 +1,184 @@
+"""The spreadsheet form of OKRs and key results: one CSV row per key result.
+
+Columns (header row required, order free):
+  okr_id, team, cycle, okr_title, okr_description, declared_links (ids separated by ';'),
+  kr_id, kr_title, unit, baseline, target, current, kind (lead|lag)
+Rows that share an `okr_id` form one OKR; the OKR columns may be left blank after its first row.
+An OKR without key results is one row with blank `kr_*` columns. Problems are reported as
+"row N, column C" (row 1 is the header).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Any
+
+from alignment.errors import BundleInvalid
+
+COLUMNS = (
+    "okr_id",
+    "team",
+    "cycle",
+    "okr_title",
+    "okr_description",
+    "declared_links",
+    "kr_id",
+    "kr_title",
+    "unit",
+    "baseline",
+    "target",
+    "current",
+    "kind",
+)
+REQUIRED = ("okr_id", "team", "cycle", "okr_title")
+NUMBERS = ("baseline", "target", "current")
+OKR_FIELDS = {
+    "team": "team",
+    "cycle": "cycle",
+    "okr_title": "title",
+    "okr_description": "description",
+}
+KR_FIELDS = {
+    "kr_id": "id",
+    "kr_title": "title",
+    "unit": "unit",
+    "baseline": "baseline",
+    "target": "target",
+    "current": "current",
+    "kind": "kind",
+}
+
+
+class CsvOkrs:
+    """Parsed OKRs plus where each came from, to point bundle problems back at CSV cells."""
+
+    def __init__(self) -> None:
+        self.okrs: list[dict[str, Any]] = []
+        self.okr_rows: list[int] = []
+        self.kr_rows: list[list[int]] = []
+
+    def locate(self, okr_index: int, path_rest: str) -> str:
+        match = re.match(r"\.key_results\[(\d+)\]\.?(\w*)", path_rest)
+        if match:
+            row = self.kr_rows[okr_index][int(match.group(1))]
+            field = match.group(2)
+            column = next((c for c, f in KR_FIELDS.items() if f == field), field or "kr_id")
+            return f"row {row}, column {column}"
+        field = path_rest.lstrip(".").split("[")[0]
+        column = {"id": "okr_id", **{f: c for c, f in OKR_FIELDS.items()}}.get(field, field)
+        return f"row {self.okr_rows[okr_index]}, column {column or 'okr_id'}"
+
+
+def parse_csv(raw: bytes | str) -> CsvOkrs:
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    reader = csv.DictReader(io.StringIO(text))
+    header = [h.strip() for h in (reader.fieldnames or [])]
+    problems: list[dict[str, str]] = []
+    unknown = [h for h in header if h not in COLUMNS]
+    missing = [c for c in REQUIRED if c not in header]
+    if unknown:
+        problems.append({"path": "row 1", "message": f"unknown column(s): {', '.join(unknown)}"})
+    if missing:
+        problems.append({"path": "row 1", "message": f"missing column(s): {', '.join(missing)}"})
+    if problems:
+        raise BundleInvalid("CSV rejected: header is wrong; nothing was written", details=problems)
+
+    parsed = CsvOkrs()
+    index: dict[str, int] = {}
+    for rownum, raw_row in enumerate(reader, start=2):
+        row = {(k or "").strip(): (v or "").strip() for k, v in raw_row.items() if k}
+        if not any(row.values()):
+            continue
+        okr_id = row.get("okr_id", "")
+        if not okr_id:
+            problems.append({"path": f"row {rownum}, column okr_id", "message": "is empty"})
+            continue
+        if okr_id not in index:
+            index[okr_id] = len(parsed.okrs)
+            okr: dict[str, Any] = {
+                "id": okr_id,
+                "key_results": [],
+                "declared_links": [
+                    link.strip()
+                    for link in row.get("declared_links", "").split(";")
+                    if link.strip()
+                ],
+            }
+            for column, field in OKR_FIELDS.items():
+                okr[field] = row.get(column) or None
+            parsed.okrs.append(okr)
+            parsed.okr_rows.append(rownum)
+            parsed.kr_rows.append([])
+        else:
+            okr = parsed.okrs[index[okr_id]]
+            for column, field in OKR_FIELDS.items():
+                value = row.get(column)
+                if value and value != okr[field]:
+                    problems.append(
+                        {
+                            "path": f"row {rownum}, column {column}",
+                            "message": f"differs from row {parsed.okr_rows[index[okr_id]]}"
+                            f" for the same okr_id ({value!r} vs {okr[field]!r})",
+                        }
+                    )
+        if not any(row.get(c) for c in KR_FIELDS):
+            continue
+        kr: dict[str, Any] = {}
+        for column, field in KR_FIELDS.items():
+            value = row.get(column) or None
+            if column in NUMBERS and value is not None:
+                try:
+                    value = float(value.replace(",", ""))
+                except ValueError:
+                    problems.append(
+                        {
+                            "path": f"row {rownum}, column {column}",
+                            "message": f"{value!r} is not a number",
+                        }
+                    )
+                    value = None
+            kr[field] = value
+        parsed.okrs[index[okr_id]]["key_results"].append(kr)
+        parsed.kr_rows[index[okr_id]].append(rownum)
+    if problems:
+        raise BundleInvalid(
+            f"CSV rejected: {len(problems)} problem(s); nothing was written", details=problems
+        )
+    return parsed
+
+
+def merge_into(bundle_doc: dict[str, Any], parsed: CsvOkrs) -> dict[str, Any]:
+    """The organization's bundle with the CSV's OKRs replacing those of the same id."""
+    by_id = {o["id"]: o for o in bundle_doc.get("okrs", [])}
+    for okr in parsed.okrs:
+        by_id[okr["id"]] = okr
+    return {**bundle_doc, "okrs": list(by_id.values())}
+
+
+def to_csv(bundle_doc: dict[str, Any]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for okr in bundle_doc.get("okrs", []):
+        base = {
+            "okr_id": okr["id"],
+            "team": okr["team"],
+            "cycle": okr["cycle"],
+            "okr_title": okr["title"],
+            "okr_description": okr.get("description") or "",
+            "declared_links": ";".join(okr.get("declared_links") or []),
+        }
+        krs = okr.get("key_results") or [{}]
+        for kr in krs:
+            writer.writerow({**base, **{c: _cell(kr.get(f)) for c, f in KR_FIELDS.items()}})
+    return out.getvalue()
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

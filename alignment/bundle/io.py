@@ -1,0 +1,48 @@
+"""Reading bundle documents from bytes: JSON or YAML, with parse errors located."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from alignment.errors import BundleInvalid
+
+
+def load_document(raw: bytes | str, *, name: str = "bundle") -> Any:
+    """Parse JSON (or YAML, a superset) and report where a syntax error is."""
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BundleInvalid(
+                f"{name} is not valid JSON",
+                details=[
+                    {"path": "$", "message": f"line {exc.lineno}, column {exc.colno}: {exc.msg}"}
+                ],
+            ) from exc
+    try:
+        # CSafeLoader when available: YAML bundles can be large.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return yaml.load(text, Loader=loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise BundleInvalid(
+            f"{name} is not valid YAML or JSON",
+            details=[{"path": "$", "message": f"{where}{getattr(exc, 'problem', exc)}"}],
+        ) from exc
+
+
+def load_file(path: Path) -> Any:
+    return load_document(path.read_bytes(), name=str(path))
+
+
+def dump_document(document: Any, *, fmt: str = "json") -> str:
+    if fmt == "yaml":
+        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

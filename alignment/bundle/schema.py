@@ -1,0 +1,107 @@
+"""Pydantic shapes of a bundle and a labels file (see shared/spec/bundle-v1.md).
+
+Unknown keys are refused so that a typo ("declared_link") is reported instead of silently
+dropped. Objectives may carry an optional `parent`, which v1 readers ignore.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+BUNDLE_FORMAT = "goldenthread.bundle/v1"
+LABELS_FORMAT = "goldenthread.labels/v1"
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Title = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+LongText = Annotated[str, StringConstraints(max_length=20000)]
+Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
+Kind = Literal["lead", "lag"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OrganizationIn(_Strict):
+    id: Id
+    name: Title
+
+
+class CycleIn(_Strict):
+    id: Id
+    start: dt.date | None = None
+    end: dt.date | None = None
+
+
+class KpiIn(_Strict):
+    id: Id
+    name: Title
+    kind: Kind | None = None
+    unit: str | None = None
+    baseline: float | None = None
+    target: float | None = None
+
+
+class ObjectiveIn(_Strict):
+    id: Id
+    title: Title
+    description: LongText | None = None
+    perspective: Perspective | None = None
+    parent: Id | None = None
+    kpis: list[KpiIn] = Field(default_factory=list)
+
+
+class TeamIn(_Strict):
+    id: Id
+    name: Title
+    parent: Id | None = None
+    mission: LongText | None = None
+
+
+class KeyResultIn(_Strict):
+    id: Id
+    title: Title
+    unit: str | None = None
+    baseline: float | None = None
+    target: float | None = None
+    current: float | None = None
+    kind: Kind | None = None
+
+
+class OkrIn(_Strict):
+    id: Id
+    team: Id
+    cycle: Id
+    title: Title
+    description: LongText | None = None
+    declared_links: list[Id] = Field(default_factory=list)
+    key_results: list[KeyResultIn] = Field(default_factory=list)
+
+
+class CheckInIn(_Strict):
+    id: Id
+    okr: Id
+    key_result: Id | None = None
+    date: dt.date | None = None
+    value: float | None = None
+    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
+    text: LongText
+
+
+class Bundle(_Strict):
+    format: Literal["goldenthread.bundle/v1"]
+    organization: OrganizationIn
+    cycles: list[CycleIn] = Field(default_factory=list)
+    strategic_objectives: list[ObjectiveIn] = Field(default_factory=list)
+    teams: list[TeamIn] = Field(default_factory=list)
+    okrs: list[OkrIn] = Field(default_factory=list)
+    check_ins: list[CheckInIn] = Field(default_factory=list)
+
+
+class Labels(_Strict):
+    format: Literal["goldenthread.labels/v1"]
+    links: dict[Id, list[Id]]
+    drift: dict[Id, bool] = Field(default_factory=dict)

@@ -1,0 +1,195 @@
+"""Bundle rules: parse a document and list every problem by JSON path.
+
+Shape errors come from pydantic; the cross-record rules (unique ids, references that resolve,
+no parent cycles, key results that belong to the check-in's OKR) are checked on the raw
+document too, so one pass reports everything that is wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from alignment.bundle.schema import BUNDLE_FORMAT, Bundle, Labels
+from alignment.errors import BundleInvalid
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+def json_path(loc: Iterable[str | int]) -> str:
+    path = "$"
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def parse_bundle(document: Any) -> Bundle:
+    """Return a valid `Bundle` or raise `BundleInvalid` listing every problem."""
+    problems: list[Problem] = []
+    bundle: Bundle | None = None
+    if not isinstance(document, dict):
+        raise BundleInvalid(
+            "bundle must be a JSON/YAML object", details=[Problem("$", "not an object").as_dict()]
+        )
+    if document.get("format") != BUNDLE_FORMAT:
+        problems.append(
+            Problem("$.format", f"must be {BUNDLE_FORMAT!r}, got {document.get('format')!r}")
+        )
+    try:
+        bundle = Bundle.model_validate(document)
+    except ValidationError as exc:
+        problems += [
+            Problem(json_path(err["loc"]), err["msg"])
+            for err in exc.errors(include_url=False)
+            if tuple(err["loc"]) != ("format",)
+        ]
+    problems += list(_reference_problems(document))
+    if problems:
+        unique = list(dict.fromkeys(problems))
+        raise BundleInvalid(
+            f"bundle rejected: {len(unique)} problem(s); nothing was written",
+            details=[p.as_dict() for p in unique],
+        )
+    assert bundle is not None
+    return bundle
+
+
+def parse_labels(document: Any) -> Labels:
+    try:
+        return Labels.model_validate(document)
+    except ValidationError as exc:
+        raise BundleInvalid(
+            "labels file rejected",
+            details=[Problem(json_path(e["loc"]), e["msg"]).as_dict() for e in exc.errors()],
+        ) from exc
+
+
+def _items(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
+    value = document.get(key)
+    if not isinstance(value, list):
+        return []
+    return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+
+
+def _ids(items: list[tuple[int, dict[str, Any]]], key: str) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for i, item in items:
+        ident = item.get("id")
+        if isinstance(ident, str) and ident.strip():
+            if ident in seen:
+                yield Problem(
+                    f"$.{key}[{i}].id", f"duplicate id {ident!r} (first at $.{key}[{seen[ident]}])"
+                )
+            else:
+                seen[ident] = i
+
+
+def _known(items: Iterable[dict[str, Any]]) -> set[str]:
+    return {item["id"] for item in items if isinstance(item.get("id"), str)}
+
+
+def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
+    cycles, teams = _items(doc, "cycles"), _items(doc, "teams")
+    objectives, okrs = _items(doc, "strategic_objectives"), _items(doc, "okrs")
+    check_ins = _items(doc, "check_ins")
+    kpis = [
+        (f"$.strategic_objectives[{i}].kpis[{j}]", kpi)
+        for i, obj in objectives
+        for j, kpi in enumerate(obj.get("kpis") or [])
+        if isinstance(kpi, dict)
+    ]
+    krs = [
+        (f"$.okrs[{i}].key_results[{j}]", kr, okr.get("id"))
+        for i, okr in okrs
+        for j, kr in enumerate(okr.get("key_results") or [])
+        if isinstance(kr, dict)
+    ]
+    for key, items in (
+        ("cycles", cycles),
+        ("teams", teams),
+        ("strategic_objectives", objectives),
+        ("okrs", okrs),
+        ("check_ins", check_ins),
+    ):
+        yield from _ids(items, key)
+    yield from _nested_ids(kpis, "KPI")
+    yield from _nested_ids([(p, kr) for p, kr, _ in krs], "key result")
+
+    cycle_ids, team_ids = _known(c for _, c in cycles), _known(t for _, t in teams)
+    objective_ids, okr_ids = _known(o for _, o in objectives), _known(o for _, o in okrs)
+    kr_owner = {kr["id"]: owner for _, kr, owner in krs if isinstance(kr.get("id"), str)}
+
+    yield from _parent_problems(teams, "teams", team_ids)
+    yield from _parent_problems(objectives, "strategic_objectives", objective_ids)
+    for i, okr in okrs:
+        yield from _ref(okr.get("team"), team_ids, f"$.okrs[{i}].team", "team")
+        yield from _ref(okr.get("cycle"), cycle_ids, f"$.okrs[{i}].cycle", "cycle")
+        links = okr.get("declared_links") or []
+        for j, link in enumerate(links if isinstance(links, list) else []):
+            yield from _ref(
+                link, objective_ids, f"$.okrs[{i}].declared_links[{j}]", "strategic objective"
+            )
+            if link in links[:j]:
+                yield Problem(f"$.okrs[{i}].declared_links[{j}]", f"{link!r} is listed twice")
+    for i, check_in in check_ins:
+        yield from _ref(check_in.get("okr"), okr_ids, f"$.check_ins[{i}].okr", "OKR")
+        kr = check_in.get("key_result")
+        if kr is not None:
+            yield from _ref(kr, set(kr_owner), f"$.check_ins[{i}].key_result", "key result")
+            if kr in kr_owner and kr_owner[kr] != check_in.get("okr"):
+                yield Problem(
+                    f"$.check_ins[{i}].key_result",
+                    f"key result {kr!r} belongs to OKR {kr_owner[kr]!r}, "
+                    f"not {check_in.get('okr')!r}",
+                )
+    for i, cycle in cycles:
+        start, end = cycle.get("start"), cycle.get("end")
+        if start is not None and end is not None and str(start) > str(end):
+            yield Problem(f"$.cycles[{i}].end", f"cycle ends ({end}) before it starts ({start})")
+
+
+def _nested_ids(items: list[tuple[str, dict[str, Any]]], what: str) -> Iterator[Problem]:
+    seen: dict[str, str] = {}
+    for path, item in items:
+        ident = item.get("id")
+        if isinstance(ident, str) and ident.strip():
+            if ident in seen:
+                yield Problem(
+                    f"{path}.id", f"duplicate {what} id {ident!r} (first at {seen[ident]})"
+                )
+            else:
+                seen[ident] = path
+
+
+def _ref(value: Any, known: set[str], path: str, what: str) -> Iterator[Problem]:
+    if isinstance(value, str) and value and value not in known:
+        yield Problem(path, f"unknown {what} {value!r}")
+
+
+def _parent_problems(
+    items: list[tuple[int, dict[str, Any]]], key: str, known: set[str]
+) -> Iterator[Problem]:
+    parents = {it["id"]: it.get("parent") for _, it in items if isinstance(it.get("id"), str)}
+    for i, item in items:
+        parent = item.get("parent")
+        yield from _ref(parent, known, f"$.{key}[{i}].parent", key.rstrip("s").replace("_", " "))
+        seen, node = {item.get("id")}, parent
+        while isinstance(node, str) and node in parents:
+            if node in seen:
+                yield Problem(
+                    f"$.{key}[{i}].parent",
+                    f"parent chain of {item.get('id')!r} loops back to itself",
+                )
+                break
+            seen.add(node)
+            node = parents[node]

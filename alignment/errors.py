@@ -1,0 +1,45 @@
+"""Domain errors: each carries an HTTP status and a machine-readable code.
+
+One handler in `service` renders them as {"error": {"code", "message", "details"}}; the CLI
+prints them. Nothing else needs to know about HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, details: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class Invalid(DomainError):
+    status = 422
+    code = "invalid"
+
+
+class BundleInvalid(Invalid):
+    """A bundle that breaks rules; `details` lists every problem by path."""
+
+    code = "bundle_invalid"
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "unavailable"

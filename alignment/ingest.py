@@ -1,0 +1,331 @@
+"""Ingest stage: a validated bundle is upserted into one organization, in the caller's transaction.
+
+Rows are written with INSERT .. ON CONFLICT DO UPDATE .. WHERE something changed, so re-importing
+the same bundle touches nothing (not even `updated_at`) and a changed bundle updates by id.
+With `prune=True`, rows of the organization that the bundle no longer lists are deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import delete, func, literal_column, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from alignment.bundle.schema import Bundle
+from alignment.models import (
+    Base,
+    CheckIn,
+    Cycle,
+    DeclaredLink,
+    KeyResult,
+    Kpi,
+    Okr,
+    Organization,
+    StrategicObjective,
+    Team,
+    content_hash,
+)
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class ImportSummary:
+    organization: str
+    created: dict[str, int] = field(default_factory=dict)
+    updated: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        return (
+            any(self.created.values()) or any(self.updated.values()) or any(self.deleted.values())
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "organization": self.organization,
+            "changed": self.changed,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "deleted": self.deleted,
+        }
+
+
+def _parents_first(items: Sequence[Any]) -> list[Any]:
+    """Order so that every parent precedes its children (the FK is checked per statement)."""
+    by_id = {item.id: item for item in items}
+    ordered: list[Any] = []
+    placed: set[str] = set()
+
+    def place(item: Any) -> None:
+        if item.id in placed:
+            return
+        if item.parent and item.parent in by_id:
+            place(by_id[item.parent])
+        placed.add(item.id)
+        ordered.append(item)
+
+    for item in items:
+        place(item)
+    return ordered
+
+
+def _upsert(
+    session: Session,
+    model: type[Base],
+    rows: list[dict[str, Any]],
+    name: str,
+    summary: ImportSummary,
+) -> None:
+    table = model.__table__
+    keys = [c.name for c in table.primary_key.columns]
+    created = updated = 0
+    for start in range(0, len(rows), _CHUNK):
+        chunk = rows[start : start + _CHUNK]
+        data_cols = [c for c in chunk[0] if c not in keys]
+        stmt = insert(table).values(chunk)
+        # xmax = 0 only for freshly inserted tuples: tells created from updated in one trip.
+        stmt = stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={**{c: stmt.excluded[c] for c in data_cols}, "updated_at": func.now()},
+            where=tuple_(*(table.c[c] for c in data_cols)).is_distinct_from(
+                tuple_(*(stmt.excluded[c] for c in data_cols))
+            ),
+        ).returning(literal_column("(xmax = 0)").label("inserted"))
+        flags = [row.inserted for row in session.execute(stmt)]
+        created += sum(flags)
+        updated += len(flags) - sum(flags)
+    summary.created[name] = created
+    summary.updated[name] = updated
+    summary.unchanged[name] = len(rows) - created - updated
+
+
+_CHUNK = 1000
+
+
+def import_bundle(
+    session: Session, bundle: Bundle, *, prune: bool = False, progress: Progress | None = None
+) -> ImportSummary:
+    """Upsert `bundle` into its organization. The caller owns the transaction."""
+    org = bundle.organization.id
+    summary = ImportSummary(organization=org)
+    step = progress or (lambda _label, _n: None)
+
+    _upsert(
+        session,
+        Organization,
+        [{"id": org, "name": bundle.organization.name}],
+        "organizations",
+        summary,
+    )
+    _upsert(
+        session,
+        Cycle,
+        [{"org_id": org, "id": c.id, "start": c.start, "end": c.end} for c in bundle.cycles],
+        "cycles",
+        summary,
+    )
+    step("cycles", len(bundle.cycles))
+    _upsert(
+        session,
+        Team,
+        [
+            {
+                "org_id": org,
+                "id": t.id,
+                "name": t.name,
+                "parent_id": t.parent,
+                "mission": t.mission,
+                "content_hash": content_hash(t.mission),
+            }
+            for t in _parents_first(bundle.teams)
+        ],
+        "teams",
+        summary,
+    )
+    step("teams", len(bundle.teams))
+    _upsert(
+        session,
+        StrategicObjective,
+        [
+            {
+                "org_id": org,
+                "id": o.id,
+                "title": o.title,
+                "description": o.description,
+                "perspective": o.perspective,
+                "parent_id": o.parent,
+                "content_hash": content_hash(o.title, o.description),
+            }
+            for o in _parents_first(bundle.strategic_objectives)
+        ],
+        "strategic_objectives",
+        summary,
+    )
+    _upsert(
+        session,
+        Kpi,
+        [
+            {
+                "org_id": org,
+                "id": k.id,
+                "objective_id": o.id,
+                "name": k.name,
+                "kind": k.kind,
+                "unit": k.unit,
+                "baseline": k.baseline,
+                "target": k.target,
+                "position": pos,
+                "content_hash": content_hash(k.name),
+            }
+            for o in bundle.strategic_objectives
+            for pos, k in enumerate(o.kpis)
+        ],
+        "kpis",
+        summary,
+    )
+    step("strategic objectives", len(bundle.strategic_objectives))
+    _upsert(
+        session,
+        Okr,
+        [
+            {
+                "org_id": org,
+                "id": o.id,
+                "team_id": o.team,
+                "cycle_id": o.cycle,
+                "title": o.title,
+                "description": o.description,
+                "content_hash": content_hash(o.title, o.description),
+            }
+            for o in bundle.okrs
+        ],
+        "okrs",
+        summary,
+    )
+    _upsert(
+        session,
+        KeyResult,
+        [
+            {
+                "org_id": org,
+                "id": kr.id,
+                "okr_id": o.id,
+                "title": kr.title,
+                "unit": kr.unit,
+                "baseline": kr.baseline,
+                "target": kr.target,
+                "current": kr.current,
+                "kind": kr.kind,
+                "position": pos,
+                "content_hash": content_hash(kr.title),
+            }
+            for o in bundle.okrs
+            for pos, kr in enumerate(o.key_results)
+        ],
+        "key_results",
+        summary,
+    )
+    _sync_declared_links(session, bundle, summary)
+    step("okrs", len(bundle.okrs))
+    _upsert(
+        session,
+        CheckIn,
+        [
+            {
+                "org_id": org,
+                "id": c.id,
+                "okr_id": c.okr,
+                "key_result_id": c.key_result,
+                "date": c.date,
+                "value": c.value,
+                "confidence": c.confidence,
+                "text": c.text,
+                "content_hash": content_hash(c.text),
+            }
+            for c in bundle.check_ins
+        ],
+        "check_ins",
+        summary,
+    )
+    step("check-ins", len(bundle.check_ins))
+    if prune:
+        _prune(session, bundle, summary)
+    return summary
+
+
+def _sync_declared_links(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
+    org = bundle.organization.id
+    wanted = {(o.id, link): pos for o in bundle.okrs for pos, link in enumerate(o.declared_links)}
+    okr_ids = [o.id for o in bundle.okrs]
+    existing: dict[tuple[str, str], int] = {}
+    for start in range(0, len(okr_ids), _CHUNK):
+        rows = session.execute(
+            select(DeclaredLink.okr_id, DeclaredLink.objective_id, DeclaredLink.position).where(
+                DeclaredLink.org_id == org, DeclaredLink.okr_id.in_(okr_ids[start : start + _CHUNK])
+            )
+        )
+        existing.update({(r.okr_id, r.objective_id): r.position for r in rows})
+    stale = [key for key in existing if key not in wanted]
+    for start in range(0, len(stale), _CHUNK):
+        session.execute(
+            delete(DeclaredLink).where(
+                DeclaredLink.org_id == org,
+                tuple_(DeclaredLink.okr_id, DeclaredLink.objective_id).in_(
+                    stale[start : start + _CHUNK]
+                ),
+            )
+        )
+    fresh = [
+        {"org_id": org, "okr_id": okr, "objective_id": obj, "position": pos}
+        for (okr, obj), pos in wanted.items()
+        if existing.get((okr, obj)) != pos
+    ]
+    for start in range(0, len(fresh), _CHUNK):
+        stmt = insert(DeclaredLink).values(fresh[start : start + _CHUNK])
+        session.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["org_id", "okr_id", "objective_id"],
+                set_={"position": stmt.excluded.position},
+            )
+        )
+    summary.created["declared_links"] = sum(
+        1 for r in fresh if (r["okr_id"], r["objective_id"]) not in existing
+    )
+    summary.updated["declared_links"] = len(fresh) - summary.created["declared_links"]
+    summary.deleted["declared_links"] = len(stale)
+
+
+def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
+    """Delete what the organization has and the bundle no longer lists (children first)."""
+    org = bundle.organization.id
+    keep: list[tuple[type[Base], str, Iterable[str]]] = [
+        (CheckIn, "check_ins", (c.id for c in bundle.check_ins)),
+        (KeyResult, "key_results", (kr.id for o in bundle.okrs for kr in o.key_results)),
+        (Okr, "okrs", (o.id for o in bundle.okrs)),
+        (Kpi, "kpis", (k.id for o in bundle.strategic_objectives for k in o.kpis)),
+        (StrategicObjective, "strategic_objectives", (o.id for o in bundle.strategic_objectives)),
+        (Team, "teams", (t.id for t in bundle.teams)),
+        (Cycle, "cycles", (c.id for c in bundle.cycles)),
+    ]
+    for model, name, ids in keep:
+        wanted = set(ids)
+        present = session.scalars(select(model.id).where(model.org_id == org)).all()
+        gone = [i for i in present if i not in wanted]
+        if gone and model in (Team, StrategicObjective):
+            # Children before parents, so the self-reference never blocks the delete.
+            session.execute(
+                update(model).where(model.org_id == org, model.id.in_(gone)).values(parent_id=None)
+            )
+        for start in range(0, len(gone), _CHUNK):
+            session.execute(
+                delete(model).where(model.org_id == org, model.id.in_(gone[start : start + _CHUNK]))
+            )
+        summary.deleted[name] = len(gone)

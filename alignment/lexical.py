@@ -1,0 +1,140 @@
+"""Lexical evidence for alignment: tokenizer, stop words, a small suffix stemmer, IDF weights.
+
+Pure Python/numpy, no dependencies. The vector model catches paraphrase; this module adds
+the exact-term signal ("readmission" in both texts) and the human-readable `shared_terms`
+shown as evidence. IDF is computed per organization, so a word that every objective and OKR
+of that organization uses ("customer", "platform") carries almost no weight.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+
+_TOKEN = re.compile(r"[a-z][a-z0-9]+")
+
+# Function words plus OKR boilerplate ("increase", "improve", "q3") that says nothing about *what*.
+STOP_WORDS = frozenset(
+    ["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "per", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "via", "across", "within", "every", "new", "make", "making", "made", "get", "getting", "ensure", "ensuring", "achieve", "deliver", "increase", "increasing", "improve", "improving", "reduce", "reducing", "grow", "growing", "raise", "lower", "higher", "better", "least", "less", "than", "target", "goal", "goals", "objective", "objectives", "key", "result", "results", "okr", "okrs", "kpi", "q1", "q2", "q3", "q4", "fy", "h1", "h2", "week", "weeks", "month", "months", "quarter", "year", "years", "annual", "percent", "pct", "rate", "number", "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "one", "two", "three", "first"]
+)
+
+# Longest suffix first; each pair is (suffix, replacement). Deliberately conservative: merging
+# "readmissions"/"readmission" matters, perfect linguistics does not.
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("ational", "ate"),
+    ("ization", "ize"),
+    ("fulness", "ful"),
+    ("iveness", "ive"),
+    ("ations", "ate"),
+    ("ation", "ate"),
+    ("ements", ""),
+    ("ement", ""),
+    ("ments", ""),
+    ("ment", ""),
+    ("ities", ""),
+    ("ity", ""),
+    ("ness", ""),
+    ("ings", ""),
+    ("ing", ""),
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ers", ""),
+    ("er", ""),
+    ("ed", ""),
+    ("es", ""),
+    ("ly", ""),
+    ("s", ""),
+)
+
+
+def stem(word: str) -> str:
+    """Strip one common English suffix, keeping a stem of at least 3 letters."""
+    if len(word) <= 4 or word.endswith("ss"):
+        return word
+    out = word
+    for suffix, repl in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) + len(repl) >= 3:
+            out = word[: len(word) - len(suffix)] + repl
+            # "planned" -> "plann" -> "plan": undouble a final consonant left by -ed/-ing/-er.
+            if len(out) > 3 and out[-1] == out[-2] and out[-1] not in "aeiouls":
+                out = out[:-1]
+            break
+    # "organize"/"organization" and "service"/"services" meet on the e-less form.
+    return out[:-1] if len(out) > 4 and out.endswith("e") else out
+
+
+def tokens(text: str | None) -> list[str]:
+    """Lower-case word tokens without stop words or bare numbers."""
+    if not text:
+        return []
+    return [t for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+
+
+def stems(text: str | None) -> list[str]:
+    return [stem(t) for t in tokens(text)]
+
+
+def stem_set_with_surface(text: str | None) -> dict[str, str]:
+    """stem -> first surface word that produced it (for showing evidence in the user's words)."""
+    out: dict[str, str] = {}
+    for tok in tokens(text):
+        out.setdefault(stem(tok), tok)
+    return out
+
+
+class Idf:
+    """Smoothed IDF over a collection of documents (each an iterable of stems)."""
+
+    def __init__(self, docs: Iterable[Iterable[str]]) -> None:
+        df: Counter[str] = Counter()
+        n = 0
+        for doc in docs:
+            n += 1
+            df.update(set(doc))
+        self.n = max(n, 1)
+        self.df = df
+
+    def __call__(self, term: str) -> float:
+        # BM25-style IDF floored at a small positive value: shared common words still count a bit.
+        d = self.df.get(term, 0)
+        return max(math.log((self.n - d + 0.5) / (d + 0.5) + 1.0), 0.05)
+
+
+def weighted_overlap(a: set[str], b: set[str], idf: Idf) -> float:
+    """IDF-weighted cosine between two stem sets, in [0, 1]."""
+    if not a or not b:
+        return 0.0
+    shared = a & b
+    if not shared:
+        return 0.0
+    w = sum(idf(t) ** 2 for t in shared)
+    na = math.sqrt(sum(idf(t) ** 2 for t in a))
+    nb = math.sqrt(sum(idf(t) ** 2 for t in b))
+    return float(w / (na * nb))
+
+
+def overlap_matrix(left: Sequence[set[str]], right: Sequence[set[str]], idf: Idf) -> np.ndarray:
+    """weighted_overlap for every (left, right) pair, via sparse-ish dense vectors."""
+    vocab = sorted(set().union(*left, *right)) if (left or right) else []
+    index = {t: i for i, t in enumerate(vocab)}
+    weights = np.array([idf(t) for t in vocab], dtype=np.float64)
+
+    def vectors(sets: Sequence[set[str]]) -> np.ndarray:
+        m = np.zeros((len(sets), len(vocab)), dtype=np.float64)
+        for r, s in enumerate(sets):
+            for t in s:
+                m[r, index[t]] = weights[index[t]]
+        norms = np.linalg.norm(m, axis=1, keepdims=True)
+        return m / np.where(norms == 0, 1.0, norms)
+
+    return vectors(left) @ vectors(right).T
+
+
+def shared_terms(a: dict[str, str], b: dict[str, str], idf: Idf, limit: int = 5) -> tuple[str, ...]:
+    """Shared stems, highest IDF first, shown as the OKR's own surface words."""
+    common = sorted(set(a) & set(b), key=lambda t: (-idf(t), t))
+    return tuple(a[t] for t in common[:limit])

@@ -1,0 +1,223 @@
+"""Relational model: organizations own everything; every key is (org_id, id).
+
+Ids are the caller's own (bundle ids), unique per kind inside an organization, so imports
+update by id and every query is scoped by organization through the key itself.
+Texts that get embedded carry `content_hash` so the embed stage can skip unchanged text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")
+KINDS = ("lead", "lag")
+
+
+def content_hash(*parts: str | None) -> str:
+    """Stable hash of the text that gets embedded (fields joined, whitespace normalized)."""
+    joined = "\n".join(" ".join((p or "").split()) for p in parts)
+    return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Timestamped:
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+
+
+def org_fk() -> Mapped[str]:
+    return mapped_column(
+        String, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class Organization(Timestamped, Base):
+    __tablename__ = "organizations"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class Cycle(Timestamped, Base):
+    __tablename__ = "cycles"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    start: Mapped[date | None] = mapped_column(Date)
+    end: Mapped[date | None] = mapped_column(Date)
+    __table_args__ = (
+        CheckConstraint('start is null or "end" is null or start <= "end"', name="cycle_dates"),
+    )
+
+
+class Team(Timestamped, Base):
+    __tablename__ = "teams"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    parent_id: Mapped[str | None] = mapped_column(String)
+    mission: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "parent_id"], ["teams.org_id", "teams.id"], ondelete="RESTRICT"
+        ),
+    )
+
+
+class StrategicObjective(Timestamped, Base):
+    __tablename__ = "strategic_objectives"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    perspective: Mapped[str | None] = mapped_column(String)
+    parent_id: Mapped[str | None] = mapped_column(String)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "parent_id"],
+            ["strategic_objectives.org_id", "strategic_objectives.id"],
+            ondelete="SET NULL (parent_id)",
+        ),
+        CheckConstraint(
+            "perspective is null or perspective in "
+            "('financial','customer','internal_process','learning_growth')",
+            name="objective_perspective",
+        ),
+    )
+
+
+class Kpi(Timestamped, Base):
+    __tablename__ = "kpis"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    objective_id: Mapped[str] = mapped_column(String, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str | None] = mapped_column(String)
+    unit: Mapped[str | None] = mapped_column(String)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    position: Mapped[int] = mapped_column(default=0, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "objective_id"],
+            ["strategic_objectives.org_id", "strategic_objectives.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("kind is null or kind in ('lead','lag')", name="kpi_kind"),
+        Index("ix_kpis_objective", "org_id", "objective_id"),
+    )
+
+
+class Okr(Timestamped, Base):
+    __tablename__ = "okrs"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    team_id: Mapped[str] = mapped_column(String, nullable=False)
+    cycle_id: Mapped[str] = mapped_column(String, nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    description: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "team_id"], ["teams.org_id", "teams.id"]),
+        ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),
+        Index("ix_okrs_team", "org_id", "team_id"),
+        Index("ix_okrs_cycle", "org_id", "cycle_id"),
+    )
+
+
+class DeclaredLink(Base):
+    """What a team claims its OKR contributes to (kept apart from scored links)."""
+
+    __tablename__ = "declared_links"
+    org_id: Mapped[str] = org_fk()
+    okr_id: Mapped[str] = mapped_column(String, primary_key=True)
+    objective_id: Mapped[str] = mapped_column(String, primary_key=True)
+    position: Mapped[int] = mapped_column(default=0, nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["org_id", "objective_id"],
+            ["strategic_objectives.org_id", "strategic_objectives.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+
+class KeyResult(Timestamped, Base):
+    __tablename__ = "key_results"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    okr_id: Mapped[str] = mapped_column(String, nullable=False)
+    title: Mapped[str] = mapped_column(Text, nullable=False)
+    unit: Mapped[str | None] = mapped_column(String)
+    baseline: Mapped[float | None] = mapped_column(Float)
+    target: Mapped[float | None] = mapped_column(Float)
+    current: Mapped[float | None] = mapped_column(Float)
+    kind: Mapped[str | None] = mapped_column(String)
+    position: Mapped[int] = mapped_column(default=0, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
+        CheckConstraint("kind is null or kind in ('lead','lag')", name="key_result_kind"),
+        Index("ix_key_results_okr", "org_id", "okr_id"),
+    )
+
+
+class CheckIn(Timestamped, Base):
+    __tablename__ = "check_ins"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    okr_id: Mapped[str] = mapped_column(String, nullable=False)
+    key_result_id: Mapped[str | None] = mapped_column(String)
+    date: Mapped[date | None] = mapped_column(Date)
+    value: Mapped[float | None] = mapped_column(Float)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["org_id", "key_result_id"],
+            ["key_results.org_id", "key_results.id"],
+            ondelete="SET NULL (key_result_id)",
+        ),
+        CheckConstraint(
+            "confidence is null or (confidence >= 0 and confidence <= 1)",
+            name="check_in_confidence",
+        ),
+        Index("ix_check_ins_okr", "org_id", "okr_id", "date"),
+    )
+
+
+# Which columns make up each embedded text, in order: the content hash covers exactly these.
+HASHED_FIELDS: dict[type[Base], tuple[str, ...]] = {
+    Team: ("mission",),
+    StrategicObjective: ("title", "description"),
+    Kpi: ("name",),
+    Okr: ("title", "description"),
+    KeyResult: ("title",),
+    CheckIn: ("text",),
+}

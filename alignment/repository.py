@@ -1,0 +1,267 @@
+"""Record CRUD, scoped by organization. All SQL for plain records lives here.
+
+Functions take the caller's session and never commit. Database constraint violations are turned
+into domain errors (409 for duplicates and records still in use, 422 for unknown references) inside
+a savepoint, so the caller's transaction stays usable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from alignment.errors import Conflict, Invalid, NotFound
+from alignment.models import (
+    HASHED_FIELDS,
+    DeclaredLink,
+    KeyResult,
+    Kpi,
+    Okr,
+    Organization,
+    StrategicObjective,
+    content_hash,
+)
+from alignment.records import COLUMN_OF, RecordKind
+
+# Postgres SQLSTATEs we translate.
+UNIQUE, FOREIGN_KEY, CHECK = "23505", "23503", "23514"
+
+
+@contextmanager
+def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iterator[None]:
+    try:
+        yield
+    except IntegrityError as exc:
+        state = getattr(exc.orig, "sqlstate", None)
+        detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None) or str(exc.orig)
+        if state == UNIQUE:
+            raise Conflict(f"{kind_label} {ident!r} already exists") from exc
+        if state == FOREIGN_KEY and deleting:
+            raise Conflict(f"{kind_label} {ident!r} is still referenced", details=detail) from exc
+        if state == FOREIGN_KEY:
+            raise Invalid(
+                f"{kind_label} {ident!r} references a record that does not exist", details=detail
+            ) from exc
+        if state == CHECK:
+            raise Invalid(f"{kind_label} {ident!r} breaks a rule", details=detail) from exc
+        raise
+
+
+def require_org(session: Session, org_id: str) -> Organization:
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound(f"organization {org_id!r} does not exist")
+    return org
+
+
+def _hash(kind: RecordKind, row: Any) -> None:
+    fields = HASHED_FIELDS.get(kind.model)
+    if fields:
+        row.content_hash = content_hash(*(getattr(row, f) for f in fields))
+
+
+def list_records(
+    session: Session,
+    kind: RecordKind,
+    org_id: str,
+    *,
+    filters: dict[str, Any],
+    limit: int,
+    offset: int,
+) -> tuple[list[dict[str, Any]], int]:
+    require_org(session, org_id)
+    model = kind.model
+    query = select(model).where(model.org_id == org_id)
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name in ("team", "cycle") and model is not Okr:
+            okrs = select(Okr.id).where(
+                Okr.org_id == org_id, getattr(Okr, COLUMN_OF[name]) == value
+            )
+            query = query.where(model.okr_id.in_(okrs))
+        else:
+            query = query.where(getattr(model, COLUMN_OF.get(name, name)) == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    # length-then-text puts "O-2" before "O-10" for ids that share a prefix, in SQL.
+    query = query.order_by(func.length(model.id), model.id).limit(limit).offset(offset)
+    rows = session.scalars(query).all()
+    return [render(session, kind, r) for r in rows], total
+
+
+def get_row(session: Session, kind: RecordKind, org_id: str, ident: str) -> Any:
+    row = session.get(kind.model, {"org_id": org_id, "id": ident})
+    if row is None:
+        require_org(session, org_id)
+        raise NotFound(f"{kind.label} {ident!r} does not exist in organization {org_id!r}")
+    return row
+
+
+def get_record(session: Session, kind: RecordKind, org_id: str, ident: str) -> dict[str, Any]:
+    return render(session, kind, get_row(session, kind, org_id, ident))
+
+
+def create_record(
+    session: Session, kind: RecordKind, org_id: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    require_org(session, org_id)
+    if session.get(kind.model, {"org_id": org_id, "id": data["id"]}) is not None:
+        raise Conflict(f"{kind.label} {data['id']!r} already exists")
+    row = kind.model(org_id=org_id, **kind.to_columns(data))
+    _hash(kind, row)
+    _check_rules(session, kind, org_id, row)
+    with _constraints(kind.label, data["id"]), session.begin_nested():
+        session.add(row)
+        session.flush()
+        _write_children(session, kind, org_id, row, data)
+    return render(session, kind, row)
+
+
+def update_record(
+    session: Session, kind: RecordKind, org_id: str, ident: str, changes: dict[str, Any]
+) -> dict[str, Any]:
+    row = get_row(session, kind, org_id, ident)
+    for name, value in kind.to_columns(changes).items():
+        setattr(row, name, value)
+    _hash(kind, row)
+    _check_rules(session, kind, org_id, row)
+    with _constraints(kind.label, ident), session.begin_nested():
+        if session.is_modified(row):
+            row.updated_at = func.now()
+        session.flush()
+        if "declared_links" in changes:
+            _replace_links(session, org_id, ident, changes["declared_links"] or [])
+    session.refresh(row)
+    return render(session, kind, row)
+
+
+def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -> None:
+    row = get_row(session, kind, org_id, ident)
+    with _constraints(kind.label, ident, deleting=True), session.begin_nested():
+        session.delete(row)
+        session.flush()
+
+
+def _check_rules(session: Session, kind: RecordKind, org_id: str, row: Any) -> None:
+    """Rules the schema cannot express: a check-in's key result must belong to its OKR."""
+    if kind.path == "check-ins" and row.key_result_id:
+        kr = session.get(KeyResult, {"org_id": org_id, "id": row.key_result_id})
+        if kr is not None and kr.okr_id != row.okr_id:
+            raise Invalid(
+                f"key result {kr.id!r} belongs to OKR {kr.okr_id!r}, not {row.okr_id!r}",
+                details=[{"path": "$.key_result", "message": "belongs to another OKR"}],
+            )
+
+
+def _write_children(
+    session: Session, kind: RecordKind, org_id: str, row: Any, data: dict[str, Any]
+) -> None:
+    if kind.model is StrategicObjective:
+        for pos, kpi in enumerate(data.get("kpis") or []):
+            session.add(
+                Kpi(
+                    org_id=org_id,
+                    objective_id=row.id,
+                    position=pos,
+                    content_hash=content_hash(kpi["name"]),
+                    **kpi,
+                )
+            )
+    if kind.model is Okr:
+        for pos, kr in enumerate(data.get("key_results") or []):
+            session.add(
+                KeyResult(
+                    org_id=org_id,
+                    okr_id=row.id,
+                    position=pos,
+                    content_hash=content_hash(kr["title"]),
+                    **kr,
+                )
+            )
+        _replace_links(session, org_id, row.id, data.get("declared_links") or [])
+    session.flush()
+
+
+def _replace_links(session: Session, org_id: str, okr_id: str, links: list[str]) -> None:
+    if len(set(links)) != len(links):
+        raise Invalid(
+            "declared_links lists an objective twice",
+            details=[{"path": "$.declared_links", "message": "duplicate entries"}],
+        )
+    session.execute(
+        delete(DeclaredLink).where(DeclaredLink.org_id == org_id, DeclaredLink.okr_id == okr_id)
+    )
+    session.add_all(
+        DeclaredLink(org_id=org_id, okr_id=okr_id, objective_id=obj, position=pos)
+        for pos, obj in enumerate(links)
+    )
+    session.flush()
+
+
+def render(session: Session, kind: RecordKind, row: Any) -> dict[str, Any]:
+    out = kind.to_fields(row)
+    if kind.model is StrategicObjective:
+        kpis = session.scalars(
+            select(Kpi)
+            .where(Kpi.org_id == row.org_id, Kpi.objective_id == row.id)
+            .order_by(Kpi.position, Kpi.id)
+        ).all()
+        out["kpis"] = [_child(k, ("objective_id",)) for k in kpis]
+    if kind.model is Okr:
+        out["declared_links"] = list(
+            session.scalars(
+                select(DeclaredLink.objective_id)
+                .where(DeclaredLink.org_id == row.org_id, DeclaredLink.okr_id == row.id)
+                .order_by(DeclaredLink.position)
+            )
+        )
+        krs = session.scalars(
+            select(KeyResult)
+            .where(KeyResult.org_id == row.org_id, KeyResult.okr_id == row.id)
+            .order_by(KeyResult.position, KeyResult.id)
+        ).all()
+        out["key_results"] = [_child(k, ("okr_id",)) for k in krs]
+    return out
+
+
+def _child(row: Any, skip: tuple[str, ...]) -> dict[str, Any]:
+    hidden = {"org_id", "content_hash", "position", "created_at", "updated_at", *skip}
+    return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.name not in hidden}
+
+
+def list_orgs(session: Session, *, limit: int, offset: int) -> tuple[list[Organization], int]:
+    total = session.scalar(select(func.count()).select_from(Organization)) or 0
+    rows = session.scalars(
+        select(Organization).order_by(Organization.id).limit(limit).offset(offset)
+    ).all()
+    return list(rows), total
+
+
+def create_org(session: Session, org_id: str, name: str) -> Organization:
+    if session.get(Organization, org_id) is not None:
+        raise Conflict(f"organization {org_id!r} already exists")
+    org = Organization(id=org_id, name=name)
+    session.add(org)
+    session.flush()
+    session.refresh(org)
+    return org
+
+
+def update_org(session: Session, org_id: str, name: str) -> Organization:
+    org = require_org(session, org_id)
+    if org.name != name:
+        org.name = name
+        org.updated_at = func.now()
+        session.flush()
+        session.refresh(org)
+    return org
+
+
+def delete_org(session: Session, org_id: str) -> None:
+    session.delete(require_org(session, org_id))
+    session.flush()

@@ -1,0 +1,88 @@
+"""Settings, grouped by concern, read once through `get_settings()`.
+
+Every knob comes from the environment (prefix-free names documented in the README) so the
+same code runs with the embedded database, docker-compose, or a managed PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("goldenthread"))
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="PostgreSQL URL; unset means the embedded server."
+    )
+    data_dir: Path = Field(
+        default_factory=_default_data_dir,
+        validation_alias="GOLDENTHREAD_DATA_DIR",
+        description="Where the embedded PostgreSQL keeps its files.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _psycopg_driver(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.startswith("postgres://"):
+            value = "postgresql://" + value.removeprefix("postgres://")
+        if value.startswith("postgresql://"):
+            value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
+        if not value.startswith("postgresql+psycopg://"):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL")
+        return value
+
+
+class EmbeddingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOLDENTHREAD_EMBED_", extra="ignore")
+
+    batch_size: int = Field(default=64, ge=1, le=1024)
+
+
+class LLMSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOLDENTHREAD_LLM_", extra="ignore")
+
+    base_url: str | None = Field(default=None, description="OpenAI-compatible endpoint.")
+    api_key: SecretStr | None = None
+    model: str = "gpt-4o-mini"
+    timeout_s: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=2, ge=0, le=10)
+    temperature: float = Field(default=0.2, ge=0, le=2)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.base_url)
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOLDENTHREAD_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    page_limit_max: int = Field(default=500, ge=1)
+
+
+class Settings:
+    """All settings groups, validated together at start-up."""
+
+    def __init__(self) -> None:
+        self.database = DatabaseSettings()
+        self.embedding = EmbeddingSettings()
+        self.llm = LLMSettings()
+        self.service = ServiceSettings()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

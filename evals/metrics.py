@@ -1,0 +1,116 @@
+"""Evaluation metrics for alignment predictions against a `goldenthread.labels/v1` file.
+
+Pure functions: predictions in, a flat dict of numbers out. A prediction for an OKR is its ranked
+list of links; each item may be an `alignment.matching.Link`, a mapping with `objective_id`,
+`score`, `label`, or a plain `(objective_id, score)` pair (baselines, which carry no label).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+
+def _triplet(item: Any) -> tuple[str, float, str | None]:
+    """(objective_id, score, label) from any supported link shape."""
+    if isinstance(item, Mapping):
+        return str(item["objective_id"]), float(item.get("score", 0.0)), item.get("label")
+    if isinstance(item, tuple | list):
+        return str(item[0]), float(item[1]), (str(item[2]) if len(item) > 2 else None)
+    return str(item.objective_id), float(item.score), getattr(item, "label", None)
+
+
+def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float | None:
+    """ROC AUC via the Mann-Whitney statistic with average ranks for ties; None if one class."""
+    s = np.asarray(scores, dtype=np.float64)
+    y = np.asarray(positives, dtype=bool)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=np.float64)
+    sorted_s = s[order]
+    i = 0
+    while i < len(s):  # average rank over each run of tied scores
+        j = i
+        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def _ratio(num: int, den: int) -> float:
+    return num / den if den else 0.0
+
+
+def link_metrics(
+    predictions: Mapping[str, Sequence[Any]], labels: Mapping[str, Any]
+) -> dict[str, float | int | None]:
+    """top1, mrr, orphan and link metrics over the OKRs present in `labels["links"]`."""
+    gold: Mapping[str, Sequence[str]] = labels.get("links", {})
+    rr: list[float] = []
+    hits: list[float] = []
+    orphan_score: list[float] = []
+    orphan_gold: list[bool] = []
+    pred_orphan: list[bool] = []
+    tp = n_pred = n_gold = 0
+    labelled = False
+    for okr_id, gold_ids in gold.items():
+        ranked = [_triplet(x) for x in predictions.get(okr_id, [])]
+        gold_set = set(gold_ids)
+        if gold_set:
+            rank = next((i + 1 for i, (oid, _, _) in enumerate(ranked) if oid in gold_set), None)
+            rr.append(1.0 / rank if rank else 0.0)
+            hits.append(1.0 if rank == 1 else 0.0)
+        best = max((score for _, score, _ in ranked), default=0.0)
+        orphan_score.append(1.0 - best)
+        orphan_gold.append(not gold_set)
+        aligned = {oid for oid, _, label in ranked if label == "aligned"}
+        labelled = labelled or any(label is not None for _, _, label in ranked)
+        pred_orphan.append(not aligned)
+        tp += len(aligned & gold_set)
+        n_pred += len(aligned)
+        n_gold += len(gold_set)
+    out: dict[str, float | int | None] = {
+        "okrs": len(gold),
+        "top1": float(np.mean(hits)) if hits else None,
+        "mrr": float(np.mean(rr)) if rr else None,
+        "orphan_auc": roc_auc(orphan_score, orphan_gold),
+    }
+    if not labelled:  # unlabelled rankings (baselines) have no link decisions to score
+        out.update(orphan_precision=None, orphan_recall=None, link_precision=None,
+                   link_recall=None, link_f1=None)
+        return out
+    po, go = np.asarray(pred_orphan), np.asarray(orphan_gold)
+    p, r = _ratio(tp, n_pred), _ratio(tp, n_gold)
+    out.update(
+        orphan_precision=_ratio(int((po & go).sum()), int(po.sum())) if go.any() else None,
+        orphan_recall=_ratio(int((po & go).sum()), int(go.sum())) if go.any() else None,
+        link_precision=p,
+        link_recall=r,
+        link_f1=(2 * p * r / (p + r)) if p + r else 0.0,
+    )
+    return out
+
+
+def drift_auc(drift_scores: Mapping[str, float], labels: Mapping[str, Any]) -> float | None:
+    """ROC AUC of drift scores vs `labels["drift"]`; None when the labels have no drift."""
+    gold: Mapping[str, bool] = labels.get("drift") or {}
+    if not gold:
+        return None
+    ids = list(gold)
+    return roc_auc([float(drift_scores.get(i, 0.0)) for i in ids], [bool(gold[i]) for i in ids])
+
+
+def evaluate(
+    predictions: Mapping[str, Sequence[Any]],
+    labels: Mapping[str, Any],
+    drift_scores: Mapping[str, float] | None = None,
+) -> dict[str, float | int | None]:
+    """All metrics of the eval contract in one flat dict."""
+    out = link_metrics(predictions, labels)
+    out["drift_auc"] = drift_auc(drift_scores or {}, labels)
+    return out

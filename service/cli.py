@@ -1,0 +1,167 @@
+"""The `goldenthread` command line: serve, migrate, import/export, demo, and the stage commands."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from alignment import db
+from alignment.bundle.io import dump_document, load_file
+from alignment.errors import DomainError
+
+app = typer.Typer(
+    help="Golden Thread: keep the line from strategy to daily work visible.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+err = Console(stderr=True)
+out = Console()
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_BUNDLE = REPO_ROOT / "examples" / "sample-org.bundle.json"
+
+
+def prepare_database() -> None:
+    """Resolve the database (starting the embedded one if needed) and migrate it."""
+    database = db.resolve_database()
+    err.print(f"[bold]database:[/] {database.description}")
+    db.upgrade(database.url)
+
+
+def fail(exc: DomainError) -> None:
+    err.print(f"[red]error ({exc.code}):[/] {exc.message}")
+    if isinstance(exc.details, list):
+        for item in exc.details[:200]:
+            err.print(f"  {item.get('path', '')}: {item.get('message', item)}")
+    elif exc.details:
+        err.print(f"  {exc.details}")
+    raise typer.Exit(code=2)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations (creates the vector extension and tables)."""
+    prepare_database()
+    err.print("[green]database is at the latest schema[/]")
+
+
+@app.command("import")
+def import_cmd(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Bundle (.json/.yaml)")],
+    prune: Annotated[bool, typer.Option(help="Delete records the bundle no longer lists.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Validate and count; write nothing.")] = False,
+) -> None:
+    """Import a goldenthread.bundle/v1 file: all of it, or nothing if any rule breaks."""
+    from alignment.imports import import_document
+
+    prepare_database()
+    try:
+        document = load_file(file)
+        with _progress() as bar, db.transaction() as session:
+            task = bar.add_task(f"importing {file.name}", total=5)
+            summary = import_document(
+                session,
+                document,
+                prune=prune,
+                dry_run=dry_run,
+                progress=lambda label, _n: bar.update(task, advance=1, description=label),
+            )
+    except DomainError as exc:
+        fail(exc)
+    out.print_json(json.dumps(summary.as_dict()))
+
+
+@app.command("export")
+def export_cmd(
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    fmt: Annotated[str, typer.Option("--format", help="json or yaml")] = "json",
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File (default stdout)")
+    ] = None,
+) -> None:
+    """Export an organization as a bundle."""
+    from alignment.export import export_bundle
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            text = dump_document(export_bundle(session, org), fmt=fmt)
+    except DomainError as exc:
+        fail(exc)
+    if output:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"wrote {output}")
+    else:
+        typer.echo(text, nl=False)
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Serve the REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from alignment.settings import get_settings
+    from service.app import create_app
+
+    prepare_database()
+    settings = get_settings().service
+    host, port = host or settings.host, port or settings.port
+    err.print(f"[bold green]Golden Thread[/] on http://{host}:{port}  (API docs: /docs)")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command("demo")
+def demo(
+    serve_api: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve after loading.")
+    ] = True,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+) -> None:
+    """Load the bundled sample organization (idempotent), then serve it."""
+    from alignment.imports import import_document
+
+    prepare_database()
+    with _progress() as bar, db.transaction() as session:
+        task = bar.add_task("loading sample organization", total=5)
+        summary = import_document(
+            session,
+            load_file(SAMPLE_BUNDLE),
+            progress=lambda label, _n: bar.update(task, advance=1, description=label),
+        )
+    err.print(
+        f"sample organization [bold]{summary.organization}[/] loaded "
+        f"({'changed' if summary.changed else 'already up to date'})"
+    )
+    if serve_api:
+        serve(host=None, port=port)
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    app()
+
+
+if __name__ == "__main__":
+    main()

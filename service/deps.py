@@ -1,0 +1,39 @@
+"""Request dependencies: the session that owns each request's transaction."""
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Query
+from sqlalchemy.orm import Session
+
+from alignment.db import get_sessionmaker
+from alignment.settings import get_settings
+
+
+def get_session() -> Iterator[Session]:
+    """Commit when the route returns, roll back when it raises: routes never commit."""
+    session = get_sessionmaker()()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class Page:
+    def __init__(
+        self,
+        limit: Annotated[int, Query(ge=1, description="Items per page (capped by settings).")] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> None:
+        self.limit = min(limit, get_settings().service.page_limit_max)
+        self.offset = offset
+
+
+PageDep = Annotated[Page, Depends()]

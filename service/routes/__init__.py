@@ -1,0 +1,11 @@
+"""All routers, assembled in one place."""
+
+from fastapi import APIRouter
+
+from service.routes import bundles, health, orgs, records
+
+api_router = APIRouter()
+api_router.include_router(health.router)
+api_router.include_router(orgs.router)
+api_router.include_router(bundles.router)
+api_router.include_router(records.router)

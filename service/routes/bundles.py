@@ -1,0 +1,80 @@
+"""Bulk import and export: bundles (JSON/YAML) and the OKR spreadsheet form (CSV)."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from alignment.bundle.csvform import to_csv
+from alignment.bundle.io import dump_document
+from alignment.export import export_bundle
+from alignment.imports import import_csv, import_document
+from service.deps import SessionDep
+
+router = APIRouter(tags=["bundles"])
+
+_BUNDLE_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A goldenthread.bundle/v1 document (see docs/bundle-v1.md).",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/yaml": {"schema": {"type": "string"}},
+        },
+    }
+}
+_CSV_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "OKR rows; columns documented in docs/csv.md.",
+        "content": {"text/csv": {"schema": {"type": "string"}}},
+    }
+}
+
+
+async def raw_body(request: Request) -> bytes:
+    return await request.body()
+
+
+RawBody = Annotated[bytes, Depends(raw_body)]
+
+
+@router.post("/bundles", openapi_extra=_BUNDLE_BODY, summary="Import a bundle (all or nothing)")
+def import_bundle_route(
+    raw: RawBody,
+    session: SessionDep,
+    prune: Annotated[bool, Query(description="Delete records the bundle no longer lists.")] = False,
+    dry_run: Annotated[bool, Query(description="Validate and count, write nothing.")] = False,
+) -> dict[str, Any]:
+    return import_document(session, raw, prune=prune, dry_run=dry_run).as_dict()
+
+
+@router.get("/orgs/{org_id}/bundle", summary="Export an organization as a bundle")
+def export_bundle_route(
+    org_id: str,
+    session: SessionDep,
+    format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json",
+) -> Response:
+    document = export_bundle(session, org_id)
+    media = "application/yaml" if format == "yaml" else "application/json"
+    return Response(dump_document(document, fmt=format), media_type=media)
+
+
+@router.post(
+    "/orgs/{org_id}/okrs.csv",
+    openapi_extra=_CSV_BODY,
+    summary="Import OKRs and key results from CSV (all or nothing)",
+)
+def import_csv_route(
+    org_id: str, raw: RawBody, session: SessionDep, dry_run: bool = False
+) -> dict[str, Any]:
+    return import_csv(session, org_id, raw, dry_run=dry_run).as_dict()
+
+
+@router.get(
+    "/orgs/{org_id}/okrs.csv",
+    response_class=PlainTextResponse,
+    summary="Export OKRs and key results as CSV",
+)
+def export_csv_route(org_id: str, session: SessionDep) -> PlainTextResponse:
+    return PlainTextResponse(to_csv(export_bundle(session, org_id)), media_type="text/csv")

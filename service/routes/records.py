@@ -1,0 +1,112 @@
+"""CRUD routes for every record kind, generated from `alignment.records.KINDS`.
+
+No `from __future__ import annotations` here: FastAPI reads the body types from the closures.
+"""
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Response
+
+from alignment import repository
+from alignment.records import KINDS, RecordKind
+from service.deps import PageDep, SessionDep
+
+router = APIRouter(prefix="/orgs/{org_id}")
+
+
+def _add_routes(kind: RecordKind) -> None:
+    create_model, update_model = kind.create, kind.update
+    tag = [kind.path]
+    item_path = f"/{kind.path}/{{record_id}}"
+
+    def list_(org_id: str, session: SessionDep, page: PageDep, **filters: Any) -> dict[str, Any]:
+        items, total = repository.list_records(
+            session, kind, org_id, filters=filters, limit=page.limit, offset=page.offset
+        )
+        return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+    # FastAPI needs the filter parameters in the signature to document and parse them.
+    list_.__signature__ = _with_filters(list_, kind.filters)  # type: ignore[attr-defined]
+
+    def create(org_id: str, body: create_model, session: SessionDep) -> dict[str, Any]:  # type: ignore[valid-type]
+        return repository.create_record(session, kind, org_id, body.model_dump())
+
+    def read(org_id: str, record_id: str, session: SessionDep) -> dict[str, Any]:
+        return repository.get_record(session, kind, org_id, record_id)
+
+    def update(
+        org_id: str,
+        record_id: str,
+        body: update_model,  # type: ignore[valid-type]
+        session: SessionDep,
+    ) -> dict[str, Any]:
+        return repository.update_record(
+            session, kind, org_id, record_id, body.model_dump(exclude_unset=True)
+        )
+
+    def remove(org_id: str, record_id: str, session: SessionDep) -> Response:
+        repository.delete_record(session, kind, org_id, record_id)
+        return Response(status_code=204)
+
+    name = kind.path.replace("-", "_")
+    router.add_api_route(
+        f"/{kind.path}",
+        list_,
+        methods=["GET"],
+        tags=tag,
+        name=f"list_{name}",
+        summary=f"List {kind.label}s",
+    )
+    router.add_api_route(
+        f"/{kind.path}",
+        create,
+        methods=["POST"],
+        status_code=201,
+        tags=tag,
+        name=f"create_{name}",
+        summary=f"Create a {kind.label}",
+    )
+    router.add_api_route(
+        item_path,
+        read,
+        methods=["GET"],
+        tags=tag,
+        name=f"get_{name}",
+        summary=f"Get a {kind.label}",
+    )
+    router.add_api_route(
+        item_path,
+        update,
+        methods=["PATCH"],
+        tags=tag,
+        name=f"update_{name}",
+        summary=f"Change a {kind.label} (only the fields sent)",
+    )
+    router.add_api_route(
+        item_path,
+        remove,
+        methods=["DELETE"],
+        status_code=204,
+        tags=tag,
+        response_class=Response,
+        name=f"delete_{name}",
+        summary=f"Delete a {kind.label} (and what it owns)",
+    )
+
+
+def _with_filters(func: Any, filters: tuple[str, ...]) -> Any:
+    import inspect
+
+    sig = inspect.signature(func)
+    params = [p for p in sig.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    params += [
+        inspect.Parameter(
+            f, inspect.Parameter.KEYWORD_ONLY, default=Query(None), annotation=str | None
+        )
+        for f in filters
+    ]
+    return sig.replace(parameters=params)
+
+
+for _kind in KINDS.values():
+    _add_routes(_kind)
