@@ -84,27 +84,27 @@ def _upsert(
     name: str,
     summary: ImportSummary,
 ) -> None:
+    summary.created[name] = summary.updated[name] = summary.unchanged[name] = 0
+    if not rows:
+        return
     table = model.__table__
     keys = [c.name for c in table.primary_key.columns]
-    created = updated = 0
-    for start in range(0, len(rows), _CHUNK):
-        chunk = rows[start : start + _CHUNK]
-        data_cols = [c for c in chunk[0] if c not in keys]
-        stmt = insert(table).values(chunk)
-        # xmax = 0 only for freshly inserted tuples: tells created from updated in one trip.
-        stmt = stmt.on_conflict_do_update(
-            index_elements=keys,
-            set_={**{c: stmt.excluded[c] for c in data_cols}, "updated_at": func.now()},
-            where=tuple_(*(table.c[c] for c in data_cols)).is_distinct_from(
-                tuple_(*(stmt.excluded[c] for c in data_cols))
-            ),
-        ).returning(literal_column("(xmax = 0)").label("inserted"))
-        flags = [row.inserted for row in session.execute(stmt)]
-        created += sum(flags)
-        updated += len(flags) - sum(flags)
+    data_cols = [c for c in rows[0] if c not in keys]
+    stmt = insert(table)
+    # One compiled statement, executed with "insertmanyvalues" batching; xmax = 0 only for
+    # freshly inserted tuples, which tells created from updated in the same round trip.
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys,
+        set_={**{c: stmt.excluded[c] for c in data_cols}, "updated_at": func.now()},
+        where=tuple_(*(table.c[c] for c in data_cols)).is_distinct_from(
+            tuple_(*(stmt.excluded[c] for c in data_cols))
+        ),
+    ).returning(literal_column("(xmax = 0)").label("inserted"))
+    flags = [row.inserted for row in session.execute(stmt, rows)]
+    created = sum(flags)
     summary.created[name] = created
-    summary.updated[name] = updated
-    summary.unchanged[name] = len(rows) - created - updated
+    summary.updated[name] = len(flags) - created
+    summary.unchanged[name] = len(rows) - len(flags)
 
 
 _CHUNK = 1000

@@ -16,10 +16,26 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 _TOKEN = re.compile(r"[a-z][a-z0-9]+")
+_HIDDEN = re.compile(r"^n\d+$")  # redacted numbers in published plans ("N0", "N12")
 
 # Function words plus OKR boilerplate ("increase", "improve", "q3") that says nothing about *what*.
 STOP_WORDS = frozenset(
-    ["a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do", "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having", "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our", "ours", "out", "over", "own", "per", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would", "you", "your", "via", "across", "within", "every", "new", "make", "making", "made", "get", "getting", "ensure", "ensuring", "achieve", "deliver", "increase", "increasing", "improve", "improving", "reduce", "reducing", "grow", "growing", "raise", "lower", "higher", "better", "least", "less", "than", "target", "goal", "goals", "objective", "objectives", "key", "result", "results", "okr", "okrs", "kpi", "q1", "q2", "q3", "q4", "fy", "h1", "h2", "week", "weeks", "month", "months", "quarter", "year", "years", "annual", "percent", "pct", "rate", "number", "n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9", "one", "two", "three", "first"]
+    " ".join(
+        (
+            "a about above after again all also am an and any are as at be been before being",
+            "below between both but by can could did do does doing down during each few for",
+            "from further had has have having he her here hers him his how i if in into is it",
+            "its itself just me more most my no nor not now of off on once only or other our",
+            "ours out over own per same she should so some such than that the their theirs them",
+            "then there these they this those through to too under until up very was we were",
+            "what when where which while who whom why will with would you your via across",
+            "within every new make making made get getting ensure ensuring achieve deliver",
+            "increase increasing improve improving reduce reducing grow growing raise lower",
+            "higher better least less target goal goals objective objectives key result results",
+            "okr okrs kpi q1 q2 q3 q4 fy h1 h2 week weeks month months quarter year years annual",
+            "percent pct rate number one two three first",
+        )
+    ).split()
 )
 
 # Longest suffix first; each pair is (suffix, replacement). Deliberately conservative: merging
@@ -71,7 +87,8 @@ def tokens(text: str | None) -> list[str]:
     """Lower-case word tokens without stop words or bare numbers."""
     if not text:
         return []
-    return [t for t in _TOKEN.findall(text.lower()) if t not in STOP_WORDS]
+    words = _TOKEN.findall(text.lower())
+    return [t for t in words if t not in STOP_WORDS and not _HIDDEN.match(t)]
 
 
 def stems(text: str | None) -> list[str]:

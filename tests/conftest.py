@@ -45,8 +45,9 @@ def engine(database_url: str) -> Engine:
 def session(engine: Engine) -> Iterator[Session]:
     with engine.connect() as connection:
         outer = connection.begin()
-        test_session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                               expire_on_commit=False)
+        test_session = Session(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
         try:
             yield test_session
         finally:

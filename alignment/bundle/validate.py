@@ -128,6 +128,7 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     cycle_ids, team_ids = _known(c for _, c in cycles), _known(t for _, t in teams)
     objective_ids, okr_ids = _known(o for _, o in objectives), _known(o for _, o in okrs)
     kr_owner = {kr["id"]: owner for _, kr, owner in krs if isinstance(kr.get("id"), str)}
+    kr_ids = set(kr_owner)
 
     yield from _parent_problems(teams, "teams", team_ids)
     yield from _parent_problems(objectives, "strategic_objectives", objective_ids)
@@ -145,7 +146,7 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
         yield from _ref(check_in.get("okr"), okr_ids, f"$.check_ins[{i}].okr", "OKR")
         kr = check_in.get("key_result")
         if kr is not None:
-            yield from _ref(kr, set(kr_owner), f"$.check_ins[{i}].key_result", "key result")
+            yield from _ref(kr, kr_ids, f"$.check_ins[{i}].key_result", "key result")
             if kr in kr_owner and kr_owner[kr] != check_in.get("okr"):
                 yield Problem(
                     f"$.check_ins[{i}].key_result",

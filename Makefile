@@ -1,0 +1,36 @@
+# The README's two commands are `make demo` and `make test`; .ci/run calls `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test lint eval bench clean
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## embedded database + sample organization + API/UI on :8000
+	$(BIN)/goldenthread demo
+
+test: $(STAMP)  ## the whole test suite on the embedded PostgreSQL
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+eval: $(STAMP)  ## every figure in evals/README.md
+	$(BIN)/goldenthread eval alignment $(shell ls evals/datasets/dev/*.bundle.json | sed 's/\(.*\)\.bundle\.json/\1.bundle.json \1.labels.json/')
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.import_bundle
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

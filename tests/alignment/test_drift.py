@@ -1,0 +1,72 @@
+"""Drift scoring on the crafted organization of test_matching, with the real model (no DB)."""
+
+from __future__ import annotations
+
+import pytest
+
+from alignment.drift import DriftItem, score_drift
+from tests.alignment.test_matching import OKRS, embed
+
+BY_ID = {o.id: o for o in OKRS}
+
+
+def item(cid: str, okr_id: str, kr_index: int | None, text: str) -> DriftItem:
+    okr = BY_ID[okr_id]
+    return DriftItem(cid, text, okr, okr.key_results[kr_index] if kr_index is not None else None)
+
+
+ON_TOPIC = (
+    item("C-1", "O-1", 0, "Pharmacists reached 41 of 52 discharged heart-failure patients by "
+         "phone within two days; the rest had wrong numbers on file."),
+    item("C-2", "O-3", 0, "Another 15% of patient charts moved off the legacy system into Epic; "
+         "scanned PDFs are the slow part."),
+    item("C-3", "O-4", 0, "Nurse turnover this quarter is 13%; exit interviews point at night "
+         "shifts."),
+    item("C-4", "O-7", None, "Median wait at the walk-in clinics dropped to 24 minutes after we "
+         "added a triage nurse."),
+    item("C-5", "O-2", 0, "Two self-insured employers are in final contract review."),
+)
+DRIFTING = (
+    # Filed under medicines-at-discharge, but it is contract work (O-2's).
+    item("C-6", "O-1", 0, "Spent the week negotiating pricing terms with two self-insured "
+         "employers and their brokers."),
+    # Filed under the EHR migration, but it is about mentoring nurses (O-4's).
+    item("C-7", "O-3", 1, "Ran the first mentoring circle for new nurses; twelve attended."),
+    # Filed under nurse retention, about nothing in the organization's plan.
+    item("C-8", "O-4", 1, "Repainted level two of the parking garage and chose a contractor."),
+)
+
+
+@pytest.fixture(scope="module")
+def scores():
+    return {s.checkin_id: s for s in score_drift([*ON_TOPIC, *DRIFTING], embed=embed, okrs=OKRS)}
+
+
+def test_scores_are_probabilities_with_evidence(scores) -> None:
+    assert len(scores) == len(ON_TOPIC) + len(DRIFTING)
+    for s in scores.values():
+        assert 0.0 <= s.score <= 1.0
+        assert s.own_field == "title" or s.own_field.startswith(("key_result:", "description"))
+
+
+def test_drift_detected(scores) -> None:
+    for it in DRIFTING:
+        assert scores[it.id].drifting, it.id
+
+
+def test_on_topic_not_flagged(scores) -> None:
+    for it in ON_TOPIC:
+        assert not scores[it.id].drifting, it.id
+
+
+def test_every_drifting_checkin_scores_above_every_on_topic_one(scores) -> None:
+    assert min(scores[i.id].score for i in DRIFTING) > max(scores[i.id].score for i in ON_TOPIC)
+
+
+def test_nearest_other_okr_is_where_the_work_belongs(scores) -> None:
+    assert scores["C-6"].nearest_okr_id in {"O-2", "O-5"}
+    assert scores["C-7"].nearest_okr_id == "O-4"
+
+
+def test_empty_batch() -> None:
+    assert score_drift([], embed=embed) == []

@@ -1,0 +1,138 @@
+"""Ingest stage on the real database: idempotence, update by id, round trip, volume, atomicity."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from alignment import db
+from alignment.bundle import parse_bundle
+from alignment.export import export_bundle
+from alignment.imports import import_document
+from alignment.models import CheckIn, KeyResult, Okr, Organization
+from benchmarks.synthetic import make_bundle
+
+
+def canonical(document: dict[str, Any]) -> dict[str, Any]:
+    data = parse_bundle(document).model_dump(mode="json")
+    for key in ("cycles", "strategic_objectives", "teams", "okrs", "check_ins"):
+        data[key] = sorted(data[key], key=lambda item: item["id"])
+    return data
+
+
+def test_reimport_changes_nothing(session: Session) -> None:
+    bundle = make_bundle(org_id="idem", okrs=30)
+    first = import_document(session, bundle)
+    stamp = session.scalar(select(func.max(Okr.updated_at)).where(Okr.org_id == "idem"))
+    second = import_document(session, copy.deepcopy(bundle))
+
+    assert first.changed and first.created["okrs"] == 30 and first.created["key_results"] == 90
+    assert not second.changed
+    assert second.unchanged["okrs"] == 30
+    assert session.scalar(select(func.max(Okr.updated_at)).where(Okr.org_id == "idem")) == stamp
+
+
+def test_changed_bundle_updates_by_id(session: Session) -> None:
+    bundle = make_bundle(org_id="upd", okrs=5)
+    import_document(session, bundle)
+    bundle["okrs"][2]["title"] = "A different title"
+    bundle["okrs"][2]["key_results"][0]["target"] = 99.0
+    bundle["okrs"][2]["declared_links"] = ["SO-1", "SO-2"]
+
+    summary = import_document(session, bundle)
+
+    assert summary.updated["okrs"] == 1 and summary.unchanged["okrs"] == 4
+    assert summary.updated["key_results"] == 1
+    okr = session.get(Okr, {"org_id": "upd", "id": "O-3"})
+    assert okr is not None and okr.title == "A different title"
+    assert export_bundle(session, "upd")["okrs"][2]["declared_links"] == ["SO-1", "SO-2"]
+    assert session.scalar(select(func.count()).select_from(Okr).where(Okr.org_id == "upd")) == 5
+
+
+def test_prune_deletes_what_the_bundle_no_longer_lists(session: Session) -> None:
+    bundle = make_bundle(org_id="prune", okrs=6)
+    import_document(session, bundle)
+    removed = bundle["okrs"].pop()
+    bundle["check_ins"] = [c for c in bundle["check_ins"] if c["okr"] != removed["id"]]
+
+    kept = import_document(session, bundle)
+    assert kept.deleted.get("okrs") is None
+    assert session.get(Okr, {"org_id": "prune", "id": removed["id"]}) is not None
+
+    pruned = import_document(session, bundle, prune=True)
+    assert pruned.deleted["okrs"] == 1 and pruned.deleted["key_results"] == 3
+    assert session.get(Okr, {"org_id": "prune", "id": removed["id"]}) is None
+
+
+def test_export_then_import_round_trips(session: Session) -> None:
+    bundle = make_bundle(org_id="round", okrs=25, check_ins_per_okr=2)
+    bundle["strategic_objectives"][1]["parent"] = "SO-1"
+    bundle["teams"][3]["parent"] = "T-1"
+    import_document(session, bundle)
+
+    exported = export_bundle(session, "round")
+    assert canonical(exported) == canonical(bundle)
+    assert not import_document(session, exported).changed
+
+
+@pytest.mark.slow
+def test_two_thousand_okrs_import_in_one_transaction(session: Session) -> None:
+    bundle = make_bundle(org_id="bulk", okrs=2000, check_ins_per_okr=1)
+    txid = session.scalar(text("select txid_current()"))
+
+    summary = import_document(session, bundle)
+
+    assert session.scalar(text("select txid_current()")) == txid
+    assert summary.created["okrs"] == 2000 and summary.created["key_results"] == 6000
+    counted = session.scalar(
+        select(func.count()).select_from(KeyResult).where(KeyResult.org_id == "bulk")
+    )
+    assert counted == 6000
+
+
+def test_failure_half_way_leaves_database_unchanged(database_url: str) -> None:
+    """A real committed transaction that dies after OKRs were written must leave no trace."""
+    original = make_bundle(org_id="atomic", okrs=10)
+    with db.transaction() as session:
+        import_document(session, original)
+    try:
+        changed = make_bundle(org_id="atomic", okrs=20)
+        changed["okrs"][0]["title"] = "Changed before the crash"
+
+        def crash(stage: str, _count: int) -> None:
+            if stage == "okrs":  # OKRs and key results are already written at this point
+                raise RuntimeError("disk full")
+
+        with pytest.raises(RuntimeError), db.transaction() as session:
+            import_document(session, changed, progress=crash)
+
+        with db.transaction() as session:
+            assert (
+                session.scalar(select(func.count()).select_from(Okr).where(Okr.org_id == "atomic"))
+                == 10
+            )
+            assert (
+                session.get(Okr, {"org_id": "atomic", "id": "O-1"}).title
+                == original["okrs"][0]["title"]
+            )
+            assert (
+                session.scalar(
+                    select(func.count()).select_from(CheckIn).where(CheckIn.org_id == "atomic")
+                )
+                == 10
+            )
+    finally:
+        with db.transaction() as session:
+            session.delete(session.get(Organization, "atomic"))
+
+
+def test_rejected_bundle_writes_nothing(session: Session) -> None:
+    bundle = make_bundle(org_id="rejected", okrs=3)
+    bundle["okrs"][1]["team"] = "T-missing"
+    with pytest.raises(Exception, match="problem"):
+        import_document(session, bundle)
+    assert session.get(Organization, "rejected") is None
