@@ -43,8 +43,8 @@ class DriftScore:
 
 @dataclass(frozen=True)
 class DriftCalibration:
-    weights: tuple[float, ...] = (-8.0, -1.0, 6.0, -2.0)
-    bias: float = 2.0
+    weights: tuple[float, ...] = (-0.676, -1.837, 1.739, -1.587)
+    bias: float = -1.847
     threshold: float = 0.5
     kr_bonus: float = 0.05  # the filed key result counts a bit more than sibling fields
 
@@ -83,6 +83,7 @@ def drift_features(
     pos = {o.id: i for i, o in enumerate(okr_list)}
     idf = lexical.Idf(lexical.stems(t) for t in texts)
     okr_stems = [set(lexical.stems(" ".join(t for _, t in _fields(o)))) for o in okr_list]
+    lex_all = lexical.overlap_matrix([set(lexical.stems(it.text)) for it in items], okr_stems, idf)
 
     feats, details = [], []
     for n, it in enumerate(items):
@@ -102,17 +103,22 @@ def drift_features(
             near_sim = float(per_okr[near])
         else:
             near, near_sim = -1, own  # nothing to drift to: rely on the absolute level only
-        c_stems = set(lexical.stems(it.text))
-        lex = lexical.overlap_matrix([c_stems], okr_stems, idf)[0]
+        lex = lex_all[n]
         lex_other = max((lex[j] for j in range(len(okr_list)) if j != own_i), default=0.0)
         feats.append([own, 0.0, near_sim - own, lex[own_i] - lex_other])
-        details.append(dict(
-            own_field=rows[own_cols[best]][1], own=own,
-            nearest=okr_list[near].id if near >= 0 else None, near=near_sim,
-            terms=lexical.shared_terms(
-                lexical.stem_set_with_surface(it.text),
-                lexical.stem_set_with_surface(" ".join(t for _, t in _fields(it.okr))), idf),
-        ))
+        details.append(
+            dict(
+                own_field=rows[own_cols[best]][1],
+                own=own,
+                nearest=okr_list[near].id if near >= 0 else None,
+                near=near_sim,
+                terms=lexical.shared_terms(
+                    lexical.stem_set_with_surface(it.text),
+                    lexical.stem_set_with_surface(" ".join(t for _, t in _fields(it.okr))),
+                    idf,
+                ),
+            )
+        )
     x = np.asarray(feats, dtype=np.float64).reshape(len(items), len(FEATURES))
     if len(items) > 1:  # per-organization normalization of how close check-ins usually are
         own_col = x[:, 0]
@@ -134,8 +140,15 @@ def score_drift(
     z = x @ np.asarray(calibration.weights) + calibration.bias
     probs = 1.0 / (1.0 + np.exp(-z))
     return [
-        DriftScore(it.id, round(float(p), 4), bool(p >= calibration.threshold),
-                   round(d["own"], 4), d["own_field"], d["nearest"], round(d["near"], 4),
-                   d["terms"])
+        DriftScore(
+            it.id,
+            round(float(p), 4),
+            bool(p >= calibration.threshold),
+            round(d["own"], 4),
+            d["own_field"],
+            d["nearest"],
+            round(d["near"], 4),
+            d["terms"],
+        )
         for it, p, d in zip(items, probs, details, strict=True)
     ]

@@ -1,13 +1,14 @@
 """Link scoring: rank an organization's strategic objectives for each OKR, calibrated to [0, 1].
 
 Pure: documents and an `embed` callable in, ranked `Link`s out (no database, no web).
-Method: every text field is embedded once; for each (OKR, objective) pair the similarity is
-a blend of the whole-text cosine and the best field-to-field cosine (OKR title, description,
-each key result vs objective title, description, each KPI). Because some objectives are close
-to everything, each objective's similarities are z-scored across the organization's OKRs and
-each OKR's across the objectives. These, plus IDF-weighted shared stems, go through a logistic
-map fitted on labelled development organizations; labels come from fixed thresholds and a
-margin relative to the OKR's best objective.
+Method: every text field is embedded in one batch; a pair's similarity blends the whole-text
+cosine with the best field-to-field cosine (OKR title, description, each key result vs the
+objective's title, description, each KPI). Some objectives are close to everything, so each
+objective's similarities are z-scored across the organization's OKRs, and each OKR's across the
+objectives. With IDF-weighted shared stems, the teammates' mean (OKRs of one team tend to serve
+the same objectives) and the team mission/check-ins, they go through a logistic map fitted on
+labelled organizations (evals/research.py). "aligned" needs a threshold and to be near the OKR's
+best score; "weak" a lower threshold.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class OkrDoc:
     key_results: tuple[KeyResultDoc, ...]
     checkins: tuple[str, ...]
     team_mission: str | None
+    team: str | None = None  # team id: OKRs of one team tend to serve the same objectives
 
 
 @dataclass(frozen=True)
@@ -65,16 +67,16 @@ class Link:
     evidence: tuple[Evidence, ...]
 
 
-FEATURES = ("sim", "col_z", "row_z", "lex", "gap")
+FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context")
 
 
 @dataclass(frozen=True)
 class Calibration:
     """Logistic map over FEATURES plus label thresholds (fitted by evals/research.py)."""
 
-    weights: tuple[float, ...] = (4.0, 1.0, 0.8, 2.0, 6.0)
-    bias: float = -4.0
-    aligned: float = 0.5  # score needed for "aligned"
+    weights: tuple[float, ...] = (0.272, 1.431, 1.627, 0.301, 0.222, 1.031, 0.147)
+    bias: float = -3.879
+    aligned: float = 0.4  # score needed for "aligned"
     weak: float = 0.2  # score needed for "weak"
     margin: float = 0.5  # an aligned link also needs score >= margin * the OKR's best score
     full_weight: float = 0.5  # blend: full-text cosine vs best field-pair cosine
@@ -85,19 +87,17 @@ DEFAULT = Calibration()
 
 def _okr_fields(okr: OkrDoc) -> list[tuple[str, str]]:
     """(field name, text) of the OKR parts that state what the OKR is about."""
-    out = [("title", okr.title)]
-    if okr.description:
-        out.append(("description", okr.description))
-    out += [(f"key_result:{kr.id}", kr.title) for kr in okr.key_results]
-    return out
+    desc = [("description", okr.description)] if okr.description else []
+    return [
+        ("title", okr.title),
+        *desc,
+        *((f"key_result:{r.id}", r.title) for r in okr.key_results),
+    ]
 
 
 def _objective_fields(obj: ObjectiveDoc) -> list[tuple[str, str]]:
-    out = [("title", obj.title)]
-    if obj.description:
-        out.append(("description", obj.description))
-    out += [("kpi", k) for k in obj.kpis if k]
-    return out
+    desc = [("description", obj.description)] if obj.description else []
+    return [("title", obj.title), *desc, *(("kpi", k) for k in obj.kpis if k)]
 
 
 def okr_text(okr: OkrDoc) -> str:
@@ -109,10 +109,9 @@ def objective_text(obj: ObjectiveDoc) -> str:
 
 
 def _zscore(x: np.ndarray, axis: int) -> np.ndarray:
-    mu = x.mean(axis=axis, keepdims=True)
-    sd = x.std(axis=axis, keepdims=True)
     # Floor the spread so a near-constant row/column does not explode into huge z values.
-    return (x - mu) / np.maximum(sd, 0.05)
+    sd = np.maximum(x.std(axis=axis, keepdims=True), 0.05)
+    return (x - x.mean(axis=axis, keepdims=True)) / sd
 
 
 @dataclass
@@ -124,21 +123,10 @@ class _Fields:
 
 
 def _collect(docs: Sequence, fields: Callable) -> _Fields:
-    owner, names, texts, starts = [], [], [], []
-    for i, doc in enumerate(docs):
-        starts.append(len(texts))
-        for name, text in fields(doc):
-            owner.append(i)
-            names.append(name)
-            texts.append(text)
-    return _Fields(np.asarray(owner), names, texts, np.asarray(starts, dtype=np.int64))
-
-
-def _embed_all(embed: Embed, texts: Sequence[str]) -> dict[str, np.ndarray]:
-    """One batched call over de-duplicated texts."""
-    unique = list(dict.fromkeys(texts))
-    vectors = np.asarray(embed(unique), dtype=np.float32) if unique else np.zeros((0, 384))
-    return {t: vectors[i] for i, t in enumerate(unique)}
+    rows = [(i, name, text) for i, doc in enumerate(docs) for name, text in fields(doc)]
+    owner = np.asarray([i for i, _, _ in rows])
+    starts = np.searchsorted(owner, np.arange(len(docs)))  # every document has a title row
+    return _Fields(owner, [n for _, n, _ in rows], [t for _, _, t in rows], starts)
 
 
 @dataclass
@@ -162,14 +150,23 @@ def pair_features(
     of = _collect(objectives, _objective_fields)
     k_full = [okr_text(k) for k in okrs]
     o_full = [objective_text(o) for o in objectives]
-    vec = _embed_all(embed, [*kf.texts, *of.texts, *k_full, *o_full])
-    stack = lambda ts: np.stack([vec[t] for t in ts]).astype(np.float64)  # noqa: E731
+    context = [[t for t in (k.team_mission, *k.checkins) if t] for k in okrs]
+    ctx_texts = [t for texts in context for t in texts]
+    # One embed call over de-duplicated texts (the pipeline serves them from stored vectors).
+    unique = list(dict.fromkeys([*kf.texts, *of.texts, *k_full, *o_full, *ctx_texts]))
+    vectors, row = np.asarray(embed(unique), dtype=np.float64), {t: i for i, t in enumerate(unique)}
+    stack = lambda ts: vectors[[row[t] for t in ts]]  # noqa: E731
     field_sim = stack(kf.texts) @ stack(of.texts).T
     full = stack(k_full) @ stack(o_full).T
     # Best objective field for every OKR field, then best OKR field for every OKR.
     per_obj = np.maximum.reduceat(field_sim, of.starts, axis=1)
     best_pair = np.maximum.reduceat(per_obj, kf.starts, axis=0)
     sim = full_weight * full + (1.0 - full_weight) * best_pair
+    # Context (team mission, check-ins) as one mean vector; only its row-z pattern is used.
+    ctx = np.zeros_like(sim)
+    for k, texts in enumerate(context):
+        if texts and len(objectives) > 1:
+            ctx[k] = _zscore(stack(texts).mean(axis=0) @ stack(o_full).T, axis=0)
 
     idf = lexical.Idf([lexical.stems(t) for t in [*k_full, *o_full]])
     lex = lexical.overlap_matrix(
@@ -178,8 +175,20 @@ def pair_features(
     col_z = _zscore(sim, axis=0) if len(okrs) > 1 else np.zeros_like(sim)
     row_z = _zscore(sim, axis=1) if len(objectives) > 1 else np.zeros_like(sim)
     gap = sim - sim.max(axis=1, keepdims=True)
-    x = np.stack([sim, col_z, row_z, lex, gap], axis=-1)
+    x = np.stack([sim, col_z, row_z, lex, gap, _team(okrs, col_z), ctx], axis=-1)
     return PairFeatures(x, field_sim, kf, of)
+
+
+def _team(okrs: Sequence[OkrDoc], score: np.ndarray) -> np.ndarray:
+    """Mean score of the *other* OKRs of the same team (0 without a team or teammates)."""
+    out = np.zeros_like(score)
+    teams = [k.team for k in okrs]
+    for team in set(teams) - {None}:
+        idx = [i for i, t in enumerate(teams) if t == team]
+        if len(idx) > 1:
+            total = score[idx].sum(axis=0)
+            out[idx] = (total - score[idx]) / (len(idx) - 1)
+    return out
 
 
 def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
@@ -187,13 +196,12 @@ def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _evidence(
-    pf: PairFeatures, k: int, o: int, idf: lexical.Idf, limit: int = 3
-) -> tuple[Evidence, ...]:
+def _evidence(pf: PairFeatures, k: int, o: int, idf: lexical.Idf) -> tuple[Evidence, ...]:
+    """The 1-3 most similar (OKR field, objective field) pairs, with their shared terms."""
     rows = np.flatnonzero(pf.okr_fields.owner == k)
     cols = np.flatnonzero(pf.obj_fields.owner == o)
     block = pf.field_sim[np.ix_(rows, cols)]
-    order = np.argsort(-block, axis=None)[:limit]
+    order = np.argsort(-block, axis=None)[:3]
     out = []
     for flat in order:
         r, c = rows[flat // len(cols)], cols[flat % len(cols)]
@@ -231,11 +239,9 @@ def score_links(
     idf = lexical.Idf(lexical.stems(t) for t in [*pf.okr_fields.texts, *pf.obj_fields.texts])
     out: dict[str, list[Link]] = {}
     for k, okr in enumerate(okrs):
-        labels = label_links(probs[k], calibration)
-        order = np.argsort(-probs[k], kind="stable")
+        p, labels = probs[k], label_links(probs[k], calibration)
         out[okr.id] = [
-            Link(objectives[o].id, round(float(probs[k, o]), 4), str(labels[o]),
-                 _evidence(pf, k, int(o), idf))
-            for o in order
+            Link(objectives[o].id, round(float(p[o]), 4), str(labels[o]), _evidence(pf, k, o, idf))
+            for o in map(int, np.argsort(-p, kind="stable"))
         ]
     return out

@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 from datetime import date, datetime
 
+from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -18,10 +20,12 @@ from sqlalchemy import (
     ForeignKey,
     ForeignKeyConstraint,
     Index,
+    Integer,
     String,
     Text,
     func,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")
@@ -221,3 +225,101 @@ HASHED_FIELDS: dict[type[Base], tuple[str, ...]] = {
     KeyResult: ("title",),
     CheckIn: ("text",),
 }
+
+
+# --- alignment results (migration 0002) -------------------------------------------------------
+
+EMBEDDING_DIM = 384
+
+
+class TextEmbedding(Base):
+    """One vector per distinct text of an organization and model, addressed by content hash."""
+
+    __tablename__ = "text_embeddings"
+    org_id: Mapped[str] = org_fk()
+    model: Mapped[str] = mapped_column(String, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    __table_args__ = (
+        Index(
+            "ix_text_embeddings_hnsw",
+            "embedding",
+            postgresql_using="hnsw",
+            postgresql_with={"m": 16, "ef_construction": 64},
+            postgresql_ops={"embedding": "vector_cosine_ops"},
+        ),
+    )
+
+
+class ScoredLink(Base):
+    """The engine's latest verdict on one OKR x objective pair, with evidence."""
+
+    __tablename__ = "scored_links"
+    org_id: Mapped[str] = org_fk()
+    okr_id: Mapped[str] = mapped_column(String, primary_key=True)
+    objective_id: Mapped[str] = mapped_column(String, primary_key=True)
+    rank: Mapped[int] = mapped_column(Integer, nullable=False)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    label: Mapped[str] = mapped_column(String, nullable=False)
+    evidence: Mapped[list] = mapped_column(JSONB, nullable=False)
+    okr_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    model: Mapped[str] = mapped_column(String, nullable=False)
+    scored_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["org_id", "objective_id"],
+            ["strategic_objectives.org_id", "strategic_objectives.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("label in ('aligned','weak','none')", name="scored_link_label"),
+        Index("ix_scored_links_objective", "org_id", "objective_id", "score"),
+    )
+
+
+class CheckInDrift(Base):
+    __tablename__ = "check_in_drift"
+    org_id: Mapped[str] = org_fk()
+    check_in_id: Mapped[str] = mapped_column(String, primary_key=True)
+    score: Mapped[float] = mapped_column(Float, nullable=False)
+    drifting: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    evidence: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    model: Mapped[str] = mapped_column(String, nullable=False)
+    scored_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "check_in_id"], ["check_ins.org_id", "check_ins.id"], ondelete="CASCADE"
+        ),
+    )
+
+
+class LinkFeedback(Base):
+    """A person's verdict on a link; respected by scoring until the OKR's text changes."""
+
+    __tablename__ = "link_feedback"
+    org_id: Mapped[str] = org_fk()
+    okr_id: Mapped[str] = mapped_column(String, primary_key=True)
+    objective_id: Mapped[str] = mapped_column(String, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String, nullable=False)
+    okr_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    decided_by: Mapped[str] = mapped_column(String, nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
+        ForeignKeyConstraint(
+            ["org_id", "objective_id"],
+            ["strategic_objectives.org_id", "strategic_objectives.id"],
+            ondelete="CASCADE",
+        ),
+        CheckConstraint("verdict in ('confirmed','rejected')", name="link_feedback_verdict"),
+    )

@@ -30,6 +30,7 @@ from alignment.records import COLUMN_OF, RecordKind
 
 # Postgres SQLSTATEs we translate.
 UNIQUE, FOREIGN_KEY, CHECK = "23505", "23503", "23514"
+RESTRICT, NOT_NULL = "23001", "23502"
 
 
 @contextmanager
@@ -41,7 +42,7 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
         detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None) or str(exc.orig)
         if state == UNIQUE:
             raise Conflict(f"{kind_label} {ident!r} already exists") from exc
-        if state == FOREIGN_KEY and deleting:
+        if state in (FOREIGN_KEY, RESTRICT) and deleting:
             raise Conflict(f"{kind_label} {ident!r} is still referenced", details=detail) from exc
         if state == FOREIGN_KEY:
             raise Invalid(
@@ -49,6 +50,12 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
             ) from exc
         if state == CHECK:
             raise Invalid(f"{kind_label} {ident!r} breaks a rule", details=detail) from exc
+        if state == NOT_NULL:
+            column = getattr(getattr(exc.orig, "diag", None), "column_name", None)
+            raise Invalid(
+                f"{kind_label} {ident!r}: {column or 'a required field'} cannot be null",
+                details=detail,
+            ) from exc
         raise
 
 
@@ -126,13 +133,15 @@ def update_record(
     session: Session, kind: RecordKind, org_id: str, ident: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
     row = get_row(session, kind, org_id, ident)
-    for name, value in kind.to_columns(changes).items():
-        setattr(row, name, value)
-    _hash(kind, row)
-    _check_rules(session, kind, org_id, row)
+    # Changes are applied inside the savepoint: begin_nested() flushes what is pending, which
+    # would write them (and clear is_modified) before updated_at is set.
     with _constraints(kind.label, ident), session.begin_nested():
+        for name, value in kind.to_columns(changes).items():
+            setattr(row, name, value)
+        _hash(kind, row)
         if session.is_modified(row):
             row.updated_at = func.now()
+        _check_rules(session, kind, org_id, row)
         session.flush()
         if "declared_links" in changes:
             _replace_links(session, org_id, ident, changes["declared_links"] or [])

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from alignment.drift import DriftItem
 from alignment.matching import Embed, ObjectiveDoc, OkrDoc, objective_text, okr_text
 
 Ranking = dict[str, list[tuple[str, float]]]
@@ -46,3 +47,16 @@ def embedding_rankings(
     sim = vectors[[index[t] for t in k_texts]] @ vectors[[index[t] for t in o_texts]].T
     # Map cosine to [0, 1] so "1 - best score" is a valid orphan score for the metrics.
     return _rank(okrs, objectives, (sim + 1.0) / 2.0)
+
+
+def drift_cosine(items: Sequence[DriftItem], *, embed: Embed) -> dict[str, float]:
+    """Check-in id -> 1 - cosine(check-in text, whole text of the OKR it is filed under)."""
+    c_texts = [it.text for it in items]
+    k_texts = [okr_text(it.okr) for it in items]
+    unique = list(dict.fromkeys(c_texts + k_texts))
+    vectors = np.asarray(embed(unique), dtype=np.float64) if unique else np.zeros((0, 384))
+    index = {t: i for i, t in enumerate(unique)}
+    return {
+        it.id: 1.0 - float(vectors[index[c]] @ vectors[index[k]])
+        for it, c, k in zip(items, c_texts, k_texts, strict=True)
+    }

@@ -81,8 +81,13 @@ def link_metrics(
         "orphan_auc": roc_auc(orphan_score, orphan_gold),
     }
     if not labelled:  # unlabelled rankings (baselines) have no link decisions to score
-        out.update(orphan_precision=None, orphan_recall=None, link_precision=None,
-                   link_recall=None, link_f1=None)
+        out.update(
+            orphan_precision=None,
+            orphan_recall=None,
+            link_precision=None,
+            link_recall=None,
+            link_f1=None,
+        )
         return out
     po, go = np.asarray(pred_orphan), np.asarray(orphan_gold)
     p, r = _ratio(tp, n_pred), _ratio(tp, n_gold)
@@ -112,5 +117,6 @@ def evaluate(
 ) -> dict[str, float | int | None]:
     """All metrics of the eval contract in one flat dict."""
     out = link_metrics(predictions, labels)
-    out["drift_auc"] = drift_auc(drift_scores or {}, labels)
+    # No drift scores at all (a ranking-only method) is "not measured", not AUC 0.5.
+    out["drift_auc"] = drift_auc(drift_scores, labels) if drift_scores is not None else None
     return out

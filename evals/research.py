@@ -1,13 +1,14 @@
 """Offline research harness: engine vs baselines on bundle+labels files, no database.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.research [DIR_OR_BUNDLE ...] [--fit]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.research [DIR_OR_BUNDLE ...] [--fit | --shipped]
 
 Loads every `*.bundle.json` with its `*.labels.json`, embeds with the packaged MiniLM model
 (vectors cached under /tmp), and prints all metrics per organization. Organizations whose
 labels include orphans or drift are "fit" organizations: the engine's calibration is
 evaluated leave-one-org-out on them (fitted on the others, never on the one scored); other
 organizations (e.g. real ranking-only pages) use a calibration fitted on all fit organizations.
-`--fit` prints that all-organization calibration, to paste into the modules' defaults.
+`--fit` prints that all-organization calibration, to paste into the modules' defaults;
+`--shipped` scores everything with those defaults (what the service runs), fitting nothing.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ class CachedEmbedder:
 
     def __call__(self, texts) -> np.ndarray:
         keys = [hashlib.sha1(t.encode()).hexdigest() for t in texts]
-        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True)
-                                     if k not in self.cache))
+        missing = list(
+            dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self.cache)
+        )
         if missing:
             if self.model is None:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,41 +66,54 @@ class CachedEmbedder:
             CACHE.write_bytes(pickle.dumps(self.cache))
 
 
-@dataclass
+@dataclass(eq=False)
 class Org:
     name: str
+    source: str  # the folder it came from (dev, real, ...)
     objectives: list[ObjectiveDoc]
     okrs: list[OkrDoc]
     checkins: list[drift.DriftItem]
     labels: dict
 
     @property
-    def fit(self) -> bool:
-        return any(not v for v in self.labels.get("links", {}).values()) or bool(
-            self.labels.get("drift"))
+    def fit(self) -> bool:  # orphans or drift labelled: can calibrate link labels and drift
+        orphans = any(not v for v in self.labels.get("links", {}).values())
+        return orphans or bool(self.labels.get("drift"))
 
 
 def load_org(bundle_path: Path) -> Org:
     bundle = json.loads(bundle_path.read_text())
     labels = json.loads(Path(str(bundle_path).replace(".bundle.", ".labels.")).read_text())
-    objectives = [ObjectiveDoc(o["id"], o["title"], o.get("description"), o.get("perspective"),
-                               tuple(k["name"] for k in o.get("kpis") or [] if k.get("name")))
-                  for o in bundle["strategic_objectives"]]
+    objectives = []
+    for o in bundle["strategic_objectives"]:
+        kpis = tuple(k["name"] for k in o.get("kpis") or [] if k.get("name"))
+        objectives.append(
+            ObjectiveDoc(o["id"], o["title"], o.get("description"), o.get("perspective"), kpis)
+        )
     missions = {t["id"]: t.get("mission") for t in bundle.get("teams") or []}
     texts: dict[str, list[str]] = {}
     for c in bundle.get("check_ins") or []:
         texts.setdefault(c["okr"], []).append(c["text"])
-    okrs = [OkrDoc(k["id"], k["title"], k.get("description"),
-                   tuple(KeyResultDoc(r["id"], r["title"]) for r in k.get("key_results") or []),
-                   tuple(texts.get(k["id"], [])), missions.get(k["team"]))
-            for k in bundle["okrs"]]
+    okrs = [
+        OkrDoc(
+            k["id"],
+            k["title"],
+            k.get("description"),
+            tuple(KeyResultDoc(r["id"], r["title"]) for r in k.get("key_results") or []),
+            tuple(texts.get(k["id"], [])),
+            missions.get(k["team"]),
+            k["team"],
+        )
+        for k in bundle["okrs"]
+    ]
     by_id = {k.id: k for k in okrs}
     items = []
     for c in bundle.get("check_ins") or []:
         okr = by_id[c["okr"]]
         kr = next((r for r in okr.key_results if r.id == c.get("key_result")), None)
         items.append(drift.DriftItem(c["id"], c["text"], okr, kr))
-    return Org(bundle["organization"]["id"], objectives, okrs, items, labels)
+    org_id = bundle["organization"]["id"]
+    return Org(org_id, bundle_path.parent.name, objectives, okrs, items, labels)
 
 
 def load_all(sources) -> list[Org]:
@@ -109,31 +124,44 @@ def load_all(sources) -> list[Org]:
     return [load_org(p) for p in paths]
 
 
-def _link_training(orgs, embed, cal) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = [], []
-    for org in orgs:
-        pf = matching.pair_features(org.objectives, org.okrs, embed=embed,
-                                    full_weight=cal.full_weight)
-        ids = [o.id for o in org.objectives]
-        for k, okr in enumerate(org.okrs):
-            if okr.id in org.labels["links"]:
-                gold = set(org.labels["links"][okr.id])
-                xs.append(pf.x[k])
-                ys.append([i in gold for i in ids])
-    return np.concatenate(xs), np.concatenate(ys)
+_FEATURES: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _link_data(org: Org, embed) -> tuple[np.ndarray, np.ndarray]:
+    """(labelled OKRs, objectives, features) and the gold matrix, computed once per org."""
+    if id(org) not in _FEATURES:
+        pf = matching.pair_features(org.objectives, org.okrs, embed=embed)
+        rows = [k for k, okr in enumerate(org.okrs) if okr.id in org.labels["links"]]
+        gold = np.array(
+            [[o.id in org.labels["links"][org.okrs[k].id] for o in org.objectives] for k in rows],
+            dtype=bool,
+        )
+        _FEATURES[id(org)] = (pf.x[rows], gold)
+    return _FEATURES[id(org)]
+
+
+def _f1(probs: np.ndarray, gold: np.ndarray, cal: matching.Calibration) -> float:
+    pred = np.array([matching.label_links(p, cal) == "aligned" for p in probs])
+    tp = float((pred & gold).sum())
+    return 2 * tp / max(float(pred.sum() + gold.sum()), 1.0)
 
 
 def fit_links(orgs, embed, base: matching.Calibration) -> matching.Calibration:
-    """Logistic weights on the fit orgs, then the aligned threshold maximizing link F1 there."""
-    x, y = _link_training(orgs, embed, base)
+    """Logistic weights on the fit orgs, then thresholds maximizing their mean link F1."""
+    data = [_link_data(o, embed) for o in orgs]
+    x = np.concatenate([d[0].reshape(-1, d[0].shape[-1]) for d in data])
+    y = np.concatenate([d[1].ravel() for d in data])
     lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    cal = replace(base, weights=tuple(float(w) for w in lr.coef_[0]),
-                  bias=float(lr.intercept_[0]))
+    cal = replace(base, weights=tuple(float(w) for w in lr.coef_[0]), bias=float(lr.intercept_[0]))
+    probs = [matching.calibrated(d[0], cal) for d in data]
     best = (-1.0, cal)
-    for t in np.arange(0.2, 0.81, 0.025):
-        trial = replace(cal, aligned=float(t), weak=float(t) / 2.0)
-        f1 = np.mean([evaluate_org(o, embed, trial, None)["link_f1"] or 0.0 for o in orgs])
-        best = max(best, (f1, trial), key=lambda p: p[0])
+    for t in np.arange(0.1, 0.81, 0.025):
+        for margin in (0.0, 0.5, 0.7, 0.85):
+            trial = replace(
+                cal, aligned=round(float(t), 3), weak=round(float(t) / 2.0, 3), margin=margin
+            )
+            f1 = float(np.mean([_f1(p, d[1], trial) for p, d in zip(probs, data, strict=True)]))
+            best = max(best, (f1, trial), key=lambda pair: pair[0])
     return best[1]
 
 
@@ -149,8 +177,7 @@ def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibrati
     if not xs:
         return base
     lr = LogisticRegression(C=1.0, max_iter=2000).fit(np.concatenate(xs), ys)
-    return replace(base, weights=tuple(float(w) for w in lr.coef_[0]),
-                   bias=float(lr.intercept_[0]))
+    return replace(base, weights=tuple(float(w) for w in lr.coef_[0]), bias=float(lr.intercept_[0]))
 
 
 def evaluate_org(org: Org, embed, cal, dcal) -> dict:
@@ -162,39 +189,56 @@ def evaluate_org(org: Org, embed, cal, dcal) -> dict:
     return metrics.evaluate(preds, org.labels, scores)
 
 
-COLUMNS = ("okrs", "top1", "mrr", "orphan_auc", "link_precision", "link_recall", "link_f1",
-           "orphan_precision", "orphan_recall", "drift_auc")
+COLUMNS = ("okrs", "top1", "mrr", "orphan_auc", "link_precision", "link_recall", "link_f1")
+COLUMNS += ("orphan_precision", "orphan_recall", "drift_auc")
 
 
 def _row(name: str, m: dict) -> str:
-    cells = [f"{m[c]:.3f}" if isinstance(m.get(c), float) else str(m.get(c) if m.get(c)
-             is not None else "-") for c in COLUMNS]
+    cells = [f"{v:.3f}" if isinstance(v, float) else str(v or "-") for v in map(m.get, COLUMNS)]
     return f"{name:<34}" + "".join(f"{c:>9}" for c in cells)
+
+
+def _mean(rows: list[dict]) -> dict:
+    out: dict = {"okrs": sum(r["okrs"] for r in rows)}
+    for c in COLUMNS[1:]:
+        vals = [r[c] for r in rows if r.get(c) is not None]
+        out[c] = float(np.mean(vals)) if vals else None
+    return out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="*", default=list(DEFAULT_SOURCES))
     ap.add_argument("--fit", action="store_true", help="print the all-org calibration")
+    ap.add_argument("--shipped", action="store_true", help="use the modules' defaults, no fit")
     args = ap.parse_args()
     orgs = load_all(args.sources)
     embed = CachedEmbedder()
-    fit_orgs = [o for o in orgs if o.fit]
+    fit_orgs = [] if args.shipped else [o for o in orgs if o.fit]
     full_cal = fit_links(fit_orgs, embed, matching.DEFAULT) if fit_orgs else matching.DEFAULT
     full_dcal = fit_drift(fit_orgs, embed, drift.DEFAULT)
     print(f"{'organization / method':<34}" + "".join(f"{c[:8]:>9}" for c in COLUMNS))
+    groups: dict[tuple[str, str], list[dict]] = {}
     for org in orgs:
-        if org.fit and len(fit_orgs) > 1:  # leave-one-org-out: never fitted on the scored org
+        if org in fit_orgs and len(fit_orgs) > 1:  # leave-one-org-out: never fit the scored org
             rest = [o for o in fit_orgs if o is not org]
             cal = fit_links(rest, embed, matching.DEFAULT)
             dcal = fit_drift(rest, embed, drift.DEFAULT)
         else:
             cal, dcal = full_cal, full_dcal
-        print(_row(f"{org.name} engine", evaluate_org(org, embed, cal, dcal)))
         tf = baselines.tfidf_rankings(org.objectives, org.okrs)
-        print(_row("  tfidf", metrics.evaluate(tf, org.labels)))
         em = baselines.embedding_rankings(org.objectives, org.okrs, embed=embed)
-        print(_row("  cosine", metrics.evaluate(em, org.labels)))
+        dc = baselines.drift_cosine(org.checkins, embed=embed) if org.checkins else None
+        for method, m in (
+            ("engine", evaluate_org(org, embed, cal, dcal)),
+            ("tfidf", metrics.evaluate(tf, org.labels)),
+            ("cosine", metrics.evaluate(em, org.labels, dc)),
+        ):
+            print(_row(f"{org.name} {method}" if method == "engine" else f"  {method}", m))
+            groups.setdefault((org.source, method), []).append(m)
+    print("mean over organizations")
+    for (source, method), rows in groups.items():
+        print(_row(f"{source[-22:]} {method}", _mean(rows)))
     embed.save()
     if args.fit:
         print(full_cal)

@@ -78,10 +78,8 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
     problems: list[dict[str, str]] = []
     unknown = [h for h in header if h not in COLUMNS]
     missing = [c for c in REQUIRED if c not in header]
-    if unknown:
-        problems.append({"path": "row 1", "message": f"unknown column(s): {', '.join(unknown)}"})
-    if missing:
-        problems.append({"path": "row 1", "message": f"missing column(s): {', '.join(missing)}"})
+    problems += [{"path": f"row 1, column {c}", "message": "unknown column"} for c in unknown]
+    problems += [{"path": f"row 1, column {c}", "message": "missing column"} for c in missing]
     if problems:
         raise BundleInvalid("CSV rejected: header is wrong; nothing was written", details=problems)
 

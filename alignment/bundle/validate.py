@@ -81,11 +81,16 @@ def _items(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
+def _key(value: Any) -> Any:
+    """Ids and references as the schema reads them: surrounding whitespace stripped."""
+    return value.strip() if isinstance(value, str) else value
+
+
 def _ids(items: list[tuple[int, dict[str, Any]]], key: str) -> Iterator[Problem]:
     seen: dict[str, int] = {}
     for i, item in items:
-        ident = item.get("id")
-        if isinstance(ident, str) and ident.strip():
+        ident = _key(item.get("id"))
+        if isinstance(ident, str) and ident:
             if ident in seen:
                 yield Problem(
                     f"$.{key}[{i}].id", f"duplicate id {ident!r} (first at $.{key}[{seen[ident]}])"
@@ -95,7 +100,7 @@ def _ids(items: list[tuple[int, dict[str, Any]]], key: str) -> Iterator[Problem]
 
 
 def _known(items: Iterable[dict[str, Any]]) -> set[str]:
-    return {item["id"] for item in items if isinstance(item.get("id"), str)}
+    return {_key(item["id"]) for item in items if isinstance(item.get("id"), str)}
 
 
 def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
@@ -109,7 +114,7 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
         if isinstance(kpi, dict)
     ]
     krs = [
-        (f"$.okrs[{i}].key_results[{j}]", kr, okr.get("id"))
+        (f"$.okrs[{i}].key_results[{j}]", kr, _key(okr.get("id")))
         for i, okr in okrs
         for j, kr in enumerate(okr.get("key_results") or [])
         if isinstance(kr, dict)
@@ -127,7 +132,7 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
 
     cycle_ids, team_ids = _known(c for _, c in cycles), _known(t for _, t in teams)
     objective_ids, okr_ids = _known(o for _, o in objectives), _known(o for _, o in okrs)
-    kr_owner = {kr["id"]: owner for _, kr, owner in krs if isinstance(kr.get("id"), str)}
+    kr_owner = {_key(kr["id"]): owner for _, kr, owner in krs if isinstance(kr.get("id"), str)}
     kr_ids = set(kr_owner)
 
     yield from _parent_problems(teams, "teams", team_ids)
@@ -136,7 +141,8 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
         yield from _ref(okr.get("team"), team_ids, f"$.okrs[{i}].team", "team")
         yield from _ref(okr.get("cycle"), cycle_ids, f"$.okrs[{i}].cycle", "cycle")
         links = okr.get("declared_links") or []
-        for j, link in enumerate(links if isinstance(links, list) else []):
+        links = [_key(link) for link in links] if isinstance(links, list) else []
+        for j, link in enumerate(links):
             yield from _ref(
                 link, objective_ids, f"$.okrs[{i}].declared_links[{j}]", "strategic objective"
             )
@@ -144,10 +150,10 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
                 yield Problem(f"$.okrs[{i}].declared_links[{j}]", f"{link!r} is listed twice")
     for i, check_in in check_ins:
         yield from _ref(check_in.get("okr"), okr_ids, f"$.check_ins[{i}].okr", "OKR")
-        kr = check_in.get("key_result")
+        kr = _key(check_in.get("key_result"))
         if kr is not None:
             yield from _ref(kr, kr_ids, f"$.check_ins[{i}].key_result", "key result")
-            if kr in kr_owner and kr_owner[kr] != check_in.get("okr"):
+            if kr in kr_owner and kr_owner[kr] != _key(check_in.get("okr")):
                 yield Problem(
                     f"$.check_ins[{i}].key_result",
                     f"key result {kr!r} belongs to OKR {kr_owner[kr]!r}, "
@@ -162,8 +168,8 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
 def _nested_ids(items: list[tuple[str, dict[str, Any]]], what: str) -> Iterator[Problem]:
     seen: dict[str, str] = {}
     for path, item in items:
-        ident = item.get("id")
-        if isinstance(ident, str) and ident.strip():
+        ident = _key(item.get("id"))
+        if isinstance(ident, str) and ident:
             if ident in seen:
                 yield Problem(
                     f"{path}.id", f"duplicate {what} id {ident!r} (first at {seen[ident]})"
@@ -173,6 +179,7 @@ def _nested_ids(items: list[tuple[str, dict[str, Any]]], what: str) -> Iterator[
 
 
 def _ref(value: Any, known: set[str], path: str, what: str) -> Iterator[Problem]:
+    value = _key(value)
     if isinstance(value, str) and value and value not in known:
         yield Problem(path, f"unknown {what} {value!r}")
 
@@ -180,11 +187,13 @@ def _ref(value: Any, known: set[str], path: str, what: str) -> Iterator[Problem]
 def _parent_problems(
     items: list[tuple[int, dict[str, Any]]], key: str, known: set[str]
 ) -> Iterator[Problem]:
-    parents = {it["id"]: it.get("parent") for _, it in items if isinstance(it.get("id"), str)}
+    parents = {
+        _key(it["id"]): _key(it.get("parent")) for _, it in items if isinstance(it.get("id"), str)
+    }
     for i, item in items:
-        parent = item.get("parent")
+        parent = _key(item.get("parent"))
         yield from _ref(parent, known, f"$.{key}[{i}].parent", key.rstrip("s").replace("_", " "))
-        seen, node = {item.get("id")}, parent
+        seen, node = {_key(item.get("id"))}, parent
         while isinstance(node, str) and node in parents:
             if node in seen:
                 yield Problem(

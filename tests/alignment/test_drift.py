@@ -16,20 +16,43 @@ def item(cid: str, okr_id: str, kr_index: int | None, text: str) -> DriftItem:
 
 
 ON_TOPIC = (
-    item("C-1", "O-1", 0, "Pharmacists reached 41 of 52 discharged heart-failure patients by "
-         "phone within two days; the rest had wrong numbers on file."),
-    item("C-2", "O-3", 0, "Another 15% of patient charts moved off the legacy system into Epic; "
-         "scanned PDFs are the slow part."),
-    item("C-3", "O-4", 0, "Nurse turnover this quarter is 13%; exit interviews point at night "
-         "shifts."),
-    item("C-4", "O-7", None, "Median wait at the walk-in clinics dropped to 24 minutes after we "
-         "added a triage nurse."),
+    item(
+        "C-1",
+        "O-1",
+        0,
+        "Pharmacists reached 41 of 52 discharged heart-failure patients by "
+        "phone within two days; the rest had wrong numbers on file.",
+    ),
+    item(
+        "C-2",
+        "O-3",
+        0,
+        "Another 15% of patient charts moved off the legacy system into Epic; "
+        "scanned PDFs are the slow part.",
+    ),
+    item(
+        "C-3",
+        "O-4",
+        0,
+        "Nurse turnover this quarter is 13%; exit interviews point at night shifts.",
+    ),
+    item(
+        "C-4",
+        "O-7",
+        None,
+        "Median wait at the walk-in clinics dropped to 24 minutes after we added a triage nurse.",
+    ),
     item("C-5", "O-2", 0, "Two self-insured employers are in final contract review."),
 )
 DRIFTING = (
     # Filed under medicines-at-discharge, but it is contract work (O-2's).
-    item("C-6", "O-1", 0, "Spent the week negotiating pricing terms with two self-insured "
-         "employers and their brokers."),
+    item(
+        "C-6",
+        "O-1",
+        0,
+        "Spent the week negotiating pricing terms with two self-insured "
+        "employers and their brokers.",
+    ),
     # Filed under the EHR migration, but it is about mentoring nurses (O-4's).
     item("C-7", "O-3", 1, "Ran the first mentoring circle for new nurses; twelve attended."),
     # Filed under nurse retention, about nothing in the organization's plan.

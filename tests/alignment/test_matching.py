@@ -35,56 +35,113 @@ def kr(okr_id: str, n: int, title: str) -> KeyResultDoc:
 
 
 def okr(okr_id: str, title: str, *krs: str, checkins: tuple[str, ...] = ()) -> OkrDoc:
-    return OkrDoc(okr_id, title, None, tuple(kr(okr_id, i + 1, t) for i, t in enumerate(krs)),
-                  checkins, None)
+    return OkrDoc(
+        okr_id, title, None, tuple(kr(okr_id, i + 1, t) for i, t in enumerate(krs)), checkins, None
+    )
 
 
 OBJECTIVES = (
-    ObjectiveDoc("SO-1", "Reduce avoidable hospital readmissions",
-                 "Patients leave hospital ready to recover at home and do not return within 30 "
-                 "days.", "customer", ("30-day readmission rate",)),
-    ObjectiveDoc("SO-2", "Grow revenue from commercial health plans",
-                 "Win and expand contracts with employers and insurers.", "financial",
-                 ("Commercial contract revenue", "Net revenue retention")),
-    ObjectiveDoc("SO-3", "Modernize clinical information systems",
-                 "Replace legacy records and scheduling software with reliable, integrated "
-                 "platforms.", "internal_process", ("Share of records on the new EHR",)),
-    ObjectiveDoc("SO-4", "Build a skilled, engaged workforce",
-                 "Recruit, train and retain nurses and clinicians.", "learning_growth",
-                 ("Nurse turnover", "Employee engagement score")),
-    ObjectiveDoc("SO-5", "Improve patient experience in our clinics",
-                 "Short waits, clear communication, respectful care.", "customer",
-                 ("Patient satisfaction score", "Average wait time")),
+    ObjectiveDoc(
+        "SO-1",
+        "Reduce avoidable hospital readmissions",
+        "Patients leave hospital ready to recover at home and do not return within 30 days.",
+        "customer",
+        ("30-day readmission rate",),
+    ),
+    ObjectiveDoc(
+        "SO-2",
+        "Grow revenue from commercial health plans",
+        "Win and expand contracts with employers and insurers.",
+        "financial",
+        ("Commercial contract revenue", "Net revenue retention"),
+    ),
+    ObjectiveDoc(
+        "SO-3",
+        "Modernize clinical information systems",
+        "Replace legacy records and scheduling software with reliable, integrated platforms.",
+        "internal_process",
+        ("Share of records on the new EHR",),
+    ),
+    ObjectiveDoc(
+        "SO-4",
+        "Build a skilled, engaged workforce",
+        "Recruit, train and retain nurses and clinicians.",
+        "learning_growth",
+        ("Nurse turnover", "Employee engagement score"),
+    ),
+    ObjectiveDoc(
+        "SO-5",
+        "Improve patient experience in our clinics",
+        "Short waits, clear communication, respectful care.",
+        "customer",
+        ("Patient satisfaction score", "Average wait time"),
+    ),
 )
 
 OKRS = (
     # Paraphrase: no word of SO-1's title, same meaning.
-    okr("O-1", "Heart-failure patients go home understanding their medicines",
+    okr(
+        "O-1",
+        "Heart-failure patients go home understanding their medicines",
         "Discharged heart-failure patients called by a pharmacist within 48 h",
-        "Fewer than 12% of heart-failure patients come back within a month"),
-    okr("O-2", "Sign three new employer contracts",
-        "Close deals with 3 self-insured employers", "Renew 95% of existing insurer agreements"),
+        "Fewer than 12% of heart-failure patients come back within a month",
+    ),
+    okr(
+        "O-2",
+        "Sign three new employer contracts",
+        "Close deals with 3 self-insured employers",
+        "Renew 95% of existing insurer agreements",
+    ),
     # Terse title: only the key results say what "Phoenix" is.
-    okr("O-3", "Project Phoenix",
+    okr(
+        "O-3",
+        "Project Phoenix",
         "Migrate 80% of patient charts from the legacy system to Epic",
-        "Retire the old scheduling server"),
-    okr("O-4", "Keep our nurses",
-        "Cut nurse turnover to 12%", "Every new nurse completes the mentoring program"),
+        "Retire the old scheduling server",
+    ),
+    okr(
+        "O-4",
+        "Keep our nurses",
+        "Cut nurse turnover to 12%",
+        "Every new nurse completes the mentoring program",
+    ),
     # Lexical trap: "retain" is in SO-4's description, but this is about insurer revenue.
-    okr("O-5", "Retain every large insurer account",
-        "Renewal signed with all 5 top insurers", "No commercial contract lost to a competitor"),
+    okr(
+        "O-5",
+        "Retain every large insurer account",
+        "Renewal signed with all 5 top insurers",
+        "No commercial contract lost to a competitor",
+    ),
     # Orphan: facilities chore that serves no strategic objective.
-    okr("O-6", "Repaint the parking garage",
-        "Choose a paint contractor by May", "All three levels repainted by October"),
-    okr("O-7", "Shorter waits at walk-in clinics",
-        "Median wait under 20 minutes", "Text patients when the doctor is ready"),
-    okr("O-8", "Safer transitions of care after discharge",
+    okr(
+        "O-6",
+        "Repaint the parking garage",
+        "Choose a paint contractor by May",
+        "All three levels repainted by October",
+    ),
+    okr(
+        "O-7",
+        "Shorter waits at walk-in clinics",
+        "Median wait under 20 minutes",
+        "Text patients when the doctor is ready",
+    ),
+    okr(
+        "O-8",
+        "Safer transitions of care after discharge",
         "Follow-up appointment booked before every discharge",
-        "Readmissions within 30 days below 11%"),
+        "Readmissions within 30 days below 11%",
+    ),
 )
 
-GOLD = {"O-1": "SO-1", "O-2": "SO-2", "O-3": "SO-3", "O-4": "SO-4", "O-5": "SO-2",
-        "O-7": "SO-5", "O-8": "SO-1"}
+GOLD = {
+    "O-1": "SO-1",
+    "O-2": "SO-2",
+    "O-3": "SO-3",
+    "O-4": "SO-4",
+    "O-5": "SO-2",
+    "O-7": "SO-5",
+    "O-8": "SO-1",
+}
 
 
 @pytest.fixture(scope="module")

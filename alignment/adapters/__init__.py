@@ -1,0 +1,1 @@
+"""Adapters to outside systems, one module per provider, behind small interfaces."""

@@ -1,0 +1,283 @@
+"""Read side of alignment: rankings with evidence, orphans, link audit, coverage, drift, feedback.
+
+All queries read what the score stage stored; nothing here embeds or scores.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from alignment.errors import Invalid, NotFound
+from alignment.models import (
+    CheckIn,
+    CheckInDrift,
+    DeclaredLink,
+    LinkFeedback,
+    Okr,
+    ScoredLink,
+    StrategicObjective,
+)
+from alignment.repository import require_org
+
+
+def _require_scored(session: Session, org_id: str) -> None:
+    require_org(session, org_id)
+    if (
+        session.scalar(select(ScoredLink.okr_id).where(ScoredLink.org_id == org_id).limit(1))
+        is None
+    ):
+        raise NotFound(
+            f"organization {org_id!r} has not been scored yet; POST /orgs/{org_id}/score"
+        )
+
+
+def _link(row: ScoredLink, titles: dict[str, str]) -> dict[str, Any]:
+    return {
+        "objective_id": row.objective_id,
+        "objective_title": titles.get(row.objective_id),
+        "rank": row.rank,
+        "score": row.score,
+        "label": row.label,
+        "evidence": row.evidence,
+    }
+
+
+def _titles(session: Session, model: Any, org_id: str) -> dict[str, str]:
+    return dict(session.execute(select(model.id, model.title).where(model.org_id == org_id)).all())
+
+
+def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
+    okr = session.get(Okr, {"org_id": org_id, "id": okr_id})
+    if okr is None:
+        require_org(session, org_id)
+        raise NotFound(f"OKR {okr_id!r} does not exist in organization {org_id!r}")
+    _require_scored(session, org_id)
+    titles = _titles(session, StrategicObjective, org_id)
+    rows = session.scalars(
+        select(ScoredLink)
+        .where(ScoredLink.org_id == org_id, ScoredLink.okr_id == okr_id)
+        .order_by(ScoredLink.rank)
+    ).all()
+    links = [_link(r, titles) for r in rows]
+    return {
+        "okr_id": okr_id,
+        "title": okr.title,
+        "orphan": not any(lk["label"] == "aligned" for lk in links),
+        "links": links,
+    }
+
+
+def all_links(session: Session, org_id: str) -> dict[str, list[ScoredLink]]:
+    _require_scored(session, org_id)
+    out: dict[str, list[ScoredLink]] = defaultdict(list)
+    for row in session.scalars(
+        select(ScoredLink)
+        .where(ScoredLink.org_id == org_id)
+        .order_by(ScoredLink.okr_id, ScoredLink.rank)
+    ):
+        out[row.okr_id].append(row)
+    return out
+
+
+def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
+    titles, objectives = _titles(session, Okr, org_id), _titles(session, StrategicObjective, org_id)
+    out = []
+    for okr_id, rows in all_links(session, org_id).items():
+        if not any(r.label == "aligned" for r in rows):
+            best = rows[0] if rows else None
+            out.append(
+                {
+                    "okr_id": okr_id,
+                    "title": titles.get(okr_id),
+                    "best": _link(best, objectives) if best else None,
+                }
+            )
+    return sorted(out, key=lambda o: (o["best"] or {}).get("score", 0.0))
+
+
+def link_audit(session: Session, org_id: str) -> list[dict[str, Any]]:
+    """Declared links the text does not support, and strong links nobody declared."""
+    links = all_links(session, org_id)
+    declared: dict[str, set[str]] = defaultdict(set)
+    for row in session.scalars(select(DeclaredLink).where(DeclaredLink.org_id == org_id)):
+        declared[row.okr_id].add(row.objective_id)
+    rejected = {
+        (f.okr_id, f.objective_id)
+        for f in session.scalars(
+            select(LinkFeedback).where(
+                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
+            )
+        )
+    }
+    objectives = _titles(session, StrategicObjective, org_id)
+    findings = []
+    for okr_id, rows in links.items():
+        by_objective = {r.objective_id: r for r in rows}
+        for objective_id in sorted(declared.get(okr_id, ())):
+            row = by_objective.get(objective_id)
+            if row is not None and row.label != "aligned":
+                findings.append(
+                    {
+                        "kind": "unsupported_declared_link",
+                        "okr_id": okr_id,
+                        **_link(row, objectives),
+                    }
+                )
+        for row in rows:
+            if (
+                row.label == "aligned"
+                and row.objective_id not in declared.get(okr_id, ())
+                and (okr_id, row.objective_id) not in rejected
+            ):
+                findings.append(
+                    {"kind": "suggested_link", "okr_id": okr_id, **_link(row, objectives)}
+                )
+    return findings
+
+
+def coverage(session: Session, org_id: str) -> list[dict[str, Any]]:
+    links = all_links(session, org_id)
+    okr_titles = _titles(session, Okr, org_id)
+    serving: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for okr_id, rows in links.items():
+        for r in rows:
+            if r.label in ("aligned", "weak"):
+                serving[r.objective_id].append(
+                    {
+                        "okr_id": okr_id,
+                        "title": okr_titles.get(okr_id),
+                        "score": r.score,
+                        "label": r.label,
+                    }
+                )
+    out = []
+    for obj in session.scalars(
+        select(StrategicObjective)
+        .where(StrategicObjective.org_id == org_id)
+        .order_by(StrategicObjective.id)
+    ):
+        okrs = sorted(serving[obj.id], key=lambda x: -x["score"])
+        out.append(
+            {
+                "objective_id": obj.id,
+                "title": obj.title,
+                "perspective": obj.perspective,
+                "aligned": sum(1 for o in okrs if o["label"] == "aligned"),
+                "weak": sum(1 for o in okrs if o["label"] == "weak"),
+                "strength": round(sum(o["score"] for o in okrs if o["label"] == "aligned"), 4),
+                "okrs": okrs,
+            }
+        )
+    return out
+
+
+def drift(session: Session, org_id: str, *, only_drifting: bool = False) -> list[dict[str, Any]]:
+    require_org(session, org_id)
+    query = (
+        select(CheckInDrift, CheckIn)
+        .join(
+            CheckIn,
+            (CheckIn.org_id == CheckInDrift.org_id) & (CheckIn.id == CheckInDrift.check_in_id),
+        )
+        .where(CheckInDrift.org_id == org_id)
+        .order_by(CheckInDrift.score.desc())
+    )
+    if only_drifting:
+        query = query.where(CheckInDrift.drifting)
+    return [
+        {
+            "check_in_id": d.check_in_id,
+            "okr_id": c.okr_id,
+            "key_result_id": c.key_result_id,
+            "date": c.date,
+            "text": c.text,
+            "score": d.score,
+            "drifting": d.drifting,
+            "evidence": d.evidence,
+        }
+        for d, c in session.execute(query)
+    ]
+
+
+def record_feedback(
+    session: Session,
+    org_id: str,
+    okr_id: str,
+    objective_id: str,
+    *,
+    verdict: str,
+    decided_by: str,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Store a person's verdict (idempotent per pair: the latest verdict wins)."""
+    if verdict not in ("confirmed", "rejected"):
+        raise Invalid(
+            "verdict must be 'confirmed' or 'rejected'",
+            details=[{"path": "$.verdict", "message": f"got {verdict!r}"}],
+        )
+    row = session.get(
+        ScoredLink, {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
+    )
+    if row is None:
+        _require_scored(session, org_id)
+        raise NotFound(f"no scored link between OKR {okr_id!r} and objective {objective_id!r}")
+    stmt = insert(LinkFeedback).values(
+        org_id=org_id,
+        okr_id=okr_id,
+        objective_id=objective_id,
+        verdict=verdict,
+        okr_hash=row.okr_hash,
+        decided_by=decided_by,
+        note=note,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["org_id", "okr_id", "objective_id"],
+            set_={
+                "verdict": verdict,
+                "okr_hash": row.okr_hash,
+                "decided_by": decided_by,
+                "note": note,
+                "decided_at": stmt.excluded.decided_at,
+            },
+        )
+    )
+    row.label = "aligned" if verdict == "confirmed" else "none"
+    session.flush()
+    fb = session.get(
+        LinkFeedback, {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
+    )
+    session.refresh(fb)
+    return {
+        "okr_id": okr_id,
+        "objective_id": objective_id,
+        "verdict": fb.verdict,
+        "decided_by": fb.decided_by,
+        "decided_at": fb.decided_at,
+        "note": fb.note,
+    }
+
+
+def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
+    """People's verdicts as a goldenthread.labels/v1 document (evaluation data)."""
+    require_org(session, org_id)
+    links: dict[str, list[str]] = defaultdict(list)
+    judged: set[str] = set()
+    for f in session.scalars(
+        select(LinkFeedback)
+        .where(LinkFeedback.org_id == org_id)
+        .order_by(LinkFeedback.okr_id, LinkFeedback.objective_id)
+    ):
+        judged.add(f.okr_id)
+        if f.verdict == "confirmed":
+            links[f.okr_id].append(f.objective_id)
+    return {
+        "format": "goldenthread.labels/v1",
+        "links": {okr_id: links.get(okr_id, []) for okr_id in sorted(judged)},
+        "drift": {},
+    }

@@ -1,0 +1,227 @@
+"""Score stage: an organization's OKRs against its strategic objectives, and its check-ins' drift.
+
+Reads the records, asks the pure scoring math (`matching`, `drift`) for verdicts through a
+`VectorCache` (so only new texts are embedded), applies people's confirmed/rejected feedback,
+and replaces the organization's stored verdicts, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from alignment.drift import DriftItem, score_drift
+from alignment.embed import Progress, VectorCache
+from alignment.embedder import Embedder
+from alignment.matching import KeyResultDoc, Link, ObjectiveDoc, OkrDoc, score_links
+from alignment.models import (
+    CheckIn,
+    CheckInDrift,
+    KeyResult,
+    Kpi,
+    LinkFeedback,
+    Okr,
+    ScoredLink,
+    StrategicObjective,
+    Team,
+    content_hash,
+)
+from alignment.repository import require_org
+
+
+@dataclass
+class OrgDocs:
+    objectives: list[ObjectiveDoc]
+    okrs: list[OkrDoc]
+    drift_items: list[DriftItem]
+    fingerprints: dict[str, str] = field(default_factory=dict)  # okr id -> text fingerprint
+
+
+@dataclass
+class ScoreSummary:
+    organization: str
+    okrs: int
+    objectives: int
+    check_ins: int
+    texts_embedded: int
+    aligned_links: int
+    orphans: int
+    drifting_check_ins: int
+    model: str
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def fingerprint(okr: OkrDoc) -> str:
+    """What a person judged when they gave feedback: the OKR's own words and key results."""
+    return content_hash(okr.title, okr.description, *(kr.title for kr in okr.key_results))
+
+
+def load_docs(session: Session, org_id: str) -> OrgDocs:
+    require_org(session, org_id)
+    kpis: dict[str, list[str]] = defaultdict(list)
+    for kpi in session.scalars(select(Kpi).where(Kpi.org_id == org_id).order_by(Kpi.position)):
+        kpis[kpi.objective_id].append(kpi.name)
+    objectives = [
+        ObjectiveDoc(o.id, o.title, o.description, o.perspective, tuple(kpis[o.id]))
+        for o in session.scalars(
+            select(StrategicObjective)
+            .where(StrategicObjective.org_id == org_id)
+            .order_by(StrategicObjective.id)
+        )
+    ]
+    krs: dict[str, list[KeyResultDoc]] = defaultdict(list)
+    for kr in session.scalars(
+        select(KeyResult)
+        .where(KeyResult.org_id == org_id)
+        .order_by(KeyResult.position, KeyResult.id)
+    ):
+        krs[kr.okr_id].append(KeyResultDoc(kr.id, kr.title))
+    check_ins = session.scalars(
+        select(CheckIn).where(CheckIn.org_id == org_id).order_by(CheckIn.date, CheckIn.id)
+    ).all()
+    texts: dict[str, list[str]] = defaultdict(list)
+    for c in check_ins:
+        texts[c.okr_id].append(c.text)
+    missions = dict(session.execute(select(Team.id, Team.mission).where(Team.org_id == org_id)))
+    okrs = [
+        OkrDoc(
+            o.id,
+            o.title,
+            o.description,
+            tuple(krs[o.id]),
+            tuple(texts[o.id]),
+            missions.get(o.team_id),
+            o.team_id,
+        )
+        for o in session.scalars(select(Okr).where(Okr.org_id == org_id).order_by(Okr.id))
+    ]
+    by_id = {o.id: o for o in okrs}
+    kr_by_id = {kr.id: kr for o in okrs for kr in o.key_results}
+    items = [
+        DriftItem(c.id, c.text, by_id[c.okr_id], kr_by_id.get(c.key_result_id or ""))
+        for c in check_ins
+    ]
+    return OrgDocs(objectives, okrs, items, {o.id: fingerprint(o) for o in okrs})
+
+
+def score_organization(
+    session: Session, org_id: str, *, embedder: Embedder, progress: Progress | None = None
+) -> ScoreSummary:
+    docs = load_docs(session, org_id)
+    cache = VectorCache(session, org_id, embedder, progress=progress)
+    links = score_links(docs.objectives, docs.okrs, embed=cache)
+    links = apply_feedback(session, org_id, links, docs.fingerprints)
+    drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs)
+
+    session.execute(delete(ScoredLink).where(ScoredLink.org_id == org_id))
+    rows = [
+        {
+            "org_id": org_id,
+            "okr_id": okr_id,
+            "objective_id": link.objective_id,
+            "rank": rank,
+            "score": link.score,
+            "label": link.label,
+            "model": embedder.model_name,
+            "evidence": [asdict(e) for e in link.evidence],
+            "okr_hash": docs.fingerprints[okr_id],
+        }
+        for okr_id, ranked in links.items()
+        for rank, link in enumerate(ranked, start=1)
+    ]
+    if rows:
+        session.execute(insert(ScoredLink), rows)
+    session.execute(delete(CheckInDrift).where(CheckInDrift.org_id == org_id))
+    if drift:
+        session.execute(
+            insert(CheckInDrift),
+            [
+                {
+                    "org_id": org_id,
+                    "check_in_id": d.checkin_id,
+                    "score": d.score,
+                    "drifting": d.drifting,
+                    "model": embedder.model_name,
+                    "evidence": {
+                        k: v for k, v in asdict(d).items() if k not in ("checkin_id", "score")
+                    },
+                }
+                for d in drift
+            ],
+        )
+    return ScoreSummary(
+        organization=org_id,
+        okrs=len(docs.okrs),
+        objectives=len(docs.objectives),
+        check_ins=len(docs.drift_items),
+        texts_embedded=cache.encoded,
+        aligned_links=sum(1 for r in rows if r["label"] == "aligned"),
+        orphans=sum(
+            1 for ranked in links.values() if not any(lk.label == "aligned" for lk in ranked)
+        ),
+        drifting_check_ins=sum(1 for d in drift if d.drifting),
+        model=embedder.model_name,
+    )
+
+
+def apply_feedback(
+    session: Session, org_id: str, links: dict[str, list[Link]], fingerprints: dict[str, str]
+) -> dict[str, list[Link]]:
+    """People outrank the engine while the OKR's text is what they judged."""
+    verdicts = {
+        (f.okr_id, f.objective_id): f.verdict
+        for f in session.scalars(select(LinkFeedback).where(LinkFeedback.org_id == org_id))
+        if fingerprints.get(f.okr_id) == f.okr_hash
+    }
+    if not verdicts:
+        return links
+    out: dict[str, list[Link]] = {}
+    for okr_id, ranked in links.items():
+        out[okr_id] = [
+            _with_verdict(link, verdicts.get((okr_id, link.objective_id))) for link in ranked
+        ]
+    return out
+
+
+def _with_verdict(link: Link, verdict: str | None) -> Link:
+    if verdict == "rejected":
+        return Link(link.objective_id, link.score, "none", link.evidence)
+    if verdict == "confirmed":
+        return Link(link.objective_id, link.score, "aligned", link.evidence)
+    return link
+
+
+
+
+def preview_links(
+    session: Session,
+    org_id: str,
+    *,
+    title: str,
+    description: str | None,
+    key_results: Sequence[str],
+    embedder: Embedder,
+) -> list[Link]:
+    """Rank objectives for a draft OKR without storing anything (not even its vectors).
+
+    The draft is scored beside the organization's OKRs so per-organization normalization sees
+    the same population as a stored OKR would.
+    """
+    docs = load_docs(session, org_id)
+    draft = OkrDoc(
+        "__draft__",
+        title,
+        description,
+        tuple(KeyResultDoc(f"KR{i}", t) for i, t in enumerate(key_results, start=1)),
+        (),
+        None,
+    )
+    cache = VectorCache(session, org_id, embedder, persist=False)
+    return score_links(docs.objectives, [*docs.okrs, draft], embed=cache)[draft.id]

@@ -1,0 +1,432 @@
+"""Bulk import and export over REST: bundles as JSON and YAML, OKRs as CSV.
+
+Imports are all or nothing: a rejected document lists every problem and writes nothing, which the
+tests check by reading back through the API.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import pytest
+import yaml
+from fastapi.testclient import TestClient
+from httpx import Response
+
+from alignment.bundle import parse_bundle
+from alignment.bundle.csvform import COLUMNS
+from tests.conftest import SAMPLE_BUNDLE
+from tests.factories import small_bundle
+
+YAML = {"content-type": "application/yaml"}
+CSV = {"content-type": "text/csv"}
+
+
+def post_bundle(client: TestClient, document: dict[str, Any], **params: Any) -> Response:
+    return client.post("/bundles", json=document, params=params)
+
+
+def ok(response: Response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+def rejected(response: Response, code: str = "bundle_invalid") -> dict[str, str]:
+    """Assert a 422 in the one error shape; return path -> message of every problem."""
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert body["error"]["code"] == code
+    assert "nothing was written" in body["error"]["message"] or body["error"]["details"]
+    found: dict[str, str] = {}
+    for problem in body["error"]["details"]:
+        found.setdefault(problem["path"], problem["message"])
+    return found
+
+
+def total(client: TestClient, org: str, path: str) -> int:
+    return ok(client.get(f"/orgs/{org}/{path}"))["total"]
+
+
+def exported(client: TestClient, org: str = "acme") -> dict[str, Any]:
+    return ok(client.get(f"/orgs/{org}/bundle"))
+
+
+def canonical(document: dict[str, Any]) -> dict[str, Any]:
+    return parse_bundle(document).model_dump(mode="json")
+
+
+# --- bundles --------------------------------------------------------------------------------
+
+
+def test_import_json_bundle(client: TestClient) -> None:
+    summary = ok(post_bundle(client, small_bundle()))
+    assert summary["organization"] == "acme" and summary["changed"] is True
+    assert summary["created"]["okrs"] == 2 and summary["created"]["key_results"] == 3
+    assert summary["created"]["check_ins"] == 2 and summary["created"]["kpis"] == 2
+
+    assert ok(client.get("/orgs/acme"))["name"] == "Acme Health"
+    okr = ok(client.get("/orgs/acme/okrs/O-1"))
+    assert okr["declared_links"] == ["SO-1"] and len(okr["key_results"]) == 2
+    assert canonical(exported(client)) == canonical(small_bundle())
+
+
+def test_import_yaml_bundle(client: TestClient) -> None:
+    raw = yaml.safe_dump(small_bundle(), sort_keys=False)
+    summary = ok(client.post("/bundles", content=raw.encode(), headers=YAML))
+    assert summary["changed"] is True and summary["created"]["okrs"] == 2
+    assert canonical(exported(client)) == canonical(small_bundle())
+
+
+def test_yaml_and_json_import_the_same_thing(client: TestClient) -> None:
+    ok(client.post("/bundles", content=yaml.safe_dump(small_bundle()), headers=YAML))
+    again = ok(post_bundle(client, small_bundle()))
+    assert again["changed"] is False
+
+
+def test_rejected_bundle_lists_every_problem_and_writes_nothing(client: TestClient) -> None:
+    document = small_bundle(org_id="broken")
+    document["teams"][1]["parent"] = "T-404"
+    document["okrs"][0]["cycle"] = "2099-Q1"
+    document["okrs"][1]["key_results"][0]["kind"] = "sideways"
+    document["check_ins"][0]["confidence"] = 3
+    document["check_ins"][1]["key_result"] = "O-1-KR1"
+
+    found = rejected(post_bundle(client, document))
+
+    assert {
+        "$.teams[1].parent",
+        "$.okrs[0].cycle",
+        "$.okrs[1].key_results[0].kind",
+        "$.check_ins[0].confidence",
+        "$.check_ins[1].key_result",
+    } <= set(found)
+    assert client.get("/orgs/broken").status_code == 404
+
+
+def test_rejected_bundle_does_not_touch_an_existing_organization(client: TestClient) -> None:
+    ok(post_bundle(client, small_bundle()))
+    before = exported(client)
+    document = small_bundle()
+    document["organization"]["name"] = "Renamed"
+    document["okrs"][0]["title"] = "Changed title"
+    document["okrs"].append({"id": "O-3", "team": "T-1", "cycle": "2026-Q3", "title": "New"})
+    document["okrs"][1]["team"] = "T-404"
+
+    assert "$.okrs[1].team" in rejected(post_bundle(client, document))
+
+    assert exported(client) == before
+    assert client.get("/orgs/acme/okrs/O-3").status_code == 404
+
+
+def test_rejected_yaml_bundle_reports_paths(client: TestClient) -> None:
+    document = small_bundle()
+    document["okrs"][0]["declared_link"] = document["okrs"][0].pop("declared_links")
+    found = rejected(client.post("/bundles", content=yaml.safe_dump(document), headers=YAML))
+    assert "$.okrs[0].declared_link" in found
+
+
+def test_bundle_that_is_not_json_or_yaml(client: TestClient) -> None:
+    raw = json.dumps(small_bundle(), indent=2).replace('"okrs": [', '"okrs" [')
+    found = rejected(client.post("/bundles", content=raw,
+                                 headers={"content-type": "application/json"}))
+    assert "line " in found["$"]
+    found = rejected(client.post("/bundles", content="format: x\n  bad: [\n", headers=YAML))
+    assert "line " in found["$"]
+
+
+def test_empty_body_is_rejected(client: TestClient) -> None:
+    rejected(client.post("/bundles", content=b"", headers=YAML))
+
+
+def test_reimport_reports_no_change(client: TestClient) -> None:
+    ok(post_bundle(client, small_bundle()))
+    before = exported(client)
+    stamp = ok(client.get("/orgs/acme/okrs/O-1"))["updated_at"]
+
+    again = ok(post_bundle(client, small_bundle()))
+
+    assert again["changed"] is False
+    assert again["unchanged"]["okrs"] == 2 and again["unchanged"]["check_ins"] == 2
+    assert not any(again["created"].values()) and not any(again["updated"].values())
+    assert exported(client) == before
+    assert ok(client.get("/orgs/acme/okrs/O-1"))["updated_at"] == stamp
+
+
+def test_reimport_of_the_export_reports_no_change(client: TestClient) -> None:
+    ok(post_bundle(client, small_bundle()))
+    assert ok(post_bundle(client, exported(client)))["changed"] is False
+    yaml_text = client.get("/orgs/acme/bundle", params={"format": "yaml"}).text
+    assert ok(client.post("/bundles", content=yaml_text, headers=YAML))["changed"] is False
+
+
+def test_changed_bundle_updates_by_id(client: TestClient) -> None:
+    ok(post_bundle(client, small_bundle()))
+    document = small_bundle()
+    document["okrs"][1]["title"] = "Halve wasted ward stock"
+    summary = ok(post_bundle(client, document))
+    assert summary["changed"] is True
+    assert summary["updated"]["okrs"] == 1 and summary["unchanged"]["okrs"] == 1
+    assert ok(client.get("/orgs/acme/okrs/O-2"))["title"] == "Halve wasted ward stock"
+
+
+def test_dry_run_writes_nothing(client: TestClient) -> None:
+    summary = ok(post_bundle(client, small_bundle(), dry_run="true"))
+    assert summary["changed"] is True and summary["created"]["okrs"] == 2
+    assert client.get("/orgs/acme").status_code == 404
+
+    ok(post_bundle(client, small_bundle()))
+    before = exported(client)
+    document = small_bundle()
+    document["okrs"][0]["title"] = "Dry"
+    dry = ok(post_bundle(client, document, dry_run="true"))
+    assert dry["updated"]["okrs"] == 1
+    assert exported(client) == before
+
+
+def test_dry_run_still_rejects_a_bad_bundle(client: TestClient) -> None:
+    document = small_bundle()
+    document["format"] = "nope"
+    assert "$.format" in rejected(post_bundle(client, document, dry_run="true"))
+
+
+def test_prune_deletes_what_the_bundle_no_longer_lists(client: TestClient) -> None:
+    ok(post_bundle(client, small_bundle()))
+    document = small_bundle()
+    document["check_ins"].pop()
+    assert ok(post_bundle(client, document))["changed"] is False
+    assert total(client, "acme", "check-ins") == 2
+    pruned = ok(post_bundle(client, document, prune="true"))
+    assert pruned["deleted"]["check_ins"] == 1
+    assert total(client, "acme", "check-ins") == 1
+
+
+def test_export_yaml(client: TestClient) -> None:
+    ok(post_bundle(client, small_bundle()))
+    response = client.get("/orgs/acme/bundle", params={"format": "yaml"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/yaml")
+    document = yaml.safe_load(response.text)
+    assert document["format"] == "goldenthread.bundle/v1"
+    assert document == exported(client)
+    assert canonical(document) == canonical(small_bundle())
+
+
+def test_export_errors(client: TestClient) -> None:
+    assert client.get("/orgs/nope/bundle").status_code == 404
+    assert client.get("/orgs/nope/bundle").json()["error"]["code"] == "not_found"
+    ok(post_bundle(client, small_bundle()))
+    response = client.get("/orgs/acme/bundle", params={"format": "xml"})
+    assert response.status_code == 422 and response.json()["error"]["code"] == "invalid"
+
+
+@pytest.mark.skipif(not SAMPLE_BUNDLE.exists(), reason="no sample organization")
+def test_sample_organization_round_trips(client: TestClient) -> None:
+    raw = SAMPLE_BUNDLE.read_bytes()
+    first = ok(client.post("/bundles", content=raw, headers={"content-type": "application/json"}))
+    assert first["changed"] is True
+    org = first["organization"]
+    assert ok(client.post("/bundles", content=raw))["changed"] is False
+    assert canonical(exported(client, org)) == canonical(json.loads(raw))
+
+
+# --- CSV ------------------------------------------------------------------------------------
+
+
+def read_csv(text: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def write_csv(rows: list[dict[str, Any]], columns: tuple[str, ...] = COLUMNS) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({c: row.get(c, "") for c in columns})
+    return out.getvalue()
+
+
+def post_csv(client: TestClient, text: str, org: str = "acme", **params: Any) -> Response:
+    return client.post(f"/orgs/{org}/okrs.csv", content=text.encode(), headers=CSV, params=params)
+
+
+@pytest.fixture
+def acme(client: TestClient) -> None:
+    ok(post_bundle(client, small_bundle()))
+
+
+def test_export_csv(client: TestClient, acme: None) -> None:
+    response = client.get("/orgs/acme/okrs.csv")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = read_csv(response.text)
+    assert tuple(rows[0]) == COLUMNS
+    assert [(r["okr_id"], r["kr_id"]) for r in rows] == [
+        ("O-1", "O-1-KR1"),
+        ("O-1", "O-1-KR2"),
+        ("O-2", "O-2-KR1"),
+    ]
+    assert rows[0]["declared_links"] == "SO-1" and rows[0]["target"] == "90"
+    assert rows[1]["current"] == ""
+
+
+def test_csv_round_trip_changes_nothing(client: TestClient, acme: None) -> None:
+    before = exported(client)
+    text = client.get("/orgs/acme/okrs.csv").text
+    summary = ok(post_csv(client, text))
+    assert summary["changed"] is False
+    assert exported(client) == before
+
+
+def test_csv_round_trip_of_an_okr_without_key_results(client: TestClient, acme: None) -> None:
+    ok(client.post("/orgs/acme/okrs",
+                   json={"id": "O-3", "team": "T-1", "cycle": "2026-Q3", "title": "Bare",
+                         "declared_links": ["SO-1", "SO-2"]}), 201)
+    text = client.get("/orgs/acme/okrs.csv").text
+    bare = [r for r in read_csv(text) if r["okr_id"] == "O-3"]
+    assert len(bare) == 1 and bare[0]["kr_id"] == "" and bare[0]["declared_links"] == "SO-1;SO-2"
+    assert ok(post_csv(client, text))["changed"] is False
+
+
+def test_csv_adds_a_new_okr_with_two_key_results(client: TestClient, acme: None) -> None:
+    text = write_csv(
+        [
+            {"okr_id": "O-7", "team": "T-2", "cycle": "2026-Q4", "okr_title": "Faster discharge",
+             "okr_description": "Medicines ready before noon.", "declared_links": "SO-1;SO-2",
+             "kr_id": "O-7-KR1", "kr_title": "Discharge scripts ready by 11:00", "unit": "%",
+             "baseline": "35", "target": "80", "current": "", "kind": "lead"},
+            {"okr_id": "O-7", "kr_id": "O-7-KR2", "kr_title": "Average discharge wait",
+             "unit": "min", "baseline": "1,240", "target": "90.5", "kind": "lag"},
+        ]
+    )
+    summary = ok(post_csv(client, text))
+    assert summary["changed"] is True
+    assert summary["created"]["okrs"] == 1 and summary["created"]["key_results"] == 2
+    assert summary["unchanged"]["okrs"] == 2
+
+    okr = ok(client.get("/orgs/acme/okrs/O-7"))
+    assert okr["team"] == "T-2" and okr["cycle"] == "2026-Q4"
+    assert okr["description"] == "Medicines ready before noon."
+    assert okr["declared_links"] == ["SO-1", "SO-2"]
+    krs = okr["key_results"]
+    assert [kr["id"] for kr in krs] == ["O-7-KR1", "O-7-KR2"]
+    assert krs[0]["baseline"] == 35 and krs[0]["current"] is None and krs[0]["kind"] == "lead"
+    assert krs[1]["baseline"] == 1240 and krs[1]["target"] == 90.5 and krs[1]["unit"] == "min"
+    # The rest of the organization is untouched.
+    assert total(client, "acme", "okrs") == 3 and total(client, "acme", "check-ins") == 2
+
+
+def test_csv_updates_an_existing_key_result(client: TestClient, acme: None) -> None:
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    rows[0]["current"] = "60"
+    summary = ok(post_csv(client, write_csv(rows)))
+    assert summary["updated"]["key_results"] == 1 and summary["unchanged"]["key_results"] == 2
+    assert ok(client.get("/orgs/acme/key-results/O-1-KR1"))["current"] == 60
+
+
+def test_csv_dry_run_writes_nothing(client: TestClient, acme: None) -> None:
+    text = write_csv([{"okr_id": "O-8", "team": "T-1", "cycle": "2026-Q3", "okr_title": "Dry"}])
+    assert ok(post_csv(client, text, dry_run="true"))["created"]["okrs"] == 1
+    assert client.get("/orgs/acme/okrs/O-8").status_code == 404
+
+
+def test_csv_into_unknown_organization(client: TestClient) -> None:
+    text = write_csv([{"okr_id": "O-8", "team": "T-1", "cycle": "2026-Q3", "okr_title": "X"}])
+    response = post_csv(client, text, org="nope")
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert client.get("/orgs/nope/okrs.csv").status_code == 404
+
+
+def _new_okr_rows() -> list[dict[str, Any]]:
+    return [
+        {"okr_id": "O-7", "team": "T-1", "cycle": "2026-Q3", "okr_title": "New OKR",
+         "kr_id": "O-7-KR1", "kr_title": "First", "baseline": "1", "target": "2"},
+        {"okr_id": "O-7", "kr_id": "O-7-KR2", "kr_title": "Second", "target": "3"},
+    ]
+
+
+def assert_nothing_written(client: TestClient, before: dict[str, Any]) -> None:
+    assert exported(client) == before
+    assert client.get("/orgs/acme/okrs/O-7").status_code == 404
+
+
+def test_csv_with_a_bad_number(client: TestClient, acme: None) -> None:
+    before = exported(client)
+    rows = _new_okr_rows()
+    rows[1]["target"] = "three"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert list(found) == ["row 3, column target"]
+    assert "three" in found["row 3, column target"]
+    assert_nothing_written(client, before)
+
+
+def test_csv_with_an_unknown_team(client: TestClient, acme: None) -> None:
+    before = exported(client)
+    rows = _new_okr_rows()
+    rows[0]["team"] = "T-404"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert list(found) == ["row 2, column team"]
+    assert "T-404" in found["row 2, column team"]
+    assert_nothing_written(client, before)
+
+
+def test_csv_with_an_unknown_cycle_and_link(client: TestClient, acme: None) -> None:
+    rows = _new_okr_rows()
+    rows[0]["cycle"] = "2099-Q1"
+    rows[0]["declared_links"] = "SO-404"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert {"row 2, column cycle", "row 2, column declared_links"} <= set(found)
+
+
+def test_csv_with_a_bad_kind_names_the_key_result_row(client: TestClient, acme: None) -> None:
+    rows = _new_okr_rows()
+    rows[1]["kind"] = "sideways"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert list(found) == ["row 3, column kind"]
+
+
+def test_csv_with_an_unknown_column(client: TestClient, acme: None) -> None:
+    before = exported(client)
+    columns = (*COLUMNS, "owner")
+    rows = [{**row, "owner": "Ana"} for row in _new_okr_rows()]
+    found = rejected(post_csv(client, write_csv(rows, columns)))
+    assert list(found) == ["row 1, column owner"]
+    assert_nothing_written(client, before)
+
+
+def test_csv_with_a_missing_column(client: TestClient, acme: None) -> None:
+    columns = tuple(c for c in COLUMNS if c != "cycle")
+    found = rejected(post_csv(client, write_csv(_new_okr_rows(), columns)))
+    assert list(found) == ["row 1, column cycle"]
+
+
+def test_csv_with_inconsistent_okr_columns(client: TestClient, acme: None) -> None:
+    before = exported(client)
+    rows = _new_okr_rows()
+    rows[1]["team"] = "T-2"
+    rows[1]["okr_title"] = "Another title"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert set(found) == {"row 3, column team", "row 3, column okr_title"}
+    assert "row 2" in found["row 3, column team"]
+    assert_nothing_written(client, before)
+
+
+def test_csv_lists_every_problem_at_once(client: TestClient, acme: None) -> None:
+    rows = _new_okr_rows()
+    rows[0]["baseline"] = "one"
+    rows[1]["cycle"] = "2026-Q4"
+    rows.append({"okr_id": "", "kr_title": "No OKR"})
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert {"row 2, column baseline", "row 3, column cycle", "row 4, column okr_id"} <= set(found)
+
+
+def test_csv_key_result_of_a_duplicate_id(client: TestClient, acme: None) -> None:
+    rows = _new_okr_rows()
+    rows[1]["kr_id"] = "O-1-KR1"  # already a key result of O-1
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert "row 3, column kr_id" in found
+    assert "O-1-KR1" in found["row 3, column kr_id"]
+    assert client.get("/orgs/acme/okrs/O-7").status_code == 404
