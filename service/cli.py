@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+eval_app = typer.Typer(help="Evaluations against labelled bundles.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
 err = Console(stderr=True)
 out = Console()
 

@@ -1,4 +1,4 @@
-"""Request dependencies: the session that owns each request's transaction."""
+"""Request dependencies: the session that owns each request's transaction, the embedder."""
 
 from collections.abc import Iterator
 from typing import Annotated
@@ -7,6 +7,7 @@ from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
 from alignment.db import get_sessionmaker
+from alignment.embedder import Embedder, get_embedder
 from alignment.settings import get_settings
 
 
@@ -37,3 +38,11 @@ class Page:
 
 
 PageDep = Annotated[Page, Depends()]
+
+
+def embedder() -> Embedder:
+    """The process-wide embedder; tests override it with the session fixture's instance."""
+    return get_embedder()
+
+
+EmbedderDep = Annotated[Embedder, Depends(embedder)]

@@ -55,8 +55,17 @@ def session(engine: Engine) -> Iterator[Session]:
             outer.rollback()
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The real bundled MiniLM model, loaded once per run (a few seconds)."""
+    from alignment.embedder import get_embedder
+
+    return get_embedder()
+
+
 @pytest.fixture
-def client(session: Session) -> Iterator[TestClient]:
+def client(session: Session, embedder) -> Iterator[TestClient]:
+    from service import deps
     from service.app import create_app
     from service.deps import get_session
 
@@ -72,5 +81,6 @@ def client(session: Session) -> Iterator[TestClient]:
             raise
 
     app.dependency_overrides[get_session] = test_session
+    app.dependency_overrides[deps.embedder] = lambda: embedder
     with TestClient(app) as test_client:
         yield test_client
