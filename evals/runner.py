@@ -1,0 +1,173 @@
+"""`goldenthread eval alignment`: the service's own pipeline scored against labels.
+
+For each bundle: import it into a scratch organization (declared links stripped), embed and
+score with `alignment.score.score_organization`, read back what was stored, and only then open
+the labels file. Everything happens in one transaction that is rolled back, so an eval leaves
+no trace in the database. Baselines (TF-IDF cosine, plain embedding cosine) rank the same
+records with the same vectors.
+"""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alignment import links as link_reads
+from alignment.bundle.io import load_file
+from alignment.bundle.validate import parse_labels
+from alignment.embed import VectorCache
+from alignment.embedder import Embedder
+from alignment.errors import Invalid
+from alignment.imports import import_document
+from alignment.score import load_docs, score_organization
+from evals import baselines, metrics
+
+METRICS = (
+    "top1",
+    "mrr",
+    "orphan_auc",
+    "orphan_precision",
+    "orphan_recall",
+    "link_precision",
+    "link_recall",
+    "link_f1",
+    "drift_auc",
+)
+
+
+@dataclass
+class Scored:
+    """One dataset's predictions, keyed by the bundle's own ids."""
+
+    name: str
+    okrs: int
+    engine: dict[str, list[dict[str, Any]]]
+    drift: dict[str, float]
+    tfidf: dict[str, list[tuple[str, float]]]
+    cosine: dict[str, list[tuple[str, float]]]
+
+
+def score_bundle(session: Session, bundle_path: Path, *, embedder: Embedder) -> Scored:
+    """Import into a scratch organization and score it; the caller rolls the session back."""
+    document = copy.deepcopy(load_file(bundle_path))
+    if not isinstance(document, dict) or not isinstance(document.get("organization"), dict):
+        raise Invalid(f"{bundle_path}: not a goldenthread bundle (no organization object)")
+    scratch = f"eval-{uuid.uuid4().hex[:12]}"
+    document["organization"]["id"] = scratch
+    for okr in document.get("okrs") or []:
+        if isinstance(okr, dict):
+            okr.pop("declared_links", None)  # the contract: evaluation ignores declarations
+    import_document(session, document)
+    summary = score_organization(session, scratch, embedder=embedder)
+
+    engine = {
+        okr_id: [{"objective_id": r.objective_id, "score": r.score, "label": r.label} for r in rows]
+        for okr_id, rows in link_reads.all_links(session, scratch).items()
+    }
+    drift = {d["check_in_id"]: d["score"] for d in link_reads.drift(session, scratch)}
+    docs = load_docs(session, scratch)
+    cache = VectorCache(session, scratch, embedder)  # every vector is stored by now
+    return Scored(
+        name=bundle_path.name.removesuffix(".json").removesuffix(".bundle"),
+        okrs=summary.okrs,
+        engine=engine,
+        drift=drift,
+        tfidf=baselines.tfidf_rankings(docs.objectives, docs.okrs),
+        cosine=baselines.embedding_rankings(docs.objectives, docs.okrs, embed=cache),
+    )
+
+
+def dataset_metrics(scored: Scored, labels: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"dataset": scored.name, "okrs": scored.okrs}
+    engine = metrics.evaluate(scored.engine, labels, scored.drift)
+    out["labelled_okrs"] = engine.pop("okrs")
+    out.update(engine)
+    out["baselines"] = {
+        name: {k: metrics.link_metrics(ranking, labels)[k] for k in ("top1", "mrr", "orphan_auc")}
+        for name, ranking in (("tfidf", scored.tfidf), ("cosine", scored.cosine))
+    }
+    return out
+
+
+def _prefixed(mapping: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {f"{prefix}/{k}": v for k, v in mapping.items()}
+
+
+def pooled_metrics(pairs: Sequence[tuple[Scored, dict[str, Any]]]) -> dict[str, Any]:
+    """Micro-averaged over every labelled OKR of every dataset (ids namespaced per dataset)."""
+    engine, drift, tfidf, cosine = {}, {}, {}, {}
+    labels: dict[str, Any] = {"links": {}, "drift": {}}
+    for i, (scored, lab) in enumerate(pairs):
+        p = str(i)
+        engine |= _prefixed(scored.engine, p)
+        drift |= _prefixed(scored.drift, p)
+        tfidf |= _prefixed(scored.tfidf, p)
+        cosine |= _prefixed(scored.cosine, p)
+        labels["links"] |= _prefixed(lab.get("links") or {}, p)
+        labels["drift"] |= _prefixed(lab.get("drift") or {}, p)
+    pooled = Scored("all", sum(s.okrs for s, _ in pairs), engine, drift, tfidf, cosine)
+    out = dataset_metrics(pooled, labels)
+    out.pop("dataset")
+    return out
+
+
+def run(
+    session: Session,
+    pairs: Sequence[tuple[Path, Path]],
+    *,
+    embedder: Embedder,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Score every bundle first, then read every labels file, then compute the metrics."""
+    scored = []
+    for bundle_path, _ in pairs:
+        if progress:
+            progress(bundle_path.name)
+        scored.append(score_bundle(session, bundle_path, embedder=embedder))
+    labelled = []
+    for s, (_, labels_path) in zip(scored, pairs, strict=True):
+        labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
+        unknown = sorted(set(labels.get("links") or {}) - set(s.engine))
+        if unknown:
+            raise Invalid(
+                f"{labels_path}: labels name OKRs the bundle does not have",
+                details=[{"path": f"$.links.{k}", "message": "unknown OKR"} for k in unknown[:50]],
+            )
+        labelled.append((s, labels))
+    result = pooled_metrics(labelled)
+    result["embedding_model"] = embedder.model_name
+    result["datasets"] = [dataset_metrics(s, lab) for s, lab in labelled]
+    return result
+
+
+def pairs_from_args(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
+    if not paths or len(paths) % 2:
+        raise Invalid(
+            "give BUNDLE LABELS pairs",
+            details=[{"path": str(p), "message": "argument"} for p in paths],
+        )
+    return [(paths[i], paths[i + 1]) for i in range(0, len(paths), 2)]
+
+
+def table(result: dict[str, Any]) -> str:
+    """The readable form: one row per dataset, then the pooled row and the baselines."""
+    cols = ("okrs", *METRICS)
+    head = f"{'dataset':<32}" + "".join(f"{c[:11]:>12}" for c in cols)
+
+    def row(name: str, m: dict[str, Any]) -> str:
+        cells = [
+            f"{m.get(c):.3f}" if isinstance(m.get(c), float) else str(m.get(c, "-") or "-")
+            for c in cols
+        ]
+        return f"{name[:31]:<32}" + "".join(f"{c:>12}" for c in cells)
+
+    lines = [head, *(row(d["dataset"], d) for d in result["datasets"]), row("ALL (pooled)", result)]
+    for name, b in result["baselines"].items():
+        lines.append(row(f"  baseline {name}", {"okrs": result["okrs"], **b}))
+    return "\n".join(lines)

@@ -1,0 +1,147 @@
+"""Alignment: score an organization, read links with evidence, audit, coverage, drift, feedback.
+
+Routes are plain `def`: FastAPI runs them in its thread pool, so encoding never blocks the
+event loop.
+"""
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from alignment import links
+from alignment.bundle.schema import Title
+from alignment.score import preview_links, score_organization
+from service.deps import EmbedderDep, PageDep, SessionDep
+
+router = APIRouter(prefix="/orgs/{org_id}", tags=["alignment"])
+
+
+class ScoreOut(BaseModel):
+    organization: str
+    okrs: int
+    objectives: int
+    check_ins: int
+    texts_embedded: int = Field(description="Texts that had no stored vector and were encoded.")
+    aligned_links: int
+    orphans: int
+    drifting_check_ins: int
+    model: str
+
+
+class DraftOkr(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    title: Title
+    description: str | None = Field(default=None, max_length=4000)
+    key_results: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+        default_factory=list, max_length=20
+    )
+
+
+class FeedbackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verdict: Literal["confirmed", "rejected"]
+    decided_by: Annotated[str, Field(min_length=1, max_length=200)]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def _page(items: list[Any], page: Any) -> dict[str, Any]:
+    return {
+        "items": items[page.offset : page.offset + page.limit],
+        "total": len(items),
+        "limit": page.limit,
+        "offset": page.offset,
+    }
+
+
+@router.post("/score", response_model=ScoreOut)
+def score(org_id: str, session: SessionDep, embedder: EmbedderDep) -> ScoreOut:
+    """Embed new or changed texts, then re-score every OKR and check-in of the organization."""
+    summary = score_organization(session, org_id, embedder=embedder)
+    return ScoreOut(**summary.as_dict())
+
+
+@router.get("/okrs/{okr_id}/links")
+def okr_links(org_id: str, okr_id: str, session: SessionDep) -> dict[str, Any]:
+    """Every strategic objective ranked for one OKR, with score, label and evidence."""
+    return links.okr_links(session, org_id, okr_id)
+
+
+@router.get("/alignment/orphans")
+def orphans(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    """OKRs with no `aligned` objective, weakest first, each with its best candidate."""
+    return _page(links.orphans(session, org_id), page)
+
+
+@router.get("/alignment/audit")
+def audit(
+    org_id: str,
+    session: SessionDep,
+    page: PageDep,
+    kind: Annotated[Literal["unsupported_declared_link", "suggested_link"] | None, Query()] = None,
+) -> dict[str, Any]:
+    """Declared links the text does not support, and strong links nobody declared."""
+    findings = links.link_audit(session, org_id)
+    if kind:
+        findings = [f for f in findings if f["kind"] == kind]
+    return _page(findings, page)
+
+
+@router.get("/alignment/coverage")
+def coverage(org_id: str, session: SessionDep) -> list[dict[str, Any]]:
+    """For every strategic objective: the OKRs that serve it and how strongly."""
+    return links.coverage(session, org_id)
+
+
+@router.get("/alignment/drift")
+def drift(
+    org_id: str,
+    session: SessionDep,
+    page: PageDep,
+    only_drifting: Annotated[bool, Query(description="Only flagged check-ins.")] = False,
+) -> dict[str, Any]:
+    """Every check-in's drift score against its OKR, highest first."""
+    return _page(links.drift(session, org_id, only_drifting=only_drifting), page)
+
+
+@router.post("/suggest-parent")
+def suggest_parent(
+    org_id: str, draft: DraftOkr, session: SessionDep, embedder: EmbedderDep
+) -> dict[str, Any]:
+    """Rank the strategic objectives for a draft OKR. Stores nothing."""
+    ranked = preview_links(
+        session,
+        org_id,
+        title=draft.title,
+        description=draft.description,
+        key_results=draft.key_results,
+        embedder=embedder,
+    )
+    titles = links.objective_titles(session, org_id)
+    return {
+        "title": draft.title,
+        "orphan": not any(lk.label == "aligned" for lk in ranked),
+        "links": [links.link_dict(lk, titles, rank) for rank, lk in enumerate(ranked, start=1)],
+    }
+
+
+@router.post("/okrs/{okr_id}/links/{objective_id}/feedback")
+def feedback(
+    org_id: str, okr_id: str, objective_id: str, body: FeedbackIn, session: SessionDep
+) -> dict[str, Any]:
+    """Confirm or reject a link; later scoring respects it until the OKR's text changes."""
+    return links.record_feedback(
+        session,
+        org_id,
+        okr_id,
+        objective_id,
+        verdict=body.verdict,
+        decided_by=body.decided_by,
+        note=body.note,
+    )
+
+
+@router.get("/alignment/feedback-labels")
+def feedback_labels(org_id: str, session: SessionDep) -> dict[str, Any]:
+    """People's verdicts as a goldenthread.labels/v1 document, ready for `goldenthread eval`."""
+    return links.feedback_labels(session, org_id)

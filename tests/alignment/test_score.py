@@ -1,0 +1,146 @@
+"""The score stage on the real database: stored rankings, incremental embedding, feedback."""
+
+from __future__ import annotations
+
+import numpy as np
+from sqlalchemy import func, select, update
+
+from alignment import links
+from alignment.embed import VectorCache
+from alignment.matching import score_links
+from alignment.models import Okr, ScoredLink, StrategicObjective, TextEmbedding
+from alignment.score import load_docs, score_organization
+
+
+class CountingEmbedder:
+    """The real embedder, counting what reaches the model."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.model_name, self.dim = inner, inner.model_name, inner.dim
+        self.texts: list[str] = []
+
+    def encode(self, texts):
+        self.texts += list(texts)
+        return self.inner.encode(texts)
+
+
+def test_every_okr_ranks_every_objective_with_evidence(session, scored_sample) -> None:
+    n_objectives = session.scalar(
+        select(func.count()).where(StrategicObjective.org_id == scored_sample)
+    )
+    ranked = links.all_links(session, scored_sample)
+    assert len(ranked) == 50
+    for rows in ranked.values():
+        assert [r.rank for r in rows] == list(range(1, n_objectives + 1))
+        scores = [r.score for r in rows]
+        assert scores == sorted(scores, reverse=True)
+        assert all(0.0 <= s <= 1.0 for s in scores)
+        top = rows[0]
+        assert top.evidence, "the best link must say which texts matched"
+        assert {"okr_field", "objective_field", "similarity"} <= set(top.evidence[0])
+
+
+def test_rescoring_unchanged_org_embeds_nothing(session, scored_sample, embedder) -> None:
+    counting = CountingEmbedder(embedder)
+    summary = score_organization(session, scored_sample, embedder=counting)
+    assert summary.texts_embedded == 0
+    assert counting.texts == []
+
+
+def test_changed_title_embeds_only_new_texts(session, scored_sample, embedder) -> None:
+    new_title = "Cut linen loss per hotel account by tracking every cart with RFID"
+    session.execute(
+        update(Okr).where(Okr.org_id == scored_sample, Okr.id == "O-1").values(title=new_title)
+    )
+    counting = CountingEmbedder(embedder)
+    summary = score_organization(session, scored_sample, embedder=counting)
+    assert new_title in counting.texts
+    # The title itself and the OKR's whole text; nothing else in the organization changed.
+    assert 1 <= summary.texts_embedded <= 3
+
+
+def test_model_change_reembeds_everything(session, scored_sample, embedder) -> None:
+    class OtherModel(CountingEmbedder):
+        pass
+
+    other = OtherModel(embedder)
+    other.model_name = "another-model"
+    texts = ["Reduce linen loss", "Grow hotel contracts"]
+    VectorCache(session, scored_sample, other)(texts)
+    assert sorted(other.texts) == sorted(texts)
+    stored = session.scalar(
+        select(func.count()).where(
+            TextEmbedding.org_id == scored_sample, TextEmbedding.model == "another-model"
+        )
+    )
+    assert stored == 2
+
+
+def test_stored_vectors_match_the_model(session, scored_sample, embedder) -> None:
+    text = session.scalar(select(Okr.title).where(Okr.org_id == scored_sample, Okr.id == "O-2"))
+    cached = VectorCache(session, scored_sample, embedder)([text])
+    np.testing.assert_allclose(cached[0], embedder.encode([text])[0], atol=1e-5)
+
+
+def _top_aligned(session, org_id: str) -> tuple[str, str]:
+    row = session.scalars(
+        select(ScoredLink)
+        .where(ScoredLink.org_id == org_id, ScoredLink.label == "aligned")
+        .order_by(ScoredLink.okr_id, ScoredLink.rank)
+    ).first()
+    return row.okr_id, row.objective_id
+
+
+def test_rejected_link_stays_rejected_until_text_changes(session, scored_sample, embedder) -> None:
+    okr_id, objective_id = _top_aligned(session, scored_sample)
+    links.record_feedback(
+        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
+    )
+    score_organization(session, scored_sample, embedder=embedder)
+    row = session.get(
+        ScoredLink, {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id}
+    )
+    assert row.label == "none"
+    suggested = {
+        (f["okr_id"], f["objective_id"])
+        for f in links.link_audit(session, scored_sample)
+        if f["kind"] == "suggested_link"
+    }
+    assert (okr_id, objective_id) not in suggested
+
+    # A new key result changes what was judged: the engine decides again.
+    okr = session.get(Okr, {"org_id": scored_sample, "id": okr_id})
+    okr.title = okr.title + " across every plant"
+    session.flush()
+    score_organization(session, scored_sample, embedder=embedder)
+    session.expire_all()
+    row = session.get(
+        ScoredLink, {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id}
+    )
+    docs = load_docs(session, scored_sample)
+    engine = score_links(
+        docs.objectives, docs.okrs, embed=VectorCache(session, scored_sample, embedder)
+    )
+    unforced = next(lk for lk in engine[okr_id] if lk.objective_id == objective_id)
+    assert unforced.label == "aligned"  # the engine still sees the link ...
+    assert row.label == unforced.label  # ... and the stale verdict no longer hides it
+
+
+def test_confirmed_link_is_exported_as_labels(session, scored_sample, embedder) -> None:
+    row = session.scalars(
+        select(ScoredLink).where(
+            ScoredLink.org_id == scored_sample, ScoredLink.okr_id == "O-11", ScoredLink.rank == 3
+        )
+    ).one()
+    links.record_feedback(
+        session, scored_sample, "O-11", row.objective_id, verdict="confirmed", decided_by="ana"
+    )
+    score_organization(session, scored_sample, embedder=embedder)
+    session.expire_all()
+    stored = session.get(
+        ScoredLink, {"org_id": scored_sample, "okr_id": "O-11", "objective_id": row.objective_id}
+    )
+    assert stored.label == "aligned"
+    exported = links.feedback_labels(session, scored_sample)
+    assert exported["format"] == "goldenthread.labels/v1"
+    assert exported["links"] == {"O-11": [row.objective_id]}

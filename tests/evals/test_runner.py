@@ -1,0 +1,46 @@
+"""Eval smoke test: the `eval alignment` command on one dev bundle, through the real pipeline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from alignment.models import Organization
+from evals.runner import run
+from service.cli import app
+
+DEV = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "dev"
+BUNDLE, LABELS = DEV / "clearbrook-water.bundle.json", DEV / "clearbrook-water.labels.json"
+CONTRACT = {
+    "okrs", "top1", "mrr", "orphan_auc", "orphan_precision", "orphan_recall",
+    "link_precision", "link_recall", "link_f1", "drift_auc", "baselines",
+}  # fmt: skip
+
+
+def test_cli_prints_one_json_object_with_the_contract(database_url, embedder) -> None:
+    result = CliRunner().invoke(app, ["eval", "alignment", str(BUNDLE), str(LABELS), "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert set(body) >= CONTRACT
+    assert body["okrs"] == len(json.loads(BUNDLE.read_text())["okrs"])
+    for key in CONTRACT - {"okrs", "baselines"}:
+        assert 0.0 <= body[key] <= 1.0, key
+    assert set(body["baselines"]) == {"tfidf", "cosine"}
+    assert {"top1", "mrr"} <= set(body["baselines"]["cosine"])
+    # A dev organization the engine was designed on: far better than chance (1 in 10).
+    assert body["top1"] >= 0.7 and body["mrr"] >= 0.8
+
+
+def test_eval_leaves_no_trace_and_rejects_bad_pairs(session, embedder, database_url) -> None:
+    before = session.scalar(select(func.count()).select_from(Organization))
+    result = run(session, [(BUNDLE, LABELS)], embedder=embedder)
+    assert [d["dataset"] for d in result["datasets"]] == ["clearbrook-water"]
+    session.rollback()
+    assert session.scalar(select(func.count()).select_from(Organization)) == before
+
+    odd = CliRunner().invoke(app, ["eval", "alignment", str(BUNDLE)])
+    assert odd.exit_code == 2
+    assert "BUNDLE LABELS" in odd.output

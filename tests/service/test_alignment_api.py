@@ -1,0 +1,132 @@
+"""Alignment over HTTP on the real database: score, links, orphans, audit, coverage, drift."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from alignment.models import ScoredLink, TextEmbedding
+from tests.factories import small_bundle
+
+
+def test_score_endpoint_reports_what_it_did(client) -> None:
+    assert client.post("/bundles", json=small_bundle("acme-score")).status_code == 200
+    first = client.post("/orgs/acme-score/score")
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert body["okrs"] == 2 and body["objectives"] == 2
+    assert body["texts_embedded"] > 0
+    assert body["model"] == "all-MiniLM-L6-v2"
+    again = client.post("/orgs/acme-score/score").json()
+    assert again["texts_embedded"] == 0
+
+
+def test_unknown_org_and_unscored_org_are_404(client) -> None:
+    missing = client.post("/orgs/nobody/score")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    client.post("/bundles", json=small_bundle("acme-unscored"))
+    unscored = client.get("/orgs/acme-unscored/alignment/orphans")
+    assert unscored.status_code == 404
+    assert "not been scored" in unscored.json()["error"]["message"]
+
+
+def test_okr_links_rank_every_objective(client, scored_sample) -> None:
+    response = client.get(f"/orgs/{scored_sample}/okrs/O-1/links")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["okr_id"] == "O-1"
+    assert len(body["links"]) == 12
+    assert [lk["rank"] for lk in body["links"]] == list(range(1, 13))
+    assert body["links"][0]["evidence"][0]["objective_text"]
+    assert client.get(f"/orgs/{scored_sample}/okrs/O-999/links").status_code == 404
+
+
+def test_planted_orphans_are_listed(client, scored_sample) -> None:
+    body = client.get(f"/orgs/{scored_sample}/alignment/orphans", params={"limit": 200}).json()
+    found = {o["okr_id"] for o in body["items"]}
+    planted = {"O-11", "O-38", "O-42", "O-44", "O-46"}
+    assert len(planted & found) >= 4, found
+    assert body["total"] == len(body["items"])
+
+
+def test_audit_flags_unsupported_declarations(client, scored_sample) -> None:
+    body = client.get(
+        f"/orgs/{scored_sample}/alignment/audit",
+        params={"kind": "unsupported_declared_link", "limit": 500},
+    ).json()
+    pairs = {(f["okr_id"], f["objective_id"]) for f in body["items"]}
+    assert {f["kind"] for f in body["items"]} == {"unsupported_declared_link"}
+    assert len(pairs & {("O-11", "SO-4"), ("O-38", "SO-8"), ("O-46", "SO-6")}) >= 2, pairs
+    assert (
+        client.get(f"/orgs/{scored_sample}/alignment/audit", params={"kind": "bogus"}).status_code
+        == 422
+    )
+
+
+def test_coverage_shows_the_uncovered_objective(client, scored_sample) -> None:
+    rows = client.get(f"/orgs/{scored_sample}/alignment/coverage").json()
+    assert len(rows) == 12
+    by_id = {r["objective_id"]: r for r in rows}
+    assert by_id["SO-11"]["aligned"] == 0
+    assert max(r["aligned"] for r in rows) >= 3
+
+
+def test_drift_lists_flagged_check_ins_first(client, scored_sample) -> None:
+    body = client.get(
+        f"/orgs/{scored_sample}/alignment/drift", params={"only_drifting": True, "limit": 500}
+    ).json()
+    assert body["items"], "the sample organization has planted drifting check-ins"
+    assert all(item["drifting"] for item in body["items"])
+    scores = [item["score"] for item in body["items"]]
+    assert scores == sorted(scores, reverse=True)
+    planted = {"C-21", "C-86", "C-89", "C-90", "C-92", "C-104", "C-107", "C-118", "C-120", "C-131"}
+    assert len(planted & {i["check_in_id"] for i in body["items"]}) >= 7
+
+
+def test_suggest_parent_ranks_without_storing(client, session, scored_sample) -> None:
+    def counts() -> tuple[int, int]:
+        return (
+            session.scalar(select(func.count()).where(TextEmbedding.org_id == scored_sample)),
+            session.scalar(select(func.count()).where(ScoredLink.org_id == scored_sample)),
+        )
+
+    before = counts()
+    response = client.post(
+        f"/orgs/{scored_sample}/suggest-parent",
+        json={
+            "title": "Every hotel gets its linen back on the promised morning",
+            "key_results": ["On-time delivery to hotels from 91% to 98%"],
+        },
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert len(body["links"]) == 12
+    assert body["links"][0]["score"] >= body["links"][-1]["score"]
+    assert counts() == before
+    bad = client.post(f"/orgs/{scored_sample}/suggest-parent", json={"title": ""})
+    assert bad.status_code == 422
+    assert client.post("/orgs/nobody/suggest-parent", json={"title": "x"}).status_code == 404
+
+
+def test_feedback_round_trip(client, scored_sample) -> None:
+    url = f"/orgs/{scored_sample}/okrs/O-11/links/SO-4/feedback"
+    response = client.post(url, json={"verdict": "rejected", "decided_by": "ana", "note": "no"})
+    assert response.status_code == 200, response.text
+    assert response.json()["verdict"] == "rejected"
+    again = client.post(url, json={"verdict": "confirmed", "decided_by": "ben"}).json()
+    assert (again["verdict"], again["decided_by"]) == ("confirmed", "ben")  # latest wins
+    labels = client.get(f"/orgs/{scored_sample}/alignment/feedback-labels").json()
+    assert labels["links"] == {"O-11": ["SO-4"]}
+    links = client.get(f"/orgs/{scored_sample}/okrs/O-11/links").json()["links"]
+    assert next(lk for lk in links if lk["objective_id"] == "SO-4")["label"] == "aligned"
+
+
+def test_feedback_errors(client, scored_sample) -> None:
+    base = f"/orgs/{scored_sample}/okrs"
+    bad = client.post(f"{base}/O-11/links/SO-4/feedback", json={"verdict": "maybe"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"]
+    missing = client.post(
+        f"{base}/O-11/links/SO-99/feedback", json={"verdict": "rejected", "decided_by": "ana"}
+    )
+    assert missing.status_code == 404
