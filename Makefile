@@ -26,8 +26,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-eval: $(STAMP)  ## every figure in evals/README.md
-	$(BIN)/goldenthread eval alignment $(shell ls evals/datasets/dev/*.bundle.json | sed 's/\(.*\)\.bundle\.json/\1.bundle.json \1.labels.json/')
+pairs = $(foreach b,$(wildcard $(1)/*.bundle.json),$(b) $(b:.bundle.json=.labels.json))
+
+eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in evals/results/)
+	@mkdir -p evals/results
+	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/dev) --json > evals/results/dev.json
+	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/holdout) --json > evals/results/holdout.json
+	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/real) --json > evals/results/real.json
+	$(BIN)/python -m evals.show evals/results/dev.json evals/results/holdout.json evals/results/real.json
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.import_bundle

@@ -1,0 +1,15 @@
+"""Print a stored `goldenthread eval alignment --json` result as the readable table.
+
+    .venv/bin/python -m evals.show evals/results/dev.json
+"""
+
+import json
+import sys
+from pathlib import Path
+
+from evals.runner import table
+
+if __name__ == "__main__":
+    for path in sys.argv[1:]:
+        print(f"# {path}")
+        print(table(json.loads(Path(path).read_text())))
