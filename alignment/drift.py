@@ -5,7 +5,9 @@ A check-in is compared with its own OKR (title, description, its key result and 
 key results) and with every other OKR of the organization. Drift is likely when the text is
 far from its own OKR in absolute terms, far relative to the organization's other check-ins
 (z-scored per organization, since writing styles differ), and closer to some other OKR than to
-its own. A logistic map fitted on development organizations turns these into [0, 1].
+its own, and closer to generic housekeeping (office moves, expenses, socials, building repairs)
+than to its own OKR; that last gap is z-scored per organization too. A logistic map fitted on
+development organizations turns these into [0, 1].
 """
 
 from __future__ import annotations
@@ -18,7 +20,24 @@ import numpy as np
 from alignment import lexical
 from alignment.matching import Embed, KeyResultDoc, OkrDoc
 
-FEATURES = ("own", "own_z", "gap", "lex_gap")
+FEATURES = ("own", "own_z", "gap", "lex_gap", "housekeeping")
+
+# Work every organization has and no OKR is about. A check-in nearer to these than to its own
+# OKR is usually filed under the wrong OKR, whatever words it reuses from it.
+HOUSEKEEPING = (
+    "Moving offices, desks, furniture and the seating plan.",
+    "Personal admin: my expenses, leave forms, payroll and benefits paperwork.",
+    "A team social event, party, lunch, celebration or sports game.",
+    "Building upkeep: the roof, heating, plumbing, cleaning or parking lot.",
+    "Booking travel, flights and hotels for a conference.",
+    "Office IT: laptops, phones, printers, accounts and badge access.",
+    "Helping another department with their own project.",
+    "Attending meetings, workshops and committee sessions.",
+    "Renewing a supplier contract for office supplies or services.",
+    "Mandatory compliance training courses for staff.",
+    "A staff charity fundraiser or volunteering day.",
+    "Onboarding new team members: laptops, badges and accounts.",
+)
 
 
 @dataclass(frozen=True)
@@ -43,13 +62,14 @@ class DriftScore:
 
 @dataclass(frozen=True)
 class DriftCalibration:
-    weights: tuple[float, ...] = (-0.676, -1.837, 1.739, -1.587)
-    bias: float = -1.847
-    threshold: float = 0.5
+    weights: tuple[float, ...] = (0.008, -0.307, 0.259, -1.307, 2.226)
+    bias: float = -2.726
+    threshold: float = 0.25
     kr_bonus: float = 0.05  # the filed key result counts a bit more than sibling fields
 
 
 DEFAULT = DriftCalibration()
+_CHUNK = 512
 
 
 def _fields(okr: OkrDoc) -> list[tuple[str, str]]:
@@ -72,57 +92,65 @@ def drift_features(
     for it in items:
         pool.setdefault(it.okr.id, it.okr)
     okr_list = list(pool.values())
+    okr_index = {o.id: i for i, o in enumerate(okr_list)}
     rows = [(i, name, text) for i, o in enumerate(okr_list) for name, text in _fields(o)]
     texts = list(dict.fromkeys([it.text for it in items] + [t for _, _, t in rows]))
-    vectors = np.asarray(embed(texts), dtype=np.float64)
-    index = {t: i for i, t in enumerate(texts)}
+    embedded = list(dict.fromkeys([*texts, *HOUSEKEEPING]))
+    vectors = np.asarray(embed(embedded), dtype=np.float64)
+    index = {t: i for i, t in enumerate(embedded)}
     c_vec = vectors[[index[it.text] for it in items]]
     f_vec = vectors[[index[t] for _, _, t in rows]]
-    sim = c_vec @ f_vec.T  # (items, all OKR fields)
-    owner = np.asarray([i for i, _, _ in rows])
-    pos = {o.id: i for i, o in enumerate(okr_list)}
+    chores = (c_vec @ vectors[[index[t] for t in HOUSEKEEPING]].T).max(axis=1)
+    starts = np.searchsorted(np.asarray([i for i, _, _ in rows]), np.arange(len(okr_list)))
+    ends = np.append(starts[1:], len(rows))
+    own_pos = [okr_index[it.okr.id] for it in items]
     idf = lexical.Idf(lexical.stems(t) for t in texts)
     okr_stems = [set(lexical.stems(" ".join(t for _, t in _fields(o)))) for o in okr_list]
-    lex_all = lexical.overlap_matrix([set(lexical.stems(it.text)) for it in items], okr_stems, idf)
+    item_stems = [set(lexical.stems(it.text)) for it in items]
 
     feats, details = [], []
-    for n, it in enumerate(items):
-        own_i = pos[it.okr.id]
-        own_cols = np.flatnonzero(owner == own_i)
-        own_sims = sim[n, own_cols].copy()
-        if it.key_result is not None:  # the filed KR is the most specific statement of the work
-            kr_name = f"key_result:{it.key_result.id}"
-            own_sims += np.array([kr_bonus if rows[c][1] == kr_name else 0.0 for c in own_cols])
-        best = int(np.argmax(own_sims))
-        own = float(own_sims[best])
-        other_cols = np.flatnonzero(owner != own_i)
-        if other_cols.size:
-            per_okr = np.full(len(okr_list), -1.0)
-            np.maximum.at(per_okr, owner[other_cols], sim[n, other_cols])
-            near = int(np.argmax(per_okr))
-            near_sim = float(per_okr[near])
-        else:
-            near, near_sim = -1, own  # nothing to drift to: rely on the absolute level only
-        lex = lex_all[n]
-        lex_other = max((lex[j] for j in range(len(okr_list)) if j != own_i), default=0.0)
-        feats.append([own, 0.0, near_sim - own, lex[own_i] - lex_other])
-        details.append(
-            dict(
-                own_field=rows[own_cols[best]][1],
-                own=own,
-                nearest=okr_list[near].id if near >= 0 else None,
-                near=near_sim,
-                terms=lexical.shared_terms(
-                    lexical.stem_set_with_surface(it.text),
-                    lexical.stem_set_with_surface(" ".join(t for _, t in _fields(it.okr))),
-                    idf,
-                ),
+    for lo in range(0, len(items), _CHUNK):  # bounded memory: (chunk, OKR fields) at a time
+        hi = min(lo + _CHUNK, len(items))
+        sim = c_vec[lo:hi] @ f_vec.T
+        per_okr = np.maximum.reduceat(sim, starts, axis=1)
+        lex = lexical.overlap_matrix(item_stems[lo:hi], okr_stems, idf)
+        for n in range(lo, hi):
+            it, own_i, s_row = items[n], int(own_pos[n]), sim[n - lo]
+            own_sims = s_row[starts[own_i] : ends[own_i]].copy()
+            if it.key_result is not None:  # the filed KR is the most specific statement
+                kr_name = f"key_result:{it.key_result.id}"
+                names = [rows[c][1] for c in range(starts[own_i], ends[own_i])]
+                own_sims += np.array([kr_bonus if name == kr_name else 0.0 for name in names])
+            best = int(np.argmax(own_sims))
+            own = float(own_sims[best])
+            others, lex_row = per_okr[n - lo].copy(), lex[n - lo].copy()
+            others[own_i], lex_own, lex_row[own_i] = -np.inf, lex_row[own_i], -np.inf
+            if len(okr_list) > 1:
+                near = int(np.argmax(others))
+                near_sim, lex_other = float(others[near]), float(lex_row.max())
+            else:  # nothing to drift to: rely on the absolute level only
+                near, near_sim, lex_other = -1, own, 0.0
+            feats.append([own, 0.0, near_sim - own, lex_own - lex_other, chores[n] - own])
+            details.append(
+                dict(
+                    own_field=rows[starts[own_i] + best][1],
+                    own=own,
+                    nearest=okr_list[near].id if near >= 0 else None,
+                    near=near_sim,
+                    terms=lexical.shared_terms(
+                        lexical.stem_set_with_surface(it.text),
+                        lexical.stem_set_with_surface(" ".join(t for _, t in _fields(it.okr))),
+                        idf,
+                    ),
+                )
             )
-        )
     x = np.asarray(feats, dtype=np.float64).reshape(len(items), len(FEATURES))
-    if len(items) > 1:  # per-organization normalization of how close check-ins usually are
-        own_col = x[:, 0]
+    if len(items) > 1:  # per-organization normalization: writing styles differ in how close
+        own_col, chore_gap = x[:, 0], x[:, 4].copy()
         x[:, 1] = (own_col - own_col.mean()) / max(float(own_col.std()), 0.05)
+        x[:, 4] = (chore_gap - chore_gap.mean()) / max(float(chore_gap.std()), 0.05)
+    else:
+        x[:, 4] = 0.0
     return x, details
 
 

@@ -1,6 +1,6 @@
 """Lexical evidence for alignment: tokenizer, stop words, a small suffix stemmer, IDF weights.
 
-Pure Python/numpy, no dependencies. The vector model catches paraphrase; this module adds
+Pure Python, numpy and scipy.sparse. The vector model catches paraphrase; this module adds
 the exact-term signal ("readmission" in both texts) and the human-readable `shared_terms`
 shown as evidence. IDF is computed per organization, so a word that every objective and OKR
 of that organization uses ("customer", "platform") carries almost no weight.
@@ -12,8 +12,10 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 import numpy as np
+from scipy import sparse
 
 _TOKEN = re.compile(r"[a-z][a-z0-9]+")
 _HIDDEN = re.compile(r"^n\d+$")  # redacted numbers in published plans ("N0", "N12")
@@ -67,6 +69,7 @@ _SUFFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
+@lru_cache(maxsize=65536)
 def stem(word: str) -> str:
     """Strip one common English suffix, keeping a stem of at least 3 letters."""
     if len(word) <= 4 or word.endswith("ss"):
@@ -114,11 +117,15 @@ class Idf:
             df.update(set(doc))
         self.n = max(n, 1)
         self.df = df
+        self._memo: dict[str, float] = {}
 
     def __call__(self, term: str) -> float:
         # BM25-style IDF floored at a small positive value: shared common words still count a bit.
-        d = self.df.get(term, 0)
-        return max(math.log((self.n - d + 0.5) / (d + 0.5) + 1.0), 0.05)
+        w = self._memo.get(term)
+        if w is None:
+            d = self.df.get(term, 0)
+            w = self._memo[term] = max(math.log((self.n - d + 0.5) / (d + 0.5) + 1.0), 0.05)
+        return w
 
 
 def weighted_overlap(a: set[str], b: set[str], idf: Idf) -> float:
@@ -135,20 +142,21 @@ def weighted_overlap(a: set[str], b: set[str], idf: Idf) -> float:
 
 
 def overlap_matrix(left: Sequence[set[str]], right: Sequence[set[str]], idf: Idf) -> np.ndarray:
-    """weighted_overlap for every (left, right) pair, via sparse-ish dense vectors."""
+    """weighted_overlap for every (left, right) pair, via sparse IDF-weighted unit vectors."""
     vocab = sorted(set().union(*left, *right)) if (left or right) else []
     index = {t: i for i, t in enumerate(vocab)}
     weights = np.array([idf(t) for t in vocab], dtype=np.float64)
 
-    def vectors(sets: Sequence[set[str]]) -> np.ndarray:
-        m = np.zeros((len(sets), len(vocab)), dtype=np.float64)
-        for r, s in enumerate(sets):
-            for t in s:
-                m[r, index[t]] = weights[index[t]]
-        norms = np.linalg.norm(m, axis=1, keepdims=True)
-        return m / np.where(norms == 0, 1.0, norms)
+    def vectors(sets: Sequence[set[str]]) -> sparse.csr_matrix:
+        rows = [r for r, s in enumerate(sets) for _ in s]
+        cols = [index[t] for s in sets for t in s]
+        m = sparse.csr_matrix(
+            (weights[cols], (rows, cols)), shape=(len(sets), len(vocab)), dtype=np.float64
+        )
+        norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
+        return sparse.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ m
 
-    return vectors(left) @ vectors(right).T
+    return np.asarray((vectors(left) @ vectors(right).T).todense())
 
 
 def shared_terms(a: dict[str, str], b: dict[str, str], idf: Idf, limit: int = 5) -> tuple[str, ...]:

@@ -5,10 +5,11 @@ Method: every text field is embedded in one batch; a pair's similarity blends th
 cosine with the best field-to-field cosine (OKR title, description, each key result vs the
 objective's title, description, each KPI). Some objectives are close to everything, so each
 objective's similarities are z-scored across the organization's OKRs, and each OKR's across the
-objectives. With IDF-weighted shared stems, the teammates' mean (OKRs of one team tend to serve
-the same objectives) and the team mission/check-ins, they go through a logistic map fitted on
-labelled organizations (evals/research.py). "aligned" needs a threshold and to be near the OKR's
-best score; "weak" a lower threshold.
+objectives. Added to these: IDF-weighted shared stems, the teammates' pattern (OKRs of one team
+tend to serve the same objectives), the team mission/check-ins, and how much the OKR's key
+results read like routine outputs (posters, newsletters, award entries) rather than outcomes.
+A logistic map fitted on labelled organizations (evals/research.py) turns them into a score;
+"aligned" needs a threshold and to be near the OKR's best score, "weak" a lower threshold.
 """
 
 from __future__ import annotations
@@ -67,18 +68,31 @@ class Link:
     evidence: tuple[Evidence, ...]
 
 
-FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context")
+FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine")
+
+# Activities that fill an OKR without moving an outcome. Orphans that sound strategic ("world-class
+# culture") give themselves away in key results like these, whatever the organization's domain.
+ROUTINE_OUTPUTS = (
+    "Design posters, T-shirts, a new logo or merchandise.",
+    "Publish a newsletter, blog posts or a video.",
+    "Submit award nominations and give conference talks.",
+    "Hold an offsite, happy hour, party or team lunch.",
+    "Host a speaker series, brainstorming sessions or lunch-and-learns.",
+    "Write a white paper and explore a new technology with demos.",
+    "Grow followers on the staff social media page.",
+)
+EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled aligned)
 
 
 @dataclass(frozen=True)
 class Calibration:
     """Logistic map over FEATURES plus label thresholds (fitted by evals/research.py)."""
 
-    weights: tuple[float, ...] = (0.272, 1.431, 1.627, 0.301, 0.222, 1.031, 0.147)
-    bias: float = -3.879
-    aligned: float = 0.4  # score needed for "aligned"
-    weak: float = 0.2  # score needed for "weak"
-    margin: float = 0.5  # an aligned link also needs score >= margin * the OKR's best score
+    weights: tuple[float, ...] = (-0.493, 1.123, 0.862, 2.44, 1.186, 0.317, 0.577, -0.817)
+    bias: float = -3.988
+    aligned: float = 0.425  # score needed for "aligned"
+    weak: float = 0.212  # score needed for "weak"
+    margin: float = 0.7  # an aligned link also needs score >= margin * the OKR's best score
     full_weight: float = 0.5  # blend: full-text cosine vs best field-pair cosine
 
 
@@ -139,6 +153,11 @@ class PairFeatures:
     obj_fields: _Fields
 
 
+def _org_z(v: np.ndarray) -> np.ndarray:
+    """z-score of one value per OKR across the organization (0 when there is no spread)."""
+    return (v - v.mean()) / max(float(v.std()), 0.02) if v.size > 1 else np.zeros_like(v)
+
+
 def pair_features(
     objectives: Sequence[ObjectiveDoc],
     okrs: Sequence[OkrDoc],
@@ -153,7 +172,9 @@ def pair_features(
     context = [[t for t in (k.team_mission, *k.checkins) if t] for k in okrs]
     ctx_texts = [t for texts in context for t in texts]
     # One embed call over de-duplicated texts (the pipeline serves them from stored vectors).
-    unique = list(dict.fromkeys([*kf.texts, *of.texts, *k_full, *o_full, *ctx_texts]))
+    unique = list(
+        dict.fromkeys([*kf.texts, *of.texts, *k_full, *o_full, *ctx_texts, *ROUTINE_OUTPUTS])
+    )
     vectors, row = np.asarray(embed(unique), dtype=np.float64), {t: i for i, t in enumerate(unique)}
     stack = lambda ts: vectors[[row[t] for t in ts]]  # noqa: E731
     field_sim = stack(kf.texts) @ stack(of.texts).T
@@ -164,9 +185,12 @@ def pair_features(
     sim = full_weight * full + (1.0 - full_weight) * best_pair
     # Context (team mission, check-ins) as one mean vector; only its row-z pattern is used.
     ctx = np.zeros_like(sim)
-    for k, texts in enumerate(context):
-        if texts and len(objectives) > 1:
-            ctx[k] = _zscore(stack(texts).mean(axis=0) @ stack(o_full).T, axis=0)
+    owners = np.asarray([k for k, texts in enumerate(context) for _ in texts], dtype=int)
+    if len(objectives) > 1 and owners.size:
+        mean = np.zeros((len(okrs), vectors.shape[1]))
+        np.add.at(mean, owners, stack(ctx_texts))
+        has = np.bincount(owners, minlength=len(okrs)) > 0
+        ctx[has] = _zscore(mean[has] @ stack(o_full).T, axis=1)  # the mean's scale cancels
 
     idf = lexical.Idf([lexical.stems(t) for t in [*k_full, *o_full]])
     lex = lexical.overlap_matrix(
@@ -175,16 +199,41 @@ def pair_features(
     col_z = _zscore(sim, axis=0) if len(okrs) > 1 else np.zeros_like(sim)
     row_z = _zscore(sim, axis=1) if len(objectives) > 1 else np.zeros_like(sim)
     gap = sim - sim.max(axis=1, keepdims=True)
-    x = np.stack([sim, col_z, row_z, lex, gap, _team(okrs, col_z), ctx], axis=-1)
+    # A per-OKR signal, broadcast over objectives: it moves all of an OKR's scores together,
+    # which is what separates orphans from OKRs that serve something.
+    kr_rows = np.asarray(
+        [i for i, name in enumerate(kf.names) if name.startswith("key_result:")], dtype=int
+    )
+    routine_field = (stack(kf.texts) @ stack(list(ROUTINE_OUTPUTS)).T).max(axis=1)
+    routine = np.zeros(len(okrs))
+    counts = np.zeros(len(okrs))
+    use = kr_rows if kr_rows.size else np.arange(len(kf.texts))
+    np.add.at(routine, kf.owner[use], routine_field[use])
+    np.add.at(counts, kf.owner[use], 1.0)
+    has_kr = counts > 0  # an OKR without key results is judged on its title
+    routine[~has_kr] = routine_field[kf.starts[~has_kr]]
+    routine = routine / np.maximum(counts, 1.0)
+    routine_z = np.broadcast_to(_org_z(routine)[:, None], sim.shape)
+    team = _team(okrs, row_z + col_z)
+    x = np.stack([sim, col_z, row_z, lex, gap, team, ctx, routine_z], axis=-1)
     return PairFeatures(x, field_sim, kf, of)
 
 
 def _team(okrs: Sequence[OkrDoc], score: np.ndarray) -> np.ndarray:
-    """Mean score of the *other* OKRs of the same team (0 without a team or teammates)."""
+    """Mean score of the *other* OKRs of the same team (0 for a team of one).
+
+    An OKR with no team at all (a draft typed into the parent-suggestion box) gets its own
+    score instead: 0 would read as "teammates serve none of this" and hold a clear match below
+    the aligned threshold.
+    """
     out = np.zeros_like(score)
-    teams = [k.team for k in okrs]
-    for team in set(teams) - {None}:
-        idx = [i for i, t in enumerate(teams) if t == team]
+    groups: dict[str, list[int]] = {}
+    for i, k in enumerate(okrs):
+        if k.team is None:
+            out[i] = score[i]
+        else:
+            groups.setdefault(k.team, []).append(i)
+    for idx in groups.values():
         if len(idx) > 1:
             total = score[idx].sum(axis=0)
             out[idx] = (total - score[idx]) / (len(idx) - 1)
@@ -196,27 +245,41 @@ def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
 
 
-def _evidence(pf: PairFeatures, k: int, o: int, idf: lexical.Idf) -> tuple[Evidence, ...]:
-    """The 1-3 most similar (OKR field, objective field) pairs, with their shared terms."""
-    rows = np.flatnonzero(pf.okr_fields.owner == k)
-    cols = np.flatnonzero(pf.obj_fields.owner == o)
-    block = pf.field_sim[np.ix_(rows, cols)]
-    order = np.argsort(-block, axis=None)[:3]
-    out = []
-    for flat in order:
-        r, c = rows[flat // len(cols)], cols[flat % len(cols)]
-        a, b = pf.okr_fields.texts[r], pf.obj_fields.texts[c]
-        terms = lexical.shared_terms(
-            lexical.stem_set_with_surface(a), lexical.stem_set_with_surface(b), idf
-        )
-        sim = round(float(pf.field_sim[r, c]), 4)
-        out.append(Evidence(pf.okr_fields.names[r], a, pf.obj_fields.names[c], b, sim, terms))
-    return tuple(out)
+class _Explainer:
+    """Evidence for chosen pairs: the 1-3 most similar (OKR field, objective field) pairs."""
+
+    def __init__(self, pf: PairFeatures) -> None:
+        self.pf = pf
+        texts = [*pf.okr_fields.texts, *pf.obj_fields.texts]
+        self.idf = lexical.Idf(lexical.stems(t) for t in texts)
+        self.k_ends = np.append(pf.okr_fields.starts[1:], len(pf.okr_fields.texts))
+        self.o_ends = np.append(pf.obj_fields.starts[1:], len(pf.obj_fields.texts))
+        self.surface: dict[str, dict[str, str]] = {}
+
+    def _surface(self, text: str) -> dict[str, str]:
+        if text not in self.surface:
+            self.surface[text] = lexical.stem_set_with_surface(text)
+        return self.surface[text]
+
+    def __call__(self, k: int, o: int) -> tuple[Evidence, ...]:
+        pf = self.pf
+        r0, c0 = int(pf.okr_fields.starts[k]), int(pf.obj_fields.starts[o])
+        block = pf.field_sim[r0 : self.k_ends[k], c0 : self.o_ends[o]]
+        width = block.shape[1]
+        out = []
+        for flat in np.argsort(-block, axis=None)[:3]:
+            r, c = r0 + int(flat) // width, c0 + int(flat) % width
+            a, b = pf.okr_fields.texts[r], pf.obj_fields.texts[c]
+            terms = lexical.shared_terms(self._surface(a), self._surface(b), self.idf)
+            sim = round(float(pf.field_sim[r, c]), 4)
+            out.append(Evidence(pf.okr_fields.names[r], a, pf.obj_fields.names[c], b, sim, terms))
+        return tuple(out)
 
 
 def label_links(scores: np.ndarray, cal: Calibration) -> np.ndarray:
-    """Labels for one OKR's scores: aligned needs the threshold and to be near the best."""
-    best = scores.max() if scores.size else 0.0
+    """Labels for one OKR's scores (or a matrix, one OKR per row): aligned needs the threshold
+    and to be near that OKR's best score."""
+    best = scores.max(axis=-1, keepdims=True) if scores.size else 0.0
     aligned = (scores >= cal.aligned) & (scores >= cal.margin * best)
     weak = ~aligned & (scores >= cal.weak)
     return np.where(aligned, "aligned", np.where(weak, "weak", "none"))
@@ -229,19 +292,33 @@ def score_links(
     embed: Embed,
     calibration: Calibration = DEFAULT,
 ) -> dict[str, list[Link]]:
-    """okr id -> every objective as a Link, ranked by calibrated score (highest first)."""
+    """okr id -> every objective as a Link, ranked by calibrated score (highest first).
+
+    Evidence is computed for the EVIDENCE_TOP best objectives of each OKR and for any link
+    labelled aligned; the rest carry an empty tuple (nobody reads why rank 40 is low,
+    and computing it would dominate the cost on large organizations).
+    """
     if not okrs:
         return {}
     if not objectives:
         return {k.id: [] for k in okrs}
     pf = pair_features(objectives, okrs, embed=embed, full_weight=calibration.full_weight)
     probs = calibrated(pf.x, calibration)
-    idf = lexical.Idf(lexical.stems(t) for t in [*pf.okr_fields.texts, *pf.obj_fields.texts])
+    order = np.argsort(-probs, axis=1, kind="stable")
+    labels = label_links(probs, calibration)
+    explain = _Explainer(pf)
+    ids = [o.id for o in objectives]
     out: dict[str, list[Link]] = {}
     for k, okr in enumerate(okrs):
-        p, labels = probs[k], label_links(probs[k], calibration)
+        row = order[k].tolist()
+        scores, names = np.round(probs[k], 4).tolist(), labels[k].tolist()
         out[okr.id] = [
-            Link(objectives[o].id, round(float(p[o]), 4), str(labels[o]), _evidence(pf, k, o, idf))
-            for o in map(int, np.argsort(-p, kind="stable"))
+            Link(
+                ids[o],
+                scores[o],
+                names[o],
+                explain(k, o) if rank < EVIDENCE_TOP or names[o] == "aligned" else (),
+            )
+            for rank, o in enumerate(row)
         ]
     return out

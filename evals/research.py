@@ -176,8 +176,14 @@ def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibrati
             ys += [bool(gold[c.id]) for c in items]
     if not xs:
         return base
-    lr = LogisticRegression(C=1.0, max_iter=2000).fit(np.concatenate(xs), ys)
-    return replace(base, weights=tuple(float(w) for w in lr.coef_[0]), bias=float(lr.intercept_[0]))
+    x, y = np.concatenate(xs), np.asarray(ys, dtype=bool)
+    lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+    cal = replace(base, weights=tuple(float(w) for w in lr.coef_[0]), bias=float(lr.intercept_[0]))
+    # The flag's threshold maximizes F1 on the same organizations (drift is the rare class).
+    probs = 1.0 / (1.0 + np.exp(-(x @ np.asarray(cal.weights) + cal.bias)))
+    flags = {round(float(t), 3): probs >= t for t in np.arange(0.2, 0.81, 0.05)}
+    f1 = {t: 2 * float((y & f).sum()) / max(int(y.sum() + f.sum()), 1) for t, f in flags.items()}
+    return replace(cal, threshold=max(f1, key=lambda t: f1[t]))
 
 
 def evaluate_org(org: Org, embed, cal, dcal) -> dict:
