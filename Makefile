@@ -33,10 +33,14 @@ eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in ev
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/dev) --json > evals/results/dev.json
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/holdout) --json > evals/results/holdout.json
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/real) --json > evals/results/real.json
+	$(BIN)/goldenthread eval drafts $(wildcard evals/datasets/dev/*.bundle.json) --json > evals/results/drafts-dev.json
 	$(BIN)/python -m evals.show evals/results/dev.json evals/results/holdout.json evals/results/real.json
 
-bench: $(STAMP)
+bench: $(STAMP)  ## every figure in benchmarks/README.md (see there for smaller runs)
 	$(BIN)/python -m benchmarks.import_bundle
+	$(BIN)/python -m benchmarks.scoring
+	$(BIN)/python -m benchmarks.ann
+	$(BIN)/python -m benchmarks.embedding
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,12 +6,14 @@ key results) and with every other OKR of the organization. Drift is likely when 
 far from its own OKR in absolute terms, far relative to the organization's other check-ins
 (z-scored per organization, since writing styles differ), and closer to some other OKR than to
 its own, and closer to generic housekeeping (office moves, expenses, socials, building repairs)
-than to its own OKR; that last gap is z-scored per organization too. A logistic map fitted on
-development organizations turns these into [0, 1].
+than to its own OKR; that last gap is z-scored per organization too. Whether the text quotes a
+figure (a number, a percentage) counts against drift: progress reports carry figures. A
+logistic map fitted on development organizations turns these into [0, 1].
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -20,7 +22,7 @@ import numpy as np
 from alignment import lexical
 from alignment.matching import Embed, KeyResultDoc, OkrDoc
 
-FEATURES = ("own", "own_z", "gap", "lex_gap", "housekeeping")
+FEATURES = ("own", "own_z", "gap", "lex_gap", "housekeeping", "number", "percent")
 
 # Work every organization has and no OKR is about. A check-in nearer to these than to its own
 # OKR is usually filed under the wrong OKR, whatever words it reuses from it.
@@ -62,13 +64,17 @@ class DriftScore:
 
 @dataclass(frozen=True)
 class DriftCalibration:
-    weights: tuple[float, ...] = (0.008, -0.307, 0.259, -1.307, 2.226)
-    bias: float = -2.726
-    threshold: float = 0.25
+    weights: tuple[float, ...] = (-0.03, -0.52, 0.538, -0.997, 1.852, -1.485, -1.604)
+    bias: float = -1.408
+    threshold: float = 0.35
     kr_bonus: float = 0.05  # the filed key result counts a bit more than sibling fields
 
 
 DEFAULT = DriftCalibration()
+# Progress reports quote figures ("NPS 41, up from 38"; "94% of routes"); a check-in about
+# the office move or a bowling night rarely does.
+_NUMBER = re.compile(r"\d")
+_PERCENT = re.compile(r"\d\s*%|\bpercent\b|\d\s*(?:pts|points|pp)\b", re.IGNORECASE)
 _CHUNK = 512
 
 
@@ -130,7 +136,8 @@ def drift_features(
                 near_sim, lex_other = float(others[near]), float(lex_row.max())
             else:  # nothing to drift to: rely on the absolute level only
                 near, near_sim, lex_other = -1, own, 0.0
-            feats.append([own, 0.0, near_sim - own, lex_own - lex_other, chores[n] - own])
+            gaps = [near_sim - own, lex_own - lex_other, chores[n] - own]
+            feats.append([own, 0.0, *gaps, *_figures(it.text)])
             details.append(
                 dict(
                     own_field=rows[starts[own_i] + best][1],
@@ -152,6 +159,10 @@ def drift_features(
     else:
         x[:, 4] = 0.0
     return x, details
+
+
+def _figures(text: str) -> list[float]:
+    return [1.0 if _NUMBER.search(text) else 0.0, 1.0 if _PERCENT.search(text) else 0.0]
 
 
 def score_drift(

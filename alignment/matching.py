@@ -6,8 +6,10 @@ cosine with the best field-to-field cosine (OKR title, description, each key res
 objective's title, description, each KPI). Some objectives are close to everything, so each
 objective's similarities are z-scored across the organization's OKRs, and each OKR's across the
 objectives. Added to these: IDF-weighted shared stems, the teammates' pattern (OKRs of one team
-tend to serve the same objectives), the team mission/check-ins, and how much the OKR's key
-results read like routine outputs (posters, newsletters, award entries) rather than outcomes.
+tend to serve the same objectives), the team mission/check-ins, how much the OKR's key
+results read like routine outputs (posters, newsletters, award entries) rather than outcomes,
+and how well its key results, taken one by one, support each objective (a title can borrow an
+objective's words while the key results measure something else).
 A logistic map fitted on labelled organizations (evals/research.py) turns them into a score;
 "aligned" needs a threshold and to be near the OKR's best score, "weak" a lower threshold.
 """
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 
 from alignment import lexical
 
@@ -68,7 +71,7 @@ class Link:
     evidence: tuple[Evidence, ...]
 
 
-FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine")
+FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine", "kr_support")
 
 # Activities that fill an OKR without moving an outcome. Orphans that sound strategic ("world-class
 # culture") give themselves away in key results like these, whatever the organization's domain.
@@ -88,10 +91,10 @@ EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled alig
 class Calibration:
     """Logistic map over FEATURES plus label thresholds (fitted by evals/research.py)."""
 
-    weights: tuple[float, ...] = (-0.493, 1.123, 0.862, 2.44, 1.186, 0.317, 0.577, -0.817)
-    bias: float = -3.988
-    aligned: float = 0.425  # score needed for "aligned"
-    weak: float = 0.212  # score needed for "weak"
+    weights: tuple[float, ...] = (-0.681, 0.471, 0.885, 2.258, 1.506, 0.317, 0.562, -0.696, 0.793)
+    bias: float = -3.824
+    aligned: float = 0.275  # score needed for "aligned"
+    weak: float = 0.137  # score needed for "weak"
     margin: float = 0.7  # an aligned link also needs score >= margin * the OKR's best score
     full_weight: float = 0.5  # blend: full-text cosine vs best field-pair cosine
 
@@ -122,9 +125,14 @@ def objective_text(obj: ObjectiveDoc) -> str:
     return ". ".join(t for _, t in _objective_fields(obj))
 
 
-def _zscore(x: np.ndarray, axis: int) -> np.ndarray:
+# Spread floor for an OKR's row: an OKR that matches nothing has a flat, low row, and dividing
+# by its tiny spread would turn "least unrelated objective" into a confident pick.
+ROW_FLOOR = 0.08
+
+
+def _zscore(x: np.ndarray, axis: int, floor: float = 0.05) -> np.ndarray:
     # Floor the spread so a near-constant row/column does not explode into huge z values.
-    sd = np.maximum(x.std(axis=axis, keepdims=True), 0.05)
+    sd = np.maximum(x.std(axis=axis, keepdims=True), floor)
     return (x - x.mean(axis=axis, keepdims=True)) / sd
 
 
@@ -197,7 +205,7 @@ def pair_features(
         [set(lexical.stems(t)) for t in k_full], [set(lexical.stems(t)) for t in o_full], idf
     )
     col_z = _zscore(sim, axis=0) if len(okrs) > 1 else np.zeros_like(sim)
-    row_z = _zscore(sim, axis=1) if len(objectives) > 1 else np.zeros_like(sim)
+    row_z = _zscore(sim, axis=1, floor=ROW_FLOOR) if len(objectives) > 1 else np.zeros_like(sim)
     gap = sim - sim.max(axis=1, keepdims=True)
     # A per-OKR signal, broadcast over objectives: it moves all of an OKR's scores together,
     # which is what separates orphans from OKRs that serve something.
@@ -215,7 +223,15 @@ def pair_features(
     routine = routine / np.maximum(counts, 1.0)
     routine_z = np.broadcast_to(_org_z(routine)[:, None], sim.shape)
     team = _team(okrs, row_z + col_z)
-    x = np.stack([sim, col_z, row_z, lex, gap, team, ctx, routine_z], axis=-1)
+    # Mean over the key results of their best match per objective: a title can reuse an
+    # objective's words while the key results measure something else.
+    pick = sparse.csr_matrix(
+        (np.ones(use.size), (kf.owner[use], use)), shape=(len(okrs), len(kf.texts))
+    )
+    kr_mean = np.asarray(pick @ per_obj) / np.maximum(counts, 1.0)[:, None]
+    kr_mean[~has_kr] = per_obj[kf.starts[~has_kr]]
+    kr_support = _zscore(kr_mean, axis=0) if len(okrs) > 1 else np.zeros_like(sim)
+    x = np.stack([sim, col_z, row_z, lex, gap, team, ctx, routine_z, kr_support], axis=-1)
     return PairFeatures(x, field_sim, kf, of)
 
 

@@ -59,6 +59,15 @@ class LLMSettings(BaseSettings):
     timeout_s: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
     temperature: float = Field(default=0.2, ge=0, le=2)
+    token_budget: int | None = Field(
+        default=None, ge=1, description="Tokens each organization may spend per calendar month."
+    )
+    token_budgets: dict[str, int] = Field(
+        default_factory=dict, description='Per-organization overrides, JSON: {"org-id": 50000}.'
+    )
+
+    def budget_for(self, org_id: str) -> int | None:
+        return self.token_budgets.get(org_id, self.token_budget)
 
     @property
     def configured(self) -> bool:

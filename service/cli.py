@@ -15,6 +15,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from alignment import db
 from alignment.bundle.io import dump_document, load_file
 from alignment.errors import DomainError
+from service.commands import drafts as draft_commands
+from service.commands.report import report_cmd
 
 app = typer.Typer(
     help="Golden Thread: keep the line from strategy to daily work visible.",
@@ -172,6 +174,10 @@ def score_cmd(org: Annotated[str, typer.Option("--org", help="Organization id.")
     except DomainError as exc:
         fail(exc)
     out.print_json(json.dumps(summary.as_dict()))
+
+
+app.command("report")(report_cmd)
+draft_commands.register(app, eval_app)
 
 
 @app.command("suggest-parent")

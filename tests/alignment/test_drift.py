@@ -93,3 +93,14 @@ def test_nearest_other_okr_is_where_the_work_belongs(scores) -> None:
 
 def test_empty_batch() -> None:
     assert score_drift([], embed=embed) == []
+
+
+def test_a_reported_figure_reads_as_progress() -> None:
+    # Same words, one quoting the metric: progress reports carry figures, drift rarely does.
+    vague = item("C-9", "O-4", 0, "Nurse turnover this quarter went down, exit interviews done.")
+    figure = item(
+        "C-10", "O-4", 0, "Nurse turnover this quarter went down to 13%, 9 exit interviews done."
+    )
+    batch = [*ON_TOPIC, *DRIFTING, vague, figure]
+    got = {s.checkin_id: s.score for s in score_drift(batch, embed=embed, okrs=OKRS)}
+    assert got["C-10"] < got["C-9"]

@@ -210,3 +210,18 @@ def test_evidence_names_fields_and_shared_terms(links) -> None:
 def test_empty_inputs() -> None:
     assert score_links(OBJECTIVES, [], embed=embed) == {}
     assert score_links([], OKRS[:1], embed=embed) == {"O-1": []}
+
+
+def test_title_borrowing_an_objectives_words_is_not_enough() -> None:
+    # The title reuses SO-5's words; the key results measure a lobby mural, not an experience.
+    trap = okr(
+        "O-9",
+        "Improve the patient experience in our clinic lobby",
+        "Choose an artist for the lobby mural",
+        "Mural painted and unveiled at the staff party",
+    )
+    got = score_links(OBJECTIVES, (*OKRS, trap), embed=embed)
+    assert all(lk.label != "aligned" for lk in got["O-9"])
+    assert got["O-7"][0].objective_id == "SO-5"
+    # Key results are judged on their own, so the trap scores far below the genuine OKR.
+    assert got["O-9"][0].score < 0.5 * got["O-7"][0].score

@@ -1,0 +1,7 @@
+"""Draft stage: suggested OKRs and review summaries, drafted for people to approve.
+
+context -> drafter (LLM via `alignment.chat`, or offline templates) -> gates -> one repair ->
+stored draft (or failed attempt) with provenance -> a person approves, edits, or rejects.
+Modules: schemas, sources (SQL), similar (pgvector), findings, context, gates, drafters, offline,
+budget, draft, approve, store.
+"""

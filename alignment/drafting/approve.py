@@ -1,0 +1,162 @@
+"""Approve stage: a person's decision on a draft, recorded beside the AI's proposal.
+
+`pending` -> `approved` | `edited_and_approved` | `rejected` (with a reason). Approving a
+suggestion creates the real OKRs and key results through the record repository, with ids derived
+from the draft id (`D-...-O1`, `D-...-O1-KR1`), so approving twice creates them once. Failed
+attempts can be read but never approved.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from alignment import repository
+from alignment.bundle.validate import json_path
+from alignment.drafting import sources, store
+from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionSet
+from alignment.errors import Conflict, Invalid
+from alignment.models import Okr
+from alignment.records import KINDS
+
+APPROVED = ("approved", "edited_and_approved")
+
+
+def _content(payload: dict[str, Any] | None) -> dict[str, Any]:
+    return {k: v for k, v in (payload or {}).items() if k != "notice"}
+
+
+def _validated(draft: store.Draft, edited: dict[str, Any]) -> dict[str, Any]:
+    model, _ = OUTPUT_SCHEMAS[draft.kind]
+    try:
+        parsed = model.model_validate(_content(edited))
+    except ValidationError as exc:
+        raise Invalid(
+            "the edited draft does not fit its schema",
+            details=[
+                {"path": json_path(("edited", *e["loc"])), "message": e["msg"]}
+                for e in exc.errors()
+            ],
+        ) from exc
+    return parsed.model_dump(mode="json")
+
+
+def approve_draft(
+    session: Session,
+    org_id: str,
+    draft_id: str,
+    *,
+    decided_by: str,
+    edited: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    draft = store.get_draft(session, org_id, draft_id, lock=True)
+    if draft.status in APPROVED:
+        return approval_result(session, draft)  # idempotent: nothing new is created
+    if draft.status != "pending":
+        raise Conflict(f"draft {draft_id!r} is {draft.status} and cannot be approved")
+    ai = _content(draft.payload)
+    final = _validated(draft, edited) if edited is not None else ai
+    decision = "edited_and_approved" if final != ai else "approved"
+    created = _create_okrs(session, draft, final) if draft.kind == "suggestion" else []
+    draft.status = decision
+    store.add_decision(
+        session,
+        store.DraftDecision(
+            org_id=org_id,
+            draft_id=draft.id,
+            decision=decision,
+            decided_by=decided_by,
+            ai_payload=draft.payload,
+            edited_payload=final if decision == "edited_and_approved" else None,
+            created_records=created,
+        ),
+    )
+    return approval_result(session, draft)
+
+
+def _create_okrs(session: Session, draft: store.Draft, payload: dict[str, Any]) -> list[str]:
+    suggestions = SuggestionSet.model_validate(payload).suggestions
+    cited = {o for s in suggestions for o in s.objective_ids}
+    known = sources.existing_ids(session, draft.org_id, "objective", cited)
+    missing = sorted(cited - known)
+    if missing:
+        raise Invalid(
+            f"the draft cites objectives that no longer exist: {', '.join(missing)}",
+            details=[{"path": "$.suggestions[*].objective_ids", "message": m} for m in missing],
+        )
+    created = []
+    for i, s in enumerate(suggestions, start=1):
+        okr_id = f"{draft.id}-O{i}"
+        created.append(okr_id)
+        if session.get(Okr, {"org_id": draft.org_id, "id": okr_id}) is not None:
+            continue
+        repository.create_record(
+            session,
+            KINDS["okrs"],
+            draft.org_id,
+            {
+                "id": okr_id,
+                "team": draft.team_id,
+                "cycle": draft.cycle_id,
+                "title": s.title,
+                "description": s.description,
+                "declared_links": list(dict.fromkeys(s.objective_ids)),
+                "key_results": [
+                    {
+                        "id": f"{okr_id}-KR{j}",
+                        "title": k.title,
+                        "unit": k.unit,
+                        "baseline": k.baseline,
+                        "target": k.target,
+                        "current": None,
+                        "kind": k.kind,
+                    }
+                    for j, k in enumerate(s.key_results, start=1)
+                ],
+            },
+        )
+    return created
+
+
+def reject_draft(
+    session: Session, org_id: str, draft_id: str, *, decided_by: str, reason: str
+) -> dict[str, Any]:
+    draft = store.get_draft(session, org_id, draft_id, lock=True)
+    if draft.status == "rejected":
+        return store.render_draft(draft)
+    if draft.status != "pending":
+        raise Conflict(f"draft {draft_id!r} is {draft.status} and cannot be rejected")
+    draft.status = "rejected"
+    store.add_decision(
+        session,
+        store.DraftDecision(
+            org_id=org_id,
+            draft_id=draft.id,
+            decision="rejected",
+            decided_by=decided_by,
+            reason=reason,
+            ai_payload=draft.payload,
+        ),
+    )
+    return store.render_draft(draft)
+
+
+def approval_result(session: Session, draft: store.Draft) -> dict[str, Any]:
+    history = store.decisions(session, draft.org_id, draft.id)
+    last = history[-1] if history else None
+    return {
+        **store.render_draft(draft),
+        "created_records": last.created_records if last else [],
+        "edited_payload": last.edited_payload if last else None,
+    }
+
+
+def audit(session: Session, org_id: str, draft_id: str) -> dict[str, Any]:
+    draft = store.get_draft(session, org_id, draft_id)
+    return {
+        "draft": store.render_draft(draft),
+        "attempts": draft.attempts,
+        "decisions": [store.render_decision(d) for d in store.decisions(session, org_id, draft_id)],
+    }

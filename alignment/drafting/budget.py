@@ -1,0 +1,45 @@
+"""Per-organization token budget: what an organization's drafts may spend per calendar month.
+
+Set with GOLDENTHREAD_LLM_TOKEN_BUDGET (every organization) and GOLDENTHREAD_LLM_TOKEN_BUDGETS
+(JSON overrides by organization id). Spending is read from the stored drafts, failed attempts
+included; a call is refused before it is made when its prompt alone would cross the line.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from alignment.chat import Message
+from alignment.drafting import store
+from alignment.errors import DomainError
+
+
+class BudgetExhausted(DomainError):
+    status = 429
+    code = "token_budget_exhausted"
+
+
+def estimate_tokens(messages: list[Message]) -> int:
+    # ~4 characters per token for English prose and JSON; only used to refuse early.
+    return sum(len(m.content) for m in messages) // 4 + 1
+
+
+class Budget:
+    def __init__(self, org_id: str, limit: int | None, spent: int = 0) -> None:
+        self.org_id, self.limit, self.spent = org_id, limit, spent
+
+    @classmethod
+    def for_org(cls, session: Session, org_id: str, limit: int | None) -> Budget:
+        spent = store.tokens_spent(session, org_id, since=store.month_start()) if limit else 0
+        return cls(org_id, limit, spent)
+
+    def check(self, estimate: int) -> None:
+        if self.limit is not None and self.spent + estimate > self.limit:
+            raise BudgetExhausted(
+                f"organization {self.org_id!r} has used {self.spent} of its {self.limit} LLM "
+                f"tokens this month; this call needs about {estimate} more",
+                details={"spent": self.spent, "limit": self.limit, "estimate": estimate},
+            )
+
+    def charge(self, tokens: int) -> None:
+        self.spent += tokens

@@ -1,0 +1,175 @@
+"""Draft stage: context -> drafter -> gates (-> one repair) -> a stored draft or failed attempt.
+
+Runs in the caller's transaction and stores exactly one row per request: a `pending` draft when
+every gate passes, else a `failed` attempt with every gate's reasons (never approvable). When the
+provider is down the drafter raises `Unavailable` before anything is written, so the request
+fails cleanly. Status is set here and only here; nothing a model writes can change it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from alignment.drafting import store
+from alignment.drafting.budget import Budget, BudgetExhausted
+from alignment.drafting.context import build_suggest_context, build_summary_context
+from alignment.drafting.drafters import Attempt, Drafter
+from alignment.drafting.findings import quality_config
+from alignment.drafting.gates import Gate, gate_suggestions, gate_summary, parse_output, problems_of
+from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionRequest, SummaryRequest
+from alignment.embedder import Embedder
+
+RAW_KEPT = 20000  # characters of each attempt's raw output kept for the audit trail
+
+
+def new_draft_id() -> str:
+    return f"D-{uuid.uuid4().hex[:12]}"
+
+
+def draft_suggestions(
+    session: Session,
+    org_id: str,
+    request: SuggestionRequest,
+    *,
+    drafter: Drafter,
+    embedder: Embedder,
+) -> store.Draft:
+    ctx = build_suggest_context(session, org_id, request, embedder=embedder)
+    quality = quality_config(session, org_id)
+    return _run(
+        session,
+        org_id,
+        "suggestion",
+        drafter,
+        first=lambda budget: drafter.suggest(ctx, budget),
+        gate=lambda out: gate_suggestions(session, ctx, out, embedder=embedder, quality=quality),
+        columns={
+            "team_id": ctx.team["id"],
+            "cycle_id": ctx.cycle["id"],
+            "request": {
+                "team": ctx.team["id"],
+                "cycle": ctx.cycle["id"],
+                "objectives": request.objectives,
+            },
+        },
+    )
+
+
+def draft_summary(
+    session: Session,
+    org_id: str,
+    request: SummaryRequest,
+    *,
+    drafter: Drafter,
+    embedder: Embedder,
+) -> store.Draft:
+    ctx = build_summary_context(session, org_id, request, embedder=embedder)
+    return _run(
+        session,
+        org_id,
+        "summary",
+        drafter,
+        first=lambda budget: drafter.summarize(ctx, budget),
+        gate=lambda out: gate_summary(ctx, out),
+        columns={
+            "team_id": request.team,
+            "objective_id": request.objective,
+            "cycle_id": ctx.cycle["id"],
+            "request": {
+                "team": request.team,
+                "objective": request.objective,
+                "cycle": ctx.cycle["id"],
+            },
+        },
+    )
+
+
+def _run(
+    session: Session,
+    org_id: str,
+    kind: str,
+    drafter: Drafter,
+    *,
+    first: Callable[[Budget], Attempt],
+    gate: Callable[[Any], list[Gate]],
+    columns: dict[str, Any],
+) -> store.Draft:
+    budget = Budget.for_org(session, org_id, drafter.budget_limit(org_id))
+    attempt = first(budget)
+    records: list[dict[str, Any]] = []
+    attempts: list[Attempt] = []
+    output, gates = _evaluate(kind, attempt, gate)
+    records.append(_record(attempt, gates))
+    attempts.append(attempt)
+    for _ in range(drafter.repairs):
+        if all(g.passed for g in gates):
+            break
+        try:
+            attempt = drafter.repair(kind, attempt, problems_of(gates), budget)
+        except BudgetExhausted as exc:
+            # The first attempt's tokens were spent: store it as failed rather than lose them.
+            records[-1]["repair_skipped"] = exc.message
+            break
+        output, gates = _evaluate(kind, attempt, gate)
+        records.append(_record(attempt, gates))
+        attempts.append(attempt)
+    passed = output is not None and all(g.passed for g in gates)
+    usage = attempts[0].usage
+    for extra in attempts[1:]:
+        usage = usage + extra.usage
+    head = attempts[0]  # provenance: the prompt that framed the task (repairs are in attempts)
+    draft = store.Draft(
+        org_id=org_id,
+        id=new_draft_id(),
+        kind=kind,
+        status="pending" if passed else "failed",
+        payload=(
+            {"notice": attempt.notice, **output.model_dump(mode="json")}
+            if output is not None
+            else None
+        ),
+        schema_version=OUTPUT_SCHEMAS[kind][1],
+        prompt_id=head.prompt["id"],
+        prompt_version=head.prompt["version"],
+        prompt_hash=head.prompt["hash"],
+        drafter=drafter.kind,
+        model=attempt.model,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        total_tokens=usage.total_tokens,
+        latency_ms=sum(a.latency_ms for a in attempts),
+        gates=[g.as_dict() for g in gates],
+        attempts=records,
+        **columns,
+    )
+    return store.add_draft(session, draft)
+
+
+def _evaluate(
+    kind: str, attempt: Attempt, gate: Callable[[Any], list[Gate]]
+) -> tuple[BaseModel | None, list[Gate]]:
+    output, schema_gate = parse_output(kind, attempt.raw)
+    if output is None:
+        return None, [schema_gate]
+    return output, gate(output)
+
+
+def _record(attempt: Attempt, gates: list[Gate]) -> dict[str, Any]:
+    return {
+        "prompt": attempt.prompt,
+        "model": attempt.model,
+        "tokens": {
+            "input": attempt.usage.input_tokens,
+            "output": attempt.usage.output_tokens,
+            "total": attempt.usage.total_tokens,
+        },
+        "latency_ms": attempt.latency_ms,
+        "passed": all(g.passed for g in gates),
+        "problems": problems_of(gates),
+        "raw": attempt.raw[:RAW_KEPT],
+    }

@@ -1,0 +1,360 @@
+"""The offline drafter: deterministic templates over the organization's own records.
+
+The default when no LLM is configured. Suggestions take their key results from the objective's
+KPIs (baseline and target as the strategy states them) and carry forward the team's unfinished
+key results of the last cycle at their latest measured value; summaries are built from key-result
+progress and findings. Every number and id comes from a record it cites, and the output says
+that no LLM wrote it. Same inputs, same output.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from alignment.chat import Usage
+from alignment.drafting.budget import Budget
+from alignment.drafting.context import SuggestContext, SummaryContext, serves
+from alignment.drafting.drafters import Attempt
+from alignment.drafting.findings import kr_status
+from alignment.quality import activity_verb
+
+NOTICE = (
+    "Drafted offline from templates over this organization's own records (strategy, KPIs, team "
+    "mission, past OKRs, check-ins and findings). No LLM wrote this text."
+)
+MODEL = "offline-templates"
+VERSION = 1
+# The templates are this module: its bytes are the "prompt" a draft records.
+_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+MAX_KEY_RESULTS = 5
+MAX_STATEMENTS = 15
+PICK_WITHIN = 0.85  # "suggest": also take the runner-up objective when it fits nearly as well
+
+
+def _num(x: float | None) -> str:
+    return "?" if x is None else f"{x:g}"
+
+
+def _clip(text: str, limit: int) -> str:
+    """Long record text still fits the output schema's limits."""
+    return text if len(text) <= limit else text[: limit - 3].rstrip() + "..."
+
+
+class OfflineDrafter:
+    kind = "offline"
+    model = MODEL
+    repairs = 0  # deterministic: a second try would say the same thing
+
+    def budget_limit(self, org_id: str) -> int | None:
+        return None  # spends no tokens
+
+    def suggest(self, ctx: SuggestContext, budget: Budget) -> Attempt:
+        started = time.perf_counter()
+        chosen = ctx.objectives if ctx.mode == "given" else _pick(ctx)
+        payload = {"suggestions": [_suggestion(ctx, o) for o in chosen]}
+        return self._attempt("suggest_okrs", payload, started)
+
+    def summarize(self, ctx: SummaryContext, budget: Budget) -> Attempt:
+        started = time.perf_counter()
+        return self._attempt("review_summary", _summary(ctx), started)
+
+    def repair(
+        self, kind: str, previous: Attempt, problems: list[dict[str, str]], budget: Budget
+    ) -> Attempt:
+        raise NotImplementedError("the offline drafter does not repair")
+
+    def _attempt(self, name: str, payload: dict[str, Any], started: float) -> Attempt:
+        return Attempt(
+            raw=json.dumps(payload),
+            prompt={"id": f"offline/{name}", "version": VERSION, "hash": _HASH},
+            usage=Usage(),
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            model=MODEL,
+            notice=NOTICE,
+        )
+
+
+def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
+    ranked = ctx.objectives  # already ordered by team relevance
+    best = ctx.relevance.get(ranked[0]["id"], 0.0)
+    picked = [ranked[0]]
+    if len(ranked) > 1 and ctx.relevance.get(ranked[1]["id"], 0.0) >= PICK_WITHIN * best:
+        picked.append(ranked[1])
+    return picked
+
+
+# --- suggestions ------------------------------------------------------------------------------
+
+
+def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any]:
+    team, so = ctx.team, objective["id"]
+    key_results: list[dict[str, Any]] = []
+    evidence: list[dict[str, str]] = []
+    kpis_used = _kpi_key_results(objective, key_results)
+    carried = _carry_forward(ctx, so, key_results, evidence)
+    if len(key_results) < 2:
+        _midpoint(objective, key_results, kpis_used)
+    if team.get("mission"):
+        evidence.insert(0, {"kind": "team", "id": team["id"], "why": "team mission"})
+    for okr in ctx.team_okrs:
+        if okr["cycle"] == ctx.cycle["id"] and so in serves(okr):
+            evidence.append(
+                {"kind": "okr", "id": okr["id"], "why": "team OKR already serving it this cycle"}
+            )
+    similar = [s for s in ctx.similar_okrs if s["near_objective"] == so][:2]
+    for s in similar:
+        evidence.append(
+            {
+                "kind": "okr",
+                "id": s["id"],
+                "why": f"similar OKR of team {s['team']} (cosine {s['similarity']:.2f})",
+            }
+        )
+    description = f"How {team['name']} serves {so} {objective['title']!r} in {ctx.cycle['id']}." + (
+        f" Team mission: {team['mission']}" if team.get("mission") else ""
+    )
+    rationale = _rationale(objective, kpis_used, carried, similar)
+    for kr in key_results:
+        kr["title"], kr["unit"] = _clip(kr["title"], 300), _clip(kr["unit"], 40)
+    return {
+        "title": _clip(f"{objective['title']} ({team['name']})", 300),
+        "description": _clip(description, 2000),
+        "key_results": key_results[:MAX_KEY_RESULTS],
+        "objective_ids": [so],
+        "kpi_ids": kpis_used,
+        "evidence": evidence[:20],
+        "rationale": _clip(rationale, 2000),
+    }
+
+
+def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> list[str]:
+    used = []
+    for kpi in objective["kpis"]:
+        if (
+            kpi["baseline"] is None
+            or kpi["target"] is None
+            or kpi["baseline"] == kpi["target"]
+            or activity_verb(kpi["name"])
+        ):
+            continue
+        key_results.append(
+            {
+                "title": kpi["name"],
+                "unit": kpi["unit"] or "count",
+                "baseline": kpi["baseline"],
+                "target": kpi["target"],
+                "kind": kpi["kind"] or "lag",
+            }
+        )
+        used.append(kpi["id"])
+        if len(used) == 3:
+            break
+    return used
+
+
+def _reached(kr: dict[str, Any], value: float) -> bool:
+    if kr["baseline"] is None or kr["baseline"] == kr["target"]:
+        return value == kr["target"]
+    rising = kr["target"] > kr["baseline"]
+    return value >= kr["target"] if rising else value <= kr["target"]
+
+
+def _carry_forward(
+    ctx: SuggestContext,
+    so: str,
+    key_results: list[dict[str, Any]],
+    evidence: list[dict[str, str]],
+) -> list[str]:
+    """Last cycle's unfinished key results of this team's OKRs that served the objective."""
+    carried = []
+    titles = {k["title"].lower() for k in key_results}
+    for okr in ctx.team_okrs:
+        if okr["cycle"] != ctx.previous_cycle or so not in serves(okr):
+            continue
+        for kr in okr["key_results"]:
+            status = kr_status(kr, okr["check_ins"])
+            value = status["value"]
+            if (
+                len(key_results) >= MAX_KEY_RESULTS
+                or kr["target"] is None
+                or value is None
+                or _reached(kr, value)
+                or activity_verb(kr["title"])
+                or kr["title"].lower() in titles
+            ):
+                continue
+            key_results.append(
+                {
+                    "title": kr["title"],
+                    "unit": kr["unit"] or "count",
+                    "baseline": value,
+                    "target": kr["target"],
+                    "kind": kr["kind"] or "lead",
+                }
+            )
+            titles.add(kr["title"].lower())
+            carried.append(f"{kr['id']} ({_num(value)} of {_num(kr['target'])})")
+            evidence.append({"kind": "key_result", "id": kr["id"], "why": "unfinished last cycle"})
+            if status["check_in"]:
+                evidence.append(
+                    {"kind": "check_in", "id": status["check_in"], "why": "latest measured value"}
+                )
+    return carried
+
+
+def _midpoint(
+    objective: dict[str, Any], key_results: list[dict[str, Any]], used: list[str]
+) -> None:
+    """With a single usable KPI and nothing to carry forward: a half-way milestone on it."""
+    kpi = next((k for k in objective["kpis"] if k["id"] in used), None)
+    if kpi is None:
+        return
+    half = round(kpi["baseline"] + (kpi["target"] - kpi["baseline"]) / 2, 2)
+    key_results.append(
+        {
+            "title": f"{kpi['name']}, half-way milestone",
+            "unit": kpi["unit"] or "count",
+            "baseline": kpi["baseline"],
+            "target": half,
+            "kind": "lead",
+        }
+    )
+
+
+def _rationale(
+    objective: dict[str, Any], kpis: list[str], carried: list[str], similar: list[dict[str, Any]]
+) -> str:
+    parts = [f"Serves {objective['id']}."]
+    if kpis:
+        parts.append(
+            f"Key results follow its KPIs {', '.join(kpis)} with the strategy's baselines and "
+            "targets; adjust the targets to what one cycle can reach."
+        )
+    if carried:
+        parts.append(f"Carries forward last cycle's unfinished {', '.join(carried)}.")
+    if similar:
+        others = ", ".join(f"{s['id']} ({s['team']})" for s in similar)
+        parts.append(f"Related work in other teams: {others}; coordinate rather than duplicate.")
+    return " ".join(parts)
+
+
+# --- summaries --------------------------------------------------------------------------------
+
+
+def _statement(text: str, check_ins: list[str | None], findings: list[str]) -> dict[str, Any]:
+    return {
+        "text": _clip(text, 2000),
+        "check_ins": list(dict.fromkeys(c for c in check_ins if c))[:20],
+        "findings": list(dict.fromkeys(findings))[:20],
+    }
+
+
+DRIFT = ("checkin_drift",)
+DECISIONS = (
+    "orphan_okr",
+    "unsupported_declared_link",
+    "suggested_link",
+    "uncovered_objective",
+    "duplicate_effort",
+    "conflicting_okrs",
+)
+
+
+def _summary(ctx: SummaryContext) -> dict[str, Any]:
+    about: dict[str, list[str]] = {}  # okr id -> ids of findings that concern it
+    for f in ctx.findings:
+        for r in f["records"]:
+            if r["type"] == "okr":
+                about.setdefault(r["id"], []).append(f["id"])
+    progress = [p for okr in ctx.okrs if (p := _progress(okr, about.get(okr["id"], [])))]
+    quality = [f for f in ctx.findings if f["category"] == "quality"]
+    risks = [
+        _statement(f["reason"], [f["check_in"]], [f["id"]])
+        for f in ctx.findings
+        if f["kind"] not in (*DRIFT, *DECISIONS) and f["category"] != "quality"
+    ] + _quality_risks(quality)
+    drift = [_drift(f) for f in ctx.findings if f["kind"] in DRIFT]
+    decisions = [_decision(f) for f in ctx.findings if f["kind"] in DECISIONS]
+    subject = ctx.subject.get("name") or ctx.subject.get("title")
+    measured = [
+        kr["status"]["share"]
+        for okr in ctx.okrs
+        for kr in okr["key_results"]
+        if kr["status"]["share"] is not None
+    ]
+    on_pace = sum(1 for share in measured if share >= (ctx.cycle.get("elapsed") or 0.0) - 0.3)
+    headline = (
+        f"{subject}, {ctx.cycle['id']} as of {ctx.as_of}: {len(ctx.okrs)} OKR(s); {on_pace} of "
+        f"{len(measured)} measured key results on pace; {len(risks)} risk(s), {len(drift)} "
+        f"drifting check-in(s), {len(decisions)} decision(s) needed."
+    )
+    return {
+        "headline": _clip(headline, 300),
+        "progress": progress[:MAX_STATEMENTS],
+        "risks": risks[:MAX_STATEMENTS],
+        "drift": drift[:MAX_STATEMENTS],
+        "decisions_needed": decisions[:MAX_STATEMENTS],
+    }
+
+
+def _progress(okr: dict[str, Any], findings: list[str]) -> dict[str, Any] | None:
+    """One line per OKR from its key results' latest values; None if nothing backs it."""
+    parts, cited = [], []
+    for kr in okr["key_results"]:
+        s = kr["status"]
+        unit = f" {kr['unit']}" if kr["unit"] else ""
+        share = f" ({s['share']:.0%} of the way)" if s["share"] is not None else ""
+        confidence = f", confidence {s['confidence']:.1f}" if s["confidence"] is not None else ""
+        parts.append(
+            f"{kr['id']} at {_num(s['value'])} of {_num(kr['target'])}{unit}{share}{confidence}"
+        )
+        cited.append(s["check_in"])
+    if not any(cited) and okr["check_ins"]:
+        cited.append(okr["check_ins"][-1]["id"])
+    if not any(cited) and not findings:
+        return None
+    text = f"{okr['id']} {okr['title']!r}: " + ("; ".join(parts) or "no key results") + "."
+    return _statement(text, cited, [] if any(cited) else findings[:3])
+
+
+def _quality_risks(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    per_okr: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        per_okr.setdefault(f["okr"] or f["id"], []).append(f)
+    return [
+        _statement(
+            f"{okr_id} is hard to score as written: " + "; ".join(f["reason"] for f in items),
+            [],
+            [f["id"] for f in items],
+        )
+        for okr_id, items in per_okr.items()
+    ]
+
+
+def _drift(finding: dict[str, Any]) -> dict[str, Any]:
+    return _statement(
+        f"{finding['reason'][0].upper()}{finding['reason'][1:]}.",
+        [finding["check_in"]],
+        [finding["id"]],
+    )
+
+
+_ASK = {
+    "orphan_okr": "Decide whether {okr} continues or is rewritten to serve the strategy",
+    "unsupported_declared_link": "Confirm or drop {okr}'s declared link to {objective}",
+    "suggested_link": "Confirm the link from {okr} to {objective}",
+    "uncovered_objective": "Decide which team takes on {objective}",
+    "duplicate_effort": "Decide which team owns the shared work",
+    "conflicting_okrs": "Settle the target both teams pull in opposite directions",
+}
+
+
+def _decision(finding: dict[str, Any]) -> dict[str, Any]:
+    ask = _ASK[finding["kind"]].format(
+        okr=finding["okr"] or "the OKR", objective=finding["objective"] or "the objective"
+    )
+    return _statement(f"{ask}: {finding['reason']}.", [finding["check_in"]], [finding["id"]])

@@ -1,0 +1,130 @@
+"""Shapes of drafted output (validated with Pydantic) and of draft requests.
+
+The output models are what a drafter must return; their JSON schema is what an LLM is asked to
+follow. Every field is required (nullable where a value may be unknown) and unknown keys are
+refused, as strict structured output demands, so a reply that slips in "status": "approved" or
+any other extra key fails validation instead of being quietly dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SUGGESTION_SCHEMA = "suggestion_set/v1"
+SUMMARY_SCHEMA = "review_summary/v1"
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
+Unit = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvidenceRef(_Out):
+    """A record the suggestion was built from."""
+
+    kind: Literal["team", "okr", "key_result", "check_in"]
+    id: Id
+    why: Short = Field(description="What this record contributed, in a few words.")
+
+
+class SuggestedKeyResult(_Out):
+    title: Short = Field(description="An outcome that can be measured, not a task.")
+    unit: Unit
+    baseline: float | None = Field(description="Where the measure stands now; null if unknown.")
+    target: float
+    kind: Literal["lead", "lag"]
+
+
+class SuggestedOkr(_Out):
+    title: Short = Field(description="What should change and why it matters; not a metric.")
+    description: Text | None
+    key_results: list[SuggestedKeyResult] = Field(min_length=2, max_length=5)
+    objective_ids: list[Id] = Field(
+        min_length=1, max_length=3, description="Strategic objectives this OKR serves."
+    )
+    kpi_ids: list[Id] = Field(max_length=10, description="KPIs of those objectives it moves.")
+    evidence: list[EvidenceRef] = Field(max_length=20)
+    rationale: Text
+
+
+class SuggestionSet(_Out):
+    """Suggested OKRs for one team and cycle, each citing the strategy it serves."""
+
+    suggestions: list[SuggestedOkr] = Field(min_length=1, max_length=3)
+
+
+class Statement(_Out):
+    text: Text
+    check_ins: list[Id] = Field(max_length=20, description="Check-in ids this rests on.")
+    findings: list[Id] = Field(max_length=20, description="Finding ids this rests on.")
+
+
+class ReviewSummary(_Out):
+    """A cycle review for one team or strategic objective, citing check-ins and findings."""
+
+    headline: Short
+    progress: list[Statement] = Field(max_length=15)
+    risks: list[Statement] = Field(max_length=15)
+    drift: list[Statement] = Field(max_length=15)
+    decisions_needed: list[Statement] = Field(max_length=15)
+
+
+OUTPUT_SCHEMAS: dict[str, tuple[type[_Out], str]] = {
+    "suggestion": (SuggestionSet, SUGGESTION_SCHEMA),
+    "summary": (ReviewSummary, SUMMARY_SCHEMA),
+}
+
+
+# --- requests ---------------------------------------------------------------------------------
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SuggestionRequest(_In):
+    team: Id
+    cycle: Id | None = Field(default=None, description="Default: the latest cycle.")
+    objectives: list[Id] | Literal["suggest"] = Field(
+        default="suggest",
+        description='Strategic objective ids to serve (1-3), or "suggest" to let the drafter pick.',
+    )
+
+    @model_validator(mode="after")
+    def _bounded(self) -> SuggestionRequest:
+        if isinstance(self.objectives, list):
+            if not 1 <= len(self.objectives) <= 3:
+                raise ValueError('give 1 to 3 objectives, or "suggest"')
+            if len(set(self.objectives)) != len(self.objectives):
+                raise ValueError("an objective is listed twice")
+        return self
+
+
+class SummaryRequest(_In):
+    team: Id | None = None
+    objective: Id | None = None
+    cycle: Id | None = Field(default=None, description="Default: the latest cycle.")
+
+    @model_validator(mode="after")
+    def _one_scope(self) -> SummaryRequest:
+        if (self.team is None) == (self.objective is None):
+            raise ValueError("give exactly one of team or objective")
+        return self
+
+
+class ApproveRequest(_In):
+    decided_by: Short
+    edited: dict | None = Field(
+        default=None, description="The draft's payload as edited by the person, if changed."
+    )
+
+
+class RejectRequest(_In):
+    decided_by: Short
+    reason: Text

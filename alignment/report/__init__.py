@@ -1,0 +1,35 @@
+"""Report stage: findings for the strategy office, stored per run, rendered as JSON/CSV/HTML.
+
+build     -> fresh verdicts (score stage if stale), then findings, summary, stored run
+facts     -> the records and verdicts a report reads (all of its plain SQL)
+linkage, coverage, duplicates, progress, portfolio -> one module per family of findings
+render    -> goldenthread.report/v1 JSON, CSV, self-contained HTML; diff -> two runs compared
+"""
+
+from alignment.report.build import SCHEMA_VERSION, build_report, effective_config
+from alignment.report.config import ReportConfig, ReportFilters, parse_config
+from alignment.report.diff import diff_runs
+from alignment.report.kinds import KINDS, SEVERITIES
+from alignment.report.render import to_csv, to_document, to_html, to_json
+from alignment.report.store import NoReport, ReportRun, get_run, latest_run, list_runs
+
+__all__ = [
+    "KINDS",
+    "SCHEMA_VERSION",
+    "SEVERITIES",
+    "NoReport",
+    "ReportConfig",
+    "ReportFilters",
+    "ReportRun",
+    "build_report",
+    "diff_runs",
+    "effective_config",
+    "get_run",
+    "latest_run",
+    "list_runs",
+    "parse_config",
+    "to_csv",
+    "to_document",
+    "to_html",
+    "to_json",
+]

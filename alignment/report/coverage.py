@@ -1,0 +1,186 @@
+"""Coverage of the strategy by the OKRs in scope: per objective, per perspective, per team.
+
+Findings: `uncovered_objective`, `thin_coverage`, `perspective_imbalance`. Also the summary
+figures of the report (alignment health, coverage tables, the teams x objectives heat map).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from alignment.models import PERSPECTIVES
+from alignment.report.config import ReportConfig
+from alignment.report.facts import OrgFacts
+from alignment.report.findings import Finding, Records, natural
+from alignment.report.scope import Scope
+
+
+@dataclass
+class Served:
+    aligned: list[tuple[str, float]] = field(default_factory=list)  # (okr id, score)
+    weak: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def strength(self) -> float:
+        return round(sum(score for _, score in self.aligned), 4)
+
+
+def objective_coverage(facts: OrgFacts, okr_ids: Iterable[str]) -> dict[str, Served]:
+    served = {objective_id: Served() for objective_id in facts.objectives}
+    for okr_id in okr_ids:
+        for link in facts.links.get(okr_id, ()):
+            if link.label == "aligned":
+                served[link.objective_id].aligned.append((okr_id, link.score))
+            elif link.label == "weak":
+                served[link.objective_id].weak.append((okr_id, link.score))
+    for s in served.values():
+        s.aligned.sort(key=lambda x: -x[1])
+        s.weak.sort(key=lambda x: -x[1])
+    return served
+
+
+def _okr_list(items: list[tuple[str, float]], limit: int = 5) -> list[dict[str, Any]]:
+    return [{"okr_id": okr_id, "score": round(score, 4)} for okr_id, score in items[:limit]]
+
+
+def find_coverage(
+    facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
+) -> list[Finding]:
+    if not any(facts.links.get(o) for o in scope.okr_ids):
+        return []  # nothing scored in scope: coverage would accuse every objective
+    served = objective_coverage(facts, scope.okr_ids)
+    out: list[Finding] = []
+    for objective_id, s in served.items():
+        objective = facts.objectives[objective_id]
+        n = len(s.aligned)
+        evidence = {
+            "aligned_okrs": _okr_list(s.aligned),
+            "weak_okrs": _okr_list(s.weak),
+            "strength": s.strength,
+            "minimum": config.thin_coverage_min_okrs,
+        }
+        if n == 0 and config.enabled("uncovered_objective"):
+            weak = f"; {len(s.weak)} weak candidate(s)" if s.weak else ""
+            finding = Finding(
+                "uncovered_objective",
+                "high",
+                f"no OKR serves {objective.title!r}{weak}",
+                [rec.objective(objective_id)],
+                evidence,
+                (objective_id,),
+            )
+        elif 0 < n < config.thin_coverage_min_okrs and config.enabled("thin_coverage"):
+            finding = Finding(
+                "thin_coverage",
+                "medium",
+                f"only {n} OKR(s) serve {objective.title!r} "
+                f"(at least {config.thin_coverage_min_okrs} expected)",
+                [rec.objective(objective_id), *(rec.okr(o) for o, _ in s.aligned)],
+                evidence,
+                (objective_id,),
+            )
+        else:
+            continue
+        out.append(rec.objective_scope(finding, [objective_id]))
+    if config.enabled("perspective_imbalance"):
+        out += _perspective_findings(facts, served, config, rec)
+    return out
+
+
+def perspective_table(facts: OrgFacts, served: dict[str, Served]) -> list[dict[str, Any]]:
+    objectives: dict[str, list[str]] = defaultdict(list)
+    for o in facts.objectives.values():
+        if o.perspective:
+            objectives[o.perspective].append(o.id)
+    total_objectives = sum(len(v) for v in objectives.values())
+    total_links = sum(len(served[o].aligned) for ids in objectives.values() for o in ids)
+    rows = []
+    for perspective in PERSPECTIVES:
+        ids = objectives.get(perspective, [])
+        if not ids:
+            continue
+        links = sum(len(served[o].aligned) for o in ids)
+        okrs = {okr for o in ids for okr, _ in served[o].aligned}
+        rows.append(
+            {
+                "perspective": perspective,
+                "objectives": ids,
+                "aligned_links": links,
+                "okrs": len(okrs),
+                "share_of_objectives": round(len(ids) / total_objectives, 4),
+                "share_of_links": round(links / total_links, 4) if total_links else 0.0,
+            }
+        )
+    return rows
+
+
+def _perspective_findings(
+    facts: OrgFacts, served: dict[str, Served], config: ReportConfig, rec: Records
+) -> list[Finding]:
+    out = []
+    table = perspective_table(facts, served)
+    if sum(row["aligned_links"] for row in table) == 0:
+        return out  # no OKR serves anything: the orphan findings already say so
+    for row in table:
+        name, ratio = row["perspective"], 0.0
+        if row["share_of_objectives"]:
+            ratio = row["share_of_links"] / row["share_of_objectives"]
+        if row["aligned_links"] == 0:
+            severity, what = "high", "unserved"
+        elif ratio < config.starved_ratio:
+            severity, what = "medium", "starved"
+        else:
+            continue
+        finding = Finding(
+            "perspective_imbalance",
+            severity,
+            f"the {name.replace('_', ' ')} perspective is {what}: "
+            f"{row['share_of_objectives']:.0%} of the objectives, "
+            f"{row['share_of_links']:.0%} of the OKR links ({row['okrs']} OKR(s))",
+            [rec.perspective(name), *(rec.objective(o) for o in row["objectives"])],
+            {**row, "ratio": round(ratio, 4), "threshold": config.starved_ratio},
+            (name,),
+        )
+        finding.perspectives.add(name)
+        out.append(finding)
+    return out
+
+
+def summarize(facts: OrgFacts, okr_ids: list[str], objective_ids: list[str]) -> dict[str, Any]:
+    """Alignment health, coverage per objective and perspective, and the heat map."""
+    served = objective_coverage(facts, okr_ids)
+    aligned_okrs = [o for o in okr_ids if facts.aligned(o)]
+    teams = sorted({facts.okrs[o].team_id for o in okr_ids}, key=natural)
+    cells = {t: dict.fromkeys(objective_ids, 0) for t in teams}
+    for objective_id in objective_ids:
+        for okr_id, _ in served[objective_id].aligned:
+            cells[facts.okrs[okr_id].team_id][objective_id] += 1
+    return {
+        "okrs": len(okr_ids),
+        "aligned_okrs": len(aligned_okrs),
+        "alignment_health": round(len(aligned_okrs) / len(okr_ids), 4) if okr_ids else None,
+        "objectives": [
+            {
+                "id": o,
+                "title": facts.objectives[o].title,
+                "perspective": facts.objectives[o].perspective,
+                "aligned_okrs": len(served[o].aligned),
+                "weak_okrs": len(served[o].weak),
+                "strength": served[o].strength,
+            }
+            for o in objective_ids
+        ],
+        "perspectives": [
+            row
+            for row in perspective_table(facts, served)
+            if set(row["objectives"]) & set(objective_ids)
+        ],
+        "heatmap": {
+            "teams": [{"id": t, "name": facts.teams.get(t, t)} for t in teams],
+            "objectives": [{"id": o, "title": facts.objectives[o].title} for o in objective_ids],
+            "aligned_okrs": [[cells[t][o] for o in objective_ids] for t in teams],
+        },
+    }

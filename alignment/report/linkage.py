@@ -1,0 +1,100 @@
+"""Findings about single OKRs and their links: orphans, and the audit of declared links.
+
+Reads the score stage's stored labels (people's confirmed/rejected verdicts already applied).
+"""
+
+from __future__ import annotations
+
+from alignment.report.config import ReportConfig
+from alignment.report.facts import LinkRow, OrgFacts
+from alignment.report.findings import Finding, Records
+from alignment.report.scope import Scope
+
+
+def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
+    if link is None:
+        return {}
+    best = link.evidence
+    return {
+        "objective_id": link.objective_id,
+        "objective_title": facts.objectives[link.objective_id].title,
+        "score": round(link.score, 4),
+        "label": link.label,
+        "strongest_match": (
+            {
+                "okr_field": best.get("okr_field"),
+                "okr_text": best.get("okr_text"),
+                "objective_text": best.get("objective_text"),
+                "similarity": best.get("similarity"),
+                "shared_terms": best.get("shared_terms"),
+            }
+            if best
+            else None
+        ),
+    }
+
+
+def find_linkage(
+    facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
+) -> list[Finding]:
+    out: list[Finding] = []
+    for okr_id in scope.okr_ids:
+        links = facts.links.get(okr_id)
+        if not links:  # not scored (no objectives): nothing to say about its links
+            continue
+        okr = facts.okrs[okr_id]
+        declared = facts.declared.get(okr_id, set())
+        by_objective = {lk.objective_id: lk for lk in links}
+        aligned = [lk for lk in links if lk.label == "aligned"]
+        if not aligned and config.enabled("orphan_okr"):
+            best = links[0]
+            out.append(
+                rec.okr_scope(
+                    Finding(
+                        "orphan_okr",
+                        "high",
+                        f"{okr.title!r} serves no strategic objective (best match "
+                        f"{best.objective_id}, score {best.score:.2f})",
+                        [rec.okr(okr_id), rec.team(okr.team_id)],
+                        {"best_link": _link_evidence(best, facts), "declared": sorted(declared)},
+                        (okr_id,),
+                    ),
+                    [okr_id],
+                )
+            )
+        if config.enabled("unsupported_declared_link"):
+            for objective_id in sorted(declared):
+                link = by_objective.get(objective_id)
+                if link is not None and link.label == "aligned":
+                    continue
+                what = link.label if link is not None else "none"
+                finding = Finding(
+                    "unsupported_declared_link",
+                    "medium",
+                    f"{okr_id} declares {objective_id} but its text does not support it "
+                    f"(label {what})",
+                    [rec.okr(okr_id), rec.objective(objective_id), rec.team(okr.team_id)],
+                    {
+                        "declared": _link_evidence(link, facts) or {"objective_id": objective_id},
+                        "best_link": _link_evidence(aligned[0] if aligned else links[0], facts),
+                    },
+                    (okr_id, objective_id),
+                )
+                out.append(rec.objective_scope(rec.okr_scope(finding, [okr_id]), [objective_id]))
+        if config.enabled("suggested_link"):
+            for link in aligned:
+                if link.objective_id in declared or (okr_id, link.objective_id) in facts.rejected:
+                    continue
+                finding = Finding(
+                    "suggested_link",
+                    "low",
+                    f"{okr_id} clearly serves {link.objective_id} but does not declare it "
+                    f"(score {link.score:.2f})",
+                    [rec.okr(okr_id), rec.objective(link.objective_id), rec.team(okr.team_id)],
+                    {"link": _link_evidence(link, facts), "declared": sorted(declared)},
+                    (okr_id, link.objective_id),
+                )
+                out.append(
+                    rec.objective_scope(rec.okr_scope(finding, [okr_id]), [link.objective_id])
+                )
+    return out

@@ -1,0 +1,202 @@
+"""Findings about check-ins: drift (stored by the score stage), staleness, confidence.
+
+Staleness is measured on the report's `as_of` date, or the cycle's end when the cycle is
+over (a finished quarter does not go stale). Confidence is compared with progress towards
+the key result's target: high confidence while the value has not moved, or low confidence
+while it has reached the target.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+from alignment.report.config import ReportConfig
+from alignment.report.facts import CheckInRow, KrRow, OrgFacts
+from alignment.report.findings import Finding, Records
+from alignment.report.scope import Scope
+
+
+def find_progress(
+    facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
+) -> list[Finding]:
+    by_okr: dict[str, list[CheckInRow]] = defaultdict(list)
+    for c in facts.check_ins:
+        if scope.has(c.okr_id):
+            by_okr[c.okr_id].append(c)
+    out: list[Finding] = []
+    if config.enabled("checkin_drift"):
+        out += _drift(facts, by_okr, rec)
+    if config.enabled("stale_checkin"):
+        out += _stale(facts, scope, by_okr, config, rec)
+    if config.enabled("confidence_mismatch"):
+        out += _confidence(facts, by_okr, config, rec)
+    return out
+
+
+def _drift(facts: OrgFacts, by_okr: dict[str, list[CheckInRow]], rec: Records) -> list[Finding]:
+    out = []
+    for okr_id, check_ins in by_okr.items():
+        okr = facts.okrs[okr_id]
+        for c in check_ins:
+            d = facts.drift.get(c.id)
+            if d is None or not d.drifting:
+                continue
+            nearest = d.evidence.get("nearest_okr_id")
+            nearest_title = facts.okrs[nearest].title if nearest in facts.okrs else None
+            about = f"; closer to {nearest} {nearest_title!r}" if nearest_title else ""
+            finding = Finding(
+                "checkin_drift",
+                "medium",
+                f"check-in {c.id} on {okr_id} is about other work{about}",
+                [rec.check_in(c.id, c.text), rec.okr(okr_id), rec.team(okr.team_id)],
+                {
+                    "score": round(d.score, 4),
+                    "date": c.date.isoformat() if c.date else None,
+                    "text": c.text,
+                    **d.evidence,
+                    "nearest_okr_title": nearest_title,
+                },
+                (c.id,),
+            )
+            out.append(rec.okr_scope(finding, [okr_id]))
+    return out
+
+
+def _stale(
+    facts: OrgFacts,
+    scope: Scope,
+    by_okr: dict[str, list[CheckInRow]],
+    config: ReportConfig,
+    rec: Records,
+) -> list[Finding]:
+    out = []
+    for okr_id in scope.okr_ids:
+        okr = facts.okrs[okr_id]
+        start, end = facts.cycles.get(okr.cycle_id, (None, None))
+        if start is not None and start > scope.as_of:
+            continue  # the cycle has not begun
+        measured_on = min(scope.as_of, end) if end is not None else scope.as_of
+        dates = [c.date for c in by_okr.get(okr_id, ()) if c.date is not None]
+        last = max(dates) if dates else None
+        evidence: dict[str, Any] = {
+            "last_check_in": last.isoformat() if last else None,
+            "measured_on": measured_on.isoformat(),
+            "stale_days": config.stale_days,
+        }
+        if last is not None:
+            days = (measured_on - last).days
+            if days <= config.stale_days:
+                continue
+            severity, reason = "medium", f"no check-in on {okr_id} for {days} days (since {last})"
+        elif start is not None and (measured_on - start).days > config.stale_days:
+            days = (measured_on - start).days
+            severity = "high"
+            reason = f"no check-in on {okr_id} at all, {days} days into cycle {okr.cycle_id}"
+        else:
+            continue
+        evidence["days_without_check_in"] = days
+        finding = Finding(
+            "stale_checkin", severity, reason, [rec.okr(okr_id), rec.team(okr.team_id)],
+            evidence, (okr_id,),
+        )  # fmt: skip
+        out.append(rec.okr_scope(finding, [okr_id]))
+    return out
+
+
+def _elapsed(facts: OrgFacts, cycle_id: str, day: date | None) -> float | None:
+    start, end = facts.cycles.get(cycle_id, (None, None))
+    if day is None or start is None or end is None or end <= start:
+        return None
+    return min(max((day - start).days / (end - start).days, 0.0), 1.0)
+
+
+def _confidence(
+    facts: OrgFacts, by_okr: dict[str, list[CheckInRow]], config: ReportConfig, rec: Records
+) -> list[Finding]:
+    out = []
+    for okr_id, check_ins in by_okr.items():
+        okr = facts.okrs[okr_id]
+        per_kr: dict[str, list[CheckInRow]] = defaultdict(list)
+        for c in check_ins:
+            if c.key_result_id and c.value is not None and c.confidence is not None:
+                per_kr[c.key_result_id].append(c)
+        for kr_id, rows in per_kr.items():
+            kr = facts.kr(kr_id)
+            if kr is None or kr.baseline is None or kr.target is None or kr.target == kr.baseline:
+                continue
+            judged = [
+                (c, _judge(c, kr, _elapsed(facts, okr.cycle_id, c.date), config)) for c in rows
+            ]
+            latest, verdict = judged[-1]
+            if verdict is None:
+                continue
+            elapsed = _elapsed(facts, okr.cycle_id, latest.date)
+            same = [c for c, v in judged if v == verdict]
+            if verdict == "too_high" and (
+                (elapsed is not None and elapsed < config.min_elapsed_for_stall)
+                or (elapsed is None and len(same) < 2)
+            ):
+                continue  # early in the cycle an unmoved value is normal
+            out.append(rec.okr_scope(_mismatch(kr, okr.team_id, verdict, same, rec), [okr_id]))
+    return out
+
+
+def _progress(c: CheckInRow, kr: KrRow) -> float:
+    return (c.value - kr.baseline) / (kr.target - kr.baseline)  # type: ignore[operator]
+
+
+def _judge(c: CheckInRow, kr: KrRow, elapsed: float | None, config: ReportConfig) -> str | None:
+    progress, confidence = _progress(c, kr), c.confidence or 0.0
+    if confidence >= config.high_confidence and (
+        progress <= config.stalled_progress or (elapsed is not None and progress < elapsed - 0.5)
+    ):
+        return "too_high"
+    if confidence <= config.low_confidence and progress >= config.on_target_progress:
+        return "too_low"
+    return None
+
+
+def _mismatch(
+    kr: KrRow, team_id: str, verdict: str, rows: list[CheckInRow], rec: Records
+) -> Finding:
+    latest = rows[-1]
+    progress = _progress(latest, kr) + 0.0  # no "-0%"
+    if verdict == "too_high":
+        reason = (
+            f"confidence {latest.confidence:.0%} on {kr.id} while the value is {latest.value:g} "
+            f"({progress:.0%} of the way from {kr.baseline:g} to {kr.target:g})"
+        )
+    else:
+        reason = (
+            f"confidence only {latest.confidence:.0%} on {kr.id} while the value {latest.value:g} "
+            f"has reached {progress:.0%} of the way to the target {kr.target:g}"
+        )
+    return Finding(
+        "confidence_mismatch",
+        "medium",
+        reason,
+        [
+            rec.key_result(kr.id),
+            rec.okr(kr.okr_id),
+            rec.team(team_id),
+            *(rec.check_in(c.id, c.text) for c in rows),
+        ],
+        {
+            "direction": verdict,
+            "baseline": kr.baseline,
+            "target": kr.target,
+            "check_ins": [
+                {
+                    "id": c.id,
+                    "date": c.date.isoformat() if c.date else None,
+                    "value": c.value,
+                    "confidence": c.confidence,
+                    "progress": round(_progress(c, kr), 4),
+                }
+                for c in rows
+            ],
+        },
+        (kr.id,),
+    )

@@ -1,0 +1,148 @@
+"""A stored run as a `goldenthread.report/v1` JSON document, a CSV, or one self-contained HTML page.
+
+Rendering reads only the stored run, so an old report renders the way it was built. The HTML
+page needs nothing from the network: the stylesheet and script are inlined, the heat map and
+bars are plain HTML coloured server-side. All user text goes through Jinja2 autoescaping; the
+page's Content-Security-Policy allows only its own script (by hash), so even a text that got
+past escaping could not run.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import hashlib
+import io
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from alignment.report.kinds import KINDS, SEVERITIES
+from alignment.report.store import ReportRun
+
+TEMPLATES = Path(__file__).parent / "templates"
+CSV_COLUMNS = (
+    "key", "kind", "category", "severity", "reason", "records", "teams", "cycles",
+    "perspectives", "evidence",
+)  # fmt: skip
+
+
+def to_document(run: ReportRun) -> dict[str, Any]:
+    summary = dict(run.summary)
+    organization = summary.pop("organization", {"id": run.org_id, "name": run.org_id})
+    return {
+        "format": run.schema_version,
+        "id": run.id,
+        "organization": organization,
+        "created_at": run.created_at.isoformat(),
+        "as_of": run.as_of.isoformat() if run.as_of else None,
+        "model": run.model,
+        "inputs_version": run.inputs_version,
+        "filters": run.filters,
+        "config": run.config,
+        "summary": summary,
+        "findings": run.findings,
+    }
+
+
+def to_json(run: ReportRun) -> str:
+    return json.dumps(to_document(run), indent=2, ensure_ascii=False)
+
+
+def _cell(value: str) -> str:
+    # A cell starting with = + - @ is a formula to spreadsheet programs: make it text.
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def to_csv(run: ReportRun) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for f in run.findings:
+        writer.writerow(
+            _cell(v)
+            for v in (
+                f["key"],
+                f["kind"],
+                f["category"],
+                f["severity"],
+                f["reason"],
+                "; ".join(f"{r['type']} {r['id']}: {r['label']}" for r in f["records"]),
+                " ".join(f["scope"]["teams"]),
+                " ".join(f["scope"]["cycles"]),
+                " ".join(f["scope"]["perspectives"]),
+                json.dumps(f["evidence"], ensure_ascii=False, sort_keys=True),
+            )
+        )
+    return buffer.getvalue()
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["pct"] = lambda x: "–" if x is None else f"{x:.0%}"
+    env.filters["heat"] = _heat
+    env.filters["pretty"] = lambda x: json.dumps(x, indent=2, ensure_ascii=False, sort_keys=True)
+    return env
+
+
+def _heat(count: int, top: int) -> str:
+    """Background for a heat-map cell: white at 0, deep blue at the busiest cell."""
+    if count <= 0 or top <= 0:
+        return "background:#fff"
+    alpha = 0.15 + 0.85 * min(count / top, 1.0)
+    ink = "#fff" if alpha > 0.55 else "#111"
+    return f"background:rgba(31,94,168,{alpha:.2f});color:{ink}"
+
+
+@lru_cache(maxsize=1)
+def _assets() -> tuple[str, str, str]:
+    script = (TEMPLATES / "report.js").read_text(encoding="utf-8")
+    style = (TEMPLATES / "report.css").read_text(encoding="utf-8")
+    digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode()
+    return script, style, f"'sha256-{digest}'"
+
+
+def to_html(run: ReportRun) -> str:
+    document = to_document(run)
+    script, style, script_hash = _assets()
+    summary = document["summary"]
+    heat = summary["heatmap"]
+    teams = sorted({t for f in run.findings for t in f["scope"]["teams"]})
+    return (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            report=document,
+            summary=summary,
+            findings=run.findings,
+            heat_top=max((max(row, default=0) for row in heat["aligned_okrs"]), default=0),
+            kinds=[k for k in KINDS if k in summary["counts"]["by_kind"]],
+            categories=sorted({KINDS[k].category for k in summary["counts"]["by_kind"]}),
+            severities=SEVERITIES,
+            teams=teams,
+            script=script,
+            style=style,
+            csp=(
+                "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+                f"script-src {script_hash}; base-uri 'none'; form-action 'none'"
+            ),
+        )
+    )
+
+
+def content_security_policy() -> str:
+    """The same policy as the page's meta tag, for an HTTP header."""
+    return (
+        "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+        f"script-src {_assets()[2]}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )

@@ -1,0 +1,173 @@
+"""Scoring benchmark: 10,000 OKRs against 200 objectives once embeddings exist.
+
+    python -m benchmarks.scoring [--okrs 10000] [--objectives 200] [--profile] [--quick]
+
+Times `alignment.matching.score_links` with an `embed` callable that serves precomputed
+vectors (random unit vectors: the scoring math's cost does not depend on their values), and
+compares it with one NumPy matrix product of the same OKR and objective vectors
+(okrs x 384 @ 384 x objectives), the floor any vector scoring has to pay. `--profile` prints
+where score_links spends its time. Pure computation: no database is involved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import pstats
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from alignment.matching import (
+    DEFAULT,
+    KeyResultDoc,
+    ObjectiveDoc,
+    OkrDoc,
+    calibrated,
+    objective_text,
+    okr_text,
+    pair_features,
+    score_links,
+)
+from benchmarks.harness import machine_load, print_table
+from benchmarks.synthetic import make_bundle
+
+DIM = 384
+
+
+def documents(okrs: int, objectives: int) -> tuple[list[ObjectiveDoc], list[OkrDoc]]:
+    """The synthetic organization as the score stage would load it (with check-ins, missions)."""
+    bundle = make_bundle(okrs=okrs, objectives=objectives, teams=max(1, okrs // 33))
+    missions = {t["id"]: t["mission"] for t in bundle["teams"]}
+    notes: dict[str, list[str]] = {}
+    for c in bundle["check_ins"]:
+        notes.setdefault(c["okr"], []).append(c["text"])
+    objective_docs = [
+        ObjectiveDoc(
+            o["id"],
+            o["title"],
+            o["description"],
+            o["perspective"],
+            tuple(k["name"] for k in o["kpis"]),
+        )
+        for o in bundle["strategic_objectives"]
+    ]
+    okr_docs = [
+        OkrDoc(
+            k["id"],
+            k["title"],
+            k["description"],
+            tuple(KeyResultDoc(kr["id"], kr["title"]) for kr in k["key_results"]),
+            tuple(notes.get(k["id"], ())),
+            missions[k["team"]],
+            k["team"],
+        )
+        for k in bundle["okrs"]
+    ]
+    return objective_docs, okr_docs
+
+
+class PrecomputedVectors:
+    """An `embed` callable over vectors made up front, as stored vectors would be served."""
+
+    def __init__(self, seed: int = 11) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def prepare(self, texts: Sequence[str]) -> None:
+        new = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        block = self.rng.standard_normal((len(new), DIM)).astype(np.float32)
+        block /= np.linalg.norm(block, axis=1, keepdims=True)
+        self.vectors.update(zip(new, block, strict=True))
+
+    def __call__(self, texts: Sequence[str]) -> np.ndarray:
+        # Texts the scoring math adds itself (reference phrases) get theirs on first use.
+        self.prepare(texts)
+        return np.stack([self.vectors[t] for t in texts])
+
+
+def every_text(objectives: list[ObjectiveDoc], okrs: list[OkrDoc]) -> list[str]:
+    texts = [okr_text(k) for k in okrs] + [objective_text(o) for o in objectives]
+    for k in okrs:
+        texts += [k.title, *(kr.title for kr in k.key_results), *k.checkins]
+        texts += [t for t in (k.description, k.team_mission) if t]
+    for o in objectives:
+        texts += [o.title, *o.kpis, *([o.description] if o.description else [])]
+    return texts
+
+
+def matmul_seconds(okr_vectors: np.ndarray, objective_vectors: np.ndarray) -> float:
+    """Best of 5: one product is milliseconds, so a single timing is mostly noise."""
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        okr_vectors @ objective_vectors.T
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--okrs", type=int, default=10_000)
+    parser.add_argument("--objectives", type=int, default=200)
+    parser.add_argument("--profile", action="store_true", help="print score_links' hot spots")
+    parser.add_argument("--quick", action="store_true", help="1,000 OKRs x 50 objectives")
+    args = parser.parse_args()
+    if args.quick:
+        args.okrs, args.objectives = 1000, 50
+
+    print(f"machine: {machine_load()}")
+    objectives, okrs = documents(args.okrs, args.objectives)
+    embed = PrecomputedVectors()
+    embed.prepare(every_text(objectives, okrs))
+    okr_vectors = embed([okr_text(k) for k in okrs])
+    objective_vectors = embed([objective_text(o) for o in objectives])
+    product_s = matmul_seconds(okr_vectors, objective_vectors)
+
+    start = time.perf_counter()
+    links = score_links(objectives, okrs, embed=embed)
+    score_s = time.perf_counter() - start
+    assert len(links) == len(okrs) and all(len(r) == len(objectives) for r in links.values())
+    # The vector and lexical features alone, without building ranked links and evidence.
+    start = time.perf_counter()
+    calibrated(pair_features(objectives, okrs, embed=embed).x, DEFAULT)
+    features_s = time.perf_counter() - start
+
+    pairs = len(okrs) * len(objectives)
+    print(
+        f"Scoring {len(okrs):,} OKRs x {len(objectives):,} objectives ({pairs:,} pairs), "
+        f"{len(embed.vectors):,} distinct texts with precomputed random unit vectors"
+    )
+    print_table(
+        ["step", "seconds", "pairs/s"],
+        [
+            ("score_links (ranked links + evidence)", f"{score_s:.3f}", f"{pairs / score_s:,.0f}"),
+            (
+                "  of which: features + calibration",
+                f"{features_s:.3f}",
+                f"{pairs / features_s:,.0f}",
+            ),
+            (
+                f"NumPy {len(okrs)}x{DIM} @ {DIM}x{len(objectives)} (best of 5)",
+                f"{product_s:.4f}",
+                f"{pairs / product_s:,.0f}",
+            ),
+        ],
+    )
+    print(f"ratio score_links / matrix product = {score_s / product_s:,.0f}x")
+    profiler = None
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(score_links, objectives, okrs, embed=embed)
+    if profiler:
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(18)
+        print(out.getvalue())
+
+
+if __name__ == "__main__":
+    main()

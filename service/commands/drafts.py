@@ -1,0 +1,278 @@
+"""`goldenthread suggest`, `summarize`, `drafts list/show/approve/reject`, `eval drafts`.
+
+Each command is one transaction: a provider outage or any other error rolls it back, so a
+failed command leaves nothing behind. `eval drafts` works in a transaction it always rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from alignment.errors import DomainError
+
+drafts_app = typer.Typer(help="Review drafts: list, show, approve, reject.", no_args_is_help=True)
+
+Org = Annotated[str, typer.Option("--org", help="Organization id.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _emit(data: Any, as_json: bool, render: Any) -> None:
+
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+    else:
+        render(data)
+
+
+def _show(draft: dict[str, Any]) -> None:
+    from service.cli import out
+
+    p = draft["provenance"]
+    colour = {"pending": "green", "failed": "red"}.get(draft["status"], "cyan")
+    out.print(
+        f"[bold]{draft['id']}[/]  {draft['kind']}  [{colour}]{draft['status']}[/]  "
+        f"team={draft['team']} objective={draft['objective']} cycle={draft['cycle']}"
+    )
+    out.print(
+        f"  {p['drafter']} / {p['model']}, prompt {p['prompt']['id']} v{p['prompt']['version']}, "
+        f"{p['tokens']['total']} tokens, {p['latency_ms']} ms, {p['attempts']} attempt(s)"
+    )
+    for gate in draft["gates"]:
+        mark = "[green]pass[/]" if gate["passed"] else "[red]FAIL[/]"
+        out.print(f"  gate {gate['name']:<14} {mark}")
+        for problem in gate["problems"][:10]:
+            out.print(f"     {problem['path']}: {problem['message']}", markup=False)
+    payload = draft["payload"] or {}
+    if payload.get("notice"):
+        out.print(f"  [dim]{payload['notice']}[/]", markup=True)
+    for s in payload.get("suggestions", []):
+        out.print(f"  [bold]{s['title']}[/]  serves {', '.join(s['objective_ids'])}")
+        for kr in s["key_results"]:
+            out.print(
+                f"    - {kr['title']}: {kr['baseline']} -> {kr['target']} {kr['unit']} "
+                f"({kr['kind']})",
+                markup=False,
+            )
+    if "headline" in payload:
+        out.print(f"  [bold]{payload['headline']}[/]")
+        for section in ("progress", "risks", "drift", "decisions_needed"):
+            for st in payload[section]:
+                refs = ", ".join([*st["check_ins"], *st["findings"]])
+                out.print(f"    {section}: {st['text']}  [{refs}]", markup=False)
+
+
+def _run(work: Any) -> Any:
+    from alignment import db
+    from service.cli import fail, prepare_database
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            return work(session)
+    except DomainError as exc:
+        fail(exc)
+
+
+def suggest_cmd(
+    org: Org,
+    team: Annotated[str, typer.Option("--team", help="Team id.")],
+    objective: Annotated[
+        list[str] | None,
+        typer.Option("--objective", help="Strategic objective to serve (repeat; none: suggest)."),
+    ] = None,
+    cycle: Annotated[str | None, typer.Option(help="Cycle id (default: the latest).")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Draft 1-3 OKRs for a team that serve strategic objectives; stored for approval."""
+    from alignment.drafting import store
+    from alignment.drafting.draft import draft_suggestions
+    from alignment.drafting.drafters import get_drafter
+    from alignment.drafting.schemas import SuggestionRequest
+    from alignment.embedder import get_embedder
+
+    try:
+        request = SuggestionRequest(team=team, cycle=cycle, objectives=objective or "suggest")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    draft = _run(
+        lambda session: store.render_draft(
+            draft_suggestions(session, org, request, drafter=get_drafter(), embedder=get_embedder())
+        )
+    )
+    _emit(draft, as_json, _show)
+
+
+def summarize_cmd(
+    org: Org,
+    team: Annotated[str | None, typer.Option("--team", help="Team id.")] = None,
+    objective: Annotated[
+        str | None, typer.Option("--objective", help="Strategic objective id.")
+    ] = None,
+    cycle: Annotated[str | None, typer.Option(help="Cycle id (default: the latest).")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Draft a cycle review for a team or a strategic objective; stored for approval."""
+    from alignment.drafting import store
+    from alignment.drafting.draft import draft_summary
+    from alignment.drafting.drafters import get_drafter
+    from alignment.drafting.schemas import SummaryRequest
+    from alignment.embedder import get_embedder
+
+    try:
+        request = SummaryRequest(team=team, objective=objective, cycle=cycle)
+    except ValueError as exc:
+        raise typer.BadParameter("give exactly one of --team or --objective") from exc
+    draft = _run(
+        lambda session: store.render_draft(
+            draft_summary(session, org, request, drafter=get_drafter(), embedder=get_embedder())
+        )
+    )
+    _emit(draft, as_json, _show)
+
+
+@drafts_app.command("list")
+def list_cmd(
+    org: Org,
+    status: Annotated[str | None, typer.Option(help="pending, approved, rejected, ...")] = None,
+    kind: Annotated[str | None, typer.Option(help="suggestion or summary")] = None,
+    team: Annotated[str | None, typer.Option(help="Team id.")] = None,
+    cycle: Annotated[str | None, typer.Option(help="Cycle id.")] = None,
+    limit: Annotated[int, typer.Option(help="How many (newest first).")] = 50,
+    as_json: AsJson = False,
+) -> None:
+    """List an organization's drafts, newest first."""
+    from alignment.drafting import store
+
+    def work(session: Any) -> list[dict[str, Any]]:
+        rows, _ = store.list_drafts(
+            session, org, status=status, kind=kind, team=team, cycle=cycle, limit=limit
+        )
+        return [store.render_draft(d) for d in rows]
+
+    def render(items: list[dict[str, Any]]) -> None:
+        from service.cli import out
+
+        for d in items:
+            title = (d["payload"] or {}).get("headline") or "; ".join(
+                s["title"] for s in (d["payload"] or {}).get("suggestions", [])
+            )
+            out.print(
+                f"{d['id']}  {d['kind']:<10} {d['status']:<20} {d['team'] or d['objective']}  "
+                f"{d['cycle']}  {title[:70]}",
+                markup=False,
+            )
+
+    _emit(_run(work), as_json, render)
+
+
+@drafts_app.command("show")
+def show_cmd(
+    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    org: Org,
+    audit: Annotated[bool, typer.Option(help="Attempts and decisions too (JSON).")] = False,
+    as_json: AsJson = False,
+) -> None:
+    """Show one draft (with --audit: every attempt and decision)."""
+    from alignment.drafting import approve, store
+
+    if audit:
+        _emit(_run(lambda s: approve.audit(s, org, draft_id)), True, None)
+        return
+    _emit(_run(lambda s: store.render_draft(store.get_draft(s, org, draft_id))), as_json, _show)
+
+
+@drafts_app.command("approve")
+def approve_cmd(
+    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    org: Org,
+    by: Annotated[str, typer.Option("--by", help="Who decides.")],
+    edited: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="JSON file: the payload as you edited it."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Approve a pending draft; a suggestion's OKRs are created (once)."""
+    from alignment.drafting import approve
+
+    payload = json.loads(edited.read_text(encoding="utf-8")) if edited else None
+    result = _run(lambda s: approve.approve_draft(s, org, draft_id, decided_by=by, edited=payload))
+    _emit(result, as_json, lambda r: (_show(r), _created(r)))
+
+
+def _created(result: dict[str, Any]) -> None:
+    from service.cli import out
+
+    if result.get("created_records"):
+        out.print(f"  created OKRs: {', '.join(result['created_records'])}")
+
+
+@drafts_app.command("reject")
+def reject_cmd(
+    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    org: Org,
+    by: Annotated[str, typer.Option("--by", help="Who decides.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (kept with the draft).")],
+    as_json: AsJson = False,
+) -> None:
+    """Reject a pending draft; it is kept, with the reason."""
+    from alignment.drafting import approve
+
+    result = _run(lambda s: approve.reject_draft(s, org, draft_id, decided_by=by, reason=reason))
+    _emit(result, as_json, _show)
+
+
+def eval_drafts_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Bundle files (labels files are skipped).")],
+    as_json: AsJson = False,
+) -> None:
+    """Draft OKRs for every objective of each bundle with the configured drafter; gate figures.
+
+    Each bundle is imported into a scratch organization inside a transaction that is rolled back.
+    """
+    from alignment import db
+    from alignment.drafting.drafters import get_drafter
+    from alignment.embedder import get_embedder
+    from evals.drafts import run, table
+    from service.cli import _progress, fail, prepare_database
+
+    bundles = [f for f in files if not f.name.endswith(".labels.json")]
+    try:
+        for path in bundles:
+            if not path.is_file():
+                raise DomainError(f"{path}: no such file")
+        if not bundles:
+            raise DomainError("give at least one bundle file")
+        prepare_database()
+        embedder = get_embedder()
+        with _progress() as bar, db.get_sessionmaker()() as session:
+            task = bar.add_task("drafting", total=len(bundles))
+            try:
+                result = run(
+                    session,
+                    bundles,
+                    drafter=get_drafter(),
+                    embedder=embedder,
+                    progress=lambda name: bar.update(
+                        task, advance=1, description=f"drafting {name}"
+                    ),
+                )
+            finally:
+                session.rollback()
+    except DomainError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    else:
+        typer.echo(table(result))
+
+
+def register(app: typer.Typer, eval_app: typer.Typer) -> None:
+    app.command("suggest")(suggest_cmd)
+    app.command("summarize")(summarize_cmd)
+    app.add_typer(drafts_app, name="drafts")
+    eval_app.command("drafts")(eval_drafts_cmd)

@@ -1,0 +1,174 @@
+"""Reports for the strategy office: build and store runs, read them as JSON/CSV/HTML, diff two.
+
+Also the two pages of the tiny web UI: `/` (organizations, with links to their latest report)
+and `/orgs/{id}/report.html` (the latest report, built on first visit). Routes are plain `def`:
+building may embed texts, which must not block the event loop.
+"""
+
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import BaseModel, ConfigDict, Field
+
+from alignment import report, repository
+from alignment.report import store
+from alignment.report.render import content_security_policy
+from service.deps import EmbedderDep, PageDep, SessionDep
+
+router = APIRouter(tags=["reports"])
+Format = Literal["json", "csv", "html"]
+FormatQuery = Annotated[Format, Query(alias="format", description="json (default), csv or html")]
+
+
+class ReportIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    cycle: list[str] = Field(default_factory=list, description="Cycles covered (default all).")
+    team: list[str] = Field(default_factory=list, description="Only findings about these teams.")
+    perspective: list[str] = Field(default_factory=list)
+    kind: list[str] = Field(default_factory=list, description="Only these finding kinds.")
+    severity: list[str] = Field(default_factory=list)
+    as_of: date | None = Field(
+        default=None, description="Measure staleness on this day (default: latest check-in)."
+    )
+    settings: dict[str, Any] | None = Field(
+        default=None, description="One-off overrides of the organization's report settings."
+    )
+
+    def filters(self) -> report.ReportFilters:
+        return report.ReportFilters(
+            cycle=tuple(self.cycle),
+            team=tuple(self.team),
+            perspective=tuple(self.perspective),
+            kind=tuple(self.kind),
+            severity=tuple(self.severity),
+        )
+
+
+def render(run: report.ReportRun, fmt: Format) -> Response:
+    if fmt == "csv":
+        return Response(
+            report.to_csv(run),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="report-{run.id}.csv"'},
+        )
+    if fmt == "html":
+        return HTMLResponse(
+            report.to_html(run),
+            headers={
+                "Content-Security-Policy": content_security_policy(),
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+    return JSONResponse(report.to_document(run))
+
+
+@router.post("/orgs/{org_id}/reports", status_code=201)
+def create_report(
+    org_id: str, session: SessionDep, embedder: EmbedderDep, body: ReportIn | None = None
+) -> dict[str, Any]:
+    """Build and store a report run (scoring first if the organization's verdicts are stale)."""
+    body = body or ReportIn()
+    run = report.build_report(
+        session,
+        org_id,
+        embedder=embedder,
+        filters=body.filters(),
+        as_of=body.as_of,
+        overrides=body.settings,
+    )
+    return report.to_document(run)
+
+
+@router.get("/orgs/{org_id}/reports")
+def list_reports(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    """Stored runs, newest first (headers and counts, no findings)."""
+    items, total = report.list_runs(session, org_id, limit=page.limit, offset=page.offset)
+    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+
+@router.get("/orgs/{org_id}/reports/settings")
+def get_settings(org_id: str, session: SessionDep) -> dict[str, Any]:
+    """The organization's stored overrides and the configuration they produce."""
+    repository.require_org(session, org_id)
+    return {
+        "overrides": store.load_settings(session, org_id),
+        "effective": report.effective_config(session, org_id).model_dump(mode="json"),
+    }
+
+
+@router.put("/orgs/{org_id}/reports/settings")
+def put_settings(org_id: str, body: dict[str, Any], session: SessionDep) -> dict[str, Any]:
+    """Replace the organization's overrides (any field of the report configuration)."""
+    repository.require_org(session, org_id)
+    config = report.parse_config(body)
+    store.save_settings(session, org_id, body)
+    return {"overrides": body, "effective": config.model_dump(mode="json")}
+
+
+@router.get("/orgs/{org_id}/reports/latest")
+def latest_report(org_id: str, session: SessionDep, fmt: FormatQuery = "json") -> Response:
+    run = report.latest_run(session, org_id)
+    if run is None:
+        raise report.NoReport(org_id)
+    return render(run, fmt)
+
+
+@router.get("/orgs/{org_id}/reports/{report_id}")
+def get_report(
+    org_id: str, report_id: int, session: SessionDep, fmt: FormatQuery = "json"
+) -> Response:
+    return render(report.get_run(session, org_id, report_id), fmt)
+
+
+@router.get("/orgs/{org_id}/reports/{report_id}/diff")
+def diff_reports(
+    org_id: str,
+    report_id: int,
+    session: SessionDep,
+    against: Annotated[int, Query(description="The earlier run to compare with.")],
+) -> dict[str, Any]:
+    """Findings new in this run, resolved since `against`, and unchanged (by finding key)."""
+    current = report.get_run(session, org_id, report_id)
+    return report.diff_runs(current, report.get_run(session, org_id, against))
+
+
+# --- the web UI ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _pages() -> Environment:
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    return Environment(loader=FileSystemLoader(templates), autoescape=select_autoescape(["j2"]))
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def index(session: SessionDep) -> HTMLResponse:
+    orgs, total = repository.list_orgs(session, limit=500, offset=0)
+    latest = store.latest_runs(session)
+    rows = [
+        {
+            "id": o.id,
+            "name": o.name,
+            "report_id": latest[o.id][0] if o.id in latest else None,
+            "report_created": latest[o.id][1].strftime("%Y-%m-%d %H:%M")
+            if o.id in latest
+            else None,
+        }
+        for o in orgs
+    ]
+    html = _pages().get_template("index.html.j2").render(orgs=rows, total=total)
+    return HTMLResponse(html, headers={"X-Content-Type-Options": "nosniff"})
+
+
+@router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
+def report_page(org_id: str, session: SessionDep, embedder: EmbedderDep) -> Response:
+    """The latest report as a page; the first visit builds one."""
+    run = report.latest_run(session, org_id) or report.build_report(
+        session, org_id, embedder=embedder
+    )
+    return render(run, "html")

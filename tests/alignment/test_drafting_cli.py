@@ -1,0 +1,97 @@
+"""The drafting commands end to end on the real database: suggest, drafts, summarize, eval."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from alignment import db, repository
+from alignment.bundle.io import load_file
+from service.cli import app
+from tests.conftest import SAMPLE_BUNDLE
+from tests.factories import small_bundle
+
+
+def _import(tmp_path, document: dict) -> tuple[str, Path]:
+    org_id = f"cli-{uuid.uuid4().hex[:8]}"
+    document["organization"]["id"] = org_id
+    path = tmp_path / "org.bundle.json"
+    path.write_text(json.dumps(document))
+    result = CliRunner().invoke(app, ["import", str(path)])
+    assert result.exit_code == 0, result.output
+    return org_id, path
+
+
+@pytest.fixture
+def imported(tmp_path, database_url, embedder):
+    """A small organization imported (and committed) through the CLI, deleted afterwards."""
+    org_id, path = _import(tmp_path, small_bundle())
+    yield org_id, path
+    with db.transaction() as session:
+        repository.delete_org(session, org_id)
+
+
+@pytest.fixture
+def sample(tmp_path, database_url, embedder):
+    """The sample organization under a fresh id: big enough for the engine's calibration."""
+    org_id, _ = _import(tmp_path, load_file(SAMPLE_BUNDLE))
+    yield org_id
+    with db.transaction() as session:
+        repository.delete_org(session, org_id)
+
+
+def _json(args: list[str]) -> dict:
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.slow  # embeds and scores the sample organization from scratch
+def test_suggest_list_approve_and_reject_from_the_command_line(sample):
+    org_id = sample
+    draft = _json(["suggest", "--org", org_id, "--team", "T-2", "--objective", "SO-1"])
+    assert draft["status"] == "pending", [g for g in draft["gates"] if not g["passed"]]
+    assert draft["team"] == "T-2" and draft["cycle"] == "2026-Q4"
+
+    listed = _json(["drafts", "list", "--org", org_id, "--status", "pending"])
+    assert [d["id"] for d in listed] == [draft["id"]]
+
+    approved = _json(["drafts", "approve", draft["id"], "--org", org_id, "--by", "maria"])
+    assert approved["created_records"] == [f"{draft['id']}-O1"]
+    again = _json(["drafts", "approve", draft["id"], "--org", org_id, "--by", "maria"])
+    assert again["created_records"] == approved["created_records"]
+
+    summary = _json(["summarize", "--org", org_id, "--objective", "SO-6"])
+    assert summary["kind"] == "summary" and summary["status"] == "pending"
+    rejected = _json(
+        ["drafts", "reject", summary["id"], "--org", org_id, "--by", "li", "--reason", "Later."]
+    )
+    assert rejected["status"] == "rejected"
+    audit = _json(["drafts", "show", summary["id"], "--org", org_id, "--audit"])
+    assert audit["decisions"][0]["reason"] == "Later."
+
+    readable = CliRunner().invoke(app, ["drafts", "show", draft["id"], "--org", org_id])
+    assert readable.exit_code == 0 and "gate citations" in readable.stdout
+
+
+def test_summarize_needs_exactly_one_scope(imported):
+    org_id, _ = imported
+    result = CliRunner().invoke(app, ["summarize", "--org", org_id])
+    assert result.exit_code != 0 and "exactly one of --team or --objective" in result.output
+
+
+def test_eval_drafts_reports_gate_shares_and_leaves_no_trace(imported):
+    _, path = imported
+    body = _json(["eval", "drafts", str(path)])
+    assert body["drafter"] == "offline" and body["drafts"] == 2  # one per objective
+    assert set(body["gates"]) == {"schema", "quality", "aligned", "not_duplicate", "citations"}
+    assert all(0.0 <= share <= 1.0 for share in body["gates"].values())
+    [dataset] = body["datasets"]
+    assert {item["objective"] for item in dataset["items"]} == {"SO-1", "SO-2"}
+    with db.transaction() as session:
+        orgs, _ = repository.list_orgs(session, limit=1000, offset=0)
+    assert not any(o.id.startswith("eval-") for o in orgs)

@@ -1,0 +1,147 @@
+"""Approval workflow: approve creates the OKR once, edits sit beside the AI's text, reject keeps."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from sqlalchemy import func, select
+
+from alignment import repository
+from alignment.drafting import approve, store
+from alignment.drafting.draft import draft_suggestions, draft_summary
+from alignment.drafting.offline import OfflineDrafter
+from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
+from alignment.errors import Conflict, Invalid, NotFound
+from alignment.models import KeyResult, Okr
+from alignment.records import KINDS
+from tests.alignment import drafting_support as support
+from tests.alignment.drafting_support import ORG
+
+drafting_connection, dsession = support.drafting_connection, support.dsession
+
+
+@pytest.fixture
+def pending(dsession, embedder) -> store.Draft:
+    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
+    draft = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    assert draft.status == "pending"
+    return draft
+
+
+def _okrs(session) -> int:
+    return session.scalar(select(func.count()).where(Okr.org_id == ORG)) or 0
+
+
+def test_approving_twice_creates_the_okr_once(dsession, pending):
+    before = _okrs(dsession)
+    first = approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    second = approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+
+    okr_id = f"{pending.id}-O1"
+    assert first["status"] == second["status"] == "approved"
+    assert first["created_records"] == second["created_records"] == [okr_id]
+    assert _okrs(dsession) == before + 1
+    assert len(store.decisions(dsession, ORG, pending.id)) == 1
+    okr = repository.get_record(dsession, KINDS["okrs"], ORG, okr_id)
+    [suggestion] = pending.payload["suggestions"]
+    assert (okr["team"], okr["cycle"], okr["title"]) == ("T-13", "2026-Q4", suggestion["title"])
+    assert okr["declared_links"] == ["SO-11"]
+    assert [k["id"] for k in okr["key_results"]] == [
+        f"{okr_id}-KR{j}" for j in range(1, len(suggestion["key_results"]) + 1)
+    ]
+    assert [(k["title"], k["baseline"], k["target"], k["kind"]) for k in okr["key_results"]] == [
+        (k["title"], k["baseline"], k["target"], k["kind"]) for k in suggestion["key_results"]
+    ]
+
+
+def test_edited_text_is_stored_beside_the_ais(dsession, pending):
+    edited = copy.deepcopy(pending.payload)
+    edited["suggestions"][0]["title"] = "Grow supervisors from our own operators"
+    edited["suggestions"][0]["key_results"] = edited["suggestions"][0]["key_results"][:2]
+    result = approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
+
+    assert result["status"] == "edited_and_approved"
+    [decision] = store.decisions(dsession, ORG, pending.id)
+    assert decision.ai_payload == pending.payload  # the AI's version, untouched
+    assert decision.edited_payload["suggestions"][0]["title"] == edited["suggestions"][0]["title"]
+    assert store.get_draft(dsession, ORG, pending.id).payload == pending.payload
+    okr = dsession.get(Okr, {"org_id": ORG, "id": f"{pending.id}-O1"})
+    assert okr.title == "Grow supervisors from our own operators"
+    krs = dsession.scalar(
+        select(func.count()).where(KeyResult.org_id == ORG, KeyResult.okr_id == okr.id)
+    )
+    assert krs == 2
+
+
+def test_unchanged_edit_counts_as_plain_approval(dsession, pending):
+    result = approve.approve_draft(
+        dsession, ORG, pending.id, decided_by="maria", edited=copy.deepcopy(pending.payload)
+    )
+    assert result["status"] == "approved" and result["edited_payload"] is None
+
+
+def test_edit_that_breaks_the_schema_is_refused_with_its_path(dsession, pending):
+    edited = copy.deepcopy(pending.payload)
+    edited["suggestions"][0]["key_results"] = edited["suggestions"][0]["key_results"][:1]
+    with pytest.raises(Invalid) as caught:
+        approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
+    assert caught.value.details[0]["path"] == "$.edited.suggestions[0].key_results"
+    assert store.get_draft(dsession, ORG, pending.id).status == "pending"
+
+
+def test_reject_keeps_the_draft_with_its_reason(dsession, pending):
+    before = _okrs(dsession)
+    result = approve.reject_draft(
+        dsession, ORG, pending.id, decided_by="li", reason="Supervisors are next year's focus."
+    )
+    assert result["status"] == "rejected" and result["payload"] == pending.payload
+    trail = approve.audit(dsession, ORG, pending.id)
+    [decision] = trail["decisions"]
+    assert (decision["decision"], decision["decided_by"]) == ("rejected", "li")
+    assert decision["reason"] == "Supervisors are next year's focus."
+    assert _okrs(dsession) == before
+    with pytest.raises(Conflict):
+        approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+
+
+def test_approved_draft_cannot_be_rejected(dsession, pending):
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    with pytest.raises(Conflict):
+        approve.reject_draft(dsession, ORG, pending.id, decided_by="li", reason="late")
+
+
+def test_a_second_suggestion_restating_an_approved_one_fails_the_duplicate_gate(
+    dsession, pending, embedder
+):
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    again = draft_suggestions(
+        dsession,
+        ORG,
+        SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"]),
+        drafter=OfflineDrafter(),
+        embedder=embedder,
+    )
+    assert again.status == "failed"
+    gate = next(g for g in again.gates if g["name"] == "not_duplicate")
+    assert gate["details"]["nearest"][0]["okr"] == f"{pending.id}-O1"
+
+
+def test_summary_approval_records_the_decision_and_creates_nothing(dsession, embedder):
+    draft = draft_summary(
+        dsession, ORG, SummaryRequest(team="T-5"), drafter=OfflineDrafter(), embedder=embedder
+    )
+    before = _okrs(dsession)
+    result = approve.approve_draft(dsession, ORG, draft.id, decided_by="office")
+    assert result["status"] == "approved" and result["created_records"] == []
+    assert _okrs(dsession) == before
+    assert draft.cycle_id == "2026-Q4"  # the latest cycle by default
+
+
+def test_listing_filters_and_unknown_drafts(dsession, pending):
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    rows, total = store.list_drafts(dsession, ORG, status="approved", kind="suggestion")
+    assert total == 1 and rows[0].id == pending.id
+    assert store.list_drafts(dsession, ORG, status="pending")[1] == 0
+    with pytest.raises(NotFound):
+        store.get_draft(dsession, ORG, "D-nope")

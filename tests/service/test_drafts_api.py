@@ -1,0 +1,150 @@
+"""Drafts over HTTP: suggest, summarize, list, read, approve (idempotent), reject, audit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from alignment.drafting.offline import OfflineDrafter
+from tests.alignment import drafting_support as support
+from tests.alignment.drafting_support import ORG, FakeOpenAI, llm_drafter, valid_suggestion
+
+drafting_connection, dsession, llm_server = (
+    support.drafting_connection,
+    support.dsession,
+    support.llm_server,
+)
+BASE = f"/orgs/{ORG}/drafts"
+
+
+def _client(session: Session, embedder, drafter) -> TestClient:
+    from service import deps
+    from service.app import create_app
+    from service.routes import drafts
+
+    app = create_app()
+
+    def test_session() -> Iterator[Session]:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+    app.dependency_overrides[deps.get_session] = test_session
+    app.dependency_overrides[deps.embedder] = lambda: embedder
+    app.dependency_overrides[drafts.drafter] = lambda: drafter
+    return TestClient(app)
+
+
+@pytest.fixture
+def api(dsession, embedder) -> Iterator[TestClient]:
+    with _client(dsession, embedder, OfflineDrafter()) as client:
+        yield client
+
+
+def test_suggest_approve_twice_and_read_the_created_okr(api):
+    made = api.post(f"{BASE}/suggestions", json={"team": "T-13", "objectives": ["SO-12"]})
+    assert made.status_code == 201, made.text
+    draft = made.json()
+    assert draft["status"] == "pending" and draft["cycle"] == "2026-Q4"
+    assert draft["provenance"]["drafter"] == "offline"
+    assert {g["name"] for g in draft["gates"]} == {
+        "schema",
+        "quality",
+        "aligned",
+        "not_duplicate",
+        "citations",
+    }
+    assert "No LLM wrote this text" in draft["payload"]["notice"]
+
+    first = api.post(f"{BASE}/{draft['id']}/approve", json={"decided_by": "maria"})
+    second = api.post(f"{BASE}/{draft['id']}/approve", json={"decided_by": "maria"})
+    assert first.status_code == second.status_code == 200
+    assert first.json()["created_records"] == second.json()["created_records"]
+    [okr_id] = first.json()["created_records"]
+    okr = api.get(f"/orgs/{ORG}/okrs/{okr_id}").json()
+    assert okr["team"] == "T-13" and okr["declared_links"] == ["SO-12"]
+
+    audit = api.get(f"{BASE}/{draft['id']}/audit").json()
+    assert [d["decision"] for d in audit["decisions"]] == ["approved"]
+    assert audit["attempts"][0]["passed"] is True
+    assert api.get(f"{BASE}/{draft['id']}").json()["status"] == "approved"
+
+
+def test_edit_then_reject_flows_and_list_filters(api):
+    one = api.post(f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]}).json()
+    two = api.post(f"{BASE}/summaries", json={"team": "T-9"}).json()
+    assert two["kind"] == "summary" and two["status"] == "pending"
+
+    edited = {**one["payload"]}
+    edited["suggestions"] = [{**edited["suggestions"][0], "title": "Routes drawn from data"}]
+    approved = api.post(
+        f"{BASE}/{one['id']}/approve", json={"decided_by": "ana", "edited": edited}
+    ).json()
+    assert approved["status"] == "edited_and_approved"
+    assert approved["edited_payload"]["suggestions"][0]["title"] == "Routes drawn from data"
+    assert approved["payload"] == one["payload"]  # the AI's version stays as it was
+
+    rejected = api.post(
+        f"{BASE}/{two['id']}/reject", json={"decided_by": "office", "reason": "Too long."}
+    )
+    assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
+    again = api.post(f"{BASE}/{two['id']}/approve", json={"decided_by": "office"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
+
+    listed = api.get(BASE, params={"status": "rejected"}).json()
+    assert [d["id"] for d in listed["items"]] == [two["id"]] and listed["total"] == 1
+    assert api.get(BASE, params={"kind": "suggestion", "team": "T-9"}).json()["total"] == 1
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "where"),
+    [
+        ("summaries", {"team": "T-9", "objective": "SO-9"}, 422, "$"),
+        ("summaries", {}, 422, "$"),
+        ("summaries", {"objective": "SO-404"}, 422, "$.objective"),
+        ("suggestions", {"team": "T-404"}, 404, None),
+        ("suggestions", {"team": "T-9", "objectives": ["SO-404"]}, 422, "$.objectives"),
+        ("suggestions", {"team": "T-9", "cycle": "2031-Q1"}, 422, "$.cycle"),
+        ("suggestions", {"team": "T-9", "objectives": []}, 422, "$"),
+    ],
+)
+def test_bad_requests_name_the_problem(api, path, body, status, where):
+    answer = api.post(f"{BASE}/{path}", json=body)
+    assert answer.status_code == status, answer.text
+    if where:
+        assert answer.json()["error"]["details"][0]["path"] == where
+
+
+def test_unknown_draft_is_404(api):
+    assert api.get(f"{BASE}/D-missing").status_code == 404
+    assert api.post(f"{BASE}/D-missing/approve", json={"decided_by": "x"}).status_code == 404
+
+
+def test_provider_down_is_503_and_nothing_is_stored(dsession, embedder, llm_server: FakeOpenAI):
+    llm_server.reply(valid_suggestion(), status=500)
+    llm_server.reply(valid_suggestion(), status=502)
+    drafter = llm_drafter(llm_server, max_retries=1)
+    with _client(dsession, embedder, drafter) as client:
+        before = client.get(BASE).json()["total"]
+        answer = client.post(f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]})
+        assert answer.status_code == 503
+        assert answer.json()["error"]["code"] == "unavailable"
+        assert client.get(BASE).json()["total"] == before
+
+
+def test_llm_drafts_through_the_api_record_the_model(dsession, embedder, llm_server):
+    llm_server.reply(valid_suggestion(), usage=(700, 200))
+    with _client(dsession, embedder, llm_drafter(llm_server)) as client:
+        draft = client.post(
+            f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]}
+        ).json()
+    assert draft["status"] == "pending"
+    assert draft["provenance"]["model"] == support.MODEL
+    assert draft["provenance"]["tokens"] == {"input": 700, "output": 200, "total": 900}
+    assert draft["provenance"]["prompt"]["id"] == "suggest_okrs"
