@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from sqlalchemy.orm import Session
 
 from alignment import db
 from alignment.bundle.io import dump_document, load_file
@@ -27,6 +29,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 eval_app = typer.Typer(help="Evaluations against labelled bundles.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+T = TypeVar("T")
 err = Console(stderr=True)
 out = Console()
 
@@ -248,25 +251,33 @@ def eval_alignment(
                 raise DomainError(f"{path}: no such file")
         prepare_database()
         embedder = get_embedder()
-        with _progress() as bar, db.get_sessionmaker()() as session:
-            task = bar.add_task("scoring", total=len(pairs))
-            try:
-                result = run(
-                    session,
-                    pairs,
-                    embedder=embedder,
-                    progress=lambda name: bar.update(
-                        task, advance=1, description=f"scoring {name}"
-                    ),
-                )
-            finally:
-                session.rollback()
+        result = rolled_back(
+            "scoring",
+            len(pairs),
+            lambda session, progress: run(session, pairs, embedder=embedder, progress=progress),
+        )
     except DomainError as exc:
         fail(exc)
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:
         typer.echo(table(result))
+
+
+def rolled_back(label: str, total: int, work: Callable[[Session, Callable[[str], None]], T]) -> T:
+    """Run an evaluation in a session that is always rolled back, with a per-item progress bar.
+
+    Evals import bundles into scratch organizations; rolling back leaves no trace of them.
+    """
+    with _progress() as bar, db.get_sessionmaker()() as session:
+        task = bar.add_task(label, total=total)
+        try:
+            return work(
+                session,
+                lambda name: bar.update(task, advance=1, description=f"{label} {name}"),
+            )
+        finally:
+            session.rollback()
 
 
 def _progress() -> Progress:

@@ -65,7 +65,12 @@ class OfflineDrafter:
     def repair(
         self, kind: str, previous: Attempt, problems: list[dict[str, str]], budget: Budget
     ) -> Attempt:
-        raise NotImplementedError("the offline drafter does not repair")
+        """Templates are deterministic: another try would produce the same text, so none is made.
+
+        `repairs = 0` keeps the drafting loop from asking; if asked anyway, the answer is the
+        previous attempt, which the gates then reject again with the same reasons.
+        """
+        return previous
 
     def _attempt(self, name: str, payload: dict[str, Any], started: float) -> Attempt:
         return Attempt(

@@ -234,11 +234,10 @@ def eval_drafts_cmd(
 
     Each bundle is imported into a scratch organization inside a transaction that is rolled back.
     """
-    from alignment import db
     from alignment.drafting.drafters import get_drafter
     from alignment.embedder import get_embedder
     from evals.drafts import run, table
-    from service.cli import _progress, fail, prepare_database
+    from service.cli import fail, prepare_database, rolled_back
 
     bundles = [f for f in files if not f.name.endswith(".labels.json")]
     try:
@@ -249,20 +248,14 @@ def eval_drafts_cmd(
             raise DomainError("give at least one bundle file")
         prepare_database()
         embedder = get_embedder()
-        with _progress() as bar, db.get_sessionmaker()() as session:
-            task = bar.add_task("drafting", total=len(bundles))
-            try:
-                result = run(
-                    session,
-                    bundles,
-                    drafter=get_drafter(),
-                    embedder=embedder,
-                    progress=lambda name: bar.update(
-                        task, advance=1, description=f"drafting {name}"
-                    ),
-                )
-            finally:
-                session.rollback()
+        drafter = get_drafter()
+        result = rolled_back(
+            "drafting",
+            len(bundles),
+            lambda session, progress: run(
+                session, bundles, drafter=drafter, embedder=embedder, progress=progress
+            ),
+        )
     except DomainError as exc:
         fail(exc)
     if as_json:
