@@ -6,14 +6,15 @@ callable the scoring math asks for vectors through.
 
 Storing should cost little beside encoding (benchmarks/embedding.py measures it against bare
 `model.encode`): each chunk is stored as soon as it is encoded, in pgvector's binary format.
-What remains is the server's upkeep of the HNSW index, about 1 ms of CPU per stored vector, the
-bulk of the pipeline's overhead. (Writing from a helper thread while the model encodes the next
-chunk measured no faster on 2 cores: the model already keeps both busy.)
+Only the texts that are searched by similarity (`searchable`: OKR titles and key results) enter
+the HNSW graph, whose upkeep costs the server about 1 ms of CPU per vector; check-ins, whole-OKR
+texts and objective fields are only ever read back by hash. (Writing from a helper thread while
+the model encodes the next chunk measured no faster on 2 cores: the model keeps both busy.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from itertools import pairwise
 
 import numpy as np
@@ -31,10 +32,16 @@ _SELECT = (
     "SELECT content_hash, embedding FROM text_embeddings"
     " WHERE org_id = %s AND model = %s AND content_hash = ANY(%s)"
 )
-# ON CONFLICT: a concurrent scoring run of the same organization may store the same text first.
+# ON CONFLICT: a concurrent scoring run of the same organization may store the same text first;
+# its vector is kept, and it becomes searchable if either run needs it to be.
 _INSERT = (
-    "INSERT INTO text_embeddings (org_id, model, content_hash, embedding)"
-    " VALUES (%s, %s, %s, %b) ON CONFLICT DO NOTHING"
+    "INSERT INTO text_embeddings AS te (org_id, model, content_hash, embedding, searchable)"
+    " VALUES (%s, %s, %s, %b, %s) ON CONFLICT (org_id, model, content_hash) DO UPDATE"
+    " SET searchable = true WHERE excluded.searchable AND NOT te.searchable"
+)
+_MARK_SEARCHABLE = (
+    "UPDATE text_embeddings SET searchable = true WHERE org_id = %s AND model = %s"
+    " AND content_hash = ANY(%s) AND NOT searchable"
 )
 
 
@@ -42,7 +49,9 @@ class VectorCache:
     """`embed(texts)` for one organization, backed by stored vectors.
 
     With `persist=False` (previews such as suggest-parent) new texts are encoded but not stored.
-    `encoded` counts texts that had to go through the model.
+    `searchable` names the texts that similarity search must find (they go into the HNSW
+    index, also when an earlier run stored them as plain cache entries). `encoded` counts texts
+    that had to go through the model.
     """
 
     def __init__(
@@ -53,9 +62,11 @@ class VectorCache:
         *,
         persist: bool = True,
         progress: Progress | None = None,
+        searchable: Collection[str] = (),
     ) -> None:
         self.session, self.org_id, self.embedder = session, org_id, embedder
         self.persist, self.progress = persist, progress
+        self.searchable = {content_hash(t) for t in searchable}
         self.encoded = 0
         self._memo: dict[str, np.ndarray] = {}
 
@@ -63,9 +74,10 @@ class VectorCache:
         hashes = [content_hash(t) for t in texts]
         wanted = [h for h in dict.fromkeys(hashes) if h not in self._memo]
         if wanted:
-            self._memo.update(
-                load_vectors(self.session, self.org_id, self.embedder.model_name, wanted)
-            )
+            stored = load_vectors(self.session, self.org_id, self.embedder.model_name, wanted)
+            self._memo.update(stored)
+            if self.persist and self.searchable:
+                self._mark_searchable([h for h in stored if h in self.searchable])
             missing = {h: t for h, t in zip(hashes, texts, strict=True) if h not in self._memo}
             if missing:
                 self._memo.update(self._encode(missing))
@@ -84,11 +96,17 @@ class VectorCache:
             out.update(zip(hashes, vectors, strict=True))
             if self.persist:
                 conn = _driver_connection(self.session)
-                _store(conn, self.org_id, self.embedder.model_name, hashes, vectors)
+                flags = [h in self.searchable for h in hashes]
+                _store(conn, self.org_id, self.embedder.model_name, hashes, vectors, flags)
             if self.progress:
                 self.progress(end, len(items))
         self.encoded += len(items)
         return out
+
+    def _mark_searchable(self, hashes: list[str]) -> None:
+        if hashes:
+            with _driver_connection(self.session).cursor() as cur:
+                cur.execute(_MARK_SEARCHABLE, (self.org_id, self.embedder.model_name, hashes))
 
 
 def _chunks(n: int, batch: int) -> list[tuple[int, int]]:
@@ -110,23 +128,33 @@ def load_vectors(
 
 
 def store_vectors(
-    session: Session, org_id: str, model: str, rows: Sequence[tuple[str, np.ndarray]]
+    session: Session,
+    org_id: str,
+    model: str,
+    rows: Sequence[tuple[str, np.ndarray]],
+    *,
+    searchable: bool = False,
 ) -> None:
     if rows:
         session.flush()
         hashes, vectors = zip(*rows, strict=True)
-        _store(_driver_connection(session), org_id, model, list(hashes), np.asarray(vectors))
+        flags = [searchable] * len(hashes)
+        _store(_driver_connection(session), org_id, model, list(hashes), np.asarray(vectors), flags)
 
 
 def _store(
-    conn: psycopg.Connection, org_id: str, model: str, hashes: list[str], vectors: np.ndarray
+    conn: psycopg.Connection,
+    org_id: str,
+    model: str,
+    hashes: list[str],
+    vectors: np.ndarray,
+    searchable: list[bool],
 ) -> None:
     vectors = np.asarray(vectors, dtype=np.float32)
+    rows = zip(hashes, vectors, searchable, strict=True)
     with conn.cursor() as cur:
         _register_vector(conn, cur)
-        cur.executemany(
-            _INSERT, [(org_id, model, h, v) for h, v in zip(hashes, vectors, strict=True)]
-        )
+        cur.executemany(_INSERT, [(org_id, model, h, v, s) for h, v, s in rows])
 
 
 def _driver_connection(session: Session) -> psycopg.Connection:

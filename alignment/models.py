@@ -23,8 +23,10 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    false,
     func,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -240,6 +242,9 @@ class TextEmbedding(Base):
     model: Mapped[str] = mapped_column(String, primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     embedding: Mapped[list[float]] = mapped_column(Vector(EMBEDDING_DIM), nullable=False)
+    # In the HNSW graph: texts searched by similarity (OKR titles, key results). The others are
+    # only read back by hash, and graph upkeep is most of what storing a vector costs.
+    searchable: Mapped[bool] = mapped_column(Boolean, server_default=false(), nullable=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
@@ -247,6 +252,7 @@ class TextEmbedding(Base):
         Index(
             "ix_text_embeddings_hnsw",
             "embedding",
+            postgresql_where=sql("searchable"),
             postgresql_using="hnsw",
             postgresql_with={"m": 16, "ef_construction": 64},
             postgresql_ops={"embedding": "vector_cosine_ops"},

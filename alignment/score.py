@@ -117,7 +117,9 @@ def score_organization(
     session: Session, org_id: str, *, embedder: Embedder, progress: Progress | None = None
 ) -> ScoreSummary:
     docs = load_docs(session, org_id)
-    cache = VectorCache(session, org_id, embedder, progress=progress)
+    cache = VectorCache(
+        session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
+    )
     links = score_links(docs.objectives, docs.okrs, embed=cache)
     links = apply_feedback(session, org_id, links, docs.fingerprints)
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs)
@@ -173,6 +175,11 @@ def score_organization(
     )
 
 
+def searchable_texts(okrs: Sequence[OkrDoc]) -> set[str]:
+    """The texts the report's duplicate search looks up by similarity: OKR and key-result titles."""
+    return {t for okr in okrs for t in (okr.title, *(kr.title for kr in okr.key_results))}
+
+
 def apply_feedback(
     session: Session, org_id: str, links: dict[str, list[Link]], fingerprints: dict[str, str]
 ) -> dict[str, list[Link]]:
@@ -198,8 +205,6 @@ def _with_verdict(link: Link, verdict: str | None) -> Link:
     if verdict == "confirmed":
         return Link(link.objective_id, link.score, "aligned", link.evidence)
     return link
-
-
 
 
 def preview_links(

@@ -4,8 +4,8 @@
 
 Loads clustered random unit vectors (384 dimensions like MiniLM's, with topics nested in
 domains; see `clustered_unit_vectors`) into a scratch table that carries the same
-HNSW index as `text_embeddings` (migration 0002: m=16, ef_construction=64,
-vector_cosine_ops), then runs held-out queries drawn from the same topics. Recall@10 is
+HNSW index as `text_embeddings` (migration 0005: m=16, ef_construction=64,
+vector_cosine_ops, over searchable rows), then runs held-out queries drawn from the same topics. Recall@10 is
 measured against exact search (brute force in NumPy); latency is per query as the client sees
 it. Each `hnsw.ef_search` setting gets a row; the smallest one reaching the target is reported.
 The scratch table is dropped afterwards. Runs on a fresh embedded PostgreSQL (or DATABASE_URL).
@@ -27,13 +27,15 @@ DIM = 384
 K = 10
 TARGET = 0.95
 TABLE = "bench_ann_vectors"
-# The index definition of migration 0002, on a scratch table with the same column type.
+# The index definition of migration 0005, on a scratch table with the same column types; every
+# stored vector is searchable (an OKR or key-result title).
 DDL = (
-    f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, embedding vector({DIM}) NOT NULL)",
+    f"CREATE TABLE {TABLE} (id integer PRIMARY KEY, embedding vector({DIM}) NOT NULL,"
+    " searchable boolean NOT NULL DEFAULT true)",
     f"CREATE INDEX {TABLE}_hnsw ON {TABLE} USING hnsw (embedding vector_cosine_ops)"
-    " WITH (m = 16, ef_construction = 64)",
+    " WITH (m = 16, ef_construction = 64) WHERE searchable",
 )
-QUERY = f"SELECT id FROM {TABLE} ORDER BY embedding <=> %b LIMIT {K}"
+QUERY = f"SELECT id FROM {TABLE} WHERE searchable ORDER BY embedding <=> %b LIMIT {K}"
 
 
 def clustered_unit_vectors(

@@ -26,9 +26,9 @@ from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
 
 # For each source text, its k nearest among the same texts (key results, OKR titles) of the
-# organization and model. The HNSW index is shared by all organizations and texts; pgvector
-# >= 0.8 keeps scanning (iterative scan) until k rows pass the filters instead of returning
-# fewer.
+# organization and model. The HNSW index covers the `searchable` texts of all organizations (the
+# score stage marks exactly these titles); pgvector >= 0.8 keeps scanning (iterative scan) until
+# k rows pass the filters instead of returning fewer.
 _NEIGHBOURS = text(
     """
     WITH source AS (
@@ -41,8 +41,8 @@ _NEIGHBOURS = text(
     CROSS JOIN LATERAL (
         SELECT t.content_hash, 1 - (t.embedding <=> source.embedding) AS similarity
         FROM text_embeddings t
-        WHERE t.org_id = :org AND t.model = :model AND t.content_hash <> source.content_hash
-          AND t.content_hash = ANY(:hashes)
+        WHERE t.searchable AND t.org_id = :org AND t.model = :model
+          AND t.content_hash <> source.content_hash AND t.content_hash = ANY(:hashes)
         ORDER BY t.embedding <=> source.embedding
         LIMIT :k
     ) AS near

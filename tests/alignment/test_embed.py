@@ -55,3 +55,49 @@ def test_a_vector_stored_meanwhile_is_kept_not_an_error(session, embedder) -> No
     store_vectors(session, org, embedder.model_name, [(content_hash(text), -first)])
     assert _stored(session, org) == 1
     np.testing.assert_allclose(VectorCache(session, org, embedder)([text])[0], first, atol=1e-6)
+
+
+def _searchable(session, org_id: str) -> dict[str, bool]:
+    rows = session.execute(
+        select(TextEmbedding.content_hash, TextEmbedding.searchable).where(
+            TextEmbedding.org_id == org_id
+        )
+    )
+    return dict(rows.tuples().all())
+
+
+def test_only_searchable_texts_enter_the_similarity_index(session, embedder) -> None:
+    org = _org(session)
+    title, checkin = "Cut missed collections to 1 in 500", "Drove the new route twice this week"
+    VectorCache(session, org, embedder, searchable=[title])([title, checkin])
+    assert _searchable(session, org) == {content_hash(title): True, content_hash(checkin): False}
+
+
+def test_a_stored_text_becomes_searchable_when_a_later_run_needs_it(session, embedder) -> None:
+    # A check-in that reads exactly like a key result written later: one vector, now searched.
+    org = _org(session)
+    text = "Ship the driver app to every depot"
+    VectorCache(session, org, embedder)([text])
+    assert _searchable(session, org) == {content_hash(text): False}
+
+    later = VectorCache(session, org, embedder, searchable=[text])
+    later([text])
+    assert later.encoded == 0
+    assert _searchable(session, org) == {content_hash(text): True}
+    # A concurrent run that stores the same text as searchable upgrades, never downgrades.
+    other = "Renew the canteen contract"
+    vector = embedder.encode([other])[0]
+    store_vectors(session, org, embedder.model_name, [(content_hash(other), vector)])
+    store_vectors(
+        session, org, embedder.model_name, [(content_hash(other), vector)], searchable=True
+    )
+    store_vectors(session, org, embedder.model_name, [(content_hash(other), vector)])
+    assert _searchable(session, org)[content_hash(other)] is True
+
+
+def test_previews_never_write_even_for_searchable_texts(session, embedder) -> None:
+    org = _org(session)
+    text = "Open two new depots in the north"
+    VectorCache(session, org, embedder)([text])
+    VectorCache(session, org, embedder, persist=False, searchable=[text])([text])
+    assert _searchable(session, org) == {content_hash(text): False}

@@ -144,3 +144,24 @@ def test_confirmed_link_is_exported_as_labels(session, scored_sample, embedder) 
     exported = links.feedback_labels(session, scored_sample)
     assert exported["format"] == "goldenthread.labels/v1"
     assert exported["links"] == {"O-11": [row.objective_id]}
+
+
+def test_scoring_indexes_titles_and_key_results_not_check_ins(session, scored_sample) -> None:
+    from alignment.models import CheckIn, KeyResult, content_hash
+
+    flags = dict(
+        session.execute(
+            select(TextEmbedding.content_hash, TextEmbedding.searchable).where(
+                TextEmbedding.org_id == scored_sample
+            )
+        )
+        .tuples()
+        .all()
+    )
+    titles = session.scalars(select(Okr.title).where(Okr.org_id == scored_sample)).all()
+    krs = session.scalars(select(KeyResult.title).where(KeyResult.org_id == scored_sample)).all()
+    wanted = {content_hash(t) for t in [*titles, *krs]}
+    assert all(flags[h] for h in wanted)
+    checkins = session.scalars(select(CheckIn.text).where(CheckIn.org_id == scored_sample)).all()
+    others = {content_hash(t) for t in checkins} - wanted
+    assert others and not any(flags[h] for h in others)
