@@ -165,20 +165,48 @@ def fit_links(orgs, embed, base: matching.Calibration) -> matching.Calibration:
     return best[1]
 
 
-def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibration:
-    xs, ys = [], []
+def drift_direction(orgs, embed) -> tuple[float, ...]:
+    """Unit vector from the mean clean check-in to the mean drifting one (3 decimals)."""
+    texts, ys = [], []
     for org in orgs:
         gold = org.labels.get("drift") or {}
+        for c in org.checkins:
+            if c.id in gold:
+                texts.append(c.text)
+                ys.append(bool(gold[c.id]))
+    y = np.asarray(ys, dtype=bool)
+    if not y.any() or y.all():
+        return ()
+    v = np.asarray(embed(texts), dtype=np.float64)
+    w = v[y].mean(axis=0) - v[~y].mean(axis=0)
+    return tuple(round(float(a), 3) for a in w / np.linalg.norm(w))
+
+
+def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibration:
+    xs, ys = [], []
+    labelled = [o for o in orgs if o.labels.get("drift")]
+    for org in labelled:
+        gold = org.labels["drift"]
         items = [c for c in org.checkins if c.id in gold]
-        if items:
-            x, _ = drift.drift_features(items, embed=embed, okrs=org.okrs, kr_bonus=base.kr_bonus)
-            xs.append(x)
-            ys += [bool(gold[c.id]) for c in items]
+        # Cross-fitted: an organization's direction feature never saw its own labels, so the
+        # logistic weight is what the feature is worth on an organization it was not built on.
+        others = [o for o in labelled if o is not org]
+        direction = drift_direction(others, embed) if others else base.direction
+        x, _ = drift.drift_features(
+            items, embed=embed, okrs=org.okrs, kr_bonus=base.kr_bonus, direction=direction
+        )
+        xs.append(x)
+        ys += [bool(gold[c.id]) for c in items]
     if not xs:
         return base
     x, y = np.concatenate(xs), np.asarray(ys, dtype=bool)
     lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    cal = replace(base, weights=tuple(float(w) for w in lr.coef_[0]), bias=float(lr.intercept_[0]))
+    cal = replace(
+        base,
+        weights=tuple(round(float(w), 3) for w in lr.coef_[0]),
+        bias=round(float(lr.intercept_[0]), 3),
+        direction=drift_direction(labelled, embed),
+    )
     # The flag's threshold maximizes F1 on the same organizations (drift is the rare class).
     probs = 1.0 / (1.0 + np.exp(-(x @ np.asarray(cal.weights) + cal.bias)))
     flags = {round(float(t), 3): probs >= t for t in np.arange(0.2, 0.81, 0.05)}
@@ -248,7 +276,8 @@ def main() -> None:
     embed.save()
     if args.fit:
         print(full_cal)
-        print(full_dcal)
+        print(full_dcal)  # the direction is not in its repr: paste it into drift.DIRECTION
+        print(drift.format_direction(full_dcal.direction))
 
 
 if __name__ == "__main__":

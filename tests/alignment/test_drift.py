@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alignment.drift import DriftItem, score_drift
+from alignment.drift import FEATURES, DriftItem, drift_features, score_drift
 from tests.alignment.test_matching import OKRS, embed
 
 BY_ID = {o.id: o for o in OKRS}
@@ -104,3 +104,14 @@ def test_a_reported_figure_reads_as_progress() -> None:
     batch = [*ON_TOPIC, *DRIFTING, vague, figure]
     got = {s.checkin_id: s.score for s in score_drift(batch, embed=embed, okrs=OKRS)}
     assert got["C-10"] < got["C-9"]
+
+
+def test_learned_direction_leans_toward_other_work() -> None:
+    batch = [*ON_TOPIC, *DRIFTING]
+    x, _ = drift_features(batch, embed=embed, okrs=OKRS)
+    lean = dict(zip((it.id for it in batch), x[:, FEATURES.index("direction")], strict=True))
+    # The garage repaint is work no OKR is about; C-6 and C-7 are other OKRs' work (the gaps).
+    assert lean["C-8"] > max(lean[it.id] for it in ON_TOPIC)
+    # A direction of another width (another embedding model) is ignored, not an error.
+    x, _ = drift_features(batch, embed=embed, okrs=OKRS, direction=(1.0, 0.0))
+    assert not x[:, FEATURES.index("direction")].any()

@@ -121,17 +121,15 @@ def test_every_planted_problem_is_the_right_finding(session, scored_sample, embe
 
 
 def test_with_verdicts_corrected_nothing_unplanted_is_reported(session, scored_sample, embedder):
-    """Beyond the planted list: the engine's drift extras; Northgate's 4 OKRs against the
-    practice limit of 3 (the README calls 1-4 OKRs normal; the issue sets the limit at 3); and
-    "Launch the new portal" (planted as activity-shaped) also has no number at all."""
+    """Beyond the planted list: the engine's drift extras, and "Launch the new portal"
+    (planted as activity-shaped), which also has no number at all."""
     apply_people_verdicts(session, scored_sample)
     run = build_report(session, scored_sample, embedder=embedder)
     planted = {f"{kind}:{key}" for _, kind, key in PLANTED}
     extra = {
         f["key"] for f in run.findings if f["key"] not in planted and f["kind"] != "checkin_drift"
     }
-    assert extra == {"overload:T-8|2026-Q4", "kr_missing_number:O-45|O-45-KR1"}
-    assert by_key(run)["overload:T-8|2026-Q4"]["severity"] == "low"
+    assert extra == {"kr_missing_number:O-45|O-45-KR1"}
 
 
 def test_findings_mirror_the_engine_verdicts(session, scored_sample, embedder):
