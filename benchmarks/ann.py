@@ -3,12 +3,12 @@
     python -m benchmarks.ann [--vectors 100000] [--queries 200] [--ef-search 40 80 160] [--quick]
 
 Loads clustered random unit vectors (384 dimensions like MiniLM's, with topics nested in
-domains; see `clustered_unit_vectors`) into a scratch table that carries the same
-HNSW index as `text_embeddings` (migration 0005: m=16, ef_construction=64,
-vector_cosine_ops, over searchable rows), then runs held-out queries drawn from the same topics. Recall@10 is
-measured against exact search (brute force in NumPy); latency is per query as the client sees
-it. Each `hnsw.ef_search` setting gets a row; the smallest one reaching the target is reported.
-The scratch table is dropped afterwards. Runs on a fresh embedded PostgreSQL (or DATABASE_URL).
+domains; see `clustered_unit_vectors`) into a scratch table that carries the same HNSW index as
+`text_embeddings` (migration 0005: m=16, ef_construction=64, vector_cosine_ops, over searchable
+rows), then runs held-out queries drawn from the same topics. Recall@10 is measured against
+exact search (brute force in NumPy); latency is per query as the client sees it. Each
+`hnsw.ef_search` setting gets a row; the smallest one reaching the target is reported. The
+scratch table is dropped afterwards. Runs on a fresh embedded PostgreSQL (or DATABASE_URL).
 """
 
 from __future__ import annotations
