@@ -20,6 +20,7 @@ demo: $(STAMP)  ## embedded database + sample organization + API/UI on :8000
 
 test: $(STAMP)  ## the whole test suite on the embedded PostgreSQL
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
 
 lint: $(STAMP)

@@ -1,6 +1,8 @@
-"""Print a stored `goldenthread eval alignment --json` result as the readable table.
+"""Print a stored `goldenthread eval alignment --json` result as the readable table, e.g.
 
     .venv/bin/python -m evals.show evals/results/dev.json
+
+(`make eval` writes those files and calls this.)
 """
 
 import json

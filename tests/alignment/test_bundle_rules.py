@@ -360,8 +360,9 @@ def test_bad_perspective(value: Any) -> None:
     assert "$.strategic_objectives[1].perspective" in found
 
 
-@pytest.mark.parametrize("perspective", ["financial", "customer", "internal_process",
-                                         "learning_growth", None])
+@pytest.mark.parametrize(
+    "perspective", ["financial", "customer", "internal_process", "learning_growth", None]
+)
 def test_every_perspective_is_accepted(perspective: str | None) -> None:
     document = small_bundle()
     document["strategic_objectives"][0]["perspective"] = perspective
@@ -538,13 +539,7 @@ def test_trailing_comma_json_names_the_line() -> None:
 
 
 def test_invalid_yaml_names_the_line() -> None:
-    text = (
-        "format: goldenthread.bundle/v1\n"
-        "organization:\n"
-        "  id: acme\n"
-        "  name: [Acme\n"
-        "cycles: []\n"
-    )
+    text = "format: goldenthread.bundle/v1\norganization:\n  id: acme\n  name: [Acme\ncycles: []\n"
     message = _parse_error(text)
     assert "line " in message
     line = int(message.split("line ")[1].split(",")[0])

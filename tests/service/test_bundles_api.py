@@ -131,8 +131,9 @@ def test_rejected_yaml_bundle_reports_paths(client: TestClient) -> None:
 
 def test_bundle_that_is_not_json_or_yaml(client: TestClient) -> None:
     raw = json.dumps(small_bundle(), indent=2).replace('"okrs": [', '"okrs" [')
-    found = rejected(client.post("/bundles", content=raw,
-                                 headers={"content-type": "application/json"}))
+    found = rejected(
+        client.post("/bundles", content=raw, headers={"content-type": "application/json"})
+    )
     assert "line " in found["$"]
     found = rejected(client.post("/bundles", content="format: x\n  bad: [\n", headers=YAML))
     assert "line " in found["$"]
@@ -282,9 +283,19 @@ def test_csv_round_trip_changes_nothing(client: TestClient, acme: None) -> None:
 
 
 def test_csv_round_trip_of_an_okr_without_key_results(client: TestClient, acme: None) -> None:
-    ok(client.post("/orgs/acme/okrs",
-                   json={"id": "O-3", "team": "T-1", "cycle": "2026-Q3", "title": "Bare",
-                         "declared_links": ["SO-1", "SO-2"]}), 201)
+    ok(
+        client.post(
+            "/orgs/acme/okrs",
+            json={
+                "id": "O-3",
+                "team": "T-1",
+                "cycle": "2026-Q3",
+                "title": "Bare",
+                "declared_links": ["SO-1", "SO-2"],
+            },
+        ),
+        201,
+    )
     text = client.get("/orgs/acme/okrs.csv").text
     bare = [r for r in read_csv(text) if r["okr_id"] == "O-3"]
     assert len(bare) == 1 and bare[0]["kr_id"] == "" and bare[0]["declared_links"] == "SO-1;SO-2"
@@ -294,12 +305,30 @@ def test_csv_round_trip_of_an_okr_without_key_results(client: TestClient, acme: 
 def test_csv_adds_a_new_okr_with_two_key_results(client: TestClient, acme: None) -> None:
     text = write_csv(
         [
-            {"okr_id": "O-7", "team": "T-2", "cycle": "2026-Q4", "okr_title": "Faster discharge",
-             "okr_description": "Medicines ready before noon.", "declared_links": "SO-1;SO-2",
-             "kr_id": "O-7-KR1", "kr_title": "Discharge scripts ready by 11:00", "unit": "%",
-             "baseline": "35", "target": "80", "current": "", "kind": "lead"},
-            {"okr_id": "O-7", "kr_id": "O-7-KR2", "kr_title": "Average discharge wait",
-             "unit": "min", "baseline": "1,240", "target": "90.5", "kind": "lag"},
+            {
+                "okr_id": "O-7",
+                "team": "T-2",
+                "cycle": "2026-Q4",
+                "okr_title": "Faster discharge",
+                "okr_description": "Medicines ready before noon.",
+                "declared_links": "SO-1;SO-2",
+                "kr_id": "O-7-KR1",
+                "kr_title": "Discharge scripts ready by 11:00",
+                "unit": "%",
+                "baseline": "35",
+                "target": "80",
+                "current": "",
+                "kind": "lead",
+            },
+            {
+                "okr_id": "O-7",
+                "kr_id": "O-7-KR2",
+                "kr_title": "Average discharge wait",
+                "unit": "min",
+                "baseline": "1,240",
+                "target": "90.5",
+                "kind": "lag",
+            },
         ]
     )
     summary = ok(post_csv(client, text))
@@ -342,8 +371,16 @@ def test_csv_into_unknown_organization(client: TestClient) -> None:
 
 def _new_okr_rows() -> list[dict[str, Any]]:
     return [
-        {"okr_id": "O-7", "team": "T-1", "cycle": "2026-Q3", "okr_title": "New OKR",
-         "kr_id": "O-7-KR1", "kr_title": "First", "baseline": "1", "target": "2"},
+        {
+            "okr_id": "O-7",
+            "team": "T-1",
+            "cycle": "2026-Q3",
+            "okr_title": "New OKR",
+            "kr_id": "O-7-KR1",
+            "kr_title": "First",
+            "baseline": "1",
+            "target": "2",
+        },
         {"okr_id": "O-7", "kr_id": "O-7-KR2", "kr_title": "Second", "target": "3"},
     ]
 

@@ -148,8 +148,14 @@ def test_objective_crud_with_nested_kpis(client: TestClient, acme: None) -> None
         "description": "Training that sticks.",
         "perspective": "learning_growth",
         "kpis": [
-            {"id": "SO-3-K1", "name": "Staff trained", "kind": "lead", "unit": "people",
-             "baseline": 3, "target": 12},
+            {
+                "id": "SO-3-K1",
+                "name": "Staff trained",
+                "kind": "lead",
+                "unit": "people",
+                "baseline": 3,
+                "target": 12,
+            },
             {"id": "SO-3-K2", "name": "Staff turnover", "kind": "lag", "unit": "%"},
         ],
     }
@@ -173,8 +179,15 @@ def test_objective_crud_with_nested_kpis(client: TestClient, acme: None) -> None
 
 
 def test_kpi_crud(client: TestClient, acme: None) -> None:
-    body = {"id": "SO-1-K2", "objective": "SO-1", "name": "Readmission cost", "kind": "lag",
-            "unit": "EUR", "baseline": 1000.0, "target": 800.0}
+    body = {
+        "id": "SO-1-K2",
+        "objective": "SO-1",
+        "name": "Readmission cost",
+        "kind": "lag",
+        "unit": "EUR",
+        "baseline": 1000.0,
+        "target": 800.0,
+    }
     created = ok(client.post(f"{ORG}/kpis", json=body), 201)
     assert {k: created[k] for k in body} == body
     objective = ok(client.get(f"{ORG}/objectives/SO-1"))
@@ -198,8 +211,15 @@ def test_okr_crud_with_nested_key_results_and_declared_links(
         "description": "No missed doses.",
         "declared_links": ["SO-1", "SO-2"],
         "key_results": [
-            {"id": "O-3-KR1", "title": "Missed insulin doses per month", "unit": "doses",
-             "baseline": 40, "target": 10, "current": 30, "kind": "lag"},
+            {
+                "id": "O-3-KR1",
+                "title": "Missed insulin doses per month",
+                "unit": "doses",
+                "baseline": 40,
+                "target": 10,
+                "current": 30,
+                "kind": "lag",
+            },
             {"id": "O-3-KR2", "title": "Nurses trained on the new chart", "kind": "lead"},
         ],
     }
@@ -230,8 +250,16 @@ def test_okr_without_links_or_key_results(client: TestClient, acme: None) -> Non
 
 
 def test_key_result_crud(client: TestClient, acme: None) -> None:
-    body = {"id": "O-2-KR2", "okr": "O-2", "title": "Wards on the sweep", "unit": "wards",
-            "baseline": 0.0, "target": 8.0, "current": 2.0, "kind": "lead"}
+    body = {
+        "id": "O-2-KR2",
+        "okr": "O-2",
+        "title": "Wards on the sweep",
+        "unit": "wards",
+        "baseline": 0.0,
+        "target": 8.0,
+        "current": 2.0,
+        "kind": "lead",
+    }
     created = ok(client.post(f"{ORG}/key-results", json=body), 201)
     assert {k: created[k] for k in body} == body
     okr = ok(client.get(f"{ORG}/okrs/O-2"))
@@ -245,8 +273,15 @@ def test_key_result_crud(client: TestClient, acme: None) -> None:
 
 
 def test_check_in_crud(client: TestClient, acme: None) -> None:
-    body = {"id": "C-3", "okr": "O-1", "key_result": "O-1-KR2", "date": "2026-09-01",
-            "value": 16.0, "confidence": 0.4, "text": "Readmissions are down a little."}
+    body = {
+        "id": "C-3",
+        "okr": "O-1",
+        "key_result": "O-1-KR2",
+        "date": "2026-09-01",
+        "value": 16.0,
+        "confidence": 0.4,
+        "text": "Readmissions are down a little.",
+    }
     created = ok(client.post(f"{ORG}/check-ins", json=body), 201)
     assert {k: created[k] for k in body} == body
 
@@ -259,8 +294,10 @@ def test_check_in_crud(client: TestClient, acme: None) -> None:
 
 
 def test_check_in_with_only_the_required_fields(client: TestClient, acme: None) -> None:
-    created = ok(client.post(f"{ORG}/check-ins", json={"id": "C-9", "okr": "O-2",
-                                                       "text": "Nothing new."}), 201)
+    created = ok(
+        client.post(f"{ORG}/check-ins", json={"id": "C-9", "okr": "O-2", "text": "Nothing new."}),
+        201,
+    )
     assert created["key_result"] is None and created["date"] is None
 
 
@@ -361,8 +398,13 @@ def test_duplicate_id(client: TestClient, acme: None, path: str, body: dict[str,
 
 
 def test_nested_key_result_with_an_existing_id(client: TestClient, acme: None) -> None:
-    body = {"id": "O-5", "team": "T-1", "cycle": "2026-Q3", "title": "New",
-            "key_results": [{"id": "O-1-KR1", "title": "Taken id"}]}
+    body = {
+        "id": "O-5",
+        "team": "T-1",
+        "cycle": "2026-Q3",
+        "title": "New",
+        "key_results": [{"id": "O-1-KR1", "title": "Taken id"}],
+    }
     error(client.post(f"{ORG}/okrs", json=body), 409, "conflict")
     error(client.get(f"{ORG}/okrs/O-5"), 404)  # nothing half-written
 
@@ -392,8 +434,16 @@ def test_team_can_be_deleted_once_unused(client: TestClient, acme: None) -> None
     [
         ("okrs", {"id": "O-9", "team": "T-404", "cycle": "2026-Q3", "title": "Unknown team"}),
         ("okrs", {"id": "O-9", "team": "T-1", "cycle": "2099-Q1", "title": "Unknown cycle"}),
-        ("okrs", {"id": "O-9", "team": "T-1", "cycle": "2026-Q3", "title": "Unknown link",
-                  "declared_links": ["SO-404"]}),
+        (
+            "okrs",
+            {
+                "id": "O-9",
+                "team": "T-1",
+                "cycle": "2026-Q3",
+                "title": "Unknown link",
+                "declared_links": ["SO-404"],
+            },
+        ),
         ("teams", {"id": "T-9", "name": "Orphan", "parent": "T-404"}),
         ("kpis", {"id": "K-9", "objective": "SO-404", "name": "Unknown objective"}),
         ("key-results", {"id": "KR-9", "okr": "O-404", "title": "Unknown OKR"}),
@@ -426,8 +476,17 @@ def test_bad_value(
 @pytest.mark.parametrize(
     ("path", "body", "field"),
     [
-        ("okrs", {"id": "O-9", "team": "T-1", "cycle": "2026-Q3", "title": "T",
-                  "declared_link": ["SO-1"]}, "$.declared_link"),
+        (
+            "okrs",
+            {
+                "id": "O-9",
+                "team": "T-1",
+                "cycle": "2026-Q3",
+                "title": "T",
+                "declared_link": ["SO-1"],
+            },
+            "$.declared_link",
+        ),
         ("teams", {"id": "T-9", "name": "N", "parent_id": "T-1"}, "$.parent_id"),
         ("check-ins", {"id": "C-9", "okr": "O-1", "text": "T", "mood": "good"}, "$.mood"),
     ],
@@ -525,8 +584,7 @@ def test_limit_is_capped(client: TestClient, acme: None) -> None:
     assert ok(client.get("/orgs", params={"limit": cap + 1}))["limit"] == cap
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": -1}, {"offset": -1},
-                                    {"limit": "many"}])
+@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": -1}, {"offset": -1}, {"limit": "many"}])
 def test_bad_page_parameters(client: TestClient, acme: None, params: dict[str, Any]) -> None:
     found = error(client.get(f"{ORG}/okrs", params=params), 422, "invalid")
     name = next(iter(params))
@@ -558,9 +616,7 @@ def test_check_in_filters(client: TestClient, acme: None) -> None:
 
 def test_other_filters(client: TestClient, acme: None) -> None:
     assert ids(ok(client.get(f"{ORG}/teams", params={"parent": "T-1"}))) == ["T-2"]
-    assert ids(ok(client.get(f"{ORG}/objectives", params={"perspective": "financial"}))) == [
-        "SO-2"
-    ]
+    assert ids(ok(client.get(f"{ORG}/objectives", params={"perspective": "financial"}))) == ["SO-2"]
     assert ids(ok(client.get(f"{ORG}/kpis", params={"objective": "SO-1"}))) == ["SO-1-K1"]
     assert ids(ok(client.get(f"{ORG}/key-results", params={"okr": "O-1", "kind": "lag"}))) == [
         "O-1-KR2"
