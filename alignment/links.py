@@ -46,6 +46,7 @@ def _link(row: ScoredLink, titles: dict[str, str]) -> dict[str, Any]:
         "score": row.score,
         "label": row.label,
         "evidence": row.evidence,
+        "adjudication": row.adjudication,
     }
 
 
@@ -67,6 +68,7 @@ def link_dict(link: Link, titles: dict[str, str], rank: int) -> dict[str, Any]:
         "score": link.score,
         "label": link.label,
         "evidence": [asdict(e) for e in link.evidence],
+        "adjudication": link.adjudication,
     }
 
 

@@ -69,6 +69,7 @@ class Link:
     score: float  # calibrated probability that the OKR serves this objective
     label: str  # "aligned" | "weak" | "none"
     evidence: tuple[Evidence, ...]
+    adjudication: dict | None = None  # an LLM's second opinion on a close call (adjudicate.py)
 
 
 FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine", "kr_support")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     ForeignKeyConstraint,
+    Identity,
     Index,
     Integer,
     String,
@@ -273,6 +274,8 @@ class ScoredLink(Base):
     evidence: Mapped[list] = mapped_column(JSONB, nullable=False)
     okr_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     model: Mapped[str] = mapped_column(String, nullable=False)
+    # An LLM's verdict on a close call (alignment/adjudicate.py), when one was asked for.
+    adjudication: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
     scored_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), nullable=False
     )
@@ -329,3 +332,22 @@ class LinkFeedback(Base):
         ),
         CheckConstraint("verdict in ('confirmed','rejected')", name="link_feedback_verdict"),
     )
+
+
+# --- LLM spending outside drafts (migration 0006) ----------------------------------------------
+
+
+class LlmUsage(Base):
+    """Tokens one model call outside the draft stage spent (drafts record their own)."""
+
+    __tablename__ = "llm_usage"
+    org_id: Mapped[str] = org_fk()
+    id: Mapped[int] = mapped_column(Integer, Identity(always=False), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String, nullable=False)
+    model: Mapped[str] = mapped_column(String, nullable=False)
+    input_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    output_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    __table_args__ = (Index("ix_llm_usage_org_created", "org_id", "created_at"),)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
@@ -25,6 +26,7 @@ from alignment.models import (
     KeyResult,
     Kpi,
     LinkFeedback,
+    LlmUsage,
     Okr,
     ScoredLink,
     StrategicObjective,
@@ -32,6 +34,9 @@ from alignment.models import (
     content_hash,
 )
 from alignment.repository import require_org
+
+if TYPE_CHECKING:
+    from alignment.adjudicate import Adjudicator, Outcome
 
 
 @dataclass
@@ -53,6 +58,7 @@ class ScoreSummary:
     orphans: int
     drifting_check_ins: int
     model: str
+    adjudication: dict[str, object] | None = None  # what the LLM pass did, when asked for
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -114,13 +120,23 @@ def load_docs(session: Session, org_id: str) -> OrgDocs:
 
 
 def score_organization(
-    session: Session, org_id: str, *, embedder: Embedder, progress: Progress | None = None
+    session: Session,
+    org_id: str,
+    *,
+    embedder: Embedder,
+    progress: Progress | None = None,
+    adjudicator: Adjudicator | None = None,
 ) -> ScoreSummary:
+    """Score every OKR and check-in; with `adjudicator`, an LLM gives a second opinion on the
+    close calls (alignment/adjudicate.py) before people's verdicts are applied."""
     docs = load_docs(session, org_id)
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
     )
     links = score_links(docs.objectives, docs.okrs, embed=cache)
+    adjudicated = None
+    if adjudicator is not None:
+        links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     links = apply_feedback(session, org_id, links, docs.fingerprints)
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs)
 
@@ -136,6 +152,7 @@ def score_organization(
             "model": embedder.model_name,
             "evidence": [asdict(e) for e in link.evidence],
             "okr_hash": docs.fingerprints[okr_id],
+            "adjudication": link.adjudication,
         }
         for okr_id, ranked in links.items()
         for rank, link in enumerate(ranked, start=1)
@@ -172,7 +189,39 @@ def score_organization(
         ),
         drifting_check_ins=sum(1 for d in drift if d.drifting),
         model=embedder.model_name,
+        adjudication=adjudicated.as_dict() if adjudicated else None,
     )
+
+
+def _adjudicate(
+    session: Session,
+    org_id: str,
+    docs: OrgDocs,
+    links: dict[str, list[Link]],
+    adjudicator: Adjudicator,
+) -> tuple[dict[str, list[Link]], Outcome]:
+    from alignment.drafting.budget import Budget
+    from alignment.settings import get_settings
+
+    previous: dict[str, dict[str, dict]] = defaultdict(dict)
+    stored = select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.adjudication).where(
+        ScoredLink.org_id == org_id, ScoredLink.adjudication.is_not(None)
+    )
+    for okr_id, objective_id, verdict in session.execute(stored).tuples():
+        previous[okr_id][objective_id] = verdict
+    budget = Budget.for_org(session, org_id, get_settings().llm.budget_for(org_id))
+    links, outcome = adjudicator.run(
+        links,
+        {o.id: o for o in docs.okrs},
+        {o.id: o for o in docs.objectives},
+        fingerprints=docs.fingerprints,
+        previous=previous,
+        budget=budget,
+    )
+    session.add_all(
+        LlmUsage(org_id=org_id, purpose="adjudicate_links", **usage) for usage in outcome.usage
+    )
+    return links, outcome
 
 
 def searchable_texts(okrs: Sequence[OkrDoc]) -> set[str]:
@@ -201,9 +250,9 @@ def apply_feedback(
 
 def _with_verdict(link: Link, verdict: str | None) -> Link:
     if verdict == "rejected":
-        return Link(link.objective_id, link.score, "none", link.evidence)
+        return replace(link, label="none")
     if verdict == "confirmed":
-        return Link(link.objective_id, link.score, "aligned", link.evidence)
+        return replace(link, label="aligned")
     return link
 
 

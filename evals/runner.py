@@ -12,9 +12,9 @@ from __future__ import annotations
 import copy
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +27,11 @@ from alignment.errors import Invalid
 from alignment.imports import import_document
 from alignment.score import load_docs, score_organization
 from evals import baselines, metrics
+
+if TYPE_CHECKING:
+    from alignment.adjudicate import Adjudicator
+
+ADJUDICATION_COUNTS = ("asked", "reused", "invalid", "changed", "skipped")
 
 METRICS = (
     "top1",
@@ -51,9 +56,16 @@ class Scored:
     drift: dict[str, float]
     tfidf: dict[str, list[tuple[str, float]]]
     cosine: dict[str, list[tuple[str, float]]]
+    adjudication: dict[str, Any] = field(default_factory=dict)  # what the LLM pass did, if any
 
 
-def score_bundle(session: Session, bundle_path: Path, *, embedder: Embedder) -> Scored:
+def score_bundle(
+    session: Session,
+    bundle_path: Path,
+    *,
+    embedder: Embedder,
+    adjudicator: Adjudicator | None = None,
+) -> Scored:
     """Import into a scratch organization and score it; the caller rolls the session back."""
     document = copy.deepcopy(load_file(bundle_path))
     if not isinstance(document, dict) or not isinstance(document.get("organization"), dict):
@@ -64,7 +76,7 @@ def score_bundle(session: Session, bundle_path: Path, *, embedder: Embedder) -> 
         if isinstance(okr, dict):
             okr.pop("declared_links", None)  # the contract: evaluation ignores declarations
     import_document(session, document)
-    summary = score_organization(session, scratch, embedder=embedder)
+    summary = score_organization(session, scratch, embedder=embedder, adjudicator=adjudicator)
 
     engine = {
         okr_id: [{"objective_id": r.objective_id, "score": r.score, "label": r.label} for r in rows]
@@ -80,6 +92,7 @@ def score_bundle(session: Session, bundle_path: Path, *, embedder: Embedder) -> 
         drift=drift,
         tfidf=baselines.tfidf_rankings(docs.objectives, docs.okrs),
         cosine=baselines.embedding_rankings(docs.objectives, docs.okrs, embed=cache),
+        adjudication=summary.adjudication or {},
     )
 
 
@@ -123,13 +136,19 @@ def run(
     *,
     embedder: Embedder,
     progress: Callable[[str], None] | None = None,
+    adjudicator: Adjudicator | None = None,
 ) -> dict[str, Any]:
-    """Score every bundle first, then read every labels file, then compute the metrics."""
+    """Score every bundle first, then read every labels file, then compute the metrics.
+
+    With `adjudicator` the engine's close calls get the LLM's second opinion first (the same
+    pass as `POST /score?adjudicate=true`), so a prompt or model can be measured."""
     scored = []
     for bundle_path, _ in pairs:
         if progress:
             progress(bundle_path.name)
-        scored.append(score_bundle(session, bundle_path, embedder=embedder))
+        scored.append(
+            score_bundle(session, bundle_path, embedder=embedder, adjudicator=adjudicator)
+        )
     labelled = []
     for s, (_, labels_path) in zip(scored, pairs, strict=True):
         labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
@@ -142,6 +161,12 @@ def run(
         labelled.append((s, labels))
     result = pooled_metrics(labelled)
     result["embedding_model"] = embedder.model_name
+    if adjudicator is not None:
+        result["adjudication"] = {
+            "model": adjudicator.chat.model_name,
+            "prompt": adjudicator.prompt.ref,
+            **{k: sum(s.adjudication.get(k, 0) for s in scored) for k in ADJUDICATION_COUNTS},
+        }
     result["datasets"] = [dataset_metrics(s, lab) for s, lab in labelled]
     return result
 

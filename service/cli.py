@@ -158,14 +158,24 @@ def demo(
 
 
 @app.command("score")
-def score_cmd(org: Annotated[str, typer.Option("--org", help="Organization id.")]) -> None:
+def score_cmd(
+    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    adjudicate: Annotated[
+        bool,
+        typer.Option(
+            "--adjudicate", help="Ask the configured LLM for a second opinion on close calls."
+        ),
+    ] = False,
+) -> None:
     """Embed new or changed texts and score every OKR and check-in of an organization."""
+    from alignment.adjudicate import configured_adjudicator
     from alignment.embedder import get_embedder
     from alignment.score import score_organization
 
     prepare_database()
     embedder = get_embedder()
     try:
+        adjudicator = configured_adjudicator() if adjudicate else None
         with _progress() as bar, db.transaction() as session:
             task = bar.add_task("embedding new texts", total=None)
             summary = score_organization(
@@ -173,6 +183,7 @@ def score_cmd(org: Annotated[str, typer.Option("--org", help="Organization id.")
                 org,
                 embedder=embedder,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
+                adjudicator=adjudicator,
             )
     except DomainError as exc:
         fail(exc)
@@ -235,12 +246,20 @@ def _link_json(link) -> dict:
 def eval_alignment(
     files: Annotated[list[Path], typer.Argument(help="BUNDLE LABELS [BUNDLE LABELS ...]")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+    adjudicate: Annotated[
+        bool,
+        typer.Option(
+            "--adjudicate",
+            help="Let the configured LLM adjudicate close calls (measures a model or prompt).",
+        ),
+    ] = False,
 ) -> None:
     """Score labelled bundles with the service's pipeline; print metrics and baselines.
 
     Each bundle is imported into a scratch organization (declared links ignored) inside a
     transaction that is rolled back; labels are read only after everything is scored.
     """
+    from alignment.adjudicate import configured_adjudicator
     from alignment.embedder import get_embedder
     from evals.runner import pairs_from_args, run, table
 
@@ -249,12 +268,15 @@ def eval_alignment(
         for path in files:
             if not path.is_file():
                 raise DomainError(f"{path}: no such file")
+        adjudicator = configured_adjudicator(limit=500) if adjudicate else None
         prepare_database()
         embedder = get_embedder()
         result = rolled_back(
             "scoring",
             len(pairs),
-            lambda session, progress: run(session, pairs, embedder=embedder, progress=progress),
+            lambda session, progress: run(
+                session, pairs, embedder=embedder, progress=progress, adjudicator=adjudicator
+            ),
         )
     except DomainError as exc:
         fail(exc)

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from alignment.errors import NotFound
-from alignment.models import Base, org_fk
+from alignment.models import Base, LlmUsage, org_fk
 from alignment.repository import require_org
 
 STATUSES = ("pending", "approved", "edited_and_approved", "rejected", "failed")
@@ -164,15 +164,19 @@ def add_decision(session: Session, decision: DraftDecision) -> DraftDecision:
 
 
 def tokens_spent(session: Session, org_id: str, *, since: datetime) -> int:
-    """Tokens the organization's drafts (failed attempts included) used since `since`."""
-    return int(
-        session.scalar(
-            select(func.coalesce(func.sum(Draft.total_tokens), 0)).where(
-                Draft.org_id == org_id, Draft.created_at >= since
-            )
+    """Tokens the organization's model calls used since `since`: drafts (failed attempts
+    included) and the rest (link adjudication, in `llm_usage`)."""
+    drafts = session.scalar(
+        select(func.coalesce(func.sum(Draft.total_tokens), 0)).where(
+            Draft.org_id == org_id, Draft.created_at >= since
         )
-        or 0
     )
+    other = session.scalar(
+        select(func.coalesce(func.sum(LlmUsage.input_tokens + LlmUsage.output_tokens), 0)).where(
+            LlmUsage.org_id == org_id, LlmUsage.created_at >= since
+        )
+    )
+    return int(drafts or 0) + int(other or 0)
 
 
 def month_start(now: datetime | None = None) -> datetime:

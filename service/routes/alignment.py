@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignment import links
+from alignment.adjudicate import configured_adjudicator
 from alignment.bundle.schema import Title
 from alignment.score import preview_links, score_organization
 from service.deps import EmbedderDep, PageDep, SessionDep
@@ -27,6 +28,11 @@ class ScoreOut(BaseModel):
     orphans: int
     drifting_check_ins: int
     model: str
+    adjudication: dict[str, Any] | None = Field(
+        default=None,
+        description="With ?adjudicate=true: close calls asked, reused, invalid, changed, skipped;"
+        " error when the pass stopped early.",
+    )
 
 
 class DraftOkr(BaseModel):
@@ -55,9 +61,26 @@ def _page(items: list[Any], page: Any) -> dict[str, Any]:
 
 
 @router.post("/score", response_model=ScoreOut)
-def score(org_id: str, session: SessionDep, embedder: EmbedderDep) -> ScoreOut:
-    """Embed new or changed texts, then re-score every OKR and check-in of the organization."""
-    summary = score_organization(session, org_id, embedder=embedder)
+def score(
+    org_id: str,
+    session: SessionDep,
+    embedder: EmbedderDep,
+    adjudicate: Annotated[
+        bool,
+        Query(description="Ask the configured LLM for a second opinion on close calls."),
+    ] = False,
+    adjudicate_limit: Annotated[
+        int, Query(ge=1, le=500, description="Model calls at most (one per close call).")
+    ] = 25,
+) -> ScoreOut:
+    """Embed new or changed texts, then re-score every OKR and check-in of the organization.
+
+    With `adjudicate=true` (409 when no LLM is configured), close calls get an LLM's verdict,
+    kept on each link with its reason; the model being down or the token budget running out
+    leaves the engine's labels in place and says so in `adjudication.error`.
+    """
+    adjudicator = configured_adjudicator(adjudicate_limit) if adjudicate else None
+    summary = score_organization(session, org_id, embedder=embedder, adjudicator=adjudicator)
     return ScoreOut(**summary.as_dict())
 
 

@@ -15,7 +15,7 @@ import copy
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -48,6 +48,8 @@ class Reply:
 class FakeOpenAI:
     def __init__(self) -> None:
         self.script: list[Reply] = []
+        # Answers whatever the script does not: request body in, reply out.
+        self.responder: Callable[[dict[str, Any]], Reply] | None = None
         self.requests: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         server = self
@@ -59,7 +61,12 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
                 with server.lock:
                     server.requests.append({"path": self.path, "body": body})
-                    reply = server.script.pop(0) if server.script else Reply("", status=599)
+                    if server.script:
+                        reply = server.script.pop(0)
+                    elif server.responder:
+                        reply = server.responder(body)
+                    else:
+                        reply = Reply("", status=599)
                 time.sleep(reply.delay)
                 self._answer(reply, body)
 
