@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -94,6 +94,7 @@ class Adjudicator:
     chat: ChatModel
     limit: int = 25  # model calls per scoring run at most
     prompt: Prompt = field(default_factory=lambda: load_prompt("adjudicate_links"))
+    progress: Callable[[int, int], None] | None = None  # (close calls done, close calls)
 
     def key(self, fingerprint: str, case: Case) -> str:
         """Identity of a verdict: reused only while all of this is unchanged."""
@@ -116,6 +117,8 @@ class Adjudicator:
         out, outcome = dict(links), Outcome()
         cases = close_calls(links, cal, limit=len(links))
         for n, case in enumerate(cases):
+            if self.progress:
+                self.progress(n, len(cases))
             key = self.key(fingerprints[case.okr_id], case)
             stored = previous.get(case.okr_id, {})
             if all(stored.get(o, {}).get("key") == key for o in case.candidates):
@@ -137,6 +140,8 @@ class Adjudicator:
                     continue
             out[case.okr_id], changed = _apply(out[case.okr_id], verdicts)
             outcome.changed += changed
+        if self.progress:
+            self.progress(len(cases), len(cases))
         return out, outcome
 
     def _ask(

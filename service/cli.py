@@ -178,6 +178,11 @@ def score_cmd(
         adjudicator = configured_adjudicator() if adjudicate else None
         with _progress() as bar, db.transaction() as session:
             task = bar.add_task("embedding new texts", total=None)
+            if adjudicator is not None:
+                asking = bar.add_task("asking the LLM about close calls", total=None)
+                adjudicator.progress = lambda done, total: bar.update(
+                    asking, completed=done, total=total
+                )
             summary = score_organization(
                 session,
                 org,

@@ -232,3 +232,13 @@ def test_the_eval_runner_measures_an_adjudicating_model(session, embedder, llm_s
     assert counts["asked"] == len(llm_server.requests) > 0
     assert counts["invalid"] == 0 and counts["model"] == MODEL
     assert (judged["top1"], judged["mrr"]) == (plain["top1"], plain["mrr"])
+
+
+def test_cli_score_adjudicate_without_a_model_says_what_to_set(database_url, scored_sample):
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    result = CliRunner().invoke(app, ["score", "--org", scored_sample, "--adjudicate"])
+    assert result.exit_code != 0
+    assert "GOLDENTHREAD_LLM_BASE_URL" in result.output
