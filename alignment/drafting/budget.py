@@ -1,8 +1,9 @@
-"""Per-organization token budget: what an organization's drafts may spend per calendar month.
+"""Per-organization token budget: what an organization's model calls may spend per calendar month.
 
 Set with GOLDENTHREAD_LLM_TOKEN_BUDGET (every organization) and GOLDENTHREAD_LLM_TOKEN_BUDGETS
 (JSON overrides by organization id). Spending is read from the stored drafts, failed attempts
-included; a call is refused before it is made when its prompt alone would cross the line.
+included, and from `llm_usage` (link adjudication); a call is refused before it is made when
+its prompt alone would cross the line.
 """
 
 from __future__ import annotations
