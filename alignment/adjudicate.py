@@ -7,9 +7,17 @@ objective is open). For each close call, at most MAX_CANDIDATES objectives above
 threshold go to the model with the `adjudicate_links` prompt, the OKR's words fenced as data.
 The reply must validate against `LinkVerdicts` and name exactly those candidates, or it is
 discarded and the engine's labels stand. A verdict only moves a label between `aligned` and
-`weak`; the score stays the engine's, the verdict and its reason are kept on the link, and
-people's confirm/reject still overrides both. A verdict is reused while the OKR's text, the
-candidates, the model and the prompt are unchanged, so re-scoring costs no tokens.
+`weak`; the score stays the engine's, the verdict and its reason are kept on the link with the
+engine's own label, and people's confirm/reject still overrides both.
+
+A verdict is identified by what was sent (the rendered prompt: OKR, mission, candidates' texts)
+and the prompt file's hash. Every scoring run, with or without a model, re-applies the stored
+verdicts whose question is unchanged, so re-scoring neither loses them nor pays for them again;
+any edit to the OKR, the mission or a candidate objective retires the verdict.
+
+Residual risk: an OKR's author can write text meant to talk the model into a verdict. The fence
+keeps it from posing as instructions, not from being persuasive; the stored `engine_label`
+shows every label the model moved, for a person to check.
 """
 
 from __future__ import annotations
@@ -21,24 +29,34 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from alignment.chat import ChatModel, get_chat_model
+from alignment.chat import ChatModel, Message, get_chat_model
 from alignment.drafting.budget import Budget, BudgetExhausted, estimate_tokens
 from alignment.errors import Conflict, Unavailable
 from alignment.matching import DEFAULT, Calibration, Link, ObjectiveDoc, OkrDoc
-from alignment.prompts import Prompt, load_prompt
+from alignment.prompts import Prompt, PromptError, load_prompt
 
 MAX_CANDIDATES = 3
 # A best score within this factor of the aligned threshold (either side) is a close call.
 CLOSE = 2.0
+REASON_MAX = 300
 
 
 class Verdict(BaseModel):
     model_config = ConfigDict(extra="forbid")
     objective_id: str
     serves: bool
-    reason: str = Field(min_length=1, max_length=300)
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _short(cls, value: str) -> str:
+        # Providers do not enforce maxLength; a long reason is cut, not a reason to re-ask.
+        text = value.strip()
+        if not text:
+            raise ValueError("the reason is empty")
+        return text[:REASON_MAX]
 
 
 class LinkVerdicts(BaseModel):
@@ -54,9 +72,7 @@ class Case:
     candidates: tuple[str, ...]  # objective ids, best engine score first
 
 
-def close_calls(
-    links: Mapping[str, Sequence[Link]], cal: Calibration = DEFAULT, *, limit: int
-) -> list[Case]:
+def close_calls(links: Mapping[str, Sequence[Link]], cal: Calibration = DEFAULT) -> list[Case]:
     """OKRs whose labels could go either way, closest to the aligned threshold first."""
     found: list[tuple[float, Case]] = []
     for okr_id, ranked in links.items():
@@ -70,7 +86,7 @@ def close_calls(
             case = Case(okr_id, tuple(lk.objective_id for lk in candidates))
             found.append((abs(math.log(best / cal.aligned)), case))
     found.sort(key=lambda item: item[0])
-    return [case for _, case in found[:limit]]
+    return [case for _, case in found]
 
 
 @dataclass
@@ -89,17 +105,65 @@ class Outcome:
         return {k: v for k, v in vars(self).items() if k != "usage"}
 
 
+Stored = Mapping[str, Mapping[str, dict[str, Any]]]  # okr id -> objective id -> stored verdict
+
+
+def question(
+    prompt: Prompt, okr: OkrDoc, candidates: Sequence[ObjectiveDoc]
+) -> tuple[list[Message], str]:
+    """The messages for one case and the key a verdict on them is stored under."""
+    messages = prompt.render(
+        okr={
+            "title": okr.title,
+            "description": okr.description,
+            "key_results": [kr.title for kr in okr.key_results],
+            "team_mission": okr.team_mission,
+        },
+        candidates=[
+            {"id": o.id, "title": o.title, "description": o.description, "kpis": list(o.kpis)}
+            for o in candidates
+        ],
+    )
+    text = "\x1f".join([prompt.hash, *(m.content for m in messages)])
+    return messages, hashlib.sha256(text.encode()).hexdigest()
+
+
+def reapply(
+    links: dict[str, list[Link]],
+    okrs: Mapping[str, OkrDoc],
+    objectives: Mapping[str, ObjectiveDoc],
+    previous: Stored,
+) -> tuple[dict[str, list[Link]], set[str], int]:
+    """Stored verdicts whose question is unchanged, put back on `links` without a model call.
+
+    Returns the links, the OKRs that got their verdicts back, and how many labels that moved.
+    """
+    out, kept, changed = dict(links), set(), 0
+    for okr_id, notes in previous.items():
+        note = next(iter(notes.values()))
+        candidates = tuple(note.get("candidates") or ())
+        if okr_id not in out or not candidates or any(o not in objectives for o in candidates):
+            continue
+        try:
+            prompt = load_prompt(note["prompt"]["id"], note["prompt"]["version"])
+        except (KeyError, PromptError):
+            continue
+        if prompt.hash != note["prompt"].get("hash"):
+            continue
+        _, key = question(prompt, okrs[okr_id], [objectives[o] for o in candidates])
+        if all(notes.get(o, {}).get("key") == key for o in candidates):
+            out[okr_id], moved = _apply(out[okr_id], {o: notes[o] for o in candidates})
+            kept.add(okr_id)
+            changed += moved
+    return out, kept, changed
+
+
 @dataclass
 class Adjudicator:
     chat: ChatModel
-    limit: int = 25  # model calls per scoring run at most
+    max_calls: int = 25  # model calls per scoring run at most
     prompt: Prompt = field(default_factory=lambda: load_prompt("adjudicate_links"))
     progress: Callable[[int, int], None] | None = None  # (close calls done, close calls)
-
-    def key(self, fingerprint: str, case: Case) -> str:
-        """Identity of a verdict: reused only while all of this is unchanged."""
-        parts = [fingerprint, *case.candidates, self.chat.model_name, self.prompt.hash]
-        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
     def run(
         self,
@@ -107,39 +171,29 @@ class Adjudicator:
         okrs: Mapping[str, OkrDoc],
         objectives: Mapping[str, ObjectiveDoc],
         *,
-        fingerprints: Mapping[str, str],
-        previous: Mapping[str, Mapping[str, dict[str, Any]]],
+        previous: Stored,
         budget: Budget,
         cal: Calibration = DEFAULT,
     ) -> tuple[dict[str, list[Link]], Outcome]:
-        """`links` with close calls adjudicated; `previous` maps okr id -> objective id ->
-        the adjudication stored on that link by an earlier run."""
-        out, outcome = dict(links), Outcome()
-        cases = close_calls(links, cal, limit=len(links))
+        """`links` with stored verdicts re-applied and the remaining close calls asked."""
+        out, kept, changed = reapply(links, okrs, objectives, previous)
+        outcome = Outcome(reused=len(kept), changed=changed)
+        cases = [c for c in close_calls(links, cal) if c.okr_id not in kept]
         for n, case in enumerate(cases):
             if self.progress:
                 self.progress(n, len(cases))
-            key = self.key(fingerprints[case.okr_id], case)
-            stored = previous.get(case.okr_id, {})
-            if all(stored.get(o, {}).get("key") == key for o in case.candidates):
-                verdicts = {o: stored[o] for o in case.candidates}
-                outcome.reused += 1
-            elif outcome.error or outcome.asked >= self.limit:
-                outcome.skipped += len(cases) - n if outcome.error else 1
-                if outcome.error:
-                    break
-                continue
-            else:
-                try:
-                    verdicts = self._ask(case, okrs, objectives, key, budget, outcome)
-                except (Unavailable, BudgetExhausted) as exc:
-                    outcome.error = str(exc)
-                    outcome.skipped += len(cases) - n
-                    break
-                if verdicts is None:
-                    continue
-            out[case.okr_id], changed = _apply(out[case.okr_id], verdicts)
-            outcome.changed += changed
+            if outcome.asked >= self.max_calls:
+                outcome.skipped = len(cases) - n
+                break
+            try:
+                verdicts = self._ask(case, okrs, objectives, budget, outcome)
+            except (Unavailable, BudgetExhausted) as exc:
+                outcome.error = f"adjudication stopped, the engine's labels stand: {exc}"
+                outcome.skipped = len(cases) - n
+                break
+            if verdicts is not None:
+                out[case.okr_id], moved = _apply(out[case.okr_id], verdicts)
+                outcome.changed += moved
         if self.progress:
             self.progress(len(cases), len(cases))
         return out, outcome
@@ -149,20 +203,11 @@ class Adjudicator:
         case: Case,
         okrs: Mapping[str, OkrDoc],
         objectives: Mapping[str, ObjectiveDoc],
-        key: str,
         budget: Budget,
         outcome: Outcome,
     ) -> dict[str, dict[str, Any]] | None:
-        okr = okrs[case.okr_id]
-        messages = self.prompt.render(
-            okr={
-                "title": okr.title,
-                "description": okr.description,
-                "key_results": [kr.title for kr in okr.key_results],
-                "team_mission": okr.team_mission,
-            },
-            candidates=[_candidate(objectives[o]) for o in case.candidates],
-        )
+        candidates = [objectives[o] for o in case.candidates]
+        messages, key = question(self.prompt, okrs[case.okr_id], candidates)
         budget.check(estimate_tokens(messages))
         defaults = self.prompt.model_defaults
         reply = self.chat.complete(
@@ -184,20 +229,20 @@ class Adjudicator:
         if verdicts is None:
             outcome.invalid += 1
             return None
-        ref = self.prompt.ref
         return {
             v.objective_id: {
                 "serves": v.serves,
                 "reason": v.reason,
                 "model": reply.model,
-                "prompt": ref,
+                "prompt": self.prompt.ref,
+                "candidates": list(case.candidates),
                 "key": key,
             }
             for v in verdicts
         }
 
 
-def configured_adjudicator(limit: int = 25) -> Adjudicator:
+def configured_adjudicator(max_calls: int = 25) -> Adjudicator:
     """An adjudicator over the configured LLM; a clear error when none is configured."""
     chat = get_chat_model()
     if chat is None:
@@ -205,16 +250,7 @@ def configured_adjudicator(limit: int = 25) -> Adjudicator:
             "adjudication needs a language model: set GOLDENTHREAD_LLM_BASE_URL (and _MODEL,"
             " _API_KEY) to an OpenAI-compatible endpoint, or score without adjudication"
         )
-    return Adjudicator(chat, limit=limit)
-
-
-def _candidate(obj: ObjectiveDoc) -> dict[str, Any]:
-    return {
-        "id": obj.id,
-        "title": obj.title,
-        "description": obj.description,
-        "kpis": list(obj.kpis),
-    }
+    return Adjudicator(chat, max_calls=max_calls)
 
 
 def _validated(content: str, case: Case) -> list[Verdict] | None:
@@ -236,9 +272,10 @@ def _apply(ranked: list[Link], verdicts: Mapping[str, dict[str, Any]]) -> tuple[
         if verdict is None:
             out.append(link)
             continue
-        label = (
-            "aligned" if verdict["serves"] else ("weak" if link.label == "aligned" else link.label)
-        )
+        if verdict["serves"]:
+            label = "aligned"
+        else:  # demoted, not dropped: a person still sees it as a candidate
+            label = "weak" if link.label == "aligned" else link.label
         changed += label != link.label
         note = {**verdict, "engine_label": link.label}
         out.append(replace(link, label=label, adjudication=note))

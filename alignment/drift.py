@@ -42,9 +42,10 @@ HOUSEKEEPING = (
 )
 
 
-# Unit vector (per mille, all-MiniLM-L6-v2 space) from the mean on-topic to the mean drifting
+# Unit vector (per mille, in DIRECTION_MODEL's space) from the mean on-topic to the mean drifting
 # check-in of the development organizations; refit with `python -m evals.research --fit`, which
-# prints this block. Vectors of another width (another model) ignore it.
+# prints this block. The score stage drops it for any other embedding model.
+DIRECTION_MODEL = "all-MiniLM-L6-v2"
 _DIRECTION = """
 -89 82 49 -1 41 39 16 -124 -4 -13 -25 29 -15 13 36 -76 -64 104 64 26 53 -4 -101 47
 -99 73 -11 13 -7 7 49 -74 -7 43 82 56 86 -5 29 -27 -33 6 58 -4 -6 20 78 -96

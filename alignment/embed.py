@@ -6,10 +6,12 @@ callable the scoring math asks for vectors through.
 
 Storing should cost little beside encoding (benchmarks/embedding.py measures it against bare
 `model.encode`): each chunk is stored as soon as it is encoded, in pgvector's binary format.
-Only the texts that are searched by similarity (`searchable`: OKR titles and key results) enter
-the HNSW graph, whose upkeep costs the server about 1 ms of CPU per vector; check-ins, whole-OKR
-texts and objective fields are only ever read back by hash. (Writing from a helper thread while
-the model encodes the next chunk measured no faster on 2 cores: the model keeps both busy.)
+Only the texts the report's duplicate search looks up through the index (`searchable`: OKR
+titles and key results) enter the HNSW graph, whose upkeep costs the server about 1 ms of CPU
+per vector. Other texts are read back by hash, or compared exactly within a short list of hashes
+(the draft stage's similar OKRs): a query that adds `searchable` to find them would miss them.
+(Writing from a helper thread while the model encodes the next chunk measured no faster on 2
+cores: the model keeps both busy.)
 """
 
 from __future__ import annotations

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from alignment.drift import DriftItem, score_drift
+from alignment.drift import DEFAULT as DRIFT
+from alignment.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.embed import Progress, VectorCache
 from alignment.embedder import Embedder
 from alignment.matching import KeyResultDoc, Link, ObjectiveDoc, OkrDoc, score_links
@@ -128,17 +129,20 @@ def score_organization(
     adjudicator: Adjudicator | None = None,
 ) -> ScoreSummary:
     """Score every OKR and check-in; with `adjudicator`, an LLM gives a second opinion on the
-    close calls (alignment/adjudicate.py) before people's verdicts are applied."""
+    close calls (alignment/adjudicate.py). Stored LLM verdicts whose question is unchanged are
+    kept either way; people's verdicts are applied last."""
+    # One scoring run per organization at a time: runs replace all verdicts, and an
+    # adjudicating run reads the token budget before it spends.
+    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": org_id})
     docs = load_docs(session, org_id)
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
     )
     links = score_links(docs.objectives, docs.okrs, embed=cache)
-    adjudicated = None
-    if adjudicator is not None:
-        links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
+    links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     links = apply_feedback(session, org_id, links, docs.fingerprints)
-    drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs)
+    drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
+    drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
 
     session.execute(delete(ScoredLink).where(ScoredLink.org_id == org_id))
     rows = [
@@ -198,26 +202,27 @@ def _adjudicate(
     org_id: str,
     docs: OrgDocs,
     links: dict[str, list[Link]],
-    adjudicator: Adjudicator,
-) -> tuple[dict[str, list[Link]], Outcome]:
-    from alignment.drafting.budget import Budget
-    from alignment.settings import get_settings
-
+    adjudicator: Adjudicator | None,
+) -> tuple[dict[str, list[Link]], Outcome | None]:
+    """Stored LLM verdicts put back; with an adjudicator, the remaining close calls asked."""
     previous: dict[str, dict[str, dict]] = defaultdict(dict)
     stored = select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.adjudication).where(
         ScoredLink.org_id == org_id, ScoredLink.adjudication.is_not(None)
     )
     for okr_id, objective_id, verdict in session.execute(stored).tuples():
         previous[okr_id][objective_id] = verdict
+    if not previous and adjudicator is None:
+        return links, None
+    from alignment import adjudicate
+
+    okrs, objectives = {o.id: o for o in docs.okrs}, {o.id: o for o in docs.objectives}
+    if adjudicator is None:
+        return adjudicate.reapply(links, okrs, objectives, previous)[0], None
+    from alignment.drafting.budget import Budget
+    from alignment.settings import get_settings
+
     budget = Budget.for_org(session, org_id, get_settings().llm.budget_for(org_id))
-    links, outcome = adjudicator.run(
-        links,
-        {o.id: o for o in docs.okrs},
-        {o.id: o for o in docs.objectives},
-        fingerprints=docs.fingerprints,
-        previous=previous,
-        budget=budget,
-    )
+    links, outcome = adjudicator.run(links, okrs, objectives, previous=previous, budget=budget)
     session.add_all(
         LlmUsage(org_id=org_id, purpose="adjudicate_links", **usage) for usage in outcome.usage
     )

@@ -166,6 +166,7 @@ def run(
             "model": adjudicator.chat.model_name,
             "prompt": adjudicator.prompt.ref,
             **{k: sum(s.adjudication.get(k, 0) for s in scored) for k in ADJUDICATION_COUNTS},
+            "errors": [e for s in scored if (e := s.adjudication.get("error"))],
         }
     result["datasets"] = [dataset_metrics(s, lab) for s, lab in labelled]
     return result

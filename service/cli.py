@@ -273,7 +273,7 @@ def eval_alignment(
         for path in files:
             if not path.is_file():
                 raise DomainError(f"{path}: no such file")
-        adjudicator = configured_adjudicator(limit=500) if adjudicate else None
+        adjudicator = configured_adjudicator(max_calls=10_000) if adjudicate else None
         prepare_database()
         embedder = get_embedder()
         result = rolled_back(
@@ -285,6 +285,9 @@ def eval_alignment(
         )
     except DomainError as exc:
         fail(exc)
+    stopped = (result.get("adjudication") or {}).get("errors")
+    if stopped:  # the figures would be the engine's alone, labelled with the model's name
+        fail(DomainError("adjudication did not finish; no figures printed", details=stopped))
     if as_json:
         typer.echo(json.dumps(result, indent=2))
     else:

@@ -69,17 +69,18 @@ def score(
         bool,
         Query(description="Ask the configured LLM for a second opinion on close calls."),
     ] = False,
-    adjudicate_limit: Annotated[
-        int, Query(ge=1, le=500, description="Model calls at most (one per close call).")
+    adjudicate_max_calls: Annotated[
+        int, Query(ge=1, le=100, description="Model calls at most (one per close call).")
     ] = 25,
 ) -> ScoreOut:
     """Embed new or changed texts, then re-score every OKR and check-in of the organization.
 
     With `adjudicate=true` (409 when no LLM is configured), close calls get an LLM's verdict,
     kept on each link with its reason; the model being down or the token budget running out
-    leaves the engine's labels in place and says so in `adjudication.error`.
+    leaves the engine's labels in place and says so in `adjudication.error`. Verdicts stored
+    by earlier runs are kept while their OKR, mission and objectives are unchanged.
     """
-    adjudicator = configured_adjudicator(adjudicate_limit) if adjudicate else None
+    adjudicator = configured_adjudicator(adjudicate_max_calls) if adjudicate else None
     summary = score_organization(session, org_id, embedder=embedder, adjudicator=adjudicator)
     return ScoreOut(**summary.as_dict())
 

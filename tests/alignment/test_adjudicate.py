@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from alignment.adapters.openai_chat import OpenAIChatModel
 from alignment.adjudicate import Adjudicator, Case, close_calls
 from alignment.embed import VectorCache
 from alignment.links import record_feedback
 from alignment.matching import DEFAULT, Link, score_links
-from alignment.models import LlmUsage, ScoredLink
+from alignment.models import LlmUsage, Okr, ScoredLink, StrategicObjective
 from alignment.score import load_docs, score_organization
 from alignment.settings import LLMSettings, get_settings
 from tests.alignment import drafting_support as support
@@ -34,23 +34,22 @@ def test_close_calls_are_near_the_threshold_or_contested_and_come_closest_first(
         "contested": _links(0.95, 0.94, 0.9, 0.5),
         "a-bit-near": _links(aligned * 1.6, 0.01),
     }
-    cases = close_calls(links, limit=10)
+    cases = close_calls(links)
     assert [c.okr_id for c in cases] == ["near", "a-bit-near", "contested"]
     assert cases[2] == Case("contested", ("SO-1", "SO-2", "SO-3"))  # at most three candidates
-    assert [c.okr_id for c in close_calls(links, limit=1)] == ["near"]
 
 
-def _adjudicator(server: FakeOpenAI, limit: int = 2) -> Adjudicator:
+def _adjudicator(server: FakeOpenAI, max_calls: int = 2) -> Adjudicator:
     settings = LLMSettings(
         base_url=server.url, api_key="test-key", model=MODEL, timeout_s=3.0, max_retries=0
     )
-    return Adjudicator(OpenAIChatModel(settings), limit=limit)
+    return Adjudicator(OpenAIChatModel(settings), max_calls=max_calls)
 
 
 def _cases(session, org_id: str, embedder, limit: int) -> list[Case]:
     docs = load_docs(session, org_id)  # the stored vectors, as the score stage reads them
     links = score_links(docs.objectives, docs.okrs, embed=VectorCache(session, org_id, embedder))
-    return close_calls(links, limit=limit)
+    return close_calls(links)[:limit]
 
 
 def _stored(session, org_id: str, okr_id: str) -> dict[str, ScoredLink]:
@@ -75,6 +74,7 @@ def test_verdicts_change_labels_are_kept_with_reasons_and_are_reused(
     org = scored_sample
     first, second = _cases(session, org, embedder, limit=2)
     before = _stored(session, org, first.okr_id)
+    before_second = _stored(session, org, second.okr_id)
     llm_server.reply(_verdicts(first, [False] * len(first.candidates)), usage=(400, 60))
     llm_server.reply(
         _verdicts(second, [True] + [False] * (len(second.candidates) - 1)), usage=(380, 50)
@@ -86,6 +86,10 @@ def test_verdicts_change_labels_are_kept_with_reasons_and_are_reused(
 
     assert summary.adjudication["asked"] == 2 and summary.adjudication["invalid"] == 0
     assert summary.adjudication["skipped"] > 0  # more close calls than the limit of two
+    demoted = sum(before[o].label == "aligned" for o in first.candidates)
+    demoted += sum(before_second[o].label == "aligned" for o in second.candidates[1:])
+    promoted = before_second[second.candidates[0]].label != "aligned"
+    assert summary.adjudication["changed"] == demoted + promoted
     after = _stored(session, org, first.okr_id)
     for objective_id in first.candidates:
         verdict = after[objective_id].adjudication
@@ -125,17 +129,36 @@ def test_verdicts_change_labels_are_kept_with_reasons_and_are_reused(
     # Unchanged texts and candidates: the stored verdicts are reused for free (no new calls
     # allowed here, so any other close call is skipped rather than asked).
     again = score_organization(
-        session, org, embedder=embedder, adjudicator=_adjudicator(llm_server, limit=0)
+        session, org, embedder=embedder, adjudicator=_adjudicator(llm_server, 0)
     )
     assert again.adjudication["reused"] == 2 and again.adjudication["asked"] == 0
     assert len(llm_server.requests) == 2
     assert _stored(session, org, second.okr_id)[second.candidates[0]].label == "aligned"
+
+    # A re-score without a model (an import, a report) keeps them too.
+    plain = score_organization(session, org, embedder=embedder)
+    assert plain.adjudication is None
+    kept = _stored(session, org, second.okr_id)[second.candidates[0]]
+    assert kept.label == "aligned" and kept.adjudication["reason"].startswith("KR moves")
 
     # People still overrule the model.
     record_feedback(session, org, second.okr_id, second.candidates[0], verdict="rejected",
                     decided_by="strategy office")  # fmt: skip
     score_organization(session, org, embedder=embedder, adjudicator=_adjudicator(llm_server, 0))
     assert _stored(session, org, second.okr_id)[second.candidates[0]].label == "none"
+
+    # A verdict retires when what the model was shown changes: the OKR, or a candidate.
+    session.execute(
+        update(Okr).where(Okr.org_id == org, Okr.id == first.okr_id).values(title="Renamed")
+    )
+    session.execute(
+        update(StrategicObjective)
+        .where(StrategicObjective.org_id == org, StrategicObjective.id == second.candidates[0])
+        .values(description="Rewritten since the model judged it.")
+    )
+    score_organization(session, org, embedder=embedder)
+    for okr_id in (first.okr_id, second.okr_id):
+        assert all(r.adjudication is None for r in _stored(session, org, okr_id).values())
 
 
 def test_a_reply_about_other_objectives_is_discarded(session, scored_sample, embedder, llm_server):
@@ -145,7 +168,7 @@ def test_a_reply_about_other_objectives_is_discarded(session, scored_sample, emb
     llm_server.reply({"verdicts": [{"objective_id": "SO-404", "serves": True, "reason": "x"}]})
 
     summary = score_organization(
-        session, org, embedder=embedder, adjudicator=_adjudicator(llm_server, limit=1)
+        session, org, embedder=embedder, adjudicator=_adjudicator(llm_server, 1)
     )
 
     assert summary.adjudication["invalid"] == 1 and summary.adjudication["changed"] == 0
@@ -230,8 +253,12 @@ def test_the_eval_runner_measures_an_adjudicating_model(session, embedder, llm_s
     session.rollback()
     counts = judged["adjudication"]
     assert counts["asked"] == len(llm_server.requests) > 0
-    assert counts["invalid"] == 0 and counts["model"] == MODEL
-    assert (judged["top1"], judged["mrr"]) == (plain["top1"], plain["mrr"])
+    assert counts["invalid"] == 0 and counts["model"] == MODEL and counts["errors"] == []
+    assert counts["changed"] > 0  # labels moved ...
+    assert (judged["top1"], judged["mrr"]) == (plain["top1"], plain["mrr"])  # ... rankings not
+    assert (
+        judged["link_f1"] != plain["link_f1"] or judged["orphan_recall"] != plain["orphan_recall"]
+    )
 
 
 def test_cli_score_adjudicate_without_a_model_says_what_to_set(database_url, scored_sample):

@@ -412,4 +412,5 @@ def test_on_the_engines_own_verdicts_only_its_known_misses_are_missing(
     run = build_report(session, scored_sample, embedder=embedder)
     found = keys(run)
     missing = {f"{kind}:{key}" for _, kind, key in PLANTED if f"{kind}:{key}" not in found}
-    assert missing == ENGINE_MISSES
+    # When the engine improves, shrink ENGINE_MISSES (and the "Known weak spots" it cites).
+    assert missing == ENGINE_MISSES, f"planted problems missing on engine verdicts: {missing}"

@@ -24,11 +24,13 @@ HNSW = {
 
 
 def upgrade() -> None:
+    # Existing rows become searchable through the column default (no rewrite, no UPDATE that
+    # would feed every row to the old graph); new rows default to false.
     op.add_column(
         "text_embeddings",
-        sa.Column("searchable", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("searchable", sa.Boolean(), server_default=sa.true(), nullable=False),
     )
-    op.execute("UPDATE text_embeddings SET searchable = true")
+    op.alter_column("text_embeddings", "searchable", server_default=sa.false())
     op.drop_index("ix_text_embeddings_hnsw", table_name="text_embeddings", **HNSW)
     op.create_index(
         "ix_text_embeddings_hnsw",

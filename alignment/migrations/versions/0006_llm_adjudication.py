@@ -1,5 +1,7 @@
 """LLM adjudication of close calls: a verdict on each scored link; tokens spent outside drafts.
 
+Downgrading drops `llm_usage`, and with it this month's record of adjudication spending.
+
 Revision ID: 0006
 Revises: 0005
 """
