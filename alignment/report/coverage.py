@@ -162,6 +162,10 @@ def summarize(facts: OrgFacts, okr_ids: list[str], objective_ids: list[str]) -> 
         "okrs": len(okr_ids),
         "aligned_okrs": len(aligned_okrs),
         "alignment_health": round(len(aligned_okrs) / len(okr_ids), 4) if okr_ids else None,
+        # Labels an LLM's second opinion moved (alignment/adjudicate.py), for a person to check.
+        "labels_moved_by_llm": sum(
+            1 for o in okr_ids for link in facts.links.get(o, ()) if link.engine_label
+        ),
         "objectives": [
             {
                 "id": o,

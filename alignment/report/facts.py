@@ -71,6 +71,7 @@ class LinkRow(NamedTuple):
     score: float
     label: str
     evidence: dict[str, Any] | None  # the strongest piece of the stored evidence
+    engine_label: str | None = None  # the engine's own label, when an LLM verdict moved it
 
 
 class CheckInRow(NamedTuple):
@@ -167,12 +168,14 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         ScoredLink.score,
         ScoredLink.label,
         ScoredLink.evidence[0].label("evidence"),
+        ScoredLink.adjudication["engine_label"].astext.label("engine_label"),
         ScoredLink.model,
         where=(ScoredLink.org_id == org_id)
         & or_(ScoredLink.label != "none", ScoredLink.rank == 1, declared_pair),
         order=(ScoredLink.okr_id, ScoredLink.rank),
     ):
-        links[r.okr_id].append(LinkRow(r.objective_id, r.rank, r.score, r.label, r.evidence))
+        moved = r.engine_label if r.engine_label not in (None, r.label) else None
+        links[r.okr_id].append(LinkRow(r.objective_id, r.rank, r.score, r.label, r.evidence, moved))
         model = r.model
     return OrgFacts(
         org_id=org_id,

@@ -126,6 +126,13 @@ def test_verdicts_change_labels_are_kept_with_reasons_and_are_reused(
         c["id"] for c in json.loads(user.split('<data name="candidates">')[1].split("</data>")[0])
     ] == list(first.candidates)
 
+    # The strategy office sees how many labels the model moved.
+    from alignment.report import build_report, to_html
+
+    run = build_report(session, org, embedder=embedder)
+    assert run.summary["labels_moved_by_llm"] == summary.adjudication["changed"] > 0
+    assert "moved by an LLM" in to_html(run)
+
     # Unchanged texts and candidates: the stored verdicts are reused for free (no new calls
     # allowed here, so any other close call is skipped rather than asked).
     again = score_organization(
