@@ -184,17 +184,21 @@ def test_a_reply_about_other_objectives_is_discarded(session, scored_sample, emb
     assert all(r.adjudication is None for r in after.values())
 
 
+def _aligned(session, org_id: str) -> dict[str, int]:
+    """OKR id -> how many objectives it is aligned with."""
+    rows = session.execute(
+        select(ScoredLink.okr_id, func.count())
+        .where(ScoredLink.org_id == org_id, ScoredLink.label == "aligned")
+        .group_by(ScoredLink.okr_id)
+    )
+    return dict(rows.tuples().all())
+
+
 def test_provider_down_leaves_the_engine_labels_and_says_why(
     session, scored_sample, embedder, llm_server
 ):
     org = scored_sample
-    before = dict(
-        session.execute(
-            select(ScoredLink.okr_id, func.count()).where(
-                ScoredLink.org_id == org, ScoredLink.label == "aligned"
-            ).group_by(ScoredLink.okr_id)
-        ).tuples().all()
-    )  # fmt: skip
+    before = _aligned(session, org)
     llm_server.reply(status=500)
 
     summary = score_organization(
@@ -203,13 +207,7 @@ def test_provider_down_leaves_the_engine_labels_and_says_why(
 
     assert summary.adjudication["asked"] == 0 and summary.adjudication["error"]
     assert summary.adjudication["skipped"] > 0
-    after = dict(
-        session.execute(
-            select(ScoredLink.okr_id, func.count()).where(
-                ScoredLink.org_id == org, ScoredLink.label == "aligned"
-            ).group_by(ScoredLink.okr_id)
-        ).tuples().all()
-    )  # fmt: skip
+    after = _aligned(session, org)
     assert after == before
 
 
