@@ -27,7 +27,9 @@ def import_document(
     dry_run: bool = False,
     progress: Progress | None = None,
 ) -> ImportSummary:
-    document = raw if isinstance(raw, dict) else load_document(raw)
+    # Anything already parsed (a dict, or a list or None from an odd file) goes to the
+    # validator, which names what is wrong with it.
+    document = load_document(raw) if isinstance(raw, bytes | str) else raw
     bundle = parse_bundle(document)
     with session.begin_nested() as savepoint:
         summary = import_bundle(session, bundle, prune=prune, progress=progress)

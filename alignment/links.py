@@ -285,20 +285,34 @@ def record_feedback(
 
 
 def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
-    """People's verdicts as a goldenthread.labels/v1 document (evaluation data)."""
-    require_org(session, org_id)
-    links: dict[str, list[str]] = defaultdict(list)
-    judged: set[str] = set()
+    """People's verdicts as a goldenthread.labels/v1 document (evaluation data).
+
+    An OKR is listed with the objectives people confirmed for it. In labels/v1 an empty list
+    means "serves nothing", so an OKR with rejections only is listed (empty) only when every
+    objective of the organization was rejected for it; one rejected link says nothing about
+    the others. Verdicts on an OKR text that has since changed are left out.
+    """
+    from alignment.score import load_docs  # the score stage owns the OKR text fingerprint
+
+    docs = load_docs(session, org_id)
+    current = docs.fingerprints
+    objectives = {o.id for o in docs.objectives}
+    confirmed: dict[str, list[str]] = defaultdict(list)
+    rejected: dict[str, set[str]] = defaultdict(set)
     for f in session.scalars(
         select(LinkFeedback)
         .where(LinkFeedback.org_id == org_id)
         .order_by(LinkFeedback.okr_id, LinkFeedback.objective_id)
     ):
-        judged.add(f.okr_id)
+        if current.get(f.okr_id) != f.okr_hash:
+            continue
         if f.verdict == "confirmed":
-            links[f.okr_id].append(f.objective_id)
+            confirmed[f.okr_id].append(f.objective_id)
+        else:
+            rejected[f.okr_id].add(f.objective_id)
+    orphans = [o for o, ids in rejected.items() if o not in confirmed and ids >= objectives]
     return {
         "format": "goldenthread.labels/v1",
-        "links": {okr_id: links.get(okr_id, []) for okr_id in sorted(judged)},
+        "links": {okr_id: confirmed.get(okr_id, []) for okr_id in sorted([*confirmed, *orphans])},
         "drift": {},
     }

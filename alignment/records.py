@@ -50,7 +50,7 @@ def _patch_model(create: type[BaseModel], name: str) -> type[BaseModel]:
         for fname, info in create.model_fields.items()
         if fname not in ("id", "key_results")
     }
-    return create_model(name, __config__=ConfigDict(extra="forbid"), **fields)
+    return create_model(name, __config__=ConfigDict(extra="forbid", allow_inf_nan=False), **fields)
 
 
 @dataclass(frozen=True)

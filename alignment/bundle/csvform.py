@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 import re
 from typing import Any
 
+from alignment.bundle.io import decode
 from alignment.errors import BundleInvalid
 
 COLUMNS = (
@@ -71,8 +73,28 @@ class CsvOkrs:
         return f"row {self.okr_rows[okr_index]}, column {column or 'okr_id'}"
 
 
+# A comma is only ever a thousands separator ("1,240.5"): "1,5" is a decimal comma from a
+# spreadsheet in another locale, and reading it as 15 would be silently wrong.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def parse_number(text: str) -> float:
+    """A finite number as written in the CSV form; ValueError saying why not."""
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(f"{text!r} is not a number (use '.' for decimals, e.g. 1.5)")
+        text = text.replace(",", "")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{text!r} is not a finite number")
+    return value
+
+
 def parse_csv(raw: bytes | str) -> CsvOkrs:
-    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    text = decode(raw, name="CSV")
     reader = csv.DictReader(io.StringIO(text))
     header = [h.strip() for h in (reader.fieldnames or [])]
     problems: list[dict[str, str]] = []
@@ -110,13 +132,22 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
             parsed.okr_rows.append(rownum)
             parsed.kr_rows.append([])
         else:
+            # Any row of an OKR may carry its columns (a sorted sheet moves the first row):
+            # a blank takes the value from another row, two different values are a conflict.
             okr = parsed.okrs[index[okr_id]]
-            for column, field in OKR_FIELDS.items():
-                value = row.get(column)
-                if value and value != okr[field]:
+            links = [x.strip() for x in row.get("declared_links", "").split(";") if x.strip()]
+            later: dict[str, Any] = {f: row.get(c) or None for c, f in OKR_FIELDS.items()}
+            later["declared_links"] = links or None
+            columns = {**{f: c for c, f in OKR_FIELDS.items()}, "declared_links": "declared_links"}
+            for field, value in later.items():
+                if not value:
+                    continue
+                if not okr[field]:
+                    okr[field] = value
+                elif value != okr[field]:
                     problems.append(
                         {
-                            "path": f"row {rownum}, column {column}",
+                            "path": f"row {rownum}, column {columns[field]}",
                             "message": f"differs from row {parsed.okr_rows[index[okr_id]]}"
                             f" for the same okr_id ({value!r} vs {okr[field]!r})",
                         }
@@ -128,14 +159,9 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
             value = row.get(column) or None
             if column in NUMBERS and value is not None:
                 try:
-                    value = float(value.replace(",", ""))
-                except ValueError:
-                    problems.append(
-                        {
-                            "path": f"row {rownum}, column {column}",
-                            "message": f"{value!r} is not a number",
-                        }
-                    )
+                    value = parse_number(value)
+                except ValueError as exc:
+                    problems.append({"path": f"row {rownum}, column {column}", "message": str(exc)})
                     value = None
             kr[field] = value
         parsed.okrs[index[okr_id]]["key_results"].append(kr)

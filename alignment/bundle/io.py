@@ -11,9 +11,29 @@ import yaml
 from alignment.errors import BundleInvalid
 
 
+def decode(raw: bytes | str, *, name: str) -> str:
+    """UTF-8 text (a BOM is dropped), or an error saying which byte is not UTF-8."""
+    if isinstance(raw, str):
+        return raw
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BundleInvalid(
+            f"{name} is not UTF-8 text; save it as UTF-8 (in Excel: 'CSV UTF-8')",
+            details=[
+                {
+                    "path": "$",
+                    "message": f"line {line}, byte {exc.start}: 0x{raw[exc.start]:02x}"
+                    " is not valid UTF-8",
+                }
+            ],
+        ) from exc
+
+
 def load_document(raw: bytes | str, *, name: str = "bundle") -> Any:
     """Parse JSON (or YAML, a superset) and report where a syntax error is."""
-    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    text = decode(raw, name=name)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:

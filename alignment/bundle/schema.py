@@ -22,7 +22,8 @@ Kind = Literal["lead", "lag"]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinities parse from JSON (`NaN`, `1e400`) but are no measurement.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class OrganizationIn(_Strict):

@@ -130,3 +130,16 @@ def test_feedback_errors(client, scored_sample) -> None:
         f"{base}/O-11/links/SO-99/feedback", json={"verdict": "rejected", "decided_by": "ana"}
     )
     assert missing.status_code == 404
+
+
+def test_feedback_labels_do_not_turn_one_rejection_into_an_orphan(client, scored_sample) -> None:
+    base = f"/orgs/{scored_sample}/okrs/O-1/links"
+    objectives = [lk["objective_id"] for lk in client.get(f"{base}").json()["links"]]
+    verdict = {"verdict": "rejected", "decided_by": "qa"}
+    assert client.post(f"{base}/{objectives[0]}/feedback", json=verdict).status_code == 200
+    labels = client.get(f"/orgs/{scored_sample}/alignment/feedback-labels").json()
+    assert "O-1" not in labels["links"]  # still serves whatever nobody rejected
+    for objective_id in objectives[1:]:
+        client.post(f"{base}/{objective_id}/feedback", json=verdict)
+    labels = client.get(f"/orgs/{scored_sample}/alignment/feedback-labels").json()
+    assert labels["links"]["O-1"] == []  # every objective rejected: judged to serve none

@@ -467,3 +467,63 @@ def test_csv_key_result_of_a_duplicate_id(client: TestClient, acme: None) -> Non
     assert "row 3, column kr_id" in found
     assert "O-1-KR1" in found["row 3, column kr_id"]
     assert client.get("/orgs/acme/okrs/O-7").status_code == 404
+
+
+def test_text_that_is_not_utf8_is_named_not_a_server_error(client: TestClient, acme: None) -> None:
+    latin1 = "okr_id,team\nO-1,Équipe\n".encode("latin-1")
+    found = rejected(client.post("/orgs/acme/okrs.csv", content=latin1, headers=CSV))
+    assert "line 2" in found["$"] and "0xc9" in found["$"]
+    body = json.dumps(small_bundle()).replace("Acme", "Acm\u00e9").encode("cp1252")
+    response = client.post("/bundles", content=body, headers={"content-type": "application/json"})
+    assert "not valid UTF-8" in rejected(response)["$"]
+
+
+def test_numbers_that_are_not_measurements_are_refused(client: TestClient, acme: None) -> None:
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    rows[0]["baseline"], rows[0]["target"] = "1,5", "nan"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert "use '.' for decimals" in found["row 2, column baseline"]
+    assert "finite" in found["row 2, column target"]
+    rows[0]["baseline"], rows[0]["target"] = "1,240.5", "2000"  # thousands separators are fine
+    ok(post_csv(client, write_csv(rows), dry_run="true"))
+
+    document = small_bundle()
+    document["okrs"][0]["key_results"][0]["target"] = float("nan")
+    text = json.dumps(document)  # Python writes the non-standard NaN token, as some tools do
+    found = rejected(
+        client.post("/bundles", content=text, headers={"content-type": "application/json"})
+    )
+    assert any(path.endswith(".key_results[0].target") for path in found)
+    kr = document["okrs"][0]["key_results"][0]["id"]
+    patch = client.patch(f"/orgs/acme/key-results/{kr}", content='{"target": Infinity}',
+                         headers={"content-type": "application/json"})  # fmt: skip
+    assert patch.status_code == 422, patch.text
+
+
+@pytest.mark.parametrize("content", ["", "[]", "just a sentence"])
+def test_cli_import_of_a_file_that_is_no_bundle(database_url, tmp_path, content: str) -> None:
+    from typer.testing import CliRunner
+
+    from service.cli import app
+
+    path = tmp_path / "odd.json"
+    path.write_text(content)
+    result = CliRunner().invoke(app, ["import", str(path)])
+    assert result.exit_code == 2, result.output
+    assert "bundle must be a JSON/YAML object" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_csv_okr_columns_count_on_any_row_of_the_okr(client: TestClient, acme: None) -> None:
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    assert (rows[0]["okr_id"], rows[1]["okr_id"]) == ("O-1", "O-1")
+    rows[0]["declared_links"], rows[1]["declared_links"] = "", "SO-1"  # sorted sheet
+    assert ok(post_csv(client, write_csv(rows)))["changed"] is False
+    rows[0]["declared_links"], rows[1]["declared_links"] = "SO-1", "SO-2"
+    assert (
+        "differs from row 2"
+        in rejected(post_csv(client, write_csv(rows)))["row 3, column declared_links"]
+    )
+    rows[0]["declared_links"], rows[1]["declared_links"] = "", "SO-99"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert any("SO-99" in message for message in found.values())
