@@ -102,6 +102,25 @@ class Calibration:
 
 DEFAULT = Calibration()
 
+# Per-organization z-scores need a population to compare against: with one objective, or a
+# handful of OKRs, they are noise (measured on dev organizations cut down to 1-3 objectives and
+# 1-5 OKRs: link F1 0.56 with DEFAULT, 0.67 on absolute features alone). Such organizations are
+# scored with SMALL_ORG, fitted on the same dev organizations with only these features.
+ABSOLUTE = ("sim", "lex", "gap")
+SMALL_ORG = Calibration(  # `python -m evals.research evals/datasets/dev --fit` prints it
+    weights=(6.67, 0.0, 0.0, 5.665, 5.519, 0.0, 0.0, 0.0, 0.0),
+    bias=-3.818,
+    aligned=0.225,
+    weak=0.112,
+    margin=0.5,
+)
+MIN_OBJECTIVES, MIN_OKRS = 2, 4
+
+
+def calibration_for(n_objectives: int, n_okrs: int) -> Calibration:
+    """DEFAULT, or SMALL_ORG for an organization too small for per-organization z-scores."""
+    return DEFAULT if n_objectives >= MIN_OBJECTIVES and n_okrs >= MIN_OKRS else SMALL_ORG
+
 
 def _okr_fields(okr: OkrDoc) -> list[tuple[str, str]]:
     """(field name, text) of the OKR parts that state what the OKR is about."""
@@ -307,7 +326,7 @@ def score_links(
     okrs: Sequence[OkrDoc],
     *,
     embed: Embed,
-    calibration: Calibration = DEFAULT,
+    calibration: Calibration | None = None,
 ) -> dict[str, list[Link]]:
     """okr id -> every objective as a Link, ranked by calibrated score (highest first).
 
@@ -319,6 +338,7 @@ def score_links(
         return {}
     if not objectives:
         return {k.id: [] for k in okrs}
+    calibration = calibration or calibration_for(len(objectives), len(okrs))
     pf = pair_features(objectives, okrs, embed=embed, full_weight=calibration.full_weight)
     probs = calibrated(pf.x, calibration)
     order = np.argsort(-probs, axis=1, kind="stable")

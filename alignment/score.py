@@ -20,7 +20,14 @@ from alignment.drift import DEFAULT as DRIFT
 from alignment.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.embed import Progress, VectorCache
 from alignment.embedder import Embedder
-from alignment.matching import KeyResultDoc, Link, ObjectiveDoc, OkrDoc, score_links
+from alignment.matching import (
+    KeyResultDoc,
+    Link,
+    ObjectiveDoc,
+    OkrDoc,
+    calibration_for,
+    score_links,
+)
 from alignment.models import (
     CheckIn,
     CheckInDrift,
@@ -222,7 +229,10 @@ def _adjudicate(
     from alignment.settings import get_settings
 
     budget = Budget.for_org(session, org_id, get_settings().llm.budget_for(org_id))
-    links, outcome = adjudicator.run(links, okrs, objectives, previous=previous, budget=budget)
+    cal = calibration_for(len(objectives), len(okrs))
+    links, outcome = adjudicator.run(
+        links, okrs, objectives, previous=previous, budget=budget, cal=cal
+    )
     session.add_all(
         LlmUsage(org_id=org_id, purpose="adjudicate_links", **usage) for usage in outcome.usage
     )

@@ -146,13 +146,25 @@ def _f1(probs: np.ndarray, gold: np.ndarray, cal: matching.Calibration) -> float
     return 2 * tp / max(float(pred.sum() + gold.sum()), 1.0)
 
 
-def fit_links(orgs, embed, base: matching.Calibration) -> matching.Calibration:
-    """Logistic weights on the fit orgs, then thresholds maximizing their mean link F1."""
+def fit_links(
+    orgs, embed, base: matching.Calibration, *, only: tuple[str, ...] | None = None
+) -> matching.Calibration:
+    """Logistic weights on the fit orgs, then thresholds maximizing their mean link F1.
+
+    `only` names the features to fit (the others get weight 0), e.g. `matching.ABSOLUTE` for
+    the small-organization calibration."""
     data = [_link_data(o, embed) for o in orgs]
-    x = np.concatenate([d[0].reshape(-1, d[0].shape[-1]) for d in data])
+    use = [matching.FEATURES.index(f) for f in (only or matching.FEATURES)]
+    x = np.concatenate([d[0].reshape(-1, d[0].shape[-1])[:, use] for d in data])
     y = np.concatenate([d[1].ravel() for d in data])
     lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    cal = replace(base, weights=tuple(float(w) for w in lr.coef_[0]), bias=float(lr.intercept_[0]))
+    weights = np.zeros(len(matching.FEATURES))
+    weights[use] = lr.coef_[0]
+    cal = replace(
+        base,
+        weights=tuple(round(float(w), 3) for w in weights),
+        bias=round(float(lr.intercept_[0]), 3),
+    )
     probs = [matching.calibrated(d[0], cal) for d in data]
     best = (-1.0, cal)
     for t in np.arange(0.1, 0.81, 0.025):
@@ -276,6 +288,8 @@ def main() -> None:
     embed.save()
     if args.fit:
         print(full_cal)
+        small = fit_links(fit_orgs, embed, matching.SMALL_ORG, only=matching.ABSOLUTE)
+        print(f"SMALL_ORG = {small}")
         print(full_dcal)  # the direction is not in its repr: paste it into drift.DIRECTION
         print(drift.format_direction(full_dcal.direction))
 

@@ -225,3 +225,22 @@ def test_title_borrowing_an_objectives_words_is_not_enough() -> None:
     assert got["O-7"][0].objective_id == "SO-5"
     # Key results are judged on their own, so the trap scores far below the genuine OKR.
     assert got["O-9"][0].score < 0.5 * got["O-7"][0].score
+
+
+def test_a_tiny_organization_is_scored_without_per_organization_z_scores() -> None:
+    # One objective and two OKRs: nothing to z-score against, so SMALL_ORG's absolute features
+    # decide (with DEFAULT, a lone OKR's z-scores are 0 and even an exact match scores ~0.02).
+    objective = ObjectiveDoc(
+        "SO-1", "Cut avoidable readmissions", None, None, ("30-day readmission rate",)
+    )
+    served = okr("O-1", "Fewer patients back in hospital within a month",
+                 "30-day readmission rate from 14% to 10%")  # fmt: skip
+    unrelated = okr("O-2", "Repaint the staff canteen", "Canteen repainted by March")
+    from alignment.matching import DEFAULT, SMALL_ORG, calibration_for
+
+    assert calibration_for(1, 2) is SMALL_ORG and calibration_for(12, 50) is DEFAULT
+    got = score_links([objective], [served, unrelated], embed=embed)
+    assert got["O-1"][0].label == "aligned"
+    assert got["O-2"][0].label != "aligned"
+    alone = score_links([objective], [served], embed=embed)  # the bundle-v1.md example's shape
+    assert alone["O-1"][0].label == "aligned"
