@@ -7,6 +7,7 @@ a savepoint, so the caller's transaction stays usable.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -26,11 +27,29 @@ from alignment.models import (
     StrategicObjective,
     content_hash,
 )
-from alignment.records import COLUMN_OF, RecordKind
+from alignment.records import COLUMN_OF, FIELD_OF, RecordKind
 
 # Postgres SQLSTATEs we translate.
 UNIQUE, FOREIGN_KEY, CHECK = "23505", "23503", "23514"
 RESTRICT, NOT_NULL = "23001", "23502"
+
+
+# PostgreSQL's detail for a foreign-key violation, e.g.
+# Key (org_id, team_id)=(acme, T-99) is not present in table "teams".
+_FK_DETAIL = re.compile(
+    r"Key \((?P<cols>[^)]*)\)=\((?P<vals>[^)]*)\) is (?P<what>not present in|still referenced"
+    r' from) table "(?P<table>[^"]+)"'
+)
+
+
+def _reference(detail: str) -> tuple[str, str, str] | None:
+    """(field, value, table) of the record a foreign-key detail is about, if it parses."""
+    match = _FK_DETAIL.search(detail)
+    if not match:
+        return None
+    column = match["cols"].split(", ")[-1]
+    value = match["vals"].split(", ")[-1]
+    return FIELD_OF.get(column, column), value, match["table"].replace("_", " ")
 
 
 @contextmanager
@@ -40,13 +59,25 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
     except IntegrityError as exc:
         state = getattr(exc.orig, "sqlstate", None)
         detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None) or str(exc.orig)
+        ref = _reference(detail)
         if state == UNIQUE:
             raise Conflict(f"{kind_label} {ident!r} already exists") from exc
         if state in (FOREIGN_KEY, RESTRICT) and deleting:
-            raise Conflict(f"{kind_label} {ident!r} is still referenced", details=detail) from exc
+            by = f" by {ref[2]}" if ref else ""
+            raise Conflict(
+                f"{kind_label} {ident!r} is still referenced{by}; delete or move those first",
+                details=[{"path": "$", "message": detail}],
+            ) from exc
+        if state == FOREIGN_KEY and ref:
+            field, value, table = ref
+            raise Invalid(
+                f"{kind_label} {ident!r}: {field} {value!r} does not exist",
+                details=[{"path": f"$.{field}", "message": f"no such record in {table}"}],
+            ) from exc
         if state == FOREIGN_KEY:
             raise Invalid(
-                f"{kind_label} {ident!r} references a record that does not exist", details=detail
+                f"{kind_label} {ident!r} references a record that does not exist",
+                details=[{"path": "$", "message": detail}],
             ) from exc
         if state == CHECK:
             raise Invalid(f"{kind_label} {ident!r} breaks a rule", details=detail) from exc

@@ -410,7 +410,8 @@ def test_nested_key_result_with_an_existing_id(client: TestClient, acme: None) -
 
 
 def test_deleting_a_team_still_used_by_an_okr(client: TestClient, acme: None) -> None:
-    error(client.delete(f"{ORG}/teams/T-2"), 409, "conflict")
+    found = error(client.delete(f"{ORG}/teams/T-2"), 409, "conflict")
+    assert "still referenced by okrs" in found["message"]
     ok(client.get(f"{ORG}/teams/T-2"))
     # The request failed, but the connection is still usable and nothing was deleted.
     assert ok(client.get(f"{ORG}/okrs", params={"team": "T-2"}))["total"] == 1
@@ -514,7 +515,9 @@ def test_patch_cannot_change_the_id(client: TestClient, acme: None) -> None:
 
 
 def test_patch_to_an_unknown_reference(client: TestClient, acme: None) -> None:
-    error(client.patch(f"{ORG}/okrs/O-1", json={"team": "T-404"}), 422, "invalid")
+    found = error(client.patch(f"{ORG}/okrs/O-1", json={"team": "T-404"}), 422, "invalid")
+    assert "team 'T-404' does not exist" in found["message"]
+    assert found["details"] == [{"path": "$.team", "message": "no such record in teams"}]
     assert ok(client.get(f"{ORG}/okrs/O-1"))["team"] == "T-1"
 
 
