@@ -29,6 +29,11 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
         "report": _header(current),
         "against": _header(baseline),
         "same_inputs": current.inputs_version == baseline.inputs_version,
+        "same_filters": current.filters == baseline.filters,
+        # Different filters: "resolved" then also holds findings the current run does not cover.
+        "warning": None
+        if current.filters == baseline.filters
+        else "the runs were built with different filters; compare runs with the same filters",
         "counts": {"new": len(new), "resolved": len(resolved), "unchanged": len(unchanged)},
         "new": new,
         "resolved": resolved,

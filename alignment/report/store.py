@@ -75,11 +75,13 @@ def get_run(session: Session, org_id: str, run_id: int) -> ReportRun:
     return run
 
 
-def latest_run(session: Session, org_id: str) -> ReportRun | None:
+def latest_run(session: Session, org_id: str, *, unfiltered: bool = False) -> ReportRun | None:
+    """The newest run; with `unfiltered`, the newest that covers the whole organization."""
     require_org(session, org_id)
-    return session.scalar(
-        select(ReportRun).where(ReportRun.org_id == org_id).order_by(ReportRun.id.desc()).limit(1)
-    )
+    query = select(ReportRun).where(ReportRun.org_id == org_id)
+    if unfiltered:
+        query = query.where(ReportRun.filters == {})
+    return session.scalar(query.order_by(ReportRun.id.desc()).limit(1))
 
 
 def list_runs(

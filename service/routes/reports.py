@@ -167,8 +167,9 @@ def index(session: SessionDep) -> HTMLResponse:
 
 @router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
 def report_page(org_id: str, session: SessionDep, embedder: EmbedderDep) -> Response:
-    """The latest report as a page; the first visit builds one."""
-    run = report.latest_run(session, org_id) or report.build_report(
+    """The latest whole-organization report as a page (a filtered run made through the API is
+    not the organization's picture); the first visit builds one."""
+    run = report.latest_run(session, org_id, unfiltered=True) or report.build_report(
         session, org_id, embedder=embedder
     )
     return render(run, "html")

@@ -72,6 +72,7 @@ def test_diff_endpoint(client, scored_sample) -> None:
     ).json()
     assert diff["new"] == []
     assert diff["same_inputs"] is True
+    assert diff["same_filters"] is False and "different filters" in diff["warning"]
     assert {f["severity"] for f in diff["resolved"]} <= {"medium", "low"}
     assert len(diff["unchanged"]) == len(high_only["findings"])
     missing = client.get(f"/orgs/{org}/reports/{high_only['id']}/diff", params={"against": 0})
@@ -121,6 +122,12 @@ def test_web_pages(client, scored_sample) -> None:
     assert client.get(f"/orgs/{scored_sample}/reports/latest").status_code == 200
     assert "report #" in client.get("/").text
     assert client.get("/orgs/nobody/report.html").status_code == 404
+    # A filtered run made through the API does not replace the organization's page.
+    whole = client.get(f"/orgs/{scored_sample}/reports/latest").json()
+    narrow = client.post(f"/orgs/{scored_sample}/reports", json={"kind": ["orphan_okr"]}).json()
+    assert narrow["id"] > whole["id"]
+    page = client.get(f"/orgs/{scored_sample}/report.html").text
+    assert f"report #{whole['id']}" in page and f"report #{narrow['id']}" not in page
 
 
 def hostile_bundle() -> dict:
