@@ -37,11 +37,12 @@ eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in ev
 	$(BIN)/goldenthread eval drafts $(wildcard evals/datasets/dev/*.bundle.json) --json > evals/results/drafts-dev.json
 	$(BIN)/python -m evals.show evals/results/dev.json evals/results/holdout.json evals/results/real.json
 
-bench: $(STAMP)  ## every figure in benchmarks/README.md (see there for smaller runs)
+bench: $(STAMP)  ## every benchmark figure in README.md, benchmarks/README.md and docs/report.md
 	$(BIN)/python -m benchmarks.import_bundle
 	$(BIN)/python -m benchmarks.scoring
 	$(BIN)/python -m benchmarks.ann
-	$(BIN)/python -m benchmarks.embedding
+	$(BIN)/python -m benchmarks.embedding --rounds 2
+	$(BIN)/python -m benchmarks.report
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

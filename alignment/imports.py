@@ -35,6 +35,7 @@ def import_document(
         summary = import_bundle(session, bundle, prune=prune, progress=progress)
         if dry_run:
             savepoint.rollback()
+    summary.dry_run = dry_run
     return summary
 
 
@@ -56,6 +57,7 @@ def import_csv(
         summary = import_bundle(session, bundle)
         if dry_run:
             savepoint.rollback()
+    summary.dry_run = dry_run
     return summary
 
 

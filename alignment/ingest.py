@@ -40,6 +40,7 @@ class ImportSummary:
     updated: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False  # nothing was written; the counts say what an import would do
 
     @property
     def changed(self) -> bool:
@@ -50,6 +51,7 @@ class ImportSummary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "organization": self.organization,
+            "dry_run": self.dry_run,
             "changed": self.changed,
             "created": self.created,
             "updated": self.updated,

@@ -170,12 +170,16 @@ def score_cmd(
     """Embed new or changed texts and score every OKR and check-in of an organization."""
     from alignment.adjudicate import configured_adjudicator
     from alignment.embedder import get_embedder
+    from alignment.repository import require_org
     from alignment.score import score_organization
 
     prepare_database()
-    embedder = get_embedder()
     try:
+        # Cheap checks first: loading the model takes seconds.
         adjudicator = configured_adjudicator() if adjudicate else None
+        with db.transaction() as session:
+            require_org(session, org)
+        embedder = get_embedder()
         with _progress() as bar, db.transaction() as session:
             task = bar.add_task("embedding new texts", total=None)
             if adjudicator is not None:

@@ -65,6 +65,12 @@ def _show(draft: dict[str, Any]) -> None:
                 out.print(f"    {section}: {st['text']}  [{refs}]", markup=False)
 
 
+def _exit_if_failed(draft: dict[str, Any]) -> None:
+    """A draft stored as failed (it did not pass its gates) is exit code 1, for scripts."""
+    if draft["status"] == "failed":
+        raise typer.Exit(code=1)
+
+
 def _run(work: Any) -> Any:
     from alignment import db
     from service.cli import fail, prepare_database
@@ -104,6 +110,7 @@ def suggest_cmd(
         )
     )
     _emit(draft, as_json, _show)
+    _exit_if_failed(draft)
 
 
 def summarize_cmd(
@@ -132,6 +139,7 @@ def summarize_cmd(
         )
     )
     _emit(draft, as_json, _show)
+    _exit_if_failed(draft)
 
 
 @drafts_app.command("list")

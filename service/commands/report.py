@@ -34,6 +34,7 @@ def report_cmd(
     """
     from alignment import db, report
     from alignment.embedder import get_embedder
+    from alignment.repository import require_org
     from service.cli import _progress, err, fail, prepare_database
 
     renderers = {"html": report.to_html, "json": report.to_json, "csv": report.to_csv}
@@ -53,6 +54,7 @@ def report_cmd(
     prepare_database()
     try:
         with _progress() as bar, db.transaction() as session:
+            require_org(session, org)  # before seconds of model loading
             task = bar.add_task("loading the model", total=None)
             embedder = get_embedder()
             run = report.build_report(

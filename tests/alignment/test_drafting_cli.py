@@ -95,3 +95,29 @@ def test_eval_drafts_reports_gate_shares_and_leaves_no_trace(imported):
     with db.transaction() as session:
         orgs, _ = repository.list_orgs(session, limit=1000, offset=0)
     assert not any(o.id.startswith("eval-") for o in orgs)
+
+
+def test_a_draft_stored_as_failed_is_exit_code_1(imported, monkeypatch):
+    """A script must be able to tell: the LLM's output failed its gates twice (draft + repair)."""
+    from alignment.drafting.drafters import get_drafter
+    from alignment.settings import get_settings
+    from tests.alignment.drafting_support import FakeOpenAI
+
+    org_id, _ = imported
+    server = FakeOpenAI()
+    server.reply("not json")
+    server.reply("still not json")
+    monkeypatch.setenv("GOLDENTHREAD_LLM_BASE_URL", server.url)
+    monkeypatch.setenv("GOLDENTHREAD_LLM_MAX_RETRIES", "0")
+    get_settings.cache_clear()
+    get_drafter.cache_clear()  # the process-wide drafter is built from settings once
+    try:
+        result = CliRunner().invoke(
+            app, ["suggest", "--org", org_id, "--team", "T-1", "--objective", "SO-1", "--json"]
+        )
+    finally:
+        get_settings.cache_clear()
+        get_drafter.cache_clear()
+        server.close()
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["status"] == "failed"

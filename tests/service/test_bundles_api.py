@@ -177,7 +177,10 @@ def test_changed_bundle_updates_by_id(client: TestClient) -> None:
 def test_dry_run_writes_nothing(client: TestClient) -> None:
     summary = ok(post_bundle(client, small_bundle(), dry_run="true"))
     assert summary["changed"] is True and summary["created"]["okrs"] == 2
+    assert summary["dry_run"] is True  # the counts say what an import would do
     assert client.get("/orgs/acme").status_code == 404
+    assert ok(post_bundle(client, small_bundle()))["dry_run"] is False
+    client.delete("/orgs/acme")
 
     ok(post_bundle(client, small_bundle()))
     before = exported(client)
