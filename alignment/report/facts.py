@@ -285,10 +285,11 @@ def needs_scoring(session: Session, org_id: str, model: str) -> bool:
     if drift[0] != check_in_count:
         return True
     oldest = min(t for t in (scored[1], drift[1]) if t is not None)
-    return _changed_since(session, org_id, oldest)
+    return changed_since(session, org_id, oldest)
 
 
-def _changed_since(session: Session, org_id: str, moment: datetime) -> bool:
+def changed_since(session: Session, org_id: str, moment: datetime) -> bool:
+    """True when a record of the organization was created or edited after `moment`."""
     for model in (Okr, KeyResult, StrategicObjective, Kpi, Team, CheckIn):
         newest = session.scalar(select(func.max(model.updated_at)).where(model.org_id == org_id))
         if newest is not None and newest > moment:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alignment import report, repository
 from alignment.report import store
+from alignment.report.facts import changed_since
 from alignment.report.render import content_security_policy
 from service.deps import EmbedderDep, PageDep, SessionDep
 
@@ -168,8 +169,9 @@ def index(session: SessionDep) -> HTMLResponse:
 @router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
 def report_page(org_id: str, session: SessionDep, embedder: EmbedderDep) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
-    not the organization's picture); the first visit builds one."""
-    run = report.latest_run(session, org_id, unfiltered=True) or report.build_report(
-        session, org_id, embedder=embedder
-    )
+    not the organization's picture); built afresh on the first visit and whenever a record
+    changed since the shown run."""
+    run = report.latest_run(session, org_id, unfiltered=True)
+    if run is None or changed_since(session, org_id, run.created_at):
+        run = report.build_report(session, org_id, embedder=embedder)
     return render(run, "html")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import csv
 import io
 
+from sqlalchemy import text
+
 from tests.factories import small_bundle
 
 SCRIPT = "<script>alert(1)</script>"
@@ -111,7 +113,7 @@ def test_settings_change_what_is_reported(client, scored_sample) -> None:
     assert "overload:T-9|2026-Q4" in {f["key"] for f in one_off.json()["findings"]}
 
 
-def test_web_pages(client, scored_sample) -> None:
+def test_web_pages(client, session, scored_sample) -> None:
     index = client.get("/")
     assert index.status_code == 200
     assert index.headers["content-type"].startswith("text/html")
@@ -128,6 +130,17 @@ def test_web_pages(client, scored_sample) -> None:
     assert narrow["id"] > whole["id"]
     page = client.get(f"/orgs/{scored_sample}/report.html").text
     assert f"report #{whole['id']}" in page and f"report #{narrow['id']}" not in page
+    # An edited record makes the shown run stale: the page builds a new one. (The test runs in
+    # one transaction, where now() stands still, so the shown run is first dated back.)
+    session.execute(
+        text("UPDATE report_runs SET created_at = created_at - interval '1 hour' WHERE id = :id"),
+        {"id": whole["id"]},
+    )
+    edited = client.patch(f"/orgs/{scored_sample}/okrs/O-14", json={"title": "NPS 46"})
+    assert edited.status_code == 200, edited.text
+    page = client.get(f"/orgs/{scored_sample}/report.html").text
+    newest = client.get(f"/orgs/{scored_sample}/reports/latest").json()
+    assert newest["id"] > narrow["id"] and f"report #{newest['id']}" in page
 
 
 def hostile_bundle() -> dict:
