@@ -15,6 +15,11 @@ BUNDLE_FORMAT = "goldenthread.bundle/v1"
 LABELS_FORMAT = "goldenthread.labels/v1"
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+# An organization's id is a path segment of every URL about it (/orgs/{id}/...): a slash
+# would make it unreachable, even percent-encoded.
+OrgId = Annotated[
+    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=r"^[^/]+$")
+]
 Title = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
 LongText = Annotated[str, StringConstraints(max_length=20000)]
 Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
@@ -27,7 +32,7 @@ class _Strict(BaseModel):
 
 
 class OrganizationIn(_Strict):
-    id: Id
+    id: OrgId
     name: Title
 
 

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
 from alignment import repository
-from alignment.bundle.schema import Id, Title
+from alignment.bundle.schema import OrgId, Title
 from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs", tags=["organizations"])
@@ -15,7 +15,7 @@ router = APIRouter(prefix="/orgs", tags=["organizations"])
 
 class OrgIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: Id
+    id: OrgId
     name: Title
 
 

@@ -85,6 +85,7 @@ def test_organization_errors(client: TestClient, acme: None) -> None:
     error(client.post("/orgs", json={"id": "acme", "name": "Again"}), 409, "conflict")
     error(client.post("/orgs", json={"id": "x", "name": "X", "plan": "pro"}), 422, "invalid")
     error(client.post("/orgs", json={"id": "", "name": "X"}), 422, "invalid")
+    error(client.post("/orgs", json={"id": "a/b", "name": "X"}), 422, "invalid")  # unreachable
     error(client.post("/orgs", json={"id": "x"}), 422, "invalid")
     error(client.get("/orgs/nope"), 404, "not_found")
     error(client.patch("/orgs/nope", json={"name": "N"}), 404, "not_found")

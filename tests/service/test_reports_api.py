@@ -124,6 +124,8 @@ def test_web_pages(client, session, scored_sample) -> None:
     assert client.get(f"/orgs/{scored_sample}/reports/latest").status_code == 200
     assert "report #" in client.get("/").text
     assert client.get("/orgs/nobody/report.html").status_code == 404
+    assert client.head("/").status_code == 200
+    assert client.head(f"/orgs/{scored_sample}/report.html").status_code == 200
     # A filtered run made through the API does not replace the organization's page.
     whole = client.get(f"/orgs/{scored_sample}/reports/latest").json()
     narrow = client.post(f"/orgs/{scored_sample}/reports", json={"kind": ["orphan_okr"]}).json()
