@@ -104,8 +104,8 @@ DEFAULT = Calibration()
 
 # Per-organization z-scores need a population to compare against: with one objective, or a
 # handful of OKRs, they are noise (measured on dev organizations cut down to 1-3 objectives and
-# 1-5 OKRs: link F1 0.56 with DEFAULT, 0.67 on absolute features alone). Such organizations are
-# scored with SMALL_ORG, fitted on the same dev organizations with only these features.
+# 1-5 OKRs, `python -m evals.small_orgs`: link F1 0.54 with all features, 0.66 on these alone).
+# Such organizations are scored with SMALL_ORG, fitted on the dev organizations with only these.
 ABSOLUTE = ("sim", "lex", "gap")
 SMALL_ORG = Calibration(  # `python -m evals.research evals/datasets/dev --fit` prints it
     weights=(6.67, 0.0, 0.0, 5.665, 5.519, 0.0, 0.0, 0.0, 0.0),
