@@ -147,10 +147,9 @@ def _pages() -> Environment:
     return Environment(loader=FileSystemLoader(templates), autoescape=select_autoescape(["j2"]))
 
 
-# HEAD too: uptime checks and link previews probe pages that way.
-@router.api_route(
-    "/", methods=["GET", "HEAD"], response_class=HTMLResponse, include_in_schema=False
-)
+# HEAD too (uptime checks and link previews probe pages that way), kept out of the schema.
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+@router.head("/", response_class=HTMLResponse, include_in_schema=False)
 def index(session: SessionDep) -> HTMLResponse:
     orgs, total = repository.list_orgs(session, limit=500, offset=0)
     latest = store.latest_runs(session)
@@ -169,12 +168,8 @@ def index(session: SessionDep) -> HTMLResponse:
     return HTMLResponse(html, headers={"X-Content-Type-Options": "nosniff"})
 
 
-@router.api_route(
-    "/orgs/{org_id}/report.html",
-    methods=["GET", "HEAD"],
-    response_class=HTMLResponse,
-    tags=["reports"],
-)
+@router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
+@router.head("/orgs/{org_id}/report.html", response_class=HTMLResponse, include_in_schema=False)
 def report_page(org_id: str, session: SessionDep, embedder: EmbedderDep) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
     not the organization's picture); built afresh on the first visit and whenever a record
