@@ -21,7 +21,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from sqlalchemy import Engine
 
-from benchmarks.harness import database, machine_load, percentile, print_table
+from benchmarks.harness import percentile, print_table, run_measured
 
 DIM = 384
 K = 10
@@ -214,11 +214,7 @@ def main() -> None:
     if args.quick:
         args.vectors, args.queries, args.topics = 20_000, 100, 400
 
-    engine, where = database()
-    print(f"database: {where}; machine: {machine_load()}")
-    ok = run(engine, args)
-    print(f"machine at the end: {machine_load()}")
-    raise SystemExit(0 if ok else 1)
+    run_measured(lambda engine: run(engine, args))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from alignment.imports import import_document
 from alignment.matching import score_links
 from alignment.score import load_docs, score_organization, searchable_texts
 from alignment.settings import get_settings
-from benchmarks.harness import database, machine_load, print_table, scratch_org
+from benchmarks.harness import print_table, run_measured, scratch_org
 from benchmarks.synthetic import make_bundle
 
 TARGET = 0.9
@@ -237,13 +237,13 @@ def main() -> None:
     if args.quick:
         args.slices, args.rounds, args.okrs = 2, 1, 200
 
-    engine, where = database()
-    print(f"database: {where}; machine: {machine_load()}")
     embedder = SentenceTransformerEmbedder(batch_size=get_settings().embedding.batch_size)
-    ok = throughput(engine, embedder, args.slices, args.rounds)
-    ok = rescore(engine, embedder, args.okrs) and ok
-    print(f"\nmachine at the end: {machine_load()}")
-    raise SystemExit(0 if ok else 1)
+
+    def work(engine: Engine) -> bool:
+        ok = throughput(engine, embedder, args.slices, args.rounds)
+        return rescore(engine, embedder, args.okrs) and ok
+
+    run_measured(work)
 
 
 if __name__ == "__main__":

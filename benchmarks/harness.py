@@ -7,7 +7,7 @@ import os
 import shutil
 import statistics
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -45,6 +45,16 @@ def scratch_org(engine: Engine, org_id: str) -> Iterator[str]:
     finally:
         with Session(engine) as session, session.begin():
             session.execute(delete(Organization).where(Organization.id == org_id))
+
+
+def run_measured(work: Callable[[Engine], bool]) -> None:
+    """Open the database, run `work`, and exit 0 when its targets were met (1 when not), with
+    the machine's load printed before and after: figures from a busy machine read differently."""
+    engine, where = database()
+    print(f"database: {where}; machine: {machine_load()}")
+    ok = work(engine)
+    print(f"\nmachine at the end: {machine_load()}")
+    raise SystemExit(0 if ok else 1)
 
 
 def machine_load() -> str:

@@ -274,9 +274,7 @@ def eval_alignment(
 
     try:
         pairs = pairs_from_args(files)
-        for path in files:
-            if not path.is_file():
-                raise DomainError(f"{path}: no such file")
+        require_files(files)
         adjudicator = configured_adjudicator(max_calls=10_000) if adjudicate else None
         prepare_database()
         embedder = get_embedder()
@@ -292,10 +290,18 @@ def eval_alignment(
     stopped = (result.get("adjudication") or {}).get("errors")
     if stopped:  # the figures would be the engine's alone, labelled with the model's name
         fail(DomainError("adjudication did not finish; no figures printed", details=stopped))
-    if as_json:
-        typer.echo(json.dumps(result, indent=2))
-    else:
-        typer.echo(table(result))
+    print_result(result, as_json, table)
+
+
+def require_files(paths: list[Path]) -> None:
+    for path in paths:
+        if not path.is_file():
+            raise DomainError(f"{path}: no such file")
+
+
+def print_result(result: dict, as_json: bool, table: Callable[[dict], str]) -> None:
+    """An eval's result: one JSON object on stdout, or its readable table."""
+    typer.echo(json.dumps(result, indent=2, default=str) if as_json else table(result))
 
 
 def rolled_back(label: str, total: int, work: Callable[[Session, Callable[[str], None]], T]) -> T:

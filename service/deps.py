@@ -11,15 +11,20 @@ from alignment.embedder import Embedder, get_embedder
 from alignment.settings import get_settings
 
 
-def get_session() -> Iterator[Session]:
+def in_transaction(session: Session) -> Iterator[Session]:
     """Commit when the route returns, roll back when it raises: routes never commit."""
-    session = get_sessionmaker()()
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+
+
+def get_session() -> Iterator[Session]:
+    session = get_sessionmaker()()
+    try:
+        yield from in_transaction(session)
     finally:
         session.close()
 

@@ -63,26 +63,26 @@ def embedder():
     return get_embedder()
 
 
-@pytest.fixture
-def client(session: Session, embedder) -> Iterator[TestClient]:
+def make_client(session: Session, embedder, overrides: dict | None = None) -> TestClient:
+    """The app on `session` (committed or rolled back per request, as in production), with
+    the given embedder and any further dependency overrides."""
     from service import deps
     from service.app import create_app
-    from service.deps import get_session
 
     app = create_app()
 
     def test_session() -> Iterator[Session]:
-        # Same contract as production: commit on success, roll back on error.
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+        yield from deps.in_transaction(session)
 
-    app.dependency_overrides[get_session] = test_session
-    app.dependency_overrides[deps.embedder] = lambda: embedder
-    with TestClient(app) as test_client:
+    app.dependency_overrides.update(
+        {deps.get_session: test_session, deps.embedder: lambda: embedder, **(overrides or {})}
+    )
+    return TestClient(app)
+
+
+@pytest.fixture
+def client(session: Session, embedder) -> Iterator[TestClient]:
+    with make_client(session, embedder) as test_client:
         yield test_client
 
 

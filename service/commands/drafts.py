@@ -245,13 +245,11 @@ def eval_drafts_cmd(
     from alignment.drafting.drafters import get_drafter
     from alignment.embedder import get_embedder
     from evals.drafts import run, table
-    from service.cli import fail, prepare_database, rolled_back
+    from service.cli import fail, prepare_database, print_result, require_files, rolled_back
 
     bundles = [f for f in files if not f.name.endswith(".labels.json")]
     try:
-        for path in bundles:
-            if not path.is_file():
-                raise DomainError(f"{path}: no such file")
+        require_files(bundles)
         if not bundles:
             raise DomainError("give at least one bundle file")
         prepare_database()
@@ -266,10 +264,7 @@ def eval_drafts_cmd(
         )
     except DomainError as exc:
         fail(exc)
-    if as_json:
-        typer.echo(json.dumps(result, indent=2, default=str))
-    else:
-        typer.echo(table(result))
+    print_result(result, as_json, table)
 
 
 def register(app: typer.Typer, eval_app: typer.Typer) -> None:

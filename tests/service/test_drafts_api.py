@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from alignment.drafting.offline import OfflineDrafter
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import ORG, FakeOpenAI, llm_drafter, valid_suggestion
+from tests.conftest import make_client
 
 drafting_connection, dsession, llm_server = (
     support.drafting_connection,
@@ -21,24 +22,9 @@ BASE = f"/orgs/{ORG}/drafts"
 
 
 def _client(session: Session, embedder, drafter) -> TestClient:
-    from service import deps
-    from service.app import create_app
     from service.routes import drafts
 
-    app = create_app()
-
-    def test_session() -> Iterator[Session]:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-
-    app.dependency_overrides[deps.get_session] = test_session
-    app.dependency_overrides[deps.embedder] = lambda: embedder
-    app.dependency_overrides[drafts.drafter] = lambda: drafter
-    return TestClient(app)
+    return make_client(session, embedder, {drafts.drafter: lambda: drafter})
 
 
 @pytest.fixture
