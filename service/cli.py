@@ -11,7 +11,8 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from alignment import db
@@ -320,11 +321,18 @@ def rolled_back(label: str, total: int, work: Callable[[Session, Callable[[str],
             session.rollback()
 
 
+class _Count(ProgressColumn):
+    """done/total, or nothing while the total is unknown (rather than "0/None")."""
+
+    def render(self, task: Task) -> Text:
+        return Text("" if task.total is None else f"{task.completed}/{task.total}")
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
+        _Count(),
         TimeElapsedColumn(),
         console=err,
         transient=False,

@@ -8,7 +8,12 @@ from sqlalchemy.orm import Session
 
 from alignment.db import get_sessionmaker
 from alignment.embedder import Embedder, get_embedder
+from alignment.errors import Invalid
 from alignment.settings import get_settings
+
+# PostgreSQL's bigint: larger numbers cannot reach the database (it would refuse them).
+BIGINT_MAX = 2**63 - 1
+DEFAULT_LIMIT = 50
 
 
 def in_transaction(session: Session) -> Iterator[Session]:
@@ -33,12 +38,35 @@ SessionDep = Annotated[Session, Depends(get_session)]
 
 
 class Page:
+    """`limit` and `offset` of every list endpoint; a limit above the maximum is refused, not
+    silently lowered, so a client never mistakes a short page for the end of the list."""
+
     def __init__(
         self,
-        limit: Annotated[int, Query(ge=1, description="Items per page (capped by settings).")] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[
+            int | None,
+            Query(
+                ge=1,
+                description="Items per page (default 50), at most GOLDENTHREAD_PAGE_LIMIT_MAX.",
+            ),
+        ] = None,
+        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
     ) -> None:
-        self.limit = min(limit, get_settings().service.page_limit_max)
+        largest = get_settings().service.page_limit_max
+        if limit is None:
+            limit = min(DEFAULT_LIMIT, largest)
+        elif limit > largest:
+            raise Invalid(
+                f"limit must be at most {largest}",
+                details=[
+                    {
+                        "path": "query.limit",
+                        "message": f"{limit} is above the largest page, {largest} "
+                        "(GOLDENTHREAD_PAGE_LIMIT_MAX)",
+                    }
+                ],
+            )
+        self.limit = limit
         self.offset = offset
 
 

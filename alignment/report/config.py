@@ -6,12 +6,15 @@ report settings (`PUT /orgs/{id}/reports/settings`), and a single build may over
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from alignment.errors import Invalid
-from alignment.models import PERSPECTIVES
+from alignment.models import PERSPECTIVES, Cycle, Team
 from alignment.quality import ACTIVITY_WORDS, QualityConfig
 from alignment.report.kinds import KINDS, SEVERITIES
 
@@ -87,27 +90,75 @@ class ReportFilters(BaseModel):
     kind: tuple[str, ...] = ()
     severity: tuple[str, ...] = ()
 
+    @field_validator("perspective", "kind", "severity", mode="before")
+    @classmethod
+    def _named_values(cls, values: Any) -> Any:
+        """People type "Customer" or "internal process"; the names are snake_case."""
+        if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+            return values
+        return tuple(_snake(v) if isinstance(v, str) else v for v in values)
+
     def as_dict(self) -> dict[str, list[str]]:
         return {k: list(v) for k, v in self.model_dump().items() if v}
 
 
-def check_filters(filters: ReportFilters, *, cycles: set[str], teams: set[str]) -> None:
-    """Unknown values are mistakes, not empty reports: name each one."""
-    known = {
-        "cycle": cycles,
-        "team": teams,
-        "perspective": set(PERSPECTIVES),
-        "kind": set(KINDS),
-        "severity": set(SEVERITIES),
+FilterPath = Callable[[str, int], str]
+
+
+def run_path(name: str, index: int) -> str:
+    """Where a filter value sits in a run's document (`filters`)."""
+    return f"$.filters.{name}[{index}]"
+
+
+def body_path(name: str, index: int) -> str:
+    """Where a filter value sits in the `POST /orgs/{id}/reports` body."""
+    return f"$.{name}[{index}]"
+
+
+def check_filters(
+    filters: ReportFilters,
+    *,
+    cycles: Iterable[str],
+    teams: Iterable[str],
+    path: FilterPath = run_path,
+) -> None:
+    """Unknown values are mistakes, not empty reports: name each one and what would do."""
+    known: dict[str, tuple[Iterable[str], bool]] = {  # values, whether to list them all
+        "cycle": (sorted(cycles), True),
+        "team": (sorted(teams), False),  # hundreds in a large organization
+        "perspective": (PERSPECTIVES, True),
+        "kind": (tuple(KINDS), True),
+        "severity": (SEVERITIES, True),
     }
-    problems = [
-        {"path": f"$.filters.{name}[{i}]", "message": f"unknown {name} {value!r}"}
-        for name, allowed in known.items()
-        for i, value in enumerate(getattr(filters, name))
-        if value not in allowed
-    ]
+    problems, wrong = [], []
+    for name, (allowed, listed) in known.items():
+        allowed = tuple(allowed)
+        for i, value in enumerate(getattr(filters, name)):
+            if value in allowed:
+                continue
+            message = f"unknown {name} {value!r}"
+            if name in ("cycle", "team"):
+                message = f"no {name} {value!r} in this organization"
+            if listed:
+                message += f"; valid: {', '.join(allowed) or 'none'}"
+            problems.append({"path": path(name, i), "message": message})
+            wrong.append(f"{name} {value!r}")
     if problems:
-        raise Invalid("report filters name records that do not exist", details=problems)
+        raise Invalid(f"report filters are not valid: {', '.join(wrong)}", details=problems)
+
+
+def check_filters_in(
+    session: Session, org_id: str, filters: ReportFilters, *, path: FilterPath = run_path
+) -> None:
+    """`check_filters` against the organization's cycles and teams, read cheaply: run it
+    before anything slow (loading the model, scoring)."""
+    cycles = session.scalars(select(Cycle.id).where(Cycle.org_id == org_id)).all()
+    teams = session.scalars(select(Team.id).where(Team.org_id == org_id)).all()
+    check_filters(filters, cycles=cycles, teams=teams, path=path)
+
+
+def _snake(value: str) -> str:
+    return "_".join(value.strip().lower().replace("-", " ").split())
 
 
 def _path(root: str, loc: tuple[Any, ...]) -> str:

@@ -11,7 +11,9 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
     """`current` against an earlier `baseline` of the same organization.
 
     A finding whose severity changed counts as unchanged (same key) and is listed under
-    `severity_changed` as well. Runs built with different filters compare what each listed.
+    `severity_changed` as well. Runs built differently (filters, settings, `as_of`, model)
+    compare what each listed, and `warning` says how they differ: a finding that is "resolved"
+    may then only be out of the current run's view or below its thresholds.
     """
     before = {f["key"]: f for f in baseline.findings}
     after = {f["key"]: f for f in current.findings}
@@ -23,6 +25,7 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
         for k, f in after.items()
         if k in before and before[k]["severity"] != f["severity"]
     ]
+    differences = _differences(current, baseline)
     return {
         "format": "goldenthread.report-diff/v1",
         "organization": current.org_id,
@@ -30,10 +33,9 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
         "against": _header(baseline),
         "same_inputs": current.inputs_version == baseline.inputs_version,
         "same_filters": current.filters == baseline.filters,
-        # Different filters: "resolved" then also holds findings the current run does not cover.
-        "warning": None
-        if current.filters == baseline.filters
-        else "the runs were built with different filters; compare runs with the same filters",
+        "same_config": current.config == baseline.config,
+        "same_as_of": current.as_of == baseline.as_of,
+        "warning": _warning(differences),
         "counts": {"new": len(new), "resolved": len(resolved), "unchanged": len(unchanged)},
         "new": new,
         "resolved": resolved,
@@ -42,10 +44,44 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
     }
 
 
+def _differences(current: ReportRun, baseline: ReportRun) -> list[str]:
+    out = []
+    if current.filters != baseline.filters:
+        out.append("different filters (resolved also holds findings this run does not cover)")
+    if current.config != baseline.config:
+        fields = sorted(
+            k
+            for k in {*current.config, *baseline.config}
+            if current.config.get(k) != baseline.config.get(k)
+        )
+        out.append(f"different settings ({', '.join(fields)})")
+    if current.as_of != baseline.as_of:
+        out.append(f"a different as_of ({_day(current)} vs {_day(baseline)})")
+    if current.model != baseline.model:
+        out.append(f"a different model ({current.model} vs {baseline.model})")
+    return out
+
+
+def _warning(differences: list[str]) -> str | None:
+    if not differences:
+        return None
+    return (
+        f"the runs were built with {'; '.join(differences)}: findings may differ for that reason "
+        "rather than because the records changed; compare runs built the same way"
+    )
+
+
+def _day(run: ReportRun) -> str | None:
+    return run.as_of.isoformat() if run.as_of else None
+
+
 def _header(run: ReportRun) -> dict[str, Any]:
     return {
         "id": run.id,
         "created_at": run.created_at.isoformat(),
         "inputs_version": run.inputs_version,
+        "model": run.model,
+        "as_of": _day(run),
         "filters": run.filters,
+        "config": run.config,
     }

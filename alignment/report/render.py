@@ -5,6 +5,11 @@ page needs nothing from the network: the stylesheet and script are inlined, the 
 bars are plain HTML coloured server-side. All user text goes through Jinja2 autoescaping; the
 page's Content-Security-Policy allows only its own script (by hash), so even a text that got
 past escaping could not run.
+
+The page spells each finding's evidence out as labelled lines ("own OKR similarity 0.64",
+"matched key result O-47-KR1: ‹text›"), naming records by id and title where the document
+knows the title; keys it does not know are shown generically, and the raw JSON stays one
+click away.
 """
 
 from __future__ import annotations
@@ -14,12 +19,21 @@ import csv
 import hashlib
 import io
 import json
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from alignment.report.evidence_text import (
+    RECORD_TYPES,
+    EvidenceText,
+    flatten,
+    kind_label,
+    titles_of,
+)
+from alignment.report.findings import natural
 from alignment.report.kinds import KINDS, SEVERITIES
 from alignment.report.store import ReportRun
 
@@ -92,6 +106,11 @@ def _environment() -> Environment:
     env.filters["pct"] = lambda x: "–" if x is None else f"{x:.0%}"
     env.filters["heat"] = _heat
     env.filters["pretty"] = lambda x: json.dumps(x, indent=2, ensure_ascii=False, sort_keys=True)
+    # A plain str, so autoescaping still applies (Jinja's own `tojson` is marked safe and
+    # would leave double quotes raw inside an attribute).
+    env.filters["json"] = lambda x: json.dumps(x, ensure_ascii=False)
+    env.filters["kind_label"] = kind_label
+    env.filters["record_type"] = lambda t: RECORD_TYPES.get(t, t.replace("_", " "))
     return env
 
 
@@ -117,19 +136,30 @@ def to_html(run: ReportRun) -> str:
     script, style, script_hash = _assets()
     summary = document["summary"]
     heat = summary["heatmap"]
-    teams = sorted({t for f in run.findings for t in f["scope"]["teams"]})
+    titles = titles_of(document)
+    evidence = EvidenceText(titles)
+    team_counts = Counter(t for f in run.findings for t in f["scope"]["teams"])
+    kind_counts = summary["counts"]["by_kind"]
     return (
         _environment()
         .get_template("report.html.j2")
         .render(
             report=document,
             summary=summary,
-            findings=run.findings,
+            findings=[
+                {**f, "evidence_lines": flatten(evidence.lines(f["kind"], f["evidence"]))}
+                for f in run.findings
+            ],
             heat_top=max((max(row, default=0) for row in heat["aligned_okrs"]), default=0),
-            kinds=[k for k in KINDS if k in summary["counts"]["by_kind"]],
-            categories=sorted({KINDS[k].category for k in summary["counts"]["by_kind"]}),
+            kinds=[(k, kind_counts[k]) for k in KINDS if k in kind_counts],
+            kind_descriptions={k: v.description for k, v in KINDS.items()},
+            categories=sorted(_category_counts(kind_counts).items()),
             severities=SEVERITIES,
-            teams=teams,
+            teams=[
+                (t, titles.get(("team", t), t), team_counts[t])
+                for t in sorted(team_counts, key=natural)
+            ],
+            team_names={t: name for (kind, t), name in titles.items() if kind == "team"},
             script=script,
             style=style,
             csp=(
@@ -138,6 +168,13 @@ def to_html(run: ReportRun) -> str:
             ),
         )
     )
+
+
+def _category_counts(kind_counts: dict[str, int]) -> Counter[str]:
+    out: Counter[str] = Counter()
+    for kind, n in kind_counts.items():
+        out[KINDS[kind].category] += n
+    return out
 
 
 def content_security_policy() -> str:

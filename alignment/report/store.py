@@ -18,11 +18,17 @@ from alignment.errors import NotFound
 from alignment.models import Base
 from alignment.repository import require_org
 
+# `report_runs.id` is an integer column: no run has an id outside this range, and larger
+# numbers would make PostgreSQL fail instead of finding nothing.
+MAX_RUN_ID = 2**31 - 1
+
 
 class NoReport(NotFound):
-    def __init__(self, org_id: str) -> None:
+    def __init__(self, org_id: str, *, filtered: bool = False) -> None:
+        which = "" if filtered else " (a run without filters)"
         super().__init__(
-            f"organization {org_id!r} has no report yet; POST /orgs/{org_id}/reports builds one"
+            f"organization {org_id!r} has no report yet{which}; "
+            f"POST /orgs/{org_id}/reports builds one"
         )
 
 
@@ -68,18 +74,23 @@ def save_run(session: Session, org_id: str, **values: Any) -> ReportRun:
 
 
 def get_run(session: Session, org_id: str, run_id: int) -> ReportRun:
-    run = session.get(ReportRun, {"org_id": org_id, "id": run_id})
+    in_range = 1 <= run_id <= MAX_RUN_ID
+    run = session.get(ReportRun, {"org_id": org_id, "id": run_id}) if in_range else None
     if run is None:
         require_org(session, org_id)
         raise NotFound(f"report {run_id} does not exist in organization {org_id!r}")
     return run
 
 
-def latest_run(session: Session, org_id: str, *, unfiltered: bool = False) -> ReportRun | None:
-    """The newest run; with `unfiltered`, the newest that covers the whole organization."""
+def latest_run(session: Session, org_id: str, *, filtered: bool = False) -> ReportRun | None:
+    """The organization's latest report: its newest run without filters (what its page shows).
+
+    A filtered run made for one question is not the organization's picture; `filtered=True`
+    asks for the newest run of any kind instead.
+    """
     require_org(session, org_id)
     query = select(ReportRun).where(ReportRun.org_id == org_id)
-    if unfiltered:
+    if not filtered:
         query = query.where(ReportRun.filters == {})
     return session.scalar(query.order_by(ReportRun.id.desc()).limit(1))
 
@@ -127,9 +138,11 @@ def save_settings(session: Session, org_id: str, config: dict[str, Any]) -> None
 
 
 def latest_runs(session: Session) -> dict[str, tuple[int, datetime]]:
-    """Each organization's newest run (id, created_at), for the index page."""
+    """Each organization's latest report (id, created_at) as `latest_run` means it, for the
+    index page."""
     newest = (
         select(ReportRun.org_id, func.max(ReportRun.id).label("id"))
+        .where(ReportRun.filters == {})
         .group_by(ReportRun.org_id)
         .subquery()
     )

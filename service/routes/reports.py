@@ -1,5 +1,8 @@
 """Reports for the strategy office: build and store runs, read them as JSON/CSV/HTML, diff two.
 
+"Latest" means one thing everywhere: the organization's newest run without filters, the run
+its page shows (`/reports/latest?include_filtered=true` asks for the newest run of any kind).
+
 Also the two pages of the tiny web UI: `/` (organizations, with links to their latest report)
 and `/orgs/{id}/report.html` (the latest report, built on first visit). Routes are plain `def`:
 building may embed texts, which must not block the event loop.
@@ -9,14 +12,17 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from alignment import report, repository
 from alignment.report import store
+from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
 from alignment.report.render import content_security_policy
 from service.deps import EmbedderDep, PageDep, SessionDep
@@ -70,10 +76,22 @@ def render(run: report.ReportRun, fmt: Format) -> Response:
 
 @router.post("/orgs/{org_id}/reports", status_code=201)
 def create_report(
-    org_id: str, session: SessionDep, embedder: EmbedderDep, body: ReportIn | None = None
+    org_id: str,
+    session: SessionDep,
+    embedder: EmbedderDep,
+    response: Response,
+    body: ReportIn | None = None,
 ) -> dict[str, Any]:
-    """Build and store a report run (scoring first if the organization's verdicts are stale)."""
+    """Build and store a report run (scoring first if the organization's verdicts are stale).
+
+    201 with the run's document; `Location` is the run's URL."""
     body = body or ReportIn()
+    # Cheap checks first, each error named by its place in this body: building may score.
+    repository.require_org(session, org_id)
+    check_filters_in(session, org_id, body.filters(), path=body_path)
+    if body.settings:
+        stored = store.load_settings(session, org_id)
+        report.parse_config({**stored, **body.settings}, path="$.settings")
     run = report.build_report(
         session,
         org_id,
@@ -82,6 +100,7 @@ def create_report(
         as_of=body.as_of,
         overrides=body.settings,
     )
+    response.headers["Location"] = f"/orgs/{quote(org_id, safe='')}/reports/{run.id}"
     return report.to_document(run)
 
 
@@ -112,10 +131,19 @@ def put_settings(org_id: str, body: dict[str, Any], session: SessionDep) -> dict
 
 
 @router.get("/orgs/{org_id}/reports/latest")
-def latest_report(org_id: str, session: SessionDep, fmt: FormatQuery = "json") -> Response:
-    run = report.latest_run(session, org_id)
+def latest_report(
+    org_id: str,
+    session: SessionDep,
+    fmt: FormatQuery = "json",
+    include_filtered: Annotated[
+        bool, Query(description="The newest run of any kind, filtered or not.")
+    ] = False,
+) -> Response:
+    """The organization's latest report: its newest run without filters (what its page
+    shows); a filtered run made for one question does not replace it."""
+    run = report.latest_run(session, org_id, filtered=include_filtered)
     if run is None:
-        raise report.NoReport(org_id)
+        raise report.NoReport(org_id, filtered=include_filtered)
     return render(run, fmt)
 
 
@@ -169,12 +197,30 @@ def index(session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
-@router.head("/orgs/{org_id}/report.html", response_class=HTMLResponse, include_in_schema=False)
 def report_page(org_id: str, session: SessionDep, embedder: EmbedderDep) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
-    not the organization's picture); built afresh on the first visit and whenever a record
-    changed since the shown run."""
-    run = report.latest_run(session, org_id, unfiltered=True)
-    if run is None or changed_since(session, org_id, run.created_at):
+    not the organization's picture); built afresh on the first visit, whenever a record
+    changed since the shown run, and whenever the organization's report settings no longer
+    match the ones it was built with."""
+    run = report.latest_run(session, org_id)
+    if run is None or _outdated(session, run):
         run = report.build_report(session, org_id, embedder=embedder)
     return render(run, "html")
+
+
+# HEAD answers whether the page is there without building or storing anything.
+@router.head("/orgs/{org_id}/report.html", response_class=HTMLResponse, include_in_schema=False)
+def report_page_head(org_id: str, session: SessionDep) -> Response:
+    repository.require_org(session, org_id)
+    return HTMLResponse(
+        None,
+        headers={
+            "Content-Security-Policy": content_security_policy(),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def _outdated(session: Session, run: report.ReportRun) -> bool:
+    settings = report.effective_config(session, run.org_id).model_dump(mode="json")
+    return run.config != settings or changed_since(session, run.org_id, run.created_at)

@@ -35,6 +35,7 @@ def error(response: Response, status: int, code: str | None = None) -> dict[str,
     assert set(body) == {"error"}
     assert set(body["error"]) == {"code", "message", "details"}
     assert isinstance(body["error"]["code"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["details"], list)
     if code is not None:
         assert body["error"]["code"] == code
     return body["error"]
@@ -373,9 +374,13 @@ def test_unknown_record(client: TestClient, acme: None, path: str) -> None:
     error(client.delete(f"{ORG}/{path}/X-404"), 404, "not_found")
 
 
-def test_unknown_route_and_method(client: TestClient) -> None:
-    error(client.get("/nowhere"), 404, "not_found")
-    error(client.put("/orgs"), 405)
+def test_unknown_route_and_method(client: TestClient, acme: None) -> None:
+    assert error(client.get("/nowhere"), 404, "not_found")["details"] == []
+    assert error(client.get("/orgs/nope"), 404, "not_found")["details"] == []
+    not_allowed = client.put("/orgs")
+    error(not_allowed, 405, "method_not_allowed")
+    assert not_allowed.headers["allow"] == "GET, POST"  # every method the path serves
+    assert client.post(f"{ORG}/okrs/O-1").headers["allow"] == "GET, PATCH, DELETE"
 
 
 # --- 409 ------------------------------------------------------------------------------------
@@ -581,11 +586,16 @@ def test_pagination(client: TestClient, acme: None) -> None:
     assert beyond["items"] == [] and beyond["total"] == 14
 
 
-def test_limit_is_capped(client: TestClient, acme: None) -> None:
+def test_limit_above_the_largest_is_refused(client: TestClient, acme: None) -> None:
+    """A limit is never silently lowered: a short page would read as the end of the list."""
     cap = get_settings().service.page_limit_max
-    page = ok(client.get(f"{ORG}/okrs", params={"limit": cap * 10}))
-    assert page["limit"] == cap
-    assert ok(client.get("/orgs", params={"limit": cap + 1}))["limit"] == cap
+    for path in (f"{ORG}/okrs", "/orgs", f"{ORG}/drafts", f"{ORG}/alignment/orphans"):
+        found = error(client.get(path, params={"limit": cap + 1}), 422, "invalid")
+        assert found["message"] == f"limit must be at most {cap}", path
+        assert found["details"][0]["path"] == "query.limit"
+    for path in (f"{ORG}/okrs", "/orgs", f"{ORG}/drafts"):  # acme is not scored: no orphans
+        assert ok(client.get(path, params={"limit": cap}))["limit"] == cap
+        assert ok(client.get(path))["limit"] == 50
 
 
 @pytest.mark.parametrize("params", [{"limit": 0}, {"limit": -1}, {"offset": -1}, {"limit": "many"}])

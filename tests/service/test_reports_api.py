@@ -10,6 +10,7 @@ import io
 
 from sqlalchemy import text
 
+from alignment.settings import get_settings
 from tests.factories import small_bundle
 
 SCRIPT = "<script>alert(1)</script>"
@@ -25,6 +26,8 @@ def test_build_list_latest_and_by_id(client, scored_sample) -> None:
     first = client.post(f"/orgs/{org}/reports")
     assert first.status_code == 201, first.text
     doc = first.json()
+    assert first.headers["location"] == f"/orgs/{org}/reports/{doc['id']}"
+    assert client.get(first.headers["location"]).json()["id"] == doc["id"]
     assert doc["format"] == "goldenthread.report/v1"
     assert doc["organization"]["id"] == org
     assert doc["summary"]["counts"]["findings"] == len(doc["findings"]) > 0
@@ -41,8 +44,11 @@ def test_build_list_latest_and_by_id(client, scored_sample) -> None:
     assert "findings" not in listed["items"][0]
     assert listed["items"][0]["counts"]["findings"] == len(second["findings"])
 
+    # "latest" is the organization's picture: the newest run without filters.
     latest = client.get(f"/orgs/{org}/reports/latest").json()
-    assert latest["id"] == second["id"]
+    assert latest["id"] == doc["id"]
+    newest = client.get(f"/orgs/{org}/reports/latest", params={"include_filtered": True})
+    assert newest.json()["id"] == second["id"]
     by_id = client.get(f"/orgs/{org}/reports/{doc['id']}").json()
     assert by_id["findings"] == doc["findings"]
     assert client.get(f"/orgs/{org}/reports/999999").status_code == 404
@@ -75,6 +81,7 @@ def test_diff_endpoint(client, scored_sample) -> None:
     assert diff["new"] == []
     assert diff["same_inputs"] is True
     assert diff["same_filters"] is False and "different filters" in diff["warning"]
+    assert diff["same_config"] is True and diff["same_as_of"] is True
     assert {f["severity"] for f in diff["resolved"]} <= {"medium", "low"}
     assert len(diff["unchanged"]) == len(high_only["findings"])
     missing = client.get(f"/orgs/{org}/reports/{high_only['id']}/diff", params={"against": 0})
@@ -86,8 +93,9 @@ def test_bad_filters_and_settings_are_422_with_paths(client, scored_sample) -> N
     bad = client.post(f"/orgs/{org}/reports", json={"severity": ["urgent"], "team": ["T-1"]})
     assert bad.status_code == 422
     assert bad.json()["error"]["details"] == [
-        {"path": "$.filters.severity[0]", "message": "unknown severity 'urgent'"}
+        {"path": "$.severity[0]", "message": "unknown severity 'urgent'; valid: high, medium, low"}
     ]
+    assert bad.json()["error"]["message"] == "report filters are not valid: severity 'urgent'"
     put = client.put(f"/orgs/{org}/reports/settings", json={"stale_days": "soon"})
     assert put.status_code == 422
     assert put.json()["error"]["details"][0]["path"] == "$.stale_days"
@@ -173,3 +181,162 @@ def test_hostile_text_is_escaped_everywhere(client) -> None:
 
     page = client.get("/").text
     assert SCRIPT not in page and "Evil &lt;script&gt;alert(1)&lt;/script&gt; Co" in page
+
+
+# --- walkthrough fixes (2026-11-29) ----------------------------------------------------------
+
+
+def error(response, status: int) -> dict:
+    """The one error shape, `details` always a list."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "details"}
+    assert isinstance(body["error"]["details"], list)
+    return body["error"]
+
+
+def test_ids_no_run_can_have_are_404(client, scored_sample) -> None:
+    org = scored_sample
+    run = client.post(f"/orgs/{org}/reports").json()
+    for huge in ("99999999999999999999", str(2**31), str(2**63), "-1"):
+        found = error(client.get(f"/orgs/{org}/reports/{huge}"), 404)
+        assert found["code"] == "not_found" and huge in found["message"]
+        error(client.get(f"/orgs/{org}/reports/{huge}/diff", params={"against": run["id"]}), 404)
+        against = client.get(f"/orgs/{org}/reports/{run['id']}/diff", params={"against": huge})
+        error(against, 404)
+    beyond = client.get(f"/orgs/{org}/reports", params={"offset": "99999999999999999999"})
+    assert error(beyond, 422)["details"][0]["path"] == "query.offset"
+
+
+def test_latest_is_the_same_run_everywhere(client, scored_sample) -> None:
+    org = scored_sample
+    narrow_first = client.post(f"/orgs/{org}/reports", json={"kind": ["orphan_okr"]}).json()
+    missing = error(client.get(f"/orgs/{org}/reports/latest"), 404)
+    assert "no report yet (a run without filters)" in missing["message"]
+    assert (
+        client.get(f"/orgs/{org}/reports/latest?include_filtered=true").json()["id"]
+        == (narrow_first["id"])
+    )
+    assert f"/orgs/{org}/reports/{narrow_first['id']}?" not in client.get("/").text
+
+    whole = client.post(f"/orgs/{org}/reports").json()
+    narrow = client.post(f"/orgs/{org}/reports", json={"kind": ["thin_coverage"]}).json()
+    assert client.get(f"/orgs/{org}/reports/latest").json()["id"] == whole["id"]
+    index = client.get("/").text
+    assert f"/orgs/{org}/reports/{whole['id']}?format=json" in index
+    assert f"/orgs/{org}/reports/{narrow['id']}?" not in index
+    assert f"report #{whole['id']}" in client.get(f"/orgs/{org}/report.html").text
+
+
+def test_diff_warns_when_settings_or_as_of_differ(client, scored_sample) -> None:
+    org = scored_sample
+    before = client.post(f"/orgs/{org}/reports").json()
+    put = client.put(
+        f"/orgs/{org}/reports/settings",
+        json={"stale_days": 10, "disabled_kinds": ["checkin_drift"]},
+    )
+    assert put.status_code == 200
+    after = client.post(f"/orgs/{org}/reports").json()
+    diff = client.get(f"/orgs/{org}/reports/{after['id']}/diff?against={before['id']}").json()
+    assert diff["same_filters"] is True and diff["same_config"] is False
+    assert "different settings (disabled_kinds, stale_days)" in diff["warning"]
+    assert diff["report"]["config"]["stale_days"] == 10
+    assert diff["against"]["config"]["stale_days"] == 42
+    assert diff["report"]["as_of"] == before["as_of"] == diff["against"]["as_of"]
+
+    earlier = client.post(f"/orgs/{org}/reports", json={"as_of": "2026-11-15"}).json()
+    diff = client.get(f"/orgs/{org}/reports/{earlier['id']}/diff?against={after['id']}").json()
+    assert diff["same_config"] is True and diff["same_as_of"] is False
+    assert f"as_of (2026-11-15 vs {after['as_of']})" in diff["warning"]
+    assert diff["report"]["as_of"] == "2026-11-15"
+
+    same = client.get(f"/orgs/{org}/reports/{after['id']}/diff?against={after['id']}").json()
+    assert same["warning"] is None
+
+
+def test_errors_always_list_details_and_405_says_allow(client, scored_sample) -> None:
+    org = scored_sample
+    assert error(client.get("/orgs/nobody/reports"), 404)["details"] == []
+    assert error(client.get(f"/orgs/{org}/reports/424242"), 404)["details"] == []
+    not_allowed = client.delete(f"/orgs/{org}/reports/17")
+    assert error(not_allowed, 405)["code"] == "method_not_allowed"
+    assert not_allowed.headers["allow"] == "GET"
+
+
+def test_limit_above_the_largest_is_refused(client, scored_sample) -> None:
+    cap = get_settings().service.page_limit_max
+    found = error(client.get(f"/orgs/{scored_sample}/reports", params={"limit": 100000}), 422)
+    assert found["code"] == "invalid" and str(cap) in found["message"]
+    assert found["details"][0]["path"] == "query.limit"
+    page = client.get(f"/orgs/{scored_sample}/reports", params={"limit": cap}).json()
+    assert page["limit"] == cap
+    assert client.get(f"/orgs/{scored_sample}/reports").json()["limit"] == 50
+
+
+def test_filter_errors_name_field_value_and_valid_values(client, scored_sample) -> None:
+    org = scored_sample
+    found = error(
+        client.post(
+            f"/orgs/{org}/reports",
+            json={"kind": ["orphan"], "perspective": ["Customer", "people"], "team": ["T-99"]},
+        ),
+        422,
+    )
+    assert found["message"] == (
+        "report filters are not valid: team 'T-99', perspective 'people', kind 'orphan'"
+    )
+    by_path = {d["path"]: d["message"] for d in found["details"]}
+    assert set(by_path) == {"$.team[0]", "$.perspective[1]", "$.kind[0]"}
+    assert by_path["$.team[0]"] == "no team 'T-99' in this organization"
+    assert by_path["$.perspective[1]"] == (
+        "unknown perspective 'people'; valid: financial, customer, internal_process, "
+        "learning_growth"
+    )
+    assert "valid: orphan_okr, unsupported_declared_link" in by_path["$.kind[0]"]
+    run = client.post(
+        f"/orgs/{org}/reports", json={"perspective": ["Customer", "Internal Process"]}
+    )
+    assert run.status_code == 201, run.text
+    assert run.json()["filters"] == {"perspective": ["customer", "internal_process"]}
+
+
+def test_error_paths_are_json_paths_into_the_body(client, scored_sample) -> None:
+    org = scored_sample
+    broken = client.post(
+        f"/orgs/{org}/reports", content=b'{"kind": ', headers={"content-type": "application/json"}
+    )
+    problem = error(broken, 422)["details"][0]
+    assert problem["path"] == "$" and "JSON decode error at character" in problem["message"]
+    override = client.post(f"/orgs/{org}/reports", json={"settings": {"stale_days": "soon"}})
+    assert error(override, 422)["details"][0]["path"] == "$.settings.stale_days"
+    kinds = client.post(f"/orgs/{org}/reports", json={"settings": {"disabled_kinds": ["x"]}})
+    assert error(kinds, 422)["details"][0]["path"] == "$.settings.disabled_kinds"
+    wrong_type = client.post(f"/orgs/{org}/reports", json={"kind": "orphan_okr"})
+    assert error(wrong_type, 422)["details"][0]["path"] == "$.kind"
+    query = client.get(f"/orgs/{org}/reports", params={"limit": "many"})
+    assert error(query, 422)["details"][0]["path"] == "query.limit"
+
+
+def test_head_builds_nothing_and_the_page_follows_settings(client, scored_sample) -> None:
+    org = scored_sample
+
+    def runs() -> int:
+        return client.get(f"/orgs/{org}/reports").json()["total"]
+
+    head = client.head(f"/orgs/{org}/report.html")
+    assert head.status_code == 200 and head.headers["content-type"].startswith("text/html")
+    assert runs() == 0
+    assert client.head("/orgs/nobody/report.html").status_code == 404
+
+    shown = client.get(f"/orgs/{org}/report.html").text
+    first = client.get(f"/orgs/{org}/reports/latest").json()
+    assert f"report #{first['id']}" in shown and runs() == 1
+    assert f"report #{first['id']}" in client.get(f"/orgs/{org}/report.html").text
+    assert runs() == 1  # nothing changed: the page shows the stored run
+
+    client.put(f"/orgs/{org}/reports/settings", json={"stale_days": 10})
+    assert runs() == 1  # HEAD and PUT build nothing
+    page = client.get(f"/orgs/{org}/report.html").text
+    rebuilt = client.get(f"/orgs/{org}/reports/latest").json()
+    assert rebuilt["id"] > first["id"] and rebuilt["config"]["stale_days"] == 10
+    assert f"report #{rebuilt['id']}" in page

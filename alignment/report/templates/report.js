@@ -11,17 +11,23 @@
     text: document.getElementById("f-text")
   };
   var shown = document.getElementById("f-shown");
+  // data-teams is a JSON list, since a team id may contain spaces.
+  var teams = rows.map(function (row) { return JSON.parse(row.dataset.teams || "[]"); });
+  var texts = null;  // each row's text, lower-cased on the first search
   function apply() {
     var sev = controls.severity.value, kind = controls.kind.value;
     var cat = controls.category.value, team = controls.team.value;
     var text = controls.text.value.trim().toLowerCase();
+    if (text && !texts) {
+      texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
+    }
     var count = 0;
-    rows.forEach(function (row) {
+    rows.forEach(function (row, i) {
       var d = row.dataset;
       var ok = (!sev || d.severity === sev) && (!kind || d.kind === kind) &&
         (!cat || d.category === cat) &&
-        (!team || (" " + d.teams + " ").indexOf(" " + team + " ") >= 0) &&
-        (!text || row.textContent.toLowerCase().indexOf(text) >= 0);
+        (!team || teams[i].indexOf(team) >= 0) &&
+        (!text || texts[i].indexOf(text) >= 0);
       row.hidden = !ok;
       if (ok) { count += 1; }
     });
