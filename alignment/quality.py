@@ -27,8 +27,8 @@ RULES: dict[str, str] = {
         "while nothing changes; measure what the workshops should change instead."
     ),
     "objective_is_metric": (
-        "An objective says what should change and why it matters; a bare metric ('NPS 45') "
-        "belongs in a key result, and as a title it hides the intent."
+        "An OKR's objective (its title) says what should change and why it matters; a bare "
+        "metric ('NPS 45') belongs in a key result, and as a title it hides the intent."
     ),
     "too_many_key_results": (
         "More than five key results dilute focus and usually mix tasks with outcomes; "
@@ -132,16 +132,25 @@ class QualityProblem:
 def check_okr(okr: OkrInput, config: QualityConfig = QualityConfig()) -> list[QualityProblem]:
     """Every rule that `okr` breaks, objective-level problems first, then per key result."""
     found: list[tuple[str, str | None, str]] = []
+    # "objective" alone means a strategic objective in this product: say whose objective it is.
+    owner = f"OKR {okr.id}" if okr.id else "the OKR"
     if is_metric_title(okr.title):
-        found.append(("objective_is_metric", None, f"objective {okr.title!r} is a metric"))
+        found.append(
+            (
+                "objective_is_metric",
+                None,
+                f"{owner}'s objective {quote(okr.title)} is a metric, not an outcome",
+            )
+        )
     n = len(okr.key_results)
+    counted = f"{owner} has {n} key result{'' if n == 1 else 's'}"
     if n > config.max_key_results:
         found.append(
-            ("too_many_key_results", None, f"{n} key results (at most {config.max_key_results})")
+            ("too_many_key_results", None, f"{counted} (at most {config.max_key_results})")
         )
     if n < config.min_key_results:
         found.append(
-            ("too_few_key_results", None, f"{n} key result(s) (at least {config.min_key_results})")
+            ("too_few_key_results", None, f"{counted} (at least {config.min_key_results})")
         )
     for kr in okr.key_results:
         found += [(rule, kr.id, msg) for rule, msg in _check_kr(kr, config)]
@@ -152,12 +161,23 @@ def check_okr(okr: OkrInput, config: QualityConfig = QualityConfig()) -> list[Qu
     ]
 
 
+def quote(text: str) -> str:
+    """A title quoted in a one-line reason: `"as written"`, whitespace and newlines collapsed.
+
+    Plain double quotes and no escapes (unlike repr): reasons are shown to people, and escaping
+    for HTML or CSV is the renderers' job.
+    """
+    return f'"{" ".join(text.split())}"'
+
+
 def _check_kr(kr: KrInput, config: QualityConfig) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    label = f"key result {kr.title!r}"
+    label = f"key result {quote(kr.title)}"
     verb = activity_verb(kr.title, config.activity_words)
     if verb:
-        out.append(("activity_key_result", f"{label} starts with {verb!r}: a task, not an outcome"))
+        out.append(
+            ("activity_key_result", f"{label} starts with {quote(verb)}: a task, not an outcome")
+        )
     if kr.baseline is None and kr.target is None and not kr.unit and not _DIGIT.search(kr.title):
         out.append(("kr_missing_number", f"{label} has no number, unit, baseline or target"))
         return out
@@ -166,8 +186,7 @@ def _check_kr(kr: KrInput, config: QualityConfig) -> list[tuple[str, str]]:
         out.append(
             (
                 "relative_target_without_baseline",
-                f"{label} states a relative change ({relative.group(0).strip()!r}) "
-                "with no baseline",
+                f"{label} states a relative change ({quote(relative.group(0))}) with no baseline",
             )
         )
     elif kr.baseline is None:

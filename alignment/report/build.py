@@ -65,6 +65,7 @@ def build_report(
     facts = load_facts(session, org_id)
     check_filters(filters, cycles=set(facts.cycles), teams=set(facts.teams))
     scope = make_scope(facts, cycles=filters.cycle, as_of=as_of)
+    facts = facts.known_on(scope.as_of)  # a report as of a day sees nothing written after it
     stage("collecting findings")
     findings = collect_findings(session, facts, scope, config)
     listed = sorted((f.as_dict() for f in findings if _selected(f, filters)), key=sort_key)
@@ -139,7 +140,11 @@ def _summary(
 
 
 def inputs_version(facts: OrgFacts, scope: Scope, config: ReportConfig) -> str:
-    """A digest of everything a run's findings depend on: equal digests, equal findings."""
+    """A digest of everything a run's findings depend on before the listing filters.
+
+    Equal digests mean the same inputs; two runs with equal digests and equal team,
+    perspective, kind and severity filters list the same findings (docs/report.md).
+    """
     digest = hashlib.sha256()
 
     def feed(part: Any) -> None:
@@ -162,5 +167,5 @@ def inputs_version(facts: OrgFacts, scope: Scope, config: ReportConfig) -> str:
         }
     )
     feed(rows(facts.check_ins))
-    feed({c: (d.drifting, round(d.score, 4)) for c, d in facts.drift.items()})
+    feed({c: (d.drifting, round(d.score, 4), d.evidence) for c, d in facts.drift.items()})
     return digest.hexdigest()

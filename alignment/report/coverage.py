@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from alignment.models import PERSPECTIVES
+from alignment.quality import quote
 from alignment.report.config import ReportConfig
 from alignment.report.facts import OrgFacts
 from alignment.report.findings import Finding, Records, natural
@@ -49,8 +50,8 @@ def _okr_list(items: list[tuple[str, float]], limit: int = 5) -> list[dict[str, 
 def find_coverage(
     facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
-    if not any(facts.links.get(o) for o in scope.okr_ids):
-        return []  # nothing scored in scope: coverage would accuse every objective
+    if scope.okr_ids and not any(facts.links.get(o) for o in scope.okr_ids):
+        return []  # OKRs not scored yet: coverage would accuse every objective wrongly
     served = objective_coverage(facts, scope.okr_ids)
     out: list[Finding] = []
     for objective_id, s in served.items():
@@ -64,10 +65,11 @@ def find_coverage(
         }
         if n == 0 and config.enabled("uncovered_objective"):
             weak = f"; {len(s.weak)} weak candidate(s)" if s.weak else ""
+            weak = weak if scope.okr_ids else "; there are no OKRs in scope"
             finding = Finding(
                 "uncovered_objective",
                 "high",
-                f"no OKR serves {objective.title!r}{weak}",
+                f"no OKR serves {quote(objective.title)}{weak}",
                 [rec.objective(objective_id)],
                 evidence,
                 (objective_id,),
@@ -76,7 +78,7 @@ def find_coverage(
             finding = Finding(
                 "thin_coverage",
                 "medium",
-                f"only {n} OKR(s) serve {objective.title!r} "
+                f"only {n} OKR(s) serve {quote(objective.title)} "
                 f"(at least {config.thin_coverage_min_okrs} expected)",
                 [rec.objective(objective_id), *(rec.okr(o) for o, _ in s.aligned)],
                 evidence,
@@ -86,7 +88,7 @@ def find_coverage(
             continue
         out.append(rec.objective_scope(finding, [objective_id]))
     if config.enabled("perspective_imbalance"):
-        out += _perspective_findings(facts, served, config, rec)
+        out += _perspective_findings(facts, served, config, rec, bool(scope.okr_ids))
     return out
 
 
@@ -118,12 +120,12 @@ def perspective_table(facts: OrgFacts, served: dict[str, Served]) -> list[dict[s
 
 
 def _perspective_findings(
-    facts: OrgFacts, served: dict[str, Served], config: ReportConfig, rec: Records
+    facts: OrgFacts, served: dict[str, Served], config: ReportConfig, rec: Records, okrs: bool
 ) -> list[Finding]:
     out = []
     table = perspective_table(facts, served)
-    if sum(row["aligned_links"] for row in table) == 0:
-        return out  # no OKR serves anything: the orphan findings already say so
+    if okrs and sum(row["aligned_links"] for row in table) == 0:
+        return out  # OKRs serve nothing: their orphan findings already say so
     for row in table:
         name, ratio = row["perspective"], 0.0
         if row["share_of_objectives"]:

@@ -130,7 +130,7 @@ _SKIP = {"rule", "drifting"}
 _GROUPS = (
     ("unit", "baseline", "target"),
     ("own_field", "own_similarity"),
-    ("nearest_okr_id", "nearest_okr_title", "nearest_similarity"),
+    ("nearest_okr_id", "nearest_okr_title", "nearest_similarity", "nearest_okr_cycle"),
 )
 _QUOTED = {"title", "text", "rationale", "objective_title", "okr_text", "objective_text"}
 
@@ -290,6 +290,8 @@ class EvidenceText:
         value = self.ref("okr", evidence.get("nearest_okr_id"), evidence.get("nearest_okr_title"))
         if evidence.get("nearest_similarity") is not None:
             value += _text(f" · similarity {_two(evidence['nearest_similarity'])}")
+        if evidence.get("nearest_okr_cycle"):  # another quarter's OKR is no place for the work
+            value += _text(f" · cycle {evidence['nearest_okr_cycle']}")
         return [Line("nearest other OKR", value)]
 
     def _okr_list(self, label: str, items: Any) -> list[Line]:

@@ -8,7 +8,7 @@ Rows come back as named tuples through column selects, not ORM objects: an organ
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
@@ -118,6 +118,17 @@ class OrgFacts:
 
     def aligned(self, okr_id: str) -> list[LinkRow]:
         return [lk for lk in self.links.get(okr_id, ()) if lk.label == "aligned"]
+
+    def known_on(self, day: date) -> OrgFacts:
+        """These facts without the check-ins dated after `day`: what a report as of `day` sees.
+
+        Check-ins without a date cannot be placed in time; they are kept (a report on any day
+        would otherwise never show them) and staleness ignores them.
+        """
+        kept = [c for c in self.check_ins if c.date is None or c.date <= day]
+        ids = {c.id for c in kept}
+        drift = {c: d for c, d in self.drift.items() if c in ids}
+        return replace(self, check_ins=kept, drift=drift, extra={})
 
 
 def load_facts(session: Session, org_id: str) -> OrgFacts:

@@ -39,13 +39,25 @@ class Finding:
             "severity": self.severity,
             "reason": self.reason,
             "records": self.records,
-            "evidence": self.evidence,
+            "evidence": unsigned_zero(self.evidence),
             "scope": {
                 "cycles": sorted(self.cycles),
                 "teams": sorted(self.teams),
                 "perspectives": sorted(self.perspectives),
             },
         }
+
+
+def unsigned_zero(value: Any) -> Any:
+    """`value` with every -0.0 made 0.0: rounding a tiny negative number gives -0.0, which
+    reads as a sign where there is none."""
+    if isinstance(value, float):
+        return value + 0.0  # -0.0 + 0.0 == +0.0
+    if isinstance(value, dict):
+        return {k: unsigned_zero(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [unsigned_zero(v) for v in value]
+    return value
 
 
 def sort_key(finding: dict[str, Any]) -> tuple[int, str, str]:

@@ -5,6 +5,7 @@ Reads the score stage's stored labels (people's confirmed/rejected verdicts alre
 
 from __future__ import annotations
 
+from alignment.quality import quote
 from alignment.report.config import ReportConfig
 from alignment.report.facts import LinkRow, OrgFacts
 from alignment.report.findings import Finding, Records
@@ -34,6 +35,15 @@ def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
     }
 
 
+def _support(link: LinkRow | None) -> str:
+    """How far the text goes towards a declared objective, in words rather than a label."""
+    if link is None:
+        return "not scored yet"
+    if link.label == "weak":
+        return f"only a weak match, score {link.score:.2f}"
+    return f"no match, score {link.score:.2f}"
+
+
 def find_linkage(
     facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
@@ -53,7 +63,7 @@ def find_linkage(
                     Finding(
                         "orphan_okr",
                         "high",
-                        f"{okr.title!r} serves no strategic objective (best match "
+                        f"{quote(okr.title)} serves no strategic objective (best match "
                         f"{best.objective_id}, score {best.score:.2f})",
                         [rec.okr(okr_id), rec.team(okr.team_id)],
                         {"best_link": _link_evidence(best, facts), "declared": sorted(declared)},
@@ -67,12 +77,11 @@ def find_linkage(
                 link = by_objective.get(objective_id)
                 if link is not None and link.label == "aligned":
                     continue
-                what = link.label if link is not None else "none"
                 finding = Finding(
                     "unsupported_declared_link",
                     "medium",
                     f"{okr_id} declares {objective_id} but its text does not support it "
-                    f"(label {what})",
+                    f"({_support(link)})",
                     [rec.okr(okr_id), rec.objective(objective_id), rec.team(okr.team_id)],
                     {
                         "declared": _link_evidence(link, facts) or {"objective_id": objective_id},

@@ -12,8 +12,9 @@ from collections import defaultdict
 from datetime import date
 from typing import Any
 
+from alignment.quality import quote
 from alignment.report.config import ReportConfig
-from alignment.report.facts import CheckInRow, KrRow, OrgFacts
+from alignment.report.facts import CheckInRow, KrRow, OkrRow, OrgFacts
 from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
 
@@ -43,25 +44,47 @@ def _drift(facts: OrgFacts, by_okr: dict[str, list[CheckInRow]], rec: Records) -
             d = facts.drift.get(c.id)
             if d is None or not d.drifting:
                 continue
-            nearest = d.evidence.get("nearest_okr_id")
-            nearest_title = facts.okrs[nearest].title if nearest in facts.okrs else None
-            about = f"; closer to {nearest} {nearest_title!r}" if nearest_title else ""
+            nearest = facts.okrs.get(d.evidence.get("nearest_okr_id") or "")
             finding = Finding(
                 "checkin_drift",
                 "medium",
-                f"check-in {c.id} on {okr_id} is about other work{about}",
+                _drift_reason(c, okr, d.evidence, nearest),
                 [rec.check_in(c.id, c.text), rec.okr(okr_id), rec.team(okr.team_id)],
                 {
                     "score": round(d.score, 4),
                     "date": c.date.isoformat() if c.date else None,
                     "text": c.text,
                     **d.evidence,
-                    "nearest_okr_title": nearest_title,
+                    "nearest_okr_title": nearest.title if nearest else None,
+                    "nearest_okr_cycle": nearest.cycle_id if nearest else None,
                 },
                 (c.id,),
             )
             out.append(rec.okr_scope(finding, [okr_id]))
     return out
+
+
+def _drift_reason(
+    c: CheckInRow, okr: OkrRow, evidence: dict[str, Any], nearest: OkrRow | None
+) -> str:
+    """Name another OKR only when the evidence shows the check-in closer to it than to its own,
+    and only one of the same cycle: an OKR of another quarter is not where the work belongs."""
+    head = f"check-in {c.id} on {okr.id} reads as other work than its OKR"
+    own, near = evidence.get("own_similarity"), evidence.get("nearest_similarity")
+    if own is None:
+        return head
+    if nearest is not None and near is not None and near > own and nearest.cycle_id == okr.cycle_id:
+        return (
+            f"{head}: it is closer to {nearest.id} {quote(nearest.title)} ({near:.2f}) "
+            f"than to its own OKR ({own:.2f})"
+        )
+    return f"{head} (similarity {own:.2f} to {_own_field(evidence.get('own_field'))})"
+
+
+def _own_field(field: str | None) -> str:
+    if field and field.startswith("key_result:"):
+        return f"key result {field.removeprefix('key_result:')}"
+    return f"the OKR's {field}" if field in ("title", "description") else "its OKR"
 
 
 def _stale(
@@ -85,15 +108,24 @@ def _stale(
             "measured_on": measured_on.isoformat(),
             "stale_days": config.stale_days,
         }
+        # A finished cycle is measured at its end: say so, or the days read as counted today.
+        ended = (
+            f" by the end of {okr.cycle_id} ({end})"
+            if end is not None and end <= scope.as_of
+            else ""
+        )
         if last is not None:
             days = (measured_on - last).days
             if days <= config.stale_days:
                 continue
-            severity, reason = "medium", f"no check-in on {okr_id} for {days} days (since {last})"
+            severity = "medium"
+            reason = f"no check-in on {okr_id} for {days} days (since {last}){ended}"
         elif start is not None and (measured_on - start).days > config.stale_days:
             days = (measured_on - start).days
             severity = "high"
             reason = f"no check-in on {okr_id} at all, {days} days into cycle {okr.cycle_id}"
+            if ended:
+                reason = f"no check-in on {okr_id} at all{ended}"
         else:
             continue
         evidence["days_without_check_in"] = days
@@ -163,14 +195,15 @@ def _mismatch(
 ) -> Finding:
     latest = rows[-1]
     progress = _progress(latest, kr) + 0.0  # no "-0%"
+    value = latest.value + 0.0  # type: ignore[operator]
     if verdict == "too_high":
         reason = (
-            f"confidence {latest.confidence:.0%} on {kr.id} while the value is {latest.value:g} "
+            f"confidence {latest.confidence:.0%} on {kr.id} while the value is {value:g} "
             f"({progress:.0%} of the way from {kr.baseline:g} to {kr.target:g})"
         )
     else:
         reason = (
-            f"confidence only {latest.confidence:.0%} on {kr.id} while the value {latest.value:g} "
+            f"confidence only {latest.confidence:.0%} on {kr.id} while the value {value:g} "
             f"has reached {progress:.0%} of the way to the target {kr.target:g}"
         )
     return Finding(

@@ -16,6 +16,7 @@ from alignment.quality import (
     activity_verb,
     check_okr,
     is_metric_title,
+    quote,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -137,6 +138,33 @@ def test_relative_target_without_baseline():
 def test_disabled_rules_are_not_reported():
     o = okr("NPS 45")
     assert rules(o, QualityConfig(disabled_rules=frozenset({"objective_is_metric"}))) == []
+
+
+def messages(o: OkrInput) -> dict[str, str]:
+    return {p.rule: p.message for p in check_okr(o)}
+
+
+def test_messages_name_the_okr_and_say_whose_objective_is_a_metric():
+    # "objective" alone reads as a strategic objective in this product
+    assert messages(okr("NPS 45"))["objective_is_metric"] == (
+        'OKR O-1\'s objective "NPS 45" is a metric, not an outcome'
+    )
+    assert messages(okr("Small", kr("Only metric")))["too_few_key_results"] == (
+        "OKR O-1 has 1 key result (at least 2)"
+    )
+    many = okr("Big", *(kr(f"Metric {i}", id=f"KR{i}") for i in range(1, 8)))
+    assert messages(many)["too_many_key_results"] == "OKR O-1 has 7 key results (at most 5)"
+    unnamed = OkrInput(None, "NPS 45", None, ())
+    assert messages(unnamed)["too_few_key_results"] == "the OKR has 0 key results (at least 2)"
+
+
+def test_messages_quote_titles_as_written_without_escapes():
+    assert quote('Fix "the" boiler\'s\n  valve ') == '"Fix "the" boiler\'s valve"'
+    o = okr("NPS\n  45", kr("Hold 4 workshops\nfor 'ops'", id="K1"))
+    text = " ".join(p.message for p in check_okr(o))
+    assert 'key result "Hold 4 workshops for \'ops\'" starts with "hold"' in text
+    assert 'objective "NPS 45" is a metric' in text
+    assert "\\" not in text and "\n" not in text
 
 
 def test_sample_org_planted_quality_problems_are_found_and_nothing_else():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -255,6 +256,62 @@ def test_filters_select_findings(session, scored_sample, embedder):
     assert all("learning_growth" in f["scope"]["perspectives"] for f in perspective.findings)
 
 
+def test_perspective_filter_restricts_the_objectives_shown_not_the_okr_counts(
+    session, scored_sample, embedder
+):
+    """docs/report.md: `perspective` restricts the summary's objectives, perspectives and heat
+    map columns; OKR and check-in counts and health stay those of the whole scope."""
+    org = scored_sample
+    everything = build_report(session, org, embedder=embedder).summary
+    lg = build_report(session, org, embedder=embedder, filters=ReportFilters(
+        perspective=("learning_growth",))).summary  # fmt: skip
+    for field in ("okrs", "aligned_okrs", "alignment_health", "check_ins", "drifting_check_ins"):
+        assert lg[field] == everything[field], field
+    assert {o["perspective"] for o in lg["objectives"]} == {"learning_growth"}
+    assert [p["perspective"] for p in lg["perspectives"]] == ["learning_growth"]
+    assert [o["id"] for o in lg["heatmap"]["objectives"]] == [o["id"] for o in lg["objectives"]]
+
+
+def test_listing_filters_share_the_inputs_version_of_the_whole_run(
+    session, scored_sample, embedder
+):
+    """docs/report.md: equal versions mean the same inputs; the listing filters only choose
+    which of the same findings a run lists. The cycle filter changes the inputs."""
+    org = scored_sample
+    whole = build_report(session, org, embedder=embedder)
+    listed = build_report(session, org, embedder=embedder, filters=ReportFilters(
+        team=("T-9",), kind=("overload", "stale_checkin"), severity=("high",)))  # fmt: skip
+    assert listed.inputs_version == whole.inputs_version
+    assert listed.findings and all(f in whole.findings for f in listed.findings)
+    q3 = build_report(session, org, embedder=embedder, filters=ReportFilters(cycle=("2026-Q3",)))
+    assert q3.inputs_version != whole.inputs_version
+
+
+def test_findings_are_sorted_by_severity_kind_and_natural_key(session, scored_sample, embedder):
+    save_settings(session, scored_sample, {"stale_days": 10})
+    run = build_report(session, scored_sample, embedder=embedder)
+    order = {"high": 0, "medium": 1, "low": 2}
+    ranks = [(order[f["severity"]], f["kind"]) for f in run.findings]
+    assert ranks == sorted(ranks)
+    stale = [f for f in run.findings if f["kind"] == "stale_checkin" and f["severity"] == "medium"]
+    numbers = [int(f["key"].removeprefix("stale_checkin:O-")) for f in stale]
+    assert any(n < 10 for n in numbers) and any(n >= 10 for n in numbers)
+    assert numbers == sorted(numbers)  # natural order: O-6 before O-15
+
+
+def test_unsupported_declared_link_says_how_far_the_text_goes_in_words(
+    session, scored_sample, embedder
+):
+    run = build_report(session, scored_sample, embedder=embedder, filters=ReportFilters(
+        kind=("unsupported_declared_link",)))  # fmt: skip
+    assert run.findings
+    for f in run.findings:
+        reason = f["reason"]
+        assert re.search(r"\((only a weak match|no match), score \d\.\d\d\)$", reason), reason
+        label = f["evidence"]["declared"]["label"]
+        assert ("weak match" in f["reason"]) == (label == "weak")
+
+
 def test_unknown_filter_values_are_rejected_by_path(session, scored_sample, embedder):
     with pytest.raises(Invalid) as exc:
         build_report(
@@ -414,3 +471,18 @@ def test_on_the_engines_own_verdicts_only_its_known_misses_are_missing(
     missing = {f"{kind}:{key}" for _, kind, key in PLANTED if f"{kind}:{key}" not in found}
     # When the engine improves, shrink ENGINE_MISSES (and the "Known weak spots" it cites).
     assert missing == ENGINE_MISSES, f"planted problems missing on engine verdicts: {missing}"
+
+
+def test_the_engines_miss_shows_as_a_suggested_link_and_one_rejection_fixes_it(
+    session, scored_sample, embedder
+):
+    """The strategy office sees the wrong link with its evidence; rejecting it is enough."""
+    before = by_key(build_report(session, scored_sample, embedder=embedder))
+    suggested = before["suggested_link:O-42|SO-12"]
+    assert suggested["evidence"] and "orphan_okr:O-42" not in before
+    record_feedback(
+        session, scored_sample, "O-42", "SO-12", verdict="rejected", decided_by="strategy office"
+    )
+    after = keys(build_report(session, scored_sample, embedder=embedder))
+    assert {"orphan_okr:O-42", "thin_coverage:SO-12"} <= after
+    assert "suggested_link:O-42|SO-12" not in after
