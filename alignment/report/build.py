@@ -79,11 +79,24 @@ def build_report(
         inputs_version=inputs_version(facts, scope, config),
         model=facts.model or embedder.model_name,
         as_of=scope.as_of,
-        filters=filters.as_dict(),
+        filters=_stored_filters(filters, as_of, overrides),
         config=config.model_dump(mode="json"),
         summary=summary,
         findings=listed,
     )
+
+
+def _stored_filters(
+    filters: ReportFilters, as_of: date | None, overrides: dict[str, Any] | None
+) -> dict[str, list[str]]:
+    """The run's filters, plus an explicit `as_of` and one-off settings: each makes a what-if run,
+    which is not the organization's latest report and is compared with others as such."""
+    out = filters.as_dict()
+    if as_of is not None:
+        out["as_of"] = [as_of.isoformat()]
+    if overrides:
+        out["settings"] = [f"{k}={json.dumps(v)}" for k, v in sorted(overrides.items())]
+    return out
 
 
 def collect_findings(

@@ -46,6 +46,13 @@ class ReportConfig(BaseModel):
     activity_words: tuple[str, ...] = ACTIVITY_WORDS
     disabled_kinds: tuple[str, ...] = ()
 
+    @field_validator("disabled_kinds", mode="after")
+    @classmethod
+    def _as_a_set(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
+        # A set in meaning: the same kinds in another order are the same settings (no page
+        # rebuild, no diff warning, the same inputs_version).
+        return tuple(sorted(set(kinds)))
+
     def enabled(self, kind: str) -> bool:
         return kind not in self.disabled_kinds
 

@@ -11,9 +11,11 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
     """`current` against an earlier `baseline` of the same organization.
 
     A finding whose severity changed counts as unchanged (same key) and is listed under
-    `severity_changed` as well. Runs built differently (filters, settings, `as_of`, model)
-    compare what each listed, and `warning` says how they differ: a finding that is "resolved"
-    may then only be out of the current run's view or below its thresholds.
+    `severity_changed` as well. Runs built differently (filters, an explicit `as_of` or one-off
+    settings, which are stored with the filters; the organization's settings; the model) compare
+    what each listed, and `warning` says how they differ: a finding that is "resolved" may then
+    only be out of the current run's view or below its thresholds. The default `as_of` moving
+    because new check-ins arrived is the records changing, not a warning (`same_as_of` shows it).
     """
     before = {f["key"]: f for f in baseline.findings}
     after = {f["key"]: f for f in current.findings}
@@ -55,8 +57,6 @@ def _differences(current: ReportRun, baseline: ReportRun) -> list[str]:
             if current.config.get(k) != baseline.config.get(k)
         )
         out.append(f"different settings ({', '.join(fields)})")
-    if current.as_of != baseline.as_of:
-        out.append(f"a different as_of ({_day(current)} vs {_day(baseline)})")
     if current.model != baseline.model:
         out.append(f"a different model ({current.model} vs {baseline.model})")
     return out

@@ -34,15 +34,15 @@ def make_scope(facts: OrgFacts, *, cycles: tuple[str, ...], as_of: date | None) 
 
 
 def default_as_of(facts: OrgFacts, cycles: tuple[str, ...]) -> date:
-    """The latest check-in's date; without any, the latest end (or start) of the cycles.
+    """The latest check-in's date; without any, today, but never past the last cycle's end.
 
-    Never the day of the build while the data has a date of its own, so that the same records
-    give the same report on any day. Only an organization with neither a dated check-in nor a
-    dated cycle in scope falls back to today, and then nothing is measured on that day.
+    While the data has a check-in date of its own, the same records give the same report on any
+    day. An organization that has imported OKRs but no check-ins yet is measured today (a later
+    day would call a running cycle finished), or at the end of its cycles once they are over.
     """
     dates = [c.date for c in facts.check_ins if c.date is not None]
     if dates:
         return max(dates)
     bounds = [end or start for start, end in (facts.cycles.get(c, (None, None)) for c in cycles)]
     days = [d for d in bounds if d is not None]
-    return max(days) if days else date.today()
+    return min(max(days), date.today()) if days else date.today()

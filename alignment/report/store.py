@@ -24,8 +24,8 @@ MAX_RUN_ID = 2**31 - 1
 
 
 class NoReport(NotFound):
-    def __init__(self, org_id: str, *, filtered: bool = False) -> None:
-        which = "" if filtered else " (a run without filters)"
+    def __init__(self, org_id: str, *, include_filtered: bool = False) -> None:
+        which = "" if include_filtered else " (a run without filters)"
         super().__init__(
             f"organization {org_id!r} has no report yet{which}; "
             f"POST /orgs/{org_id}/reports builds one"
@@ -82,15 +82,17 @@ def get_run(session: Session, org_id: str, run_id: int) -> ReportRun:
     return run
 
 
-def latest_run(session: Session, org_id: str, *, filtered: bool = False) -> ReportRun | None:
+def latest_run(
+    session: Session, org_id: str, *, include_filtered: bool = False
+) -> ReportRun | None:
     """The organization's latest report: its newest run without filters (what its page shows).
 
-    A filtered run made for one question is not the organization's picture; `filtered=True`
+    A filtered run made for one question is not the organization's picture; `include_filtered=True`
     asks for the newest run of any kind instead.
     """
     require_org(session, org_id)
     query = select(ReportRun).where(ReportRun.org_id == org_id)
-    if not filtered:
+    if not include_filtered:
         query = query.where(ReportRun.filters == {})
     return session.scalar(query.order_by(ReportRun.id.desc()).limit(1))
 

@@ -141,9 +141,9 @@ def latest_report(
 ) -> Response:
     """The organization's latest report: its newest run without filters (what its page
     shows); a filtered run made for one question does not replace it."""
-    run = report.latest_run(session, org_id, filtered=include_filtered)
+    run = report.latest_run(session, org_id, include_filtered=include_filtered)
     if run is None:
-        raise report.NoReport(org_id, filtered=include_filtered)
+        raise report.NoReport(org_id, include_filtered=include_filtered)
     return render(run, fmt)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select, update
 
@@ -85,7 +85,7 @@ def strategy_only(title: str = "Grow") -> dict:
     }
 
 
-def test_objectives_without_any_okr_are_uncovered_and_the_day_is_the_cycles_end(session, embedder):
+def test_objectives_without_any_okr_are_uncovered(session, embedder):
     import_document(session, strategy_only())
     run = build_report(session, "strategy-only", embedder=embedder)
     found = {f["key"]: f for f in run.findings}
@@ -94,8 +94,8 @@ def test_objectives_without_any_okr_are_uncovered_and_the_day_is_the_cycles_end(
         'no OKR serves "Grow"; there are no OKRs in scope'
     )
     assert found["perspective_imbalance:financial"]["severity"] == "high"
-    # no check-in to date the report by: the end of the cycle, whatever day it is built on
-    assert run.as_of == date(2026, 12, 31)
+    # no check-in to date the report by: today, but never past the end of the cycles
+    assert run.as_of == min(date(2026, 12, 31), date.today())
     assert run.summary["okrs"] == 0 and run.summary["alignment_health"] is None
 
 
@@ -186,3 +186,26 @@ def test_evidence_has_no_negative_zero(session, scored_sample, embedder):
     found = [z for f in run.findings for z in zeros(f["evidence"])]
     assert found and all(math.copysign(1, z) == 1 for z in found)
     assert math.copysign(1, unsigned_zero({"p": [round(-0.00001, 4)]})["p"][0]) == 1
+
+
+def test_okrs_without_check_ins_in_a_running_cycle_are_measured_today(session, embedder):
+    """A planned later cycle must not push the report's day into the future, where the running
+    cycle would read as finished and every OKR as never checked in."""
+    today = date.today()
+    span = lambda a, b: {"start": (today + timedelta(a)).isoformat(),  # noqa: E731
+                         "end": (today + timedelta(b)).isoformat()}  # fmt: skip
+    document = {
+        **strategy_only(),
+        "cycles": [{"id": "NOW", **span(-10, 80)}, {"id": "NEXT", **span(81, 170)}],
+        "teams": [{"id": "T-1", "name": "Sales", "parent": None, "mission": None}],
+        "okrs": [{"id": "O-1", "team": "T-1", "cycle": "NOW", "title": "Grow revenue",
+                  "description": None, "declared_links": [], "key_results": [
+                      {"id": "O-1-KR1", "title": "Revenue", "unit": "$k", "baseline": 10,
+                       "target": 20, "current": 10, "kind": "lag"},
+                      {"id": "O-1-KR2", "title": "Deals signed", "unit": "count",
+                       "baseline": 0, "target": 8, "current": 0, "kind": "lead"}]}],
+    }  # fmt: skip
+    import_document(session, document)
+    run = build_report(session, "strategy-only", embedder=embedder)
+    assert run.as_of == today
+    assert not [f for f in run.findings if f["kind"] == "stale_checkin"]  # 10 days in, not 42

@@ -244,11 +244,27 @@ def test_diff_warns_when_settings_or_as_of_differ(client, scored_sample) -> None
     assert diff["against"]["config"]["stale_days"] == 42
     assert diff["report"]["as_of"] == before["as_of"] == diff["against"]["as_of"]
 
+    # An explicit as_of makes a what-if run: it is stored with the filters, so the diff says so
+    # and the run never becomes the organization's latest report.
     earlier = client.post(f"/orgs/{org}/reports", json={"as_of": "2026-11-15"}).json()
+    assert earlier["filters"] == {"as_of": ["2026-11-15"]}
     diff = client.get(f"/orgs/{org}/reports/{earlier['id']}/diff?against={after['id']}").json()
     assert diff["same_config"] is True and diff["same_as_of"] is False
-    assert f"as_of (2026-11-15 vs {after['as_of']})" in diff["warning"]
+    assert diff["same_filters"] is False and "different filters" in diff["warning"]
     assert diff["report"]["as_of"] == "2026-11-15"
+    assert client.get(f"/orgs/{org}/reports/latest").json()["id"] == after["id"]
+
+    # The default as_of moving because a new check-in arrived is the records changing: no warning.
+    new = {"id": "C-NEW", "okr": "O-1", "key_result": None, "date": "2026-11-27", "value": None,
+           "confidence": 0.7, "text": "Signed a second clinic group."}  # fmt: skip
+    assert client.post(f"/orgs/{org}/check-ins", json=new).status_code == 201
+    later = client.post(f"/orgs/{org}/reports").json()
+    moved = client.get(f"/orgs/{org}/reports/{later['id']}/diff?against={after['id']}").json()
+    assert moved["same_as_of"] is False and later["as_of"] == "2026-11-27"
+    assert moved["warning"] is None
+    what_if = client.post(f"/orgs/{org}/reports", json={"settings": {"stale_days": 3}}).json()
+    assert what_if["filters"] == {"settings": ["stale_days=3"]}
+    assert client.get(f"/orgs/{org}/reports/latest").json()["id"] == later["id"]
 
     same = client.get(f"/orgs/{org}/reports/{after['id']}/diff?against={after['id']}").json()
     assert same["warning"] is None
