@@ -45,13 +45,14 @@ class Base(DeclarativeBase):
     pass
 
 
+def stamped_now() -> Mapped[datetime]:
+    """A timestamp the database fills in when the row is written."""
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
 class Timestamped:
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = stamped_now()
+    updated_at: Mapped[datetime] = stamped_now()
 
 
 def org_fk() -> Mapped[str]:
@@ -246,9 +247,7 @@ class TextEmbedding(Base):
     # In the HNSW graph: texts searched by similarity (OKR titles, key results). The others are
     # only read back by hash, and graph upkeep is most of what storing a vector costs.
     searchable: Mapped[bool] = mapped_column(Boolean, server_default=false(), nullable=False)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = stamped_now()
     __table_args__ = (
         Index(
             "ix_text_embeddings_hnsw",
@@ -276,9 +275,7 @@ class ScoredLink(Base):
     model: Mapped[str] = mapped_column(String, nullable=False)
     # An LLM's verdict on a close call (alignment/adjudicate.py), when one was asked for.
     adjudication: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True), nullable=True)
-    scored_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    scored_at: Mapped[datetime] = stamped_now()
     __table_args__ = (
         ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
         ForeignKeyConstraint(
@@ -299,9 +296,7 @@ class CheckInDrift(Base):
     drifting: Mapped[bool] = mapped_column(Boolean, nullable=False)
     evidence: Mapped[dict] = mapped_column(JSONB, nullable=False)
     model: Mapped[str] = mapped_column(String, nullable=False)
-    scored_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    scored_at: Mapped[datetime] = stamped_now()
     __table_args__ = (
         ForeignKeyConstraint(
             ["org_id", "check_in_id"], ["check_ins.org_id", "check_ins.id"], ondelete="CASCADE"
@@ -319,9 +314,7 @@ class LinkFeedback(Base):
     verdict: Mapped[str] = mapped_column(String, nullable=False)
     okr_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     decided_by: Mapped[str] = mapped_column(String, nullable=False)
-    decided_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    decided_at: Mapped[datetime] = stamped_now()
     note: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (
         ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
@@ -347,7 +340,5 @@ class LlmUsage(Base):
     model: Mapped[str] = mapped_column(String, nullable=False)
     input_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
     output_tokens: Mapped[int] = mapped_column(Integer, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = stamped_now()
     __table_args__ = (Index("ix_llm_usage_org_created", "org_id", "created_at"),)

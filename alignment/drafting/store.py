@@ -13,7 +13,6 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
-    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -27,7 +26,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from alignment.errors import NotFound
-from alignment.models import Base, LlmUsage, org_fk
+from alignment.models import Base, LlmUsage, org_fk, stamped_now
 from alignment.repository import require_org
 
 STATUSES = ("pending", "approved", "edited_and_approved", "rejected", "failed")
@@ -58,9 +57,7 @@ class Draft(Base):
     latency_ms: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     gates: Mapped[list] = mapped_column(JSONB, nullable=False)
     attempts: Mapped[list] = mapped_column(JSONB, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = stamped_now()
     __table_args__ = (
         CheckConstraint("kind in ('suggestion','summary')", name="draft_kind"),
         CheckConstraint(
@@ -81,9 +78,7 @@ class DraftDecision(Base):
     draft_id: Mapped[str] = mapped_column(String, nullable=False)
     decision: Mapped[str] = mapped_column(String, nullable=False)
     decided_by: Mapped[str] = mapped_column(String, nullable=False)
-    decided_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    decided_at: Mapped[datetime] = stamped_now()
     reason: Mapped[str | None] = mapped_column(Text)
     ai_payload: Mapped[dict | None] = mapped_column(JSONB)
     edited_payload: Mapped[dict | None] = mapped_column(JSONB)

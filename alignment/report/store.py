@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, Identity, Index, Integer, String, func, select
+from sqlalchemy import Date, ForeignKey, Identity, Index, Integer, String, func, select
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from alignment.errors import NotFound
-from alignment.models import Base
+from alignment.models import Base, stamped_now
 from alignment.repository import require_org
 
 # `report_runs.id` is an integer column: no run has an id outside this range, and larger
@@ -38,9 +38,7 @@ class ReportRun(Base):
         String, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
     )
     id: Mapped[int] = mapped_column(Integer, Identity(always=False), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = stamped_now()
     schema_version: Mapped[str] = mapped_column(String, nullable=False)
     inputs_version: Mapped[str] = mapped_column(String(64), nullable=False)
     model: Mapped[str] = mapped_column(String, nullable=False)
@@ -60,9 +58,7 @@ class ReportSettings(Base):
         String, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
     )
     config: Mapped[dict] = mapped_column(JSONB, nullable=False)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), nullable=False
-    )
+    updated_at: Mapped[datetime] = stamped_now()
 
 
 def save_run(session: Session, org_id: str, **values: Any) -> ReportRun:
