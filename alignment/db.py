@@ -19,6 +19,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+import alignment.tenancy  # noqa: F401  (registers the per-transaction tenant setting)
 from alignment.settings import get_settings
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,41 @@
+"""The organization a transaction may see, enforced by PostgreSQL row-level security.
+
+The setting is transaction-local (`set_config(..., true)`), so a pooled connection never carries
+one tenant's setting into another's request. `set_tenant` records the tenant on the session too,
+and every later transaction of that session sets it again before its first statement.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import event, text
+from sqlalchemy.orm import Session
+
+TENANT_SETTING = "goldenthread.org_id"
+PLATFORM_SETTING = "goldenthread.platform"
+_INFO_KEY = "goldenthread.tenant"
+
+
+def set_tenant(session: Session, org_id: str | None, *, platform: bool = False) -> None:
+    """Let this session's transactions see `org_id`'s rows only (`platform`: every
+    organization's row in `organizations`, for the platform admin, and nothing else)."""
+    session.info[_INFO_KEY] = (org_id, platform)
+    _apply(session.connection(), org_id, platform)
+
+
+def _apply(connection, org_id: str | None, platform: bool) -> None:
+    connection.execute(
+        text("select set_config(:tenant, :org, true), set_config(:platform, :on, true)"),
+        {
+            "tenant": TENANT_SETTING,
+            "org": org_id or "",
+            "platform": PLATFORM_SETTING,
+            "on": "on" if platform else "off",
+        },
+    )
+
+
+@event.listens_for(Session, "after_begin")
+def _reapply_after_begin(session: Session, _transaction, connection) -> None:
+    tenant = session.info.get(_INFO_KEY)
+    if tenant is not None:
+        _apply(connection, *tenant)
