@@ -18,6 +18,7 @@ from alignment.drafting.schemas import (
     SuggestionRequest,
     SummaryRequest,
 )
+from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}/drafts", tags=["drafts"])
@@ -97,20 +98,28 @@ def get_draft(org_id: str, draft_id: str, session: SessionDep) -> dict[str, Any]
 
 @router.post("/{draft_id}/approve")
 def approve_draft(
-    org_id: str, draft_id: str, body: ApproveRequest, session: SessionDep
+    org_id: str,
+    draft_id: str,
+    body: ApproveRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     """Approve (optionally with edits); a suggestion's OKRs are created once, however often."""
     return approve.approve_draft(
-        session, org_id, draft_id, decided_by=body.decided_by, edited=body.edited
+        session, org_id, draft_id, decided_by=principal.name, edited=body.edited
     )
 
 
 @router.post("/{draft_id}/reject")
 def reject_draft(
-    org_id: str, draft_id: str, body: RejectRequest, session: SessionDep
+    org_id: str,
+    draft_id: str,
+    body: RejectRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     return approve.reject_draft(
-        session, org_id, draft_id, decided_by=body.decided_by, reason=body.reason
+        session, org_id, draft_id, decided_by=principal.name, reason=body.reason
     )
 
 
