@@ -174,7 +174,9 @@ def _check_teams(
     if check == "draft":
         teams = {get_draft(session, org_id, params["draft_id"]).team_id}
     elif check == "draft-request":
-        teams = {body.get("team")}
+        if "team" not in body and "objective" not in body:
+            return  # an incomplete request: the route's validation names what is missing
+        teams = {body.get("team")}  # an objective's summary (no team) is the office's
     else:
         teams = teams_touched(session, org_id, check, params.get("record_id"), body)
     if check not in ("draft", "draft-request"):

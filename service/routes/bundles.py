@@ -5,10 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from alignment.access.principal import Role
 from alignment.bundle.csvform import to_csv
 from alignment.bundle.io import dump_document
+from alignment.errors import Forbidden
 from alignment.export import export_bundle
 from alignment.imports import import_csv, import_document
+from service.auth import CurrentPrincipal
 from service.deps import SessionDep
 
 router = APIRouter(tags=["bundles"])
@@ -43,10 +46,16 @@ RawBody = Annotated[bytes, Depends(raw_body)]
 def import_bundle_route(
     raw: RawBody,
     session: SessionDep,
+    principal: CurrentPrincipal,
     prune: Annotated[bool, Query(description="Delete records the bundle no longer lists.")] = False,
     dry_run: Annotated[bool, Query(description="Validate and count, write nothing.")] = False,
 ) -> dict[str, Any]:
-    return import_document(session, raw, prune=prune, dry_run=dry_run).as_dict()
+    """The bundle must be of the key's own organization; `prune` (deleting) is for admins."""
+    if prune and principal.role is not Role.admin:
+        raise Forbidden("only an admin may prune (delete records the bundle no longer lists)")
+    return import_document(
+        session, raw, prune=prune, dry_run=dry_run, for_org=principal.org_id
+    ).as_dict()
 
 
 @router.get("/orgs/{org_id}/bundle", summary="Export an organization as a bundle")

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from alignment.access.principal import Role
 from alignment.drafting import approve, store
 from alignment.drafting.draft import draft_suggestions, draft_summary
 from alignment.drafting.drafters import Drafter, get_drafter
@@ -63,6 +64,7 @@ def list_drafts(
     org_id: str,
     session: SessionDep,
     page: PageDep,
+    principal: CurrentPrincipal,
     kind: Annotated[Literal["suggestion", "summary"] | None, Query()] = None,
     status: Annotated[
         Literal["pending", "approved", "edited_and_approved", "rejected", "failed"] | None,
@@ -82,6 +84,7 @@ def list_drafts(
         cycle=cycle,
         limit=page.limit,
         offset=page.offset,
+        only_teams=principal.team_ids if principal.role is Role.team_lead else None,
     )
     return {
         "items": [store.render_draft(d) for d in rows],
