@@ -274,11 +274,15 @@ def _child(row: Any, skip: tuple[str, ...]) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.name not in hidden}
 
 
-def list_orgs(session: Session, *, limit: int, offset: int) -> tuple[list[Organization], int]:
-    total = session.scalar(select(func.count()).select_from(Organization)) or 0
-    rows = session.scalars(
-        select(Organization).order_by(Organization.id).limit(limit).offset(offset)
-    ).all()
+def list_orgs(
+    session: Session, *, limit: int, offset: int, only: str | None = None
+) -> tuple[list[Organization], int]:
+    """Organizations by id; `only` narrows the list to one (a key's own organization)."""
+    query = select(Organization)
+    if only is not None:
+        query = query.where(Organization.id == only)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Organization.id).limit(limit).offset(offset)).all()
     return list(rows), total
 
 

@@ -29,6 +29,17 @@ class DatabaseSettings(BaseSettings):
         validation_alias="GOLDENTHREAD_DATA_DIR",
         description="Where the embedded PostgreSQL keeps its files.",
     )
+    app_db_user: str = Field(
+        default="goldenthread_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        validation_alias="GOLDENTHREAD_APP_DB_USER",
+        description="The role the service connects as (row-level security binds it).",
+    )
+    app_db_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="GOLDENTHREAD_APP_DB_PASSWORD",
+        description="Its password; migrations set it on the role. Unneeded with trust auth.",
+    )
 
     @field_validator("database_url")
     @classmethod
