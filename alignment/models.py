@@ -403,13 +403,15 @@ class IdempotentRequest(Base):
     """A POST made with an `Idempotency-Key`: the first one's response, replayed on retries.
 
     `status_code` is null while the first request runs; the primary key makes concurrent
-    duplicates wait on (then see) the first one's row instead of executing twice.
+    duplicates wait on (then see) the first one's row instead of executing twice. `scope` is a
+    hash of the caller's credentials, so one caller can never see another's responses; the
+    table has no organization column (and so no tenant policy) because the edge answers a
+    retry before it knows the tenant.
     """
 
     __tablename__ = "idempotency_keys"
-    scope: Mapped[str] = mapped_column(String, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
     key: Mapped[str] = mapped_column(String, primary_key=True)
-    org_id: Mapped[str | None] = mapped_column(String)
     request_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     status_code: Mapped[int | None] = mapped_column(Integer)
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)

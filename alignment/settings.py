@@ -91,6 +91,13 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     page_limit_max: int = Field(default=500, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(default=1200, ge=1)
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    env: str = Field(default="development", pattern="^(development|production)$")
+    https: bool = Field(default=False, description="Served behind TLS: send HSTS.")
 
 
 class Settings:

@@ -132,6 +132,7 @@ def authorize(
     rule = rule_for(request.method, getattr(route, "path", ""))
     principal = authenticate(request, session)
     request.state.principal = principal
+    request.app.state.rate_limiter.take(str(principal.key_id or principal.name))
     org_id = request.path_params.get("org_id")
     if org_id is not None:
         platform_may = principal.role is PLATFORM and rule is not None and PLATFORM in rule.roles
@@ -157,7 +158,7 @@ def authorize(
             record="/".join(str(v) for k, v in request.path_params.items() if k != "org_id")
             or None,
             details=dict(request.query_params) or None,
-            request_id=request.headers.get("x-request-id"),
+            request_id=request.scope.get("state", {}).get("request_id"),
         )
     return principal
 

@@ -63,9 +63,8 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_org_at", "audit_log", ["org_id", "at"])
     op.create_table(
         "idempotency_keys",
-        sa.Column("scope", sa.String(), nullable=False),
+        sa.Column("scope", sa.String(length=64), nullable=False),
         sa.Column("key", sa.String(), nullable=False),
-        sa.Column("org_id", sa.String(), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.LargeBinary(), nullable=True),
