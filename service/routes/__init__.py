@@ -2,13 +2,17 @@
 
 from fastapi import APIRouter, Depends
 
+from service.errors import documented
 from service.permissions import authorize
 from service.routes import access, alignment, bundles, drafts, health, orgs, records, reports
 
 api_router = APIRouter()
 api_router.include_router(health.router)
 
-protected = APIRouter(dependencies=[Depends(authorize)])
+protected = APIRouter(
+    dependencies=[Depends(authorize)],
+    responses=documented(400, 401, 403, 404, 409, 413, 422, 429, 503),
+)
 protected.include_router(orgs.router)
 protected.include_router(bundles.router)
 protected.include_router(records.router)

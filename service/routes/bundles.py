@@ -58,7 +58,18 @@ def import_bundle_route(
     ).as_dict()
 
 
-@router.get("/orgs/{org_id}/bundle", summary="Export an organization as a bundle")
+@router.get(
+    "/orgs/{org_id}/bundle",
+    summary="Export an organization as a bundle",
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "object"}},
+            }
+        }
+    },
+)
 def export_bundle_route(
     org_id: str,
     session: SessionDep,
@@ -84,6 +95,7 @@ def import_csv_route(
     "/orgs/{org_id}/okrs.csv",
     response_class=PlainTextResponse,
     summary="Export OKRs and key results as CSV",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def export_csv_route(org_id: str, session: SessionDep) -> PlainTextResponse:
     return PlainTextResponse(to_csv(export_bundle(session, org_id)), media_type="text/csv")
