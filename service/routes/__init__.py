@@ -4,10 +4,21 @@ from fastapi import APIRouter, Depends
 
 from service.errors import documented
 from service.permissions import authorize
-from service.routes import access, alignment, bundles, drafts, health, orgs, records, reports
+from service.routes import (
+    access,
+    alignment,
+    bundles,
+    drafts,
+    health,
+    orgs,
+    records,
+    reports,
+    session,
+)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
+api_router.include_router(session.router)
 
 protected = APIRouter(
     dependencies=[Depends(authorize)],
