@@ -141,6 +141,7 @@ def _summary(
         "cycles": list(scope.cycles),
         **summarize(facts, okr_ids, objective_ids),
         "check_ins": len(in_scope),
+        "awaiting_review": by_kind.get("needs_review", 0),
         "drifting_check_ins": sum(
             1 for c in in_scope if (d := facts.drift.get(c.id)) is not None and d.drifting
         ),

@@ -10,6 +10,7 @@ from alignment.report.config import ReportConfig
 from alignment.report.facts import LinkRow, OrgFacts
 from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
+from alignment.verdicts import verdicts
 
 
 def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
@@ -48,6 +49,7 @@ def find_linkage(
     facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
     out: list[Finding] = []
+    verdict = verdicts(facts.links, facts.rejected)
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links
@@ -56,7 +58,27 @@ def find_linkage(
         declared = facts.declared.get(okr_id, set())
         by_objective = {lk.objective_id: lk for lk in links}
         aligned = [lk for lk in links if lk.label == "aligned"]
-        if not aligned and config.enabled("orphan_okr"):
+        if verdict.get(okr_id) == "needs_review" and config.enabled("needs_review"):
+            best = links[0]
+            out.append(
+                rec.okr_scope(
+                    Finding(
+                        "needs_review",
+                        "low",
+                        f"{quote(okr.title)} has no clear strategic objective; closest is "
+                        f"{best.objective_id} (score {best.score:.2f}): confirm it or call it "
+                        "an orphan",
+                        [rec.okr(okr_id), rec.team(okr.team_id)],
+                        {
+                            "candidates": [_link_evidence(lk, facts) for lk in links[:3]],
+                            "declared": sorted(declared),
+                        },
+                        (okr_id,),
+                    ),
+                    [okr_id],
+                )
+            )
+        if verdict.get(okr_id) == "orphan" and config.enabled("orphan_okr"):
             best = links[0]
             out.append(
                 rec.okr_scope(

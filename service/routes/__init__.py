@@ -13,6 +13,7 @@ from service.routes import (
     orgs,
     records,
     reports,
+    review,
     session,
 )
 
@@ -31,4 +32,5 @@ protected.include_router(alignment.router)
 protected.include_router(reports.router)
 protected.include_router(drafts.router)
 protected.include_router(access.router)
+protected.include_router(review.router)
 api_router.include_router(protected)
