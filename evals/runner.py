@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ from alignment.embedder import Embedder
 from alignment.errors import Invalid
 from alignment.imports import import_document
 from alignment.score import load_docs, score_organization
+from alignment.verdicts import verdicts
 from evals import baselines, metrics
 
 if TYPE_CHECKING:
@@ -43,6 +45,10 @@ METRICS = (
     "link_recall",
     "link_f1",
     "drift_auc",
+    "review_rate",
+    "report_orphan_precision",
+    "report_orphan_recall",
+    "false_orphan_share",
 )
 
 
@@ -57,6 +63,7 @@ class Scored:
     tfidf: dict[str, list[tuple[str, float]]]
     cosine: dict[str, list[tuple[str, float]]]
     adjudication: dict[str, Any] = field(default_factory=dict)  # what the LLM pass did, if any
+    verdicts: dict[str, str] = field(default_factory=dict)  # aligned / needs_review / orphan
 
 
 def score_bundle(
@@ -93,7 +100,34 @@ def score_bundle(
         tfidf=baselines.tfidf_rankings(docs.objectives, docs.okrs),
         cosine=baselines.embedding_rankings(docs.objectives, docs.okrs, embed=cache),
         adjudication=summary.adjudication or {},
+        verdicts=okr_verdicts(engine),
     )
+
+
+def okr_verdicts(engine: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
+    """The report's verdict per OKR, relative to this organization's own scores."""
+    links = {
+        okr: [SimpleNamespace(label=lk["label"], score=lk["score"]) for lk in rows]
+        for okr, rows in engine.items()
+    }
+    return verdicts(links)
+
+
+def verdict_metrics(verdict: dict[str, str], labels: dict[str, Any]) -> dict[str, Any]:
+    """What the report would say: orphan findings against the labels, and the review load."""
+    gold = labels.get("links") or {}
+    okrs = [o for o in gold if o in verdict]
+    flagged = [o for o in okrs if verdict[o] == "orphan"]
+    orphans = [o for o in okrs if not gold[o]]
+    true_flags = sum(1 for o in flagged if not gold[o])
+    return {
+        "review_rate": round(sum(verdict[o] == "needs_review" for o in okrs) / len(okrs), 4)
+        if okrs
+        else None,
+        "report_orphan_precision": round(true_flags / len(flagged), 4) if flagged else None,
+        "report_orphan_recall": round(true_flags / len(orphans), 4) if orphans else None,
+        "false_orphan_share": round((len(flagged) - true_flags) / len(okrs), 4) if okrs else None,
+    }
 
 
 def dataset_metrics(scored: Scored, labels: dict[str, Any]) -> dict[str, Any]:
@@ -101,6 +135,7 @@ def dataset_metrics(scored: Scored, labels: dict[str, Any]) -> dict[str, Any]:
     engine = metrics.evaluate(scored.engine, labels, scored.drift)
     out["labelled_okrs"] = engine.pop("okrs")
     out.update(engine)
+    out.update(verdict_metrics(scored.verdicts, labels))
     out["baselines"] = {
         name: {k: metrics.link_metrics(ranking, labels)[k] for k in ("top1", "mrr", "orphan_auc")}
         for name, ranking in (("tfidf", scored.tfidf), ("cosine", scored.cosine))
@@ -114,7 +149,7 @@ def _prefixed(mapping: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def pooled_metrics(pairs: Sequence[tuple[Scored, dict[str, Any]]]) -> dict[str, Any]:
     """Micro-averaged over every labelled OKR of every dataset (ids namespaced per dataset)."""
-    engine, drift, tfidf, cosine = {}, {}, {}, {}
+    engine, drift, tfidf, cosine, verdict = {}, {}, {}, {}, {}
     labels: dict[str, Any] = {"links": {}, "drift": {}}
     for i, (scored, lab) in enumerate(pairs):
         p = str(i)
@@ -122,9 +157,12 @@ def pooled_metrics(pairs: Sequence[tuple[Scored, dict[str, Any]]]) -> dict[str, 
         drift |= _prefixed(scored.drift, p)
         tfidf |= _prefixed(scored.tfidf, p)
         cosine |= _prefixed(scored.cosine, p)
+        verdict |= _prefixed(scored.verdicts, p)  # each computed within its own organization
         labels["links"] |= _prefixed(lab.get("links") or {}, p)
         labels["drift"] |= _prefixed(lab.get("drift") or {}, p)
-    pooled = Scored("all", sum(s.okrs for s, _ in pairs), engine, drift, tfidf, cosine)
+    pooled = Scored(
+        "all", sum(s.okrs for s, _ in pairs), engine, drift, tfidf, cosine, verdicts=verdict
+    )
     out = dataset_metrics(pooled, labels)
     out.pop("dataset")
     return out
