@@ -6,6 +6,8 @@ The cookie authenticates page reads (GET/HEAD) only; every write still needs the
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Request
@@ -24,11 +26,26 @@ CSP = (
 MAX_FORM_BYTES = 4096
 
 
+CSRF_COOKIE = "gt_csrf"
+
+
 def _page(error: str | None = None, status: int = 200) -> HTMLResponse:
+    """The form, with a fresh double-submit token: the same value in a SameSite=Strict cookie
+    and in a hidden field, which a page on another site can neither read nor set."""
     from service.routes.reports import _pages
 
-    html = _pages().get_template("sign_in.html.j2").render(error=error)
-    return HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+    token = secrets.token_urlsafe(24)
+    html = _pages().get_template("sign_in.html.j2").render(error=error, csrf=token)
+    response = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+    response.set_cookie(
+        CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=get_settings().service.https,
+        path="/sign-in",
+    )
+    return response
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
@@ -39,7 +56,11 @@ def sign_in_page() -> HTMLResponse:
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request, session: SessionDep) -> Response:
     body = (await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace")
-    raw = (parse_qs(body).get("key") or [""])[0].strip()
+    form = parse_qs(body)
+    raw = (form.get("key") or [""])[0].strip()
+    sent, kept = (form.get("csrf") or [""])[0], request.cookies.get(CSRF_COOKIE, "")
+    if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
+        return _page("The form expired or came from another site; please sign in again.", 403)
     principal = keys.authenticate(session, raw) if raw else None
     if principal is None:
         return _page("That key is not valid (unknown, mistyped or revoked).", status=401)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,12 @@ from tests.conftest import make_client
 from tests.factories import small_bundle
 
 ORG = "acme-web"
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
 PAGE = {"Accept": "text/html"}
 
 
@@ -35,9 +43,13 @@ def test_pages_send_a_browser_to_sign_in_and_api_clients_get_401(web) -> None:
 
 def test_sign_in_sets_an_http_only_strict_cookie_and_the_pages_work(web) -> None:
     client, raw = web
-    bad = client.post("/sign-in", data={"key": "gt_nope"}, follow_redirects=False)
+    forged = client.post("/sign-in", data={"key": raw, "csrf": "guess"}, follow_redirects=False)
+    assert forged.status_code == 403  # no form of ours was loaded: no matching token
+    token = csrf_of(client.get("/sign-in").text)
+    bad = client.post("/sign-in", data={"key": "gt_nope", "csrf": token}, follow_redirects=False)
     assert bad.status_code == 401 and "not valid" in bad.text
-    good = client.post("/sign-in", data={"key": raw}, follow_redirects=False)
+    token = csrf_of(bad.text)
+    good = client.post("/sign-in", data={"key": raw, "csrf": token}, follow_redirects=False)
     assert good.status_code == 303
     cookie = good.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
