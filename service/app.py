@@ -15,6 +15,7 @@ from service.idempotency import IdempotencyMiddleware
 from service.middleware import EdgeMiddleware
 from service.ratelimit import RateLimiter
 from service.routes import api_router
+from service.routes.docs import mount_docs
 
 log = logging.getLogger("goldenthread")
 
@@ -32,6 +33,8 @@ def create_app() -> FastAPI:
         version="0.1.0",
         summary="Traceable alignment from strategic objectives to team OKRs and check-ins.",
         lifespan=lifespan,
+        docs_url=None,  # served offline by service/routes/docs.py
+        redoc_url=None,
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
@@ -49,6 +52,7 @@ def create_app() -> FastAPI:
         return JSONResponse(body, status_code=500, headers={"X-Request-ID": request_id})
 
     app.include_router(api_router)
+    mount_docs(app)
     if settings.cors_origins:  # closed unless origins are named
         app.add_middleware(
             CORSMiddleware,

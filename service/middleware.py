@@ -27,7 +27,7 @@ DEFAULT_CSP = b"default-src 'none'; frame-ancestors 'none'"
 # Swagger UI and ReDoc run their own scripts and styles from /static.
 DOCS_CSP = (
     b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    b"img-src 'self' data:; frame-ancestors 'none'"
+    b"img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'"
 )
 
 
@@ -92,7 +92,7 @@ class EdgeMiddleware:
 
     def _decorated(self, scope: Scope, send: Send, request_id: str) -> Send:
         path = scope.get("path", "")
-        csp = DOCS_CSP if path in ("/docs", "/redoc") else DEFAULT_CSP
+        csp = DOCS_CSP if path in ("/docs", "/docs/oauth2-redirect", "/redoc") else DEFAULT_CSP
 
         async def decorated(message: Message) -> None:
             if message["type"] == "http.response.start":

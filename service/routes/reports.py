@@ -201,7 +201,14 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
         .get_template("index.html.j2")
         .render(orgs=rows, total=total, signed_in=principal.name)
     )
-    return HTMLResponse(html, headers={"X-Content-Type-Options": "nosniff"})
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])

@@ -1,0 +1,59 @@
+"""API documentation that works offline: Swagger UI and ReDoc served from the
+`fastapi-offline` wheel's files.
+
+FastAPI's default /docs and /redoc pages load their scripts from a CDN, which leaves a blank
+page on a machine without internet access; here the same scripts come from site-packages under
+/static/docs (only the files are used, not that package's app class).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import fastapi_offline
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+ASSETS = "/static/docs"
+FILES = Path(fastapi_offline.__file__).resolve().parent / "static"
+TITLE = "Golden Thread API"
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def docs() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title=TITLE,
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS}/favicon.png",
+        oauth2_redirect_url="/docs/oauth2-redirect",
+    )
+
+
+@router.get("/docs/oauth2-redirect", response_class=HTMLResponse)
+def oauth2_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+@router.get("/redoc", response_class=HTMLResponse)
+def redoc() -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url="/openapi.json",
+        title=TITLE,
+        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_favicon_url=f"{ASSETS}/favicon.png",
+        with_google_fonts=False,
+    )
+
+
+def mount_docs(app: FastAPI) -> None:
+    app.mount(ASSETS, StaticFiles(directory=FILES), name="docs-assets")
+    app.include_router(router)

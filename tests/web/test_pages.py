@@ -1,0 +1,69 @@
+"""The pages in Chromium: sign-in, organizations, the report with its filters, offline API docs."""
+
+from __future__ import annotations
+
+from tests.web.conftest import shot
+
+
+def sign_in(page, key: str) -> None:
+    page.goto("/")
+    assert page.url.endswith("/sign-in")  # a browser without a key is sent to sign in
+    page.get_by_label("API key").fill(key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url("**/")
+
+
+def test_each_role_signs_in_and_sees_its_organization(page, role_keys, scored_sample) -> None:
+    for role, key in role_keys.items():
+        sign_in(page, key)
+        assert scored_sample in page.content()
+        assert "Signed in as" in page.inner_text("body")
+        shot(page, f"index-{role}")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/sign-in")
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_a_wrong_key_is_refused_on_the_page(page) -> None:
+    page.goto("/sign-in")
+    page.get_by_label("API key").fill("gt_00000000_" + "x" * 43)
+    page.get_by_role("button", name="Sign in").click()
+    assert page.get_by_role("alert").inner_text().startswith("That key is not valid")
+    shot(page, "sign-in-refused")
+
+
+def test_the_report_page_filters_findings(page, role_keys, scored_sample) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    page.get_by_role("link", name="report").first.click()
+    page.wait_for_selector("#findings")
+    total = page.locator("#findings tbody tr").count()
+    assert total > 10
+    page.select_option("#f-kind", "orphan_okr")
+    visible = page.locator("#findings tbody tr:visible")
+    assert 0 < visible.count() < total
+    assert all("orphan" in visible.nth(i).inner_text() for i in range(visible.count()))
+    shot(page, "report-orphans")
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_a_team_lead_gets_no_report_page(page, role_keys, scored_sample, live_url) -> None:
+    sign_in(page, role_keys["team_lead"])
+    response = page.goto(f"/orgs/{scored_sample}/report.html")
+    assert response.status == 403
+    other = page.goto("/orgs/someone-else/report.html")
+    assert other.status == 404
+
+
+def test_api_docs_render_offline(page) -> None:
+    page.goto("/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
+    assert "Golden Thread" in page.inner_text(".swagger-ui .info .title")
+    assert page.locator(".opblock").count() > 40  # every operation is listed
+    shot(page, "api-docs")
+    assert page.outside_requests == []  # nothing from a CDN
+    assert page.console_errors == []
+    page.goto("/redoc")
+    page.wait_for_selector("h1", timeout=15000)
+    assert "Golden Thread" in page.inner_text("h1")
+    shot(page, "api-redoc")
+    assert page.outside_requests == []
