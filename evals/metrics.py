@@ -1,7 +1,7 @@
 """Evaluation metrics for alignment predictions against a `goldenthread.labels/v1` file.
 
 Pure functions: predictions in, a flat dict of numbers out. A prediction for an OKR is its ranked
-list of links; each item may be an `alignment.matching.Link`, a mapping with `objective_id`,
+list of links; each item may be an `scoring.documents.Link`, a mapping with `objective_id`,
 `score`, `label`, or a plain `(objective_id, score)` pair (baselines, which carry no label).
 """
 

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from alignment import drift, matching
-from alignment.matching import KeyResultDoc, ObjectiveDoc, OkrDoc
+from alignment.scoring import calibration, drift, link_features, link_scores
+from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
 from evals import baselines, metrics
 
 CACHE = Path(os.environ.get("GT_EMBED_CACHE", "/tmp/gt_research_embeddings.pkl"))
@@ -131,7 +131,7 @@ _FEATURES: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 def _link_data(org: Org, embed) -> tuple[np.ndarray, np.ndarray]:
     """(labelled OKRs, objectives, features) and the gold matrix, computed once per org."""
     if id(org) not in _FEATURES:
-        pf = matching.pair_features(org.objectives, org.okrs, embed=embed)
+        pf = link_features.pair_features(org.objectives, org.okrs, embed=embed)
         rows = [k for k, okr in enumerate(org.okrs) if okr.id in org.labels["links"]]
         gold = np.array(
             [[o.id in org.labels["links"][org.okrs[k].id] for o in org.objectives] for k in rows],
@@ -141,32 +141,32 @@ def _link_data(org: Org, embed) -> tuple[np.ndarray, np.ndarray]:
     return _FEATURES[id(org)]
 
 
-def _f1(probs: np.ndarray, gold: np.ndarray, cal: matching.Calibration) -> float:
-    pred = np.array([matching.label_links(p, cal) == "aligned" for p in probs])
+def _f1(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> float:
+    pred = np.array([calibration.label_links(p, cal) == "aligned" for p in probs])
     tp = float((pred & gold).sum())
     return 2 * tp / max(float(pred.sum() + gold.sum()), 1.0)
 
 
 def fit_links(
-    orgs, embed, base: matching.Calibration, *, only: tuple[str, ...] | None = None
-) -> matching.Calibration:
+    orgs, embed, base: calibration.Calibration, *, only: tuple[str, ...] | None = None
+) -> calibration.Calibration:
     """Logistic weights on the fit orgs, then thresholds maximizing their mean link F1.
 
-    `only` names the features to fit (the others get weight 0), e.g. `matching.ABSOLUTE` for
+    `only` names the features to fit (the others get weight 0), e.g. `calibration.ABSOLUTE` for
     the small-organization calibration."""
     data = [_link_data(o, embed) for o in orgs]
-    use = [matching.FEATURES.index(f) for f in (only or matching.FEATURES)]
+    use = [link_features.FEATURES.index(f) for f in (only or link_features.FEATURES)]
     x = np.concatenate([d[0].reshape(-1, d[0].shape[-1])[:, use] for d in data])
     y = np.concatenate([d[1].ravel() for d in data])
     lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    weights = np.zeros(len(matching.FEATURES))
+    weights = np.zeros(len(link_features.FEATURES))
     weights[use] = lr.coef_[0]
     cal = replace(
         base,
         weights=tuple(round(float(w), 3) for w in weights),
         bias=round(float(lr.intercept_[0]), 3),
     )
-    probs = [matching.calibrated(d[0], cal) for d in data]
+    probs = [calibration.calibrated(d[0], cal) for d in data]
     best = (-1.0, cal)
     for t in np.arange(0.1, 0.81, 0.025):
         for margin in (0.0, 0.5, 0.7, 0.85):
@@ -231,7 +231,7 @@ def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibrati
 
 
 def evaluate_org(org: Org, embed, cal, dcal) -> dict:
-    preds = matching.score_links(org.objectives, org.okrs, embed=embed, calibration=cal)
+    preds = link_scores.score_links(org.objectives, org.okrs, embed=embed, calibration=cal)
     scores = {}
     if dcal is not None and org.checkins:
         res = drift.score_drift(org.checkins, embed=embed, okrs=org.okrs, calibration=dcal)
@@ -265,14 +265,14 @@ def main() -> None:
     orgs = load_all(args.sources)
     embed = CachedEmbedder()
     fit_orgs = [] if args.shipped else [o for o in orgs if o.fit]
-    full_cal = fit_links(fit_orgs, embed, matching.DEFAULT) if fit_orgs else matching.DEFAULT
+    full_cal = fit_links(fit_orgs, embed, calibration.DEFAULT) if fit_orgs else calibration.DEFAULT
     full_dcal = fit_drift(fit_orgs, embed, drift.DEFAULT)
     print(f"{'organization / method':<34}" + "".join(f"{c[:8]:>9}" for c in COLUMNS))
     groups: dict[tuple[str, str], list[dict]] = {}
     for org in orgs:
         if org in fit_orgs and len(fit_orgs) > 1:  # leave-one-org-out: never fit the scored org
             rest = [o for o in fit_orgs if o is not org]
-            cal = fit_links(rest, embed, matching.DEFAULT)
+            cal = fit_links(rest, embed, calibration.DEFAULT)
             dcal = fit_drift(rest, embed, drift.DEFAULT)
         else:
             cal, dcal = full_cal, full_dcal
@@ -292,7 +292,7 @@ def main() -> None:
     embed.save()
     if args.fit:
         print(full_cal)
-        small = fit_links(fit_orgs, embed, matching.SMALL_ORG, only=matching.ABSOLUTE)
+        small = fit_links(fit_orgs, embed, calibration.SMALL_ORG, only=calibration.ABSOLUTE)
         print(f"SMALL_ORG = {small}")
         print(full_dcal)  # the direction is not in its repr: paste it into drift.DIRECTION
         print(drift.format_direction(full_dcal.direction))

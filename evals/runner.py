@@ -1,7 +1,7 @@
 """`goldenthread eval alignment`: the service's own pipeline scored against labels.
 
 For each bundle: import it into a scratch organization (declared links stripped), embed and
-score with `alignment.score.score_organization`, read back what was stored, and only then open
+score with `scoring.stage.score_organization`, read back what was stored, and only then open
 the labels file. Everything happens in one transaction that is rolled back, so an eval leaves
 no trace in the database. Baselines (TF-IDF cosine, plain embedding cosine) rank the same
 records with the same vectors.
@@ -18,14 +18,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from alignment import links as link_reads
 from alignment.bundle.io import load_file
 from alignment.bundle.validate import parse_labels
 from alignment.embed import VectorCache
 from alignment.embedder import Embedder
 from alignment.errors import Invalid
 from alignment.imports import import_document
-from alignment.score import load_docs, score_organization
+from alignment.scoring import reads as link_reads
+from alignment.scoring.stage import load_docs, score_organization
 from evals import baselines, metrics
 
 if TYPE_CHECKING:

@@ -1,18 +1,4 @@
-"""Link scoring: rank an organization's strategic objectives for each OKR, calibrated to [0, 1].
-
-Pure: documents and an `embed` callable in, ranked `Link`s out (no database, no web).
-Method: every text field is embedded in one batch; a pair's similarity blends the whole-text
-cosine with the best field-to-field cosine (OKR title, description, each key result vs the
-objective's title, description, each KPI). Some objectives are close to everything, so each
-objective's similarities are z-scored across the organization's OKRs, and each OKR's across the
-objectives. Added to these: IDF-weighted shared stems, the teammates' pattern (OKRs of one team
-tend to serve the same objectives), the team mission/check-ins, how much the OKR's key
-results read like routine outputs (posters, newsletters, award entries) rather than outcomes,
-and how well its key results, taken one by one, support each objective (a title can borrow an
-objective's words while the key results measure something else).
-A logistic map fitted on labelled organizations (evals/research.py) turns them into a score;
-"aligned" needs a threshold and to be near the OKR's best score, "weak" a lower threshold.
-"""
+"""Link features: what is measured for every (OKR, objective) pair before calibration."""
 
 from __future__ import annotations
 
@@ -22,55 +8,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from alignment import lexical
-
-Embed = Callable[[Sequence[str]], np.ndarray]
-
-
-@dataclass(frozen=True)
-class ObjectiveDoc:
-    id: str
-    title: str
-    description: str | None
-    perspective: str | None
-    kpis: tuple[str, ...]  # KPI names
-
-
-@dataclass(frozen=True)
-class KeyResultDoc:
-    id: str
-    title: str
-
-
-@dataclass(frozen=True)
-class OkrDoc:
-    id: str
-    title: str
-    description: str | None
-    key_results: tuple[KeyResultDoc, ...]
-    checkins: tuple[str, ...]
-    team_mission: str | None
-    team: str | None = None  # team id: OKRs of one team tend to serve the same objectives
-
-
-@dataclass(frozen=True)
-class Evidence:
-    okr_field: str  # "title" | "description" | "key_result:<id>" | "checkin" | "mission"
-    okr_text: str
-    objective_field: str  # "title" | "description" | "kpi"
-    objective_text: str
-    similarity: float
-    shared_terms: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Link:
-    objective_id: str
-    score: float  # calibrated probability that the OKR serves this objective
-    label: str  # "aligned" | "weak" | "none"
-    evidence: tuple[Evidence, ...]
-    adjudication: dict | None = None  # an LLM's second opinion on a close call (adjudicate.py)
-
+from alignment.scoring import lexical
+from alignment.scoring.calibration import DEFAULT
+from alignment.scoring.documents import Embed, ObjectiveDoc, OkrDoc
 
 FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine", "kr_support")
 
@@ -85,41 +25,6 @@ ROUTINE_OUTPUTS = (
     "Write a white paper and explore a new technology with demos.",
     "Grow followers on the staff social media page.",
 )
-EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled aligned)
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Logistic map over FEATURES plus label thresholds (fitted by evals/research.py)."""
-
-    weights: tuple[float, ...] = (-0.925, 0.548, 0.821, 2.698, 2.04, 0.224, 0.493, -0.53, 0.618)
-    bias: float = -3.334
-    aligned: float = 0.35  # score needed for "aligned"
-    weak: float = 0.175  # score needed for "weak"
-    margin: float = 0.7  # an aligned link also needs score >= margin * the OKR's best score
-    full_weight: float = 0.5  # blend: full-text cosine vs best field-pair cosine
-
-
-DEFAULT = Calibration()
-
-# Per-organization z-scores need a population to compare against: with one objective, or a
-# handful of OKRs, they are noise (measured on dev organizations cut down to 1-3 objectives and
-# 1-5 OKRs, `python -m evals.small_orgs`: link F1 0.50 with all features, 0.63 on these alone).
-# Such organizations are scored with SMALL_ORG, fitted on the dev organizations with only these.
-ABSOLUTE = ("sim", "lex", "gap")
-SMALL_ORG = Calibration(  # `python -m evals.research evals/datasets/dev --fit` prints it
-    weights=(6.86, 0.0, 0.0, 6.263, 5.539, 0.0, 0.0, 0.0, 0.0),
-    bias=-3.941,
-    aligned=0.25,
-    weak=0.125,
-    margin=0.5,
-)
-MIN_OBJECTIVES, MIN_OKRS = 2, 4
-
-
-def calibration_for(n_objectives: int, n_okrs: int) -> Calibration:
-    """DEFAULT, or SMALL_ORG for an organization too small for per-organization z-scores."""
-    return DEFAULT if n_objectives >= MIN_OBJECTIVES and n_okrs >= MIN_OKRS else SMALL_ORG
 
 
 def _okr_fields(okr: OkrDoc) -> list[tuple[str, str]]:
@@ -273,89 +178,4 @@ def _team(okrs: Sequence[OkrDoc], score: np.ndarray) -> np.ndarray:
         if len(idx) > 1:
             total = score[idx].sum(axis=0)
             out[idx] = (total - score[idx]) / (len(idx) - 1)
-    return out
-
-
-def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
-    z = x @ np.asarray(cal.weights, dtype=np.float64) + cal.bias
-    return 1.0 / (1.0 + np.exp(-z))
-
-
-class _Explainer:
-    """Evidence for chosen pairs: the 1-3 most similar (OKR field, objective field) pairs."""
-
-    def __init__(self, pf: PairFeatures) -> None:
-        self.pf = pf
-        texts = [*pf.okr_fields.texts, *pf.obj_fields.texts]
-        self.idf = lexical.Idf(lexical.stems(t) for t in texts)
-        self.k_ends = np.append(pf.okr_fields.starts[1:], len(pf.okr_fields.texts))
-        self.o_ends = np.append(pf.obj_fields.starts[1:], len(pf.obj_fields.texts))
-        self.surface: dict[str, dict[str, str]] = {}
-
-    def _surface(self, text: str) -> dict[str, str]:
-        if text not in self.surface:
-            self.surface[text] = lexical.stem_set_with_surface(text)
-        return self.surface[text]
-
-    def __call__(self, k: int, o: int) -> tuple[Evidence, ...]:
-        pf = self.pf
-        r0, c0 = int(pf.okr_fields.starts[k]), int(pf.obj_fields.starts[o])
-        block = pf.field_sim[r0 : self.k_ends[k], c0 : self.o_ends[o]]
-        width = block.shape[1]
-        out = []
-        for flat in np.argsort(-block, axis=None)[:3]:
-            r, c = r0 + int(flat) // width, c0 + int(flat) % width
-            a, b = pf.okr_fields.texts[r], pf.obj_fields.texts[c]
-            terms = lexical.shared_terms(self._surface(a), self._surface(b), self.idf)
-            sim = round(float(pf.field_sim[r, c]), 4)
-            out.append(Evidence(pf.okr_fields.names[r], a, pf.obj_fields.names[c], b, sim, terms))
-        return tuple(out)
-
-
-def label_links(scores: np.ndarray, cal: Calibration) -> np.ndarray:
-    """Labels for one OKR's scores (or a matrix, one OKR per row): aligned needs the threshold
-    and to be near that OKR's best score."""
-    best = scores.max(axis=-1, keepdims=True) if scores.size else 0.0
-    aligned = (scores >= cal.aligned) & (scores >= cal.margin * best)
-    weak = ~aligned & (scores >= cal.weak)
-    return np.where(aligned, "aligned", np.where(weak, "weak", "none"))
-
-
-def score_links(
-    objectives: Sequence[ObjectiveDoc],
-    okrs: Sequence[OkrDoc],
-    *,
-    embed: Embed,
-    calibration: Calibration | None = None,
-) -> dict[str, list[Link]]:
-    """okr id -> every objective as a Link, ranked by calibrated score (highest first).
-
-    Evidence is computed for the EVIDENCE_TOP best objectives of each OKR and for any link
-    labelled aligned; the rest carry an empty tuple (nobody reads why rank 40 is low,
-    and computing it would dominate the cost on large organizations).
-    """
-    if not okrs:
-        return {}
-    if not objectives:
-        return {k.id: [] for k in okrs}
-    calibration = calibration or calibration_for(len(objectives), len(okrs))
-    pf = pair_features(objectives, okrs, embed=embed, full_weight=calibration.full_weight)
-    probs = calibrated(pf.x, calibration)
-    order = np.argsort(-probs, axis=1, kind="stable")
-    labels = label_links(probs, calibration)
-    explain = _Explainer(pf)
-    ids = [o.id for o in objectives]
-    out: dict[str, list[Link]] = {}
-    for k, okr in enumerate(okrs):
-        row = order[k].tolist()
-        scores, names = np.round(probs[k], 4).tolist(), labels[k].tolist()
-        out[okr.id] = [
-            Link(
-                ids[o],
-                scores[o],
-                names[o],
-                explain(k, o) if rank < EVIDENCE_TOP or names[o] == "aligned" else (),
-            )
-            for rank, o in enumerate(row)
-        ]
     return out

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from alignment import lexical
-from alignment.matching import Embed, KeyResultDoc, OkrDoc
+from alignment.scoring import lexical
+from alignment.scoring.documents import Embed, KeyResultDoc, OkrDoc
 
 FEATURES = ("own", "own_z", "gap", "lex_gap", "housekeeping", "number", "percent", "direction")
 
