@@ -16,7 +16,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 import alignment.tenancy  # noqa: F401  (registers the per-transaction tenant setting)
@@ -72,6 +72,25 @@ def get_sessionmaker() -> sessionmaker[Session]:
     return sessionmaker(get_engine(), expire_on_commit=False)
 
 
+def app_url(owner_url: str) -> str:
+    """The owner's URL with the application role's credentials instead."""
+    settings = get_settings().database
+    password = settings.app_db_password.get_secret_value() if settings.app_db_password else None
+    url = make_url(owner_url).set(username=settings.app_db_user, password=password)
+    return url.render_as_string(hide_password=False)
+
+
+@lru_cache(maxsize=1)
+def get_app_engine() -> Engine:
+    """The service's engine: the application role, bound by row-level security."""
+    return make_engine(app_url(resolve_database().url))
+
+
+@lru_cache(maxsize=1)
+def get_app_sessionmaker() -> sessionmaker[Session]:
+    return sessionmaker(get_app_engine(), expire_on_commit=False)
+
+
 @contextmanager
 def transaction() -> Iterator[Session]:
     """One unit of work for CLI and background entry points: commit on success, else roll back."""
@@ -83,6 +102,10 @@ def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    settings = get_settings().database
+    config.attributes["app_role"] = settings.app_db_user
+    if settings.app_db_password:
+        config.attributes["app_password"] = settings.app_db_password.get_secret_value()
     return config
 
 
@@ -92,7 +115,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> None:
 
 def ping(engine: Engine | None = None) -> bool:
     try:
-        with (engine or get_engine()).connect() as conn:
+        with (engine or get_app_engine()).connect() as conn:
             conn.execute(text("select 1"))
         return True
     except Exception:  # readiness must report, never raise

@@ -6,7 +6,7 @@ prints them. Nothing else needs to know about HTTP.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class DomainError(Exception):
@@ -43,3 +43,16 @@ class BundleInvalid(Invalid):
 class Unavailable(DomainError):
     status = 503
     code = "unavailable"
+
+
+class Unauthorized(DomainError):
+    """No valid credentials. Says nothing about which part was wrong."""
+
+    status = 401
+    code = "unauthorized"
+    headers: ClassVar[dict[str, str]] = {"WWW-Authenticate": 'Bearer realm="goldenthread"'}
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"

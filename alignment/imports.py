@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from alignment.bundle.csvform import CsvOkrs, merge_into, parse_csv
 from alignment.bundle.io import load_document
 from alignment.bundle.validate import parse_bundle
-from alignment.errors import BundleInvalid
+from alignment.errors import BundleInvalid, NotFound
 from alignment.export import export_bundle
 from alignment.ingest import ImportSummary, Progress, import_bundle
 
@@ -26,11 +26,19 @@ def import_document(
     prune: bool = False,
     dry_run: bool = False,
     progress: Progress | None = None,
+    for_org: str | None = None,
 ) -> ImportSummary:
+    """Import a whole bundle; `for_org` refuses a bundle of any other organization (as not
+    found: a caller learns nothing about organizations it may not see)."""
     # Anything already parsed (a dict, or a list or None from an odd file) goes to the
     # validator, which names what is wrong with it.
     document = load_document(raw) if isinstance(raw, bytes | str) else raw
     bundle = parse_bundle(document)
+    if for_org is not None and bundle.organization.id != for_org:
+        raise NotFound(
+            f"organization {bundle.organization.id!r} not found",
+            details=[{"path": "$.organization.id", "message": "not an organization of this key"}],
+        )
     with session.begin_nested() as savepoint:
         summary = import_bundle(session, bundle, prune=prune, progress=progress)
         if dry_run:

@@ -66,7 +66,7 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
             by = f" by {ref[2]}" if ref else ""
             raise Conflict(
                 f"{kind_label} {ident!r} is still referenced{by}; delete or move those first",
-                details=[{"path": "$", "message": detail}],
+                details=[{"path": "$", "message": f"still referenced{by}"}],
             ) from exc
         if state == FOREIGN_KEY and ref:
             field, value, table = ref
@@ -74,18 +74,24 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
                 f"{kind_label} {ident!r}: {field} {value!r} does not exist",
                 details=[{"path": f"$.{field}", "message": f"no such record in {table}"}],
             ) from exc
+        # PostgreSQL's own detail ("Failing row contains (...)") echoes whole rows and names
+        # tables: the messages below say what is wrong in the API's terms instead.
         if state == FOREIGN_KEY:
             raise Invalid(
                 f"{kind_label} {ident!r} references a record that does not exist",
-                details=[{"path": "$", "message": detail}],
+                details=[{"path": "$", "message": "a referenced record does not exist"}],
             ) from exc
         if state == CHECK:
-            raise Invalid(f"{kind_label} {ident!r} breaks a rule", details=detail) from exc
+            rule = getattr(getattr(exc.orig, "diag", None), "constraint_name", None) or "a rule"
+            raise Invalid(
+                f"{kind_label} {ident!r} breaks the rule {rule}",
+                details=[{"path": "$", "message": f"breaks {rule}"}],
+            ) from exc
         if state == NOT_NULL:
             column = getattr(getattr(exc.orig, "diag", None), "column_name", None)
             raise Invalid(
                 f"{kind_label} {ident!r}: {column or 'a required field'} cannot be null",
-                details=detail,
+                details=[{"path": f"$.{column}" if column else "$", "message": "required"}],
             ) from exc
         raise
 
@@ -164,6 +170,13 @@ def update_record(
     session: Session, kind: RecordKind, org_id: str, ident: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
     row = get_row(session, kind, org_id, ident)
+    if kind.path == "key-results" and changes.get("okr") not in (None, row.okr_id):
+        # A bundle cannot express it either (key results nest in their OKR): an export of
+        # the result would not re-import. Create it under the other OKR instead.
+        raise Invalid(
+            f"key result {ident!r} belongs to OKR {row.okr_id!r} and cannot move to another",
+            details=[{"path": "$.okr", "message": "a key result stays with its OKR"}],
+        )
     # Changes are applied inside the savepoint: begin_nested() flushes what is pending, which
     # would write them (and clear is_modified) before updated_at is set.
     with _constraints(kind.label, ident), session.begin_nested():
@@ -188,7 +201,10 @@ def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -
 
 
 def _check_rules(session: Session, kind: RecordKind, org_id: str, row: Any) -> None:
-    """Rules the schema cannot express: a check-in's key result must belong to its OKR."""
+    """Rules the schema cannot express, the same the bundle rules check: a check-in's key
+    result belongs to its OKR; a parent chain never loops back."""
+    if kind.path in ("teams", "objectives") and row.parent_id is not None:
+        _refuse_parent_loop(session, kind, org_id, row)
     if kind.path == "check-ins" and row.key_result_id:
         kr = session.get(KeyResult, {"org_id": org_id, "id": row.key_result_id})
         if kr is not None and kr.okr_id != row.okr_id:
@@ -196,6 +212,22 @@ def _check_rules(session: Session, kind: RecordKind, org_id: str, row: Any) -> N
                 f"key result {kr.id!r} belongs to OKR {kr.okr_id!r}, not {row.okr_id!r}",
                 details=[{"path": "$.key_result", "message": "belongs to another OKR"}],
             )
+
+
+def _refuse_parent_loop(session: Session, kind: RecordKind, org_id: str, row: Any) -> None:
+    """Walk up from the new parent (iteratively: chains can be long) and refuse a return."""
+    model = kind.model
+    seen, node = {row.id}, row.parent_id
+    while node is not None:
+        if node in seen:
+            raise Invalid(
+                f"{kind.label} {row.id!r}: parent {row.parent_id!r} would make a loop",
+                details=[{"path": "$.parent", "message": "the parent chain loops back"}],
+            )
+        seen.add(node)
+        node = session.scalar(
+            select(model.parent_id).where(model.org_id == org_id, model.id == node)
+        )
 
 
 def _write_children(
@@ -274,11 +306,15 @@ def _child(row: Any, skip: tuple[str, ...]) -> dict[str, Any]:
     return {c.key: getattr(row, c.key) for c in row.__table__.columns if c.name not in hidden}
 
 
-def list_orgs(session: Session, *, limit: int, offset: int) -> tuple[list[Organization], int]:
-    total = session.scalar(select(func.count()).select_from(Organization)) or 0
-    rows = session.scalars(
-        select(Organization).order_by(Organization.id).limit(limit).offset(offset)
-    ).all()
+def list_orgs(
+    session: Session, *, limit: int, offset: int, only: str | None = None
+) -> tuple[list[Organization], int]:
+    """Organizations by id; `only` narrows the list to one (a key's own organization)."""
+    query = select(Organization)
+    if only is not None:
+        query = query.where(Organization.id == only)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Organization.id).limit(limit).offset(offset)).all()
     return list(rows), total
 
 
@@ -287,7 +323,8 @@ def create_org(session: Session, org_id: str, name: str) -> Organization:
         raise Conflict(f"organization {org_id!r} already exists")
     org = Organization(id=org_id, name=name)
     session.add(org)
-    session.flush()
+    with _constraints("organization", org_id):  # a concurrent create of the same id: 409
+        session.flush()
     session.refresh(org)
     return org
 

@@ -29,6 +29,17 @@ class DatabaseSettings(BaseSettings):
         validation_alias="GOLDENTHREAD_DATA_DIR",
         description="Where the embedded PostgreSQL keeps its files.",
     )
+    app_db_user: str = Field(
+        default="goldenthread_app",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        validation_alias="GOLDENTHREAD_APP_DB_USER",
+        description="The role the service connects as (row-level security binds it).",
+    )
+    app_db_password: SecretStr | None = Field(
+        default=None,
+        validation_alias="GOLDENTHREAD_APP_DB_PASSWORD",
+        description="Its password; migrations set it on the role. Unneeded with trust auth.",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -80,6 +91,13 @@ class ServiceSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     page_limit_max: int = Field(default=500, ge=1)
+    max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    rate_limit_per_minute: int = Field(default=1200, ge=1)
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Origins allowed to call the API from a browser."
+    )
+    env: str = Field(default="development", pattern="^(development|production)$")
+    https: bool = Field(default=False, description="Served behind TLS: send HSTS.")
 
 
 class Settings:

@@ -1,13 +1,19 @@
-"""The FastAPI application: routers, error handlers, and start-up checks."""
+"""The FastAPI application: routers, the edge middleware, error handlers, and start-up checks."""
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 
 from alignment.db import resolve_database
-from service.errors import install_error_handlers
+from alignment.settings import get_settings
+from service.errors import error_body, install_error_handlers
+from service.idempotency import IdempotencyMiddleware
+from service.middleware import EdgeMiddleware
+from service.ratelimit import RateLimiter
 from service.routes import api_router
 
 log = logging.getLogger("goldenthread")
@@ -20,12 +26,36 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    settings = get_settings().service
     app = FastAPI(
         title="Golden Thread",
         version="0.1.0",
         summary="Traceable alignment from strategic objectives to team OKRs and check-ins.",
         lifespan=lifespan,
     )
+    app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
     install_error_handlers(app)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # Never the exception's text: PostgreSQL's messages name tables and echo row values.
+        request_id = request.scope.get("state", {}).get("request_id", "")
+        log.error("request %s failed", request_id, exc_info=exc)
+        body = error_body(
+            "internal",
+            "something went wrong on our side; quote the request id when you report it",
+            [{"path": "$", "message": f"request id {request_id}"}],
+        )
+        return JSONResponse(body, status_code=500, headers={"X-Request-ID": request_id})
+
     app.include_router(api_router)
+    if settings.cors_origins:  # closed unless origins are named
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+        )
+    app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.https)
     return app

@@ -19,6 +19,7 @@ from alignment import db
 from alignment.bundle.io import dump_document, load_file
 from alignment.errors import DomainError
 from service.commands import drafts as draft_commands
+from service.commands.keys import keys_app
 from service.commands.report import report_cmd
 
 app = typer.Typer(
@@ -30,6 +31,7 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 eval_app = typer.Typer(help="Evaluations against labelled bundles.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
+app.add_typer(keys_app, name="keys")
 T = TypeVar("T")
 err = Console(stderr=True)
 out = Console()
@@ -154,8 +156,29 @@ def demo(
         f"({'changed' if summary.changed else 'already up to date'})"
     )
     score_cmd(org=summary.organization)
+    _print_demo_keys(summary.organization)
     if serve_api:
         serve(host=None, port=port)
+
+
+DEMO_TEAM = "T-9"  # the sample's team with a pending story in examples/README.md
+
+
+def _print_demo_keys(org_id: str) -> None:
+    from alignment.settings import get_settings
+    from service.commands.keys import write_demo_keys
+
+    data_dir = get_settings().database.data_dir
+    made = write_demo_keys(data_dir, org_id, DEMO_TEAM)
+    err.print(f"[bold]API keys[/] (shown once; also in {data_dir / 'demo-keys.json'}, mode 0600):")
+    for role, raw in made.items():
+        scope = (
+            f"team {DEMO_TEAM}"
+            if role == "team_lead"
+            else ("all organizations" if role == "platform_admin" else org_id)
+        )
+        err.print(f"  {role:<16} {raw}  [dim]({scope})[/]", highlight=False, soft_wrap=True)
+    err.print("Use one as 'Authorization: Bearer <key>'.")
 
 
 @app.command("score")

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import Depends, Query
 from sqlalchemy.orm import Session
 
-from alignment.db import get_sessionmaker
+from alignment.db import get_app_sessionmaker
 from alignment.embedder import Embedder, get_embedder
 from alignment.errors import Invalid
 from alignment.settings import get_settings
@@ -27,7 +27,7 @@ def in_transaction(session: Session) -> Iterator[Session]:
 
 
 def get_session() -> Iterator[Session]:
-    session = get_sessionmaker()()
+    session = get_app_sessionmaker()()
     try:
         yield from in_transaction(session)
     finally:

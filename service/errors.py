@@ -10,11 +10,50 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from alignment.bundle.validate import json_path
 from alignment.errors import DomainError
+
+
+class Problem(BaseModel):
+    path: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: list[Problem | dict[str, Any]]
+
+
+class ErrorBody(BaseModel):
+    """What every error answers."""
+
+    error: ErrorDetail
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for error statuses, so clients (and fuzzers) know every answer."""
+    meaning = {
+        400: "The body could not be read (not UTF-8 or not JSON).",
+        401: "No valid API key.",
+        403: "The key's role may not do this.",
+        404: "No such record in the key's organization.",
+        409: "Conflicts with what exists (or a retry still running).",
+        413: "The body is larger than the limit.",
+        415: "The body's content type is not accepted.",
+        422: "The request is not valid; details name each problem.",
+        429: "Too many requests for this key; see Retry-After.",
+        503: "A dependency (database, model provider) is unavailable.",
+    }
+    # The JSON content entry keeps errors documented as JSON on CSV and HTML routes too.
+    return {
+        s: {"model": ErrorBody, "description": meaning[s], "content": {"application/json": {}}}
+        for s in statuses
+    }
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -51,7 +90,11 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(error_body(exc.code, exc.message, exc.details), status_code=exc.status)
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.details),
+            status_code=exc.status,
+            headers=getattr(exc, "headers", None),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

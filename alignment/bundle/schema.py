@@ -9,19 +9,30 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from alignment.bundle.text_rules import plain_id, plain_text
 
 BUNDLE_FORMAT = "goldenthread.bundle/v1"
 LABELS_FORMAT = "goldenthread.labels/v1"
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-# An organization's id is a path segment of every URL about it (/orgs/{id}/...): a slash
-# would make it unreachable, even percent-encoded.
-OrgId = Annotated[
-    str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True, pattern=r"^[^/]+$")
+# Ids are path segments of URLs (/orgs/{id}/okrs/{id}): see text_rules for what they refuse.
+Id = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    AfterValidator(plain_id),
 ]
-Title = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
-LongText = Annotated[str, StringConstraints(max_length=20000)]
+OrgId = Id
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+    AfterValidator(plain_text),
+]
+LongText = Annotated[str, StringConstraints(max_length=20000), AfterValidator(plain_text)]
+Unit = Annotated[str, StringConstraints(max_length=100), AfterValidator(plain_text)]
+# Caps that keep one request's work bounded; far above any real organization's size.
+MAX_RECORDS = 100_000
+MAX_CHILDREN = 100
 Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
 Kind = Literal["lead", "lag"]
 
@@ -46,7 +57,7 @@ class KpiIn(_Strict):
     id: Id
     name: Title
     kind: Kind | None = None
-    unit: str | None = None
+    unit: Unit | None = None
     baseline: float | None = None
     target: float | None = None
 
@@ -57,7 +68,7 @@ class ObjectiveIn(_Strict):
     description: LongText | None = None
     perspective: Perspective | None = None
     parent: Id | None = None
-    kpis: list[KpiIn] = Field(default_factory=list)
+    kpis: list[KpiIn] = Field(default_factory=list, max_length=MAX_CHILDREN)
 
 
 class TeamIn(_Strict):
@@ -70,7 +81,7 @@ class TeamIn(_Strict):
 class KeyResultIn(_Strict):
     id: Id
     title: Title
-    unit: str | None = None
+    unit: Unit | None = None
     baseline: float | None = None
     target: float | None = None
     current: float | None = None
@@ -83,8 +94,8 @@ class OkrIn(_Strict):
     cycle: Id
     title: Title
     description: LongText | None = None
-    declared_links: list[Id] = Field(default_factory=list)
-    key_results: list[KeyResultIn] = Field(default_factory=list)
+    declared_links: list[Id] = Field(default_factory=list, max_length=MAX_CHILDREN)
+    key_results: list[KeyResultIn] = Field(default_factory=list, max_length=MAX_CHILDREN)
 
 
 class CheckInIn(_Strict):
@@ -100,11 +111,11 @@ class CheckInIn(_Strict):
 class Bundle(_Strict):
     format: Literal["goldenthread.bundle/v1"]
     organization: OrganizationIn
-    cycles: list[CycleIn] = Field(default_factory=list)
-    strategic_objectives: list[ObjectiveIn] = Field(default_factory=list)
-    teams: list[TeamIn] = Field(default_factory=list)
-    okrs: list[OkrIn] = Field(default_factory=list)
-    check_ins: list[CheckInIn] = Field(default_factory=list)
+    cycles: list[CycleIn] = Field(default_factory=list, max_length=MAX_RECORDS)
+    strategic_objectives: list[ObjectiveIn] = Field(default_factory=list, max_length=MAX_RECORDS)
+    teams: list[TeamIn] = Field(default_factory=list, max_length=MAX_RECORDS)
+    okrs: list[OkrIn] = Field(default_factory=list, max_length=MAX_RECORDS)
+    check_ins: list[CheckInIn] = Field(default_factory=list, max_length=5 * MAX_RECORDS)
 
 
 class Labels(_Strict):

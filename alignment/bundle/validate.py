@@ -142,12 +142,15 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
         yield from _ref(okr.get("cycle"), cycle_ids, f"$.okrs[{i}].cycle", "cycle")
         links = okr.get("declared_links") or []
         links = [_key(link) for link in links] if isinstance(links, list) else []
+        listed: set[Any] = set()
         for j, link in enumerate(links):
             yield from _ref(
                 link, objective_ids, f"$.okrs[{i}].declared_links[{j}]", "strategic objective"
             )
-            if link in links[:j]:
+            if isinstance(link, str) and link in listed:
                 yield Problem(f"$.okrs[{i}].declared_links[{j}]", f"{link!r} is listed twice")
+            if isinstance(link, str):
+                listed.add(link)
     for i, check_in in check_ins:
         yield from _ref(check_in.get("okr"), okr_ids, f"$.check_ins[{i}].okr", "OKR")
         kr = _key(check_in.get("key_result"))
@@ -190,16 +193,26 @@ def _parent_problems(
     parents = {
         _key(it["id"]): _key(it.get("parent")) for _, it in items if isinstance(it.get("id"), str)
     }
+    # Each node is walked once: its chain is known to end (`ends`) or to run into a loop
+    # (`loops`) after the first walk through it, so long chains stay linear.
+    ends: set[Any] = set()
+    loops: set[Any] = set()
     for i, item in items:
         parent = _key(item.get("parent"))
         yield from _ref(parent, known, f"$.{key}[{i}].parent", key.rstrip("s").replace("_", " "))
-        seen, node = {_key(item.get("id"))}, parent
-        while isinstance(node, str) and node in parents:
-            if node in seen:
-                yield Problem(
-                    f"$.{key}[{i}].parent",
-                    f"parent chain of {item.get('id')!r} loops back to itself",
-                )
+        ident = _key(item.get("id"))
+        walked, on_walk, node, looped = [ident], {ident}, parent, False
+        while isinstance(node, str) and node in parents and node not in ends:
+            if node in on_walk or node in loops:
+                looped = True
                 break
-            seen.add(node)
+            walked.append(node)
+            on_walk.add(node)
             node = parents[node]
+        if looped or ident in loops:
+            loops.update(walked)
+            yield Problem(
+                f"$.{key}[{i}].parent", f"parent chain of {item.get('id')!r} loops back to itself"
+            )
+        else:
+            ends.update(walked)

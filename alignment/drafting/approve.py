@@ -148,6 +148,7 @@ def approval_result(session: Session, draft: store.Draft) -> dict[str, Any]:
     last = history[-1] if history else None
     return {
         **store.render_draft(draft),
+        "decided_by": last.decided_by if last else None,
         "created_records": last.created_records if last else [],
         "edited_payload": last.edited_payload if last else None,
     }

@@ -119,12 +119,14 @@ class SummaryRequest(_In):
 
 
 class ApproveRequest(_In):
-    decided_by: Short
+    """Who decides is the authenticated caller, never a field of this body."""
+
     edited: dict | None = Field(
         default=None, description="The draft's payload as edited by the person, if changed."
     )
 
 
 class RejectRequest(_In):
-    decided_by: Short
+    """Who decides is the authenticated caller, never a field of this body."""
+
     reason: Text

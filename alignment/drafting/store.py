@@ -8,6 +8,7 @@ append-only rows holding who, when, the reason, and the edited payload beside th
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -122,9 +123,13 @@ def list_drafts(
     cycle: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    only_teams: Collection[str] | None = None,
 ) -> tuple[list[Draft], int]:
+    """Drafts, newest first; `only_teams` narrows them to those teams' (a team lead's view)."""
     require_org(session, org_id)
     query = select(Draft).where(Draft.org_id == org_id)
+    if only_teams is not None:
+        query = query.where(Draft.team_id.in_(list(only_teams)))
     for column, value in (
         (Draft.kind, kind),
         (Draft.status, status),

@@ -20,7 +20,7 @@ from alignment.report.kinds import KINDS, SEVERITIES
 
 
 class ReportConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     # Practice: 1-3 objectives per team and cycle, 2-5 key results per objective.
     max_okrs_per_team: int = Field(default=3, ge=1)
@@ -89,7 +89,7 @@ def parse_config(raw: dict[str, Any], *, path: str = "$") -> ReportConfig:
 class ReportFilters(BaseModel):
     """What a report covers (cycle) and which findings it lists (the rest)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     cycle: tuple[str, ...] = ()
     team: tuple[str, ...] = ()

@@ -26,6 +26,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
+from alignment.csvcells import neutralize
 from alignment.report.evidence_text import (
     RECORD_TYPES,
     EvidenceText,
@@ -67,8 +68,7 @@ def to_json(run: ReportRun) -> str:
 
 
 def _cell(value: str) -> str:
-    # A cell starting with = + - @ is a formula to spreadsheet programs: make it text.
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+    return neutralize(value)
 
 
 def to_csv(run: ReportRun) -> str:

@@ -197,7 +197,6 @@ def show_cmd(
 def approve_cmd(
     draft_id: Annotated[str, typer.Argument(help="Draft id.")],
     org: Org,
-    by: Annotated[str, typer.Option("--by", help="Who decides.")],
     edited: Annotated[
         Path | None,
         typer.Option(exists=True, dir_okay=False, help="JSON file: the payload as you edited it."),
@@ -208,8 +207,19 @@ def approve_cmd(
     from alignment.drafting import approve
 
     payload = json.loads(edited.read_text(encoding="utf-8")) if edited else None
-    result = _run(lambda s: approve.approve_draft(s, org, draft_id, decided_by=by, edited=payload))
+    decider = operator()
+    result = _run(
+        lambda s: approve.approve_draft(s, org, draft_id, decided_by=decider, edited=payload)
+    )
     _emit(result, as_json, lambda r: (_show(r), _created(r)))
+
+
+def operator() -> str:
+    """Who decides from the command line: the operating-system user running it (whoever
+    can run the CLI here has the database itself; the API records the signed-in key instead)."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"
 
 
 def _created(result: dict[str, Any]) -> None:
@@ -223,14 +233,16 @@ def _created(result: dict[str, Any]) -> None:
 def reject_cmd(
     draft_id: Annotated[str, typer.Argument(help="Draft id.")],
     org: Org,
-    by: Annotated[str, typer.Option("--by", help="Who decides.")],
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the draft).")],
     as_json: AsJson = False,
 ) -> None:
     """Reject a pending draft; it is kept, with the reason."""
     from alignment.drafting import approve
 
-    result = _run(lambda s: approve.reject_draft(s, org, draft_id, decided_by=by, reason=reason))
+    decider = operator()
+    result = _run(
+        lambda s: approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason)
+    )
     _emit(result, as_json, _show)
 
 

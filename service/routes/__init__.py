@@ -1,14 +1,23 @@
-"""All routers, assembled in one place."""
+"""All routers, assembled in one place: probes are public, everything else is authorized."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from service.routes import alignment, bundles, drafts, health, orgs, records, reports
+from service.errors import documented
+from service.permissions import authorize
+from service.routes import access, alignment, bundles, drafts, health, orgs, records, reports
 
 api_router = APIRouter()
 api_router.include_router(health.router)
-api_router.include_router(orgs.router)
-api_router.include_router(bundles.router)
-api_router.include_router(records.router)
-api_router.include_router(alignment.router)
-api_router.include_router(reports.router)
-api_router.include_router(drafts.router)
+
+protected = APIRouter(
+    dependencies=[Depends(authorize)],
+    responses=documented(400, 401, 403, 404, 409, 413, 422, 429, 503),
+)
+protected.include_router(orgs.router)
+protected.include_router(bundles.router)
+protected.include_router(records.router)
+protected.include_router(alignment.router)
+protected.include_router(reports.router)
+protected.include_router(drafts.router)
+protected.include_router(access.router)
+api_router.include_router(protected)

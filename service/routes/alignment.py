@@ -13,6 +13,7 @@ from alignment.adjudicate import configured_adjudicator
 from alignment.bundle.schema import Title
 from alignment.scoring import reads as links
 from alignment.scoring.stage import preview_links, score_organization
+from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}", tags=["alignment"])
@@ -47,7 +48,6 @@ class DraftOkr(BaseModel):
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     verdict: Literal["confirmed", "rejected"]
-    decided_by: Annotated[str, Field(min_length=1, max_length=200)]
     note: str | None = Field(default=None, max_length=2000)
 
 
@@ -151,7 +151,12 @@ def suggest_parent(
 
 @router.post("/okrs/{okr_id}/links/{objective_id}/feedback")
 def feedback(
-    org_id: str, okr_id: str, objective_id: str, body: FeedbackIn, session: SessionDep
+    org_id: str,
+    okr_id: str,
+    objective_id: str,
+    body: FeedbackIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     """Confirm or reject a link; later scoring respects it until the OKR's text changes."""
     return links.record_feedback(
@@ -160,7 +165,7 @@ def feedback(
         okr_id,
         objective_id,
         verdict=body.verdict,
-        decided_by=body.decided_by,
+        decided_by=principal.name,
         note=body.note,
     )
 

@@ -5,10 +5,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
+from alignment.access.principal import Role
 from alignment.bundle.csvform import to_csv
 from alignment.bundle.io import dump_document
+from alignment.errors import Forbidden
 from alignment.export import export_bundle
 from alignment.imports import import_csv, import_document
+from service.auth import CurrentPrincipal
 from service.deps import SessionDep
 
 router = APIRouter(tags=["bundles"])
@@ -43,13 +46,30 @@ RawBody = Annotated[bytes, Depends(raw_body)]
 def import_bundle_route(
     raw: RawBody,
     session: SessionDep,
+    principal: CurrentPrincipal,
     prune: Annotated[bool, Query(description="Delete records the bundle no longer lists.")] = False,
     dry_run: Annotated[bool, Query(description="Validate and count, write nothing.")] = False,
 ) -> dict[str, Any]:
-    return import_document(session, raw, prune=prune, dry_run=dry_run).as_dict()
+    """The bundle must be of the key's own organization; `prune` (deleting) is for admins."""
+    if prune and principal.role is not Role.admin:
+        raise Forbidden("only an admin may prune (delete records the bundle no longer lists)")
+    return import_document(
+        session, raw, prune=prune, dry_run=dry_run, for_org=principal.org_id
+    ).as_dict()
 
 
-@router.get("/orgs/{org_id}/bundle", summary="Export an organization as a bundle")
+@router.get(
+    "/orgs/{org_id}/bundle",
+    summary="Export an organization as a bundle",
+    responses={
+        200: {
+            "content": {
+                "application/json": {"schema": {"type": "object"}},
+                "application/yaml": {"schema": {"type": "object"}},
+            }
+        }
+    },
+)
 def export_bundle_route(
     org_id: str,
     session: SessionDep,
@@ -75,6 +95,7 @@ def import_csv_route(
     "/orgs/{org_id}/okrs.csv",
     response_class=PlainTextResponse,
     summary="Export OKRs and key results as CSV",
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def export_csv_route(org_id: str, session: SessionDep) -> PlainTextResponse:
     return PlainTextResponse(to_csv(export_bundle(session, org_id)), media_type="text/csv")

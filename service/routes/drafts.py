@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 
+from alignment.access.principal import Role
 from alignment.drafting import approve, store
 from alignment.drafting.draft import draft_suggestions, draft_summary
 from alignment.drafting.drafters import Drafter, get_drafter
@@ -18,6 +19,7 @@ from alignment.drafting.schemas import (
     SuggestionRequest,
     SummaryRequest,
 )
+from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}/drafts", tags=["drafts"])
@@ -62,6 +64,7 @@ def list_drafts(
     org_id: str,
     session: SessionDep,
     page: PageDep,
+    principal: CurrentPrincipal,
     kind: Annotated[Literal["suggestion", "summary"] | None, Query()] = None,
     status: Annotated[
         Literal["pending", "approved", "edited_and_approved", "rejected", "failed"] | None,
@@ -81,6 +84,7 @@ def list_drafts(
         cycle=cycle,
         limit=page.limit,
         offset=page.offset,
+        only_teams=principal.team_ids if principal.role is Role.team_lead else None,
     )
     return {
         "items": [store.render_draft(d) for d in rows],
@@ -97,20 +101,28 @@ def get_draft(org_id: str, draft_id: str, session: SessionDep) -> dict[str, Any]
 
 @router.post("/{draft_id}/approve")
 def approve_draft(
-    org_id: str, draft_id: str, body: ApproveRequest, session: SessionDep
+    org_id: str,
+    draft_id: str,
+    body: ApproveRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     """Approve (optionally with edits); a suggestion's OKRs are created once, however often."""
     return approve.approve_draft(
-        session, org_id, draft_id, decided_by=body.decided_by, edited=body.edited
+        session, org_id, draft_id, decided_by=principal.name, edited=body.edited
     )
 
 
 @router.post("/{draft_id}/reject")
 def reject_draft(
-    org_id: str, draft_id: str, body: RejectRequest, session: SessionDep
+    org_id: str,
+    draft_id: str,
+    body: RejectRequest,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     return approve.reject_draft(
-        session, org_id, draft_id, decided_by=body.decided_by, reason=body.reason
+        session, org_id, draft_id, decided_by=principal.name, reason=body.reason
     )
 
 

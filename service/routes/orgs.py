@@ -7,7 +7,9 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
 from alignment import repository
+from alignment.access.principal import Role
 from alignment.bundle.schema import OrgId, Title
+from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs", tags=["organizations"])
@@ -40,8 +42,10 @@ class OrgPage(BaseModel):
 
 
 @router.get("", response_model=OrgPage)
-def list_orgs(session: SessionDep, page: PageDep) -> OrgPage:
-    rows, total = repository.list_orgs(session, limit=page.limit, offset=page.offset)
+def list_orgs(session: SessionDep, page: PageDep, principal: CurrentPrincipal) -> OrgPage:
+    """The platform admin sees every organization; any other key, its own."""
+    only = None if principal.role is Role.platform_admin else principal.org_id
+    rows, total = repository.list_orgs(session, limit=page.limit, offset=page.offset, only=only)
     return OrgPage(
         items=[OrgOut.model_validate(r) for r in rows],
         total=total,

@@ -30,6 +30,7 @@ from service.deps import EmbedderDep, PageDep, SessionDep
 router = APIRouter(tags=["reports"])
 Format = Literal["json", "csv", "html"]
 FormatQuery = Annotated[Format, Query(alias="format", description="json (default), csv or html")]
+FORMATS = {200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}}
 
 
 class ReportIn(BaseModel):
@@ -130,7 +131,7 @@ def put_settings(org_id: str, body: dict[str, Any], session: SessionDep) -> dict
     return {"overrides": body, "effective": config.model_dump(mode="json")}
 
 
-@router.get("/orgs/{org_id}/reports/latest")
+@router.get("/orgs/{org_id}/reports/latest", responses=FORMATS)
 def latest_report(
     org_id: str,
     session: SessionDep,
@@ -147,7 +148,7 @@ def latest_report(
     return render(run, fmt)
 
 
-@router.get("/orgs/{org_id}/reports/{report_id}")
+@router.get("/orgs/{org_id}/reports/{report_id}", responses=FORMATS)
 def get_report(
     org_id: str, report_id: int, session: SessionDep, fmt: FormatQuery = "json"
 ) -> Response:

@@ -60,16 +60,14 @@ def test_suggest_list_approve_and_reject_from_the_command_line(sample):
     listed = _json(["drafts", "list", "--org", org_id, "--status", "pending"])
     assert [d["id"] for d in listed] == [draft["id"]]
 
-    approved = _json(["drafts", "approve", draft["id"], "--org", org_id, "--by", "maria"])
+    approved = _json(["drafts", "approve", draft["id"], "--org", org_id])
     assert approved["created_records"] == [f"{draft['id']}-O1"]
-    again = _json(["drafts", "approve", draft["id"], "--org", org_id, "--by", "maria"])
+    again = _json(["drafts", "approve", draft["id"], "--org", org_id])
     assert again["created_records"] == approved["created_records"]
 
     summary = _json(["summarize", "--org", org_id, "--objective", "SO-6"])
     assert summary["kind"] == "summary" and summary["status"] == "pending"
-    rejected = _json(
-        ["drafts", "reject", summary["id"], "--org", org_id, "--by", "li", "--reason", "Later."]
-    )
+    rejected = _json(["drafts", "reject", summary["id"], "--org", org_id, "--reason", "Later."])
     assert rejected["status"] == "rejected"
     audit = _json(["drafts", "show", summary["id"], "--org", org_id, "--audit"])
     assert audit["decisions"][0]["reason"] == "Later."

@@ -110,11 +110,11 @@ def test_suggest_parent_ranks_without_storing(client, session, scored_sample) ->
 
 def test_feedback_round_trip(client, scored_sample) -> None:
     url = f"/orgs/{scored_sample}/okrs/O-11/links/SO-4/feedback"
-    response = client.post(url, json={"verdict": "rejected", "decided_by": "ana", "note": "no"})
+    response = client.post(url, json={"verdict": "rejected", "note": "no"})
     assert response.status_code == 200, response.text
     assert response.json()["verdict"] == "rejected"
-    again = client.post(url, json={"verdict": "confirmed", "decided_by": "ben"}).json()
-    assert (again["verdict"], again["decided_by"]) == ("confirmed", "ben")  # latest wins
+    again = client.post(url, json={"verdict": "confirmed"}).json()
+    assert (again["verdict"], again["decided_by"]) == ("confirmed", "test-admin")  # latest wins
     labels = client.get(f"/orgs/{scored_sample}/alignment/feedback-labels").json()
     assert labels["links"] == {"O-11": ["SO-4"]}
     links = client.get(f"/orgs/{scored_sample}/okrs/O-11/links").json()["links"]
@@ -126,16 +126,14 @@ def test_feedback_errors(client, scored_sample) -> None:
     bad = client.post(f"{base}/O-11/links/SO-4/feedback", json={"verdict": "maybe"})
     assert bad.status_code == 422
     assert bad.json()["error"]["code"]
-    missing = client.post(
-        f"{base}/O-11/links/SO-99/feedback", json={"verdict": "rejected", "decided_by": "ana"}
-    )
+    missing = client.post(f"{base}/O-11/links/SO-99/feedback", json={"verdict": "rejected"})
     assert missing.status_code == 404
 
 
 def test_feedback_labels_do_not_turn_one_rejection_into_an_orphan(client, scored_sample) -> None:
     base = f"/orgs/{scored_sample}/okrs/O-1/links"
     objectives = [lk["objective_id"] for lk in client.get(f"{base}").json()["links"]]
-    verdict = {"verdict": "rejected", "decided_by": "qa"}
+    verdict = {"verdict": "rejected"}
     assert client.post(f"{base}/{objectives[0]}/feedback", json=verdict).status_code == 200
     labels = client.get(f"/orgs/{scored_sample}/alignment/feedback-labels").json()
     assert "O-1" not in labels["links"]  # still serves whatever nobody rejected

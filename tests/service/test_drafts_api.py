@@ -48,8 +48,8 @@ def test_suggest_approve_twice_and_read_the_created_okr(api):
     }
     assert "No LLM wrote this text" in draft["payload"]["notice"]
 
-    first = api.post(f"{BASE}/{draft['id']}/approve", json={"decided_by": "maria"})
-    second = api.post(f"{BASE}/{draft['id']}/approve", json={"decided_by": "maria"})
+    first = api.post(f"{BASE}/{draft['id']}/approve", json={})
+    second = api.post(f"{BASE}/{draft['id']}/approve", json={})
     assert first.status_code == second.status_code == 200
     assert first.json()["created_records"] == second.json()["created_records"]
     [okr_id] = first.json()["created_records"]
@@ -69,18 +69,14 @@ def test_edit_then_reject_flows_and_list_filters(api):
 
     edited = {**one["payload"]}
     edited["suggestions"] = [{**edited["suggestions"][0], "title": "Routes drawn from data"}]
-    approved = api.post(
-        f"{BASE}/{one['id']}/approve", json={"decided_by": "ana", "edited": edited}
-    ).json()
+    approved = api.post(f"{BASE}/{one['id']}/approve", json={"edited": edited}).json()
     assert approved["status"] == "edited_and_approved"
     assert approved["edited_payload"]["suggestions"][0]["title"] == "Routes drawn from data"
     assert approved["payload"] == one["payload"]  # the AI's version stays as it was
 
-    rejected = api.post(
-        f"{BASE}/{two['id']}/reject", json={"decided_by": "office", "reason": "Too long."}
-    )
+    rejected = api.post(f"{BASE}/{two['id']}/reject", json={"reason": "Too long."})
     assert rejected.status_code == 200 and rejected.json()["status"] == "rejected"
-    again = api.post(f"{BASE}/{two['id']}/approve", json={"decided_by": "office"})
+    again = api.post(f"{BASE}/{two['id']}/approve", json={})
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
     listed = api.get(BASE, params={"status": "rejected"}).json()
@@ -109,7 +105,7 @@ def test_bad_requests_name_the_problem(api, path, body, status, where):
 
 def test_unknown_draft_is_404(api):
     assert api.get(f"{BASE}/D-missing").status_code == 404
-    assert api.post(f"{BASE}/D-missing/approve", json={"decided_by": "x"}).status_code == 404
+    assert api.post(f"{BASE}/D-missing/approve", json={}).status_code == 404
 
 
 def test_provider_down_is_503_and_nothing_is_stored(dsession, embedder, llm_server: FakeOpenAI):

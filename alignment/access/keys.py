@@ -1,0 +1,148 @@
+"""API keys: `gt_<prefix>_<secret>`, shown once; only the SHA-256 of the secret is stored.
+
+The secret carries 256 bits from `secrets`, so a fast hash is enough (there is nothing to
+brute-force); the comparison is constant-time. The prefix is public: it names the key in lists,
+logs and the audit trail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from alignment.access.principal import Principal, Role
+from alignment.errors import Invalid, NotFound
+from alignment.models import ApiKey, Organization, Team
+
+KEY_PATTERN = re.compile(r"^gt_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$")
+PREFIX_SETTING = "goldenthread.key_prefix"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_key(
+    session: Session,
+    *,
+    org_id: str | None,
+    role: Role | str,
+    team_ids: Iterable[str] = (),
+    name: str | None = None,
+    created_by: str = "system",
+) -> tuple[ApiKey, str]:
+    """Store a new key and return it with its raw text, which is never retrievable again."""
+    role = _role(role)
+    teams = sorted(set(team_ids))
+    if role is Role.platform_admin:
+        if org_id is not None:
+            raise Invalid("a platform_admin key belongs to no organization", details=_at("org"))
+    else:
+        if not org_id:
+            raise Invalid(f"a {role} key needs an organization", details=_at("org"))
+        if session.get(Organization, org_id) is None:
+            raise NotFound(f"organization {org_id!r} not found", details=_at("org"))
+    if role is Role.team_lead:
+        if not teams:
+            raise Invalid("a team_lead key needs at least one team", details=_at("team"))
+        known = set(
+            session.scalars(select(Team.id).where(Team.org_id == org_id, Team.id.in_(teams)))
+        )
+        if missing := [t for t in teams if t not in known]:
+            raise NotFound(f"team {missing[0]!r} not found in {org_id!r}", details=_at("team"))
+    elif teams:
+        raise Invalid(f"only team_lead keys have teams, not {role}", details=_at("team"))
+
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    row = ApiKey(
+        prefix=prefix,
+        secret_hash=_digest(secret),
+        org_id=org_id,
+        role=role.value,
+        team_ids=teams,
+        name=name or f"{role.value}-{prefix}",
+        created_by=created_by,
+    )
+    session.add(row)
+    session.flush()
+    return row, f"gt_{prefix}_{secret}"
+
+
+def authenticate(session: Session, raw_key: str) -> Principal | None:
+    """The principal of a valid, unrevoked key; None for anything else (never says which)."""
+    match = KEY_PATTERN.match(raw_key or "")
+    if not match:
+        return None
+    prefix, secret = match.groups()
+    # Row-level security admits exactly this key's row before any tenant is known.
+    session.execute(
+        text("select set_config(:name, :prefix, true)"), {"name": PREFIX_SETTING, "prefix": prefix}
+    )
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.revoked_at is not None:
+        return None
+    if not hmac.compare_digest(row.secret_hash, _digest(secret)):
+        return None
+    row.last_used_at = func.now()
+    return principal_of(row)
+
+
+def principal_of(row: ApiKey) -> Principal:
+    return Principal(
+        name=f"{row.name} (key {row.prefix})",
+        role=Role(row.role),
+        org_id=row.org_id,
+        team_ids=frozenset(row.team_ids or ()),
+        key_id=row.id,
+    )
+
+
+def list_keys(session: Session, org_id: str | None) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id)
+    query = query.where(ApiKey.org_id == org_id if org_id else ApiKey.org_id.is_(None))
+    return list(session.scalars(query))
+
+
+def revoke_key(session: Session, prefix: str, *, org_id: str | None) -> ApiKey:
+    """Revoke once; revoking again changes nothing (a retry is harmless)."""
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    if row is None or row.org_id != org_id:
+        raise NotFound(f"key {prefix!r} not found", details=[{"path": "path.prefix"}])
+    if row.revoked_at is None:
+        row.revoked_at = func.now()
+        session.flush()
+        session.refresh(row)
+    return row
+
+
+def render_key(row: ApiKey) -> dict:
+    return {
+        "prefix": row.prefix,
+        "name": row.name,
+        "org_id": row.org_id,
+        "role": row.role,
+        "teams": list(row.team_ids or ()),
+        "created_by": row.created_by,
+        "created_at": row.created_at,
+        "last_used_at": row.last_used_at,
+        "revoked_at": row.revoked_at,
+    }
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        valid = ", ".join(r.value for r in Role)
+        raise Invalid(f"unknown role {role!r}; valid: {valid}", details=_at("role")) from None
+
+
+def _at(field: str) -> list[dict[str, str]]:
+    return [{"path": f"$.{field}", "message": f"check {field}"}]

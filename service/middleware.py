@@ -1,0 +1,166 @@
+"""The ASGI layer every request passes first: request ids, security headers, body size, and
+control characters in the URL. Pure ASGI (no BaseHTTPMiddleware), so bodies stream through.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from alignment.bundle.text_rules import CONTROL
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+# Pages set their own, stricter policy; this one covers API answers and error bodies.
+DEFAULT_CSP = b"default-src 'none'; frame-ancestors 'none'"
+# Swagger UI and ReDoc run their own scripts and styles from /static.
+DOCS_CSP = (
+    b"default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    b"img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def json_error(status: int, code: str, message: str, details: list[Any]) -> tuple[int, bytes]:
+    body = {"error": {"code": code, "message": message, "details": details}}
+    return status, json.dumps(body).encode()
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, hsts: bool = False) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id(scope)
+        scope.setdefault("state", {})["request_id"] = request_id
+        send = self._decorated(scope, send, request_id)
+
+        if problem := _url_problem(scope):
+            await respond(send, *json_error(422, "invalid", "the URL is not valid", [problem]))
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            await respond(send, *self._too_large())
+            return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await respond(send, *self._too_large())
+
+    def _too_large(self) -> tuple[int, bytes]:
+        limit = self.max_body_bytes
+        return json_error(
+            413,
+            "payload_too_large",
+            f"the request body is larger than {limit} bytes (GOLDENTHREAD_MAX_BODY_BYTES)",
+            [{"path": "$", "message": f"at most {limit} bytes"}],
+        )
+
+    def _decorated(self, scope: Scope, send: Send, request_id: str) -> Send:
+        path = scope.get("path", "")
+        csp = DOCS_CSP if path in ("/docs", "/redoc") else DEFAULT_CSP
+
+        async def decorated(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {name.lower() for name, _ in headers}
+                extra = [*SECURITY_HEADERS, (b"x-request-id", request_id.encode())]
+                if b"content-security-policy" not in names:
+                    extra.append((b"content-security-policy", csp))
+                if self.hsts:
+                    extra.append((b"strict-transport-security", b"max-age=31536000"))
+                headers += [(n, v) for n, v in extra if n not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        return decorated
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _request_id(scope: Scope) -> str:
+    for name, value in scope.get("headers", []):
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1")
+            if REQUEST_ID.match(candidate):
+                return candidate
+    return secrets.token_hex(8)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", []):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _url_problem(scope: Scope) -> dict[str, str] | None:
+    """Control characters (NUL above all) in the path or a query parameter, named."""
+    path = scope.get("path", "")
+    if match := CONTROL.search(path):
+        return {"path": "path", "message": _control_message(match.group())}
+    raw_query = scope.get("query_string", b"").decode("latin-1")
+    for name, value in parse_qsl(raw_query, keep_blank_values=True):
+        if match := CONTROL.search(value) or CONTROL.search(name):
+            return {"path": f"query.{_printable(name)}", "message": _control_message(match.group())}
+    if CONTROL.search(unquote(raw_query)):
+        return {"path": "query", "message": "the query string holds a control character"}
+    return None
+
+
+def _control_message(char: str) -> str:
+    return f"contains the control character U+{ord(char):04X}; remove it"
+
+
+def _printable(name: str) -> str:
+    return CONTROL.sub("?", name)[:100]
+
+
+async def respond(
+    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
+    headers = list(headers or [])
+    if not any(name.lower() == b"content-type" for name, _ in headers):
+        headers.append((b"content-type", b"application/json"))
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

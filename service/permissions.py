@@ -1,0 +1,193 @@
+"""Who may call what: one rule per route, enforced for every request by `authorize`.
+
+ADMIN route with no rule is refused (deny by default), and tests/service/test_access_matrix.py walks
+the app's route table, so a new route without a rule fails the suite before it ships.
+
+Order of checks: credentials (401), then the organization in the path (another organization's
+records answer 404, exactly like records that do not exist), then the role (403), then a team
+lead's object checks (its own teams' OKRs, key results, check-ins and drafts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from alignment.access import audit
+from alignment.access.ownership import teams_touched
+from alignment.access.principal import Principal, Role
+from alignment.drafting.store import get_draft
+from alignment.errors import Forbidden, NotFound
+from alignment.tenancy import set_tenant
+from service.auth import authenticate
+from service.deps import SessionDep
+
+PLATFORM, ADMIN, OFFICE, LEAD, INTEGRATION = (
+    Role.platform_admin,
+    Role.admin,
+    Role.strategy_office,
+    Role.team_lead,
+    Role.integration,
+)
+WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+ORG_READERS = frozenset({ADMIN, OFFICE, LEAD, INTEGRATION})
+ANALYSTS = frozenset({ADMIN, OFFICE, INTEGRATION})  # scores, reports and exports
+DECIDERS = frozenset({ADMIN, OFFICE, LEAD})  # drafts; a team lead's only for its own teams
+WRITERS = frozenset({ADMIN, INTEGRATION})  # records, by import or one at a time
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[Role]
+    # For team leads: what the team check looks at ("okrs", "key-results", "check-ins" for a
+    # record write, "draft" for a stored draft, "draft-request" for a request body's team).
+    team_check: str | None = None
+
+
+def _rule(*roles: Role | frozenset[Role], team_check: str | None = None) -> Rule:
+    flat: set[Role] = set()
+    for r in roles:
+        flat |= r if isinstance(r, frozenset) else {r}
+    return Rule(frozenset(flat), team_check)
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("GET", "/orgs"): _rule(PLATFORM, ORG_READERS),
+    ("POST", "/orgs"): _rule(PLATFORM),
+    ("GET", "/orgs/{org_id}"): _rule(ORG_READERS),
+    ("PATCH", "/orgs/{org_id}"): _rule(ADMIN),
+    ("DELETE", "/orgs/{org_id}"): _rule(ADMIN),
+    ("POST", "/bundles"): _rule(WRITERS),
+    ("GET", "/orgs/{org_id}/bundle"): _rule(ANALYSTS),
+    ("POST", "/orgs/{org_id}/okrs.csv"): _rule(WRITERS),
+    ("GET", "/orgs/{org_id}/okrs.csv"): _rule(ANALYSTS),
+    ("POST", "/orgs/{org_id}/score"): _rule(ANALYSTS),
+    ("GET", "/orgs/{org_id}/okrs/{okr_id}/links"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}/alignment/orphans"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}/alignment/audit"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}/alignment/coverage"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}/alignment/drift"): _rule(ORG_READERS),
+    ("POST", "/orgs/{org_id}/suggest-parent"): _rule(ORG_READERS),
+    ("POST", "/orgs/{org_id}/okrs/{okr_id}/links/{objective_id}/feedback"): _rule(ADMIN, OFFICE),
+    ("GET", "/orgs/{org_id}/alignment/feedback-labels"): _rule(ANALYSTS),
+    ("POST", "/orgs/{org_id}/reports"): _rule(ANALYSTS),
+    ("GET", "/orgs/{org_id}/reports"): _rule(ANALYSTS),
+    ("GET", "/orgs/{org_id}/reports/settings"): _rule(ANALYSTS),
+    ("PUT", "/orgs/{org_id}/reports/settings"): _rule(ADMIN),
+    ("GET", "/orgs/{org_id}/reports/latest"): _rule(ANALYSTS),
+    ("GET", "/orgs/{org_id}/reports/{report_id}"): _rule(ANALYSTS),
+    ("GET", "/orgs/{org_id}/reports/{report_id}/diff"): _rule(ANALYSTS),
+    ("GET", "/"): _rule(PLATFORM, ORG_READERS),
+    ("GET", "/orgs/{org_id}/report.html"): _rule(ANALYSTS),
+    ("POST", "/orgs/{org_id}/drafts/suggestions"): _rule(DECIDERS, team_check="draft-request"),
+    ("POST", "/orgs/{org_id}/drafts/summaries"): _rule(DECIDERS, team_check="draft-request"),
+    ("GET", "/orgs/{org_id}/drafts"): _rule(DECIDERS),  # a team lead sees its own teams'
+    ("GET", "/orgs/{org_id}/drafts/{draft_id}"): _rule(DECIDERS, team_check="draft"),
+    ("POST", "/orgs/{org_id}/drafts/{draft_id}/approve"): _rule(DECIDERS, team_check="draft"),
+    ("POST", "/orgs/{org_id}/drafts/{draft_id}/reject"): _rule(DECIDERS, team_check="draft"),
+    # Raw prompts and model output: for the people who audit the AI, not every decider.
+    ("GET", "/orgs/{org_id}/drafts/{draft_id}/audit"): _rule(ADMIN, OFFICE),
+    ("GET", "/orgs/{org_id}/keys"): _rule(ADMIN),
+    ("POST", "/orgs/{org_id}/keys"): _rule(PLATFORM, ADMIN),
+    ("DELETE", "/orgs/{org_id}/keys/{prefix}"): _rule(ADMIN),
+    ("GET", "/orgs/{org_id}/audit-log"): _rule(ADMIN),
+}
+
+_STRATEGY = ("cycles", "teams", "objectives", "kpis")
+_TEAM_RECORDS = ("okrs", "key-results", "check-ins")
+for _kind in _STRATEGY + _TEAM_RECORDS:
+    _team = _kind if _kind in _TEAM_RECORDS else None
+    _writers = _rule(WRITERS, LEAD, team_check=_team) if _team else _rule(WRITERS)
+    RULES[("GET", f"/orgs/{{org_id}}/{_kind}")] = _rule(ORG_READERS)
+    RULES[("GET", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _rule(ORG_READERS)
+    RULES[("POST", f"/orgs/{{org_id}}/{_kind}")] = _writers
+    RULES[("PATCH", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _writers
+    RULES[("DELETE", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _writers
+
+
+def rule_for(method: str, path: str) -> Rule | None:
+    return RULES.get(("GET" if method == "HEAD" else method, path))
+
+
+async def request_json(request: Request) -> dict[str, Any]:
+    """The JSON body as a dict, for object checks; anything else is the route's to refuse."""
+    if "json" not in request.headers.get("content-type", ""):
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def authorize(
+    request: Request,
+    session: SessionDep,
+    body: Annotated[dict[str, Any], Depends(request_json)],
+) -> Principal:
+    route = request.scope.get("route")
+    rule = rule_for(request.method, getattr(route, "path", ""))
+    principal = authenticate(request, session)
+    request.state.principal = principal
+    request.app.state.rate_limiter.take(str(principal.key_id or principal.name))
+    org_id = request.path_params.get("org_id")
+    if org_id is not None:
+        platform_may = principal.role is PLATFORM and rule is not None and PLATFORM in rule.roles
+        if principal.org_id != org_id and not platform_may:
+            raise NotFound(f"organization {org_id!r} not found")
+        set_tenant(session, org_id)
+    else:
+        set_tenant(session, principal.org_id, platform=principal.role is PLATFORM)
+    if rule is None:
+        raise Forbidden("no access rule covers this route")
+    if principal.role not in rule.roles:
+        raise Forbidden(f"the {principal.role} role may not {request.method} {route.path}")
+    if principal.role is LEAD and rule.team_check:
+        _check_teams(session, principal, rule.team_check, org_id or "", request, body)
+    if request.method in WRITE_METHODS:
+        # Added before the route runs, in its transaction: the entry exists exactly when the
+        # write does (a refused or failed write rolls both back).
+        audit.record(
+            session,
+            principal,
+            f"{request.method} {route.path}",
+            org_id=org_id or principal.org_id,
+            record="/".join(str(v) for k, v in request.path_params.items() if k != "org_id")
+            or None,
+            details=dict(request.query_params) or None,
+            request_id=request.scope.get("state", {}).get("request_id"),
+        )
+    return principal
+
+
+def _check_teams(
+    session: Session,
+    principal: Principal,
+    check: str,
+    org_id: str,
+    request: Request,
+    body: dict[str, Any],
+) -> None:
+    params = request.path_params
+    if check == "draft":
+        teams = {get_draft(session, org_id, params["draft_id"]).team_id}
+    elif check == "draft-request":
+        if "team" not in body and "objective" not in body:
+            return  # an incomplete request: the route's validation names what is missing
+        teams = {body.get("team")}  # an objective's summary (no team) is the office's
+    else:
+        teams = teams_touched(session, org_id, check, params.get("record_id"), body)
+    if check not in ("draft", "draft-request"):
+        teams.discard(None)  # a record that does not exist: the route answers 404 itself
+    outside = sorted(str(t) for t in teams if t not in principal.team_ids)
+    if outside:
+        raise Forbidden(
+            f"a team lead may only act for its own teams ({', '.join(sorted(principal.team_ids))})"
+            f"; this touches {', '.join(outside)}"
+        )
+
+
+Authorized = Annotated[Principal, Depends(authorize)]

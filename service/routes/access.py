@@ -1,0 +1,68 @@
+"""API keys (admins of an organization; the platform admin bootstraps one) and the audit log.
+
+Writes here are audited like every other: `permissions.authorize` records each one.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from alignment.access import audit, keys
+from alignment.access.principal import Role
+from service.auth import CurrentPrincipal
+from service.deps import PageDep, SessionDep
+
+router = APIRouter(prefix="/orgs/{org_id}", tags=["access"])
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+    teams: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+@router.post("/keys", status_code=201)
+def create_key(
+    org_id: str,
+    body: KeyIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    response: Response,
+) -> dict[str, Any]:
+    """Create a key; its full text is in this response only, never again."""
+    row, raw = keys.create_key(
+        session,
+        org_id=org_id,
+        role=body.role,
+        team_ids=body.teams,
+        name=body.name,
+        created_by=principal.name,
+    )
+    response.headers["Location"] = f"/orgs/{org_id}/keys/{row.prefix}"
+    return {**keys.render_key(row), "key": raw}
+
+
+@router.get("/keys")
+def list_keys(org_id: str, session: SessionDep) -> dict[str, Any]:
+    return {"items": [keys.render_key(k) for k in keys.list_keys(session, org_id)]}
+
+
+@router.delete("/keys/{prefix}")
+def revoke_key(org_id: str, prefix: str, session: SessionDep) -> dict[str, Any]:
+    row = keys.revoke_key(session, prefix, org_id=org_id)
+    return keys.render_key(row)
+
+
+@router.get("/audit-log")
+def audit_log(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    rows, total = audit.list_entries(session, org_id, limit=page.limit, offset=page.offset)
+    return {
+        "items": [audit.render(r) for r in rows],
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }

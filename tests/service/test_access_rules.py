@@ -1,0 +1,166 @@
+"""Object checks, deciders and the audit log, with real API keys."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alignment.access import keys
+from alignment.access.principal import Role
+from alignment.imports import import_document
+from alignment.models import AuditEntry, LinkFeedback
+from tests.conftest import auth, make_client
+from tests.factories import small_bundle
+
+ORG = "acme-rules"
+
+
+@pytest.fixture
+def setup(session: Session, embedder):
+    import_document(session, small_bundle(ORG))
+    made = {
+        "lead": keys.create_key(
+            session, org_id=ORG, role=Role.team_lead, team_ids=["T-1"], name="Lea"
+        )[1],
+        "office": keys.create_key(session, org_id=ORG, role=Role.strategy_office, name="Omar")[1],
+        "admin": keys.create_key(session, org_id=ORG, role=Role.admin, name="Ada")[1],
+    }
+    session.commit()
+    return make_client(session, embedder, real_auth=True), made
+
+
+def test_team_lead_writes_only_its_own_teams_records(setup) -> None:
+    client, made = setup
+    lead = auth(made["lead"])
+    base = f"/orgs/{ORG}"
+    own = client.patch(
+        f"{base}/okrs/O-1", json={"title": "Call every patient on day one"}, headers=lead
+    )
+    assert own.status_code == 200
+    # O-2 belongs to T-2: updating, deleting, adding key results or check-ins to it is refused.
+    assert (
+        client.patch(f"{base}/okrs/O-2", json={"title": "x y z"}, headers=lead).status_code == 403
+    )
+    assert client.delete(f"{base}/okrs/O-2", headers=lead).status_code == 403
+    new_okr = {"id": "O-9", "team": "T-2", "cycle": "2026-Q4", "title": "Another team's goal"}
+    assert client.post(f"{base}/okrs", json=new_okr, headers=lead).status_code == 403
+    # Moving its own OKR to another team is refused too.
+    assert client.patch(f"{base}/okrs/O-1", json={"team": "T-2"}, headers=lead).status_code == 403
+    check_in = {"id": "C-9", "okr": "O-2", "text": "Swept two wards."}
+    assert client.post(f"{base}/check-ins", json=check_in, headers=lead).status_code == 403
+    own_check_in = {"id": "C-9", "okr": "O-1", "text": "Called 40 patients on day one."}
+    assert client.post(f"{base}/check-ins", json=own_check_in, headers=lead).status_code == 201
+    assert (
+        client.patch(f"{base}/check-ins/C-2", json={"text": "x"}, headers=lead).status_code == 403
+    )
+    assert client.delete(f"{base}/key-results/O-2-KR1", headers=lead).status_code == 403
+    # Reading the organization's strategy is fine; writing it is not.
+    assert client.get(f"{base}/objectives", headers=lead).status_code == 200
+    assert (
+        client.post(f"{base}/teams", json={"id": "T-7", "name": "New"}, headers=lead).status_code
+        == 403
+    )
+
+
+def test_team_lead_requests_and_decides_drafts_for_its_own_teams_only(setup) -> None:
+    client, made = setup
+    lead, office = auth(made["lead"]), auth(made["office"])
+    base = f"/orgs/{ORG}/drafts"
+    other = client.post(f"{base}/suggestions", json={"team": "T-2"}, headers=lead)
+    assert other.status_code == 403
+    objective_summary = client.post(f"{base}/summaries", json={"objective": "SO-1"}, headers=lead)
+    assert objective_summary.status_code == 403
+    # The office drafts for T-2; the team lead of T-1 can neither see nor decide that draft.
+    draft = client.post(f"{base}/suggestions", json={"team": "T-2"}, headers=office)
+    assert draft.status_code == 201, draft.text
+    draft_id = draft.json()["id"]
+    assert client.get(f"{base}/{draft_id}", headers=lead).status_code == 403
+    assert client.post(f"{base}/{draft_id}/approve", json={}, headers=lead).status_code == 403
+    listed = client.get(base, headers=lead).json()
+    assert draft_id not in [d["id"] for d in listed["items"]]
+    assert client.get(f"{base}/{draft_id}/audit", headers=lead).status_code == 403
+    mine = client.post(f"{base}/suggestions", json={"team": "T-1"}, headers=lead)
+    assert mine.status_code == 201, mine.text
+    assert mine.json()["id"] in [d["id"] for d in client.get(base, headers=lead).json()["items"]]
+
+
+def test_the_decider_is_the_signed_in_key_never_the_body(setup, session: Session) -> None:
+    client, made = setup
+    office = auth(made["office"])
+    assert client.post(f"/orgs/{ORG}/score", headers=auth(made["admin"])).status_code == 200
+    url = f"/orgs/{ORG}/okrs/O-1/links/SO-1/feedback"
+    forged = client.post(url, json={"verdict": "confirmed", "decided_by": "CEO"}, headers=office)
+    assert forged.status_code == 422
+    assert forged.json()["error"]["details"][0]["path"] == "$.decided_by"
+    ok = client.post(url, json={"verdict": "confirmed"}, headers=office)
+    assert ok.status_code == 200, ok.text
+    stored = session.scalar(select(LinkFeedback).where(LinkFeedback.org_id == ORG))
+    assert stored.decided_by.startswith("Omar (key ")
+
+    draft = client.post(f"/orgs/{ORG}/drafts/suggestions", json={"team": "T-1"}, headers=office)
+    draft_id = draft.json()["id"]
+    approve = f"/orgs/{ORG}/drafts/{draft_id}/approve"
+    assert client.post(approve, json={"decided_by": "CEO"}, headers=office).status_code == 422
+    decided = client.post(approve, json={}, headers=office)
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["decided_by"].startswith("Omar (key ")
+    history = client.get(f"/orgs/{ORG}/drafts/{draft_id}/audit", headers=office).json()
+    assert history["decisions"][-1]["decided_by"] == decided.json()["decided_by"]
+
+
+def test_every_write_is_audited_with_its_principal_and_only_admins_read_it(
+    setup, session: Session
+) -> None:
+    client, made = setup
+    admin, office = auth(made["admin"]), auth(made["office"])
+    team = client.post(f"/orgs/{ORG}/teams", json={"id": "T-8", "name": "Logistics"}, headers=admin)
+    assert team.status_code == 201
+    refused = client.post(f"/orgs/{ORG}/teams", json={"id": "T-8", "name": "Again"}, headers=admin)
+    assert refused.status_code == 409
+    client.get(f"/orgs/{ORG}/teams", headers=admin)  # reads are not audited
+    entries = session.scalars(select(AuditEntry).where(AuditEntry.org_id == ORG)).all()
+    assert [(e.action, e.principal.split(" ")[0]) for e in entries] == [
+        ("POST /orgs/{org_id}/teams", "Ada")
+    ]  # the refused write left no entry
+    log = client.get(f"/orgs/{ORG}/audit-log", headers=admin)
+    assert log.status_code == 200
+    assert log.json()["items"][0]["action"] == "POST /orgs/{org_id}/teams"
+    assert client.get(f"/orgs/{ORG}/audit-log", headers=office).status_code == 403
+
+
+def test_prune_is_for_admins_and_a_bundle_of_another_organization_is_not_found(
+    setup, session: Session
+) -> None:
+    client, _ = setup
+    integration = auth(keys.create_key(session, org_id=ORG, role=Role.integration)[1])
+    session.commit()
+    own = small_bundle(ORG)
+    assert client.post("/bundles", json=own, headers=integration).status_code == 200
+    pruned = client.post("/bundles", json=own, params={"prune": "true"}, headers=integration)
+    assert pruned.status_code == 403
+    foreign = client.post("/bundles", json=small_bundle("someone-else"), headers=integration)
+    assert foreign.status_code == 404
+    assert foreign.json()["error"]["details"][0]["path"] == "$.organization.id"
+
+
+def test_keys_are_shown_once_listed_by_prefix_and_revocable(setup) -> None:
+    client, made = setup
+    admin = auth(made["admin"])
+    created = client.post(
+        f"/orgs/{ORG}/keys", json={"role": "team_lead", "teams": ["T-2"]}, headers=admin
+    )
+    assert created.status_code == 201
+    raw = created.json()["key"]
+    prefix = created.json()["prefix"]
+    assert raw.startswith(f"gt_{prefix}_")
+    listed = client.get(f"/orgs/{ORG}/keys", headers=admin).json()["items"]
+    assert prefix in [k["prefix"] for k in listed]
+    assert all("key" not in k and "secret_hash" not in k for k in listed)
+    assert client.get(f"/orgs/{ORG}", headers=auth(raw)).status_code == 200
+    assert client.delete(f"/orgs/{ORG}/keys/{prefix}", headers=admin).status_code == 200
+    assert client.get(f"/orgs/{ORG}", headers=auth(raw)).status_code == 401
+    bad_team = client.post(
+        f"/orgs/{ORG}/keys", json={"role": "team_lead", "teams": ["T-404"]}, headers=admin
+    )
+    assert bad_team.status_code == 404

@@ -1,0 +1,74 @@
+"""`goldenthread keys` and the demo's keys, end to end on the real database."""
+
+from __future__ import annotations
+
+import json
+import stat
+import uuid
+
+import pytest
+from typer.testing import CliRunner
+
+from alignment import db, repository
+from alignment.access import keys
+from service.cli import app
+from service.commands.keys import write_demo_keys
+from tests.factories import small_bundle
+
+
+@pytest.fixture
+def org(tmp_path, database_url) -> str:
+    org_id = f"keys-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "org.bundle.json"
+    path.write_text(json.dumps(small_bundle(org_id)))
+    assert CliRunner().invoke(app, ["import", str(path)]).exit_code == 0
+    yield org_id
+    with db.transaction() as session:
+        repository.delete_org(session, org_id)
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, ["keys", *args])
+
+
+def test_create_list_revoke(org) -> None:
+    made = cli("create", "--org", org, "--role", "team_lead", "--team", "T-1", "--json")
+    assert made.exit_code == 0, made.output
+    shown = json.loads(made.output)
+    assert shown["key"].startswith(f"gt_{shown['prefix']}_") and shown["teams"] == ["T-1"]
+    assert shown["created_by"].startswith("cli:")
+    listed = cli("list", "--org", org)
+    assert shown["prefix"] in listed.output and "team_lead" in listed.output
+    assert shown["key"] not in listed.output  # the secret is never shown again
+    with db.transaction() as session:
+        assert keys.authenticate(session, shown["key"]) is not None
+    assert cli("revoke", shown["prefix"], "--org", org).exit_code == 0
+    with db.transaction() as session:
+        assert keys.authenticate(session, shown["key"]) is None
+    assert "revoked" in cli("list", "--org", org).output
+
+
+def test_bad_role_team_or_organization_is_named(org) -> None:
+    assert cli("create", "--org", org, "--role", "owner").exit_code == 2
+    no_team = cli("create", "--org", org, "--role", "team_lead")
+    assert no_team.exit_code == 2 and "needs at least one team" in no_team.output
+    wrong_team = cli("create", "--org", org, "--role", "team_lead", "--team", "T-404")
+    assert wrong_team.exit_code == 2 and "T-404" in wrong_team.output
+    missing = cli("create", "--org", "no-such-org", "--role", "admin")
+    assert missing.exit_code == 2 and "no-such-org" in missing.output
+
+
+def test_demo_keys_are_private_and_rotate(org, tmp_path) -> None:
+    first = write_demo_keys(tmp_path, org, "T-1")
+    path = tmp_path / "demo-keys.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert set(first) == {"platform_admin", "admin", "strategy_office", "team_lead", "integration"}
+    second = write_demo_keys(tmp_path, org, "T-1")
+    assert json.loads(path.read_text()) == second
+    with db.transaction() as session:
+        assert keys.authenticate(session, first["admin"]) is None  # rotated away
+        assert keys.authenticate(session, second["admin"]).role == "admin"
+        assert keys.authenticate(session, second["team_lead"]).team_ids == {"T-1"}
+        platform = keys.authenticate(session, second["platform_admin"])
+        assert platform.org_id is None
+        keys.revoke_key(session, second["platform_admin"].split("_")[1], org_id=None)
