@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 
 def _triplet(item: Any) -> tuple[str, float, str | None]:
@@ -23,23 +24,11 @@ def _triplet(item: Any) -> tuple[str, float, str | None]:
 
 
 def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float | None:
-    """ROC AUC via the Mann-Whitney statistic with average ranks for ties; None if one class."""
-    s = np.asarray(scores, dtype=np.float64)
+    """ROC AUC (ties count half); None when only one class is present."""
     y = np.asarray(positives, dtype=bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
+    if y.all() or not y.any():
         return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):  # average rank over each run of tied scores
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return float(roc_auc_score(y, np.asarray(scores, dtype=np.float64)))
 
 
 def _ratio(num: int, den: int) -> float:

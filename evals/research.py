@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
 from alignment.scoring import calibration, drift, link_features, link_scores
@@ -224,7 +225,7 @@ def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibrati
         direction=drift_direction(labelled, embed),
     )
     # The flag's threshold maximizes F1 on the same organizations (drift is the rare class).
-    probs = 1.0 / (1.0 + np.exp(-(x @ np.asarray(cal.weights) + cal.bias)))
+    probs = expit(x @ np.asarray(cal.weights) + cal.bias)
     flags = {round(float(t), 3): probs >= t for t in np.arange(0.2, 0.81, 0.05)}
     f1 = {t: 2 * float((y & f).sum()) / max(int(y.sum() + f.sum()), 1) for t, f in flags.items()}
     return replace(cal, threshold=max(f1, key=lambda t: f1[t]))

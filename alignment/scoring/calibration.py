@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import expit
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,7 @@ def calibration_for(n_objectives: int, n_okrs: int) -> Calibration:
 
 
 def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
-    z = x @ np.asarray(cal.weights, dtype=np.float64) + cal.bias
-    return 1.0 / (1.0 + np.exp(-z))
+    return expit(x @ np.asarray(cal.weights, dtype=np.float64) + cal.bias)
 
 
 def label_links(scores: np.ndarray, cal: Calibration) -> np.ndarray:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import expit
 
 from alignment.scoring import lexical
 from alignment.scoring.documents import Embed, KeyResultDoc, OkrDoc
@@ -165,8 +166,19 @@ def drift_features(
                 near_sim, lex_other = float(others[near]), float(lex_row.max())
             else:  # nothing to drift to: rely on the absolute level only
                 near, near_sim, lex_other = -1, own, 0.0
-            gaps = [near_sim - own, lex_own - lex_other, chores[n] - own]
-            feats.append([own, 0.0, *gaps, *_figures(it.text), float(lean[n])])
+            number, percent = _figures(it.text)
+            feats.append(
+                {
+                    "own": own,
+                    "own_z": 0.0,  # filled below, from the whole batch
+                    "gap": near_sim - own,
+                    "lex_gap": lex_own - lex_other,
+                    "housekeeping": chores[n] - own,
+                    "number": number,
+                    "percent": percent,
+                    "direction": float(lean[n]),
+                }
+            )
             details.append(
                 dict(
                     own_field=rows[starts[own_i] + best][1],
@@ -180,15 +192,22 @@ def drift_features(
                     ),
                 )
             )
-    x = np.asarray(feats, dtype=np.float64).reshape(len(items), len(FEATURES))
-    if len(items) > 1:  # per-organization normalization: writing styles differ in how close
-        own_col, chore_gap = x[:, 0], x[:, 4].copy()
-        x[:, 1] = (own_col - own_col.mean()) / max(float(own_col.std()), 0.05)
-        x[:, 4] = (chore_gap - chore_gap.mean()) / max(float(chore_gap.std()), 0.05)
-        x[:, 7] = (lean - lean.mean()) / max(float(lean.std()), 0.05)
+    cols = {name: np.asarray([f[name] for f in feats], dtype=np.float64) for name in FEATURES}
+    # Per-organization normalization: writing styles differ in how close check-ins sit to
+    # their OKRs, to housekeeping and to the drift direction.
+    if len(items) > 1:
+        cols["own_z"] = _batch_z(cols["own"])
+        cols["housekeeping"] = _batch_z(cols["housekeeping"])
+        cols["direction"] = _batch_z(cols["direction"])
     else:
-        x[:, 4] = x[:, 7] = 0.0
+        cols["housekeeping"] = np.zeros(len(items))
+        cols["direction"] = np.zeros(len(items))
+    x = np.stack([cols[name] for name in FEATURES], axis=-1).reshape(len(items), len(FEATURES))
     return x, details
+
+
+def _batch_z(v: np.ndarray) -> np.ndarray:
+    return (v - v.mean()) / max(float(v.std()), 0.05)
 
 
 def format_direction(direction: Sequence[float]) -> str:
@@ -219,8 +238,7 @@ def score_drift(
         kr_bonus=calibration.kr_bonus,
         direction=calibration.direction,
     )
-    z = x @ np.asarray(calibration.weights) + calibration.bias
-    probs = 1.0 / (1.0 + np.exp(-z))
+    probs = expit(x @ np.asarray(calibration.weights) + calibration.bias)
     return [
         DriftScore(
             it.id,

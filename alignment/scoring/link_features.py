@@ -91,13 +91,39 @@ def _org_z(v: np.ndarray) -> np.ndarray:
     return (v - v.mean()) / max(float(v.std()), 0.02) if v.size > 1 else np.zeros_like(v)
 
 
-def pair_features(
-    objectives: Sequence[ObjectiveDoc],
-    okrs: Sequence[OkrDoc],
-    *,
-    embed: Embed,
-    full_weight: float = DEFAULT.full_weight,
-) -> PairFeatures:
+@dataclass
+class _Pairs:
+    """What the named features share: vectors and similarities computed once per organization."""
+
+    okrs: Sequence[OkrDoc]
+    objectives: Sequence[ObjectiveDoc]
+    kf: _Fields
+    of: _Fields
+    k_full: list[str]
+    o_full: list[str]
+    context: list[list[str]]
+    vectors: np.ndarray
+    row: dict[str, int]
+    field_sim: np.ndarray
+    per_obj: np.ndarray  # best objective-field match, per (OKR field, objective)
+    sim: np.ndarray
+    kr_rows: np.ndarray  # the OKR field rows that are key results (else every row)
+    kr_counts: np.ndarray
+    cache: dict[str, np.ndarray]
+
+    def stack(self, texts: Sequence[str]) -> np.ndarray:
+        return self.vectors[[self.row[t] for t in texts]]
+
+    def feature(self, name: str) -> np.ndarray:
+        # Some features build on others (team on row_z + col_z): compute each once.
+        if name not in self.cache:
+            self.cache[name] = LINK_FEATURES[name](self)
+        return self.cache[name]
+
+
+def _prepare(
+    objectives: Sequence[ObjectiveDoc], okrs: Sequence[OkrDoc], embed: Embed, full_weight: float
+) -> _Pairs:
     kf = _collect(okrs, _okr_fields)
     of = _collect(objectives, _objective_fields)
     k_full = [okr_text(k) for k in okrs]
@@ -116,48 +142,119 @@ def pair_features(
     per_obj = np.maximum.reduceat(field_sim, of.starts, axis=1)
     best_pair = np.maximum.reduceat(per_obj, kf.starts, axis=0)
     sim = full_weight * full + (1.0 - full_weight) * best_pair
-    # Context (team mission, check-ins) as one mean vector; only its row-z pattern is used.
-    ctx = np.zeros_like(sim)
-    owners = np.asarray([k for k, texts in enumerate(context) for _ in texts], dtype=int)
-    if len(objectives) > 1 and owners.size:
-        mean = np.zeros((len(okrs), vectors.shape[1]))
-        np.add.at(mean, owners, stack(ctx_texts))
-        has = np.bincount(owners, minlength=len(okrs)) > 0
-        ctx[has] = _zscore(mean[has] @ stack(o_full).T, axis=1)  # the mean's scale cancels
-
-    idf = lexical.Idf([lexical.stems(t) for t in [*k_full, *o_full]])
-    lex = lexical.overlap_matrix(
-        [set(lexical.stems(t)) for t in k_full], [set(lexical.stems(t)) for t in o_full], idf
-    )
-    col_z = _zscore(sim, axis=0) if len(okrs) > 1 else np.zeros_like(sim)
-    row_z = _zscore(sim, axis=1, floor=ROW_FLOOR) if len(objectives) > 1 else np.zeros_like(sim)
-    gap = sim - sim.max(axis=1, keepdims=True)
-    # A per-OKR signal, broadcast over objectives: it moves all of an OKR's scores together,
-    # which is what separates orphans from OKRs that serve something.
     kr_rows = np.asarray(
         [i for i, name in enumerate(kf.names) if name.startswith("key_result:")], dtype=int
     )
-    routine_field = (stack(kf.texts) @ stack(list(ROUTINE_OUTPUTS)).T).max(axis=1)
-    routine = np.zeros(len(okrs))
-    counts = np.zeros(len(okrs))
     use = kr_rows if kr_rows.size else np.arange(len(kf.texts))
-    np.add.at(routine, kf.owner[use], routine_field[use])
+    counts = np.zeros(len(okrs))
     np.add.at(counts, kf.owner[use], 1.0)
+    return _Pairs(
+        okrs, objectives, kf, of, k_full, o_full, context, vectors, row, field_sim, per_obj, sim,
+        use, counts, {},
+    )  # fmt: skip
+
+
+def similarity(p: _Pairs) -> np.ndarray:
+    """Blend of whole-text cosine and the best field-to-field cosine."""
+    return p.sim
+
+
+def objective_z(p: _Pairs) -> np.ndarray:
+    """The similarity z-scored across the organization's OKRs (some objectives match all)."""
+    return _zscore(p.sim, axis=0) if len(p.okrs) > 1 else np.zeros_like(p.sim)
+
+
+def okr_z(p: _Pairs) -> np.ndarray:
+    """The similarity z-scored across the objectives, for each OKR."""
+    if len(p.objectives) <= 1:
+        return np.zeros_like(p.sim)
+    return _zscore(p.sim, axis=1, floor=ROW_FLOOR)
+
+
+def shared_stems(p: _Pairs) -> np.ndarray:
+    """IDF-weighted overlap of word stems (the exact-term signal)."""
+    idf = lexical.Idf([lexical.stems(t) for t in [*p.k_full, *p.o_full]])
+    return lexical.overlap_matrix(
+        [set(lexical.stems(t)) for t in p.k_full], [set(lexical.stems(t)) for t in p.o_full], idf
+    )
+
+
+def gap_to_best(p: _Pairs) -> np.ndarray:
+    """How far below the OKR's best objective this one is (0 for the best)."""
+    return p.sim - p.sim.max(axis=1, keepdims=True)
+
+
+def teammates(p: _Pairs) -> np.ndarray:
+    """The other OKRs of the same team: they tend to serve the same objectives."""
+    return _team(p.okrs, p.feature("row_z") + p.feature("col_z"))
+
+
+def team_context(p: _Pairs) -> np.ndarray:
+    """Team mission and check-ins as one mean vector; only its row-z pattern is used."""
+    ctx = np.zeros_like(p.sim)
+    owners = np.asarray([k for k, texts in enumerate(p.context) for _ in texts], dtype=int)
+    if len(p.objectives) > 1 and owners.size:
+        mean = np.zeros((len(p.okrs), p.vectors.shape[1]))
+        np.add.at(mean, owners, p.stack([t for texts in p.context for t in texts]))
+        has = np.bincount(owners, minlength=len(p.okrs)) > 0
+        ctx[has] = _zscore(mean[has] @ p.stack(p.o_full).T, axis=1)  # the mean's scale cancels
+    return ctx
+
+
+def routine_outputs(p: _Pairs) -> np.ndarray:
+    """How much the key results read like routine outputs, z-scored in the organization.
+
+    A per-OKR signal broadcast over objectives: it moves all of an OKR's scores together,
+    which is what separates orphans from OKRs that serve something.
+    """
+    kf, use, counts = p.kf, p.kr_rows, p.kr_counts
+    routine_field = (p.stack(kf.texts) @ p.stack(list(ROUTINE_OUTPUTS)).T).max(axis=1)
+    routine = np.zeros(len(p.okrs))
+    np.add.at(routine, kf.owner[use], routine_field[use])
     has_kr = counts > 0  # an OKR without key results is judged on its title
     routine[~has_kr] = routine_field[kf.starts[~has_kr]]
     routine = routine / np.maximum(counts, 1.0)
-    routine_z = np.broadcast_to(_org_z(routine)[:, None], sim.shape)
-    team = _team(okrs, row_z + col_z)
-    # Mean over the key results of their best match per objective: a title can reuse an
-    # objective's words while the key results measure something else.
+    return np.broadcast_to(_org_z(routine)[:, None], p.sim.shape)
+
+
+def key_result_support(p: _Pairs) -> np.ndarray:
+    """Mean over the key results of their best match per objective, z-scored per objective:
+    a title can reuse an objective's words while the key results measure something else."""
+    kf, use, counts = p.kf, p.kr_rows, p.kr_counts
     pick = sparse.csr_matrix(
-        (np.ones(use.size), (kf.owner[use], use)), shape=(len(okrs), len(kf.texts))
+        (np.ones(use.size), (kf.owner[use], use)), shape=(len(p.okrs), len(kf.texts))
     )
-    kr_mean = np.asarray(pick @ per_obj) / np.maximum(counts, 1.0)[:, None]
-    kr_mean[~has_kr] = per_obj[kf.starts[~has_kr]]
-    kr_support = _zscore(kr_mean, axis=0) if len(okrs) > 1 else np.zeros_like(sim)
-    x = np.stack([sim, col_z, row_z, lex, gap, team, ctx, routine_z, kr_support], axis=-1)
-    return PairFeatures(x, field_sim, kf, of)
+    kr_mean = np.asarray(pick @ p.per_obj) / np.maximum(counts, 1.0)[:, None]
+    has_kr = counts > 0
+    kr_mean[~has_kr] = p.per_obj[kf.starts[~has_kr]]
+    return _zscore(kr_mean, axis=0) if len(p.okrs) > 1 else np.zeros_like(p.sim)
+
+
+# Feature name -> function; the calibration's weights follow this order (FEATURES).
+LINK_FEATURES: dict[str, Callable[[_Pairs], np.ndarray]] = {
+    "sim": similarity,
+    "col_z": objective_z,
+    "row_z": okr_z,
+    "lex": shared_stems,
+    "gap": gap_to_best,
+    "team": teammates,
+    "context": team_context,
+    "routine": routine_outputs,
+    "kr_support": key_result_support,
+}
+assert tuple(LINK_FEATURES) == FEATURES
+
+
+def pair_features(
+    objectives: Sequence[ObjectiveDoc],
+    okrs: Sequence[OkrDoc],
+    *,
+    embed: Embed,
+    full_weight: float = DEFAULT.full_weight,
+) -> PairFeatures:
+    p = _prepare(objectives, okrs, embed, full_weight)
+    x = np.stack([p.feature(name) for name in FEATURES], axis=-1)
+    return PairFeatures(x, p.field_sim, p.kf, p.of)
 
 
 def _team(okrs: Sequence[OkrDoc], score: np.ndarray) -> np.ndarray:
