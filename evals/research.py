@@ -1,13 +1,14 @@
 """Offline research harness: engine vs baselines on bundle+labels files, no database.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.research [DIR_OR_BUNDLE ...] [--fit | --shipped]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.research DIR_OR_BUNDLE... [--fit | --shipped]
 
 Loads every `*.bundle.json` with its `*.labels.json`, embeds with the packaged MiniLM model
 (vectors cached under /tmp), and prints all metrics per organization. Organizations whose
 labels include orphans or drift are "fit" organizations: the engine's calibration is
 evaluated leave-one-org-out on them (fitted on the others, never on the one scored); other
 organizations (e.g. real ranking-only pages) use a calibration fitted on all fit organizations.
-`--fit` prints that all-organization calibration, to paste into the modules' defaults;
+`--fit` prints that all-organization calibration (`python -m evals.fit` writes it to
+alignment/scoring/calibration.json);
 `--shipped` scores everything with those defaults (what the service runs), fitting nothing.
 """
 
@@ -30,7 +31,6 @@ from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
 from evals import baselines, metrics
 
 CACHE = Path(os.environ.get("GT_EMBED_CACHE", "/tmp/gt_research_embeddings.pkl"))
-DEFAULT_SOURCES = ("evals/datasets/dev", "/work/shared/data/real")
 DRIFT_C = 0.1  # inverse regularization strength of the drift fit
 
 
@@ -118,12 +118,25 @@ def load_org(bundle_path: Path) -> Org:
     return Org(org_id, bundle_path.parent.name, objectives, okrs, items, labels)
 
 
-def load_all(sources) -> list[Org]:
+def dataset_paths(sources) -> list[Path]:
+    """Every bundle of the given folders/files, failing on a missing one (no silent defaults)."""
     paths: list[Path] = []
     for s in sources:
         p = Path(s)
-        paths += sorted(p.glob("*.bundle.json")) if p.is_dir() else [p] if p.exists() else []
-    return [load_org(p) for p in paths]
+        if p.is_dir():
+            found = sorted(p.glob("*.bundle.json"))
+            if not found:
+                raise SystemExit(f"{s}: no *.bundle.json in this folder")
+            paths += found
+        elif p.is_file():
+            paths.append(p)
+        else:
+            raise SystemExit(f"{s}: no such dataset")
+    return paths
+
+
+def load_all(sources) -> list[Org]:
+    return [load_org(p) for p in dataset_paths(sources)]
 
 
 _FEATURES: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -259,7 +272,7 @@ def _mean(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sources", nargs="*", default=list(DEFAULT_SOURCES))
+    ap.add_argument("sources", nargs="+", help="dataset folders or bundle files")
     ap.add_argument("--fit", action="store_true", help="print the all-org calibration")
     ap.add_argument("--shipped", action="store_true", help="use the modules' defaults, no fit")
     args = ap.parse_args()
@@ -291,12 +304,11 @@ def main() -> None:
     for (source, method), rows in groups.items():
         print(_row(f"{source[-22:]} {method}", _mean(rows)))
     embed.save()
-    if args.fit:
+    if args.fit:  # `python -m evals.fit` writes these to calibration.json with provenance
         print(full_cal)
         small = fit_links(fit_orgs, embed, calibration.SMALL_ORG, only=calibration.ABSOLUTE)
         print(f"SMALL_ORG = {small}")
-        print(full_dcal)  # the direction is not in its repr: paste it into drift.DIRECTION
-        print(drift.format_direction(full_dcal.direction))
+        print(full_dcal)
 
 
 if __name__ == "__main__":

@@ -2,38 +2,45 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
 
+# Fitted constants are generated, never pasted: `python -m evals.fit DATASETS...` writes this
+# file with its provenance (datasets and their hashes, commit, command) and reproduces it bit
+# for bit (tests/evals/test_fit.py).
+FITTED_PATH = Path(__file__).with_name("calibration.json")
+FITTED: dict[str, Any] = json.loads(FITTED_PATH.read_text())
+
 
 @dataclass(frozen=True)
 class Calibration:
-    """Logistic map over FEATURES plus label thresholds (fitted by evals/research.py)."""
+    """Logistic map over link_features.FEATURES plus label thresholds (evals/fit.py fits it)."""
 
-    weights: tuple[float, ...] = (-0.925, 0.548, 0.821, 2.698, 2.04, 0.224, 0.493, -0.53, 0.618)
-    bias: float = -3.334
+    weights: tuple[float, ...]
+    bias: float
     aligned: float = 0.35  # score needed for "aligned"
     weak: float = 0.175  # score needed for "weak"
     margin: float = 0.7  # an aligned link also needs score >= margin * the OKR's best score
     full_weight: float = 0.5  # blend: full-text cosine vs best field-pair cosine
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        return cls(**{**d, "weights": tuple(d["weights"])})
 
-DEFAULT = Calibration()
+
+DEFAULT = Calibration.from_dict(FITTED["links"])
 
 # Per-organization z-scores need a population to compare against: with one objective, or a
 # handful of OKRs, they are noise (measured on dev organizations cut down to 1-3 objectives and
-# 1-5 OKRs, `python -m evals.small_orgs`: link F1 0.50 with all features, 0.63 on these alone).
-# Such organizations are scored with SMALL_ORG, fitted on the dev organizations with only these.
+# 1-5 OKRs, `python -m evals.small_orgs`). Such organizations are scored with SMALL_ORG, fitted
+# on the same organizations with only these absolute features.
 ABSOLUTE = ("sim", "lex", "gap")
-SMALL_ORG = Calibration(  # `python -m evals.research evals/datasets/dev --fit` prints it
-    weights=(6.86, 0.0, 0.0, 6.263, 5.539, 0.0, 0.0, 0.0, 0.0),
-    bias=-3.941,
-    aligned=0.25,
-    weak=0.125,
-    margin=0.5,
-)
+SMALL_ORG = Calibration.from_dict(FITTED["small_org"])
 MIN_OBJECTIVES, MIN_OKRS = 2, 4
 
 
