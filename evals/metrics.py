@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from alignment.scoring.verdicts import okr_verdict
+
 
 def _triplet(item: Any) -> tuple[str, float, str | None]:
     """(objective_id, score, label) from any supported link shape."""
@@ -45,6 +47,7 @@ def link_metrics(
     orphan_score: list[float] = []
     orphan_gold: list[bool] = []
     pred_orphan: list[bool] = []
+    verdicts: list[str] = []
     tp = n_pred = n_gold = 0
     labelled = False
     for okr_id, gold_ids in gold.items():
@@ -60,6 +63,7 @@ def link_metrics(
         aligned = {oid for oid, _, label in ranked if label == "aligned"}
         labelled = labelled or any(label is not None for _, _, label in ranked)
         pred_orphan.append(not aligned)
+        verdicts.append(okr_verdict([label for _, _, label in ranked]))
         tp += len(aligned & gold_set)
         n_pred += len(aligned)
         n_gold += len(gold_set)
@@ -76,9 +80,13 @@ def link_metrics(
             link_precision=None,
             link_recall=None,
             link_f1=None,
+            review_rate=None,
+            confident_orphan_precision=None,
+            confident_orphan_recall=None,
         )
         return out
     po, go = np.asarray(pred_orphan), np.asarray(orphan_gold)
+    co, any_go = np.asarray([v == "orphan" for v in verdicts], dtype=bool), bool(go.any())
     p, r = _ratio(tp, n_pred), _ratio(tp, n_gold)
     out.update(
         orphan_precision=_ratio(int((po & go).sum()), int(po.sum())) if go.any() else None,
@@ -86,6 +94,10 @@ def link_metrics(
         link_precision=p,
         link_recall=r,
         link_f1=(2 * p * r / (p + r)) if p + r else 0.0,
+        # Three verdicts: only confident orphans are reported, the unsure go to review.
+        review_rate=_ratio(verdicts.count("needs_review"), len(verdicts)),
+        confident_orphan_precision=_ratio(int((co & go).sum()), int(co.sum())) if any_go else None,
+        confident_orphan_recall=_ratio(int((co & go).sum()), int(go.sum())) if any_go else None,
     )
     return out
 

@@ -254,7 +254,8 @@ def evaluate_org(org: Org, embed, cal, dcal) -> dict:
 
 
 COLUMNS = ("okrs", "top1", "mrr", "orphan_auc", "link_precision", "link_recall", "link_f1")
-COLUMNS += ("orphan_precision", "orphan_recall", "drift_auc")
+COLUMNS += ("orphan_precision", "orphan_recall", "drift_auc", "review_rate")
+COLUMNS += ("confident_orphan_precision", "confident_orphan_recall")
 
 
 def _row(name: str, m: dict) -> str:

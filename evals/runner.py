@@ -43,6 +43,9 @@ METRICS = (
     "link_recall",
     "link_f1",
     "drift_auc",
+    "review_rate",
+    "confident_orphan_precision",
+    "confident_orphan_recall",
 )
 
 

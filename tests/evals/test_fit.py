@@ -15,7 +15,7 @@ SHIPPED = calibration.FITTED_PATH
 def test_missing_dataset_is_an_error_naming_it(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="no-such-folder: no such dataset"):
         research.dataset_paths(["evals/datasets/dev", str(tmp_path / "no-such-folder")])
-    with pytest.raises(SystemExit, match="no \\*.bundle.json"):
+    with pytest.raises(SystemExit, match=r"no \*\.bundle\.json"):
         research.dataset_paths([str(tmp_path)])
 
 
