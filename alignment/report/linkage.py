@@ -1,6 +1,8 @@
 """Findings about single OKRs and their links: orphans, and the audit of declared links.
 
 Reads the score stage's stored labels (people's confirmed/rejected verdicts already applied).
+Orphan findings carry the OKR's verdict (`orphan` or `needs_review`, scoring.verdicts); the
+summary's `awaiting_review` counts the unsure ones.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from alignment.report.config import ReportConfig
 from alignment.report.facts import LinkRow, OrgFacts
 from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
+from alignment.scoring.verdicts import okr_verdict
 
 
 def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
@@ -56,7 +59,11 @@ def find_linkage(
         declared = facts.declared.get(okr_id, set())
         by_objective = {lk.objective_id: lk for lk in links}
         aligned = [lk for lk in links if lk.label == "aligned"]
-        if not aligned and config.enabled("orphan_okr"):
+        # An OKR whose best match is weak is `needs_review`, not a confident orphan. Until the
+        # review queue lands (docs/review.md) it stays listed, marked with its verdict, so no
+        # true orphan disappears from the report without a person having seen it.
+        verdict = okr_verdict([lk.label for lk in links])
+        if verdict != "aligned" and config.enabled("orphan_okr"):
             best = links[0]
             out.append(
                 rec.okr_scope(
@@ -66,7 +73,11 @@ def find_linkage(
                         f"{quote(okr.title)} serves no strategic objective (best match "
                         f"{best.objective_id}, score {best.score:.2f})",
                         [rec.okr(okr_id), rec.team(okr.team_id)],
-                        {"best_link": _link_evidence(best, facts), "declared": sorted(declared)},
+                        {
+                            "best_link": _link_evidence(best, facts),
+                            "declared": sorted(declared),
+                            "verdict": verdict,
+                        },
                         (okr_id,),
                     ),
                     [okr_id],

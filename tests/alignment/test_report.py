@@ -486,3 +486,13 @@ def test_the_engines_miss_shows_as_a_suggested_link_and_one_rejection_fixes_it(
     after = keys(build_report(session, scored_sample, embedder=embedder))
     assert {"orphan_okr:O-42", "thin_coverage:SO-12"} <= after
     assert "suggested_link:O-42|SO-12" not in after
+
+
+def test_unsure_orphans_are_marked_and_counted_as_awaiting_review(session, scored_sample, embedder):
+    run = build_report(session, scored_sample, embedder=embedder)
+    orphans = [f for f in run.findings if f["kind"] == "orphan_okr"]
+    verdicts = {f["key"]: f["evidence"]["verdict"] for f in orphans}
+    assert set(verdicts.values()) <= {"orphan", "needs_review"}
+    unsure = sum(1 for v in verdicts.values() if v == "needs_review")
+    assert run.summary["awaiting_review"] == {"orphan_okr": unsure}
+    assert verdicts["orphan_okr:O-38"] == "needs_review"  # the planted orphan's best match is weak
