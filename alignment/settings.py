@@ -12,6 +12,7 @@ from pathlib import Path
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
 
 
 def _default_data_dir() -> Path:
@@ -100,6 +101,22 @@ class ServiceSettings(BaseSettings):
     https: bool = Field(default=False, description="Served behind TLS: send HSTS.")
 
 
+PLACEHOLDERS = {
+    "",
+    "changeme",
+    "change-me",
+    "password",
+    "secret",
+    "postgres",
+    "goldenthread",
+    "goldenthread-dev",
+    "gt",
+    "admin",
+    "example",
+    "test",
+}
+
+
 class Settings:
     """All settings groups, validated together at start-up."""
 
@@ -108,6 +125,27 @@ class Settings:
         self.embedding = EmbeddingSettings()
         self.llm = LLMSettings()
         self.service = ServiceSettings()
+        if self.service.env == "production":
+            self._refuse_placeholders()
+
+    def _refuse_placeholders(self) -> None:
+        """Outside development, a secret that looks like a sample value is a mistake."""
+        db = self.database
+        secrets = {
+            "GOLDENTHREAD_APP_DB_PASSWORD": db.app_db_password.get_secret_value()
+            if db.app_db_password
+            else "",
+        }
+        if db.database_url:
+            secrets["DATABASE_URL password"] = make_url(db.database_url).password or ""
+        if self.llm.configured and self.llm.api_key is not None:
+            secrets["GOLDENTHREAD_LLM_API_KEY"] = self.llm.api_key.get_secret_value()
+        weak = [name for name, value in secrets.items() if value.lower() in PLACEHOLDERS]
+        if weak:
+            raise ValueError(
+                f"GOLDENTHREAD_ENV=production refuses placeholder or empty secrets: "
+                f"{', '.join(weak)}; set real values (or GOLDENTHREAD_ENV=development)"
+            )
 
 
 @lru_cache(maxsize=1)

@@ -8,12 +8,12 @@ list of links; each item may be an `scoring.documents.Link`, a mapping with `obj
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from alignment.scoring.verdicts import okr_verdict
+from alignment.verdicts import verdicts as okr_verdicts
 
 
 def _triplet(item: Any) -> tuple[str, float, str | None]:
@@ -33,6 +33,11 @@ def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float | None:
     return float(roc_auc_score(y, np.asarray(scores, dtype=np.float64)))
 
 
+class _Scored(NamedTuple):
+    score: float
+    label: str
+
+
 def _ratio(num: int, den: int) -> float:
     return num / den if den else 0.0
 
@@ -47,7 +52,7 @@ def link_metrics(
     orphan_score: list[float] = []
     orphan_gold: list[bool] = []
     pred_orphan: list[bool] = []
-    verdicts: list[str] = []
+    ranked_by_okr: dict[str, list[_Scored]] = {}
     tp = n_pred = n_gold = 0
     labelled = False
     for okr_id, gold_ids in gold.items():
@@ -63,7 +68,7 @@ def link_metrics(
         aligned = {oid for oid, _, label in ranked if label == "aligned"}
         labelled = labelled or any(label is not None for _, _, label in ranked)
         pred_orphan.append(not aligned)
-        verdicts.append(okr_verdict([label for _, _, label in ranked]))
+        ranked_by_okr[okr_id] = [_Scored(score, label or "none") for _, score, label in ranked]
         tp += len(aligned & gold_set)
         n_pred += len(aligned)
         n_gold += len(gold_set)
@@ -86,6 +91,9 @@ def link_metrics(
         )
         return out
     po, go = np.asarray(pred_orphan), np.asarray(orphan_gold)
+    # The report's rule (alignment.verdicts): relative to this organization's median best score.
+    verdict = okr_verdicts(ranked_by_okr)
+    verdicts = [verdict[k] for k in gold]
     co, any_go = np.asarray([v == "orphan" for v in verdicts], dtype=bool), bool(go.any())
     p, r = _ratio(tp, n_pred), _ratio(tp, n_gold)
     out.update(

@@ -33,7 +33,22 @@ def bearer_api_key(request: Request, session: Session) -> Principal | None:
     return principal
 
 
-AUTHENTICATORS: list[Authenticator] = [bearer_api_key]
+SESSION_COOKIE = "gt_session"
+
+
+def session_cookie(request: Request, session: Session) -> Principal | None:
+    """The web pages' sign-in (service/routes/session.py), for reads only: a write must carry
+    its key in a header, which no cross-site form or link can add."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw or request.method not in ("GET", "HEAD"):
+        return None
+    principal = keys.authenticate(session, raw)
+    if principal is None:
+        raise Unauthorized("your sign-in is no longer valid; sign in again")
+    return principal
+
+
+AUTHENTICATORS: list[Authenticator] = [bearer_api_key, session_cookie]
 
 
 def authenticate(request: Request, session: Session) -> Principal:

@@ -21,6 +21,7 @@ from alignment.errors import DomainError
 from service.commands import drafts as draft_commands
 from service.commands.keys import keys_app
 from service.commands.report import report_cmd
+from service.commands.review import review_app
 
 app = typer.Typer(
     help="Golden Thread: keep the line from strategy to daily work visible.",
@@ -32,6 +33,7 @@ app.add_typer(db_app, name="db")
 eval_app = typer.Typer(help="Evaluations against labelled bundles.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
+app.add_typer(review_app, name="review")
 T = TypeVar("T")
 err = Console(stderr=True)
 out = Console()

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -89,7 +89,9 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if exc.status == 401 and _wants_page(request):
+            return RedirectResponse("/sign-in", status_code=303)
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details),
             status_code=exc.status,
@@ -110,6 +112,12 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not an API client asking for JSON)."""
+    accept = request.headers.get("accept", "")
+    return request.method in ("GET", "HEAD") and "text/html" in accept
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

@@ -90,8 +90,23 @@ def authenticate(session: Session, raw_key: str) -> Principal | None:
         return None
     if not hmac.compare_digest(row.secret_hash, _digest(secret)):
         return None
-    row.last_used_at = func.now()
+    _stamp_use(session, row.id)
     return principal_of(row)
+
+
+def _stamp_use(session: Session, key_id: int) -> None:
+    """Record when a key was last used, at most once a minute, and never waiting: the row
+    lock lasts until the request commits, and concurrent requests with the same key would
+    otherwise queue behind it, each holding a pooled connection."""
+    session.execute(
+        text(
+            "update api_keys set last_used_at = now() where id = ("
+            "  select id from api_keys where id = :id"
+            "  and (last_used_at is null or last_used_at < now() - interval '1 minute')"
+            "  for update skip locked)"
+        ),
+        {"id": key_id},
+    )
 
 
 def principal_of(row: ApiKey) -> Principal:

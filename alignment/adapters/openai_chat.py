@@ -14,6 +14,7 @@ import copy
 import time
 from collections.abc import Sequence
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import openai
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
@@ -109,8 +110,19 @@ class OpenAIChatModel:
         return Unavailable(
             f"the LLM provider {what} (after {retries} retr{'y' if retries == 1 else 'ies'}); "
             "nothing was drafted or stored",
-            details={"provider": self.settings.base_url, "error": type(exc).__name__},
+            details={"provider": redacted(self.settings.base_url), "error": type(exc).__name__},
         )
+
+
+def redacted(url: str | None) -> str | None:
+    """The provider's address without credentials: no user:password@ and no query (Azure
+    and some proxies take `?api-key=` there)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _text(parts: list[Any]) -> str:

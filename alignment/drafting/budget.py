@@ -8,6 +8,7 @@ its prompt alone would cross the line.
 
 from __future__ import annotations
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from alignment.chat import Message
@@ -31,7 +32,15 @@ class Budget:
 
     @classmethod
     def for_org(cls, session: Session, org_id: str, limit: int | None) -> Budget:
-        spent = store.tokens_spent(session, org_id, since=store.month_start()) if limit else 0
+        """The month's spending so far. With a limit, the organization's model calls are
+        serialized until this transaction ends (an advisory lock), so two concurrent calls
+        cannot both pass a check that only one of them fits under."""
+        if not limit:
+            return cls(org_id, limit, 0)
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"budget:{org_id}"}
+        )
+        spent = store.tokens_spent(session, org_id, since=store.month_start())
         return cls(org_id, limit, spent)
 
     def check(self, estimate: int) -> None:

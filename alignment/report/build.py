@@ -31,7 +31,6 @@ from alignment.report.scope import Scope, make_scope
 from alignment.report.store import ReportRun, load_settings, save_run
 from alignment.repository import require_org
 from alignment.scoring.stage import score_organization
-from alignment.scoring.verdicts import okr_verdict
 
 SCHEMA_VERSION = "goldenthread.report/v1"
 Stage = Callable[[str], None]
@@ -142,26 +141,16 @@ def _summary(
         "cycles": list(scope.cycles),
         **summarize(facts, okr_ids, objective_ids),
         "check_ins": len(in_scope),
+        "awaiting_review": by_kind.get("needs_review", 0),
         "drifting_check_ins": sum(
             1 for c in in_scope if (d := facts.drift.get(c.id)) is not None and d.drifting
         ),
-        "awaiting_review": {"orphan_okr": _needs_review(facts, okr_ids)},
         "counts": {
             "findings": len(listed),
             "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
             "by_kind": {k: by_kind[k] for k in KINDS if by_kind.get(k)},
         },
     }
-
-
-def _needs_review(facts: OrgFacts, okr_ids: list[str]) -> int:
-    """OKRs the engine is unsure about (best match weak): for a person, not an orphan finding."""
-    return sum(
-        1
-        for o in okr_ids
-        if (links := facts.links.get(o))
-        and okr_verdict([lk.label for lk in links]) == "needs_review"
-    )
 
 
 def inputs_version(facts: OrgFacts, scope: Scope, config: ReportConfig) -> str:

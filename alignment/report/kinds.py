@@ -22,6 +22,12 @@ SEVERITIES = ("high", "medium", "low")
 
 KINDS: dict[str, Kind] = {
     "orphan_okr": Kind("alignment", False, "A team OKR that serves no strategic objective."),
+    "needs_review": Kind(
+        "alignment",
+        False,
+        "An OKR the engine cannot place with confidence: a person confirms its link or calls it "
+        "an orphan (the review queue).",
+    ),
     "unsupported_declared_link": Kind(
         "alignment", False, "A link the team declared that the OKR's text does not support."
     ),

@@ -1,8 +1,6 @@
 """Findings about single OKRs and their links: orphans, and the audit of declared links.
 
 Reads the score stage's stored labels (people's confirmed/rejected verdicts already applied).
-Orphan findings carry the OKR's verdict (`orphan` or `needs_review`, scoring.verdicts); the
-summary's `awaiting_review` counts the unsure ones.
 """
 
 from __future__ import annotations
@@ -12,7 +10,7 @@ from alignment.report.config import ReportConfig
 from alignment.report.facts import LinkRow, OrgFacts
 from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
-from alignment.scoring.verdicts import okr_verdict
+from alignment.verdicts import verdicts
 
 
 def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
@@ -51,6 +49,7 @@ def find_linkage(
     facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
     out: list[Finding] = []
+    verdict = verdicts(facts.links, facts.rejected)
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links
@@ -59,11 +58,27 @@ def find_linkage(
         declared = facts.declared.get(okr_id, set())
         by_objective = {lk.objective_id: lk for lk in links}
         aligned = [lk for lk in links if lk.label == "aligned"]
-        # An OKR whose best match is weak is `needs_review`, not a confident orphan. Until the
-        # review queue lands (docs/review.md) it stays listed, marked with its verdict, so no
-        # true orphan disappears from the report without a person having seen it.
-        verdict = okr_verdict([lk.label for lk in links])
-        if verdict != "aligned" and config.enabled("orphan_okr"):
+        if verdict.get(okr_id) == "needs_review" and config.enabled("needs_review"):
+            best = links[0]
+            out.append(
+                rec.okr_scope(
+                    Finding(
+                        "needs_review",
+                        "low",
+                        f"{quote(okr.title)} has no clear strategic objective; closest is "
+                        f"{best.objective_id} (score {best.score:.2f}): confirm it or call it "
+                        "an orphan",
+                        [rec.okr(okr_id), rec.team(okr.team_id)],
+                        {
+                            "candidates": [_link_evidence(lk, facts) for lk in links[:3]],
+                            "declared": sorted(declared),
+                        },
+                        (okr_id,),
+                    ),
+                    [okr_id],
+                )
+            )
+        if verdict.get(okr_id) == "orphan" and config.enabled("orphan_okr"):
             best = links[0]
             out.append(
                 rec.okr_scope(
@@ -73,11 +88,7 @@ def find_linkage(
                         f"{quote(okr.title)} serves no strategic objective (best match "
                         f"{best.objective_id}, score {best.score:.2f})",
                         [rec.okr(okr_id), rec.team(okr.team_id)],
-                        {
-                            "best_link": _link_evidence(best, facts),
-                            "declared": sorted(declared),
-                            "verdict": verdict,
-                        },
+                        {"best_link": _link_evidence(best, facts), "declared": sorted(declared)},
                         (okr_id,),
                     ),
                     [okr_id],

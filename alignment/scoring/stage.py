@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from alignment.embed import Progress, VectorCache
 from alignment.embedder import Embedder
+from alignment.errors import Conflict
 from alignment.models import (
     CheckIn,
     CheckInDrift,
@@ -122,6 +123,10 @@ def load_docs(session: Session, org_id: str) -> OrgDocs:
     return OrgDocs(objectives, okrs, items, {o.id: fingerprint(o) for o in okrs})
 
 
+class ScoringInProgress(Conflict):
+    code = "scoring_in_progress"
+
+
 def score_organization(
     session: Session,
     org_id: str,
@@ -135,7 +140,15 @@ def score_organization(
     kept either way; people's verdicts are applied last."""
     # One scoring run per organization at a time: runs replace all verdicts, and an
     # adjudicating run reads the token budget before it spends.
-    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": org_id})
+    # Never wait for the lock: a waiting request would hold a pooled connection for the whole
+    # of the other run, and a few of them starve every other tenant of connections.
+    locked = text("SELECT pg_try_advisory_xact_lock(hashtext(:org))")
+    if not session.scalar(locked, {"org": org_id}):
+        raise ScoringInProgress(
+            f"organization {org_id!r} is being scored right now; its results will be there "
+            "when that run ends (GET /orgs/{org_id}/alignment/orphans), or retry then",
+            details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
+        )
     docs = load_docs(session, org_id)
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)

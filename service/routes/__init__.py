@@ -4,10 +4,22 @@ from fastapi import APIRouter, Depends
 
 from service.errors import documented
 from service.permissions import authorize
-from service.routes import access, alignment, bundles, drafts, health, orgs, records, reports
+from service.routes import (
+    access,
+    alignment,
+    bundles,
+    drafts,
+    health,
+    orgs,
+    records,
+    reports,
+    review,
+    session,
+)
 
 api_router = APIRouter()
 api_router.include_router(health.router)
+api_router.include_router(session.router)
 
 protected = APIRouter(
     dependencies=[Depends(authorize)],
@@ -20,4 +32,5 @@ protected.include_router(alignment.router)
 protected.include_router(reports.router)
 protected.include_router(drafts.router)
 protected.include_router(access.router)
+protected.include_router(review.router)
 api_router.include_router(protected)

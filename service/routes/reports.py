@@ -21,10 +21,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
+from alignment.access.principal import Role
 from alignment.report import store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
 from alignment.report.render import content_security_policy
+from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
 
 router = APIRouter(tags=["reports"])
@@ -179,8 +181,9 @@ def _pages() -> Environment:
 # HEAD too (uptime checks and link previews probe pages that way), kept out of the schema.
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.head("/", response_class=HTMLResponse, include_in_schema=False)
-def index(session: SessionDep) -> HTMLResponse:
-    orgs, total = repository.list_orgs(session, limit=500, offset=0)
+def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
+    only = None if principal.role is Role.platform_admin else principal.org_id
+    orgs, total = repository.list_orgs(session, limit=500, offset=0, only=only)
     latest = store.latest_runs(session)
     rows = [
         {
@@ -193,7 +196,11 @@ def index(session: SessionDep) -> HTMLResponse:
         }
         for o in orgs
     ]
-    html = _pages().get_template("index.html.j2").render(orgs=rows, total=total)
+    html = (
+        _pages()
+        .get_template("index.html.j2")
+        .render(orgs=rows, total=total, signed_in=principal.name)
+    )
     return HTMLResponse(html, headers={"X-Content-Type-Options": "nosniff"})
 
 

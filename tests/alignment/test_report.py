@@ -75,10 +75,12 @@ PLANTED = [
 
 
 def apply_people_verdicts(session, org_id: str, labels: dict = LABELS) -> None:
-    """Record what the labels say wherever the engine's label disagrees (confirm or reject)."""
+    """Record what the labels say wherever the engine's label disagrees (confirm or reject),
+    as the strategy office does in the review queue: weak candidates it does not accept are
+    rejected too."""
     for row in session.scalars(select(ScoredLink).where(ScoredLink.org_id == org_id)).all():
         truth = labels[row.okr_id]
-        if row.label == "aligned" and row.objective_id not in truth:
+        if row.label in ("aligned", "weak") and row.objective_id not in truth:
             verdict = "rejected"
         elif row.objective_id in truth and row.label != "aligned":
             verdict = "confirmed"
@@ -156,9 +158,12 @@ def test_findings_mirror_the_engine_verdicts(session, scored_sample, embedder):
         )
     )
     found = keys(run)
-    assert {k.split(":")[1] for k in found if k.startswith("orphan_okr:")} == {
-        o for o in okrs if not any(a == o for a, _ in aligned)
-    }
+    unaligned = {o for o in okrs if not any(a == o for a, _ in aligned)}
+    orphans = {k.split(":")[1] for k in found if k.startswith("orphan_okr:")}
+    unsure = {k.split(":")[1] for k in found if k.startswith("needs_review:")}
+    # Every OKR without an aligned link is either a confident orphan or awaits a person.
+    assert orphans | unsure == unaligned and not orphans & unsure
+    assert orphans  # the sample's clearest orphans are still called out
     assert {k.split(":")[1] for k in found if k.startswith("unsupported_declared_link:")} == {
         f"{o}|{s}" for o, s in declared if (o, s) not in aligned
     }
@@ -461,6 +466,9 @@ def clean_bundle() -> dict:
 # What the engine alone gets wrong on the sample organization (evals/research-results.md, "Known
 # weak spots"): the head-office move O-42 is linked to SO-12, which hides SO-12's thin coverage.
 ENGINE_MISSES = {"orphan_okr:O-42", "thin_coverage:SO-12"}
+# Planted orphans the engine is not confident about: they wait in the review queue
+# (`needs_review`) instead of being flagged (alignment/verdicts.py).
+AWAITING_REVIEW = {"O-38"}
 
 
 def test_on_the_engines_own_verdicts_only_its_known_misses_are_missing(
@@ -470,7 +478,9 @@ def test_on_the_engines_own_verdicts_only_its_known_misses_are_missing(
     found = keys(run)
     missing = {f"{kind}:{key}" for _, kind, key in PLANTED if f"{kind}:{key}" not in found}
     # When the engine improves, shrink ENGINE_MISSES (and the "Known weak spots" it cites).
-    assert missing == ENGINE_MISSES, f"planted problems missing on engine verdicts: {missing}"
+    unsure = {f"orphan_okr:{o}" for o in AWAITING_REVIEW}
+    assert missing == ENGINE_MISSES | unsure, f"planted problems missing: {missing}"
+    assert {f"needs_review:{o}" for o in AWAITING_REVIEW} <= found
 
 
 def test_the_engines_miss_shows_as_a_suggested_link_and_one_rejection_fixes_it(
@@ -486,13 +496,3 @@ def test_the_engines_miss_shows_as_a_suggested_link_and_one_rejection_fixes_it(
     after = keys(build_report(session, scored_sample, embedder=embedder))
     assert {"orphan_okr:O-42", "thin_coverage:SO-12"} <= after
     assert "suggested_link:O-42|SO-12" not in after
-
-
-def test_unsure_orphans_are_marked_and_counted_as_awaiting_review(session, scored_sample, embedder):
-    run = build_report(session, scored_sample, embedder=embedder)
-    orphans = [f for f in run.findings if f["kind"] == "orphan_okr"]
-    verdicts = {f["key"]: f["evidence"]["verdict"] for f in orphans}
-    assert set(verdicts.values()) <= {"orphan", "needs_review"}
-    unsure = sum(1 for v in verdicts.values() if v == "needs_review")
-    assert run.summary["awaiting_review"] == {"orphan_okr": unsure}
-    assert verdicts["orphan_okr:O-38"] == "needs_review"  # the planted orphan's best match is weak

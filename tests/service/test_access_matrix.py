@@ -23,7 +23,16 @@ from service.routes_table import iter_routes
 from tests.conftest import auth, make_client
 from tests.factories import small_bundle
 
-PUBLIC = {"/healthz", "/readyz", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/openapi.json",
+    "/docs",
+    "/docs/oauth2-redirect",
+    "/redoc",
+    "/sign-in",
+    "/sign-out",
+}
 OWN, OTHER = "acme-own", "zen-other"
 DELETE_ORG = ("DELETE", "/orgs/{org_id}")
 # Path parameters filled with records that exist in both organizations (DELETE gets made-up

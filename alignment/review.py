@@ -1,0 +1,122 @@
+"""The review queue: OKRs the engine cannot place with confidence, for a person to decide.
+
+Confirming records a person's "confirmed" verdict on one candidate link (the OKR becomes
+aligned); rejecting records "rejected" on every candidate shown, after which the OKR is an
+orphan by a person's decision. Both go through `links.record_feedback`, so scoring respects them
+until the OKR's text changes, and `GET /alignment/feedback-labels` turns them into evaluation
+labels.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, NamedTuple
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alignment.errors import Invalid, NotFound
+from alignment.models import LinkFeedback, Okr, ScoredLink, StrategicObjective
+from alignment.repository import require_org
+from alignment.scoring.reads import record_feedback
+from alignment.verdicts import verdicts
+
+CANDIDATES = 3
+
+
+class Candidate(NamedTuple):
+    objective_id: str
+    score: float
+    label: str
+
+
+def _candidates(session: Session, org_id: str) -> dict[str, list[Candidate]]:
+    rows = session.execute(
+        select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.score, ScoredLink.label)
+        .where(ScoredLink.org_id == org_id, ScoredLink.rank <= CANDIDATES)
+        .order_by(ScoredLink.okr_id, ScoredLink.rank)
+    )
+    out: dict[str, list[Candidate]] = defaultdict(list)
+    for okr_id, objective_id, score, label in rows:
+        out[okr_id].append(Candidate(objective_id, score, label))
+    return dict(out)
+
+
+def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
+    """Every OKR whose verdict is `needs_review`, with its closest objectives."""
+    require_org(session, org_id)
+    candidates = _candidates(session, org_id)
+    rejected = set(
+        session.execute(
+            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
+                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
+            )
+        ).all()
+    )
+    verdict = verdicts(candidates, rejected)
+    unsure = sorted(o for o, v in verdict.items() if v == "needs_review")
+    okrs = {
+        o.id: o
+        for o in session.scalars(select(Okr).where(Okr.org_id == org_id, Okr.id.in_(unsure)))
+    }
+    titles = dict(
+        session.execute(
+            select(StrategicObjective.id, StrategicObjective.title).where(
+                StrategicObjective.org_id == org_id
+            )
+        ).all()
+    )
+    return [
+        {
+            "okr_id": okr_id,
+            "title": okrs[okr_id].title,
+            "team": okrs[okr_id].team_id,
+            "cycle": okrs[okr_id].cycle_id,
+            "candidates": [
+                {
+                    "objective_id": c.objective_id,
+                    "objective_title": titles.get(c.objective_id),
+                    "score": round(c.score, 4),
+                    "label": c.label,
+                }
+                for c in candidates[okr_id]
+            ],
+        }
+        for okr_id in unsure
+        if okr_id in okrs
+    ]
+
+
+def confirm(
+    session: Session, org_id: str, okr_id: str, objective_id: str, *, decided_by: str
+) -> dict[str, Any]:
+    return record_feedback(
+        session, org_id, okr_id, objective_id, verdict="confirmed", decided_by=decided_by
+    )
+
+
+def reject(
+    session: Session, org_id: str, okr_id: str, *, decided_by: str, note: str | None = None
+) -> list[dict[str, Any]]:
+    """The OKR serves none of its candidates: each is rejected, and it becomes an orphan."""
+    shown = _candidates(session, org_id).get(okr_id)
+    if not shown:
+        require_org(session, org_id)
+        raise NotFound(f"OKR {okr_id!r} has no scored links in {org_id!r}")
+    if any(c.label == "aligned" for c in shown):
+        raise Invalid(
+            f"OKR {okr_id!r} is aligned, not awaiting review; reject its link itself",
+            details=[{"path": "path.okr_id", "message": "not in the review queue"}],
+        )
+    return [
+        record_feedback(
+            session,
+            org_id,
+            okr_id,
+            c.objective_id,
+            verdict="rejected",
+            decided_by=decided_by,
+            note=note,
+        )
+        for c in shown
+    ]

@@ -1,0 +1,77 @@
+"""`goldenthread review`: the OKRs the engine is unsure about, decided from the command line."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from alignment import db, review
+from alignment.errors import DomainError
+from service.commands.keys import operator
+
+review_app = typer.Typer(
+    help="The review queue: OKRs with no confident verdict.", no_args_is_help=True
+)
+Org = Annotated[str, typer.Option("--org", help="Organization id.")]
+
+
+@review_app.command("list")
+def list_cmd(
+    org: Org, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """OKRs awaiting a person's verdict, with their closest objectives."""
+    from service.cli import fail, out, prepare_database
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            items = review.queue(session, org)
+    except DomainError as exc:
+        fail(exc)
+    if as_json:
+        out.print_json(json.dumps({"items": items, "total": len(items)}))
+        return
+    for item in items:
+        out.print(f"[bold]{item['okr_id']}[/] ({item['team']}) {item['title']}", highlight=False)
+        for c in item["candidates"]:
+            line = f"{c['objective_id']:<10} {c['score']:.2f} {c['label']:<5}"
+            out.print(f"    {line} {c['objective_title']}", highlight=False)
+    out.print(f"{len(items)} awaiting review")
+
+
+@review_app.command("confirm")
+def confirm_cmd(
+    okr: Annotated[str, typer.Argument(help="OKR id.")],
+    objective: Annotated[str, typer.Argument(help="The objective it serves.")],
+    org: Org,
+) -> None:
+    """The OKR serves this objective."""
+    from service.cli import fail, out, prepare_database
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            review.confirm(session, org, okr, objective, decided_by=operator())
+    except DomainError as exc:
+        fail(exc)
+    out.print(f"{okr} serves {objective} (confirmed by {operator()})")
+
+
+@review_app.command("reject")
+def reject_cmd(
+    okr: Annotated[str, typer.Argument(help="OKR id.")],
+    org: Org,
+    note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
+) -> None:
+    """The OKR serves none of its candidates: it is an orphan."""
+    from service.cli import fail, out, prepare_database
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            rejected = review.reject(session, org, okr, decided_by=operator(), note=note)
+    except DomainError as exc:
+        fail(exc)
+    out.print(f"{okr}: rejected {', '.join(r['objective_id'] for r in rejected)}; now an orphan")

@@ -1,0 +1,42 @@
+"""The review queue on the sample organization: unsure OKRs wait for a person, who decides."""
+
+from __future__ import annotations
+
+from alignment.report import build_report
+from tests.conftest import make_client
+
+
+def test_unsure_okrs_wait_in_the_queue_and_a_person_decides(session, scored_sample, embedder):
+    org = scored_sample
+    with make_client(session, embedder) as client:
+        queue = client.get(f"/orgs/{org}/review-queue").json()
+        unsure = {item["okr_id"]: item for item in queue["items"]}
+        assert "O-38" in unsure  # a planted orphan the engine is not sure about
+        assert unsure["O-38"]["candidates"] and queue["total"] == len(unsure)
+        run = build_report(session, org, embedder=embedder)
+        assert run.summary["awaiting_review"] == len(unsure)
+        assert {f["key"] for f in run.findings} >= {f"needs_review:{o}" for o in unsure}
+        assert "orphan_okr:O-38" not in {f["key"] for f in run.findings}
+
+        rejected = client.post(f"/orgs/{org}/review-queue/O-38/reject", json={"note": "museum"})
+        assert rejected.status_code == 200
+        assert all(r["decided_by"] == "test-admin" for r in rejected.json()["rejected"])
+        after = {f["key"] for f in build_report(session, org, embedder=embedder).findings}
+        assert "orphan_okr:O-38" in after and "needs_review:O-38" not in after
+
+        others = [o for o in unsure if o != "O-38"]
+        if others:
+            okr = others[0]
+            objective = unsure[okr]["candidates"][0]["objective_id"]
+            confirmed = client.post(
+                f"/orgs/{org}/review-queue/{okr}/confirm", json={"objective_id": objective}
+            )
+            assert confirmed.status_code == 200 and confirmed.json()["verdict"] == "confirmed"
+            left = {i["okr_id"] for i in client.get(f"/orgs/{org}/review-queue").json()["items"]}
+            assert okr not in left and "O-38" not in left
+
+
+def test_rejecting_an_aligned_okr_through_the_queue_is_refused(session, scored_sample, embedder):
+    with make_client(session, embedder) as client:
+        refused = client.post(f"/orgs/{scored_sample}/review-queue/O-1/reject", json={})
+        assert refused.status_code == 422
