@@ -308,7 +308,7 @@ def test_filter_errors_name_field_value_and_valid_values(client, scored_sample) 
         "unknown perspective 'people'; valid: financial, customer, internal_process, "
         "learning_growth"
     )
-    assert "valid: orphan_okr, unsupported_declared_link" in by_path["$.kind[0]"]
+    assert "valid: orphan_okr, needs_review, unsupported_declared_link" in by_path["$.kind[0]"]
     run = client.post(
         f"/orgs/{org}/reports", json={"perspective": ["Customer", "Internal Process"]}
     )
