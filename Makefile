@@ -37,6 +37,8 @@ eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in ev
 	$(BIN)/goldenthread eval drafts $(wildcard evals/datasets/dev/*.bundle.json) --json > evals/results/drafts-dev.json
 	$(BIN)/python -m evals.show evals/results/dev.json evals/results/holdout.json evals/results/real.json
 	$(BIN)/python -m evals.verdicts evals/datasets/dev evals/datasets/holdout evals/datasets/real
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability evals/datasets/dev evals/datasets/holdout
 
 bench: $(STAMP)  ## every benchmark figure in README.md, benchmarks/README.md and docs/report.md
 	$(BIN)/python -m benchmarks.import_bundle

@@ -34,8 +34,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from alignment.chat import ChatModel, Message, get_chat_model
 from alignment.drafting.budget import Budget, BudgetExhausted, estimate_tokens
 from alignment.errors import Conflict, Unavailable
-from alignment.matching import DEFAULT, Calibration, Link, ObjectiveDoc, OkrDoc
 from alignment.prompts import Prompt, PromptError, load_prompt
+from alignment.scoring.calibration import DEFAULT, Calibration
+from alignment.scoring.documents import Link, ObjectiveDoc, OkrDoc
 
 MAX_CANDIDATES = 3
 # A best score within this factor of the aligned threshold (either side) is a close call.

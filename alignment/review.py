@@ -16,9 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment.errors import Invalid, NotFound
-from alignment.links import record_feedback
 from alignment.models import LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
+from alignment.scoring.reads import record_feedback
 from alignment.verdicts import verdicts
 
 CANDIDATES = 3

@@ -28,11 +28,11 @@ from sqlalchemy.orm import Session
 
 from alignment.adapters.sentence_transformer import SentenceTransformerEmbedder
 from alignment.bundle.io import load_file
-from alignment.drift import score_drift
 from alignment.embed import VectorCache
 from alignment.imports import import_document
-from alignment.matching import score_links
-from alignment.score import load_docs, score_organization, searchable_texts
+from alignment.scoring.drift import score_drift
+from alignment.scoring.link_scores import score_links
+from alignment.scoring.stage import load_docs, score_organization, searchable_texts
 from alignment.settings import get_settings
 from benchmarks.harness import print_table, run_measured, scratch_org
 from benchmarks.synthetic import make_bundle

@@ -25,7 +25,7 @@ from alignment.embedder import get_embedder
 from alignment.ingest import import_bundle
 from alignment.models import Organization
 from alignment.report import build_report, to_csv, to_html, to_json
-from alignment.score import score_organization
+from alignment.scoring.stage import score_organization
 from alignment.settings import get_settings
 from benchmarks.synthetic import make_bundle
 

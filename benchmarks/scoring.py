@@ -2,7 +2,7 @@
 
     python -m benchmarks.scoring [--okrs 10000] [--objectives 200] [--profile] [--quick]
 
-Times `alignment.matching.score_links` with an `embed` callable that serves precomputed
+Times `alignment.scoring.link_scores.score_links` with an `embed` callable that serves precomputed
 vectors (random unit vectors: the scoring math's cost does not depend on their values), and
 compares it with one NumPy matrix product of the same OKR and objective vectors
 (okrs x 384 @ 384 x objectives), the floor any vector scoring has to pay. `--profile` prints
@@ -20,17 +20,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from alignment.matching import (
-    DEFAULT,
-    KeyResultDoc,
-    ObjectiveDoc,
-    OkrDoc,
-    calibrated,
-    objective_text,
-    okr_text,
-    pair_features,
-    score_links,
-)
+from alignment.scoring.calibration import DEFAULT, calibrated
+from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
+from alignment.scoring.link_features import objective_text, okr_text, pair_features
+from alignment.scoring.link_scores import score_links
 from benchmarks.harness import machine_load, print_table
 from benchmarks.synthetic import make_bundle
 

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from alignment.drift import DriftItem
-from alignment.matching import Embed, ObjectiveDoc, OkrDoc, objective_text, okr_text
+from alignment.scoring.documents import Embed, ObjectiveDoc, OkrDoc
+from alignment.scoring.drift import DriftItem
+from alignment.scoring.link_features import objective_text, okr_text
 
 Ranking = dict[str, list[tuple[str, float]]]
 

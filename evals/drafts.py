@@ -31,7 +31,7 @@ from alignment.drafting.similar import OrgVectors
 from alignment.embedder import Embedder
 from alignment.errors import Invalid, Unavailable
 from alignment.imports import import_document
-from alignment.score import score_organization
+from alignment.scoring.stage import score_organization
 
 
 def _import_scratch(session: Session, bundle_path: Path) -> str:

@@ -1,16 +1,19 @@
 """Evaluation metrics for alignment predictions against a `goldenthread.labels/v1` file.
 
 Pure functions: predictions in, a flat dict of numbers out. A prediction for an OKR is its ranked
-list of links; each item may be an `alignment.matching.Link`, a mapping with `objective_id`,
+list of links; each item may be an `scoring.documents.Link`, a mapping with `objective_id`,
 `score`, `label`, or a plain `(objective_id, score)` pair (baselines, which carry no label).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
+
+from alignment.verdicts import verdicts as okr_verdicts
 
 
 def _triplet(item: Any) -> tuple[str, float, str | None]:
@@ -23,23 +26,16 @@ def _triplet(item: Any) -> tuple[str, float, str | None]:
 
 
 def roc_auc(scores: Sequence[float], positives: Sequence[bool]) -> float | None:
-    """ROC AUC via the Mann-Whitney statistic with average ranks for ties; None if one class."""
-    s = np.asarray(scores, dtype=np.float64)
+    """ROC AUC (ties count half); None when only one class is present."""
     y = np.asarray(positives, dtype=bool)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    if n_pos == 0 or n_neg == 0:
+    if y.all() or not y.any():
         return None
-    order = np.argsort(s, kind="mergesort")
-    ranks = np.empty(len(s), dtype=np.float64)
-    sorted_s = s[order]
-    i = 0
-    while i < len(s):  # average rank over each run of tied scores
-        j = i
-        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
-            j += 1
-        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
-        i = j + 1
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+    return float(roc_auc_score(y, np.asarray(scores, dtype=np.float64)))
+
+
+class _Scored(NamedTuple):
+    score: float
+    label: str
 
 
 def _ratio(num: int, den: int) -> float:
@@ -56,6 +52,7 @@ def link_metrics(
     orphan_score: list[float] = []
     orphan_gold: list[bool] = []
     pred_orphan: list[bool] = []
+    ranked_by_okr: dict[str, list[_Scored]] = {}
     tp = n_pred = n_gold = 0
     labelled = False
     for okr_id, gold_ids in gold.items():
@@ -71,6 +68,7 @@ def link_metrics(
         aligned = {oid for oid, _, label in ranked if label == "aligned"}
         labelled = labelled or any(label is not None for _, _, label in ranked)
         pred_orphan.append(not aligned)
+        ranked_by_okr[okr_id] = [_Scored(score, label or "none") for _, score, label in ranked]
         tp += len(aligned & gold_set)
         n_pred += len(aligned)
         n_gold += len(gold_set)
@@ -87,9 +85,16 @@ def link_metrics(
             link_precision=None,
             link_recall=None,
             link_f1=None,
+            review_rate=None,
+            confident_orphan_precision=None,
+            confident_orphan_recall=None,
         )
         return out
     po, go = np.asarray(pred_orphan), np.asarray(orphan_gold)
+    # The report's rule (alignment.verdicts): relative to this organization's median best score.
+    verdict = okr_verdicts(ranked_by_okr)
+    verdicts = [verdict[k] for k in gold]
+    co, any_go = np.asarray([v == "orphan" for v in verdicts], dtype=bool), bool(go.any())
     p, r = _ratio(tp, n_pred), _ratio(tp, n_gold)
     out.update(
         orphan_precision=_ratio(int((po & go).sum()), int(po.sum())) if go.any() else None,
@@ -97,6 +102,10 @@ def link_metrics(
         link_precision=p,
         link_recall=r,
         link_f1=(2 * p * r / (p + r)) if p + r else 0.0,
+        # Three verdicts: only confident orphans are reported, the unsure go to review.
+        review_rate=_ratio(verdicts.count("needs_review"), len(verdicts)),
+        confident_orphan_precision=_ratio(int((co & go).sum()), int(co.sum())) if any_go else None,
+        confident_orphan_recall=_ratio(int((co & go).sum()), int(go.sum())) if any_go else None,
     )
     return out
 

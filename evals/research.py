@@ -1,13 +1,14 @@
 """Offline research harness: engine vs baselines on bundle+labels files, no database.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.research [DIR_OR_BUNDLE ...] [--fit | --shipped]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.research DIR_OR_BUNDLE... [--fit | --shipped]
 
 Loads every `*.bundle.json` with its `*.labels.json`, embeds with the packaged MiniLM model
 (vectors cached under /tmp), and prints all metrics per organization. Organizations whose
 labels include orphans or drift are "fit" organizations: the engine's calibration is
 evaluated leave-one-org-out on them (fitted on the others, never on the one scored); other
 organizations (e.g. real ranking-only pages) use a calibration fitted on all fit organizations.
-`--fit` prints that all-organization calibration, to paste into the modules' defaults;
+`--fit` prints that all-organization calibration (`python -m evals.fit` writes it to
+alignment/scoring/calibration.json);
 `--shipped` scores everything with those defaults (what the service runs), fitting nothing.
 """
 
@@ -22,14 +23,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+from scipy.special import expit
 from sklearn.linear_model import LogisticRegression
 
-from alignment import drift, matching
-from alignment.matching import KeyResultDoc, ObjectiveDoc, OkrDoc
+from alignment.scoring import calibration, drift, link_features, link_scores
+from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
 from evals import baselines, metrics
 
 CACHE = Path(os.environ.get("GT_EMBED_CACHE", "/tmp/gt_research_embeddings.pkl"))
-DEFAULT_SOURCES = ("evals/datasets/dev", "/work/shared/data/real")
 DRIFT_C = 0.1  # inverse regularization strength of the drift fit
 
 
@@ -117,12 +118,25 @@ def load_org(bundle_path: Path) -> Org:
     return Org(org_id, bundle_path.parent.name, objectives, okrs, items, labels)
 
 
-def load_all(sources) -> list[Org]:
+def dataset_paths(sources) -> list[Path]:
+    """Every bundle of the given folders/files, failing on a missing one (no silent defaults)."""
     paths: list[Path] = []
     for s in sources:
         p = Path(s)
-        paths += sorted(p.glob("*.bundle.json")) if p.is_dir() else [p] if p.exists() else []
-    return [load_org(p) for p in paths]
+        if p.is_dir():
+            found = sorted(p.glob("*.bundle.json"))
+            if not found:
+                raise SystemExit(f"{s}: no *.bundle.json in this folder")
+            paths += found
+        elif p.is_file():
+            paths.append(p)
+        else:
+            raise SystemExit(f"{s}: no such dataset")
+    return paths
+
+
+def load_all(sources) -> list[Org]:
+    return [load_org(p) for p in dataset_paths(sources)]
 
 
 _FEATURES: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -131,7 +145,7 @@ _FEATURES: dict[int, tuple[np.ndarray, np.ndarray]] = {}
 def _link_data(org: Org, embed) -> tuple[np.ndarray, np.ndarray]:
     """(labelled OKRs, objectives, features) and the gold matrix, computed once per org."""
     if id(org) not in _FEATURES:
-        pf = matching.pair_features(org.objectives, org.okrs, embed=embed)
+        pf = link_features.pair_features(org.objectives, org.okrs, embed=embed)
         rows = [k for k, okr in enumerate(org.okrs) if okr.id in org.labels["links"]]
         gold = np.array(
             [[o.id in org.labels["links"][org.okrs[k].id] for o in org.objectives] for k in rows],
@@ -141,32 +155,32 @@ def _link_data(org: Org, embed) -> tuple[np.ndarray, np.ndarray]:
     return _FEATURES[id(org)]
 
 
-def _f1(probs: np.ndarray, gold: np.ndarray, cal: matching.Calibration) -> float:
-    pred = np.array([matching.label_links(p, cal) == "aligned" for p in probs])
+def _f1(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> float:
+    pred = np.array([calibration.label_links(p, cal) == "aligned" for p in probs])
     tp = float((pred & gold).sum())
     return 2 * tp / max(float(pred.sum() + gold.sum()), 1.0)
 
 
 def fit_links(
-    orgs, embed, base: matching.Calibration, *, only: tuple[str, ...] | None = None
-) -> matching.Calibration:
+    orgs, embed, base: calibration.Calibration, *, only: tuple[str, ...] | None = None
+) -> calibration.Calibration:
     """Logistic weights on the fit orgs, then thresholds maximizing their mean link F1.
 
-    `only` names the features to fit (the others get weight 0), e.g. `matching.ABSOLUTE` for
+    `only` names the features to fit (the others get weight 0), e.g. `calibration.ABSOLUTE` for
     the small-organization calibration."""
     data = [_link_data(o, embed) for o in orgs]
-    use = [matching.FEATURES.index(f) for f in (only or matching.FEATURES)]
+    use = [link_features.FEATURES.index(f) for f in (only or link_features.FEATURES)]
     x = np.concatenate([d[0].reshape(-1, d[0].shape[-1])[:, use] for d in data])
     y = np.concatenate([d[1].ravel() for d in data])
     lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    weights = np.zeros(len(matching.FEATURES))
+    weights = np.zeros(len(link_features.FEATURES))
     weights[use] = lr.coef_[0]
     cal = replace(
         base,
         weights=tuple(round(float(w), 3) for w in weights),
         bias=round(float(lr.intercept_[0]), 3),
     )
-    probs = [matching.calibrated(d[0], cal) for d in data]
+    probs = [calibration.calibrated(d[0], cal) for d in data]
     best = (-1.0, cal)
     for t in np.arange(0.1, 0.81, 0.025):
         for margin in (0.0, 0.5, 0.7, 0.85):
@@ -224,14 +238,14 @@ def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibrati
         direction=drift_direction(labelled, embed),
     )
     # The flag's threshold maximizes F1 on the same organizations (drift is the rare class).
-    probs = 1.0 / (1.0 + np.exp(-(x @ np.asarray(cal.weights) + cal.bias)))
+    probs = expit(x @ np.asarray(cal.weights) + cal.bias)
     flags = {round(float(t), 3): probs >= t for t in np.arange(0.2, 0.81, 0.05)}
     f1 = {t: 2 * float((y & f).sum()) / max(int(y.sum() + f.sum()), 1) for t, f in flags.items()}
     return replace(cal, threshold=max(f1, key=lambda t: f1[t]))
 
 
 def evaluate_org(org: Org, embed, cal, dcal) -> dict:
-    preds = matching.score_links(org.objectives, org.okrs, embed=embed, calibration=cal)
+    preds = link_scores.score_links(org.objectives, org.okrs, embed=embed, calibration=cal)
     scores = {}
     if dcal is not None and org.checkins:
         res = drift.score_drift(org.checkins, embed=embed, okrs=org.okrs, calibration=dcal)
@@ -240,7 +254,8 @@ def evaluate_org(org: Org, embed, cal, dcal) -> dict:
 
 
 COLUMNS = ("okrs", "top1", "mrr", "orphan_auc", "link_precision", "link_recall", "link_f1")
-COLUMNS += ("orphan_precision", "orphan_recall", "drift_auc")
+COLUMNS += ("orphan_precision", "orphan_recall", "drift_auc", "review_rate")
+COLUMNS += ("confident_orphan_precision", "confident_orphan_recall")
 
 
 def _row(name: str, m: dict) -> str:
@@ -258,21 +273,21 @@ def _mean(rows: list[dict]) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sources", nargs="*", default=list(DEFAULT_SOURCES))
+    ap.add_argument("sources", nargs="+", help="dataset folders or bundle files")
     ap.add_argument("--fit", action="store_true", help="print the all-org calibration")
     ap.add_argument("--shipped", action="store_true", help="use the modules' defaults, no fit")
     args = ap.parse_args()
     orgs = load_all(args.sources)
     embed = CachedEmbedder()
     fit_orgs = [] if args.shipped else [o for o in orgs if o.fit]
-    full_cal = fit_links(fit_orgs, embed, matching.DEFAULT) if fit_orgs else matching.DEFAULT
+    full_cal = fit_links(fit_orgs, embed, calibration.DEFAULT) if fit_orgs else calibration.DEFAULT
     full_dcal = fit_drift(fit_orgs, embed, drift.DEFAULT)
     print(f"{'organization / method':<34}" + "".join(f"{c[:8]:>9}" for c in COLUMNS))
     groups: dict[tuple[str, str], list[dict]] = {}
     for org in orgs:
         if org in fit_orgs and len(fit_orgs) > 1:  # leave-one-org-out: never fit the scored org
             rest = [o for o in fit_orgs if o is not org]
-            cal = fit_links(rest, embed, matching.DEFAULT)
+            cal = fit_links(rest, embed, calibration.DEFAULT)
             dcal = fit_drift(rest, embed, drift.DEFAULT)
         else:
             cal, dcal = full_cal, full_dcal
@@ -290,12 +305,11 @@ def main() -> None:
     for (source, method), rows in groups.items():
         print(_row(f"{source[-22:]} {method}", _mean(rows)))
     embed.save()
-    if args.fit:
+    if args.fit:  # `python -m evals.fit` writes these to calibration.json with provenance
         print(full_cal)
-        small = fit_links(fit_orgs, embed, matching.SMALL_ORG, only=matching.ABSOLUTE)
+        small = fit_links(fit_orgs, embed, calibration.SMALL_ORG, only=calibration.ABSOLUTE)
         print(f"SMALL_ORG = {small}")
-        print(full_dcal)  # the direction is not in its repr: paste it into drift.DIRECTION
-        print(drift.format_direction(full_dcal.direction))
+        print(full_dcal)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """`goldenthread eval alignment`: the service's own pipeline scored against labels.
 
 For each bundle: import it into a scratch organization (declared links stripped), embed and
-score with `alignment.score.score_organization`, read back what was stored, and only then open
+score with `scoring.stage.score_organization`, read back what was stored, and only then open
 the labels file. Everything happens in one transaction that is rolled back, so an eval leaves
 no trace in the database. Baselines (TF-IDF cosine, plain embedding cosine) rank the same
 records with the same vectors.
@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from alignment import links as link_reads
 from alignment.bundle.io import load_file
 from alignment.bundle.validate import parse_labels
 from alignment.embed import VectorCache
 from alignment.embedder import Embedder
 from alignment.errors import Invalid
 from alignment.imports import import_document
-from alignment.score import load_docs, score_organization
+from alignment.scoring import reads as link_reads
+from alignment.scoring.stage import load_docs, score_organization
 from alignment.verdicts import verdicts
 from evals import baselines, metrics
 
@@ -46,8 +46,8 @@ METRICS = (
     "link_f1",
     "drift_auc",
     "review_rate",
-    "report_orphan_precision",
-    "report_orphan_recall",
+    "confident_orphan_precision",
+    "confident_orphan_recall",
     "false_orphan_share",
 )
 
@@ -114,7 +114,10 @@ def okr_verdicts(engine: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
 
 
 def verdict_metrics(verdict: dict[str, str], labels: dict[str, Any]) -> dict[str, Any]:
-    """What the report would say: orphan findings against the labels, and the review load."""
+    """What the report would say: orphan findings against the labels, and the review load.
+
+    Computed per organization (the verdict is relative to its own scores), so the pooled
+    figures replace the ones `metrics.evaluate` derives from the pooled rankings."""
     gold = labels.get("links") or {}
     okrs = [o for o in gold if o in verdict]
     flagged = [o for o in okrs if verdict[o] == "orphan"]
@@ -124,8 +127,8 @@ def verdict_metrics(verdict: dict[str, str], labels: dict[str, Any]) -> dict[str
         "review_rate": round(sum(verdict[o] == "needs_review" for o in okrs) / len(okrs), 4)
         if okrs
         else None,
-        "report_orphan_precision": round(true_flags / len(flagged), 4) if flagged else None,
-        "report_orphan_recall": round(true_flags / len(orphans), 4) if orphans else None,
+        "confident_orphan_precision": round(true_flags / len(flagged), 4) if flagged else None,
+        "confident_orphan_recall": round(true_flags / len(orphans), 4) if orphans else None,
         "false_orphan_share": round((len(flagged) - true_flags) / len(okrs), 4) if okrs else None,
     }
 

@@ -1,11 +1,11 @@
-"""Tiny organizations: the full calibration vs the absolute-feature one (`matching.SMALL_ORG`).
+"""Tiny organizations: the full calibration vs the absolute-feature one (`calibration.SMALL_ORG`).
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m evals.small_orgs [--draws 30] [--seed 0]
 
 Each dev organization is cut down to random tiny organizations (1-3 objectives, 1-5 OKRs) and
 scored with two calibrations fitted on the *other* seven organizations: all features (what
-`DEFAULT` is) and only `matching.ABSOLUTE`. Prints link precision, recall and F1 pooled over
-every draw, overall and by size, which is what `matching.calibration_for` is based on.
+`DEFAULT` is) and only `calibration.ABSOLUTE`. Prints link precision, recall and F1 pooled over
+every draw, overall and by size, which is what `calibration.calibration_for` is based on.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections import defaultdict
 
 import numpy as np
 
-from alignment import matching
+from alignment.scoring import calibration, link_features
 from evals import research
 
 
@@ -44,9 +44,9 @@ def main() -> None:
     for test in dev:
         train = [o for o in dev if o is not test]
         cals = {
-            "all features": research.fit_links(train, embed, matching.DEFAULT),
+            "all features": research.fit_links(train, embed, calibration.DEFAULT),
             "absolute only": research.fit_links(
-                train, embed, matching.SMALL_ORG, only=matching.ABSOLUTE
+                train, embed, calibration.SMALL_ORG, only=calibration.ABSOLUTE
             ),
         }
         for _ in range(args.draws):
@@ -56,9 +56,9 @@ def main() -> None:
             gold = np.array(
                 [[o.id in test.labels["links"][x.id] for o in objectives] for x in okrs]
             )
-            x = matching.pair_features(objectives, okrs, embed=embed).x
+            x = link_features.pair_features(objectives, okrs, embed=embed).x
             for name, cal in cals.items():
-                counts = _counts(matching.label_links(matching.calibrated(x, cal), cal), gold)
+                counts = _counts(calibration.label_links(calibration.calibrated(x, cal), cal), gold)
                 total[name] += counts
                 by_size[(k, n)][name] += counts
     embed.save()

@@ -197,7 +197,7 @@ def score_cmd(
     from alignment.adjudicate import configured_adjudicator
     from alignment.embedder import get_embedder
     from alignment.repository import require_org
-    from alignment.score import score_organization
+    from alignment.scoring.stage import score_organization
 
     prepare_database()
     try:
@@ -241,7 +241,7 @@ def suggest_parent_cmd(
 ) -> None:
     """Rank the strategic objectives a draft OKR would serve. Stores nothing."""
     from alignment.embedder import get_embedder
-    from alignment.score import preview_links
+    from alignment.scoring.stage import preview_links
 
     prepare_database()
     try:

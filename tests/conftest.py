@@ -124,7 +124,7 @@ def scored_sample(engine: Engine, embedder) -> Iterator[str]:
     from alignment.bundle.io import load_file
     from alignment.imports import import_document
     from alignment.models import Organization
-    from alignment.score import score_organization
+    from alignment.scoring.stage import score_organization
 
     org_id = f"sample-{uuid.uuid4().hex[:8]}"
     document = load_file(SAMPLE_BUNDLE)

@@ -21,7 +21,7 @@ from alignment.report.facts import load_facts, needs_scoring
 from alignment.report.findings import sort_key
 from alignment.report.kinds import KINDS
 from alignment.report.scope import make_scope
-from alignment.score import score_organization
+from alignment.scoring.stage import score_organization
 
 
 def ensure_scored(session: Session, org_id: str, embedder: Embedder) -> None:

@@ -1,7 +1,7 @@
 """Gates a drafted output must pass before it is stored as a draft a person can approve.
 
 Suggestions: schema valid; OKR quality rules pass (`alignment.quality`); each suggested OKR
-scores `aligned` with every objective it cites (`alignment.score.preview_links`, nothing
+scores `aligned` with every objective it cites (`alignment.scoring.stage.preview_links`, nothing
 stored); no suggestion is a near-duplicate of an existing OKR (pgvector cosine); every citation
 names a record that exists. Summaries: schema valid; every statement cites check-ins or findings
 of its own scope, and nothing else. Every gate runs (unless the schema already failed), so a
@@ -24,7 +24,7 @@ from alignment.drafting.schemas import OUTPUT_SCHEMAS, ReviewSummary, Suggestion
 from alignment.drafting.similar import OrgVectors, draft_text
 from alignment.embedder import Embedder
 from alignment.quality import KrInput, OkrInput, QualityConfig, check_okr
-from alignment.score import preview_links
+from alignment.scoring.stage import preview_links
 
 # Cosine of whole OKR texts (title, description, key results) at or above which a suggestion
 # restates an existing OKR. Measured with MiniLM: distinct OKRs of different teams top out at 0.74

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from alignment.drafting import sources
 from alignment.embed import VectorCache
 from alignment.embedder import Embedder
-from alignment.matching import KeyResultDoc, OkrDoc, objective_text, okr_text
 from alignment.models import content_hash
-from alignment.score import OrgDocs, load_docs
+from alignment.scoring.documents import KeyResultDoc, OkrDoc
+from alignment.scoring.link_features import objective_text, okr_text
+from alignment.scoring.stage import OrgDocs, load_docs
 
 
 def draft_text(title: str, description: str | None, key_results: list[str]) -> str:

@@ -30,7 +30,7 @@ from alignment.report.progress import find_progress
 from alignment.report.scope import Scope, make_scope
 from alignment.report.store import ReportRun, load_settings, save_run
 from alignment.repository import require_org
-from alignment.score import score_organization
+from alignment.scoring.stage import score_organization
 
 SCHEMA_VERSION = "goldenthread.report/v1"
 Stage = Callable[[str], None]

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from alignment import links
 from alignment.adjudicate import configured_adjudicator
 from alignment.bundle.schema import Title
-from alignment.score import preview_links, score_organization
+from alignment.scoring import reads as links
+from alignment.scoring.stage import preview_links, score_organization
 from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
 

@@ -28,7 +28,7 @@ from alignment.adapters.openai_chat import OpenAIChatModel
 from alignment.bundle.io import load_file
 from alignment.drafting.drafters import LlmDrafter
 from alignment.imports import import_document
-from alignment.score import score_organization
+from alignment.scoring.stage import score_organization
 from alignment.settings import LLMSettings
 from tests.conftest import SAMPLE_BUNDLE
 

@@ -10,10 +10,12 @@ from sqlalchemy import func, select, update
 from alignment.adapters.openai_chat import OpenAIChatModel
 from alignment.adjudicate import Adjudicator, Case, close_calls
 from alignment.embed import VectorCache
-from alignment.links import record_feedback
-from alignment.matching import DEFAULT, Link, score_links
 from alignment.models import LlmUsage, Okr, ScoredLink, StrategicObjective
-from alignment.score import load_docs, score_organization
+from alignment.scoring.calibration import DEFAULT
+from alignment.scoring.documents import Link
+from alignment.scoring.link_scores import score_links
+from alignment.scoring.reads import record_feedback
+from alignment.scoring.stage import load_docs, score_organization
 from alignment.settings import LLMSettings, get_settings
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import MODEL, FakeOpenAI

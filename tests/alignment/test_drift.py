@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from alignment.drift import FEATURES, DriftItem, drift_features, score_drift
+from alignment.scoring.drift import FEATURES, DriftItem, drift_features, score_drift
 from tests.alignment.test_matching import OKRS, embed
 
 BY_ID = {o.id: o for o in OKRS}

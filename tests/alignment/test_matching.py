@@ -9,7 +9,8 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from alignment.matching import EVIDENCE_TOP, KeyResultDoc, ObjectiveDoc, OkrDoc, score_links
+from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
+from alignment.scoring.link_scores import EVIDENCE_TOP, score_links
 
 
 @lru_cache(maxsize=1)
@@ -236,7 +237,7 @@ def test_a_tiny_organization_is_scored_without_per_organization_z_scores() -> No
     served = okr("O-1", "Fewer patients back in hospital within a month",
                  "30-day readmission rate from 14% to 10%")  # fmt: skip
     unrelated = okr("O-2", "Repaint the staff canteen", "Canteen repainted by March")
-    from alignment.matching import DEFAULT, SMALL_ORG, calibration_for
+    from alignment.scoring.calibration import DEFAULT, SMALL_ORG, calibration_for
 
     assert calibration_for(1, 2) is SMALL_ORG and calibration_for(12, 50) is DEFAULT
     got = score_links([objective], [served, unrelated], embed=embed)

@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from alignment.errors import Invalid
 from alignment.imports import import_document
-from alignment.links import record_feedback
 from alignment.models import (
     CheckIn,
     CheckInDrift,
@@ -39,6 +38,7 @@ from alignment.report import (
     to_html,
 )
 from alignment.report.store import save_settings
+from alignment.scoring.reads import record_feedback
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = json.loads((REPO / "examples" / "sample-org.labels.json").read_text())["links"]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy import func, select, update
 
-from alignment import links
 from alignment.embed import VectorCache
-from alignment.matching import score_links
 from alignment.models import Okr, ScoredLink, StrategicObjective, TextEmbedding
-from alignment.score import load_docs, score_organization
+from alignment.scoring import reads as links
+from alignment.scoring.link_scores import score_links
+from alignment.scoring.stage import load_docs, score_organization
 
 
 class CountingEmbedder:

@@ -16,11 +16,14 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+from scipy.special import expit
 
-from alignment import lexical
-from alignment.matching import Embed, KeyResultDoc, OkrDoc
+from alignment.scoring import lexical
+from alignment.scoring.calibration import FITTED
+from alignment.scoring.documents import Embed, KeyResultDoc, OkrDoc
 
 FEATURES = ("own", "own_z", "gap", "lex_gap", "housekeeping", "number", "percent", "direction")
 
@@ -42,29 +45,10 @@ HOUSEKEEPING = (
 )
 
 
-# Unit vector (per mille, in DIRECTION_MODEL's space) from the mean on-topic to the mean drifting
-# check-in of the development organizations; refit with `python -m evals.research --fit`, which
-# prints this block. The score stage drops it for any other embedding model.
+# The drift direction is a unit vector in DIRECTION_MODEL's space (from the mean on-topic to
+# the mean drifting check-in of the fit organizations), stored with the other fitted constants
+# in calibration.json; the score stage drops it for any other embedding model.
 DIRECTION_MODEL = "all-MiniLM-L6-v2"
-_DIRECTION = """
--101 82 52 0 56 39 4 -104 -8 -8 -25 30 -29 13 40 -56 -62 105 56 18 65 -8 -102 29
--100 78 -34 37 -8 12 50 -84 0 43 87 63 78 -7 44 -32 -39 4 50 4 1 25 70 -91
-24 -21 45 -64 8 -27 0 139 98 1 12 -32 -41 -46 1 52 -73 -12 -4 95 8 -74 8 -21
-19 -26 62 69 -37 -38 38 15 -33 70 -31 63 -30 79 -34 -52 21 -7 31 -42 -34 13 -58 -95
-18 25 49 44 24 7 38 -70 2 -47 -39 -54 30 -52 12 35 -43 8 -35 130 -92 -7 -55 -107
-29 -7 -44 35 -37 -41 41 0 -29 36 35 40 126 10 57 -15 -43 13 89 89 14 -52 -106 -1
--77 4 3 46 75 -39 29 15 21 69 2 -54 85 34 -16 12 27 56 -6 8 -37 -42 -37 -28
-67 -55 25 34 39 -30 22 51 122 -58 20 -60 43 -77 4 -71 21 0 8 -103 21 34 -11 52
--5 -122 -56 -21 109 -98 16 52 -2 71 -9 54 -129 55 -54 -77 63 -15 43 54 16 -31 -29 31
-13 8 -32 75 -27 13 42 0 82 -88 -20 -142 62 -4 -58 -101 42 30 9 -5 -45 -30 40 -31
--47 35 -38 35 -21 68 4 -68 -16 -30 136 35 50 58 -32 -3 -87 24 104 19 -21 -63 -29 -12
--28 24 53 42 61 -56 -104 -27 14 -1 -37 -40 -32 -96 -30 44 24 -36 58 -54 -102 -42 28 11
--58 -46 15 -69 -13 58 -70 8 20 20 29 -11 -12 16 -55 4 56 31 8 27 65 62 -13 66
--79 -69 -16 -32 59 36 54 0 -15 30 -15 -23 22 -138 -28 -26 12 -23 -97 12 84 71 16 55
--16 -73 -18 -34 -61 -78 14 58 -2 -50 -52 -52 80 58 15 54 -32 9 -59 -67 -40 3 45 2
--28 32 1 26 -4 23 63 -5 -36 53 -92 -73 -21 -18 -35 7 -4 22 67 16 -42 40 -65 21
-"""
-DIRECTION: tuple[float, ...] = tuple(int(v) / 1000 for v in _DIRECTION.split())
 
 
 @dataclass(frozen=True)
@@ -89,14 +73,18 @@ class DriftScore:
 
 @dataclass(frozen=True)
 class DriftCalibration:
-    weights: tuple[float, ...] = (-0.094, -0.855, 0.068, -0.187, 0.744, -0.11, -0.13, 1.564)
-    bias: float = -3.122
+    weights: tuple[float, ...]
+    bias: float
     threshold: float = 0.4
     kr_bonus: float = 0.05  # the filed key result counts a bit more than sibling fields
-    direction: tuple[float, ...] = field(default=DIRECTION, repr=False)
+    direction: tuple[float, ...] = field(default=(), repr=False)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> DriftCalibration:
+        return cls(**{**d, "weights": tuple(d["weights"]), "direction": tuple(d["direction"])})
 
 
-DEFAULT = DriftCalibration()
+DEFAULT = DriftCalibration.from_dict(FITTED["drift"])
 # Progress reports quote figures ("NPS 41, up from 38"; "94% of routes"); a check-in about
 # the office move or a bowling night rarely does.
 _NUMBER = re.compile(r"\d")
@@ -165,8 +153,19 @@ def drift_features(
                 near_sim, lex_other = float(others[near]), float(lex_row.max())
             else:  # nothing to drift to: rely on the absolute level only
                 near, near_sim, lex_other = -1, own, 0.0
-            gaps = [near_sim - own, lex_own - lex_other, chores[n] - own]
-            feats.append([own, 0.0, *gaps, *_figures(it.text), float(lean[n])])
+            number, percent = _figures(it.text)
+            feats.append(
+                {
+                    "own": own,
+                    "own_z": 0.0,  # filled below, from the whole batch
+                    "gap": near_sim - own,
+                    "lex_gap": lex_own - lex_other,
+                    "housekeeping": chores[n] - own,
+                    "number": number,
+                    "percent": percent,
+                    "direction": float(lean[n]),
+                }
+            )
             details.append(
                 dict(
                     own_field=rows[starts[own_i] + best][1],
@@ -180,22 +179,22 @@ def drift_features(
                     ),
                 )
             )
-    x = np.asarray(feats, dtype=np.float64).reshape(len(items), len(FEATURES))
-    if len(items) > 1:  # per-organization normalization: writing styles differ in how close
-        own_col, chore_gap = x[:, 0], x[:, 4].copy()
-        x[:, 1] = (own_col - own_col.mean()) / max(float(own_col.std()), 0.05)
-        x[:, 4] = (chore_gap - chore_gap.mean()) / max(float(chore_gap.std()), 0.05)
-        x[:, 7] = (lean - lean.mean()) / max(float(lean.std()), 0.05)
+    cols = {name: np.asarray([f[name] for f in feats], dtype=np.float64) for name in FEATURES}
+    # Per-organization normalization: writing styles differ in how close check-ins sit to
+    # their OKRs, to housekeeping and to the drift direction.
+    if len(items) > 1:
+        cols["own_z"] = _batch_z(cols["own"])
+        cols["housekeeping"] = _batch_z(cols["housekeeping"])
+        cols["direction"] = _batch_z(cols["direction"])
     else:
-        x[:, 4] = x[:, 7] = 0.0
+        cols["housekeeping"] = np.zeros(len(items))
+        cols["direction"] = np.zeros(len(items))
+    x = np.stack([cols[name] for name in FEATURES], axis=-1).reshape(len(items), len(FEATURES))
     return x, details
 
 
-def format_direction(direction: Sequence[float]) -> str:
-    """`direction` as the `_DIRECTION` block of this module's source, to paste after a refit."""
-    vals = [str(round(v * 1000)) for v in direction]
-    lines = [" ".join(vals[i : i + 24]) for i in range(0, len(vals), 24)]
-    return '_DIRECTION = """\n' + "\n".join(lines) + '\n"""'
+def _batch_z(v: np.ndarray) -> np.ndarray:
+    return (v - v.mean()) / max(float(v.std()), 0.05)
 
 
 def _figures(text: str) -> list[float]:
@@ -219,8 +218,7 @@ def score_drift(
         kr_bonus=calibration.kr_bonus,
         direction=calibration.direction,
     )
-    z = x @ np.asarray(calibration.weights) + calibration.bias
-    probs = 1.0 / (1.0 + np.exp(-z))
+    probs = expit(x @ np.asarray(calibration.weights) + calibration.bias)
     return [
         DriftScore(
             it.id,

@@ -14,7 +14,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from alignment.errors import Invalid, NotFound
-from alignment.matching import Link
 from alignment.models import (
     CheckIn,
     CheckInDrift,
@@ -25,6 +24,7 @@ from alignment.models import (
     StrategicObjective,
 )
 from alignment.repository import require_org
+from alignment.scoring.documents import Link
 
 
 def _require_scored(session: Session, org_id: str) -> None:
@@ -292,7 +292,7 @@ def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
     objective of the organization was rejected for it; one rejected link says nothing about
     the others. Verdicts on an OKR text that has since changed are left out.
     """
-    from alignment.score import load_docs  # the score stage owns the OKR text fingerprint
+    from alignment.scoring.stage import load_docs  # the score stage owns the OKR text fingerprint
 
     docs = load_docs(session, org_id)
     current = docs.fingerprints

@@ -16,19 +16,9 @@ from sqlalchemy import delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from alignment.drift import DEFAULT as DRIFT
-from alignment.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.embed import Progress, VectorCache
 from alignment.embedder import Embedder
 from alignment.errors import Conflict
-from alignment.matching import (
-    KeyResultDoc,
-    Link,
-    ObjectiveDoc,
-    OkrDoc,
-    calibration_for,
-    score_links,
-)
 from alignment.models import (
     CheckIn,
     CheckInDrift,
@@ -43,6 +33,11 @@ from alignment.models import (
     content_hash,
 )
 from alignment.repository import require_org
+from alignment.scoring.calibration import calibration_for
+from alignment.scoring.documents import KeyResultDoc, Link, ObjectiveDoc, OkrDoc
+from alignment.scoring.drift import DEFAULT as DRIFT
+from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
+from alignment.scoring.link_scores import score_links
 
 if TYPE_CHECKING:
     from alignment.adjudicate import Adjudicator, Outcome

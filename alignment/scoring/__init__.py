@@ -1,0 +1,10 @@
+"""Alignment scoring: link features and calibration, check-in drift, the score stage, its reads.
+
+- `documents`: the OKR/objective documents the math reads and the `Link`s it returns.
+- `lexical`: tokens, stems and IDF-weighted overlap (the exact-term signal).
+- `link_features`: per-(OKR, objective) features; `calibration`: features -> score -> label.
+- `link_scores`: ranked, labelled links with evidence for an organization.
+- `drift`: is a check-in about other work than its OKR.
+- `stage`: reads an organization's records, scores them, stores the verdicts.
+- `reads`: what the service shows from the stored verdicts (rankings, orphans, drift, feedback).
+"""

@@ -1,0 +1,62 @@
+"""Calibration: the logistic map from link features to a score, and score -> label thresholds."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from scipy.special import expit
+
+# Fitted constants are generated, never pasted: `python -m evals.fit DATASETS...` writes this
+# file with its provenance (datasets and their hashes, commit, command) and reproduces it bit
+# for bit (tests/evals/test_fit.py).
+FITTED_PATH = Path(__file__).with_name("calibration.json")
+FITTED: dict[str, Any] = json.loads(FITTED_PATH.read_text())
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Logistic map over link_features.FEATURES plus label thresholds (evals/fit.py fits it)."""
+
+    weights: tuple[float, ...]
+    bias: float
+    aligned: float = 0.35  # score needed for "aligned"
+    weak: float = 0.175  # score needed for "weak"
+    margin: float = 0.7  # an aligned link also needs score >= margin * the OKR's best score
+    full_weight: float = 0.5  # blend: full-text cosine vs best field-pair cosine
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Calibration:
+        return cls(**{**d, "weights": tuple(d["weights"])})
+
+
+DEFAULT = Calibration.from_dict(FITTED["links"])
+
+# Per-organization z-scores need a population to compare against: with one objective, or a
+# handful of OKRs, they are noise (measured on dev organizations cut down to 1-3 objectives and
+# 1-5 OKRs, `python -m evals.small_orgs`). Such organizations are scored with SMALL_ORG, fitted
+# on the same organizations with only these absolute features.
+ABSOLUTE = ("sim", "lex", "gap")
+SMALL_ORG = Calibration.from_dict(FITTED["small_org"])
+MIN_OBJECTIVES, MIN_OKRS = 2, 4
+
+
+def calibration_for(n_objectives: int, n_okrs: int) -> Calibration:
+    """DEFAULT, or SMALL_ORG for an organization too small for per-organization z-scores."""
+    return DEFAULT if n_objectives >= MIN_OBJECTIVES and n_okrs >= MIN_OKRS else SMALL_ORG
+
+
+def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
+    return expit(x @ np.asarray(cal.weights, dtype=np.float64) + cal.bias)
+
+
+def label_links(scores: np.ndarray, cal: Calibration) -> np.ndarray:
+    """Labels for one OKR's scores (or a matrix, one OKR per row): aligned needs the threshold
+    and to be near that OKR's best score."""
+    best = scores.max(axis=-1, keepdims=True) if scores.size else 0.0
+    aligned = (scores >= cal.aligned) & (scores >= cal.margin * best)
+    weak = ~aligned & (scores >= cal.weak)
+    return np.where(aligned, "aligned", np.where(weak, "weak", "none"))

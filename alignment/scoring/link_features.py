@@ -1,0 +1,278 @@
+"""Link features: what is measured for every (OKR, objective) pair before calibration."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from alignment.scoring import lexical
+from alignment.scoring.calibration import DEFAULT
+from alignment.scoring.documents import Embed, ObjectiveDoc, OkrDoc
+
+FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine", "kr_support")
+
+# Activities that fill an OKR without moving an outcome. Orphans that sound strategic ("world-class
+# culture") give themselves away in key results like these, whatever the organization's domain.
+ROUTINE_OUTPUTS = (
+    "Design posters, T-shirts, a new logo or merchandise.",
+    "Publish a newsletter, blog posts or a video.",
+    "Submit award nominations and give conference talks.",
+    "Hold an offsite, happy hour, party or team lunch.",
+    "Host a speaker series, brainstorming sessions or lunch-and-learns.",
+    "Write a white paper and explore a new technology with demos.",
+    "Grow followers on the staff social media page.",
+)
+
+
+def _okr_fields(okr: OkrDoc) -> list[tuple[str, str]]:
+    """(field name, text) of the OKR parts that state what the OKR is about."""
+    desc = [("description", okr.description)] if okr.description else []
+    return [
+        ("title", okr.title),
+        *desc,
+        *((f"key_result:{r.id}", r.title) for r in okr.key_results),
+    ]
+
+
+def _objective_fields(obj: ObjectiveDoc) -> list[tuple[str, str]]:
+    desc = [("description", obj.description)] if obj.description else []
+    return [("title", obj.title), *desc, *(("kpi", k) for k in obj.kpis if k)]
+
+
+def okr_text(okr: OkrDoc) -> str:
+    return ". ".join(t for _, t in _okr_fields(okr))
+
+
+def objective_text(obj: ObjectiveDoc) -> str:
+    return ". ".join(t for _, t in _objective_fields(obj))
+
+
+# Spread floor for an OKR's row: an OKR that matches nothing has a flat, low row, and dividing
+# by its tiny spread would turn "least unrelated objective" into a confident pick.
+ROW_FLOOR = 0.08
+
+
+def _zscore(x: np.ndarray, axis: int, floor: float = 0.05) -> np.ndarray:
+    # Floor the spread so a near-constant row/column does not explode into huge z values.
+    sd = np.maximum(x.std(axis=axis, keepdims=True), floor)
+    return (x - x.mean(axis=axis, keepdims=True)) / sd
+
+
+@dataclass
+class _Fields:
+    owner: np.ndarray  # field row -> document index
+    names: list[str]
+    texts: list[str]
+    starts: np.ndarray  # first row of each document (fields of one document are contiguous)
+
+
+def _collect(docs: Sequence, fields: Callable) -> _Fields:
+    rows = [(i, name, text) for i, doc in enumerate(docs) for name, text in fields(doc)]
+    owner = np.asarray([i for i, _, _ in rows])
+    starts = np.searchsorted(owner, np.arange(len(docs)))  # every document has a title row
+    return _Fields(owner, [n for _, n, _ in rows], [t for _, _, t in rows], starts)
+
+
+@dataclass
+class PairFeatures:
+    """Per-(OKR, objective) feature tensor plus what is needed to explain a score."""
+
+    x: np.ndarray  # (n_okrs, n_objectives, len(FEATURES))
+    field_sim: np.ndarray  # (okr field rows, objective field rows)
+    okr_fields: _Fields
+    obj_fields: _Fields
+
+
+def _org_z(v: np.ndarray) -> np.ndarray:
+    """z-score of one value per OKR across the organization (0 when there is no spread)."""
+    return (v - v.mean()) / max(float(v.std()), 0.02) if v.size > 1 else np.zeros_like(v)
+
+
+@dataclass
+class _Pairs:
+    """What the named features share: vectors and similarities computed once per organization."""
+
+    okrs: Sequence[OkrDoc]
+    objectives: Sequence[ObjectiveDoc]
+    kf: _Fields
+    of: _Fields
+    k_full: list[str]
+    o_full: list[str]
+    context: list[list[str]]
+    vectors: np.ndarray
+    row: dict[str, int]
+    field_sim: np.ndarray
+    per_obj: np.ndarray  # best objective-field match, per (OKR field, objective)
+    sim: np.ndarray
+    kr_rows: np.ndarray  # the OKR field rows that are key results (else every row)
+    kr_counts: np.ndarray
+    cache: dict[str, np.ndarray]
+
+    def stack(self, texts: Sequence[str]) -> np.ndarray:
+        return self.vectors[[self.row[t] for t in texts]]
+
+    def feature(self, name: str) -> np.ndarray:
+        # Some features build on others (team on row_z + col_z): compute each once.
+        if name not in self.cache:
+            self.cache[name] = LINK_FEATURES[name](self)
+        return self.cache[name]
+
+
+def _prepare(
+    objectives: Sequence[ObjectiveDoc], okrs: Sequence[OkrDoc], embed: Embed, full_weight: float
+) -> _Pairs:
+    kf = _collect(okrs, _okr_fields)
+    of = _collect(objectives, _objective_fields)
+    k_full = [okr_text(k) for k in okrs]
+    o_full = [objective_text(o) for o in objectives]
+    context = [[t for t in (k.team_mission, *k.checkins) if t] for k in okrs]
+    ctx_texts = [t for texts in context for t in texts]
+    # One embed call over de-duplicated texts (the pipeline serves them from stored vectors).
+    unique = list(
+        dict.fromkeys([*kf.texts, *of.texts, *k_full, *o_full, *ctx_texts, *ROUTINE_OUTPUTS])
+    )
+    vectors, row = np.asarray(embed(unique), dtype=np.float64), {t: i for i, t in enumerate(unique)}
+    stack = lambda ts: vectors[[row[t] for t in ts]]  # noqa: E731
+    field_sim = stack(kf.texts) @ stack(of.texts).T
+    full = stack(k_full) @ stack(o_full).T
+    # Best objective field for every OKR field, then best OKR field for every OKR.
+    per_obj = np.maximum.reduceat(field_sim, of.starts, axis=1)
+    best_pair = np.maximum.reduceat(per_obj, kf.starts, axis=0)
+    sim = full_weight * full + (1.0 - full_weight) * best_pair
+    kr_rows = np.asarray(
+        [i for i, name in enumerate(kf.names) if name.startswith("key_result:")], dtype=int
+    )
+    use = kr_rows if kr_rows.size else np.arange(len(kf.texts))
+    counts = np.zeros(len(okrs))
+    np.add.at(counts, kf.owner[use], 1.0)
+    return _Pairs(
+        okrs, objectives, kf, of, k_full, o_full, context, vectors, row, field_sim, per_obj, sim,
+        use, counts, {},
+    )  # fmt: skip
+
+
+def similarity(p: _Pairs) -> np.ndarray:
+    """Blend of whole-text cosine and the best field-to-field cosine."""
+    return p.sim
+
+
+def objective_z(p: _Pairs) -> np.ndarray:
+    """The similarity z-scored across the organization's OKRs (some objectives match all)."""
+    return _zscore(p.sim, axis=0) if len(p.okrs) > 1 else np.zeros_like(p.sim)
+
+
+def okr_z(p: _Pairs) -> np.ndarray:
+    """The similarity z-scored across the objectives, for each OKR."""
+    if len(p.objectives) <= 1:
+        return np.zeros_like(p.sim)
+    return _zscore(p.sim, axis=1, floor=ROW_FLOOR)
+
+
+def shared_stems(p: _Pairs) -> np.ndarray:
+    """IDF-weighted overlap of word stems (the exact-term signal)."""
+    idf = lexical.Idf([lexical.stems(t) for t in [*p.k_full, *p.o_full]])
+    return lexical.overlap_matrix(
+        [set(lexical.stems(t)) for t in p.k_full], [set(lexical.stems(t)) for t in p.o_full], idf
+    )
+
+
+def gap_to_best(p: _Pairs) -> np.ndarray:
+    """How far below the OKR's best objective this one is (0 for the best)."""
+    return p.sim - p.sim.max(axis=1, keepdims=True)
+
+
+def teammates(p: _Pairs) -> np.ndarray:
+    """The other OKRs of the same team: they tend to serve the same objectives."""
+    return _team(p.okrs, p.feature("row_z") + p.feature("col_z"))
+
+
+def team_context(p: _Pairs) -> np.ndarray:
+    """Team mission and check-ins as one mean vector; only its row-z pattern is used."""
+    ctx = np.zeros_like(p.sim)
+    owners = np.asarray([k for k, texts in enumerate(p.context) for _ in texts], dtype=int)
+    if len(p.objectives) > 1 and owners.size:
+        mean = np.zeros((len(p.okrs), p.vectors.shape[1]))
+        np.add.at(mean, owners, p.stack([t for texts in p.context for t in texts]))
+        has = np.bincount(owners, minlength=len(p.okrs)) > 0
+        ctx[has] = _zscore(mean[has] @ p.stack(p.o_full).T, axis=1)  # the mean's scale cancels
+    return ctx
+
+
+def routine_outputs(p: _Pairs) -> np.ndarray:
+    """How much the key results read like routine outputs, z-scored in the organization.
+
+    A per-OKR signal broadcast over objectives: it moves all of an OKR's scores together,
+    which is what separates orphans from OKRs that serve something.
+    """
+    kf, use, counts = p.kf, p.kr_rows, p.kr_counts
+    routine_field = (p.stack(kf.texts) @ p.stack(list(ROUTINE_OUTPUTS)).T).max(axis=1)
+    routine = np.zeros(len(p.okrs))
+    np.add.at(routine, kf.owner[use], routine_field[use])
+    has_kr = counts > 0  # an OKR without key results is judged on its title
+    routine[~has_kr] = routine_field[kf.starts[~has_kr]]
+    routine = routine / np.maximum(counts, 1.0)
+    return np.broadcast_to(_org_z(routine)[:, None], p.sim.shape)
+
+
+def key_result_support(p: _Pairs) -> np.ndarray:
+    """Mean over the key results of their best match per objective, z-scored per objective:
+    a title can reuse an objective's words while the key results measure something else."""
+    kf, use, counts = p.kf, p.kr_rows, p.kr_counts
+    pick = sparse.csr_matrix(
+        (np.ones(use.size), (kf.owner[use], use)), shape=(len(p.okrs), len(kf.texts))
+    )
+    kr_mean = np.asarray(pick @ p.per_obj) / np.maximum(counts, 1.0)[:, None]
+    has_kr = counts > 0
+    kr_mean[~has_kr] = p.per_obj[kf.starts[~has_kr]]
+    return _zscore(kr_mean, axis=0) if len(p.okrs) > 1 else np.zeros_like(p.sim)
+
+
+# Feature name -> function; the calibration's weights follow this order (FEATURES).
+LINK_FEATURES: dict[str, Callable[[_Pairs], np.ndarray]] = {
+    "sim": similarity,
+    "col_z": objective_z,
+    "row_z": okr_z,
+    "lex": shared_stems,
+    "gap": gap_to_best,
+    "team": teammates,
+    "context": team_context,
+    "routine": routine_outputs,
+    "kr_support": key_result_support,
+}
+assert tuple(LINK_FEATURES) == FEATURES
+
+
+def pair_features(
+    objectives: Sequence[ObjectiveDoc],
+    okrs: Sequence[OkrDoc],
+    *,
+    embed: Embed,
+    full_weight: float = DEFAULT.full_weight,
+) -> PairFeatures:
+    p = _prepare(objectives, okrs, embed, full_weight)
+    x = np.stack([p.feature(name) for name in FEATURES], axis=-1)
+    return PairFeatures(x, p.field_sim, p.kf, p.of)
+
+
+def _team(okrs: Sequence[OkrDoc], score: np.ndarray) -> np.ndarray:
+    """Mean score of the *other* OKRs of the same team (0 for a team of one).
+
+    An OKR with no team at all (a draft typed into the parent-suggestion box) gets its own
+    score instead: 0 would read as "teammates serve none of this" and hold a clear match below
+    the aligned threshold.
+    """
+    out = np.zeros_like(score)
+    groups: dict[str, list[int]] = {}
+    for i, k in enumerate(okrs):
+        if k.team is None:
+            out[i] = score[i]
+        else:
+            groups.setdefault(k.team, []).append(i)
+    for idx in groups.values():
+        if len(idx) > 1:
+            total = score[idx].sum(axis=0)
+            out[idx] = (total - score[idx]) / (len(idx) - 1)
+    return out

@@ -1,0 +1,83 @@
+"""Fit the engine's calibration and write it, with its provenance, to calibration.json.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.fit evals/datasets/dev evals/datasets/holdout
+
+Every constant the scoring math uses that was learned from labelled organizations comes from
+here: the link calibration (logistic weights and label thresholds), the small-organization one
+(absolute features only) and the drift calibration with its direction. The output is
+deterministic: the same datasets, code and commit give the same bytes, which
+tests/evals/test_fit.py checks against the shipped file. Only development data may be passed:
+the held-out sets are scored with what this fitted, never fitted on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from alignment.scoring import calibration, drift
+from alignment.scoring.calibration import FITTED_PATH
+from evals import research
+
+# The fits start from these label-threshold settings; the fit replaces weights, bias and thresholds.
+_LINK_BASE = calibration.Calibration(weights=(0.0,) * 9, bias=0.0)
+_SMALL_BASE = calibration.Calibration(weights=(0.0,) * 9, bias=0.0, aligned=0.25, weak=0.125)
+_DRIFT_BASE = drift.DriftCalibration(weights=(0.0,) * 8, bias=0.0)
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _commit() -> str:
+    out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or "unknown"
+
+
+def fit(sources: list[str], commit: str) -> dict:
+    paths = research.dataset_paths(sources)
+    orgs = [research.load_org(p) for p in paths]
+    fit_orgs = [o for o in orgs if o.fit]
+    if not fit_orgs:
+        raise SystemExit("no organization with orphan or drift labels to fit on")
+    embed = research.CachedEmbedder()
+    links = research.fit_links(fit_orgs, embed, _LINK_BASE)
+    small = research.fit_links(fit_orgs, embed, _SMALL_BASE, only=calibration.ABSOLUTE)
+    dcal = research.fit_drift(fit_orgs, embed, _DRIFT_BASE)
+    embed.save()
+    labels = [Path(str(p).replace(".bundle.", ".labels.")) for p in paths]
+    return {
+        "provenance": {
+            "command": "python -m evals.fit " + " ".join(sources),
+            "commit": commit,
+            "datasets": {str(p): _sha256(p) for p in sorted([*paths, *labels])},
+            "fit_organizations": sorted(o.name for o in fit_orgs),
+        },
+        "links": asdict(links),
+        "small_org": asdict(small),
+        "drift": {**asdict(dcal), "direction": list(dcal.direction)},
+    }
+
+
+def dumps(data: dict) -> str:
+    return json.dumps(data, indent=1, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sources", nargs="+", help="dataset folders or bundle files (dev data only)")
+    ap.add_argument("--out", default=str(FITTED_PATH), help="where to write (default: shipped)")
+    ap.add_argument("--commit", help="commit to record (default: git HEAD)")
+    args = ap.parse_args(argv)
+    text = dumps(fit(args.sources, args.commit or _commit()))
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""The shipped calibration is generated: `python -m evals.fit` reproduces it bit for bit."""
+
+import json
+import shlex
+from pathlib import Path
+
+import pytest
+
+from alignment.scoring import calibration, drift
+from evals import fit, research
+
+SHIPPED = calibration.FITTED_PATH
+
+
+def test_missing_dataset_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="no-such-folder: no such dataset"):
+        research.dataset_paths(["evals/datasets/dev", str(tmp_path / "no-such-folder")])
+    with pytest.raises(SystemExit, match=r"no \*\.bundle\.json"):
+        research.dataset_paths([str(tmp_path)])
+
+
+def test_engine_constants_come_from_the_generated_file() -> None:
+    data = json.loads(SHIPPED.read_text())
+    assert list(calibration.DEFAULT.weights) == data["links"]["weights"]
+    assert list(calibration.SMALL_ORG.weights) == data["small_org"]["weights"]
+    assert list(drift.DEFAULT.direction) == data["drift"]["direction"]
+    # Only development data may be fitted on: never the fresh held-out set nor the unseen pages.
+    for path in data["provenance"]["datasets"]:
+        assert path.startswith("evals/datasets/") and "holdout-2" not in path, path
+
+
+def test_fit_reproduces_the_shipped_file_bit_for_bit(tmp_path: Path) -> None:
+    provenance = json.loads(SHIPPED.read_text())["provenance"]
+    for path, digest in provenance["datasets"].items():  # the data it was fitted on is unchanged
+        assert fit._sha256(Path(path)) == digest, f"{path} changed since the fit: re-run evals.fit"
+    sources = shlex.split(provenance["command"])[3:]
+    out = tmp_path / "calibration.json"
+    fit.main([*sources, "--out", str(out), "--commit", provenance["commit"]])
+    assert out.read_bytes() == SHIPPED.read_bytes()
