@@ -153,13 +153,24 @@ def demo(
             load_file(SAMPLE_BUNDLE),
             progress=lambda label, _n: bar.update(task, advance=1, description=label),
         )
-    err.print(
-        f"sample organization [bold]{summary.organization}[/] loaded "
-        f"({'changed' if summary.changed else 'already up to date'})"
-    )
+    if not summary.changed:
+        state = "already up to date"
+    elif any(summary.updated.values()):
+        state = "updated"
+    else:
+        state = "loaded for the first time"
+    err.print(f"sample organization [bold]{summary.organization}[/]: {state}")
     score_cmd(org=summary.organization)
     _print_demo_keys(summary.organization)
     if serve_api:
+        from alignment.settings import get_settings
+
+        settings = get_settings().service
+        base = f"http://{settings.host}:{port or settings.port}"
+        err.print(
+            f"[bold]Report:[/] {base}/orgs/{summary.organization}/report.html  "
+            f"(sign in at {base}/sign-in with the strategy_office key)"
+        )
         serve(host=None, port=port)
 
 

@@ -33,9 +33,17 @@ def _show(draft: dict[str, Any]) -> None:
 
     p = draft["provenance"]
     colour = {"pending": "green", "failed": "red"}.get(draft["status"], "cyan")
+    # A suggestion serves the objectives its request named (or those the drafter picked); a
+    # summary is about one team or one objective.
+    asked = (draft.get("request") or {}).get("objectives")
+    serves = (
+        f"objectives={','.join(asked) if isinstance(asked, list) else 'suggested by the drafter'}"
+        if draft["kind"] == "suggestion"
+        else f"objective={draft['objective'] or '-'}"
+    )
     out.print(
         f"[bold]{draft['id']}[/]  {draft['kind']}  [{colour}]{draft['status']}[/]  "
-        f"team={draft['team']} objective={draft['objective']} cycle={draft['cycle']}"
+        f"team={draft['team'] or '-'} {serves} cycle={draft['cycle']}"
     )
     out.print(
         f"  {p['drafter']} / {p['model']}, prompt {p['prompt']['id']} v{p['prompt']['version']}, "
@@ -211,7 +219,19 @@ def approve_cmd(
     result = _run(
         lambda s: approve.approve_draft(s, org, draft_id, decided_by=decider, edited=payload)
     )
-    _emit(result, as_json, lambda r: (_show(r), _created(r)))
+    _emit(result, as_json, _show_decided)
+
+
+def _show_decided(result: dict[str, Any]) -> None:
+    """What was approved: the person's edit when there was one, not the AI's original."""
+    from service.cli import out
+
+    if result.get("edited_payload"):
+        _show({**result, "payload": result["edited_payload"]})
+        out.print("  [dim](approved as edited; the AI's original stays in the audit)[/]")
+    else:
+        _show(result)
+    _created(result)
 
 
 def operator() -> str:

@@ -119,3 +119,25 @@ def test_a_draft_stored_as_failed_is_exit_code_1(imported, monkeypatch):
         server.close()
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["status"] == "failed"
+
+
+@pytest.mark.slow
+def test_readable_output_names_the_objectives_and_shows_the_edit(sample, tmp_path):
+    org_id = sample
+    shown = CliRunner().invoke(
+        app, ["suggest", "--org", org_id, "--team", "T-2", "--objective", "SO-1"]
+    )
+    assert shown.exit_code == 0, shown.output
+    assert "objectives=SO-1" in shown.stdout and "objective=None" not in shown.stdout
+    draft = _json(["drafts", "list", "--org", org_id, "--status", "pending"])[0]
+    edited = json.loads(json.dumps(draft["payload"]))
+    edited["suggestions"] = edited["suggestions"][:1]
+    edited["suggestions"][0]["title"] = "Cut readmissions with next-day pharmacist calls"
+    path = tmp_path / "edited.json"
+    path.write_text(json.dumps(edited))
+    approved = CliRunner().invoke(
+        app, ["drafts", "approve", draft["id"], "--org", org_id, "--edited", str(path)]
+    )
+    assert approved.exit_code == 0, approved.output
+    assert "Cut readmissions with next-day pharmacist calls" in approved.stdout
+    assert "approved as edited" in approved.stdout
