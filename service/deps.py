@@ -34,7 +34,10 @@ def get_session() -> Iterator[Session]:
         session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit (or rollback) runs when the route returns, before the response
+# is sent. With the default request scope, current FastAPI runs it after the response, so a 201
+# could reach the client before its commit, or without it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 class Page:
