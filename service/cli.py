@@ -67,6 +67,22 @@ def db_upgrade() -> None:
     err.print("[green]database is at the latest schema[/]")
 
 
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL (nothing to do with DATABASE_URL set)."""
+    from alignment.settings import get_settings
+
+    settings = get_settings().database
+    if settings.database_url:
+        err.print("DATABASE_URL is set: that server is not ours to stop")
+        raise typer.Exit(code=1)
+    pgdata = settings.data_dir / "pgdata"
+    if db.stop_embedded(pgdata):
+        err.print(f"[green]stopped[/] the embedded PostgreSQL in {pgdata}")
+    else:
+        err.print(f"no embedded PostgreSQL runs in {pgdata}")
+
+
 @app.command("import")
 def import_cmd(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Bundle (.json/.yaml)")],

@@ -1,0 +1,47 @@
+"""`goldenthread db stop` stops an embedded PostgreSQL that another process started."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_db_stop_stops_the_embedded_server(tmp_path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"GOLDENTHREAD_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "from alignment import db; db.resolve_database(); input()"],
+        env=env,
+        stdin=subprocess.PIPE,
+        cwd=REPO,
+    )
+    pid_file = tmp_path / "pgdata" / "postmaster.pid"
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert pid_file.exists(), "the embedded server did not start"
+        stopped = subprocess.run(
+            [sys.executable, "-m", "service.cli", "db", "stop"],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert stopped.returncode == 0, stopped.stderr
+        assert "stopped" in stopped.stderr
+        assert not pid_file.exists()
+        again = subprocess.run(
+            [sys.executable, "-m", "service.cli", "db", "stop"],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert again.returncode == 0 and "no embedded PostgreSQL runs" in again.stderr
+    finally:
+        holder.kill()
+        holder.wait(timeout=10)
