@@ -13,6 +13,7 @@ from alignment.settings import get_settings
 from service.errors import error_body, install_error_handlers
 from service.idempotency import IdempotencyMiddleware
 from service.middleware import EdgeMiddleware
+from service.observability import AccessLogMiddleware
 from service.ratelimit import RateLimiter
 from service.routes import api_router
 from service.routes.docs import mount_docs
@@ -21,9 +22,14 @@ log = logging.getLogger("goldenthread")
 
 
 @asynccontextmanager
-async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("database: %s", resolve_database().description)
     yield
+    for stop in app.state.on_shutdown:  # e.g. the embedded PostgreSQL `serve` started
+        try:
+            stop()
+        except Exception:  # shutdown goes on; the next start finds what is left
+            log.exception("shutdown step failed")
 
 
 def create_app() -> FastAPI:
@@ -37,6 +43,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.on_shutdown = []
     install_error_handlers(app)
 
     @app.exception_handler(Exception)
@@ -61,5 +68,6 @@ def create_app() -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
     app.add_middleware(IdempotencyMiddleware)
+    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.https)
     return app

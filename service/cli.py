@@ -141,14 +141,30 @@ def serve(
     """Serve the REST API (OpenAPI at /docs)."""
     import uvicorn
 
+    from alignment.embedder import get_embedder
     from alignment.settings import get_settings
     from service.app import create_app
+    from service.observability import configure_json_logs
 
+    pgdata = get_settings().database.data_dir / "pgdata"
+    embedded = not get_settings().database.database_url
+    started_here = embedded and not (pgdata / "postmaster.pid").exists()
     prepare_database()
     settings = get_settings().service
     host, port = host or settings.host, port or settings.port
+    # Loaded now, not by the first request that needs it (a few seconds on this machine).
+    get_embedder().encode(["warm up"])
     err.print(f"[bold green]Golden Thread[/] on http://{host}:{port}  (API docs: /docs)")
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    configure_json_logs()  # one JSON object per line from here on, with request ids
+    app = create_app()
+    if started_here:
+        # In the app's shutdown, after in-flight requests finished: uvicorn re-raises the
+        # signal once it is done, so code after uvicorn.run would never run on SIGTERM.
+        app.state.on_shutdown.append(lambda: db.stop_embedded(pgdata))
+    uvicorn.run(
+        app, host=host, port=port, log_config=None, access_log=False,
+        timeout_graceful_shutdown=8,
+    )  # fmt: skip
 
 
 @app.command("demo")

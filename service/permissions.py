@@ -94,6 +94,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/keys"): _rule(PLATFORM, ADMIN),
     ("DELETE", "/orgs/{org_id}/keys/{prefix}"): _rule(ADMIN),
     ("GET", "/orgs/{org_id}/audit-log"): _rule(ADMIN),
+    ("GET", "/metrics"): _rule(PLATFORM),
     ("GET", "/orgs/{org_id}/review-queue"): _rule(ADMIN, OFFICE, INTEGRATION),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),

@@ -10,6 +10,7 @@ from service.routes import (
     bundles,
     drafts,
     health,
+    metrics,
     orgs,
     records,
     reports,
@@ -33,4 +34,5 @@ protected.include_router(reports.router)
 protected.include_router(drafts.router)
 protected.include_router(access.router)
 protected.include_router(review.router)
+protected.include_router(metrics.router)
 api_router.include_router(protected)

@@ -1,0 +1,63 @@
+"""`goldenthread serve` on SIGTERM: finishes, and stops the embedded PostgreSQL it started,
+within 10 s."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {
+        "GOLDENTHREAD_DATA_DIR": str(tmp_path),
+        "GOLDENTHREAD_PORT": str(port),
+        "PYTHONPATH": str(REPO),
+        "HF_HUB_OFFLINE": "1",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "serve"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    pid_file = tmp_path / "pgdata" / "postmaster.pid"
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.3)
+        else:
+            raise AssertionError("serve did not answer /healthz")
+        assert pid_file.exists()
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+        assert time.monotonic() - started < 10
+        time.sleep(0.5)
+        assert not pid_file.exists(), "the embedded PostgreSQL is still running"
+        logs = server.stderr.read()
+        assert '"logger": "goldenthread.access"' in logs  # JSON lines with request ids
+    finally:
+        if server.poll() is None:
+            server.kill()
