@@ -30,7 +30,7 @@ class Candidate(NamedTuple):
     label: str
 
 
-def _candidates(session: Session, org_id: str) -> dict[str, list[Candidate]]:
+def candidates_by_okr(session: Session, org_id: str) -> dict[str, list[Candidate]]:
     rows = session.execute(
         select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.score, ScoredLink.label)
         .where(ScoredLink.org_id == org_id, ScoredLink.rank <= CANDIDATES)
@@ -45,7 +45,7 @@ def _candidates(session: Session, org_id: str) -> dict[str, list[Candidate]]:
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Every OKR whose verdict is `needs_review`, with its closest objectives."""
     require_org(session, org_id)
-    candidates = _candidates(session, org_id)
+    candidates = candidates_by_okr(session, org_id)
     rejected = set(
         session.execute(
             select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
@@ -99,7 +99,7 @@ def reject(
     session: Session, org_id: str, okr_id: str, *, decided_by: str, note: str | None = None
 ) -> list[dict[str, Any]]:
     """The OKR serves none of its candidates: each is rejected, and it becomes an orphan."""
-    shown = _candidates(session, org_id).get(okr_id)
+    shown = candidates_by_okr(session, org_id).get(okr_id)
     if not shown:
         require_org(session, org_id)
         raise NotFound(f"OKR {okr_id!r} has no scored links in {org_id!r}")

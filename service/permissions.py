@@ -95,6 +95,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("DELETE", "/orgs/{org_id}/keys/{prefix}"): _rule(ADMIN),
     ("GET", "/orgs/{org_id}/audit-log"): _rule(ADMIN),
     ("GET", "/metrics"): _rule(PLATFORM),
+    ("GET", "/orgs/{org_id}/strategy-map"): _rule(ORG_READERS),
     ("GET", "/orgs/{org_id}/review-queue"): _rule(ADMIN, OFFICE, INTEGRATION),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),

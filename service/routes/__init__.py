@@ -12,6 +12,7 @@ from service.routes import (
     health,
     metrics,
     orgs,
+    pages,
     records,
     reports,
     review,
@@ -35,4 +36,5 @@ protected.include_router(drafts.router)
 protected.include_router(access.router)
 protected.include_router(review.router)
 protected.include_router(metrics.router)
+protected.include_router(pages.router)
 api_router.include_router(protected)

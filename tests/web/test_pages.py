@@ -67,3 +67,56 @@ def test_api_docs_render_offline(page) -> None:
     assert "Golden Thread" in page.inner_text("h1")
     shot(page, "api-redoc")
     assert page.outside_requests == []
+
+
+def test_the_strategy_map_shows_every_objective_and_the_orphans(
+    page, role_keys, scored_sample, session
+) -> None:
+    from sqlalchemy import select
+
+    from alignment.models import StrategicObjective
+    from alignment.strategy_map import strategy_map
+
+    sign_in(page, role_keys["team_lead"])  # every role of the organization reads the map
+    page.get_by_role("link", name="strategy map").first.click()
+    page.wait_for_selector("article.objective")
+    objectives = session.scalars(
+        select(StrategicObjective.id).where(StrategicObjective.org_id == scored_sample)
+    ).all()
+    shown = page.locator("article.objective").evaluate_all(
+        "nodes => nodes.map(n => n.dataset.objective)"
+    )
+    assert sorted(shown) == sorted(objectives)
+    expected = strategy_map(session, scored_sample)
+    orphans = page.locator("tr[data-orphan]").evaluate_all("n => n.map(x => x.dataset.orphan)")
+    assert orphans == [o["id"] for o in expected["orphans"]] and orphans
+    assert page.locator("tr[data-review]").count() == len(expected["needs_review"])
+    assert page.locator("article.uncovered").count() == expected["uncovered"]
+    shot(page, "strategy-map")
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_hostile_text_renders_as_text(page, role_keys, scored_sample, engine) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    from alignment.models import Okr
+
+    hostile = "<img src=x onerror=\"document.title='owned'\">Grow <b>revenue</b>"
+    with Session(engine) as s, s.begin():
+        original = s.get(Okr, {"org_id": scored_sample, "id": "O-11"}).title
+        s.execute(
+            update(Okr).where(Okr.org_id == scored_sample, Okr.id == "O-11").values(title=hostile)
+        )
+    try:
+        sign_in(page, role_keys["strategy_office"])
+        page.goto(f"/orgs/{scored_sample}/strategy-map")
+        assert hostile in page.inner_text("body")  # shown as the characters it is
+        assert page.title() != "owned" and page.locator("main img").count() == 0
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(
+                update(Okr)
+                .where(Okr.org_id == scored_sample, Okr.id == "O-11")
+                .values(title=original)
+            )
