@@ -7,6 +7,9 @@ principal wins; a request no authenticator recognizes gets 401.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from collections.abc import Callable
 from typing import Annotated
 
@@ -16,6 +19,7 @@ from sqlalchemy.orm import Session
 from alignment.access import keys
 from alignment.access.principal import Principal
 from alignment.errors import Unauthorized
+from alignment.settings import get_settings
 
 Authenticator = Callable[[Request, Session], Principal | None]
 
@@ -36,12 +40,27 @@ def bearer_api_key(request: Request, session: Session) -> Principal | None:
 SESSION_COOKIE = "gt_session"
 
 
+_PROCESS_SECRET = secrets.token_bytes(32)
+
+
+def form_token(raw_key: str) -> str:
+    """The CSRF token of a signed-in browser: an HMAC of its key, which a page on another
+    site can neither read nor compute. Page forms carry it in their action URL."""
+    configured = get_settings().service.secret_key
+    secret = configured.get_secret_value().encode() if configured else _PROCESS_SECRET
+    return hmac.new(secret, raw_key.encode(), hashlib.sha256).hexdigest()[:32]
+
+
 def session_cookie(request: Request, session: Session) -> Principal | None:
-    """The web pages' sign-in (service/routes/session.py), for reads only: a write must carry
-    its key in a header, which no cross-site form or link can add."""
+    """The web pages' sign-in (service/routes/session.py). Reads need the cookie only; a write
+    also needs the page form's token (`?csrf=`), so a cross-site form cannot act with it."""
     raw = request.cookies.get(SESSION_COOKIE)
-    if not raw or request.method not in ("GET", "HEAD"):
+    if not raw:
         return None
+    if request.method not in ("GET", "HEAD"):
+        sent = request.query_params.get("csrf", "")
+        if not hmac.compare_digest(sent.encode(), form_token(raw).encode()):
+            return None
     principal = keys.authenticate(session, raw)
     if principal is None:
         raise Unauthorized("your sign-in is no longer valid; sign in again")

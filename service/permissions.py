@@ -96,6 +96,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/orgs/{org_id}/audit-log"): _rule(ADMIN),
     ("GET", "/metrics"): _rule(PLATFORM),
     ("GET", "/orgs/{org_id}/strategy-map"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}/review"): _rule(ADMIN, OFFICE),
+    ("POST", "/orgs/{org_id}/review/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
+    ("POST", "/orgs/{org_id}/review/{okr_id}/reject"): _rule(ADMIN, OFFICE),
     ("GET", "/orgs/{org_id}/review-queue"): _rule(ADMIN, OFFICE, INTEGRATION),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),
@@ -162,7 +165,7 @@ def authorize(
             org_id=org_id or principal.org_id,
             record="/".join(str(v) for k, v in request.path_params.items() if k != "org_id")
             or None,
-            details=dict(request.query_params) or None,
+            details={k: v for k, v in request.query_params.items() if k != "csrf"} or None,
             request_id=request.scope.get("state", {}).get("request_id"),
         )
     return principal

@@ -1,10 +1,15 @@
 """Pages for the people who decide (server-rendered; all user text autoescaped)."""
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from typing import Annotated
+from urllib.parse import parse_qs, quote
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from alignment import review
+from alignment.repository import require_org
 from alignment.strategy_map import strategy_map
-from service.auth import CurrentPrincipal
+from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 
 router = APIRouter(include_in_schema=False)
@@ -26,3 +31,58 @@ def strategy_map_page(
         .render(m=strategy_map(session, org_id), signed_in=principal.name)
     )
     return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
+
+
+@router.get("/orgs/{org_id}/review", response_class=HTMLResponse)
+def review_page(
+    org_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    done: str | None = None,
+) -> HTMLResponse:
+    """The review queue with a confirm and a reject form per OKR (strategy office, admin)."""
+    from service.routes.reports import _pages
+
+    org = require_org(session, org_id)
+    html = (
+        _pages()
+        .get_template("review.html.j2")
+        .render(
+            org={"id": org.id, "name": org.name},
+            items=review.queue(session, org_id),
+            token=form_token(request.cookies.get(SESSION_COOKIE, "")),
+            done=done,
+            signed_in=principal.name,
+        )
+    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    body = (await request.body())[:8192].decode("utf-8", "replace")
+    return {k: v[0] for k, v in parse_qs(body).items()}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
+
+
+def _back(org_id: str, okr_id: str) -> RedirectResponse:
+    return RedirectResponse(f"/orgs/{quote(org_id)}/review?done={quote(okr_id)}", status_code=303)
+
+
+@router.post("/orgs/{org_id}/review/{okr_id}/confirm")
+def confirm_form(
+    org_id: str, okr_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    review.confirm(session, org_id, okr_id, form.get("objective_id", ""), decided_by=principal.name)
+    return _back(org_id, okr_id)
+
+
+@router.post("/orgs/{org_id}/review/{okr_id}/reject")
+def reject_form(
+    org_id: str, okr_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    note = (form.get("note") or "").strip()[:2000] or None
+    review.reject(session, org_id, okr_id, decided_by=principal.name, note=note)
+    return _back(org_id, okr_id)

@@ -120,3 +120,60 @@ def test_hostile_text_renders_as_text(page, role_keys, scored_sample, engine) ->
                 .where(Okr.org_id == scored_sample, Okr.id == "O-11")
                 .values(title=original)
             )
+
+
+def test_the_strategy_office_decides_in_the_review_queue(
+    page, role_keys, scored_sample, engine
+) -> None:
+    from sqlalchemy import delete, select
+    from sqlalchemy.orm import Session
+
+    from alignment.models import LinkFeedback, ScoredLink
+
+    with Session(engine) as s:
+        before = s.execute(
+            select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label).where(
+                ScoredLink.org_id == scored_sample
+            )
+        ).all()
+    try:
+        sign_in(page, role_keys["strategy_office"])
+        page.goto(f"/orgs/{scored_sample}/review")
+        items = page.locator("article[data-okr]")
+        waiting = items.evaluate_all("n => n.map(x => x.dataset.okr)")
+        assert waiting, "the sample has OKRs awaiting review"
+        shot(page, "review-queue")
+        first = items.first
+        okr = waiting[0]
+        objective = first.locator("select").input_value()
+        first.get_by_role("button", name="Confirm").click()
+        page.wait_for_url("**/review?done=*")
+        assert page.get_by_role("status").inner_text() == f"Recorded your decision on {okr}."
+        left = page.locator("article[data-okr]").evaluate_all("n => n.map(x => x.dataset.okr)")
+        assert okr not in left
+        with Session(engine) as s:
+            decided = s.get(
+                LinkFeedback, {"org_id": scored_sample, "okr_id": okr, "objective_id": objective}
+            )
+            assert decided.verdict == "confirmed"
+            assert decided.decided_by.startswith("strategy_office-")  # the signed-in key
+        # The same form without the page's token (as a cross-site form would send it): refused.
+        forged = page.request.post(
+            f"/orgs/{scored_sample}/review/{left[0] if left else okr}/reject", form={"note": "x"}
+        )
+        assert forged.status == 401
+        assert page.console_errors == [] and page.outside_requests == []
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == scored_sample))
+            for okr_id, objective_id, label in before:
+                row = s.get(
+                    ScoredLink,
+                    {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id},
+                )
+                row.label = label
+
+
+def test_a_team_lead_has_no_review_queue(page, role_keys, scored_sample) -> None:
+    sign_in(page, role_keys["team_lead"])
+    assert page.goto(f"/orgs/{scored_sample}/review").status == 403
