@@ -102,6 +102,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/orgs/{org_id}/review-queue"): _rule(ADMIN, OFFICE, INTEGRATION),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),
+    # A team lead reads only the jobs it asked for (the route filters by requester).
+    ("GET", "/jobs/{job_id}"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}/jobs"): _rule(ORG_READERS),
+    ("POST", "/orgs/{org_id}/webhooks"): _rule(ADMIN, INTEGRATION),
+    ("GET", "/orgs/{org_id}/webhooks"): _rule(ADMIN, INTEGRATION),
+    ("DELETE", "/orgs/{org_id}/webhooks/{webhook_id}"): _rule(ADMIN, INTEGRATION),
+    ("GET", "/orgs/{org_id}/webhooks/{webhook_id}/deliveries"): _rule(ADMIN, INTEGRATION),
 }
 
 _STRATEGY = ("cycles", "teams", "objectives", "kpis")

@@ -52,6 +52,8 @@ EXISTING = {
     "report_id": "1",
     "draft_id": "D-none",
     "prefix": "nokey000",
+    "job_id": "1",
+    "webhook_id": "1",
 }
 
 
