@@ -83,8 +83,14 @@ def report(session: Session, job: Job, services: Services, progress: Progress) -
         overrides=p.get("settings"),
         on_stage=on_stage,
     )
-    url = f"{_org_url(job.org_id)}/reports/{run.id}"
-    result = {"report_id": run.id, "url": url, "findings": len(run.findings)}
+    # A build that says what the newest run with its filters says returns that run: `reused`.
+    url = f"{_org_url(job.org_id)}/reports/{run.number}"
+    result = {
+        "report_id": run.number,
+        "url": url,
+        "findings": len(run.findings),
+        "reused": run.reused,
+    }
     emit(session, job.org_id, "report.completed", result)
     return result
 

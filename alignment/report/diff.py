@@ -77,7 +77,7 @@ def _day(run: ReportRun) -> str | None:
 
 def _header(run: ReportRun) -> dict[str, Any]:
     return {
-        "id": run.id,
+        "id": run.number,
         "created_at": run.created_at.isoformat(),
         "inputs_version": run.inputs_version,
         "model": run.model,

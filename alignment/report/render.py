@@ -50,7 +50,7 @@ def to_document(run: ReportRun) -> dict[str, Any]:
     organization = summary.pop("organization", {"id": run.org_id, "name": run.org_id})
     return {
         "format": run.schema_version,
-        "id": run.id,
+        "id": run.number,
         "organization": organization,
         "created_at": run.created_at.isoformat(),
         "as_of": run.as_of.isoformat() if run.as_of else None,

@@ -1,16 +1,32 @@
-"""Stored report runs and per-organization report settings (migration 0003), and their SQL.
+"""Stored report runs and per-organization report settings (migrations 0003, 0010), and their SQL.
 
 A run keeps its findings and summary as JSON beside the version of the inputs it was built
-from, so two runs can be compared long after the data moved on. Functions take the caller's
-session and never commit.
+from, so two runs can be compared long after the data moved on. People name a run by its
+number within the organization (1, 2, ...); the global `id` is internal. A build that says
+exactly what the newest run with the same filters says returns that run (`reused`) instead of
+storing a copy. Functions take the caller's session and never commit.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, ForeignKey, Identity, Index, Integer, String, func, select
+from sqlalchemy import (
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -18,9 +34,12 @@ from alignment.errors import NotFound
 from alignment.models import Base, stamped_now
 from alignment.repository import require_org
 
-# `report_runs.id` is an integer column: no run has an id outside this range, and larger
+# `report_runs.number` is an integer column: no run has a number outside this range, and larger
 # numbers would make PostgreSQL fail instead of finding nothing.
 MAX_RUN_ID = 2**31 - 1
+# The parts of a run its digest covers: what it says and what it was built from.
+CONTENT = ("schema_version", "inputs_version", "model", "as_of", "filters", "config", "summary",
+           "findings")  # fmt: skip
 
 
 class NoReport(NotFound):
@@ -38,7 +57,13 @@ class ReportRun(Base):
         String, ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True
     )
     id: Mapped[int] = mapped_column(Integer, Identity(always=False), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, nullable=False)
     created_at: Mapped[datetime] = stamped_now()
+    # When a build last produced this content (created_at until a later build reuses the run).
+    confirmed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), nullable=False
+    )
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     schema_version: Mapped[str] = mapped_column(String, nullable=False)
     inputs_version: Mapped[str] = mapped_column(String(64), nullable=False)
     model: Mapped[str] = mapped_column(String, nullable=False)
@@ -47,7 +72,12 @@ class ReportRun(Base):
     config: Mapped[dict] = mapped_column(JSONB, nullable=False)
     summary: Mapped[dict] = mapped_column(JSONB, nullable=False)
     findings: Mapped[list] = mapped_column(JSONB, nullable=False)
-    __table_args__ = (Index("ix_report_runs_created", "org_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_report_runs_created", "org_id", "created_at"),
+        UniqueConstraint("org_id", "number", name="uq_report_runs_number"),
+    )
+    # Set by `save_run`, not stored: True when a build returned this existing run.
+    reused = False
 
 
 class ReportSettings(Base):
@@ -61,20 +91,60 @@ class ReportSettings(Base):
     updated_at: Mapped[datetime] = stamped_now()
 
 
+def content_digest(values: dict[str, Any]) -> str:
+    """SHA-256 of a run's content (`CONTENT`), independent of key order."""
+    part = {k: values.get(k) for k in CONTENT}
+    return hashlib.sha256(json.dumps(part, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def save_run(session: Session, org_id: str, **values: Any) -> ReportRun:
-    run = ReportRun(org_id=org_id, **values)
+    """Store a run under the organization's next number, or return the newest run with the same
+    filters when its content is the same (marked `reused`, its `confirmed_at` moved to now)."""
+    # One builder at a time per organization: numbers stay gapless and two equal builds
+    # racing each other store one run, not two.
+    session.execute(
+        text("select pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"report_runs:{org_id}"},
+    )
+    digest = content_digest(values)
+    newest = session.execute(
+        select(ReportRun.id, ReportRun.content_hash)
+        .where(ReportRun.org_id == org_id, ReportRun.filters == values["filters"])
+        .order_by(ReportRun.number.desc())
+        .limit(1)
+    ).first()
+    if newest is not None and newest.content_hash == digest:
+        run = session.get_one(ReportRun, {"org_id": org_id, "id": newest.id})
+        run.confirmed_at = func.now()
+        session.flush()
+        session.refresh(run, ["confirmed_at"])
+        run.reused = True
+        return run
+    number = session.scalar(
+        select(func.coalesce(func.max(ReportRun.number), 0) + 1).where(ReportRun.org_id == org_id)
+    )
+    run = ReportRun(org_id=org_id, number=number, content_hash=digest, **values)
     session.add(run)
     session.flush()
-    session.refresh(run, ["created_at"])  # from the server; the findings need no re-reading
+    # Read back as stored: JSONB orders keys its own way, and the first export of a run must
+    # be byte for byte what re-exporting it later gives.
+    session.refresh(run, ["created_at", "confirmed_at", "filters", "config", "summary", "findings"])
     return run
 
 
-def get_run(session: Session, org_id: str, run_id: int) -> ReportRun:
-    in_range = 1 <= run_id <= MAX_RUN_ID
-    run = session.get(ReportRun, {"org_id": org_id, "id": run_id}) if in_range else None
+def get_run(session: Session, org_id: str, number: int) -> ReportRun:
+    """The organization's run with this number."""
+    in_range = 1 <= number <= MAX_RUN_ID
+    run = (
+        session.scalar(
+            select(ReportRun).where(ReportRun.org_id == org_id, ReportRun.number == number)
+        )
+        if in_range
+        else None
+    )
     if run is None:
         require_org(session, org_id)
-        raise NotFound(f"report {run_id} does not exist in organization {org_id!r}")
+        raise NotFound(f"report {number} does not exist in organization {org_id!r}")
     return run
 
 
@@ -90,21 +160,25 @@ def latest_run(
     query = select(ReportRun).where(ReportRun.org_id == org_id)
     if not include_filtered:
         query = query.where(ReportRun.filters == {})
-    return session.scalar(query.order_by(ReportRun.id.desc()).limit(1))
+    # The newest build: a reused run counts from when a build last confirmed it.
+    newest_first = (ReportRun.confirmed_at.desc(), ReportRun.number.desc())
+    return session.scalar(query.order_by(*newest_first).limit(1))
 
 
 def list_runs(
     session: Session, org_id: str, *, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
-    """Run headers (no findings), newest first."""
+    """Run headers (no findings), newest first; `id` is the run's number (what URLs take)."""
     require_org(session, org_id)
     total = session.scalar(
         select(func.count()).select_from(ReportRun).where(ReportRun.org_id == org_id)
     )
     rows = session.execute(
         select(
-            ReportRun.id,
+            ReportRun.number.label("id"),
+            ReportRun.number,
             ReportRun.created_at,
+            ReportRun.confirmed_at,
             ReportRun.schema_version,
             ReportRun.inputs_version,
             ReportRun.model,
@@ -113,7 +187,7 @@ def list_runs(
             ReportRun.summary["counts"].label("counts"),
         )
         .where(ReportRun.org_id == org_id)
-        .order_by(ReportRun.id.desc())
+        .order_by(ReportRun.number.desc())
         .limit(limit)
         .offset(offset)
     ).all()
@@ -136,17 +210,18 @@ def save_settings(session: Session, org_id: str, config: dict[str, Any]) -> None
 
 
 def latest_runs(session: Session) -> dict[str, tuple[int, datetime]]:
-    """Each organization's latest report (id, created_at) as `latest_run` means it, for the
+    """Each organization's latest report (number, created_at) as `latest_run` means it, for the
     index page."""
     newest = (
-        select(ReportRun.org_id, func.max(ReportRun.id).label("id"))
+        select(ReportRun.org_id, func.max(ReportRun.number).label("number"))
         .where(ReportRun.filters == {})
         .group_by(ReportRun.org_id)
         .subquery()
     )
     rows = session.execute(
-        select(ReportRun.org_id, ReportRun.id, ReportRun.created_at).join(
-            newest, (newest.c.org_id == ReportRun.org_id) & (newest.c.id == ReportRun.id)
+        select(ReportRun.org_id, ReportRun.number, ReportRun.created_at).join(
+            newest,
+            (newest.c.org_id == ReportRun.org_id) & (newest.c.number == ReportRun.number),
         )
     )
-    return {r.org_id: (r.id, r.created_at) for r in rows}
+    return {r.org_id: (r.number, r.created_at) for r in rows}

@@ -24,7 +24,8 @@ def report_cmd(
         int | None,
         typer.Option(
             "--run",
-            help="Write this stored run (see GET /orgs/ID/reports) instead of building one.",
+            help="Write the organization's run with this number (see GET /orgs/ID/reports) "
+            "instead of building one.",
         ),
     ] = None,
     cycle: Annotated[list[str] | None, typer.Option(help="Cycle(s) covered (default all).")] = None,
@@ -125,10 +126,18 @@ def _build(org, filters, day, fmt: str, render, output: Path | None) -> None:
             text = render(run)
             # Written inside the transaction: a file that cannot be written stores no run.
             _write(text, output)
-            bar.update(task, description=f"report #{run.id} stored", completed=1, total=1)
+            done = "unchanged, stored run" if run.reused else "stored"
+            bar.update(task, description=f"report #{run.number} {done}", completed=1, total=1)
     except DomainError as exc:
         fail(exc)
-    err.print(f"report [bold]#{run.id}[/] for {org}: {headline(run.summary)}")
+    if run.reused:
+        built = run.created_at.strftime("%Y-%m-%d %H:%M")
+        err.print(
+            f"report [bold]#{run.number}[/] for {org}: nothing changed since it was built "
+            f"({built}), so no new run was stored: {headline(run.summary)}"
+        )
+    else:
+        err.print(f"report [bold]#{run.number}[/] for {org}: {headline(run.summary)}")
     _finish(text, output)
 
 
@@ -144,7 +153,7 @@ def _write_stored(org: str, run_id: int, render, output: Path | None) -> None:
     except DomainError as exc:
         fail(exc)
     built = run.created_at.strftime("%Y-%m-%d %H:%M")
-    err.print(f"report [bold]#{run.id}[/] for {org} (built {built}): {headline(run.summary)}")
+    err.print(f"report [bold]#{run.number}[/] for {org} (built {built}): {headline(run.summary)}")
     _finish(text, output)
 
 

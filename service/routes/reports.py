@@ -67,7 +67,7 @@ def render(run: report.ReportRun, fmt: Format) -> Response:
         return Response(
             report.to_csv(run),
             media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="report-{run.id}.csv"'},
+            headers={"Content-Disposition": f'attachment; filename="report-{run.number}.csv"'},
         )
     if fmt == "html":
         return HTMLResponse(
@@ -284,4 +284,5 @@ def report_page_head(org_id: str, session: SessionDep) -> Response:
 
 def _outdated(session: Session, run: report.ReportRun) -> bool:
     settings = report.effective_config(session, run.org_id).model_dump(mode="json")
-    return run.config != settings or changed_since(session, run.org_id, run.created_at)
+    # confirmed_at: an edit a later build found to change nothing does not ask again.
+    return run.config != settings or changed_since(session, run.org_id, run.confirmed_at)

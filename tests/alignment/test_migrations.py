@@ -106,3 +106,34 @@ def test_vectors_stored_before_0005_stay_searchable(empty_database: str) -> None
             assert conn.scalar(text("select count(*) from text_embeddings")) == 2
     finally:
         engine.dispose()
+
+
+def test_0010_numbers_existing_runs_per_organization(empty_database: str) -> None:
+    db.upgrade(empty_database, "0009")
+    engine = create_engine(empty_database)
+    run = (
+        "insert into report_runs (org_id, schema_version, inputs_version, model, filters, "
+        "config, summary, findings) values (:org, 'v1', 'x', 'm', '{}', '{}', '{}', '[]')"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("insert into organizations (id, name) values ('a', 'A'), ('b', 'B')"))
+            for org in ("a", "b", "a", "b", "a"):  # global ids 1..5
+                conn.execute(text(run), {"org": org})
+        db.upgrade(empty_database)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("select org_id, id, number, confirmed_at = created_at from report_runs "
+                     "order by id")
+            ).all()  # fmt: skip
+        assert [tuple(r) for r in rows] == [
+            ("a", 1, 1, True), ("b", 2, 1, True), ("a", 3, 2, True), ("b", 4, 2, True),
+            ("a", 5, 3, True),
+        ]  # fmt: skip
+        with pytest.raises(Exception, match="uq_report_runs_number"), engine.begin() as conn:
+            conn.execute(
+                text(run.replace("(org_id,", "(number, org_id,").replace("(:org,", "(2, :org,")),
+                {"org": "b"},
+            )
+    finally:
+        engine.dispose()

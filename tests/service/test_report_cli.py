@@ -108,3 +108,18 @@ def test_a_stored_run_is_written_without_building_another(org, tmp_path) -> None
     mixed = report("--org", org, "--run", str(document["id"]), "--kind", "orphan_okr")
     assert mixed.exit_code == 2 and "--kind choose what a new run covers" in said(mixed.output)
     assert runs(org) == 1
+
+
+def test_re_exporting_an_unchanged_organization_renders_the_stored_run(org, tmp_path) -> None:
+    first_page, second_page = tmp_path / "first.html", tmp_path / "second.html"
+    first = report("--org", org, "-o", str(first_page))
+    assert first.exit_code == 0, first.output
+    assert runs(org) == 1 and "report #1 for" in said(first.stderr)
+    again = report("--org", org, "-o", str(second_page))
+    assert again.exit_code == 0, again.output
+    assert runs(org) == 1
+    assert "report #1 for" in said(again.stderr) and "no new run was stored" in said(again.stderr)
+    assert second_page.read_text() == first_page.read_text()
+    # Other filters are another build: a run of their own, the next number.
+    narrow = report("--org", org, "--format", "json", "--kind", "orphan_okr")
+    assert narrow.exit_code == 0 and json.loads(narrow.stdout)["id"] == 2 and runs(org) == 2

@@ -157,8 +157,12 @@ def test_web_pages(client, jobs, session, scored_sample) -> None:
     # notice and queues a report job. (The test runs in one transaction, where now() stands
     # still, so the shown run is first dated back.)
     session.execute(
-        text("UPDATE report_runs SET created_at = created_at - interval '1 hour' WHERE id = :id"),
-        {"id": whole["id"]},
+        text(
+            "UPDATE report_runs SET created_at = created_at - interval '1 hour', "
+            "confirmed_at = confirmed_at - interval '1 hour' "
+            "WHERE org_id = :org AND number = :number"
+        ),
+        {"org": scored_sample, "number": whole["id"]},
     )
     edited = client.patch(f"/orgs/{scored_sample}/okrs/O-14", json={"title": "NPS 46"})
     assert edited.status_code == 200, edited.text
