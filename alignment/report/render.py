@@ -6,6 +6,11 @@ bars are plain HTML coloured server-side. All user text goes through Jinja2 auto
 page's Content-Security-Policy allows only its own script (by hash), so even a text that got
 past escaping could not run.
 
+The served page (`view` given) lists one page of findings chosen by the query string
+(alignment/report/page.py); an exported file (no `view`) lists every finding and filters them in
+the browser. Both open with cards that tell the story (orphans, uncovered objectives, drifting
+check-ins, awaiting review), each linking to those findings.
+
 The page spells each finding's evidence out as labelled lines ("own OKR similarity 0.64",
 "matched key result O-47-KR1: ‹text›"), naming records by id and title where the document
 knows the title; keys it does not know are shown generically, and the raw JSON stays one
@@ -36,6 +41,7 @@ from alignment.report.evidence_text import (
 )
 from alignment.report.findings import natural
 from alignment.report.kinds import KINDS, SEVERITIES
+from alignment.report.page import FindingsView, page_numbers, page_of
 from alignment.report.store import ReportRun
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -43,6 +49,13 @@ CSV_COLUMNS = (
     "key", "kind", "category", "severity", "reason", "records", "teams", "cycles",
     "perspectives", "evidence",
 )  # fmt: skip
+# The cards at the top: (finding kind, what its count means).
+STORY = (
+    ("orphan_okr", "orphan OKRs serve no strategic objective"),
+    ("uncovered_objective", "strategic objectives no OKR serves"),
+    ("checkin_drift", "check-ins drift from their OKR"),
+    ("needs_review", "OKRs await a person's review of their link"),
+)
 
 
 def to_document(run: ReportRun) -> dict[str, Any]:
@@ -131,7 +144,9 @@ def _assets() -> tuple[str, str, str]:
     return script, style, f"'sha256-{digest}'"
 
 
-def to_html(run: ReportRun) -> str:
+def to_html(run: ReportRun, view: FindingsView | None = None) -> str:
+    """The run as one page: with `view`, the served page listing that page of findings;
+    without, a self-contained file listing all of them."""
     document = to_document(run)
     script, style, script_hash = _assets()
     summary = document["summary"]
@@ -140,6 +155,10 @@ def to_html(run: ReportRun) -> str:
     evidence = EvidenceText(titles)
     team_counts = Counter(t for f in run.findings for t in f["scope"]["teams"])
     kind_counts = summary["counts"]["by_kind"]
+    shown = page_of(run.findings, view) if view is not None else None
+    listed = shown.items if shown is not None else run.findings
+    # Card links start from the whole list: a card answers its own question.
+    fresh = view or FindingsView()
     return (
         _environment()
         .get_template("report.html.j2")
@@ -148,7 +167,15 @@ def to_html(run: ReportRun) -> str:
             summary=summary,
             findings=[
                 {**f, "evidence_lines": flatten(evidence.lines(f["kind"], f["evidence"]))}
-                for f in run.findings
+                for f in listed
+            ],
+            total=len(run.findings),
+            view=view,
+            shown=shown,
+            page_links=_page_links(fresh, shown.page, shown.pages) if shown else [],
+            story=[
+                (kind, kind_counts.get(kind, 0), label, _card_link(fresh, kind))
+                for kind, label in STORY
             ],
             heat_top=max((max(row, default=0) for row in heat["aligned_okrs"]), default=0),
             kinds=[(k, kind_counts[k]) for k in KINDS if k in kind_counts],
@@ -164,10 +191,18 @@ def to_html(run: ReportRun) -> str:
             style=style,
             csp=(
                 "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                f"script-src {script_hash}; base-uri 'none'; form-action 'none'"
+                f"script-src {script_hash}; base-uri 'none'; form-action 'self'"
             ),
         )
     )
+
+
+def _page_links(view: FindingsView, page: int, pages: int) -> list[tuple[int | None, str]]:
+    return [(n, view.query(page=n) if n else "") for n in page_numbers(page, pages)]
+
+
+def _card_link(view: FindingsView, kind: str) -> str:
+    return FindingsView(per_page=view.per_page).query(kind=kind) + "#findings-title"
 
 
 def _category_counts(kind_counts: dict[str, int]) -> Counter[str]:
@@ -181,5 +216,5 @@ def content_security_policy() -> str:
     """The same policy as the page's meta tag, for an HTTP header."""
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src {_assets()[2]}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        f"script-src {_assets()[2]}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
     )

@@ -27,6 +27,7 @@ from alignment.jobs import views as job_views
 from alignment.report import store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
+from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
 from alignment.report.render import content_security_policy
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
@@ -62,7 +63,7 @@ class ReportIn(BaseModel):
         )
 
 
-def render(run: report.ReportRun, fmt: Format) -> Response:
+def render(run: report.ReportRun, fmt: Format, view: FindingsView | None = None) -> Response:
     if fmt == "csv":
         return Response(
             report.to_csv(run),
@@ -71,7 +72,7 @@ def render(run: report.ReportRun, fmt: Format) -> Response:
         )
     if fmt == "html":
         return HTMLResponse(
-            report.to_html(run),
+            report.to_html(run, view),
             headers={
                 "Content-Security-Policy": content_security_policy(),
                 "X-Content-Type-Options": "nosniff",
@@ -221,12 +222,28 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
 
 
 @router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
-def report_page(org_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
+def report_page(
+    org_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    page: Annotated[int, Query(ge=1, le=store.MAX_RUN_ID, description="Page of findings.")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
+    severity: Annotated[str, Query(max_length=40)] = "",
+    category: Annotated[str, Query(max_length=40)] = "",
+    kind: Annotated[str, Query(max_length=60)] = "",
+    team: Annotated[str, Query(max_length=200)] = "",
+    q: Annotated[str, Query(max_length=200, description="Text, id or finding key.")] = "",
+) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
-    not the organization's picture). The page never builds: when there is no run yet, a
+    not the organization's picture), its findings filtered and paginated by the query (kept
+    across pages). The page never builds: when there is no run yet, a
     record changed since the shown run, or the report settings changed, a report job is
     queued (joining one already waiting) and the page says it is being recomputed; with no
     run at all it answers 202 with a page that reloads itself."""
+    view = findings_view(
+        page=page, per_page=per_page, severity=severity, category=category, kind=kind,
+        team=team, q=q,
+    )  # fmt: skip
     repository.require_org(session, org_id)
     run = report.latest_run(session, org_id)
     job = None
@@ -244,10 +261,10 @@ def report_page(org_id: str, session: SessionDep, principal: CurrentPrincipal) -
                 "Retry-After": "2",
             },
         )
-    page = render(run, "html")
+    shown = render(run, "html", view)
     if job is not None:
-        page = _with_notice(page, job.id)
-    return page
+        shown = _with_notice(shown, job.id)
+    return shown
 
 
 _PAGE_CSP = (

@@ -74,6 +74,7 @@ def make_run(findings: list[dict], teams: list[dict], filters: dict | None = Non
     return ReportRun(
         org_id="acme",
         id=7,
+        number=7,
         created_at=datetime(2026, 11, 29, 9, 30, tzinfo=UTC),
         schema_version="goldenthread.report/v1",
         inputs_version="0" * 64,

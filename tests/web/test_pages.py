@@ -38,11 +38,55 @@ def test_the_report_page_filters_findings(page, role_keys, scored_sample) -> Non
     page.wait_for_selector("#findings")
     total = page.locator("#findings tbody tr").count()
     assert total > 10
-    page.select_option("#f-kind", "orphan_okr")
+    # The served page filters on the server: choosing a kind reloads it with ?kind=...
+    with page.expect_navigation():
+        page.select_option("#f-kind", "orphan_okr")
+    assert "kind=orphan_okr" in page.url
     visible = page.locator("#findings tbody tr:visible")
     assert 0 < visible.count() < total
     assert all("orphan" in visible.nth(i).inner_text() for i in range(visible.count()))
     shot(page, "report-orphans")
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_the_report_page_opens_with_cards_and_pages_its_findings(
+    page, role_keys, scored_sample
+) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/report.html?per_page=2")
+    page.wait_for_selector("#findings")
+    cards = page.locator("section.story a.card")
+    assert cards.count() == 4
+    assert "orphan OKRs" in cards.nth(0).inner_text()
+    orphans = int(page.locator("a.story-orphan_okr .big").inner_text())
+    assert orphans > 2  # more than one page of two
+    shot(page, "report-cards")
+    # A card is a link to its findings, reachable from the keyboard.
+    page.locator("a.story-orphan_okr").focus()
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "kind=orphan_okr" in page.url and "per_page=2" in page.url
+    first = page.locator("#findings tbody tr")
+    assert first.count() == 2
+    assert all("orphan" in first.nth(i).inner_text() for i in range(2))
+    assert f"1–2 of {orphans} matching" in page.inner_text("#findings-title")
+    seen = set(page.locator("#findings code.key").all_inner_texts())
+    # Next page: other findings, the filter kept.
+    page.get_by_role("navigation", name="Findings pages (top)").get_by_role(
+        "link", name="next ›"
+    ).click()
+    page.wait_for_url("**page=2**")
+    assert "kind=orphan_okr" in page.url
+    assert page.locator("#f-kind").input_value() == "orphan_okr"
+    second = set(page.locator("#findings code.key").all_inner_texts())
+    assert second and not (second & seen)
+    assert all("orphan" in t for t in page.locator("#findings tbody tr").all_inner_texts())
+    assert page.locator('.pager a[aria-current="page"]').first.inner_text() == "2"
+    shot(page, "report-page-2")
+    # A new filter starts again on page 1.
+    with page.expect_navigation():
+        page.select_option("#f-severity", "high")
+    assert "?severity=high&kind=orphan_okr&per_page=2#" in page.url  # no page, no empty filter
     assert page.console_errors == [] and page.outside_requests == []
 
 

@@ -1,23 +1,44 @@
 (function () {
   "use strict";
-  var table = document.getElementById("findings");
-  if (!table) { return; }
-  var rows = Array.prototype.slice.call(table.tBodies[0].rows);
+  var form = document.getElementById("f-form");
+  if (!form) { return; }
   var controls = {
     severity: document.getElementById("f-severity"),
     kind: document.getElementById("f-kind"),
     category: document.getElementById("f-category"),
     team: document.getElementById("f-team"),
-    text: document.getElementById("f-text")
+    q: document.getElementById("f-text")
   };
+  // The served page filters on the server (findings are paginated there): a choice reloads it.
+  if (form.dataset.mode === "server") {
+    ["severity", "kind", "category", "team"].forEach(function (name) {
+      // The form carries no page number: a new filter starts on page 1.
+      controls[name].addEventListener("change", function () { form.requestSubmit(); });
+    });
+    // Leave unused filters out of the URL: ?kind=orphan_okr, not ?severity=&category=&kind=...
+    form.addEventListener("formdata", function (event) {
+      var empty = [];
+      event.formData.forEach(function (value, key) { if (!value) { empty.push(key); } });
+      empty.forEach(function (key) { event.formData.delete(key); });
+    });
+    return;
+  }
+  // An exported file holds every finding and filters them here; a card's link (?kind=...)
+  // chooses the filter the same way the served page's query does.
+  var table = document.getElementById("findings");
   var shown = document.getElementById("f-shown");
+  var rows = table ? Array.prototype.slice.call(table.tBodies[0].rows) : [];
+  var params = new URLSearchParams(window.location.search);
+  Object.keys(controls).forEach(function (name) {
+    if (params.get(name)) { controls[name].value = params.get(name); }
+  });
   // data-teams is a JSON list, since a team id may contain spaces.
   var teams = rows.map(function (row) { return JSON.parse(row.dataset.teams || "[]"); });
   var texts = null;  // each row's text, lower-cased on the first search
   function apply() {
     var sev = controls.severity.value, kind = controls.kind.value;
     var cat = controls.category.value, team = controls.team.value;
-    var text = controls.text.value.trim().toLowerCase();
+    var text = controls.q.value.trim().toLowerCase();
     if (text && !texts) {
       texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
     }
@@ -31,10 +52,11 @@
       row.hidden = !ok;
       if (ok) { count += 1; }
     });
-    shown.textContent = String(count);
+    if (shown) { shown.textContent = String(count); }
   }
   Object.keys(controls).forEach(function (name) {
-    controls[name].addEventListener(name === "text" ? "input" : "change", apply);
+    controls[name].addEventListener(name === "q" ? "input" : "change", apply);
   });
+  form.addEventListener("submit", function (event) { event.preventDefault(); apply(); });
   apply();
 })();
