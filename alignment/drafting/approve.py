@@ -18,7 +18,7 @@ from alignment.bundle.validate import json_path
 from alignment.drafting import sources, store
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionSet
 from alignment.errors import Conflict, Invalid
-from alignment.models import Okr
+from alignment.models import Cycle, Okr
 from alignment.records import KINDS
 
 APPROVED = ("approved", "edited_and_approved")
@@ -110,6 +110,7 @@ def _create_okrs(session: Session, draft: store.Draft, payload: dict[str, Any]) 
             f"the draft cites objectives that no longer exist: {', '.join(missing)}",
             details=[{"path": "$.suggestions[*].objective_ids", "message": m} for m in missing],
         )
+    _ensure_cycle(session, draft)
     created = []
     for i, s in enumerate(suggestions, start=1):
         okr_id = f"{draft.id}-O{i}"
@@ -142,6 +143,17 @@ def _create_okrs(session: Session, draft: store.Draft, payload: dict[str, Any]) 
             },
         )
     return created
+
+
+def _ensure_cycle(session: Session, draft: store.Draft) -> None:
+    """Create the cycle a draft proposed (the next one, not yet defined) unless it exists now."""
+    proposed = (draft.request or {}).get("new_cycle")
+    if not proposed or session.get(Cycle, {"org_id": draft.org_id, "id": draft.cycle_id}):
+        return
+    kind = KINDS["cycles"]
+    repository.create_record(
+        session, kind, draft.org_id, kind.create.model_validate(proposed).model_dump()
+    )
 
 
 def reject_draft(

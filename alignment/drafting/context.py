@@ -1,6 +1,7 @@
 """Context building: everything a drafter may use, gathered from the organization's records.
 
-A suggestion sees the team (mission), the target cycle and the one before it, the team's OKRs of
+A suggestion sees the team (mission), the target cycle (`cycles.target_cycle`: the current one,
+or the next once it is more than half over) and the one before it, the team's OKRs of
 both cycles with their check-ins, the candidate strategic objectives with KPIs, and similar OKRs
 of other teams (pgvector neighbours of each objective). A summary sees the OKRs in its scope
 (a team, or the OKRs serving an objective) for one cycle, key-result progress, and findings.
@@ -16,6 +17,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from alignment.drafting import sources
+from alignment.drafting.cycles import data_today, target_cycle
 from alignment.drafting.findings import elapsed, ensure_scored, kr_status, scope_findings
 from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 from alignment.drafting.similar import OrgVectors
@@ -38,6 +40,7 @@ class SuggestContext:
     similar_okrs: list[dict[str, Any]]  # other teams' OKRs near the candidate objectives
     relevance: dict[str, float] = field(default_factory=dict)  # objective id -> team fit
     vectors: OrgVectors | None = field(default=None, repr=False)
+    cycle_reason: str | None = None  # why this cycle, when none was asked for
 
     def prompt_inputs(self) -> dict[str, Any]:
         return {
@@ -104,6 +107,10 @@ def build_suggest_context(
 ) -> SuggestContext:
     team = sources.team(session, org_id, request.team)
     cycle, previous = sources.pick_cycle(session, org_id, request.cycle)
+    reason = None
+    if request.cycle is None:
+        ordered = sources.cycles(session, org_id)
+        cycle, previous, reason = target_cycle(ordered, data_today(session, org_id))
     ensure_scored(session, org_id, embedder)
     given = request.objectives != "suggest"
     candidates = sources.objectives(session, org_id, request.objectives if given else None)
@@ -126,6 +133,7 @@ def build_suggest_context(
         similar_okrs=similar,
         relevance=relevance,
         vectors=vectors,
+        cycle_reason=reason,
     )
 
 

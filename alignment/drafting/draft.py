@@ -74,9 +74,16 @@ def draft_suggestions(
                 "team": ctx.team["id"],
                 "cycle": ctx.cycle["id"],
                 "objectives": request.objectives,
+                **({"cycle_reason": ctx.cycle_reason} if ctx.cycle_reason else {}),
+                # A cycle the organization has not defined yet: approval creates it.
+                **({"new_cycle": _cycle_record(ctx.cycle)} if ctx.cycle.get("proposed") else {}),
             },
         },
     )
+
+
+def _cycle_record(cycle: dict[str, Any]) -> dict[str, str]:
+    return {"id": cycle["id"], "start": cycle["start"].isoformat(), "end": cycle["end"].isoformat()}
 
 
 def draft_summary(

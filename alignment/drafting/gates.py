@@ -2,15 +2,18 @@
 
 Suggestions: schema valid; OKR quality rules pass (`alignment.quality`); each suggested OKR
 scores `aligned` with every objective it cites (`alignment.scoring.stage.preview_links`, nothing
-stored); no suggestion is a near-duplicate of an existing OKR (pgvector cosine); every citation
-names a record that exists. Summaries: schema valid; every statement cites check-ins or findings
-of its own scope, and nothing else. Every gate runs (unless the schema already failed), so a
-repair attempt hears about every problem at once, by JSON path.
+stored); no suggestion is a near-duplicate of an existing OKR, and none of its key results nearly
+copies one of the organization's key results (pgvector cosine; the team's own key results of
+other cycles may be carried forward); no OKR title copies the title of an objective it cites;
+every citation names a record that exists. Summaries: schema valid; every statement cites
+check-ins or findings of its own scope, and nothing else. Every gate runs (unless the schema
+already failed), so a repair attempt hears about every problem at once, by JSON path.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -21,7 +24,7 @@ from alignment.bundle.validate import json_path
 from alignment.drafting import sources
 from alignment.drafting.context import SuggestContext, SummaryContext
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, ReviewSummary, SuggestionSet
-from alignment.drafting.similar import OrgVectors, draft_text
+from alignment.drafting.similar import draft_text
 from alignment.embedder import Embedder
 from alignment.quality import KrInput, OkrInput, QualityConfig, check_okr
 from alignment.scoring.stage import preview_links
@@ -32,7 +35,11 @@ from alignment.scoring.stage import preview_links
 # and a legitimate new OKR for the same objective scored 0.76 against its team's current one, so
 # the threshold sits well above both: it refuses restatements, not related work.
 DUPLICATE_COSINE = 0.9
-SUGGESTION_GATES = ("schema", "quality", "aligned", "not_duplicate", "citations")
+# Jaccard overlap of title words at or above which an OKR title restates an objective's title.
+TITLE_OVERLAP = 0.8
+SUGGESTION_GATES = (
+    "schema", "quality", "aligned", "not_duplicate", "title_not_objective", "citations",
+)  # fmt: skip
 SUMMARY_GATES = ("schema", "citations")
 
 
@@ -81,7 +88,8 @@ def gate_suggestions(
         Gate("schema", True),
         _quality(output, quality or QualityConfig()),
         _aligned(session, ctx.org_id, output, embedder),
-        _not_duplicate(ctx.vectors, output),
+        _not_duplicate(session, ctx, output),
+        _title_not_objective(ctx, output),
         _suggestion_citations(session, ctx, output),
     ]
 
@@ -141,8 +149,17 @@ def _aligned(session: Session, org_id: str, output: SuggestionSet, embedder: Emb
     return Gate("aligned", not problems, problems, {"scores": scores})
 
 
-def _not_duplicate(vectors: OrgVectors, output: SuggestionSet) -> Gate:
-    problems, nearest = [], []
+def _not_duplicate(session: Session, ctx: SuggestContext, output: SuggestionSet) -> Gate:
+    """No suggestion restates an existing OKR, and no key result nearly copies an existing one:
+    the report's duplicate-effort rule (cosine >= `duplicate_similarity`, or >=
+    `duplicate_similarity_same_numbers` with the same unit and target)."""
+    from alignment.report.build import effective_config
+
+    vectors = ctx.vectors
+    assert vectors is not None
+    config = effective_config(session, ctx.org_id)
+    existing = sources.key_results_by_hash(session, ctx.org_id)
+    problems, nearest, nearest_krs = [], [], []
     for i, s in enumerate(output.suggestions):
         text = draft_text(s.title, s.description, [k.title for k in s.key_results])
         hits = vectors.nearest_okrs(text, limit=1, draft=True)
@@ -155,7 +172,121 @@ def _not_duplicate(vectors: OrgVectors, output: SuggestionSet) -> Gate:
                     f">= {DUPLICATE_COSINE})",
                 )
             )
-    return Gate("not_duplicate", not problems, problems, {"nearest": nearest})
+        per_kr = []
+        titles = [k.title for k in s.key_results]
+        for j, (kr, vector) in enumerate(zip(s.key_results, vectors.preview(titles), strict=True)):
+            copied = _copied_key_result(session, ctx, kr.unit, kr.target, vector, existing, config)
+            per_kr.append(copied)
+            if copied and copied["copies"]:
+                problems.append(
+                    _problem(
+                        f"$.suggestions[{i}].key_results[{j}]",
+                        f"nearly copies key result {copied['key_result']} of OKR {copied['okr']} "
+                        f"(team {copied['team']}, {copied['cycle']}; cosine "
+                        f"{copied['cosine']:.2f}{copied['why']}); draft a key result of its own",
+                    )
+                )
+        nearest_krs.append(per_kr)
+    details = {"nearest": nearest, "nearest_key_results": nearest_krs}
+    return Gate("not_duplicate", not problems, problems, details)
+
+
+def key_result_copies(
+    session: Session, ctx: SuggestContext, key_results: list[dict[str, Any]]
+) -> list[dict[str, Any] | None]:
+    """For each drafted key result (title, unit, target), the existing one it would nearly copy
+    (as the gate judges), or None: lets a drafter leave such key results out up front."""
+    from alignment.report.build import effective_config
+
+    assert ctx.vectors is not None
+    if not key_results:
+        return []
+    config = effective_config(session, ctx.org_id)
+    existing = sources.key_results_by_hash(session, ctx.org_id)
+    vectors = ctx.vectors.preview([k["title"] for k in key_results])
+    out = []
+    for kr, vector in zip(key_results, vectors, strict=True):
+        found = _copied_key_result(session, ctx, kr["unit"], kr["target"], vector, existing, config)
+        out.append(found if found and found["copies"] else None)
+    return out
+
+
+def _copied_key_result(
+    session: Session,
+    ctx: SuggestContext,
+    unit: str | None,
+    target: float | None,
+    vector: Any,
+    existing: dict[str, list[dict[str, Any]]],
+    config: Any,
+) -> dict[str, Any] | None:
+    """The closest existing key result this one may not copy, and whether it does. The team's
+    own key results of other cycles are carried forward on purpose (evidence cites them)."""
+
+    def comparable(row: dict[str, Any]) -> bool:
+        return row["team"] != ctx.team["id"] or row["cycle"] == ctx.cycle["id"]
+
+    hashes = [h for h, rows in existing.items() if any(comparable(r) for r in rows)]
+    assert ctx.vectors is not None
+    found = sources.nearest_texts(
+        session, ctx.org_id, ctx.vectors.embedder.model_name, vector, hashes, limit=5
+    )
+    best = None
+    for h, cosine in found:
+        for row in existing[h]:
+            if not comparable(row):
+                continue
+            same_numbers = (row["unit"] or "").strip().lower() == (unit or "").strip().lower() and (
+                row["target"] is not None and target is not None and row["target"] == target
+            )
+            copies = cosine >= config.duplicate_similarity or (
+                same_numbers and cosine >= config.duplicate_similarity_same_numbers
+            )
+            candidate = {
+                "key_result": row["id"],
+                "okr": row["okr"],
+                "team": row["team"],
+                "cycle": row["cycle"],
+                "cosine": cosine,
+                "copies": copies,
+                "why": ", same unit and target" if copies and same_numbers else "",
+            }
+            if copies:
+                return candidate
+            best = best or candidate
+    return best
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.lower())
+
+
+def title_copies(okr_title: str, objective_title: str) -> bool:
+    """True when an OKR title is the objective's title, contains it, or shares nearly all of
+    its words: an OKR says how a team serves the objective, not the objective again."""
+    okr, objective = _words(okr_title), _words(objective_title)
+    if not objective:
+        return False
+    if " ".join(objective) in " ".join(okr):
+        return True
+    a, b = set(okr), set(objective)
+    return len(a & b) / len(a | b) >= TITLE_OVERLAP
+
+
+def _title_not_objective(ctx: SuggestContext, output: SuggestionSet) -> Gate:
+    titles = {o["id"]: o["title"] for o in ctx.objectives}
+    problems = []
+    for i, s in enumerate(output.suggestions):
+        for objective_id in s.objective_ids:
+            if objective_id in titles and title_copies(s.title, titles[objective_id]):
+                problems.append(
+                    _problem(
+                        f"$.suggestions[{i}].title",
+                        f"copies the title of objective {objective_id} "
+                        f"({titles[objective_id]!r}); say what this team will change for it",
+                    )
+                )
+    return Gate("title_not_objective", not problems, problems)
 
 
 def _suggestion_citations(session: Session, ctx: SuggestContext, output: SuggestionSet) -> Gate:

@@ -101,8 +101,10 @@ def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any
     evidence: list[dict[str, str]] = []
     kpis_used = _kpi_key_results(objective, key_results)
     carried = _carry_forward(ctx, so, key_results, evidence)
+    left_out = _drop_copies(ctx, key_results)
     if len(key_results) < 2:
         _midpoint(objective, key_results, kpis_used)
+        left_out += _drop_copies(ctx, key_results)
     if team.get("mission"):
         evidence.insert(0, {"kind": "team", "id": team["id"], "why": "team mission"})
     for okr in ctx.team_okrs:
@@ -123,10 +125,16 @@ def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any
         f" Team mission: {team['mission']}" if team.get("mission") else ""
     )
     rationale = _rationale(objective, kpis_used, carried, similar)
+    if left_out:
+        rationale += (
+            " Left out key results the organization already has: "
+            + ", ".join(f"{c['key_result']} ({c['team']}, {c['cycle']})" for c in left_out)
+            + "."
+        )
     for kr in key_results:
         kr["title"], kr["unit"] = _clip(kr["title"], 300), _clip(kr["unit"], 40)
     return {
-        "title": _clip(f"{objective['title']} ({team['name']})", 300),
+        "title": _clip(_title(team, objective, kpis_used), 300),
         "description": _clip(description, 2000),
         "key_results": key_results[:MAX_KEY_RESULTS],
         "objective_ids": [so],
@@ -134,6 +142,29 @@ def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any
         "evidence": evidence[:20],
         "rationale": _clip(rationale, 2000),
     }
+
+
+def _drop_copies(ctx: SuggestContext, key_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Remove (in place) key results that nearly copy one the organization already has, as the
+    gate judges them; return what they copied."""
+    from alignment.drafting.gates import key_result_copies
+
+    if ctx.vectors is None or not key_results:
+        return []
+    copies = key_result_copies(ctx.vectors.session, ctx, key_results)
+    key_results[:] = [kr for kr, c in zip(key_results, copies, strict=True) if c is None]
+    return [c for c in copies if c is not None]
+
+
+def _title(team: dict[str, Any], objective: dict[str, Any], kpis_used: list[str]) -> str:
+    """What the team changes for the objective, never the objective's own title (a gate refuses
+    that): the KPIs it moves, or its share of the objective by id."""
+    names = {k["id"]: k["name"] for k in objective["kpis"]}
+    moved = [names[k] for k in kpis_used[:2]]
+    if moved:
+        lowered = [m[:1].lower() + m[1:] if m[1:2].islower() else m for m in moved]
+        return f"{team['name']} moves {' and '.join(lowered)} toward the {objective['id']} targets"
+    return f"{team['name']} delivers its share of {objective['id']} this cycle"
 
 
 def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> list[str]:

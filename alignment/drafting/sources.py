@@ -298,3 +298,34 @@ def nearest_texts(
         .limit(limit)
     ).tuples()
     return [(h, round(1.0 - float(d), 4)) for h, d in rows]
+
+
+def key_results_by_hash(session: Session, org_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The organization's key results by the content hash of their title (the key of their
+    stored vector), each with its OKR, team, cycle, unit and target."""
+    rows = session.execute(
+        select(
+            KeyResult.id,
+            KeyResult.okr_id,
+            KeyResult.content_hash,
+            KeyResult.unit,
+            KeyResult.target,
+            Okr.team_id,
+            Okr.cycle_id,
+        )
+        .join(Okr, (Okr.org_id == KeyResult.org_id) & (Okr.id == KeyResult.okr_id))
+        .where(KeyResult.org_id == org_id)
+    )
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        out[r.content_hash].append(
+            {
+                "id": r.id,
+                "okr": r.okr_id,
+                "team": r.team_id,
+                "cycle": r.cycle_id,
+                "unit": r.unit,
+                "target": r.target,
+            }
+        )
+    return out

@@ -30,12 +30,14 @@ def test_every_objective_drafted_for_its_team_passes_every_gate(dsession, embedd
     teams = owner_teams(dsession, ORG, embedder)
     assert set(teams) == {f"SO-{i}" for i in range(1, 13)}
     for objective_id, team_id in teams.items():
-        request = SuggestionRequest(team=team_id, cycle="2026-Q4", objectives=[objective_id])
+        # The default cycle: 2026-Q4 is past half on the data's day, so the next one, 2027-Q1.
+        request = SuggestionRequest(team=team_id, objectives=[objective_id])
         draft = draft_suggestions(
             dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder
         )
         failed = [g for g in draft.gates if not g["passed"]]
         assert draft.status == "pending", (objective_id, team_id, failed)
+        assert draft.cycle_id == "2027-Q1"
         [suggestion] = draft.payload["suggestions"]
         assert suggestion["objective_ids"] == [objective_id]
         assert 2 <= len(suggestion["key_results"]) <= 5
@@ -44,23 +46,48 @@ def test_every_objective_drafted_for_its_team_passes_every_gate(dsession, embedd
 
 
 def test_suggestion_is_grounded_in_kpis_and_last_cycle(dsession, embedder):
-    request = SuggestionRequest(team="T-2", cycle="2026-Q4", objectives=["SO-1"])
+    # No cycle asked for: 2026-Q4 is 55% over on the data's day (2026-11-20), so the draft is
+    # for 2027-Q1, proposed after it, and "last cycle" is 2026-Q4.
+    request = SuggestionRequest(team="T-2", objectives=["SO-1"])
     draft = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    assert draft.status == "pending" and draft.cycle_id == "2027-Q1"
+    proposed = {"id": "2027-Q1", "start": "2027-01-01", "end": "2027-03-31"}
+    assert draft.request["new_cycle"] == proposed
+    assert "2026-Q4 is 55% over on 2026-11-20" in draft.request["cycle_reason"]
     [s] = draft.payload["suggestions"]
     krs = {k["title"]: k for k in s["key_results"]}
     # From KPI SO-1-K1 as the strategy states it.
     assert krs["Annual recurring revenue from healthcare contracts"]["baseline"] == 6.2
     assert krs["Annual recurring revenue from healthcare contracts"]["target"] == 8.0
-    # O-1-KR2 (Q3) ended at 520 of 600: carried forward from its latest value.
-    assert (
-        krs["New healthcare ARR signed"]["baseline"],
-        krs["New healthcare ARR signed"]["target"],
-    ) == (520, 600)
+    # O-12-KR2 (2026-Q4) stands at 410 of 900: carried forward from its latest value; the
+    # team's own key result of another cycle is no copy.
+    carried = krs["New healthcare ARR signed this quarter"]
+    assert (carried["baseline"], carried["target"]) == (410, 900)
     refs = {(e["kind"], e["id"]) for e in s["evidence"]}
-    assert {("team", "T-2"), ("key_result", "O-1-KR2")} <= refs
+    assert {("team", "T-2"), ("key_result", "O-12-KR2")} <= refs
     assert s["kpi_ids"] == ["SO-1-K1", "SO-1-K2"]
+    assert "Grow recurring healthcare contract revenue" not in s["title"]
     assert any(
         kind == "okr" and "similar" in e["why"] for e in s["evidence"] for kind in [e["kind"]]
+    )
+
+
+def test_offline_leaves_out_a_key_result_the_cycle_already_has(dsession, embedder):
+    # Asked for 2026-Q4 itself: last cycle's O-1-KR2 "New healthcare ARR signed" would nearly
+    # copy the team's current O-12-KR2 (cosine 0.93), so it is left out, and said so.
+    request = SuggestionRequest(team="T-2", cycle="2026-Q4", objectives=["SO-1"])
+    draft = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    assert draft.status == "pending" and draft.cycle_id == "2026-Q4"
+    assert "new_cycle" not in draft.request and "cycle_reason" not in draft.request
+    [s] = draft.payload["suggestions"]
+    assert "New healthcare ARR signed" not in {k["title"] for k in s["key_results"]}
+    assert (
+        "Left out key results the organization already has: O-12-KR2 (T-2, 2026-Q4)"
+        in (s["rationale"])
+    )
+    [gate] = [g for g in draft.gates if g["name"] == "not_duplicate"]
+    assert gate["passed"] and all(
+        kr is None or not kr["copies"] for kr in gate["details"]["nearest_key_results"][0]
     )
 
 
