@@ -146,13 +146,17 @@ def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any
 
 def _drop_copies(ctx: SuggestContext, key_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Remove (in place) key results that nearly copy one the organization already has, as the
-    gate judges them; return what they copied."""
+    gate judges them; return what they copied. When fewer than two would remain, nothing is
+    removed: the gate then names each copy, which says more than "too few key results"."""
     from alignment.drafting.gates import key_result_copies
 
     if ctx.vectors is None or not key_results:
         return []
     copies = key_result_copies(ctx.vectors.session, ctx, key_results)
-    key_results[:] = [kr for kr, c in zip(key_results, copies, strict=True) if c is None]
+    kept = [kr for kr, c in zip(key_results, copies, strict=True) if c is None]
+    if len(kept) < 2:
+        return []
+    key_results[:] = kept
     return [c for c in copies if c is not None]
 
 

@@ -190,19 +190,21 @@ def valid_suggestion(**changes: Any) -> dict[str, Any]:
     okr = {
         "title": "Plan every delivery route from data instead of habit",
         "description": "Route Logistics redraws routes with the routing engine to cut miles.",
+        # Key results of its own: T-9's 2026-Q4 OKR O-30 already measures "Miles per stop" and
+        # "Routes re-optimized in the last 30 days", and copying them is refused.
         "key_results": [
             {
-                "title": "Miles per stop",
-                "unit": "mi",
-                "baseline": 4.8,
-                "target": 4.4,
+                "title": "Stops served per route hour",
+                "unit": "stops/h",
+                "baseline": 3.2,
+                "target": 3.8,
                 "kind": "lag",
             },
             {
-                "title": "Routes re-optimized in the last 30 days",
+                "title": "Share of routes planned by the routing engine",
                 "unit": "%",
-                "baseline": 31,
-                "target": 100,
+                "baseline": 40,
+                "target": 90,
                 "kind": "lead",
             },
         ],

@@ -302,3 +302,41 @@ def test_review_summary_cites_only_check_ins_and_findings_of_its_scope(
     assert body["response_format"]["json_schema"]["name"] == "ReviewSummary"
     assert '<data name="findings">' in body["messages"][1]["content"]
     assert "checkin_drift:C-90" in body["messages"][1]["content"]
+
+
+def test_a_key_result_copied_from_an_existing_one_and_a_copied_title_are_refused(
+    dsession, llm_server, embedder
+):
+    copying = valid_suggestion(title="Plan routes from data, not habit (Route Logistics)")
+    copying["suggestions"][0]["key_results"][1] = {
+        # T-9's own O-30-KR2 of this cycle, word for word.
+        "title": "Miles per stop", "unit": "mi", "baseline": 4.8, "target": 4.4, "kind": "lag",
+    }  # fmt: skip
+    llm_server.reply(copying)
+    llm_server.reply(valid_suggestion())  # the repair drafts key results of its own
+    draft = _suggest(dsession, llm_server, embedder)
+
+    assert draft.status == "pending"
+    first = {(p["gate"], p["path"]): p["message"] for p in draft.attempts[0]["problems"]}
+    copied = first[("not_duplicate", "$.suggestions[0].key_results[1]")]
+    assert copied.startswith("nearly copies key result O-30-KR2 of OKR O-30 (team T-9, 2026-Q4;")
+    titled = first[("title_not_objective", "$.suggestions[0].title")]
+    assert "copies the title of objective SO-9 ('Plan routes from data, not habit')" in titled
+    # The reasons went back to the model in the repair turn.
+    repair = llm_server.bodies()[1]["messages"][-1]["content"]
+    assert "nearly copies key result O-30-KR2" in repair and "copies the title" in repair
+    [gate] = [g for g in draft.gates if g["name"] == "not_duplicate"]
+    assert all(not kr["copies"] for kr in gate["details"]["nearest_key_results"][0] if kr)
+
+
+def test_the_llm_drafts_for_the_next_cycle_once_the_current_is_past_half(
+    dsession, llm_server, embedder
+):
+    llm_server.reply(valid_suggestion())
+    request = SuggestionRequest(team="T-9", objectives=["SO-9"])
+    draft = draft_suggestions(
+        dsession, ORG, request, drafter=llm_drafter(llm_server), embedder=embedder
+    )
+    assert draft.status == "pending" and draft.cycle_id == "2027-Q1"
+    prompt = " ".join(m["content"] for m in llm_server.bodies()[0]["messages"])
+    assert 'for cycle "2027-Q1"' in prompt and '(the previous cycle was "2026-Q4")' in prompt

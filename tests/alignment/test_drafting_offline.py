@@ -92,9 +92,10 @@ def test_offline_leaves_out_a_key_result_the_cycle_already_has(dsession, embedde
 
 
 def test_suggest_mode_picks_objectives_the_team_serves(dsession, embedder):
-    request = SuggestionRequest(team="T-9", cycle="2026-Q4", objectives="suggest")
+    # For the next cycle: in 2026-Q4 itself T-9's O-30 already has the KPI key results.
+    request = SuggestionRequest(team="T-9", objectives="suggest")
     draft = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
-    assert draft.status == "pending"
+    assert draft.status == "pending", [g for g in draft.gates if not g["passed"]]
     chosen = {o for s in draft.payload["suggestions"] for o in s["objective_ids"]}
     assert chosen and chosen <= {"SO-5", "SO-9"}  # Route Logistics: delivery and routing
 

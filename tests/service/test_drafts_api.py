@@ -37,15 +37,18 @@ def test_suggest_approve_twice_and_read_the_created_okr(api, djobs):
     assert made.status_code == 202, made.text
     assert made.json()["kind"] == "draft_suggestions" and made.json()["status"] == "queued"
     draft = djobs.draft(api, made)
-    assert draft["status"] == "pending" and draft["cycle"] == "2026-Q4"
+    # No cycle asked for: 2026-Q4 is past half on the data's day, so the next one, proposed.
+    assert draft["status"] == "pending" and draft["cycle"] == "2027-Q1"
     assert draft["provenance"]["drafter"] == "offline"
     assert {g["name"] for g in draft["gates"]} == {
         "schema",
         "quality",
         "aligned",
         "not_duplicate",
+        "title_not_objective",
         "citations",
     }
+    assert api.get(f"/orgs/{ORG}/cycles/2027-Q1").status_code == 404  # not before approval
     assert "No LLM wrote this text" in draft["payload"]["notice"]
 
     first = api.post(f"{BASE}/{draft['id']}/approve", json={})
@@ -55,6 +58,9 @@ def test_suggest_approve_twice_and_read_the_created_okr(api, djobs):
     [okr_id] = first.json()["created_records"]
     okr = api.get(f"/orgs/{ORG}/okrs/{okr_id}").json()
     assert okr["team"] == "T-13" and okr["declared_links"] == ["SO-12"]
+    assert okr["cycle"] == "2027-Q1"
+    cycle = api.get(f"/orgs/{ORG}/cycles/2027-Q1").json()  # created by the approval
+    assert (cycle["start"], cycle["end"]) == ("2027-01-01", "2027-03-31")
 
     audit = api.get(f"{BASE}/{draft['id']}/audit").json()
     assert [d["decision"] for d in audit["decisions"]] == ["approved"]
