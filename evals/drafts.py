@@ -2,8 +2,8 @@
 
 For each bundle: import it into a scratch organization, score it, then for every strategic
 objective draft OKRs for the team that works on it most (the team whose OKRs score highest
-against it; by mission when no OKR comes close) with the configured drafter, in the latest
-cycle. Reported per dataset and pooled: the share of drafts passing each gate, the share
+against it; by mission when no OKR comes close) with the configured drafter, for the cycle a
+person gets by default (the current one, or the next once it is more than half over). Reported per dataset and pooled: the share of drafts passing each gate, the share
 accepted (every gate passed, after at most one repair), and the mean alignment score of
 accepted drafts to the objectives they cite. Everything runs in one transaction the caller
 rolls back.
@@ -69,10 +69,10 @@ def eval_bundle(
 ) -> dict[str, Any]:
     org_id = _import_scratch(session, bundle_path)
     score_organization(session, org_id, embedder=embedder)
-    cycle, _ = sources.pick_cycle(session, org_id, None)
     rows = []
     for objective_id, team_id in owner_teams(session, org_id, embedder).items():
-        request = SuggestionRequest(team=team_id, cycle=cycle["id"], objectives=[objective_id])
+        # The cycle a person would get by default: the current one, or the next past half.
+        request = SuggestionRequest(team=team_id, objectives=[objective_id])
         started = time.perf_counter()
         try:
             draft = draft_suggestions(session, org_id, request, drafter=drafter, embedder=embedder)
