@@ -417,3 +417,95 @@ class IdempotentRequest(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     response_headers: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = stamped_now()
+
+
+class Job(Base):
+    """Background work one person or tool asked for: its state, progress, result or reason.
+
+    Procrastinate (table `procrastinate_jobs`) schedules, locks and retries; this row is what
+    the API shows, scoped by organization like every other record. `dedupe_key` is set for work
+    where a newer request can wait for the queued one (scoring, reports): at most one such job
+    per key is `queued` at a time, and since it reads the organization when it starts, it
+    serves every request made before then.
+    """
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    org_id: Mapped[str] = mapped_column(
+        String, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    kind: Mapped[str] = mapped_column(String, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False, server_default="queued")
+    params: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=sql("'{}'"))
+    dedupe_key: Mapped[str | None] = mapped_column(String)
+    requested_by: Mapped[str] = mapped_column(Text, nullable=False)
+    requests: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    progress_done: Mapped[int | None] = mapped_column(Integer)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    progress_label: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict | None] = mapped_column(JSONB)
+    error: Mapped[str | None] = mapped_column(Text)
+    queue_job_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = stamped_now()
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint(
+            "status in ('queued','running','retrying','succeeded','failed')", name="job_status"
+        ),
+        Index("ix_jobs_org_created", "org_id", "created_at"),
+        Index(
+            "uq_jobs_queued_dedupe",
+            "org_id",
+            "dedupe_key",
+            unique=True,
+            postgresql_where=sql("status = 'queued' and dedupe_key is not null"),
+        ),
+    )
+
+
+class WebhookSubscription(Base):
+    """Another tool's URL that wants an organization's events, signed with `secret`.
+
+    The secret is stored as given (it signs every delivery, so it must be readable here) and
+    shown only when the subscription is created.
+    """
+
+    __tablename__ = "webhook_subscriptions"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    org_id: Mapped[str] = mapped_column(
+        String, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    url: Mapped[str] = mapped_column(Text, nullable=False)
+    events: Mapped[list[str]] = mapped_column(ARRAY(String), nullable=False)
+    secret: Mapped[str] = mapped_column(Text, nullable=False)
+    active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=sql("true"))
+    created_by: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = stamped_now()
+    __table_args__ = (Index("ix_webhook_subscriptions_org", "org_id"),)
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: what was sent, how often, and how it ended."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    org_id: Mapped[str] = mapped_column(
+        String, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    subscription_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), nullable=False
+    )
+    event: Mapped[str] = mapped_column(String, nullable=False)
+    payload: Mapped[dict] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(String, nullable=False, server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = stamped_now()
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    __table_args__ = (
+        CheckConstraint("status in ('pending','delivered','failed')", name="delivery_status"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "created_at"),
+    )

@@ -86,6 +86,38 @@ class LLMSettings(BaseSettings):
         return bool(self.base_url)
 
 
+class JobSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOLDENTHREAD_JOBS_", extra="ignore")
+    max_attempts: int = Field(
+        default=4, ge=0, le=20, description="Retries of a job that failed for a passing reason."
+    )
+    backoff_s: int = Field(
+        default=2, ge=0, le=600, description="Retry n waits backoff_s ** n seconds."
+    )
+    concurrency: int = Field(default=2, ge=1, le=64, description="Jobs one worker runs at once.")
+    heartbeat_s: float = Field(default=2.0, gt=0, le=60, description="Worker heartbeat.")
+    stalled_after_s: float = Field(
+        default=15.0,
+        gt=0,
+        le=3600,
+        description="A running job whose worker sent no heartbeat for this long is handed to "
+        "another worker (its worker died; its transaction was rolled back with it).",
+    )
+    in_process_worker: bool = Field(
+        default=True, description="`serve` and `demo` run a worker in the same process."
+    )
+
+
+class WebhookSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOLDENTHREAD_WEBHOOKS_", extra="ignore")
+    timeout_s: float = Field(default=10.0, gt=0, le=60)
+    allow_private: bool = Field(
+        default=False,
+        description="Deliver to loopback and private addresses (off: a subscription could "
+        "otherwise make the server call its own network).",
+    )
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOLDENTHREAD_", extra="ignore")
 
@@ -128,6 +160,8 @@ class Settings:
         self.embedding = EmbeddingSettings()
         self.llm = LLMSettings()
         self.service = ServiceSettings()
+        self.jobs = JobSettings()
+        self.webhooks = WebhookSettings()
         if self.service.env == "production":
             self._refuse_placeholders()
 

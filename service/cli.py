@@ -157,14 +157,48 @@ def serve(
     err.print(f"[bold green]Golden Thread[/] on http://{host}:{port}  (API docs: /docs)")
     configure_json_logs()  # one JSON object per line from here on, with request ids
     app = create_app()
+    # Shutdown steps run in this order in the app's shutdown, after in-flight requests
+    # finished: uvicorn re-raises the signal once it is done, so code after uvicorn.run would
+    # never run on SIGTERM.
+    if get_settings().jobs.in_process_worker:
+        from alignment.jobs.worker import InProcessWorker
+
+        worker = InProcessWorker(db.resolve_database().url).start()
+        err.print("background jobs: a worker runs in this process")
+        app.state.on_shutdown.append(lambda: worker.stop(timeout=6))
     if started_here:
-        # In the app's shutdown, after in-flight requests finished: uvicorn re-raises the
-        # signal once it is done, so code after uvicorn.run would never run on SIGTERM.
         app.state.on_shutdown.append(lambda: db.stop_embedded(pgdata))
     uvicorn.run(
         app, host=host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=8,
     )  # fmt: skip
+
+
+@app.command("worker")
+def worker_cmd(
+    concurrency: Annotated[
+        int | None, typer.Option(help="Jobs run at once (default GOLDENTHREAD_JOBS_CONCURRENCY).")
+    ] = None,
+    until_empty: Annotated[
+        bool, typer.Option("--until-empty", help="Stop when the queue is empty.")
+    ] = False,
+) -> None:
+    """Run background jobs (scoring, reports, drafts, webhooks) until SIGINT/SIGTERM.
+
+    Any number of workers may share one database: each job runs once, one scoring or report
+    job per organization at a time; a job whose worker died is handed to another."""
+    import logging
+
+    from alignment.embedder import get_embedder
+    from alignment.jobs import worker
+    from service.observability import configure_json_logs
+
+    prepare_database()
+    get_embedder().encode(["warm up"])
+    configure_json_logs()
+    logging.getLogger("alignment").setLevel(logging.INFO)
+    err.print("[bold green]Golden Thread worker[/] (SIGTERM or Ctrl-C stops it)")
+    worker.run(db.resolve_database().url, concurrency=concurrency, wait=not until_empty)
 
 
 @app.command("demo")

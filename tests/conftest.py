@@ -107,6 +107,14 @@ def make_client(
 
 
 @pytest.fixture
+def jobs(session: Session, embedder):
+    """Runs the jobs a request queued, in the test's transaction (tests/jobs_support.py)."""
+    from tests.jobs_support import Jobs
+
+    return Jobs(session, embedder)
+
+
+@pytest.fixture
 def client(session: Session, embedder) -> Iterator[TestClient]:
     with make_client(session, embedder) as test_client:
         yield test_client

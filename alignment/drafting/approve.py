@@ -61,6 +61,7 @@ def approve_draft(
     decision = "edited_and_approved" if final != ai else "approved"
     created = _create_okrs(session, draft, final) if draft.kind == "suggestion" else []
     draft.status = decision
+    _announce(session, draft, decision, decided_by, created)
     store.add_decision(
         session,
         store.DraftDecision(
@@ -74,6 +75,29 @@ def approve_draft(
         ),
     )
     return approval_result(session, draft)
+
+
+def _announce(
+    session: Session, draft: store.Draft, decision: str, decided_by: str, created: list[str]
+) -> None:
+    """Tell subscribers, and queue scoring for the OKRs an approval created (both in this
+    decision's transaction; a repeated approval returns earlier and announces nothing)."""
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.webhooks import emit
+
+    emit(
+        session,
+        draft.org_id,
+        "draft.decided",
+        {
+            "draft_id": draft.id,
+            "decision": decision,
+            "decided_by": decided_by,
+            "created_records": created,
+        },
+    )
+    if created:
+        enqueue(session, draft.org_id, "score", SCORE_PARAMS, requested_by=decided_by)
 
 
 def _create_okrs(session: Session, draft: store.Draft, payload: dict[str, Any]) -> list[str]:
@@ -129,6 +153,7 @@ def reject_draft(
     if draft.status != "pending":
         raise Conflict(f"draft {draft_id!r} is {draft.status} and cannot be rejected")
     draft.status = "rejected"
+    _announce(session, draft, "rejected", decided_by, [])
     store.add_decision(
         session,
         store.DraftDecision(

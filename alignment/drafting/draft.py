@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from alignment.drafting import store
+from alignment.drafting import sources, store
 from alignment.drafting.budget import Budget, BudgetExhausted
 from alignment.drafting.context import build_suggest_context, build_summary_context
 from alignment.drafting.drafters import Attempt, Drafter
@@ -23,12 +23,31 @@ from alignment.drafting.findings import quality_config
 from alignment.drafting.gates import Gate, gate_suggestions, gate_summary, parse_output, problems_of
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionRequest, SummaryRequest
 from alignment.embedder import Embedder
+from alignment.errors import Invalid
 
 RAW_KEPT = 20000  # characters of each attempt's raw output kept for the audit trail
 
 
 def new_draft_id() -> str:
     return f"D-{uuid.uuid4().hex[:12]}"
+
+
+def check_suggestion_request(session: Session, org_id: str, request: SuggestionRequest) -> None:
+    """What a request names exists (404/422 naming the place), before any work is queued."""
+    sources.team(session, org_id, request.team)
+    sources.pick_cycle(session, org_id, request.cycle)
+    if request.objectives != "suggest":
+        sources.objectives(session, org_id, request.objectives)
+    elif not sources.objectives(session, org_id, None):
+        raise Invalid(f"organization {org_id!r} has no strategic objectives to serve")
+
+
+def check_summary_request(session: Session, org_id: str, request: SummaryRequest) -> None:
+    sources.pick_cycle(session, org_id, request.cycle)
+    if request.team is not None:
+        sources.team(session, org_id, request.team)
+    else:
+        sources.objectives(session, org_id, [request.objective or ""], path="$.objective")
 
 
 def draft_suggestions(

@@ -10,6 +10,7 @@ from service.routes import (
     bundles,
     drafts,
     health,
+    jobs,
     metrics,
     orgs,
     pages,
@@ -17,6 +18,8 @@ from service.routes import (
     reports,
     review,
     session,
+    team_page,
+    webhooks,
 )
 
 api_router = APIRouter()
@@ -37,4 +40,7 @@ protected.include_router(access.router)
 protected.include_router(review.router)
 protected.include_router(metrics.router)
 protected.include_router(pages.router)
+protected.include_router(jobs.router)
+protected.include_router(team_page.router)
+protected.include_router(webhooks.router)
 api_router.include_router(protected)

@@ -1,20 +1,24 @@
 """Alignment: score an organization, read links with evidence, audit, coverage, drift, feedback.
 
-Routes are plain `def`: FastAPI runs them in its thread pool, so encoding never blocks the
-event loop.
+Scoring runs as a job (202 + `/jobs/{id}`); the reads here only read what it stored. Routes
+are plain `def`: FastAPI runs them in its thread pool, so the one-text encoding of
+`suggest-parent` never blocks the event loop.
 """
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from alignment import repository
 from alignment.adjudicate import configured_adjudicator
 from alignment.bundle.schema import Title
+from alignment.jobs import enqueue
 from alignment.scoring import reads as links
-from alignment.scoring.stage import preview_links, score_organization
+from alignment.scoring.stage import preview_links
 from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
+from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(prefix="/orgs/{org_id}", tags=["alignment"])
 
@@ -60,11 +64,12 @@ def _page(items: list[Any], page: Any) -> dict[str, Any]:
     }
 
 
-@router.post("/score", response_model=ScoreOut)
+@router.post("/score", status_code=202, responses=ACCEPTED)
 def score(
     org_id: str,
     session: SessionDep,
-    embedder: EmbedderDep,
+    principal: CurrentPrincipal,
+    response: Response,
     adjudicate: Annotated[
         bool,
         Query(description="Ask the configured LLM for a second opinion on close calls."),
@@ -72,17 +77,24 @@ def score(
     adjudicate_max_calls: Annotated[
         int, Query(ge=1, le=100, description="Model calls at most (one per close call).")
     ] = 25,
-) -> ScoreOut:
-    """Embed new or changed texts, then re-score every OKR and check-in of the organization.
+) -> dict[str, Any]:
+    """Queue a job that embeds new or changed texts, then re-scores every OKR and check-in of
+    the organization; 202 with the job (`Location: /jobs/{id}`), whose `result` is the
+    summary below (`ScoreOut`). A request while an equal job waits joins it.
 
     With `adjudicate=true` (409 when no LLM is configured), close calls get an LLM's verdict,
     kept on each link with its reason; the model being down or the token budget running out
     leaves the engine's labels in place and says so in `adjudication.error`. Verdicts stored
     by earlier runs are kept while their OKR, mission and objectives are unchanged.
     """
-    adjudicator = configured_adjudicator(adjudicate_max_calls) if adjudicate else None
-    summary = score_organization(session, org_id, embedder=embedder, adjudicator=adjudicator)
-    return ScoreOut(**summary.as_dict())
+    repository.require_org(session, org_id)
+    if adjudicate:
+        configured_adjudicator(adjudicate_max_calls)  # 409 now when no LLM is configured
+    params: dict[str, Any] = {"adjudicate": adjudicate}
+    if adjudicate:
+        params["adjudicate_max_calls"] = adjudicate_max_calls
+    job = enqueue(session, org_id, "score", params, requested_by=principal.name)
+    return accepted(job, response)
 
 
 @router.get("/okrs/{okr_id}/links")

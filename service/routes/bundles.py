@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import PlainTextResponse, Response
+from sqlalchemy.orm import Session
 
 from alignment.access.principal import Role
 from alignment.bundle.csvform import to_csv
@@ -11,6 +12,7 @@ from alignment.bundle.io import dump_document
 from alignment.errors import Forbidden
 from alignment.export import export_bundle
 from alignment.imports import import_csv, import_document
+from alignment.jobs import SCORE_PARAMS, enqueue
 from service.auth import CurrentPrincipal
 from service.deps import SessionDep
 
@@ -53,9 +55,18 @@ def import_bundle_route(
     """The bundle must be of the key's own organization; `prune` (deleting) is for admins."""
     if prune and principal.role is not Role.admin:
         raise Forbidden("only an admin may prune (delete records the bundle no longer lists)")
-    return import_document(
-        session, raw, prune=prune, dry_run=dry_run, for_org=principal.org_id
-    ).as_dict()
+    summary = import_document(session, raw, prune=prune, dry_run=dry_run, for_org=principal.org_id)
+    return _with_scoring(session, summary, principal.name, dry_run)
+
+
+def _with_scoring(session: Session, summary: Any, by: str, dry_run: bool) -> dict[str, Any]:
+    """A change queues a scoring job in the import's transaction (joining one that waits), so
+    the organization's verdicts catch up without anyone asking; the answer names the job."""
+    out = summary.as_dict()
+    if summary.changed and not dry_run:
+        job = enqueue(session, summary.organization, "score", SCORE_PARAMS, requested_by=by).job
+        out["scoring_job"] = f"/jobs/{job.id}"
+    return out
 
 
 @router.get(
@@ -86,9 +97,14 @@ def export_bundle_route(
     summary="Import OKRs and key results from CSV (all or nothing)",
 )
 def import_csv_route(
-    org_id: str, raw: RawBody, session: SessionDep, dry_run: bool = False
+    org_id: str,
+    raw: RawBody,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    dry_run: bool = False,
 ) -> dict[str, Any]:
-    return import_csv(session, org_id, raw, dry_run=dry_run).as_dict()
+    summary = import_csv(session, org_id, raw, dry_run=dry_run)
+    return _with_scoring(session, summary, principal.name, dry_run)
 
 
 @router.get(

@@ -1,62 +1,61 @@
 """Drafts: suggested OKRs and review summaries for people to approve, edit, or reject.
 
-Routes are plain `def` (drafting embeds text and may wait on an LLM: FastAPI runs them in its
-thread pool). A request that drafts stores one row: a `pending` draft, or a `failed` attempt
-with the gates' reasons (both 201). A provider outage answers 503 and stores nothing.
+Drafting (embedding, an LLM call) runs as a job: a request answers 202 with the job, which
+stores one row, a `pending` draft or a `failed` attempt with the gates' reasons. A provider
+outage is retried with backoff, then fails the job with the reason; no draft is stored.
 """
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query, Response
 
 from alignment.access.principal import Role
 from alignment.drafting import approve, store
-from alignment.drafting.draft import draft_suggestions, draft_summary
-from alignment.drafting.drafters import Drafter, get_drafter
+from alignment.drafting.draft import check_suggestion_request, check_summary_request
 from alignment.drafting.schemas import (
     ApproveRequest,
     RejectRequest,
     SuggestionRequest,
     SummaryRequest,
 )
+from alignment.jobs import enqueue
 from service.auth import CurrentPrincipal
-from service.deps import EmbedderDep, PageDep, SessionDep
+from service.deps import PageDep, SessionDep
+from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(prefix="/orgs/{org_id}/drafts", tags=["drafts"])
 
 
-def drafter() -> Drafter:
-    """The configured drafter; tests override it with one pointed at their own server."""
-    return get_drafter()
-
-
-DrafterDep = Annotated[Drafter, Depends(drafter)]
-
-
-@router.post("/suggestions", status_code=201)
+@router.post("/suggestions", status_code=202, responses=ACCEPTED)
 def suggest(
     org_id: str,
     body: SuggestionRequest,
     session: SessionDep,
-    embedder: EmbedderDep,
-    chosen: DrafterDep,
+    principal: CurrentPrincipal,
+    response: Response,
 ) -> dict[str, Any]:
-    """Draft 1-3 OKRs for a team and cycle serving the given objectives (or "suggest")."""
-    draft = draft_suggestions(session, org_id, body, drafter=chosen, embedder=embedder)
-    return store.render_draft(draft)
+    """Queue a job drafting 1-3 OKRs for a team and cycle serving the given objectives (or
+    "suggest"). The team, cycle and objectives are checked now; the job's `result` names
+    the stored draft (`draft_id`, `url`): pending, or failed with the gates' reasons."""
+    check_suggestion_request(session, org_id, body)
+    params = body.model_dump(mode="json", exclude_none=True)
+    job = enqueue(session, org_id, "draft_suggestions", params, requested_by=principal.name)
+    return accepted(job, response)
 
 
-@router.post("/summaries", status_code=201)
+@router.post("/summaries", status_code=202, responses=ACCEPTED)
 def summarize(
     org_id: str,
     body: SummaryRequest,
     session: SessionDep,
-    embedder: EmbedderDep,
-    chosen: DrafterDep,
+    principal: CurrentPrincipal,
+    response: Response,
 ) -> dict[str, Any]:
-    """Draft a cycle review for a team or a strategic objective."""
-    draft = draft_summary(session, org_id, body, drafter=chosen, embedder=embedder)
-    return store.render_draft(draft)
+    """Queue a job drafting a cycle review for a team or a strategic objective."""
+    check_summary_request(session, org_id, body)
+    params = body.model_dump(mode="json", exclude_none=True)
+    job = enqueue(session, org_id, "draft_summary", params, requested_by=principal.name)
+    return accepted(job, response)
 
 
 @router.get("")

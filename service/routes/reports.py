@@ -3,31 +3,36 @@
 "Latest" means one thing everywhere: the organization's newest run without filters, the run
 its page shows (`/reports/latest?include_filtered=true` asks for the newest run of any kind).
 
-Also the two pages of the tiny web UI: `/` (organizations, with links to their latest report)
-and `/orgs/{id}/report.html` (the latest report, built on first visit). Routes are plain `def`:
-building may embed texts, which must not block the event loop.
+Building runs as a job (202 + `/jobs/{id}`), never inside a request. Also the two pages of
+the tiny web UI: `/` (organizations, with links to their latest report) and
+`/orgs/{id}/report.html` (the latest stored report; a changed organization gets a report job
+and a "recomputing" notice, not a wait).
 """
 
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
 from alignment.access.principal import Role
+from alignment.jobs import enqueue
+from alignment.jobs import views as job_views
+from alignment.models import Team
 from alignment.report import store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
 from alignment.report.render import content_security_policy
 from service.auth import CurrentPrincipal
-from service.deps import EmbedderDep, PageDep, SessionDep
+from service.deps import PageDep, SessionDep
+from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(tags=["reports"])
 Format = Literal["json", "csv", "html"]
@@ -77,17 +82,18 @@ def render(run: report.ReportRun, fmt: Format) -> Response:
     return JSONResponse(report.to_document(run))
 
 
-@router.post("/orgs/{org_id}/reports", status_code=201)
+@router.post("/orgs/{org_id}/reports", status_code=202, responses=ACCEPTED)
 def create_report(
     org_id: str,
     session: SessionDep,
-    embedder: EmbedderDep,
+    principal: CurrentPrincipal,
     response: Response,
     body: ReportIn | None = None,
 ) -> dict[str, Any]:
-    """Build and store a report run (scoring first if the organization's verdicts are stale).
+    """Queue a job that builds and stores a report run (scoring first if the organization's
+    verdicts are stale). 202 with the job; its `result` names the run (`report_id`, `url`).
 
-    201 with the run's document; `Location` is the run's URL."""
+    The filters and settings are checked now, each error named by its place in this body."""
     body = body or ReportIn()
     # Cheap checks first, each error named by its place in this body: building may score.
     repository.require_org(session, org_id)
@@ -95,16 +101,21 @@ def create_report(
     if body.settings:
         stored = store.load_settings(session, org_id)
         report.parse_config({**stored, **body.settings}, path="$.settings")
-    run = report.build_report(
-        session,
-        org_id,
-        embedder=embedder,
-        filters=body.filters(),
-        as_of=body.as_of,
-        overrides=body.settings,
-    )
-    response.headers["Location"] = f"/orgs/{quote(org_id, safe='')}/reports/{run.id}"
-    return report.to_document(run)
+    job = enqueue(session, org_id, "report", report_params(body), requested_by=principal.name)
+    return accepted(job, response)
+
+
+def report_params(body: ReportIn) -> dict[str, Any]:
+    """The job's parameters: only what was given, so equal requests are equal jobs."""
+    params: dict[str, Any] = {}
+    filters = {k: list(v) for k, v in body.filters().model_dump().items() if v}
+    if filters:
+        params["filters"] = filters
+    if body.as_of:
+        params["as_of"] = body.as_of.isoformat()
+    if body.settings:
+        params["settings"] = body.settings
+    return params
 
 
 @router.get("/orgs/{org_id}/reports")
@@ -189,6 +200,8 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
         {
             "id": o.id,
             "name": o.name,
+            "review": principal.role in (Role.admin, Role.strategy_office),
+            "teams": _team_links(session, o.id, principal),
             "report_id": latest[o.id][0] if o.id in latest else None,
             "report_created": latest[o.id][1].strftime("%Y-%m-%d %H:%M")
             if o.id in latest
@@ -211,16 +224,69 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
     )
 
 
-@router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
-def report_page(org_id: str, session: SessionDep, embedder: EmbedderDep) -> Response:
+def _team_links(session: Session, org_id: str, principal: Any) -> list[dict[str, str]]:
+    """The team pages this principal may open: a team lead its own, the deciders every team."""
+    if principal.role not in (Role.admin, Role.strategy_office, Role.team_lead):
+        return []
+    teams = session.execute(
+        select(Team.id, Team.name).where(Team.org_id == org_id).order_by(Team.id)
+    ).all()
+    every = principal.role is not Role.team_lead
+    return [{"id": t, "name": n} for t, n in teams if every or t in principal.team_ids]
+
+
+@router.get(
+    "/orgs/{org_id}/report.html",
+    response_class=HTMLResponse,
+    tags=["reports"],
+    responses={202: {"description": "No report yet: one is being built; the page reloads."}},
+)
+def report_page(org_id: str, session: SessionDep, principal: CurrentPrincipal) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
-    not the organization's picture); built afresh on the first visit, whenever a record
-    changed since the shown run, and whenever the organization's report settings no longer
-    match the ones it was built with."""
+    not the organization's picture). The page never builds: when there is no run yet, a
+    record changed since the shown run, or the report settings changed, a report job is
+    queued (joining one already waiting) and the page says it is being recomputed; with no
+    run at all it answers 202 with a page that reloads itself."""
+    repository.require_org(session, org_id)
     run = report.latest_run(session, org_id)
+    job = None
     if run is None or _outdated(session, run):
-        run = report.build_report(session, org_id, embedder=embedder)
-    return render(run, "html")
+        job = job_views.pending(session, org_id, "report")
+        if job is None or job.params:
+            job = enqueue(session, org_id, "report", {}, requested_by=principal.name).job
+    if run is None:
+        return HTMLResponse(
+            _pages().get_template("recomputing.html.j2").render(org_id=org_id, job=job),
+            status_code=202,
+            headers={
+                "Content-Security-Policy": _PAGE_CSP,
+                "Location": f"/jobs/{job.id}" if job else "",
+                "Retry-After": "2",
+            },
+        )
+    page = render(run, "html")
+    if job is not None:
+        page = _with_notice(page, job.id)
+    return page
+
+
+_PAGE_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def _with_notice(page: Response, job_id: int) -> Response:
+    """The stored run, marked as being recomputed (a banner right after <body>)."""
+    banner = (
+        '<div role="status" class="recomputing" style="background:#fff4ce;padding:.5em 1em;'
+        'border-bottom:1px solid #d8b600">Recomputing: something changed since this report '
+        f'was built. Job <a href="/jobs/{job_id}">#{job_id}</a> is building a new one; '
+        "reload in a moment.</div>"
+    )
+    html = page.body.decode("utf-8").replace("<body>", "<body>" + banner, 1)
+    headers = {k: v for k, v in page.headers.items() if k.lower() != "content-length"}
+    return HTMLResponse(html, headers=headers)
 
 
 # HEAD answers whether the page is there without building or storing anything.

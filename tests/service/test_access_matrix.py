@@ -52,6 +52,9 @@ EXISTING = {
     "report_id": "1",
     "draft_id": "D-none",
     "prefix": "nokey000",
+    "job_id": "1",
+    "webhook_id": "1",
+    "team_id": "T-1",
 }
 
 

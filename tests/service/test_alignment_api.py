@@ -8,16 +8,24 @@ from alignment.models import ScoredLink, TextEmbedding
 from tests.factories import small_bundle
 
 
-def test_score_endpoint_reports_what_it_did(client) -> None:
-    assert client.post("/bundles", json=small_bundle("acme-score")).status_code == 200
+def test_score_endpoint_queues_a_job_that_reports_what_it_did(client, jobs) -> None:
+    imported = client.post("/bundles", json=small_bundle("acme-score"))
+    assert imported.status_code == 200
+    queued_by_import = imported.json()["scoring_job"]
     first = client.post("/orgs/acme-score/score")
-    assert first.status_code == 200, first.text
-    body = first.json()
+    assert first.status_code == 202, first.text
+    # The import's scoring job was still waiting: this request joined it.
+    assert first.headers["Location"] == queued_by_import
+    assert first.json()["deduplicated"] is True and first.json()["requests"] == 2
+    job = jobs.run(client, first)
+    assert job["status"] == "succeeded" and job["attempts"] == 1
+    body = job["result"]
     assert body["okrs"] == 2 and body["objectives"] == 2
     assert body["texts_embedded"] > 0
     assert body["model"] == "all-MiniLM-L6-v2"
-    again = client.post("/orgs/acme-score/score").json()
-    assert again["texts_embedded"] == 0
+    again = client.post("/orgs/acme-score/score")
+    assert again.json()["deduplicated"] is False  # the first one has finished
+    assert jobs.result(client, again)["texts_embedded"] == 0
 
 
 def test_unknown_org_and_unscored_org_are_404(client) -> None:

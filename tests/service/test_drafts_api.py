@@ -6,12 +6,12 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from alignment.drafting.offline import OfflineDrafter
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import ORG, FakeOpenAI, llm_drafter, valid_suggestion
 from tests.conftest import make_client
+from tests.jobs_support import Jobs
 
 drafting_connection, dsession, llm_server = (
     support.drafting_connection,
@@ -21,22 +21,22 @@ drafting_connection, dsession, llm_server = (
 BASE = f"/orgs/{ORG}/drafts"
 
 
-def _client(session: Session, embedder, drafter) -> TestClient:
-    from service.routes import drafts
-
-    return make_client(session, embedder, {drafts.drafter: lambda: drafter})
-
-
 @pytest.fixture
 def api(dsession, embedder) -> Iterator[TestClient]:
-    with _client(dsession, embedder, OfflineDrafter()) as client:
+    with make_client(dsession, embedder) as client:
         yield client
 
 
-def test_suggest_approve_twice_and_read_the_created_okr(api):
+@pytest.fixture
+def djobs(dsession, embedder) -> Jobs:
+    return Jobs(dsession, embedder, OfflineDrafter())
+
+
+def test_suggest_approve_twice_and_read_the_created_okr(api, djobs):
     made = api.post(f"{BASE}/suggestions", json={"team": "T-13", "objectives": ["SO-12"]})
-    assert made.status_code == 201, made.text
-    draft = made.json()
+    assert made.status_code == 202, made.text
+    assert made.json()["kind"] == "draft_suggestions" and made.json()["status"] == "queued"
+    draft = djobs.draft(api, made)
     assert draft["status"] == "pending" and draft["cycle"] == "2026-Q4"
     assert draft["provenance"]["drafter"] == "offline"
     assert {g["name"] for g in draft["gates"]} == {
@@ -62,9 +62,11 @@ def test_suggest_approve_twice_and_read_the_created_okr(api):
     assert api.get(f"{BASE}/{draft['id']}").json()["status"] == "approved"
 
 
-def test_edit_then_reject_flows_and_list_filters(api):
-    one = api.post(f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]}).json()
-    two = api.post(f"{BASE}/summaries", json={"team": "T-9"}).json()
+def test_edit_then_reject_flows_and_list_filters(api, djobs):
+    one = djobs.draft(
+        api, api.post(f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]})
+    )
+    two = djobs.draft(api, api.post(f"{BASE}/summaries", json={"team": "T-9"}))
     assert two["kind"] == "summary" and two["status"] == "pending"
 
     edited = {**one["payload"]}
@@ -108,24 +110,26 @@ def test_unknown_draft_is_404(api):
     assert api.post(f"{BASE}/D-missing/approve", json={}).status_code == 404
 
 
-def test_provider_down_is_503_and_nothing_is_stored(dsession, embedder, llm_server: FakeOpenAI):
+def test_provider_down_fails_the_job_with_its_reason_and_stores_nothing(
+    dsession, embedder, llm_server: FakeOpenAI
+):
     llm_server.reply(valid_suggestion(), status=500)
     llm_server.reply(valid_suggestion(), status=502)
     drafter = llm_drafter(llm_server, max_retries=1)
-    with _client(dsession, embedder, drafter) as client:
+    with make_client(dsession, embedder) as client:
         before = client.get(BASE).json()["total"]
         answer = client.post(f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]})
-        assert answer.status_code == 503
-        assert answer.json()["error"]["code"] == "unavailable"
+        job = Jobs(dsession, embedder, drafter).run(client, answer)
+        assert job["status"] == "failed" and job["result"] is None
+        assert job["error"].startswith("unavailable:"), job["error"]
         assert client.get(BASE).json()["total"] == before
 
 
 def test_llm_drafts_through_the_api_record_the_model(dsession, embedder, llm_server):
     llm_server.reply(valid_suggestion(), usage=(700, 200))
-    with _client(dsession, embedder, llm_drafter(llm_server)) as client:
-        draft = client.post(
-            f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]}
-        ).json()
+    with make_client(dsession, embedder) as client:
+        answer = client.post(f"{BASE}/suggestions", json={"team": "T-9", "objectives": ["SO-9"]})
+        draft = Jobs(dsession, embedder, llm_drafter(llm_server)).draft(client, answer)
     assert draft["status"] == "pending"
     assert draft["provenance"]["model"] == support.MODEL
     assert draft["provenance"]["tokens"] == {"input": 700, "output": 200, "total": 900}

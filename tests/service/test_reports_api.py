@@ -17,24 +17,28 @@ SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 
 
-def test_build_list_latest_and_by_id(client, scored_sample) -> None:
+def test_build_list_latest_and_by_id(client, jobs, scored_sample) -> None:
     org = scored_sample
     none_yet = client.get(f"/orgs/{org}/reports/latest")
     assert none_yet.status_code == 404
     assert "no report yet" in none_yet.json()["error"]["message"]
 
     first = client.post(f"/orgs/{org}/reports")
-    assert first.status_code == 201, first.text
-    doc = first.json()
-    assert first.headers["location"] == f"/orgs/{org}/reports/{doc['id']}"
-    assert client.get(first.headers["location"]).json()["id"] == doc["id"]
+    assert first.status_code == 202, first.text
+    assert first.headers["location"] == f"/jobs/{first.json()['id']}"
+    assert first.json()["status"] == "queued" and first.json()["kind"] == "report"
+    result = jobs.result(client, first)
+    assert result["url"] == f"/orgs/{org}/reports/{result['report_id']}"
+    doc = client.get(result["url"]).json()
+    assert doc["id"] == result["report_id"] and result["findings"] == len(doc["findings"])
     assert doc["format"] == "goldenthread.report/v1"
     assert doc["organization"]["id"] == org
     assert doc["summary"]["counts"]["findings"] == len(doc["findings"]) > 0
 
-    second = client.post(
-        f"/orgs/{org}/reports", json={"kind": ["stale_checkin"], "cycle": ["2026-Q4"]}
-    ).json()
+    second = jobs.report(
+        client,
+        client.post(f"/orgs/{org}/reports", json={"kind": ["stale_checkin"], "cycle": ["2026-Q4"]}),
+    )
     assert {f["kind"] for f in second["findings"]} == {"stale_checkin"}
     assert second["filters"] == {"kind": ["stale_checkin"], "cycle": ["2026-Q4"]}
 
@@ -55,9 +59,9 @@ def test_build_list_latest_and_by_id(client, scored_sample) -> None:
     assert client.get("/orgs/nobody/reports").status_code == 404
 
 
-def test_formats(client, scored_sample) -> None:
+def test_formats(client, jobs, scored_sample) -> None:
     org = scored_sample
-    run = client.post(f"/orgs/{org}/reports").json()
+    run = jobs.report(client, client.post(f"/orgs/{org}/reports"))
     as_csv = client.get(f"/orgs/{org}/reports/{run['id']}", params={"format": "csv"})
     assert as_csv.status_code == 200
     assert as_csv.headers["content-type"].startswith("text/csv")
@@ -71,10 +75,12 @@ def test_formats(client, scored_sample) -> None:
     assert bad.status_code == 422
 
 
-def test_diff_endpoint(client, scored_sample) -> None:
+def test_diff_endpoint(client, jobs, scored_sample) -> None:
     org = scored_sample
-    everything = client.post(f"/orgs/{org}/reports").json()
-    high_only = client.post(f"/orgs/{org}/reports", json={"severity": ["high"]}).json()
+    everything = jobs.report(client, client.post(f"/orgs/{org}/reports"))
+    high_only = jobs.report(
+        client, client.post(f"/orgs/{org}/reports", json={"severity": ["high"]})
+    )
     diff = client.get(
         f"/orgs/{org}/reports/{high_only['id']}/diff", params={"against": everything["id"]}
     ).json()
@@ -103,7 +109,7 @@ def test_bad_filters_and_settings_are_422_with_paths(client, scored_sample) -> N
     assert unknown.status_code == 422
 
 
-def test_settings_change_what_is_reported(client, scored_sample) -> None:
+def test_settings_change_what_is_reported(client, jobs, scored_sample) -> None:
     org = scored_sample
     defaults = client.get(f"/orgs/{org}/reports/settings").json()
     assert defaults["overrides"] == {} and defaults["effective"]["stale_days"] == 42
@@ -112,22 +118,27 @@ def test_settings_change_what_is_reported(client, scored_sample) -> None:
         json={"max_okrs_per_team": 6, "disabled_kinds": ["checkin_drift"]},
     )
     assert put.status_code == 200, put.text
-    run = client.post(f"/orgs/{org}/reports").json()
+    run = jobs.report(client, client.post(f"/orgs/{org}/reports"))
     kinds = {f["kind"] for f in run["findings"]}
     assert "checkin_drift" not in kinds
     assert not any(f["key"].startswith("overload:") and "T-9" in f["key"] for f in run["findings"])
     # T-9's 6 OKRs and 17 key results are within 6 OKRs and 6 x 5 key results
     one_off = client.post(f"/orgs/{org}/reports", json={"settings": {"max_okrs_per_team": 3}})
-    assert "overload:T-9|2026-Q4" in {f["key"] for f in one_off.json()["findings"]}
+    assert "overload:T-9|2026-Q4" in {f["key"] for f in jobs.report(client, one_off)["findings"]}
 
 
-def test_web_pages(client, session, scored_sample) -> None:
+def test_web_pages(client, jobs, session, scored_sample) -> None:
     index = client.get("/")
     assert index.status_code == 200
     assert index.headers["content-type"].startswith("text/html")
     assert f'href="/orgs/{scored_sample}/report.html"' in index.text
     assert 'href="/docs"' in index.text
-    page = client.get(f"/orgs/{scored_sample}/report.html")  # builds the first report
+    # No report yet: the page queues one and says so (202, reloading itself), building nothing.
+    waiting = client.get(f"/orgs/{scored_sample}/report.html")
+    assert waiting.status_code == 202 and "being built" in waiting.text
+    assert client.get(f"/orgs/{scored_sample}/reports/latest").status_code == 404
+    jobs.drain()
+    page = client.get(f"/orgs/{scored_sample}/report.html")
     assert page.status_code == 200 and "Teams × strategic objectives" in page.text
     assert client.get(f"/orgs/{scored_sample}/reports/latest").status_code == 200
     assert "report #" in client.get("/").text
@@ -136,21 +147,30 @@ def test_web_pages(client, session, scored_sample) -> None:
     assert client.head(f"/orgs/{scored_sample}/report.html").status_code == 200
     # A filtered run made through the API does not replace the organization's page.
     whole = client.get(f"/orgs/{scored_sample}/reports/latest").json()
-    narrow = client.post(f"/orgs/{scored_sample}/reports", json={"kind": ["orphan_okr"]}).json()
+    narrow = jobs.report(
+        client, client.post(f"/orgs/{scored_sample}/reports", json={"kind": ["orphan_okr"]})
+    )
     assert narrow["id"] > whole["id"]
     page = client.get(f"/orgs/{scored_sample}/report.html").text
     assert f"report #{whole['id']}" in page and f"report #{narrow['id']}" not in page
-    # An edited record makes the shown run stale: the page builds a new one. (The test runs in
-    # one transaction, where now() stands still, so the shown run is first dated back.)
+    # An edited record makes the shown run stale: the page shows it with a "recomputing"
+    # notice and queues a report job. (The test runs in one transaction, where now() stands
+    # still, so the shown run is first dated back.)
     session.execute(
         text("UPDATE report_runs SET created_at = created_at - interval '1 hour' WHERE id = :id"),
         {"id": whole["id"]},
     )
     edited = client.patch(f"/orgs/{scored_sample}/okrs/O-14", json={"title": "NPS 46"})
     assert edited.status_code == 200, edited.text
+    stale = client.get(f"/orgs/{scored_sample}/report.html").text
+    assert f"report #{whole['id']}" in stale and "Recomputing" in stale
+    again = client.get(f"/orgs/{scored_sample}/report.html").text  # joins the waiting job
+    assert "Recomputing" in again
+    assert len(jobs.drain()) == 1
     page = client.get(f"/orgs/{scored_sample}/report.html").text
     newest = client.get(f"/orgs/{scored_sample}/reports/latest").json()
     assert newest["id"] > narrow["id"] and f"report #{newest['id']}" in page
+    assert "Recomputing" not in page
 
 
 def hostile_bundle() -> dict:
@@ -166,9 +186,9 @@ def hostile_bundle() -> dict:
     return doc
 
 
-def test_hostile_text_is_escaped_everywhere(client) -> None:
+def test_hostile_text_is_escaped_everywhere(client, jobs) -> None:
     assert client.post("/bundles", json=hostile_bundle()).status_code == 200
-    run = client.post("/orgs/evil-co/reports").json()
+    run = jobs.report(client, client.post("/orgs/evil-co/reports"))
     labels = {r["label"] for f in run["findings"] for r in f["records"]}
     assert SCRIPT in labels and IMG in labels  # the data itself is kept as written
 
@@ -195,9 +215,9 @@ def error(response, status: int) -> dict:
     return body["error"]
 
 
-def test_ids_no_run_can_have_are_404(client, scored_sample) -> None:
+def test_ids_no_run_can_have_are_404(client, jobs, scored_sample) -> None:
     org = scored_sample
-    run = client.post(f"/orgs/{org}/reports").json()
+    run = jobs.report(client, client.post(f"/orgs/{org}/reports"))
     for huge in ("99999999999999999999", str(2**31), str(2**63), "-1"):
         found = error(client.get(f"/orgs/{org}/reports/{huge}"), 404)
         assert found["code"] == "not_found" and huge in found["message"]
@@ -208,9 +228,11 @@ def test_ids_no_run_can_have_are_404(client, scored_sample) -> None:
     assert error(beyond, 422)["details"][0]["path"] == "query.offset"
 
 
-def test_latest_is_the_same_run_everywhere(client, scored_sample) -> None:
+def test_latest_is_the_same_run_everywhere(client, jobs, scored_sample) -> None:
     org = scored_sample
-    narrow_first = client.post(f"/orgs/{org}/reports", json={"kind": ["orphan_okr"]}).json()
+    narrow_first = jobs.report(
+        client, client.post(f"/orgs/{org}/reports", json={"kind": ["orphan_okr"]})
+    )
     missing = error(client.get(f"/orgs/{org}/reports/latest"), 404)
     assert "no report yet (a run without filters)" in missing["message"]
     assert (
@@ -219,8 +241,10 @@ def test_latest_is_the_same_run_everywhere(client, scored_sample) -> None:
     )
     assert f"/orgs/{org}/reports/{narrow_first['id']}?" not in client.get("/").text
 
-    whole = client.post(f"/orgs/{org}/reports").json()
-    narrow = client.post(f"/orgs/{org}/reports", json={"kind": ["thin_coverage"]}).json()
+    whole = jobs.report(client, client.post(f"/orgs/{org}/reports"))
+    narrow = jobs.report(
+        client, client.post(f"/orgs/{org}/reports", json={"kind": ["thin_coverage"]})
+    )
     assert client.get(f"/orgs/{org}/reports/latest").json()["id"] == whole["id"]
     index = client.get("/").text
     assert f"/orgs/{org}/reports/{whole['id']}?format=json" in index
@@ -228,15 +252,15 @@ def test_latest_is_the_same_run_everywhere(client, scored_sample) -> None:
     assert f"report #{whole['id']}" in client.get(f"/orgs/{org}/report.html").text
 
 
-def test_diff_warns_when_settings_or_as_of_differ(client, scored_sample) -> None:
+def test_diff_warns_when_settings_or_as_of_differ(client, jobs, scored_sample) -> None:
     org = scored_sample
-    before = client.post(f"/orgs/{org}/reports").json()
+    before = jobs.report(client, client.post(f"/orgs/{org}/reports"))
     put = client.put(
         f"/orgs/{org}/reports/settings",
         json={"stale_days": 10, "disabled_kinds": ["checkin_drift"]},
     )
     assert put.status_code == 200
-    after = client.post(f"/orgs/{org}/reports").json()
+    after = jobs.report(client, client.post(f"/orgs/{org}/reports"))
     diff = client.get(f"/orgs/{org}/reports/{after['id']}/diff?against={before['id']}").json()
     assert diff["same_filters"] is True and diff["same_config"] is False
     assert "different settings (disabled_kinds, stale_days)" in diff["warning"]
@@ -246,7 +270,7 @@ def test_diff_warns_when_settings_or_as_of_differ(client, scored_sample) -> None
 
     # An explicit as_of makes a what-if run: it is stored with the filters, so the diff says so
     # and the run never becomes the organization's latest report.
-    earlier = client.post(f"/orgs/{org}/reports", json={"as_of": "2026-11-15"}).json()
+    earlier = jobs.report(client, client.post(f"/orgs/{org}/reports", json={"as_of": "2026-11-15"}))
     assert earlier["filters"] == {"as_of": ["2026-11-15"]}
     diff = client.get(f"/orgs/{org}/reports/{earlier['id']}/diff?against={after['id']}").json()
     assert diff["same_config"] is True and diff["same_as_of"] is False
@@ -258,11 +282,13 @@ def test_diff_warns_when_settings_or_as_of_differ(client, scored_sample) -> None
     new = {"id": "C-NEW", "okr": "O-1", "key_result": None, "date": "2026-11-27", "value": None,
            "confidence": 0.7, "text": "Signed a second clinic group."}  # fmt: skip
     assert client.post(f"/orgs/{org}/check-ins", json=new).status_code == 201
-    later = client.post(f"/orgs/{org}/reports").json()
+    later = jobs.report(client, client.post(f"/orgs/{org}/reports"))
     moved = client.get(f"/orgs/{org}/reports/{later['id']}/diff?against={after['id']}").json()
     assert moved["same_as_of"] is False and later["as_of"] == "2026-11-27"
     assert moved["warning"] is None
-    what_if = client.post(f"/orgs/{org}/reports", json={"settings": {"stale_days": 3}}).json()
+    what_if = jobs.report(
+        client, client.post(f"/orgs/{org}/reports", json={"settings": {"stale_days": 3}})
+    )
     assert what_if["filters"] == {"settings": ["stale_days=3"]}
     assert client.get(f"/orgs/{org}/reports/latest").json()["id"] == later["id"]
 
@@ -289,7 +315,7 @@ def test_limit_above_the_largest_is_refused(client, scored_sample) -> None:
     assert client.get(f"/orgs/{scored_sample}/reports").json()["limit"] == 50
 
 
-def test_filter_errors_name_field_value_and_valid_values(client, scored_sample) -> None:
+def test_filter_errors_name_field_value_and_valid_values(client, jobs, scored_sample) -> None:
     org = scored_sample
     found = error(
         client.post(
@@ -312,8 +338,7 @@ def test_filter_errors_name_field_value_and_valid_values(client, scored_sample) 
     run = client.post(
         f"/orgs/{org}/reports", json={"perspective": ["Customer", "Internal Process"]}
     )
-    assert run.status_code == 201, run.text
-    assert run.json()["filters"] == {"perspective": ["customer", "internal_process"]}
+    assert jobs.report(client, run)["filters"] == {"perspective": ["customer", "internal_process"]}
 
 
 def test_error_paths_are_json_paths_into_the_body(client, scored_sample) -> None:
@@ -333,7 +358,7 @@ def test_error_paths_are_json_paths_into_the_body(client, scored_sample) -> None
     assert error(query, 422)["details"][0]["path"] == "query.limit"
 
 
-def test_head_builds_nothing_and_the_page_follows_settings(client, scored_sample) -> None:
+def test_head_builds_nothing_and_the_page_follows_settings(client, jobs, scored_sample) -> None:
     org = scored_sample
 
     def runs() -> int:
@@ -344,6 +369,8 @@ def test_head_builds_nothing_and_the_page_follows_settings(client, scored_sample
     assert runs() == 0
     assert client.head("/orgs/nobody/report.html").status_code == 404
 
+    client.get(f"/orgs/{org}/report.html")
+    jobs.drain()
     shown = client.get(f"/orgs/{org}/report.html").text
     first = client.get(f"/orgs/{org}/reports/latest").json()
     assert f"report #{first['id']}" in shown and runs() == 1
@@ -352,6 +379,8 @@ def test_head_builds_nothing_and_the_page_follows_settings(client, scored_sample
 
     client.put(f"/orgs/{org}/reports/settings", json={"stale_days": 10})
     assert runs() == 1  # HEAD and PUT build nothing
+    assert "Recomputing" in client.get(f"/orgs/{org}/report.html").text
+    jobs.drain()
     page = client.get(f"/orgs/{org}/report.html").text
     rebuilt = client.get(f"/orgs/{org}/reports/latest").json()
     assert rebuilt["id"] > first["id"] and rebuilt["config"]["stale_days"] == 10

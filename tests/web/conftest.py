@@ -50,12 +50,17 @@ def live_url(scored_sample, embedder) -> Iterator[str]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
+    # As `serve` does: a worker in the same process runs the jobs the pages queue.
+    from alignment.jobs.worker import InProcessWorker
+
+    worker = InProcessWorker(db.resolve_database().url).start()
     deadline = time.monotonic() + 30
     while not server.started and time.monotonic() < deadline:
         time.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+    worker.stop()
 
 
 @pytest.fixture(scope="session")

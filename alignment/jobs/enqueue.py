@@ -1,0 +1,92 @@
+"""Enqueue a job in the caller's transaction: the job exists exactly when the write does."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from alignment.jobs import queue
+from alignment.jobs.kinds import KINDS
+from alignment.models import Job
+
+# What a change queues: the same parameters as a plain `POST /score`, so the two join.
+SCORE_PARAMS: dict[str, Any] = {"adjudicate": False}
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    job: Job
+    deduplicated: bool  # an equal job was already waiting; this request joined it
+
+
+def dedupe_key(kind: str, params: dict[str, Any]) -> str | None:
+    """Work whose result depends only on the organization's state (and these params): a
+    queued job reads that state when it starts, so it answers every request made until then."""
+    if not KINDS[kind].dedupe:
+        return None
+    canonical = json.dumps(params, sort_keys=True, separators=(",", ":"))
+    return f"{kind}:{hashlib.sha256(canonical.encode()).hexdigest()[:16]}"
+
+
+def enqueue(
+    session: Session, org_id: str, kind: str, params: dict[str, Any], *, requested_by: str
+) -> Enqueued:
+    key = dedupe_key(kind, params)
+    for _ in range(3):  # a queued twin can start running between our two statements
+        found = _join_or_insert(session, org_id, kind, params, key, requested_by)
+        if found is not None:
+            return found
+    raise RuntimeError(f"could not enqueue {kind} for {org_id}")  # pragma: no cover
+
+
+def _join_or_insert(
+    session: Session,
+    org_id: str,
+    kind: str,
+    params: dict[str, Any],
+    key: str | None,
+    requested_by: str,
+) -> Enqueued | None:
+    if key is not None:
+        # The partial unique index admits one queued job per key; a concurrent twin waits on
+        # it here and then joins it instead of failing.
+        inserted = session.execute(
+            text(
+                "insert into jobs (org_id, kind, params, dedupe_key, requested_by) "
+                "values (:org, :kind, cast(:params as jsonb), :key, :by) "
+                "on conflict (org_id, dedupe_key) where status = 'queued' "
+                "and dedupe_key is not null do nothing returning id"
+            ),
+            {
+                "org": org_id,
+                "kind": kind,
+                "params": json.dumps(params),
+                "key": key,
+                "by": requested_by,
+            },
+        ).scalar()
+        if inserted is None:
+            waiting = session.scalars(
+                select(Job)
+                .where(Job.org_id == org_id, Job.dedupe_key == key, Job.status == "queued")
+                .with_for_update()
+            ).one_or_none()
+            if waiting is None:
+                return None
+            waiting.requests += 1
+            session.flush()
+            return Enqueued(waiting, deduplicated=True)
+        job = session.get(Job, inserted)
+        assert job is not None
+    else:
+        job = Job(org_id=org_id, kind=kind, params=params, requested_by=requested_by)
+        session.add(job)
+        session.flush()
+    job.queue_job_id = queue.defer(session, job)
+    session.flush()
+    return Enqueued(job, deduplicated=False)

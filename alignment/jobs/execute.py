@@ -1,0 +1,134 @@
+"""Run one job: mark it running, do the work and store its result in one transaction.
+
+The work and the `succeeded` mark commit together, so a worker killed half-way leaves nothing
+behind and the retry starts clean; a job already finished is not run again (the queue may
+deliver a job twice after a crash). `scope` opens the unit of work: the owner's transaction in
+a worker, a savepoint of the test's session in tests, the same code either way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from alignment import db
+from alignment.embedder import Embedder
+from alignment.jobs.handlers import HANDLERS, ON_FAILURE
+from alignment.jobs.transient import is_transient
+from alignment.models import Job
+
+log = logging.getLogger(__name__)
+Scope = Callable[[], AbstractContextManager[Session]]
+FINISHED = ("succeeded", "failed")
+
+
+@dataclass
+class Services:
+    embedder: Embedder
+    drafter: Any  # alignment.drafting.drafters.Drafter, built lazily: most jobs need none
+
+
+def production_services() -> Services:
+    from alignment.drafting.drafters import get_drafter
+    from alignment.embedder import get_embedder
+
+    return Services(embedder=get_embedder(), drafter=_Lazy(get_drafter))
+
+
+class _Lazy:
+    """Resolves the drafter on first use, so a job that drafts nothing needs no LLM config."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._value: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._value is None:
+            self._value = self._make()
+        return getattr(self._value, name)
+
+
+@contextmanager
+def production_scope() -> Iterator[Session]:
+    with db.transaction() as session:
+        yield session
+
+
+def execute(
+    job_id: int, *, attempt: int, max_attempts: int, services: Services, scope: Scope
+) -> None:
+    with scope() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None or job.status in FINISHED:
+            return  # its organization was deleted, or a redelivery after the result was stored
+        job.status, job.attempts, job.started_at = "running", attempt + 1, _now()
+        org_id, kind = job.org_id, job.kind
+    started = time.perf_counter()
+    try:
+        with scope() as session:
+            job = session.get(Job, job_id)
+            assert job is not None
+            progress = _progress_writer(job_id, scope)
+            job.result = HANDLERS[kind](session, job, services, progress)
+            job.status, job.error, job.finished_at = "succeeded", None, _now()
+    except BaseException as exc:
+        final = not is_transient(exc) or attempt >= max_attempts
+        with scope() as session:
+            job = session.get(Job, job_id)
+            if job is not None:
+                job.status = "failed" if final else "retrying"
+                job.error = describe(exc)
+                job.finished_at = _now() if final else None
+                if kind in ON_FAILURE:
+                    ON_FAILURE[kind](session, job, exc, final)
+        log.warning(
+            "job %s (%s, %s) %s: %s", job_id, kind, org_id,
+            "failed" if final else "will be retried", describe(exc),
+        )  # fmt: skip
+        raise
+    log.info("job %s (%s, %s) done in %.2f s", job_id, kind, org_id, time.perf_counter() - started)
+
+
+def describe(exc: BaseException) -> str:
+    """The reason people read on the job: a domain error's message, else the error's kind
+    (never a database message, which can echo row values)."""
+    from alignment.errors import DomainError
+
+    if isinstance(exc, DomainError):
+        return f"{exc.code}: {exc}"
+    return f"{type(exc).__name__} (details in the worker's log)"
+
+
+def _progress_writer(job_id: int, scope: Scope) -> Callable[[int, int, str], None]:
+    """Progress goes out in its own short transaction so `GET /jobs/{id}` sees it while the
+    work's transaction is still open; at most twice a second."""
+    last = [0.0]
+
+    def report(done: int, total: int, label: str) -> None:
+        now = time.monotonic()
+        if now - last[0] < 0.5 and done < total:
+            return
+        last[0] = now
+        try:
+            with scope() as session:
+                session.execute(
+                    update(Job)
+                    .where(Job.id == job_id)
+                    .values(progress_done=done, progress_total=total, progress_label=label)
+                )
+        except Exception:  # progress is a courtesy; the work goes on without it
+            log.debug("progress of job %s not written", job_id, exc_info=True)
+
+    return report
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)

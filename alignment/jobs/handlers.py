@@ -1,0 +1,149 @@
+"""What each kind of job does. A handler runs inside the job's transaction and returns the
+small result `GET /jobs/{id}` shows (ids and links to the full result, not the result)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from sqlalchemy.orm import Session
+
+from alignment.errors import NotFound
+from alignment.models import Job
+
+if TYPE_CHECKING:
+    from alignment.jobs.execute import Services
+
+Progress = Callable[[int, int, str], None]
+Handler = Callable[[Session, Job, "Services", Progress], dict[str, Any]]
+
+
+def _org_url(org_id: str) -> str:
+    return f"/orgs/{quote(org_id, safe='')}"
+
+
+def score(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
+    from alignment.adjudicate import configured_adjudicator
+    from alignment.scoring.reads import all_links
+    from alignment.scoring.stage import score_organization
+    from alignment.verdicts import verdicts
+    from alignment.webhooks import emit
+
+    try:
+        before = verdicts(all_links(session, job.org_id))
+    except NotFound:  # never scored: every orphan found now is news
+        before = {}
+    adjudicator = (
+        configured_adjudicator(job.params.get("adjudicate_max_calls", 25))
+        if job.params.get("adjudicate")
+        else None
+    )
+    summary = score_organization(
+        session,
+        job.org_id,
+        embedder=services.embedder,
+        adjudicator=adjudicator,
+        progress=lambda done, total: progress(done, total, "embedding texts"),
+    )
+    after = verdicts(all_links(session, job.org_id))
+    newly = sorted(o for o, v in after.items() if v == "orphan" and before.get(o) != "orphan")
+    base = _org_url(job.org_id)
+    for okr_id in newly:
+        emit(
+            session,
+            job.org_id,
+            "okr.misaligned",
+            {
+                "okr_id": okr_id,
+                "url": f"{base}/okrs/{quote(okr_id, safe='')}/links",
+            },
+        )
+    return {**summary.as_dict(), "newly_misaligned": newly}
+
+
+def report(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
+    from alignment import report as reports
+    from alignment.webhooks import emit
+
+    p = job.params
+    stages: list[str] = []
+
+    def on_stage(label: str) -> None:
+        stages.append(label)
+        progress(len(stages), 0, label)
+
+    run = reports.build_report(
+        session,
+        job.org_id,
+        embedder=services.embedder,
+        filters=reports.ReportFilters(**{k: tuple(v) for k, v in p.get("filters", {}).items()}),
+        as_of=date.fromisoformat(p["as_of"]) if p.get("as_of") else None,
+        overrides=p.get("settings"),
+        on_stage=on_stage,
+    )
+    url = f"{_org_url(job.org_id)}/reports/{run.id}"
+    result = {"report_id": run.id, "url": url, "findings": len(run.findings)}
+    emit(session, job.org_id, "report.completed", result)
+    return result
+
+
+def draft_suggestions(
+    session: Session, job: Job, services: Services, progress: Progress
+) -> dict[str, Any]:
+    from alignment.drafting.draft import draft_suggestions as make
+    from alignment.drafting.schemas import SuggestionRequest
+
+    request = SuggestionRequest.model_validate(job.params)
+    draft = make(session, job.org_id, request, drafter=services.drafter, embedder=services.embedder)
+    return _drafted(session, job, draft)
+
+
+def draft_summary(
+    session: Session, job: Job, services: Services, progress: Progress
+) -> dict[str, Any]:
+    from alignment.drafting.draft import draft_summary as make
+    from alignment.drafting.schemas import SummaryRequest
+
+    request = SummaryRequest.model_validate(job.params)
+    draft = make(session, job.org_id, request, drafter=services.drafter, embedder=services.embedder)
+    return _drafted(session, job, draft)
+
+
+def _drafted(session: Session, job: Job, draft: Any) -> dict[str, Any]:
+    from alignment.webhooks import emit
+
+    result = {
+        "draft_id": draft.id,
+        "status": draft.status,
+        "team": draft.team_id,
+        "url": f"{_org_url(job.org_id)}/drafts/{quote(draft.id, safe='')}",
+    }
+    emit(session, job.org_id, "draft.created", result)
+    return result
+
+
+def webhook(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
+    from alignment.webhooks.deliver import deliver
+
+    return deliver(session, job.params["delivery_id"])
+
+
+def webhook_failed(session: Session, job: Job, exc: BaseException, final: bool) -> None:
+    from alignment.webhooks.deliver import record_failure
+
+    record_failure(session, job.params["delivery_id"], exc, final=final)
+
+
+HANDLERS: dict[str, Handler] = {
+    "score": score,
+    "report": report,
+    "draft_suggestions": draft_suggestions,
+    "draft_summary": draft_summary,
+    "webhook": webhook,
+}
+# Run in a fresh transaction after a failed attempt (the attempt's own rolled back).
+ON_FAILURE: dict[str, Callable[[Session, Job, BaseException, bool], None]] = {
+    "webhook": webhook_failed,
+}

@@ -1,0 +1,82 @@
+"""Procrastinate, configured: the defer side (on the caller's connection) and the worker's app.
+
+The service defers on the request's own psycopg connection, inside its transaction, with an
+app whose connector is never opened; the worker runs an app with an async pool of its own.
+Both register the one task, `run_job(job_id)`, so the queue holds only a job id: what to do
+is in our `jobs` row, which the API shows.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import procrastinate
+from procrastinate import App, PsycopgConnector, RetryStrategy, SyncPsycopgConnector
+from sqlalchemy import make_url
+from sqlalchemy.orm import Session
+
+from alignment.jobs.kinds import KINDS
+from alignment.jobs.transient import TRANSIENT
+from alignment.models import Job
+from alignment.settings import get_settings
+
+TASK = "goldenthread.run_job"
+QUEUES = sorted({k.queue for k in KINDS.values()})
+
+
+def _register(app: App) -> None:
+    settings = get_settings().jobs
+    retry = RetryStrategy(
+        max_attempts=settings.max_attempts,
+        exponential_wait=settings.backoff_s,
+        retry_exceptions=TRANSIENT,
+    )
+
+    @app.task(name=TASK, pass_context=True, retry=retry)
+    def run_job(context: procrastinate.JobContext, job_id: int) -> None:
+        from alignment.jobs.execute import execute, production_scope, production_services
+
+        assert context.job is not None
+        execute(
+            job_id,
+            attempt=context.job.attempts,
+            max_attempts=settings.max_attempts,
+            services=production_services(),
+            scope=production_scope,
+        )
+
+
+@lru_cache(maxsize=1)
+def _defer_app() -> App:
+    app = App(connector=SyncPsycopgConnector())
+    _register(app)
+    return app
+
+
+def defer(session: Session, job: Job) -> int:
+    """Put `job` on the queue in `session`'s transaction; returns procrastinate's job id."""
+    kind = KINDS[job.kind]
+    connection = session.connection().connection.driver_connection
+    task = _defer_app().tasks[TASK]
+    return task.configure(
+        queue=kind.queue,
+        lock=f"org:{job.org_id}:scoring" if kind.serial else None,
+        connection=connection,
+    ).defer(job_id=job.id)
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    return (
+        make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+
+
+def worker_app(database_url: str) -> App:
+    """An app for one worker process, on the owner's connection (like every operator command)."""
+    concurrency = get_settings().jobs.concurrency
+    connector = PsycopgConnector(
+        conninfo=libpq_url(database_url), min_size=1, max_size=concurrency + 3
+    )
+    app = App(connector=connector)
+    _register(app)
+    return app

@@ -1,0 +1,96 @@
+"""Jobs as people and tools read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from alignment.errors import NotFound
+from alignment.models import Job
+
+
+def get(session: Session, org_id: str | None, job_id: int) -> Job:
+    """Row-level security already hides other organizations' jobs; the org check says so here
+    too, for callers that connect as the owner."""
+    job = session.get(Job, job_id)
+    if job is None or (org_id is not None and job.org_id != org_id):
+        raise NotFound(f"job {job_id} not found")
+    return job
+
+
+def listing(
+    session: Session,
+    org_id: str,
+    *,
+    kind: str | None = None,
+    status: str | None = None,
+    requested_by: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[Job], int]:
+    query = select(Job).where(Job.org_id == org_id)
+    if kind:
+        query = query.where(Job.kind == kind)
+    if status:
+        query = query.where(Job.status == status)
+    if requested_by:
+        query = query.where(Job.requested_by == requested_by)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Job.id.desc()).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def latest_finished(session: Session, org_id: str, kind: str) -> Job | None:
+    return session.scalars(
+        select(Job)
+        .where(Job.org_id == org_id, Job.kind == kind, Job.status.in_(("succeeded", "failed")))
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+
+
+def pending(session: Session, org_id: str, kind: str) -> Job | None:
+    """The newest job of this kind not finished yet (queued, running or retrying)."""
+    return session.scalars(
+        select(Job)
+        .where(
+            Job.org_id == org_id,
+            Job.kind == kind,
+            Job.status.in_(("queued", "running", "retrying")),
+        )
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+
+
+def render(job: Job) -> dict[str, Any]:
+    progress = None
+    if job.progress_label is not None:
+        progress = {
+            "done": job.progress_done,
+            "total": job.progress_total or None,
+            "label": job.progress_label,
+        }
+    return {
+        "id": job.id,
+        "url": f"/jobs/{job.id}",
+        "organization": job.org_id,
+        "kind": job.kind,
+        "status": job.status,
+        "params": job.params,
+        "requested_by": job.requested_by,
+        "requests": job.requests,
+        "attempts": job.attempts,
+        "progress": progress,
+        "result": job.result,
+        "error": job.error,
+        "created_at": _iso(job.created_at),
+        "started_at": _iso(job.started_at),
+        "finished_at": _iso(job.finished_at),
+    }
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if value is not None else None

@@ -1,0 +1,65 @@
+"""POST one delivery, signed; a non-2xx answer or no answer is a failure the queue retries."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session
+
+from alignment.errors import Unavailable
+from alignment.models import WebhookDelivery, WebhookSubscription
+from alignment.settings import get_settings
+from alignment.webhooks.signing import HEADER, sign
+from alignment.webhooks.targets import check_url
+
+
+class DeliveryFailed(Unavailable):
+    code = "webhook_delivery_failed"
+
+    def __init__(self, message: str, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def deliver(session: Session, delivery_id: int) -> dict[str, Any]:
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None or delivery.status == "delivered":
+        return {"delivery_id": delivery_id, "status": "delivered"}
+    sub = session.get(WebhookSubscription, delivery.subscription_id)
+    assert sub is not None  # deleting a subscription deletes its deliveries
+    check_url(sub.url, path="subscription.url")
+    body = json.dumps(delivery.payload, sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "GoldenThread-Webhooks/1",
+        "X-GoldenThread-Event": delivery.event,
+        "X-GoldenThread-Delivery": str(delivery.payload.get("id")),
+        HEADER: sign(sub.secret, body, int(time.time())),
+    }
+    timeout = get_settings().webhooks.timeout_s
+    try:
+        answer = httpx.post(sub.url, content=body, headers=headers, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise DeliveryFailed(f"{type(exc).__name__} posting to the subscriber") from exc
+    if not 200 <= answer.status_code < 300:
+        raise DeliveryFailed(f"the subscriber answered {answer.status_code}", answer.status_code)
+    delivery.status, delivery.delivered_at = "delivered", datetime.now(UTC)
+    delivery.attempts += 1
+    delivery.last_status_code, delivery.last_error = answer.status_code, None
+    return {"delivery_id": delivery_id, "status": "delivered", "status_code": answer.status_code}
+
+
+def record_failure(session: Session, delivery_id: int, exc: BaseException, *, final: bool) -> None:
+    """After a failed attempt (its transaction rolled back): count it and keep the reason."""
+    delivery = session.get(WebhookDelivery, delivery_id)
+    if delivery is None:
+        return
+    delivery.attempts += 1
+    delivery.last_status_code = getattr(exc, "status_code", None)
+    delivery.last_error = str(exc)[:500]
+    if final:
+        delivery.status = "failed"

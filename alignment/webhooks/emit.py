@@ -1,0 +1,41 @@
+"""Record an event for every subscription that wants it, in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alignment.models import WebhookDelivery, WebhookSubscription
+
+
+def emit(session: Session, org_id: str, event: str, data: dict[str, Any]) -> int:
+    """Returns how many deliveries were queued."""
+    from alignment.jobs import enqueue  # jobs run deliveries; deliveries are made here
+
+    subs = session.scalars(
+        select(WebhookSubscription).where(
+            WebhookSubscription.org_id == org_id,
+            WebhookSubscription.active,
+            WebhookSubscription.events.any(event),
+        )
+    ).all()
+    for sub in subs:
+        delivery = WebhookDelivery(
+            org_id=org_id,
+            subscription_id=sub.id,
+            event=event,
+            payload={
+                "event": event,
+                "organization": org_id,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                "data": data,
+            },
+        )
+        session.add(delivery)
+        session.flush()
+        delivery.payload = {"id": f"dlv_{delivery.id}", **delivery.payload}
+        enqueue(session, org_id, "webhook", {"delivery_id": delivery.id}, requested_by="system")
+    return len(subs)

@@ -1,0 +1,80 @@
+"""Running queued jobs inside a test's transaction, with the worker's own code.
+
+`execute` is what a worker runs for each job; here its unit of work is a savepoint of the
+test's session instead of a transaction of its own, so the jobs see (and their results stay
+in) the rolled-back test data. The queue itself, real workers, retries and crashes are
+tested in tests/service/test_jobs_worker.py.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alignment.jobs.execute import Services, execute
+from alignment.models import Job
+
+
+@contextmanager
+def savepoint(session: Session) -> Iterator[Session]:
+    with session.begin_nested():
+        yield session
+
+
+class Jobs:
+    def __init__(self, session: Session, embedder: Any, drafter: Any = None) -> None:
+        from alignment.drafting.offline import OfflineDrafter
+
+        self.session = session
+        self.services = Services(embedder=embedder, drafter=drafter or OfflineDrafter())
+
+    def drain(self) -> list[int]:
+        """Run every waiting job (and the jobs they queue), oldest first; return their ids."""
+        ran: list[int] = []
+        while True:
+            waiting = [
+                i
+                for i in self.session.scalars(
+                    select(Job.id).where(Job.status.in_(("queued", "retrying"))).order_by(Job.id)
+                )
+                if i not in ran
+            ]
+            if not waiting:
+                return ran
+            for job_id in waiting:
+                ran.append(job_id)
+                # A failure is recorded on the job, which the test reads.
+                with contextlib.suppress(Exception):
+                    execute(
+                        job_id,
+                        attempt=0,
+                        max_attempts=0,
+                        services=self.services,
+                        scope=lambda: savepoint(self.session),
+                    )
+
+    def run(self, client: TestClient, response: Any, headers: Any = None) -> dict[str, Any]:
+        """A 202 answer's job, run to the end and read back through the API."""
+        assert response.status_code == 202, response.text
+        self.drain()
+        job = client.get(response.headers["Location"], headers=headers)
+        assert job.status_code == 200, job.text
+        return job.json()
+
+    def result(self, client: TestClient, response: Any, headers: Any = None) -> dict[str, Any]:
+        job = self.run(client, response, headers)
+        assert job["status"] == "succeeded", job
+        return job["result"]
+
+    def report(self, client: TestClient, response: Any) -> dict[str, Any]:
+        """The report document a report job stored."""
+        return client.get(self.result(client, response)["url"]).json()
+
+    def draft(self, client: TestClient, response: Any, headers: Any = None) -> dict[str, Any]:
+        return client.get(self.result(client, response, headers)["url"], headers=headers).json()
