@@ -396,6 +396,33 @@ def eval_alignment(
     print_result(result, as_json, table)
 
 
+@eval_app.command("report")
+def eval_report(
+    files: Annotated[list[Path], typer.Argument(help="BUNDLE LABELS [BUNDLE LABELS ...]")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Build each bundle's report as the service would; print how right its orphan and drift
+    findings are against the labels, the needs-review share, and false orphans where the
+    labels have none. Nothing is kept (one rolled-back transaction)."""
+    from alignment.embedder import get_embedder
+    from evals.report_eval import run, table
+    from evals.runner import pairs_from_args
+
+    try:
+        pairs = pairs_from_args(files)
+        require_files(files)
+        prepare_database()
+        embedder = get_embedder()
+        result = rolled_back(
+            "reporting",
+            len(pairs),
+            lambda session, progress: run(session, pairs, embedder=embedder, progress=progress),
+        )
+    except DomainError as exc:
+        fail(exc)
+    print_result(result, as_json, table)
+
+
 def require_files(paths: list[Path]) -> None:
     for path in paths:
         if not path.is_file():
