@@ -233,10 +233,13 @@ def demo(
 
         settings = get_settings().service
         base = f"http://{settings.host}:{port or settings.port}"
-        err.print(
-            f"[bold]Report:[/] {base}/orgs/{summary.organization}/report.html  "
-            f"(sign in at {base}/sign-in with the strategy_office key)"
-        )
+        org = summary.organization
+        err.print(f"[bold]Sign in:[/] {base}/sign-in with one of the keys above, then:")
+        err.print(f"  strategy map  {base}/orgs/{org}/strategy-map")
+        err.print(f"  review queue  {base}/orgs/{org}/review        (strategy_office key)")
+        err.print(f"  team page     {base}/orgs/{org}/team/{DEMO_TEAM}      (team_lead key)")
+        err.print(f"  report        {base}/orgs/{org}/report.html")
+        err.print(f"  API docs      {base}/docs")
         serve(host=None, port=port)
 
 
