@@ -182,6 +182,10 @@ def worker_cmd(
     until_empty: Annotated[
         bool, typer.Option("--until-empty", help="Stop when the queue is empty.")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics."),
+    ] = None,
 ) -> None:
     """Run background jobs (scoring, reports, drafts, webhooks) until SIGINT/SIGTERM.
 
@@ -197,6 +201,10 @@ def worker_cmd(
     get_embedder().encode(["warm up"])
     configure_json_logs()
     logging.getLogger("alignment").setLevel(logging.INFO)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     err.print("[bold green]Golden Thread worker[/] (SIGTERM or Ctrl-C stops it)")
     worker.run(db.resolve_database().url, concurrency=concurrency, wait=not until_empty)
 
