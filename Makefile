@@ -34,10 +34,15 @@ eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in ev
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/dev) --json > evals/results/dev.json
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/holdout) --json > evals/results/holdout.json
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/real) --json > evals/results/real.json
+	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/dev-styles) --json > evals/results/dev-styles.json
+	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/real-dev) --json > evals/results/real-dev.json
+	$(BIN)/goldenthread eval report $(call pairs,evals/datasets/dev-styles) --json > evals/results/report-dev-styles.json
+	$(BIN)/goldenthread eval report $(call pairs,evals/datasets/real-dev) --json > evals/results/report-real-dev.json
 	$(BIN)/goldenthread eval drafts $(wildcard evals/datasets/dev/*.bundle.json) --json > evals/results/drafts-dev.json
 	$(BIN)/python -m evals.show evals/results/dev.json evals/results/holdout.json evals/results/real.json
 	$(BIN)/python -m evals.verdicts evals/datasets/dev evals/datasets/holdout evals/datasets/real
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability evals/datasets/dev evals/datasets/holdout
 
 bench: $(STAMP)  ## every benchmark figure in README.md, benchmarks/README.md and docs/report.md

@@ -92,6 +92,15 @@ def _upsert(
     table = model.__table__
     keys = [c.name for c in table.primary_key.columns]
     data_cols = [c for c in rows[0] if c not in keys]
+    # Compare with what is stored before writing: an unchanged re-import then sends nothing
+    # (the upsert's own IS DISTINCT FROM guard stays for rows that differ in type only).
+    stored = _stored(session, table, keys, data_cols, rows[0])
+    changed = [
+        r for r in rows if stored.get(tuple(r[k] for k in keys)) != tuple(r[c] for c in data_cols)
+    ]
+    summary.unchanged[name] = len(rows) - len(changed)
+    if not changed:
+        return
     stmt = insert(table)
     # One compiled statement, executed with "insertmanyvalues" batching; xmax = 0 only for
     # freshly inserted tuples, which tells created from updated in the same round trip.
@@ -102,11 +111,23 @@ def _upsert(
             tuple_(*(stmt.excluded[c] for c in data_cols))
         ),
     ).returning(literal_column("(xmax = 0)").label("inserted"))
-    flags = [row.inserted for row in session.execute(stmt, rows)]
+    flags = [row.inserted for row in session.execute(stmt, changed)]
     created = sum(flags)
     summary.created[name] = created
     summary.updated[name] = len(flags) - created
     summary.unchanged[name] = len(rows) - len(flags)
+
+
+def _stored(
+    session: Session, table: Any, keys: list[str], data_cols: list[str], sample: dict[str, Any]
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    """The organization's stored rows of `table`: primary key -> the columns an import sets."""
+    scope = (
+        table.c.org_id == sample["org_id"] if "org_id" in table.c else table.c.id == sample["id"]
+    )
+    query = select(*(table.c[c] for c in keys), *(table.c[c] for c in data_cols)).where(scope)
+    width = len(keys)
+    return {tuple(row[:width]): tuple(row[width:]) for row in session.execute(query)}
 
 
 _CHUNK = 1000

@@ -182,6 +182,10 @@ def worker_cmd(
     until_empty: Annotated[
         bool, typer.Option("--until-empty", help="Stop when the queue is empty.")
     ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics."),
+    ] = None,
 ) -> None:
     """Run background jobs (scoring, reports, drafts, webhooks) until SIGINT/SIGTERM.
 
@@ -197,6 +201,10 @@ def worker_cmd(
     get_embedder().encode(["warm up"])
     configure_json_logs()
     logging.getLogger("alignment").setLevel(logging.INFO)
+    if metrics_port:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, addr="127.0.0.1")
     err.print("[bold green]Golden Thread worker[/] (SIGTERM or Ctrl-C stops it)")
     worker.run(db.resolve_database().url, concurrency=concurrency, wait=not until_empty)
 
@@ -233,10 +241,13 @@ def demo(
 
         settings = get_settings().service
         base = f"http://{settings.host}:{port or settings.port}"
-        err.print(
-            f"[bold]Report:[/] {base}/orgs/{summary.organization}/report.html  "
-            f"(sign in at {base}/sign-in with the strategy_office key)"
-        )
+        org = summary.organization
+        err.print(f"[bold]Sign in:[/] {base}/sign-in with one of the keys above, then:")
+        err.print(f"  strategy map  {base}/orgs/{org}/strategy-map")
+        err.print(f"  review queue  {base}/orgs/{org}/review        (strategy_office key)")
+        err.print(f"  team page     {base}/orgs/{org}/team/{DEMO_TEAM}      (team_lead key)")
+        err.print(f"  report        {base}/orgs/{org}/report.html")
+        err.print(f"  API docs      {base}/docs")
         serve(host=None, port=port)
 
 
@@ -393,6 +404,33 @@ def eval_alignment(
     stopped = (result.get("adjudication") or {}).get("errors")
     if stopped:  # the figures would be the engine's alone, labelled with the model's name
         fail(DomainError("adjudication did not finish; no figures printed", details=stopped))
+    print_result(result, as_json, table)
+
+
+@eval_app.command("report")
+def eval_report(
+    files: Annotated[list[Path], typer.Argument(help="BUNDLE LABELS [BUNDLE LABELS ...]")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object on stdout.")] = False,
+) -> None:
+    """Build each bundle's report as the service would; print how right its orphan and drift
+    findings are against the labels, the needs-review share, and false orphans where the
+    labels have none. Nothing is kept (one rolled-back transaction)."""
+    from alignment.embedder import get_embedder
+    from evals.report_eval import run, table
+    from evals.runner import pairs_from_args
+
+    try:
+        pairs = pairs_from_args(files)
+        require_files(files)
+        prepare_database()
+        embedder = get_embedder()
+        result = rolled_back(
+            "reporting",
+            len(pairs),
+            lambda session, progress: run(session, pairs, embedder=embedder, progress=progress),
+        )
+    except DomainError as exc:
+        fail(exc)
     print_result(result, as_json, table)
 
 

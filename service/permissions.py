@@ -103,6 +103,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),
     # A team lead reads only the jobs it asked for (the route filters by requester).
+    ("GET", "/orgs/{org_id}/team/{team_id}"): _rule(DECIDERS, team_check="team-path"),
+    ("POST", "/orgs/{org_id}/team/{team_id}/suggest"): _rule(DECIDERS, team_check="team-path"),
+    ("POST", "/orgs/{org_id}/team/{team_id}/summary"): _rule(DECIDERS, team_check="team-path"),
+    ("POST", "/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/approve"): _rule(
+        DECIDERS, team_check="team-path"
+    ),
+    ("POST", "/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/reject"): _rule(
+        DECIDERS, team_check="team-path"
+    ),
     ("GET", "/jobs/{job_id}"): _rule(ORG_READERS),
     ("GET", "/orgs/{org_id}/jobs"): _rule(ORG_READERS),
     ("POST", "/orgs/{org_id}/webhooks"): _rule(ADMIN, INTEGRATION),
@@ -187,7 +196,9 @@ def _check_teams(
     body: dict[str, Any],
 ) -> None:
     params = request.path_params
-    if check == "draft":
+    if check == "team-path":  # the page checks that a draft in the path is that team's
+        teams = {params["team_id"]}
+    elif check == "draft":
         teams = {get_draft(session, org_id, params["draft_id"]).team_id}
     elif check == "draft-request":
         if "team" not in body and "objective" not in body:
@@ -195,7 +206,7 @@ def _check_teams(
         teams = {body.get("team")}  # an objective's summary (no team) is the office's
     else:
         teams = teams_touched(session, org_id, check, params.get("record_id"), body)
-    if check not in ("draft", "draft-request"):
+    if check not in ("draft", "draft-request", "team-path"):
         teams.discard(None)  # a record that does not exist: the route answers 404 itself
     outside = sorted(str(t) for t in teams if t not in principal.team_ids)
     if outside:

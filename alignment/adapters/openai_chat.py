@@ -24,6 +24,7 @@ from pydantic import BaseModel
 from alignment.chat import ChatReply, Message, Usage
 from alignment.errors import Unavailable
 from alignment.settings import LLMSettings
+from alignment.telemetry import LLM_CALLS, LLM_SECONDS, LLM_TOKENS
 
 # Strict structured output rejects these JSON-schema keywords; Pydantic still enforces them.
 _UNSUPPORTED = ("minLength", "maxLength", "default")
@@ -87,7 +88,8 @@ class OpenAIChatModel:
         lc_messages: list[BaseMessage] = [_LC_MESSAGE[m.role](content=m.content) for m in messages]
         started = time.perf_counter()
         try:
-            result = structured.invoke(lc_messages)
+            with LLM_SECONDS.time():
+                result = structured.invoke(lc_messages)
         except openai.APITimeoutError as exc:
             raise self._down(f"did not answer within {self.settings.timeout_s:g} s", exc) from exc
         except openai.APIConnectionError as exc:
@@ -97,6 +99,9 @@ class OpenAIChatModel:
         latency_ms = round((time.perf_counter() - started) * 1000)
         raw = result["raw"]
         usage = getattr(raw, "usage_metadata", None) or {}
+        LLM_CALLS.labels("answered").inc()
+        LLM_TOKENS.labels("input").inc(int(usage.get("input_tokens", 0)))
+        LLM_TOKENS.labels("output").inc(int(usage.get("output_tokens", 0)))
         content = raw.content if isinstance(raw.content, str) else _text(raw.content)
         return ChatReply(
             content=content,
@@ -106,6 +111,7 @@ class OpenAIChatModel:
         )
 
     def _down(self, what: str, exc: Exception) -> Unavailable:
+        LLM_CALLS.labels(type(exc).__name__).inc()
         retries = self.settings.max_retries
         return Unavailable(
             f"the LLM provider {what} (after {retries} retr{'y' if retries == 1 else 'ies'}); "

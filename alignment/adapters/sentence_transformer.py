@@ -7,9 +7,12 @@ is imported so that nothing is ever downloaded at run time.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 
 import numpy as np
+
+from alignment.telemetry import EMBED_SECONDS, EMBEDDED_TEXTS
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 
@@ -33,6 +36,7 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        started = time.perf_counter()
         vectors = self.model.encode(
             list(texts),
             batch_size=self.batch_size,
@@ -40,4 +44,6 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
+        EMBED_SECONDS.inc(time.perf_counter() - started)
+        EMBEDDED_TEXTS.inc(len(texts))
         return np.asarray(vectors, dtype=np.float32)

@@ -24,6 +24,7 @@ from alignment.embedder import Embedder
 from alignment.jobs.handlers import HANDLERS, ON_FAILURE
 from alignment.jobs.transient import is_transient
 from alignment.models import Job
+from alignment.telemetry import JOB_SECONDS, JOBS
 
 log = logging.getLogger(__name__)
 Scope = Callable[[], AbstractContextManager[Session]]
@@ -89,11 +90,15 @@ def execute(
                 job.finished_at = _now() if final else None
                 if kind in ON_FAILURE:
                     ON_FAILURE[kind](session, job, exc, final)
+        JOBS.labels(kind, "failed" if final else "retried").inc()
+        JOB_SECONDS.labels(kind).observe(time.perf_counter() - started)
         log.warning(
             "job %s (%s, %s) %s: %s", job_id, kind, org_id,
             "failed" if final else "will be retried", describe(exc),
         )  # fmt: skip
         raise
+    JOBS.labels(kind, "succeeded").inc()
+    JOB_SECONDS.labels(kind).observe(time.perf_counter() - started)
     log.info("job %s (%s, %s) done in %.2f s", job_id, kind, org_id, time.perf_counter() - started)
 
 

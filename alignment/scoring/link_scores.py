@@ -26,6 +26,10 @@ from alignment.scoring.documents import Embed, Evidence, Link, ObjectiveDoc, Okr
 from alignment.scoring.link_features import PairFeatures, pair_features
 
 EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled aligned)
+# Links the score stage stores per OKR (plus every aligned or weak one, and the pairs someone
+# declared or decided): what reads, reports and people look at. Rank 11 of 200 explains
+# nothing, and storing all pairs is 2 M rows for 10,000 OKRs x 200 objectives.
+STORED_TOP = 10
 
 
 class _Explainer:
@@ -65,9 +69,14 @@ def score_links(
     *,
     embed: Embed,
     calibration: Calibration | None = None,
+    top: int | None = None,
+    keep: dict[str, set[str]] | None = None,
 ) -> dict[str, list[Link]]:
-    """okr id -> every objective as a Link, ranked by calibrated score (highest first).
+    """okr id -> objectives as Links, ranked by calibrated score (highest first).
 
+    With `top`, only the `top` best objectives of each OKR, every link labelled aligned or
+    weak, and the objectives named for it in `keep` (declared or decided pairs) are built,
+    still in rank order; without it, every objective (the evaluations rank them all).
     Evidence is computed for the EVIDENCE_TOP best objectives of each OKR and for any link
     labelled aligned; the rest carry an empty tuple (nobody reads why rank 40 is low,
     and computing it would dominate the cost on large organizations).
@@ -83,17 +92,47 @@ def score_links(
     labels = label_links(probs, calibration)
     explain = _Explainer(pf)
     ids = [o.id for o in objectives]
+    rounded = np.round(probs, 4)
+    wanted = _wanted(order, labels, ids, okrs, top, keep)
+    if wanted is not None:
+        ranks = np.empty_like(order)
+        np.put_along_axis(ranks, order, np.arange(len(ids))[None, :], axis=1)
     out: dict[str, list[Link]] = {}
     for k, okr in enumerate(okrs):
-        row = order[k].tolist()
-        scores, names = np.round(probs[k], 4).tolist(), labels[k].tolist()
+        if wanted is None:
+            chosen = order[k].tolist()
+        else:
+            rank_of = ranks[k]
+            chosen = sorted(wanted[k], key=lambda o: rank_of[o])
         out[okr.id] = [
             Link(
                 ids[o],
-                scores[o],
-                names[o],
-                explain(k, o) if rank < EVIDENCE_TOP or names[o] == "aligned" else (),
+                float(rounded[k, o]),
+                str(labels[k, o]),
+                explain(k, o) if rank < EVIDENCE_TOP or labels[k, o] == "aligned" else (),
             )
-            for rank, o in enumerate(row)
+            for rank, o in enumerate(chosen)
         ]
     return out
+
+
+def _wanted(
+    order: np.ndarray,
+    labels: np.ndarray,
+    ids: list[str],
+    okrs: Sequence[OkrDoc],
+    top: int | None,
+    keep: dict[str, set[str]] | None,
+) -> list[set[int]] | None:
+    """Per OKR, the objective indexes to build (None: all of them)."""
+    if top is None or top >= len(ids):
+        return None
+    index = {o: i for i, o in enumerate(ids)}
+    notable = labels != "none"
+    wanted = []
+    for k, okr in enumerate(okrs):
+        chosen = set(order[k, :top].tolist())
+        chosen.update(np.flatnonzero(notable[k]).tolist())
+        chosen.update(index[o] for o in (keep or {}).get(okr.id, ()) if o in index)
+        wanted.append(chosen)
+    return wanted

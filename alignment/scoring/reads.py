@@ -225,6 +225,27 @@ def drift(session: Session, org_id: str, *, only_drifting: bool = False) -> list
     ]
 
 
+def _unstored_pair(
+    session: Session, org_id: str, okr_id: str, objective_id: str, decided_by: str
+) -> str:
+    """A verdict on a pair ranked below what is stored (only the top links are): the OKR's
+    text fingerprint from its stored links, and a scoring job that stores the pair with its
+    real score and the person's verdict."""
+    from alignment.jobs import SCORE_PARAMS, enqueue
+
+    okr_hash = session.scalar(
+        select(ScoredLink.okr_hash)
+        .where(ScoredLink.org_id == org_id, ScoredLink.okr_id == okr_id)
+        .limit(1)
+    )
+    objective = session.get(StrategicObjective, {"org_id": org_id, "id": objective_id})
+    if okr_hash is None or objective is None:
+        _require_scored(session, org_id)
+        raise NotFound(f"no scored link between OKR {okr_id!r} and objective {objective_id!r}")
+    enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by)
+    return okr_hash
+
+
 def record_feedback(
     session: Session,
     org_id: str,
@@ -244,15 +265,16 @@ def record_feedback(
     row = session.get(
         ScoredLink, {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
     )
-    if row is None:
-        _require_scored(session, org_id)
-        raise NotFound(f"no scored link between OKR {okr_id!r} and objective {objective_id!r}")
+    if row is not None:
+        okr_hash = row.okr_hash
+    else:
+        okr_hash = _unstored_pair(session, org_id, okr_id, objective_id, decided_by)
     stmt = insert(LinkFeedback).values(
         org_id=org_id,
         okr_id=okr_id,
         objective_id=objective_id,
         verdict=verdict,
-        okr_hash=row.okr_hash,
+        okr_hash=okr_hash,
         decided_by=decided_by,
         note=note,
     )
@@ -261,14 +283,15 @@ def record_feedback(
             index_elements=["org_id", "okr_id", "objective_id"],
             set_={
                 "verdict": verdict,
-                "okr_hash": row.okr_hash,
+                "okr_hash": okr_hash,
                 "decided_by": decided_by,
                 "note": note,
                 "decided_at": stmt.excluded.decided_at,
             },
         )
     )
-    row.label = "aligned" if verdict == "confirmed" else "none"
+    if row is not None:
+        row.label = "aligned" if verdict == "confirmed" else "none"
     session.flush()
     fb = session.get(
         LinkFeedback, {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}

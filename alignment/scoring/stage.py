@@ -22,6 +22,7 @@ from alignment.errors import Conflict
 from alignment.models import (
     CheckIn,
     CheckInDrift,
+    DeclaredLink,
     KeyResult,
     Kpi,
     LinkFeedback,
@@ -37,7 +38,7 @@ from alignment.scoring.calibration import calibration_for
 from alignment.scoring.documents import KeyResultDoc, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
-from alignment.scoring.link_scores import score_links
+from alignment.scoring.link_scores import STORED_TOP, score_links
 
 if TYPE_CHECKING:
     from alignment.adjudicate import Adjudicator, Outcome
@@ -153,7 +154,13 @@ def score_organization(
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
     )
-    links = score_links(docs.objectives, docs.okrs, embed=cache)
+    links = score_links(
+        docs.objectives,
+        docs.okrs,
+        embed=cache,
+        top=STORED_TOP,
+        keep=_pairs_people_named(session, org_id),
+    )
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     links = apply_feedback(session, org_id, links, docs.fingerprints)
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
@@ -250,6 +257,19 @@ def _adjudicate(
 def searchable_texts(okrs: Sequence[OkrDoc]) -> set[str]:
     """The texts the report's duplicate search looks up by similarity: OKR and key-result titles."""
     return {t for okr in okrs for t in (okr.title, *(kr.title for kr in okr.key_results))}
+
+
+def _pairs_people_named(session: Session, org_id: str) -> dict[str, set[str]]:
+    """Declared and decided (OKR, objective) pairs: stored whatever their rank, so the link
+    audit and people's verdicts always find them."""
+    pairs: dict[str, set[str]] = defaultdict(set)
+    for table in (DeclaredLink, LinkFeedback):
+        rows = session.execute(
+            select(table.okr_id, table.objective_id).where(table.org_id == org_id)
+        )
+        for okr_id, objective_id in rows:
+            pairs[okr_id].add(objective_id)
+    return pairs
 
 
 def apply_feedback(

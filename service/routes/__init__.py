@@ -18,6 +18,7 @@ from service.routes import (
     reports,
     review,
     session,
+    team_page,
     webhooks,
 )
 
@@ -40,5 +41,6 @@ protected.include_router(review.router)
 protected.include_router(metrics.router)
 protected.include_router(pages.router)
 protected.include_router(jobs.router)
+protected.include_router(team_page.router)
 protected.include_router(webhooks.router)
 api_router.include_router(protected)

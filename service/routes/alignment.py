@@ -99,7 +99,8 @@ def score(
 
 @router.get("/okrs/{okr_id}/links")
 def okr_links(org_id: str, okr_id: str, session: SessionDep) -> dict[str, Any]:
-    """Every strategic objective ranked for one OKR, with score, label and evidence."""
+    """The strategic objectives ranked for one OKR, with score, label and evidence: the top 10,
+    then any aligned, weak, declared or decided link ranked lower."""
     return links.okr_links(session, org_id, okr_id)
 
 

@@ -54,6 +54,11 @@ def redoc() -> HTMLResponse:
     )
 
 
+APP_FILES = Path(__file__).resolve().parent.parent / "static"
+
+
 def mount_docs(app: FastAPI) -> None:
     app.mount(ASSETS, StaticFiles(directory=FILES), name="docs-assets")
+    # The pages' own small scripts (CSP `script-src 'self'`), public like the docs' assets.
+    app.mount("/static/app", StaticFiles(directory=APP_FILES), name="app-assets")
     app.include_router(router)

@@ -60,8 +60,14 @@ def review_page(
 
 
 async def form_fields(request: Request) -> dict[str, str]:
-    body = (await request.body())[:8192].decode("utf-8", "replace")
-    return {k: v[0] for k, v in parse_qs(body).items()}
+    body = (await request.body())[:65536].decode("utf-8", "replace")
+    parsed = parse_qs(body)
+    request.state.form_lists = parsed  # for fields that repeat (checkboxes): form_list
+    return {k: v[0] for k, v in parsed.items()}
+
+
+def form_list(request: Request, name: str) -> list[str]:
+    return list(getattr(request.state, "form_lists", {}).get(name, []))
 
 
 FormFields = Annotated[dict[str, str], Depends(form_fields)]

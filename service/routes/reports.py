@@ -18,12 +18,14 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
 from alignment.access.principal import Role
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
+from alignment.models import Team
 from alignment.report import store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
@@ -199,6 +201,8 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
         {
             "id": o.id,
             "name": o.name,
+            "review": principal.role in (Role.admin, Role.strategy_office),
+            "teams": _team_links(session, o.id, principal),
             "report_id": latest[o.id][0] if o.id in latest else None,
             "report_created": latest[o.id][1].strftime("%Y-%m-%d %H:%M")
             if o.id in latest
@@ -221,7 +225,23 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
     )
 
 
-@router.get("/orgs/{org_id}/report.html", response_class=HTMLResponse, tags=["reports"])
+def _team_links(session: Session, org_id: str, principal: Any) -> list[dict[str, str]]:
+    """The team pages this principal may open: a team lead its own, the deciders every team."""
+    if principal.role not in (Role.admin, Role.strategy_office, Role.team_lead):
+        return []
+    teams = session.execute(
+        select(Team.id, Team.name).where(Team.org_id == org_id).order_by(Team.id)
+    ).all()
+    every = principal.role is not Role.team_lead
+    return [{"id": t, "name": n} for t, n in teams if every or t in principal.team_ids]
+
+
+@router.get(
+    "/orgs/{org_id}/report.html",
+    response_class=HTMLResponse,
+    tags=["reports"],
+    responses={202: {"description": "No report yet: one is being built; the page reloads."}},
+)
 def report_page(
     org_id: str,
     session: SessionDep,

@@ -6,9 +6,9 @@ import numpy as np
 from sqlalchemy import func, select, update
 
 from alignment.embed import VectorCache
-from alignment.models import Okr, ScoredLink, StrategicObjective, TextEmbedding
+from alignment.models import DeclaredLink, Okr, ScoredLink, StrategicObjective, TextEmbedding
 from alignment.scoring import reads as links
-from alignment.scoring.link_scores import score_links
+from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.stage import load_docs, score_organization
 
 
@@ -24,15 +24,30 @@ class CountingEmbedder:
         return self.inner.encode(texts)
 
 
-def test_every_okr_ranks_every_objective_with_evidence(session, scored_sample) -> None:
+def test_every_okr_stores_its_top_links_and_every_named_one(session, scored_sample) -> None:
     n_objectives = session.scalar(
         select(func.count()).where(StrategicObjective.org_id == scored_sample)
     )
+    declared: dict[str, set[str]] = {}
+    for okr_id, objective_id in session.execute(
+        select(DeclaredLink.okr_id, DeclaredLink.objective_id).where(
+            DeclaredLink.org_id == scored_sample
+        )
+    ):
+        declared.setdefault(okr_id, set()).add(objective_id)
     ranked = links.all_links(session, scored_sample)
     assert len(ranked) == 50
-    for rows in ranked.values():
-        assert [r.rank for r in rows] == list(range(1, n_objectives + 1))
-        scores = [r.score for r in rows]
+    assert n_objectives > STORED_TOP  # so the sample shows the cut
+    for okr_id, rows in ranked.items():
+        assert [r.rank for r in rows] == list(range(1, len(rows) + 1))
+        assert STORED_TOP <= len(rows) <= n_objectives
+        beyond = rows[STORED_TOP:]
+        # Past the top 10 only what someone named, or the engine finds aligned or weak.
+        assert all(
+            r.objective_id in declared.get(okr_id, set()) or r.label != "none" for r in beyond
+        )
+        assert declared.get(okr_id, set()) <= {r.objective_id for r in rows}
+        scores = [r.score for r in rows[:STORED_TOP]]
         assert scores == sorted(scores, reverse=True)
         assert all(0.0 <= s <= 1.0 for s in scores)
         top = rows[0]

@@ -54,6 +54,7 @@ EXISTING = {
     "prefix": "nokey000",
     "job_id": "1",
     "webhook_id": "1",
+    "team_id": "T-1",
 }
 
 

@@ -37,3 +37,24 @@ def test_metrics_count_requests_by_route_for_the_platform_admin_only(
     )
     assert "goldenthread_http_request_seconds_bucket" in metrics.text
     assert client.get("/metrics").status_code == 401
+
+
+def test_metrics_show_queue_depth_and_age_and_the_work_done(session: Session, embedder) -> None:
+    from alignment.imports import import_document
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from tests.factories import small_bundle
+    from tests.jobs_support import Jobs
+
+    import_document(session, small_bundle("metrics-co"))
+    enqueue(session, "metrics-co", "score", SCORE_PARAMS, requested_by="t")
+    platform = keys.create_key(session, org_id=None, role=Role.platform_admin)[1]
+    session.commit()
+    client = make_client(session, embedder, real_auth=True)
+    waiting = client.get("/metrics", headers=auth(platform)).text
+    line = next(x for x in waiting.splitlines() if x.startswith("goldenthread_queue_jobs{"))
+    assert 'queue="work",state="todo"' in line and float(line.split()[-1]) >= 1
+    assert "goldenthread_queue_oldest_seconds{" in waiting
+    Jobs(session, embedder).drain()
+    done = client.get("/metrics", headers=auth(platform)).text
+    assert 'goldenthread_jobs_total{kind="score",outcome="succeeded"}' in done
+    assert "goldenthread_embedded_texts_total" in done

@@ -1,0 +1,32 @@
+"""Every page on a tablet: nothing wider than the screen, every control reachable by keyboard
+with a visible label."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.web.test_pages import sign_in
+
+TABLET = {"width": 768, "height": 1024}
+PAGES = ["/", "/orgs/{org}/strategy-map", "/orgs/{org}/review", "/orgs/{org}/team/T-9"]
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_pages_fit_a_tablet_and_label_their_controls(page, role_keys, scored_sample, path):
+    sign_in(page, role_keys["admin"])
+    page.set_viewport_size(TABLET)
+    response = page.goto(path.format(org=scored_sample))
+    assert response.status == 200
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= TABLET["width"] + 1, f"{path} is {overflow}px wide on a 768px screen"
+    unlabelled = page.evaluate(
+        """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+              .filter(el => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+              .map(el => el.name || el.id)"""
+    )
+    assert unlabelled == [], f"{path}: controls without a label: {unlabelled}"
+    # Keyboard: the first Tab lands on a focusable control, and focus is visible (outline).
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement && document.activeElement.tagName")
+    assert focused in ("A", "BUTTON", "INPUT", "SELECT", "TEXTAREA", "SUMMARY")
+    assert page.console_errors == [] and page.outside_requests == []
