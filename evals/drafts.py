@@ -3,9 +3,10 @@
 For each bundle: import it into a scratch organization, score it, then for every strategic
 objective draft OKRs for the team that works on it most (the team whose OKRs score highest
 against it; by mission when no OKR comes close) with the configured drafter, for the cycle a
-person gets by default (the current one, or the next once it is more than half over). Reported per dataset and pooled: the share of drafts passing each gate, the share
-accepted (every gate passed, after at most one repair), and the mean alignment score of
-accepted drafts to the objectives they cite. Everything runs in one transaction the caller
+person gets by default (the current one, or the next once it is more than half over). Reported
+per dataset and pooled: the share of drafts passing each gate, the share accepted (every gate
+passed, after at most one repair), and the mean alignment score of accepted drafts to the
+objectives they cite. Everything runs in one transaction the caller
 rolls back.
 """
 
