@@ -242,12 +242,19 @@ def demo(
         settings = get_settings().service
         base = f"http://{settings.host}:{port or settings.port}"
         org = summary.organization
-        err.print(f"[bold]Sign in:[/] {base}/sign-in with one of the keys above, then:")
-        err.print(f"  strategy map  {base}/orgs/{org}/strategy-map")
-        err.print(f"  review queue  {base}/orgs/{org}/review        (strategy_office key)")
-        err.print(f"  team page     {base}/orgs/{org}/team/{DEMO_TEAM}      (team_lead key)")
-        err.print(f"  report        {base}/orgs/{org}/report.html")
-        err.print(f"  API docs      {base}/docs")
+        err.print(
+            f"[bold]Sign in:[/] {base}/sign-in with one of the keys above, then:", soft_wrap=True
+        )
+        err.print(f"  strategy map  {base}/orgs/{org}/strategy-map", soft_wrap=True)
+        err.print(
+            f"  review queue  {base}/orgs/{org}/review        (strategy_office key)", soft_wrap=True
+        )
+        err.print(
+            f"  team page     {base}/orgs/{org}/team/{DEMO_TEAM}      (team_lead key)",
+            soft_wrap=True,
+        )
+        err.print(f"  report        {base}/orgs/{org}/report.html", soft_wrap=True)
+        err.print(f"  API docs      {base}/docs", soft_wrap=True)
         serve(host=None, port=port)
 
 
