@@ -120,3 +120,33 @@ def reject(
         )
         for c in shown
     ]
+
+
+def unsupported_declared(session: Session, org_id: str) -> list[dict[str, Any]]:
+    """Declared links the text does not support that nobody has decided yet."""
+    from alignment.scoring.reads import link_audit
+
+    if not candidates_by_okr(session, org_id):
+        return []  # not scored: nothing to say about declarations yet
+    decided = set(
+        session.execute(
+            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
+                LinkFeedback.org_id == org_id
+            )
+        ).all()
+    )
+    titles = dict(session.execute(select(Okr.id, Okr.title).where(Okr.org_id == org_id)).all())
+    return [
+        {**f, "okr_title": titles.get(f["okr_id"])}
+        for f in link_audit(session, org_id)
+        if f["kind"] == "unsupported_declared_link"
+        and (f["okr_id"], f["objective_id"]) not in decided
+    ]
+
+
+def pending_drafts(session: Session, org_id: str) -> list[dict[str, Any]]:
+    """Drafts waiting for a person, newest first (the first 50)."""
+    from alignment.drafting import store
+
+    rows, _ = store.list_drafts(session, org_id, status="pending", limit=50)
+    return [store.render_draft(d) for d in rows]

@@ -8,7 +8,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from alignment import review
 from alignment.detail_views import objective_detail, okr_detail
+from alignment.drafting import approve
 from alignment.repository import require_org
+from alignment.scoring.reads import record_feedback
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
@@ -42,7 +44,8 @@ def review_page(
     principal: CurrentPrincipal,
     done: str | None = None,
 ) -> HTMLResponse:
-    """The review queue with a confirm and a reject form per OKR (strategy office, admin)."""
+    """The review queue (strategy office, admin): OKRs the engine is unsure about, declared
+    links the text does not support, and pending drafts, each decided in one click."""
     from service.routes.reports import _pages
 
     org = require_org(session, org_id)
@@ -52,6 +55,8 @@ def review_page(
         .render(
             org={"id": org.id, "name": org.name},
             items=review.queue(session, org_id),
+            unsupported=review.unsupported_declared(session, org_id),
+            drafts=review.pending_drafts(session, org_id),
             token=form_token(request.cookies.get(SESSION_COOKIE, "")),
             done=done,
             signed_in=principal.name,
@@ -115,8 +120,47 @@ def form_list(request: Request, name: str) -> list[str]:
 FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 
-def _back(org_id: str, okr_id: str) -> RedirectResponse:
-    return RedirectResponse(f"/orgs/{quote(org_id)}/review?done={quote(okr_id)}", status_code=303)
+def _back(org_id: str, what: str) -> RedirectResponse:
+    return RedirectResponse(f"/orgs/{quote(org_id)}/review?done={quote(what)}", status_code=303)
+
+
+@router.post("/orgs/{org_id}/review/links/{okr_id}/{objective_id}/keep")
+def keep_declared_form(
+    org_id: str, okr_id: str, objective_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    """The declared link stands: recorded as confirmed (the engine then labels it aligned)."""
+    record_feedback(
+        session, org_id, okr_id, objective_id, verdict="confirmed", decided_by=principal.name
+    )
+    return _back(org_id, f"{okr_id} → {objective_id}")
+
+
+@router.post("/orgs/{org_id}/review/links/{okr_id}/{objective_id}/drop")
+def drop_declared_form(
+    org_id: str, okr_id: str, objective_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    """The declared link does not hold: recorded as rejected."""
+    record_feedback(
+        session, org_id, okr_id, objective_id, verdict="rejected", decided_by=principal.name
+    )
+    return _back(org_id, f"{okr_id} → {objective_id}")
+
+
+@router.post("/orgs/{org_id}/review/drafts/{draft_id}/approve")
+def approve_draft_form(
+    org_id: str, draft_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    approve.approve_draft(session, org_id, draft_id, decided_by=principal.name)
+    return _back(org_id, draft_id)
+
+
+@router.post("/orgs/{org_id}/review/drafts/{draft_id}/reject")
+def reject_draft_form(
+    org_id: str, draft_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    reason = (form.get("reason") or "").strip()[:2000] or "rejected in the review queue"
+    approve.reject_draft(session, org_id, draft_id, decided_by=principal.name, reason=reason)
+    return _back(org_id, draft_id)
 
 
 @router.post("/orgs/{org_id}/review/{okr_id}/confirm")

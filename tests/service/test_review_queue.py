@@ -40,3 +40,50 @@ def test_rejecting_an_aligned_okr_through_the_queue_is_refused(session, scored_s
     with make_client(session, embedder) as client:
         refused = client.post(f"/orgs/{scored_sample}/review-queue/O-1/reject", json={})
         assert refused.status_code == 422
+
+
+def test_the_review_page_decides_declared_links_and_pending_drafts(
+    session, scored_sample, embedder, jobs
+):
+    import re
+
+    from sqlalchemy import select
+
+    from alignment.drafting.store import Draft
+    from alignment.models import LinkFeedback
+
+    org = scored_sample
+    with make_client(session, embedder) as client:
+        page = client.get(f"/orgs/{org}/review").text
+        declared = re.findall(r'data-declared="([^"|]+)\|([^"]+)"', page)
+        assert len(declared) >= 2, "the sample declares links its text does not support"
+        (keep_okr, keep_obj), (drop_okr, drop_obj) = declared[0], declared[1]
+        kept = client.post(
+            f"/orgs/{org}/review/links/{keep_okr}/{keep_obj}/keep", follow_redirects=False
+        )
+        dropped = client.post(
+            f"/orgs/{org}/review/links/{drop_okr}/{drop_obj}/drop", follow_redirects=False
+        )
+        assert kept.status_code == dropped.status_code == 303
+        verdicts = dict(
+            session.execute(
+                select(LinkFeedback.okr_id, LinkFeedback.verdict).where(
+                    LinkFeedback.org_id == org,
+                    LinkFeedback.objective_id.in_((keep_obj, drop_obj)),
+                    LinkFeedback.okr_id.in_((keep_okr, drop_okr)),
+                )
+            ).all()
+        )
+        assert verdicts[keep_okr] == "confirmed" and verdicts[drop_okr] == "rejected"
+        after = client.get(f"/orgs/{org}/review").text
+        assert f'data-declared="{keep_okr}|{keep_obj}"' not in after
+        assert f'data-declared="{drop_okr}|{drop_obj}"' not in after
+
+        draft_id = jobs.result(
+            client, client.post(f"/orgs/{org}/drafts/suggestions", json={"team": "T-9"})
+        )["draft_id"]
+        assert f'data-draft="{draft_id}"' in client.get(f"/orgs/{org}/review").text
+        approved = client.post(f"/orgs/{org}/review/drafts/{draft_id}/approve")
+        assert approved.status_code == 200  # followed the redirect back to the page
+        assert f'data-draft="{draft_id}"' not in approved.text
+        assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "approved"
