@@ -274,6 +274,8 @@ class ScoredLink(Base):
     label: Mapped[str] = mapped_column(String, nullable=False)
     evidence: Mapped[list] = mapped_column(JSONB, nullable=False)
     okr_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # The objectives, calibration and model the label was decided against (scoring/stability.py).
+    context_hash: Mapped[str | None] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String, nullable=False)
     # An LLM's verdict on a close call (alignment/adjudicate.py), when one was asked for.
     adjudication: Mapped[dict | None] = mapped_column(JSONB(none_as_null=True), nullable=True)

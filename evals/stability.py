@@ -5,9 +5,10 @@
 For every organization, score it, then add `--add` OKRs taken from the next organization in
 the list (their own team, so no teammate signal is borrowed) and score again. An original
 OKR's verdict is its label set: which objectives are `aligned` (none = orphan). Prints, per
-organization, how many original OKRs changed verdict, and the total (target: 0). The added
-OKRs and their candidates are new text; the originals' text and objectives are unchanged, so
-every flip comes from organization-wide statistics (z-scores across OKRs, teammates).
+organization, how many original OKRs changed verdict, and the total (target: 0): `flipped` by the
+engine's scores alone (every flip comes from organization-wide statistics: z-scores across OKRs,
+teammates), and `flipped_as_stored` after the score stage's rule that an OKR whose text and
+context did not change keeps its stored labels (alignment/scoring/stability.py).
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import json
 from dataclasses import replace
 
 from alignment.scoring.link_scores import score_links
+from alignment.scoring.stability import keep_earlier_labels
 from evals import research
 
 
-def verdicts(objectives, okrs, embed) -> dict[str, frozenset[str]]:
-    ranked = score_links(objectives, okrs, embed=embed)
+def verdicts(ranked) -> dict[str, frozenset[str]]:
     return {k: frozenset(lk.objective_id for lk in links if lk.label == "aligned")
             for k, links in ranked.items()}  # fmt: skip
 
@@ -34,13 +35,18 @@ def flips(orgs, embed, add: int) -> list[dict]:
             replace(k, id=f"added-{n}", team="added-team", team_mission=None, checkins=())
             for n, k in enumerate(donor.okrs[:add])
         ]
-        before = verdicts(org.objectives, org.okrs, embed)
-        after = verdicts(org.objectives, [*org.okrs, *extra], embed)
-        changed = [k for k in before if before[k] != after[k]]
-        orphan_flips = sum(1 for k in changed if not before[k] or not after[k])
+        first = score_links(org.objectives, org.okrs, embed=embed)
+        again = score_links(org.objectives, [*org.okrs, *extra], embed=embed)
+        # As the score stage stores it: the originals' text and context did not change.
+        earlier = {(k, lk.objective_id): lk.label for k, links in first.items() for lk in links}
+        stored = keep_earlier_labels(again, earlier)
+        before, engine, after = verdicts(first), verdicts(again), verdicts(stored)
+        changed = [k for k in before if before[k] != engine[k]]
         rows.append(
             {"organization": org.name, "okrs": len(before), "added": len(extra),
-             "flipped": len(changed), "orphan_flips": orphan_flips}
+             "flipped": len(changed),
+             "orphan_flips": sum(1 for k in changed if not before[k] or not engine[k]),
+             "flipped_as_stored": sum(1 for k in before if before[k] != after[k])}
         )  # fmt: skip
     return rows
 
@@ -55,14 +61,13 @@ def main(argv: list[str] | None = None) -> None:
     embed = research.CachedEmbedder()
     rows = flips(orgs, embed, args.add)
     embed.save()
-    total = {k: sum(r[k] for r in rows) for k in ("okrs", "added", "flipped", "orphan_flips")}
+    keys = ("okrs", "added", "flipped", "orphan_flips", "flipped_as_stored")
+    total = {k: sum(r[k] for r in rows) for k in keys}
     if args.json:
         print(json.dumps({"organizations": rows, "total": total}, indent=1))
         return
     for r in [*rows, {"organization": "TOTAL", **total}]:
-        print(
-            f"{r['organization']:<34}{r['okrs']:>6}{r['added']:>6}{r['flipped']:>8}{r['orphan_flips']:>8}"
-        )
+        print(f"{r['organization']:<34}" + "".join(f"{r[k]:>8}" for k in keys))
 
 
 if __name__ == "__main__":

@@ -103,6 +103,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),
     # A team lead reads only the jobs it asked for (the route filters by requester).
+    ("GET", "/orgs/{org_id}/okr/{okr_id}"): _rule(DECIDERS),
+    ("GET", "/orgs/{org_id}/objective/{objective_id}"): _rule(DECIDERS),
     ("GET", "/orgs/{org_id}/team/{team_id}"): _rule(DECIDERS, team_check="team-path"),
     ("POST", "/orgs/{org_id}/team/{team_id}/suggest"): _rule(DECIDERS, team_check="team-path"),
     ("POST", "/orgs/{org_id}/team/{team_id}/summary"): _rule(DECIDERS, team_check="team-path"),

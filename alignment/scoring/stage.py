@@ -39,6 +39,7 @@ from alignment.scoring.documents import KeyResultDoc, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.scoring.link_scores import STORED_TOP, score_links
+from alignment.scoring.stability import context_fingerprint, keep_earlier_labels
 
 if TYPE_CHECKING:
     from alignment.adjudicate import Adjudicator, Outcome
@@ -154,13 +155,17 @@ def score_organization(
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
     )
-    links = score_links(
+    context = context_fingerprint(
         docs.objectives,
-        docs.okrs,
-        embed=cache,
-        top=STORED_TOP,
-        keep=_pairs_people_named(session, org_id),
+        calibration_for(len(docs.objectives), len(docs.okrs)),
+        embedder.model_name,
     )
+    earlier = _earlier_labels(session, org_id, docs.fingerprints, context)
+    keep = _pairs_people_named(session, org_id)
+    for okr_id, objective_id in earlier:  # so a stored verdict cannot drop out of the top
+        keep[okr_id].add(objective_id)
+    links = score_links(docs.objectives, docs.okrs, embed=cache, top=STORED_TOP, keep=keep)
+    links = keep_earlier_labels(links, earlier)
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     links = apply_feedback(session, org_id, links, docs.fingerprints)
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
@@ -178,6 +183,7 @@ def score_organization(
             "model": embedder.model_name,
             "evidence": [asdict(e) for e in link.evidence],
             "okr_hash": docs.fingerprints[okr_id],
+            "context_hash": context,
             "adjudication": link.adjudication,
         }
         for okr_id, ranked in links.items()
@@ -257,6 +263,23 @@ def _adjudicate(
 def searchable_texts(okrs: Sequence[OkrDoc]) -> set[str]:
     """The texts the report's duplicate search looks up by similarity: OKR and key-result titles."""
     return {t for okr in okrs for t in (okr.title, *(kr.title for kr in okr.key_results))}
+
+
+def _earlier_labels(
+    session: Session, org_id: str, fingerprints: dict[str, str], context: str
+) -> dict[tuple[str, str], str]:
+    """Stored labels (every one: "none" stays "none" too) of the OKRs whose text and context
+    are what they were when the labels were decided (stability.py)."""
+    rows = session.execute(
+        select(
+            ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label, ScoredLink.okr_hash
+        ).where(ScoredLink.org_id == org_id, ScoredLink.context_hash == context)
+    )
+    return {
+        (okr_id, objective_id): label
+        for okr_id, objective_id, label, okr_hash in rows
+        if fingerprints.get(okr_id) == okr_hash
+    }
 
 
 def _pairs_people_named(session: Session, org_id: str) -> dict[str, set[str]]:

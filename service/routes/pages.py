@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from alignment import review
+from alignment.detail_views import objective_detail, okr_detail
 from alignment.repository import require_org
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
@@ -53,6 +54,47 @@ def review_page(
             items=review.queue(session, org_id),
             token=form_token(request.cookies.get(SESSION_COOKIE, "")),
             done=done,
+            signed_in=principal.name,
+        )
+    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
+
+
+@router.get("/orgs/{org_id}/okr/{okr_id}", response_class=HTMLResponse)
+def okr_page(
+    org_id: str, okr_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """One OKR: its ranked objectives with the evidence, key results, check-ins with drift,
+    and the latest report's findings about it."""
+    from service.routes.reports import _pages
+
+    org = require_org(session, org_id)
+    html = (
+        _pages()
+        .get_template("okr.html.j2")
+        .render(
+            d=okr_detail(session, org_id, okr_id),
+            org={"id": org.id, "name": org.name},
+            signed_in=principal.name,
+        )
+    )
+    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
+
+
+@router.get("/orgs/{org_id}/objective/{objective_id}", response_class=HTMLResponse)
+def objective_page(
+    org_id: str, objective_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> HTMLResponse:
+    """One strategic objective: KPIs, the OKRs serving it, the findings about it."""
+    from service.routes.reports import _pages
+
+    org = require_org(session, org_id)
+    html = (
+        _pages()
+        .get_template("objective.html.j2")
+        .render(
+            d=objective_detail(session, org_id, objective_id),
+            org={"id": org.id, "name": org.name},
             signed_in=principal.name,
         )
     )

@@ -180,3 +180,50 @@ def test_scoring_indexes_titles_and_key_results_not_check_ins(session, scored_sa
     checkins = session.scalars(select(CheckIn.text).where(CheckIn.org_id == scored_sample)).all()
     others = {content_hash(t) for t in checkins} - wanted
     assert others and not any(flags[h] for h in others)
+
+
+def test_adding_an_okr_flips_no_other_verdict_but_a_new_objective_decides_afresh(
+    session, scored_sample, embedder
+) -> None:
+    def labels() -> dict[tuple[str, str], str]:
+        return {
+            (r.okr_id, r.objective_id): r.label
+            for r in session.scalars(select(ScoredLink).where(ScoredLink.org_id == scored_sample))
+        }
+
+    # Scored once more so every stored label carries its context (the fixture may predate it).
+    score_organization(session, scored_sample, embedder=embedder)
+    before = labels()
+    okr = session.get(Okr, {"org_id": scored_sample, "id": "O-1"})
+    for n in range(5):
+        session.add(
+            Okr(
+                org_id=scored_sample, id=f"O-NEW-{n}", team_id=okr.team_id,
+                cycle_id=okr.cycle_id, title=f"Cut invoice errors by a third in region {n}",
+                content_hash=f"new-{n}",
+            )
+        )  # fmt: skip
+    session.flush()
+    score_organization(session, scored_sample, embedder=embedder)
+    after = labels()
+    changed = [pair for pair, label in before.items() if after.get(pair) not in (None, label)]
+    assert changed == []
+    for okr_id in {k for k, _ in before}:  # and no aligned link dropped out of storage
+        was = {obj for (k, obj), lab in before.items() if k == okr_id and lab == "aligned"}
+        now = {obj for (k, obj), lab in after.items() if k == okr_id and lab == "aligned"}
+        assert was == now, okr_id
+
+    def contexts() -> set[str | None]:
+        query = select(ScoredLink.context_hash).where(ScoredLink.org_id == scored_sample)
+        return set(session.scalars(query))
+
+    [unchanged] = contexts()
+    # A changed objective is a new context: the organization's labels are decided afresh.
+    session.execute(
+        update(StrategicObjective)
+        .where(StrategicObjective.org_id == scored_sample, StrategicObjective.id == "SO-1")
+        .values(description="Grow recurring revenue from healthcare and hospitality contracts.")
+    )
+    score_organization(session, scored_sample, embedder=embedder)
+    [changed_context] = contexts()
+    assert unchanged is not None and changed_context != unchanged

@@ -1,0 +1,106 @@
+"""Detail pages behind the strategy map: one OKR (its ranked objectives with the evidence,
+key results, check-ins with drift, the findings about it) and one strategic objective (its
+KPIs, the OKRs serving it, the findings about it). Read from what scoring and reports stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alignment.drafting import sources
+from alignment.drafting.findings import kr_status
+from alignment.errors import NotFound
+from alignment.models import CheckInDrift, Kpi, Okr, ScoredLink, StrategicObjective
+from alignment.report.store import latest_run
+from alignment.repository import require_org
+from alignment.review import candidates_by_okr
+from alignment.scoring import reads
+from alignment.verdicts import verdicts
+
+
+def _findings_about(session: Session, org_id: str, kind: str, record_id: str) -> list[dict]:
+    run = latest_run(session, org_id)
+    if run is None:
+        return []
+    return [
+        {"kind": f["kind"], "severity": f["severity"], "reason": f["reason"]}
+        for f in run.findings
+        if any(r.get("type") == kind and r.get("id") == record_id for r in f["records"])
+    ]
+
+
+def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
+    require_org(session, org_id)
+    found = sources.okrs(session, org_id, ids=[okr_id])
+    if not found:
+        raise NotFound(f"OKR {okr_id!r} does not exist in organization {org_id!r}")
+    okr = found[0]
+    candidates = candidates_by_okr(session, org_id)
+    scored = bool(candidates)
+    links = reads.okr_links(session, org_id, okr_id)["links"] if scored else []
+    drift_scores = dict(
+        session.execute(
+            select(CheckInDrift.check_in_id, CheckInDrift.score).where(
+                CheckInDrift.org_id == org_id
+            )
+        ).all()
+    )
+    return {
+        "okr": okr,
+        "verdict": verdicts(candidates).get(okr_id, "not scored") if scored else "not scored",
+        "links": links,
+        "key_results": [
+            {**kr, "status": kr_status(kr, okr["check_ins"])} for kr in okr["key_results"]
+        ],
+        "check_ins": [
+            {**c, "drift_score": drift_scores.get(c["id"])} for c in reversed(okr["check_ins"])
+        ],
+        "findings": _findings_about(session, org_id, "okr", okr_id),
+    }
+
+
+def objective_detail(session: Session, org_id: str, objective_id: str) -> dict[str, Any]:
+    require_org(session, org_id)
+    objective = session.get(StrategicObjective, {"org_id": org_id, "id": objective_id})
+    if objective is None:
+        raise NotFound(f"strategic objective {objective_id!r} does not exist in {org_id!r}")
+    kpis = session.scalars(
+        select(Kpi).where(Kpi.org_id == org_id, Kpi.objective_id == objective_id)
+        .order_by(Kpi.position)
+    ).all()  # fmt: skip
+    serving = session.execute(
+        select(
+            ScoredLink.okr_id, ScoredLink.score, ScoredLink.label, Okr.title, Okr.team_id,
+            Okr.cycle_id,
+        )
+        .join(Okr, (Okr.org_id == ScoredLink.org_id) & (Okr.id == ScoredLink.okr_id))
+        .where(
+            ScoredLink.org_id == org_id,
+            ScoredLink.objective_id == objective_id,
+            ScoredLink.label.in_(("aligned", "weak")),
+        )
+        .order_by(ScoredLink.score.desc())
+    ).all()  # fmt: skip
+    return {
+        "objective": {
+            "id": objective.id,
+            "title": objective.title,
+            "description": objective.description,
+            "perspective": objective.perspective,
+        },
+        "kpis": [{"id": k.id, "name": k.name, "kind": k.kind, "unit": k.unit} for k in kpis],
+        "serving": [
+            {
+                "id": o,
+                "score": round(score, 2),
+                "label": label,
+                "title": title,
+                "team": team,
+                "cycle": cycle,
+            }
+            for o, score, label, title, team, cycle in serving
+        ],
+        "findings": _findings_about(session, org_id, "objective", objective_id),
+    }
