@@ -41,7 +41,7 @@ from alignment.report.evidence_text import (
 )
 from alignment.report.findings import natural
 from alignment.report.kinds import KINDS, SEVERITIES
-from alignment.report.page import FindingsView, page_numbers, page_of
+from alignment.report.page import PER_PAGE, FindingsView, page_numbers, page_of
 from alignment.report.store import ReportRun
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -171,6 +171,7 @@ def to_html(run: ReportRun, view: FindingsView | None = None) -> str:
             ],
             total=len(run.findings),
             view=view,
+            default_per_page=PER_PAGE,
             shown=shown,
             page_links=_page_links(fresh, shown.page, shown.pages) if shown else [],
             story=[

@@ -500,3 +500,48 @@ def test_the_engines_miss_shows_as_a_suggested_link_and_one_rejection_fixes_it(
     after = keys(build_report(session, scored_sample, embedder=embedder))
     assert {"orphan_okr:O-42", "thin_coverage:SO-12"} <= after
     assert "suggested_link:O-42|SO-12" not in after
+
+
+def test_two_equal_builds_at_once_store_one_run(engine):
+    """The per-organization lock: a second build waits for the first to commit, then finds its
+    run and returns it, instead of storing a copy (or colliding on the number)."""
+    import threading
+    import uuid
+
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from alignment.models import Organization
+    from alignment.report.store import ReportRun, save_run
+
+    org = f"lock-{uuid.uuid4().hex[:8]}"
+    with Session(engine) as s, s.begin():
+        s.add(Organization(id=org, name="lock test"))
+    values = dict(
+        schema_version="v1", inputs_version="x" * 64, model="m", as_of=None, filters={},
+        config={}, summary={"n": 1}, findings=[{"key": "k"}],
+    )  # fmt: skip
+    seen: dict = {}
+
+    def second_build() -> None:
+        with Session(engine) as b, b.begin():
+            run = save_run(b, org, **values)
+            seen.update(number=run.number, reused=run.reused)
+
+    try:
+        with Session(engine) as a:
+            with a.begin():
+                first = save_run(a, org, **values)
+                assert (first.number, first.reused) == (1, False)
+                waiting = threading.Thread(target=second_build)
+                waiting.start()
+                waiting.join(timeout=1.5)
+                assert waiting.is_alive()  # blocked on the lock until the first commits
+            waiting.join(timeout=20)
+        assert seen == {"number": 1, "reused": True}
+        with Session(engine) as s:
+            count = select(func.count()).select_from(ReportRun).where(ReportRun.org_id == org)
+            assert s.scalar(count) == 1
+    finally:
+        with Session(engine) as s, s.begin():
+            s.delete(s.get(Organization, org))
