@@ -8,11 +8,32 @@ import pytest
 from tests.web.test_pages import sign_in
 
 TABLET = {"width": 768, "height": 1024}
-PAGES = ["/", "/orgs/{org}/strategy-map", "/orgs/{org}/review", "/orgs/{org}/team/T-9"]
+PAGES = [
+    "/",
+    "/orgs/{org}/strategy-map",
+    "/orgs/{org}/review",
+    "/orgs/{org}/team/T-9",
+    "/orgs/{org}/okr/O-30",
+    "/orgs/{org}/objective/SO-9",
+    "/orgs/{org}/report.html",
+]
+
+
+@pytest.fixture(scope="module")
+def reported(scored_sample, engine, embedder) -> str:
+    """The sample with a stored report, so its page shows the report (not "being built")."""
+    from sqlalchemy.orm import Session
+
+    from alignment.report import build_report
+
+    with Session(engine) as s, s.begin():
+        build_report(s, scored_sample, embedder=embedder)
+    return scored_sample
 
 
 @pytest.mark.parametrize("path", PAGES)
-def test_pages_fit_a_tablet_and_label_their_controls(page, role_keys, scored_sample, path):
+def test_pages_fit_a_tablet_and_label_their_controls(page, role_keys, reported, path):
+    scored_sample = reported
     sign_in(page, role_keys["admin"])
     page.set_viewport_size(TABLET)
     response = page.goto(path.format(org=scored_sample))
