@@ -102,8 +102,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/orgs/{org_id}/review"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review/{okr_id}/reject"): _rule(ADMIN, OFFICE),
-    ("POST", "/orgs/{org_id}/review/links/{okr_id}/{objective_id}/keep"): _rule(ADMIN, OFFICE),
-    ("POST", "/orgs/{org_id}/review/links/{okr_id}/{objective_id}/drop"): _rule(ADMIN, OFFICE),
+    ("POST", "/orgs/{org_id}/review/links/{okr_id}/{objective_id}/{decision}"): _rule(
+        ADMIN, OFFICE
+    ),
     ("POST", "/orgs/{org_id}/review/drafts/{draft_id}/approve"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review/drafts/{draft_id}/reject"): _rule(ADMIN, OFFICE),
     ("GET", "/orgs/{org_id}/review-queue"): _rule(ADMIN, OFFICE, INTEGRATION),

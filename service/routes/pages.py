@@ -1,6 +1,6 @@
 """Pages for the people who decide (server-rendered; all user text autoescaped)."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Request
@@ -124,24 +124,20 @@ def _back(org_id: str, what: str) -> RedirectResponse:
     return RedirectResponse(f"/orgs/{quote(org_id)}/review?done={quote(what)}", status_code=303)
 
 
-@router.post("/orgs/{org_id}/review/links/{okr_id}/{objective_id}/keep")
-def keep_declared_form(
-    org_id: str, okr_id: str, objective_id: str, session: SessionDep, principal: CurrentPrincipal
+@router.post("/orgs/{org_id}/review/links/{okr_id}/{objective_id}/{decision}")
+def declared_link_form(
+    org_id: str,
+    okr_id: str,
+    objective_id: str,
+    decision: Literal["keep", "drop"],
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> RedirectResponse:
-    """The declared link stands: recorded as confirmed (the engine then labels it aligned)."""
+    """A declared link the text does not support: kept (confirmed; the engine then labels it
+    aligned) or dropped (rejected)."""
+    verdict = "confirmed" if decision == "keep" else "rejected"
     record_feedback(
-        session, org_id, okr_id, objective_id, verdict="confirmed", decided_by=principal.name
-    )
-    return _back(org_id, f"{okr_id} → {objective_id}")
-
-
-@router.post("/orgs/{org_id}/review/links/{okr_id}/{objective_id}/drop")
-def drop_declared_form(
-    org_id: str, okr_id: str, objective_id: str, session: SessionDep, principal: CurrentPrincipal
-) -> RedirectResponse:
-    """The declared link does not hold: recorded as rejected."""
-    record_feedback(
-        session, org_id, okr_id, objective_id, verdict="rejected", decided_by=principal.name
+        session, org_id, okr_id, objective_id, verdict=verdict, decided_by=principal.name
     )
     return _back(org_id, f"{okr_id} → {objective_id}")
 

@@ -55,6 +55,7 @@ EXISTING = {
     "job_id": "1",
     "webhook_id": "1",
     "team_id": "T-1",
+    "decision": "keep",
 }
 
 

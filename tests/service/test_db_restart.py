@@ -4,10 +4,8 @@ is down, then the API and its in-process worker recover by themselves."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,7 +18,7 @@ from alignment import db
 from alignment.imports import import_document
 from alignment.jobs import SCORE_PARAMS, enqueue
 from tests.factories import small_bundle
-from tests.service.test_serve_shutdown import _free_port
+from tests.service.test_serve_shutdown import _free_port, start_serve
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,20 +60,7 @@ def wait_until(check, timeout: float, what: str) -> None:
 
 def test_readyz_follows_a_database_restart_and_work_resumes(tmp_path) -> None:
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {
-        "GOLDENTHREAD_DATA_DIR": str(tmp_path),
-        "GOLDENTHREAD_PORT": str(port),
-        "PYTHONPATH": str(REPO),
-        "HF_HUB_OFFLINE": "1",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve"],
-        env=env,
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_serve(tmp_path, port, keep_logs=False)
     pgdata = tmp_path / "pgdata"
     try:
         wait_until(lambda: ready(port) == 200, 120, "serve to be ready")

@@ -21,23 +21,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path) -> None:
-    port = _free_port()
+def start_serve(data_dir: Path, port: int, *, keep_logs: bool = True) -> subprocess.Popen:
+    """`goldenthread serve` as a user runs it: no DATABASE_URL, so it starts the embedded
+    PostgreSQL in `data_dir`. With `keep_logs` stderr is a pipe the caller must read (a long
+    run would fill it and block the server)."""
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     env |= {
-        "GOLDENTHREAD_DATA_DIR": str(tmp_path),
+        "GOLDENTHREAD_DATA_DIR": str(data_dir),
         "GOLDENTHREAD_PORT": str(port),
         "PYTHONPATH": str(REPO),
         "HF_HUB_OFFLINE": "1",
     }
-    server = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "service.cli", "serve"],
         env=env,
         cwd=REPO,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=subprocess.PIPE if keep_logs else subprocess.DEVNULL,
         text=True,
     )
+
+
+def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path) -> None:
+    port = _free_port()
+    server = start_serve(tmp_path, port)
     pid_file = tmp_path / "pgdata" / "postmaster.pid"
     try:
         deadline = time.monotonic() + 120
