@@ -15,9 +15,8 @@ from alignment.errors import NotFound
 from alignment.models import CheckInDrift, Kpi, Okr, ScoredLink, StrategicObjective
 from alignment.report.store import latest_run
 from alignment.repository import require_org
-from alignment.review import candidates_by_okr
+from alignment.review import okr_verdicts
 from alignment.scoring import reads
-from alignment.verdicts import verdicts
 
 
 def _findings_about(session: Session, org_id: str, kind: str, record_id: str) -> list[dict]:
@@ -37,7 +36,7 @@ def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
     if not found:
         raise NotFound(f"OKR {okr_id!r} does not exist in organization {org_id!r}")
     okr = found[0]
-    candidates = candidates_by_okr(session, org_id)
+    candidates, verdict = okr_verdicts(session, org_id)
     scored = bool(candidates)
     links = reads.okr_links(session, org_id, okr_id)["links"] if scored else []
     drift_scores = dict(
@@ -49,7 +48,7 @@ def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
     )
     return {
         "okr": okr,
-        "verdict": verdicts(candidates).get(okr_id, "not scored") if scored else "not scored",
+        "verdict": verdict.get(okr_id, "not scored"),
         "links": links,
         "key_results": [
             {**kr, "status": kr_status(kr, okr["check_ins"])} for kr in okr["key_results"]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from alignment.errors import Invalid, NotFound
 from alignment.models import LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
-from alignment.scoring.reads import record_feedback
+from alignment.scoring.reads import record_feedback, rejected_pairs
 from alignment.verdicts import verdicts
 
 CANDIDATES = 3
@@ -42,18 +42,19 @@ def candidates_by_okr(session: Session, org_id: str) -> dict[str, list[Candidate
     return dict(out)
 
 
+def okr_verdicts(
+    session: Session, org_id: str
+) -> tuple[dict[str, list[Candidate]], dict[str, str]]:
+    """Each OKR's best candidates and its verdict (aligned / needs_review / orphan), people's
+    rejections included: what every page and report shows."""
+    candidates = candidates_by_okr(session, org_id)
+    return candidates, verdicts(candidates, rejected_pairs(session, org_id))
+
+
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Every OKR whose verdict is `needs_review`, with its closest objectives."""
     require_org(session, org_id)
-    candidates = candidates_by_okr(session, org_id)
-    rejected = set(
-        session.execute(
-            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
-                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
-            )
-        ).all()
-    )
-    verdict = verdicts(candidates, rejected)
+    candidates, verdict = okr_verdicts(session, org_id)
     unsure = sorted(o for o, v in verdict.items() if v == "needs_review")
     okrs = {
         o.id: o

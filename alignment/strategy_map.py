@@ -10,10 +10,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alignment.models import PERSPECTIVES, Kpi, LinkFeedback, Okr, ScoredLink, StrategicObjective
+from alignment.models import PERSPECTIVES, Kpi, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
-from alignment.review import candidates_by_okr
-from alignment.verdicts import verdicts
+from alignment.review import okr_verdicts
 
 PERSPECTIVE_NAMES = {
     "financial": "Financial",
@@ -43,15 +42,7 @@ def strategy_map(session: Session, org_id: str) -> dict[str, Any]:
         serving[objective_id].append(
             {"id": okr_id, "title": okr.title, "team": okr.team_id, "score": round(score, 2)}
         )
-    rejected = set(
-        session.execute(
-            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
-                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
-            )
-        ).all()
-    )
-    candidates = candidates_by_okr(session, org_id)
-    verdict = verdicts(candidates, rejected)
+    candidates, verdict = okr_verdicts(session, org_id)
 
     def okr_row(okr_id: str) -> dict[str, Any]:
         best = candidates[okr_id][0]

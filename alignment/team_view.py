@@ -10,24 +10,15 @@ from sqlalchemy.orm import Session
 
 from alignment.drafting import sources, store
 from alignment.drafting.findings import kr_status
-from alignment.models import Cycle, LinkFeedback
-from alignment.review import candidates_by_okr
-from alignment.verdicts import verdicts
+from alignment.models import Cycle
+from alignment.review import okr_verdicts
 
 
 def team_view(session: Session, org_id: str, team_id: str) -> dict[str, Any]:
     team = sources.team(session, org_id, team_id)
     objectives = sources.objectives(session, org_id)
     titles = {o["id"]: o["title"] for o in objectives}
-    candidates = candidates_by_okr(session, org_id)
-    rejected = set(
-        session.execute(
-            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
-                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
-            )
-        ).all()
-    )
-    verdict = verdicts(candidates, rejected) if candidates else {}
+    candidates, verdict = okr_verdicts(session, org_id)
     okrs = []
     for okr in sources.okrs(session, org_id, team=team_id):
         best = candidates.get(okr["id"], [])

@@ -95,26 +95,24 @@ def report(session: Session, job: Job, services: Services, progress: Progress) -
     return result
 
 
-def draft_suggestions(
-    session: Session, job: Job, services: Services, progress: Progress
-) -> dict[str, Any]:
-    from alignment.drafting.draft import draft_suggestions as make
-    from alignment.drafting.schemas import SuggestionRequest
+def _drafting(kind: str) -> Handler:
+    """The handler of a drafting job: the request it stores, validated again, then drafted."""
 
-    request = SuggestionRequest.model_validate(job.params)
-    draft = make(session, job.org_id, request, drafter=services.drafter, embedder=services.embedder)
-    return _drafted(session, job, draft)
+    def handler(session: Session, job: Job, services: Services, progress: Progress) -> dict:
+        from alignment.drafting import draft
+        from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 
+        request_model, make = {
+            "suggestions": (SuggestionRequest, draft.draft_suggestions),
+            "summary": (SummaryRequest, draft.draft_summary),
+        }[kind]
+        request = request_model.model_validate(job.params)
+        made = make(
+            session, job.org_id, request, drafter=services.drafter, embedder=services.embedder
+        )
+        return _drafted(session, job, made)
 
-def draft_summary(
-    session: Session, job: Job, services: Services, progress: Progress
-) -> dict[str, Any]:
-    from alignment.drafting.draft import draft_summary as make
-    from alignment.drafting.schemas import SummaryRequest
-
-    request = SummaryRequest.model_validate(job.params)
-    draft = make(session, job.org_id, request, drafter=services.drafter, embedder=services.embedder)
-    return _drafted(session, job, draft)
+    return handler
 
 
 def _drafted(session: Session, job: Job, draft: Any) -> dict[str, Any]:
@@ -145,8 +143,8 @@ def webhook_failed(session: Session, job: Job, exc: BaseException, final: bool) 
 HANDLERS: dict[str, Handler] = {
     "score": score,
     "report": report,
-    "draft_suggestions": draft_suggestions,
-    "draft_summary": draft_summary,
+    "draft_suggestions": _drafting("suggestions"),
+    "draft_summary": _drafting("summary"),
     "webhook": webhook,
 }
 # Run in a fresh transaction after a failed attempt (the attempt's own rolled back).

@@ -121,20 +121,24 @@ def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
     return sorted(out, key=lambda o: (o["best"] or {}).get("score", 0.0))
 
 
+def rejected_pairs(session: Session, org_id: str) -> set[tuple[str, str]]:
+    """(OKR, objective) pairs a person rejected."""
+    return set(
+        session.execute(
+            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
+                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
+            )
+        ).all()
+    )
+
+
 def link_audit(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Declared links the text does not support, and strong links nobody declared."""
     links = all_links(session, org_id)
     declared: dict[str, set[str]] = defaultdict(set)
     for row in session.scalars(select(DeclaredLink).where(DeclaredLink.org_id == org_id)):
         declared[row.okr_id].add(row.objective_id)
-    rejected = {
-        (f.okr_id, f.objective_id)
-        for f in session.scalars(
-            select(LinkFeedback).where(
-                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
-            )
-        )
-    }
+    rejected = rejected_pairs(session, org_id)
     objectives = _titles(session, StrategicObjective, org_id)
     findings = []
     for okr_id, rows in links.items():

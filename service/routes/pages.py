@@ -14,26 +14,16 @@ from alignment.scoring.reads import record_feedback
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
+from service.templating import page
 
 router = APIRouter(include_in_schema=False)
-PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 
 
 @router.get("/orgs/{org_id}/strategy-map", response_class=HTMLResponse)
 def strategy_map_page(
     org_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
-    from service.routes.reports import _pages
-
-    html = (
-        _pages()
-        .get_template("strategy_map.html.j2")
-        .render(m=strategy_map(session, org_id), signed_in=principal.name)
-    )
-    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
+    return page("strategy_map.html.j2", m=strategy_map(session, org_id), signed_in=principal.name)
 
 
 @router.get("/orgs/{org_id}/review", response_class=HTMLResponse)
@@ -46,23 +36,17 @@ def review_page(
 ) -> HTMLResponse:
     """The review queue (strategy office, admin): OKRs the engine is unsure about, declared
     links the text does not support, and pending drafts, each decided in one click."""
-    from service.routes.reports import _pages
-
     org = require_org(session, org_id)
-    html = (
-        _pages()
-        .get_template("review.html.j2")
-        .render(
-            org={"id": org.id, "name": org.name},
-            items=review.queue(session, org_id),
-            unsupported=review.unsupported_declared(session, org_id),
-            drafts=review.pending_drafts(session, org_id),
-            token=form_token(request.cookies.get(SESSION_COOKIE, "")),
-            done=done,
-            signed_in=principal.name,
-        )
+    return page(
+        "review.html.j2",
+        org={"id": org.id, "name": org.name},
+        items=review.queue(session, org_id),
+        unsupported=review.unsupported_declared(session, org_id),
+        drafts=review.pending_drafts(session, org_id),
+        token=form_token(request.cookies.get(SESSION_COOKIE, "")),
+        done=done,
+        signed_in=principal.name,
     )
-    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
 
 
 @router.get("/orgs/{org_id}/okr/{okr_id}", response_class=HTMLResponse)
@@ -71,19 +55,13 @@ def okr_page(
 ) -> HTMLResponse:
     """One OKR: its ranked objectives with the evidence, key results, check-ins with drift,
     and the latest report's findings about it."""
-    from service.routes.reports import _pages
-
     org = require_org(session, org_id)
-    html = (
-        _pages()
-        .get_template("okr.html.j2")
-        .render(
-            d=okr_detail(session, org_id, okr_id),
-            org={"id": org.id, "name": org.name},
-            signed_in=principal.name,
-        )
+    return page(
+        "okr.html.j2",
+        d=okr_detail(session, org_id, okr_id),
+        org={"id": org.id, "name": org.name},
+        signed_in=principal.name,
     )
-    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
 
 
 @router.get("/orgs/{org_id}/objective/{objective_id}", response_class=HTMLResponse)
@@ -91,19 +69,13 @@ def objective_page(
     org_id: str, objective_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
     """One strategic objective: KPIs, the OKRs serving it, the findings about it."""
-    from service.routes.reports import _pages
-
     org = require_org(session, org_id)
-    html = (
-        _pages()
-        .get_template("objective.html.j2")
-        .render(
-            d=objective_detail(session, org_id, objective_id),
-            org={"id": org.id, "name": org.name},
-            signed_in=principal.name,
-        )
+    return page(
+        "objective.html.j2",
+        d=objective_detail(session, org_id, objective_id),
+        org={"id": org.id, "name": org.name},
+        signed_in=principal.name,
     )
-    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
 
 
 async def form_fields(request: Request) -> dict[str, str]:

@@ -10,13 +10,10 @@ and a "recomputing" notice, not a wait).
 """
 
 from datetime import date
-from functools import lru_cache
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,6 +28,7 @@ from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
 from alignment.report.render import content_security_policy
+from service import templating
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
 from service.routes.jobs import ACCEPTED, accepted
@@ -184,12 +182,6 @@ def diff_reports(
 # --- the web UI ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _pages() -> Environment:
-    templates = Path(__file__).resolve().parent.parent / "templates"
-    return Environment(loader=FileSystemLoader(templates), autoescape=select_autoescape(["j2"]))
-
-
 # HEAD too (uptime checks and link previews probe pages that way), kept out of the schema.
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.head("/", response_class=HTMLResponse, include_in_schema=False)
@@ -210,19 +202,7 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
         }
         for o in orgs
     ]
-    html = (
-        _pages()
-        .get_template("index.html.j2")
-        .render(orgs=rows, total=total, signed_in=principal.name)
-    )
-    return HTMLResponse(
-        html,
-        headers={
-            "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return templating.page("index.html.j2", orgs=rows, total=total, signed_in=principal.name)
 
 
 def _team_links(session: Session, org_id: str, principal: Any) -> list[dict[str, str]]:
@@ -272,25 +252,17 @@ def report_page(
         if job is None or job.params:
             job = enqueue(session, org_id, "report", {}, requested_by=principal.name).job
     if run is None:
-        return HTMLResponse(
-            _pages().get_template("recomputing.html.j2").render(org_id=org_id, job=job),
+        return templating.page(
+            "recomputing.html.j2",
             status_code=202,
-            headers={
-                "Content-Security-Policy": _PAGE_CSP,
-                "Location": f"/jobs/{job.id}" if job else "",
-                "Retry-After": "2",
-            },
+            headers={"Location": f"/jobs/{job.id}" if job else "", "Retry-After": "2"},
+            org_id=org_id,
+            job=job,
         )
     shown = render(run, "html", view)
     if job is not None:
         shown = _with_notice(shown, job.id)
     return shown
-
-
-_PAGE_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 
 
 def _with_notice(page: Response, job_id: int) -> Response:

@@ -17,6 +17,7 @@ from alignment.access import keys
 from alignment.settings import get_settings
 from service.auth import SESSION_COOKIE
 from service.deps import SessionDep
+from service.templating import page
 
 router = APIRouter(include_in_schema=False)
 CSP = (
@@ -32,11 +33,8 @@ CSRF_COOKIE = "gt_csrf"
 def _page(error: str | None = None, status: int = 200) -> HTMLResponse:
     """The form, with a fresh double-submit token: the same value in a SameSite=Strict cookie
     and in a hidden field, which a page on another site can neither read nor set."""
-    from service.routes.reports import _pages
-
     token = secrets.token_urlsafe(24)
-    html = _pages().get_template("sign_in.html.j2").render(error=error, csrf=token)
-    response = HTMLResponse(html, status_code=status, headers={"Content-Security-Policy": CSP})
+    response = page("sign_in.html.j2", csp=CSP, status_code=status, error=error, csrf=token)
     response.set_cookie(
         CSRF_COOKIE,
         token,

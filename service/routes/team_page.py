@@ -22,9 +22,11 @@ from alignment.team_view import team_view
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 from service.routes.pages import FormFields, form_list
+from service.templating import page
 
 router = APIRouter(include_in_schema=False)
-PAGE_CSP = (
+# The one page with a script of its own (the live parent suggestion), served from this site.
+TEAM_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
@@ -51,8 +53,6 @@ def team_page(
     problem: str | None = None,
     notice: str | None = None,
 ) -> HTMLResponse:
-    from service.routes.reports import _pages
-
     org = require_org(session, org_id)
     shown_job = None
     if job is not None:
@@ -62,21 +62,18 @@ def team_page(
                 shown_job = job_views.render(found)
         except NotFound:
             pass
-    html = (
-        _pages()
-        .get_template("team.html.j2")
-        .render(
-            v=team_view(session, org_id, team_id),
-            org={"id": org.id, "name": org.name},
-            token=form_token(request.cookies.get(SESSION_COOKIE, "")),
-            job=shown_job,
-            problem=(problem or "")[:500] or None,
-            notice=(notice or "")[:500] or None,
-            can_draft=principal.role in (Role.admin, Role.strategy_office, Role.team_lead),
-            signed_in=principal.name,
-        )
+    return page(
+        "team.html.j2",
+        csp=TEAM_CSP,
+        v=team_view(session, org_id, team_id),
+        org={"id": org.id, "name": org.name},
+        token=form_token(request.cookies.get(SESSION_COOKIE, "")),
+        job=shown_job,
+        problem=(problem or "")[:500] or None,
+        notice=(notice or "")[:500] or None,
+        can_draft=principal.role in (Role.admin, Role.strategy_office, Role.team_lead),
+        signed_in=principal.name,
     )
-    return HTMLResponse(html, headers={"Content-Security-Policy": PAGE_CSP})
 
 
 @router.post("/orgs/{org_id}/team/{team_id}/suggest")
