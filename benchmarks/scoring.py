@@ -65,22 +65,31 @@ def documents(okrs: int, objectives: int) -> tuple[list[ObjectiveDoc], list[OkrD
 
 
 class PrecomputedVectors:
-    """An `embed` callable over vectors made up front, as stored vectors would be served."""
+    """An `embed` callable over vectors made up front, served as one array (as stored vectors
+    come back from one query), not stacked row by row."""
 
     def __init__(self, seed: int = 11) -> None:
         self.rng = np.random.default_rng(seed)
-        self.vectors: dict[str, np.ndarray] = {}
+        self.row: dict[str, int] = {}
+        self.matrix = np.zeros((0, DIM), dtype=np.float32)
+
+    @property
+    def vectors(self) -> dict[str, int]:
+        return self.row
 
     def prepare(self, texts: Sequence[str]) -> None:
-        new = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        new = [t for t in dict.fromkeys(texts) if t not in self.row]
+        if not new:
+            return
         block = self.rng.standard_normal((len(new), DIM)).astype(np.float32)
         block /= np.linalg.norm(block, axis=1, keepdims=True)
-        self.vectors.update(zip(new, block, strict=True))
+        self.row.update((t, len(self.matrix) + i) for i, t in enumerate(new))
+        self.matrix = np.concatenate([self.matrix, block])
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         # Texts the scoring math adds itself (reference phrases) get theirs on first use.
         self.prepare(texts)
-        return np.stack([self.vectors[t] for t in texts])
+        return self.matrix[[self.row[t] for t in texts]]
 
 
 def every_text(objectives: list[ObjectiveDoc], okrs: list[OkrDoc]) -> list[str]:
@@ -123,11 +132,23 @@ def main() -> None:
     objective_vectors = embed([objective_text(o) for o in objectives])
     product_s = matmul_seconds(okr_vectors, objective_vectors)
 
+    # The first call in a fresh process also pays the kernel for its first touch of ~1 GB of
+    # arrays; a worker that has scored once reuses that memory. Both are shown.
     start = time.perf_counter()
     links = score_links(objectives, okrs, embed=embed, top=STORED_TOP)
-    score_s = time.perf_counter() - start
+    first_s = time.perf_counter() - start
+    repeats = []
+    for _ in range(2):
+        start = time.perf_counter()
+        links = score_links(objectives, okrs, embed=embed, top=STORED_TOP)
+        repeats.append(time.perf_counter() - start)
+    score_s = min(repeats)
     assert len(links) == len(okrs) and all(len(r) >= STORED_TOP for r in links.values())
     kept = sum(len(r) for r in links.values())
+    # Evidence is built on first read; the score stage reads all of it to store it.
+    start = time.perf_counter()
+    explained = sum(len(lk.evidence) > 0 for r in links.values() for lk in r)
+    evidence_s = time.perf_counter() - start
     start = time.perf_counter()
     score_links(objectives, okrs, embed=embed)
     every_s = time.perf_counter() - start
@@ -145,9 +166,16 @@ def main() -> None:
         ["step", "seconds", "pairs/s"],
         [
             (
-                f"score_links as stored (top {STORED_TOP} + aligned/weak: {kept:,} links)",
-                f"{score_s:.3f}",
-                f"{pairs / score_s:,.0f}",
+                f"score_links as stored (top {STORED_TOP} + aligned/weak: {kept:,} links), "
+                "first call in the process",
+                f"{first_s:.3f}",
+                f"{pairs / first_s:,.0f}",
+            ),
+            ("  the same, best of the next 2 calls", f"{score_s:.3f}", f"{pairs / score_s:,.0f}"),
+            (
+                f"  then reading the evidence of its {explained:,} explained links",
+                f"{evidence_s:.3f}",
+                "",
             ),
             ("score_links, every pair as a Link", f"{every_s:.3f}", f"{pairs / every_s:,.0f}"),
             (
@@ -162,7 +190,14 @@ def main() -> None:
             ),
         ],
     )
-    print(f"ratio score_links / matrix product = {score_s / product_s:,.0f}x")
+    print(
+        f"ratio score_links / matrix product = {first_s / product_s:,.0f}x (first call), "
+        f"{score_s / product_s:,.0f}x (best of the next 2)"
+    )
+    print(
+        "ratio score_links + reading its evidence / matrix product = "
+        f"{(score_s + evidence_s) / product_s:,.0f}x"
+    )
     profiler = None
     if args.profile:
         profiler = cProfile.Profile()

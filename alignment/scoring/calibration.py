@@ -53,10 +53,17 @@ def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
     return expit(x @ np.asarray(cal.weights, dtype=np.float64) + cal.bias)
 
 
-def label_links(scores: np.ndarray, cal: Calibration) -> np.ndarray:
-    """Labels for one OKR's scores (or a matrix, one OKR per row): aligned needs the threshold
-    and to be near that OKR's best score."""
+LABELS = np.array(["none", "weak", "aligned"])  # indexed by label_codes
+
+
+def label_codes(scores: np.ndarray, cal: Calibration) -> np.ndarray:
+    """0 none, 1 weak, 2 aligned for one OKR's scores (or a matrix, one OKR per row): aligned
+    needs the threshold and to be near that OKR's best score."""
     best = scores.max(axis=-1, keepdims=True) if scores.size else 0.0
     aligned = (scores >= cal.aligned) & (scores >= cal.margin * best)
-    weak = ~aligned & (scores >= cal.weak)
-    return np.where(aligned, "aligned", np.where(weak, "weak", "none"))
+    return np.where(aligned, 2, (scores >= cal.weak).astype(np.int8)).astype(np.int8)
+
+
+def label_links(scores: np.ndarray, cal: Calibration) -> np.ndarray:
+    """label_codes as names."""
+    return LABELS[label_codes(scores, cal)]

@@ -36,7 +36,7 @@ class OkrDoc:
     team: str | None = None  # team id: OKRs of one team tend to serve the same objectives
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     okr_field: str  # "title" | "description" | "key_result:<id>" | "checkin" | "mission"
     okr_text: str
@@ -46,10 +46,10 @@ class Evidence:
     shared_terms: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Link:
     objective_id: str
     score: float  # calibrated probability that the OKR serves this objective
     label: str  # "aligned" | "weak" | "none"
-    evidence: tuple[Evidence, ...]
+    evidence: Sequence[Evidence]  # a tuple, or evidence.LazyEvidence (built on first read)
     adjudication: dict | None = None  # an LLM's second opinion on a close call (adjudicate.py)

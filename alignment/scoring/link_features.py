@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
+from scipy.special import expit
 
 from alignment.scoring import lexical
-from alignment.scoring.calibration import DEFAULT
+from alignment.scoring.calibration import DEFAULT, Calibration
 from alignment.scoring.documents import Embed, ObjectiveDoc, OkrDoc
 
 FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine", "kr_support")
@@ -77,13 +77,34 @@ def _collect(docs: Sequence, fields: Callable) -> _Fields:
 
 
 @dataclass
+class FieldMatches:
+    """The field vectors of both sides: what field-level similarities (and evidence) read.
+
+    The full (OKR field x objective field) matrix is never kept: 50,000 x 1,000 float64 for
+    10,000 OKRs x 200 objectives is 400 MB, and only its per-objective maxima and a few blocks
+    (evidence) are used.
+    """
+
+    okr_vectors: np.ndarray  # (OKR field rows, dim)
+    obj_vectors: np.ndarray  # (objective field rows, dim)
+    okr_fields: _Fields
+    obj_fields: _Fields
+
+    def best_per_objective(self, chunk: int = 2048) -> np.ndarray:
+        """(OKR field rows, objectives): each OKR field's best match among an objective's fields."""
+        out = np.empty((len(self.okr_vectors), len(self.obj_fields.starts)))
+        for start in range(0, len(self.okr_vectors), chunk):
+            block = self.okr_vectors[start : start + chunk] @ self.obj_vectors.T
+            out[start : start + chunk] = np.maximum.reduceat(block, self.obj_fields.starts, axis=1)
+        return out
+
+
+@dataclass
 class PairFeatures:
     """Per-(OKR, objective) feature tensor plus what is needed to explain a score."""
 
     x: np.ndarray  # (n_okrs, n_objectives, len(FEATURES))
-    field_sim: np.ndarray  # (okr field rows, objective field rows)
-    okr_fields: _Fields
-    obj_fields: _Fields
+    fields: FieldMatches
 
 
 def _org_z(v: np.ndarray) -> np.ndarray:
@@ -104,7 +125,7 @@ class _Pairs:
     context: list[list[str]]
     vectors: np.ndarray
     row: dict[str, int]
-    field_sim: np.ndarray
+    fields: FieldMatches
     per_obj: np.ndarray  # best objective-field match, per (OKR field, objective)
     sim: np.ndarray
     kr_rows: np.ndarray  # the OKR field rows that are key results (else every row)
@@ -134,22 +155,22 @@ def _prepare(
     unique = list(
         dict.fromkeys([*kf.texts, *of.texts, *k_full, *o_full, *ctx_texts, *ROUTINE_OUTPUTS])
     )
-    vectors, row = np.asarray(embed(unique), dtype=np.float64), {t: i for i, t in enumerate(unique)}
+    # float32 as the model and pgvector hold them: half the memory traffic of float64, and the
+    # per-pair arithmetic below is float64 again.
+    vectors, row = np.asarray(embed(unique), dtype=np.float32), {t: i for i, t in enumerate(unique)}
     stack = lambda ts: vectors[[row[t] for t in ts]]  # noqa: E731
-    field_sim = stack(kf.texts) @ stack(of.texts).T
-    full = stack(k_full) @ stack(o_full).T
-    # Best objective field for every OKR field, then best OKR field for every OKR.
-    per_obj = np.maximum.reduceat(field_sim, of.starts, axis=1)
+    fields = FieldMatches(stack(kf.texts), stack(of.texts), kf, of)
+    full = (stack(k_full) @ stack(o_full).T).astype(np.float64)
+    per_obj = fields.best_per_objective()
     best_pair = np.maximum.reduceat(per_obj, kf.starts, axis=0)
     sim = full_weight * full + (1.0 - full_weight) * best_pair
     kr_rows = np.asarray(
         [i for i, name in enumerate(kf.names) if name.startswith("key_result:")], dtype=int
     )
     use = kr_rows if kr_rows.size else np.arange(len(kf.texts))
-    counts = np.zeros(len(okrs))
-    np.add.at(counts, kf.owner[use], 1.0)
+    counts = np.bincount(kf.owner[use], minlength=len(okrs)).astype(np.float64)
     return _Pairs(
-        okrs, objectives, kf, of, k_full, o_full, context, vectors, row, field_sim, per_obj, sim,
+        okrs, objectives, kf, of, k_full, o_full, context, vectors, row, fields, per_obj, sim,
         use, counts, {},
     )  # fmt: skip
 
@@ -173,10 +194,10 @@ def okr_z(p: _Pairs) -> np.ndarray:
 
 def shared_stems(p: _Pairs) -> np.ndarray:
     """IDF-weighted overlap of word stems (the exact-term signal)."""
-    idf = lexical.Idf([lexical.stems(t) for t in [*p.k_full, *p.o_full]])
-    return lexical.overlap_matrix(
-        [set(lexical.stems(t)) for t in p.k_full], [set(lexical.stems(t)) for t in p.o_full], idf
-    )
+    k_stems = [lexical.stems(t) for t in p.k_full]
+    o_stems = [lexical.stems(t) for t in p.o_full]
+    idf = lexical.Idf([*k_stems, *o_stems])
+    return lexical.overlap_matrix([set(s) for s in k_stems], [set(s) for s in o_stems], idf)
 
 
 def gap_to_best(p: _Pairs) -> np.ndarray:
@@ -194,10 +215,10 @@ def team_context(p: _Pairs) -> np.ndarray:
     ctx = np.zeros_like(p.sim)
     owners = np.asarray([k for k, texts in enumerate(p.context) for _ in texts], dtype=int)
     if len(p.objectives) > 1 and owners.size:
-        mean = np.zeros((len(p.okrs), p.vectors.shape[1]))
-        np.add.at(mean, owners, p.stack([t for texts in p.context for t in texts]))
-        has = np.bincount(owners, minlength=len(p.okrs)) > 0
-        ctx[has] = _zscore(mean[has] @ p.stack(p.o_full).T, axis=1)  # the mean's scale cancels
+        # Each OKR's context rows are contiguous: sum them per OKR in one pass.
+        with_context, first = np.unique(owners, return_index=True)
+        sums = np.add.reduceat(p.stack([t for texts in p.context for t in texts]), first, axis=0)
+        ctx[with_context] = _zscore(sums @ p.stack(p.o_full).T, axis=1)  # scale cancels
     return ctx
 
 
@@ -208,9 +229,8 @@ def routine_outputs(p: _Pairs) -> np.ndarray:
     which is what separates orphans from OKRs that serve something.
     """
     kf, use, counts = p.kf, p.kr_rows, p.kr_counts
-    routine_field = (p.stack(kf.texts) @ p.stack(list(ROUTINE_OUTPUTS)).T).max(axis=1)
-    routine = np.zeros(len(p.okrs))
-    np.add.at(routine, kf.owner[use], routine_field[use])
+    routine_field = (p.fields.okr_vectors @ p.stack(list(ROUTINE_OUTPUTS)).T).max(axis=1)
+    routine = np.bincount(kf.owner[use], weights=routine_field[use], minlength=len(p.okrs))
     has_kr = counts > 0  # an OKR without key results is judged on its title
     routine[~has_kr] = routine_field[kf.starts[~has_kr]]
     routine = routine / np.maximum(counts, 1.0)
@@ -221,10 +241,10 @@ def key_result_support(p: _Pairs) -> np.ndarray:
     """Mean over the key results of their best match per objective, z-scored per objective:
     a title can reuse an objective's words while the key results measure something else."""
     kf, use, counts = p.kf, p.kr_rows, p.kr_counts
-    pick = sparse.csr_matrix(
-        (np.ones(use.size), (kf.owner[use], use)), shape=(len(p.okrs), len(kf.texts))
-    )
-    kr_mean = np.asarray(pick @ p.per_obj) / np.maximum(counts, 1.0)[:, None]
+    is_kr = np.zeros(len(kf.texts))
+    is_kr[use] = 1.0
+    kr_sum = np.add.reduceat(p.per_obj * is_kr[:, None], kf.starts, axis=0)  # fields contiguous
+    kr_mean = kr_sum / np.maximum(counts, 1.0)[:, None]
     has_kr = counts > 0
     kr_mean[~has_kr] = p.per_obj[kf.starts[~has_kr]]
     return _zscore(kr_mean, axis=0) if len(p.okrs) > 1 else np.zeros_like(p.sim)
@@ -254,7 +274,24 @@ def pair_features(
 ) -> PairFeatures:
     p = _prepare(objectives, okrs, embed, full_weight)
     x = np.stack([p.feature(name) for name in FEATURES], axis=-1)
-    return PairFeatures(x, p.field_sim, p.kf, p.of)
+    return PairFeatures(x, p.fields)
+
+
+def pair_scores(
+    objectives: Sequence[ObjectiveDoc],
+    okrs: Sequence[OkrDoc],
+    *,
+    embed: Embed,
+    calibration: Calibration,
+) -> tuple[np.ndarray, FieldMatches]:
+    """Calibrated scores, (n_okrs, n_objectives), as `calibrated(pair_features(...).x, cal)`
+    but summed feature by feature: the tensor is 10,000 x 200 x 9 floats on a large organization
+    and building it cost more than the sums."""
+    p = _prepare(objectives, okrs, embed, calibration.full_weight)
+    logit = np.full(p.sim.shape, calibration.bias)
+    for name, weight in zip(FEATURES, calibration.weights, strict=True):
+        logit += weight * p.feature(name)
+    return expit(logit, out=logit), p.fields
 
 
 def _team(okrs: Sequence[OkrDoc], score: np.ndarray) -> np.ndarray:
