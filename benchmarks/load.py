@@ -151,6 +151,15 @@ def rows_for(phase: str, summaries: dict) -> list[tuple]:
     return rows
 
 
+HEADERS = ["phase: read", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"]
+
+
+def show(phase: tuple[str, dict]) -> None:
+    """Each phase as it ends (the whole run takes minutes), and all of them at the end."""
+    print_table(HEADERS, rows_for(*phase))
+    print(f"machine: {machine_load()}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -184,6 +193,7 @@ def main() -> None:
             wait_job(http, http.post(f"/orgs/{org}/score").headers["Location"])
             wait_job(http, http.post(f"/orgs/{org}/reports").headers["Location"])
         phases.append(("quiet", hammer(base, key, reads(org, "O-1"), args.clients, args.seconds)))
+        show(phases[-1])
 
         big = make_bundle(org_id=org, okrs=args.big, objectives=200, teams=max(1, args.big // 33))
         big["organization"]["id"] = big_org
@@ -196,7 +206,8 @@ def main() -> None:
             start = time.perf_counter()
             with Session(engine) as s, s.begin():
                 import_document(s, big)
-                scoring["job"] = enqueue(s, big_org, "score", SCORE_PARAMS, requested_by="load").id
+                queued = enqueue(s, big_org, "score", SCORE_PARAMS, requested_by="load")
+                scoring["job"] = queued.job.id
             timings["import"] = time.perf_counter() - start
 
         started = time.perf_counter()
@@ -204,6 +215,7 @@ def main() -> None:
         worker.start()
         busy = hammer(base, key, reads(org, "O-1"), args.clients, args.seconds)
         phases.append((f"during {args.big:,}-OKR import+scoring", busy))
+        show(phases[-1])
         worker.join()
         with Session(engine) as s, s.begin():
             big_key = keys.create_key(s, org_id=big_org, role=Role.admin, name="load")[1]
@@ -216,6 +228,7 @@ def main() -> None:
             first = big["okrs"][0]["id"]
         on_big = hammer(base, big_key, reads(big_org, first), args.clients, args.seconds)
         phases.append((f"{args.big:,}-OKR organization", on_big))
+        show(phases[-1])
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=60)
@@ -223,10 +236,7 @@ def main() -> None:
         f"{args.clients} clients (wrk), {args.seconds:.0f} s per phase, "
         f"`serve --workers {args.workers}`"
     )
-    print_table(
-        ["phase: read", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"],
-        [row for phase, summaries in phases for row in rows_for(phase, summaries)],
-    )
+    print_table(HEADERS, [row for phase, summaries in phases for row in rows_for(phase, summaries)])
     print(
         f"import of {args.big:,} OKRs: {timings.get('import', float('nan')):.1f} s; its scoring "
         f"job done {timings.get('scoring done', float('nan')):.0f} s after the import started, "

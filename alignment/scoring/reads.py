@@ -20,11 +20,19 @@ from alignment.models import (
     DeclaredLink,
     LinkFeedback,
     Okr,
+    ReadVersion,
     ScoredLink,
     StrategicObjective,
 )
 from alignment.repository import require_org
 from alignment.scoring.documents import Link
+
+
+def read_version(session: Session, org_id: str) -> int:
+    """The organization's version of what these reads show (0 before anything was written):
+    triggers bump it when its scored links, OKRs or objectives change (migration 0012)."""
+    version = session.scalar(select(ReadVersion.version).where(ReadVersion.org_id == org_id))
+    return version or 0
 
 
 def _require_scored(session: Session, org_id: str) -> None:

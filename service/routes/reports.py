@@ -31,7 +31,7 @@ from alignment.report.render import content_security_policy
 from service import templating
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
-from service.rendered import Rendered, rendered_runs
+from service.rendered import Rendered, rendered
 from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(tags=["reports"])
@@ -161,12 +161,12 @@ def latest_report(
     if fmt == "html":  # pages depend on the query (views); they are not cached
         return render(report.get_run(session, org_id, ref.number), fmt)
 
-    def rendered() -> Rendered:
+    def rendering() -> Rendered:
         response = render(report.get_run(session, org_id, ref.number), fmt)
         headers = {k: v for k, v in response.headers.items() if k == "content-disposition"}
         return bytes(response.body), response.media_type or "", headers
 
-    body, media_type, headers = rendered_runs.get(org_id, ref, fmt, rendered)
+    body, media_type, headers = rendered.run(org_id, ref, fmt, rendering)
     return Response(body, media_type=media_type, headers=headers)
 
 
