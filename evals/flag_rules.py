@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import itertools
+import json
 import pickle
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -56,8 +57,13 @@ class Scored:
 
 
 def _key(orgs: list[research.Org]) -> str:
-    names = ",".join(sorted(o.name for o in orgs))
-    return hashlib.sha1(names.encode()).hexdigest()[:12]
+    """Cache key: the organizations' records and labels, the code and constants scoring them."""
+    records = [(o.name, o.objectives, o.okrs, o.checkins, json.dumps(o.labels)) for o in orgs]
+    h = hashlib.sha1(repr(records).encode())
+    for module in (research, drift, link_features, calibration):
+        h.update(Path(module.__file__).read_bytes())
+    h.update(calibration.FITTED_PATH.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def score_loo(orgs: list[research.Org], embed) -> list[Scored]:
@@ -69,9 +75,11 @@ def score_loo(orgs: list[research.Org], embed) -> list[Scored]:
         rest = [o for o in orgs if o is not org]
         cal = research.fit_links(rest, embed, calibration.DEFAULT)
         dcal = research.fit_drift(rest, embed, drift.DEFAULT)
-        cal = cal if calibration.calibration_for(len(org.objectives), len(org.okrs)) is \
-            calibration.DEFAULT else research.fit_links(rest, embed, calibration.SMALL_ORG,
-                                                         only=calibration.ABSOLUTE)  # fmt: skip
+        if (
+            calibration.calibration_for(len(org.objectives), len(org.okrs))
+            is not calibration.DEFAULT
+        ):
+            cal = research.fit_links(rest, embed, calibration.SMALL_ORG, only=calibration.ABSOLUTE)
         pf = link_features.pair_features(
             org.objectives, org.okrs, embed=embed, full_weight=cal.full_weight
         )
