@@ -63,6 +63,7 @@ def _key(orgs: list[research.Org]) -> str:
     for module in (research, drift, link_features, calibration):
         h.update(Path(module.__file__).read_bytes())
     h.update(calibration.FITTED_PATH.read_bytes())
+    h.update(repr(research.DRIFT_FLAG_RECALL).encode())
     return h.hexdigest()[:12]
 
 
@@ -323,9 +324,17 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", help="development dataset folders (never held-out)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the chosen parameters")
-    ap.add_argument("--recall-floor", type=float, default=RECALL_FLOOR)
+    ap.add_argument("--recall-floor", type=float, default=RECALL_FLOOR, help="for choosing rules")
+    ap.add_argument(
+        "--fit-drift-recall",
+        type=float,
+        default=research.DRIFT_FLAG_RECALL,
+        help="recall the drift fit's threshold must keep; above 1: highest F1 (the rule before "
+        "2026-12-05)",
+    )
     args = ap.parse_args(argv)
     RECALL_FLOOR = args.recall_floor
+    research.DRIFT_FLAG_RECALL = args.fit_drift_recall
     if any("holdout-2" in s for s in args.sources):
         raise SystemExit("holdout-2 is the final held-out set: never choose a rule on it")
     orgs = [o for o in research.load_all(args.sources) if o.fit]
