@@ -85,7 +85,10 @@ def get_engine() -> Engine:
 
 
 def make_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # Enough for the API's request permits (GOLDENTHREAD_REQUEST_THREADS) plus a second
+    # connection some requests open (idempotent replays), so checkout does not wait.
+    threads = get_settings().service.request_threads
+    return create_engine(url, pool_pre_ping=True, pool_size=threads, max_overflow=threads + 4)
 
 
 @lru_cache(maxsize=1)

@@ -421,6 +421,15 @@ class IdempotentRequest(Base):
     created_at: Mapped[datetime] = stamped_now()
 
 
+class ReadVersion(Base):
+    """Bumped by triggers when an organization's scored links, OKRs or objectives change
+    (migration 0012): what cached score reads are checked against."""
+
+    __tablename__ = "read_versions"
+    org_id: Mapped[str] = mapped_column(String, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default=sql("0"))
+
+
 class Job(Base):
     """Background work one person or tool asked for: its state, progress, result or reason.
 

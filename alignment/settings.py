@@ -126,6 +126,15 @@ class ServiceSettings(BaseSettings):
     page_limit_max: int = Field(default=500, ge=1)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     rate_limit_per_minute: int = Field(default=1200, ge=1)
+    request_threads: int = Field(
+        default=8, ge=1, le=200, description="Requests served at once per API process."
+    )
+    auth_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process trusts a key it has checked (0: check every request). "
+        "A key revoked through another process stops working within this time.",
+    )
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser."
     )

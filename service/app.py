@@ -4,6 +4,8 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
@@ -24,12 +26,29 @@ log = logging.getLogger("goldenthread")
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log.info("database: %s", resolve_database().description)
+    # Sync routes run in anyio's thread pool (40 threads by default). Past a few threads per
+    # core they only take turns at the GIL and queue for pooled connections: 50 concurrent
+    # readers got a third of one reader's throughput each (docs/scaling.md, benchmarks.load).
+    threads = get_settings().service.request_threads
+    anyio.to_thread.current_default_thread_limiter().total_tokens = threads
+    # As many requests at the database as there are threads, fewer than pooled connections
+    # (alignment/db.py): see service/deps.database_permit.
+    app.state.database_permits = anyio.Semaphore(threads)
     yield
     for stop in app.state.on_shutdown:  # e.g. the embedded PostgreSQL `serve` started
         try:
             stop()
         except Exception:  # shutdown goes on; the next start finds what is left
             log.exception("shutdown step failed")
+
+
+def create_served_app() -> FastAPI:
+    """The app of one of `serve --workers N`'s processes (a fresh interpreter: logs set up
+    again)."""
+    from service.observability import configure_json_logs
+
+    configure_json_logs()
+    return create_app()
 
 
 def create_app() -> FastAPI:

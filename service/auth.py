@@ -10,10 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from alignment.access import keys
@@ -24,6 +28,53 @@ from alignment.settings import get_settings
 Authenticator = Callable[[Request, Session], Principal | None]
 
 
+class _CheckedKeys:
+    """Keys this process checked in the last few seconds, by the SHA-256 of the raw key.
+
+    Checking a key is three statements (the prefix setting row-level security reads, the row,
+    the once-a-minute use stamp); a dashboard polling with one key repeats them on every read,
+    and they were most of a cached read's cost. Only valid keys are kept, never longer than
+    `auth_cache_seconds`; revoking a key through this process forgets every entry at once.
+    """
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self.entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def principal(self, session: Session, raw_key: str) -> Principal | None:
+        ttl = get_settings().service.auth_cache_seconds
+        if ttl <= 0:
+            return keys.authenticate(session, raw_key)
+        digest, now = hashlib.sha256(raw_key.encode()).digest(), time.monotonic()
+        with self.lock:
+            hit = self.entries.get(digest)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        principal = keys.authenticate(session, raw_key)
+        if principal is not None:
+            with self.lock:
+                self.entries[digest] = (now + ttl, principal)
+                self.entries.move_to_end(digest)
+                while len(self.entries) > self.size:
+                    self.entries.popitem(last=False)
+        return principal
+
+    def forget_all(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+checked_keys = _CheckedKeys()
+
+
+def forget_checked_keys(session: Session) -> None:
+    """After a key is revoked: forget now, and again once the revocation commits (a request
+    checking the key in between still saw it valid)."""
+    checked_keys.forget_all()
+    event.listen(session, "after_commit", lambda _s: checked_keys.forget_all(), once=True)
+
+
 def bearer_api_key(request: Request, session: Session) -> Principal | None:
     header = request.headers.get("authorization")
     if not header:
@@ -31,7 +82,7 @@ def bearer_api_key(request: Request, session: Session) -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <API key>'")
-    principal = keys.authenticate(session, token.strip())
+    principal = checked_keys.principal(session, token.strip())
     if principal is None:
         raise Unauthorized("the API key is not valid (unknown, malformed or revoked)")
     return principal
@@ -61,7 +112,7 @@ def session_cookie(request: Request, session: Session) -> Principal | None:
         sent = request.query_params.get("csrf", "")
         if not hmac.compare_digest(sent.encode(), form_token(raw).encode()):
             return None
-    principal = keys.authenticate(session, raw)
+    principal = checked_keys.principal(session, raw)
     if principal is None:
         raise Unauthorized("your sign-in is no longer valid; sign in again")
     return principal

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
@@ -137,6 +138,13 @@ def export_cmd(
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
     port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="API processes sharing the port (reads scale with cores; benchmarks.load).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs)."""
     import uvicorn
@@ -156,6 +164,9 @@ def serve(
     get_embedder().encode(["warm up"])
     err.print(f"[bold green]Golden Thread[/] on http://{host}:{port}  (API docs: /docs)")
     configure_json_logs()  # one JSON object per line from here on, with request ids
+    if workers > 1:
+        _serve_processes(host, port, workers, stop_embedded=pgdata if started_here else None)
+        return
     app = create_app()
     # Shutdown steps run in this order in the app's shutdown, after in-flight requests
     # finished: uvicorn re-raises the signal once it is done, so code after uvicorn.run would
@@ -172,6 +183,35 @@ def serve(
         app, host=host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=8,
     )  # fmt: skip
+
+
+def _serve_processes(host: str, port: int, workers: int, *, stop_embedded: Path | None) -> None:
+    """`serve --workers N`: uvicorn's supervisor runs N API processes on one port; the job
+    worker and the embedded PostgreSQL stay in this process, which stops them after the
+    supervisor returns (it does, on SIGTERM or SIGINT, once its processes have exited)."""
+    import uvicorn
+
+    from alignment.settings import get_settings
+
+    # The API processes start fresh interpreters: hand them the database this one resolved
+    # (the embedded server it started, or DATABASE_URL) instead of each starting its own.
+    os.environ["DATABASE_URL"] = db.resolve_database().url
+    worker = None
+    if get_settings().jobs.in_process_worker:
+        from alignment.jobs.worker import InProcessWorker
+
+        worker = InProcessWorker(db.resolve_database().url).start()
+        err.print("background jobs: a worker runs in the supervising process")
+    try:
+        uvicorn.run(
+            "service.app:create_served_app", factory=True, workers=workers, host=host,
+            port=port, log_config=None, access_log=False, timeout_graceful_shutdown=8,
+        )  # fmt: skip
+    finally:
+        if worker is not None:
+            worker.stop(timeout=6)
+        if stop_embedded is not None:
+            db.stop_embedded(stop_embedded)
 
 
 @app.command("worker")

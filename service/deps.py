@@ -1,9 +1,9 @@
 """Request dependencies: the session that owns each request's transaction, the embedder."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from alignment.db import get_app_sessionmaker
@@ -26,7 +26,26 @@ def in_transaction(session: Session) -> Iterator[Session]:
         raise
 
 
-def get_session() -> Iterator[Session]:
+async def database_permit(request: Request) -> AsyncIterator[None]:
+    """A request's turn at the database, taken before its session exists and given back after
+    the session is closed.
+
+    Sync routes and their session's commit run in a bounded thread pool. Without this gate, 50
+    concurrent requests held every pooled connection while waiting for a thread, and every
+    thread waited for a connection: the process stopped answering. Waiting here costs nothing:
+    no thread, no connection.
+    """
+    permits = getattr(request.app.state, "database_permits", None)
+    if permits is None:
+        yield
+        return
+    async with permits:
+        yield
+
+
+def get_session(
+    _permit: Annotated[None, Depends(database_permit, scope="function")],
+) -> Iterator[Session]:
     session = get_app_sessionmaker()()
     try:
         yield from in_transaction(session)

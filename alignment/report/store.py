@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Date,
@@ -156,13 +156,36 @@ def latest_run(
     A filtered run made for one question is not the organization's picture; `include_filtered=True`
     asks for the newest run of any kind instead.
     """
-    require_org(session, org_id)
-    query = select(ReportRun).where(ReportRun.org_id == org_id)
+    ref = latest_run_ref(session, org_id, include_filtered=include_filtered)
+    return None if ref is None else get_run(session, org_id, ref.number)
+
+
+class RunRef(NamedTuple):
+    """Names a stored run's content: a run never changes once stored, ids are not reused and
+    numbers restart only when an organization is re-created (created_at tells those apart)."""
+
+    id: int
+    number: int
+    created_at: datetime
+
+
+def latest_run_ref(
+    session: Session, org_id: str, *, include_filtered: bool = False
+) -> RunRef | None:
+    """`latest_run`'s reference, without reading its findings: what a cache of rendered runs
+    keys on."""
+    query = select(ReportRun.id, ReportRun.number, ReportRun.created_at).where(
+        ReportRun.org_id == org_id
+    )
     if not include_filtered:
         query = query.where(ReportRun.filters == {})
     # The newest build: a reused run counts from when a build last confirmed it.
     newest_first = (ReportRun.confirmed_at.desc(), ReportRun.number.desc())
-    return session.scalar(query.order_by(*newest_first).limit(1))
+    row = session.execute(query.order_by(*newest_first).limit(1)).first()
+    if row is None:
+        require_org(session, org_id)  # no run, or no such organization: say which
+        return None
+    return RunRef(row.id, row.number, row.created_at)
 
 
 def list_runs(

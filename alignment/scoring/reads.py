@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from alignment.errors import Invalid, NotFound
 from alignment.models import (
@@ -20,11 +20,19 @@ from alignment.models import (
     DeclaredLink,
     LinkFeedback,
     Okr,
+    ReadVersion,
     ScoredLink,
     StrategicObjective,
 )
 from alignment.repository import require_org
 from alignment.scoring.documents import Link
+
+
+def read_version(session: Session, org_id: str) -> int:
+    """The organization's version of what these reads show (0 before anything was written):
+    triggers bump it when its scored links, OKRs or objectives change (migration 0012)."""
+    version = session.scalar(select(ReadVersion.version).where(ReadVersion.org_id == org_id))
+    return version or 0
 
 
 def _require_scored(session: Session, org_id: str) -> None:
@@ -106,19 +114,27 @@ def all_links(session: Session, org_id: str) -> dict[str, list[ScoredLink]]:
 
 
 def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
-    titles, objectives = _titles(session, Okr, org_id), _titles(session, StrategicObjective, org_id)
-    out = []
-    for okr_id, rows in all_links(session, org_id).items():
-        if not any(r.label == "aligned" for r in rows):
-            best = rows[0] if rows else None
-            out.append(
-                {
-                    "okr_id": okr_id,
-                    "title": titles.get(okr_id),
-                    "best": _link(best, objectives) if best else None,
-                }
-            )
-    return sorted(out, key=lambda o: (o["best"] or {}).get("score", 0.0))
+    """OKRs with no aligned link, each with its best link, weakest first.
+
+    Only rank-1 rows leave the database: reading every stored link (145,000 rows with their
+    evidence for 10,000 OKRs) to find them made this read cost seconds on a large organization.
+    """
+    _require_scored(session, org_id)
+    other = aliased(ScoredLink)
+    aligned = select(other.okr_id).where(
+        other.org_id == org_id, other.okr_id == ScoredLink.okr_id, other.label == "aligned"
+    )
+    best = (
+        select(ScoredLink, Okr.title)
+        .join(Okr, (Okr.org_id == ScoredLink.org_id) & (Okr.id == ScoredLink.okr_id))
+        .where(ScoredLink.org_id == org_id, ScoredLink.rank == 1, ~aligned.exists())
+        .order_by(ScoredLink.score, ScoredLink.okr_id)
+    )
+    objectives = _titles(session, StrategicObjective, org_id)
+    return [
+        {"okr_id": row.okr_id, "title": title, "best": _link(row, objectives)}
+        for row, title in session.execute(best)
+    ]
 
 
 def rejected_pairs(session: Session, org_id: str) -> set[tuple[str, str]]:
@@ -166,27 +182,27 @@ def link_audit(session: Session, org_id: str) -> list[dict[str, Any]]:
 
 
 def coverage(session: Session, org_id: str) -> list[dict[str, Any]]:
-    links = all_links(session, org_id)
-    okr_titles = _titles(session, Okr, org_id)
+    """Per objective, the OKRs that serve it (aligned or weak), strongest first."""
+    _require_scored(session, org_id)
     serving: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for okr_id, rows in links.items():
-        for r in rows:
-            if r.label in ("aligned", "weak"):
-                serving[r.objective_id].append(
-                    {
-                        "okr_id": okr_id,
-                        "title": okr_titles.get(okr_id),
-                        "score": r.score,
-                        "label": r.label,
-                    }
-                )
+    columns = (ScoredLink.objective_id, ScoredLink.okr_id, Okr.title, ScoredLink.score)
+    rows = session.execute(
+        select(*columns, ScoredLink.label)
+        .join(Okr, (Okr.org_id == ScoredLink.org_id) & (Okr.id == ScoredLink.okr_id))
+        .where(ScoredLink.org_id == org_id, ScoredLink.label.in_(("aligned", "weak")))
+        .order_by(ScoredLink.objective_id, ScoredLink.score.desc(), ScoredLink.okr_id)
+    )
+    for objective_id, okr_id, title, score, label in rows:
+        serving[objective_id].append(
+            {"okr_id": okr_id, "title": title, "score": score, "label": label}
+        )
     out = []
     for obj in session.scalars(
         select(StrategicObjective)
         .where(StrategicObjective.org_id == org_id)
         .order_by(StrategicObjective.id)
     ):
-        okrs = sorted(serving[obj.id], key=lambda x: -x["score"])
+        okrs = serving[obj.id]
         out.append(
             {
                 "objective_id": obj.id,

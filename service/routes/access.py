@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alignment.access import audit, keys
 from alignment.access.principal import Role
-from service.auth import CurrentPrincipal
+from service.auth import CurrentPrincipal, forget_checked_keys
 from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}", tags=["access"])
@@ -54,6 +54,7 @@ def list_keys(org_id: str, session: SessionDep) -> dict[str, Any]:
 @router.delete("/keys/{prefix}")
 def revoke_key(org_id: str, prefix: str, session: SessionDep) -> dict[str, Any]:
     row = keys.revoke_key(session, prefix, org_id=org_id)
+    forget_checked_keys(session)
     return keys.render_key(row)
 
 

@@ -5,10 +5,13 @@ are plain `def`: FastAPI runs them in its thread pool, so the one-text encoding 
 `suggest-parent` never blocks the event loop.
 """
 
+import json
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from alignment import repository
 from alignment.adjudicate import configured_adjudicator
@@ -18,6 +21,7 @@ from alignment.scoring import reads as links
 from alignment.scoring.stage import preview_links
 from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
+from service.rendered import Rendered, rendered
 from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(prefix="/orgs/{org_id}", tags=["alignment"])
@@ -97,17 +101,36 @@ def score(
     return accepted(job, response)
 
 
+def _cached(session: Session, org_id: str, what: tuple, read: Callable[[], Any]) -> Response:
+    """`read()` as JSON, rendered once per organization read version (service/rendered.py)."""
+    version = links.read_version(session, org_id)
+
+    def rendering() -> Rendered:
+        body = json.dumps(read(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return body.encode(), "application/json", {}
+
+    body, media_type, _ = rendered.read(org_id, version, what, rendering)
+    return Response(body, media_type=media_type)
+
+
 @router.get("/okrs/{okr_id}/links")
 def okr_links(org_id: str, okr_id: str, session: SessionDep) -> dict[str, Any]:
     """The strategic objectives ranked for one OKR, with score, label and evidence: the top 10,
     then any aligned, weak, declared or decided link ranked lower."""
-    return links.okr_links(session, org_id, okr_id)
+    return _cached(  # a Response passes through; the annotation documents its body
+        session, org_id, ("links", okr_id), lambda: links.okr_links(session, org_id, okr_id)
+    )
 
 
 @router.get("/alignment/orphans")
 def orphans(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
     """OKRs with no `aligned` objective, weakest first, each with its best candidate."""
-    return _page(links.orphans(session, org_id), page)
+    return _cached(  # a Response passes through; the annotation documents its body
+        session,
+        org_id,
+        ("orphans", page.limit, page.offset),
+        lambda: _page(links.orphans(session, org_id), page),
+    )
 
 
 @router.get("/alignment/audit")
@@ -127,7 +150,9 @@ def audit(
 @router.get("/alignment/coverage")
 def coverage(org_id: str, session: SessionDep) -> list[dict[str, Any]]:
     """For every strategic objective: the OKRs that serve it and how strongly."""
-    return links.coverage(session, org_id)
+    return _cached(  # a Response passes through; the annotation documents its body
+        session, org_id, ("coverage",), lambda: links.coverage(session, org_id)
+    )
 
 
 @router.get("/alignment/drift")

@@ -31,6 +31,7 @@ from alignment.report.render import content_security_policy
 from service import templating
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
+from service.rendered import Rendered, rendered
 from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(tags=["reports"])
@@ -154,10 +155,19 @@ def latest_report(
 ) -> Response:
     """The organization's latest report: its newest run without filters (what its page
     shows); a filtered run made for one question does not replace it."""
-    run = report.latest_run(session, org_id, include_filtered=include_filtered)
-    if run is None:
+    ref = store.latest_run_ref(session, org_id, include_filtered=include_filtered)
+    if ref is None:
         raise report.NoReport(org_id, include_filtered=include_filtered)
-    return render(run, fmt)
+    if fmt == "html":  # pages depend on the query (views); they are not cached
+        return render(report.get_run(session, org_id, ref.number), fmt)
+
+    def rendering() -> Rendered:
+        response = render(report.get_run(session, org_id, ref.number), fmt)
+        headers = {k: v for k, v in response.headers.items() if k == "content-disposition"}
+        return bytes(response.body), response.media_type or "", headers
+
+    body, media_type, headers = rendered.run(org_id, ref, fmt, rendering)
+    return Response(body, media_type=media_type, headers=headers)
 
 
 @router.get("/orgs/{org_id}/reports/{report_id}", responses=FORMATS)

@@ -9,49 +9,14 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from alignment import repository
-from alignment.access import keys
-from alignment.access.principal import Role
-from alignment.models import Organization
 from alignment.settings import get_settings
-from service import deps
 from service.app import create_app
 from tests.conftest import auth
-
-
-@pytest.fixture
-def platform(engine: Engine) -> Iterator[str]:
-    with Session(engine) as s, s.begin():
-        raw = keys.create_key(s, org_id=None, role=Role.platform_admin)[1]
-    yield raw
-    with Session(engine) as s, s.begin():
-        keys.revoke_key(s, raw.split("_")[1], org_id=None)
-
-
-@pytest.fixture
-def app_client(embedder) -> Iterator[TestClient]:
-    app = create_app()
-    app.dependency_overrides[deps.embedder] = lambda: embedder
-    with TestClient(app, raise_server_exceptions=False) as client:
-        yield client
-
-
-@pytest.fixture
-def cleanup(engine: Engine) -> Iterator[list[str]]:
-    made: list[str] = []
-    yield made
-    with Session(engine) as s, s.begin():
-        for org in made:
-            if s.get(Organization, org):
-                repository.delete_org(s, org)
 
 
 def test_concurrent_creates_of_one_organization_are_201_once_then_409(

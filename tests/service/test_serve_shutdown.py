@@ -21,20 +21,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_serve(data_dir: Path, port: int, *, keep_logs: bool = True) -> subprocess.Popen:
-    """`goldenthread serve` as a user runs it: no DATABASE_URL, so it starts the embedded
-    PostgreSQL in `data_dir`. With `keep_logs` stderr is a pipe the caller must read (a long
-    run would fill it and block the server)."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {
+def serve_env(data_dir: Path, port: int) -> dict[str, str]:
+    """The environment of a user's shell without DATABASE_URL: the embedded PostgreSQL in
+    `data_dir`."""
+    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return environment | {
         "GOLDENTHREAD_DATA_DIR": str(data_dir),
         "GOLDENTHREAD_PORT": str(port),
         "PYTHONPATH": str(REPO),
         "HF_HUB_OFFLINE": "1",
     }
+
+
+def start_serve(
+    data_dir: Path,
+    port: int,
+    *,
+    keep_logs: bool = True,
+    args: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """`goldenthread serve` as a user runs it: no DATABASE_URL, so it starts the embedded
+    PostgreSQL in `data_dir`. With `keep_logs` stderr is a pipe the caller must read (a long
+    run would fill it and block the server)."""
     return subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "serve"],
-        env=env,
+        [sys.executable, "-m", "service.cli", "serve", *args],
+        env=serve_env(data_dir, port) | (env or {}),
         cwd=REPO,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE if keep_logs else subprocess.DEVNULL,
@@ -42,20 +54,23 @@ def start_serve(data_dir: Path, port: int, *, keep_logs: bool = True) -> subproc
     )
 
 
+def wait_until_healthy(port: int, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError("serve did not answer /healthz")
+
+
 def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path) -> None:
     port = _free_port()
     server = start_serve(tmp_path, port)
     pid_file = tmp_path / "pgdata" / "postmaster.pid"
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.3)
-        else:
-            raise AssertionError("serve did not answer /healthz")
+        wait_until_healthy(port)
         assert pid_file.exists()
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)

@@ -1,0 +1,65 @@
+"""Checked keys are trusted for `auth_cache_seconds` per process, never past a revocation made
+through that process, and never longer than the setting when the revocation is made elsewhere."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from alignment.access import keys
+from alignment.settings import get_settings
+from tests.conftest import auth
+
+
+def _org_admin_key(app_client, platform, cleanup) -> tuple[str, str]:
+    org = f"keys-{uuid.uuid4().hex[:6]}"
+    cleanup.append(org)
+    made = app_client.post("/orgs", json={"id": org, "name": "K"}, headers=auth(platform))
+    assert made.is_success, made.text
+    made = app_client.post(f"/orgs/{org}/keys", json={"role": "admin"}, headers=auth(platform))
+    assert made.status_code == 201, made.text
+    return org, made.json()["key"]
+
+
+def test_a_key_revoked_through_the_api_stops_at_once(app_client, platform, cleanup) -> None:
+    org, key = _org_admin_key(app_client, platform, cleanup)
+    assert app_client.get(f"/orgs/{org}", headers=auth(key)).status_code == 200  # now cached
+    prefix = key.split("_")[1]
+    assert app_client.delete(f"/orgs/{org}/keys/{prefix}", headers=auth(key)).is_success
+    refused = app_client.get(f"/orgs/{org}", headers=auth(key))
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "unauthorized"
+
+
+def test_a_key_revoked_elsewhere_stops_within_the_cache_time(
+    app_client,
+    platform,
+    cleanup,
+    engine: Engine,
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(get_settings().service, "auth_cache_seconds", 0.5)
+    org, key = _org_admin_key(app_client, platform, cleanup)
+    assert app_client.get(f"/orgs/{org}", headers=auth(key)).status_code == 200
+    with Session(engine) as s, s.begin():  # as `goldenthread keys revoke` in another process
+        keys.revoke_key(s, key.split("_")[1], org_id=org)
+    time.sleep(0.6)
+    assert app_client.get(f"/orgs/{org}", headers=auth(key)).status_code == 401
+
+
+def test_without_the_cache_every_request_checks_the_key(
+    app_client,
+    platform,
+    cleanup,
+    engine: Engine,
+    monkeypatch,
+) -> None:
+    monkeypatch.setattr(get_settings().service, "auth_cache_seconds", 0)
+    org, key = _org_admin_key(app_client, platform, cleanup)
+    assert app_client.get(f"/orgs/{org}", headers=auth(key)).status_code == 200
+    with Session(engine) as s, s.begin():
+        keys.revoke_key(s, key.split("_")[1], org_id=org)
+    assert app_client.get(f"/orgs/{org}", headers=auth(key)).status_code == 401

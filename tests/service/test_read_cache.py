@@ -1,0 +1,61 @@
+"""Score reads are served from rendered bytes while the organization's read version holds, and
+the database bumps that version whenever what they show changes (migration 0012)."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from alignment.models import Okr, ReadVersion, ScoredLink
+from alignment.scoring.reads import read_version
+
+
+def test_a_changed_title_or_rescoring_is_seen_at_once(
+    client, session: Session, scored_sample
+) -> None:
+    url = f"/orgs/{scored_sample}/alignment/orphans"
+    first = client.get(url, params={"limit": 200}).json()
+    assert client.get(url, params={"limit": 200}).json() == first  # served again
+    orphan = first["items"][0]["okr_id"]
+    before = read_version(session, scored_sample)
+
+    session.execute(
+        update(Okr).where(Okr.org_id == scored_sample, Okr.id == orphan).values(title="Renamed")
+    )
+    assert read_version(session, scored_sample) != before
+    renamed = client.get(url, params={"limit": 200}).json()
+    assert [o["title"] for o in renamed["items"] if o["okr_id"] == orphan] == ["Renamed"]
+
+    # A rescoring that finds a link for it (written as the score stage writes, by statement).
+    session.execute(
+        update(ScoredLink)
+        .where(ScoredLink.org_id == scored_sample, ScoredLink.okr_id == orphan)
+        .where(ScoredLink.rank == 1)
+        .values(label="aligned")
+    )
+    after = client.get(url, params={"limit": 200}).json()
+    assert orphan not in {o["okr_id"] for o in after["items"]}
+    assert after["total"] == first["total"] - 1
+
+
+def test_one_statement_bumps_once_whatever_its_rows(session: Session, scored_sample) -> None:
+    before = read_version(session, scored_sample)
+    session.execute(delete(ScoredLink).where(ScoredLink.org_id == scored_sample))
+    after = read_version(session, scored_sample)
+    # Versions come from a sequence shared by all organizations: one statement, one number.
+    assert after > before
+    assert (
+        session.scalar(select(ReadVersion.version).where(ReadVersion.org_id == scored_sample))
+        == after
+    )
+
+
+def test_links_and_coverage_follow_the_version(client, session: Session, scored_sample) -> None:
+    links = f"/orgs/{scored_sample}/okrs/O-1/links"
+    coverage = f"/orgs/{scored_sample}/alignment/coverage"
+    assert client.get(links).status_code == 200
+    assert client.get(coverage).status_code == 200
+    for url in (links, coverage):
+        # (A 404 rolls back the test's session, the deletion with it: delete before each.)
+        session.execute(delete(ScoredLink).where(ScoredLink.org_id == scored_sample))
+        assert client.get(url).status_code == 404  # not scored any more, not a stale copy
