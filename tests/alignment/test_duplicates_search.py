@@ -49,7 +49,7 @@ def _plan(session: Session, search: duplicates.Search) -> str:
 
 @pytest.fixture
 def large(session: Session) -> tuple[list[str], np.ndarray]:
-    vectors = _clustered(2600, seed=1)
+    vectors = _clustered(3500, seed=1)
     return _store(session, "dup-large", vectors), vectors
 
 
