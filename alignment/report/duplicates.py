@@ -65,7 +65,7 @@ HNSW_US_PER_VISITED = 8.0
 # than k rows, so the index is only chosen when the expected visit stays well below.
 MAX_SCAN_TUPLES = 20_000
 # The smallest candidate list with recall@10 >= 0.95 in every run of the filtered benchmark's
-# sweep (40: 0.92-0.94, 80: 0.94-0.96 with some queries at 0, 160: 0.976-0.982 with none below
+# sweep (40: 0.92-0.95, 80: 0.94-0.96 with some queries at 0, 160: 0.976-0.982 with none below
 # 0.8, on the organizations it serves: synthetic topics are tight clusters a short list can miss
 # entirely); iterative scans extend it as far as the filter needs.
 EF_SEARCH = 160
