@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 
 from alignment.models import EMBEDDING_DIM, Organization
 from alignment.report import duplicates
+from alignment.settings import get_settings
+from alignment.tenancy import set_tenant
 
 MODEL = "test-model"
 K = 5  # the report's duplicate_neighbours
@@ -81,6 +83,15 @@ def test_a_large_organization_is_searched_through_the_hnsw_index(session, large)
         truth |= {(hashes[i], hashes[j]) for j in np.argsort(-sims)[:K]}
     assert found["exact"] == truth
     assert len(found["hnsw"] & truth) / len(truth) >= 0.9
+
+    # As the service runs it: the application role, under row-level security (last: the role
+    # stays until the test's transaction is rolled back).
+    session.execute(text(f'SET LOCAL ROLE "{get_settings().database.app_db_user}"'))
+    set_tenant(session, "dup-large")
+    search = duplicates.prepare_search(session, "dup-large", MODEL, hashes, k=K, low=0.6)
+    assert search.path == "hnsw"
+    plan = _plan(session, search)
+    assert "Index Scan using ix_text_embeddings_hnsw" in plan, plan
 
 
 def test_a_small_organization_keeps_the_exact_path(session) -> None:
