@@ -45,9 +45,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_served_app() -> FastAPI:
     """The app of one of `serve --workers N`'s processes (a fresh interpreter: logs set up
     again)."""
+    from alignment.embedder import get_embedder
     from service.observability import configure_json_logs
 
     configure_json_logs()
+    get_embedder().encode(["warm up"])  # as `serve` does: not in the first request that embeds
     return create_app()
 
 
