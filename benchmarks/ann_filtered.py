@@ -247,6 +247,11 @@ def run(engine: Engine, args: argparse.Namespace) -> bool:
         f" + {slope:.1f} us per visited tuple (k*indexed/candidates). use_index decides with"
         f" {duplicates.EXACT_US_PER_CANDIDATE} / {duplicates.HNSW_US_PER_QUERY:.0f}"
         f" + {duplicates.HNSW_US_PER_VISITED}."
+        + (
+            " (A negative term: this run was too noisy to fit; compare the machine's load.)"
+            if min(slope, intercept) < 0
+            else ""
+        )
     )
     threshold = next(
         (n for n in range(2, args.vectors + 1) if duplicates.use_index(n, args.vectors, k)), None
