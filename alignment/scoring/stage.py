@@ -44,6 +44,8 @@ from alignment.scoring.stability import context_fingerprint, keep_earlier_labels
 if TYPE_CHECKING:
     from alignment.adjudicate import Adjudicator, Outcome
 
+INSERT_ROWS = 2000  # stored links per INSERT statement (11 parameters each, under 65,535)
+
 
 @dataclass
 class OrgDocs:
@@ -189,8 +191,10 @@ def score_organization(
         for okr_id, ranked in links.items()
         for rank, link in enumerate(ranked, start=1)
     ]
-    if rows:
-        session.execute(insert(ScoredLink), rows)
+    # Multi-row statements, not executemany: one statement per row would also fire the read
+    # version trigger (migration 0012) 145,000 times for a 10,000-OKR organization.
+    for start in range(0, len(rows), INSERT_ROWS):
+        session.execute(insert(ScoredLink).values(rows[start : start + INSERT_ROWS]))
     session.execute(delete(CheckInDrift).where(CheckInDrift.org_id == org_id))
     if drift:
         session.execute(

@@ -3,7 +3,7 @@ the database bumps that version whenever what they show changes (migration 0012)
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from alignment.models import Okr, ReadVersion, ScoredLink
@@ -59,3 +59,16 @@ def test_links_and_coverage_follow_the_version(client, session: Session, scored_
         # (A 404 rolls back the test's session, the deletion with it: delete before each.)
         session.execute(delete(ScoredLink).where(ScoredLink.org_id == scored_sample))
         assert client.get(url).status_code == 404  # not scored any more, not a stale copy
+
+
+def test_a_scoring_run_bumps_the_version_a_few_times_not_once_per_link(
+    client, jobs, session: Session, scored_sample
+) -> None:
+    last = text("select last_value from read_version_numbers")
+    before = session.scalar(last)
+    assert jobs.run(client, client.post(f"/orgs/{scored_sample}/score"))["status"] == "succeeded"
+    stored = select(func.count()).select_from(ScoredLink)
+    assert session.scalar(stored.where(ScoredLink.org_id == scored_sample)) >= 500
+    # The delete, and one multi-row INSERT per 2,000 links: executemany sent one statement
+    # per link, each firing the trigger (a 10,000-OKR scoring took minutes more).
+    assert 1 <= session.scalar(last) - before <= 3
