@@ -46,3 +46,25 @@ def test_the_least_recently_used_runs_leave_first_and_huge_ones_never_enter() ->
     cache.run("acme", RunRef(9, 9, WHEN), "json", huge)
     cache.run("acme", RunRef(9, 9, WHEN), "json", huge)
     assert len(huge_calls) == 2
+
+
+def test_readers_missing_the_same_key_together_render_it_once() -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    cache = RenderedBytes(max_bytes=1000)
+    calls = []
+    started = threading.Event()
+
+    def slow():
+        calls.append(1)
+        started.set()
+        time.sleep(0.2)
+        return b"done", "application/json", {}
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(lambda _: cache.read("acme", 7, ("coverage",), slow)[0], range(8)))
+    assert bodies == [b"done"] * 8
+    assert len(calls) == 1
+    assert cache.rendering == {}
