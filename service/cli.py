@@ -186,12 +186,11 @@ def serve(
 
 
 def _serve_processes(host: str, port: int, workers: int, *, stop_embedded: Path | None) -> None:
-    """`serve --workers N`: uvicorn's supervisor runs N API processes on one port; the job
+    """`serve --workers N`: N API processes on one port (service/processes.py); the job
     worker and the embedded PostgreSQL stay in this process, which stops them after the
-    supervisor returns (it does, on SIGTERM or SIGINT, once its processes have exited)."""
-    import uvicorn
-
+    API processes have exited (on SIGTERM or SIGINT)."""
     from alignment.settings import get_settings
+    from service.processes import serve_processes
 
     # The API processes start fresh interpreters: hand them the database this one resolved
     # (the embedded server it started, or DATABASE_URL) instead of each starting its own.
@@ -203,10 +202,7 @@ def _serve_processes(host: str, port: int, workers: int, *, stop_embedded: Path 
         worker = InProcessWorker(db.resolve_database().url).start()
         err.print("background jobs: a worker runs in the supervising process")
     try:
-        uvicorn.run(
-            "service.app:create_served_app", factory=True, workers=workers, host=host,
-            port=port, log_config=None, access_log=False, timeout_graceful_shutdown=8,
-        )  # fmt: skip
+        serve_processes(host, port, workers)
     finally:
         if worker is not None:
             worker.stop(timeout=6)

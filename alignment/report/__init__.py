@@ -10,7 +10,7 @@ from alignment.report.build import SCHEMA_VERSION, build_report, effective_confi
 from alignment.report.config import ReportConfig, ReportFilters, parse_config
 from alignment.report.diff import diff_runs
 from alignment.report.kinds import KINDS, SEVERITIES
-from alignment.report.render import to_csv, to_document, to_html, to_json
+from alignment.report.render import page_document, to_csv, to_document, to_html, to_json
 from alignment.report.store import NoReport, ReportRun, get_run, latest_run, list_runs
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "get_run",
     "latest_run",
     "list_runs",
+    "page_document",
     "parse_config",
     "to_csv",
     "to_document",

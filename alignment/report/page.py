@@ -127,9 +127,9 @@ def page_of(findings: Sequence[dict[str, Any]], view: FindingsView) -> FindingsP
 
 def searchable_text(finding: dict[str, Any]) -> str:
     """What the text search looks in: key, kind, reason, records and evidence, lower-cased."""
-    parts = [finding["key"], finding["kind"], finding["reason"]]
-    parts += [f"{r['type']} {r['id']} {r['label']}" for r in finding["records"]]
-    parts.append(json.dumps(finding["evidence"], ensure_ascii=False))
+    parts = [str(finding.get(k, "")) for k in ("key", "kind", "reason")]
+    parts += [f"{r['type']} {r['id']} {r['label']}" for r in finding.get("records", [])]
+    parts.append(json.dumps(finding.get("evidence", {}), ensure_ascii=False))
     return " ".join(parts).lower()
 
 

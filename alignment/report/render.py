@@ -41,7 +41,7 @@ from alignment.report.evidence_text import (
 )
 from alignment.report.findings import natural
 from alignment.report.kinds import KINDS, SEVERITIES
-from alignment.report.page import PER_PAGE, FindingsView, page_numbers, page_of
+from alignment.report.page import PER_PAGE, FindingsPage, FindingsView, page_numbers, page_of
 from alignment.report.store import ReportRun
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -58,7 +58,8 @@ STORY = (
 )
 
 
-def to_document(run: ReportRun) -> dict[str, Any]:
+def to_document(run: ReportRun, findings: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The run as a document: every finding, or the given ones (a page of them)."""
     summary = dict(run.summary)
     organization = summary.pop("organization", {"id": run.org_id, "name": run.org_id})
     return {
@@ -72,8 +73,25 @@ def to_document(run: ReportRun) -> dict[str, Any]:
         "filters": run.filters,
         "config": run.config,
         "summary": summary,
-        "findings": run.findings,
+        "findings": run.findings if findings is None else findings,
     }
+
+
+def page_document(run: ReportRun, shown: FindingsPage, view: FindingsView) -> dict[str, Any]:
+    """The run's document listing one page of its findings, and `findings_page` saying which:
+    `next` and `previous` are relative links (`?page=3&kind=...`) keeping the view's filters."""
+    document = to_document(run, shown.items)
+    document["findings_page"] = {
+        "page": shown.page,
+        "pages": shown.pages,
+        "per_page": view.per_page,
+        "matching": shown.matching,
+        "total": run.summary["counts"]["findings"],
+        "filters": view.filters(),
+        "next": view.query(page=shown.page + 1) if shown.page < shown.pages else None,
+        "previous": view.query(page=shown.page - 1) if shown.page > 1 else None,
+    }
+    return document
 
 
 def to_json(run: ReportRun) -> str:
@@ -144,19 +162,30 @@ def _assets() -> tuple[str, str, str]:
     return script, style, f"'sha256-{digest}'"
 
 
-def to_html(run: ReportRun, view: FindingsView | None = None) -> str:
-    """The run as one page: with `view`, the served page listing that page of findings;
-    without, a self-contained file listing all of them."""
-    document = to_document(run)
+def to_html(
+    run: ReportRun,
+    view: FindingsView | None = None,
+    *,
+    shown: FindingsPage | None = None,
+    team_counts: Counter[str] | None = None,
+) -> str:
+    """The run as one page: with `view`, the served page listing that page of findings
+    (`shown` and `team_counts` read from the stored rows, or worked out here from the whole
+    list); without, a self-contained file listing all of them."""
+    if view is not None and shown is None:
+        shown = page_of(run.findings, view)
+    listed = shown.items if shown is not None else run.findings
+    if team_counts is None:
+        team_counts = Counter(t for f in run.findings for t in f["scope"]["teams"])
+    # Titles come from what the page lists and the summary: a page need not read every finding.
+    document = to_document(run, listed)
     script, style, script_hash = _assets()
     summary = document["summary"]
     heat = summary["heatmap"]
     titles = titles_of(document)
     evidence = EvidenceText(titles)
-    team_counts = Counter(t for f in run.findings for t in f["scope"]["teams"])
     kind_counts = summary["counts"]["by_kind"]
-    shown = page_of(run.findings, view) if view is not None else None
-    listed = shown.items if shown is not None else run.findings
+    total = summary["counts"]["findings"] if shown is not None else len(listed)
     # Card links start from the whole list: a card answers its own question.
     fresh = view or FindingsView()
     return (
@@ -169,7 +198,7 @@ def to_html(run: ReportRun, view: FindingsView | None = None) -> str:
                 {**f, "evidence_lines": flatten(evidence.lines(f["kind"], f["evidence"]))}
                 for f in listed
             ],
-            total=len(run.findings),
+            total=total,
             view=view,
             default_per_page=PER_PAGE,
             shown=shown,

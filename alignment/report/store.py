@@ -1,10 +1,11 @@
-"""Stored report runs and per-organization report settings (migrations 0003, 0010), and their SQL.
+"""Stored report runs and per-organization report settings (migrations 0003, 0010, 0013), and
+their SQL.
 
-A run keeps its findings and summary as JSON beside the version of the inputs it was built
-from, so two runs can be compared long after the data moved on. People name a run by its
-number within the organization (1, 2, ...); the global `id` is internal. A build that says
-exactly what the newest run with the same filters says returns that run (`reused`) instead of
-storing a copy. Functions take the caller's session and never commit.
+A run keeps its summary as JSON and its findings as rows (`finding_rows`), beside the version
+of the inputs it was built from, so two runs can be compared long after the data moved on.
+People name a run by its number within the organization (1, 2, ...); the global `id` is
+internal. A build that says exactly what the newest run with the same filters says returns
+that run (`reused`) instead of storing a copy. Functions take the caller's session and never commit.
 """
 
 from __future__ import annotations
@@ -28,10 +29,11 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column, object_session
 
 from alignment.errors import NotFound
 from alignment.models import Base, stamped_now
+from alignment.report import finding_rows
 from alignment.repository import require_org
 
 # `report_runs.number` is an integer column: no run has a number outside this range, and larger
@@ -71,13 +73,28 @@ class ReportRun(Base):
     filters: Mapped[dict] = mapped_column(JSONB, nullable=False)
     config: Mapped[dict] = mapped_column(JSONB, nullable=False)
     summary: Mapped[dict] = mapped_column(JSONB, nullable=False)
-    findings: Mapped[list] = mapped_column(JSONB, nullable=False)
     __table_args__ = (
         Index("ix_report_runs_created", "org_id", "created_at"),
         UniqueConstraint("org_id", "number", name="uq_report_runs_number"),
     )
     # Set by `save_run`, not stored: True when a build returned this existing run.
     reused = False
+    _findings = None  # the findings once read (or given to a run built in memory)
+
+    @property
+    def findings(self) -> list[dict[str, Any]]:
+        """Every finding, in order: stored as rows (`finding_rows`), read on first use; the
+        served reads take one page of them instead."""
+        if self._findings is None:
+            session = object_session(self)
+            if session is None:
+                raise RuntimeError(f"report run {self.id} is detached; its findings are unread")
+            self._findings = finding_rows.read_all(session, self.org_id, self.id)
+        return self._findings
+
+    @findings.setter
+    def findings(self, value: list[dict[str, Any]]) -> None:
+        self._findings = value
 
 
 class ReportSettings(Base):
@@ -123,12 +140,15 @@ def save_run(session: Session, org_id: str, **values: Any) -> ReportRun:
     number = session.scalar(
         select(func.coalesce(func.max(ReportRun.number), 0) + 1).where(ReportRun.org_id == org_id)
     )
+    findings = values.pop("findings")
     run = ReportRun(org_id=org_id, number=number, content_hash=digest, **values)
     session.add(run)
     session.flush()
+    finding_rows.write(session, org_id, run.id, findings)
     # Read back as stored: JSONB orders keys its own way, and the first export of a run must
     # be byte for byte what re-exporting it later gives.
-    session.refresh(run, ["created_at", "confirmed_at", "filters", "config", "summary", "findings"])
+    session.refresh(run, ["created_at", "confirmed_at", "filters", "config", "summary"])
+    run._findings = None
     return run
 
 

@@ -12,7 +12,7 @@ and a "recomputing" notice, not a wait).
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -23,7 +23,7 @@ from alignment.access.principal import Role
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
 from alignment.models import Team
-from alignment.report import store
+from alignment.report import finding_rows, store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
@@ -64,22 +64,50 @@ class ReportIn(BaseModel):
         )
 
 
-def render(run: report.ReportRun, fmt: Format, view: FindingsView | None = None) -> Response:
+def render(run: report.ReportRun, fmt: Format) -> Response:
+    """A whole run as a file: CSV, or the self-contained HTML page (every finding)."""
     if fmt == "csv":
         return Response(
             report.to_csv(run),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="report-{run.number}.csv"'},
         )
-    if fmt == "html":
-        return HTMLResponse(
-            report.to_html(run, view),
-            headers={
-                "Content-Security-Policy": content_security_policy(),
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
-    return JSONResponse(report.to_document(run))
+    return html_response(report.to_html(run))
+
+
+def html_response(html: str | None) -> HTMLResponse:
+    return HTMLResponse(
+        html,
+        headers={
+            "Content-Security-Policy": content_security_policy(),
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+def json_page(session: Session, run: report.ReportRun, view: FindingsView) -> Response:
+    """The run's document with one page of its findings, read as rows."""
+    shown = finding_rows.read_page(session, run.org_id, run.id, view)
+    return JSONResponse(report.page_document(run, shown, view))
+
+
+def findings_query(
+    page: Annotated[int, Query(ge=1, le=store.MAX_RUN_ID, description="Page of findings.")] = 1,
+    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
+    severity: Annotated[str, Query(max_length=40)] = "",
+    category: Annotated[str, Query(max_length=40)] = "",
+    kind: Annotated[str, Query(max_length=60)] = "",
+    team: Annotated[str, Query(max_length=200, description="Findings about this team.")] = "",
+    q: Annotated[str, Query(max_length=200, description="Text, id or finding key.")] = "",
+) -> FindingsView:
+    """Which findings a read lists: the same query on the JSON reads and the page."""
+    return findings_view(
+        page=page, per_page=per_page, severity=severity, category=category, kind=kind,
+        team=team, q=q,
+    )  # fmt: skip
+
+
+ViewDep = Annotated[FindingsView, Depends(findings_query)]
 
 
 @router.post("/orgs/{org_id}/reports", status_code=202, responses=ACCEPTED)
@@ -148,33 +176,41 @@ def put_settings(org_id: str, body: dict[str, Any], session: SessionDep) -> dict
 def latest_report(
     org_id: str,
     session: SessionDep,
+    view: ViewDep,
     fmt: FormatQuery = "json",
     include_filtered: Annotated[
         bool, Query(description="The newest run of any kind, filtered or not.")
     ] = False,
 ) -> Response:
     """The organization's latest report: its newest run without filters (what its page
-    shows); a filtered run made for one question does not replace it."""
+    shows); a filtered run made for one question does not replace it.
+
+    JSON lists one page of findings (`findings_page` says which, with links to the next and
+    previous pages; the query filters them as the page's do); CSV and HTML are the whole run."""
     ref = store.latest_run_ref(session, org_id, include_filtered=include_filtered)
     if ref is None:
         raise report.NoReport(org_id, include_filtered=include_filtered)
-    if fmt == "html":  # pages depend on the query (views); they are not cached
+    if fmt == "html":  # a whole-run file, too big and too rarely read to keep
         return render(report.get_run(session, org_id, ref.number), fmt)
 
     def rendering() -> Rendered:
-        response = render(report.get_run(session, org_id, ref.number), fmt)
+        run = report.get_run(session, org_id, ref.number)
+        response = json_page(session, run, view) if fmt == "json" else render(run, fmt)
         headers = {k: v for k, v in response.headers.items() if k == "content-disposition"}
         return bytes(response.body), response.media_type or "", headers
 
-    body, media_type, headers = rendered.run(org_id, ref, fmt, rendering)
+    shape = f"json{view.query()}" if fmt == "json" else fmt
+    body, media_type, headers = rendered.run(org_id, ref, shape, rendering)
     return Response(body, media_type=media_type, headers=headers)
 
 
 @router.get("/orgs/{org_id}/reports/{report_id}", responses=FORMATS)
 def get_report(
-    org_id: str, report_id: int, session: SessionDep, fmt: FormatQuery = "json"
+    org_id: str, report_id: int, session: SessionDep, view: ViewDep, fmt: FormatQuery = "json"
 ) -> Response:
-    return render(report.get_run(session, org_id, report_id), fmt)
+    """One stored run: JSON with one page of findings (as `latest`), or the whole run."""
+    run = report.get_run(session, org_id, report_id)
+    return json_page(session, run, view) if fmt == "json" else render(run, fmt)
 
 
 @router.get("/orgs/{org_id}/reports/{report_id}/diff")
@@ -233,16 +269,7 @@ def _team_links(session: Session, org_id: str, principal: Any) -> list[dict[str,
     responses={202: {"description": "No report yet: one is being built; the page reloads."}},
 )
 def report_page(
-    org_id: str,
-    session: SessionDep,
-    principal: CurrentPrincipal,
-    page: Annotated[int, Query(ge=1, le=store.MAX_RUN_ID, description="Page of findings.")] = 1,
-    per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
-    severity: Annotated[str, Query(max_length=40)] = "",
-    category: Annotated[str, Query(max_length=40)] = "",
-    kind: Annotated[str, Query(max_length=60)] = "",
-    team: Annotated[str, Query(max_length=200)] = "",
-    q: Annotated[str, Query(max_length=200, description="Text, id or finding key.")] = "",
+    org_id: str, session: SessionDep, principal: CurrentPrincipal, view: ViewDep
 ) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
     not the organization's picture), its findings filtered and paginated by the query (kept
@@ -250,10 +277,6 @@ def report_page(
     record changed since the shown run, or the report settings changed, a report job is
     queued (joining one already waiting) and the page says it is being recomputed; with no
     run at all it answers 202 with a page that reloads itself."""
-    view = findings_view(
-        page=page, per_page=per_page, severity=severity, category=category, kind=kind,
-        team=team, q=q,
-    )  # fmt: skip
     repository.require_org(session, org_id)
     run = report.latest_run(session, org_id)
     job = None
@@ -269,7 +292,9 @@ def report_page(
             org_id=org_id,
             job=job,
         )
-    shown = render(run, "html", view)
+    rows = finding_rows.read_page(session, org_id, run.id, view)
+    counts = finding_rows.team_counts(session, org_id, run.id)
+    shown = html_response(report.to_html(run, view, shown=rows, team_counts=counts))
     if job is not None:
         shown = _with_notice(shown, job.id)
     return shown
@@ -292,13 +317,7 @@ def _with_notice(page: Response, job_id: int) -> Response:
 @router.head("/orgs/{org_id}/report.html", response_class=HTMLResponse, include_in_schema=False)
 def report_page_head(org_id: str, session: SessionDep) -> Response:
     repository.require_org(session, org_id)
-    return HTMLResponse(
-        None,
-        headers={
-            "Content-Security-Policy": content_security_policy(),
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
+    return html_response(None)
 
 
 def _outdated(session: Session, run: report.ReportRun) -> bool:

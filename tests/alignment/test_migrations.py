@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -120,7 +121,7 @@ def test_0010_numbers_existing_runs_per_organization(empty_database: str) -> Non
             conn.execute(text("insert into organizations (id, name) values ('a', 'A'), ('b', 'B')"))
             for org in ("a", "b", "a", "b", "a"):  # global ids 1..5
                 conn.execute(text(run), {"org": org})
-        db.upgrade(empty_database)
+        db.upgrade(empty_database, "0012")  # 0013 moves the findings column out
         with engine.connect() as conn:
             rows = conn.execute(
                 text("select org_id, id, number, confirmed_at = created_at from report_runs "
@@ -135,5 +136,51 @@ def test_0010_numbers_existing_runs_per_organization(empty_database: str) -> Non
                 text(run.replace("(org_id,", "(number, org_id,").replace("(:org,", "(2, :org,")),
                 {"org": "b"},
             )
+    finally:
+        engine.dispose()
+
+
+def test_0013_moves_findings_to_rows_in_order_and_back(empty_database: str) -> None:
+    """Existing runs keep every finding, unchanged and in order; a run without findings stays
+    empty; the tenant policy covers the new table; downgrade puts the arrays back."""
+    db.upgrade(empty_database, "0012")
+    engine = create_engine(empty_database)
+    findings = [
+        {"key": f"k{i}", "kind": "orphan_okr" if i % 2 else "stale_checkin", "category": "c",
+         "severity": "high", "reason": f"Reason {i}", "scope": {"teams": ["T-1", f"T-{i}"]},
+         "records": [{"type": "okr", "id": f"O-{i}", "label": f"Grow Ünits {i}"}],
+         "evidence": {"similarity": i / 10}}
+        for i in range(12)
+    ]  # fmt: skip
+    run = (
+        "insert into report_runs (org_id, number, schema_version, inputs_version, model, "
+        "filters, config, summary, findings) values "
+        "(:org, :n, 'v1', 'x', 'm', '{}', '{}', '{}', cast(:findings as jsonb))"
+    )
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("insert into organizations (id, name) values ('a', 'A')"))
+            conn.execute(text(run), {"org": "a", "n": 1, "findings": json.dumps(findings)})
+            conn.execute(text(run), {"org": "a", "n": 2, "findings": "[]"})
+        db.upgrade(empty_database)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("select run_id, position, kind, teams, search, body from report_findings "
+                     "order by run_id, position")
+            ).all()  # fmt: skip
+            policy = conn.scalar(
+                text("select count(*) from pg_policies where tablename = 'report_findings'")
+            )
+        assert [r.body for r in rows] == findings
+        assert [(r.run_id, r.position) for r in rows] == [(1, i) for i in range(12)]
+        assert rows[3].kind == "orphan_okr" and rows[3].teams == ["T-1", "T-3"]
+        assert "o-3 grow ünits 3" in rows[3].search and "reason 3" in rows[3].search
+        assert policy == 1
+        assert "findings" not in {c["name"] for c in inspect(engine).get_columns("report_runs")}
+
+        command.downgrade(db.alembic_config(empty_database), "0012")
+        with engine.connect() as conn:
+            back = conn.execute(text("select number, findings from report_runs order by number"))
+            assert [tuple(r) for r in back] == [(1, findings), (2, [])]
     finally:
         engine.dispose()

@@ -389,3 +389,53 @@ def test_head_builds_nothing_and_the_page_follows_settings(client, jobs, scored_
     rebuilt = client.get(f"/orgs/{org}/reports/latest").json()
     assert rebuilt["id"] > first["id"] and rebuilt["config"]["stale_days"] == 10
     assert f"report #{rebuilt['id']}" in page
+
+
+def test_json_reads_list_one_page_of_findings_with_links_to_the_rest(client, jobs, scored_sample):
+    """Findings are read a page at a time (rows, not the whole run): following `next` from the
+    first page lists exactly the CSV's findings, in order; filters mean what the page's mean."""
+    org = scored_sample
+    run = jobs.report(client, client.post(f"/orgs/{org}/reports"))
+    every = [r["key"] for r in csv.DictReader(io.StringIO(
+        client.get(f"/orgs/{org}/reports/latest", params={"format": "csv"}).text))]  # fmt: skip
+    assert len(every) == run["summary"]["counts"]["findings"] > 14
+
+    first = client.get(f"/orgs/{org}/reports/latest", params={"per_page": 7}).json()
+    meta = first["findings_page"]
+    assert (meta["page"], meta["per_page"], meta["total"]) == (1, 7, len(every))
+    assert meta["pages"] == -(-len(every) // 7) and meta["previous"] is None
+    keys, page = [], first
+    while True:
+        keys += [f["key"] for f in page["findings"]]
+        following = page["findings_page"]["next"]
+        if following is None:
+            break
+        assert "per_page=7" in following
+        page = client.get(f"/orgs/{org}/reports/latest{following}").json()
+        assert page["summary"] == first["summary"]
+    assert keys == every
+    assert page["findings_page"]["previous"] == f"?per_page=7&page={meta['pages'] - 1}"
+
+    by_id = client.get(f"/orgs/{org}/reports/{run['id']}", params={"per_page": 7, "page": 2})
+    assert (
+        by_id.json()["findings"]
+        == client.get(f"/orgs/{org}/reports/latest", params={"per_page": 7, "page": 2}).json()[
+            "findings"
+        ]
+    )
+
+    kind = run["findings"][0]["kind"]
+    only = client.get(f"/orgs/{org}/reports/latest", params={"kind": kind}).json()
+    assert {f["kind"] for f in only["findings"]} == {kind}
+    assert only["findings_page"]["matching"] == run["summary"]["counts"]["by_kind"][kind]
+    assert only["findings_page"]["filters"] == {"kind": kind}
+    team = run["findings"][0]["scope"]["teams"][0]
+    mine = client.get(f"/orgs/{org}/reports/latest", params={"team": team}).json()["findings"]
+    assert mine and all(team in f["scope"]["teams"] for f in mine)
+    key = run["findings"][-1]["key"]
+    found = client.get(f"/orgs/{org}/reports/latest", params={"q": key.upper()}).json()
+    assert key in [f["key"] for f in found["findings"]]
+
+    bad = client.get(f"/orgs/{org}/reports/latest", params={"kind": "orphans", "per_page": 0})
+    assert bad.status_code == 422
+    assert {d["path"] for d in bad.json()["error"]["details"]} >= {"query.per_page"}

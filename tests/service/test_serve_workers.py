@@ -4,13 +4,16 @@ requests at the database in each, and a clean stop."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import psutil
 
 from tests.service.test_serve_shutdown import (
     REPO,
@@ -55,6 +58,7 @@ def test_two_api_processes_answer_a_burst_and_stop_with_their_database(tmp_path)
         with ThreadPoolExecutor(40) as pool:
             answers = list(pool.map(read, range(400)))
         assert [r.status_code for r in answers] == [200] * 400
+        assert_connections_spread(server.pid, port)
 
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)
@@ -65,3 +69,33 @@ def test_two_api_processes_answer_a_burst_and_stop_with_their_database(tmp_path)
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def assert_connections_spread(supervisor: int, port: int) -> None:
+    """Each API process listens on a socket of its own, and a burst of 40 new connections is
+    spread over both. With one shared socket (uvicorn's supervisor) the first process to wake
+    accepted the burst, and under load one process queued while the other idled."""
+    listeners: dict[int, set[str]] = {}
+    for child in psutil.Process(supervisor).children(recursive=True):
+        for c in child.net_connections(kind="tcp"):
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port:
+                inode = os.readlink(f"/proc/{child.pid}/fd/{c.fd}")
+                listeners.setdefault(child.pid, set()).add(inode)
+    assert len(listeners) == 2, listeners
+    first, second = listeners.values()
+    assert not first & second, "the API processes share one listening socket"
+
+    held = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+    try:
+        time.sleep(1.0)
+        accepted = {
+            pid: sum(
+                c.status == psutil.CONN_ESTABLISHED and c.laddr.port == port
+                for c in psutil.Process(pid).net_connections(kind="tcp")
+            )
+            for pid in listeners
+        }
+    finally:
+        for s in held:
+            s.close()
+    assert sum(accepted.values()) == 40 and min(accepted.values()) >= 8, accepted
