@@ -133,8 +133,11 @@ class ServiceSettings(BaseSettings):
     page_limit_max: int = Field(default=500, ge=1)
     max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     rate_limit_per_minute: int = Field(default=1200, ge=1)
+    # Few: requests of one process take turns at the GIL, and past a few threads they only
+    # make some requests wait for seconds (p99 1.1-2.7 s with 8, about 0.1 s with 2 to 4 on two
+    # cores; docs/scaling.md). More cores scale with processes (`serve --workers N`).
     request_threads: int = Field(
-        default=8, ge=1, le=200, description="Requests served at once per API process."
+        default=4, ge=1, le=200, description="Requests served at once per API process."
     )
     auth_cache_seconds: float = Field(
         default=5.0,

@@ -77,7 +77,11 @@ def serve(url: str, port: int, workers: int = 1) -> subprocess.Popen:
         cwd=REPO,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        # The server's JSON log (one line per request, with its time inside the app) when
+        # LOAD_SERVER_LOG names a file: where a slow read spent its time.
+        stderr=open(os.environ["LOAD_SERVER_LOG"], "w")  # noqa: SIM115
+        if os.environ.get("LOAD_SERVER_LOG")
+        else subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -175,6 +179,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--big", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="API processes")
+    parser.add_argument("--quiet-only", action="store_true", help="only the first phase")
+    parser.add_argument(
+        "--request-threads",
+        type=int,
+        default=2,
+        help="GOLDENTHREAD_REQUEST_THREADS of each API process (2 measured best on 2 cores)",
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("benchmarks.load needs wrk: apt-get install wrk")
@@ -190,6 +201,7 @@ def main() -> None:
         big_org = f"{org}-big"
     print(f"database: {where}; machine: {machine_load()}")
     port = free_port()
+    os.environ["GOLDENTHREAD_REQUEST_THREADS"] = str(args.request_threads)
     server = serve(url, port, args.workers)
     base = f"http://127.0.0.1:{port}"
     phases: list[tuple[str, dict]] = []
@@ -201,6 +213,8 @@ def main() -> None:
             wait_job(http, http.post(f"/orgs/{org}/reports").headers["Location"])
         phases.append(("quiet", hammer(base, key, reads(org, "O-1"), args.clients, args.seconds)))
         show(phases[-1])
+        if args.quiet_only:
+            return
 
         big = make_bundle(org_id=org, okrs=args.big, objectives=200, teams=max(1, args.big // 33))
         big["organization"]["id"] = big_org
@@ -241,7 +255,7 @@ def main() -> None:
         server.wait(timeout=60)
     print(
         f"{args.clients} clients (wrk), {args.seconds:.0f} s per phase, "
-        f"`serve --workers {args.workers}`"
+        f"`serve --workers {args.workers}`, {args.request_threads} request threads each"
     )
     print_table(HEADERS, [row for phase, summaries in phases for row in rows_for(phase, summaries)])
     print(

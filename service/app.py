@@ -1,5 +1,6 @@
 """The FastAPI application: routers, the edge middleware, error handlers, and start-up checks."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,7 +51,18 @@ def create_served_app() -> FastAPI:
 
     configure_json_logs()
     get_embedder().encode(["warm up"])  # as `serve` does: not in the first request that embeds
-    return create_app()
+    app = create_app()
+    freeze_startup_heap()
+    return app
+
+
+def freeze_startup_heap() -> None:
+    """Put what start-up built (the model, the app: about 620,000 objects) out of the garbage
+    collector's reach. A full collection scanned all of it, 270 ms during which every request
+    of the process waited; those objects live as long as the process anyway. This is
+    CPython's `gc.freeze`, meant for servers that load everything before serving."""
+    gc.collect()
+    gc.freeze()
 
 
 def create_app() -> FastAPI:

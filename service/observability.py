@@ -31,7 +31,8 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "ts": f"{self.formatTime(record, '%Y-%m-%dT%H:%M:%S')}.{int(record.msecs):03d}",
+            "pid": record.process,  # `serve --workers N` writes N processes to one stream
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
