@@ -106,6 +106,13 @@ class JobSettings(BaseSettings):
     in_process_worker: bool = Field(
         default=True, description="`serve` and `demo` run a worker in the same process."
     )
+    nice: int = Field(
+        default=10,
+        ge=0,
+        le=19,
+        description="Added to the job threads' nice value: on shared cores, embedding and "
+        "scoring yield to requests (0: the same priority).",
+    )
 
 
 class WebhookSettings(BaseSettings):

@@ -110,7 +110,13 @@ def reads(org: str, okr: str) -> dict[str, str]:
 
 
 def hammer(base: str, key: str, paths: dict[str, str], clients: int, seconds: float) -> dict:
-    """One wrk per read, run side by side; returns each one's summary."""
+    """One wrk per read, run side by side; returns each one's summary (with the size of the
+    read's answer, fetched once before)."""
+    sizes = {
+        name: len(httpx.get(base + path, headers={"Authorization": f"Bearer {key}"},
+                            timeout=120).content)
+        for name, path in paths.items()
+    }  # fmt: skip
     script = Path(tempfile.mkdtemp()) / "report.lua"
     script.write_text(WRK_REPORT)
     split = [clients // len(paths) + (i < clients % len(paths)) for i in range(len(paths))]
@@ -126,7 +132,7 @@ def hammer(base: str, key: str, paths: dict[str, str], clients: int, seconds: fl
     out = {}
     for name, process in runs.items():
         stdout, _ = process.communicate()
-        out[name] = json.loads(stdout.strip().splitlines()[-1])
+        out[name] = json.loads(stdout.strip().splitlines()[-1]) | {"bytes": sizes[name]}
     shutil.rmtree(script.parent)
     return out
 
@@ -144,14 +150,15 @@ def rows_for(phase: str, summaries: dict) -> list[tuple]:
                 f"{s['p95'] / 1000:.1f}",
                 f"{s['p99'] / 1000:.1f}",
                 errors,
+                f"{s['bytes']:,}",
             )
         )
     total = sum(s["requests"] / s["seconds"] for s in summaries.values())
-    rows.append((f"{phase}: all reads", "", f"{total:.0f}", "", "", "", ""))
+    rows.append((f"{phase}: all reads", "", f"{total:.0f}", "", "", "", "", ""))
     return rows
 
 
-HEADERS = ["phase: read", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"]
+HEADERS = ["phase: read", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors", "bytes"]
 
 
 def show(phase: tuple[str, dict]) -> None:

@@ -234,6 +234,7 @@ def worker_cmd(
     from service.observability import configure_json_logs
 
     prepare_database()
+    worker.lower_priority()  # before the warm-up starts torch's threads: they inherit it
     get_embedder().encode(["warm up"])
     configure_json_logs()
     logging.getLogger("alignment").setLevel(logging.INFO)

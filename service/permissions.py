@@ -72,6 +72,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/orgs/{org_id}/alignment/orphans"): _rule(ORG_READERS),
     ("GET", "/orgs/{org_id}/alignment/audit"): _rule(ORG_READERS),
     ("GET", "/orgs/{org_id}/alignment/coverage"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}/alignment/coverage/{objective_id}"): _rule(ORG_READERS),
     ("GET", "/orgs/{org_id}/alignment/drift"): _rule(ORG_READERS),
     ("POST", "/orgs/{org_id}/suggest-parent"): _rule(ORG_READERS),
     ("POST", "/orgs/{org_id}/okrs/{okr_id}/links/{objective_id}/feedback"): _rule(ADMIN, OFFICE),

@@ -13,8 +13,10 @@ SIGTERM (uvicorn finishes in-flight requests, up to `GRACE` seconds), then SIGKI
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing
+import os
 import signal
 import socket
 import threading
@@ -23,6 +25,7 @@ from multiprocessing.process import BaseProcess
 
 GRACE = 8.0  # seconds uvicorn gives in-flight requests; the caller still has to stop its own
 BACKLOG = 2048
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 START_SECONDS = 60.0  # dying this soon after starting, three times running, stops serving
 log = logging.getLogger("goldenthread.serve")
 
@@ -43,11 +46,25 @@ def api_process(host: str, port: int) -> None:
     """One API process (a fresh interpreter): its own socket, the served app, until SIGTERM."""
     import uvicorn
 
+    _stop_with_parent()
+
     config = uvicorn.Config(
         "service.app:create_served_app", factory=True, log_config=None, access_log=False,
         timeout_graceful_shutdown=GRACE,
     )  # fmt: skip
     uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+
+
+def _stop_with_parent() -> None:
+    """SIGTERM this process when the supervisor dies, even by SIGKILL: an orphaned API
+    process would keep the port and answer from a server nobody stops."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: the supervisor's own stop still applies
+        return
+    if os.getppid() == 1:  # the supervisor died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def serve_processes(host: str, port: int, workers: int) -> None:

@@ -148,11 +148,37 @@ def audit(
 
 
 @router.get("/alignment/coverage")
-def coverage(org_id: str, session: SessionDep) -> list[dict[str, Any]]:
-    """For every strategic objective: the OKRs that serve it and how strongly."""
+def coverage(
+    org_id: str,
+    session: SessionDep,
+    listed: Annotated[
+        int, Query(ge=0, le=500, description="Serving OKRs listed per objective, strongest first.")
+    ] = links.COVERAGE_LISTED,
+) -> list[dict[str, Any]]:
+    """For every strategic objective: how many OKRs serve it (aligned, weak), how strongly, and
+    the strongest `listed` of them (`unlisted` counts the rest;
+    `/alignment/coverage/{objective_id}` pages through all of them)."""
     return _cached(  # a Response passes through; the annotation documents its body
-        session, org_id, ("coverage",), lambda: links.coverage(session, org_id)
+        session,
+        org_id,
+        ("coverage", listed),
+        lambda: links.coverage(session, org_id, listed=listed),
     )
+
+
+@router.get("/alignment/coverage/{objective_id}")
+def coverage_of(
+    org_id: str, objective_id: str, session: SessionDep, page: PageDep
+) -> dict[str, Any]:
+    """Every OKR that serves one strategic objective (aligned or weak), strongest first."""
+
+    def read() -> dict[str, Any]:
+        items, total = links.coverage_okrs(
+            session, org_id, objective_id, limit=page.limit, offset=page.offset
+        )
+        return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+
+    return _cached(session, org_id, ("coverage_of", objective_id, page.limit, page.offset), read)
 
 
 @router.get("/alignment/drift")

@@ -80,6 +80,48 @@ def test_coverage_shows_the_uncovered_objective(client, scored_sample) -> None:
     assert max(r["aligned"] for r in rows) >= 3
 
 
+def test_coverage_lists_the_strongest_and_pages_through_the_rest(
+    client, session, scored_sample
+) -> None:
+    """Counts and strength cover every serving OKR; the list is capped; the per-objective read
+    pages through all of them in the same order. Checked against the stored links."""
+    org = scored_sample
+    stored = session.execute(
+        select(ScoredLink.objective_id, ScoredLink.okr_id, ScoredLink.score, ScoredLink.label)
+        .where(ScoredLink.org_id == org, ScoredLink.label.in_(("aligned", "weak")))
+        .order_by(ScoredLink.objective_id, ScoredLink.score.desc(), ScoredLink.okr_id)
+    ).all()
+    serving: dict[str, list] = {}
+    for objective_id, okr_id, score, label in stored:
+        serving.setdefault(objective_id, []).append((okr_id, score, label))
+    busiest = max(serving, key=lambda o: len(serving[o]))
+    assert len(serving[busiest]) >= 3
+
+    rows = client.get(f"/orgs/{org}/alignment/coverage", params={"listed": 2}).json()
+    for row in rows:
+        mine = serving.get(row["objective_id"], [])
+        assert row["aligned"] == sum(label == "aligned" for _, _, label in mine)
+        assert row["weak"] == sum(label == "weak" for _, _, label in mine)
+        assert row["strength"] == round(sum(s for _, s, lb in mine if lb == "aligned"), 4)
+        assert [o["okr_id"] for o in row["okrs"]] == [k for k, _, _ in mine[:2]]
+        assert row["unlisted"] == max(0, len(mine) - 2)
+
+    pages, offset = [], 0
+    while True:
+        page = client.get(
+            f"/orgs/{org}/alignment/coverage/{busiest}", params={"limit": 2, "offset": offset}
+        ).json()
+        assert page["total"] == len(serving[busiest])
+        pages += [(o["okr_id"], o["label"]) for o in page["items"]]
+        offset += 2
+        if offset >= page["total"]:
+            break
+    assert pages == [(k, label) for k, _, label in serving[busiest]]
+    missing = client.get(f"/orgs/{org}/alignment/coverage/SO-404")
+    assert missing.status_code == 404 and "SO-404" in missing.json()["error"]["message"]
+    assert client.get(f"/orgs/{org}/alignment/coverage", params={"listed": 501}).status_code == 422
+
+
 def test_drift_lists_flagged_check_ins_first(client, scored_sample) -> None:
     body = client.get(
         f"/orgs/{scored_sample}/alignment/drift", params={"only_drifting": True, "limit": 500}

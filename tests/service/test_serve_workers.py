@@ -75,12 +75,7 @@ def assert_connections_spread(supervisor: int, port: int) -> None:
     """Each API process listens on a socket of its own, and a burst of 40 new connections is
     spread over both. With one shared socket (uvicorn's supervisor) the first process to wake
     accepted the burst, and under load one process queued while the other idled."""
-    listeners: dict[int, set[str]] = {}
-    for child in psutil.Process(supervisor).children(recursive=True):
-        for c in child.net_connections(kind="tcp"):
-            if c.status == psutil.CONN_LISTEN and c.laddr.port == port:
-                inode = os.readlink(f"/proc/{child.pid}/fd/{c.fd}")
-                listeners.setdefault(child.pid, set()).add(inode)
+    listeners = api_processes(supervisor, port)
     assert len(listeners) == 2, listeners
     first, second = listeners.values()
     assert not first & second, "the API processes share one listening socket"
@@ -99,3 +94,49 @@ def assert_connections_spread(supervisor: int, port: int) -> None:
         for s in held:
             s.close()
     assert sum(accepted.values()) == 40 and min(accepted.values()) >= 8, accepted
+
+
+def api_processes(supervisor: int, port: int) -> dict[int, set[str]]:
+    """The supervisor's processes listening on the port: pid -> their listening sockets."""
+    listeners: dict[int, set[str]] = {}
+    for child in psutil.Process(supervisor).children(recursive=True):
+        for c in child.net_connections(kind="tcp"):
+            if c.status == psutil.CONN_LISTEN and c.laddr.port == port:
+                inode = os.readlink(f"/proc/{child.pid}/fd/{c.fd}")
+                listeners.setdefault(child.pid, set()).add(inode)
+    return listeners
+
+
+def test_a_dead_api_process_is_replaced_and_none_outlives_the_supervisor(tmp_path) -> None:
+    port = _free_port()
+    server = start_serve(tmp_path, port, keep_logs=False, args=("--workers", "2"))
+    try:
+        wait_until_healthy(port)
+        deadline = time.monotonic() + 60
+        while len(first := api_processes(server.pid, port)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert len(first) == 2, first
+        gone = next(iter(first))
+        os.kill(gone, signal.SIGKILL)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            now = api_processes(server.pid, port)
+            if len(now) == 2 and gone not in now:
+                break
+            time.sleep(0.5)
+        assert len(now) == 2 and gone not in now, now
+        wait_until_healthy(port)
+
+        # The supervisor killed outright: its API processes must not keep the port.
+        survivors = [psutil.Process(pid) for pid in now]
+        server.kill()
+        server.wait(timeout=10)
+        _, alive = psutil.wait_procs(survivors, timeout=15)
+        assert not alive, f"API processes outlived their supervisor: {alive}"
+    finally:
+        if server.poll() is None:
+            server.kill()
+        subprocess.run(
+            [sys.executable, "-m", "service.cli", "db", "stop"],
+            env=serve_env(tmp_path, port), cwd=REPO, capture_output=True, timeout=60,
+        )  # fmt: skip
