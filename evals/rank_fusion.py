@@ -222,6 +222,8 @@ def predictions(s: Scored, rank_score: np.ndarray, mode: str) -> tuple[dict, int
         whenever any link is.
     mode "move": the fused rank-1 takes the aligned label when another link has it and its
         own label is at least weak (the engine also found it plausible); otherwise as "keep".
+    mode "best_kept": as aligned_first, except that an OKR whose links are all "none" keeps its
+        highest-probability link at rank 1 (the report reads rank 1 as its best score).
     mode "label_first": aligned, then weak links (fused order within each), then the "none"
         links in the engine's order: the report, which reads only non-"none" links and rank 1
         (alignment/report/facts.py), then sees the same best score for every OKR.
@@ -236,6 +238,11 @@ def predictions(s: Scored, rank_score: np.ndarray, mode: str) -> tuple[dict, int
             order = np.lexsort((key, (c != 2)))
         elif mode == "label_first":  # aligned, then weak (fused order within), then none by p
             order = np.lexsort((np.where(c >= 1, key, -s.probs[k]), -c))
+        elif mode == "best_kept":  # aligned first, then fused; an all-"none" OKR keeps its best
+            order = np.lexsort((key, (c != 2)))
+            if (c == 0).all():
+                best = int(np.argmax(s.probs[k]))
+                order = np.asarray([best, *(j for j in order if j != best)])
         else:
             order = np.argsort(key, kind="stable")
         top = order[0]
@@ -264,12 +271,16 @@ def evaluate(s: Scored, rank_score: np.ndarray, mode: str) -> dict:
         for k, v in preds.items()
     }
     v = verdicts(seen)
+    full = verdicts({k: [_L(sc, lb) for _, sc, lb in v_] for k, v_ in preds.items()})
     gold = s.org.labels["links"]
     go = np.array([not gold[k] for k in gold])
     co = np.array([v[k] == "orphan" for k in gold])
     m["svc_orphans"] = int(co.sum())
     m["svc_review"] = float(np.mean([v[k] == "needs_review" for k in gold]))
     m["svc_co_tp"] = int((co & go).sum()) if go.any() else None
+    # The review queue and the OKR views read the 3 best-ranked links (alignment/review.py).
+    top3 = verdicts({k: [_L(sc, lb) for _, sc, lb in v[:3]] for k, v in preds.items()})
+    m["top3_changed"] = sum(top3[k] != full[k] for k in gold)
     return m
 
 
@@ -364,7 +375,7 @@ def choose_weight(orgs: Sequence[Scored], per_w: dict, criterion: str) -> float:
 
 COLUMNS = ("top1", "mrr", "link_f1", "orphan_auc", "confident_orphan_precision")
 COLUMNS += ("confident_orphan_recall", "review_rate", "contradictions")
-COLUMNS += ("svc_orphans", "svc_co_tp", "svc_review")
+COLUMNS += ("svc_orphans", "svc_co_tp", "svc_review", "top3_changed")
 
 
 def group_means(rows: dict[str, list[dict]]) -> dict[str, dict]:
@@ -373,7 +384,8 @@ def group_means(rows: dict[str, list[dict]]) -> dict[str, dict]:
         out[g] = {}
         for c in COLUMNS:
             v = [m[c] for m in ms if m.get(c) is not None]
-            summed = c in ("svc_orphans", "svc_co_tp")  # counts: pooled over organizations
+            # counts: pooled over organizations
+            summed = c in ("svc_orphans", "svc_co_tp", "top3_changed")
             out[g][c] = (float(np.sum(v)) if summed else float(np.mean(v))) if v else None
     return out
 

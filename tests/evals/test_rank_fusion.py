@@ -26,6 +26,9 @@ def test_label_first_keeps_the_best_score_at_rank_1_when_no_link_is_even_weak() 
     assert label_first["O-1"][0][0] == "SO-0"  # the highest probability, not the fused winner
     aligned_first, _ = rank_fusion.predictions(s, fused, "aligned_first")
     assert aligned_first["O-1"][0][0] == "SO-2"  # what adds report orphans (evals/README.md)
+    best_kept, _ = rank_fusion.predictions(s, fused, "best_kept")
+    assert [oid for oid, _, _ in best_kept["O-1"]] == ["SO-0", "SO-2", "SO-1"]
+    assert best_kept["O-0"][0][0] == "SO-0"  # aligned first
 
 
 def test_keep_counts_a_contradiction_and_move_resolves_it() -> None:
