@@ -421,6 +421,20 @@ class IdempotentRequest(Base):
     created_at: Mapped[datetime] = stamped_now()
 
 
+class BundleUpload(Base):
+    """A bundle posted with `?background=true`, kept until its import job has imported it
+    (migration 0014): the job reads it from here, and removes it in the import's transaction."""
+
+    __tablename__ = "bundle_uploads"
+    id: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
+    org_id: Mapped[str] = mapped_column(
+        String, ForeignKey("organizations.id", ondelete="CASCADE"), nullable=False
+    )
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    prune: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    created_at: Mapped[datetime] = stamped_now()
+
+
 class ReadVersion(Base):
     """Bumped by triggers when an organization's scored links, OKRs or objectives change
     (migration 0012): what cached score reads are checked against."""

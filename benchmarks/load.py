@@ -12,7 +12,8 @@ waiting behind the other 49 clients). The reads: the latest report (JSON), the o
 OKR's links, the coverage.
 
 Phases: (1) quiet, on the sample; (2) the same reads while a synthetic organization of `--big`
-OKRs is imported (as `POST /bundles` does, queueing its scoring job) and its scoring job runs;
+OKRs is imported (as a client sends a bundle that size: `POST /bundles?background=true`; the
+import job and the scoring job it queues run in the worker) and its scoring job runs;
 (3) the same reads on that big organization once it is scored and reported. Prints
 requests/s and p50/p95/p99 per read and phase, and errors (non-2xx, socket errors, timeouts).
 The goal: p95 of report reads under 100 ms, no error.
@@ -218,17 +219,27 @@ def main() -> None:
 
         big = make_bundle(org_id=org, okrs=args.big, objectives=200, teams=max(1, args.big // 33))
         big["organization"]["id"] = big_org
-        scoring: dict[str, int] = {}
+        with Session(engine) as s, s.begin():
+            from alignment.models import Organization
+
+            s.add(Organization(id=big_org, name=big["organization"]["name"]))
+            big_key = keys.create_key(s, org_id=big_org, role=Role.admin, name="load")[1]
+        body = json.dumps(big).encode()
+        scoring: dict[str, str] = {}
 
         def heavy() -> None:
-            from alignment.imports import import_document
-            from alignment.jobs import SCORE_PARAMS, enqueue
-
+            """The import as a client sends one of this size: `POST /bundles?background=true`,
+            then the import job and the scoring job it queues run in the worker."""
             start = time.perf_counter()
-            with Session(engine) as s, s.begin():
-                import_document(s, big)
-                queued = enqueue(s, big_org, "score", SCORE_PARAMS, requested_by="load")
-                scoring["job"] = queued.job.id
+            with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {big_key}"},
+                              timeout=300) as http:  # fmt: skip
+                posted = http.post("/bundles", params={"background": "true"}, content=body,
+                                   headers={"Content-Type": "application/json"})  # fmt: skip
+                timings["posted"] = time.perf_counter() - start
+                job = wait_job(http, posted.headers["Location"])
+                if job["status"] != "succeeded":
+                    raise SystemExit(f"the import failed: {job.get('error')}")
+                scoring["job"] = job["result"]["scoring_job"]
             timings["import"] = time.perf_counter() - start
 
         started = time.perf_counter()
@@ -238,11 +249,9 @@ def main() -> None:
         phases.append((f"during {args.big:,}-OKR import+scoring", busy))
         show(phases[-1])
         worker.join()
-        with Session(engine) as s, s.begin():
-            big_key = keys.create_key(s, org_id=big_org, role=Role.admin, name="load")[1]
         with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {big_key}"},
                           timeout=60) as http:  # fmt: skip
-            wait_job(http, f"/jobs/{scoring['job']}")
+            wait_job(http, scoring["job"])
             timings["scoring done"] = time.perf_counter() - started
             wait_job(http, http.post(f"/orgs/{big_org}/reports").headers["Location"])
             timings["report done"] = time.perf_counter() - started
@@ -259,7 +268,9 @@ def main() -> None:
     )
     print_table(HEADERS, [row for phase, summaries in phases for row in rows_for(phase, summaries)])
     print(
-        f"import of {args.big:,} OKRs: {timings.get('import', float('nan')):.1f} s; its scoring "
+        f"import of {args.big:,} OKRs (a background import: posted in "
+        f"{timings.get('posted', float('nan')):.1f} s, imported by its job): "
+        f"{timings.get('import', float('nan')):.1f} s; its scoring "
         f"job done {timings.get('scoring done', float('nan')):.0f} s after the import started, "
         f"its report {timings.get('report done', float('nan')):.0f} s"
     )

@@ -24,6 +24,29 @@ def _org_url(org_id: str) -> str:
     return f"/orgs/{quote(org_id, safe='')}"
 
 
+def import_bundle(
+    session: Session, job: Job, services: Services, progress: Progress
+) -> dict[str, Any]:
+    """A bundle posted with `?background=true`: imported as `POST /bundles` would, then its
+    upload removed, all in the job's transaction (a retry after a crash imports it again,
+    which changes nothing the first attempt committed, since it committed nothing)."""
+    from alignment.imports import import_document
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.models import BundleUpload
+
+    upload = session.get(BundleUpload, job.params["upload"])
+    if upload is None:
+        raise NotFound(f"bundle upload {job.params['upload']} is gone (already imported?)")
+    progress(0, 1, "importing the bundle")
+    summary = import_document(session, upload.body, prune=upload.prune, for_org=job.org_id)
+    session.delete(upload)
+    out = summary.as_dict()
+    if summary.changed:
+        scoring = enqueue(session, job.org_id, "score", SCORE_PARAMS, requested_by=job.requested_by)
+        out["scoring_job"] = f"/jobs/{scoring.job.id}"
+    return out
+
+
 def score(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
     from alignment.adjudicate import configured_adjudicator
     from alignment.scoring.reads import all_links
@@ -141,13 +164,30 @@ def webhook_failed(session: Session, job: Job, exc: BaseException, final: bool) 
 
 
 HANDLERS: dict[str, Handler] = {
+    "import": import_bundle,
     "score": score,
     "report": report,
     "draft_suggestions": _drafting("suggestions"),
     "draft_summary": _drafting("summary"),
     "webhook": webhook,
 }
+
+
+def import_failed(session: Session, job: Job, exc: BaseException, final: bool) -> None:
+    """A bundle that breaks rules fails its job with every problem by path, as `POST /bundles`
+    answers them; the upload is kept for a retry only while one is coming."""
+    from alignment.models import BundleUpload
+
+    details = getattr(exc, "details", None)
+    if final:
+        job.result = {"details": details} if details else None
+        upload = session.get(BundleUpload, job.params["upload"])
+        if upload is not None:
+            session.delete(upload)
+
+
 # Run in a fresh transaction after a failed attempt (the attempt's own rolled back).
 ON_FAILURE: dict[str, Callable[[Session, Job, BaseException, bool], None]] = {
+    "import": import_failed,
     "webhook": webhook_failed,
 }

@@ -16,6 +16,8 @@ class Kind:
 
 
 KINDS: dict[str, Kind] = {
+    # Serial with scoring: an import changes what a running scoring job reads.
+    "import": Kind(serial=True, dedupe=False),
     "score": Kind(serial=True, dedupe=True),
     "report": Kind(serial=True, dedupe=True),
     "draft_suggestions": Kind(serial=False, dedupe=False),

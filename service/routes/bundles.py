@@ -9,12 +9,14 @@ from sqlalchemy.orm import Session
 from alignment.access.principal import Role
 from alignment.bundle.csvform import to_csv
 from alignment.bundle.io import dump_document
-from alignment.errors import Forbidden
+from alignment.errors import Forbidden, Invalid
 from alignment.export import export_bundle
 from alignment.imports import import_csv, import_document
 from alignment.jobs import SCORE_PARAMS, enqueue
+from alignment.models import BundleUpload
 from service.auth import CurrentPrincipal
 from service.deps import SessionDep
+from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(tags=["bundles"])
 
@@ -44,19 +46,55 @@ async def raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
-@router.post("/bundles", openapi_extra=_BUNDLE_BODY, summary="Import a bundle (all or nothing)")
+@router.post(
+    "/bundles",
+    openapi_extra=_BUNDLE_BODY,
+    summary="Import a bundle (all or nothing)",
+    responses=ACCEPTED,
+)
 def import_bundle_route(
     raw: RawBody,
     session: SessionDep,
     principal: CurrentPrincipal,
+    response: Response,
     prune: Annotated[bool, Query(description="Delete records the bundle no longer lists.")] = False,
     dry_run: Annotated[bool, Query(description="Validate and count, write nothing.")] = False,
+    background: Annotated[
+        bool,
+        Query(
+            description="Import as a job (202 + the job; its result is this answer's body): "
+            "for bundles of thousands of OKRs, which take minutes."
+        ),
+    ] = False,
 ) -> dict[str, Any]:
     """The bundle must be of the key's own organization; `prune` (deleting) is for admins."""
     if prune and principal.role is not Role.admin:
         raise Forbidden("only an admin may prune (delete records the bundle no longer lists)")
+    if background and not dry_run:
+        return _import_later(session, raw, prune, principal, response)
     summary = import_document(session, raw, prune=prune, dry_run=dry_run, for_org=principal.org_id)
     return _with_scoring(session, summary, principal.name, dry_run)
+
+
+def _import_later(
+    session: Session, raw: bytes, prune: bool, principal: Any, response: Response
+) -> dict[str, Any]:
+    """Keep the body and queue its import, in this request's transaction."""
+    if principal.org_id is None:
+        raise Invalid(
+            "a background import needs an organization's key (the job runs in that "
+            "organization); import inline, or with a key of the organization",
+            details=[{"path": "query.background", "message": "needs an organization's key"}],
+        )
+    if not raw.strip():
+        raise Invalid("the request body is empty; send a goldenthread.bundle/v1 document")
+    upload = BundleUpload(org_id=principal.org_id, body=raw, prune=prune)
+    session.add(upload)
+    session.flush()
+    job = enqueue(
+        session, principal.org_id, "import", {"upload": upload.id}, requested_by=principal.name
+    )
+    return accepted(job, response)
 
 
 def _with_scoring(session: Session, summary: Any, by: str, dry_run: bool) -> dict[str, Any]:

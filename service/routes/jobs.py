@@ -44,7 +44,8 @@ def list_jobs(
     page: PageDep,
     principal: CurrentPrincipal,
     kind: Annotated[
-        Literal["score", "report", "draft_suggestions", "draft_summary", "webhook"] | None,
+        Literal["import", "score", "report", "draft_suggestions", "draft_summary", "webhook"]
+        | None,
         Query(),
     ] = None,
     status: Annotated[
