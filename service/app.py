@@ -18,7 +18,7 @@ from service.idempotency import IdempotencyMiddleware
 from service.middleware import EdgeMiddleware
 from service.observability import AccessLogMiddleware
 from service.ratelimit import RateLimiter
-from service.routes import api_router
+from service.routes import include_routes
 from service.routes.docs import mount_docs
 
 log = logging.getLogger("goldenthread")
@@ -91,7 +91,7 @@ def create_app() -> FastAPI:
         )
         return JSONResponse(body, status_code=500, headers={"X-Request-ID": request_id})
 
-    app.include_router(api_router)
+    include_routes(app)
     mount_docs(app)
     if settings.cors_origins:  # closed unless origins are named
         app.add_middleware(

@@ -129,7 +129,7 @@ def authenticate(request: Request, session: Session) -> Principal:
     raise Unauthorized("an API key is required: send 'Authorization: Bearer gt_...'")
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The principal `permissions.authorize` established for this request."""
     principal = getattr(request.state, "principal", None)
     if principal is None:  # a route outside the protected router asked for one

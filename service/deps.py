@@ -3,6 +3,8 @@
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
@@ -43,12 +45,29 @@ async def database_permit(request: Request) -> AsyncIterator[None]:
         yield
 
 
-def get_session(
+async def get_session(
     _permit: Annotated[None, Depends(database_permit, scope="function")],
-) -> Iterator[Session]:
+) -> AsyncIterator[Session]:
+    """A new session (no connection yet: nothing to wait for), committed or rolled back and
+    closed in one trip to the thread pool. A sync generator here cost two trips per request,
+    each a hand-over between threads at the GIL (docs/scaling.md)."""
     session = get_app_sessionmaker()()
     try:
-        yield from in_transaction(session)
+        yield session
+    except BaseException:
+        with anyio.CancelScope(shield=True):  # a cancelled request still gives its connection back
+            await anyio.to_thread.run_sync(_finish, session, False)
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(_finish, session, True)
+
+
+def _finish(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     finally:
         session.close()
 
@@ -60,39 +79,44 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 class Page:
-    """`limit` and `offset` of every list endpoint; a limit above the maximum is refused, not
-    silently lowered, so a client never mistakes a short page for the end of the list."""
+    """`limit` and `offset` of every list endpoint."""
 
-    def __init__(
-        self,
-        limit: Annotated[
-            int | None,
-            Query(
-                ge=1,
-                description="Items per page (default 50), at most GOLDENTHREAD_PAGE_LIMIT_MAX.",
-            ),
-        ] = None,
-        offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
-    ) -> None:
-        largest = get_settings().service.page_limit_max
-        if limit is None:
-            limit = min(DEFAULT_LIMIT, largest)
-        elif limit > largest:
-            raise Invalid(
-                f"limit must be at most {largest}",
-                details=[
-                    {
-                        "path": "query.limit",
-                        "message": f"{limit} is above the largest page, {largest} "
-                        "(GOLDENTHREAD_PAGE_LIMIT_MAX)",
-                    }
-                ],
-            )
+    def __init__(self, limit: int, offset: int) -> None:
         self.limit = limit
         self.offset = offset
 
 
-PageDep = Annotated[Page, Depends()]
+async def page_query(
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            description="Items per page (default 50), at most GOLDENTHREAD_PAGE_LIMIT_MAX.",
+        ),
+    ] = None,
+    offset: Annotated[int, Query(ge=0, le=BIGINT_MAX)] = 0,
+) -> Page:
+    """A limit above the maximum is refused, not silently lowered, so a client never mistakes
+    a short page for the end of the list. (`async`: checks that need no thread, see
+    `get_session`.)"""
+    largest = get_settings().service.page_limit_max
+    if limit is None:
+        return Page(min(DEFAULT_LIMIT, largest), offset)
+    if limit > largest:
+        raise Invalid(
+            f"limit must be at most {largest}",
+            details=[
+                {
+                    "path": "query.limit",
+                    "message": f"{limit} is above the largest page, {largest} "
+                    "(GOLDENTHREAD_PAGE_LIMIT_MAX)",
+                }
+            ],
+        )
+    return Page(limit, offset)
+
+
+PageDep = Annotated[Page, Depends(page_query)]
 
 
 def embedder() -> Embedder:

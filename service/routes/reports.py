@@ -91,7 +91,7 @@ def json_page(session: Session, run: report.ReportRun, view: FindingsView) -> Re
     return JSONResponse(report.page_document(run, shown, view))
 
 
-def findings_query(
+async def findings_query(
     page: Annotated[int, Query(ge=1, le=store.MAX_RUN_ID, description="Page of findings.")] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
     severity: Annotated[str, Query(max_length=40)] = "",
