@@ -77,7 +77,10 @@ def close_calls(links: Mapping[str, Sequence[Link]], cal: Calibration = DEFAULT)
     """OKRs whose labels could go either way, closest to the aligned threshold first."""
     found: list[tuple[float, Case]] = []
     for okr_id, ranked in links.items():
-        candidates = [lk for lk in ranked[:MAX_CANDIDATES] if lk.score >= cal.weak]
+        # By score, not rank: the lexical re-ranking (scoring/lexical_rank.py) can put a lower
+        # score first within a label, and "near" and "contested" are about scores.
+        by_score = sorted(ranked, key=lambda lk: -lk.score)
+        candidates = [lk for lk in by_score[:MAX_CANDIDATES] if lk.score >= cal.weak]
         if not candidates:
             continue  # nothing plausible: a clear orphan
         best = candidates[0].score

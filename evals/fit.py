@@ -4,7 +4,8 @@
 
 Every constant the scoring math uses that was learned from labelled organizations comes from
 here: the link calibration (logistic weights and label thresholds), the small-organization one
-(absolute features only) and the drift calibration with its direction. The output is
+(absolute features only), the drift calibration with its direction, and the weight of the
+lexical re-ranking within a label (alignment/scoring/lexical_rank.py). The output is
 deterministic: the same datasets, code and commit give the same bytes, which
 tests/evals/test_fit.py checks against the shipped file. Only development data may be passed:
 the held-out sets are scored with what this fitted, never fitted on.
@@ -22,7 +23,7 @@ from pathlib import Path
 
 from alignment.scoring import calibration, drift
 from alignment.scoring.calibration import FITTED_PATH
-from evals import research
+from evals import rank_weight, research
 
 # The fits start from these label-threshold settings; the fit replaces weights, bias and thresholds.
 _LINK_BASE = calibration.Calibration(weights=(0.0,) * 9, bias=0.0)
@@ -49,6 +50,7 @@ def fit(sources: list[str], commit: str) -> dict:
     links = research.fit_links(fit_orgs, embed, _LINK_BASE)
     small = research.fit_links(fit_orgs, embed, _SMALL_BASE, only=calibration.ABSOLUTE)
     dcal = research.fit_drift(fit_orgs, embed, _DRIFT_BASE)
+    weight = rank_weight.fit_rank_weight(fit_orgs, embed, _LINK_BASE)
     embed.save()
     labels = [Path(str(p).replace(".bundle.", ".labels.")) for p in paths]
     return {
@@ -61,6 +63,12 @@ def fit(sources: list[str], commit: str) -> dict:
         "links": asdict(links),
         "small_org": asdict(small),
         "drift": {**asdict(dcal), "direction": list(dcal.direction)},
+        "rank_fusion": {
+            "weight": weight,
+            "signal": "char_word",
+            "order": "label_first",
+            "fitted": "listwise, leave-one-org-out scores (evals/rank_weight.py)",
+        },
     }
 
 

@@ -28,13 +28,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import logit
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from alignment.scoring import calibration, lexical, link_features
+from alignment.scoring import calibration, lexical, lexical_rank, link_features
 from alignment.scoring.documents import ObjectiveDoc
 from alignment.verdicts import verdicts
-from evals import metrics, research
+from evals import metrics, rank_weight, research
 
 # ---------------------------------------------------------------- lexical signals (n_okrs x n_obj)
 
@@ -56,6 +55,8 @@ def _cosine(vec: TfidfVectorizer, left: list[str], right: list[str]) -> np.ndarr
 
 def word_tfidf(objectives, okrs, *, perspective=False) -> np.ndarray:
     """The TF-IDF baseline's cosine (words, English stop words, fitted on the organization)."""
+    if not perspective:
+        return lexical_rank.word_tfidf(objectives, okrs)
     k = [link_features.okr_text(x) for x in okrs]
     o = _objective_texts(objectives, perspective=perspective)
     return _cosine(TfidfVectorizer(stop_words="english", sublinear_tf=True), k, o)
@@ -63,6 +64,8 @@ def word_tfidf(objectives, okrs, *, perspective=False) -> np.ndarray:
 
 def char_tfidf(objectives, okrs, *, perspective=False) -> np.ndarray:
     """Character 3-5-grams inside word boundaries: survives 'retention'/'D30 ret.' and typos."""
+    if not perspective:
+        return lexical_rank.char_tfidf(objectives, okrs)
     k = [link_features.okr_text(x) for x in okrs]
     o = _objective_texts(objectives, perspective=perspective)
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, lowercase=True)
@@ -139,7 +142,9 @@ def stem_overlap(objectives, okrs, *, perspective=False) -> np.ndarray:
 
 
 def char_and_word(objectives, okrs, *, perspective=False) -> np.ndarray:
-    """Mean of the row z-scores of character and word TF-IDF."""
+    """Sum of the row z-scores of character and word TF-IDF (what the engine ships)."""
+    if not perspective:
+        return lexical_rank.char_word(objectives, okrs)
     a = char_tfidf(objectives, okrs, perspective=perspective)
     b = word_tfidf(objectives, okrs, perspective=perspective)
     return _rowz(a) + _rowz(b)
@@ -187,20 +192,14 @@ def _ranks(m: np.ndarray) -> np.ndarray:
     return r
 
 
-def _rowz(m: np.ndarray) -> np.ndarray:
-    sd = np.maximum(m.std(axis=1, keepdims=True), 1e-6)
-    return (m - m.mean(axis=1, keepdims=True)) / sd
+_rowz = lexical_rank.row_z
 
 
 def rrf(p: np.ndarray, lex: np.ndarray, w: float, k: float = 5.0) -> np.ndarray:
     return 1.0 / (k + _ranks(p)) + w / (k + _ranks(lex))
 
 
-def logit_plus_z(p: np.ndarray, lex: np.ndarray, w: float) -> np.ndarray:
-    return logit(np.clip(p, 1e-6, 1 - 1e-6)) + w * _rowz(lex)
-
-
-FUSIONS = {"rrf": rrf, "logit+z": logit_plus_z}
+FUSIONS = {"rrf": rrf, "logit+z": lexical_rank.fused}
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.75, 1.0, 1.25, 1.5, 2.0)
 
 # ---------------------------------------------------------------- predictions and metrics
@@ -236,8 +235,8 @@ def predictions(s: Scored, rank_score: np.ndarray, mode: str) -> tuple[dict, int
         key = -rank_score[k]
         if mode == "aligned_first":
             order = np.lexsort((key, (c != 2)))
-        elif mode == "label_first":  # aligned, then weak (fused order within), then none by p
-            order = np.lexsort((np.where(c >= 1, key, -s.probs[k]), -c))
+        elif mode == "label_first":  # what the engine ships (alignment/scoring/lexical_rank.py)
+            order = lexical_rank.label_first_order(s.probs[k], c, rank_score[k])
         elif mode == "best_kept":  # aligned first, then fused; an all-"none" OKR keeps its best
             order = np.lexsort((key, (c != 2)))
             if (c == 0).all():
@@ -320,36 +319,10 @@ def _hits(s: Scored, rank_score: np.ndarray, mode: str) -> np.ndarray:
 
 def listwise_weight(orgs: Sequence[Scored], name: str) -> float:
     """w maximizing the likelihood that an OKR's gold objective wins a softmax over its
-    organization's objectives of a * logit(p) + b * z(lexical): w = b / a. Smooth, so less
-    noisy than picking the best MRR on a grid."""
-    from scipy.optimize import minimize
-    from scipy.special import logsumexp
-
-    blocks = []
-    for t in orgs:
-        gold = t.org.labels["links"]
-        keep = [k for k, okr in enumerate(t.org.okrs) if gold.get(okr.id)]
-        if not keep:
-            continue
-        lp = logit(np.clip(t.probs[keep], 1e-6, 1 - 1e-6))
-        z = _rowz(t.signals[name])[keep]
-        mask = np.array([[o.id in gold[t.org.okrs[k].id] for o in t.org.objectives] for k in keep])
-        blocks.append((lp, z, mask))
-    n = sum(len(b[0]) for b in blocks)
-
-    def nll(theta: np.ndarray) -> float:
-        a, b = theta
-        total = 0.0
-        for lp, z, mask in blocks:
-            u = a * lp + b * z
-            total -= float(
-                (logsumexp(np.where(mask, u, -np.inf), axis=1) - logsumexp(u, axis=1)).sum()
-            )
-        return total / n
-
-    res = minimize(nll, np.array([1.0, 0.0]), method="Nelder-Mead")
-    a, b = res.x
-    return float(b / a) if a > 0 else 0.0
+    organization's objectives of a * logit(p) + b * z(lexical): w = b / a (the fit
+    `evals.fit` ships, evals/rank_weight.py)."""
+    blocks = (rank_weight.block(t.probs, t.signals[name], t.org) for t in orgs)
+    return rank_weight.listwise_weight(b for b in blocks if b is not None)
 
 
 def choose_weight(orgs: Sequence[Scored], per_w: dict, criterion: str) -> float:

@@ -12,6 +12,7 @@ and how well its key results, taken one by one, support each objective (a title 
 objective's words while the key results measure something else).
 A logistic map fitted on labelled organizations (evals/research.py) turns them into a score;
 "aligned" needs a threshold and to be near the OKR's best score, "weak" a lower threshold.
+Within each label the order also weighs the texts' shared words (lexical_rank.py).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 from alignment.scoring.calibration import LABELS, Calibration, calibration_for, label_codes
 from alignment.scoring.documents import Embed, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.evidence import Explainer
+from alignment.scoring.lexical_rank import RANK_WEIGHT, rerank
 from alignment.scoring.link_features import pair_scores
 
 EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled aligned)
@@ -40,15 +42,18 @@ def score_links(
     calibration: Calibration | None = None,
     top: int | None = None,
     keep: dict[str, set[str]] | None = None,
+    rank_weight: float = RANK_WEIGHT,
 ) -> dict[str, list[Link]]:
-    """okr id -> objectives as Links, ranked by calibrated score (highest first).
+    """okr id -> objectives as Links, best first: aligned, then weak links, each ordered by the
+    calibrated score fused with the lexical signal (lexical_rank.py), then the rest by score.
+    Labels only follow scores, so with `rank_weight=0` this is the order by score alone.
 
     With `top`, only the `top` best objectives of each OKR, every link labelled aligned or
     weak, and the objectives named for it in `keep` (declared or decided pairs) are built,
     still in rank order; without it, every objective (the evaluations rank them all).
-    Evidence is kept for the EVIDENCE_TOP best objectives of each OKR and for any link
-    labelled aligned, and built lazily (evidence.py: on first read, in one vectorized pass);
-    the rest carry an empty tuple (nobody reads why rank 40 is low).
+    Evidence is kept for the EVIDENCE_TOP best ranked and best scored objectives of each OKR
+    and for any link labelled aligned, and built lazily (evidence.py: on first read, in one
+    vectorized pass); the rest carry an empty tuple (nobody reads why rank 40 is low).
     """
     if not okrs:
         return {}
@@ -56,12 +61,14 @@ def score_links(
         return {k.id: [] for k in okrs}
     calibration = calibration or calibration_for(len(objectives), len(okrs))
     probs, fields = pair_scores(objectives, okrs, embed=embed, calibration=calibration)
-    order = np.argsort(-probs, axis=1, kind="stable")
+    codes = label_codes(probs, calibration)
+    by_score = np.argsort(-probs, axis=1, kind="stable")
+    order = rerank(by_score, probs, codes, objectives, okrs, weight=rank_weight)
     # Everything below is in rank order: column r of row k is the OKR's r-th best objective.
     ranked_scores = np.round(np.take_along_axis(probs, order, axis=1), 4)
-    ranked_codes = np.take_along_axis(label_codes(probs, calibration), order, axis=1)
+    ranked_codes = np.take_along_axis(codes, order, axis=1)
     shown = _shown(order, ranked_codes, objectives, okrs, top, keep)
-    explained = (np.arange(len(objectives)) < EVIDENCE_TOP)[None, :] | (ranked_codes == 2)
+    explained = _explained(order, by_score, ranked_codes)
     explain = Explainer(fields)
     ids = [o.id for o in objectives]
     # Every shown link at once, OKR by OKR in rank order (row-major), as plain lists: per-OKR
@@ -82,6 +89,20 @@ def score_links(
     counts = shown.sum(axis=1).tolist()
     ends = np.cumsum(counts).tolist()
     return {okr.id: links[end - n : end] for okr, end, n in zip(okrs, ends, counts, strict=True)}
+
+
+def _explained(order: np.ndarray, by_score: np.ndarray, ranked_codes: np.ndarray) -> np.ndarray:
+    """(n_okrs, n_objectives) in rank order: which links get evidence. The EVIDENCE_TOP best
+    ranked and every aligned link, and also the EVIDENCE_TOP best by score, so a link keeps
+    the evidence it had before the lexical re-ranking moved it down."""
+    top = (np.arange(order.shape[1]) < EVIDENCE_TOP)[None, :]
+    explained = top | (ranked_codes == 2)
+    moved = np.flatnonzero((order[:, :EVIDENCE_TOP] != by_score[:, :EVIDENCE_TOP]).any(axis=1))
+    if moved.size:
+        best = np.zeros((moved.size, order.shape[1]), dtype=bool)
+        np.put_along_axis(best, by_score[moved, :EVIDENCE_TOP], True, axis=1)
+        explained[moved] |= np.take_along_axis(best, order[moved], axis=1)
+    return explained
 
 
 def _shown(

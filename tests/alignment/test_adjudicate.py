@@ -41,6 +41,17 @@ def test_close_calls_are_near_the_threshold_or_contested_and_come_closest_first(
     assert cases[2] == Case("contested", ("SO-1", "SO-2", "SO-3"))  # at most three candidates
 
 
+def test_close_calls_read_scores_not_ranks() -> None:
+    # The lexical re-ranking may rank a lower-scored aligned link first: "x"'s best score is
+    # still 0.99 (further from the threshold than "y"'s 0.9), and its candidates go best first.
+    x = [Link("SO-1", 0.75, "aligned", ()), Link("SO-2", 0.99, "aligned", ())]
+    y = [Link("SO-3", 0.9, "aligned", ()), Link("SO-1", 0.8, "aligned", ())]
+    assert close_calls({"x": x, "y": y}) == [
+        Case("y", ("SO-3", "SO-1")),
+        Case("x", ("SO-2", "SO-1")),
+    ]
+
+
 def _adjudicator(server: FakeOpenAI, max_calls: int = 2) -> Adjudicator:
     settings = LLMSettings(
         base_url=server.url, api_key="test-key", model=MODEL, timeout_s=3.0, max_retries=0

@@ -156,12 +156,18 @@ def test_every_okr_ranks_every_objective_with_valid_links(links) -> None:
     for ranked in links.values():
         assert sorted(lk.objective_id for lk in ranked) == sorted(o.id for o in OBJECTIVES)
         scores = [lk.score for lk in ranked]
-        assert scores == sorted(scores, reverse=True)
         assert all(0.0 <= s <= 1.0 for s in scores)
         assert all(lk.label in {"aligned", "weak", "none"} for lk in ranked)
-        # Evidence where a person will look: the top few and anything labelled; none below.
+        # Aligned, then weak (each in the lexical re-ranking's order), then the rest by score.
+        blocks = [("aligned", "weak", "none").index(lk.label) for lk in ranked]
+        assert blocks == sorted(blocks)
+        rest = [lk.score for lk in ranked if lk.label == "none"]
+        assert rest == sorted(rest, reverse=True)
+        # Evidence where a person will look: the top few by rank and by score and anything
+        # labelled; none below.
+        best = sorted(scores, reverse=True)[EVIDENCE_TOP - 1]
         for rank, lk in enumerate(ranked):
-            explained = rank < EVIDENCE_TOP or lk.label == "aligned"
+            explained = rank < EVIDENCE_TOP or lk.label == "aligned" or lk.score > best
             assert (1 <= len(lk.evidence) <= 3) if explained else lk.evidence == ()
 
 

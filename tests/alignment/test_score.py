@@ -47,8 +47,13 @@ def test_every_okr_stores_its_top_links_and_every_named_one(session, scored_samp
             r.objective_id in declared.get(okr_id, set()) or r.label != "none" for r in beyond
         )
         assert declared.get(okr_id, set()) <= {r.objective_id for r in rows}
+        # Aligned, then weak links (each block in the lexical re-ranking's order,
+        # lexical_rank.py), then the rest by score.
+        blocks = [("aligned", "weak", "none").index(r.label) for r in rows]
+        assert blocks == sorted(blocks)
+        rest = [r.score for r in rows if r.label == "none"]
+        assert rest == sorted(rest, reverse=True)
         scores = [r.score for r in rows[:STORED_TOP]]
-        assert scores == sorted(scores, reverse=True)
         assert all(0.0 <= s <= 1.0 for s in scores)
         top = rows[0]
         assert top.evidence, "the best link must say which texts matched"

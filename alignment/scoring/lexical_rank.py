@@ -1,0 +1,162 @@
+"""Lexical re-ranking: the order of an OKR's links within a label, never the labels.
+
+`link_scores` ranks an OKR's objectives by calibrated score. Character and word TF-IDF catch
+what the vectors blur on terse or non-native text ("D30 ret." and "retention"), so among the
+links that share a label the order is the fused score `logit(p) + w * z(lexical)`, where
+`lexical` is the sum of the character (3-5-grams inside word boundaries) and word TF-IDF
+cosines, each z-scored across the OKR's objectives and fitted on the organization's own texts.
+"label first": aligned links first, then weak ones, each block in fused order, then the "none"
+links in score order. Scores, labels and so verdicts are untouched, and an OKR with no aligned
+or weak link keeps its best score at rank 1, which the report reads as the OKR's best score.
+Measured and chosen on development data only (evals/README.md, "lexical fusion"); the weight
+`w` is fitted by `python -m evals.fit` into calibration.json ("rank_fusion").
+
+The TF-IDF matrices are what scikit-learn's `TfidfVectorizer` (sublinear tf, smoothed IDF, l2
+rows; `analyzer="char_wb", ngram_range=(3, 5)` and `stop_words="english"`) gives, to 1e-12
+(tests/alignment/test_lexical_rank.py), built faster: character n-grams never cross a word, so
+they are cut once per distinct word and summed into documents with one sparse product; fitting
+scikit-learn's vectorizer on 10,000 OKRs took 3.7 s.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from scipy import sparse
+from scipy.special import logit
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+from alignment.scoring.calibration import FITTED
+from alignment.scoring.documents import ObjectiveDoc, OkrDoc
+from alignment.scoring.link_features import objective_text, okr_text
+
+RANK_WEIGHT: float = FITTED["rank_fusion"]["weight"]
+CHAR_GRAMS = (3, 4, 5)
+_WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
+_P_CLIP = 1e-6  # logit of a score of exactly 0 or 1 is infinite
+
+
+def _count_matrix(docs: Iterable[Iterable[str]], index: dict[str, int]) -> sparse.csr_matrix:
+    """(documents, terms) occurrence counts; `index` grows with every new term."""
+    cols: list[int] = []
+    lengths: list[int] = []
+    for terms in docs:
+        start = len(cols)
+        cols.extend(index.setdefault(t, len(index)) for t in terms)
+        lengths.append(len(cols) - start)
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    m = sparse.csr_matrix(
+        (np.ones(len(cols)), (rows, np.asarray(cols, dtype=np.int64))),
+        shape=(len(lengths), len(index)),
+    )
+    m.sum_duplicates()
+    return m
+
+
+def _char_counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    """(texts, character n-grams) counts, as scikit-learn's `char_wb` analyzer cuts them."""
+    words: dict[str, int] = {}
+    by_word = _count_matrix((t.lower().split() for t in texts), words)
+    padded = (f" {w} " for w in words)
+    grams = _count_matrix(
+        ([p[i : i + n] for n in CHAR_GRAMS for i in range(len(p) - n + 1)] for p in padded), {}
+    )
+    return (by_word @ grams).tocsr()
+
+
+def _word_counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    docs = ([w for w in _WORD.findall(t.lower()) if w not in ENGLISH_STOP_WORDS] for t in texts)
+    return _count_matrix(docs, {})
+
+
+def _tfidf_rows(counts: sparse.csr_matrix, rows: np.ndarray, idf: np.ndarray) -> sparse.csr_matrix:
+    """Sublinear tf x IDF, unit rows, for the chosen rows of `counts`."""
+    x = counts[rows]
+    x.data = (np.log(x.data) + 1.0) * idf[x.indices]
+    lengths = np.diff(x.indptr)
+    sums = np.add.reduceat(x.data**2, x.indptr[:-1][lengths > 0]) if x.nnz else np.zeros(0)
+    norms = np.ones(len(lengths))
+    norms[lengths > 0] = np.sqrt(sums)
+    x.data /= np.repeat(norms, lengths)
+    return x
+
+
+def _cosines(counts: sparse.csr_matrix, n_okrs: int, rows: np.ndarray) -> np.ndarray:
+    """TF-IDF cosine of OKR `rows` (the first n_okrs documents) against every objective (the
+    rest); IDF over all documents, as the vectorizer fitted on them would have it."""
+    n_docs = counts.shape[0]
+    df = np.bincount(counts.indices, minlength=counts.shape[1])
+    idf = np.log((n_docs + 1) / (df + 1)) + 1.0
+    left = _tfidf_rows(counts, rows, idf)
+    right = _tfidf_rows(counts, np.arange(n_okrs, n_docs), idf)
+    return (left @ right.T).toarray()
+
+
+def _texts(objectives: Sequence[ObjectiveDoc], okrs: Sequence[OkrDoc]) -> list[str]:
+    return [*(okr_text(k) for k in okrs), *(objective_text(o) for o in objectives)]
+
+
+def _rows(okrs: Sequence[OkrDoc], rows: np.ndarray | None) -> np.ndarray:
+    return np.arange(len(okrs)) if rows is None else rows
+
+
+def char_tfidf(objectives, okrs, rows: np.ndarray | None = None) -> np.ndarray:
+    """Character-n-gram TF-IDF cosine, (OKR rows, objectives), fitted on the organization."""
+    return _cosines(_char_counts(_texts(objectives, okrs)), len(okrs), _rows(okrs, rows))
+
+
+def word_tfidf(objectives, okrs, rows: np.ndarray | None = None) -> np.ndarray:
+    """Word TF-IDF cosine (English stop words out), as the TF-IDF baseline ranks."""
+    return _cosines(_word_counts(_texts(objectives, okrs)), len(okrs), _rows(okrs, rows))
+
+
+def row_z(m: np.ndarray) -> np.ndarray:
+    """Each row z-scored across its objectives (a flat row stays 0)."""
+    sd = np.maximum(m.std(axis=1, keepdims=True), 1e-6)
+    return (m - m.mean(axis=1, keepdims=True)) / sd
+
+
+def char_word(objectives, okrs, rows: np.ndarray | None = None) -> np.ndarray:
+    """The lexical signal: row z of character TF-IDF plus row z of word TF-IDF."""
+    texts = _texts(objectives, okrs)
+    rows = _rows(okrs, rows)
+    chars = _cosines(_char_counts(texts), len(okrs), rows)
+    words = _cosines(_word_counts(texts), len(okrs), rows)
+    return row_z(chars) + row_z(words)
+
+
+def fused(probs: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
+    """The re-ranking score: the score's logit plus `weight` times the lexical row z."""
+    return logit(np.clip(probs, _P_CLIP, 1 - _P_CLIP)) + weight * row_z(lexical)
+
+
+def label_first_order(probs: np.ndarray, codes: np.ndarray, rank_score: np.ndarray) -> np.ndarray:
+    """Each row's objectives, best first: aligned (code 2), then weak (1), each by `rank_score`,
+    then "none" by score; ties by objective index, as a stable sort by score orders them."""
+    within = np.where(codes >= 1, -rank_score, -probs)
+    return np.lexsort((within, -codes.astype(np.int64)), axis=-1)
+
+
+def rerank(
+    order: np.ndarray,
+    probs: np.ndarray,
+    codes: np.ndarray,
+    objectives: Sequence[ObjectiveDoc],
+    okrs: Sequence[OkrDoc],
+    *,
+    weight: float,
+) -> np.ndarray:
+    """`order` (each OKR's objectives by score) in label-first fused order.
+
+    Only an OKR with two aligned links, or two weak ones, can move, so only those rows get a
+    lexical score (the TF-IDF weights still come from every text of the organization)."""
+    movable = ((codes == 2).sum(axis=1) >= 2) | ((codes == 1).sum(axis=1) >= 2)
+    rows = np.flatnonzero(movable)
+    if weight == 0.0 or rows.size == 0:
+        return order
+    rank_score = fused(probs[rows], char_word(objectives, okrs, rows), weight)
+    out = order.copy()
+    out[rows] = label_first_order(probs[rows], codes[rows], rank_score)
+    return out
