@@ -1,12 +1,13 @@
 """The shipped calibration is generated: `python -m evals.fit` reproduces it bit for bit."""
 
+import inspect
 import json
 import shlex
 from pathlib import Path
 
 import pytest
 
-from alignment.scoring import calibration, drift
+from alignment.scoring import calibration, drift, lexical_rank, link_scores
 from evals import fit, research
 
 SHIPPED = calibration.FITTED_PATH
@@ -24,6 +25,9 @@ def test_engine_constants_come_from_the_generated_file() -> None:
     assert list(calibration.DEFAULT.weights) == data["links"]["weights"]
     assert list(calibration.SMALL_ORG.weights) == data["small_org"]["weights"]
     assert list(drift.DEFAULT.direction) == data["drift"]["direction"]
+    assert lexical_rank.RANK_WEIGHT == data["rank_fusion"]["weight"] > 0
+    default = inspect.signature(link_scores.score_links).parameters["rank_weight"].default
+    assert default == lexical_rank.RANK_WEIGHT
     # Only development data may be fitted on: never the fresh held-out set nor the unseen pages.
     for path in data["provenance"]["datasets"]:
         assert path.startswith("evals/datasets/") and "holdout-2" not in path, path
