@@ -7,7 +7,8 @@ vectors (random unit vectors: the scoring math's cost does not depend on their v
 compares it with one NumPy matrix product of the same OKR and objective vectors
 (okrs x 384 @ 384 x objectives), the floor any vector scoring has to pay. score_links runs as
 the score stage calls it (the top 10 links per OKR plus every aligned or weak one), and once
-building every pair as a Link (what it did before), side by side. `--profile` prints
+building every pair as a Link (what it did before), side by side, and without the lexical
+re-ranking within labels (`rank_weight=0`). `--profile` prints
 where score_links spends its time. Pure computation: no database is involved.
 """
 
@@ -22,7 +23,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from alignment.scoring.calibration import DEFAULT, calibrated
+from alignment.scoring.calibration import DEFAULT, calibrated, label_codes
 from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
 from alignment.scoring.link_features import objective_text, okr_text, pair_features
 from alignment.scoring.link_scores import STORED_TOP, score_links
@@ -143,6 +144,17 @@ def main() -> None:
         links = score_links(objectives, okrs, embed=embed, top=STORED_TOP)
         repeats.append(time.perf_counter() - start)
     score_s = min(repeats)
+    # The same without the lexical re-ranking within labels (alignment/scoring/lexical_rank.py).
+    plain = []
+    for _ in range(2):
+        start = time.perf_counter()
+        score_links(objectives, okrs, embed=embed, top=STORED_TOP, rank_weight=0.0)
+        plain.append(time.perf_counter() - start)
+    plain_s = min(plain)
+    codes = label_codes(
+        calibrated(pair_features(objectives, okrs, embed=embed).x, DEFAULT), DEFAULT
+    )
+    movable = int((((codes == 2).sum(axis=1) >= 2) | ((codes == 1).sum(axis=1) >= 2)).sum())
     assert len(links) == len(okrs) and all(len(r) >= STORED_TOP for r in links.values())
     kept = sum(len(r) for r in links.values())
     # Evidence is built on first read; the score stage reads all of it to store it.
@@ -173,6 +185,12 @@ def main() -> None:
             ),
             ("  the same, best of the next 2 calls", f"{score_s:.3f}", f"{pairs / score_s:,.0f}"),
             (
+                f"  the same without the lexical re-ranking of {movable:,} OKRs' labels "
+                "(rank_weight=0), best of 2",
+                f"{plain_s:.3f}",
+                f"{pairs / plain_s:,.0f}",
+            ),
+            (
                 f"  then reading the evidence of its {explained:,} explained links",
                 f"{evidence_s:.3f}",
                 "",
@@ -193,6 +211,9 @@ def main() -> None:
     print(
         f"ratio score_links / matrix product = {first_s / product_s:,.0f}x (first call), "
         f"{score_s / product_s:,.0f}x (best of the next 2)"
+    )
+    print(
+        f"ratio score_links / score_links without the lexical re-ranking = {score_s / plain_s:.2f}x"
     )
     print(
         "ratio score_links + reading its evidence / matrix product = "

@@ -21,7 +21,9 @@ scikit-learn's vectorizer on 10,000 OKRs took 3.7 s.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import chain
 
 import numpy as np
 from scipy import sparse
@@ -38,37 +40,45 @@ _WORD = re.compile(r"(?u)\b\w\w+\b")  # scikit-learn's default token pattern
 _P_CLIP = 1e-6  # logit of a score of exactly 0 or 1 is infinite
 
 
-def _count_matrix(docs: Iterable[Iterable[str]], index: dict[str, int]) -> sparse.csr_matrix:
-    """(documents, terms) occurrence counts; `index` grows with every new term."""
-    cols: list[int] = []
-    lengths: list[int] = []
-    for terms in docs:
-        start = len(cols)
-        cols.extend(index.setdefault(t, len(index)) for t in terms)
-        lengths.append(len(cols) - start)
-    rows = np.repeat(np.arange(len(lengths)), lengths)
-    m = sparse.csr_matrix(
-        (np.ones(len(cols)), (rows, np.asarray(cols, dtype=np.int64))),
-        shape=(len(lengths), len(index)),
-    )
+def _count_matrix(docs: Sequence[Sequence[str]]) -> tuple[sparse.csr_matrix, list[str]]:
+    """(documents, terms) occurrence counts and the terms, in order of first appearance."""
+    flat = list(chain.from_iterable(docs))
+    terms = list(dict.fromkeys(flat))
+    index = {t: i for i, t in enumerate(terms)}
+    rows = np.repeat(np.arange(len(docs)), np.fromiter(map(len, docs), np.int64, len(docs)))
+    cols = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
+    m = sparse.csr_matrix((np.ones(len(flat)), (rows, cols)), shape=(len(docs), len(terms)))
     m.sum_duplicates()
-    return m
+    return m, terms
 
 
-def _char_counts(texts: Sequence[str]) -> sparse.csr_matrix:
-    """(texts, character n-grams) counts, as scikit-learn's `char_wb` analyzer cuts them."""
-    words: dict[str, int] = {}
-    by_word = _count_matrix((t.lower().split() for t in texts), words)
-    padded = (f" {w} " for w in words)
-    grams = _count_matrix(
-        ([p[i : i + n] for n in CHAR_GRAMS for i in range(len(p) - n + 1)] for p in padded), {}
-    )
-    return (by_word @ grams).tocsr()
+@dataclass
+class _Corpus:
+    """Every text as whitespace-separated words: both analyzers work word by word (neither an
+    n-gram inside word boundaries nor a `\\w\\w+` token crosses whitespace), so each distinct
+    word is analyzed once and documents get their counts through one sparse product."""
 
+    by_word: sparse.csr_matrix  # (texts, distinct lower-cased words)
+    words: list[str]
 
-def _word_counts(texts: Sequence[str]) -> sparse.csr_matrix:
-    docs = ([w for w in _WORD.findall(t.lower()) if w not in ENGLISH_STOP_WORDS] for t in texts)
-    return _count_matrix(docs, {})
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> _Corpus:
+        return cls(*_count_matrix([t.lower().split() for t in texts]))
+
+    def char_counts(self) -> sparse.csr_matrix:
+        """(texts, character n-grams), as scikit-learn's `char_wb` analyzer cuts them."""
+        padded = [f" {w} " for w in self.words]
+        grams, _ = _count_matrix(
+            [[p[i : i + n] for n in CHAR_GRAMS for i in range(len(p) - n + 1)] for p in padded]
+        )
+        return (self.by_word @ grams).tocsr()
+
+    def word_counts(self) -> sparse.csr_matrix:
+        """(texts, words), as scikit-learn's default word analyzer with English stop words."""
+        tokens, _ = _count_matrix(
+            [[t for t in _WORD.findall(w) if t not in ENGLISH_STOP_WORDS] for w in self.words]
+        )
+        return (self.by_word @ tokens).tocsr()
 
 
 def _tfidf_rows(counts: sparse.csr_matrix, rows: np.ndarray, idf: np.ndarray) -> sparse.csr_matrix:
@@ -94,8 +104,8 @@ def _cosines(counts: sparse.csr_matrix, n_okrs: int, rows: np.ndarray) -> np.nda
     return (left @ right.T).toarray()
 
 
-def _texts(objectives: Sequence[ObjectiveDoc], okrs: Sequence[OkrDoc]) -> list[str]:
-    return [*(okr_text(k) for k in okrs), *(objective_text(o) for o in objectives)]
+def _corpus(objectives: Sequence[ObjectiveDoc], okrs: Sequence[OkrDoc]) -> _Corpus:
+    return _Corpus.of([*(okr_text(k) for k in okrs), *(objective_text(o) for o in objectives)])
 
 
 def _rows(okrs: Sequence[OkrDoc], rows: np.ndarray | None) -> np.ndarray:
@@ -104,12 +114,14 @@ def _rows(okrs: Sequence[OkrDoc], rows: np.ndarray | None) -> np.ndarray:
 
 def char_tfidf(objectives, okrs, rows: np.ndarray | None = None) -> np.ndarray:
     """Character-n-gram TF-IDF cosine, (OKR rows, objectives), fitted on the organization."""
-    return _cosines(_char_counts(_texts(objectives, okrs)), len(okrs), _rows(okrs, rows))
+    counts = _corpus(objectives, okrs).char_counts()
+    return _cosines(counts, len(okrs), _rows(okrs, rows))
 
 
 def word_tfidf(objectives, okrs, rows: np.ndarray | None = None) -> np.ndarray:
     """Word TF-IDF cosine (English stop words out), as the TF-IDF baseline ranks."""
-    return _cosines(_word_counts(_texts(objectives, okrs)), len(okrs), _rows(okrs, rows))
+    counts = _corpus(objectives, okrs).word_counts()
+    return _cosines(counts, len(okrs), _rows(okrs, rows))
 
 
 def row_z(m: np.ndarray) -> np.ndarray:
@@ -120,10 +132,9 @@ def row_z(m: np.ndarray) -> np.ndarray:
 
 def char_word(objectives, okrs, rows: np.ndarray | None = None) -> np.ndarray:
     """The lexical signal: row z of character TF-IDF plus row z of word TF-IDF."""
-    texts = _texts(objectives, okrs)
-    rows = _rows(okrs, rows)
-    chars = _cosines(_char_counts(texts), len(okrs), rows)
-    words = _cosines(_word_counts(texts), len(okrs), rows)
+    corpus, rows = _corpus(objectives, okrs), _rows(okrs, rows)
+    chars = _cosines(corpus.char_counts(), len(okrs), rows)
+    words = _cosines(corpus.word_counts(), len(okrs), rows)
     return row_z(chars) + row_z(words)
 
 
@@ -148,15 +159,24 @@ def rerank(
     *,
     weight: float,
 ) -> np.ndarray:
-    """`order` (each OKR's objectives by score) in label-first fused order.
+    """`order` (each OKR's objectives by score) in `label_first_order` with the fused score.
 
     Only an OKR with two aligned links, or two weak ones, can move, so only those rows get a
-    lexical score (the TF-IDF weights still come from every text of the organization)."""
+    lexical score (the TF-IDF weights still come from every text of the organization). Labels
+    follow scores, so `order` already has each row's aligned and weak links in front: only
+    those leading columns are sorted again."""
     movable = ((codes == 2).sum(axis=1) >= 2) | ((codes == 1).sum(axis=1) >= 2)
     rows = np.flatnonzero(movable)
     if weight == 0.0 or rows.size == 0:
         return order
     rank_score = fused(probs[rows], char_word(objectives, okrs, rows), weight)
+    width = int((codes[rows] > 0).sum(axis=1).max())
+    lead = order[rows, :width]
+    lead_codes = np.take_along_axis(codes[rows], lead, axis=1).astype(np.int64)
+    lead_scores = np.take_along_axis(rank_score, lead, axis=1)
+    # "none" links inside the window (rows with fewer labelled links) keep their places.
+    within = np.where(lead_codes >= 1, -lead_scores, np.arange(width, dtype=np.float64))
+    resorted = np.lexsort((lead, within, -lead_codes), axis=-1)  # ties: objective index
     out = order.copy()
-    out[rows] = label_first_order(probs[rows], codes[rows], rank_score)
+    out[rows, :width] = np.take_along_axis(lead, resorted, axis=1)
     return out

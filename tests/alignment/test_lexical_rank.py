@@ -162,3 +162,18 @@ def test_fusion_moves_links_only_within_their_label(retail: research.Org) -> Non
     gold = retail.labels["links"]
     changed = [k for k in plain if plain[k][0].objective_id != fused[k][0].objective_id]
     assert changed and all(fused[k][0].objective_id in gold[k] for k in changed)
+
+
+def test_rerank_sorts_only_the_labelled_front_and_agrees_with_the_full_sort() -> None:
+    rng = np.random.default_rng(7)
+    texts = ["retain nurses", "grow revenue", "cut waits", "nurse retention", "revenue growth"]
+    objectives, okrs = _docs([texts[k % 5] + f" {k}" for k in range(40)], texts)
+    probs = rng.random((40, 5)) ** 3
+    probs[:5, 2] = probs[:5, 3]  # tied scores: ties go by objective index either way
+    cal_codes = np.where(probs >= 0.5, 2, np.where(probs >= 0.1, 1, 0))
+    by_score = np.argsort(-probs, axis=1, kind="stable")
+    got = lexical_rank.rerank(by_score, probs, cal_codes, objectives, okrs, weight=2.0)
+    rank_score = lexical_rank.fused(probs, lexical_rank.char_word(objectives, okrs), 2.0)
+    expected = lexical_rank.label_first_order(probs, cal_codes, rank_score)
+    assert (got == expected).all()
+    assert (got != by_score).any(axis=1).sum() >= 5  # the sample does move some rows
