@@ -4,6 +4,7 @@
 - `lexical`: tokens, stems and IDF-weighted overlap (the exact-term signal).
 - `link_features`: per-(OKR, objective) features; `calibration`: features -> score -> label.
 - `link_scores`: ranked, labelled links with evidence for an organization.
+- `lexical_rank`: the order within a label, the score fused with character and word TF-IDF.
 - `drift`: is a check-in about other work than its OKR.
 - `stage`: reads an organization's records, scores them, stores the verdicts.
 - `reads`: what the service shows from the stored verdicts (rankings, orphans, drift, feedback).
