@@ -22,6 +22,15 @@ def set_tenant(session: Session, org_id: str | None, *, platform: bool = False) 
     _apply(session.connection(), org_id, platform)
 
 
+def set_tenant_at_begin(session: Session, org_id: str | None, *, platform: bool = False) -> None:
+    """`set_tenant` for a session that has not run a statement yet: its first transaction sets
+    the tenant before its first statement, so nothing runs now (no connection, no wait)."""
+    if session.in_transaction():  # a statement may have run: set it now
+        set_tenant(session, org_id, platform=platform)
+    else:
+        session.info[_INFO_KEY] = (org_id, platform)
+
+
 def _apply(connection, org_id: str | None, platform: bool) -> None:
     connection.execute(
         text("select set_config(:tenant, :org, true), set_config(:platform, :on, true)"),

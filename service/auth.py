@@ -42,19 +42,26 @@ class _CheckedKeys:
         self.entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
         self.lock = threading.Lock()
 
+    def cached(self, raw_key: str) -> Principal | None:
+        """The principal when this process checked `raw_key` moments ago; no database work."""
+        if get_settings().service.auth_cache_seconds <= 0:
+            return None
+        digest = hashlib.sha256(raw_key.encode()).digest()
+        with self.lock:
+            hit = self.entries.get(digest)
+        return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+
     def principal(self, session: Session, raw_key: str) -> Principal | None:
         ttl = get_settings().service.auth_cache_seconds
         if ttl <= 0:
             return keys.authenticate(session, raw_key)
-        digest, now = hashlib.sha256(raw_key.encode()).digest(), time.monotonic()
-        with self.lock:
-            hit = self.entries.get(digest)
-            if hit is not None and hit[0] > now:
-                return hit[1]
+        if (hit := self.cached(raw_key)) is not None:
+            return hit
         principal = keys.authenticate(session, raw_key)
         if principal is not None:
+            digest = hashlib.sha256(raw_key.encode()).digest()
             with self.lock:
-                self.entries[digest] = (now + ttl, principal)
+                self.entries[digest] = (time.monotonic() + ttl, principal)
                 self.entries.move_to_end(digest)
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
@@ -75,14 +82,21 @@ def forget_checked_keys(session: Session) -> None:
     event.listen(session, "after_commit", lambda _s: checked_keys.forget_all(), once=True)
 
 
-def bearer_api_key(request: Request, session: Session) -> Principal | None:
+def _bearer_token(request: Request) -> str | None:
     header = request.headers.get("authorization")
     if not header:
         return None
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("the Authorization header must be 'Bearer <API key>'")
-    principal = checked_keys.principal(session, token.strip())
+    return token.strip()
+
+
+def bearer_api_key(request: Request, session: Session) -> Principal | None:
+    token = _bearer_token(request)
+    if token is None:
+        return None
+    principal = checked_keys.principal(session, token)
     if principal is None:
         raise Unauthorized("the API key is not valid (unknown, malformed or revoked)")
     return principal
@@ -102,9 +116,7 @@ def form_token(raw_key: str) -> str:
     return hmac.new(secret, raw_key.encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def session_cookie(request: Request, session: Session) -> Principal | None:
-    """The web pages' sign-in (service/routes/session.py). Reads need the cookie only; a write
-    also needs the page form's token (`?csrf=`), so a cross-site form cannot act with it."""
+def _signed_in_key(request: Request) -> str | None:
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
@@ -112,6 +124,15 @@ def session_cookie(request: Request, session: Session) -> Principal | None:
         sent = request.query_params.get("csrf", "")
         if not hmac.compare_digest(sent.encode(), form_token(raw).encode()):
             return None
+    return raw
+
+
+def session_cookie(request: Request, session: Session) -> Principal | None:
+    """The web pages' sign-in (service/routes/session.py). Reads need the cookie only; a write
+    also needs the page form's token (`?csrf=`), so a cross-site form cannot act with it."""
+    raw = _signed_in_key(request)
+    if raw is None:
+        return None
     principal = checked_keys.principal(session, raw)
     if principal is None:
         raise Unauthorized("your sign-in is no longer valid; sign in again")
@@ -127,6 +148,19 @@ def authenticate(request: Request, session: Session) -> Principal:
         if principal is not None:
             return principal
     raise Unauthorized("an API key is required: send 'Authorization: Bearer gt_...'")
+
+
+def recently_checked(request: Request) -> Principal | None:
+    """What `authenticate` would answer, when this process checked the request's key moments
+    ago: no database work, so the check needs no thread. None means "ask `authenticate`"
+    (which also explains a refusal)."""
+    try:
+        raw = _bearer_token(request)
+    except Unauthorized:
+        return None
+    if raw is None and (raw := _signed_in_key(request)) is None:
+        return None
+    return checked_keys.cached(raw)
 
 
 async def current_principal(request: Request) -> Principal:

@@ -231,11 +231,12 @@ def worker_cmd(
     import logging
 
     from alignment.embedder import get_embedder
-    from alignment.jobs import worker
+    from alignment.jobs import priority, worker
     from service.observability import configure_json_logs
 
     prepare_database()
-    worker.lower_priority()  # before the warm-up starts torch's threads: they inherit it
+    priority.lower_priority()  # before the warm-up starts torch's threads: they inherit it
+    priority.lower_backend_priority(db.get_engine())
     get_embedder().encode(["warm up"])
     configure_json_logs()
     logging.getLogger("alignment").setLevel(logging.INFO)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
@@ -21,8 +22,8 @@ from alignment.access.ownership import teams_touched
 from alignment.access.principal import Principal, Role
 from alignment.drafting.store import get_draft
 from alignment.errors import Forbidden, NotFound
-from alignment.tenancy import set_tenant
-from service.auth import authenticate
+from alignment.tenancy import set_tenant_at_begin
+from service.auth import authenticate, recently_checked
 from service.deps import SessionDep
 
 PLATFORM, ADMIN, OFFICE, LEAD, INTEGRATION = (
@@ -158,14 +159,33 @@ async def request_json(request: Request) -> dict[str, Any]:
     return body if isinstance(body, dict) else {}
 
 
-def authorize(
+async def authorize(
     request: Request,
     session: SessionDep,
     body: Annotated[dict[str, Any], Depends(request_json)],
 ) -> Principal:
+    """Every protected request's check. Most requests come with a key this process checked
+    moments ago and need no database here: they are checked on the event loop, and the tenant is
+    set with the route's first statement. The others are checked in a worker thread."""
+    rule = _rule_of(request)
+    principal = recently_checked(request)
+    if principal is None or (principal.role is LEAD and rule is not None and rule.team_check):
+        return await anyio.to_thread.run_sync(_authorize, request, session, body, principal)
+    return _authorize(request, session, body, principal)
+
+
+def _rule_of(request: Request) -> Rule | None:
+    return rule_for(request.method, getattr(request.scope.get("route"), "path", ""))
+
+
+def _authorize(
+    request: Request, session: Session, body: dict[str, Any], known: Principal | None
+) -> Principal:
+    """The checks in order; database work only when `known` is None (the key is checked) or
+    a team lead's objects are."""
     route = request.scope.get("route")
-    rule = rule_for(request.method, getattr(route, "path", ""))
-    principal = authenticate(request, session)
+    rule = _rule_of(request)
+    principal = known or authenticate(request, session)
     request.state.principal = principal
     request.app.state.rate_limiter.take(str(principal.key_id or principal.name))
     org_id = request.path_params.get("org_id")
@@ -173,9 +193,9 @@ def authorize(
         platform_may = principal.role is PLATFORM and rule is not None and PLATFORM in rule.roles
         if principal.org_id != org_id and not platform_may:
             raise NotFound(f"organization {org_id!r} not found")
-        set_tenant(session, org_id)
+        set_tenant_at_begin(session, org_id)
     else:
-        set_tenant(session, principal.org_id, platform=principal.role is PLATFORM)
+        set_tenant_at_begin(session, principal.org_id, platform=principal.role is PLATFORM)
     if rule is None:
         raise Forbidden("no access rule covers this route")
     if principal.role not in rule.roles:

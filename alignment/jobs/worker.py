@@ -10,30 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import threading
 
 from procrastinate import App
 
+from alignment import db
+from alignment.jobs.priority import lower_backend_priority, lower_priority
 from alignment.jobs.queue import QUEUES, TASK, worker_app
 from alignment.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-
-def lower_priority() -> None:
-    """Give this thread, and every thread it starts from now on, `jobs.nice` more niceness.
-
-    A scoring job embeds with every core it can get, and on a machine that also serves reads the
-    reads' latency went to seconds while one ran (docs/scaling.md). On Linux the nice value is
-    per thread and inherited by the threads a thread starts, so the worker calls this first thing
-    in its thread (or process): its job threads and their torch threads then yield to requests.
-    """
-    nice = get_settings().jobs.nice
-    if nice:
-        me = threading.get_native_id()
-        with contextlib.suppress(OSError):  # no permission to renice is no reason to stop
-            os.setpriority(os.PRIO_PROCESS, me, min(19, os.getpriority(os.PRIO_PROCESS, me) + nice))
 
 
 async def _recover_stalled(app: App) -> None:
@@ -97,6 +83,7 @@ class InProcessWorker:
 
     def _main(self) -> None:
         lower_priority()
+        lower_backend_priority(db.get_engine())
         asyncio.set_event_loop(self._loop)
         self._task = self._loop.create_task(
             work(self._url, name="in-process", install_signal_handlers=False)

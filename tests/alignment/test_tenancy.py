@@ -137,5 +137,10 @@ def test_the_service_itself_runs_as_the_application_role(two_orgs, embedder) -> 
         assert client.get(f"/orgs/{b}/okrs", headers=auth(raw[a])).status_code == 404
         okrs = client.get(f"/orgs/{a}/okrs", headers=auth(raw[a])).json()
         assert {o["id"] for o in okrs["items"]} == {"O-1", "O-2"}
+        # The key is now one this process checked: authorized with no statement, the tenant
+        # set at the route's first one. Still only the key's own organization.
+        again = client.get("/orgs", headers=auth(raw[a])).json()
+        assert [o["id"] for o in again["items"]] == [a]
+        assert client.get(f"/orgs/{a}/okrs", headers=auth(raw[b])).status_code == 404
     with db.get_app_engine().connect() as conn:
         assert conn.scalar(text("select current_user")) == db.get_settings().database.app_db_user
