@@ -151,7 +151,7 @@ def serve(
 
     from alignment.embedder import get_embedder
     from alignment.settings import get_settings
-    from service.app import create_app, freeze_startup_heap
+    from service.app import create_app, prepare_for_requests
     from service.observability import configure_json_logs
 
     pgdata = get_settings().database.data_dir / "pgdata"
@@ -179,7 +179,7 @@ def serve(
         app.state.on_shutdown.append(lambda: worker.stop(timeout=6))
     if started_here:
         app.state.on_shutdown.append(lambda: db.stop_embedded(pgdata))
-    freeze_startup_heap()
+    prepare_for_requests()
     uvicorn.run(
         app, host=host, port=port, log_config=None, access_log=False,
         timeout_graceful_shutdown=8,
