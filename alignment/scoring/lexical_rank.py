@@ -106,13 +106,16 @@ def _tfidf_rows(counts: sparse.csr_matrix, rows: np.ndarray, idf: np.ndarray) ->
 
 def _cosines(counts: sparse.csr_matrix, n_okrs: int, rows: np.ndarray) -> np.ndarray:
     """TF-IDF cosine of OKR `rows` (the first n_okrs documents) against every objective (the
-    rest); IDF over all documents, as the vectorizer fitted on them would have it."""
+    rest); IDF over all documents, as the vectorizer fitted on them would have it. Only the
+    terms some objective has can add to a cosine: the product runs over those (a few thousand
+    of 34,000 character n-grams on 10,000 OKRs) with the objectives' side dense, 0.2 -> 0.1 s."""
     n_docs = counts.shape[0]
     df = np.bincount(counts.indices, minlength=counts.shape[1])
     idf = np.log((n_docs + 1) / (df + 1)) + 1.0
-    left = _tfidf_rows(counts, rows, idf)
     right = _tfidf_rows(counts, np.arange(n_okrs, n_docs), idf)
-    return (left @ right.T).toarray()
+    shared = np.unique(right.indices)
+    left = _tfidf_rows(counts, rows, idf)[:, shared]
+    return np.asarray(left @ right[:, shared].toarray().T)
 
 
 def _corpus(objectives: Sequence[ObjectiveDoc], okrs: Sequence[OkrDoc]) -> _Corpus:
@@ -151,7 +154,11 @@ def char_word(objectives, okrs, rows: np.ndarray | None = None) -> np.ndarray:
 
 def fused(probs: np.ndarray, lexical: np.ndarray, weight: float) -> np.ndarray:
     """The re-ranking score: the score's logit plus `weight` times the lexical row z."""
-    return logit(np.clip(probs, _P_CLIP, 1 - _P_CLIP)) + weight * row_z(lexical)
+    return _fuse(probs, row_z(lexical), weight)
+
+
+def _fuse(probs: np.ndarray, lexical_z: np.ndarray, weight: float) -> np.ndarray:
+    return logit(np.clip(probs, _P_CLIP, 1 - _P_CLIP)) + weight * lexical_z
 
 
 def label_first_order(probs: np.ndarray, codes: np.ndarray, rank_score: np.ndarray) -> np.ndarray:
@@ -180,11 +187,12 @@ def rerank(
     rows = np.flatnonzero(movable)
     if weight == 0.0 or rows.size == 0:
         return order
-    rank_score = fused(probs[rows], char_word(objectives, okrs, rows), weight)
     width = int((codes[rows] > 0).sum(axis=1).max())
     lead = order[rows, :width]
     lead_codes = np.take_along_axis(codes[rows], lead, axis=1).astype(np.int64)
-    lead_scores = np.take_along_axis(rank_score, lead, axis=1)
+    # The fused score of the leading columns only (z still across each row's objectives).
+    lexical_z = np.take_along_axis(row_z(char_word(objectives, okrs, rows)), lead, axis=1)
+    lead_scores = _fuse(np.take_along_axis(probs[rows], lead, axis=1), lexical_z, weight)
     # "none" links inside the window (rows with fewer labelled links) keep their places.
     within = np.where(lead_codes >= 1, -lead_scores, np.arange(width, dtype=np.float64))
     resorted = np.lexsort((lead, within, -lead_codes), axis=-1)  # ties: objective index
