@@ -24,6 +24,7 @@ import numpy as np
 from alignment.scoring.calibration import LABELS, Calibration, calibration_for, label_codes
 from alignment.scoring.documents import Embed, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.evidence import Explainer
+from alignment.scoring.gc_paused import gc_paused
 from alignment.scoring.lexical_rank import RANK_WEIGHT, rerank
 from alignment.scoring.link_features import pair_scores
 
@@ -59,6 +60,19 @@ def score_links(
         return {}
     if not objectives:
         return {k.id: [] for k in okrs}
+    with gc_paused():
+        return _score_links(objectives, okrs, embed, calibration, top, keep, rank_weight)
+
+
+def _score_links(
+    objectives: Sequence[ObjectiveDoc],
+    okrs: Sequence[OkrDoc],
+    embed: Embed,
+    calibration: Calibration | None,
+    top: int | None,
+    keep: dict[str, set[str]] | None,
+    rank_weight: float,
+) -> dict[str, list[Link]]:
     calibration = calibration or calibration_for(len(objectives), len(okrs))
     probs, fields = pair_scores(objectives, okrs, embed=embed, calibration=calibration)
     codes = label_codes(probs, calibration)
