@@ -7,40 +7,98 @@ serializing it on every request; the score reads re-read and re-serialized the s
 most of their cost under load, for the same bytes each time (docs/scaling.md). Bounded by total
 size (least recently used first out); access checks happen before the cache is consulted, and
 every key starts with the organization.
+
+Bodies of a kilobyte or more are also kept gzip-compressed, made once with the entry, and sent
+to clients that accept gzip (browsers, httpx, requests, curl --compressed all do): the latest
+report of a 10,000-OKR organization is 530 KB of JSON and 64 KB compressed, and writing the
+whole of it to every poller was most of what such a read cost (docs/scaling.md).
 """
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import NamedTuple
+
+from starlette.responses import Response
 
 from alignment.report.store import RunRef
 
 MAX_BYTES = 256 * 1024 * 1024  # per API process; one entry at most a quarter of it
+GZIP_FROM = 1024  # bytes: below this the header costs about what compression saves
 
 Rendered = tuple[bytes, str, dict[str, str]]  # body, media type, headers
+
+
+class Entry(NamedTuple):
+    body: bytes
+    media_type: str
+    headers: dict[str, str]
+    gzipped: bytes | None  # the body compressed, when that is smaller and worth it
+
+    @classmethod
+    def of(cls, rendered: Rendered) -> Entry:
+        body, media_type, headers = rendered
+        packed = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_FROM else None
+        return cls(
+            body, media_type, headers, packed if packed and len(packed) < len(body) else None
+        )
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped or b"")
+
+    def response(self, accept_encoding: str | None) -> Response:
+        """The body as the client can take it: compressed when it accepts gzip."""
+        if self.gzipped is None:
+            return Response(self.body, media_type=self.media_type, headers=self.headers)
+        headers = {**self.headers, "vary": "Accept-Encoding"}
+        if accepts_gzip(accept_encoding):
+            headers["content-encoding"] = "gzip"
+            return Response(self.gzipped, media_type=self.media_type, headers=headers)
+        return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+def accepts_gzip(accept_encoding: str | None) -> bool:
+    """Whether an `Accept-Encoding` header admits gzip (RFC 9110 12.5.3): named, or `*`, with a
+    q-value above 0; an explicit `gzip;q=0` refuses it whatever `*` says."""
+    wildcard = False
+    for part in (accept_encoding or "").split(","):
+        coding, *params = (p.strip() for p in part.split(";"))
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if coding.lower() in ("gzip", "x-gzip"):
+            return q > 0
+        if coding == "*":
+            wildcard = q > 0
+    return wildcard
 
 
 class RenderedBytes:
     def __init__(self, max_bytes: int = MAX_BYTES) -> None:
         self.max_bytes = max_bytes
         self.size = 0
-        self.entries: OrderedDict[tuple, Rendered] = OrderedDict()
+        self.entries: OrderedDict[tuple, Entry] = OrderedDict()
         self.rendering: dict[tuple, threading.Lock] = {}
         self.lock = threading.Lock()
 
-    def run(self, org_id: str, ref: RunRef, fmt: str, render: Callable[[], Rendered]) -> Rendered:
+    def run(self, org_id: str, ref: RunRef, fmt: str, render: Callable[[], Rendered]) -> Entry:
         """A report run in one format."""
         return self.get((org_id, "run", ref.id, ref.created_at, fmt), render)
 
-    def read(
-        self, org_id: str, version: int, what: tuple, render: Callable[[], Rendered]
-    ) -> Rendered:
+    def read(self, org_id: str, version: int, what: tuple, render: Callable[[], Rendered]) -> Entry:
         """A score read (`what`: its route and parameters) at the organization's version."""
         return self.get((org_id, "read", version, *what), render)
 
-    def get(self, key: tuple, render: Callable[[], Rendered]) -> Rendered:
+    def get(self, key: tuple, render: Callable[[], Rendered]) -> Entry:
         with self.lock:
             hit = self.entries.get(key)
             if hit is not None:
@@ -54,23 +112,23 @@ class RenderedBytes:
                 with self.lock:
                     hit = self.entries.get(key)
                 if hit is None:
-                    hit = render()
+                    hit = Entry.of(render())
                     self._keep(key, hit)
         finally:
             with self.lock:
                 self.rendering.pop(key, None)
         return hit
 
-    def _keep(self, key: tuple, rendered: Rendered) -> None:
-        if len(rendered[0]) > self.max_bytes // 4:  # one huge read must not empty the cache
+    def _keep(self, key: tuple, entry: Entry) -> None:
+        if entry.size > self.max_bytes // 4:  # one huge read must not empty the cache
             return
         with self.lock:
             if key not in self.entries:
-                self.entries[key] = rendered
-                self.size += len(rendered[0])
+                self.entries[key] = entry
+                self.size += entry.size
             while self.size > self.max_bytes:
-                _, (body, _, _) = self.entries.popitem(last=False)
-                self.size -= len(body)
+                _, dropped = self.entries.popitem(last=False)
+                self.size -= dropped.size
 
 
 rendered = RenderedBytes()

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -101,7 +101,9 @@ def score(
     return accepted(job, response)
 
 
-def _cached(session: Session, org_id: str, what: tuple, read: Callable[[], Any]) -> Response:
+def _cached(
+    request: Request, session: Session, org_id: str, what: tuple, read: Callable[[], Any]
+) -> Response:
     """`read()` as JSON, rendered once per organization read version (service/rendered.py)."""
     version = links.read_version(session, org_id)
 
@@ -109,23 +111,28 @@ def _cached(session: Session, org_id: str, what: tuple, read: Callable[[], Any])
         body = json.dumps(read(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
         return body.encode(), "application/json", {}
 
-    body, media_type, _ = rendered.read(org_id, version, what, rendering)
-    return Response(body, media_type=media_type)
+    entry = rendered.read(org_id, version, what, rendering)
+    return entry.response(request.headers.get("accept-encoding"))
 
 
 @router.get("/okrs/{okr_id}/links")
-def okr_links(org_id: str, okr_id: str, session: SessionDep) -> dict[str, Any]:
+def okr_links(org_id: str, okr_id: str, session: SessionDep, request: Request) -> dict[str, Any]:
     """The strategic objectives ranked for one OKR, with score, label and evidence: the top 10,
     then any aligned, weak, declared or decided link ranked lower."""
     return _cached(  # a Response passes through; the annotation documents its body
-        session, org_id, ("links", okr_id), lambda: links.okr_links(session, org_id, okr_id)
+        request,
+        session,
+        org_id,
+        ("links", okr_id),
+        lambda: links.okr_links(session, org_id, okr_id),
     )
 
 
 @router.get("/alignment/orphans")
-def orphans(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
+def orphans(org_id: str, session: SessionDep, page: PageDep, request: Request) -> dict[str, Any]:
     """OKRs with no `aligned` objective, weakest first, each with its best candidate."""
     return _cached(  # a Response passes through; the annotation documents its body
+        request,
         session,
         org_id,
         ("orphans", page.limit, page.offset),
@@ -151,6 +158,7 @@ def audit(
 def coverage(
     org_id: str,
     session: SessionDep,
+    request: Request,
     listed: Annotated[
         int, Query(ge=0, le=500, description="Serving OKRs listed per objective, strongest first.")
     ] = links.COVERAGE_LISTED,
@@ -159,6 +167,7 @@ def coverage(
     the strongest `listed` of them (`unlisted` counts the rest;
     `/alignment/coverage/{objective_id}` pages through all of them)."""
     return _cached(  # a Response passes through; the annotation documents its body
+        request,
         session,
         org_id,
         ("coverage", listed),
@@ -168,7 +177,7 @@ def coverage(
 
 @router.get("/alignment/coverage/{objective_id}")
 def coverage_of(
-    org_id: str, objective_id: str, session: SessionDep, page: PageDep
+    org_id: str, objective_id: str, session: SessionDep, page: PageDep, request: Request
 ) -> dict[str, Any]:
     """Every OKR that serves one strategic objective (aligned or weak), strongest first."""
 
@@ -178,7 +187,8 @@ def coverage_of(
         )
         return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
-    return _cached(session, org_id, ("coverage_of", objective_id, page.limit, page.offset), read)
+    what = ("coverage_of", objective_id, page.limit, page.offset)
+    return _cached(request, session, org_id, what, read)
 
 
 @router.get("/alignment/drift")

@@ -12,7 +12,7 @@ and a "recomputing" notice, not a wait).
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -177,6 +177,7 @@ def latest_report(
     org_id: str,
     session: SessionDep,
     view: ViewDep,
+    request: Request,
     fmt: FormatQuery = "json",
     include_filtered: Annotated[
         bool, Query(description="The newest run of any kind, filtered or not.")
@@ -200,8 +201,8 @@ def latest_report(
         return bytes(response.body), response.media_type or "", headers
 
     shape = f"json{view.query()}" if fmt == "json" else fmt
-    body, media_type, headers = rendered.run(org_id, ref, shape, rendering)
-    return Response(body, media_type=media_type, headers=headers)
+    entry = rendered.run(org_id, ref, shape, rendering)
+    return entry.response(request.headers.get("accept-encoding"))
 
 
 @router.get("/orgs/{org_id}/reports/{report_id}", responses=FORMATS)

@@ -72,3 +72,15 @@ def test_a_scoring_run_bumps_the_version_a_few_times_not_once_per_link(
     # The delete, and one multi-row INSERT per 2,000 links: executemany sent one statement
     # per link, each firing the trigger (a 10,000-OKR scoring took minutes more).
     assert 1 <= session.scalar(last) - before <= 3
+
+
+def test_score_reads_go_out_compressed_to_clients_that_accept_gzip(client, scored_sample) -> None:
+    for path in ("alignment/coverage", "alignment/orphans", "okrs/O-1/links"):
+        url = f"/orgs/{scored_sample}/{path}"
+        packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        assert packed.status_code == plain.status_code == 200, path
+        assert packed.headers["content-encoding"] == "gzip", path
+        assert "content-encoding" not in plain.headers, path
+        assert int(packed.headers["content-length"]) < len(plain.content), path
+        assert packed.json() == plain.json(), path

@@ -68,3 +68,46 @@ def test_readers_missing_the_same_key_together_render_it_once() -> None:
     assert bodies == [b"done"] * 8
     assert len(calls) == 1
     assert cache.rendering == {}
+
+
+def test_gzip_is_what_the_accept_encoding_header_admits() -> None:
+    from service.rendered import accepts_gzip
+
+    admitted = ["gzip", "gzip, deflate, br", "br;q=1.0, GZIP;q=0.5", "*", "deflate, *;q=0.1"]
+    refused = [None, "", "identity", "br", "gzip;q=0", "gzip;q=0.0, *", "*;q=0", "gzip;q=x"]
+    assert [accepts_gzip(h) for h in admitted] == [True] * len(admitted)
+    assert [accepts_gzip(h) for h in refused] == [False] * len(refused)
+
+
+def test_large_bodies_go_out_compressed_to_clients_that_accept_it() -> None:
+    import gzip
+
+    from service.rendered import GZIP_FROM, Entry
+
+    body = b'{"findings":[' + b'{"kind":"orphan_okr"},' * 200 + b"{}]}"
+    entry = RenderedBytes(max_bytes=10**6).read("acme", 1, ("report",), counting(body)[0])
+    assert entry.gzipped is not None and len(entry.gzipped) < len(body) // 10
+    packed = entry.response("gzip, deflate")
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding"
+    assert gzip.decompress(packed.body) == body
+    plain = entry.response(None)
+    assert plain.body == body and "content-encoding" not in plain.headers
+    assert plain.headers["vary"] == "Accept-Encoding"  # caches must key on the header
+    small = Entry.of((b"x" * (GZIP_FROM - 1), "application/json", {}))
+    assert small.gzipped is None
+    assert "vary" not in small.response("gzip").headers
+
+
+def test_the_cache_counts_the_compressed_copies_against_its_bound() -> None:
+    import os
+
+    cache = RenderedBytes(max_bytes=40_000)
+    noise = os.urandom(5_000)  # incompressible: no compressed copy is kept
+    text = b"a" * 5_000  # compresses to a few dozen bytes, kept beside the body
+    cache.read("acme", 1, ("noise",), counting(noise)[0])
+    cache.read("acme", 1, ("text",), counting(text)[0])
+    kept = cache.entries[("acme", "read", 1, "text")]
+    assert cache.entries[("acme", "read", 1, "noise")].gzipped is None
+    assert kept.gzipped is not None
+    assert cache.size == len(noise) + len(text) + len(kept.gzipped)

@@ -51,6 +51,14 @@ def test_build_list_latest_and_by_id(client, jobs, scored_sample) -> None:
     # "latest" is the organization's picture: the newest run without filters.
     latest = client.get(f"/orgs/{org}/reports/latest").json()
     assert latest["id"] == doc["id"]
+    # Compressed for clients that accept gzip, the same document either way.
+    packed = client.get(f"/orgs/{org}/reports/latest", headers={"Accept-Encoding": "gzip"})
+    plain = client.get(f"/orgs/{org}/reports/latest", headers={"Accept-Encoding": "identity"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["vary"] == plain.headers["vary"] == "Accept-Encoding"
+    assert int(packed.headers["content-length"]) < len(plain.content) / 4
+    assert packed.json() == plain.json() == latest
     newest = client.get(f"/orgs/{org}/reports/latest", params={"include_filtered": True})
     assert newest.json()["id"] == second["id"]
     by_id = client.get(f"/orgs/{org}/reports/{doc['id']}").json()
