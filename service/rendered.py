@@ -10,16 +10,19 @@ every key starts with the organization.
 
 Bodies of a kilobyte or more are also kept gzip-compressed, made once with the entry, and sent
 to clients that accept gzip (browsers, httpx, requests, curl --compressed all do): the latest
-report of a 10,000-OKR organization is 530 KB of JSON and 64 KB compressed, and writing the
-whole of it to every poller was most of what such a read cost (docs/scaling.md).
+report of a 10,000-OKR organization is 530 KB of JSON and 80 KB compressed, and writing the
+whole of it to every poller was most of what such a read cost (docs/scaling.md). Each entry also
+has an `ETag` (a hash of its body): a client that sends it back in `If-None-Match` gets
+`304 Not Modified` and no body until what the read shows changes.
 """
 
 from __future__ import annotations
 
 import gzip
+import hashlib
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import NamedTuple
 
 from starlette.responses import Response
@@ -37,28 +40,40 @@ class Entry(NamedTuple):
     media_type: str
     headers: dict[str, str]
     gzipped: bytes | None  # the body compressed, when that is smaller and worth it
+    etag: str
 
     @classmethod
     def of(cls, rendered: Rendered) -> Entry:
         body, media_type, headers = rendered
         packed = gzip.compress(body, compresslevel=6, mtime=0) if len(body) >= GZIP_FROM else None
-        return cls(
-            body, media_type, headers, packed if packed and len(packed) < len(body) else None
-        )
+        if packed is not None and len(packed) >= len(body):
+            packed = None
+        etag = f'"{hashlib.blake2b(body, digest_size=12).hexdigest()}"'
+        return cls(body, media_type, headers, packed, etag)
 
     @property
     def size(self) -> int:
         return len(self.body) + len(self.gzipped or b"")
 
-    def response(self, accept_encoding: str | None) -> Response:
-        """The body as the client can take it: compressed when it accepts gzip."""
-        if self.gzipped is None:
-            return Response(self.body, media_type=self.media_type, headers=self.headers)
-        headers = {**self.headers, "vary": "Accept-Encoding"}
-        if accepts_gzip(accept_encoding):
+    def response(self, request_headers: Mapping[str, str]) -> Response:
+        """The body as the client can take it: compressed when it accepts gzip, nothing (304)
+        when it already holds this version."""
+        headers = {**self.headers, "etag": self.etag}
+        if self.gzipped is not None:
+            headers["vary"] = "Accept-Encoding"
+        held = _tags(request_headers.get("if-none-match"))
+        if self.etag in held or "*" in held:
+            return Response(status_code=304, headers=headers)
+        if self.gzipped is not None and accepts_gzip(request_headers.get("accept-encoding")):
             headers["content-encoding"] = "gzip"
             return Response(self.gzipped, media_type=self.media_type, headers=headers)
         return Response(self.body, media_type=self.media_type, headers=headers)
+
+
+def _tags(if_none_match: str | None) -> set[str]:
+    """The entity tags an `If-None-Match` header lists; a weak `W/` tag compares as its strong
+    form (RFC 9110 13.1.2: If-None-Match uses the weak comparison)."""
+    return {t.strip().removeprefix("W/") for t in (if_none_match or "").split(",") if t.strip()}
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:

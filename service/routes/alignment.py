@@ -112,7 +112,7 @@ def _cached(
         return body.encode(), "application/json", {}
 
     entry = rendered.read(org_id, version, what, rendering)
-    return entry.response(request.headers.get("accept-encoding"))
+    return entry.response(request.headers)
 
 
 @router.get("/okrs/{okr_id}/links")

@@ -202,7 +202,7 @@ def latest_report(
 
     shape = f"json{view.query()}" if fmt == "json" else fmt
     entry = rendered.run(org_id, ref, shape, rendering)
-    return entry.response(request.headers.get("accept-encoding"))
+    return entry.response(request.headers)
 
 
 @router.get("/orgs/{org_id}/reports/{report_id}", responses=FORMATS)

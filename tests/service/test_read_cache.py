@@ -14,7 +14,8 @@ def test_a_changed_title_or_rescoring_is_seen_at_once(
     client, session: Session, scored_sample
 ) -> None:
     url = f"/orgs/{scored_sample}/alignment/orphans"
-    first = client.get(url, params={"limit": 200}).json()
+    answer = client.get(url, params={"limit": 200})
+    first, tag = answer.json(), answer.headers["etag"]
     assert client.get(url, params={"limit": 200}).json() == first  # served again
     orphan = first["items"][0]["okr_id"]
     before = read_version(session, scored_sample)
@@ -23,6 +24,9 @@ def test_a_changed_title_or_rescoring_is_seen_at_once(
         update(Okr).where(Okr.org_id == scored_sample, Okr.id == orphan).values(title="Renamed")
     )
     assert read_version(session, scored_sample) != before
+    # A poller holding the old tag gets the new version in full, not a 304.
+    polled = client.get(url, params={"limit": 200}, headers={"If-None-Match": tag})
+    assert polled.status_code == 200 and polled.headers["etag"] != tag
     renamed = client.get(url, params={"limit": 200}).json()
     assert [o["title"] for o in renamed["items"] if o["okr_id"] == orphan] == ["Renamed"]
 
@@ -74,7 +78,9 @@ def test_a_scoring_run_bumps_the_version_a_few_times_not_once_per_link(
     assert 1 <= session.scalar(last) - before <= 3
 
 
-def test_score_reads_go_out_compressed_to_clients_that_accept_gzip(client, scored_sample) -> None:
+def test_score_reads_go_out_compressed_and_answer_304_to_the_current_tag(
+    client, scored_sample
+) -> None:
     for path in ("alignment/coverage", "alignment/orphans", "okrs/O-1/links"):
         url = f"/orgs/{scored_sample}/{path}"
         packed = client.get(url, headers={"Accept-Encoding": "gzip, deflate"})
@@ -84,3 +90,8 @@ def test_score_reads_go_out_compressed_to_clients_that_accept_gzip(client, score
         assert "content-encoding" not in plain.headers, path
         assert int(packed.headers["content-length"]) < len(plain.content), path
         assert packed.json() == plain.json(), path
+        # Polled again with the tag it was given: nothing to send.
+        tag = packed.headers["etag"]
+        assert plain.headers["etag"] == tag, path  # one version, whatever the encoding
+        held = client.get(url, headers={"If-None-Match": tag})
+        assert held.status_code == 304 and held.content == b"", path

@@ -87,16 +87,16 @@ def test_large_bodies_go_out_compressed_to_clients_that_accept_it() -> None:
     body = b'{"findings":[' + b'{"kind":"orphan_okr"},' * 200 + b"{}]}"
     entry = RenderedBytes(max_bytes=10**6).read("acme", 1, ("report",), counting(body)[0])
     assert entry.gzipped is not None and len(entry.gzipped) < len(body) // 10
-    packed = entry.response("gzip, deflate")
+    packed = entry.response({"accept-encoding": "gzip, deflate"})
     assert packed.headers["content-encoding"] == "gzip"
     assert packed.headers["vary"] == "Accept-Encoding"
     assert gzip.decompress(packed.body) == body
-    plain = entry.response(None)
+    plain = entry.response({})
     assert plain.body == body and "content-encoding" not in plain.headers
     assert plain.headers["vary"] == "Accept-Encoding"  # caches must key on the header
     small = Entry.of((b"x" * (GZIP_FROM - 1), "application/json", {}))
     assert small.gzipped is None
-    assert "vary" not in small.response("gzip").headers
+    assert "vary" not in small.response({"accept-encoding": "gzip"}).headers
 
 
 def test_the_cache_counts_the_compressed_copies_against_its_bound() -> None:
@@ -111,3 +111,19 @@ def test_the_cache_counts_the_compressed_copies_against_its_bound() -> None:
     assert cache.entries[("acme", "read", 1, "noise")].gzipped is None
     assert kept.gzipped is not None
     assert cache.size == len(noise) + len(text) + len(kept.gzipped)
+
+
+def test_a_client_holding_the_current_version_gets_304_and_no_body() -> None:
+    from service.rendered import Entry
+
+    entry = Entry.of((b'{"id": 1}' * 200, "application/json", {}))
+    other = Entry.of((b'{"id": 2}' * 200, "application/json", {}))
+    assert entry.etag != other.etag and entry.etag.startswith('"')
+    first = entry.response({"accept-encoding": "gzip"})
+    assert first.status_code == 200 and first.headers["etag"] == entry.etag
+    for held in (entry.etag, f"W/{entry.etag}", f'"nope", {entry.etag}', "*"):
+        again = entry.response({"if-none-match": held, "accept-encoding": "gzip"})
+        assert again.status_code == 304, held
+        assert again.body == b"" and again.headers["etag"] == entry.etag
+    # A changed read (another entry) answers in full to the old tag.
+    assert other.response({"if-none-match": entry.etag}).status_code == 200
