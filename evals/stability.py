@@ -9,6 +9,8 @@ organization, how many original OKRs changed verdict, and the total (target: 0):
 engine's scores alone (every flip comes from organization-wide statistics: z-scores across OKRs,
 teammates), and `flipped_as_stored` after the score stage's rule that an OKR whose text and
 context did not change keeps its stored labels (alignment/scoring/stability.py).
+`verdicts_flipped` counts changes of the report's three-way verdict (aligned / needs_review /
+orphan, alignment/verdicts.py) as stored, and `new_orphans` those that became orphans.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import argparse
 import json
 from dataclasses import replace
 
+from alignment import verdicts as three_way
 from alignment.scoring.link_scores import score_links
 from alignment.scoring.stability import keep_earlier_labels
 from evals import research
@@ -42,11 +45,15 @@ def flips(orgs, embed, add: int) -> list[dict]:
         stored = keep_earlier_labels(again, earlier)
         before, engine, after = verdicts(first), verdicts(again), verdicts(stored)
         changed = [k for k in before if before[k] != engine[k]]
+        # The report's verdicts (aligned / needs_review / orphan) of the originals, as stored.
+        was, now = three_way.verdicts(first), three_way.verdicts(stored)
         rows.append(
             {"organization": org.name, "okrs": len(before), "added": len(extra),
              "flipped": len(changed),
              "orphan_flips": sum(1 for k in changed if not before[k] or not engine[k]),
-             "flipped_as_stored": sum(1 for k in before if before[k] != after[k])}
+             "flipped_as_stored": sum(1 for k in before if before[k] != after[k]),
+             "verdicts_flipped": sum(1 for k in before if was[k] != now[k]),
+             "new_orphans": sum(1 for k in before if was[k] != now[k] == "orphan")}
         )  # fmt: skip
     return rows
 
@@ -62,6 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = flips(orgs, embed, args.add)
     embed.save()
     keys = ("okrs", "added", "flipped", "orphan_flips", "flipped_as_stored")
+    keys += ("verdicts_flipped", "new_orphans")
     total = {k: sum(r[k] for r in rows) for k in keys}
     if args.json:
         print(json.dumps({"organizations": rows, "total": total}, indent=1))
