@@ -292,6 +292,25 @@ class ScoredLink(Base):
     )
 
 
+class OkrVerdict(Base):
+    """How the engine compared an OKR's best score with its organization's median when it
+    decided (alignment/verdicts.py): kept while the OKR's text and context are unchanged, so
+    other teams' new OKRs cannot move this OKR between orphan and needs_review."""
+
+    __tablename__ = "okr_verdicts"
+    org_id: Mapped[str] = org_fk()
+    okr_id: Mapped[str] = mapped_column(String, primary_key=True)
+    far_below: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    best_score: Mapped[float] = mapped_column(Float, nullable=False)
+    reference: Mapped[float] = mapped_column(Float, nullable=False)  # the median it was held to
+    okr_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    context_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    decided_at: Mapped[datetime] = stamped_now()
+    __table_args__ = (
+        ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
+    )
+
+
 class CheckInDrift(Base):
     __tablename__ = "check_in_drift"
     org_id: Mapped[str] = org_fk()

@@ -15,6 +15,12 @@ A person's verdict settles it: an OKR whose candidate links a person rejected, l
 aligned or weak link, is an orphan; a confirmed link makes it aligned (the score stage applies
 both to the labels).
 
+Why the comparison with the median is stored (`compare_with_median`, table `okr_verdicts`): the
+median moves whenever OKRs are added, so an untouched OKR near the cut would switch between
+orphan and needs_review for reasons of other teams' making. The score stage keeps an OKR's
+earlier comparison while its text and context are unchanged, as it keeps its labels
+(scoring/stability.py); readers pass the stored comparisons as `far_below`.
+
 How the constant was chosen (`python -m evals.verdicts evals/datasets/dev evals/datasets/holdout
 evals/datasets/real`, every dataset the team may fit on; the independent sets stay unseen):
 0.25 keeps dev orphan precision/recall at 0.82/0.52 (the plateau from 0.25 to 0.5) while false
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from statistics import median
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 ORPHAN_SHARE_OF_MEDIAN = 0.25
 VERDICTS = ("aligned", "needs_review", "orphan")
@@ -42,7 +48,39 @@ def reference_score(links_by_okr: Mapping[str, Sequence[Link]]) -> float:
     return median(best) if best else 0.0
 
 
-def okr_verdict(links: Sequence[Link], reference: float, *, person_rejected: bool = False) -> str:
+def is_far_below(links: Sequence[Link], reference: float) -> bool:
+    """Is this OKR's best score far under what a typical OKR of its organization reaches?"""
+    return bool(links) and max(lk.score for lk in links) < ORPHAN_SHARE_OF_MEDIAN * reference
+
+
+class Comparison(NamedTuple):
+    far_below: bool
+    best_score: float
+    reference: float  # the organization's median best score it was held to
+
+
+def compare_with_median(
+    links_by_okr: Mapping[str, Sequence[Link]], earlier: Mapping[str, Comparison]
+) -> dict[str, Comparison]:
+    """Each scored OKR's comparison with its organization's median: the earlier one where given
+    (the OKRs whose text and context did not change), otherwise against today's median."""
+    reference = reference_score(links_by_okr)
+    return {
+        okr: earlier.get(okr)
+        or Comparison(is_far_below(links, reference), max(lk.score for lk in links), reference)
+        for okr, links in links_by_okr.items()
+        if links
+    }
+
+
+def okr_verdict(
+    links: Sequence[Link],
+    reference: float,
+    *,
+    person_rejected: bool = False,
+    far_below: bool | None = None,
+) -> str:
+    """`far_below`: the stored comparison with the median; without it, against `reference`."""
     if any(lk.label == "aligned" for lk in links):
         return "aligned"
     if not links:
@@ -51,16 +89,24 @@ def okr_verdict(links: Sequence[Link], reference: float, *, person_rejected: boo
         return "needs_review"
     if person_rejected:
         return "orphan"
-    best = max(lk.score for lk in links)
-    return "orphan" if best < ORPHAN_SHARE_OF_MEDIAN * reference else "needs_review"
+    if far_below is None:
+        far_below = is_far_below(links, reference)
+    return "orphan" if far_below else "needs_review"
 
 
 def verdicts(
-    links_by_okr: Mapping[str, Sequence[Link]], rejected: Iterable[tuple[str, str]] = ()
+    links_by_okr: Mapping[str, Sequence[Link]],
+    rejected: Iterable[tuple[str, str]] = (),
+    far_below: Mapping[str, bool] | None = None,
 ) -> dict[str, str]:
+    """`far_below`: the comparisons the score stage stored; an OKR missing from it (scored
+    before they were stored) is compared with today's median."""
     reference = reference_score(links_by_okr)
     decided = {okr for okr, _ in rejected}
+    stored = far_below or {}
     return {
-        okr: okr_verdict(links, reference, person_rejected=okr in decided)
+        okr: okr_verdict(
+            links, reference, person_rejected=okr in decided, far_below=stored.get(okr)
+        )
         for okr, links in links_by_okr.items()
     }

@@ -100,17 +100,20 @@ def score_bundle(
         tfidf=baselines.tfidf_rankings(docs.objectives, docs.okrs),
         cosine=baselines.embedding_rankings(docs.objectives, docs.okrs, embed=cache),
         adjudication=summary.adjudication or {},
-        verdicts=okr_verdicts(engine),
+        verdicts=okr_verdicts(engine, link_reads.far_below(session, scratch)),
     )
 
 
-def okr_verdicts(engine: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
-    """The report's verdict per OKR, relative to this organization's own scores."""
+def okr_verdicts(
+    engine: dict[str, list[dict[str, Any]]], far_below: dict[str, bool] | None = None
+) -> dict[str, str]:
+    """The report's verdict per OKR, relative to this organization's own scores (`far_below`:
+    the comparisons with the median the score stage stored)."""
     links = {
         okr: [SimpleNamespace(label=lk["label"], score=lk["score"]) for lk in rows]
         for okr, rows in engine.items()
     }
-    return verdicts(links)
+    return verdicts(links, (), far_below)
 
 
 def verdict_metrics(verdict: dict[str, str], labels: dict[str, Any]) -> dict[str, Any]:

@@ -10,7 +10,9 @@ engine's scores alone (every flip comes from organization-wide statistics: z-sco
 teammates), and `flipped_as_stored` after the score stage's rule that an OKR whose text and
 context did not change keeps its stored labels (alignment/scoring/stability.py).
 `verdicts_flipped` counts changes of the report's three-way verdict (aligned / needs_review /
-orphan, alignment/verdicts.py) as stored, and `new_orphans` those that became orphans.
+orphan, alignment/verdicts.py) as stored (the labels and each OKR's comparison with the
+organization's median kept), `new_orphans` those that became orphans, and `labels_kept_only`
+the changes when only the labels are kept (as before migration 0015).
 """
 
 from __future__ import annotations
@@ -45,14 +47,20 @@ def flips(orgs, embed, add: int) -> list[dict]:
         stored = keep_earlier_labels(again, earlier)
         before, engine, after = verdicts(first), verdicts(again), verdicts(stored)
         changed = [k for k in before if before[k] != engine[k]]
-        # The report's verdicts (aligned / needs_review / orphan) of the originals, as stored.
-        was, now = three_way.verdicts(first), three_way.verdicts(stored)
+        # The report's verdicts (aligned / needs_review / orphan) of the originals, as stored:
+        # each keeps its comparison with the median too (alignment/verdicts.py).
+        compared = three_way.compare_with_median(first, {})
+        kept = three_way.compare_with_median(stored, compared)
+        was = three_way.verdicts(first, (), {k: c.far_below for k, c in compared.items()})
+        now = three_way.verdicts(stored, (), {k: c.far_below for k, c in kept.items()})
+        labels_only = three_way.verdicts(stored)  # before the comparisons were stored too
         rows.append(
             {"organization": org.name, "okrs": len(before), "added": len(extra),
              "flipped": len(changed),
              "orphan_flips": sum(1 for k in changed if not before[k] or not engine[k]),
              "flipped_as_stored": sum(1 for k in before if before[k] != after[k]),
              "verdicts_flipped": sum(1 for k in before if was[k] != now[k]),
+             "labels_kept_only": sum(1 for k in before if was[k] != labels_only[k]),
              "new_orphans": sum(1 for k in before if was[k] != now[k] == "orphan")}
         )  # fmt: skip
     return rows
@@ -69,7 +77,7 @@ def main(argv: list[str] | None = None) -> None:
     rows = flips(orgs, embed, args.add)
     embed.save()
     keys = ("okrs", "added", "flipped", "orphan_flips", "flipped_as_stored")
-    keys += ("verdicts_flipped", "new_orphans")
+    keys += ("verdicts_flipped", "new_orphans", "labels_kept_only")
     total = {k: sum(r[k] for r in rows) for k in keys}
     if args.json:
         print(json.dumps({"organizations": rows, "total": total}, indent=1))

@@ -24,6 +24,7 @@ from alignment.models import (
     Kpi,
     LinkFeedback,
     Okr,
+    OkrVerdict,
     ScoredLink,
     StrategicObjective,
     Team,
@@ -103,6 +104,7 @@ class OrgFacts:
     declared: dict[str, set[str]]  # okr id -> declared objective ids
     rejected: set[tuple[str, str]]  # (okr, objective) a person rejected
     links: dict[str, list[LinkRow]]  # okr id -> aligned/weak links and its best link, by rank
+    far_below: dict[str, bool]  # okr id -> its stored comparison with the median (verdicts.py)
     check_ins: list[CheckInRow]
     drift: dict[str, DriftRow]
     model: str | None
@@ -240,6 +242,9 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
             )
         },
         links=dict(links),
+        far_below=dict(
+            rows(OkrVerdict.okr_id, OkrVerdict.far_below, where=OkrVerdict.org_id == org_id)
+        ),
         check_ins=[
             CheckInRow(*r)
             for r in rows(

@@ -49,7 +49,7 @@ def find_linkage(
     facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
     out: list[Finding] = []
-    verdict = verdicts(facts.links, facts.rejected)
+    verdict = verdicts(facts.links, facts.rejected, facts.far_below)
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links

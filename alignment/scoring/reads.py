@@ -20,6 +20,7 @@ from alignment.models import (
     DeclaredLink,
     LinkFeedback,
     Okr,
+    OkrVerdict,
     ReadVersion,
     ScoredLink,
     StrategicObjective,
@@ -135,6 +136,12 @@ def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
         {"okr_id": row.okr_id, "title": title, "best": _link(row, objectives)}
         for row, title in session.execute(best)
     ]
+
+
+def far_below(session: Session, org_id: str) -> dict[str, bool]:
+    """Each OKR's stored comparison with its organization's median (alignment/verdicts.py)."""
+    rows = select(OkrVerdict.okr_id, OkrVerdict.far_below).where(OkrVerdict.org_id == org_id)
+    return dict(session.execute(rows).tuples().all())
 
 
 def rejected_pairs(session: Session, org_id: str) -> set[tuple[str, str]]:

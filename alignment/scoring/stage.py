@@ -28,6 +28,7 @@ from alignment.models import (
     LinkFeedback,
     LlmUsage,
     Okr,
+    OkrVerdict,
     ScoredLink,
     StrategicObjective,
     Team,
@@ -40,6 +41,7 @@ from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.stability import context_fingerprint, keep_earlier_labels
+from alignment.verdicts import Comparison, compare_with_median
 
 if TYPE_CHECKING:
     from alignment.adjudicate import Adjudicator, Outcome
@@ -170,6 +172,9 @@ def score_organization(
     links = keep_earlier_labels(links, earlier)
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     links = apply_feedback(session, org_id, links, docs.fingerprints)
+    compared = compare_with_median(
+        links, _earlier_comparisons(session, org_id, docs.fingerprints, context)
+    )
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
 
@@ -195,6 +200,19 @@ def score_organization(
     # version trigger (migration 0012) 145,000 times for a 10,000-OKR organization.
     for start in range(0, len(rows), INSERT_ROWS):
         session.execute(insert(ScoredLink).values(rows[start : start + INSERT_ROWS]))
+    session.execute(delete(OkrVerdict).where(OkrVerdict.org_id == org_id))
+    verdict_rows = [
+        {
+            "org_id": org_id,
+            "okr_id": okr_id,
+            **c._asdict(),
+            "okr_hash": docs.fingerprints[okr_id],
+            "context_hash": context,
+        }
+        for okr_id, c in compared.items()
+    ]
+    for start in range(0, len(verdict_rows), INSERT_ROWS):
+        session.execute(insert(OkrVerdict).values(verdict_rows[start : start + INSERT_ROWS]))
     session.execute(delete(CheckInDrift).where(CheckInDrift.org_id == org_id))
     if drift:
         session.execute(
@@ -282,6 +300,26 @@ def _earlier_labels(
     return {
         (okr_id, objective_id): label
         for okr_id, objective_id, label, okr_hash in rows
+        if fingerprints.get(okr_id) == okr_hash
+    }
+
+
+def _earlier_comparisons(
+    session: Session, org_id: str, fingerprints: dict[str, str], context: str
+) -> dict[str, Comparison]:
+    """Stored comparisons with the median of the OKRs whose text and context are unchanged."""
+    rows = session.execute(
+        select(
+            OkrVerdict.okr_id,
+            OkrVerdict.far_below,
+            OkrVerdict.best_score,
+            OkrVerdict.reference,
+            OkrVerdict.okr_hash,
+        ).where(OkrVerdict.org_id == org_id, OkrVerdict.context_hash == context)
+    )
+    return {
+        okr_id: Comparison(far_below, best, reference)
+        for okr_id, far_below, best, reference, okr_hash in rows
         if fingerprints.get(okr_id) == okr_hash
     }
 

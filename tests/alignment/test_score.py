@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from sqlalchemy import func, select, update
 
 from alignment.embed import VectorCache
@@ -10,6 +11,7 @@ from alignment.models import DeclaredLink, Okr, ScoredLink, StrategicObjective, 
 from alignment.scoring import reads as links
 from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.stage import load_docs, score_organization
+from alignment.verdicts import ORPHAN_SHARE_OF_MEDIAN, reference_score
 
 
 class CountingEmbedder:
@@ -232,3 +234,64 @@ def test_adding_an_okr_flips_no_other_verdict_but_a_new_objective_decides_afresh
     score_organization(session, scored_sample, embedder=embedder)
     [changed_context] = contexts()
     assert unchanged is not None and changed_context != unchanged
+
+
+def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_changes(
+    session, scored_sample, embedder
+) -> None:
+    from alignment.models import OkrVerdict
+    from alignment.review import okr_verdicts
+
+    def stored() -> dict[str, OkrVerdict]:
+        query = select(OkrVerdict).where(OkrVerdict.org_id == scored_sample)
+        return {v.okr_id: v for v in session.scalars(query)}
+
+    score_organization(session, scored_sample, embedder=embedder)  # rows with today's context
+    rows = stored()
+    assert len(rows) == 50 and {r.reference for r in rows.values()} == {
+        next(iter(rows.values())).reference
+    }
+    candidates, verdict = okr_verdicts(session, scored_sample)
+    unsure = sorted(o for o, links in candidates.items() if all(c.label == "none" for c in links))
+    assert unsure, "the sample has OKRs with neither an aligned nor a weak link"
+    okr_id = unsure[0]
+    # As if decided against another median: the reader follows the stored comparison.
+    row = rows[okr_id]
+    far = not row.far_below
+    row.far_below, row.reference = far, row.best_score * (5.0 if far else 0.5)
+    session.flush()
+    expected = "orphan" if far else "needs_review"
+    assert okr_verdicts(session, scored_sample)[1][okr_id] == expected
+    before = {o: (r.far_below, r.best_score, r.reference) for o, r in stored().items()}
+
+    okr = session.get(Okr, {"org_id": scored_sample, "id": "O-1"})
+    for n in range(5):
+        session.add(
+            Okr(
+                org_id=scored_sample, id=f"O-NEW-{n}", team_id=okr.team_id,
+                cycle_id=okr.cycle_id, title=f"Repaint the staff canteen in colour {n}",
+                content_hash=f"new-{n}",
+            )
+        )  # fmt: skip
+    session.flush()
+    score_organization(session, scored_sample, embedder=embedder)
+    session.expire_all()
+    after = {o: (r.far_below, r.best_score, r.reference) for o, r in stored().items()}
+    assert {o: after[o] for o in before} == before  # kept, the changed one included
+    assert {f"O-NEW-{n}" for n in range(5)} <= after.keys()
+    assert okr_verdicts(session, scored_sample)[1][okr_id] == expected
+    unchanged = {o: v for o, v in verdict.items() if o != okr_id}
+    assert {o: okr_verdicts(session, scored_sample)[1][o] for o in unchanged} == unchanged
+
+    # Its own text changed: it is compared afresh, with today's median.
+    session.execute(
+        update(Okr)
+        .where(Okr.org_id == scored_sample, Okr.id == okr_id)
+        .values(title="Repaint the warehouse loading bays")
+    )
+    score_organization(session, scored_sample, embedder=embedder)
+    session.expire_all()
+    fresh = stored()[okr_id]
+    today = reference_score(links.all_links(session, scored_sample))
+    assert fresh.reference == pytest.approx(today) != before[okr_id][2]
+    assert fresh.far_below == (fresh.best_score < ORPHAN_SHARE_OF_MEDIAN * today)

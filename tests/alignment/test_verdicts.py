@@ -1,0 +1,69 @@
+"""Three-way verdicts and the stored comparison with the organization's median."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from alignment.verdicts import (
+    ORPHAN_SHARE_OF_MEDIAN,
+    Comparison,
+    compare_with_median,
+    reference_score,
+    verdicts,
+)
+
+
+class L(NamedTuple):
+    label: str
+    score: float
+
+
+def org(best: dict[str, float]) -> dict[str, list[L]]:
+    return {okr: [L("none", s), L("none", s / 2)] for okr, s in best.items()}
+
+
+def test_an_okr_far_under_the_median_is_an_orphan_and_one_near_it_needs_review() -> None:
+    links = org({"a": 1.0, "b": 1.0, "c": 1.0, "far": 0.1, "near": 0.3})
+    assert reference_score(links) == 1.0
+    said = verdicts(links)
+    assert said["far"] == "orphan" and said["near"] == "needs_review"
+
+
+def test_adding_okrs_moves_the_median_but_not_a_kept_comparison() -> None:
+    # Best scores in two clusters: five unrelated low OKRs drag the median between them.
+    first = org({"a": 1.0, "b": 1.0, "c": 1.0, "d": 0.2, "x": 0.2})
+    compared = compare_with_median(first, {})
+    assert compared["x"] == Comparison(True, 0.2, 1.0)
+    grown = {**first, **org({f"new{n}": 0.25 for n in range(5)})}
+    assert reference_score(grown) * ORPHAN_SHARE_OF_MEDIAN < 0.2  # today's median would differ
+    assert verdicts(grown)["x"] == "needs_review"
+
+    kept = compare_with_median(grown, {k: c for k, c in compared.items()})
+    assert kept["x"] == compared["x"]
+    assert kept["new0"].reference == reference_score(grown)  # new OKRs meet today's median
+    said = verdicts(grown, (), {k: c.far_below for k, c in kept.items()})
+    assert said["x"] == "orphan"
+
+
+def test_labels_and_people_outrank_the_stored_comparison() -> None:
+    links = {
+        "aligned": [L("aligned", 0.1)],
+        "weak": [L("weak", 0.1)],
+        "rejected": [L("none", 5.0)],
+        "stored": [L("none", 5.0)],
+        "unstored": [L("none", 5.0)],
+    }
+    far = {"aligned": True, "weak": True, "rejected": False, "stored": True}
+    said = verdicts(links, [("rejected", "SO-1")], far)
+    assert said == {
+        "aligned": "aligned",
+        "weak": "needs_review",
+        "rejected": "orphan",
+        "stored": "orphan",
+        "unstored": "needs_review",  # compared with today's median: it is the median
+    }
+
+
+def test_an_okr_without_links_is_not_compared() -> None:
+    compared = compare_with_median({"a": [L("none", 1.0)], "empty": []}, {})
+    assert set(compared) == {"a"}
