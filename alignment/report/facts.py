@@ -31,6 +31,7 @@ from alignment.models import (
     content_hash,
 )
 from alignment.repository import require_org
+from alignment.verdicts import Comparison
 
 
 class OkrRow(NamedTuple):
@@ -104,7 +105,7 @@ class OrgFacts:
     declared: dict[str, set[str]]  # okr id -> declared objective ids
     rejected: set[tuple[str, str]]  # (okr, objective) a person rejected
     links: dict[str, list[LinkRow]]  # okr id -> aligned/weak links and its best link, by rank
-    far_below: dict[str, bool]  # okr id -> its stored comparison with the median (verdicts.py)
+    compared: dict[str, Comparison]  # okr id -> its stored comparison with the median
     check_ins: list[CheckInRow]
     drift: dict[str, DriftRow]
     model: str | None
@@ -242,9 +243,16 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
             )
         },
         links=dict(links),
-        far_below=dict(
-            rows(OkrVerdict.okr_id, OkrVerdict.far_below, where=OkrVerdict.org_id == org_id)
-        ),
+        compared={
+            okr_id: Comparison(*c)
+            for okr_id, *c in rows(
+                OkrVerdict.okr_id,
+                OkrVerdict.far_below,
+                OkrVerdict.best_score,
+                OkrVerdict.reference,
+                where=OkrVerdict.org_id == org_id,
+            )
+        },
         check_ins=[
             CheckInRow(*r)
             for r in rows(

@@ -10,7 +10,7 @@ from alignment.report.config import ReportConfig
 from alignment.report.facts import LinkRow, OrgFacts
 from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
-from alignment.verdicts import verdicts
+from alignment.verdicts import ORPHAN_SHARE_OF_MEDIAN, Comparison, verdicts
 
 
 def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
@@ -36,6 +36,23 @@ def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
     }
 
 
+def _compared_evidence(compared: Comparison | None) -> dict[str, object]:
+    """Why the engine is confident: the best score against the organization's median best
+    score when the verdict was decided (people's rejections need no such reason)."""
+    if compared is None or not compared.far_below:
+        return {}
+    return {
+        "organization_median_best": round(compared.reference, 4),
+        "orphan_below": round(ORPHAN_SHARE_OF_MEDIAN * compared.reference, 4),
+    }
+
+
+def _against_median(compared: Comparison | None) -> str:
+    if compared is None or not compared.far_below:
+        return ""  # a person's rejection, or scored before comparisons were stored
+    return f", a typical OKR here reaches {compared.reference:.2f}"
+
+
 def _support(link: LinkRow | None) -> str:
     """How far the text goes towards a declared objective, in words rather than a label."""
     if link is None:
@@ -49,7 +66,8 @@ def find_linkage(
     facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
     out: list[Finding] = []
-    verdict = verdicts(facts.links, facts.rejected, facts.far_below)
+    far_below = {okr: c.far_below for okr, c in facts.compared.items()}
+    verdict = verdicts(facts.links, facts.rejected, far_below)
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links
@@ -86,9 +104,14 @@ def find_linkage(
                         "orphan_okr",
                         "high",
                         f"{quote(okr.title)} serves no strategic objective (best match "
-                        f"{best.objective_id}, score {best.score:.2f})",
+                        f"{best.objective_id}, score {best.score:.2f}"
+                        f"{_against_median(facts.compared.get(okr_id))})",
                         [rec.okr(okr_id), rec.team(okr.team_id)],
-                        {"best_link": _link_evidence(best, facts), "declared": sorted(declared)},
+                        {
+                            "best_link": _link_evidence(best, facts),
+                            "declared": sorted(declared),
+                            **_compared_evidence(facts.compared.get(okr_id)),
+                        },
                         (okr_id,),
                     ),
                     [okr_id],

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
+from alignment import verdicts
 from alignment.errors import Invalid, NotFound
 from alignment.models import (
     CheckIn,
@@ -115,7 +116,8 @@ def all_links(session: Session, org_id: str) -> dict[str, list[ScoredLink]]:
 
 
 def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
-    """OKRs with no aligned link, each with its best link, weakest first.
+    """OKRs with no aligned link, each with its verdict (`orphan` or `needs_review`,
+    alignment/verdicts.py) and its best link, weakest first.
 
     Only rank-1 rows leave the database: reading every stored link (145,000 rows with their
     evidence for 10,000 OKRs) to find them made this read cost seconds on a large organization.
@@ -132,9 +134,26 @@ def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
         .order_by(ScoredLink.score, ScoredLink.okr_id)
     )
     objectives = _titles(session, StrategicObjective, org_id)
+    rows = session.execute(best).all()
+    stored = far_below(session, org_id)
+    decided = {okr for okr, _ in rejected_pairs(session, org_id)}
+    reference = 0.0
+    if any(row.okr_id not in stored for row, _ in rows):  # scored before migration 0015
+        reference = verdicts.reference_score(all_links(session, org_id))
     return [
-        {"okr_id": row.okr_id, "title": title, "best": _link(row, objectives)}
-        for row, title in session.execute(best)
+        {
+            "okr_id": row.okr_id,
+            "title": title,
+            # rank 1 is weak whenever any link is (weak links rank before the rest)
+            "verdict": verdicts.okr_verdict(
+                [row],
+                reference,
+                person_rejected=row.okr_id in decided,
+                far_below=stored.get(row.okr_id),
+            ),
+            "best": _link(row, objectives),
+        }
+        for row, title in rows
     ]
 
 

@@ -39,6 +39,7 @@ from alignment.report import (
 )
 from alignment.report.store import save_settings
 from alignment.scoring.reads import record_feedback
+from alignment.scoring.stage import score_organization
 
 REPO = Path(__file__).resolve().parents[2]
 LABELS = json.loads((REPO / "examples" / "sample-org.labels.json").read_text())["links"]
@@ -545,3 +546,26 @@ def test_two_equal_builds_at_once_store_one_run(engine):
     finally:
         with Session(engine) as s, s.begin():
             s.delete(s.get(Organization, org))
+
+
+def test_an_engine_orphan_says_what_a_typical_okr_reaches_and_a_rejected_one_does_not(
+    session, scored_sample, embedder
+):
+    score_organization(session, scored_sample, embedder=embedder)  # comparisons stored
+    record_feedback(
+        session, scored_sample, "O-42", "SO-12", verdict="rejected", decided_by="strategy office"
+    )
+    found = by_key(build_report(session, scored_sample, embedder=embedder))
+    engine = {
+        k: f for k, f in found.items() if k.startswith("orphan_okr:") and k != "orphan_okr:O-42"
+    }
+    assert engine, "the sample has orphans the engine is confident about"
+    for finding in engine.values():
+        ev = finding["evidence"]
+        assert ev["best_link"]["score"] < ev["orphan_below"] < ev["organization_median_best"]
+        assert (
+            f"a typical OKR here reaches {ev['organization_median_best']:.2f}" in finding["reason"]
+        )
+    rejected = found["orphan_okr:O-42"]
+    assert "organization_median_best" not in rejected["evidence"]
+    assert "typical" not in rejected["reason"]

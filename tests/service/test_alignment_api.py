@@ -56,6 +56,11 @@ def test_planted_orphans_are_listed(client, scored_sample) -> None:
     planted = {"O-11", "O-38", "O-42", "O-44", "O-46"}
     assert len(planted & found) >= 4, found
     assert body["total"] == len(body["items"])
+    # Each says what the report and the review queue say about it.
+    verdict = {o["okr_id"]: o["verdict"] for o in body["items"]}
+    assert set(verdict.values()) == {"orphan", "needs_review"}
+    queue = client.get(f"/orgs/{scored_sample}/review-queue").json()["items"]
+    assert {o for o, v in verdict.items() if v == "needs_review"} == {i["okr_id"] for i in queue}
 
 
 def test_audit_flags_unsupported_declarations(client, scored_sample) -> None:
