@@ -1,6 +1,7 @@
 """Fit the engine's calibration and write it, with its provenance, to calibration.json.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.fit evals/datasets/dev evals/datasets/holdout
+    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.fit evals/datasets/dev evals/datasets/holdout \
+        --drift-also evals/datasets/dev-styles
 
 Every constant the scoring math uses that was learned from labelled organizations comes from
 here: the link calibration (logistic weights and label thresholds), the small-organization one
@@ -40,26 +41,37 @@ def _commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def fit(sources: list[str], commit: str) -> dict:
+def fit(sources: list[str], commit: str, drift_also: list[str] | None = None) -> dict:
+    """`drift_also`: more dataset folders for the drift calibration only (evals/README.md:
+    fitting the links on other styles did not help them, fitting the drift flag did)."""
     paths = research.dataset_paths(sources)
     orgs = [research.load_org(p) for p in paths]
     fit_orgs = [o for o in orgs if o.fit]
     if not fit_orgs:
         raise SystemExit("no organization with orphan or drift labels to fit on")
+    extra_paths = research.dataset_paths(drift_also) if drift_also else []
+    drift_orgs = [*fit_orgs, *(o for o in map(research.load_org, extra_paths) if o.fit)]
     embed = research.CachedEmbedder()
     links = research.fit_links(fit_orgs, embed, _LINK_BASE)
     small = research.fit_links(fit_orgs, embed, _SMALL_BASE, only=calibration.ABSOLUTE)
-    dcal = research.fit_drift(fit_orgs, embed, _DRIFT_BASE)
+    dcal = research.fit_drift(drift_orgs, embed, _DRIFT_BASE)
     weight = rank_weight.fit_rank_weight(fit_orgs, embed, _LINK_BASE)
     embed.save()
-    labels = [Path(str(p).replace(".bundle.", ".labels.")) for p in paths]
+    every = [*paths, *extra_paths]
+    labels = [Path(str(p).replace(".bundle.", ".labels.")) for p in every]
+    command = "python -m evals.fit " + " ".join(sources)
+    if drift_also:
+        command += " --drift-also " + " ".join(drift_also)
+    provenance = {
+        "command": command,
+        "commit": commit,
+        "datasets": {str(p): _sha256(p) for p in sorted([*every, *labels])},
+        "fit_organizations": sorted(o.name for o in fit_orgs),
+    }
+    if drift_also:
+        provenance["drift_organizations"] = sorted(o.name for o in drift_orgs)
     return {
-        "provenance": {
-            "command": "python -m evals.fit " + " ".join(sources),
-            "commit": commit,
-            "datasets": {str(p): _sha256(p) for p in sorted([*paths, *labels])},
-            "fit_organizations": sorted(o.name for o in fit_orgs),
-        },
+        "provenance": provenance,
         "links": asdict(links),
         "small_org": asdict(small),
         "drift": {**asdict(dcal), "direction": list(dcal.direction)},
@@ -81,8 +93,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("sources", nargs="+", help="dataset folders or bundle files (dev data only)")
     ap.add_argument("--out", default=str(FITTED_PATH), help="where to write (default: shipped)")
     ap.add_argument("--commit", help="commit to record (default: git HEAD)")
+    ap.add_argument(
+        "--drift-also", nargs="+", default=[], help="more folders for the drift calibration only"
+    )
     args = ap.parse_args(argv)
-    text = dumps(fit(args.sources, args.commit or _commit()))
+    text = dumps(fit(args.sources, args.commit or _commit(), args.drift_also))
     Path(args.out).write_text(text)
     print(f"wrote {args.out}", file=sys.stderr)
 
