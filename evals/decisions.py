@@ -2,19 +2,21 @@
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m evals.decisions DIR_OR_BUNDLE... [--share 0.3] [--seeds 5]
 
-For each organization with orphan labels: a share of its OKRs is "decided" as a reviewer would
-(of the engine's three best candidates, confirm the gold links and reject the others), the
-organization's `aligned` threshold is adapted to those decisions (`adapted` below),
-and the remaining OKRs are scored with the fitted and with the
-adapted calibration. Prints link F1 and orphan precision/recall (an OKR with no aligned link) on
-the undecided OKRs, mean over organizations and seeds.
+For each organization with link labels: a share of its OKRs is "decided" as a reviewer would
+(of the engine's three best candidates, confirm the gold links and reject the others), and the
+remaining OKRs are scored four ways: the fitted calibration; the organization's `aligned`
+threshold adapted to the decisions (`adapted`); and two votes of the decided OKRs for the
+objectives people confirmed, by text similarity and by team (`VOTES`, parameters chosen
+leave-one-org-out). Prints top1, link F1 and orphan precision/recall (an OKR with no aligned
+link) on the undecided OKRs, pooled per dataset folder over organizations and seeds.
 
-Measured 2026-12-05 (dev, old holdout, dev-styles; 30% decided, 5 seeds): no gain. Threshold
-adaptation lowers link F1 on every group (dev-styles 0.619 -> 0.586), and a per-organization
-logit bias fitted by penalized likelihood does no better (tried in the same harness): the
-engine's errors are in the ranking, not an organization-wide offset of its scores. So the
-service applies people's decisions to the links they decided (stage.apply_feedback) and does
-not move the organization's thresholds.
+Measured 2026-12-05/06 (dev, old holdout, dev-styles, real-dev, our real pages; 30% decided,
+5 seeds): no variant raises top1 and link F1 on every folder. Threshold adaptation lowers link
+F1 on dev-styles and the real pages, and a per-organization logit bias fitted by penalized
+likelihood does no better (tried in the same harness): the engine's errors are in the ranking,
+not an organization-wide offset. Votes help link F1 on the real pages and cost top1 on the
+real plans (evals/README.md has the table). So the service applies people's decisions to the
+links they decided (stage.apply_feedback) and does not move the organization's scores.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+from scipy.special import expit, logit
 
-from alignment.scoring import calibration
+from alignment.scoring import calibration, link_features
 from evals import research
 
 # The candidate rule: move the organization's `aligned` threshold to the one that best
@@ -57,47 +60,109 @@ def adapted(
     return replace(cal, aligned=round(aligned, 4), weak=round(aligned * ratio, 4))
 
 
-def _metrics(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> dict:
+# Two more candidates, each a vote of the decided OKRs for the objectives people confirmed,
+# added to an undecided OKR's logit: by how similar the OKRs' texts are (`similar`: weight w
+# for similarity above a floor), and by team (`team`: weight w when a teammate's link to that
+# objective was confirmed). Their parameters are chosen leave-one-org-out.
+VOTES = {
+    "similar": [(w, floor) for w in (1.0, 2.0, 4.0, 8.0) for floor in (0.3, 0.5, 0.7)],
+    "team": [(w, 0.5) for w in (0.5, 1.0, 2.0, 4.0)],
+}
+
+
+def _counts(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> np.ndarray:
+    """top1 hits, OKRs with a gold link, true links, predicted + gold links, right orphan
+    calls, orphan calls, orphans (summed over seeds and organizations, then pooled)."""
+    has = gold.any(axis=1)
+    hits = (gold[np.arange(len(probs)), probs.argmax(axis=1)] & has).sum()
     pred = calibration.label_links(probs, cal) == "aligned"
-    tp = float((pred & gold).sum())
-    f1 = 2 * tp / max(float(pred.sum() + gold.sum()), 1.0)
-    said_orphan = ~pred.any(axis=1)
-    is_orphan = ~gold.any(axis=1)
-    hit = float((said_orphan & is_orphan).sum())
+    said, orphan = ~pred.any(axis=1), ~has
+    return np.array(
+        [hits, has.sum(), (pred & gold).sum(), pred.sum() + gold.sum(),
+         (said & orphan).sum(), said.sum(), orphan.sum()],
+        dtype=np.float64,
+    )  # fmt: skip
+
+
+def summary(c: np.ndarray) -> dict[str, float | None]:
     return {
-        "link_f1": f1,
-        "orphan_p": hit / said_orphan.sum() if said_orphan.any() else None,
-        "orphan_r": hit / is_orphan.sum() if is_orphan.any() else None,
+        "top1": c[0] / c[1] if c[1] else None,
+        "link_f1": 2 * c[2] / c[3] if c[3] else None,
+        "orphan_p": c[4] / c[5] if c[5] else None,
+        "orphan_r": c[4] / c[6] if c[6] else None,
     }
 
 
 def decisions(probs: np.ndarray, gold: np.ndarray) -> list[tuple[float, bool]]:
-    out = []
-    for p, g in zip(probs, gold, strict=True):
-        # A reviewer looks at the engine's three best candidates and decides each.
-        out += [(float(p[o]), bool(g[o])) for o in np.argsort(-p)[:3]]
-    return out
+    return [(float(probs[k, o]), bool(gold[k, o])) for k, o in _shown(probs)]
 
 
-def run(orgs, embed, share: float, seeds: int) -> dict[str, dict[str, list[float]]]:
-    results: dict[str, dict[str, list[float]]] = {}
+def _shown(probs: np.ndarray) -> list[tuple[int, int]]:
+    # A reviewer looks at the engine's three best candidates and decides each.
+    return [(k, int(o)) for k, p in enumerate(probs) for o in np.argsort(-p)[:3]]
+
+
+def voted(
+    probs: np.ndarray, confirmed: np.ndarray, similarity: np.ndarray, w: float, floor: float
+) -> np.ndarray:
+    """`confirmed`: (decided OKRs, objectives); `similarity`: (undecided, decided) OKRs."""
+    logits = logit(np.clip(probs, 1e-9, 1 - 1e-9))
+    if not confirmed.any():
+        return probs
+    best = np.where(confirmed[None, :, :], similarity[:, :, None], -1.0).max(axis=1)
+    return expit(logits + w * np.maximum(0.0, best - floor))
+
+
+def run(orgs, embed, share: float, seeds: int) -> dict[tuple[str, str], np.ndarray]:
+    """(organization, variant) -> counts on its undecided OKRs, summed over seeds."""
+    out: dict[tuple[str, str], np.ndarray] = {}
+
+    def add(org: str, variant: str, c: np.ndarray) -> None:
+        out[(org, variant)] = out.get((org, variant), 0) + c
+
     for org in orgs:
-        if not any(not v for v in org.labels.get("links", {}).values()):
+        if not org.labels.get("links"):
             continue
         x, gold = research._link_data(org, embed)
+        rows = [k for k in org.okrs if k.id in org.labels["links"]]
+        vectors = embed([link_features.okr_text(k) for k in rows])
+        teams = np.asarray([k.team or f"none-{i}" for i, k in enumerate(rows)])
         probs = calibration.calibrated(x, calibration.DEFAULT)
         for seed in range(seeds):
             rng = np.random.default_rng(seed)
             decided = rng.random(len(gold)) < share
             rest = ~decided
             cal = adapted(calibration.DEFAULT, decisions(probs[decided], gold[decided]))
-            for name, c in (("fitted", calibration.DEFAULT), ("adapted", cal)):
-                m = _metrics(probs[rest], gold[rest], c)
-                bucket = results.setdefault(f"{org.source}|{name}", {})
-                for k, v in m.items():
-                    if v is not None:
-                        bucket.setdefault(k, []).append(v)
-    return results
+            add(org.name, "fitted", _counts(probs[rest], gold[rest], calibration.DEFAULT))
+            add(org.name, "adapted", _counts(probs[rest], gold[rest], cal))
+            confirmed = np.zeros_like(gold[decided])
+            for k, o in _shown(probs[decided]):
+                confirmed[k, o] = gold[decided][k, o]
+            similar = vectors[rest] @ vectors[decided].T
+            same_team = (teams[rest][:, None] == teams[decided][None, :]).astype(np.float64)
+            for name, sim in (("similar", similar), ("team", same_team)):
+                for w, floor in VOTES[name]:
+                    p = voted(probs[rest], confirmed, sim, w, floor)
+                    add(
+                        org.name,
+                        f"{name} {w:g}/{floor:g}",
+                        _counts(p, gold[rest], calibration.DEFAULT),
+                    )
+    return out
+
+
+def choose(results, orgs, held_out, variants: list[str]) -> str:
+    """The variant with the best mean over folders of top1 + link F1 on the other orgs."""
+
+    def merit(v: str) -> float:
+        folders: dict[str, np.ndarray] = {}
+        for o in orgs:
+            if o is not held_out and (o.name, v) in results:
+                folders[o.source] = folders.get(o.source, 0) + results[(o.name, v)]
+        return float(np.mean([sum(summary(c)[m] or 0.0 for m in ("top1", "link_f1"))
+                              for c in folders.values()]))  # fmt: skip
+
+    return max(variants, key=merit)
 
 
 def main() -> None:
@@ -107,15 +172,25 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=5)
     args = ap.parse_args()
     embed = research.CachedEmbedder()
-    orgs = research.load_all(args.sources)
+    orgs = [o for o in research.load_all(args.sources) if o.labels.get("links")]
     results = run(orgs, embed, args.share, args.seeds)
     embed.save()
-    print(f"{'group | calibration':<30}{'link_f1':>10}{'orphan_p':>10}{'orphan_r':>10}")
-    for key in sorted(results):
-        m = results[key]
-        cells = "".join(f"{np.mean(m[k]):>10.3f}" if m.get(k) else f"{'-':>10}"
-                        for k in ("link_f1", "orphan_p", "orphan_r"))  # fmt: skip
-        print(f"{key:<30}{cells}")
+    rows: dict[tuple[str, str], np.ndarray] = {}
+    for org in orgs:
+        for variant in ("fitted", "adapted"):
+            rows[(org.source, variant)] = (
+                rows.get((org.source, variant), 0) + results[(org.name, variant)]
+            )
+        for name, grid in VOTES.items():
+            pick = choose(results, orgs, org, [f"{name} {w:g}/{f:g}" for w, f in grid])
+            key = (org.source, f"{name} votes (leave-one-org-out)")
+            rows[key] = rows.get(key, 0) + results[(org.name, pick)]
+    cols = ("top1", "link_f1", "orphan_p", "orphan_r")
+    print(f"{'folder | variant':<44}" + "".join(f"{c:>10}" for c in cols))
+    for (source, variant), c in rows.items():
+        m = summary(c)
+        cells = [f"{m[k]:>10.3f}" if m[k] is not None else f"{'-':>10}" for k in cols]
+        print(f"{source + ' | ' + variant:<44}" + "".join(cells))
 
 
 if __name__ == "__main__":

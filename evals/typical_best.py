@@ -20,6 +20,9 @@ over its labelled OKRs: the review share (OKRs whose verdict is `needs_review`),
 recall and F1, and the report's orphans (which the rule cannot change: it promotes weak links
 only, and an OKR with a weak link is never an orphan).
 
+A second rule, without a parameter, is printed too (`teammate rule`): promote the weak best
+link when another OKR of the same team is aligned to that objective.
+
 Known approximation: the shipped calibration was fitted on dev and the old holdout, so their
 scores are in-sample; on the other folders it is out of sample.
 """
@@ -79,8 +82,30 @@ def promote(links: Mapping[str, Sequence[Link]], share: float | None) -> dict[st
     return out
 
 
+def promote_by_team(links: Mapping[str, Sequence[Link]], team: Mapping[str, str | None]):
+    """The second rule: promote the weak best link when a teammate is aligned to that objective."""
+    served: dict[str, set[str]] = {}
+    for okr, ranked in links.items():
+        for lk in ranked:
+            if lk.label == "aligned" and team.get(okr):
+                served.setdefault(team[okr], set()).add(lk.objective_id)
+    out = {k: list(v) for k, v in links.items()}
+    for okr, ranked in out.items():
+        if not ranked or any(lk.label == "aligned" for lk in ranked):
+            continue
+        i = max(range(len(ranked)), key=lambda j: ranked[j].score)
+        if ranked[i].label == "weak" and ranked[i].objective_id in served.get(team[okr], ()):
+            ranked[i] = replace(ranked[i], label="aligned")
+    return out
+
+
 def counts(scored: Mapping[str, Sequence[Link]], org: research.Org, share: float | None) -> Counts:
-    links = promote(scored, share)
+    return count_links(promote(scored, share), scored, org)
+
+
+def count_links(
+    links: Mapping[str, Sequence[Link]], scored: Mapping[str, Sequence[Link]], org: research.Org
+) -> Counts:
     said = verdicts.verdicts(links)
     gold = org.labels.get("links") or {}
     c = Counts()
@@ -121,6 +146,18 @@ def main(argv: list[str] | None = None) -> None:
         for share in SHARES:
             total = sum((table[(o.name, share)] for o in group), Counts())
             print(f"  share {share!s:<5} {total.row()}")
+        by_team = sum(
+            (
+                count_links(
+                    promote_by_team(scored[o.name], {k.id: k.team for k in o.okrs}),
+                    scored[o.name],
+                    o,
+                )
+                for o in group
+            ),
+            Counts(),
+        )
+        print(f"  teammate rule {by_team.row()}")
         for name, picks in chosen.items():
             loo = sum((table[(o.name, picks[o.name])] for o in group), Counts())
             shares = ", ".join(sorted({str(picks[o.name]) for o in group}))

@@ -130,7 +130,8 @@ def okr_links(org_id: str, okr_id: str, session: SessionDep, request: Request) -
 
 @router.get("/alignment/orphans")
 def orphans(org_id: str, session: SessionDep, page: PageDep, request: Request) -> dict[str, Any]:
-    """OKRs with no `aligned` objective, weakest first, each with its best candidate."""
+    """OKRs with no `aligned` objective, weakest first, each with its verdict (`orphan` when
+    the engine or a person is sure, else `needs_review`) and its best candidate."""
     return _cached(  # a Response passes through; the annotation documents its body
         request,
         session,
