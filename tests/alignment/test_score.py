@@ -26,6 +26,19 @@ class CountingEmbedder:
         return self.inner.encode(texts)
 
 
+def add_okrs(session, org_id: str, title: str, count: int = 5) -> None:
+    """`count` new OKRs in O-1's team and cycle, titled `title` with {n} filled in."""
+    okr = session.get(Okr, {"org_id": org_id, "id": "O-1"})
+    for n in range(count):
+        session.add(
+            Okr(
+                org_id=org_id, id=f"O-NEW-{n}", team_id=okr.team_id, cycle_id=okr.cycle_id,
+                title=title.format(n=n), content_hash=f"new-{n}",
+            )
+        )  # fmt: skip
+    session.flush()
+
+
 def test_every_okr_stores_its_top_links_and_every_named_one(session, scored_sample) -> None:
     n_objectives = session.scalar(
         select(func.count()).where(StrategicObjective.org_id == scored_sample)
@@ -201,16 +214,7 @@ def test_adding_an_okr_flips_no_other_verdict_but_a_new_objective_decides_afresh
     # Scored once more so every stored label carries its context (the fixture may predate it).
     score_organization(session, scored_sample, embedder=embedder)
     before = labels()
-    okr = session.get(Okr, {"org_id": scored_sample, "id": "O-1"})
-    for n in range(5):
-        session.add(
-            Okr(
-                org_id=scored_sample, id=f"O-NEW-{n}", team_id=okr.team_id,
-                cycle_id=okr.cycle_id, title=f"Cut invoice errors by a third in region {n}",
-                content_hash=f"new-{n}",
-            )
-        )  # fmt: skip
-    session.flush()
+    add_okrs(session, scored_sample, "Cut invoice errors by a third in region {n}")
     score_organization(session, scored_sample, embedder=embedder)
     after = labels()
     changed = [pair for pair, label in before.items() if after.get(pair) not in (None, label)]
@@ -264,16 +268,7 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     assert okr_verdicts(session, scored_sample)[1][okr_id] == expected
     before = {o: (r.far_below, r.best_score, r.reference) for o, r in stored().items()}
 
-    okr = session.get(Okr, {"org_id": scored_sample, "id": "O-1"})
-    for n in range(5):
-        session.add(
-            Okr(
-                org_id=scored_sample, id=f"O-NEW-{n}", team_id=okr.team_id,
-                cycle_id=okr.cycle_id, title=f"Repaint the staff canteen in colour {n}",
-                content_hash=f"new-{n}",
-            )
-        )  # fmt: skip
-    session.flush()
+    add_okrs(session, scored_sample, "Repaint the staff canteen in colour {n}")
     score_organization(session, scored_sample, embedder=embedder)
     session.expire_all()
     after = {o: (r.far_below, r.best_score, r.reference) for o, r in stored().items()}
