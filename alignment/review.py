@@ -18,8 +18,7 @@ from sqlalchemy.orm import Session
 from alignment.errors import Invalid, NotFound
 from alignment.models import LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
-from alignment.scoring.reads import far_below, record_feedback, rejected_pairs
-from alignment.verdicts import verdicts
+from alignment.scoring.reads import record_feedback, stored_verdicts
 
 CANDIDATES = 3
 
@@ -47,10 +46,7 @@ def okr_verdicts(
 ) -> tuple[dict[str, list[Candidate]], dict[str, str]]:
     """Each OKR's best candidates and its verdict (aligned / needs_review / orphan), people's
     rejections included: what every page and report shows."""
-    candidates = candidates_by_okr(session, org_id)
-    return candidates, verdicts(
-        candidates, rejected_pairs(session, org_id), far_below(session, org_id)
-    )
+    return candidates_by_okr(session, org_id), stored_verdicts(session, org_id)
 
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:

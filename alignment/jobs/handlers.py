@@ -49,15 +49,11 @@ def import_bundle(
 
 def score(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
     from alignment.adjudicate import configured_adjudicator
-    from alignment.scoring.reads import all_links, far_below
+    from alignment.scoring.reads import stored_verdicts
     from alignment.scoring.stage import score_organization
-    from alignment.verdicts import verdicts
     from alignment.webhooks import emit
 
-    try:
-        before = verdicts(all_links(session, job.org_id), (), far_below(session, job.org_id))
-    except NotFound:  # never scored: every orphan found now is news
-        before = {}
+    before = stored_verdicts(session, job.org_id)  # empty when never scored: all news
     adjudicator = (
         configured_adjudicator(job.params.get("adjudicate_max_calls", 25))
         if job.params.get("adjudicate")
@@ -70,7 +66,7 @@ def score(session: Session, job: Job, services: Services, progress: Progress) ->
         adjudicator=adjudicator,
         progress=lambda done, total: progress(done, total, "embedding texts"),
     )
-    after = verdicts(all_links(session, job.org_id), (), far_below(session, job.org_id))
+    after = stored_verdicts(session, job.org_id)
     newly = sorted(o for o, v in after.items() if v == "orphan" and before.get(o) != "orphan")
     base = _org_url(job.org_id)
     for okr_id in newly:

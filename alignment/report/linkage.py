@@ -36,20 +36,22 @@ def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
     }
 
 
-def _compared_evidence(compared: Comparison | None) -> dict[str, object]:
-    """Why the engine is confident: the best score against the organization's median best
-    score when the verdict was decided (people's rejections need no such reason)."""
-    if compared is None or not compared.far_below:
+def _compared_evidence(compared: Comparison | None, rejected: bool) -> dict[str, object]:
+    """Why the engine is confident: its best score against the organization's median best
+    score when the verdict was decided (kept since while the OKR and its objectives are
+    unchanged, so today's score may differ a little). People's rejections need no reason."""
+    if compared is None or not compared.far_below or rejected:
         return {}
     return {
+        "best_score_when_decided": round(compared.best_score, 4),
         "organization_median_best": round(compared.reference, 4),
         "orphan_below": round(ORPHAN_SHARE_OF_MEDIAN * compared.reference, 4),
     }
 
 
-def _against_median(compared: Comparison | None) -> str:
-    if compared is None or not compared.far_below:
-        return ""  # a person's rejection, or scored before comparisons were stored
+def _against_median(compared: Comparison | None, rejected: bool) -> str:
+    if compared is None or not compared.far_below or rejected:
+        return ""  # a person's decision, or scored before comparisons were stored
     return f", a typical OKR here reaches {compared.reference:.2f}"
 
 
@@ -68,6 +70,7 @@ def find_linkage(
     out: list[Finding] = []
     far_below = {okr: c.far_below for okr, c in facts.compared.items()}
     verdict = verdicts(facts.links, facts.rejected, far_below)
+    rejected = {okr for okr, _ in facts.rejected}
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links
@@ -105,12 +108,12 @@ def find_linkage(
                         "high",
                         f"{quote(okr.title)} serves no strategic objective (best match "
                         f"{best.objective_id}, score {best.score:.2f}"
-                        f"{_against_median(facts.compared.get(okr_id))})",
+                        f"{_against_median(facts.compared.get(okr_id), okr_id in rejected)})",
                         [rec.okr(okr_id), rec.team(okr.team_id)],
                         {
                             "best_link": _link_evidence(best, facts),
                             "declared": sorted(declared),
-                            **_compared_evidence(facts.compared.get(okr_id)),
+                            **_compared_evidence(facts.compared.get(okr_id), okr_id in rejected),
                         },
                         (okr_id,),
                     ),

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -134,27 +134,44 @@ def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
         .order_by(ScoredLink.score, ScoredLink.okr_id)
     )
     objectives = _titles(session, StrategicObjective, org_id)
-    rows = session.execute(best).all()
-    stored = far_below(session, org_id)
-    decided = {okr for okr, _ in rejected_pairs(session, org_id)}
-    reference = 0.0
-    if any(row.okr_id not in stored for row, _ in rows):  # scored before migration 0015
-        reference = verdicts.reference_score(all_links(session, org_id))
+    verdict = stored_verdicts(session, org_id)
     return [
         {
             "okr_id": row.okr_id,
             "title": title,
-            # rank 1 is weak whenever any link is (weak links rank before the rest)
-            "verdict": verdicts.okr_verdict(
-                [row],
-                reference,
-                person_rejected=row.okr_id in decided,
-                far_below=stored.get(row.okr_id),
-            ),
+            "verdict": verdict[row.okr_id],
             "best": _link(row, objectives),
         }
-        for row, title in rows
+        for row, title in session.execute(best)
     ]
+
+
+class VerdictLink(NamedTuple):
+    label: str
+    score: float
+
+
+def verdict_links(session: Session, org_id: str) -> dict[str, list[VerdictLink]]:
+    """What a verdict is decided from: each OKR's aligned and weak links and its rank-1 link,
+    labels as stored (people's decisions applied). The report reads the same rows (facts.py)."""
+    rows = session.execute(
+        select(ScoredLink.okr_id, ScoredLink.label, ScoredLink.score).where(
+            ScoredLink.org_id == org_id,
+            or_(ScoredLink.rank == 1, ScoredLink.label != "none"),
+        )
+    )
+    out: dict[str, list[VerdictLink]] = defaultdict(list)
+    for okr_id, label, score in rows:
+        out[okr_id].append(VerdictLink(label, score))
+    return dict(out)
+
+
+def stored_verdicts(session: Session, org_id: str) -> dict[str, str]:
+    """Each scored OKR's verdict (aligned / needs_review / orphan) as every page, the review
+    queue, the webhooks and these reads show it (alignment/verdicts.py)."""
+    return verdicts.verdicts(
+        verdict_links(session, org_id), rejected_pairs(session, org_id), far_below(session, org_id)
+    )
 
 
 def far_below(session: Session, org_id: str) -> dict[str, bool]:

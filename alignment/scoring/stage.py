@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -172,9 +173,8 @@ def score_organization(
     links = keep_earlier_labels(links, earlier)
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     links = apply_feedback(session, org_id, links, docs.fingerprints)
-    compared = compare_with_median(
-        links, _earlier_comparisons(session, org_id, docs.fingerprints, context)
-    )
+    kept = _earlier_comparisons(session, org_id, docs.fingerprints, context)
+    compared = compare_with_median(links, {okr: c for okr, (c, _) in kept.items()})
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
 
@@ -201,6 +201,7 @@ def score_organization(
     for start in range(0, len(rows), INSERT_ROWS):
         session.execute(insert(ScoredLink).values(rows[start : start + INSERT_ROWS]))
     session.execute(delete(OkrVerdict).where(OkrVerdict.org_id == org_id))
+    now = session.scalar(select(func.now()))
     verdict_rows = [
         {
             "org_id": org_id,
@@ -208,6 +209,7 @@ def score_organization(
             **c._asdict(),
             "okr_hash": docs.fingerprints[okr_id],
             "context_hash": context,
+            "decided_at": kept[okr_id][1] if okr_id in kept else now,
         }
         for okr_id, c in compared.items()
     ]
@@ -306,20 +308,22 @@ def _earlier_labels(
 
 def _earlier_comparisons(
     session: Session, org_id: str, fingerprints: dict[str, str], context: str
-) -> dict[str, Comparison]:
-    """Stored comparisons with the median of the OKRs whose text and context are unchanged."""
+) -> dict[str, tuple[Comparison, datetime]]:
+    """Stored comparisons with the median, and when they were decided, of the OKRs whose text
+    and context are unchanged."""
     rows = session.execute(
         select(
             OkrVerdict.okr_id,
             OkrVerdict.far_below,
             OkrVerdict.best_score,
             OkrVerdict.reference,
+            OkrVerdict.decided_at,
             OkrVerdict.okr_hash,
         ).where(OkrVerdict.org_id == org_id, OkrVerdict.context_hash == context)
     )
     return {
-        okr_id: Comparison(far_below, best, reference)
-        for okr_id, far_below, best, reference, okr_hash in rows
+        okr_id: (Comparison(far_below, best, reference), decided_at)
+        for okr_id, far_below, best, reference, decided_at, okr_hash in rows
         if fingerprints.get(okr_id) == okr_hash
     }
 

@@ -552,20 +552,21 @@ def test_an_engine_orphan_says_what_a_typical_okr_reaches_and_a_rejected_one_doe
     session, scored_sample, embedder
 ):
     score_organization(session, scored_sample, embedder=embedder)  # comparisons stored
-    record_feedback(
-        session, scored_sample, "O-42", "SO-12", verdict="rejected", decided_by="strategy office"
-    )
     found = by_key(build_report(session, scored_sample, embedder=embedder))
-    engine = {
-        k: f for k, f in found.items() if k.startswith("orphan_okr:") and k != "orphan_okr:O-42"
-    }
-    assert engine, "the sample has orphans the engine is confident about"
+    engine = {k: f for k, f in found.items() if k.startswith("orphan_okr:")}
+    assert len(engine) >= 2, "the sample has orphans the engine is confident about"
     for finding in engine.values():
         ev = finding["evidence"]
-        assert ev["best_link"]["score"] < ev["orphan_below"] < ev["organization_median_best"]
-        assert (
-            f"a typical OKR here reaches {ev['organization_median_best']:.2f}" in finding["reason"]
-        )
-    rejected = found["orphan_okr:O-42"]
+        assert ev["best_score_when_decided"] < ev["orphan_below"] < ev["organization_median_best"]
+        typical = f"a typical OKR here reaches {ev['organization_median_best']:.2f}"
+        assert typical in finding["reason"]
+    # A person's decision needs no such reason, even for an OKR the engine also called orphan.
+    key = sorted(engine)[0]
+    okr_id = key.split(":")[1]
+    record_feedback(
+        session, scored_sample, okr_id, engine[key]["evidence"]["best_link"]["objective_id"],
+        verdict="rejected", decided_by="strategy office",
+    )  # fmt: skip
+    rejected = by_key(build_report(session, scored_sample, embedder=embedder))[key]
     assert "organization_median_best" not in rejected["evidence"]
     assert "typical" not in rejected["reason"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import numpy as np
 import pytest
 from sqlalchemy import func, select, update
@@ -263,15 +265,22 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     row = rows[okr_id]
     far = not row.far_below
     row.far_below, row.reference = far, row.best_score * (5.0 if far else 0.5)
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)  # `now()` is fixed within the test's transaction
+    session.execute(
+        update(OkrVerdict).where(OkrVerdict.org_id == scored_sample).values(decided_at=long_ago)
+    )
     session.flush()
+    session.expire_all()
     expected = "orphan" if far else "needs_review"
     assert okr_verdicts(session, scored_sample)[1][okr_id] == expected
-    before = {o: (r.far_below, r.best_score, r.reference) for o, r in stored().items()}
+    before = {
+        o: (r.far_below, r.best_score, r.reference, r.decided_at) for o, r in stored().items()
+    }
 
     add_okrs(session, scored_sample, "Repaint the staff canteen in colour {n}")
     score_organization(session, scored_sample, embedder=embedder)
     session.expire_all()
-    after = {o: (r.far_below, r.best_score, r.reference) for o, r in stored().items()}
+    after = {o: (r.far_below, r.best_score, r.reference, r.decided_at) for o, r in stored().items()}
     assert {o: after[o] for o in before} == before  # kept, the changed one included
     assert {f"O-NEW-{n}" for n in range(5)} <= after.keys()
     assert okr_verdicts(session, scored_sample)[1][okr_id] == expected
@@ -290,3 +299,4 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     today = reference_score(links.all_links(session, scored_sample))
     assert fresh.reference == pytest.approx(today) != before[okr_id][2]
     assert fresh.far_below == (fresh.best_score < ORPHAN_SHARE_OF_MEDIAN * today)
+    assert fresh.decided_at > long_ago

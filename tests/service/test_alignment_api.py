@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from alignment.models import ScoredLink, TextEmbedding
+from alignment.models import OkrVerdict, ScoredLink, TextEmbedding
 from tests.factories import small_bundle
 
 
@@ -199,3 +199,70 @@ def test_feedback_labels_do_not_turn_one_rejection_into_an_orphan(client, scored
         client.post(f"{base}/{objective_id}/feedback", json=verdict)
     labels = client.get(f"/orgs/{scored_sample}/alignment/feedback-labels").json()
     assert labels["links"]["O-1"] == []  # every objective rejected: judged to serve none
+
+
+def _verdicts_listed(client, org: str) -> dict[str, str]:
+    body = client.get(f"/orgs/{org}/alignment/orphans", params={"limit": 200}).json()
+    return {o["okr_id"]: o["verdict"] for o in body["items"]}
+
+
+def _unaligned_okr(session, org: str) -> str:
+    """An OKR of the sample with no aligned link."""
+    aligned = select(ScoredLink.okr_id).where(
+        ScoredLink.org_id == org, ScoredLink.label == "aligned"
+    )
+    return session.scalars(
+        select(ScoredLink.okr_id)
+        .where(ScoredLink.org_id == org, ScoredLink.okr_id.not_in(aligned))
+        .order_by(ScoredLink.okr_id)
+    ).first()
+
+
+def _relabel(session, org: str, okr: str, labels: dict[int, str]) -> None:
+    """Give `okr`'s links these labels by rank, as the stage could have stored them."""
+    for rank, label in labels.items():
+        session.execute(
+            update(ScoredLink)
+            .where(ScoredLink.org_id == org, ScoredLink.okr_id == okr, ScoredLink.rank == rank)
+            .values(label=label)
+        )
+    session.flush()
+
+
+def test_a_rejection_that_changes_no_label_still_reaches_the_cached_orphans(
+    client, session, scored_sample
+) -> None:
+    """Rejecting candidates already labelled "none" changes no scored link; the verdict moves
+    from needs_review to orphan all the same, and the cached read must say so."""
+    okr = _unaligned_okr(session, scored_sample)
+    _relabel(session, scored_sample, okr, {rank: "none" for rank in range(1, 20)})
+    session.execute(
+        update(OkrVerdict)
+        .where(OkrVerdict.org_id == scored_sample, OkrVerdict.okr_id == okr)
+        .values(far_below=False)
+    )
+    session.flush()
+    assert _verdicts_listed(client, scored_sample)[okr] == "needs_review"  # now cached
+    rejected = client.post(f"/orgs/{scored_sample}/review-queue/{okr}/reject", json={})
+    assert rejected.status_code == 200, rejected.text
+    assert _verdicts_listed(client, scored_sample)[okr] == "orphan"
+
+
+def test_a_weak_link_below_rank_one_keeps_the_okr_in_review_everywhere(
+    client, session, scored_sample
+) -> None:
+    okr = _unaligned_okr(session, scored_sample)
+    _relabel(session, scored_sample, okr, {1: "weak", 2: "weak"})
+    first = session.scalar(
+        select(ScoredLink.objective_id).where(
+            ScoredLink.org_id == scored_sample, ScoredLink.okr_id == okr, ScoredLink.rank == 1
+        )
+    )
+    feedback = client.post(
+        f"/orgs/{scored_sample}/okrs/{okr}/links/{first}/feedback", json={"verdict": "rejected"}
+    )
+    assert feedback.status_code in (200, 201), feedback.text
+    # Rank 1 is now "none", rank 2 still weak: unsure, in this list and in the queue.
+    assert _verdicts_listed(client, scored_sample)[okr] == "needs_review"
+    queue = client.get(f"/orgs/{scored_sample}/review-queue").json()["items"]
+    assert okr in {i["okr_id"] for i in queue}

@@ -7,6 +7,10 @@ kept while both are unchanged, as the links' labels are (0011). OKRs scored befo
 row: readers compare them with today's median until the next scoring run stores one. The table
 carries `org_id` and gets the tenant policy every such table has (0008).
 
+The cached score reads (0012) now also show verdicts, which depend on these comparisons and on
+people's link feedback: a rejection of a link already labelled "none" changes no scored link, so
+both tables get the statement triggers that bump the organization's read version.
+
 Revision ID: 0015
 Revises: 0014
 """
@@ -19,6 +23,7 @@ down_revision = "0014"
 branch_labels = None
 depends_on = None
 
+WATCHED = ("okr_verdicts", "link_feedback")
 TENANT = "current_setting('goldenthread.org_id', true)"
 PLATFORM = "current_setting('goldenthread.platform', true) = 'on'"
 
@@ -48,7 +53,16 @@ def upgrade() -> None:
     op.execute("ALTER TABLE okr_verdicts ENABLE ROW LEVEL SECURITY")
     rule = f"(org_id = {TENANT} or (org_id is null and {PLATFORM}))"
     op.execute(f"CREATE POLICY tenant_isolation ON okr_verdicts USING {rule} WITH CHECK {rule}")
+    for table in WATCHED:  # the function is 0012's
+        for event, rows in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
+            op.execute(
+                f"CREATE TRIGGER {table}_read_version_{event.lower()} AFTER {event} ON {table} "
+                f"REFERENCING {rows} TABLE AS changed "
+                "FOR EACH STATEMENT EXECUTE FUNCTION bump_read_versions()"
+            )
 
 
 def downgrade() -> None:
+    for event in ("insert", "update", "delete"):
+        op.execute(f"DROP TRIGGER link_feedback_read_version_{event} ON link_feedback")
     op.drop_table("okr_verdicts")
