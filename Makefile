@@ -43,7 +43,8 @@ eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in ev
 	$(BIN)/python -m evals.verdicts evals/datasets/dev evals/datasets/holdout evals/datasets/real
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev
-	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability evals/datasets/dev evals/datasets/holdout
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability --service evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev
 
 bench: $(STAMP)  ## every benchmark figure in README.md, benchmarks/README.md and docs/report.md
 	$(BIN)/python -m benchmarks.import_bundle

@@ -12,14 +12,26 @@ context did not change keeps its stored labels (alignment/scoring/stability.py).
 `verdicts_flipped` counts changes of the report's three-way verdict (aligned / needs_review /
 orphan, alignment/verdicts.py) as stored (the labels and each OKR's comparison with the
 organization's median kept), `new_orphans` those that became orphans, and `labels_kept_only`
-the changes when only the labels are kept (as before migration 0015).
+the changes when only the labels are kept (as before migration 0015). In this DB-free
+simulation the kept labels and comparisons are applied by hand, so `verdicts_flipped` is 0 by
+construction once both are kept; what it measures is that nothing else moves a verdict.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python -m evals.stability --service DIR_OR_BUNDLE...
+
+measures the service instead: each bundle is imported into a scratch organization on the
+database, scored by the score stage, extended by `--add` OKRs of the next bundle (a bundle
+re-import, as a client would send it), scored again, and the verdicts every reader shows
+(`scoring.reads.stored_verdicts`) compared; one transaction per bundle, rolled back.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
+import uuid
 from dataclasses import replace
+from pathlib import Path
 
 from alignment import verdicts as three_way
 from alignment.scoring.link_scores import score_links
@@ -66,24 +78,85 @@ def flips(orgs, embed, add: int) -> list[dict]:
     return rows
 
 
+def _grown(document: dict, donor: dict, add: int) -> dict:
+    """`document` with `add` of the donor's OKRs in a team of their own (no check-ins)."""
+    grown = copy.deepcopy(document)
+    cycle = grown["cycles"][0]["id"]
+    grown["teams"].append({"id": "added-team", "name": "Added team", "parent": None})
+    for n, okr in enumerate(donor["okrs"][:add]):
+        grown["okrs"].append(
+            {**copy.deepcopy(okr), "id": f"added-{n}", "team": "added-team", "cycle": cycle,
+             "declared_links": [],
+             "key_results": [{**kr, "id": f"added-{n}-KR{j}"}
+                             for j, kr in enumerate(okr.get("key_results") or [], start=1)]}
+        )  # fmt: skip
+    return grown
+
+
+def service_flips(paths: list[Path], add: int) -> list[dict]:
+    from sqlalchemy.orm import Session
+
+    from alignment import db
+    from alignment.bundle.io import load_file
+    from alignment.embedder import get_embedder
+    from alignment.imports import import_document
+    from alignment.scoring.reads import stored_verdicts
+    from alignment.scoring.stage import score_organization
+
+    db.upgrade(db.resolve_database().url)
+    embedder = get_embedder()
+    rows = []
+    for i, path in enumerate(paths):
+        document = copy.deepcopy(load_file(path))
+        donor = load_file(paths[(i + 1) % len(paths)])
+        document["organization"]["id"] = org = f"stability-{uuid.uuid4().hex[:12]}"
+        for okr in document["okrs"]:
+            okr["declared_links"] = []  # as the evals score: from the text alone
+        with Session(db.get_engine()) as session:
+            import_document(session, document)
+            score_organization(session, org, embedder=embedder)
+            was = stored_verdicts(session, org)
+            import_document(session, _grown(document, donor, add))
+            score_organization(session, org, embedder=embedder)
+            now = stored_verdicts(session, org)
+            session.rollback()
+        rows.append(
+            {"organization": path.name.split(".")[0], "okrs": len(was),
+             "added": len(now) - len(was),
+             "verdicts_flipped": sum(1 for k in was if was[k] != now[k]),
+             "new_orphans": sum(1 for k in was if was[k] != now[k] == "orphan")}
+        )  # fmt: skip
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", help="dataset folders or bundle files")
     ap.add_argument("--add", type=int, default=5, help="OKRs added to each organization")
+    ap.add_argument("--service", action="store_true", help="through the database and the stage")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
+    if args.service:
+        rows = service_flips(research.dataset_paths(args.sources), args.add)
+        _print(rows, ("okrs", "added", "verdicts_flipped", "new_orphans"), args.json)
+        return
     orgs = research.load_all(args.sources)
     embed = research.CachedEmbedder()
     rows = flips(orgs, embed, args.add)
     embed.save()
     keys = ("okrs", "added", "flipped", "orphan_flips", "flipped_as_stored")
     keys += ("verdicts_flipped", "new_orphans", "labels_kept_only")
+    _print(rows, keys, args.json)
+
+
+def _print(rows: list[dict], keys: tuple[str, ...], as_json: bool) -> None:
     total = {k: sum(r[k] for r in rows) for k in keys}
-    if args.json:
+    if as_json:
         print(json.dumps({"organizations": rows, "total": total}, indent=1))
         return
+    print(f"{'':<34}" + "".join(f"{k[:16]:>18}" for k in keys))
     for r in [*rows, {"organization": "TOTAL", **total}]:
-        print(f"{r['organization']:<34}" + "".join(f"{r[k]:>8}" for k in keys))
+        print(f"{r['organization']:<34}" + "".join(f"{r[k]:>18}" for k in keys))
 
 
 if __name__ == "__main__":
