@@ -73,9 +73,10 @@ def test_a_scoring_run_bumps_the_version_a_few_times_not_once_per_link(
     assert jobs.run(client, client.post(f"/orgs/{scored_sample}/score"))["status"] == "succeeded"
     stored = select(func.count()).select_from(ScoredLink)
     assert session.scalar(stored.where(ScoredLink.org_id == scored_sample)) >= 500
-    # The delete, and one multi-row INSERT per 2,000 links: executemany sent one statement
-    # per link, each firing the trigger (a 10,000-OKR scoring took minutes more).
-    assert 1 <= session.scalar(last) - before <= 3
+    # For the links and for the OKRs' comparisons with the median (okr_verdicts): the delete,
+    # and one multi-row INSERT per 2,000 rows. executemany sent one statement per link, each
+    # firing the trigger (a 10,000-OKR scoring took minutes more).
+    assert 2 <= session.scalar(last) - before <= 5
 
 
 def test_score_reads_go_out_compressed_and_answer_304_to_the_current_tag(
