@@ -49,6 +49,8 @@ def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
     return {
         "okr": okr,
         "verdict": verdict.get(okr_id, "not scored"),
+        # why an unplaced OKR is an orphan or awaits review: its best score against a typical one
+        "compared": reads.comparison(session, org_id, okr_id),
         "links": links,
         "key_results": [
             {**kr, "status": kr_status(kr, okr["check_ins"])} for kr in okr["key_results"]

@@ -174,6 +174,20 @@ def stored_verdicts(session: Session, org_id: str) -> dict[str, str]:
     )
 
 
+def comparison(session: Session, org_id: str, okr_id: str) -> dict[str, Any] | None:
+    """One OKR's stored comparison with its organization's median best score, if any."""
+    row = session.get(OkrVerdict, {"org_id": org_id, "okr_id": okr_id})
+    if row is None:
+        return None
+    return {
+        "far_below": row.far_below,
+        "best_score": row.best_score,
+        "organization_median_best": row.reference,
+        "orphan_below": verdicts.ORPHAN_SHARE_OF_MEDIAN * row.reference,
+        "decided_at": row.decided_at,
+    }
+
+
 def far_below(session: Session, org_id: str) -> dict[str, bool]:
     """Each OKR's stored comparison with its organization's median (alignment/verdicts.py)."""
     rows = select(OkrVerdict.okr_id, OkrVerdict.far_below).where(OkrVerdict.org_id == org_id)

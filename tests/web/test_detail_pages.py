@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from alignment import db
 from alignment.models import CheckIn, ScoredLink
+from alignment.scoring.reads import comparison
 from tests.web.conftest import shot
 from tests.web.test_pages import sign_in
 
@@ -46,3 +49,19 @@ def test_strategy_map_clicks_through_to_objective_and_okr(
     shot(page, "okr-page")
     assert page.console_errors == [] and page.outside_requests == []
     assert page.goto(f"/orgs/{scored_sample}/okr/O-999").status == 404
+
+
+def test_an_orphans_page_says_what_a_typical_okr_reaches(page, role_keys, scored_sample) -> None:
+    from alignment.scoring.reads import stored_verdicts
+
+    with Session(db.get_engine()) as session:
+        verdict = stored_verdicts(session, scored_sample)
+        orphan = sorted(o for o, v in verdict.items() if v == "orphan")[0]
+        compared = comparison(session, scored_sample, orphan)
+    assert compared and compared["far_below"]
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/okr/{orphan}")
+    why = page.locator("p[data-compared]").inner_text()
+    assert f"a typical OKR here reaches {compared['organization_median_best']:.2f}" in why
+    assert f"Best match {compared['best_score']:.2f}" in why
+    assert page.console_errors == [] and page.outside_requests == []
