@@ -52,6 +52,7 @@ bench: $(STAMP)  ## every benchmark figure in README.md, benchmarks/README.md an
 	$(BIN)/python -m benchmarks.ann
 	$(BIN)/python -m benchmarks.embedding --rounds 2
 	$(BIN)/python -m benchmarks.report
+	$(BIN)/python -m benchmarks.verdict_store
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
