@@ -4,19 +4,22 @@
 
 For each organization with link labels: a share of its OKRs is "decided" as a reviewer would
 (of the engine's three best candidates, confirm the gold links and reject the others), and the
-remaining OKRs are scored four ways: the fitted calibration; the organization's `aligned`
-threshold adapted to the decisions (`adapted`); and two votes of the decided OKRs for the
-objectives people confirmed, by text similarity and by team (`VOTES`, parameters chosen
-leave-one-org-out). Prints top1, link F1 and orphan precision/recall (an OKR with no aligned
-link) on the undecided OKRs, pooled per dataset folder over organizations and seeds.
+remaining OKRs are scored: with the fitted calibration; with the organization's `aligned`
+threshold adapted to the decisions (`adapted`); with what the service does (`shipped`:
+alignment/scoring/team_decisions.py); and with three kinds of vote of the decided OKRs, whose
+parameters are chosen leave-one-org-out (`VOTES`: by text similarity, by team, and a
+per-objective bias from confirmations and rejections). Prints top1, link F1 and orphan
+precision/recall (an OKR with no aligned link) on the undecided OKRs, pooled per dataset folder
+over organizations and seeds, and the parameters each vote would get on every organization.
 
-Measured 2026-12-05/06 (dev, old holdout, dev-styles, real-dev, our real pages; 30% decided,
-5 seeds): no variant raises top1 and link F1 on every folder. Threshold adaptation lowers link
-F1 on dev-styles and the real pages, and a per-organization logit bias fitted by penalized
-likelihood does no better (tried in the same harness): the engine's errors are in the ranking,
-not an organization-wide offset. Votes help link F1 on the real pages and cost top1 on the
-real plans (evals/README.md has the table). So the service applies people's decisions to the
-links they decided (stage.apply_feedback) and does not move the organization's scores.
+A variant is chosen by its worst folder: the largest gain in top1 + link F1 over the fitted
+calibration on the folder where it gains least. On every organization that picks the team
+vote at weight 0.5 above a floor of 0.5 (0.25 on the logit), which the service ships; 2026-12-06
+it keeps or raises top1 and link F1 on every folder but dev's link F1 (-0.002), and lifts link
+F1 on the real plans by 0.044. Its leave-one-org-out estimate costs the old holdout 0.011 top1
+(the weight chosen without a holdout organization is larger). Threshold adaptation lowers link
+F1 on dev-styles and the real pages: the errors are in the ranking, not an organization-wide
+offset. evals/README.md has the table.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import replace
 import numpy as np
 from scipy.special import expit, logit
 
-from alignment.scoring import calibration, link_features
+from alignment.scoring import calibration, link_features, team_decisions
 from evals import research
 
 # The candidate rule: move the organization's `aligned` threshold to the one that best
@@ -66,8 +69,24 @@ def adapted(
 # objective was confirmed). Their parameters are chosen leave-one-org-out.
 VOTES = {
     "similar": [(w, floor) for w in (1.0, 2.0, 4.0, 8.0) for floor in (0.3, 0.5, 0.7)],
-    "team": [(w, 0.5) for w in (0.5, 1.0, 2.0, 4.0)],
+    "team": [(w, 0.5) for w in (0.25, 0.5, 1.0, 2.0, 4.0)],
+    "objective": [(w, m) for w in (0.5, 1.0) for m in (1.0, 2.0, 4.0)],
 }
+
+
+def objective_bias(
+    probs: np.ndarray, confirmed: np.ndarray, shown: list[tuple[int, int]], m: float
+) -> np.ndarray:
+    """Per objective: log of (confirmed + m) / (expected confirmations + m) among the decided
+    candidates shown for it; 0 for objectives nobody decided on."""
+    got = np.zeros(probs.shape[1])
+    expected = np.zeros(probs.shape[1])
+    for k, o in shown:
+        got[o] += confirmed[k, o]
+        expected[o] += probs[k, o]
+    seen = np.zeros(probs.shape[1], dtype=bool)
+    seen[[o for _, o in shown]] = True
+    return np.where(seen, np.log((got + m) / (expected + m)), 0.0)
 
 
 def _counts(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> np.ndarray:
@@ -136,8 +155,21 @@ def run(orgs, embed, share: float, seeds: int) -> dict[tuple[str, str], np.ndarr
             add(org.name, "fitted", _counts(probs[rest], gold[rest], calibration.DEFAULT))
             add(org.name, "adapted", _counts(probs[rest], gold[rest], cal))
             confirmed = np.zeros_like(gold[decided])
-            for k, o in _shown(probs[decided]):
+            shown = _shown(probs[decided])
+            for k, o in shown:
                 confirmed[k, o] = gold[decided][k, o]
+            # What the service does (team_decisions.py), on the same decisions.
+            decided_okrs = [r for r, d in zip(rows, decided, strict=True) if d]
+            rest_okrs = [r for r, d in zip(rows, rest, strict=True) if d]
+            pairs = [(decided_okrs[k].id, org.objectives[o].id) for k, o in np.argwhere(confirmed)]
+            votes = team_decisions.team_votes([*decided_okrs, *rest_okrs], pairs)
+            p = team_decisions.nudged(probs[rest], org.objectives, rest_okrs, votes)
+            add(org.name, "shipped", _counts(p, gold[rest], calibration.DEFAULT))
+            logits = logit(np.clip(probs[rest], 1e-9, 1 - 1e-9))
+            for w, m in VOTES["objective"]:
+                bias = objective_bias(probs[decided], confirmed, shown, m)
+                p = expit(logits + w * bias[None, :])
+                add(org.name, f"objective {w:g}/{m:g}", _counts(p, gold[rest], calibration.DEFAULT))
             similar = vectors[rest] @ vectors[decided].T
             same_team = (teams[rest][:, None] == teams[decided][None, :]).astype(np.float64)
             for name, sim in (("similar", similar), ("team", same_team)):
@@ -152,15 +184,20 @@ def run(orgs, embed, share: float, seeds: int) -> dict[tuple[str, str], np.ndarr
 
 
 def choose(results, orgs, held_out, variants: list[str]) -> str:
-    """The variant with the best mean over folders of top1 + link F1 on the other orgs."""
+    """The variant whose worst folder (on the other orgs) gains most in top1 + link F1 over
+    the fitted calibration: a rule must not buy one writing style at another's cost."""
 
     def merit(v: str) -> float:
-        folders: dict[str, np.ndarray] = {}
-        for o in orgs:
-            if o is not held_out and (o.name, v) in results:
-                folders[o.source] = folders.get(o.source, 0) + results[(o.name, v)]
-        return float(np.mean([sum(summary(c)[m] or 0.0 for m in ("top1", "link_f1"))
-                              for c in folders.values()]))  # fmt: skip
+        gains = []
+        for source in {o.source for o in orgs}:
+            pool = [o for o in orgs if o.source == source and o is not held_out]
+            mine = sum((results[(o.name, v)] for o in pool if (o.name, v) in results), 0)
+            base = sum((results[(o.name, "fitted")] for o in pool if (o.name, v) in results), 0)
+            if isinstance(mine, int):
+                continue
+            gains.append(sum((summary(mine)[m] or 0.0) - (summary(base)[m] or 0.0)
+                             for m in ("top1", "link_f1")))  # fmt: skip
+        return min(gains)
 
     return max(variants, key=merit)
 
@@ -177,7 +214,7 @@ def main() -> None:
     embed.save()
     rows: dict[tuple[str, str], np.ndarray] = {}
     for org in orgs:
-        for variant in ("fitted", "adapted"):
+        for variant in ("fitted", "adapted", "shipped"):
             rows[(org.source, variant)] = (
                 rows.get((org.source, variant), 0) + results[(org.name, variant)]
             )
@@ -185,6 +222,9 @@ def main() -> None:
             pick = choose(results, orgs, org, [f"{name} {w:g}/{f:g}" for w, f in grid])
             key = (org.source, f"{name} votes (leave-one-org-out)")
             rows[key] = rows.get(key, 0) + results[(org.name, pick)]
+    for name, grid in VOTES.items():
+        pick = choose(results, orgs, None, [f"{name} {w:g}/{f:g}" for w, f in grid])
+        print(f"{name} votes chosen on every organization: {pick}")
     cols = ("top1", "link_f1", "orphan_p", "orphan_r")
     print(f"{'folder | variant':<44}" + "".join(f"{c:>10}" for c in cols))
     for (source, variant), c in rows.items():

@@ -10,14 +10,15 @@ tend to serve the same objectives), the team mission/check-ins, how much the OKR
 results read like routine outputs (posters, newsletters, award entries) rather than outcomes,
 and how well its key results, taken one by one, support each objective (a title can borrow an
 objective's words while the key results measure something else).
-A logistic map fitted on labelled organizations (evals/research.py) turns them into a score;
+A logistic map fitted on labelled organizations (evals/research.py) turns them into a score,
+which rises where people confirmed a teammate's link to the objective (team_decisions.py);
 "aligned" needs a threshold and to be near the OKR's best score, "weak" a lower threshold.
 Within each label the order also weighs the texts' shared words (lexical_rank.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from alignment.scoring.evidence import Explainer
 from alignment.scoring.gc_paused import gc_paused
 from alignment.scoring.lexical_rank import RANK_WEIGHT, rerank
 from alignment.scoring.link_features import pair_scores
+from alignment.scoring.team_decisions import nudged
 
 EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled aligned)
 # Links the score stage stores per OKR (plus every aligned or weak one, and the pairs someone
@@ -44,6 +46,7 @@ def score_links(
     top: int | None = None,
     keep: dict[str, set[str]] | None = None,
     rank_weight: float = RANK_WEIGHT,
+    votes: Mapping[str, frozenset[str]] | None = None,
 ) -> dict[str, list[Link]]:
     """okr id -> objectives as Links, best first: aligned, then weak links, each ordered by the
     calibrated score fused with the lexical signal (lexical_rank.py), then the rest by score.
@@ -55,13 +58,14 @@ def score_links(
     Evidence is kept for the EVIDENCE_TOP best ranked and best scored objectives of each OKR
     and for any link labelled aligned, and built lazily (evidence.py: on first read, in one
     vectorized pass); the rest carry an empty tuple (nobody reads why rank 40 is low).
+    `votes`: okr id -> objectives people confirmed for a teammate (team_decisions.py).
     """
     if not okrs:
         return {}
     if not objectives:
         return {k.id: [] for k in okrs}
     with gc_paused():
-        return _score_links(objectives, okrs, embed, calibration, top, keep, rank_weight)
+        return _score_links(objectives, okrs, embed, calibration, top, keep, rank_weight, votes)
 
 
 def _score_links(
@@ -72,9 +76,11 @@ def _score_links(
     top: int | None,
     keep: dict[str, set[str]] | None,
     rank_weight: float,
+    votes: Mapping[str, frozenset[str]] | None,
 ) -> dict[str, list[Link]]:
     calibration = calibration or calibration_for(len(objectives), len(okrs))
     probs, fields = pair_scores(objectives, okrs, embed=embed, calibration=calibration)
+    probs = nudged(probs, objectives, okrs, votes or {})
     codes = label_codes(probs, calibration)
     by_score = np.argsort(-probs, axis=1, kind="stable")
     order = rerank(by_score, probs, codes, objectives, okrs, weight=rank_weight)

@@ -94,13 +94,41 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
         .where(ScoredLink.org_id == org_id, ScoredLink.okr_id == okr_id)
         .order_by(ScoredLink.rank)
     ).all()
-    links = [_link(r, titles) for r in rows]
+    votes = _teammates_confirmed(session, org_id, okr)
+    links = [{**_link(r, titles), "team_confirmed": votes.get(r.objective_id, [])} for r in rows]
     return {
         "okr_id": okr_id,
         "title": okr.title,
         "orphan": not any(lk["label"] == "aligned" for lk in links),
         "links": links,
     }
+
+
+def _teammates_confirmed(session: Session, org_id: str, okr: Okr) -> dict[str, list[str]]:
+    """objective id -> the OKR's teammates a person confirmed for it, while their text is what
+    was judged: each such confirmation raises this OKR's score for it (team_decisions.py)."""
+    rows = session.execute(
+        select(LinkFeedback.objective_id, LinkFeedback.okr_id)
+        .join(Okr, (Okr.org_id == LinkFeedback.org_id) & (Okr.id == LinkFeedback.okr_id))
+        .join(
+            ScoredLink,
+            (ScoredLink.org_id == LinkFeedback.org_id)
+            & (ScoredLink.okr_id == LinkFeedback.okr_id)
+            & (ScoredLink.objective_id == LinkFeedback.objective_id)
+            & (ScoredLink.okr_hash == LinkFeedback.okr_hash),
+        )
+        .where(
+            LinkFeedback.org_id == org_id,
+            LinkFeedback.verdict == "confirmed",
+            LinkFeedback.okr_id != okr.id,
+            Okr.team_id == okr.team_id,
+        )
+        .order_by(LinkFeedback.okr_id)
+    )
+    out: dict[str, list[str]] = defaultdict(list)
+    for objective_id, teammate in rows:
+        out[objective_id].append(teammate)
+    return dict(out)
 
 
 def all_links(session: Session, org_id: str) -> dict[str, list[ScoredLink]]:
@@ -385,6 +413,23 @@ def _unstored_pair(
     return okr_hash
 
 
+def _teammates_learn(session: Session, org_id: str, okr_id: str, decided_by: str) -> int | None:
+    """A confirmation moves the scores of the OKR's teammates (team_decisions.py): rescore in
+    the background when it has any; the queued job's id. One queued scoring job serves every
+    decision made before it starts."""
+    from alignment.jobs import SCORE_PARAMS, enqueue
+
+    team = select(Okr.team_id).where(Okr.org_id == org_id, Okr.id == okr_id).scalar_subquery()
+    teammates = session.scalar(
+        select(func.count())
+        .select_from(Okr)
+        .where(Okr.org_id == org_id, Okr.team_id == team, Okr.id != okr_id)
+    )
+    if not teammates:
+        return None
+    return enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job.id
+
+
 def record_feedback(
     session: Session,
     org_id: str,
@@ -408,6 +453,16 @@ def record_feedback(
         okr_hash = row.okr_hash
     else:
         okr_hash = _unstored_pair(session, org_id, okr_id, objective_id, decided_by)
+    before = session.scalar(
+        select(LinkFeedback.verdict).where(
+            LinkFeedback.org_id == org_id,
+            LinkFeedback.okr_id == okr_id,
+            LinkFeedback.objective_id == objective_id,
+        )
+    )
+    rescoring = None
+    if "confirmed" in (before, verdict) and before != verdict:
+        rescoring = _teammates_learn(session, org_id, okr_id, decided_by)
     stmt = insert(LinkFeedback).values(
         org_id=org_id,
         okr_id=okr_id,
@@ -443,6 +498,8 @@ def record_feedback(
         "decided_by": fb.decided_by,
         "decided_at": fb.decided_at,
         "note": fb.note,
+        # the scoring job that moves the OKR's teammates (a confirmation made or withdrawn)
+        "rescoring_job": rescoring,
     }
 
 

@@ -6,7 +6,9 @@ and a score near a threshold could flip an unrelated OKR's verdict. People learn
 report whose verdicts change for no reason of their own. So a link keeps its stored label
 while its OKR's text (`okr_hash`) and its context (the objectives, the calibration, the model:
 `context_hash`) are what they were when the label was decided; its score is always the new one.
-Anything that changes either decides the OKR's labels afresh; people's verdicts still override.
+An OKR's context also holds the objectives people confirmed for its teammates, which move its
+scores on purpose (team_decisions.py). Anything that changes either decides the OKR's labels
+afresh; people's verdicts still override.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import asdict, replace
 
 from alignment.models import content_hash
 from alignment.scoring.calibration import Calibration
-from alignment.scoring.documents import Link, ObjectiveDoc
+from alignment.scoring.documents import Link, ObjectiveDoc, OkrDoc
 
 
 def context_fingerprint(
@@ -24,6 +26,16 @@ def context_fingerprint(
 ) -> str:
     parts = sorted("\x1f".join((o.id, o.title, o.description or "", *o.kpis)) for o in objectives)
     return content_hash(model, repr(sorted(asdict(calibration).items())), *parts)
+
+
+def okr_contexts(
+    okrs: Sequence[OkrDoc], context: str, votes: Mapping[str, frozenset[str]]
+) -> dict[str, str]:
+    """okr id -> its context hash: the organization's, plus its team's confirmed objectives."""
+    return {
+        o.id: content_hash(context, *sorted(votes[o.id])) if o.id in votes else context
+        for o in okrs
+    }
 
 
 def keep_earlier_labels(

@@ -41,7 +41,8 @@ from alignment.scoring.documents import KeyResultDoc, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.scoring.link_scores import STORED_TOP, score_links
-from alignment.scoring.stability import context_fingerprint, keep_earlier_labels
+from alignment.scoring.stability import context_fingerprint, keep_earlier_labels, okr_contexts
+from alignment.scoring.team_decisions import team_votes
 from alignment.verdicts import Comparison, compare_with_median
 
 if TYPE_CHECKING:
@@ -160,20 +161,28 @@ def score_organization(
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
     )
-    context = context_fingerprint(
-        docs.objectives,
-        calibration_for(len(docs.objectives), len(docs.okrs)),
-        embedder.model_name,
+    feedback = _current_feedback(session, org_id, docs.fingerprints)
+    votes = team_votes(docs.okrs, [pair for pair, v in feedback.items() if v == "confirmed"])
+    contexts = okr_contexts(
+        docs.okrs,
+        context_fingerprint(
+            docs.objectives,
+            calibration_for(len(docs.objectives), len(docs.okrs)),
+            embedder.model_name,
+        ),
+        votes,
     )
-    earlier = _earlier_labels(session, org_id, docs.fingerprints, context)
+    earlier = _earlier_labels(session, org_id, docs.fingerprints, contexts)
     keep = _pairs_people_named(session, org_id)
     for okr_id, objective_id in earlier:  # so a stored verdict cannot drop out of the top
         keep[okr_id].add(objective_id)
-    links = score_links(docs.objectives, docs.okrs, embed=cache, top=STORED_TOP, keep=keep)
+    links = score_links(
+        docs.objectives, docs.okrs, embed=cache, top=STORED_TOP, keep=keep, votes=votes
+    )
     links = keep_earlier_labels(links, earlier)
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
-    links = apply_feedback(session, org_id, links, docs.fingerprints)
-    kept = _earlier_comparisons(session, org_id, docs.fingerprints, context)
+    links = apply_feedback(links, feedback)
+    kept = _earlier_comparisons(session, org_id, docs.fingerprints, contexts)
     compared = compare_with_median(links, {okr: c for okr, (c, _) in kept.items()})
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
@@ -190,7 +199,7 @@ def score_organization(
             "model": embedder.model_name,
             "evidence": [asdict(e) for e in link.evidence],
             "okr_hash": docs.fingerprints[okr_id],
-            "context_hash": context,
+            "context_hash": contexts[okr_id],
             "adjudication": link.adjudication,
         }
         for okr_id, ranked in links.items()
@@ -208,7 +217,7 @@ def score_organization(
             "okr_id": okr_id,
             **c._asdict(),
             "okr_hash": docs.fingerprints[okr_id],
-            "context_hash": context,
+            "context_hash": contexts[okr_id],
             "decided_at": kept[okr_id][1] if okr_id in kept else now,
         }
         for okr_id, c in compared.items()
@@ -290,24 +299,28 @@ def searchable_texts(okrs: Sequence[OkrDoc]) -> set[str]:
 
 
 def _earlier_labels(
-    session: Session, org_id: str, fingerprints: dict[str, str], context: str
+    session: Session, org_id: str, fingerprints: dict[str, str], contexts: dict[str, str]
 ) -> dict[tuple[str, str], str]:
     """Stored labels (every one: "none" stays "none" too) of the OKRs whose text and context
     are what they were when the labels were decided (stability.py)."""
     rows = session.execute(
         select(
-            ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label, ScoredLink.okr_hash
-        ).where(ScoredLink.org_id == org_id, ScoredLink.context_hash == context)
+            ScoredLink.okr_id,
+            ScoredLink.objective_id,
+            ScoredLink.label,
+            ScoredLink.okr_hash,
+            ScoredLink.context_hash,
+        ).where(ScoredLink.org_id == org_id)
     )
     return {
         (okr_id, objective_id): label
-        for okr_id, objective_id, label, okr_hash in rows
-        if fingerprints.get(okr_id) == okr_hash
+        for okr_id, objective_id, label, okr_hash, context in rows
+        if fingerprints.get(okr_id) == okr_hash and contexts.get(okr_id) == context
     }
 
 
 def _earlier_comparisons(
-    session: Session, org_id: str, fingerprints: dict[str, str], context: str
+    session: Session, org_id: str, fingerprints: dict[str, str], contexts: dict[str, str]
 ) -> dict[str, tuple[Comparison, datetime]]:
     """Stored comparisons with the median, and when they were decided, of the OKRs whose text
     and context are unchanged."""
@@ -319,12 +332,13 @@ def _earlier_comparisons(
             OkrVerdict.reference,
             OkrVerdict.decided_at,
             OkrVerdict.okr_hash,
-        ).where(OkrVerdict.org_id == org_id, OkrVerdict.context_hash == context)
+            OkrVerdict.context_hash,
+        ).where(OkrVerdict.org_id == org_id)
     )
     return {
         okr_id: (Comparison(far_below, best, reference), decided_at)
-        for okr_id, far_below, best, reference, decided_at, okr_hash in rows
-        if fingerprints.get(okr_id) == okr_hash
+        for okr_id, far_below, best, reference, decided_at, okr_hash, context in rows
+        if fingerprints.get(okr_id) == okr_hash and contexts.get(okr_id) == context
     }
 
 
@@ -341,15 +355,22 @@ def _pairs_people_named(session: Session, org_id: str) -> dict[str, set[str]]:
     return pairs
 
 
-def apply_feedback(
-    session: Session, org_id: str, links: dict[str, list[Link]], fingerprints: dict[str, str]
-) -> dict[str, list[Link]]:
-    """People outrank the engine while the OKR's text is what they judged."""
-    verdicts = {
+def _current_feedback(
+    session: Session, org_id: str, fingerprints: dict[str, str]
+) -> dict[tuple[str, str], str]:
+    """(OKR, objective) -> "confirmed" | "rejected", while the OKR's text is what people
+    judged."""
+    return {
         (f.okr_id, f.objective_id): f.verdict
         for f in session.scalars(select(LinkFeedback).where(LinkFeedback.org_id == org_id))
         if fingerprints.get(f.okr_id) == f.okr_hash
     }
+
+
+def apply_feedback(
+    links: dict[str, list[Link]], verdicts: dict[tuple[str, str], str]
+) -> dict[str, list[Link]]:
+    """People outrank the engine on the links they decided."""
     if not verdicts:
         return links
     out: dict[str, list[Link]] = {}

@@ -53,10 +53,16 @@ def confirm_cmd(
     prepare_database()
     try:
         with db.transaction() as session:
-            review.confirm(session, org, okr, objective, decided_by=operator())
+            decided = review.confirm(session, org, okr, objective, decided_by=operator())
     except DomainError as exc:
         fail(exc)
     out.print(f"{okr} serves {objective} (confirmed by {operator()})")
+    if decided.get("rescoring_job"):
+        out.print(
+            f"Its teammates lean towards {objective} from the next scoring: queued job "
+            f"{decided['rescoring_job']} (the server's worker runs it), or "
+            f"`goldenthread score --org {org}` now."
+        )
 
 
 @review_app.command("reject")

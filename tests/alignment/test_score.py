@@ -300,3 +300,57 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     assert fresh.reference == pytest.approx(today) != before[okr_id][2]
     assert fresh.far_below == (fresh.best_score < ORPHAN_SHARE_OF_MEDIAN * today)
     assert fresh.decided_at > long_ago
+
+
+def test_a_confirmation_moves_its_teammates_and_nobody_else(session, scored_sample, embedder):
+    from alignment.models import Job
+    from alignment.scoring.team_decisions import TEAM_CONFIRMED_LOGIT
+
+    score_organization(session, scored_sample, embedder=embedder)
+
+    def stored() -> dict[tuple[str, str], tuple[float, str | None]]:
+        session.expire_all()
+        rows = session.scalars(select(ScoredLink).where(ScoredLink.org_id == scored_sample))
+        return {(r.okr_id, r.objective_id): (r.score, r.context_hash) for r in rows}
+
+    before = stored()
+    okr = session.get(Okr, {"org_id": scored_sample, "id": "O-1"})
+    team = set(
+        session.scalars(
+            select(Okr.id).where(Okr.org_id == scored_sample, Okr.team_id == okr.team_id)
+        )
+    )
+    assert len(team) > 1
+    # A link ranked below the top for a teammate, so the vote shows in its stored score.
+    objective_id = session.scalars(
+        select(ScoredLink.objective_id).where(
+            ScoredLink.org_id == scored_sample, ScoredLink.okr_id == "O-1", ScoredLink.rank == 2
+        )
+    ).first()
+    jobs = select(func.count()).select_from(Job).where(Job.org_id == scored_sample)
+    queued = session.scalar(jobs)
+    links.record_feedback(
+        session, scored_sample, "O-1", objective_id, verdict="confirmed", decided_by="ana"
+    )
+    assert session.scalar(jobs) == queued + 1  # the teammates are rescored in the background
+    score_organization(session, scored_sample, embedder=embedder)
+    after = stored()
+
+    raised = 0
+    for (okr_id, obj), (score, context) in after.items():
+        if (okr_id, obj) not in before:
+            continue
+        old_score, old_context = before[(okr_id, obj)]
+        if okr_id in team - {"O-1"}:
+            assert context != old_context  # their labels are decided afresh
+            if obj != objective_id:
+                assert score == old_score
+            elif 0.05 < old_score < 0.95:  # scores are stored to 4 decimals
+                gained = float(np.log(score / (1 - score)) - np.log(old_score / (1 - old_score)))
+                assert gained == pytest.approx(TEAM_CONFIRMED_LOGIT, abs=0.01)
+                raised += 1
+            else:
+                assert score >= old_score
+        else:
+            assert (score, context) == (old_score, old_context), okr_id
+    assert raised  # at least one teammate stores that objective

@@ -87,3 +87,57 @@ def test_the_review_page_decides_declared_links_and_pending_drafts(
         assert approved.status_code == 200  # followed the redirect back to the page
         assert f'data-draft="{draft_id}"' not in approved.text
         assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "approved"
+
+
+def test_a_confirmation_in_the_queue_rescores_the_okrs_teammates(session, scored_sample, embedder):
+    from sqlalchemy import select
+
+    from alignment.models import Okr
+    from tests.jobs_support import Jobs
+
+    org = scored_sample
+    with make_client(session, embedder) as client:
+        queue = client.get(f"/orgs/{org}/review-queue").json()["items"]
+        teams = dict(session.execute(select(Okr.id, Okr.team_id).where(Okr.org_id == org)).all())
+        # An unsure OKR with a teammate, and a candidate the teammate also has stored.
+        for item in queue:
+            mates = sorted(k for k, t in teams.items() if t == teams[item["okr_id"]])
+            mates.remove(item["okr_id"])
+            if mates:
+                break
+        else:
+            raise AssertionError("no OKR awaiting review has a teammate in the sample")
+        okr, mate = item["okr_id"], mates[0]
+        before = {
+            lk["objective_id"]: lk
+            for lk in client.get(f"/orgs/{org}/okrs/{mate}/links").json()["links"]
+        }
+        objective = next(
+            c["objective_id"] for c in item["candidates"] if c["objective_id"] in before
+        )
+
+        decided = client.post(
+            f"/orgs/{org}/review-queue/{okr}/confirm", json={"objective_id": objective}
+        ).json()
+        assert decided["rescoring_job"] is not None
+        ran = Jobs(session, embedder).drain()
+        assert decided["rescoring_job"] in ran
+
+        after = {
+            lk["objective_id"]: lk
+            for lk in client.get(f"/orgs/{org}/okrs/{mate}/links").json()["links"]
+        }
+        assert after[objective]["team_confirmed"] == [okr]
+        assert after[objective]["score"] > before[objective]["score"]
+        assert all(
+            after[o]["score"] == before[o]["score"] and after[o]["team_confirmed"] == []
+            for o in before
+            if o != objective and o in after
+        )
+        # The decided OKR itself is not moved by its own confirmation.
+        own = client.get(f"/orgs/{org}/okrs/{okr}/links").json()["links"]
+        [link] = [lk for lk in own if lk["objective_id"] == objective]
+        assert link["team_confirmed"] == [] and link["label"] == "aligned"
+        assert link["score"] == next(
+            c["score"] for c in item["candidates"] if c["objective_id"] == objective
+        )

@@ -65,3 +65,57 @@ def test_an_orphans_page_says_what_a_typical_okr_reaches(page, role_keys, scored
     assert f"a typical OKR here reaches {compared['organization_median_best']:.2f}" in why
     assert f"Best match {compared['best_score']:.2f}" in why
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_an_okr_page_names_the_teammates_whose_confirmation_raised_a_score(
+    page, role_keys, scored_sample, engine
+) -> None:
+    from sqlalchemy import delete
+
+    from alignment.models import LinkFeedback, Okr
+
+    with Session(engine) as s, s.begin():
+        first = s.get(Okr, {"org_id": scored_sample, "id": "O-1"})
+        mate = s.scalars(
+            select(Okr.id)
+            .where(Okr.org_id == scored_sample, Okr.team_id == first.team_id, Okr.id != "O-1")
+            .order_by(Okr.id)
+        ).first()
+        shared = s.scalars(  # an objective stored for both OKRs
+            select(ScoredLink).where(
+                ScoredLink.org_id == scored_sample,
+                ScoredLink.okr_id == "O-1",
+                ScoredLink.objective_id.in_(
+                    select(ScoredLink.objective_id).where(
+                        ScoredLink.org_id == scored_sample, ScoredLink.okr_id == mate
+                    )
+                ),
+            )
+        ).first()
+        objective = shared.objective_id
+        # Stored directly, as the review queue would, but without queueing a rescoring of
+        # the shared sample.
+        s.add(
+            LinkFeedback(
+                org_id=scored_sample, okr_id="O-1", objective_id=shared.objective_id,
+                verdict="confirmed", okr_hash=shared.okr_hash, decided_by="test",
+            )
+        )  # fmt: skip
+    try:
+        sign_in(page, role_keys["strategy_office"])
+        page.goto(f"/orgs/{scored_sample}/okr/{mate}")
+        row = page.locator(f"tr[data-objective='{objective}']")
+        why = row.locator("p[data-team-confirmed]")
+        assert "A person confirmed that teammate O-1 serves this objective" in why.inner_text()
+        assert page.locator("p[data-team-confirmed]").count() == 1  # that objective only
+        why.get_by_role("link", name="O-1").click()
+        page.wait_for_url("**/okr/O-1")
+        assert page.locator("p[data-team-confirmed]").count() == 0  # no vote for itself
+        assert page.console_errors == [] and page.outside_requests == []
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(
+                delete(LinkFeedback).where(
+                    LinkFeedback.org_id == scored_sample, LinkFeedback.decided_by == "test"
+                )
+            )

@@ -166,13 +166,36 @@ def test_hostile_text_renders_as_text(page, role_keys, scored_sample, engine) ->
             )
 
 
+def _wait_for_jobs(engine, org_id: str, timeout: float = 120.0) -> None:
+    import time
+
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from alignment.models import Job
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with Session(engine) as s:
+            busy = s.scalar(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.org_id == org_id, Job.status.in_(("queued", "running", "retrying")))
+            )
+        if not busy:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"jobs of {org_id} still running after {timeout:.0f} s")
+
+
 def test_the_strategy_office_decides_in_the_review_queue(
-    page, role_keys, scored_sample, engine
+    page, role_keys, scored_sample, engine, embedder
 ) -> None:
     from sqlalchemy import delete, select
     from sqlalchemy.orm import Session
 
     from alignment.models import LinkFeedback, ScoredLink
+    from alignment.scoring.stage import score_organization
 
     with Session(engine) as s:
         before = s.execute(
@@ -208,8 +231,12 @@ def test_the_strategy_office_decides_in_the_review_queue(
         assert forged.status == 401
         assert page.console_errors == [] and page.outside_requests == []
     finally:
+        # A confirmation rescores the OKR's teammates in the background (team_decisions.py):
+        # let that run end, then put the shared sample back as it was scored.
+        _wait_for_jobs(engine, scored_sample)
         with Session(engine) as s, s.begin():
             s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == scored_sample))
+            score_organization(s, scored_sample, embedder=embedder)
             for okr_id, objective_id, label in before:
                 row = s.get(
                     ScoredLink,
