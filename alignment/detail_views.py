@@ -39,13 +39,14 @@ def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
     candidates, verdict = okr_verdicts(session, org_id)
     scored = bool(candidates)
     links = reads.okr_links(session, org_id, okr_id)["links"] if scored else []
-    drift_scores = dict(
-        session.execute(
-            select(CheckInDrift.check_in_id, CheckInDrift.score).where(
+    drift = {
+        check_in: (score, verdict)
+        for check_in, score, verdict in session.execute(
+            select(CheckInDrift.check_in_id, CheckInDrift.score, CheckInDrift.verdict).where(
                 CheckInDrift.org_id == org_id
             )
-        ).all()
-    )
+        )
+    }
     return {
         "okr": okr,
         "verdict": verdict.get(okr_id, "not scored"),
@@ -56,7 +57,12 @@ def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
             {**kr, "status": kr_status(kr, okr["check_ins"])} for kr in okr["key_results"]
         ],
         "check_ins": [
-            {**c, "drift_score": drift_scores.get(c["id"])} for c in reversed(okr["check_ins"])
+            {
+                **c,
+                "drift_score": drift.get(c["id"], (None, None))[0],
+                "drift_verdict": drift.get(c["id"], (None, None))[1],
+            }
+            for c in reversed(okr["check_ins"])
         ],
         "findings": _findings_about(session, org_id, "okr", okr_id),
     }

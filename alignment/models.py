@@ -316,7 +316,9 @@ class CheckInDrift(Base):
     org_id: Mapped[str] = org_fk()
     check_in_id: Mapped[str] = mapped_column(String, primary_key=True)
     score: Mapped[float] = mapped_column(Float, nullable=False)
-    drifting: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    drifting: Mapped[bool] = mapped_column(Boolean, nullable=False)  # verdict == "drifting"
+    # "drifting" | "needs_review" | "on_topic" (migration 0016; a person's decision wins)
+    verdict: Mapped[str] = mapped_column(String, nullable=False, server_default="on_topic")
     evidence: Mapped[dict] = mapped_column(JSONB, nullable=False)
     model: Mapped[str] = mapped_column(String, nullable=False)
     scored_at: Mapped[datetime] = stamped_now()
@@ -324,6 +326,29 @@ class CheckInDrift(Base):
         ForeignKeyConstraint(
             ["org_id", "check_in_id"], ["check_ins.org_id", "check_ins.id"], ondelete="CASCADE"
         ),
+        CheckConstraint(
+            "verdict in ('drifting','needs_review','on_topic')", name="check_in_drift_verdict"
+        ),
+    )
+
+
+class CheckInFeedback(Base):
+    """A person's verdict on a check-in (is it about its OKR?); respected by scoring while the
+    check-in's text and the OKR and key result it is filed under are unchanged."""
+
+    __tablename__ = "check_in_feedback"
+    org_id: Mapped[str] = org_fk()
+    check_in_id: Mapped[str] = mapped_column(String, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String, nullable=False)  # "drifting" | "on_topic"
+    text_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    decided_by: Mapped[str] = mapped_column(String, nullable=False)
+    decided_at: Mapped[datetime] = stamped_now()
+    note: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["org_id", "check_in_id"], ["check_ins.org_id", "check_ins.id"], ondelete="CASCADE"
+        ),
+        CheckConstraint("verdict in ('drifting','on_topic')", name="check_in_feedback_verdict"),
     )
 
 

@@ -5,7 +5,9 @@ organization (declarations kept: this is the service's report, not the ranking e
 it, builds the report exactly as a report job does, and compares:
 - `orphan_okr` findings with the labelled orphans (OKRs whose label list is empty);
 - `checkin_drift` findings with the check-ins labelled as drifting;
-- how many OKRs the report sends to review (`needs_review` findings);
+- how many OKRs the report sends to review (`needs_review` findings), and how many check-ins
+  (drift verdict `needs_review`: no finding, a person decides), with how many drifting
+  check-ins the flag and that review together reach;
 - on datasets whose labels have no orphans, the share of OKRs it calls orphans anyway.
 Everything happens in one transaction the caller rolls back.
 """
@@ -18,6 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment.bundle.io import load_file
@@ -25,6 +28,7 @@ from alignment.bundle.validate import parse_labels
 from alignment.embedder import Embedder
 from alignment.errors import Invalid
 from alignment.imports import import_document
+from alignment.models import CheckInDrift
 from alignment.report import build_report
 from alignment.scoring.stage import score_organization
 
@@ -38,7 +42,9 @@ def _ratio(num: int, den: int) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def counts(findings: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, int]:
+def counts(
+    findings: list[dict[str, Any]], labels: dict[str, Any], check_in_review: set[str] = frozenset()
+) -> dict[str, int]:
     gold_links = labels.get("links") or {}
     gold_drift = labels.get("drift") or {}
     orphans = {o for o, objectives in gold_links.items() if not objectives}
@@ -56,6 +62,8 @@ def counts(findings: list[dict[str, Any]], labels: dict[str, Any]) -> dict[str, 
         "labelled_drifting": len(drifting),
         "drift_findings": len(drift_flags),
         "true_drift_findings": len(drift_flags & drifting),
+        "check_ins_in_review": len(check_in_review & set(gold_drift)),
+        "drifting_in_review": len(check_in_review & drifting),
     }
 
 
@@ -66,6 +74,10 @@ def figures(c: dict[str, int]) -> dict[str, Any]:
         "drift_precision": _ratio(c["true_drift_findings"], c["drift_findings"]),
         "drift_recall": _ratio(c["true_drift_findings"], c["labelled_drifting"]),
         "needs_review_share": _ratio(c["needs_review"], c["labelled_okrs"]),
+        "check_in_review_share": _ratio(c["check_ins_in_review"], c["labelled_check_ins"]),
+        "drift_recall_with_review": _ratio(
+            c["true_drift_findings"] + c["drifting_in_review"], c["labelled_drifting"]
+        ),
         # Only where the labels say nothing is an orphan (real goal pages: every goal has a
         # published parent): every orphan finding there is a false alarm.
         "false_orphan_share": _ratio(c["orphan_findings"], c["labelled_okrs"])
@@ -75,7 +87,10 @@ def figures(c: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def report_findings(session: Session, bundle_path: Path, embedder: Embedder) -> list[dict]:
+def report_findings(
+    session: Session, bundle_path: Path, embedder: Embedder
+) -> tuple[list[dict], set[str]]:
+    """The report's findings, and the check-ins whose drift verdict is `needs_review`."""
     document = copy.deepcopy(load_file(bundle_path))
     if not isinstance(document, dict) or not isinstance(document.get("organization"), dict):
         raise Invalid(f"{bundle_path}: not a goldenthread bundle (no organization object)")
@@ -84,7 +99,12 @@ def report_findings(session: Session, bundle_path: Path, embedder: Embedder) -> 
     import_document(session, document)
     score_organization(session, scratch, embedder=embedder)
     run = build_report(session, scratch, embedder=embedder)
-    return [f if isinstance(f, dict) else f.as_dict() for f in run.findings]
+    unsure = session.scalars(
+        select(CheckInDrift.check_in_id).where(
+            CheckInDrift.org_id == scratch, CheckInDrift.verdict == "needs_review"
+        )
+    )
+    return [f if isinstance(f, dict) else f.as_dict() for f in run.findings], set(unsure)
 
 
 def run(
@@ -98,9 +118,9 @@ def run(
     for bundle_path, labels_path in pairs:
         if progress:
             progress(bundle_path.name)
-        findings = report_findings(session, bundle_path, embedder)
+        findings, unsure = report_findings(session, bundle_path, embedder)
         labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
-        c = counts(findings, labels)
+        c = counts(findings, labels, unsure)
         name = bundle_path.name.removesuffix(".json").removesuffix(".bundle")
         datasets.append({"dataset": name, **figures(c)})
         pooled = c if pooled is None else {k: pooled[k] + v for k, v in c.items()}
@@ -115,7 +135,7 @@ def run(
 
 def table(result: dict[str, Any]) -> str:
     cols = ("orphan_precision", "orphan_recall", "drift_precision", "drift_recall",
-            "needs_review_share", "false_orphan_share")  # fmt: skip
+            "needs_review_share", "check_in_review_share", "false_orphan_share")  # fmt: skip
     head = f"{'dataset':<32}" + "".join(f"{c[:12]:>14}" for c in cols)
 
     def fmt(v: Any) -> str:

@@ -107,11 +107,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/review/links/{okr_id}/{objective_id}/{decision}"): _rule(
         ADMIN, OFFICE
     ),
+    ("POST", "/orgs/{org_id}/review/check-ins/{check_in_id}/{verdict}"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review/drafts/{draft_id}/approve"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review/drafts/{draft_id}/reject"): _rule(ADMIN, OFFICE),
     ("GET", "/orgs/{org_id}/review-queue"): _rule(ADMIN, OFFICE, INTEGRATION),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),
+    ("GET", "/orgs/{org_id}/review-queue/check-ins"): _rule(ADMIN, OFFICE, INTEGRATION),
+    ("POST", "/orgs/{org_id}/review-queue/check-ins/{check_in_id}"): _rule(ADMIN, OFFICE),
     # A team lead reads only the jobs it asked for (the route filters by requester).
     ("GET", "/orgs/{org_id}/okr/{okr_id}"): _rule(DECIDERS),
     ("GET", "/orgs/{org_id}/objective/{objective_id}"): _rule(DECIDERS),

@@ -145,6 +145,12 @@ def _summary(
         "drifting_check_ins": sum(
             1 for c in in_scope if (d := facts.drift.get(c.id)) is not None and d.drifting
         ),
+        # check-ins the engine is unsure about: no finding, a person decides in the queue
+        "check_ins_awaiting_review": sum(
+            1
+            for c in in_scope
+            if (d := facts.drift.get(c.id)) is not None and d.verdict == "needs_review"
+        ),
         "counts": {
             "findings": len(listed),
             "by_severity": {s: by_severity.get(s, 0) for s in SEVERITIES},
@@ -181,5 +187,7 @@ def inputs_version(facts: OrgFacts, scope: Scope, config: ReportConfig) -> str:
         }
     )
     feed(rows(facts.check_ins))
-    feed({c: (d.drifting, round(d.score, 4), d.evidence) for c, d in facts.drift.items()})
+    feed(
+        {c: (d.drifting, round(d.score, 4), d.evidence, d.verdict) for c, d in facts.drift.items()}
+    )
     return digest.hexdigest()

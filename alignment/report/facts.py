@@ -90,6 +90,7 @@ class DriftRow(NamedTuple):
     score: float
     drifting: bool
     evidence: dict[str, Any]
+    verdict: str = "on_topic"  # "drifting" | "needs_review" | "on_topic"
 
 
 @dataclass
@@ -268,12 +269,13 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
             )
         ],
         drift={
-            r.check_in_id: DriftRow(r.score, r.drifting, r.evidence)
+            r.check_in_id: DriftRow(r.score, r.drifting, r.evidence, r.verdict)
             for r in rows(
                 CheckInDrift.check_in_id,
                 CheckInDrift.score,
                 CheckInDrift.drifting,
                 CheckInDrift.evidence,
+                CheckInDrift.verdict,
                 where=CheckInDrift.org_id == org_id,
             )
         },

@@ -69,6 +69,11 @@ def _drift_reason(
 ) -> str:
     """Name another OKR only when the evidence shows the check-in closer to it than to its own,
     and only one of the same cycle: an OKR of another quarter is not where the work belongs."""
+    if who := evidence.get("decided_by"):
+        return (
+            f"check-in {c.id} on {okr.id} is about other work than its OKR: "
+            f"{who} decided so in the review queue"
+        )
     head = f"check-in {c.id} on {okr.id} reads as other work than its OKR"
     own, near = evidence.get("own_similarity"), evidence.get("nearest_similarity")
     if own is None:

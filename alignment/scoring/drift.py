@@ -59,23 +59,35 @@ class DriftItem:
     key_result: KeyResultDoc | None = None
 
 
+VERDICTS = ("drifting", "needs_review", "on_topic")
+
+
 @dataclass(frozen=True)
 class DriftScore:
     checkin_id: str
     score: float  # 1 = about other work than its OKR
-    drifting: bool
+    drifting: bool  # the confident verdict: the report's `checkin_drift` finding
     own_similarity: float  # best cosine to its own OKR's title/description/key results
     own_field: str  # which own field that was ("title", "description", "key_result:<id>")
     nearest_okr_id: str | None  # the other OKR it is closest to, if any
     nearest_similarity: float
     shared_terms: tuple[str, ...]  # with its own OKR
+    verdict: str = "on_topic"  # VERDICTS: "needs_review" between the review and flag levels
+    decided_by: str | None = None  # a person's verdict replaced the engine's (drift_decisions)
+
+
+def verdict(score: float, calibration: DriftCalibration) -> str:
+    if score >= calibration.threshold:
+        return "drifting"
+    return "needs_review" if score >= calibration.review else "on_topic"
 
 
 @dataclass(frozen=True)
 class DriftCalibration:
     weights: tuple[float, ...]
     bias: float
-    threshold: float = 0.4
+    threshold: float = 0.4  # a drift finding from here (precise: what the report asserts)
+    review: float = 0.3  # from here up to `threshold` a person decides (evals.research)
     kr_bonus: float = 0.05  # the filed key result counts a bit more than sibling fields
     direction: tuple[float, ...] = field(default=(), repr=False)
 
@@ -229,6 +241,7 @@ def score_drift(
             d["nearest"],
             round(d["near"], 4),
             d["terms"],
+            verdict(float(p), calibration),
         )
         for it, p, d in zip(items, probs, details, strict=True)
     ]

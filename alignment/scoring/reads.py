@@ -18,6 +18,7 @@ from alignment.errors import Invalid, NotFound
 from alignment.models import (
     CheckIn,
     CheckInDrift,
+    CheckInFeedback,
     DeclaredLink,
     LinkFeedback,
     Okr,
@@ -386,6 +387,7 @@ def drift(session: Session, org_id: str, *, only_drifting: bool = False) -> list
             "text": c.text,
             "score": d.score,
             "drifting": d.drifting,
+            "verdict": d.verdict,
             "evidence": d.evidence,
         }
         for d, c in session.execute(query)
@@ -504,7 +506,8 @@ def record_feedback(
 
 
 def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
-    """People's verdicts as a goldenthread.labels/v1 document (evaluation data).
+    """People's verdicts as a goldenthread.labels/v1 document (evaluation data): links, and
+    check-ins decided in the review queue under "drift".
 
     An OKR is listed with the objectives people confirmed for it. In labels/v1 an empty list
     means "serves nothing", so an OKR with rejections only is listed (empty) only when every
@@ -533,5 +536,26 @@ def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
     return {
         "format": "goldenthread.labels/v1",
         "links": {okr_id: confirmed.get(okr_id, []) for okr_id in sorted([*confirmed, *orphans])},
-        "drift": {},
+        "drift": _check_in_labels(session, org_id),
+    }
+
+
+def _check_in_labels(session: Session, org_id: str) -> dict[str, bool]:
+    """People's verdicts on check-ins (True: about other work), while what they judged holds."""
+    from alignment.scoring.drift_decisions import judged_hash
+
+    rows = session.execute(
+        select(CheckInFeedback, CheckIn)
+        .join(
+            CheckIn,
+            (CheckIn.org_id == CheckInFeedback.org_id)
+            & (CheckIn.id == CheckInFeedback.check_in_id),
+        )
+        .where(CheckInFeedback.org_id == org_id)
+        .order_by(CheckIn.id)
+    )
+    return {
+        c.id: f.verdict == "drifting"
+        for f, c in rows
+        if f.text_hash == judged_hash(c.text, c.okr_id, c.key_result_id)
     }

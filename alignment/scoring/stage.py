@@ -23,6 +23,7 @@ from alignment.errors import Conflict
 from alignment.models import (
     CheckIn,
     CheckInDrift,
+    CheckInFeedback,
     DeclaredLink,
     KeyResult,
     Kpi,
@@ -40,6 +41,7 @@ from alignment.scoring.calibration import calibration_for
 from alignment.scoring.documents import KeyResultDoc, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
+from alignment.scoring.drift_decisions import apply_decisions
 from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.stability import context_fingerprint, keep_earlier_labels, okr_contexts
 from alignment.scoring.team_decisions import team_votes
@@ -70,6 +72,7 @@ class ScoreSummary:
     orphans: int
     drifting_check_ins: int
     model: str
+    check_ins_awaiting_review: int = 0  # drift verdict needs_review: a person decides
     adjudication: dict[str, object] | None = None  # what the LLM pass did, when asked for
 
     def as_dict(self) -> dict[str, object]:
@@ -186,6 +189,7 @@ def score_organization(
     compared = compare_with_median(links, {okr: c for okr, (c, _) in kept.items()})
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
+    drift = apply_decisions(drift, docs.drift_items, _check_in_decisions(session, org_id))
 
     session.execute(delete(ScoredLink).where(ScoredLink.org_id == org_id))
     rows = [
@@ -234,9 +238,12 @@ def score_organization(
                     "check_in_id": d.checkin_id,
                     "score": d.score,
                     "drifting": d.drifting,
+                    "verdict": d.verdict,
                     "model": embedder.model_name,
                     "evidence": {
-                        k: v for k, v in asdict(d).items() if k not in ("checkin_id", "score")
+                        k: v
+                        for k, v in asdict(d).items()
+                        if k not in ("checkin_id", "score", "verdict")
                     },
                 }
                 for d in drift
@@ -254,6 +261,7 @@ def score_organization(
         ),
         drifting_check_ins=sum(1 for d in drift if d.drifting),
         model=embedder.model_name,
+        check_ins_awaiting_review=sum(1 for d in drift if d.verdict == "needs_review"),
         adjudication=adjudicated.as_dict() if adjudicated else None,
     )
 
@@ -340,6 +348,18 @@ def _earlier_comparisons(
         for okr_id, far_below, best, reference, decided_at, okr_hash, context in rows
         if fingerprints.get(okr_id) == okr_hash and contexts.get(okr_id) == context
     }
+
+
+def _check_in_decisions(session: Session, org_id: str) -> dict[str, tuple[str, str, str]]:
+    rows = session.execute(
+        select(
+            CheckInFeedback.check_in_id,
+            CheckInFeedback.verdict,
+            CheckInFeedback.text_hash,
+            CheckInFeedback.decided_by,
+        ).where(CheckInFeedback.org_id == org_id)
+    )
+    return {check_in: (verdict, judged, who) for check_in, verdict, judged, who in rows}
 
 
 def _pairs_people_named(session: Session, org_id: str) -> dict[str, set[str]]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from alignment import db, review
+from alignment import check_in_review, db, review
 from alignment.errors import DomainError
 from service.commands.keys import operator
 
@@ -31,7 +31,7 @@ def list_cmd(
     except DomainError as exc:
         fail(exc)
     if as_json:
-        out.print_json(json.dumps({"items": items, "total": len(items)}))
+        typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
         return
     for item in items:
         out.print(f"[bold]{item['okr_id']}[/] ({item['team']}) {item['title']}", highlight=False)
@@ -81,3 +81,55 @@ def reject_cmd(
     except DomainError as exc:
         fail(exc)
     out.print(f"{okr}: rejected {', '.join(r['objective_id'] for r in rejected)}; now an orphan")
+
+
+@review_app.command("check-ins")
+def check_ins_cmd(
+    org: Org, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
+) -> None:
+    """Check-ins the engine is unsure about: are they about their OKR?"""
+    from service.cli import fail, out, prepare_database
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            items = check_in_review.queue(session, org)
+    except DomainError as exc:
+        fail(exc)
+    if as_json:
+        typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
+        return
+    for item in items:
+        out.print(
+            f"[bold]{item['check_in_id']}[/] under {item['okr_id']} ({item['okr_title']}), "
+            f"drift score {item['score']:.2f}",
+            highlight=False,
+        )
+        out.print(f"    {item['text']}", highlight=False)
+        if item["nearest_okr_id"]:
+            near = f"{item['nearest_okr_id']} ({item['nearest_okr_title']})"
+            out.print(f"    closest other OKR: {near}", highlight=False)
+    out.print(f"{len(items)} check-ins awaiting review")
+
+
+@review_app.command("check-in")
+def check_in_cmd(
+    check_in: Annotated[str, typer.Argument(help="Check-in id.")],
+    verdict: Annotated[
+        str, typer.Argument(help="drifting (about other work) or on_topic (about its OKR).")
+    ],
+    org: Org,
+    note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
+) -> None:
+    """Decide a check-in: is it about its OKR?"""
+    from service.cli import fail, out, prepare_database
+
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            decided = check_in_review.decide(
+                session, org, check_in, verdict=verdict, decided_by=operator(), note=note
+            )
+    except DomainError as exc:
+        fail(exc)
+    out.print(f"{check_in} under {decided['okr_id']}: {verdict} (decided by {operator()})")

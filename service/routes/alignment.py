@@ -36,6 +36,9 @@ class ScoreOut(BaseModel):
     aligned_links: int
     orphans: int
     drifting_check_ins: int
+    check_ins_awaiting_review: int = Field(
+        default=0, description="Check-ins the engine is unsure about: in the review queue."
+    )
     model: str
     adjudication: dict[str, Any] | None = Field(
         default=None,

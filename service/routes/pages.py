@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, quote
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from alignment import review
+from alignment import check_in_review, review
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.drafting import approve
 from alignment.repository import require_org
@@ -34,13 +34,14 @@ def review_page(
     principal: CurrentPrincipal,
     done: str | None = None,
 ) -> HTMLResponse:
-    """The review queue (strategy office, admin): OKRs the engine is unsure about, declared
-    links the text does not support, and pending drafts, each decided in one click."""
+    """The review queue (strategy office, admin): OKRs and check-ins the engine is unsure about,
+    declared links the text does not support, and pending drafts, each decided in one click."""
     org = require_org(session, org_id)
     return page(
         "review.html.j2",
         org={"id": org.id, "name": org.name},
         items=review.queue(session, org_id),
+        check_ins=check_in_review.queue(session, org_id),
         unsupported=review.unsupported_declared(session, org_id),
         drafts=review.pending_drafts(session, org_id),
         token=form_token(request.cookies.get(SESSION_COOKIE, "")),
@@ -112,6 +113,18 @@ def declared_link_form(
         session, org_id, okr_id, objective_id, verdict=verdict, decided_by=principal.name
     )
     return _back(org_id, f"{okr_id} → {objective_id}")
+
+
+@router.post("/orgs/{org_id}/review/check-ins/{check_in_id}/{verdict}")
+def check_in_form(
+    org_id: str,
+    check_in_id: str,
+    verdict: Literal["drifting", "on_topic"],
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> RedirectResponse:
+    check_in_review.decide(session, org_id, check_in_id, verdict=verdict, decided_by=principal.name)
+    return _back(org_id, check_in_id)
 
 
 @router.post("/orgs/{org_id}/review/drafts/{draft_id}/approve")

@@ -1,11 +1,12 @@
-"""The review queue: OKRs the engine is unsure about, decided by the signed-in person."""
+"""The review queue: OKRs and check-ins the engine is unsure about, decided by the signed-in
+person."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from alignment import review
+from alignment import check_in_review, review
 from alignment.bundle.schema import Id
 from service.auth import CurrentPrincipal
 from service.deps import SessionDep
@@ -21,6 +22,43 @@ class ConfirmIn(BaseModel):
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+class CheckInVerdictIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    verdict: Literal["drifting", "on_topic"] = Field(
+        description="`drifting`: about other work than its OKR; `on_topic`: about its OKR."
+    )
+    note: Annotated[str, Field(max_length=2000)] | None = None
+
+
+# Declared before the OKR routes so a check-in id is never read as an OKR id.
+@router.get("/check-ins")
+def check_in_queue(org_id: str, session: SessionDep) -> dict[str, Any]:
+    """Check-ins the engine is unsure about (drift verdict `needs_review`), likeliest drift
+    first, each with its OKR and the other OKR its text is closest to."""
+    items = check_in_review.queue(session, org_id)
+    return {"items": items, "total": len(items)}
+
+
+@router.post("/check-ins/{check_in_id}")
+def decide_check_in(
+    org_id: str,
+    check_in_id: str,
+    body: CheckInVerdictIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> dict[str, Any]:
+    """Is the check-in about its OKR? Recorded as the signed-in person's verdict; kept by
+    scoring while the check-in's text and the OKR it is filed under are unchanged."""
+    return check_in_review.decide(
+        session,
+        org_id,
+        check_in_id,
+        verdict=body.verdict,
+        decided_by=principal.name,
+        note=body.note,
+    )
 
 
 @router.get("")

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from alignment.scoring.drift import FEATURES, DriftItem, drift_features, score_drift
+from alignment.scoring.drift import (
+    DEFAULT,
+    FEATURES,
+    DriftItem,
+    drift_features,
+    score_drift,
+    verdict,
+)
 from tests.alignment.test_matching import OKRS, embed
 
 BY_ID = {o.id: o for o in OKRS}
@@ -76,10 +83,14 @@ def test_drift_detected(scores) -> None:
     # C-7 (mentoring nurses, filed under the EHR migration) is missed by the flag since the
     # drift calibration was fitted on more writing styles for precision (evals/README.md, "The
     # drift flag fitted on more styles"): it scores about 0.38 against the 0.45 flag, still ten
-    # times any on-topic note (the ranking test below), so it heads the unflagged list.
+    # times any on-topic note (the ranking test below), so a person decides it.
     flagged = {it.id for it in DRIFTING if scores[it.id].drifting}
     assert flagged == {"C-6", "C-8"}
-    assert scores["C-7"].score > 0.3
+    assert scores["C-7"].verdict == "needs_review"
+
+
+def test_on_topic_notes_are_not_sent_to_review(scores) -> None:
+    assert {scores[it.id].verdict for it in ON_TOPIC} == {"on_topic"}
 
 
 def test_on_topic_not_flagged(scores) -> None:
@@ -120,3 +131,13 @@ def test_learned_direction_leans_toward_other_work() -> None:
     # A direction of another width (another embedding model) is ignored, not an error.
     x, _ = drift_features(batch, embed=embed, okrs=OKRS, direction=(1.0, 0.0))
     assert not x[:, FEATURES.index("direction")].any()
+
+
+def test_three_verdicts_confident_drift_a_review_band_and_on_topic(scores) -> None:
+    assert 0 < DEFAULT.review < DEFAULT.threshold  # fitted (calibration.json)
+    assert verdict(DEFAULT.threshold, DEFAULT) == "drifting"
+    assert verdict(DEFAULT.threshold - 0.001, DEFAULT) == "needs_review"
+    assert verdict(DEFAULT.review, DEFAULT) == "needs_review"
+    assert verdict(DEFAULT.review - 0.001, DEFAULT) == "on_topic"
+    for s in scores.values():
+        assert s.verdict == verdict(s.score, DEFAULT) and s.drifting == (s.verdict == "drifting")

@@ -34,3 +34,15 @@ def test_falls_back_to_f1_when_no_threshold_reaches_the_target() -> None:
     flags = _flags(scores, [0.4, 0.6])
     # 0.4: 6 of 10 (F1 2*6/17 = 0.71); 0.6: 3 of 10 (F1 6/13 = 0.46).
     assert research.flag_threshold(flags, y) == 0.4
+
+
+def test_the_review_band_reaches_down_to_the_review_recall() -> None:
+    # 20 drifting check-ins spread over the scores, 20 clean ones low.
+    y = np.array([True] * 20 + [False] * 20)
+    scores = [0.9] * 14 + [0.5] * 2 + [0.3] * 2 + [0.1] * 2 + [0.05] * 20
+    flags = _flags(scores, [0.1, 0.3, 0.5, 0.7])
+    # Flag at 0.7 (14 of 20); 0.5 reaches 16 (0.80), 0.3 reaches 18 (0.90 >= 0.85).
+    assert research.review_threshold(flags, y, 0.7) == 0.3
+    # Nothing below the flag reaches it: the lowest level tried.
+    assert research.review_threshold(flags, np.array([True] * 40), 0.7) == 0.1
+    assert research.review_threshold(flags, y, 0.1) == 0.1  # no band below the lowest level

@@ -31,9 +31,12 @@ def test_counts_compare_findings_with_the_labels() -> None:
         finding("checkin_drift", "C-9"),  # not labelled: left out
         finding("stale_checkin", "O-4"),
     ]
-    got = figures(counts(findings, labels))
+    got = figures(counts(findings, labels, {"C-2", "C-3", "C-9"}))
     assert got["orphan_precision"] == 0.5 and got["orphan_recall"] == 0.5
     assert got["drift_precision"] == 1.0 and got["drift_recall"] == 0.5
+    # C-2 and C-3 await a person (C-9 is not labelled): C-3 drifts, so flag + review reach both
+    assert got["check_in_review_share"] == round(2 / 3, 4)
+    assert got["drift_recall_with_review"] == 1.0
     assert got["needs_review_share"] == 0.25
     assert got["false_orphan_share"] is None  # these labels have orphans
     none = figures(counts([finding("orphan_okr", "O-2")], {"links": {"O-2": ["SO-1"]}}))

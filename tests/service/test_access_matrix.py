@@ -56,6 +56,8 @@ EXISTING = {
     "webhook_id": "1",
     "team_id": "T-1",
     "decision": "keep",
+    "check_in_id": "C-1",
+    "verdict": "on_topic",
 }
 
 

@@ -141,3 +141,30 @@ def test_a_confirmation_in_the_queue_rescores_the_okrs_teammates(session, scored
         assert link["score"] == next(
             c["score"] for c in item["candidates"] if c["objective_id"] == objective
         )
+
+
+def test_check_ins_wait_in_their_queue_and_the_signed_in_person_decides(
+    session, scored_sample, embedder
+):
+    org = scored_sample
+    with make_client(session, embedder) as client:
+        queue = client.get(f"/orgs/{org}/review-queue/check-ins").json()
+        assert queue["total"] == len(queue["items"]) > 0
+        first = queue["items"][0]["check_in_id"]
+        url = f"/orgs/{org}/review-queue/check-ins/{first}"
+        bad = client.post(url, json={"verdict": "maybe"})
+        assert bad.status_code == 422 and "verdict" in bad.text
+        forged = client.post(url, json={"verdict": "drifting", "decided_by": "someone-else"})
+        assert forged.status_code == 422  # who decides is whoever is signed in
+        decided = client.post(url, json={"verdict": "drifting", "note": "office move"})
+        assert decided.status_code == 200
+        assert decided.json()["decided_by"] == "test-admin"
+        left = client.get(f"/orgs/{org}/review-queue/check-ins").json()["items"]
+        assert first not in {i["check_in_id"] for i in left}
+        drift = client.get(f"/orgs/{org}/alignment/drift").json()["items"]
+        [row] = [d for d in drift if d["check_in_id"] == first]
+        assert row["verdict"] == "drifting" and row["drifting"]
+        missing = client.post(
+            f"/orgs/{org}/review-queue/check-ins/C-NOPE", json={"verdict": "on_topic"}
+        )
+        assert missing.status_code == 404

@@ -119,3 +119,36 @@ def test_an_okr_page_names_the_teammates_whose_confirmation_raised_a_score(
                     LinkFeedback.org_id == scored_sample, LinkFeedback.decided_by == "test"
                 )
             )
+
+
+def test_an_okr_page_marks_the_check_ins_awaiting_review(page, role_keys, scored_sample, engine):
+    from alignment.models import CheckInDrift
+
+    with Session(engine) as s:
+        verdicts = dict(
+            s.execute(
+                select(CheckIn.id, CheckInDrift.verdict)
+                .join(
+                    CheckInDrift,
+                    (CheckInDrift.org_id == CheckIn.org_id)
+                    & (CheckInDrift.check_in_id == CheckIn.id),
+                )
+                .where(CheckIn.org_id == scored_sample)
+            ).all()
+        )
+        unsure = sorted(c for c, v in verdicts.items() if v == "needs_review")[0]
+        okr = s.scalar(
+            select(CheckIn.okr_id).where(CheckIn.org_id == scored_sample, CheckIn.id == unsure)
+        )
+        siblings = s.scalars(
+            select(CheckIn.id).where(CheckIn.org_id == scored_sample, CheckIn.okr_id == okr)
+        ).all()
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/okr/{okr}")
+    marked = page.locator("tr[data-check-in]:has([data-unsure])").evaluate_all(
+        "n => n.map(x => x.dataset.checkIn)"
+    )
+    assert marked == [c for c in page.locator("tr[data-check-in]").evaluate_all(
+        "n => n.map(x => x.dataset.checkIn)") if verdicts.get(c) == "needs_review"]  # fmt: skip
+    assert unsure in marked and set(marked) <= set(siblings)
+    assert page.console_errors == [] and page.outside_requests == []

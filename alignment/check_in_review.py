@@ -1,0 +1,119 @@
+"""The check-ins the engine is unsure about, for a person to decide: about its OKR or not.
+
+A check-in whose drift score lies between the calibration's review and flag levels has the
+verdict `needs_review` (alignment/scoring/drift.py): the report asserts nothing about it and it
+waits here. A person's verdict (`drifting` or `on_topic`) takes effect at once in the stored
+drift row and is kept by every later scoring run while the check-in's text and place are what
+they judged (alignment/scoring/drift_decisions.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from alignment.errors import Invalid, NotFound
+from alignment.models import CheckIn, CheckInDrift, CheckInFeedback, Okr
+from alignment.repository import require_org
+from alignment.scoring.drift_decisions import PEOPLE_VERDICTS, judged_hash
+
+
+def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
+    """Check-ins awaiting a person's verdict, the likeliest drift first."""
+    require_org(session, org_id)
+    rows = session.execute(
+        select(CheckInDrift, CheckIn, Okr.title)
+        .join(
+            CheckIn,
+            (CheckIn.org_id == CheckInDrift.org_id) & (CheckIn.id == CheckInDrift.check_in_id),
+        )
+        .join(Okr, (Okr.org_id == CheckIn.org_id) & (Okr.id == CheckIn.okr_id))
+        .where(CheckInDrift.org_id == org_id, CheckInDrift.verdict == "needs_review")
+        .order_by(CheckInDrift.score.desc(), CheckIn.id)
+    )
+    nearest_ids = set()
+    items = []
+    for d, c, okr_title in rows:
+        nearest = d.evidence.get("nearest_okr_id")
+        nearest_ids.add(nearest)
+        items.append(
+            {
+                "check_in_id": c.id,
+                "okr_id": c.okr_id,
+                "okr_title": okr_title,
+                "key_result_id": c.key_result_id,
+                "date": c.date,
+                "text": c.text,
+                "score": d.score,
+                "nearest_okr_id": nearest,
+            }
+        )
+    titles = dict(
+        session.execute(
+            select(Okr.id, Okr.title).where(Okr.org_id == org_id, Okr.id.in_(nearest_ids))
+        ).all()
+    )
+    for item in items:
+        item["nearest_okr_title"] = titles.get(item["nearest_okr_id"])
+    return items
+
+
+def decide(
+    session: Session,
+    org_id: str,
+    check_in_id: str,
+    *,
+    verdict: str,
+    decided_by: str,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Record a person's verdict on a check-in (idempotent: the latest verdict wins) and show
+    it at once in the stored drift row."""
+    if verdict not in PEOPLE_VERDICTS:
+        raise Invalid(
+            "verdict must be 'drifting' or 'on_topic'",
+            details=[{"path": "$.verdict", "message": f"got {verdict!r}"}],
+        )
+    check_in = session.get(CheckIn, {"org_id": org_id, "id": check_in_id})
+    if check_in is None:
+        require_org(session, org_id)
+        raise NotFound(f"check-in {check_in_id!r} does not exist in organization {org_id!r}")
+    judged = judged_hash(check_in.text, check_in.okr_id, check_in.key_result_id)
+    stmt = insert(CheckInFeedback).values(
+        org_id=org_id,
+        check_in_id=check_in_id,
+        verdict=verdict,
+        text_hash=judged,
+        decided_by=decided_by,
+        note=note,
+    )
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["org_id", "check_in_id"],
+            set_={
+                "verdict": verdict,
+                "text_hash": judged,
+                "decided_by": decided_by,
+                "note": note,
+                "decided_at": stmt.excluded.decided_at,
+            },
+        )
+    )
+    stored = session.get(CheckInDrift, {"org_id": org_id, "check_in_id": check_in_id})
+    if stored is not None:
+        stored.verdict, stored.drifting = verdict, verdict == "drifting"
+        stored.evidence = {**stored.evidence, "decided_by": decided_by}
+    session.flush()
+    row = session.get(CheckInFeedback, {"org_id": org_id, "check_in_id": check_in_id})
+    session.refresh(row)
+    return {
+        "check_in_id": check_in_id,
+        "okr_id": check_in.okr_id,
+        "verdict": row.verdict,
+        "decided_by": row.decided_by,
+        "decided_at": row.decided_at,
+        "note": row.note,
+    }

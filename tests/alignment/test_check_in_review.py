@@ -1,0 +1,90 @@
+"""Check-ins the engine is unsure about wait for a person, whose verdict scoring keeps."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from alignment import check_in_review
+from alignment.errors import Invalid, NotFound
+from alignment.models import CheckIn, CheckInDrift
+from alignment.report import build_report
+from alignment.scoring import reads
+from alignment.scoring.drift import DEFAULT
+from alignment.scoring.stage import score_organization
+
+
+def stored(session, org_id: str, check_in_id: str) -> CheckInDrift:
+    session.expire_all()
+    return session.get(CheckInDrift, {"org_id": org_id, "check_in_id": check_in_id})
+
+
+def test_the_queue_holds_the_check_ins_between_the_review_and_flag_levels(
+    session, scored_sample, embedder
+):
+    items = check_in_review.queue(session, scored_sample)
+    assert items, "the sample has check-ins the engine is unsure about"
+    scores = [i["score"] for i in items]
+    assert scores == sorted(scores, reverse=True)
+    assert all(DEFAULT.review <= s < DEFAULT.threshold for s in scores)
+    rows = session.scalars(select(CheckInDrift).where(CheckInDrift.org_id == scored_sample)).all()
+    unsure = {r.check_in_id for r in rows if DEFAULT.review <= r.score < DEFAULT.threshold}
+    assert {i["check_in_id"] for i in items} == unsure
+    assert all(r.drifting == (r.verdict == "drifting") for r in rows)
+    first = items[0]
+    assert first["okr_title"] and first["text"]
+    assert first["nearest_okr_title"] is not None or first["nearest_okr_id"] is None
+    summary = build_report(session, scored_sample, embedder=embedder).summary
+    assert summary["check_ins_awaiting_review"] == len(items)
+
+
+def test_a_persons_verdict_shows_at_once_and_survives_rescoring(session, scored_sample, embedder):
+    [first, *_] = check_in_review.queue(session, scored_sample)
+    check_in_id = first["check_in_id"]
+    decided = check_in_review.decide(
+        session, scored_sample, check_in_id, verdict="drifting", decided_by="ana", note="payroll"
+    )
+    assert decided["verdict"] == "drifting" and decided["decided_by"] == "ana"
+    row = stored(session, scored_sample, check_in_id)
+    assert row.verdict == "drifting" and row.drifting and row.evidence["decided_by"] == "ana"
+    assert check_in_id not in {
+        i["check_in_id"] for i in check_in_review.queue(session, scored_sample)
+    }
+    report = build_report(session, scored_sample, embedder=embedder)
+    [finding] = [
+        f
+        for f in report.findings
+        if f["kind"] == "checkin_drift" and any(r.get("id") == check_in_id for r in f["records"])
+    ]
+    assert finding["reason"].endswith("ana decided so in the review queue")
+    assert reads.feedback_labels(session, scored_sample)["drift"] == {check_in_id: True}
+
+    # Deciding again replaces the verdict (idempotent per check-in: the latest wins).
+    check_in_review.decide(
+        session, scored_sample, check_in_id, verdict="on_topic", decided_by="ben"
+    )
+    score_organization(session, scored_sample, embedder=embedder)
+    row = stored(session, scored_sample, check_in_id)
+    assert (row.verdict, row.drifting, row.evidence["decided_by"]) == ("on_topic", False, "ben")
+    assert DEFAULT.review <= row.score < DEFAULT.threshold  # the engine's score is still there
+
+    # Reworded: what was judged is gone, so the engine decides again.
+    check_in = session.get(CheckIn, {"org_id": scored_sample, "id": check_in_id})
+    check_in.text = check_in.text + " Also chased two invoices."
+    session.flush()
+    score_organization(session, scored_sample, embedder=embedder)
+    row = stored(session, scored_sample, check_in_id)
+    assert row.evidence["decided_by"] is None
+    assert reads.feedback_labels(session, scored_sample)["drift"] == {}
+
+
+def test_bad_decisions_are_refused_naming_what_is_wrong(session, scored_sample):
+    [first, *_] = check_in_review.queue(session, scored_sample)
+    with pytest.raises(Invalid, match="'drifting' or 'on_topic'"):
+        check_in_review.decide(
+            session, scored_sample, first["check_in_id"], verdict="maybe", decided_by="ana"
+        )
+    with pytest.raises(NotFound, match="C-NOPE"):
+        check_in_review.decide(
+            session, scored_sample, "C-NOPE", verdict="drifting", decided_by="ana"
+        )
