@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from alignment import db
@@ -143,3 +143,22 @@ def scored_sample(engine: Engine, embedder) -> Iterator[str]:
     yield org_id
     with Session(engine) as s, s.begin():
         s.delete(s.get(Organization, org_id))
+
+
+@pytest.fixture
+def restore_check_in_verdicts(engine: Engine, scored_sample: str) -> Iterator[None]:
+    """For tests that decide check-ins of the shared sample through its own connections (the
+    CLI, the browser): its people's verdicts are removed and its drift rows put back after."""
+    from alignment.models import CheckInDrift, CheckInFeedback
+
+    with Session(engine) as s:
+        before = {
+            r.check_in_id: (r.verdict, r.drifting, dict(r.evidence))
+            for r in s.scalars(select(CheckInDrift).where(CheckInDrift.org_id == scored_sample))
+        }
+    yield
+    with Session(engine) as s, s.begin():
+        s.execute(delete(CheckInFeedback).where(CheckInFeedback.org_id == scored_sample))
+        for check_in_id, (verdict, drifting, evidence) in before.items():
+            row = s.get(CheckInDrift, {"org_id": scored_sample, "check_in_id": check_in_id})
+            row.verdict, row.drifting, row.evidence = verdict, drifting, evidence

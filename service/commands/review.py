@@ -1,37 +1,52 @@
-"""`goldenthread review`: the OKRs the engine is unsure about, decided from the command line."""
+"""`goldenthread review`: the OKRs and check-ins the engine is unsure about, decided from the
+command line."""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy.orm import Session
 
 from alignment import check_in_review, db, review
 from alignment.errors import DomainError
 from service.commands.keys import operator
 
 review_app = typer.Typer(
-    help="The review queue: OKRs with no confident verdict.", no_args_is_help=True
+    help="The review queue: OKRs and check-ins with no confident verdict.", no_args_is_help=True
 )
 Org = Annotated[str, typer.Option("--org", help="Organization id.")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+T = TypeVar("T")
 
 
-@review_app.command("list")
-def list_cmd(
-    org: Org, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-) -> None:
-    """OKRs awaiting a person's verdict, with their closest objectives."""
-    from service.cli import fail, out, prepare_database
+def _run(work: Callable[[Session], T]) -> T:
+    """`work` in one transaction on the configured database; a domain error ends the command
+    with its message."""
+    from service.cli import fail, prepare_database
 
     prepare_database()
     try:
         with db.transaction() as session:
-            items = review.queue(session, org)
+            return work(session)
     except DomainError as exc:
         fail(exc)
+
+
+def _print_json(items: list[dict]) -> None:
+    typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
+
+
+@review_app.command("list")
+def list_cmd(org: Org, as_json: AsJson = False) -> None:
+    """OKRs awaiting a person's verdict, with their closest objectives."""
+    from service.cli import out
+
+    items = _run(lambda session: review.queue(session, org))
     if as_json:
-        typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
+        _print_json(items)
         return
     for item in items:
         out.print(f"[bold]{item['okr_id']}[/] ({item['team']}) {item['title']}", highlight=False)
@@ -48,14 +63,11 @@ def confirm_cmd(
     org: Org,
 ) -> None:
     """The OKR serves this objective."""
-    from service.cli import fail, out, prepare_database
+    from service.cli import out
 
-    prepare_database()
-    try:
-        with db.transaction() as session:
-            decided = review.confirm(session, org, okr, objective, decided_by=operator())
-    except DomainError as exc:
-        fail(exc)
+    decided = _run(
+        lambda session: review.confirm(session, org, okr, objective, decided_by=operator())
+    )
     out.print(f"{okr} serves {objective} (confirmed by {operator()})")
     if decided.get("rescoring_job"):
         out.print(
@@ -72,32 +84,22 @@ def reject_cmd(
     note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
 ) -> None:
     """The OKR serves none of its candidates: it is an orphan."""
-    from service.cli import fail, out, prepare_database
+    from service.cli import out
 
-    prepare_database()
-    try:
-        with db.transaction() as session:
-            rejected = review.reject(session, org, okr, decided_by=operator(), note=note)
-    except DomainError as exc:
-        fail(exc)
+    rejected = _run(
+        lambda session: review.reject(session, org, okr, decided_by=operator(), note=note)
+    )
     out.print(f"{okr}: rejected {', '.join(r['objective_id'] for r in rejected)}; now an orphan")
 
 
 @review_app.command("check-ins")
-def check_ins_cmd(
-    org: Org, as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False
-) -> None:
+def check_ins_cmd(org: Org, as_json: AsJson = False) -> None:
     """Check-ins the engine is unsure about: are they about their OKR?"""
-    from service.cli import fail, out, prepare_database
+    from service.cli import out
 
-    prepare_database()
-    try:
-        with db.transaction() as session:
-            items = check_in_review.queue(session, org)
-    except DomainError as exc:
-        fail(exc)
+    items = _run(lambda session: check_in_review.queue(session, org))
     if as_json:
-        typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
+        _print_json(items)
         return
     for item in items:
         out.print(
@@ -122,14 +124,11 @@ def check_in_cmd(
     note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
 ) -> None:
     """Decide a check-in: is it about its OKR?"""
-    from service.cli import fail, out, prepare_database
+    from service.cli import out
 
-    prepare_database()
-    try:
-        with db.transaction() as session:
-            decided = check_in_review.decide(
-                session, org, check_in, verdict=verdict, decided_by=operator(), note=note
-            )
-    except DomainError as exc:
-        fail(exc)
+    decided = _run(
+        lambda session: check_in_review.decide(
+            session, org, check_in, verdict=verdict, decided_by=operator(), note=note
+        )
+    )
     out.print(f"{check_in} under {decided['okr_id']}: {verdict} (decided by {operator()})")

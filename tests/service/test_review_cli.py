@@ -4,46 +4,38 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from alignment.models import CheckInDrift, CheckInFeedback
+from alignment.models import CheckInDrift
 from service.cli import app
 
 
-def test_check_ins_are_listed_and_decided_from_the_command_line(engine, scored_sample) -> None:
+def test_check_ins_are_listed_and_decided_from_the_command_line(
+    engine, scored_sample, restore_check_in_verdicts
+) -> None:
     with Session(engine) as s:
-        before = {
-            r.check_in_id: (r.verdict, r.drifting, dict(r.evidence))
-            for r in s.scalars(select(CheckInDrift).where(CheckInDrift.org_id == scored_sample))
-        }
+        unsure = set(
+            s.scalars(
+                select(CheckInDrift.check_in_id).where(
+                    CheckInDrift.org_id == scored_sample, CheckInDrift.verdict == "needs_review"
+                )
+            )
+        )
     runner = CliRunner()
     listed = runner.invoke(app, ["review", "check-ins", "--org", scored_sample, "--json"])
     assert listed.exit_code == 0, listed.output
     items = json.loads(listed.stdout)["items"]
-    assert {i["check_in_id"] for i in items} == {
-        c for c, (verdict, _, _) in before.items() if verdict == "needs_review"
-    }
+    assert {i["check_in_id"] for i in items} == unsure
     first = items[0]["check_in_id"]
-    try:
-        refused = runner.invoke(app, ["review", "check-in", first, "maybe", "--org", scored_sample])
-        assert refused.exit_code != 0 and "'drifting' or 'on_topic'" in refused.output
-        decided = runner.invoke(
-            app, ["review", "check-in", first, "on_topic", "--org", scored_sample]
-        )
-        assert decided.exit_code == 0, decided.output
-        assert f"{first} under" in decided.output and "on_topic (decided by cli:" in decided.output
-        with Session(engine) as s:
-            row = s.get(CheckInDrift, {"org_id": scored_sample, "check_in_id": first})
-            assert row.verdict == "on_topic" and row.evidence["decided_by"].startswith("cli:")
-        again = runner.invoke(app, ["review", "check-ins", "--org", scored_sample])
-        assert (
-            again.exit_code == 0 and f"{len(items) - 1} check-ins awaiting review" in again.output
-        )
-    finally:
-        with Session(engine) as s, s.begin():
-            s.execute(delete(CheckInFeedback).where(CheckInFeedback.org_id == scored_sample))
-            for check_in_id, (verdict, drifting, evidence) in before.items():
-                row = s.get(CheckInDrift, {"org_id": scored_sample, "check_in_id": check_in_id})
-                row.verdict, row.drifting, row.evidence = verdict, drifting, evidence
+    refused = runner.invoke(app, ["review", "check-in", first, "maybe", "--org", scored_sample])
+    assert refused.exit_code != 0 and "'drifting' or 'on_topic'" in refused.output
+    decided = runner.invoke(app, ["review", "check-in", first, "on_topic", "--org", scored_sample])
+    assert decided.exit_code == 0, decided.output
+    assert f"{first} under" in decided.output and "on_topic (decided by cli:" in decided.output
+    with Session(engine) as s:
+        row = s.get(CheckInDrift, {"org_id": scored_sample, "check_in_id": first})
+        assert row.verdict == "on_topic" and row.evidence["decided_by"].startswith("cli:")
+    again = runner.invoke(app, ["review", "check-ins", "--org", scored_sample])
+    assert again.exit_code == 0 and f"{len(items) - 1} check-ins awaiting review" in again.output

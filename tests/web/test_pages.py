@@ -251,43 +251,32 @@ def test_a_team_lead_has_no_review_queue(page, role_keys, scored_sample) -> None
 
 
 def test_the_strategy_office_decides_an_unsure_check_in(
-    page, role_keys, scored_sample, engine
+    page, role_keys, scored_sample, engine, restore_check_in_verdicts
 ) -> None:
-    from sqlalchemy import delete, select
+    from sqlalchemy import select
     from sqlalchemy.orm import Session
 
     from alignment.models import CheckInDrift, CheckInFeedback
 
     with Session(engine) as s:
-        before = {
-            r.check_in_id: (r.verdict, r.drifting, dict(r.evidence))
-            for r in s.scalars(select(CheckInDrift).where(CheckInDrift.org_id == scored_sample))
-        }
-    try:
-        sign_in(page, role_keys["strategy_office"])
-        page.goto(f"/orgs/{scored_sample}/review")
-        unsure = page.locator("article[data-check-in]")
-        waiting = unsure.evaluate_all("n => n.map(x => x.dataset.checkIn)")
-        assert sorted(waiting) == sorted(
-            c for c, (v, _, _) in before.items() if v == "needs_review"
-        )
-        assert waiting, "the sample has check-ins the engine is unsure about"
-        first = waiting[0]
-        unsure.first.get_by_role("button", name="About other work").click()
-        page.wait_for_url("**/review?done=*")
-        assert page.get_by_role("status").inner_text() == f"Recorded your decision on {first}."
-        left = page.locator("article[data-check-in]").evaluate_all(
-            "n => n.map(x => x.dataset.checkIn)"
-        )
-        assert first not in left and len(left) == len(waiting) - 1
-        with Session(engine) as s:
-            decided = s.get(CheckInFeedback, {"org_id": scored_sample, "check_in_id": first})
-            assert decided.verdict == "drifting"
-            assert decided.decided_by.startswith("strategy_office-")  # the signed-in key
-        assert page.console_errors == [] and page.outside_requests == []
-    finally:
-        with Session(engine) as s, s.begin():
-            s.execute(delete(CheckInFeedback).where(CheckInFeedback.org_id == scored_sample))
-            for check_in_id, (verdict, drifting, evidence) in before.items():
-                row = s.get(CheckInDrift, {"org_id": scored_sample, "check_in_id": check_in_id})
-                row.verdict, row.drifting, row.evidence = verdict, drifting, evidence
+        unsure = s.scalars(
+            select(CheckInDrift.check_in_id).where(
+                CheckInDrift.org_id == scored_sample, CheckInDrift.verdict == "needs_review"
+            )
+        ).all()
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/review")
+    items = page.locator("article[data-check-in]")
+    waiting = items.evaluate_all("n => n.map(x => x.dataset.checkIn)")
+    assert waiting and sorted(waiting) == sorted(unsure)
+    first = waiting[0]
+    items.first.get_by_role("button", name="About other work").click()
+    page.wait_for_url("**/review?done=*")
+    assert page.get_by_role("status").inner_text() == f"Recorded your decision on {first}."
+    left = page.locator("article[data-check-in]").evaluate_all("n => n.map(x => x.dataset.checkIn)")
+    assert first not in left and len(left) == len(waiting) - 1
+    with Session(engine) as s:
+        decided = s.get(CheckInFeedback, {"org_id": scored_sample, "check_in_id": first})
+        assert decided.verdict == "drifting"
+        assert decided.decided_by.startswith("strategy_office-")  # the signed-in key
+    assert page.console_errors == [] and page.outside_requests == []
