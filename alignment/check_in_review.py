@@ -19,6 +19,7 @@ from alignment.errors import Invalid, NotFound
 from alignment.models import CheckIn, CheckInDrift, CheckInFeedback, Okr
 from alignment.repository import require_org
 from alignment.scoring.drift_decisions import PEOPLE_VERDICTS, judged_hash
+from alignment.scoring.reads import rescore_if_running
 
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
@@ -102,6 +103,7 @@ def decide(
             },
         )
     )
+    rescore_if_running(session, org_id, decided_by)
     stored = session.get(CheckInDrift, {"org_id": org_id, "check_in_id": check_in_id})
     if stored is not None:
         stored.verdict, stored.drifting = verdict, verdict == "drifting"

@@ -327,7 +327,9 @@ class CheckInDrift(Base):
             ["org_id", "check_in_id"], ["check_ins.org_id", "check_ins.id"], ondelete="CASCADE"
         ),
         CheckConstraint(
-            "verdict in ('drifting','needs_review','on_topic')", name="check_in_drift_verdict"
+            "verdict in ('drifting','needs_review','on_topic') "
+            "and drifting = (verdict = 'drifting')",
+            name="check_in_drift_verdict",
         ),
     )
 

@@ -230,11 +230,12 @@ def score_drift(
         kr_bonus=calibration.kr_bonus,
         direction=calibration.direction,
     )
-    probs = expit(x @ np.asarray(calibration.weights) + calibration.bias)
+    # Verdicts from the stored (rounded) score, so a reader comparing it with the levels agrees.
+    probs = np.round(expit(x @ np.asarray(calibration.weights) + calibration.bias), 4)
     return [
         DriftScore(
             it.id,
-            round(float(p), 4),
+            float(p),
             bool(p >= calibration.threshold),
             round(d["own"], 4),
             d["own_field"],

@@ -432,6 +432,22 @@ def _teammates_learn(session: Session, org_id: str, okr_id: str, decided_by: str
     return enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job.id
 
 
+def rescore_if_running(session: Session, org_id: str, decided_by: str) -> int | None:
+    """A scoring run that started before a person's decision replaces every stored verdict
+    with what it read: queue the next run, which applies the decision (its id, if queued)."""
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.models import Job
+
+    running = session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.org_id == org_id, Job.kind == "score", Job.status == "running")
+    )
+    if not running:
+        return None
+    return enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job.id
+
+
 def record_feedback(
     session: Session,
     org_id: str,
@@ -455,16 +471,19 @@ def record_feedback(
         okr_hash = row.okr_hash
     else:
         okr_hash = _unstored_pair(session, org_id, okr_id, objective_id, decided_by)
-    before = session.scalar(
-        select(LinkFeedback.verdict).where(
+    earlier = session.execute(
+        select(LinkFeedback.verdict, LinkFeedback.okr_hash).where(
             LinkFeedback.org_id == org_id,
             LinkFeedback.okr_id == okr_id,
             LinkFeedback.objective_id == objective_id,
         )
-    )
+    ).first()
+    # A verdict on text that has since changed no longer counts: re-confirming it is new.
+    before = earlier.verdict if earlier is not None and earlier.okr_hash == okr_hash else None
     rescoring = None
     if "confirmed" in (before, verdict) and before != verdict:
         rescoring = _teammates_learn(session, org_id, okr_id, decided_by)
+    rescoring = rescore_if_running(session, org_id, decided_by) or rescoring
     stmt = insert(LinkFeedback).values(
         org_id=org_id,
         okr_id=okr_id,

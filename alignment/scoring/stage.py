@@ -184,12 +184,13 @@ def score_organization(
     )
     links = keep_earlier_labels(links, earlier)
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
-    links = apply_feedback(links, feedback)
+    # Read again: embedding and the LLM pass take a while, and a decision made meanwhile must
+    # not be overwritten by this run (one that changes the votes queues another run itself).
+    links = apply_feedback(links, _current_feedback(session, org_id, docs.fingerprints))
     kept = _earlier_comparisons(session, org_id, docs.fingerprints, contexts)
     compared = compare_with_median(links, {okr: c for okr, (c, _) in kept.items()})
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
-    drift = apply_decisions(drift, docs.drift_items, _check_in_decisions(session, org_id))
 
     session.execute(delete(ScoredLink).where(ScoredLink.org_id == org_id))
     rows = [
@@ -228,6 +229,8 @@ def score_organization(
     ]
     for start in range(0, len(verdict_rows), INSERT_ROWS):
         session.execute(insert(OkrVerdict).values(verdict_rows[start : start + INSERT_ROWS]))
+    # People's verdicts read just before the rows are replaced (as the links' above).
+    drift = apply_decisions(drift, docs.drift_items, _check_in_decisions(session, org_id))
     session.execute(delete(CheckInDrift).where(CheckInDrift.org_id == org_id))
     if drift:
         session.execute(
@@ -244,6 +247,7 @@ def score_organization(
                         k: v
                         for k, v in asdict(d).items()
                         if k not in ("checkin_id", "score", "verdict")
+                        and not (k == "decided_by" and v is None)
                     },
                 }
                 for d in drift

@@ -74,7 +74,7 @@ def test_a_persons_verdict_shows_at_once_and_survives_rescoring(session, scored_
     session.flush()
     score_organization(session, scored_sample, embedder=embedder)
     row = stored(session, scored_sample, check_in_id)
-    assert row.evidence["decided_by"] is None
+    assert "decided_by" not in row.evidence
     assert reads.feedback_labels(session, scored_sample)["drift"] == {}
 
 

@@ -354,3 +354,78 @@ def test_a_confirmation_moves_its_teammates_and_nobody_else(session, scored_samp
         else:
             assert (score, context) == (old_score, old_context), okr_id
     assert raised  # at least one teammate stores that objective
+
+
+def test_a_decision_made_while_a_run_embeds_is_not_overwritten(
+    session, scored_sample, embedder, monkeypatch
+):
+    from alignment.scoring import stage
+
+    okr_id, objective_id = _top_aligned(session, scored_sample)
+    real = stage._adjudicate
+
+    def decided_meanwhile(*args, **kwargs):
+        # A person rejects the link while this run is between its reads and its writes.
+        links.record_feedback(
+            session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
+        )
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(stage, "_adjudicate", decided_meanwhile)
+    score_organization(session, scored_sample, embedder=embedder)
+    session.expire_all()
+    row = session.get(
+        ScoredLink, {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id}
+    )
+    assert row.label == "none"
+
+
+def test_decisions_during_a_run_queue_the_next_one(session, scored_sample) -> None:
+    from alignment import check_in_review
+    from alignment.models import CheckInDrift, Job
+
+    okr_id, objective_id = _top_aligned(session, scored_sample)
+    quiet = links.record_feedback(
+        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
+    )
+    assert quiet["rescoring_job"] is None  # a rejection changes no teammate: nothing to run
+    session.add(Job(org_id=scored_sample, kind="score", status="running", requested_by="x"))
+    session.flush()
+    during = links.record_feedback(
+        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ben"
+    )
+    queued = session.get(Job, during["rescoring_job"])
+    assert queued.status == "queued" and queued.kind == "score"
+    check_in = session.scalars(
+        select(CheckInDrift.check_in_id).where(CheckInDrift.org_id == scored_sample)
+    ).first()
+    check_in_review.decide(session, scored_sample, check_in, verdict="on_topic", decided_by="ana")
+    waiting = session.scalars(
+        select(Job).where(Job.org_id == scored_sample, Job.status == "queued")
+    ).all()
+    assert [j.id for j in waiting] == [queued.id]  # joined, not a second job
+
+
+def test_reconfirming_a_link_whose_text_changed_moves_the_teammates_again(
+    session, scored_sample, embedder
+):
+    row = session.scalars(
+        select(ScoredLink).where(
+            ScoredLink.org_id == scored_sample, ScoredLink.okr_id == "O-1", ScoredLink.rank == 1
+        )
+    ).one()
+    objective_id = row.objective_id
+    links.record_feedback(
+        session, scored_sample, "O-1", objective_id, verdict="confirmed", decided_by="ana"
+    )
+    okr = session.get(Okr, {"org_id": scored_sample, "id": "O-1"})
+    okr.title = okr.title + " in every region"
+    session.flush()
+    score_organization(session, scored_sample, embedder=embedder)  # the confirmation is stale
+    from alignment.models import Job
+
+    session.execute(update(Job).where(Job.org_id == scored_sample).values(status="succeeded"))
+    again = links.record_feedback(
+        session, scored_sample, "O-1", objective_id, verdict="confirmed", decided_by="ana"
+    )
+    assert again["rescoring_job"] is not None

@@ -1,9 +1,9 @@
 """Three verdicts for check-ins, and people's decisions on the ones the engine is unsure about.
 
 `check_in_drift.verdict` is `drifting` (a confident drift finding), `needs_review` (between the
-calibration's review and flag levels: a person decides) or `on_topic`; `drifting` stays, equal
-to `verdict = 'drifting'`, for the readers that filter on it. Rows scored before get the verdict
-their flag implies until the next scoring run.
+calibration's review and flag levels: a person decides) or `on_topic`; `drifting` stays, held
+equal to `verdict = 'drifting'` by the constraint, for the readers that filter on it. Rows
+scored before get the verdict their flag implies until the next scoring run.
 
 `check_in_feedback` holds a person's verdict on a check-in (`drifting` or `on_topic`) with the
 hash of what they judged (the text and the OKR and key result it is filed under); scoring keeps
@@ -35,7 +35,7 @@ def upgrade() -> None:
     op.create_check_constraint(
         "check_in_drift_verdict",
         "check_in_drift",
-        "verdict in ('drifting','needs_review','on_topic')",
+        "verdict in ('drifting','needs_review','on_topic') and drifting = (verdict = 'drifting')",
     )
     op.create_table(
         "check_in_feedback",
