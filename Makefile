@@ -45,6 +45,8 @@ eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in ev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability --service evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.decisions evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real
+	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.decisions_service evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real
 
 bench: $(STAMP)  ## every benchmark figure in README.md, benchmarks/README.md and docs/report.md
 	$(BIN)/python -m benchmarks.import_bundle
