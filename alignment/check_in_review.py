@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from alignment.errors import Invalid, NotFound
+from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import CheckIn, CheckInDrift, CheckInFeedback, Okr
 from alignment.repository import require_org
 from alignment.scoring.drift_decisions import PEOPLE_VERDICTS, judged_hash
@@ -50,6 +50,9 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
                 "text": c.text,
                 "score": d.score,
                 "nearest_okr_id": nearest,
+                # what the person sees; send it back as `seen` to refuse a decision on text
+                # that changed meanwhile
+                "text_hash": judged_hash(c.text, c.okr_id, c.key_result_id),
             }
         )
     titles = dict(
@@ -70,9 +73,11 @@ def decide(
     verdict: str,
     decided_by: str,
     note: str | None = None,
+    seen: str | None = None,
 ) -> dict[str, Any]:
     """Record a person's verdict on a check-in (idempotent: the latest verdict wins) and show
-    it at once in the stored drift row."""
+    it at once in the stored drift row. With `seen` (the queue's `text_hash`), a check-in whose
+    text or place changed since the person read it is refused instead."""
     if verdict not in PEOPLE_VERDICTS:
         raise Invalid(
             "verdict must be 'drifting' or 'on_topic'",
@@ -83,6 +88,12 @@ def decide(
         require_org(session, org_id)
         raise NotFound(f"check-in {check_in_id!r} does not exist in organization {org_id!r}")
     judged = judged_hash(check_in.text, check_in.okr_id, check_in.key_result_id)
+    if seen is not None and seen != judged:
+        raise Conflict(
+            f"check-in {check_in_id!r} changed since it was shown (its text, OKR or key "
+            "result): read it again before deciding",
+            details=[{"path": "$.seen", "message": "does not match the check-in as it is now"}],
+        )
     stmt = insert(CheckInFeedback).values(
         org_id=org_id,
         check_in_id=check_in_id,

@@ -120,10 +120,14 @@ def check_in_form(
     org_id: str,
     check_in_id: str,
     verdict: Literal["drifting", "on_topic"],
+    form: FormFields,
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> RedirectResponse:
-    check_in_review.decide(session, org_id, check_in_id, verdict=verdict, decided_by=principal.name)
+    seen = form.get("seen") or None  # the check-in as the page showed it
+    check_in_review.decide(
+        session, org_id, check_in_id, verdict=verdict, decided_by=principal.name, seen=seen
+    )
     return _back(org_id, check_in_id)
 
 

@@ -30,6 +30,11 @@ class CheckInVerdictIn(BaseModel):
         description="`drifting`: about other work than its OKR; `on_topic`: about its OKR."
     )
     note: Annotated[str, Field(max_length=2000)] | None = None
+    seen: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The queue item's `text_hash`: a check-in changed since is refused (409).",
+    )
 
 
 # Declared before the OKR routes so a check-in id is never read as an OKR id.
@@ -58,6 +63,7 @@ def decide_check_in(
         verdict=body.verdict,
         decided_by=principal.name,
         note=body.note,
+        seen=body.seen,
     )
 
 

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from alignment import check_in_review
-from alignment.errors import Invalid, NotFound
+from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import CheckIn, CheckInDrift
 from alignment.report import build_report
 from alignment.scoring import reads
@@ -88,3 +88,24 @@ def test_bad_decisions_are_refused_naming_what_is_wrong(session, scored_sample):
         check_in_review.decide(
             session, scored_sample, "C-NOPE", verdict="drifting", decided_by="ana"
         )
+
+
+def test_a_decision_on_text_that_changed_since_it_was_shown_is_refused(session, scored_sample):
+    [first, *_] = check_in_review.queue(session, scored_sample)
+    check_in = session.get(CheckIn, {"org_id": scored_sample, "id": first["check_in_id"]})
+    check_in.text = "Rewritten after the page was shown."
+    session.flush()
+    with pytest.raises(Conflict, match="changed since it was shown"):
+        check_in_review.decide(
+            session, scored_sample, check_in.id, verdict="drifting", decided_by="ana",
+            seen=first["text_hash"],
+        )  # fmt: skip
+    assert stored(session, scored_sample, check_in.id).verdict == "needs_review"
+    [now] = [
+        i for i in check_in_review.queue(session, scored_sample) if i["check_in_id"] == check_in.id
+    ]
+    decided = check_in_review.decide(
+        session, scored_sample, check_in.id, verdict="drifting", decided_by="ana",
+        seen=now["text_hash"],
+    )  # fmt: skip
+    assert decided["verdict"] == "drifting"

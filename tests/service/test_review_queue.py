@@ -156,7 +156,10 @@ def test_check_ins_wait_in_their_queue_and_the_signed_in_person_decides(
         assert bad.status_code == 422 and "verdict" in bad.text
         forged = client.post(url, json={"verdict": "drifting", "decided_by": "someone-else"})
         assert forged.status_code == 422  # who decides is whoever is signed in
-        decided = client.post(url, json={"verdict": "drifting", "note": "office move"})
+        stale = client.post(url, json={"verdict": "drifting", "seen": "0" * 64})
+        assert stale.status_code == 409 and "changed since it was shown" in stale.text
+        seen = queue["items"][0]["text_hash"]
+        decided = client.post(url, json={"verdict": "drifting", "note": "office", "seen": seen})
         assert decided.status_code == 200
         assert decided.json()["decided_by"] == "test-admin"
         left = client.get(f"/orgs/{org}/review-queue/check-ins").json()["items"]
