@@ -1,7 +1,7 @@
 """Learning from decisions, measured through the service: database, score stage, feedback.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m evals.decisions_service DIR_OR_BUNDLE... \
-        [--share 0.3] [--seeds 3] [--json]
+        [--share 0.3] [--seeds 5] [--json]
 
 `evals.decisions` simulates on the engine's probabilities; this runs what a user runs. Each
 labelled bundle is imported into a scratch organization (declared links dropped: the evals
@@ -21,10 +21,22 @@ import json
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from evals import research
+
+
+class _Stored(NamedTuple):
+    objective_id: str
+    label: str
+
+
+def _plain(stored: dict[str, list]) -> dict[str, list[_Stored]]:
+    return {
+        okr: [_Stored(lk.objective_id, lk.label) for lk in rows] for okr, rows in stored.items()
+    }
 
 
 def _measure(stored: dict[str, list], gold: dict[str, list[str]], okrs: Sequence[str]) -> dict:
@@ -77,7 +89,8 @@ def run(paths: Sequence[Path], share: float, seeds: int) -> list[dict]:
         with Session(db.get_engine()) as session:
             import_document(session, document)
             score_organization(session, org, embedder=embedder)
-            first = reads.all_links(session, org)
+            # Plain values: the ORM rows would be refreshed by later runs of the same session.
+            first = _plain(reads.all_links(session, org))
             for seed in range(seeds):
                 rng = np.random.default_rng(seed)
                 decided = {k for k in labelled if rng.random() < share}
@@ -91,7 +104,7 @@ def run(paths: Sequence[Path], share: float, seeds: int) -> list[dict]:
                                 verdict=verdict, decided_by="eval",
                             )  # fmt: skip
                     score_organization(session, org, embedder=embedder)
-                    now = reads.all_links(session, org)
+                    now = _plain(reads.all_links(session, org))
                     b, a = _measure(first, gold, rest), _measure(now, gold, rest)
                     before = b if before is None else {k: before[k] + v for k, v in b.items()}
                     after = a if after is None else {k: after[k] + v for k, v in a.items()}
@@ -108,7 +121,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", help="dataset folders or bundle files (with labels)")
     ap.add_argument("--share", type=float, default=0.3, help="share of OKRs decided")
-    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if any("holdout-2" in s for s in args.sources):

@@ -9,7 +9,7 @@ from collections import defaultdict
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
@@ -107,7 +107,8 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
 
 def _teammates_confirmed(session: Session, org_id: str, okr: Okr) -> dict[str, list[str]]:
     """objective id -> the OKR's teammates a person confirmed for it, while their text is what
-    was judged: each such confirmation raises this OKR's score for it (team_decisions.py)."""
+    was judged: scoring counts each such confirmation for this OKR too (team_decisions.py),
+    from the run after the decision."""
     rows = session.execute(
         select(LinkFeedback.objective_id, LinkFeedback.okr_id)
         .join(Okr, (Okr.org_id == LinkFeedback.org_id) & (Okr.id == LinkFeedback.okr_id))
@@ -434,16 +435,18 @@ def _teammates_learn(session: Session, org_id: str, okr_id: str, decided_by: str
 
 def rescore_if_running(session: Session, org_id: str, decided_by: str) -> int | None:
     """A scoring run that started before a person's decision replaces every stored verdict
-    with what it read: queue the next run, which applies the decision (its id, if queued)."""
-    from alignment.jobs import SCORE_PARAMS, enqueue
-    from alignment.models import Job
+    with what it read: queue the next run, which applies the decision (its id, if queued).
 
-    running = session.scalar(
-        select(func.count())
-        .select_from(Job)
-        .where(Job.org_id == org_id, Job.kind == "score", Job.status == "running")
+    Any run holds the organization's scoring lock (stage.score_organization), whether a job,
+    the CLI or a report that scores first: asking for a shared hold of it and letting go at
+    once says whether one is under way. Our own transaction's lock does not count."""
+    from alignment.jobs import SCORE_PARAMS, enqueue
+
+    free = session.scalar(
+        text("SELECT pg_try_advisory_lock_shared(hashtext(:org))"), {"org": org_id}
     )
-    if not running:
+    if free:
+        session.execute(text("SELECT pg_advisory_unlock_shared(hashtext(:org))"), {"org": org_id})
         return None
     return enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job.id
 

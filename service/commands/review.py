@@ -71,9 +71,8 @@ def confirm_cmd(
     out.print(f"{okr} serves {objective} (confirmed by {operator()})")
     if decided.get("rescoring_job"):
         out.print(
-            f"Its teammates lean towards {objective} from the next scoring: queued job "
-            f"{decided['rescoring_job']} (the server's worker runs it), or "
-            f"`goldenthread score --org {org}` now."
+            f"Queued scoring job {decided['rescoring_job']} to apply it (to the OKR's teammates "
+            f"too): the server's worker runs it, or `goldenthread score --org {org}` now."
         )
 
 

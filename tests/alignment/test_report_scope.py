@@ -156,7 +156,7 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
         session.execute(
             update(CheckInDrift)
             .where(CheckInDrift.org_id == org, CheckInDrift.check_in_id == "C-21")
-            .values(evidence=evidence, drifting=True)
+            .values(evidence=evidence, drifting=True, verdict="drifting")
         )
         rerun = build_report(session, org, embedder=embedder, filters=ReportFilters(
             kind=("checkin_drift",)))  # fmt: skip

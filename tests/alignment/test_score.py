@@ -380,7 +380,9 @@ def test_a_decision_made_while_a_run_embeds_is_not_overwritten(
     assert row.label == "none"
 
 
-def test_decisions_during_a_run_queue_the_next_one(session, scored_sample) -> None:
+def test_decisions_during_a_run_queue_the_next_one(session, scored_sample, engine, embedder):
+    from sqlalchemy import text
+
     from alignment import check_in_review
     from alignment.models import CheckInDrift, Job
 
@@ -388,22 +390,61 @@ def test_decisions_during_a_run_queue_the_next_one(session, scored_sample) -> No
     quiet = links.record_feedback(
         session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
     )
-    assert quiet["rescoring_job"] is None  # a rejection changes no teammate: nothing to run
-    session.add(Job(org_id=scored_sample, kind="score", status="running", requested_by="x"))
-    session.flush()
-    during = links.record_feedback(
-        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ben"
-    )
+    assert quiet["rescoring_job"] is None  # no run under way, and a rejection moves no teammate
+    lock = text("SELECT pg_advisory_lock(hashtext(:org))")
+    unlock = text("SELECT pg_advisory_unlock(hashtext(:org))")
+    with engine.connect() as other:  # another process is scoring the organization
+        other.execute(lock, {"org": scored_sample})
+        try:
+            during = links.record_feedback(
+                session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ben"
+            )
+            check_in = session.scalars(
+                select(CheckInDrift.check_in_id).where(CheckInDrift.org_id == scored_sample)
+            ).first()
+            check_in_review.decide(
+                session, scored_sample, check_in, verdict="on_topic", decided_by="ana"
+            )
+        finally:
+            other.execute(unlock, {"org": scored_sample})
     queued = session.get(Job, during["rescoring_job"])
     assert queued.status == "queued" and queued.kind == "score"
+    assert queued.requests == 2  # the check-in decision joined the same queued run
+    score_organization(session, scored_sample, embedder=embedder)  # this transaction's own lock
+    again = links.record_feedback(
+        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="cy"
+    )
+    assert again["rescoring_job"] is None  # a run of the deciding transaction itself is done
+
+
+def test_a_check_in_decision_made_while_a_run_writes_is_not_overwritten(
+    session, scored_sample, embedder, monkeypatch
+):
+    from alignment import check_in_review
+    from alignment.models import CheckInDrift
+    from alignment.scoring import stage
+
     check_in = session.scalars(
-        select(CheckInDrift.check_in_id).where(CheckInDrift.org_id == scored_sample)
+        select(CheckInDrift.check_in_id).where(
+            CheckInDrift.org_id == scored_sample, CheckInDrift.verdict == "needs_review"
+        )
     ).first()
-    check_in_review.decide(session, scored_sample, check_in, verdict="on_topic", decided_by="ana")
-    waiting = session.scalars(
-        select(Job).where(Job.org_id == scored_sample, Job.status == "queued")
-    ).all()
-    assert [j.id for j in waiting] == [queued.id]  # joined, not a second job
+    real, calls = stage.insert, []
+
+    def decided_meanwhile(table):
+        # A person decides while this run writes its links, after it scored the drift.
+        if not calls:
+            check_in_review.decide(
+                session, scored_sample, check_in, verdict="drifting", decided_by="ana"
+            )
+        calls.append(table)
+        return real(table)
+
+    monkeypatch.setattr(stage, "insert", decided_meanwhile)
+    score_organization(session, scored_sample, embedder=embedder)
+    session.expire_all()
+    row = session.get(CheckInDrift, {"org_id": scored_sample, "check_in_id": check_in})
+    assert (row.verdict, row.evidence.get("decided_by")) == ("drifting", "ana")
 
 
 def test_reconfirming_a_link_whose_text_changed_moves_the_teammates_again(
