@@ -115,18 +115,30 @@ def service_flips(paths: list[Path], add: int) -> list[dict]:
         with Session(db.get_engine()) as session:
             import_document(session, document)
             score_organization(session, org, embedder=embedder)
-            was = stored_verdicts(session, org)
+            was, checked = stored_verdicts(session, org), _check_in_verdicts(session, org)
             import_document(session, _grown(document, donor, add))
             score_organization(session, org, embedder=embedder)
-            now = stored_verdicts(session, org)
+            now, rechecked = stored_verdicts(session, org), _check_in_verdicts(session, org)
             session.rollback()
         rows.append(
             {"organization": path.name.split(".")[0], "okrs": len(was),
              "added": len(now) - len(was),
              "verdicts_flipped": sum(1 for k in was if was[k] != now[k]),
-             "new_orphans": sum(1 for k in was if was[k] != now[k] == "orphan")}
+             "new_orphans": sum(1 for k in was if was[k] != now[k] == "orphan"),
+             "check_ins": len(checked),
+             "check_in_verdicts_flipped": sum(1 for c in checked if checked[c] != rechecked[c])}
         )  # fmt: skip
     return rows
+
+
+def _check_in_verdicts(session, org: str) -> dict[str, str]:
+    """Each check-in's drift verdict as stored: drifting, needs_review or on_topic."""
+    from sqlalchemy import select
+
+    from alignment.models import CheckInDrift
+
+    query = select(CheckInDrift.check_in_id, CheckInDrift.verdict).where(CheckInDrift.org_id == org)
+    return dict(session.execute(query).tuples().all())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -138,7 +150,8 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.service:
         rows = service_flips(research.dataset_paths(args.sources), args.add)
-        _print(rows, ("okrs", "added", "verdicts_flipped", "new_orphans"), args.json)
+        keys = ("okrs", "added", "verdicts_flipped", "new_orphans", "check_ins")
+        _print(rows, (*keys, "check_in_verdicts_flipped"), args.json)
         return
     orgs = research.load_all(args.sources)
     embed = research.CachedEmbedder()

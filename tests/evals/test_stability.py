@@ -19,3 +19,6 @@ def test_adding_five_okrs_through_the_service_flips_no_verdict(database_url) -> 
     ]
     assert all(r["okrs"] >= 25 for r in rows)
     assert [r["verdicts_flipped"] for r in rows] == [0, 0]
+    # Check-ins keep their three-way drift verdict too (the added OKRs come with none).
+    assert all(r["check_ins"] >= 50 for r in rows)
+    assert [r["check_in_verdicts_flipped"] for r in rows] == [0, 0]
