@@ -71,6 +71,8 @@ VOTES = {
     "similar": [(w, floor) for w in (1.0, 2.0, 4.0, 8.0) for floor in (0.3, 0.5, 0.7)],
     "team": [(w, 0.5) for w in (0.25, 0.5, 1.0, 2.0, 4.0)],
     "objective": [(w, m) for w in (0.5, 1.0) for m in (1.0, 2.0, 4.0)],
+    # on top of the shipped rule: a teammate's rejected link lowers the logit by w
+    "rejected": [(w, 0.0) for w in (0.0, 0.1, 0.25, 0.5)],
 }
 
 
@@ -161,10 +163,20 @@ def run(orgs, embed, share: float, seeds: int) -> dict[tuple[str, str], np.ndarr
             # What the service does (team_decisions.py), on the same decisions.
             decided_okrs = [r for r, d in zip(rows, decided, strict=True) if d]
             rest_okrs = [r for r, d in zip(rows, rest, strict=True) if d]
-            pairs = [(decided_okrs[k].id, org.objectives[o].id) for k, o in np.argwhere(confirmed)]
-            votes = team_decisions.team_votes([*decided_okrs, *rest_okrs], pairs)
-            p = team_decisions.nudged(probs[rest], org.objectives, rest_okrs, votes)
+            verdicts = {
+                (decided_okrs[k].id, org.objectives[o].id): (
+                    "confirmed" if gold[decided][k, o] else "rejected"
+                )
+                for k, o in shown
+            }
+            votes = team_decisions.decided_votes([*decided_okrs, *rest_okrs], verdicts)
+            p = team_decisions.apply_votes(probs[rest], org.objectives, rest_okrs, votes)
             add(org.name, "shipped", _counts(p, gold[rest], calibration.DEFAULT))
+            # The study behind TEAM_REJECTED_LOGIT: confirmations' votes, then rejections' at w.
+            ahead = team_decisions.nudged(probs[rest], org.objectives, rest_okrs, votes.confirmed)
+            for w, _ in VOTES["rejected"]:
+                q = team_decisions.nudged(ahead, org.objectives, rest_okrs, votes.rejected, -w)
+                add(org.name, f"rejected {w:g}/0", _counts(q, gold[rest], calibration.DEFAULT))
             logits = logit(np.clip(probs[rest], 1e-9, 1 - 1e-9))
             for w, m in VOTES["objective"]:
                 bias = objective_bias(probs[decided], confirmed, shown, m)

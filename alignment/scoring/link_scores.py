@@ -11,14 +11,14 @@ results read like routine outputs (posters, newsletters, award entries) rather t
 and how well its key results, taken one by one, support each objective (a title can borrow an
 objective's words while the key results measure something else).
 A logistic map fitted on labelled organizations (evals/research.py) turns them into a score,
-which rises where people confirmed a teammate's link to the objective (team_decisions.py);
+which moves where people decided a teammate's link to the objective (team_decisions.py);
 "aligned" needs a threshold and to be near the OKR's best score, "weak" a lower threshold.
 Within each label the order also weighs the texts' shared words (lexical_rank.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -28,7 +28,7 @@ from alignment.scoring.evidence import Explainer
 from alignment.scoring.gc_paused import gc_paused
 from alignment.scoring.lexical_rank import RANK_WEIGHT, rerank
 from alignment.scoring.link_features import pair_scores
-from alignment.scoring.team_decisions import nudged
+from alignment.scoring.team_decisions import TeamVotes, apply_votes
 
 EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled aligned)
 # Links the score stage stores per OKR (plus every aligned or weak one, and the pairs someone
@@ -46,7 +46,7 @@ def score_links(
     top: int | None = None,
     keep: dict[str, set[str]] | None = None,
     rank_weight: float = RANK_WEIGHT,
-    votes: Mapping[str, frozenset[str]] | None = None,
+    votes: TeamVotes | None = None,
 ) -> dict[str, list[Link]]:
     """okr id -> objectives as Links, best first: aligned, then weak links, each ordered by the
     calibrated score fused with the lexical signal (lexical_rank.py), then the rest by score.
@@ -58,7 +58,8 @@ def score_links(
     Evidence is kept for the EVIDENCE_TOP best ranked and best scored objectives of each OKR
     and for any link labelled aligned, and built lazily (evidence.py: on first read, in one
     vectorized pass); the rest carry an empty tuple (nobody reads why rank 40 is low).
-    `votes`: okr id -> objectives people confirmed for a teammate (team_decisions.py).
+    `votes`: the objectives people confirmed or rejected for each OKR's teammates
+    (team_decisions.py).
     """
     if not okrs:
         return {}
@@ -76,11 +77,11 @@ def _score_links(
     top: int | None,
     keep: dict[str, set[str]] | None,
     rank_weight: float,
-    votes: Mapping[str, frozenset[str]] | None,
+    votes: TeamVotes | None,
 ) -> dict[str, list[Link]]:
     calibration = calibration or calibration_for(len(objectives), len(okrs))
     probs, fields = pair_scores(objectives, okrs, embed=embed, calibration=calibration)
-    probs = nudged(probs, objectives, okrs, votes or {})
+    probs = apply_votes(probs, objectives, okrs, votes)
     codes = label_codes(probs, calibration)
     by_score = np.argsort(-probs, axis=1, kind="stable")
     order = rerank(by_score, probs, codes, objectives, okrs, weight=rank_weight)

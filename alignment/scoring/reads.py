@@ -95,8 +95,16 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
         .where(ScoredLink.org_id == org_id, ScoredLink.okr_id == okr_id)
         .order_by(ScoredLink.rank)
     ).all()
-    votes = _teammates_confirmed(session, org_id, okr)
-    links = [{**_link(r, titles), "team_confirmed": votes.get(r.objective_id, [])} for r in rows]
+    confirmed = _teammates_decided(session, org_id, okr, "confirmed")
+    rejected = _teammates_decided(session, org_id, okr, "rejected")
+    links = [
+        {
+            **_link(r, titles),
+            "team_confirmed": confirmed.get(r.objective_id, []),
+            "team_rejected": rejected.get(r.objective_id, []),
+        }
+        for r in rows
+    ]
     return {
         "okr_id": okr_id,
         "title": okr.title,
@@ -105,10 +113,12 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
     }
 
 
-def _teammates_confirmed(session: Session, org_id: str, okr: Okr) -> dict[str, list[str]]:
-    """objective id -> the OKR's teammates a person confirmed for it, while their text is what
-    was judged: scoring counts each such confirmation for this OKR too (team_decisions.py),
-    from the run after the decision."""
+def _teammates_decided(
+    session: Session, org_id: str, okr: Okr, verdict: str
+) -> dict[str, list[str]]:
+    """objective id -> the OKR's teammates a person confirmed (or rejected) it for, while their
+    text is what was judged: scoring counts each such decision for this OKR too
+    (team_decisions.py), from the run after the decision."""
     rows = session.execute(
         select(LinkFeedback.objective_id, LinkFeedback.okr_id)
         .join(Okr, (Okr.org_id == LinkFeedback.org_id) & (Okr.id == LinkFeedback.okr_id))
@@ -121,7 +131,7 @@ def _teammates_confirmed(session: Session, org_id: str, okr: Okr) -> dict[str, l
         )
         .where(
             LinkFeedback.org_id == org_id,
-            LinkFeedback.verdict == "confirmed",
+            LinkFeedback.verdict == verdict,
             LinkFeedback.okr_id != okr.id,
             Okr.team_id == okr.team_id,
         )
@@ -417,8 +427,8 @@ def _unstored_pair(
 
 
 def _teammates_learn(session: Session, org_id: str, okr_id: str, decided_by: str) -> int | None:
-    """A confirmation moves the scores of the OKR's teammates (team_decisions.py): rescore in
-    the background when it has any; the queued job's id. One queued scoring job serves every
+    """A decision moves the scores of the OKR's teammates (team_decisions.py): rescore in the
+    background when it has any; the queued job's id. One queued scoring job serves every
     decision made before it starts."""
     from alignment.jobs import SCORE_PARAMS, enqueue
 
@@ -484,7 +494,7 @@ def record_feedback(
     # A verdict on text that has since changed no longer counts: re-confirming it is new.
     before = earlier.verdict if earlier is not None and earlier.okr_hash == okr_hash else None
     rescoring = None
-    if "confirmed" in (before, verdict) and before != verdict:
+    if before != verdict:
         rescoring = _teammates_learn(session, org_id, okr_id, decided_by)
     rescoring = rescore_if_running(session, org_id, decided_by) or rescoring
     stmt = insert(LinkFeedback).values(

@@ -6,7 +6,7 @@ and a score near a threshold could flip an unrelated OKR's verdict. People learn
 report whose verdicts change for no reason of their own. So a link keeps its stored label
 while its OKR's text (`okr_hash`) and its context (the objectives, the calibration, the model:
 `context_hash`) are what they were when the label was decided; its score is always the new one.
-An OKR's context also holds the objectives people confirmed for its teammates, which move its
+An OKR's context also holds the objectives people decided for its teammates, which move its
 scores on purpose (team_decisions.py). Anything that changes either decides the OKR's labels
 afresh; people's verdicts still override.
 """
@@ -19,6 +19,7 @@ from dataclasses import asdict, replace
 from alignment.models import content_hash
 from alignment.scoring.calibration import Calibration
 from alignment.scoring.documents import Link, ObjectiveDoc, OkrDoc
+from alignment.scoring.team_decisions import TeamVotes
 
 
 def context_fingerprint(
@@ -28,13 +29,10 @@ def context_fingerprint(
     return content_hash(model, repr(sorted(asdict(calibration).items())), *parts)
 
 
-def okr_contexts(
-    okrs: Sequence[OkrDoc], context: str, votes: Mapping[str, frozenset[str]]
-) -> dict[str, str]:
-    """okr id -> its context hash: the organization's, plus its team's confirmed objectives."""
+def okr_contexts(okrs: Sequence[OkrDoc], context: str, votes: TeamVotes) -> dict[str, str]:
+    """okr id -> its context hash: the organization's, plus its team's decided objectives."""
     return {
-        o.id: content_hash(context, *sorted(votes[o.id])) if o.id in votes else context
-        for o in okrs
+        o.id: content_hash(context, *moved) if (moved := votes.of(o.id)) else context for o in okrs
     }
 
 

@@ -44,7 +44,7 @@ from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.scoring.drift_decisions import apply_decisions
 from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.stability import context_fingerprint, keep_earlier_labels, okr_contexts
-from alignment.scoring.team_decisions import team_votes
+from alignment.scoring.team_decisions import decided_votes
 from alignment.verdicts import Comparison, compare_with_median
 
 if TYPE_CHECKING:
@@ -165,7 +165,7 @@ def score_organization(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
     )
     feedback = _current_feedback(session, org_id, docs.fingerprints)
-    votes = team_votes(docs.okrs, [pair for pair, v in feedback.items() if v == "confirmed"])
+    votes = decided_votes(docs.okrs, feedback)
     contexts = okr_contexts(
         docs.okrs,
         context_fingerprint(

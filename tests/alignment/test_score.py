@@ -387,10 +387,14 @@ def test_decisions_during_a_run_queue_the_next_one(session, scored_sample, engin
     from alignment.models import CheckInDrift, Job
 
     okr_id, objective_id = _top_aligned(session, scored_sample)
+    links.record_feedback(  # the first verdict may queue its teammates' rescoring
+        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
+    )
+    session.execute(update(Job).where(Job.org_id == scored_sample).values(status="succeeded"))
     quiet = links.record_feedback(
         session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
     )
-    assert quiet["rescoring_job"] is None  # no run under way, and a rejection moves no teammate
+    assert quiet["rescoring_job"] is None  # the same verdict again, and no run under way
     lock = text("SELECT pg_advisory_lock(hashtext(:org))")
     unlock = text("SELECT pg_advisory_unlock(hashtext(:org))")
     with engine.connect() as other:  # another process is scoring the organization
