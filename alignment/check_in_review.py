@@ -12,12 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import CheckIn, CheckInDrift, CheckInFeedback, Okr
-from alignment.repository import require_org
+from alignment.repository import record_latest, require_org
 from alignment.scoring.drift_decisions import PEOPLE_VERDICTS, judged_hash
 from alignment.scoring.reads import rescore_if_running
 
@@ -94,34 +93,15 @@ def decide(
             "result): read it again before deciding",
             details=[{"path": "$.seen", "message": "does not match the check-in as it is now"}],
         )
-    stmt = insert(CheckInFeedback).values(
-        org_id=org_id,
-        check_in_id=check_in_id,
-        verdict=verdict,
-        text_hash=judged,
-        decided_by=decided_by,
-        note=note,
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["org_id", "check_in_id"],
-            set_={
-                "verdict": verdict,
-                "text_hash": judged,
-                "decided_by": decided_by,
-                "note": note,
-                "decided_at": stmt.excluded.decided_at,
-            },
-        )
-    )
     rescore_if_running(session, org_id, decided_by)
-    stored = session.get(CheckInDrift, {"org_id": org_id, "check_in_id": check_in_id})
+    key = {"org_id": org_id, "check_in_id": check_in_id}
+    fields = {"verdict": verdict, "text_hash": judged, "decided_by": decided_by, "note": note}
+    row = record_latest(session, CheckInFeedback, key, fields)
+    stored = session.get(CheckInDrift, key)
     if stored is not None:
         stored.verdict, stored.drifting = verdict, verdict == "drifting"
         stored.evidence = {**stored.evidence, "decided_by": decided_by}
-    session.flush()
-    row = session.get(CheckInFeedback, {"org_id": org_id, "check_in_id": check_in_id})
-    session.refresh(row)
+        session.flush()
     return {
         "check_in_id": check_in_id,
         "okr_id": check_in.okr_id,

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,6 +95,22 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
                 details=[{"path": f"$.{column}" if column else "$", "message": "required"}],
             ) from exc
         raise
+
+
+def record_latest(session: Session, model: Any, key: dict[str, str], fields: dict[str, Any]) -> Any:
+    """Store a person's verdict on `key` (a link, a check-in): one row per key, the latest
+    verdict wins with its decision time, so a retried request changes nothing. The stored row."""
+    stmt = pg_insert(model).values(**key, **fields)
+    session.execute(
+        stmt.on_conflict_do_update(
+            index_elements=list(key),
+            set_={**fields, "decided_at": stmt.excluded.decided_at},
+        )
+    )
+    session.flush()
+    row = session.get(model, key)
+    session.refresh(row)
+    return row
 
 
 def require_org(session: Session, org_id: str) -> Organization:

@@ -10,7 +10,6 @@ from dataclasses import asdict
 from typing import Any, NamedTuple
 
 from sqlalchemy import func, or_, select, text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, aliased
 
 from alignment import verdicts
@@ -27,7 +26,7 @@ from alignment.models import (
     ScoredLink,
     StrategicObjective,
 )
-from alignment.repository import require_org
+from alignment.repository import record_latest, require_org
 from alignment.scoring.documents import Link
 
 
@@ -497,34 +496,12 @@ def record_feedback(
     if before != verdict:
         rescoring = _teammates_learn(session, org_id, okr_id, decided_by)
     rescoring = rescore_if_running(session, org_id, decided_by) or rescoring
-    stmt = insert(LinkFeedback).values(
-        org_id=org_id,
-        okr_id=okr_id,
-        objective_id=objective_id,
-        verdict=verdict,
-        okr_hash=okr_hash,
-        decided_by=decided_by,
-        note=note,
-    )
-    session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["org_id", "okr_id", "objective_id"],
-            set_={
-                "verdict": verdict,
-                "okr_hash": okr_hash,
-                "decided_by": decided_by,
-                "note": note,
-                "decided_at": stmt.excluded.decided_at,
-            },
-        )
-    )
+    key = {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
+    fields = {"verdict": verdict, "okr_hash": okr_hash, "decided_by": decided_by, "note": note}
+    fb = record_latest(session, LinkFeedback, key, fields)
     if row is not None:
         row.label = "aligned" if verdict == "confirmed" else "none"
-    session.flush()
-    fb = session.get(
-        LinkFeedback, {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
-    )
-    session.refresh(fb)
+        session.flush()
     return {
         "okr_id": okr_id,
         "objective_id": objective_id,

@@ -310,25 +310,34 @@ def searchable_texts(okrs: Sequence[OkrDoc]) -> set[str]:
     return {t for okr in okrs for t in (okr.title, *(kr.title for kr in okr.key_results))}
 
 
+def _unchanged_rows(
+    session: Session,
+    model: type[ScoredLink] | type[OkrVerdict],
+    org_id: str,
+    columns: Sequence,
+    fingerprints: dict[str, str],
+    contexts: dict[str, str],
+) -> list[tuple]:
+    """`columns` of the stored rows whose OKR's text and context are what they were when the
+    row was decided (stability.py); the first column must be the OKR id."""
+    rows = session.execute(
+        select(*columns, model.okr_hash, model.context_hash).where(model.org_id == org_id)
+    )
+    return [
+        tuple(row[:-2])
+        for row in rows
+        if fingerprints.get(row[0]) == row[-2] and contexts.get(row[0]) == row[-1]
+    ]
+
+
 def _earlier_labels(
     session: Session, org_id: str, fingerprints: dict[str, str], contexts: dict[str, str]
 ) -> dict[tuple[str, str], str]:
     """Stored labels (every one: "none" stays "none" too) of the OKRs whose text and context
-    are what they were when the labels were decided (stability.py)."""
-    rows = session.execute(
-        select(
-            ScoredLink.okr_id,
-            ScoredLink.objective_id,
-            ScoredLink.label,
-            ScoredLink.okr_hash,
-            ScoredLink.context_hash,
-        ).where(ScoredLink.org_id == org_id)
-    )
-    return {
-        (okr_id, objective_id): label
-        for okr_id, objective_id, label, okr_hash, context in rows
-        if fingerprints.get(okr_id) == okr_hash and contexts.get(okr_id) == context
-    }
+    are unchanged."""
+    columns = (ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label)
+    rows = _unchanged_rows(session, ScoredLink, org_id, columns, fingerprints, contexts)
+    return {(okr_id, objective_id): label for okr_id, objective_id, label in rows}
 
 
 def _earlier_comparisons(
@@ -336,21 +345,17 @@ def _earlier_comparisons(
 ) -> dict[str, tuple[Comparison, datetime]]:
     """Stored comparisons with the median, and when they were decided, of the OKRs whose text
     and context are unchanged."""
-    rows = session.execute(
-        select(
-            OkrVerdict.okr_id,
-            OkrVerdict.far_below,
-            OkrVerdict.best_score,
-            OkrVerdict.reference,
-            OkrVerdict.decided_at,
-            OkrVerdict.okr_hash,
-            OkrVerdict.context_hash,
-        ).where(OkrVerdict.org_id == org_id)
+    columns = (
+        OkrVerdict.okr_id,
+        OkrVerdict.far_below,
+        OkrVerdict.best_score,
+        OkrVerdict.reference,
+        OkrVerdict.decided_at,
     )
+    rows = _unchanged_rows(session, OkrVerdict, org_id, columns, fingerprints, contexts)
     return {
         okr_id: (Comparison(far_below, best, reference), decided_at)
-        for okr_id, far_below, best, reference, decided_at, okr_hash, context in rows
-        if fingerprints.get(okr_id) == okr_hash and contexts.get(okr_id) == context
+        for okr_id, far_below, best, reference, decided_at in rows
     }
 
 

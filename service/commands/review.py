@@ -35,25 +35,31 @@ def _run(work: Callable[[Session], T]) -> T:
         fail(exc)
 
 
-def _print_json(items: list[dict]) -> None:
-    typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
+def _queue(items: list[dict], as_json: bool, show: Callable[[dict], list[str]], what: str) -> None:
+    """A review queue as JSON, or each item's lines and the count."""
+    from service.cli import out
+
+    if as_json:
+        typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
+        return
+    for item in items:
+        for line in show(item):
+            out.print(line, highlight=False)
+    out.print(f"{len(items)} {what}")
 
 
 @review_app.command("list")
 def list_cmd(org: Org, as_json: AsJson = False) -> None:
     """OKRs awaiting a person's verdict, with their closest objectives."""
-    from service.cli import out
 
-    items = _run(lambda session: review.queue(session, org))
-    if as_json:
-        _print_json(items)
-        return
-    for item in items:
-        out.print(f"[bold]{item['okr_id']}[/] ({item['team']}) {item['title']}", highlight=False)
-        for c in item["candidates"]:
-            line = f"{c['objective_id']:<10} {c['score']:.2f} {c['label']:<5}"
-            out.print(f"    {line} {c['objective_title']}", highlight=False)
-    out.print(f"{len(items)} awaiting review")
+    def show(item: dict) -> list[str]:
+        return [
+            f"[bold]{item['okr_id']}[/] ({item['team']}) {item['title']}",
+            *(f"    {c['objective_id']:<10} {c['score']:.2f} {c['label']:<5} "
+              f"{c['objective_title']}" for c in item["candidates"]),
+        ]  # fmt: skip
+
+    _queue(_run(lambda session: review.queue(session, org)), as_json, show, "awaiting review")
 
 
 @review_app.command("confirm")
@@ -94,23 +100,18 @@ def reject_cmd(
 @review_app.command("check-ins")
 def check_ins_cmd(org: Org, as_json: AsJson = False) -> None:
     """Check-ins the engine is unsure about: are they about their OKR?"""
-    from service.cli import out
 
-    items = _run(lambda session: check_in_review.queue(session, org))
-    if as_json:
-        _print_json(items)
-        return
-    for item in items:
-        out.print(
+    def show(item: dict) -> list[str]:
+        near = item["nearest_okr_id"]
+        return [
             f"[bold]{item['check_in_id']}[/] under {item['okr_id']} ({item['okr_title']}), "
             f"drift score {item['score']:.2f}",
-            highlight=False,
-        )
-        out.print(f"    {item['text']}", highlight=False)
-        if item["nearest_okr_id"]:
-            near = f"{item['nearest_okr_id']} ({item['nearest_okr_title']})"
-            out.print(f"    closest other OKR: {near}", highlight=False)
-    out.print(f"{len(items)} check-ins awaiting review")
+            f"    {item['text']}",
+            *([f"    closest other OKR: {near} ({item['nearest_okr_title']})"] if near else []),
+        ]
+
+    items = _run(lambda session: check_in_review.queue(session, org))
+    _queue(items, as_json, show, "check-ins awaiting review")
 
 
 @review_app.command("check-in")

@@ -39,3 +39,16 @@ def test_check_ins_are_listed_and_decided_from_the_command_line(
         assert row.verdict == "on_topic" and row.evidence["decided_by"].startswith("cli:")
     again = runner.invoke(app, ["review", "check-ins", "--org", scored_sample])
     assert again.exit_code == 0 and f"{len(items) - 1} check-ins awaiting review" in again.output
+
+
+def test_okrs_awaiting_review_are_listed_from_the_command_line(scored_sample) -> None:
+    runner = CliRunner()
+    listed = runner.invoke(app, ["review", "list", "--org", scored_sample, "--json"])
+    assert listed.exit_code == 0, listed.output
+    items = json.loads(listed.stdout)["items"]
+    assert items, "the sample has OKRs awaiting review"
+    text = runner.invoke(app, ["review", "list", "--org", scored_sample])
+    assert text.exit_code == 0 and f"{len(items)} awaiting review" in text.output
+    first = items[0]
+    assert first["okr_id"] in text.output
+    assert first["candidates"][0]["objective_id"] in text.output
