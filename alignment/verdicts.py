@@ -21,10 +21,12 @@ orphan and needs_review for reasons of other teams' making. The score stage keep
 earlier comparison while its text and context are unchanged, as it keeps its labels
 (scoring/stability.py); readers pass the stored comparisons as `far_below`.
 
-How the constant was chosen (`python -m evals.verdicts evals/datasets/dev evals/datasets/holdout
-evals/datasets/real`, every dataset the team may fit on; the independent sets stay unseen):
-0.25 keeps dev orphan precision/recall at 0.82/0.52 (the plateau from 0.25 to 0.5) while false
-orphans on the real published pages fall from 50% of OKRs (every unaligned OKR flagged) to 7%.
+How the share is chosen: `python -m evals.fit` writes it to calibration.json
+(evals/orphan_share.py): the share with the highest recall among those whose orphan flags are
+right at least 80% of the time, on development organizations of several writing styles and
+real plans (where every flag is false), each scored as an organization the calibration never
+saw. It was 0.25 until 2026-12-06, chosen by hand for dev recall (evals/verdicts.py); on the
+styles we did not write half of those flags were wrong (evals/README.md).
 """
 
 from __future__ import annotations
@@ -33,7 +35,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from statistics import median
 from typing import NamedTuple, Protocol
 
-ORPHAN_SHARE_OF_MEDIAN = 0.25
+from alignment.scoring.calibration import FITTED
+
+ORPHAN_SHARE_OF_MEDIAN: float = FITTED["verdicts"]["orphan_share_of_median"]
 VERDICTS = ("aligned", "needs_review", "orphan")
 
 
@@ -48,15 +52,26 @@ def reference_score(links_by_okr: Mapping[str, Sequence[Link]]) -> float:
     return median(best) if best else 0.0
 
 
+def under_share(best_score: float, reference: float) -> bool:
+    """Is a best score far under what a typical OKR of its organization reaches?"""
+    return best_score < ORPHAN_SHARE_OF_MEDIAN * reference
+
+
 def is_far_below(links: Sequence[Link], reference: float) -> bool:
-    """Is this OKR's best score far under what a typical OKR of its organization reaches?"""
-    return bool(links) and max(lk.score for lk in links) < ORPHAN_SHARE_OF_MEDIAN * reference
+    return bool(links) and under_share(max(lk.score for lk in links), reference)
 
 
 class Comparison(NamedTuple):
     far_below: bool
     best_score: float
     reference: float  # the organization's median best score it was held to
+
+    @classmethod
+    def of(cls, best_score: float, reference: float) -> Comparison:
+        """A stored best score and median held to today's share. What is kept is the median
+        the OKR was compared with, not the share: a new share (evals.fit) applies to every
+        stored comparison at once, and the evidence's cut always agrees with the verdict."""
+        return cls(under_share(best_score, reference), best_score, reference)
 
 
 def compare_with_median(
@@ -66,8 +81,7 @@ def compare_with_median(
     (the OKRs whose text and context did not change), otherwise against today's median."""
     reference = reference_score(links_by_okr)
     return {
-        okr: earlier.get(okr)
-        or Comparison(is_far_below(links, reference), max(lk.score for lk in links), reference)
+        okr: earlier.get(okr) or Comparison.of(max(lk.score for lk in links), reference)
         for okr, links in links_by_okr.items()
         if links
     }

@@ -1,16 +1,17 @@
 """Fit the engine's calibration and write it, with its provenance, to calibration.json.
 
     HF_HUB_OFFLINE=1 .venv/bin/python -m evals.fit evals/datasets/dev evals/datasets/holdout \
-        --drift-also evals/datasets/dev-styles
+        --drift-also evals/datasets/dev-styles \
+        --orphans-also evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real
 
 Every constant the scoring math uses that was learned from labelled organizations comes from
 here: the link calibration (logistic weights and label thresholds), the small-organization one
-(absolute features only), the drift calibration with its direction, and the weight of the
-lexical re-ranking within a label (alignment/scoring/lexical_rank.py). The output is
-deterministic: the same datasets, code and commit give the same bytes, which
+(absolute features only), the drift calibration with its direction, the weight of the lexical
+re-ranking within a label (alignment/scoring/lexical_rank.py) and the orphan rule's share of
+the organization's median best score (alignment/verdicts.py, evals/orphan_share.py). The output
+is deterministic: the same datasets, code and commit give the same bytes, which
 tests/evals/test_fit.py checks against the shipped file. Only development data may be passed:
-the held-out sets are scored with what this fitted, never fitted on.
-"""
+the held-out sets are scored with what this fitted, never fitted on."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from alignment.scoring import calibration, drift
 from alignment.scoring.calibration import FITTED_PATH
-from evals import rank_weight, research
+from evals import orphan_share, rank_weight, research
 
 # The fits start from these label-threshold settings; the fit replaces weights, bias and thresholds.
 _LINK_BASE = calibration.Calibration(weights=(0.0,) * 9, bias=0.0)
@@ -41,9 +42,15 @@ def _commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def fit(sources: list[str], commit: str, drift_also: list[str] | None = None) -> dict:
+def fit(
+    sources: list[str],
+    commit: str,
+    drift_also: list[str] | None = None,
+    orphans_also: list[str] | None = None,
+) -> dict:
     """`drift_also`: more dataset folders for the drift calibration only (evals/README.md:
-    fitting the links on other styles did not help them, fitting the drift flag did)."""
+    fitting the links on other styles did not help them, fitting the drift flag did).
+    `orphans_also`: more folders the orphan rule's share is chosen on (evals/orphan_share.py)."""
     paths = research.dataset_paths(sources)
     orgs = [research.load_org(p) for p in paths]
     fit_orgs = [o for o in orgs if o.fit]
@@ -56,12 +63,23 @@ def fit(sources: list[str], commit: str, drift_also: list[str] | None = None) ->
     small = research.fit_links(fit_orgs, embed, _SMALL_BASE, only=calibration.ABSOLUTE)
     dcal = research.fit_drift(drift_orgs, embed, _DRIFT_BASE)
     weight = rank_weight.fit_rank_weight(fit_orgs, embed, _LINK_BASE)
+    orphan_paths = research.dataset_paths(orphans_also) if orphans_also else []
+    fitted = {o.name for o in fit_orgs}
+    also = [o for o in map(research.load_org, orphan_paths) if o.name not in fitted]
+    for org in also:
+        if not org.labels.get("links"):
+            raise SystemExit(f"--orphans-also: {org.name} has no link labels to count flags on")
+    share = orphan_share.choose_share(
+        fit_orgs, also, embed, (_LINK_BASE, _SMALL_BASE), (links, small)
+    )
     embed.save()
-    every = [*paths, *extra_paths]
+    every = [*paths, *extra_paths, *(p for p in orphan_paths if p not in extra_paths)]
     labels = [Path(str(p).replace(".bundle.", ".labels.")) for p in every]
     command = "python -m evals.fit " + " ".join(sources)
     if drift_also:
         command += " --drift-also " + " ".join(drift_also)
+    if orphans_also:
+        command += " --orphans-also " + " ".join(orphans_also)
     provenance = {
         "command": command,
         "commit": commit,
@@ -70,6 +88,7 @@ def fit(sources: list[str], commit: str, drift_also: list[str] | None = None) ->
     }
     if drift_also:
         provenance["drift_organizations"] = sorted(o.name for o in drift_orgs)
+    provenance["orphan_organizations"] = sorted(o.name for o in [*fit_orgs, *also])
     return {
         "provenance": provenance,
         "links": asdict(links),
@@ -80,6 +99,11 @@ def fit(sources: list[str], commit: str, drift_also: list[str] | None = None) ->
             "signal": "char_word",
             "order": "label_first",
             "fitted": "listwise, leave-one-org-out scores (evals/rank_weight.py)",
+        },
+        "verdicts": {
+            "orphan_share_of_median": share,
+            "chosen": f"highest recall with precision >= {orphan_share.PRECISION_FLOOR}, "
+            "leave-one-org-out scores (evals/orphan_share.py)",
         },
     }
 
@@ -96,8 +120,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--drift-also", nargs="+", default=[], help="more folders for the drift calibration only"
     )
+    ap.add_argument(
+        "--orphans-also",
+        nargs="+",
+        default=[],
+        help="more folders the orphan rule's share is chosen on (its labelled OKRs)",
+    )
     args = ap.parse_args(argv)
-    text = dumps(fit(args.sources, args.commit or _commit(), args.drift_also))
+    if any("holdout-2" in s for s in [*args.sources, *args.drift_also, *args.orphans_also]):
+        raise SystemExit("holdout-2 is the final held-out set: never fit on it")
+    text = dumps(fit(args.sources, args.commit or _commit(), args.drift_also, args.orphans_also))
     Path(args.out).write_text(text)
     print(f"wrote {args.out}", file=sys.stderr)
 

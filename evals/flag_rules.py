@@ -3,14 +3,17 @@
     HF_HUB_OFFLINE=1 .venv/bin/python -m evals.flag_rules evals/datasets/dev \\
         evals/datasets/holdout evals/datasets/dev-styles
 
-Every organization passed must be development data with orphan or drift labels. Each one is
-scored with a link and drift calibration fitted on the *other* organizations (as
+Every organization passed must be development data. Each one with orphan or drift labels is
+scored with a link and drift calibration fitted on the *other* such organizations (as
 `evals.research` does), which makes its scores what the service would give an organization it
-never saw. Then, for each candidate rule and each organization in turn, the rule's parameters
-are chosen on the other organizations only (highest pooled precision with pooled recall >= the
-issue's 0.70 and at most 25% of OKRs in review; highest F1 when no setting reaches that) and
-applied to the one left out. Printed: per dataset folder, the pooled precision / recall of the
-report's `orphan_okr` and `checkin_drift` flags and the review share, per rule.
+never saw; a ranking-only one (real plans: every OKR has a parent, so every orphan flag on it
+is false) with the calibration fitted on all of them. Then, for each candidate rule and each
+organization in turn, the rule's parameters are chosen on the other organizations only (highest
+pooled precision with pooled recall >= the issue's 0.70 and at most 25% of OKRs in review;
+highest F1 when no setting reaches that; with `--orphans-by-precision`, the orphan rules take
+the highest recall whose precision reaches the issue's 0.80, as `evals.fit` chooses the shipped
+share) and applied to the one left out. Printed: per dataset folder, the pooled precision /
+recall of the report's `orphan_okr` and `checkin_drift` flags and the review share, per rule.
 
 Known approximation: organization j's scores come from a calibration fitted with organization i
 among others, so the scores used to choose i's parameters saw i's labels through that fit (one
@@ -33,6 +36,7 @@ import numpy as np
 
 from alignment.scoring import calibration, drift, link_features
 from evals import research
+from evals.orphan_share import PRECISION_FLOOR, SHARES
 
 CACHE_DIR = Path("/tmp/gt_flag_rules")
 RECALL_FLOOR, REVIEW_CAP = 0.70, 0.25
@@ -68,12 +72,16 @@ def _key(orgs: list[research.Org]) -> str:
 
 
 def score_loo(orgs: list[research.Org], embed) -> list[Scored]:
+    """Each fit organization scored with calibrations fitted on the other fit organizations;
+    each ranking-only one (every OKR has a parent, so any orphan flag on it is false) with
+    calibrations fitted on all of them."""
     cache = CACHE_DIR / f"loo-{_key(orgs)}.pkl"
     if cache.exists():
         return pickle.loads(cache.read_bytes())
     out = []
+    fit = [o for o in orgs if o.fit]
     for org in orgs:
-        rest = [o for o in orgs if o is not org]
+        rest = [o for o in fit if o is not org]
         cal = research.fit_links(rest, embed, calibration.DEFAULT)
         dcal = research.fit_drift(rest, embed, drift.DEFAULT)
         if (
@@ -233,8 +241,13 @@ def orphan_with_evidence(s: Scored, p: dict) -> dict[str, str]:
 
 
 ORPHAN_RULES: dict[str, tuple[OrphanRule, dict[str, Iterable]]] = {
-    "median share (shipped 0.25)": (orphan_shipped, {"share": [0.25]}),
+    "median share 0.25 (until 2026-12-06)": (orphan_shipped, {"share": [0.25]}),
+    "median share 0.12 (evals.fit's choice)": (orphan_shipped, {"share": [0.12]}),
     "median share chosen": (orphan_shipped, {"share": [0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5]}),
+    "median share chosen, fine": (
+        orphan_shipped,
+        {"share": list(SHARES)},
+    ),
     "share + own evidence": (
         orphan_with_evidence,
         {
@@ -275,11 +288,26 @@ def _figures(c: np.ndarray) -> tuple[float | None, float | None, float | None]:
 
 
 def _objective(c: np.ndarray) -> tuple:
+    if BY_PRECISION:
+        return _precision_first(c)
     prec, rec, review = _figures(c)
     prec, rec = prec or 0.0, rec or 0.0
     ok = rec >= RECALL_FLOOR and (review is None or review <= REVIEW_CAP)
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
     return (ok, prec if ok else f1)
+
+
+BY_PRECISION = False
+
+
+def _precision_first(c: np.ndarray) -> tuple:
+    """Recall among the settings whose precision reaches PRECISION_FLOOR, else precision: a
+    false orphan flag costs the report its readers (the brief's lesson), a missed one waits in
+    the review queue."""
+    prec, rec, _ = _figures(c)
+    prec, rec = prec or 0.0, rec or 0.0
+    ok = prec >= PRECISION_FLOOR
+    return (ok, rec if ok else prec, prec)
 
 
 def loo(scored: list[Scored], rule, space, counter) -> tuple[dict[str, np.ndarray], list]:
@@ -320,7 +348,7 @@ def report(scored: list[Scored], rules: dict, counter, what: str, verbose: bool)
 
 
 def main(argv: list[str] | None = None) -> None:
-    global RECALL_FLOOR
+    global RECALL_FLOOR, BY_PRECISION
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", help="development dataset folders (never held-out)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the chosen parameters")
@@ -332,16 +360,26 @@ def main(argv: list[str] | None = None) -> None:
         help="recall the drift fit's threshold must keep; above 1: highest F1 (the rule before "
         "2026-12-05)",
     )
+    ap.add_argument(
+        "--orphans-by-precision",
+        action="store_true",
+        help=f"choose orphan rules by recall at precision >= {PRECISION_FLOOR} (else: the "
+        "recall floor, then F1)",
+    )
     args = ap.parse_args(argv)
     RECALL_FLOOR = args.recall_floor
+    BY_PRECISION = args.orphans_by_precision
     research.DRIFT_FLAG_RECALL = args.fit_drift_recall
     if any("holdout-2" in s for s in args.sources):
         raise SystemExit("holdout-2 is the final held-out set: never choose a rule on it")
-    orgs = [o for o in research.load_all(args.sources) if o.fit]
+    orgs = research.load_all(args.sources)
     embed = research.CachedEmbedder()
     scored = score_loo(orgs, embed)
     embed.save()
-    report([s for s in scored if s.drift_gold], DRIFT_RULES, drift_counts, "drift", args.verbose)
+    drift_scored = [s for s in scored if s.drift_gold]
+    BY_PRECISION = False  # the drift rules keep their criterion
+    report(drift_scored, DRIFT_RULES, drift_counts, "drift", args.verbose)
+    BY_PRECISION = args.orphans_by_precision
     report([s for s in scored if s.orphan], ORPHAN_RULES, orphan_counts, "orphans", args.verbose)
 
 

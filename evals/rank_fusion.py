@@ -223,6 +223,8 @@ def predictions(s: Scored, rank_score: np.ndarray, mode: str) -> tuple[dict, int
         own label is at least weak (the engine also found it plausible); otherwise as "keep".
     mode "best_kept": as aligned_first, except that an OKR whose links are all "none" keeps its
         highest-probability link at rank 1 (the report reads rank 1 as its best score).
+    mode "all_fused": aligned, then weak, then "none" links, fused order within each label (the
+        report must then read an OKR's best score by score, not from rank 1).
     mode "label_first": aligned, then weak links (fused order within each), then the "none"
         links in the engine's order: the report, which reads only non-"none" links and rank 1
         (alignment/report/facts.py), then sees the same best score for every OKR.
@@ -237,6 +239,8 @@ def predictions(s: Scored, rank_score: np.ndarray, mode: str) -> tuple[dict, int
             order = np.lexsort((key, (c != 2)))
         elif mode == "label_first":  # what the engine ships (alignment/scoring/lexical_rank.py)
             order = lexical_rank.label_first_order(s.probs[k], c, rank_score[k])
+        elif mode == "all_fused":  # aligned, weak, "none": fused order within each label
+            order = np.lexsort((key, -c.astype(np.int64)))
         elif mode == "best_kept":  # aligned first, then fused; an all-"none" OKR keeps its best
             order = np.lexsort((key, (c != 2)))
             if (c == 0).all():

@@ -245,10 +245,9 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         },
         links=dict(links),
         compared={
-            okr_id: Comparison(*c)
+            okr_id: Comparison.of(*c)
             for okr_id, *c in rows(
                 OkrVerdict.okr_id,
-                OkrVerdict.far_below,
                 OkrVerdict.best_score,
                 OkrVerdict.reference,
                 where=OkrVerdict.org_id == org_id,

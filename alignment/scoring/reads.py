@@ -219,7 +219,7 @@ def comparison(session: Session, org_id: str, okr_id: str) -> dict[str, Any] | N
     if row is None:
         return None
     return {
-        "far_below": row.far_below,
+        "far_below": verdicts.under_share(row.best_score, row.reference),
         "best_score": row.best_score,
         "organization_median_best": row.reference,
         "orphan_below": verdicts.ORPHAN_SHARE_OF_MEDIAN * row.reference,
@@ -228,9 +228,12 @@ def comparison(session: Session, org_id: str, okr_id: str) -> dict[str, Any] | N
 
 
 def far_below(session: Session, org_id: str) -> dict[str, bool]:
-    """Each OKR's stored comparison with its organization's median (alignment/verdicts.py)."""
-    rows = select(OkrVerdict.okr_id, OkrVerdict.far_below).where(OkrVerdict.org_id == org_id)
-    return dict(session.execute(rows).tuples().all())
+    """Each OKR's stored comparison with its organization's median, held to today's share
+    (alignment/verdicts.py)."""
+    rows = select(OkrVerdict.okr_id, OkrVerdict.best_score, OkrVerdict.reference).where(
+        OkrVerdict.org_id == org_id
+    )
+    return {okr: verdicts.under_share(best, ref) for okr, best, ref in session.execute(rows)}
 
 
 def rejected_pairs(session: Session, org_id: str) -> set[tuple[str, str]]:

@@ -347,15 +347,14 @@ def _earlier_comparisons(
     and context are unchanged."""
     columns = (
         OkrVerdict.okr_id,
-        OkrVerdict.far_below,
         OkrVerdict.best_score,
         OkrVerdict.reference,
         OkrVerdict.decided_at,
     )
     rows = _unchanged_rows(session, OkrVerdict, org_id, columns, fingerprints, contexts)
     return {
-        okr_id: (Comparison(far_below, best, reference), decided_at)
-        for okr_id, far_below, best, reference, decided_at in rows
+        okr_id: (Comparison.of(best, reference), decided_at)
+        for okr_id, best, reference, decided_at in rows
     }
 
 

@@ -78,10 +78,11 @@ PLANTED = [
 def apply_people_verdicts(session, org_id: str, labels: dict = LABELS) -> None:
     """Record what the labels say wherever the engine's label disagrees (confirm or reject),
     as the strategy office does in the review queue: weak candidates it does not accept are
-    rejected too."""
+    rejected too, and so is the best candidate of an orphan the engine left to review."""
     for row in session.scalars(select(ScoredLink).where(ScoredLink.org_id == org_id)).all():
         truth = labels[row.okr_id]
-        if row.label in ("aligned", "weak") and row.objective_id not in truth:
+        unaccepted = row.label in ("aligned", "weak") and row.objective_id not in truth
+        if unaccepted or (not truth and row.rank == 1):
             verdict = "rejected"
         elif row.objective_id in truth and row.label != "aligned":
             verdict = "confirmed"

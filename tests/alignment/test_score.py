@@ -264,7 +264,8 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     # As if decided against another median: the reader follows the stored comparison.
     row = rows[okr_id]
     far = not row.far_below
-    row.far_below, row.reference = far, row.best_score * (5.0 if far else 0.5)
+    row.far_below = far
+    row.reference = row.best_score * (2.0 / ORPHAN_SHARE_OF_MEDIAN if far else 0.5)
     long_ago = datetime(2026, 1, 1, tzinfo=UTC)  # `now()` is fixed within the test's transaction
     session.execute(
         update(OkrVerdict).where(OkrVerdict.org_id == scored_sample).values(decided_at=long_ago)
@@ -300,6 +301,34 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     assert fresh.reference == pytest.approx(today) != before[okr_id][2]
     assert fresh.far_below == (fresh.best_score < ORPHAN_SHARE_OF_MEDIAN * today)
     assert fresh.decided_at > long_ago
+
+
+def test_a_new_orphan_share_applies_to_kept_comparisons_at_once(
+    session, scored_sample, embedder, monkeypatch
+) -> None:
+    """The comparison keeps the median an OKR was held to; the share (evals.fit) is today's,
+    so the verdict and the cut shown as its evidence always agree."""
+    from alignment import verdicts
+    from alignment.review import okr_verdicts
+
+    score_organization(session, scored_sample, embedder=embedder)
+    _, before = okr_verdicts(session, scored_sample)
+    orphans = sorted(o for o, v in before.items() if v == "orphan")
+    assert orphans, "the sample has OKRs the engine calls orphans"
+    shown = {o: links.comparison(session, scored_sample, o) for o in orphans}
+    assert all(c["far_below"] and c["best_score"] < c["orphan_below"] for c in shown.values())
+
+    # A share under every orphan's ratio to its median: none of them is confident any more.
+    lowest = min(c["best_score"] / c["organization_median_best"] for c in shown.values())
+    monkeypatch.setattr(verdicts, "ORPHAN_SHARE_OF_MEDIAN", lowest * 0.99)
+    _, after = okr_verdicts(session, scored_sample)
+    assert {o: after[o] for o in orphans} == dict.fromkeys(orphans, "needs_review")
+    assert {o: v for o, v in after.items() if o not in orphans} == {
+        o: v for o, v in before.items() if o not in orphans
+    }
+    for o in orphans:
+        c = links.comparison(session, scored_sample, o)
+        assert not c["far_below"] and c["best_score"] >= c["orphan_below"]
 
 
 def test_a_confirmation_moves_its_teammates_and_nobody_else(session, scored_sample, embedder):

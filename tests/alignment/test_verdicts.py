@@ -23,7 +23,8 @@ def org(best: dict[str, float]) -> dict[str, list[L]]:
 
 
 def test_an_okr_far_under_the_median_is_an_orphan_and_one_near_it_needs_review() -> None:
-    links = org({"a": 1.0, "b": 1.0, "c": 1.0, "far": 0.1, "near": 0.3})
+    share = ORPHAN_SHARE_OF_MEDIAN
+    links = org({"a": 1.0, "b": 1.0, "c": 1.0, "far": 0.5 * share, "near": 2 * share})
     assert reference_score(links) == 1.0
     said = verdicts(links)
     assert said["far"] == "orphan" and said["near"] == "needs_review"
@@ -31,11 +32,12 @@ def test_an_okr_far_under_the_median_is_an_orphan_and_one_near_it_needs_review()
 
 def test_adding_okrs_moves_the_median_but_not_a_kept_comparison() -> None:
     # Best scores in two clusters: five unrelated low OKRs drag the median between them.
-    first = org({"a": 1.0, "b": 1.0, "c": 1.0, "d": 0.2, "x": 0.2})
+    low = 0.8 * ORPHAN_SHARE_OF_MEDIAN
+    first = org({"a": 1.0, "b": 1.0, "c": 1.0, "d": low, "x": low})
     compared = compare_with_median(first, {})
-    assert compared["x"] == Comparison(True, 0.2, 1.0)
-    grown = {**first, **org({f"new{n}": 0.25 for n in range(5)})}
-    assert reference_score(grown) * ORPHAN_SHARE_OF_MEDIAN < 0.2  # today's median would differ
+    assert compared["x"] == Comparison(True, low, 1.0)
+    grown = {**first, **org({f"new{n}": 0.5 for n in range(5)})}
+    assert reference_score(grown) * ORPHAN_SHARE_OF_MEDIAN < low  # today's median would differ
     assert verdicts(grown)["x"] == "needs_review"
 
     kept = compare_with_median(grown, {k: c for k, c in compared.items()})

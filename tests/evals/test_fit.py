@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from alignment import verdicts
 from alignment.scoring import calibration, drift, lexical_rank, link_scores
 from evals import fit, research
 
@@ -26,6 +27,7 @@ def test_engine_constants_come_from_the_generated_file() -> None:
     assert list(calibration.SMALL_ORG.weights) == data["small_org"]["weights"]
     assert list(drift.DEFAULT.direction) == data["drift"]["direction"]
     assert lexical_rank.RANK_WEIGHT == data["rank_fusion"]["weight"] > 0
+    assert 0 < verdicts.ORPHAN_SHARE_OF_MEDIAN == data["verdicts"]["orphan_share_of_median"] < 1
     default = inspect.signature(link_scores.score_links).parameters["rank_weight"].default
     assert default == lexical_rank.RANK_WEIGHT
     # Only development data may be fitted on: never the fresh held-out set nor the unseen pages.

@@ -239,7 +239,7 @@ def test_a_rejection_that_changes_no_label_still_reaches_the_cached_orphans(
     session.execute(
         update(OkrVerdict)
         .where(OkrVerdict.org_id == scored_sample, OkrVerdict.okr_id == okr)
-        .values(far_below=False)
+        .values(far_below=False, reference=OkrVerdict.best_score)  # it is the median
     )
     session.flush()
     assert _verdicts_listed(client, scored_sample)[okr] == "needs_review"  # now cached

@@ -1,0 +1,42 @@
+"""The orphan rule's share is chosen for precision: the highest recall whose flags are right
+at least PRECISION_FLOOR of the time, else the most precise (evals/orphan_share.py)."""
+
+import numpy as np
+
+from evals.orphan_share import PRECISION_FLOOR, SHARES, Candidates, choose, flags
+
+
+def org(ratios: list[float], orphan: list[bool], unflaggable_orphans: int = 0) -> Candidates:
+    """Candidates (OKRs with no aligned or weak link) of one organization; labelled orphans
+    that got a link are not candidates but still count for recall."""
+    return Candidates(
+        np.array(ratios), np.array(orphan, dtype=bool), sum(orphan) + unflaggable_orphans
+    )
+
+
+def test_flags_pool_right_and_wrong_flags_over_organizations() -> None:
+    found = [org([0.05, 0.2], [True, False]), org([0.1], [False], unflaggable_orphans=2)]
+    assert flags(found, 0.06) == (1, 1, 3)
+    assert flags(found, 0.15) == (1, 2, 3)
+    assert flags(found, 0.25) == (1, 3, 3)
+
+
+def test_highest_recall_among_shares_precise_enough() -> None:
+    # True orphans far under the median; a plan whose OKRs all have parents sits at 0.2-0.3.
+    styles = org([0.05, 0.08, 0.11, 0.13], [True, True, True, False])
+    plan = org([0.15, 0.21, 0.22, 0.25, 0.28], [False] * 5)
+    share = choose([styles, plan])
+    right, flagged, _ = flags([styles, plan], share)
+    assert right / flagged >= PRECISION_FLOOR
+    assert right == 3  # every orphan it can reach at that precision
+    assert share <= 0.13  # a larger share would add the false flags
+    # A share that catches more orphans but flags a plan's OKR is not chosen.
+    assert flags([styles, plan], 0.16)[1] - flags([styles, plan], 0.16)[0] >= 2
+
+
+def test_without_a_precise_enough_share_the_most_precise_wins() -> None:
+    noisy = org([0.05, 0.06, 0.07, 0.2], [False, True, False, True])
+    share = choose([noisy])
+    right, flagged, _ = flags([noisy], share)
+    best = max(flags([noisy], s)[0] / max(flags([noisy], s)[1], 1) for s in SHARES)
+    assert flagged and right / flagged == best < PRECISION_FLOOR
