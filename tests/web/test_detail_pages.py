@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from alignment import db
@@ -67,7 +67,7 @@ def test_an_orphans_page_says_what_a_typical_okr_reaches(page, role_keys, scored
     assert page.console_errors == [] and page.outside_requests == []
 
 
-def test_an_okr_page_names_the_teammates_whose_confirmation_raised_a_score(
+def test_an_okr_page_names_the_teammates_whose_decisions_moved_a_score(
     page, role_keys, scored_sample, engine
 ) -> None:
     from sqlalchemy import delete
@@ -111,6 +111,18 @@ def test_an_okr_page_names_the_teammates_whose_confirmation_raised_a_score(
         why.get_by_role("link", name="O-1").click()
         page.wait_for_url("**/okr/O-1")
         assert page.locator("p[data-team-confirmed]").count() == 0  # no vote for itself
+
+        with Session(engine) as s, s.begin():  # the person changes their mind
+            s.execute(
+                update(LinkFeedback)
+                .where(LinkFeedback.org_id == scored_sample, LinkFeedback.decided_by == "test")
+                .values(verdict="rejected")
+            )
+        page.goto(f"/orgs/{scored_sample}/okr/{mate}")
+        why = page.locator(f"tr[data-objective='{objective}'] p[data-team-rejected]")
+        assert "A person rejected this objective for teammate O-1" in why.inner_text()
+        assert page.locator("p[data-team-confirmed]").count() == 0
+        assert page.locator("p[data-team-rejected]").count() == 1
         assert page.console_errors == [] and page.outside_requests == []
     finally:
         with Session(engine) as s, s.begin():
