@@ -20,7 +20,6 @@ from alignment.models import (
     CheckInDrift,
     Cycle,
     DeclaredLink,
-    Job,
     KeyResult,
     Kpi,
     LinkFeedback,
@@ -284,14 +283,10 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
 
 
 def needs_scoring(session: Session, org_id: str, model: str) -> bool:
-    """True when the stored verdicts are missing, from another model, older than the records,
-    or a scoring job for the organization is queued.
+    """True when the stored verdicts are missing, from another model, or older than the records.
 
     Scoring writes every OKR's links and every check-in's drift in one go, so comparing counts
-    and the newest record change with the oldest verdict is enough. A queued job is someone's
-    request to rescore that no record shows, e.g. a person's decision that moves its OKR's
-    teammates (team_decisions.py): a report built before it runs would show their old scores.
-    The job still runs afterwards and finds nothing to redo.
+    and the newest record change with the oldest verdict is enough.
     """
     scored = session.execute(
         select(
@@ -307,9 +302,6 @@ def needs_scoring(session: Session, org_id: str, model: str) -> bool:
     if okr_count == 0 or not objective_count:
         return False  # nothing to score
     if scored[0] != okr_count or scored[2]:
-        return True
-    queued = select(Job.id).where(Job.org_id == org_id, Job.kind == "score", Job.status == "queued")
-    if session.scalar(queued.limit(1)) is not None:
         return True
     drift = session.execute(
         select(func.count(), func.min(CheckInDrift.scored_at)).where(CheckInDrift.org_id == org_id)
