@@ -48,12 +48,11 @@ def import_bundle(
 
 
 def score(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
+    """Scoring sends `okr.misaligned` for the orphans it makes (stage.py), whichever path
+    scores."""
     from alignment.adjudicate import configured_adjudicator
-    from alignment.scoring.reads import stored_verdicts
     from alignment.scoring.stage import score_organization
-    from alignment.webhooks import emit
 
-    before = stored_verdicts(session, job.org_id)  # empty when never scored: all news
     adjudicator = (
         configured_adjudicator(job.params.get("adjudicate_max_calls", 25))
         if job.params.get("adjudicate")
@@ -66,20 +65,7 @@ def score(session: Session, job: Job, services: Services, progress: Progress) ->
         adjudicator=adjudicator,
         progress=lambda done, total: progress(done, total, "embedding texts"),
     )
-    after = stored_verdicts(session, job.org_id)
-    newly = sorted(o for o, v in after.items() if v == "orphan" and before.get(o) != "orphan")
-    base = _org_url(job.org_id)
-    for okr_id in newly:
-        emit(
-            session,
-            job.org_id,
-            "okr.misaligned",
-            {
-                "okr_id": okr_id,
-                "url": f"{base}/okrs/{quote(okr_id, safe='')}/links",
-            },
-        )
-    return {**summary.as_dict(), "newly_misaligned": newly}
+    return summary.as_dict()
 
 
 def report(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlalchemy.orm import Session
 
 from alignment.models import (
@@ -20,6 +20,7 @@ from alignment.models import (
     CheckInDrift,
     Cycle,
     DeclaredLink,
+    Job,
     KeyResult,
     Kpi,
     LinkFeedback,
@@ -282,11 +283,32 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
     )
 
 
+def _rescoring_asked(session: Session, org_id: str) -> bool:
+    """A scoring job waits for its turn and no scoring run holds the organization's lock (a
+    shared hold taken and let go at once; our own transaction's lock does not count)."""
+    waiting = select(Job.id).where(
+        Job.org_id == org_id, Job.kind == "score", Job.status.in_(("queued", "retrying"))
+    )
+    if session.scalar(waiting.limit(1)) is None:
+        return False
+    probe = {"org": org_id}
+    if not session.scalar(text("SELECT pg_try_advisory_lock_shared(hashtext(:org))"), probe):
+        return False
+    session.execute(text("SELECT pg_advisory_unlock_shared(hashtext(:org))"), probe)
+    return True
+
+
 def needs_scoring(session: Session, org_id: str, model: str) -> bool:
-    """True when the stored verdicts are missing, from another model, or older than the records.
+    """True when the stored verdicts are missing, from another model, older than the records,
+    or asked to be redone by a queued scoring job while no run is under way.
 
     Scoring writes every OKR's links and every check-in's drift in one go, so comparing counts
-    and the newest record change with the oldest verdict is enough.
+    and the newest record change with the oldest verdict is enough. A queued job is a request
+    no record shows, e.g. a person's decision that moves its OKR's teammates
+    (team_decisions.py): a report built before it runs would show their earlier scores. While
+    a run holds the organization's lock, the stored verdicts are read as they are (that run's
+    results follow). The job still runs afterwards; scoring announces new orphans itself, so
+    nothing is announced twice.
     """
     scored = session.execute(
         select(
@@ -302,6 +324,8 @@ def needs_scoring(session: Session, org_id: str, model: str) -> bool:
     if okr_count == 0 or not objective_count:
         return False  # nothing to score
     if scored[0] != okr_count or scored[2]:
+        return True
+    if _rescoring_asked(session, org_id):
         return True
     drift = session.execute(
         select(func.count(), func.min(CheckInDrift.scored_at)).where(CheckInDrift.org_id == org_id)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
@@ -43,6 +44,7 @@ from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.scoring.drift_decisions import apply_decisions
 from alignment.scoring.link_scores import STORED_TOP, score_links
+from alignment.scoring.reads import stored_verdicts
 from alignment.scoring.stability import context_fingerprint, keep_earlier_labels, okr_contexts
 from alignment.scoring.team_decisions import decided_votes
 from alignment.verdicts import Comparison, compare_with_median
@@ -74,6 +76,7 @@ class ScoreSummary:
     model: str
     check_ins_awaiting_review: int = 0  # drift verdict needs_review: a person decides
     adjudication: dict[str, object] | None = None  # what the LLM pass did, when asked for
+    newly_misaligned: list[str] = field(default_factory=list)  # orphans this run made
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -160,6 +163,7 @@ def score_organization(
             "when that run ends (GET /orgs/{org_id}/alignment/orphans), or retry then",
             details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
         )
+    before = stored_verdicts(session, org_id)  # empty when never scored: all news
     docs = load_docs(session, org_id)
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
@@ -253,6 +257,7 @@ def score_organization(
                 for d in drift
             ],
         )
+    newly = _announce_new_orphans(session, org_id, before)
     return ScoreSummary(
         organization=org_id,
         okrs=len(docs.okrs),
@@ -267,7 +272,22 @@ def score_organization(
         model=embedder.model_name,
         check_ins_awaiting_review=sum(1 for d in drift if d.verdict == "needs_review"),
         adjudication=adjudicated.as_dict() if adjudicated else None,
+        newly_misaligned=newly,
     )
+
+
+def _announce_new_orphans(session: Session, org_id: str, before: dict[str, str]) -> list[str]:
+    """`okr.misaligned` for each OKR this run made an orphan, whichever path scored (a job,
+    `goldenthread score`, a report or a draft that scores first): the next run finds no news."""
+    from alignment.webhooks import emit
+
+    after = stored_verdicts(session, org_id)
+    newly = sorted(o for o, v in after.items() if v == "orphan" and before.get(o) != "orphan")
+    base = f"/orgs/{quote(org_id, safe='')}"
+    for okr_id in newly:
+        url = f"{base}/okrs/{quote(okr_id, safe='')}/links"
+        emit(session, org_id, "okr.misaligned", {"okr_id": okr_id, "url": url})
+    return newly
 
 
 def _adjudicate(

@@ -571,3 +571,61 @@ def test_an_engine_orphan_says_what_a_typical_okr_reaches_and_a_rejected_one_doe
     rejected = by_key(build_report(session, scored_sample, embedder=embedder))[key]
     assert "organization_median_best" not in rejected["evidence"]
     assert "typical" not in rejected["reason"]
+
+
+def test_a_report_after_a_decision_shows_the_teammates_rescored(
+    session, scored_sample, embedder, engine
+) -> None:
+    """A decision queues the teammates' rescoring (team_decisions.py); a report built before
+    that job runs scores first instead of showing their earlier scores, unless a run is under
+    way (its results follow)."""
+    from sqlalchemy import text
+
+    from alignment.models import Job, Okr
+    from alignment.report.facts import needs_scoring
+    from alignment.scoring import reads
+
+    build_report(session, scored_sample, embedder=embedder)
+    assert not needs_scoring(session, scored_sample, embedder.model_name)
+    team = session.scalar(select(Okr.team_id).where(Okr.org_id == scored_sample, Okr.id == "O-1"))
+    mates = set(
+        session.scalars(
+            select(Okr.id).where(Okr.org_id == scored_sample, Okr.team_id == team, Okr.id != "O-1")
+        )
+    )
+    second = session.scalar(
+        select(ScoredLink.objective_id).where(
+            ScoredLink.org_id == scored_sample, ScoredLink.okr_id == "O-1", ScoredLink.rank == 2
+        )
+    )
+
+    def mates_scores() -> dict[str, float]:
+        session.expire_all()
+        rows = select(ScoredLink.okr_id, ScoredLink.score).where(
+            ScoredLink.org_id == scored_sample,
+            ScoredLink.objective_id == second,
+            ScoredLink.okr_id.in_(mates),
+        )
+        return dict(session.execute(rows).tuples().all())
+
+    before = mates_scores()
+    done = reads.record_feedback(
+        session, scored_sample, "O-1", second, verdict="confirmed", decided_by="ana"
+    )
+    job = session.get(Job, done["rescoring_job"])
+    assert job is not None and job.status == "queued"
+    lock = text("SELECT pg_advisory_lock(hashtext(:org))")
+    unlock = text("SELECT pg_advisory_unlock(hashtext(:org))")
+    with engine.connect() as other:  # another process is scoring the organization
+        other.execute(lock, {"org": scored_sample})
+        try:
+            assert not needs_scoring(session, scored_sample, embedder.model_name)
+        finally:
+            other.execute(unlock, {"org": scored_sample})
+    assert needs_scoring(session, scored_sample, embedder.model_name)
+
+    build_report(session, scored_sample, embedder=embedder)
+    after = mates_scores()
+    assert before.keys() == after.keys() and before
+    assert all(after[o] >= before[o] for o in before)
+    assert any(after[o] > before[o] for o in before)

@@ -503,3 +503,36 @@ def test_reconfirming_a_link_whose_text_changed_moves_the_teammates_again(
         session, scored_sample, "O-1", objective_id, verdict="confirmed", decided_by="ana"
     )
     assert again["rescoring_job"] is not None
+
+
+def test_scoring_announces_each_new_orphan_once_whichever_path_scores(
+    session, scored_sample, embedder
+) -> None:
+    """`okr.misaligned` comes from the score stage, so a report or the CLI that scores sends
+    it too, and the run after it (the queued job) has nothing new to announce."""
+    from alignment.models import WebhookDelivery, WebhookSubscription
+    from alignment.review import okr_verdicts
+
+    session.add(
+        WebhookSubscription(
+            org_id=scored_sample, url="https://hooks.example.com/gt",
+            events=["okr.misaligned"], secret="whsec_test", created_by="test",
+        )
+    )  # fmt: skip
+    session.flush()
+    sent = select(WebhookDelivery.payload).where(
+        WebhookDelivery.org_id == scored_sample, WebhookDelivery.event == "okr.misaligned"
+    )
+    add_okrs(session, scored_sample, "Repaint the staff canteen in colour {n}")
+    first = score_organization(session, scored_sample, embedder=embedder)
+    _, verdict = okr_verdicts(session, scored_sample)
+    new = {f"O-NEW-{n}" for n in range(5)}
+    assert first.newly_misaligned == sorted(o for o in new if verdict[o] == "orphan")
+    assert first.newly_misaligned, "unrelated new OKRs are confident orphans"
+    payloads = session.scalars(sent).all()
+    assert sorted(p["data"]["okr_id"] for p in payloads) == first.newly_misaligned
+    assert all(p["data"]["url"].endswith("/links") for p in payloads)
+
+    again = score_organization(session, scored_sample, embedder=embedder)
+    assert again.newly_misaligned == []
+    assert len(session.scalars(sent).all()) == len(payloads)
