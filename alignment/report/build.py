@@ -58,7 +58,7 @@ def build_report(
     filters = filters or ReportFilters()
     require_org(session, org_id)
     config = effective_config(session, org_id, overrides)
-    if needs_scoring(session, org_id, embedder.model_name):
+    if needs_scoring(session, org_id, embedder.model_name, after_decisions=True):
         stage("scoring (embedding new texts)")
         score_organization(session, org_id, embedder=embedder, progress=on_embed)
     stage("reading records and verdicts")

@@ -283,9 +283,14 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
     )
 
 
-def _rescoring_asked(session: Session, org_id: str) -> bool:
-    """A scoring job waits for its turn and no scoring run holds the organization's lock (a
-    shared hold taken and let go at once; our own transaction's lock does not count)."""
+def _decision_waits(session: Session, org_id: str, scored_since) -> bool:
+    """A person decided a link after the last run, a scoring job waits to carry it to the
+    OKR's teammates, and no scoring run holds the organization's lock (a shared hold taken
+    and let go at once; our own transaction's lock does not count)."""
+    decided = select(func.max(LinkFeedback.decided_at)).where(LinkFeedback.org_id == org_id)
+    latest = session.scalar(decided)
+    if latest is None or scored_since is None or latest <= scored_since:
+        return False
     waiting = select(Job.id).where(
         Job.org_id == org_id, Job.kind == "score", Job.status.in_(("queued", "retrying"))
     )
@@ -298,17 +303,20 @@ def _rescoring_asked(session: Session, org_id: str) -> bool:
     return True
 
 
-def needs_scoring(session: Session, org_id: str, model: str) -> bool:
-    """True when the stored verdicts are missing, from another model, older than the records,
-    or asked to be redone by a queued scoring job while no run is under way.
+def needs_scoring(
+    session: Session, org_id: str, model: str, *, after_decisions: bool = False
+) -> bool:
+    """True when the stored verdicts are missing, from another model, or older than the
+    records; with `after_decisions`, also when a person's decision since the last run waits in
+    a queued scoring job while no run is under way.
 
     Scoring writes every OKR's links and every check-in's drift in one go, so comparing counts
-    and the newest record change with the oldest verdict is enough. A queued job is a request
-    no record shows, e.g. a person's decision that moves its OKR's teammates
-    (team_decisions.py): a report built before it runs would show their earlier scores. While
-    a run holds the organization's lock, the stored verdicts are read as they are (that run's
-    results follow). The job still runs afterwards; scoring announces new orphans itself, so
-    nothing is announced twice.
+    and the newest record change with the oldest verdict is enough. A decision moves its OKR's
+    teammates' scores (team_decisions.py) through the job it queues: a report built before that
+    job runs would show their earlier scores. While a run holds the organization's lock the
+    stored verdicts are read as they are (that run's results follow). Drafts leave it out: they
+    would hold the lock through their LLM calls. The job still runs afterwards; scoring
+    announces new orphans itself, so nothing is announced twice.
     """
     scored = session.execute(
         select(
@@ -325,7 +333,7 @@ def needs_scoring(session: Session, org_id: str, model: str) -> bool:
         return False  # nothing to score
     if scored[0] != okr_count or scored[2]:
         return True
-    if _rescoring_asked(session, org_id):
+    if after_decisions and _decision_waits(session, org_id, scored[1]):
         return True
     drift = session.execute(
         select(func.count(), func.min(CheckInDrift.scored_at)).where(CheckInDrift.org_id == org_id)

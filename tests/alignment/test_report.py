@@ -586,7 +586,7 @@ def test_a_report_after_a_decision_shows_the_teammates_rescored(
     from alignment.scoring import reads
 
     build_report(session, scored_sample, embedder=embedder)
-    assert not needs_scoring(session, scored_sample, embedder.model_name)
+    assert not needs_scoring(session, scored_sample, embedder.model_name, after_decisions=True)
     team = session.scalar(select(Okr.team_id).where(Okr.org_id == scored_sample, Okr.id == "O-1"))
     mates = set(
         session.scalars(
@@ -614,18 +614,23 @@ def test_a_report_after_a_decision_shows_the_teammates_rescored(
     )
     job = session.get(Job, done["rescoring_job"])
     assert job is not None and job.status == "queued"
-    lock = text("SELECT pg_advisory_lock(hashtext(:org))")
+    model = embedder.model_name
+    lock = text("SELECT pg_try_advisory_lock(hashtext(:org))")
     unlock = text("SELECT pg_advisory_unlock(hashtext(:org))")
     with engine.connect() as other:  # another process is scoring the organization
-        other.execute(lock, {"org": scored_sample})
+        assert other.scalar(lock, {"org": scored_sample})
         try:
-            assert not needs_scoring(session, scored_sample, embedder.model_name)
+            assert not needs_scoring(session, scored_sample, model, after_decisions=True)
         finally:
             other.execute(unlock, {"org": scored_sample})
-    assert needs_scoring(session, scored_sample, embedder.model_name)
+    assert needs_scoring(session, scored_sample, model, after_decisions=True)
+    assert not needs_scoring(session, scored_sample, model)  # drafts: no lock held for LLMs
 
     build_report(session, scored_sample, embedder=embedder)
     after = mates_scores()
-    assert before.keys() == after.keys() and before
-    assert all(after[o] >= before[o] for o in before)
-    assert any(after[o] > before[o] for o in before)
+    shared = before.keys() & after.keys()  # the vote may bring the objective into a top 10
+    assert shared and before.keys() <= after.keys()
+    assert all(after[o] >= before[o] for o in shared)
+    assert any(after[o] > before[o] for o in shared)
+    # Scored since the decision: the next report reads what is stored, job queued or not.
+    assert not needs_scoring(session, scored_sample, model, after_decisions=True)

@@ -536,3 +536,28 @@ def test_scoring_announces_each_new_orphan_once_whichever_path_scores(
     again = score_organization(session, scored_sample, embedder=embedder)
     assert again.newly_misaligned == []
     assert len(session.scalars(sent).all()) == len(payloads)
+
+
+def test_the_score_job_returns_and_announces_the_new_orphans(session, scored_sample, embedder):
+    from alignment.jobs.execute import Services
+    from alignment.jobs.handlers import score as score_job
+    from alignment.models import Job, WebhookDelivery, WebhookSubscription
+
+    session.add(
+        WebhookSubscription(
+            org_id=scored_sample, url="https://hooks.example.com/gt",
+            events=["okr.misaligned"], secret="whsec_test", created_by="test",
+        )
+    )  # fmt: skip
+    add_okrs(session, scored_sample, "Repaint the staff canteen in colour {n}")
+    job = Job(org_id=scored_sample, kind="score", params={}, requested_by="test")
+    session.add(job)
+    session.flush()
+    result = score_job(session, job, Services(embedder=embedder, drafter=None), lambda *a: None)
+    sent = session.scalars(
+        select(WebhookDelivery.payload).where(
+            WebhookDelivery.org_id == scored_sample, WebhookDelivery.event == "okr.misaligned"
+        )
+    ).all()
+    assert result["newly_misaligned"] and result["okrs"] == 55
+    assert sorted(p["data"]["okr_id"] for p in sent) == result["newly_misaligned"]
