@@ -26,8 +26,10 @@ import argparse
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
+from scipy.special import logit
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from alignment.scoring import calibration, lexical, lexical_rank, link_features
@@ -374,12 +376,38 @@ def fmt(means: dict[str, dict], columns: Sequence[str] = COLUMNS[:3]) -> str:
     return " | ".join(cells)
 
 
+SINKHORN = ((1, 1.0), (3, 1.0), (10, 1.0), (1, 2.0), (3, 2.0), (1, 0.5))
+
+
+def sinkhorn(probs: np.ndarray, iterations: int, temperature: float) -> np.ndarray:
+    """Column balancing: exp(logit(p) / T), then alternately every objective's column scaled to
+    the same total and every OKR's row to 1, so an objective close to everything ("hub") stops
+    taking rank 1 from the rest."""
+    k = np.exp(logit(np.clip(probs, 1e-6, 1 - 1e-6)) / temperature)
+    for _ in range(iterations):
+        k = k / k.sum(axis=0, keepdims=True) * (k.shape[0] / k.shape[1])
+        k = k / k.sum(axis=1, keepdims=True)
+    return k
+
+
+def pooled_top1(scored: Sequence[Scored], rank_fn) -> dict[str, float]:
+    hits: dict[str, list[np.ndarray]] = {}
+    for s in scored:
+        hits.setdefault(s.org.source, []).append(_hits(s, rank_fn(s), "keep"))
+    return {g: float(np.concatenate(h).mean()) for g, h in hits.items()}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", help="development dataset folders")
     ap.add_argument("--signals", default=",".join(SIGNALS))
     ap.add_argument("--perspective", action="store_true", help="also each signal + perspective")
     ap.add_argument("--full", action="store_true", help="every column (COLUMNS) per group")
+    ap.add_argument(
+        "--sinkhorn",
+        action="store_true",
+        help="only: pooled top1 with each OKR's objectives ranked after column balancing",
+    )
     ap.add_argument("--fusions", default=",".join(FUSIONS))
     ap.add_argument("--criterion", choices=("mean", "maxmin", "listwise"), default="mean")
     ap.add_argument("--grid", action="store_true", help="every fixed weight per group")
@@ -403,6 +431,16 @@ def main() -> None:
             rows.setdefault(s.org.source, []).append(evaluate(s, rank_fn(s), mode))
         return rows
 
+    if args.sinkhorn:
+        base_top1 = pooled_top1(scored, lambda s: s.probs)
+        print("pooled top1 | " + " | ".join(f"{g}: {v:.3f}" for g, v in base_top1.items()))
+        for iterations, temperature in SINKHORN:
+            balanced = partial(sinkhorn, iterations=iterations, temperature=temperature)
+            top1 = pooled_top1(scored, lambda s, f=balanced: f(s.probs))
+            worst = min(top1[g] - base_top1[g] for g in top1)
+            cells = " | ".join(f"{g}: {v:.3f}" for g, v in top1.items())
+            print(f"sinkhorn {iterations} x, T {temperature:g} | {cells} | worst gain {worst:+.3f}")
+        return
     base = run(lambda s: s.probs)
     print("groups: top1 mrr link_f1 (mean over organizations)")
     print(f"{'engine':<34}", fmt(group_means(base), COLUMNS if args.full else COLUMNS[:3]))

@@ -54,3 +54,17 @@ def test_scores_and_labels_never_move_with_the_order() -> None:
     for key in ("link_f1", "confident_orphan_precision", "review_rate", "svc_orphans"):
         assert m_plain[key] == m_fused[key]
     assert m_fused["top1"] == 1.0 and m_plain["top1"] == 0.0
+
+
+def test_sinkhorn_balancing_takes_rank_one_from_a_hub_objective() -> None:
+    import numpy as np
+
+    from evals.rank_fusion import sinkhorn
+
+    # Objective 0 is close to everything; OKR 2 prefers objective 1 by a little less.
+    probs = np.array([[0.9, 0.2, 0.1], [0.9, 0.1, 0.2], [0.8, 0.7, 0.1]])
+    balanced = sinkhorn(probs, iterations=50, temperature=1.0)
+    assert np.allclose(balanced.sum(axis=1), 1.0)
+    assert np.allclose(balanced.sum(axis=0), 1.0, atol=1e-3)  # every objective the same mass
+    assert probs[2].argmax() == 0 and balanced[2].argmax() == 1
+    assert np.array_equal(sinkhorn(probs, iterations=0, temperature=1.0).argmax(axis=1), [0, 0, 0])
