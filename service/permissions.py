@@ -111,6 +111,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/review/drafts/{draft_id}/approve"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review/drafts/{draft_id}/reject"): _rule(ADMIN, OFFICE),
     ("GET", "/orgs/{org_id}/review-queue"): _rule(ADMIN, OFFICE, INTEGRATION),
+    ("POST", "/orgs/{org_id}/review-queue/okrs/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
+    ("POST", "/orgs/{org_id}/review-queue/okrs/{okr_id}/reject"): _rule(ADMIN, OFFICE),
+    # The deprecated paths of the two above, kept for existing callers.
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/confirm"): _rule(ADMIN, OFFICE),
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),
     ("GET", "/orgs/{org_id}/review-queue/check-ins"): _rule(ADMIN, OFFICE, INTEGRATION),

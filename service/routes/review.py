@@ -3,15 +3,20 @@ person."""
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignment import check_in_review, review
 from alignment.bundle.schema import Id
+from alignment.errors import NotFound
+from alignment.models import CheckIn
 from service.auth import CurrentPrincipal
 from service.deps import SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}/review-queue", tags=["alignment"])
+# The old OKR decision paths `/{okr_id}/confirm|reject` read an OKR named `check-ins` as the
+# check-in route's; they stay for existing callers, the `/okrs/...` ones are the documented way.
+OKR_DECISIONS = ("confirm", "reject")
 
 
 class ConfirmIn(BaseModel):
@@ -46,7 +51,22 @@ def check_in_queue(org_id: str, session: SessionDep) -> dict[str, Any]:
     return {"items": items, "total": len(items)}
 
 
-@router.post("/check-ins/{check_in_id}")
+def not_an_okr_decision(org_id: str, check_in_id: str, session: SessionDep) -> None:
+    """A dependency, so it answers before the body is validated: the caller most likely sent
+    an OKR decision's body, and a 422 about `verdict` would hide the real mistake."""
+    if check_in_id not in OKR_DECISIONS:
+        return
+    if session.get(CheckIn, {"org_id": org_id, "id": check_in_id}) is not None:
+        return  # a check-in really named so is decided as usual
+    new_path = f"/orgs/{org_id}/review-queue/okrs/check-ins/{check_in_id}"
+    raise NotFound(
+        f"check-in {check_in_id!r} does not exist in organization {org_id!r}; "
+        f"to {check_in_id} the OKR 'check-ins', POST {new_path}",
+        details=[{"path": "path.check_in_id", "message": f"for an OKR use POST {new_path}"}],
+    )
+
+
+@router.post("/check-ins/{check_in_id}", dependencies=[Depends(not_an_okr_decision)])
 def decide_check_in(
     org_id: str,
     check_in_id: str,
@@ -55,7 +75,8 @@ def decide_check_in(
     principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     """Is the check-in about its OKR? Recorded as the signed-in person's verdict; kept by
-    scoring while the check-in's text and the OKR it is filed under are unchanged."""
+    scoring while the check-in's text and the OKR it is filed under are unchanged. `confirm`
+    or `reject` with no such check-in answers 404 naming the path for an OKR `check-ins`."""
     return check_in_review.decide(
         session,
         org_id,
@@ -74,7 +95,15 @@ def review_queue(org_id: str, session: SessionDep) -> dict[str, Any]:
     return {"items": items, "total": len(items)}
 
 
-@router.post("/{okr_id}/confirm")
+def _moved(decision: str) -> str:
+    return (
+        "Deprecated (an OKR with the id `check-ins` cannot be reached here): use `POST "
+        f"/orgs/{{org_id}}/review-queue/okrs/{{okr_id}}/{decision}`, same body and answer."
+    )
+
+
+@router.post("/okrs/{okr_id}/confirm")
+@router.post("/{okr_id}/confirm", deprecated=True, description=_moved("confirm"))
 def confirm(
     org_id: str, okr_id: str, body: ConfirmIn, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
@@ -82,7 +111,8 @@ def confirm(
     return review.confirm(session, org_id, okr_id, body.objective_id, decided_by=principal.name)
 
 
-@router.post("/{okr_id}/reject")
+@router.post("/okrs/{okr_id}/reject")
+@router.post("/{okr_id}/reject", deprecated=True, description=_moved("reject"))
 def reject(
     org_id: str, okr_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:

@@ -243,7 +243,7 @@ def test_a_rejection_that_changes_no_label_still_reaches_the_cached_orphans(
     )
     session.flush()
     assert _verdicts_listed(client, scored_sample)[okr] == "needs_review"  # now cached
-    rejected = client.post(f"/orgs/{scored_sample}/review-queue/{okr}/reject", json={})
+    rejected = client.post(f"/orgs/{scored_sample}/review-queue/okrs/{okr}/reject", json={})
     assert rejected.status_code == 200, rejected.text
     assert _verdicts_listed(client, scored_sample)[okr] == "orphan"
 

@@ -18,7 +18,9 @@ def test_unsure_okrs_wait_in_the_queue_and_a_person_decides(session, scored_samp
         assert {f["key"] for f in run.findings} >= {f"needs_review:{o}" for o in unsure}
         assert "orphan_okr:O-38" not in {f["key"] for f in run.findings}
 
-        rejected = client.post(f"/orgs/{org}/review-queue/O-38/reject", json={"note": "museum"})
+        rejected = client.post(
+            f"/orgs/{org}/review-queue/okrs/O-38/reject", json={"note": "museum"}
+        )
         assert rejected.status_code == 200
         assert all(r["decided_by"] == "test-admin" for r in rejected.json()["rejected"])
         after = {f["key"] for f in build_report(session, org, embedder=embedder).findings}
@@ -29,7 +31,7 @@ def test_unsure_okrs_wait_in_the_queue_and_a_person_decides(session, scored_samp
             okr = others[0]
             objective = unsure[okr]["candidates"][0]["objective_id"]
             confirmed = client.post(
-                f"/orgs/{org}/review-queue/{okr}/confirm", json={"objective_id": objective}
+                f"/orgs/{org}/review-queue/okrs/{okr}/confirm", json={"objective_id": objective}
             )
             assert confirmed.status_code == 200 and confirmed.json()["verdict"] == "confirmed"
             left = {i["okr_id"] for i in client.get(f"/orgs/{org}/review-queue").json()["items"]}
@@ -38,7 +40,7 @@ def test_unsure_okrs_wait_in_the_queue_and_a_person_decides(session, scored_samp
 
 def test_rejecting_an_aligned_okr_through_the_queue_is_refused(session, scored_sample, embedder):
     with make_client(session, embedder) as client:
-        refused = client.post(f"/orgs/{scored_sample}/review-queue/O-1/reject", json={})
+        refused = client.post(f"/orgs/{scored_sample}/review-queue/okrs/O-1/reject", json={})
         assert refused.status_code == 422
 
 
@@ -117,7 +119,7 @@ def test_a_confirmation_in_the_queue_rescores_the_okrs_teammates(session, scored
         )
 
         decided = client.post(
-            f"/orgs/{org}/review-queue/{okr}/confirm", json={"objective_id": objective}
+            f"/orgs/{org}/review-queue/okrs/{okr}/confirm", json={"objective_id": objective}
         ).json()
         assert decided["rescoring_job"] is not None
         ran = Jobs(session, embedder).drain()
@@ -171,3 +173,125 @@ def test_check_ins_wait_in_their_queue_and_the_signed_in_person_decides(
             f"/orgs/{org}/review-queue/check-ins/C-NOPE", json={"verdict": "on_topic"}
         )
         assert missing.status_code == 404
+
+
+# --- an OKR whose id is `check-ins` ----------------------------------------------------------
+# `/review-queue/check-ins/confirm` is the check-in route's path, so such an OKR is decided
+# under `/review-queue/okrs/...`; the old two-segment OKR paths stay for existing callers.
+
+
+def _org_with_an_okr_named_check_ins(client, jobs, org: str) -> str:
+    """The small bundle with its second OKR's id `check-ins`, imported and scored."""
+    from tests.factories import small_bundle
+
+    bundle = small_bundle(org)
+    bundle["okrs"][1]["id"] = "check-ins"
+    bundle["check_ins"][1]["okr"] = "check-ins"
+    assert client.post("/bundles", json=bundle).status_code == 200
+    jobs.result(client, client.post(f"/orgs/{org}/score"))
+    return org
+
+
+def _feedback(session, org: str, okr: str) -> dict[str, tuple[str, str]]:
+    from sqlalchemy import select
+
+    from alignment.models import LinkFeedback
+
+    rows = session.execute(
+        select(LinkFeedback.objective_id, LinkFeedback.verdict, LinkFeedback.decided_by).where(
+            LinkFeedback.org_id == org, LinkFeedback.okr_id == okr
+        )
+    ).all()
+    return {objective: (verdict, by) for objective, verdict, by in rows}
+
+
+def test_an_okr_named_check_ins_is_decided_under_okrs(client, session, jobs):
+    from sqlalchemy import update
+
+    from alignment.models import ScoredLink
+
+    org = _org_with_an_okr_named_check_ins(client, jobs, "acme-okr-path")
+    # Unsure about every candidate, so a rejection is allowed.
+    session.execute(
+        update(ScoredLink)
+        .where(ScoredLink.org_id == org, ScoredLink.okr_id == "check-ins")
+        .values(label="none")
+    )
+    session.flush()
+    base = f"/orgs/{org}/review-queue/okrs/check-ins"
+
+    rejected = client.post(f"{base}/reject", json={"note": "not ours"})
+    assert rejected.status_code == 200, rejected.text
+    assert rejected.json()["okr_id"] == "check-ins"
+    assert {r["objective_id"] for r in rejected.json()["rejected"]} == {"SO-1", "SO-2"}
+
+    forged = client.post(f"{base}/confirm", json={"objective_id": "SO-2", "decided_by": "x"})
+    assert forged.status_code == 422  # who decides is whoever is signed in
+    confirmed = client.post(f"{base}/confirm", json={"objective_id": "SO-2"})
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["okr_id"] == "check-ins"
+    assert confirmed.json()["verdict"] == "confirmed"
+    assert _feedback(session, org, "check-ins") == {
+        "SO-1": ("rejected", "test-admin"),
+        "SO-2": ("confirmed", "test-admin"),
+    }
+
+
+def test_the_old_okr_decision_paths_still_work_and_are_marked_deprecated(
+    client, session, scored_sample
+):
+    org = scored_sample
+    [item] = [
+        i for i in client.get(f"/orgs/{org}/review-queue").json()["items"] if i["okr_id"] == "O-38"
+    ]
+    objective = item["candidates"][0]["objective_id"]
+
+    rejected = client.post(f"/orgs/{org}/review-queue/O-38/reject", json={})
+    assert rejected.status_code == 200, rejected.text
+    assert all(r["decided_by"] == "test-admin" for r in rejected.json()["rejected"])
+    confirmed = client.post(
+        f"/orgs/{org}/review-queue/O-38/confirm", json={"objective_id": objective}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert _feedback(session, org, "O-38")[objective] == ("confirmed", "test-admin")
+
+    paths = client.get("/openapi.json").json()["paths"]
+    for decision in ("confirm", "reject"):
+        old = paths[f"/orgs/{{org_id}}/review-queue/{{okr_id}}/{decision}"]["post"]
+        new = paths[f"/orgs/{{org_id}}/review-queue/okrs/{{okr_id}}/{decision}"]["post"]
+        assert old["deprecated"] is True and "deprecated" not in new
+        assert f"/review-queue/okrs/{{okr_id}}/{decision}" in old["description"]
+
+
+def test_an_okr_decision_sent_to_the_check_in_route_is_told_the_okrs_path(client, session, jobs):
+    from sqlalchemy import func, select
+
+    from alignment.models import CheckInFeedback
+
+    org = _org_with_an_okr_named_check_ins(client, jobs, "acme-ambiguous")
+    bodies = {"confirm": {"objective_id": "SO-2"}, "reject": {"note": "not ours"}}
+    for decision, body in bodies.items():
+        missed = client.post(f"/orgs/{org}/review-queue/check-ins/{decision}", json=body)
+        assert missed.status_code == 404, missed.text  # not a 422 about a check-in's body
+        error = missed.json()["error"]
+        assert error["code"] == "not_found"
+        new_path = f"/orgs/{org}/review-queue/okrs/check-ins/{decision}"
+        assert new_path in error["message"]
+        assert error["details"] == [
+            {"path": "path.check_in_id", "message": f"for an OKR use POST {new_path}"}
+        ]
+    assert _feedback(session, org, "check-ins") == {}
+    verdicts = select(func.count()).where(CheckInFeedback.org_id == org)
+    assert session.scalar(verdicts) == 0
+
+    # A check-in really named `confirm` is still decided on the check-in route.
+    made = client.post(
+        f"/orgs/{org}/check-ins", json={"id": "confirm", "okr": "O-1", "text": "All called."}
+    )
+    assert made.status_code == 201, made.text
+    decided = client.post(
+        f"/orgs/{org}/review-queue/check-ins/confirm", json={"verdict": "on_topic"}
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["check_in_id"] == "confirm"
+    assert decided.json()["decided_by"] == "test-admin"
