@@ -334,6 +334,19 @@ class CheckInDrift(Base):
     )
 
 
+class LastScoringRun(Base):
+    """An organization's last completed scoring run (migration 0017), written in the run's own
+    transaction: when it started, the `score` jobs it saw waiting before it read any record
+    (job id -> its `requests`), and its summary. A job that run saw, unjoined since, has
+    nothing left to score (alignment/scoring/runs.py)."""
+
+    __tablename__ = "last_scoring_runs"
+    org_id: Mapped[str] = org_fk()
+    started_at: Mapped[datetime] = stamped_now()  # now(): the run's transaction start
+    waiting_jobs: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=sql("'{}'"))
+    summary: Mapped[dict] = mapped_column(JSONB, nullable=False)
+
+
 class CheckInFeedback(Base):
     """A person's verdict on a check-in (is it about its OKR?); respected by scoring while the
     check-in's text and the OKR and key result it is filed under are unchanged."""

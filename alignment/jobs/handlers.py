@@ -49,10 +49,15 @@ def import_bundle(
 
 def score(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
     """Scoring sends `okr.misaligned` for the orphans it makes (stage.py), whichever path
-    scores."""
+    scores. A job whose work a run already did (a report that scored first saw it waiting)
+    succeeds without scoring again, and says so (scoring/runs.py)."""
     from alignment.adjudicate import configured_adjudicator
+    from alignment.scoring.runs import covering_run, skipped_result
     from alignment.scoring.stage import score_organization
 
+    run = covering_run(session, job, services.embedder.model_name)
+    if run is not None:
+        return skipped_result(run)
     adjudicator = (
         configured_adjudicator(job.params.get("adjudicate_max_calls", 25))
         if job.params.get("adjudicate")

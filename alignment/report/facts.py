@@ -315,8 +315,8 @@ def needs_scoring(
     teammates' scores (team_decisions.py) through the job it queues: a report built before that
     job runs would show their earlier scores. While a run holds the organization's lock the
     stored verdicts are read as they are (that run's results follow). Drafts leave it out: they
-    would hold the lock through their LLM calls. The job still runs afterwards; scoring
-    announces new orphans itself, so nothing is announced twice.
+    would hold the lock through their LLM calls. The run saw the job waiting, so the job then
+    skips (scoring/runs.py); scoring announces new orphans itself, so nothing is announced twice.
     """
     scored = session.execute(
         select(

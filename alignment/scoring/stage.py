@@ -2,7 +2,8 @@
 
 Reads the records, asks the pure scoring math (`matching`, `drift`) for verdicts through a
 `VectorCache` (so only new texts are embedded), applies people's confirmed/rejected feedback,
-and replaces the organization's stored verdicts, all in the caller's transaction.
+and replaces the organization's stored verdicts, all in the caller's transaction, which also
+records the run and the `score` jobs it did the work of (runs.py).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
 from alignment.scoring.drift_decisions import apply_decisions
 from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.reads import stored_verdicts
+from alignment.scoring.runs import record_run, waiting_score_jobs
 from alignment.scoring.stability import context_fingerprint, keep_earlier_labels, okr_contexts
 from alignment.scoring.team_decisions import decided_votes
 from alignment.verdicts import Comparison, compare_with_median
@@ -163,6 +165,8 @@ def score_organization(
             "when that run ends (GET /orgs/{org_id}/alignment/orphans), or retry then",
             details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
         )
+    # Before any record: the jobs seen here have nothing left for a later run (runs.py).
+    waiting = waiting_score_jobs(session, org_id)
     before = stored_verdicts(session, org_id)  # empty when never scored: all news
     docs = load_docs(session, org_id)
     cache = VectorCache(
@@ -258,7 +262,7 @@ def score_organization(
             ],
         )
     newly = _announce_new_orphans(session, org_id, before)
-    return ScoreSummary(
+    summary = ScoreSummary(
         organization=org_id,
         okrs=len(docs.okrs),
         objectives=len(docs.objectives),
@@ -274,6 +278,8 @@ def score_organization(
         adjudication=adjudicated.as_dict() if adjudicated else None,
         newly_misaligned=newly,
     )
+    record_run(session, org_id, waiting, summary.as_dict())
+    return summary
 
 
 def _announce_new_orphans(session: Session, org_id: str, before: dict[str, str]) -> list[str]:

@@ -45,6 +45,14 @@ class ScoreOut(BaseModel):
         description="With ?adjudicate=true: close calls asked, reused, invalid, changed, skipped;"
         " error when the pass stopped early.",
     )
+    skipped: str | None = Field(
+        default=None,
+        description="'scored since queued' when a run that saw this job waiting (a report that"
+        " scored first) already did its work: the counts are that run's, nothing scored again.",
+    )
+    scored_at: str | None = Field(
+        default=None, description="With `skipped`: when that run started."
+    )
 
 
 class DraftOkr(BaseModel):

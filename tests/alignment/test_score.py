@@ -561,3 +561,142 @@ def test_the_score_job_returns_and_announces_the_new_orphans(session, scored_sam
     ).all()
     assert result["newly_misaligned"] and result["okrs"] == 55
     assert sorted(p["data"]["okr_id"] for p in sent) == result["newly_misaligned"]
+
+
+STAMP = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _stamp_links(session, org_id: str) -> None:
+    """An old time on the stored links: a run replaces every row, and new rows get now()."""
+    stamped = update(ScoredLink).where(ScoredLink.org_id == org_id).values(scored_at=STAMP)
+    session.execute(stamped)
+
+
+def _links_rescored(session, org_id: str) -> bool:
+    stamps = select(ScoredLink.scored_at).where(ScoredLink.org_id == org_id)
+    return set(session.scalars(stamps)) != {STAMP}
+
+
+def _run_job(session, job_id: int, embedder):
+    """The job run as a worker runs it (`execute`), in a savepoint of the test's transaction."""
+    from alignment.jobs.execute import Services, execute
+    from alignment.models import Job
+    from tests.jobs_support import savepoint
+
+    services = Services(embedder=embedder, drafter=None)
+    execute(job_id, attempt=0, max_attempts=0, services=services, scope=lambda: savepoint(session))
+    session.expire_all()
+    job = session.get(Job, job_id)
+    assert job.status == "succeeded", job.error
+    return job
+
+
+def test_a_score_job_is_skipped_when_a_report_scored_first(session, scored_sample, embedder):
+    """A decision queues its teammates' rescoring; a report built before that job runs scores
+    first, and its run saw the job waiting: the job succeeds without scoring again, says so,
+    and its result keeps the keys a scoring result has."""
+    from alignment.models import Job, LastScoringRun
+    from alignment.report import build_report
+    from alignment.scoring.stage import ScoreSummary
+
+    second = session.scalar(
+        select(ScoredLink.objective_id).where(
+            ScoredLink.org_id == scored_sample, ScoredLink.okr_id == "O-1", ScoredLink.rank == 2
+        )
+    )
+    done = links.record_feedback(
+        session, scored_sample, "O-1", second, verdict="confirmed", decided_by="ana"
+    )
+    queued = session.get(Job, done["rescoring_job"])
+    assert queued is not None and queued.status == "queued"
+    build_report(session, scored_sample, embedder=embedder)
+    seen = select(LastScoringRun.waiting_jobs).where(LastScoringRun.org_id == scored_sample)
+    assert session.scalar(seen) == {str(queued.id): 1}  # the report scored first
+    _stamp_links(session, scored_sample)
+
+    result = _run_job(session, queued.id, embedder).result
+    assert not _links_rescored(session, scored_sample)
+    assert result["skipped"] == "scored since queued" and result["scored_at"]
+    assert set(ScoreSummary.__dataclass_fields__) <= result.keys()
+    assert result["okrs"] == 50 and result["newly_misaligned"] == []
+    assert result["texts_embedded"] == 0
+
+
+def test_a_score_job_queued_or_joined_after_the_last_run_runs_in_full(
+    session, scored_sample, embedder
+):
+    from alignment.jobs import SCORE_PARAMS, enqueue
+
+    score_organization(session, scored_sample, embedder=embedder)
+    after = enqueue(session, scored_sample, "score", SCORE_PARAMS, requested_by="ana").job
+    _stamp_links(session, scored_sample)
+    result = _run_job(session, after.id, embedder).result
+    assert "skipped" not in result and result["okrs"] == 50
+    assert _links_rescored(session, scored_sample)
+
+    waiting = enqueue(session, scored_sample, "score", SCORE_PARAMS, requested_by="ana").job
+    score_organization(session, scored_sample, embedder=embedder)  # saw it, with one request
+    joined = enqueue(session, scored_sample, "score", SCORE_PARAMS, requested_by="ben")
+    assert joined.deduplicated and joined.job.id == waiting.id  # a change the run never saw
+    _stamp_links(session, scored_sample)
+    result = _run_job(session, waiting.id, embedder).result
+    assert "skipped" not in result
+    assert _links_rescored(session, scored_sample)
+
+
+def test_a_run_that_began_before_the_job_was_queued_does_not_skip_it(engine, embedder):
+    """An import (here: a new check-in) and the job it queues commit together; a run whose
+    transaction began after the import's did, but read the records before it committed, never
+    saw the check-in. Its start time is after the job's `created_at`, yet the job runs."""
+    import uuid
+    from contextlib import contextmanager
+
+    from sqlalchemy import delete, text
+    from sqlalchemy.orm import Session
+
+    from alignment.imports import import_document
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.jobs.execute import Services, execute
+    from alignment.models import CheckIn, CheckInDrift, Job, LastScoringRun, Organization
+    from alignment.models import content_hash as hashed
+    from tests.factories import small_bundle
+
+    org = f"race-{uuid.uuid4().hex[:8]}"
+    with Session(engine) as s, s.begin():
+        import_document(s, small_bundle(org))
+
+    @contextmanager
+    def committed():
+        with Session(engine) as s, s.begin():
+            yield s
+
+    words = "Pharmacists now attend the ward round on Mondays."
+    try:
+        with Session(engine) as importing, Session(engine) as scoring:
+            importing.begin()
+            importing.add(
+                CheckIn(
+                    org_id=org, id="C-NEW", okr_id="O-1", text=words, content_hash=hashed(words)
+                )
+            )
+            job_id = enqueue(importing, org, "score", SCORE_PARAMS, requested_by="import").job.id
+            with scoring.begin():
+                score_organization(scoring, org, embedder=embedder)
+                importing.commit()  # while the run is still open: it read the records before
+        services = Services(embedder=embedder, drafter=None)
+        with Session(engine) as s:
+            started = s.scalar(
+                select(LastScoringRun.started_at).where(LastScoringRun.org_id == org)
+            )
+            assert started > s.get(Job, job_id).created_at  # a start-time rule would skip
+            assert s.get(CheckInDrift, {"org_id": org, "check_in_id": "C-NEW"}) is None
+        execute(job_id, attempt=0, max_attempts=0, services=services, scope=committed)
+        with Session(engine) as s:
+            ran = s.get(Job, job_id)
+            assert ran.status == "succeeded" and "skipped" not in ran.result
+            assert s.get(CheckInDrift, {"org_id": org, "check_in_id": "C-NEW"}) is not None
+    finally:
+        with Session(engine) as s, s.begin():
+            queue_id = s.scalar(select(Job.queue_job_id).where(Job.org_id == org))
+            s.execute(text("delete from procrastinate_jobs where id = :id"), {"id": queue_id})
+            s.execute(delete(Organization).where(Organization.id == org))
