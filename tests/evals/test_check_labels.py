@@ -12,7 +12,7 @@ DATASETS = Path("evals/datasets")
 
 
 @pytest.mark.parametrize(
-    "folder", ["dev", "holdout", "real", "dev-styles", "real-dev", "holdout-2"]
+    "folder", ["dev", "holdout", "real", "dev-styles", "real-dev", "holdout-2", "holdout-3"]
 )
 def test_every_shipped_labels_file_matches_its_bundle(folder: str) -> None:
     assert check_labels.main([str(DATASETS / folder)]) == 0

@@ -21,6 +21,12 @@ def test_missing_dataset_is_an_error_naming_it(tmp_path: Path) -> None:
         research.dataset_paths([str(tmp_path)])
 
 
+def test_no_research_script_reads_a_final_held_out_set() -> None:
+    for held_out in ("evals/datasets/holdout-2", "evals/datasets/holdout-3/sprigbox.bundle.json"):
+        with pytest.raises(SystemExit, match=r"holdout-\d is a final held-out set"):
+            fit.main(["evals/datasets/dev", "--orphans-also", held_out, "--out", "/dev/null"])
+
+
 def test_engine_constants_come_from_the_generated_file() -> None:
     data = json.loads(SHIPPED.read_text())
     assert list(calibration.DEFAULT.weights) == data["links"]["weights"]
@@ -32,7 +38,7 @@ def test_engine_constants_come_from_the_generated_file() -> None:
     assert default == lexical_rank.RANK_WEIGHT
     # Only development data may be fitted on: never the fresh held-out set nor the unseen pages.
     for path in data["provenance"]["datasets"]:
-        assert path.startswith("evals/datasets/") and "holdout-2" not in path, path
+        assert path.startswith("evals/datasets/") and not research.HELD_OUT.search(path), path
 
 
 def test_fit_reproduces_the_shipped_file_bit_for_bit(tmp_path: Path) -> None:

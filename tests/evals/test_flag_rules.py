@@ -31,3 +31,5 @@ def test_parameters_for_an_organization_are_chosen_on_the_others_only() -> None:
 def test_the_final_held_out_set_is_refused() -> None:
     with pytest.raises(SystemExit, match="holdout-2"):
         flag_rules.main(["evals/datasets/dev", "evals/datasets/holdout-2"])
+    with pytest.raises(SystemExit, match="holdout-3 is a final held-out set"):
+        flag_rules.main(["evals/datasets/dev", "evals/datasets/holdout-3/sprigbox.bundle.json"])
