@@ -336,13 +336,16 @@ class CheckInDrift(Base):
 
 class LastScoringRun(Base):
     """An organization's last completed scoring run (migration 0017), written in the run's own
-    transaction: when it started, the `score` jobs it saw waiting before it read any record
-    (job id -> its `requests`), and its summary. A job that run saw, unjoined since, has
-    nothing left to score (alignment/scoring/runs.py)."""
+    transaction: when it read the `score` jobs waiting (right after its lock, before any
+    record), those jobs (job id -> its `requests`), and its summary. A job that run saw,
+    unjoined since, has nothing left to score (alignment/scoring/runs.py)."""
 
     __tablename__ = "last_scoring_runs"
     org_id: Mapped[str] = org_fk()
-    started_at: Mapped[datetime] = stamped_now()  # now(): the run's transaction start
+    # clock_timestamp() as the run read the waiting jobs (not now(): its transaction's start)
+    started_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.clock_timestamp(), nullable=False
+    )
     waiting_jobs: Mapped[dict] = mapped_column(JSONB, nullable=False, server_default=sql("'{}'"))
     summary: Mapped[dict] = mapped_column(JSONB, nullable=False)
 

@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from alignment.jobs import queue
@@ -71,15 +71,19 @@ def _join_or_insert(
             },
         ).scalar()
         if inserted is None:
-            waiting = session.scalars(
-                select(Job)
+            # Counted in SQL, not on an object the session may hold from earlier: `requests`
+            # decides whether a score job runs (scoring/runs.py), so no join may be lost.
+            joined = session.execute(
+                update(Job)
                 .where(Job.org_id == org_id, Job.dedupe_key == key, Job.status == "queued")
-                .with_for_update()
-            ).one_or_none()
-            if waiting is None:
+                .values(requests=Job.requests + 1)
+                .returning(Job.id),
+                execution_options={"synchronize_session": False},
+            ).scalar_one_or_none()
+            if joined is None:
                 return None
-            waiting.requests += 1
-            session.flush()
+            waiting = session.get(Job, joined, populate_existing=True)
+            assert waiting is not None
             return Enqueued(waiting, deduplicated=True)
         job = session.get(Job, inserted)
         assert job is not None

@@ -3,23 +3,35 @@
 A report that scores first (report.facts.needs_scoring) does what a queued `score` job was
 queued for; that job would then score everything again for nothing. So each run stores, in its
 own transaction (`last_scoring_runs`, migration 0017), the organization's unfinished `score`
-jobs it saw before it read any record, with how many requests each had joined, and a job is
-skipped when the last completed run saw it with the requests it has now.
+jobs it saw right after taking the lock and before it read any record, with how many requests
+each had joined, and a job is skipped when the last completed run saw it with the requests it
+has now.
 
 Why what a run saw, and not when it started: a job row commits with the writes that asked for
 it (jobs/enqueue.py), so a run that read the row before reading any record reads those writes
 too; a start time cannot say that. A job's `created_at` is its transaction's start, and an
 import that began before a run may commit after the run read the records (the run then never
-saw it, yet started "after" the job). A request that joins the job later raises `requests`,
-so the job runs. Every later run sees an unfinished job as well, so a retried job that was
-skipped once is skipped again.
+saw it, yet started "after" the job). Reading the jobs any later (say, just before the run is
+recorded) would skip a job whose import committed during the run, which the run never read. A
+request that joins the job later raises `requests`, so the job runs. A skip whose transaction
+fails to commit is retried and skips again: every later run also sees the still-unfinished job.
+The run's `started_at` is the clock as it read the jobs (`clock_timestamp()`; `now()` would be
+its transaction's start, for a report's run before the lock): every job it covered was created
+before then, so a skipped job's `scored_at` never precedes its own `created_at`.
+
+Known gap, left to the next run: a decision on an OKR with no teammates queues no job when no
+run held the lock as it checked (scoring/reads.py); if it commits after the run last read
+feedback but before the run wrote its labels, the stored labels miss it, and a job the run saw
+waiting, which used to repair that by scoring again, now skips.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, String, cast, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -29,22 +41,30 @@ SKIPPED = "scored since queued"
 UNFINISHED = ("queued", "retrying", "running")
 
 
-def waiting_score_jobs(session: Session, org_id: str) -> dict[str, int]:
-    """job id -> requests of the organization's unfinished `score` jobs; read before the run
-    reads any record (see the module's docstring)."""
-    rows = select(Job.id, Job.requests).where(
-        Job.org_id == org_id, Job.kind == "score", Job.status.in_(UNFINISHED)
-    )
-    return {str(job_id): requests for job_id, requests in session.execute(rows)}
+@dataclass(frozen=True)
+class Waiting:
+    at: datetime  # the clock as the jobs were read: the run's `started_at`
+    jobs: dict[str, int]  # job id -> requests
 
 
-def record_run(
-    session: Session, org_id: str, waiting: dict[str, int], summary: dict[str, Any]
-) -> None:
+def waiting_score_jobs(session: Session, org_id: str) -> Waiting:
+    """The organization's unfinished `score` jobs (job id -> requests) and the clock as they
+    were read, in one statement; read right after the lock, before the run reads any record
+    (see the module's docstring)."""
+    seen = func.jsonb_object_agg(cast(Job.id, String), Job.requests)
+    at, jobs = session.execute(
+        select(func.clock_timestamp(), func.coalesce(seen, text("'{}'::jsonb"))).where(
+            Job.org_id == org_id, Job.kind == "score", Job.status.in_(UNFINISHED)
+        )
+    ).one()
+    return Waiting(at, jobs)
+
+
+def record_run(session: Session, org_id: str, waiting: Waiting, summary: dict[str, Any]) -> None:
     """The run's row, replaced in the run's transaction: it exists exactly when the run's
     verdicts do. Runs of an organization hold its scoring lock until they commit, so the row
-    is never written by two at once."""
-    values = {"started_at": func.now(), "waiting_jobs": waiting, "summary": summary}
+    is never written by two at once. `started_at` is when the run read the waiting jobs."""
+    values = {"started_at": waiting.at, "waiting_jobs": waiting.jobs, "summary": summary}
     upsert = insert(LastScoringRun).values(org_id=org_id, **values)
     session.execute(upsert.on_conflict_do_update(index_elements=["org_id"], set_=values))
 

@@ -165,7 +165,8 @@ def score_organization(
             "when that run ends (GET /orgs/{org_id}/alignment/orphans), or retry then",
             details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
         )
-    # Before any record: the jobs seen here have nothing left for a later run (runs.py).
+    # Right after the lock, before any record: the jobs seen here have nothing left for a
+    # later run; read later, a job committed during this run would be skipped (runs.py).
     waiting = waiting_score_jobs(session, org_id)
     before = stored_verdicts(session, org_id)  # empty when never scored: all news
     docs = load_docs(session, org_id)

@@ -51,7 +51,8 @@ class ScoreOut(BaseModel):
         " scored first) already did its work: the counts are that run's, nothing scored again.",
     )
     scored_at: str | None = Field(
-        default=None, description="With `skipped`: when that run started."
+        default=None,
+        description="With `skipped`: when that run read the waiting jobs (before any record).",
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import numpy as np
@@ -616,7 +617,9 @@ def test_a_score_job_is_skipped_when_a_report_scored_first(session, scored_sampl
 
     result = _run_job(session, queued.id, embedder).result
     assert not _links_rescored(session, scored_sample)
-    assert result["skipped"] == "scored since queued" and result["scored_at"]
+    assert result["skipped"] == "scored since queued"
+    # When the run read the job, not its transaction's start: never before the job's creation.
+    assert datetime.fromisoformat(result["scored_at"]) > queued.created_at
     assert set(ScoreSummary.__dataclass_fields__) <= result.keys()
     assert result["okrs"] == 50 and result["newly_misaligned"] == []
     assert result["texts_embedded"] == 0
@@ -644,34 +647,58 @@ def test_a_score_job_queued_or_joined_after_the_last_run_runs_in_full(
     assert _links_rescored(session, scored_sample)
 
 
-def test_a_run_that_began_before_the_job_was_queued_does_not_skip_it(engine, embedder):
-    """An import (here: a new check-in) and the job it queues commit together; a run whose
-    transaction began after the import's did, but read the records before it committed, never
-    saw the check-in. Its start time is after the job's `created_at`, yet the job runs."""
+@contextmanager
+def _throwaway_org(engine):
+    """A committed organization (small_bundle) for tests that need two connections; removed
+    afterwards with its jobs' queue rows."""
     import uuid
-    from contextlib import contextmanager
 
     from sqlalchemy import delete, text
     from sqlalchemy.orm import Session
 
     from alignment.imports import import_document
-    from alignment.jobs import SCORE_PARAMS, enqueue
-    from alignment.jobs.execute import Services, execute
-    from alignment.models import CheckIn, CheckInDrift, Job, LastScoringRun, Organization
-    from alignment.models import content_hash as hashed
+    from alignment.models import Job, Organization
     from tests.factories import small_bundle
 
     org = f"race-{uuid.uuid4().hex[:8]}"
     with Session(engine) as s, s.begin():
         import_document(s, small_bundle(org))
+    try:
+        yield org
+    finally:
+        with Session(engine) as s, s.begin():
+            queued = list(s.scalars(select(Job.queue_job_id).where(Job.org_id == org)))
+            s.execute(text("delete from procrastinate_jobs where id = any(:ids)"), {"ids": queued})
+            s.execute(delete(Organization).where(Organization.id == org))
+
+
+def _execute_committed(engine, job_id: int, embedder) -> None:
+    """The job run as a worker runs it, in a transaction of its own that commits."""
+    from sqlalchemy.orm import Session
+
+    from alignment.jobs.execute import Services, execute
 
     @contextmanager
     def committed():
         with Session(engine) as s, s.begin():
             yield s
 
+    services = Services(embedder=embedder, drafter=None)
+    execute(job_id, attempt=0, max_attempts=0, services=services, scope=committed)
+
+
+def test_a_run_that_began_before_the_job_was_queued_does_not_skip_it(engine, embedder):
+    """An import (here: a new check-in) and the job it queues commit together; a run whose
+    transaction began after the import's did, but read the records before it committed, never
+    saw the check-in. Its start time is after the job's `created_at`, yet the job runs."""
+    from sqlalchemy.orm import Session
+
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.models import CheckIn, CheckInDrift, Job, LastScoringRun
+    from alignment.models import content_hash as hashed
+
     words = "Pharmacists now attend the ward round on Mondays."
-    try:
+    with _throwaway_org(engine) as org:
         with Session(engine) as importing, Session(engine) as scoring:
             importing.begin()
             importing.add(
@@ -683,20 +710,133 @@ def test_a_run_that_began_before_the_job_was_queued_does_not_skip_it(engine, emb
             with scoring.begin():
                 score_organization(scoring, org, embedder=embedder)
                 importing.commit()  # while the run is still open: it read the records before
-        services = Services(embedder=embedder, drafter=None)
         with Session(engine) as s:
             started = s.scalar(
                 select(LastScoringRun.started_at).where(LastScoringRun.org_id == org)
             )
             assert started > s.get(Job, job_id).created_at  # a start-time rule would skip
             assert s.get(CheckInDrift, {"org_id": org, "check_in_id": "C-NEW"}) is None
-        execute(job_id, attempt=0, max_attempts=0, services=services, scope=committed)
+        _execute_committed(engine, job_id, embedder)
         with Session(engine) as s:
             ran = s.get(Job, job_id)
             assert ran.status == "succeeded" and "skipped" not in ran.result
             assert s.get(CheckInDrift, {"org_id": org, "check_in_id": "C-NEW"}) is not None
-    finally:
+
+
+def test_a_job_queued_by_an_import_that_commits_during_a_run_runs_in_full(engine, embedder):
+    """The run reads the waiting jobs right after its lock, before any record. An import that
+    commits while the run is embedding (from its `progress` callback) queued a job the run never
+    saw, with a check-in the run never read: that job runs in full afterwards. Were the jobs
+    read later (say, just before the run is recorded), the run would see the job and it would
+    skip, and the check-in would stay unscored."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from alignment.imports import import_document
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.models import CheckInDrift, Job
+    from tests.factories import small_bundle
+
+    with _throwaway_org(engine) as org:
+        bundle = small_bundle(org)
+        bundle["check_ins"].append(
+            {
+                "id": "C-NEW", "okr": "O-1", "key_result": None, "date": "2026-08-20",
+                "value": None, "confidence": None,
+                "text": "Pharmacists now attend the ward round on Mondays.",
+            }
+        )  # fmt: skip
+        queued: list[int] = []
+
+        def import_meanwhile(done: int, total: int) -> None:
+            if queued:
+                return
+            with Session(engine) as s, s.begin():
+                s.execute(text("SET LOCAL lock_timeout = '10s'"))  # never hang on the run
+                assert import_document(s, bundle).changed
+                queued.append(enqueue(s, org, "score", SCORE_PARAMS, requested_by="import").job.id)
+
+        with Session(engine) as scoring, scoring.begin():
+            score_organization(scoring, org, embedder=embedder, progress=import_meanwhile)
+        [job_id] = queued  # committed during the run, before the run wrote anything
+        with Session(engine) as s:
+            assert s.get(CheckInDrift, {"org_id": org, "check_in_id": "C-NEW"}) is None
+        _execute_committed(engine, job_id, embedder)
+        with Session(engine) as s:
+            ran = s.get(Job, job_id)
+            assert ran.status == "succeeded", ran.error
+            assert "skipped" not in ran.result and ran.result["check_ins"] == 3
+            assert s.get(CheckInDrift, {"org_id": org, "check_in_id": "C-NEW"}) is not None
+
+
+def test_a_run_with_another_model_does_not_cover_a_job(session, scored_sample, embedder):
+    """A run that saw the job, but scored with another model than the job's, leaves the job to
+    run in full."""
+    from sqlalchemy import text
+
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.models import LastScoringRun
+
+    waiting = enqueue(session, scored_sample, "score", SCORE_PARAMS, requested_by="ana").job
+    other = CountingEmbedder(embedder)
+    other.model_name = "another-model"
+    # The same vectors stored under the other name: the run needs no model calls.
+    copied = text(
+        "insert into text_embeddings (org_id, model, content_hash, embedding, searchable) "
+        "select org_id, 'another-model', content_hash, embedding, searchable "
+        "from text_embeddings where org_id = :org and model = :model"
+    )
+    session.execute(copied, {"org": scored_sample, "model": embedder.model_name})
+    score_organization(session, scored_sample, embedder=other)
+    assert other.texts == []
+    seen = select(LastScoringRun.waiting_jobs, LastScoringRun.summary["model"].astext)
+    assert session.execute(seen.where(LastScoringRun.org_id == scored_sample)).one() == (
+        {str(waiting.id): 1},
+        "another-model",
+    )  # it saw the job, with its requests
+    _stamp_links(session, scored_sample)
+    result = _run_job(session, waiting.id, embedder).result
+    assert "skipped" not in result and result["model"] == embedder.model_name
+    assert _links_rescored(session, scored_sample)
+
+
+def test_a_job_that_asks_for_an_llm_pass_is_never_covered(session, scored_sample, embedder):
+    """A report's run (or a plain `goldenthread score`) makes no LLM pass: a job that asks for
+    one runs, even when that run saw it waiting; a plain job the same run saw is covered."""
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.models import LastScoringRun
+    from alignment.scoring.runs import covering_run
+
+    plain = enqueue(session, scored_sample, "score", SCORE_PARAMS, requested_by="ana").job
+    asking = enqueue(session, scored_sample, "score", {"adjudicate": True}, requested_by="ana").job
+    assert asking.id != plain.id
+    score_organization(session, scored_sample, embedder=embedder)
+    seen = select(LastScoringRun.waiting_jobs).where(LastScoringRun.org_id == scored_sample)
+    assert session.scalar(seen) == {str(plain.id): 1, str(asking.id): 1}
+    assert covering_run(session, plain, embedder.model_name) is not None
+    assert covering_run(session, asking, embedder.model_name) is None
+
+
+def test_a_join_is_counted_in_the_database_not_on_a_stale_object(engine):
+    """`requests` decides whether a score job runs: a session that already holds the job (its
+    `requests` read earlier) and joins it after another request joined and committed counts
+    both."""
+    from sqlalchemy.orm import Session
+
+    from alignment.jobs import SCORE_PARAMS, enqueue
+    from alignment.models import Job
+
+    with _throwaway_org(engine) as org:
         with Session(engine) as s, s.begin():
-            queue_id = s.scalar(select(Job.queue_job_id).where(Job.org_id == org))
-            s.execute(text("delete from procrastinate_jobs where id = :id"), {"id": queue_id})
-            s.execute(delete(Organization).where(Organization.id == org))
+            job_id = enqueue(s, org, "score", SCORE_PARAMS, requested_by="import").job.id
+        with Session(engine) as holding:
+            holding.begin()
+            held = holding.get(Job, job_id)
+            assert held.requests == 1
+            with Session(engine) as other, other.begin():
+                assert enqueue(other, org, "score", SCORE_PARAMS, requested_by="ana").deduplicated
+            joined = enqueue(holding, org, "score", SCORE_PARAMS, requested_by="ben")
+            assert joined.deduplicated and joined.job is held and held.requests == 3
+            holding.commit()
+        with Session(engine) as s:
+            assert s.get(Job, job_id).requests == 3

@@ -2,9 +2,11 @@
 
 A report that scores first (report.facts.needs_scoring) does the work a queued `score` job was
 queued for; the job then found nothing to tell it so and scored everything again. The run now
-stores, in its own transaction, when it started (`now()`: its transaction's start), the `score`
-jobs it saw waiting before it read any record (job id -> `requests`), and its summary; a job it
-saw, and no request joined since, is skipped (alignment/scoring/runs.py). Organizations scored
+stores, in its own transaction, the `score` jobs it saw waiting right after taking the lock and
+before it read any record (job id -> `requests`), when it read them (`started_at`:
+`clock_timestamp()` then, not `now()`, its transaction's start, which for a report's run
+precedes the lock and may precede a covered job's `created_at`), and its summary; a job it saw,
+and no request joined since, is skipped (alignment/scoring/runs.py). Organizations scored
 before have no row: their waiting jobs run in full. The table carries `org_id` and gets the
 tenant policy every such table has (0008).
 
@@ -35,7 +37,10 @@ def upgrade() -> None:
             primary_key=True,
         ),
         sa.Column(
-            "started_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+            "started_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.func.clock_timestamp(),
+            nullable=False,
         ),
         sa.Column(
             "waiting_jobs",
