@@ -40,3 +40,45 @@ def test_without_a_precise_enough_share_the_most_precise_wins() -> None:
     right, flagged, _ = flags([noisy], share)
     best = max(flags([noisy], s)[0] / max(flags([noisy], s)[1], 1) for s in SHARES)
     assert flagged and right / flagged == best < PRECISION_FLOOR
+
+
+def test_a_small_organization_is_scored_with_the_small_organization_calibration(
+    monkeypatch,
+) -> None:
+    """Fit organizations too small for per-organization z-scores get a leave-one-org-out fit of
+    the absolute features; passed-only ones the shipped small-organization calibration."""
+    from alignment.scoring import calibration
+    from evals import orphan_share, research
+
+    def fake_org(name: str, n_objectives: int, n_okrs: int) -> research.Org:
+        return research.Org(name, "dev", [None] * n_objectives, [None] * n_okrs, [], {})
+
+    big, small, small_also = fake_org("big", 6, 20), fake_org("small", 1, 3), fake_org("s2", 2, 2)
+    fits = []
+
+    def fit_links(orgs, embed, base, only=None):
+        fits.append(([o.name for o in orgs], base, only))
+        return f"fitted on {[o.name for o in orgs]}"
+
+    scored_with = {}
+
+    def candidates(org, cal, embed):
+        scored_with[org.name] = cal
+        return Candidates(np.array([0.01]), np.array([True]), 1)
+
+    monkeypatch.setattr(research, "fit_links", fit_links)
+    monkeypatch.setattr(orphan_share, "candidates", candidates)
+    shipped = ("shipped links", "shipped small")
+    orphan_share.choose_share(
+        [big, small], [small_also], None, ("link base", "small base"), shipped
+    )
+
+    assert fits == [
+        (["small"], "link base", None),
+        (["big"], "small base", calibration.ABSOLUTE),
+    ]
+    assert scored_with == {
+        "big": "fitted on ['small']",
+        "small": "fitted on ['big']",
+        "s2": "shipped small",
+    }
