@@ -19,10 +19,9 @@ The run's `started_at` is the clock as it read the jobs (`clock_timestamp()`; `n
 its transaction's start, for a report's run before the lock): every job it covered was created
 before then, so a skipped job's `scored_at` never precedes its own `created_at`.
 
-Known gap, left to the next run: a decision on an OKR with no teammates queues no job when no
-run held the lock as it checked (scoring/reads.py); if it commits after the run last read
-feedback but before the run wrote its labels, the stored labels miss it, and a job the run saw
-waiting, which used to repair that by scoring again, now skips.
+A decision on an OKR with no teammates queues no job when no run holds the lock; it holds the
+lock shared until it commits instead (scoring/reads.rescore_if_running), so no run can start
+between its check and its commit and store labels without it.
 """
 
 from __future__ import annotations

@@ -609,17 +609,19 @@ def test_a_report_after_a_decision_shows_the_teammates_rescored(
         return dict(session.execute(rows).tuples().all())
 
     before = mates_scores()
-    done = reads.record_feedback(
-        session, scored_sample, "O-1", second, verdict="confirmed", decided_by="ana"
-    )
-    job = session.get(Job, done["rescoring_job"])
-    assert job is not None and job.status == "queued"
     model = embedder.model_name
     lock = text("SELECT pg_try_advisory_lock(hashtext(:org))")
     unlock = text("SELECT pg_advisory_unlock(hashtext(:org))")
-    with engine.connect() as other:  # another process is scoring the organization
+    # Another process is scoring the organization. It locks before the decision: a decision
+    # that finds no run holds the lock shared until it commits, and this test never commits.
+    with engine.connect() as other:
         assert other.scalar(lock, {"org": scored_sample})
         try:
+            done = reads.record_feedback(
+                session, scored_sample, "O-1", second, verdict="confirmed", decided_by="ana"
+            )
+            job = session.get(Job, done["rescoring_job"])
+            assert job is not None and job.status == "queued"
             assert not needs_scoring(session, scored_sample, model, after_decisions=True)
         finally:
             other.execute(unlock, {"org": scored_sample})

@@ -417,19 +417,19 @@ def test_decisions_during_a_run_queue_the_next_one(session, scored_sample, engin
     from alignment.models import CheckInDrift, Job
 
     okr_id, objective_id = _top_aligned(session, scored_sample)
-    links.record_feedback(  # the first verdict may queue its teammates' rescoring
-        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
-    )
-    session.execute(update(Job).where(Job.org_id == scored_sample).values(status="succeeded"))
-    quiet = links.record_feedback(
-        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
-    )
-    assert quiet["rescoring_job"] is None  # the same verdict again, and no run under way
     lock = text("SELECT pg_advisory_lock(hashtext(:org))")
     unlock = text("SELECT pg_advisory_unlock(hashtext(:org))")
-    with engine.connect() as other:  # another process is scoring the organization
+    # Another process scores the organization. It locks first: a decision that finds no run
+    # holds the lock shared until its transaction ends, and this test's decisions share one.
+    with engine.connect() as other:
         other.execute(lock, {"org": scored_sample})
         try:
+            links.record_feedback(  # the first verdict may queue its teammates' rescoring too
+                session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
+            )
+            session.execute(
+                update(Job).where(Job.org_id == scored_sample).values(status="succeeded")
+            )
             during = links.record_feedback(
                 session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ben"
             )
@@ -444,6 +444,11 @@ def test_decisions_during_a_run_queue_the_next_one(session, scored_sample, engin
     queued = session.get(Job, during["rescoring_job"])
     assert queued.status == "queued" and queued.kind == "score"
     assert queued.requests == 2  # the check-in decision joined the same queued run
+    session.execute(update(Job).where(Job.org_id == scored_sample).values(status="succeeded"))
+    quiet = links.record_feedback(
+        session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
+    )
+    assert quiet["rescoring_job"] is None  # the same verdict again, and no run under way
     score_organization(session, scored_sample, embedder=embedder)  # this transaction's own lock
     again = links.record_feedback(
         session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="cy"
@@ -840,3 +845,33 @@ def test_a_join_is_counted_in_the_database_not_on_a_stale_object(engine):
             holding.commit()
         with Session(engine) as s:
             assert s.get(Job, job_id).requests == 3
+
+
+def test_a_run_cannot_start_between_a_decision_and_its_commit(engine, embedder):
+    """A decision that found no run under way holds the scoring lock shared until it commits:
+    a run that tries meanwhile is told one is in progress (its job retries), and the run after
+    the commit stores the decision. Without the hold that run would read feedback without it,
+    and the job it saw waiting would skip instead of scoring again (scoring/runs.py)."""
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    from alignment.scoring.stage import ScoringInProgress
+
+    with _throwaway_org(engine) as org:
+        with Session(engine) as s, s.begin():
+            score_organization(s, org, embedder=embedder)
+        with Session(engine) as deciding:
+            deciding.begin()
+            decided = links.record_feedback(
+                deciding, org, "O-1", "SO-2", verdict="confirmed", decided_by="ana"
+            )
+            assert decided["rescoring_job"] is None  # no teammates, no run: nothing queued
+            with Session(engine) as scoring, scoring.begin(), pytest.raises(ScoringInProgress):
+                scoring.execute(text("SET LOCAL lock_timeout = '5s'"))  # fail, never hang
+                score_organization(scoring, org, embedder=embedder)
+            deciding.commit()
+        with Session(engine) as s, s.begin():
+            score_organization(s, org, embedder=embedder)
+        with Session(engine) as s:
+            row = s.get(ScoredLink, {"org_id": org, "okr_id": "O-1", "objective_id": "SO-2"})
+            assert row is not None and row.label == "aligned"
