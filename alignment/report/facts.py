@@ -286,7 +286,9 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
 def _decision_waits(session: Session, org_id: str, scored_since) -> bool:
     """A person decided a link after the last run, a scoring job waits to carry it to the
     OKR's teammates, and no scoring run holds the organization's lock (a shared hold taken
-    and let go at once; our own transaction's lock does not count)."""
+    and let go at once; our own transaction's lock does not count). A decision being
+    recorded holds it shared too and is not seen here: the run that follows is then told
+    the organization is busy (ScoringInProgress), and a report job retries."""
     decided = select(func.max(LinkFeedback.decided_at)).where(LinkFeedback.org_id == org_id)
     latest = session.scalar(decided)
     if latest is None or scored_since is None or latest <= scored_since:

@@ -452,11 +452,11 @@ def rescore_if_running(session: Session, org_id: str, decided_by: str) -> int | 
     Any run holds the organization's scoring lock (stage.score_organization), whether a job,
     the CLI or a report that scores first: a shared hold of it says whether one is under way.
     When none is, the decision keeps that shared hold until it commits, so no run can start
-    and read the feedback before the decision is in it (a run that tries meanwhile is told a
-    run is in progress, and its job retries): without the hold, a run that began between this
-    check and the commit would store labels without the decision, and a job it saw waiting
-    would skip instead of repairing them (scoring/runs.py). Our own transaction's lock does
-    not count."""
+    and read the feedback before the decision is in it (a run that tries meanwhile is told
+    the organization is busy: its job retries, the CLI says to retry): without the hold, a
+    run that began between this check and the commit would store labels without the
+    decision, and a job it saw waiting would skip instead of repairing them
+    (scoring/runs.py). Our own transaction's lock does not count."""
     from alignment.jobs import SCORE_PARAMS, enqueue
 
     held = text("SELECT pg_try_advisory_xact_lock_shared(hashtext(:org))")

@@ -160,9 +160,11 @@ def score_organization(
     # of the other run, and a few of them starve every other tenant of connections.
     locked = text("SELECT pg_try_advisory_xact_lock(hashtext(:org))")
     if not session.scalar(locked, {"org": org_id}):
+        # Held shared for a moment, too, by a decision being recorded (scoring/reads.py).
         raise ScoringInProgress(
-            f"organization {org_id!r} is being scored right now; its results will be there "
-            "when that run ends (GET /orgs/{org_id}/alignment/orphans), or retry then",
+            f"organization {org_id!r} is being scored, or a decision on it recorded, right "
+            "now; a run's results will be there when it ends "
+            "(GET /orgs/{org_id}/alignment/orphans), or retry in a moment",
             details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
         )
     # Right after the lock, before any record: the jobs seen here have nothing left for a

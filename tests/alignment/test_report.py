@@ -621,7 +621,8 @@ def test_a_report_after_a_decision_shows_the_teammates_rescored(
                 session, scored_sample, "O-1", second, verdict="confirmed", decided_by="ana"
             )
             job = session.get(Job, done["rescoring_job"])
-            assert job is not None and job.status == "queued"
+            # queued for the teammates, and joined because a run is under way
+            assert job is not None and job.status == "queued" and job.requests == 2
             assert not needs_scoring(session, scored_sample, model, after_decisions=True)
         finally:
             other.execute(unlock, {"org": scored_sample})
