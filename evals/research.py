@@ -20,6 +20,7 @@ import json
 import os
 import pickle
 import re
+import weakref
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -155,20 +156,25 @@ def load_all(sources) -> list[Org]:
     return [load_org(p) for p in dataset_paths(sources)]
 
 
-_FEATURES: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+# Keyed by the organization itself and dropped with it. Keyed by id(), a freed organization's
+# features were served to a later one that CPython happened to allocate at the same address:
+# in one long test run that made `evals.fit` write another calibration than the shipped one.
+_FEATURES: weakref.WeakKeyDictionary[Org, tuple[np.ndarray, np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _link_data(org: Org, embed) -> tuple[np.ndarray, np.ndarray]:
     """(labelled OKRs, objectives, features) and the gold matrix, computed once per org."""
-    if id(org) not in _FEATURES:
+    if org not in _FEATURES:
         pf = link_features.pair_features(org.objectives, org.okrs, embed=embed)
         rows = [k for k, okr in enumerate(org.okrs) if okr.id in org.labels["links"]]
         gold = np.array(
             [[o.id in org.labels["links"][org.okrs[k].id] for o in org.objectives] for k in rows],
             dtype=bool,
         )
-        _FEATURES[id(org)] = (pf.x[rows], gold)
-    return _FEATURES[id(org)]
+        _FEATURES[org] = (pf.x[rows], gold)
+    return _FEATURES[org]
 
 
 def _f1(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> float:
