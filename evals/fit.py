@@ -51,24 +51,25 @@ def fit(
     """`drift_also`: more dataset folders for the drift calibration only (evals/README.md:
     fitting the links on other styles did not help them, fitting the drift flag did).
     `orphans_also`: more folders the orphan rule's share is chosen on (evals/orphan_share.py)."""
+    # Every folder is checked before any work: a refused or missing one fails in a second.
     paths = research.dataset_paths(sources)
+    extra_paths = research.dataset_paths(drift_also) if drift_also else []
+    orphan_paths = research.dataset_paths(orphans_also) if orphans_also else []
     orgs = [research.load_org(p) for p in paths]
     fit_orgs = [o for o in orgs if o.fit]
     if not fit_orgs:
         raise SystemExit("no organization with orphan or drift labels to fit on")
-    extra_paths = research.dataset_paths(drift_also) if drift_also else []
     drift_orgs = [*fit_orgs, *(o for o in map(research.load_org, extra_paths) if o.fit)]
-    embed = research.CachedEmbedder()
-    links = research.fit_links(fit_orgs, embed, _LINK_BASE)
-    small = research.fit_links(fit_orgs, embed, _SMALL_BASE, only=calibration.ABSOLUTE)
-    dcal = research.fit_drift(drift_orgs, embed, _DRIFT_BASE)
-    weight = rank_weight.fit_rank_weight(fit_orgs, embed, _LINK_BASE)
-    orphan_paths = research.dataset_paths(orphans_also) if orphans_also else []
     fitted = {o.name for o in fit_orgs}
     also = [o for o in map(research.load_org, orphan_paths) if o.name not in fitted]
     for org in also:
         if not org.labels.get("links"):
             raise SystemExit(f"--orphans-also: {org.name} has no link labels to count flags on")
+    embed = research.CachedEmbedder()
+    links = research.fit_links(fit_orgs, embed, _LINK_BASE)
+    small = research.fit_links(fit_orgs, embed, _SMALL_BASE, only=calibration.ABSOLUTE)
+    dcal = research.fit_drift(drift_orgs, embed, _DRIFT_BASE)
+    weight = rank_weight.fit_rank_weight(fit_orgs, embed, _LINK_BASE)
     share = orphan_share.choose_share(
         fit_orgs, also, embed, (_LINK_BASE, _SMALL_BASE), (links, small)
     )

@@ -21,7 +21,11 @@ def test_missing_dataset_is_an_error_naming_it(tmp_path: Path) -> None:
         research.dataset_paths([str(tmp_path)])
 
 
-def test_no_research_script_reads_a_final_held_out_set() -> None:
+def test_no_research_script_reads_a_final_held_out_set(monkeypatch) -> None:
+    def fit_links(*args, **kwargs):
+        raise AssertionError("fitted before every folder was checked")
+
+    monkeypatch.setattr(research, "fit_links", fit_links)
     for held_out in ("evals/datasets/holdout-2", "evals/datasets/holdout-3/sprigbox.bundle.json"):
         with pytest.raises(SystemExit, match=r"holdout-\d is a final held-out set"):
             fit.main(["evals/datasets/dev", "--orphans-also", held_out, "--out", "/dev/null"])
