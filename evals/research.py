@@ -30,7 +30,7 @@ from sklearn.linear_model import LogisticRegression
 
 from alignment.scoring import calibration, drift, link_features, link_scores
 from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
-from evals import baselines, metrics
+from evals import baselines, listwise_links, metrics
 
 CACHE = Path(os.environ.get("GT_EMBED_CACHE", "/tmp/gt_research_embeddings.pkl"))
 DRIFT_C = 0.1  # inverse regularization strength of the drift fit
@@ -184,23 +184,34 @@ def _f1(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> fl
 
 
 def fit_links(
-    orgs, embed, base: calibration.Calibration, *, only: tuple[str, ...] | None = None
+    orgs,
+    embed,
+    base: calibration.Calibration,
+    *,
+    only: tuple[str, ...] | None = None,
+    listwise_l2: float | None = None,
 ) -> calibration.Calibration:
     """Logistic weights on the fit orgs, then thresholds maximizing their mean link F1.
 
-    `only` names the features to fit (the others get weight 0), e.g. `calibration.ABSOLUTE` for
-    the small-organization calibration."""
+    `only` names the features to fit (the others get weight 0), e.g. `calibration.ABSOLUTE`
+    for the small-organization calibration. `listwise_l2`: the weights of the two-stage fit
+    instead (evals/listwise_links.py, a study: it ranks better on other styles, finds orphans
+    less precisely; not shipped)."""
     data = [_link_data(o, embed) for o in orgs]
-    use = [link_features.FEATURES.index(f) for f in (only or link_features.FEATURES)]
-    x = np.concatenate([d[0].reshape(-1, d[0].shape[-1])[:, use] for d in data])
-    y = np.concatenate([d[1].ravel() for d in data])
-    lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    weights = np.zeros(len(link_features.FEATURES))
-    weights[use] = lr.coef_[0]
+    if only is None and listwise_l2 is not None:
+        weights, bias = listwise_links.two_stage(data, listwise_l2)
+    else:
+        use = [link_features.FEATURES.index(f) for f in (only or link_features.FEATURES)]
+        x = np.concatenate([d[0].reshape(-1, d[0].shape[-1])[:, use] for d in data])
+        y = np.concatenate([d[1].ravel() for d in data])
+        lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+        weights = np.zeros(len(link_features.FEATURES))
+        weights[use] = lr.coef_[0]
+        bias = float(lr.intercept_[0])
     cal = replace(
         base,
         weights=tuple(round(float(w), 3) for w in weights),
-        bias=round(float(lr.intercept_[0]), 3),
+        bias=round(bias, 3),
     )
     probs = [calibration.calibrated(d[0], cal) for d in data]
     best = (-1.0, cal)
