@@ -204,7 +204,9 @@ def fit_links(
         use = [link_features.FEATURES.index(f) for f in (only or link_features.FEATURES)]
         x = np.concatenate([d[0].reshape(-1, d[0].shape[-1])[:, use] for d in data])
         y = np.concatenate([d[1].ravel() for d in data])
-        lr = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
+        # Run to convergence: the weights are the penalized optimum, not the point where one
+        # release of the solver stopped, so evals.fit's bytes survive scipy/sklearn upgrades.
+        lr = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(x, y)
         weights = np.zeros(len(link_features.FEATURES))
         weights[use] = lr.coef_[0]
         bias = float(lr.intercept_[0])
@@ -263,7 +265,7 @@ def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibrati
     # Stronger regularization than the link fit: own_z, gap and the direction are collinear,
     # and with C=1 on 11 organizations "closer to another OKR" and "quotes a figure" got the
     # wrong sign (leave-one-org-out AUC 0.966 either way; research-results.md, round 5).
-    lr = LogisticRegression(C=DRIFT_C, max_iter=2000).fit(x, y)
+    lr = LogisticRegression(C=DRIFT_C, tol=1e-10, max_iter=10_000).fit(x, y)
     cal = replace(
         base,
         weights=tuple(round(float(w), 3) for w in lr.coef_[0]),
