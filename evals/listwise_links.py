@@ -40,30 +40,42 @@ _PER_OKR = [link_features.FEATURES.index(f) for f in PER_OKR]
 Data = list[tuple[np.ndarray, np.ndarray]]  # per organization: features (OKR, objective, f), gold
 
 
-def ranking_weights(data: Data, l2: float = LISTWISE_L2) -> np.ndarray:
-    """Weights maximizing the mean log-probability of each labelled OKR's gold objectives
-    under a softmax over its organization's objectives (per-OKR features get 0)."""
+def _blocks(data: Data) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each organization's labelled OKRs that serve an objective (orphans rank nothing)."""
     blocks = [(x[g.any(axis=1)], g[g.any(axis=1)]) for x, g in data if g.any()]
     if not blocks:
         raise ValueError("no labelled OKR with a gold objective to rank")
+    return blocks
+
+
+def ranking_loss(w: np.ndarray, data: Data, l2: float) -> tuple[float, np.ndarray]:
+    """(mean negative log-probability of each OKR's gold objectives under a softmax over its
+    organization's objectives, plus the L2 penalty; its gradient). Several gold objectives
+    share the OKR's probability mass; per-OKR features get weight and gradient 0."""
+    blocks = _blocks(data)
     n = sum(len(g) for _, g in blocks)
-    free = np.ones(blocks[0][0].shape[-1], dtype=bool)
+    free = np.ones(len(w), dtype=bool)
     free[_PER_OKR] = False
+    w = np.where(free, w, 0.0)
+    total, grad = 0.0, np.zeros_like(w)
+    for x, gold in blocks:
+        u = x @ w
+        on_gold = np.where(gold, u, -np.inf)
+        total -= float((logsumexp(on_gold, axis=1) - logsumexp(u, axis=1)).sum())
+        # d/dw: expected features under the softmax minus under the gold-only softmax.
+        grad += np.einsum("ij,ijk->k", softmax(u, axis=1) - softmax(on_gold, axis=1), x)
+    return total / n + l2 * float(w @ w), np.where(free, grad / n + 2 * l2 * w, 0.0)
 
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        w = np.where(free, w, 0.0)
-        total, grad = 0.0, np.zeros_like(w)
-        for x, gold in blocks:
-            u = x @ w
-            on_gold = np.where(gold, u, -np.inf)
-            total -= float((logsumexp(on_gold, axis=1) - logsumexp(u, axis=1)).sum())
-            # d/dw: expected features under the softmax minus under the gold-only softmax.
-            grad += np.einsum("ij,ijk->k", softmax(u, axis=1) - softmax(on_gold, axis=1), x)
-        return total / n + l2 * float(w @ w), np.where(free, grad / n + 2 * l2 * w, 0.0)
 
-    start = np.zeros(len(free))
-    res = minimize(loss, start, jac=True, method="L-BFGS-B", options={"gtol": 1e-9})
-    return np.where(free, res.x, 0.0)
+def ranking_weights(data: Data, l2: float = LISTWISE_L2) -> np.ndarray:
+    """The weights minimizing `ranking_loss` (per-OKR features get 0)."""
+    start = np.zeros(len(link_features.FEATURES))
+    res = minimize(
+        ranking_loss, start, args=(data, l2), jac=True, method="L-BFGS-B", options={"gtol": 1e-9}
+    )
+    out = res.x.copy()
+    out[_PER_OKR] = 0.0
+    return out
 
 
 def two_stage(data: Data, l2: float = LISTWISE_L2) -> tuple[np.ndarray, float]:
@@ -89,7 +101,8 @@ def compare(fit_sources: list[str], also: list[str], l2s: list[float]) -> list[s
     from evals import research
 
     fit_orgs = [o for o in research.load_all(fit_sources) if o.fit]
-    others = [o for o in research.load_all(also) if o not in fit_orgs]
+    fitted = {o.name for o in fit_orgs}  # a folder passed twice is scored as a fit folder
+    others = [o for o in research.load_all(also) if o.name not in fitted]
     embed = research.CachedEmbedder()
     variants = {"pointwise": None, **{f"two-stage l2={v:g}": v for v in l2s}}
     rows: dict[tuple[str, str], list[dict]] = {}

