@@ -31,6 +31,10 @@ from alignment.settings import get_settings
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_BUNDLE = REPO / "examples" / "sample-org.bundle.json"
 
+# No test touches the user's own data directory (their demo database and keys): whatever
+# resolves it before the session's database is set gets a throwaway one.
+os.environ["GOLDENTHREAD_DATA_DIR"] = tempfile.mkdtemp(prefix="gt-test-data-")
+
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
