@@ -147,6 +147,19 @@ def serve(
     ] = 1,
 ) -> None:
     """Serve the REST API (OpenAPI at /docs)."""
+    _serve(host, port, workers, starts_embedded=_embedded_not_running())
+
+
+def _embedded_not_running() -> bool:
+    """Will this command start the embedded PostgreSQL (and so stop it when it ends)? A server
+    that was already running, e.g. for another command, is left running."""
+    from alignment.settings import get_settings
+
+    database = get_settings().database
+    return not database.database_url and not (database.data_dir / "pgdata/postmaster.pid").exists()
+
+
+def _serve(host: str | None, port: int | None, workers: int, *, starts_embedded: bool) -> None:
     import uvicorn
 
     from alignment.embedder import get_embedder
@@ -155,8 +168,6 @@ def serve(
     from service.observability import configure_json_logs
 
     pgdata = get_settings().database.data_dir / "pgdata"
-    embedded = not get_settings().database.database_url
-    started_here = embedded and not (pgdata / "postmaster.pid").exists()
     prepare_database()
     settings = get_settings().service
     host, port = host or settings.host, port or settings.port
@@ -165,7 +176,7 @@ def serve(
     err.print(f"[bold green]Golden Thread[/] on http://{host}:{port}  (API docs: /docs)")
     configure_json_logs()  # one JSON object per line from here on, with request ids
     if workers > 1:
-        _serve_processes(host, port, workers, stop_embedded=pgdata if started_here else None)
+        _serve_processes(host, port, workers, stop_embedded=pgdata if starts_embedded else None)
         return
     app = create_app()
     # Shutdown steps run in this order in the app's shutdown, after in-flight requests
@@ -177,7 +188,7 @@ def serve(
         worker = InProcessWorker(db.resolve_database().url).start()
         err.print("background jobs: a worker runs in this process")
         app.state.on_shutdown.append(lambda: worker.stop(timeout=6))
-    if started_here:
+    if starts_embedded:
         app.state.on_shutdown.append(lambda: db.stop_embedded(pgdata))
     prepare_for_requests()
     uvicorn.run(
@@ -258,6 +269,8 @@ def demo(
     """Load the bundled sample organization (idempotent), then serve it."""
     from alignment.imports import import_document
 
+    # Decided before loading starts the server: the demo stops what it started when it ends.
+    starts_embedded = serve_api and _embedded_not_running()
     prepare_database()
     with _progress() as bar, db.transaction() as session:
         task = bar.add_task("loading sample organization", total=5)
@@ -294,7 +307,7 @@ def demo(
         )
         err.print(f"  report        {base}/orgs/{org}/report.html", soft_wrap=True)
         err.print(f"  API docs      {base}/docs", soft_wrap=True)
-        serve(host=None, port=port)
+        _serve(None, port, 1, starts_embedded=starts_embedded)
 
 
 DEMO_TEAM = "T-9"  # the sample's team with a pending story in examples/README.md

@@ -83,3 +83,25 @@ def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path) -> None:
     finally:
         if server.poll() is None:
             server.kill()
+
+
+def test_the_demo_stops_the_embedded_database_its_loading_started(tmp_path) -> None:
+    # The demo's import starts the server before serving begins; serving must still count it
+    # as started here, or it outlives the demo.
+    port = _free_port()
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "demo", "--port", str(port)],
+        env=serve_env(tmp_path, port), cwd=REPO, stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    pid_file = tmp_path / "pgdata" / "postmaster.pid"
+    try:
+        wait_until_healthy(port, timeout=300)
+        assert pid_file.exists()
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=15)
+        time.sleep(0.5)
+        assert not pid_file.exists(), "the demo left its embedded PostgreSQL running"
+    finally:
+        if demo.poll() is None:
+            demo.kill()
