@@ -19,7 +19,6 @@ then the most OKRs right at rank 1. Development data only.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Sequence
 
 import numpy as np
@@ -74,10 +73,7 @@ def criterion(ranks: dict, scored: Sequence[rank_fusion.Scored], variant: Varian
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sources", nargs="+", help="development dataset folders")
-    args = ap.parse_args(argv)
-    orgs = research.load_all(args.sources)
+    orgs = research.organizations_from_argv(__doc__, argv)
     embed = research.CachedEmbedder()
     scored = rank_fusion.score_orgs(orgs, embed, ["char_word"])
     embed.save()

@@ -159,6 +159,13 @@ def load_all(sources) -> list[Org]:
     return [load_org(p) for p in dataset_paths(sources)]
 
 
+def organizations_from_argv(doc: str, argv: list[str] | None) -> list[Org]:
+    """The organizations of a study whose only arguments are its dataset folders."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("sources", nargs="+", help="development dataset folders")
+    return load_all(ap.parse_args(argv).sources)
+
+
 # Keyed by the organization itself and dropped with it. Keyed by id(), a freed organization's
 # features were served to a later one that CPython happened to allocate at the same address:
 # in one long test run that made `evals.fit` write another calibration than the shipped one.

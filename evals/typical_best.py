@@ -29,7 +29,6 @@ scores are in-sample; on the other folders it is out of sample.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -124,10 +123,7 @@ def count_links(
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("sources", nargs="+", help="development dataset folders")
-    args = ap.parse_args(argv)
-    orgs = research.load_all(args.sources)
+    orgs = research.organizations_from_argv(__doc__, argv)
     embed = research.CachedEmbedder()
     scored = {o.name: score_links(o.objectives, o.okrs, embed=embed) for o in orgs}
     table = {(o.name, s): counts(scored[o.name], o, s) for o in orgs for s in SHARES}
