@@ -40,6 +40,7 @@ from evals.orphan_share import PRECISION_FLOOR, SHARES
 
 CACHE_DIR = Path("/tmp/gt_flag_rules")
 RECALL_FLOOR, REVIEW_CAP = 0.70, 0.25
+QUADRATIC_C: float | None = None  # --quadratic: link fits with pairwise products (a study)
 
 
 @dataclass
@@ -67,7 +68,7 @@ def _key(orgs: list[research.Org]) -> str:
     for module in (research, drift, link_features, calibration):
         h.update(Path(module.__file__).read_bytes())
     h.update(calibration.FITTED_PATH.read_bytes())
-    h.update(repr(research.DRIFT_FLAG_RECALL).encode())
+    h.update(repr((research.DRIFT_FLAG_RECALL, QUADRATIC_C)).encode())
     return h.hexdigest()[:12]
 
 
@@ -82,7 +83,7 @@ def score_loo(orgs: list[research.Org], embed) -> list[Scored]:
     fit = [o for o in orgs if o.fit]
     for org in orgs:
         rest = [o for o in fit if o is not org]
-        cal = research.fit_links(rest, embed, calibration.DEFAULT)
+        cal = research.fit_links(rest, embed, calibration.DEFAULT, quadratic_c=QUADRATIC_C)
         dcal = research.fit_drift(rest, embed, drift.DEFAULT)
         if (
             calibration.calibration_for(len(org.objectives), len(org.okrs))
@@ -348,7 +349,7 @@ def report(scored: list[Scored], rules: dict, counter, what: str, verbose: bool)
 
 
 def main(argv: list[str] | None = None) -> None:
-    global RECALL_FLOOR, BY_PRECISION
+    global RECALL_FLOOR, BY_PRECISION, QUADRATIC_C
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("sources", nargs="+", help="development dataset folders (never held-out)")
     ap.add_argument("-v", "--verbose", action="store_true", help="print the chosen parameters")
@@ -366,7 +367,11 @@ def main(argv: list[str] | None = None) -> None:
         help=f"choose orphan rules by recall at precision >= {PRECISION_FLOOR} (else: the "
         "recall floor, then F1)",
     )
+    ap.add_argument(
+        "--quadratic", type=float, help="study: link fits with pairwise products, penalty C"
+    )
     args = ap.parse_args(argv)
+    QUADRATIC_C = args.quadratic
     RECALL_FLOOR = args.recall_floor
     BY_PRECISION = args.orphans_by_precision
     research.DRIFT_FLAG_RECALL = args.fit_drift_recall

@@ -201,6 +201,7 @@ def fit_links(
     *,
     only: tuple[str, ...] | None = None,
     listwise_l2: float | None = None,
+    quadratic_c: float | None = None,
 ) -> calibration.Calibration:
     """Logistic weights on the fit orgs, then thresholds maximizing their mean link F1.
 
@@ -210,6 +211,8 @@ def fit_links(
     less precisely; not shipped)."""
     if only is not None and listwise_l2 is not None:
         raise ValueError("the two-stage fit weighs every feature: pass `only` or `listwise_l2`")
+    if quadratic_c is not None and (only is not None or listwise_l2 is not None):
+        raise ValueError("the quadratic fit weighs every feature, pointwise")
     data = [_link_data(o, embed) for o in orgs]
     if listwise_l2 is not None:
         weights, bias = listwise_links.two_stage(data, listwise_l2)
@@ -219,15 +222,22 @@ def fit_links(
         y = np.concatenate([d[1].ravel() for d in data])
         # Run to convergence: the weights are the penalized optimum, not the point where one
         # release of the solver stopped, so evals.fit's bytes survive scipy/sklearn upgrades.
-        lr = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(x, y)
-        weights = np.zeros(len(link_features.FEATURES))
-        weights[use] = lr.coef_[0]
-        bias = float(lr.intercept_[0])
-    cal = replace(
-        base,
-        weights=tuple(round(float(w), 3) for w in weights),
-        bias=round(bias, 3),
-    )
+        if quadratic_c is not None:
+            cal = _fit_quadratic(x, y, base, quadratic_c)
+        else:
+            lr = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(x, y)
+            weights = np.zeros(len(link_features.FEATURES))
+            weights[use] = lr.coef_[0]
+            bias = float(lr.intercept_[0])
+    if listwise_l2 is not None or quadratic_c is None:
+        cal = replace(
+            base,
+            weights=tuple(round(float(w), 3) for w in weights),
+            bias=round(bias, 3),
+            center=(),
+            scale=(),
+            quadratic=(),
+        )
     probs = [calibration.calibrated(d[0], cal) for d in data]
     best = (-1.0, cal)
     for t in np.arange(0.1, 0.81, 0.025):
@@ -238,6 +248,32 @@ def fit_links(
             f1 = float(np.mean([_f1(p, d[1], trial) for p, d in zip(probs, data, strict=True)]))
             best = max(best, (f1, trial), key=lambda pair: pair[0])
     return best[1]
+
+
+def _fit_quadratic(
+    x: np.ndarray, y: np.ndarray, base: calibration.Calibration, c: float
+) -> calibration.Calibration:
+    """Logistic fit on the features and their pairwise products, all standardized so one
+    penalty `c` treats them alike; folded back to raw-feature weights plus products of
+    z = (x - center) / scale, which is what `calibration.calibrated` computes."""
+    center = np.round(x.mean(axis=0), 4)
+    scale = np.round(np.maximum(x.std(axis=0), 1e-3), 4)
+    z = (x - center) / scale
+    pairs = calibration.quadratic_pairs(x.shape[1])
+    zz = np.stack([z[:, i] * z[:, j] for i, j in pairs], axis=1)
+    zz_mean, zz_sd = zz.mean(axis=0), np.maximum(zz.std(axis=0), 1e-6)
+    lr = LogisticRegression(C=c, tol=1e-10, max_iter=10_000)
+    lr.fit(np.concatenate([z, (zz - zz_mean) / zz_sd], axis=1), y)
+    lin, quad = lr.coef_[0][: x.shape[1]], lr.coef_[0][x.shape[1] :] / zz_sd
+    bias = float(lr.intercept_[0]) - float(lin @ (center / scale)) - float(quad @ zz_mean)
+    return replace(
+        base,
+        weights=tuple(round(float(w), 4) for w in lin / scale),
+        bias=round(bias, 4),
+        center=tuple(float(v) for v in center),
+        scale=tuple(float(v) for v in scale),
+        quadratic=tuple(round(float(q), 4) for q in quad),
+    )
 
 
 def drift_direction(orgs, embed) -> tuple[float, ...]:
@@ -354,18 +390,24 @@ def main() -> None:
     ap.add_argument("sources", nargs="+", help="dataset folders or bundle files")
     ap.add_argument("--fit", action="store_true", help="print the all-org calibration")
     ap.add_argument("--shipped", action="store_true", help="use the modules' defaults, no fit")
+    ap.add_argument("--quadratic", type=float, help="study: pairwise products, penalty C")
     args = ap.parse_args()
     orgs = load_all(args.sources)
     embed = CachedEmbedder()
     fit_orgs = [] if args.shipped else [o for o in orgs if o.fit]
-    full_cal = fit_links(fit_orgs, embed, calibration.DEFAULT) if fit_orgs else calibration.DEFAULT
+    q = args.quadratic
+    full_cal = (
+        fit_links(fit_orgs, embed, calibration.DEFAULT, quadratic_c=q)
+        if fit_orgs
+        else calibration.DEFAULT
+    )
     full_dcal = fit_drift(fit_orgs, embed, drift.DEFAULT)
     print(f"{'organization / method':<34}" + "".join(f"{c[:8]:>9}" for c in COLUMNS))
     groups: dict[tuple[str, str], list[dict]] = {}
     for org in orgs:
         if org in fit_orgs and len(fit_orgs) > 1:  # leave-one-org-out: never fit the scored org
             rest = [o for o in fit_orgs if o is not org]
-            cal = fit_links(rest, embed, calibration.DEFAULT)
+            cal = fit_links(rest, embed, calibration.DEFAULT, quadratic_c=q)
             dcal = fit_drift(rest, embed, drift.DEFAULT)
         else:
             cal, dcal = full_cal, full_dcal

@@ -27,10 +27,16 @@ class Calibration:
     weak: float = 0.175  # score needed for "weak"
     margin: float = 0.7  # an aligned link also needs score >= margin * the OKR's best score
     full_weight: float = 0.5  # blend: full-text cosine vs best field-pair cosine
+    # Pairwise products of the standardized features z = (x - center) / scale, one weight per
+    # pair (i, j), i <= j, in `quadratic_pairs` order. Empty: the map is linear.
+    center: tuple[float, ...] = ()
+    scale: tuple[float, ...] = ()
+    quadratic: tuple[float, ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
-        return cls(**{**d, "weights": tuple(d["weights"])})
+        vectors = ("weights", "center", "scale", "quadratic")
+        return cls(**{**d, **{k: tuple(d[k]) for k in vectors if k in d}})
 
 
 DEFAULT = Calibration.from_dict(FITTED["links"])
@@ -49,8 +55,18 @@ def calibration_for(n_objectives: int, n_okrs: int) -> Calibration:
     return DEFAULT if n_objectives >= MIN_OBJECTIVES and n_okrs >= MIN_OKRS else SMALL_ORG
 
 
+def quadratic_pairs(n_features: int) -> list[tuple[int, int]]:
+    """(i, j), i <= j: the order of `Calibration.quadratic` (scikit-learn's PolynomialFeatures)."""
+    return [(i, j) for i in range(n_features) for j in range(i, n_features)]
+
+
 def calibrated(x: np.ndarray, cal: Calibration) -> np.ndarray:
-    return expit(x @ np.asarray(cal.weights, dtype=np.float64) + cal.bias)
+    logit = x @ np.asarray(cal.weights, dtype=np.float64) + cal.bias
+    if cal.quadratic:
+        z = (x - np.asarray(cal.center)) / np.asarray(cal.scale)
+        for (i, j), q in zip(quadratic_pairs(x.shape[-1]), cal.quadratic, strict=True):
+            logit += q * z[..., i] * z[..., j]
+    return expit(logit)
 
 
 LABELS = np.array(["none", "weak", "aligned"])  # indexed by label_codes

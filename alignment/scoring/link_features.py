@@ -10,7 +10,7 @@ from scipy import sparse
 from scipy.special import expit
 
 from alignment.scoring import lexical
-from alignment.scoring.calibration import DEFAULT, Calibration
+from alignment.scoring.calibration import DEFAULT, Calibration, quadratic_pairs
 from alignment.scoring.documents import Embed, ObjectiveDoc, OkrDoc
 
 FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine", "kr_support")
@@ -319,13 +319,19 @@ def pair_scores(
     and building it cost more than the sums."""
     p = _prepare(objectives, okrs, embed, calibration.full_weight)
     logit = np.full(p.sim.shape, calibration.bias)
+    z = []  # the standardized features, kept only when the map has pairwise products
     for i, (name, weight) in enumerate(zip(FEATURES, calibration.weights, strict=True)):
         logit += weight * p.feature(name)
+        if calibration.quadratic:
+            z.append((p.feature(name) - calibration.center[i]) / calibration.scale[i])
         # Each feature is a 16 MB array on 10,000 x 200: let go of it once no later one reads
         # it (fewer fresh pages to fault in: a first call's 0.3-0.5 s over later ones).
         needed = {n for later in FEATURES[i + 1 :] for n in (later, *FEATURE_INPUTS.get(later, ()))}
         for done in [n for n in p.cache if n not in needed]:
             del p.cache[done]
+    if calibration.quadratic:
+        for (i, j), q in zip(quadratic_pairs(len(FEATURES)), calibration.quadratic, strict=True):
+            logit += q * z[i] * z[j]
     return expit(logit, out=logit), p.fields
 
 
