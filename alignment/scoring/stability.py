@@ -26,7 +26,10 @@ def context_fingerprint(
     objectives: Sequence[ObjectiveDoc], calibration: Calibration, model: str
 ) -> str:
     parts = sorted("\x1f".join((o.id, o.title, o.description or "", *o.kpis)) for o in objectives)
-    return content_hash(model, repr(sorted(asdict(calibration).items())), *parts)
+    # Empty fields (a linear map has no products) are left out: a calibration keeps the hash
+    # it had before those fields existed, so stored labels are not decided afresh for nothing.
+    fields = sorted((k, v) for k, v in asdict(calibration).items() if v != ())
+    return content_hash(model, repr(fields), *parts)
 
 
 def okr_contexts(okrs: Sequence[OkrDoc], context: str, votes: TeamVotes) -> dict[str, str]:
