@@ -41,6 +41,8 @@ ORG_READERS = frozenset({ADMIN, OFFICE, LEAD, INTEGRATION})
 ANALYSTS = frozenset({ADMIN, OFFICE, INTEGRATION})  # scores, reports and exports
 DECIDERS = frozenset({ADMIN, OFFICE, LEAD})  # drafts; a team lead's only for its own teams
 WRITERS = frozenset({ADMIN, INTEGRATION})  # records, by import or one at a time
+# Deleting is pruning one record at a time, and pruning is the admin's (POST /bundles?prune):
+# an integration's key creates and updates records but removes none.
 
 
 @dataclass(frozen=True)
@@ -143,11 +145,12 @@ _TEAM_RECORDS = ("okrs", "key-results", "check-ins")
 for _kind in _STRATEGY + _TEAM_RECORDS:
     _team = _kind if _kind in _TEAM_RECORDS else None
     _writers = _rule(WRITERS, LEAD, team_check=_team) if _team else _rule(WRITERS)
+    _deleters = _rule(ADMIN, LEAD, team_check=_team) if _team else _rule(ADMIN)
     RULES[("GET", f"/orgs/{{org_id}}/{_kind}")] = _rule(ORG_READERS)
     RULES[("GET", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _rule(ORG_READERS)
     RULES[("POST", f"/orgs/{{org_id}}/{_kind}")] = _writers
     RULES[("PATCH", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _writers
-    RULES[("DELETE", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _writers
+    RULES[("DELETE", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _deleters
 
 
 def rule_for(method: str, path: str) -> Rule | None:

@@ -138,6 +138,19 @@ def test_allow_deny_matrix(world) -> None:
     assert sum(counts.values()) > 400
 
 
+def test_an_integration_key_creates_and_updates_but_deletes_nothing(world) -> None:
+    client, raw = world
+    key = auth(raw[Role.integration])
+    patched = client.patch(f"/orgs/{OWN}/teams/T-2", json={"name": "Renamed"}, headers=key)
+    assert patched.status_code == 200
+    for kind, record in EXISTING["record_id"].items():
+        response = client.delete(f"/orgs/{OWN}/{kind}/{record}", headers=key)
+        assert response.status_code == 403, f"{kind}: {response.status_code}"
+        assert client.get(f"/orgs/{OWN}/{kind}/{record}", headers=key).status_code == 200
+    admin = auth(raw[Role.admin])
+    assert client.delete(f"/orgs/{OWN}/check-ins/C-1", headers=admin).status_code == 204
+
+
 def test_no_key_bad_key_revoked_key_are_401(world, session: Session) -> None:
     client, raw = world
     for route in protected_routes():
