@@ -74,16 +74,33 @@ def parse_config(raw: dict[str, Any], *, path: str = "$") -> ReportConfig:
             "report settings are not valid",
             details=[{"path": _path(path, e["loc"]), "message": e["msg"]} for e in exc.errors()],
         ) from exc
-    unknown = [k for k in config.disabled_kinds if k not in KINDS]
-    if unknown:
-        raise Invalid(
-            "report settings are not valid",
-            details=[
-                {"path": f"{path}.disabled_kinds", "message": f"unknown finding kind {k!r}"}
-                for k in unknown
-            ],
-        )
+    problems = [
+        {"path": f"{path}.disabled_kinds", "message": f"unknown finding kind {k!r}"}
+        for k in config.disabled_kinds
+        if k not in KINDS
+    ]
+    for low, high in ORDERED_PAIRS:
+        if getattr(config, low) > getattr(config, high):
+            problems.append(
+                {
+                    "path": f"{path}.{low if low in raw else high}",
+                    "message": f"{low} ({getattr(config, low)}) is above {high} "
+                    f"({getattr(config, high)})",
+                }
+            )
+    if problems:
+        raise Invalid("report settings are not valid", details=problems)
     return config
+
+
+# Settings that bound one range from both ends: a lower end above the upper one would make
+# every OKR break one rule or the other (every count too few and too many at once).
+ORDERED_PAIRS = (
+    ("min_key_results", "max_key_results"),
+    ("low_confidence", "high_confidence"),
+    ("stalled_progress", "on_target_progress"),
+    ("duplicate_similarity_same_numbers", "duplicate_similarity"),
+)
 
 
 class ReportFilters(BaseModel):

@@ -115,6 +115,19 @@ def test_bad_filters_and_settings_are_422_with_paths(client, scored_sample) -> N
     assert put.json()["error"]["details"][0]["path"] == "$.stale_days"
     unknown = client.put(f"/orgs/{org}/reports/settings", json={"disabled_kinds": ["nope"]})
     assert unknown.status_code == 422
+    # Each end of a range may be set alone, but not past the other end (stored or default).
+    crossed = client.put(
+        f"/orgs/{org}/reports/settings", json={"min_key_results": 6, "low_confidence": 0.9}
+    )
+    assert crossed.status_code == 422
+    details = crossed.json()["error"]["details"]
+    assert [d["path"] for d in details] == ["$.min_key_results", "$.low_confidence"]
+    assert details[0]["message"] == "min_key_results (6) is above max_key_results (5)"
+    assert details[1]["message"] == "low_confidence (0.9) is above high_confidence (0.8)"
+    assert client.get(f"/orgs/{org}/reports/settings").json()["overrides"] == {}  # nothing kept
+    one_off = client.post(f"/orgs/{org}/reports", json={"settings": {"max_key_results": 1}})
+    assert one_off.status_code == 422
+    assert one_off.json()["error"]["details"][0]["path"] == "$.settings.max_key_results"
 
 
 def test_settings_change_what_is_reported(client, jobs, scored_sample) -> None:
