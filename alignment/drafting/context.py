@@ -17,7 +17,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from alignment.drafting import sources
-from alignment.drafting.cycles import data_today, target_cycle
+from alignment.drafting.cycles import current_cycle, data_today, target_cycle
 from alignment.drafting.findings import elapsed, ensure_scored, kr_status, scope_findings
 from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 from alignment.drafting.similar import OrgVectors
@@ -191,6 +191,8 @@ def build_summary_context(
     session: Session, org_id: str, request: SummaryRequest, *, embedder: Embedder
 ) -> SummaryContext:
     cycle, _ = sources.pick_cycle(session, org_id, request.cycle)
+    if request.cycle is None:
+        cycle = current_cycle(sources.cycles(session, org_id), data_today(session, org_id))
     ensure_scored(session, org_id, embedder)
     if request.team is not None:
         subject = sources.team(session, org_id, request.team)

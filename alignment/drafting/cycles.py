@@ -30,6 +30,15 @@ def data_today(session: Session, org_id: str) -> date:
     return latest or date.today()
 
 
+def current_cycle(ordered: list[dict[str, Any]], today: date) -> dict[str, Any]:
+    """What a review summary looks back on: the cycle containing `today`, else the latest one
+    begun by then, else the latest. Never a later cycle nobody has worked in yet (approving a
+    suggestion for next quarter defines it)."""
+    containing = [c for c in ordered if c["start"] and c["end"] and c["start"] <= today <= c["end"]]
+    begun = [c for c in ordered if c["start"] and c["start"] <= today]
+    return (containing or begun or ordered)[-1]
+
+
 def target_cycle(
     ordered: list[dict[str, Any]], today: date
 ) -> tuple[dict[str, Any], str | None, str]:

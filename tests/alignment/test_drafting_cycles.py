@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from alignment.drafting.cycles import next_id, propose_next, target_cycle
+from alignment.drafting.cycles import current_cycle, next_id, propose_next, target_cycle
 
 Q3 = {"id": "2026-Q3", "start": date(2026, 7, 1), "end": date(2026, 9, 30)}
 Q4 = {"id": "2026-Q4", "start": date(2026, 10, 1), "end": date(2026, 12, 31)}
@@ -26,6 +26,17 @@ def test_past_half_the_next_cycle_defined_or_proposed() -> None:
     assert proposed == {**Q1, "proposed": True} and previous == "2026-Q4"
     # After every cycle has ended: the one after the last.
     assert target_cycle([Q3, Q4], date(2027, 2, 1))[0]["id"] == "2027-Q1"
+
+
+def test_a_summary_looks_back_on_the_current_cycle_not_a_later_one() -> None:
+    # Approving a suggestion for 2027-Q1 defines it; a summary in November is still about Q4.
+    assert current_cycle([Q3, Q4, Q1], date(2026, 11, 20)) == Q4
+    # Between cycles (or after the last): the latest one begun, never one not yet started.
+    gap = {"id": "2027-Q2", "start": date(2027, 5, 1), "end": date(2027, 6, 30)}
+    assert current_cycle([Q4, gap], date(2027, 2, 1)) == Q4
+    assert current_cycle([Q3, Q4], date(2027, 2, 1)) == Q4
+    undated = [{"id": "A", "start": None, "end": None}, {"id": "B", "start": None, "end": None}]
+    assert current_cycle(undated, date(2026, 11, 20))["id"] == "B"
 
 
 def test_undated_cycles_keep_the_latest() -> None:
