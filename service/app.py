@@ -113,6 +113,8 @@ def create_app() -> FastAPI:
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
         )
     app.add_middleware(IdempotencyMiddleware)
-    app.add_middleware(AccessLogMiddleware)
     app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes, hsts=settings.https)
+    # Outermost, so it logs what the client got: the edge's own answers (a URL it refuses, a
+    # body over the limit, also one that turns out too large mid-stream) under their status.
+    app.add_middleware(AccessLogMiddleware)
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from alignment.bundle.csvform import parse_csv
 from alignment.bundle.validate import parse_bundle
 from alignment.errors import BundleInvalid
 from alignment.settings import get_settings
+from service.observability import access_log
 from tests.conftest import make_client
 from tests.factories import small_bundle
 
@@ -33,9 +35,10 @@ def problem(response, status: int) -> dict:
 
 
 def test_a_body_over_the_limit_is_413_also_when_chunked(
-    session: Session, embedder, monkeypatch
+    session: Session, embedder, monkeypatch, caplog
 ) -> None:
     monkeypatch.setattr(get_settings().service, "max_body_bytes", 4096)
+    caplog.set_level(logging.INFO, logger=access_log.name)
     with make_client(session, embedder) as client:
         big = small_bundle(ORG) | {"padding": "x" * 5000}
         error = problem(client.post("/bundles", json=big), 413)
@@ -47,6 +50,9 @@ def test_a_body_over_the_limit_is_413_also_when_chunked(
 
         problem(client.post("/bundles", content=chunks()), 413)
         assert client.post("/bundles", json=small_bundle(ORG)).status_code == 200
+    # The access log and the metrics say what the client got: no false 5xx alarm.
+    logged = [r.fields["status"] for r in caplog.records if r.name == access_log.name]
+    assert logged == [413, 413, 200]
 
 
 def test_yaml_aliases_and_deep_nesting_are_refused(acme: TestClient) -> None:
