@@ -29,6 +29,14 @@ Title = Annotated[
     AfterValidator(plain_text),
 ]
 LongText = Annotated[str, StringConstraints(max_length=20000), AfterValidator(plain_text)]
+# What a check-in says is the one thing it must have: blank text would wait in the drift review.
+CheckInText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=20000, strip_whitespace=True),
+    AfterValidator(plain_text),
+]
+# A measurement is a JSON number: `true` or "90" is a mistake in the sending tool, not a value.
+Number = Annotated[float, Field(strict=True)]
 Unit = Annotated[str, StringConstraints(max_length=100), AfterValidator(plain_text)]
 # Caps that keep one request's work bounded; far above any real organization's size.
 MAX_RECORDS = 100_000
@@ -58,8 +66,8 @@ class KpiIn(_Strict):
     name: Title
     kind: Kind | None = None
     unit: Unit | None = None
-    baseline: float | None = None
-    target: float | None = None
+    baseline: Number | None = None
+    target: Number | None = None
 
 
 class ObjectiveIn(_Strict):
@@ -82,9 +90,9 @@ class KeyResultIn(_Strict):
     id: Id
     title: Title
     unit: Unit | None = None
-    baseline: float | None = None
-    target: float | None = None
-    current: float | None = None
+    baseline: Number | None = None
+    target: Number | None = None
+    current: Number | None = None
     kind: Kind | None = None
 
 
@@ -103,9 +111,9 @@ class CheckInIn(_Strict):
     okr: Id
     key_result: Id | None = None
     date: dt.date | None = None
-    value: float | None = None
-    confidence: Annotated[float, Field(ge=0, le=1)] | None = None
-    text: LongText
+    value: Number | None = None
+    confidence: Annotated[float, Field(strict=True, ge=0, le=1)] | None = None
+    text: CheckInText
 
 
 class Bundle(_Strict):

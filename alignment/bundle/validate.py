@@ -7,6 +7,7 @@ document too, so one pass reports everything that is wrong.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -163,9 +164,20 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
                     f"not {check_in.get('okr')!r}",
                 )
     for i, cycle in cycles:
-        start, end = cycle.get("start"), cycle.get("end")
-        if start is not None and end is not None and str(start) > str(end):
+        start, end = _date(cycle.get("start")), _date(cycle.get("end"))
+        if start is not None and end is not None and start > end:
             yield Problem(f"$.cycles[{i}].end", f"cycle ends ({end}) before it starts ({start})")
+
+
+def _date(value: Any) -> dt.date | None:
+    """A cycle date as the schema reads it; None when absent or not a date (the schema's
+    own problem names that, and comparing it as text would invent a second one)."""
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _nested_ids(items: list[tuple[str, dict[str, Any]]], what: str) -> Iterator[Problem]:

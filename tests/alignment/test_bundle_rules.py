@@ -612,3 +612,36 @@ def test_yaml_bundle_reports_problems_by_the_same_paths() -> None:
     from_yaml = problems(load_document(yaml.safe_dump(document)))
     assert from_yaml == from_json
     assert set(from_json) == {"$.okrs[1].team", "$.check_ins[0].confidence"}
+
+
+def test_a_bad_date_is_one_problem_not_also_a_false_order() -> None:
+    def change(d: Doc) -> None:
+        d["cycles"][0]["start"] = "2026-13-01"
+
+    found = broken(change)
+    assert list(found) == ["$.cycles[0].start"] and "month" in found["$.cycles[0].start"]
+
+    def reversed_dates(d: Doc) -> None:
+        d["cycles"][0]["start"], d["cycles"][0]["end"] = "2026-12-31", "2026-10-01"
+
+    assert "before it starts" in broken(reversed_dates)["$.cycles[0].end"]
+
+
+def test_measurements_are_json_numbers_and_a_check_in_says_something() -> None:
+    def change(d: Doc) -> None:
+        d["okrs"][0]["key_results"][0]["target"] = "90"
+        d["check_ins"][0]["value"] = True
+        d["check_ins"][0]["confidence"] = "0.5"
+        d["check_ins"][1]["text"] = "   "
+
+    found = broken(change)
+    for path in (
+        "$.okrs[0].key_results[0].target",
+        "$.check_ins[0].value",
+        "$.check_ins[0].confidence",
+    ):
+        assert found[path] == "Input should be a valid number", path
+    assert "at least 1 character" in found["$.check_ins[1].text"]
+    whole = small_bundle()
+    whole["okrs"][0]["key_results"][0]["target"] = 90  # an integer is a number
+    assert parse_bundle(whole).okrs[0].key_results[0].target == 90.0
