@@ -76,7 +76,9 @@ def execute(
     try:
         with scope() as session:
             job = session.get(Job, job_id)
-            assert job is not None
+            if job is None:  # its organization was deleted since the job was claimed
+                log.info("job %s (%s, %s) dropped: its organization is gone", job_id, kind, org_id)
+                return
             progress = _progress_writer(job_id, scope)
             job.result = HANDLERS[kind](session, job, services, progress)
             job.status, job.error, job.finished_at = "succeeded", None, _now()

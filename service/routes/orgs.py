@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from alignment import repository
 from alignment.access.principal import Role
 from alignment.bundle.schema import OrgId, Title
-from service.auth import CurrentPrincipal
+from service.auth import CurrentPrincipal, forget_checked_keys
 from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs", tags=["organizations"])
@@ -72,4 +72,5 @@ def update_org(org_id: str, body: OrgPatch, session: SessionDep) -> OrgOut:
 @router.delete("/{org_id}", status_code=204, response_class=Response)
 def delete_org(org_id: Annotated[str, "organization id"], session: SessionDep) -> Response:
     repository.delete_org(session, org_id)
+    forget_checked_keys(session)  # its keys stop working now, not when the auth cache expires
     return Response(status_code=204)

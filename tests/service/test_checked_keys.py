@@ -35,6 +35,17 @@ def test_a_key_revoked_through_the_api_stops_at_once(app_client, platform, clean
     assert refused.json()["error"]["code"] == "unauthorized"
 
 
+def test_an_organization_deleted_through_the_api_takes_its_keys_at_once(
+    app_client, platform, cleanup, monkeypatch
+) -> None:
+    monkeypatch.setattr(get_settings().service, "auth_cache_seconds", 60)
+    org, key = _org_admin_key(app_client, platform, cleanup)
+    assert app_client.get(f"/orgs/{org}/okrs", headers=auth(key)).status_code == 200  # cached
+    assert app_client.delete(f"/orgs/{org}", headers=auth(key)).status_code == 204
+    refused = app_client.get(f"/orgs/{org}/okrs", headers=auth(key))
+    assert refused.status_code == 401, refused.text
+
+
 @pytest.mark.parametrize(
     ("cache_seconds", "wait"),
     [(0.5, 0.6), (0, 0.0)],
