@@ -20,12 +20,15 @@ from sqlalchemy.orm import Session
 from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import (
     HASHED_FIELDS,
+    Base,
+    Cycle,
     DeclaredLink,
     KeyResult,
     Kpi,
     Okr,
     Organization,
     StrategicObjective,
+    Team,
     content_hash,
 )
 from alignment.records import COLUMN_OF, FIELD_OF, RecordKind
@@ -53,6 +56,20 @@ def _reference(detail: str) -> tuple[str, str, str] | None:
     return FIELD_OF.get(column, column), value, match["table"].replace("_", " ")
 
 
+def _referencing_tables() -> dict[str, str]:
+    """PostgreSQL's name for each foreign key (`<table>_<columns>_fkey`, unless named) -> the
+    table holding it, in the API's words ("key results")."""
+    out = {}
+    for table in Base.metadata.tables.values():
+        for fk in table.foreign_key_constraints:
+            name = fk.name or f"{table.name}_{'_'.join(c.name for c in fk.columns)}_fkey"[:63]
+            out[str(name)] = table.name.replace("_", " ")
+    return out
+
+
+_REFERENCING = _referencing_tables()
+
+
 @contextmanager
 def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iterator[None]:
     try:
@@ -64,7 +81,9 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
         if state == UNIQUE:
             raise Conflict(f"{kind_label} {ident!r} already exists") from exc
         if state in (FOREIGN_KEY, RESTRICT) and deleting:
-            by = f" by {ref[2]}" if ref else ""
+            constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+            table = ref[2] if ref else _REFERENCING.get(constraint or "")
+            by = f" by {table}" if table else ""
             raise Conflict(
                 f"{kind_label} {ident!r} is still referenced{by}; delete or move those first",
                 details=[{"path": "$", "message": f"still referenced{by}"}],
@@ -175,7 +194,7 @@ def create_record(
         raise Conflict(f"{kind.label} {data['id']!r} already exists")
     row = kind.model(org_id=org_id, **kind.to_columns(data))
     _hash(kind, row)
-    _check_rules(session, kind, org_id, row)
+    _check_rules(session, kind, org_id, row, data.get("declared_links"))
     with _constraints(kind.label, data["id"]), session.begin_nested():
         session.add(row)
         session.flush()
@@ -202,7 +221,7 @@ def update_record(
         _hash(kind, row)
         if session.is_modified(row):
             row.updated_at = func.now()
-        _check_rules(session, kind, org_id, row)
+        _check_rules(session, kind, org_id, row, changes.get("declared_links"))
         session.flush()
         if "declared_links" in changes:
             _replace_links(session, org_id, ident, changes["declared_links"] or [])
@@ -217,9 +236,58 @@ def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -
         session.flush()
 
 
-def _check_rules(session: Session, kind: RecordKind, org_id: str, row: Any) -> None:
-    """Rules the schema cannot express, the same the bundle rules check: a check-in's key
-    result belongs to its OKR; a parent chain never loops back."""
+# What each reference column points at (`parent_id` points at the record's own kind).
+_REFERENCED = {
+    "team_id": (Team, "team"),
+    "cycle_id": (Cycle, "cycle"),
+    "okr_id": (Okr, "OKR"),
+    "key_result_id": (KeyResult, "key result"),
+    "objective_id": (StrategicObjective, "strategic objective"),
+}
+
+
+def _check_references(
+    session: Session, kind: RecordKind, org_id: str, row: Any, links: list[str] | None
+) -> None:
+    """Every record `row` names exists in the organization, else one 422 naming each missing
+    one and its field, as bundle import does. Checked here, not read back from the foreign
+    key's error: under row-level security PostgreSQL leaves the key's values out of it."""
+    wanted = [
+        (f"$.{FIELD_OF[column]}", *_REFERENCED[column], getattr(row, column))
+        for column in _REFERENCED
+        if column in row.__table__.columns and getattr(row, column) is not None
+    ]
+    if "parent_id" in row.__table__.columns and row.parent_id is not None:
+        wanted.append(("$.parent", kind.model, kind.label, row.parent_id))
+    wanted += [
+        (f"$.declared_links[{i}]", StrategicObjective, "strategic objective", link)
+        for i, link in enumerate(links or [])
+    ]
+    missing = []
+    with session.no_autoflush:
+        for path, model, label, ident in wanted:
+            if session.get(model, {"org_id": org_id, "id": ident}) is None:
+                missing.append((path, f"no {label} {ident!r} in this organization"))
+    if missing:
+        raise Invalid(
+            f"{kind.label} {row.id!r}: " + "; ".join(message for _, message in missing),
+            details=[{"path": path, "message": message} for path, message in missing],
+        )
+
+
+def _check_rules(
+    session: Session, kind: RecordKind, org_id: str, row: Any, links: list[str] | None = None
+) -> None:
+    """Rules the schema cannot express, the same the bundle rules check: references resolve,
+    a cycle does not end before it starts, a check-in's key result belongs to its OKR, a
+    parent chain never loops back."""
+    _check_references(session, kind, org_id, row, links)
+    dated = kind.model is Cycle and row.start is not None and row.end is not None
+    if dated and row.start > row.end:
+        raise Invalid(
+            f"cycle {row.id!r} ends ({row.end}) before it starts ({row.start})",
+            details=[{"path": "$.end", "message": f"before the start {row.start}"}],
+        )
     if kind.path in ("teams", "objectives") and row.parent_id is not None:
         _refuse_parent_loop(session, kind, org_id, row)
     if kind.path == "check-ins" and row.key_result_id:

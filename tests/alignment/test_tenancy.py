@@ -144,3 +144,35 @@ def test_the_service_itself_runs_as_the_application_role(two_orgs, embedder) -> 
         assert client.get(f"/orgs/{a}/okrs", headers=auth(raw[b])).status_code == 404
     with db.get_app_engine().connect() as conn:
         assert conn.scalar(text("select current_user")) == db.get_settings().database.app_db_user
+
+
+def test_write_errors_name_the_field_and_record_under_row_level_security(
+    two_orgs, embedder
+) -> None:
+    """PostgreSQL leaves a foreign key's values out of its error for a role under RLS: the
+    service still says which field names which missing record, and what holds a record."""
+    from service import deps
+    from service.app import create_app
+
+    a, _, raw = two_orgs
+    app = create_app()
+    app.dependency_overrides[deps.embedder] = lambda: embedder
+    key = auth(raw[a])
+    with TestClient(app) as client:
+        body = {"id": "O-9", "team": "T-404", "cycle": "2026-Q3", "title": "Unknown team"}
+        body["declared_links"] = ["SO-1", "SO-404"]
+        made = client.post(f"/orgs/{a}/okrs", json=body, headers=key)
+        assert made.status_code == 422, made.text
+        missing = "no strategic objective 'SO-404' in this organization"
+        assert made.json()["error"]["details"] == [
+            {"path": "$.team", "message": "no team 'T-404' in this organization"},
+            {"path": "$.declared_links[1]", "message": missing},
+        ]
+        moved = client.patch(f"/orgs/{a}/check-ins/C-1", json={"okr": "O-404"}, headers=key)
+        assert moved.json()["error"]["details"][0]["path"] == "$.okr", moved.text
+        held = client.delete(f"/orgs/{a}/teams/T-1", headers=key)
+        assert held.status_code == 409 and "still referenced by" in held.json()["error"]["message"]
+        dates = client.patch(f"/orgs/{a}/cycles/2026-Q3", json={"end": "2020-01-01"}, headers=key)
+        assert dates.status_code == 422
+        assert dates.json()["error"]["details"][0]["path"] == "$.end"
+        assert "ends (2020-01-01) before it starts" in dates.json()["error"]["message"]

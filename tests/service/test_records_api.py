@@ -437,10 +437,20 @@ def test_team_can_be_deleted_once_unused(client: TestClient, acme: None) -> None
 
 
 @pytest.mark.parametrize(
-    ("path", "body"),
+    ("path", "body", "where", "missing"),
     [
-        ("okrs", {"id": "O-9", "team": "T-404", "cycle": "2026-Q3", "title": "Unknown team"}),
-        ("okrs", {"id": "O-9", "team": "T-1", "cycle": "2099-Q1", "title": "Unknown cycle"}),
+        (
+            "okrs",
+            {"id": "O-9", "team": "T-404", "cycle": "2026-Q3", "title": "Unknown team"},
+            "$.team",
+            "team 'T-404'",
+        ),
+        (
+            "okrs",
+            {"id": "O-9", "team": "T-1", "cycle": "2099-Q1", "title": "Unknown cycle"},
+            "$.cycle",
+            "cycle '2099-Q1'",
+        ),
         (
             "okrs",
             {
@@ -450,16 +460,31 @@ def test_team_can_be_deleted_once_unused(client: TestClient, acme: None) -> None
                 "title": "Unknown link",
                 "declared_links": ["SO-404"],
             },
+            "$.declared_links[0]",
+            "strategic objective 'SO-404'",
         ),
-        ("teams", {"id": "T-9", "name": "Orphan", "parent": "T-404"}),
-        ("kpis", {"id": "K-9", "objective": "SO-404", "name": "Unknown objective"}),
-        ("key-results", {"id": "KR-9", "okr": "O-404", "title": "Unknown OKR"}),
-        ("check-ins", {"id": "C-9", "okr": "O-404", "text": "Unknown OKR"}),
-        ("check-ins", {"id": "C-9", "okr": "O-1", "key_result": "KR-404", "text": "Unknown KR"}),
+        ("teams", {"id": "T-9", "name": "Orphan", "parent": "T-404"}, "$.parent", "team 'T-404'"),
+        (
+            "kpis",
+            {"id": "K-9", "objective": "SO-404", "name": "Unknown objective"},
+            "$.objective",
+            "strategic objective 'SO-404'",
+        ),
+        ("key-results", {"id": "KR-9", "okr": "O-404", "title": "Unknown"}, "$.okr", "OKR 'O-404'"),
+        ("check-ins", {"id": "C-9", "okr": "O-404", "text": "Unknown"}, "$.okr", "OKR 'O-404'"),
+        (
+            "check-ins",
+            {"id": "C-9", "okr": "O-1", "key_result": "KR-404", "text": "Unknown KR"},
+            "$.key_result",
+            "key result 'KR-404'",
+        ),
     ],
 )
-def test_unknown_reference(client: TestClient, acme: None, path: str, body: dict[str, Any]) -> None:
-    error(client.post(f"{ORG}/{path}", json=body), 422, "invalid")
+def test_unknown_reference(
+    client: TestClient, acme: None, path: str, body: dict[str, Any], where: str, missing: str
+) -> None:
+    found = error(client.post(f"{ORG}/{path}", json=body), 422, "invalid")
+    assert found["details"] == [{"path": where, "message": f"no {missing} in this organization"}]
     error(client.get(f"{ORG}/{path}/{body['id']}"), 404)
 
 
@@ -522,8 +547,9 @@ def test_patch_cannot_change_the_id(client: TestClient, acme: None) -> None:
 
 def test_patch_to_an_unknown_reference(client: TestClient, acme: None) -> None:
     found = error(client.patch(f"{ORG}/okrs/O-1", json={"team": "T-404"}), 422, "invalid")
-    assert "team 'T-404' does not exist" in found["message"]
-    assert found["details"] == [{"path": "$.team", "message": "no such record in teams"}]
+    missing = "no team 'T-404' in this organization"
+    assert found["message"] == f"OKR 'O-1': {missing}"
+    assert found["details"] == [{"path": "$.team", "message": missing}]
     assert ok(client.get(f"{ORG}/okrs/O-1"))["team"] == "T-1"
 
 
