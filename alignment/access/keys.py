@@ -42,22 +42,38 @@ def create_key(
     teams = sorted(set(team_ids))
     if role is Role.platform_admin:
         if org_id is not None:
-            raise Invalid("a platform_admin key belongs to no organization", details=_at("org"))
+            raise Invalid(
+                "a platform_admin key belongs to no organization",
+                details=_at("org", "create platform_admin keys without an organization"),
+            )
     else:
         if not org_id:
-            raise Invalid(f"a {role} key needs an organization", details=_at("org"))
+            raise Invalid(f"a {role} key needs an organization", details=_at("org", "required"))
         if session.get(Organization, org_id) is None:
-            raise NotFound(f"organization {org_id!r} not found", details=_at("org"))
+            raise NotFound(f"organization {org_id!r} not found", details=_at("org", "not found"))
     if role is Role.team_lead:
         if not teams:
-            raise Invalid("a team_lead key needs at least one team", details=_at("team"))
+            raise Invalid(
+                "a team_lead key needs at least one team",
+                details=_at("teams", "name the teams this key may write for"),
+            )
         known = set(
             session.scalars(select(Team.id).where(Team.org_id == org_id, Team.id.in_(teams)))
         )
-        if missing := [t for t in teams if t not in known]:
-            raise NotFound(f"team {missing[0]!r} not found in {org_id!r}", details=_at("team"))
+        listed = list(dict.fromkeys(team_ids))
+        if missing := [t for t in listed if t not in known]:
+            raise Invalid(
+                f"no team {', '.join(map(repr, missing))} in organization {org_id!r}",
+                details=[
+                    {"path": f"$.teams[{listed.index(t)}]", "message": f"no team {t!r} here"}
+                    for t in missing
+                ],
+            )
     elif teams:
-        raise Invalid(f"only team_lead keys have teams, not {role}", details=_at("team"))
+        raise Invalid(
+            f"only team_lead keys have teams, not {role}",
+            details=_at("teams", f"{role} keys have no teams; leave it out"),
+        )
 
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
@@ -129,7 +145,10 @@ def revoke_key(session: Session, prefix: str, *, org_id: str | None) -> ApiKey:
     """Revoke once; revoking again changes nothing (a retry is harmless)."""
     row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
     if row is None or row.org_id != org_id:
-        raise NotFound(f"key {prefix!r} not found", details=[{"path": "path.prefix"}])
+        raise NotFound(
+            f"key {prefix!r} not found",
+            details=[{"path": "path.prefix", "message": "no such key in this organization"}],
+        )
     if row.revoked_at is None:
         row.revoked_at = func.now()
         session.flush()
@@ -156,8 +175,10 @@ def _role(role: Role | str) -> Role:
         return Role(role)
     except ValueError:
         valid = ", ".join(r.value for r in Role)
-        raise Invalid(f"unknown role {role!r}; valid: {valid}", details=_at("role")) from None
+        raise Invalid(
+            f"unknown role {role!r}; valid: {valid}", details=_at("role", f"one of {valid}")
+        ) from None
 
 
-def _at(field: str) -> list[dict[str, str]]:
-    return [{"path": f"$.{field}", "message": f"check {field}"}]
+def _at(field: str, message: str) -> list[dict[str, str]]:
+    return [{"path": f"$.{field}", "message": message}]

@@ -163,6 +163,20 @@ def test_keys_are_shown_once_listed_by_prefix_and_revocable(setup) -> None:
     assert client.delete(f"/orgs/{ORG}/keys/{prefix}", headers=admin).status_code == 200
     assert client.get(f"/orgs/{ORG}", headers=auth(raw)).status_code == 401
     bad_team = client.post(
-        f"/orgs/{ORG}/keys", json={"role": "team_lead", "teams": ["T-404"]}, headers=admin
+        f"/orgs/{ORG}/keys", json={"role": "team_lead", "teams": ["T-2", "T-404"]}, headers=admin
     )
-    assert bad_team.status_code == 404
+    assert bad_team.status_code == 422  # the organization exists; a field of the body is wrong
+    assert bad_team.json()["error"]["details"] == [
+        {"path": "$.teams[1]", "message": "no team 'T-404' here"}
+    ]
+    no_team = client.post(f"/orgs/{ORG}/keys", json={"role": "team_lead"}, headers=admin)
+    assert no_team.json()["error"]["details"][0]["path"] == "$.teams"
+    teams_for_admin = client.post(
+        f"/orgs/{ORG}/keys", json={"role": "admin", "teams": ["T-2"]}, headers=admin
+    )
+    assert teams_for_admin.json()["error"]["details"][0] == {
+        "path": "$.teams",
+        "message": "admin keys have no teams; leave it out",
+    }
+    gone = client.delete(f"/orgs/{ORG}/keys/nokey000", headers=admin).json()["error"]
+    assert gone["details"][0]["message"] == "no such key in this organization"
