@@ -17,6 +17,7 @@ import ctypes
 import logging
 import multiprocessing
 import os
+import secrets
 import signal
 import socket
 import threading
@@ -72,6 +73,9 @@ def serve_processes(host: str, port: int, workers: int) -> None:
     # The port must be free for us: a process of someone else's holding it would otherwise
     # only show up as a child that dies at start, over and over.
     listening_socket(host, port).close()
+    # Page forms carry a token each process checks: without a configured secret every process
+    # would sign with its own, and half the forms a browser posts would reach the other one.
+    os.environ.setdefault("GOLDENTHREAD_SECRET_KEY", secrets.token_urlsafe(32))
     spawn = multiprocessing.get_context("spawn")
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGTERM, signal.SIGINT)}

@@ -59,7 +59,8 @@ def approve_draft(
     ai = _content(draft.payload)
     final = _validated(draft, edited) if edited is not None else ai
     decision = "edited_and_approved" if final != ai else "approved"
-    created = _create_okrs(session, draft, final) if draft.kind == "suggestion" else []
+    where = "$.edited" if edited is not None else "$.draft"  # whose text cites the objective
+    created = _create_okrs(session, draft, final, where) if draft.kind == "suggestion" else []
     draft.status = decision
     _announce(session, draft, decision, decided_by, created)
     store.add_decision(
@@ -100,7 +101,9 @@ def _announce(
         enqueue(session, draft.org_id, "score", SCORE_PARAMS, requested_by=decided_by)
 
 
-def _create_okrs(session: Session, draft: store.Draft, payload: dict[str, Any]) -> list[str]:
+def _create_okrs(
+    session: Session, draft: store.Draft, payload: dict[str, Any], where: str
+) -> list[str]:
     suggestions = SuggestionSet.model_validate(payload).suggestions
     cited = {o for s in suggestions for o in s.objective_ids}
     known = sources.existing_ids(session, draft.org_id, "objective", cited)
@@ -108,7 +111,15 @@ def _create_okrs(session: Session, draft: store.Draft, payload: dict[str, Any]) 
     if missing:
         raise Invalid(
             f"the draft cites objectives that no longer exist: {', '.join(missing)}",
-            details=[{"path": "$.suggestions[*].objective_ids", "message": m} for m in missing],
+            details=[
+                {
+                    "path": f"{where}.suggestions[{i}].objective_ids[{j}]",
+                    "message": f"no strategic objective {o!r} in this organization",
+                }
+                for i, s in enumerate(suggestions)
+                for j, o in enumerate(s.objective_ids)
+                if o not in known
+            ],
         )
     _ensure_cycle(session, draft)
     created = []

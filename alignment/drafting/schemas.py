@@ -8,9 +8,16 @@ any other extra key fails validation instead of being quietly dropped.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SUGGESTION_SCHEMA = "suggestion_set/v1"
 SUMMARY_SCHEMA = "review_summary/v1"
@@ -88,6 +95,9 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+MAX_OBJECTIVES = 3  # a suggestion serves a few objectives well, not every one a little
+
+
 class SuggestionRequest(_In):
     team: Id
     cycle: Id | None = Field(default=None, description="Default: the latest cycle.")
@@ -96,14 +106,20 @@ class SuggestionRequest(_In):
         description='Strategic objective ids to serve (1-3), or "suggest" to let the drafter pick.',
     )
 
-    @model_validator(mode="after")
-    def _bounded(self) -> SuggestionRequest:
-        if isinstance(self.objectives, list):
-            if not 1 <= len(self.objectives) <= 3:
-                raise ValueError('give 1 to 3 objectives, or "suggest"')
-            if len(set(self.objectives)) != len(self.objectives):
-                raise ValueError("an objective is listed twice")
-        return self
+    @field_validator("objectives", mode="before")
+    @classmethod
+    def _bounded(cls, value: Any) -> Any:
+        # Checked before the union: a union's own error names its branches
+        # ("objectives.list[constrained-str]"), not what to send.
+        if value == "suggest":
+            return value
+        if not isinstance(value, list):
+            raise ValueError('give a list of 1 to 3 objective ids, or "suggest"')
+        if not 1 <= len(value) <= MAX_OBJECTIVES:
+            raise ValueError(f'give 1 to {MAX_OBJECTIVES} objectives, or "suggest"')
+        if len(set(map(str, value))) != len(value):
+            raise ValueError("an objective is listed twice")
+        return value
 
 
 class SummaryRequest(_In):

@@ -75,6 +75,19 @@ def test_edit_then_reject_flows_and_list_filters(api, djobs):
     two = djobs.draft(api, api.post(f"{BASE}/summaries", json={"team": "T-9"}))
     assert two["kind"] == "summary" and two["status"] == "pending"
 
+    # An edit citing an objective that does not exist names where, and creates nothing.
+    cites = {**one["payload"]}
+    cites["suggestions"] = [{**cites["suggestions"][0], "objective_ids": ["SO-9", "SO-999"]}]
+    refused = api.post(f"{BASE}/{one['id']}/approve", json={"edited": cites})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"] == [
+        {
+            "path": "$.edited.suggestions[0].objective_ids[1]",
+            "message": "no strategic objective 'SO-999' in this organization",
+        }
+    ]
+    assert api.get(f"{BASE}/{one['id']}").json()["status"] == "pending"
+
     edited = {**one["payload"]}
     edited["suggestions"] = [{**edited["suggestions"][0], "title": "Routes drawn from data"}]
     approved = api.post(f"{BASE}/{one['id']}/approve", json={"edited": edited}).json()
@@ -101,7 +114,9 @@ def test_edit_then_reject_flows_and_list_filters(api, djobs):
         ("suggestions", {"team": "T-404"}, 404, None),
         ("suggestions", {"team": "T-9", "objectives": ["SO-404"]}, 422, "$.objectives"),
         ("suggestions", {"team": "T-9", "cycle": "2031-Q1"}, 422, "$.cycle"),
-        ("suggestions", {"team": "T-9", "objectives": []}, 422, "$"),
+        ("suggestions", {"team": "T-9", "objectives": []}, 422, "$.objectives"),
+        ("suggestions", {"team": "T-9", "objectives": "all"}, 422, "$.objectives"),
+        ("suggestions", {"team": "T-9", "objectives": ["SO-9", "SO-9"]}, 422, "$.objectives"),
     ],
 )
 def test_bad_requests_name_the_problem(api, path, body, status, where):

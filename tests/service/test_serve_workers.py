@@ -59,6 +59,13 @@ def test_two_api_processes_answer_a_burst_and_stop_with_their_database(tmp_path)
             answers = list(pool.map(read, range(400)))
         assert [r.status_code for r in answers] == [200] * 400
         assert_connections_spread(server.pid, port)
+        # Both processes sign page forms with one secret (none was configured): a form served
+        # by one is accepted by the other.
+        secrets = {
+            psutil.Process(pid).environ().get("GOLDENTHREAD_SECRET_KEY")
+            for pid in api_processes(server.pid, port)
+        }
+        assert len(secrets) == 1 and None not in secrets, secrets
 
         started = time.monotonic()
         server.send_signal(signal.SIGTERM)
