@@ -89,6 +89,14 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
 def confirm(
     session: Session, org_id: str, okr_id: str, objective_id: str, *, decided_by: str
 ) -> dict[str, Any]:
+    # The objective comes in the body: an unknown one is a mistake in it (422 naming the
+    # field), not a missing page (404) as the OKR in the path would be.
+    if session.get(StrategicObjective, {"org_id": org_id, "id": objective_id}) is None:
+        require_org(session, org_id)
+        raise Invalid(
+            f"no strategic objective {objective_id!r} in {org_id!r}",
+            details=[{"path": "$.objective_id", "message": "no such strategic objective"}],
+        )
     return record_feedback(
         session, org_id, okr_id, objective_id, verdict="confirmed", decided_by=decided_by
     )
@@ -119,6 +127,30 @@ def reject(
         )
         for c in shown
     ]
+
+
+def last_decision(
+    session: Session, org_id: str, okr_id: str, decided_by: str
+) -> dict[str, Any] | None:
+    """What this person last decided on the OKR, for the page's confirmation ("O-21 serves
+    SO-6, confirmed by you"): the links they decided in one go share its timestamp."""
+    rows = session.execute(
+        select(LinkFeedback.objective_id, LinkFeedback.verdict, LinkFeedback.decided_at)
+        .where(
+            LinkFeedback.org_id == org_id,
+            LinkFeedback.okr_id == okr_id,
+            LinkFeedback.decided_by == decided_by,
+        )
+        .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
+    ).all()
+    if not rows:
+        return None
+    latest = [r for r in rows if r.decided_at == rows[0].decided_at]
+    return {
+        "okr_id": okr_id,
+        "verdict": latest[0].verdict,
+        "objective_ids": [r.objective_id for r in latest],
+    }
 
 
 def unsupported_declared(session: Session, org_id: str) -> list[dict[str, Any]]:

@@ -248,11 +248,16 @@ def _check_teams(
         teams = teams_touched(session, org_id, check, params.get("record_id"), body)
     if check not in ("draft", "draft-request", "team-path"):
         teams.discard(None)  # a record that does not exist: the route answers 404 itself
+    own = ", ".join(sorted(principal.team_ids))
+    if check == "draft-request" and teams == {None}:
+        raise Forbidden(
+            f'a team lead summarizes its own teams ({own}): ask with "team" instead of '
+            '"objective"; summaries of an objective are the strategy office\'s'
+        )
     outside = sorted(str(t) for t in teams if t not in principal.team_ids)
     if outside:
         raise Forbidden(
-            f"a team lead may only act for its own teams ({', '.join(sorted(principal.team_ids))})"
-            f"; this touches {', '.join(outside)}"
+            f"a team lead may only act for its own teams ({own}); this touches {', '.join(outside)}"
         )
 
 

@@ -71,6 +71,8 @@ def test_team_lead_requests_and_decides_drafts_for_its_own_teams_only(setup, job
     assert other.status_code == 403
     objective_summary = client.post(f"{base}/summaries", json={"objective": "SO-1"}, headers=lead)
     assert objective_summary.status_code == 403
+    assert 'ask with "team"' in objective_summary.json()["error"]["message"]
+    assert "None" not in objective_summary.json()["error"]["message"]
     # The office drafts for T-2; the team lead of T-1 can neither see nor decide that draft.
     queued = client.post(f"{base}/suggestions", json={"team": "T-2"}, headers=office)
     draft_id = jobs.result(client, queued, office)["draft_id"]

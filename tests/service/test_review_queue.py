@@ -227,6 +227,11 @@ def test_an_okr_named_check_ins_is_decided_under_okrs(client, session, jobs):
 
     forged = client.post(f"{base}/confirm", json={"objective_id": "SO-2", "decided_by": "x"})
     assert forged.status_code == 422  # who decides is whoever is signed in
+    unknown = client.post(f"{base}/confirm", json={"objective_id": "SO-999"})
+    assert unknown.status_code == 422  # a mistake in the body, not a missing page
+    assert unknown.json()["error"]["details"] == [
+        {"path": "$.objective_id", "message": "no such strategic objective"}
+    ]
     confirmed = client.post(f"{base}/confirm", json={"objective_id": "SO-2"})
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["okr_id"] == "check-ins"
