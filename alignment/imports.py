@@ -54,13 +54,17 @@ def import_csv(
     parsed = parse_csv(raw)
     document = merge_into(export_bundle(session, org_id), parsed)
     csv_index = {okr["id"]: i for i, okr in enumerate(parsed.okrs)}
+    found: list[dict[str, str]] = []
     try:
         bundle = parse_bundle(document)
     except BundleInvalid as exc:
+        found = [_to_cell(p, document, parsed, csv_index) for p in exc.details]
+    problems = list(dict.fromkeys(tuple(p.items()) for p in [*parsed.cell_problems, *found]))
+    if problems:
         raise BundleInvalid(
-            exc.message.replace("bundle", "CSV"),
-            details=[_to_cell(p, document, parsed, csv_index) for p in exc.details],
-        ) from exc
+            f"CSV rejected: {len(problems)} problem(s); nothing was written",
+            details=[dict(p) for p in problems],
+        )
     with session.begin_nested() as savepoint:
         summary = import_bundle(session, bundle)
         if dry_run:
@@ -72,11 +76,31 @@ def import_csv(
 def _to_cell(
     problem: dict[str, str], document: dict[str, Any], parsed: CsvOkrs, csv_index: dict[str, int]
 ) -> dict[str, str]:
-    """Point a bundle path ($.okrs[7].key_results[1].kind) at the CSV cell it came from."""
-    match = re.match(r"\$\.okrs\[(\d+)\](.*)", problem["path"])
-    if not match:
-        return problem
-    okr_id = document["okrs"][int(match.group(1))]["id"]
-    if okr_id not in csv_index:
-        return problem
-    return {"path": parsed.locate(csv_index[okr_id], match.group(2)), "message": problem["message"]}
+    """Point a bundle problem at the CSV cell it came from: its path ($.okrs[7].key_results[1]
+    .kind), a check-in whose key result the CSV left out of its OKR, and the bundle paths
+    inside its message ("first at $.okrs[26].key_results[0]")."""
+
+    def cell(path: str) -> str | None:
+        if match := re.fullmatch(r"\$\.okrs\[(\d+)\](.*)", path):
+            okr_id = document["okrs"][int(match.group(1))]["id"]
+            if okr_id in csv_index:
+                return parsed.locate(csv_index[okr_id], match.group(2))
+        return None
+
+    message = re.sub(
+        r"\$\.okrs\[\d+\][\w.\[\]]*", lambda m: cell(m.group()) or m.group(), problem["message"]
+    )
+    if where := cell(problem["path"]):
+        return {"path": where, "message": message}
+    check_in = re.fullmatch(r"\$\.check_ins\[(\d+)\]\.key_result", problem["path"])
+    if check_in:
+        item = document["check_ins"][int(check_in.group(1))]
+        if item["okr"] in csv_index:
+            row = parsed.okr_rows[csv_index[item["okr"]]]
+            return {
+                "path": f"row {row}, column kr_id",
+                "message": f"check-in {item['id']!r} reports on key result "
+                f"{item['key_result']!r}, which this CSV leaves out of OKR {item['okr']!r}; "
+                "keep its row, or delete the check-in first",
+            }
+    return {"path": problem["path"], "message": message}

@@ -61,6 +61,9 @@ class CsvOkrs:
         self.okrs: list[dict[str, Any]] = []
         self.okr_rows: list[int] = []
         self.kr_rows: list[list[int]] = []
+        # Problems in single cells (a number that is not one): reported together with what
+        # the bundle rules find in the rest, so one upload names every problem.
+        self.cell_problems: list[dict[str, str]] = []
 
     def locate(self, okr_index: int, path_rest: str) -> str:
         match = re.match(r"\.key_results\[(\d+)\]\.?(\w*)", path_rest)
@@ -110,6 +113,16 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
     index: dict[str, int] = {}
     for rownum, raw_row in enumerate(reader, start=2):
         row = {(k or "").strip(): restore((v or "").strip()) for k, v in raw_row.items() if k}
+        extra = [v for v in raw_row.get(None) or [] if v.strip()]  # cells past the header's
+        if extra:
+            problems.append(
+                {
+                    "path": f"row {rownum}",
+                    "message": f"has {len(extra)} more cell(s) than the header has columns "
+                    f"({', '.join(map(repr, extra[:3]))}): a shifted row?",
+                }
+            )
+            continue
         if not any(row.values()):
             continue
         okr_id = row.get("okr_id", "")
@@ -162,12 +175,16 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
                 try:
                     value = parse_number(value)
                 except ValueError as exc:
-                    problems.append({"path": f"row {rownum}, column {column}", "message": str(exc)})
+                    message = str(exc)
+                    parsed.cell_problems.append(
+                        {"path": f"row {rownum}, column {column}", "message": message}
+                    )
                     value = None
             kr[field] = value
         parsed.okrs[index[okr_id]]["key_results"].append(kr)
         parsed.kr_rows[index[okr_id]].append(rownum)
-    if problems:
+    if problems:  # the rows do not even make OKRs: stop here, with the cells' problems too
+        problems += parsed.cell_problems
         raise BundleInvalid(
             f"CSV rejected: {len(problems)} problem(s); nothing was written", details=problems
         )

@@ -472,6 +472,41 @@ def test_csv_key_result_of_a_duplicate_id(client: TestClient, acme: None) -> Non
     assert client.get("/orgs/acme/okrs/O-7").status_code == 404
 
 
+def test_csv_names_a_bad_number_and_a_bad_reference_together(
+    client: TestClient, acme: None
+) -> None:
+    rows = _new_okr_rows()
+    rows[0]["team"] = "T-404"
+    rows[1]["target"] = "ten"
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert set(found) == {"row 2, column team", "row 3, column target"}
+
+
+def test_csv_row_with_more_cells_than_the_header_is_refused(client: TestClient, acme: None) -> None:
+    before = exported(client)
+    text = write_csv(_new_okr_rows()).rstrip("\n") + ",extra\n"
+    found = rejected(post_csv(client, text))
+    assert list(found) == ["row 3"] and "'extra'" in found["row 3"]
+    assert_nothing_written(client, before)
+
+
+def test_csv_problems_name_rows_also_inside_messages_and_for_check_ins(
+    client: TestClient, acme: None
+) -> None:
+    rows = _new_okr_rows()
+    rows[1]["kr_id"] = "O-7-KR1"  # the same id twice in one OKR
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert "$." not in " ".join([*found, *found.values()]), found
+    # O-1 without its key results: its check-ins would report on key results that are gone.
+    reported = client.get("/orgs/acme/check-ins", params={"okr": "O-1"}).json()["items"]
+    on_kr = [c for c in reported if c.get("key_result")]
+    assert on_kr, "the sample has a check-in on a key result of O-1"
+    bare = [{"okr_id": "O-1", "team": "T-1", "cycle": "2026-Q3", "okr_title": "Only a title"}]
+    found = rejected(post_csv(client, write_csv(bare)))
+    assert list(found) == ["row 2, column kr_id"]
+    assert on_kr[0]["id"] in found["row 2, column kr_id"]
+
+
 def test_text_that_is_not_utf8_is_named_not_a_server_error(client: TestClient, acme: None) -> None:
     latin1 = "okr_id,team\nO-1,Équipe\n".encode("latin-1")
     found = rejected(client.post("/orgs/acme/okrs.csv", content=latin1, headers=CSV))
