@@ -3,9 +3,14 @@
 `details` is always a list (empty when there is nothing more to say). Each problem names where
 it is: `$...` is a JSON path into the request body (`$` itself is the whole body),
 `query.NAME` and `path.NAME` name a URL parameter.
+
+A browser on a page gets the same status as a page instead (error.html.j2): the message, each
+detail, and links back. API clients (any other Accept, JSON bodies) keep the JSON.
 """
 
+import re
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -16,6 +21,9 @@ from starlette.routing import Match
 
 from alignment.bundle.validate import json_path
 from alignment.errors import DomainError
+from service.auth import SESSION_COOKIE
+from service.permissions import rule_for
+from service.templating import page
 
 
 class Problem(BaseModel):
@@ -90,34 +98,141 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        if exc.status == 401 and _wants_page(request):
-            return RedirectResponse("/sign-in", status_code=303)
+        headers = getattr(exc, "headers", None)
+        if _wants_page(request):
+            if exc.status == 401 and not _form_of_a_session(request):
+                return RedirectResponse("/sign-in", status_code=303)
+            if exc.status == 401:  # the API's words ("send a Bearer key") mean nothing here
+                return error_page(request, 401, FORM_REFUSED, None, headers)
+            return error_page(request, exc.status, exc.message, exc.details, headers)
         return JSONResponse(
-            error_body(exc.code, exc.message, exc.details),
-            status_code=exc.status,
-            headers=getattr(exc, "headers", None),
+            error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         details = [_problem(err) for err in exc.errors()]
+        if _wants_page(request):
+            return error_page(request, 422, "request is not valid", details)
         return JSONResponse(error_body("invalid", "request is not valid", details), status_code=422)
 
     @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: HTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
+        if _wants_page(request):
+            return error_page(request, exc.status_code, str(exc.detail), None, headers)
         return JSONResponse(
             error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
 
+FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
 def _wants_page(request: Request) -> bool:
-    """A browser asking for a page (not an API client asking for JSON)."""
-    accept = request.headers.get("accept", "")
-    return request.method in ("GET", "HEAD") and "text/html" in accept
+    """A browser on a page: asking for a page, or sending a page's form. Not an API client
+    (JSON bodies, other Accept headers), and not a form sent to an API route: only the pages'
+    own routes, the ones left out of the API schema, take forms from a page."""
+    if request.method in ("GET", "HEAD"):
+        return "text/html" in request.headers.get("accept", "")
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    route = request.scope.get("route")
+    is_page_route = route is not None and not getattr(route, "include_in_schema", True)
+    return request.method == "POST" and content_type in FORMS and is_page_route
+
+
+def _form_of_a_session(request: Request) -> bool:
+    """A form sent with the sign-in cookie but refused (no valid page token: another site's
+    form, a page from before a restart): reloading the page, not signing in, is the way on."""
+    return request.method == "POST" and SESSION_COOKIE in request.cookies
+
+
+FORM_REFUSED = (
+    "the form did not carry this page's sign-in token (it came from another site or from a page "
+    "opened before the service restarted, or the sign-in ended); nothing was changed: reload "
+    "the page and send it again"
+)
+TITLES = {
+    400: "The request could not be read",
+    401: "This form was not accepted",
+    403: "Your role may not open this",
+    404: "Not found",
+    405: "This address does not take that request",
+    409: "This changed since you opened it",
+    413: "What you sent is too large",
+    415: "What you sent is not in a form this page takes",
+    422: "Something in the address or form is not valid",
+    429: "Too many requests: wait a moment and try again",
+    503: "Unavailable for a moment: try again shortly",
+}
+ORG_PAGES = (  # (route path, label): an organization's pages a way back may lead to
+    ("/orgs/{org_id}/review", "Review queue"),
+    ("/orgs/{org_id}/strategy-map", "Strategy map"),
+    ("/orgs/{org_id}/report.html", "Report"),
+)
+ORG_IN_PATH = re.compile(r"^/orgs/([^/]+)/")
+
+
+def error_page(
+    request: Request,
+    status: int,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    principal = getattr(request.state, "principal", None)
+    return page(
+        "error.html.j2",
+        status_code=status,
+        headers=headers,
+        status=status,
+        title=TITLES.get(status, "Something went wrong"),
+        message=message,
+        details=[_shown(d) for d in as_list(details)],
+        ways=_ways_back(request, principal),
+        signed_in=getattr(principal, "name", None),
+        request_id=request.scope.get("state", {}).get("request_id", ""),
+    )
+
+
+def _shown(detail: Any) -> dict[str, str]:
+    """A detail as path and message; anything else a route put there is shown as text."""
+    if isinstance(detail, dict) and "message" in detail:
+        return {"path": str(detail.get("path", "")), "message": str(detail["message"])}
+    return {"path": "", "message": str(detail)}
+
+
+def _ways_back(request: Request, principal: Any) -> list[dict[str, str]]:
+    ways = []
+    if previous := _same_origin_referer(request):
+        ways.append({"href": previous, "label": "Back to the page you came from"})
+    ways.append({"href": "/", "label": "Home: your organizations"})
+    # Only the signed-in principal's own organization: another's answers 404 like a missing
+    # one, and a link must not lead to a page its role may not open.
+    found = ORG_IN_PATH.match(request.url.path)
+    org_id = found.group(1) if found else None
+    if principal is not None and org_id == principal.org_id:
+        for path, label in ORG_PAGES:
+            rule = rule_for("GET", path)
+            if rule is not None and principal.role in rule.roles:
+                href = path.replace("{org_id}", quote(org_id, safe=""))
+                ways.append({"href": href, "label": f"{label} of {org_id}"})
+    return ways
+
+
+def _same_origin_referer(request: Request) -> str | None:
+    """The previous page when it is on this site (as a path, so the link cannot leave it);
+    another site's address is not a way back."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    here = request.url
+    if (referer.scheme, referer.netloc) != (here.scheme, here.netloc):
+        return None
+    # One leading slash: "//host/..." (or "/\\host") would be read as another site.
+    previous = "/" + referer.path.lstrip("/\\") + (f"?{referer.query}" if referer.query else "")
+    return None if previous == here.path + (f"?{here.query}" if here.query else "") else previous
 
 
 METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
