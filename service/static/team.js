@@ -41,3 +41,41 @@
     timer = setTimeout(ask, 400);
   });
 })();
+
+// At most N ticked objectives (the request's own limit, in data-max-checked): HTML has no such
+// attribute for checkboxes, so a custom validity on the first box keeps the form from
+// submitting, and the message stands beside the fieldset where the server would put it.
+(function () {
+  "use strict";
+  var group = document.querySelector("fieldset[data-max-checked]");
+  if (!group) return;
+  var max = Number(group.dataset.maxChecked);
+  var note = document.getElementById("objectives-error");
+  var first = group.querySelector("input[type=checkbox]");
+  if (!first || !note) return;
+
+  function check(show) {
+    var over = group.querySelectorAll("input[type=checkbox]:checked").length > max;
+    var message = over ? group.dataset.maxMessage : "";
+    first.setCustomValidity(message);
+    // On load the server's own message (whatever it is about) stays until the ticks change.
+    if (!show) return;
+    note.textContent = message;
+    note.hidden = !over;
+    if (over) group.setAttribute("aria-invalid", "true");
+    else group.removeAttribute("aria-invalid");
+  }
+
+  group.addEventListener("change", function () { check(true); });
+  check(false);
+})();
+
+// A refused form comes back as the whole page: bring its first refused field into view.
+(function () {
+  "use strict";
+  var refused = document.querySelector("[aria-invalid=true]");
+  if (!refused) return;
+  var field = refused.matches("fieldset") ? refused.querySelector("input") : refused;
+  if (field) field.focus();
+  refused.scrollIntoView({ block: "center" });
+})();

@@ -117,5 +117,161 @@ def test_objectives_appear_while_typing_one_request_per_pause(
 def test_a_team_lead_cannot_open_another_teams_page(page, role_keys, scored_sample) -> None:
     sign_in(page, role_keys["team_lead"])
     assert page.goto(f"/orgs/{scored_sample}/team/T-1").status == 403
-    forged = page.request.post(f"/orgs/{scored_sample}/team/{TEAM}/suggest", form={})
-    assert forged.status == 401  # a cookie write without the page's token
+    forged = page.request.post(
+        f"/orgs/{scored_sample}/team/{TEAM}/suggest", form={}, max_redirects=0
+    )
+    # A cookie write without the page's token is refused: 401, or (a page's form) sent to sign in.
+    assert forged.status == 401 or (
+        forged.status == 303 and forged.headers["location"] == "/sign-in"
+    )
+
+
+def _pending_suggestion(page, org_id: str, objective: str = "SO-9"):
+    """A new suggestion draft on the team page, as the drafting job leaves it."""
+    page.goto(f"/orgs/{org_id}/team/{TEAM}")
+    page.get_by_label(objective, exact=False).check()
+    page.get_by_role("button", name="Suggest OKRs").click()
+    page.wait_for_selector("text=is ready below", timeout=60000)
+    return page.locator("article.draft[data-status=pending]").first
+
+
+def _only_refusals(page) -> list[str]:
+    """Console errors other than Chromium's note of the 422 a refused form answers."""
+    return [e for e in page.console_errors if "status of 422" not in e]
+
+
+def _without_browser_checks(form) -> None:
+    # What the server says, as a browser that ignores the form's constraints would hear it.
+    form.evaluate("f => { f.noValidate = true; }")
+
+
+def test_too_many_objectives_are_refused_beside_them_with_the_ticks_kept(
+    page, role_keys, scored_sample, engine
+) -> None:
+    sign_in(page, role_keys["team_lead"])
+    page.goto(f"/orgs/{scored_sample}/team/{TEAM}")
+    with Session(engine) as s:
+        jobs_before = s.scalars(select(Job.id).where(Job.org_id == scored_sample)).all()
+    boxes = page.locator("fieldset#objectives input[name=objective]")
+    ticked = [boxes.nth(i).get_attribute("value") for i in range(4)]
+    for i in range(4):
+        boxes.nth(i).check()
+    note = page.locator("fieldset#objectives #objectives-error")
+    assert note.inner_text() == "Choose at most 3 objectives"  # said before sending
+    url = page.url
+    page.get_by_role("button", name="Suggest OKRs").click()
+    assert page.url == url  # the browser holds the form back
+
+    form = page.locator("form:has(fieldset#objectives)")
+    _without_browser_checks(form)
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/suggest")) as answer:
+        page.get_by_role("button", name="Suggest OKRs").click()
+    assert answer.value.status == 422
+    page.wait_for_load_state()
+    assert note.inner_text() == "Choose at most 3 objectives"
+    assert page.locator("fieldset#objectives").get_attribute("aria-invalid") == "true"
+    checked = page.locator("fieldset#objectives input[name=objective]:checked")
+    assert checked.evaluate_all("n => n.map(x => x.value)") == ticked
+    assert "validation error" not in page.inner_text("body")
+    with Session(engine) as s:  # nothing was queued
+        assert s.scalars(select(Job.id).where(Job.org_id == scored_sample)).all() == jobs_before
+    shot(page, "team-page-too-many-objectives")
+    assert _only_refusals(page) == [] and page.outside_requests == []
+
+
+def test_a_blank_title_is_refused_beside_it_with_every_edit_kept(
+    page, role_keys, scored_sample, engine, restore
+) -> None:
+    sign_in(page, role_keys["team_lead"])
+    draft = _pending_suggestion(page, scored_sample)
+    draft_id = draft.get_attribute("data-draft")
+    title = draft.locator("input[name=s0_title]")
+    description = draft.locator("textarea[name=s0_description]")
+    kr = draft.locator("input[name=s0_kr0]")
+    title.fill("   ")
+    description.fill("Typed by the lead, not the AI.")
+    kr.fill("Miles per stop down to 4.1")
+    url = page.url
+    draft.get_by_role("button", name="Approve (with your edits)").click()
+    assert page.url == url  # spaces are no title: the browser holds the form back
+    assert title.evaluate("i => i.validity.patternMismatch")
+
+    _without_browser_checks(draft.locator("form").first)
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/approve")) as answer:
+        draft.get_by_role("button", name="Approve (with your edits)").click()
+    assert answer.value.status == 422
+    page.wait_for_load_state()
+    draft = page.locator(f"article.draft[data-draft='{draft_id}']")
+    beside = draft.locator("label:has(input[name=s0_title]) + p.field-error")
+    assert beside.inner_text() == "A title cannot be empty"
+    assert draft.locator("input[name=s0_title]").get_attribute("aria-invalid") == "true"
+    assert draft.locator("input[name=s0_title]").input_value() == "   "
+    assert draft.locator("textarea[name=s0_description]").input_value() == (
+        "Typed by the lead, not the AI."
+    )
+    assert draft.locator("input[name=s0_kr0]").input_value() == "Miles per stop down to 4.1"
+    assert page.get_by_role("alert").count() == 0  # nothing at the top of the page
+    with Session(engine) as s:
+        assert s.get(Draft, {"org_id": scored_sample, "id": draft_id}).status == "pending"
+    shot(page, "team-page-blank-title")
+    assert _only_refusals(page) == [] and page.outside_requests == []
+
+
+def test_approving_again_after_back_says_it_was_already_approved(
+    page, role_keys, scored_sample, engine, restore
+) -> None:
+    page.unroute("**/*")  # routing turns the browser's cache off, and Back would load afresh
+    sign_in(page, role_keys["team_lead"])
+    draft = _pending_suggestion(page, scored_sample)
+    draft_id = draft.get_attribute("data-draft")
+    draft.get_by_role("button", name="Approve (with your edits)").click()
+    page.wait_for_url("**notice=*")
+    assert page.get_by_role("status").first.inner_text() == (
+        f"{draft_id} approved: created {draft_id}-O1"
+    )
+    page.go_back()  # the page as it was, the draft still shown as pending
+    page.locator(f"article.draft[data-draft='{draft_id}']").get_by_role(
+        "button", name="Approve (with your edits)"
+    ).click()
+    page.wait_for_url("**notice=*")
+    said = page.get_by_role("status").first.inner_text()
+    assert said.startswith(f"{draft_id} already approved (by team_lead-")
+    assert said.endswith("UTC); nothing new was created")
+    with Session(engine) as s:
+        created = s.scalars(
+            select(Okr.id).where(Okr.org_id == scored_sample, Okr.id.like(f"{draft_id}-O%"))
+        ).all()
+    assert created == [f"{draft_id}-O1"]
+    assert page.console_errors == []
+
+
+def test_the_review_queue_refuses_a_reject_without_a_reason(
+    page, role_keys, scored_sample, engine, restore
+) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/team/{TEAM}")
+    page.get_by_role("button", name="Draft a cycle summary").click()
+    page.wait_for_selector("text=is ready below", timeout=60000)
+    draft_id = page.locator("article.draft[data-status=pending]").first.get_attribute("data-draft")
+    page.goto(f"/orgs/{scored_sample}/review")
+    queued = page.locator(f"article[data-draft='{draft_id}']")
+    reject = queued.locator("form:has(button.reject)")
+    _without_browser_checks(reject)
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/reject")) as answer:
+        reject.get_by_role("button", name="Reject").click()
+    assert answer.value.status == 422
+    page.wait_for_load_state()
+    assert "Say why you reject the draft" in page.get_by_role("alert").inner_text()
+    with Session(engine) as s:
+        assert s.get(Draft, {"org_id": scored_sample, "id": draft_id}).status == "pending"
+    # The team page refuses it with the same words, beside its field.
+    page.goto(f"/orgs/{scored_sample}/team/{TEAM}")
+    mine = page.locator(f"article.draft[data-draft='{draft_id}']")
+    form = mine.locator("form:has(button.reject)")
+    mine.get_by_label("Reason for rejecting").fill("  ")
+    _without_browser_checks(form)
+    form.get_by_role("button", name="Reject").click()
+    page.wait_for_load_state()
+    beside = page.locator(f"article.draft[data-draft='{draft_id}'] label + p.field-error")
+    assert beside.inner_text() == "Say why you reject the draft"
+    assert _only_refusals(page) == [] and page.outside_requests == []
