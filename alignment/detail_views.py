@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session
 from alignment.drafting import sources
 from alignment.drafting.findings import kr_status
 from alignment.errors import NotFound
-from alignment.models import CheckInDrift, Kpi, Okr, ScoredLink, StrategicObjective
+from alignment.models import (
+    CheckInDrift,
+    Kpi,
+    LinkFeedback,
+    Okr,
+    ScoredLink,
+    StrategicObjective,
+)
 from alignment.report.store import latest_run
 from alignment.repository import require_org
 from alignment.review import okr_verdicts
@@ -27,6 +34,39 @@ def _findings_about(session: Session, org_id: str, kind: str, record_id: str) ->
         {"kind": f["kind"], "severity": f["severity"], "reason": f["reason"]}
         for f in run.findings
         if any(r.get("type") == kind and r.get("id") == record_id for r in f["records"])
+    ]
+
+
+def _decisions(session: Session, org_id: str, okr_id: str) -> list[dict[str, Any]]:
+    """People's verdicts on the OKR's links, newest first: who moved its verdict, when and
+    why. One made on text since changed no longer counts (scoring ignores it): say so."""
+    rows = session.execute(
+        select(LinkFeedback, StrategicObjective.title, ScoredLink.okr_hash)
+        .join(
+            StrategicObjective,
+            (StrategicObjective.org_id == LinkFeedback.org_id)
+            & (StrategicObjective.id == LinkFeedback.objective_id),
+        )
+        .outerjoin(
+            ScoredLink,
+            (ScoredLink.org_id == LinkFeedback.org_id)
+            & (ScoredLink.okr_id == LinkFeedback.okr_id)
+            & (ScoredLink.objective_id == LinkFeedback.objective_id),
+        )
+        .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id)
+        .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
+    ).all()
+    return [
+        {
+            "objective_id": fb.objective_id,
+            "objective_title": title,
+            "verdict": fb.verdict,
+            "decided_by": fb.decided_by,
+            "decided_at": fb.decided_at,
+            "note": fb.note,
+            "outdated": scored_hash is not None and scored_hash != fb.okr_hash,
+        }
+        for fb, title, scored_hash in rows
     ]
 
 
@@ -53,6 +93,7 @@ def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
         # why an unplaced OKR is an orphan or awaits review: its best score against a typical one
         "compared": reads.comparison(session, org_id, okr_id),
         "links": links,
+        "decisions": _decisions(session, org_id, okr_id),
         "key_results": [
             {**kr, "status": kr_status(kr, okr["check_ins"])} for kr in okr["key_results"]
         ],
@@ -77,7 +118,7 @@ def objective_detail(session: Session, org_id: str, objective_id: str) -> dict[s
         select(Kpi).where(Kpi.org_id == org_id, Kpi.objective_id == objective_id)
         .order_by(Kpi.position)
     ).all()  # fmt: skip
-    serving = session.execute(
+    linked = session.execute(
         select(
             ScoredLink.okr_id, ScoredLink.score, ScoredLink.label, Okr.title, Okr.team_id,
             Okr.cycle_id,
@@ -90,6 +131,11 @@ def objective_detail(session: Session, org_id: str, objective_id: str) -> dict[s
         )
         .order_by(ScoredLink.score.desc())
     ).all()  # fmt: skip
+    okrs = [
+        {"id": o, "score": round(score, 2), "label": label, "title": title, "team": team,
+         "cycle": cycle}
+        for o, score, label, title, team, cycle in linked
+    ]  # fmt: skip
     return {
         "objective": {
             "id": objective.id,
@@ -98,16 +144,9 @@ def objective_detail(session: Session, org_id: str, objective_id: str) -> dict[s
             "perspective": objective.perspective,
         },
         "kpis": [{"id": k.id, "name": k.name, "kind": k.kind, "unit": k.unit} for k in kpis],
-        "serving": [
-            {
-                "id": o,
-                "score": round(score, 2),
-                "label": label,
-                "title": title,
-                "team": team,
-                "cycle": cycle,
-            }
-            for o, score, label, title, team, cycle in serving
-        ],
+        # Only aligned links count as serving it, as in the report's coverage and the strategy
+        # map; weak ones are shown apart, or the page would contradict both.
+        "serving": [o for o in okrs if o["label"] == "aligned"],
+        "weak": [o for o in okrs if o["label"] == "weak"],
         "findings": _findings_about(session, org_id, "objective", objective_id),
     }

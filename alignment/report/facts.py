@@ -87,6 +87,14 @@ class CheckInRow(NamedTuple):
     text: str
 
 
+class Decision(NamedTuple):
+    """A person's latest rejection of an OKR's links: who, when, and why if they said."""
+
+    decided_by: str
+    decided_at: datetime
+    note: str | None
+
+
 class DriftRow(NamedTuple):
     score: float
     drifting: bool
@@ -111,6 +119,8 @@ class OrgFacts:
     check_ins: list[CheckInRow]
     drift: dict[str, DriftRow]
     model: str | None
+    # okr id -> the latest rejection of its links: an orphan by a person's decision names them
+    rejected_by: dict[str, Decision] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def kr(self, kr_id: str) -> KrRow | None:
@@ -193,6 +203,15 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         moved = r.engine_label if r.engine_label not in (None, r.label) else None
         links[r.okr_id].append(LinkRow(r.objective_id, r.rank, r.score, r.label, r.evidence, moved))
         model = r.model
+    rejections = rows(
+        LinkFeedback.okr_id,
+        LinkFeedback.objective_id,
+        LinkFeedback.decided_by,
+        LinkFeedback.decided_at,
+        LinkFeedback.note,
+        where=(LinkFeedback.org_id == org_id) & (LinkFeedback.verdict == "rejected"),
+        order=(LinkFeedback.decided_at,),
+    )
     return OrgFacts(
         org_id=org_id,
         name=org.name,
@@ -236,14 +255,7 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         },
         key_results=dict(key_results),
         declared=dict(declared),
-        rejected={
-            (r.okr_id, r.objective_id)
-            for r in rows(
-                LinkFeedback.okr_id,
-                LinkFeedback.objective_id,
-                where=(LinkFeedback.org_id == org_id) & (LinkFeedback.verdict == "rejected"),
-            )
-        },
+        rejected={(r.okr_id, r.objective_id) for r in rejections},
         links=dict(links),
         compared={
             okr_id: Comparison.of(*c)
@@ -280,6 +292,8 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
             )
         },
         model=model,
+        # oldest first, so each OKR keeps its latest decision
+        rejected_by={r.okr_id: Decision(r.decided_by, r.decided_at, r.note) for r in rejections},
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from alignment.quality import quote
 from alignment.report.config import ReportConfig
-from alignment.report.facts import LinkRow, OrgFacts
+from alignment.report.facts import Decision, LinkRow, OrgFacts
 from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
 from alignment.verdicts import ORPHAN_SHARE_OF_MEDIAN, Comparison, verdicts
@@ -53,6 +53,26 @@ def _against_median(compared: Comparison | None, rejected: bool) -> str:
     if compared is None or not compared.far_below or rejected:
         return ""  # a person's decision, or scored before comparisons were stored
     return f", a typical OKR here reaches {compared.reference:.2f}"
+
+
+def _decided(decision: Decision | None) -> str:
+    """An orphan by a person's decision says whose, as a drift finding a person decided does:
+    the reader should know it is not the engine's guess, and whom to ask."""
+    if decision is None:
+        return ""
+    return f": {decision.decided_by} decided so on {decision.decided_at:%Y-%m-%d}"
+
+
+def _decision_evidence(decision: Decision | None) -> dict[str, object]:
+    if decision is None:
+        return {}
+    out: dict[str, object] = {
+        "decided_by": decision.decided_by,
+        "decided_at": decision.decided_at.isoformat(),
+    }
+    if decision.note:
+        out["note"] = decision.note
+    return out
 
 
 def _support(link: LinkRow | None) -> str:
@@ -101,6 +121,7 @@ def find_linkage(
             )
         if verdict.get(okr_id) == "orphan" and config.enabled("orphan_okr"):
             best = links[0]
+            decision = facts.rejected_by.get(okr_id) if okr_id in rejected else None
             out.append(
                 rec.okr_scope(
                     Finding(
@@ -108,12 +129,14 @@ def find_linkage(
                         "high",
                         f"{quote(okr.title)} serves no strategic objective (best match "
                         f"{best.objective_id}, score {best.score:.2f}"
-                        f"{_against_median(facts.compared.get(okr_id), okr_id in rejected)})",
+                        f"{_against_median(facts.compared.get(okr_id), okr_id in rejected)})"
+                        f"{_decided(decision)}",
                         [rec.okr(okr_id), rec.team(okr.team_id)],
                         {
                             "best_link": _link_evidence(best, facts),
                             "declared": sorted(declared),
                             **_compared_evidence(facts.compared.get(okr_id), okr_id in rejected),
+                            **_decision_evidence(decision),
                         },
                         (okr_id,),
                     ),

@@ -573,6 +573,27 @@ def test_an_engine_orphan_says_what_a_typical_okr_reaches_and_a_rejected_one_doe
     assert "typical" not in rejected["reason"]
 
 
+def test_an_orphan_by_a_persons_decision_names_who_decided_and_when(
+    session, scored_sample, embedder
+):
+    """As a drift finding a person decided does: the reader sees it is not the engine's guess."""
+    from alignment import review
+
+    (okr_id,) = AWAITING_REVIEW
+    review.reject(
+        session, scored_sample, okr_id, decided_by="demo strategy_office", note="internal tooling"
+    )
+    found = by_key(build_report(session, scored_sample, embedder=embedder))
+    orphan = found[f"orphan_okr:{okr_id}"]
+    ev = orphan["evidence"]
+    assert ev["decided_by"] == "demo strategy_office" and ev["note"] == "internal tooling"
+    day = ev["decided_at"][:10]
+    assert orphan["reason"].endswith(f": demo strategy_office decided so on {day}")
+    # The engine's own orphans name nobody.
+    engine = [f for k, f in found.items() if k.startswith("orphan_okr:") and f is not orphan]
+    assert engine and not any("decided_by" in f["evidence"] for f in engine)
+
+
 def test_a_report_after_a_decision_shows_the_teammates_rescored(
     session, scored_sample, embedder, engine
 ) -> None:

@@ -21,17 +21,9 @@ def test_strategy_map_clicks_through_to_objective_and_okr(
     objective = first.get_attribute("data-objective")
     first.locator("h3 a").click()
     page.wait_for_url(f"**/objective/{objective}")
-    serving = page.locator("tr[data-okr]").evaluate_all("n => n.map(x => x.dataset.okr)")
-    stored = session.scalars(
-        select(ScoredLink.okr_id)
-        .where(
-            ScoredLink.org_id == scored_sample,
-            ScoredLink.objective_id == objective,
-            ScoredLink.label.in_(("aligned", "weak")),
-        )
-        .order_by(ScoredLink.score.desc())
-    ).all()
-    assert serving == list(stored) and serving
+    serving = _okrs_in(page, "serving-h")
+    assert serving == _stored(session, scored_sample, objective, "aligned") and serving
+    assert _okrs_in(page, "weak-h") == _stored(session, scored_sample, objective, "weak")
     shot(page, "objective-page")
 
     okr = serving[0]
@@ -49,6 +41,139 @@ def test_strategy_map_clicks_through_to_objective_and_okr(
     shot(page, "okr-page")
     assert page.console_errors == [] and page.outside_requests == []
     assert page.goto(f"/orgs/{scored_sample}/okr/O-999").status == 404
+
+
+def _okrs_in(page, heading: str) -> list[str]:
+    """The OKR rows of the section a heading names, in order."""
+    rows = page.locator(f"section[aria-labelledby='{heading}'] tr[data-okr]")
+    return rows.evaluate_all("n => n.map(x => x.dataset.okr)")
+
+
+def _stored(session, org_id: str, objective: str, label: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(ScoredLink.okr_id)
+            .where(
+                ScoredLink.org_id == org_id,
+                ScoredLink.objective_id == objective,
+                ScoredLink.label == label,
+            )
+            .order_by(ScoredLink.score.desc())
+        ).all()
+    )
+
+
+def test_an_objective_with_only_weak_links_is_served_by_none_as_in_the_report(
+    page, role_keys, scored_sample, session, embedder
+) -> None:
+    from alignment.report import build_report
+
+    linked = session.execute(
+        select(ScoredLink.objective_id, ScoredLink.label).where(
+            ScoredLink.org_id == scored_sample, ScoredLink.label.in_(("aligned", "weak"))
+        )
+    ).all()
+    aligned = {o for o, label in linked if label == "aligned"}
+    only_weak = sorted({o for o, label in linked if label == "weak"} - aligned)
+    assert "SO-11" in only_weak  # the sample's uncovered objective (examples/README.md)
+    report = build_report(session, scored_sample, embedder=embedder)
+    coverage = {o["id"]: o["aligned_okrs"] for o in report.summary["objectives"]}
+    assert coverage["SO-11"] == 0
+
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/objective/SO-11")
+    heading = page.locator("#serving-h").inner_text()
+    assert heading == f"OKRs serving it ({coverage['SO-11']})"
+    assert _okrs_in(page, "serving-h") == []
+    assert "No OKR serves this objective." in page.locator("main").inner_text()
+    weak = _stored(session, scored_sample, "SO-11", "weak")
+    assert _okrs_in(page, "weak-h") == weak and weak
+    assert f"({len(weak)}): weak, not counted" in page.locator("#weak-h").inner_text()
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
+    page, role_keys, scored_sample, engine, embedder
+) -> None:
+    from sqlalchemy import delete
+
+    from alignment import review
+    from alignment.models import LinkFeedback
+    from alignment.scoring.stage import score_organization
+    from tests.web.test_pages import _wait_for_jobs
+
+    with Session(engine) as s:
+        before = s.execute(
+            select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label).where(
+                ScoredLink.org_id == scored_sample
+            )
+        ).all()
+    try:
+        sign_in(page, role_keys["strategy_office"])
+        page.goto(f"/orgs/{scored_sample}/review")
+        waiting = page.locator("article[data-okr]").evaluate_all("n => n.map(x => x.dataset.okr)")
+        assert len(waiting) >= 2, "the sample has two OKRs awaiting review"
+        confirmed, orphan = waiting[:2]
+        item = page.locator(f"article[data-okr='{confirmed}']")
+        objective = item.locator("select").input_value()
+        item.get_by_role("button", name="Confirm").click()
+        page.wait_for_url("**/review?done=*")
+        item = page.locator(f"article[data-okr='{orphan}']")
+        item.get_by_label("Why").fill("an internal tooling effort, <b>not</b> strategy")
+        item.get_by_role("button", name="Serves none: orphan").click()
+        page.wait_for_url("**/review?done=*")
+        with Session(engine) as s:
+            stored = s.scalars(
+                select(LinkFeedback).where(
+                    LinkFeedback.org_id == scored_sample,
+                    LinkFeedback.okr_id.in_((confirmed, orphan)),
+                )
+            ).all()
+            who = stored[0].decided_by
+            # What the review page's confirmation can say once its route passes it on.
+            assert review.last_decision(s, scored_sample, confirmed, who) == {
+                "okr_id": confirmed, "verdict": "confirmed", "objective_ids": [objective]
+            }  # fmt: skip
+            assert review.last_decision(s, scored_sample, orphan, who)["verdict"] == "rejected"
+        by = {(f.okr_id, f.objective_id): f for f in stored}
+        assert by[(confirmed, objective)].decided_by.startswith("strategy_office-")
+
+        page.goto(f"/orgs/{scored_sample}/okr/{confirmed}")
+        shown = page.locator(f"li[data-decision='{objective}']")
+        decided = by[(confirmed, objective)]
+        assert shown.locator("[data-decided-by]").inner_text() == decided.decided_by
+        assert f"confirmed serves {objective}" in shown.inner_text()
+        assert decided.decided_at.strftime("%Y-%m-%d") in shown.locator("time").inner_text()
+        assert shown.locator("[data-note]").count() == 0
+
+        page.goto(f"/orgs/{scored_sample}/okr/{orphan}")
+        rejected = [f for (o, _), f in by.items() if o == orphan]
+        assert rejected and all(f.verdict == "rejected" for f in rejected)
+        rows = page.locator("li[data-decision]")
+        assert sorted(rows.evaluate_all("n => n.map(x => x.dataset.decision)")) == sorted(
+            f.objective_id for f in rejected
+        )
+        first = rows.first
+        assert "rejected does not serve" in first.inner_text()
+        assert first.locator("[data-decided-by]").inner_text() == rejected[0].decided_by
+        assert rejected[0].decided_at.strftime("%Y-%m-%d") in first.locator("time").inner_text()
+        note = "an internal tooling effort, <b>not</b> strategy"  # shown as text, not markup
+        assert first.locator("[data-note]").inner_text() == note
+        shot(page, "okr-page-decisions")
+        assert page.console_errors == [] and page.outside_requests == []
+    finally:
+        # Both decisions rescore in the background: let that end, then put the shared sample
+        # back as it was scored (as test_the_strategy_office_decides_in_the_review_queue does).
+        _wait_for_jobs(engine, scored_sample)
+        with Session(engine) as s, s.begin():
+            s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == scored_sample))
+            score_organization(s, scored_sample, embedder=embedder)
+            for okr_id, objective_id, label in before:
+                row = s.get(
+                    ScoredLink,
+                    {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id},
+                )
+                row.label = label
 
 
 def test_an_orphans_page_says_what_a_typical_okr_reaches(page, role_keys, scored_sample) -> None:
