@@ -19,24 +19,27 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
-from alignment.access.principal import Role
+from alignment.access.principal import Principal, Role
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
 from alignment.models import Team
 from alignment.report import finding_rows, store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
+from alignment.report.findings import natural
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
 from alignment.report.render import content_security_policy
 from service import templating
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
+from service.permissions import rule_for
 from service.rendered import Rendered, rendered
 from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(tags=["reports"])
 Format = Literal["json", "csv", "html"]
 FormatQuery = Annotated[Format, Query(alias="format", description="json (default), csv or html")]
+RECOMPUTING_REFRESH = 5  # seconds between reloads of a report page being recomputed
 FORMATS = {200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}}
 
 
@@ -240,7 +243,6 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
         {
             "id": o.id,
             "name": o.name,
-            "review": principal.role in (Role.admin, Role.strategy_office),
             "teams": _team_links(session, o.id, principal),
             "report_id": latest[o.id][0] if o.id in latest else None,
             "report_created": latest[o.id][1].strftime("%Y-%m-%d %H:%M")
@@ -249,18 +251,37 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
         }
         for o in orgs
     ]
-    return templating.page("index.html.j2", orgs=rows, total=total, signed_in=principal.name)
+    # A link the role may not follow would only answer 403: the page leaves it out.
+    may = {
+        "map": may_open(principal, "/orgs/{org_id}/strategy-map"),
+        "report": may_open(principal, "/orgs/{org_id}/report.html"),
+        "downloads": may_open(principal, "/orgs/{org_id}/reports/{report_id}"),
+        "review": may_open(principal, "/orgs/{org_id}/review"),
+    }
+    return templating.page(
+        "index.html.j2", orgs=rows, total=total, may=may, signed_in=principal.name
+    )
+
+
+def may_open(principal: Principal, route: str) -> bool:
+    """Whether the principal's role may GET this route (its access rule), so a page links
+    only what answers."""
+    rule = rule_for("GET", route)
+    return rule is not None and principal.role in rule.roles
 
 
 def _team_links(session: Session, org_id: str, principal: Any) -> list[dict[str, str]]:
-    """The team pages this principal may open: a team lead its own, the deciders every team."""
+    """The team pages this principal may open: a team lead its own, the deciders every team,
+    in natural id order (T-2 before T-10)."""
     if principal.role not in (Role.admin, Role.strategy_office, Role.team_lead):
         return []
-    teams = session.execute(
-        select(Team.id, Team.name).where(Team.org_id == org_id).order_by(Team.id)
-    ).all()
+    teams = session.execute(select(Team.id, Team.name).where(Team.org_id == org_id)).all()
     every = principal.role is not Role.team_lead
-    return [{"id": t, "name": n} for t, n in teams if every or t in principal.team_ids]
+    return [
+        {"id": t, "name": n}
+        for t, n in sorted(teams, key=lambda row: natural(row[0]))
+        if every or t in principal.team_ids
+    ]
 
 
 @router.get(
@@ -302,14 +323,18 @@ def report_page(
 
 
 def _with_notice(page: Response, job_id: int) -> Response:
-    """The stored run, marked as being recomputed (a banner right after <body>)."""
+    """The stored run, marked as being recomputed (a banner right after <body>). The page
+    reloads itself every few seconds (a meta refresh: its policy allows no fetch to poll the
+    job) until the new run is in, when it comes back without the banner."""
     banner = (
         '<div role="status" class="recomputing" style="background:#fff4ce;padding:.5em 1em;'
         'border-bottom:1px solid #d8b600">Recomputing: something changed since this report '
-        f'was built. Job <a href="/jobs/{job_id}">#{job_id}</a> is building a new one; '
-        "reload in a moment.</div>"
+        f"was built. Job #{job_id} is building a new one; this page reloads itself every "
+        f"{RECOMPUTING_REFRESH} seconds until it is in.</div>"
     )
-    html = page.body.decode("utf-8").replace("<body>", "<body>" + banner, 1)
+    refresh = f'<meta http-equiv="refresh" content="{RECOMPUTING_REFRESH}">'
+    html = page.body.decode("utf-8").replace("</head>", refresh + "</head>", 1)
+    html = html.replace("<body>", "<body>" + banner, 1)
     headers = {k: v for k, v in page.headers.items() if k.lower() != "content-length"}
     return HTMLResponse(html, headers=headers)
 

@@ -9,6 +9,16 @@
     team: document.getElementById("f-team"),
     q: document.getElementById("f-text")
   };
+  // Back and Forward may show the page as it was left (bfcache, restored form state): the
+  // controls then say the URL's filters, the ones the listed findings were chosen by.
+  function fromUrl() {
+    var params = new URLSearchParams(window.location.search);
+    Object.keys(controls).forEach(function (name) {
+      var wanted = params.get(name) || "";
+      controls[name].value = wanted;
+      if (controls[name].value !== wanted) { controls[name].value = ""; }  // not an option
+    });
+  }
   // The served page filters on the server (findings are paginated there): a choice reloads it.
   if (form.dataset.mode === "server") {
     ["severity", "kind", "category", "team"].forEach(function (name) {
@@ -21,6 +31,7 @@
       event.formData.forEach(function (value, key) { if (!value) { empty.push(key); } });
       empty.forEach(function (key) { event.formData.delete(key); });
     });
+    window.addEventListener("pageshow", fromUrl);
     return;
   }
   // An exported file holds every finding and filters them here; a card's link (?kind=...)
@@ -28,10 +39,6 @@
   var table = document.getElementById("findings");
   var shown = document.getElementById("f-shown");
   var rows = table ? Array.prototype.slice.call(table.tBodies[0].rows) : [];
-  var params = new URLSearchParams(window.location.search);
-  Object.keys(controls).forEach(function (name) {
-    if (params.get(name)) { controls[name].value = params.get(name); }
-  });
   // data-teams is a JSON list, since a team id may contain spaces.
   var teams = rows.map(function (row) { return JSON.parse(row.dataset.teams || "[]"); });
   var texts = null;  // each row's text, lower-cased on the first search
@@ -58,5 +65,7 @@
     controls[name].addEventListener(name === "q" ? "input" : "change", apply);
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); apply(); });
+  window.addEventListener("pageshow", function () { fromUrl(); apply(); });
+  fromUrl();
   apply();
 })();
