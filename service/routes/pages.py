@@ -1,19 +1,24 @@
 """Pages for the people who decide (server-rendered; all user text autoescaped)."""
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 
 from alignment import check_in_review, review
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.drafting import approve
+from alignment.errors import Conflict, Invalid
+from alignment.models import LinkFeedback, ScoredLink
 from alignment.repository import require_org
 from alignment.scoring.reads import record_feedback
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
+from service.routes.reports import may_open
 from service.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -23,7 +28,16 @@ router = APIRouter(include_in_schema=False)
 def strategy_map_page(
     org_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> HTMLResponse:
-    return page("strategy_map.html.j2", m=strategy_map(session, org_id), signed_in=principal.name)
+    # Links only to what the role may open: every role reads the map, not every page it names.
+    may = {
+        "report": may_open(principal, "/orgs/{org_id}/report.html"),
+        "review": may_open(principal, "/orgs/{org_id}/review"),
+        "okr": may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
+        "objective": may_open(principal, "/orgs/{org_id}/objective/{objective_id}"),
+    }
+    return page(
+        "strategy_map.html.j2", m=strategy_map(session, org_id), may=may, signed_in=principal.name
+    )
 
 
 @router.get("/orgs/{org_id}/review", response_class=HTMLResponse)
@@ -46,6 +60,8 @@ def review_page(
         drafts=review.pending_drafts(session, org_id),
         token=form_token(request.cookies.get(SESSION_COOKIE, "")),
         done=done,
+        # What was decided, read back from what was stored (not from the echoed `done`).
+        decided=review.last_decision(session, org_id, done, principal.name) if done else None,
         signed_in=principal.name,
     )
 
@@ -139,11 +155,24 @@ def approve_draft_form(
     return _back(org_id, draft_id)
 
 
+# Rejecting a draft needs a reason (docs/drafts.md), on every page that rejects one.
+REJECT_REASON_NEEDED = "Say why you reject the draft"
+
+
+def decided_at_text(at: datetime) -> str:
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
 @router.post("/orgs/{org_id}/review/drafts/{draft_id}/reject")
 def reject_draft_form(
     org_id: str, draft_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
-    reason = (form.get("reason") or "").strip()[:2000] or "rejected in the review queue"
+    reason = (form.get("reason") or "").strip()[:2000]
+    if not reason:
+        raise Invalid(
+            f"{draft_id} was not rejected",
+            details=[{"path": "reason", "message": REJECT_REASON_NEEDED}],
+        )
     approve.reject_draft(session, org_id, draft_id, decided_by=principal.name, reason=reason)
     return _back(org_id, draft_id)
 
@@ -152,7 +181,30 @@ def reject_draft_form(
 def confirm_form(
     org_id: str, okr_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
-    review.confirm(session, org_id, okr_id, form.get("objective_id", ""), decided_by=principal.name)
+    objective_id = form.get("objective_id", "")
+    # A stale page (Back, a second tab) confirming what stands confirmed on the OKR's current
+    # text would change nothing but the name and time on the decision: say whose it is instead.
+    earlier = session.execute(
+        select(LinkFeedback.verdict, LinkFeedback.decided_by, LinkFeedback.decided_at)
+        .join(
+            ScoredLink,
+            (ScoredLink.org_id == LinkFeedback.org_id)
+            & (ScoredLink.okr_id == LinkFeedback.okr_id)
+            & (ScoredLink.objective_id == LinkFeedback.objective_id)
+            & (ScoredLink.okr_hash == LinkFeedback.okr_hash),
+        )
+        .where(
+            LinkFeedback.org_id == org_id,
+            LinkFeedback.okr_id == okr_id,
+            LinkFeedback.objective_id == objective_id,
+        )
+    ).first()
+    if earlier is not None and earlier.verdict == "confirmed":
+        raise Conflict(
+            f"{okr_id} → {objective_id} was already confirmed by {earlier.decided_by} at "
+            f"{decided_at_text(earlier.decided_at)}; nothing changed"
+        )
+    review.confirm(session, org_id, okr_id, objective_id, decided_by=principal.name)
     return _back(org_id, okr_id)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tests.web.conftest import shot
 
 
@@ -215,7 +217,8 @@ def test_the_strategy_office_decides_in_the_review_queue(
         objective = first.locator("select").input_value()
         first.get_by_role("button", name="Confirm").click()
         page.wait_for_url("**/review?done=*")
-        assert page.get_by_role("status").inner_text() == f"Recorded your decision on {okr}."
+        said = page.get_by_role("status").inner_text()
+        assert said == f"Recorded: {okr} serves {objective} (confirmed by you)."
         left = page.locator("article[data-okr]").evaluate_all("n => n.map(x => x.dataset.okr)")
         assert okr not in left
         with Session(engine) as s:
@@ -280,3 +283,176 @@ def test_the_strategy_office_decides_an_unsure_check_in(
         assert decided.verdict == "drifting"
         assert decided.decided_by.startswith("strategy_office-")  # the signed-in key
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def _links(page, live_url: str) -> list[str]:
+    """Every distinct link on the page to this service, without its fragment."""
+    hrefs = page.eval_on_selector_all("a[href]", "as => as.map(a => a.href.split('#')[0])")
+    return sorted({h for h in hrefs if h.startswith(live_url)})
+
+
+def _broken(page, urls: list[str]) -> list[tuple[str, int]]:
+    """The links that do not answer 200 to this browser's session."""
+    statuses = ((url, page.request.get(url, max_redirects=0).status) for url in urls)
+    return [(url, status) for url, status in statuses if status != 200]
+
+
+def test_each_role_sees_only_links_it_may_follow(page, role_keys, scored_sample, live_url):
+    """The home page and the strategy map link only what the signed-in role may open: no
+    link answers 403 (a team lead gets its team pages, not the report or the downloads)."""
+    for role, key in role_keys.items():
+        sign_in(page, key)
+        home = _links(page, live_url)
+        page.goto(f"/orgs/{scored_sample}/strategy-map")
+        on_map = _links(page, live_url)
+        assert _broken(page, sorted(set(home + on_map))) == [], role
+        if role == "team_lead":
+            assert any(u.endswith(f"/orgs/{scored_sample}/team/T-9") for u in home)
+            assert not any("report" in u for u in home + on_map)
+        else:
+            assert any(u.endswith("/report.html") for u in home), role
+        page.goto("/")
+        page.get_by_role("button", name="Sign out").click()
+        page.wait_for_url("**/sign-in")
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_home_lists_team_pages_in_natural_order(page, role_keys, scored_sample) -> None:
+    from alignment.report.findings import natural
+
+    sign_in(page, role_keys["admin"])
+    teams = page.locator(f"a[href^='/orgs/{scored_sample}/team/']").evaluate_all(
+        "as => as.map(a => decodeURIComponent(a.pathname.split('/').pop()))"
+    )
+    assert len(teams) > 10 and teams == sorted(teams, key=natural)
+
+
+def test_report_links_to_the_pages_it_names(page, role_keys, scored_sample, live_url) -> None:
+    """Back to the organizations, the map and the review queue; each finding's OKRs,
+    objectives and teams, the coverage rows and the heat map open their pages."""
+    sign_in(page, role_keys["admin"])
+    page.goto(f"/orgs/{scored_sample}/report.html")
+    page.wait_for_selector("#findings")
+    nav = page.get_by_role("navigation", name="Golden Thread")
+    for name in ("Organizations", "strategy map", "review queue"):
+        assert nav.get_by_role("link", name=name).count() == 1
+    for selector in (
+        "#findings ul.records a[href*='/okr/']",
+        "#findings ul.records a[href*='/objective/']",
+        "table.heat td a[href*='/objective/']",
+        "table.heat th a[href*='/team/']",
+    ):
+        assert page.locator(selector).count() > 0, selector
+    if page.locator("[data-check-ins-review]").count():
+        assert page.locator("a[data-check-ins-review]").get_attribute("href").endswith("/review")
+    # A perspective is named once ("learning growth"), not by its id and its label.
+    perspective = page.goto(f"/orgs/{scored_sample}/report.html?kind=perspective_imbalance")
+    assert perspective.status == 200
+    records = page.locator("#findings ul.records li").all_inner_texts()
+    for text in records:
+        assert not text.startswith("perspective ") or "_" not in text, text
+    page.goto(f"/orgs/{scored_sample}/report.html")
+    links = [u for u in _links(page, live_url) if "/report.html" not in u]
+    assert len(links) > 10
+    assert _broken(page, links) == []
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_report_filters_follow_the_url_after_back(page, role_keys, scored_sample) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/report.html")
+    team = page.locator("#f-team option").nth(1).get_attribute("value")
+    with page.expect_navigation():
+        page.select_option("#f-team", team)
+    assert "team=" in page.url and page.locator("#f-team").input_value() == team
+    page.go_back()
+    page.wait_for_load_state()
+    assert "team=" not in page.url
+    assert page.locator("#f-team").input_value() == ""  # says what the list shows: all
+    page.go_forward()
+    page.wait_for_load_state()
+    assert page.locator("#f-team").input_value() == team
+    assert page.console_errors == []
+
+
+def test_a_recomputing_report_reloads_itself_and_links_no_raw_json(
+    page, role_keys, scored_sample, live_url
+) -> None:
+    """The banner of a report being recomputed: the page reloads itself (until the new run
+    is in and the banner is gone) and offers no raw-JSON job link as if it were a page."""
+    from fastapi.responses import HTMLResponse
+
+    from service.routes.reports import _with_notice
+
+    sign_in(page, role_keys["admin"])
+    served = page.request.get(f"{live_url}/orgs/{scored_sample}/report.html")
+    policy = {"Content-Security-Policy": served.headers["content-security-policy"]}
+    stale = _with_notice(HTMLResponse(served.text(), headers=policy), 7)
+    loads: list[str] = []
+
+    def serve(route) -> None:
+        loads.append(route.request.url)
+        route.fulfill(status=200, headers=dict(stale.headers), body=stale.body)
+
+    page.route(f"{live_url}/stale-report", serve)  # the app's page, as a stale run shows it
+    page.goto("/stale-report")
+    assert "Recomputing" in page.get_by_role("status").first.inner_text()
+    assert page.locator("a[href^='/jobs/']").count() == 0
+    deadline = time.monotonic() + 15
+    while len(loads) < 2 and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert len(loads) >= 2, "the recomputing page did not reload itself"
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_a_stale_confirm_in_the_review_queue_says_who_decided(
+    page, role_keys, scored_sample, engine, embedder
+) -> None:
+    from sqlalchemy import delete, select
+    from sqlalchemy.orm import Session
+
+    from alignment.models import LinkFeedback, ScoredLink
+    from alignment.scoring.stage import score_organization
+
+    with Session(engine) as s:
+        before = s.execute(
+            select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label).where(
+                ScoredLink.org_id == scored_sample
+            )
+        ).all()
+    page.unroute("**/*")  # routing turns the browser's cache off, and Back would load afresh
+    try:
+        sign_in(page, role_keys["strategy_office"])
+        page.goto(f"/orgs/{scored_sample}/review")
+        first = page.locator("article[data-okr]").first
+        okr = first.get_attribute("data-okr")
+        objective = first.locator("select").input_value()
+        first.get_by_role("button", name="Confirm").click()
+        page.wait_for_url("**/review?done=*")
+        with Session(engine) as s:
+            key = {"org_id": scored_sample, "okr_id": okr, "objective_id": objective}
+            decided = s.get(LinkFeedback, key)
+            decided_by, decided_at = decided.decided_by, decided.decided_at
+        page.go_back()  # the queue as it was, the OKR still in it
+        stale = page.locator(f"article[data-okr='{okr}']")
+        with page.expect_response(lambda r: r.url.split("?")[0].endswith("/confirm")) as answer:
+            stale.get_by_role("button", name="Confirm").click()
+        assert answer.value.status == 409
+        page.wait_for_load_state()
+        said = page.get_by_role("alert").inner_text()
+        assert f"{okr} → {objective} was already confirmed by {decided_by} at " in said
+        assert "nothing changed" in said
+        with Session(engine) as s:  # the first decision stands, under its name and time
+            kept = s.get(LinkFeedback, key)
+            assert (kept.decided_by, kept.decided_at) == (decided_by, decided_at)
+    finally:
+        _wait_for_jobs(engine, scored_sample)
+        with Session(engine) as s, s.begin():
+            s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == scored_sample))
+            score_organization(s, scored_sample, embedder=embedder)
+            for okr_id, objective_id, label in before:
+                row = s.get(
+                    ScoredLink,
+                    {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id},
+                )
+                row.label = label
