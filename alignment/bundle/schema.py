@@ -7,9 +7,16 @@ dropped. Objectives may carry an optional `parent`, which v1 readers ignore.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
 from alignment.bundle.text_rules import plain_id, plain_text
 
@@ -29,14 +36,17 @@ Title = Annotated[
     AfterValidator(plain_text),
 ]
 LongText = Annotated[str, StringConstraints(max_length=20000), AfterValidator(plain_text)]
-# What a check-in says is the one thing it must have: blank text would wait in the drift review.
-CheckInText = Annotated[
-    str,
-    StringConstraints(min_length=1, max_length=20000, strip_whitespace=True),
-    AfterValidator(plain_text),
-]
-# A measurement is a JSON number: `true` or "90" is a mistake in the sending tool, not a value.
-Number = Annotated[float, Field(strict=True)]
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a number, not true or false")
+    return value
+
+
+# A measurement: `true` would read as 1.0, a mistake in the sending tool. A numeric string
+# ("90", as spreadsheets export) is still read as the number it spells.
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
 Unit = Annotated[str, StringConstraints(max_length=100), AfterValidator(plain_text)]
 # Caps that keep one request's work bounded; far above any real organization's size.
 MAX_RECORDS = 100_000
@@ -112,8 +122,8 @@ class CheckInIn(_Strict):
     key_result: Id | None = None
     date: dt.date | None = None
     value: Number | None = None
-    confidence: Annotated[float, Field(strict=True, ge=0, le=1)] | None = None
-    text: CheckInText
+    confidence: Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=1)] | None = None
+    text: LongText
 
 
 class Bundle(_Strict):
