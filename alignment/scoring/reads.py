@@ -29,6 +29,15 @@ from alignment.models import (
 from alignment.repository import record_latest, require_org
 from alignment.scoring.documents import Link
 
+# A person's link decision joined to its stored link while the OKR's text is still the text
+# that was judged: a decision on earlier text no longer counts.
+ON_THE_JUDGED_TEXT = (
+    (ScoredLink.org_id == LinkFeedback.org_id)
+    & (ScoredLink.okr_id == LinkFeedback.okr_id)
+    & (ScoredLink.objective_id == LinkFeedback.objective_id)
+    & (ScoredLink.okr_hash == LinkFeedback.okr_hash)
+)
+
 
 def read_version(session: Session, org_id: str) -> int:
     """The organization's version of what these reads show (0 before anything was written):
@@ -121,13 +130,7 @@ def _teammates_decided(
     rows = session.execute(
         select(LinkFeedback.objective_id, LinkFeedback.okr_id)
         .join(Okr, (Okr.org_id == LinkFeedback.org_id) & (Okr.id == LinkFeedback.okr_id))
-        .join(
-            ScoredLink,
-            (ScoredLink.org_id == LinkFeedback.org_id)
-            & (ScoredLink.okr_id == LinkFeedback.okr_id)
-            & (ScoredLink.objective_id == LinkFeedback.objective_id)
-            & (ScoredLink.okr_hash == LinkFeedback.okr_hash),
-        )
+        .join(ScoredLink, ON_THE_JUDGED_TEXT)
         .where(
             LinkFeedback.org_id == org_id,
             LinkFeedback.verdict == verdict,

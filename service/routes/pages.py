@@ -14,7 +14,7 @@ from alignment.drafting import approve
 from alignment.errors import Conflict, Invalid
 from alignment.models import LinkFeedback, ScoredLink
 from alignment.repository import require_org
-from alignment.scoring.reads import record_feedback
+from alignment.scoring.reads import ON_THE_JUDGED_TEXT, record_feedback
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
@@ -186,13 +186,7 @@ def confirm_form(
     # text would change nothing but the name and time on the decision: say whose it is instead.
     earlier = session.execute(
         select(LinkFeedback.verdict, LinkFeedback.decided_by, LinkFeedback.decided_at)
-        .join(
-            ScoredLink,
-            (ScoredLink.org_id == LinkFeedback.org_id)
-            & (ScoredLink.okr_id == LinkFeedback.okr_id)
-            & (ScoredLink.objective_id == LinkFeedback.objective_id)
-            & (ScoredLink.okr_hash == LinkFeedback.okr_hash),
-        )
+        .join(ScoredLink, ON_THE_JUDGED_TEXT)
         .where(
             LinkFeedback.org_id == org_id,
             LinkFeedback.okr_id == okr_id,

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -113,3 +114,29 @@ def page(browser, live_url):
 def shot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@contextmanager
+def decisions_undone(engine, org_id: str, embedder) -> Iterator[None]:
+    """Put the shared sample back as it was scored after a test's decisions: a confirmation
+    rescores the OKR's teammates in the background (team_decisions.py), so let those runs end,
+    drop every decision, rescore and restore each link's stored label."""
+    from sqlalchemy import delete, select
+
+    from alignment.models import LinkFeedback, ScoredLink
+    from alignment.scoring.stage import score_organization
+    from tests.web.test_pages import _wait_for_jobs
+
+    pair = (ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label)
+    with Session(engine) as s:
+        before = s.execute(select(*pair).where(ScoredLink.org_id == org_id)).all()
+    try:
+        yield
+    finally:
+        _wait_for_jobs(engine, org_id)
+        with Session(engine) as s, s.begin():
+            s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == org_id))
+            score_organization(s, org_id, embedder=embedder)
+            for okr_id, objective_id, label in before:
+                key = {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
+                s.get(ScoredLink, key).label = label

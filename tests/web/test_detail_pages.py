@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from alignment import db
 from alignment.models import CheckIn, ScoredLink
 from alignment.scoring.reads import comparison
-from tests.web.conftest import shot
+from tests.web.conftest import decisions_undone, shot
 from tests.web.test_pages import sign_in
 
 
@@ -95,20 +95,11 @@ def test_an_objective_with_only_weak_links_is_served_by_none_as_in_the_report(
 def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
     page, role_keys, scored_sample, engine, embedder
 ) -> None:
-    from sqlalchemy import delete
 
     from alignment import review
     from alignment.models import LinkFeedback
-    from alignment.scoring.stage import score_organization
-    from tests.web.test_pages import _wait_for_jobs
 
-    with Session(engine) as s:
-        before = s.execute(
-            select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label).where(
-                ScoredLink.org_id == scored_sample
-            )
-        ).all()
-    try:
+    with decisions_undone(engine, scored_sample, embedder):
         sign_in(page, role_keys["strategy_office"])
         page.goto(f"/orgs/{scored_sample}/review")
         waiting = page.locator("article[data-okr]").evaluate_all("n => n.map(x => x.dataset.okr)")
@@ -161,19 +152,6 @@ def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
         assert first.locator("[data-note]").inner_text() == note
         shot(page, "okr-page-decisions")
         assert page.console_errors == [] and page.outside_requests == []
-    finally:
-        # Both decisions rescore in the background: let that end, then put the shared sample
-        # back as it was scored (as test_the_strategy_office_decides_in_the_review_queue does).
-        _wait_for_jobs(engine, scored_sample)
-        with Session(engine) as s, s.begin():
-            s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == scored_sample))
-            score_organization(s, scored_sample, embedder=embedder)
-            for okr_id, objective_id, label in before:
-                row = s.get(
-                    ScoredLink,
-                    {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id},
-                )
-                row.label = label
 
 
 def test_an_orphans_page_says_what_a_typical_okr_reaches(page, role_keys, scored_sample) -> None:

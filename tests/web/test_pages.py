@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from tests.web.conftest import shot
+from tests.web.conftest import decisions_undone, shot
 
 
 def sign_in(page, key: str) -> None:
@@ -193,19 +193,11 @@ def _wait_for_jobs(engine, org_id: str, timeout: float = 120.0) -> None:
 def test_the_strategy_office_decides_in_the_review_queue(
     page, role_keys, scored_sample, engine, embedder
 ) -> None:
-    from sqlalchemy import delete, select
     from sqlalchemy.orm import Session
 
-    from alignment.models import LinkFeedback, ScoredLink
-    from alignment.scoring.stage import score_organization
+    from alignment.models import LinkFeedback
 
-    with Session(engine) as s:
-        before = s.execute(
-            select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label).where(
-                ScoredLink.org_id == scored_sample
-            )
-        ).all()
-    try:
+    with decisions_undone(engine, scored_sample, embedder):
         sign_in(page, role_keys["strategy_office"])
         page.goto(f"/orgs/{scored_sample}/review")
         items = page.locator("article[data-okr]")
@@ -233,19 +225,6 @@ def test_the_strategy_office_decides_in_the_review_queue(
         )
         assert forged.status == 401
         assert page.console_errors == [] and page.outside_requests == []
-    finally:
-        # A confirmation rescores the OKR's teammates in the background (team_decisions.py):
-        # let that run end, then put the shared sample back as it was scored.
-        _wait_for_jobs(engine, scored_sample)
-        with Session(engine) as s, s.begin():
-            s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == scored_sample))
-            score_organization(s, scored_sample, embedder=embedder)
-            for okr_id, objective_id, label in before:
-                row = s.get(
-                    ScoredLink,
-                    {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id},
-                )
-                row.label = label
 
 
 def test_a_team_lead_has_no_review_queue(page, role_keys, scored_sample) -> None:
@@ -408,20 +387,12 @@ def test_a_recomputing_report_reloads_itself_and_links_no_raw_json(
 def test_a_stale_confirm_in_the_review_queue_says_who_decided(
     page, role_keys, scored_sample, engine, embedder
 ) -> None:
-    from sqlalchemy import delete, select
     from sqlalchemy.orm import Session
 
-    from alignment.models import LinkFeedback, ScoredLink
-    from alignment.scoring.stage import score_organization
+    from alignment.models import LinkFeedback
 
-    with Session(engine) as s:
-        before = s.execute(
-            select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label).where(
-                ScoredLink.org_id == scored_sample
-            )
-        ).all()
     page.unroute("**/*")  # routing turns the browser's cache off, and Back would load afresh
-    try:
+    with decisions_undone(engine, scored_sample, embedder):
         sign_in(page, role_keys["strategy_office"])
         page.goto(f"/orgs/{scored_sample}/review")
         first = page.locator("article[data-okr]").first
@@ -445,14 +416,3 @@ def test_a_stale_confirm_in_the_review_queue_says_who_decided(
         with Session(engine) as s:  # the first decision stands, under its name and time
             kept = s.get(LinkFeedback, key)
             assert (kept.decided_by, kept.decided_at) == (decided_by, decided_at)
-    finally:
-        _wait_for_jobs(engine, scored_sample)
-        with Session(engine) as s, s.begin():
-            s.execute(delete(LinkFeedback).where(LinkFeedback.org_id == scored_sample))
-            score_organization(s, scored_sample, embedder=embedder)
-            for okr_id, objective_id, label in before:
-                row = s.get(
-                    ScoredLink,
-                    {"org_id": scored_sample, "okr_id": okr_id, "objective_id": objective_id},
-                )
-                row.label = label
