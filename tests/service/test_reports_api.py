@@ -157,6 +157,7 @@ def test_web_pages(client, jobs, session, scored_sample) -> None:
     # No report yet: the page queues one and says so (202, reloading itself), building nothing.
     waiting = client.get(f"/orgs/{scored_sample}/report.html")
     assert waiting.status_code == 202 and "being built" in waiting.text
+    assert 'href="/jobs/' not in waiting.text  # raw job JSON is no page for a person
     assert client.get(f"/orgs/{scored_sample}/reports/latest").status_code == 404
     jobs.drain()
     page = client.get(f"/orgs/{scored_sample}/report.html")
