@@ -95,7 +95,6 @@ def test_an_objective_with_only_weak_links_is_served_by_none_as_in_the_report(
 def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
     page, role_keys, scored_sample, engine, embedder
 ) -> None:
-
     from alignment import review
     from alignment.models import LinkFeedback
 

@@ -145,6 +145,16 @@ def _without_browser_checks(form) -> None:
     form.evaluate("f => { f.noValidate = true; }")
 
 
+def _forced(page, form, button, action: str) -> int:
+    """Send `form` past the browser's own checks by clicking `button`; the status the server
+    answered its POST to the path ending in `action` with, once the answer page has loaded."""
+    _without_browser_checks(form)
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith(action)) as answer:
+        button.click()
+    page.wait_for_load_state()
+    return answer.value.status
+
+
 def test_too_many_objectives_are_refused_beside_them_with_the_ticks_kept(
     page, role_keys, scored_sample, engine
 ) -> None:
@@ -163,11 +173,7 @@ def test_too_many_objectives_are_refused_beside_them_with_the_ticks_kept(
     assert page.url == url  # the browser holds the form back
 
     form = page.locator("form:has(fieldset#objectives)")
-    _without_browser_checks(form)
-    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/suggest")) as answer:
-        page.get_by_role("button", name="Suggest OKRs").click()
-    assert answer.value.status == 422
-    page.wait_for_load_state()
+    assert _forced(page, form, page.get_by_role("button", name="Suggest OKRs"), "/suggest") == 422
     assert note.inner_text() == "Choose at most 3 objectives"
     assert page.locator("fieldset#objectives").get_attribute("aria-invalid") == "true"
     checked = page.locator("fieldset#objectives input[name=objective]:checked")
@@ -196,11 +202,8 @@ def test_a_blank_title_is_refused_beside_it_with_every_edit_kept(
     assert page.url == url  # spaces are no title: the browser holds the form back
     assert title.evaluate("i => i.validity.patternMismatch")
 
-    _without_browser_checks(draft.locator("form").first)
-    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/approve")) as answer:
-        draft.get_by_role("button", name="Approve (with your edits)").click()
-    assert answer.value.status == 422
-    page.wait_for_load_state()
+    approve = draft.get_by_role("button", name="Approve (with your edits)")
+    assert _forced(page, draft.locator("form").first, approve, "/approve") == 422
     draft = page.locator(f"article.draft[data-draft='{draft_id}']")
     beside = draft.locator("label:has(input[name=s0_title]) + p.field-error")
     assert beside.inner_text() == "A title cannot be empty"
@@ -256,11 +259,7 @@ def test_the_review_queue_refuses_a_reject_without_a_reason(
     page.goto(f"/orgs/{scored_sample}/review")
     queued = page.locator(f"article[data-draft='{draft_id}']")
     reject = queued.locator("form:has(button.reject)")
-    _without_browser_checks(reject)
-    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/reject")) as answer:
-        reject.get_by_role("button", name="Reject").click()
-    assert answer.value.status == 422
-    page.wait_for_load_state()
+    assert _forced(page, reject, reject.get_by_role("button", name="Reject"), "/reject") == 422
     assert "Say why you reject the draft" in page.get_by_role("alert").inner_text()
     with Session(engine) as s:
         assert s.get(Draft, {"org_id": scored_sample, "id": draft_id}).status == "pending"
