@@ -6,6 +6,7 @@ prints them. Nothing else needs to know about HTTP.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 
@@ -56,3 +57,15 @@ class Unauthorized(DomainError):
 class Forbidden(DomainError):
     status = 403
     code = "forbidden"
+
+
+# pydantic names the model class in these ("instance of OkrIn"): a word of the code, not of
+# the document a person wrote.
+_OBJECT_EXPECTED = frozenset({"model_type", "model_attributes_type", "dataclass_type"})
+
+
+def field_message(error: Mapping[str, Any]) -> str:
+    """A pydantic error's message in the words of the document rather than of the code."""
+    if error.get("type") in _OBJECT_EXPECTED:
+        return "Input should be an object (field names with their values)"
+    return str(error["msg"])

@@ -21,7 +21,7 @@ from alignment.bundle.io import dump_document, load_file
 from alignment.errors import DomainError
 from service.commands import drafts as draft_commands
 from service.commands.keys import keys_app
-from service.commands.report import report_cmd
+from service.commands.report import build_whole_report, report_cmd
 from service.commands.review import review_app
 
 app = typer.Typer(
@@ -287,6 +287,7 @@ def demo(
         state = "loaded for the first time"
     err.print(f"sample organization [bold]{summary.organization}[/]: {state}")
     score_cmd(org=summary.organization)
+    build_whole_report(summary.organization)
     _print_demo_keys(summary.organization)
     if serve_api:
         from alignment.settings import get_settings

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from alignment.bundle.validate import json_path
-from alignment.errors import DomainError
+from alignment.errors import DomainError, field_message
 from service.auth import SESSION_COOKIE
 from service.permissions import rule_for
 from service.templating import page
@@ -92,7 +92,7 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
         reason = (err.get("ctx") or {}).get("error", "")
         offset = err["loc"][-1]
         return {"path": "$", "message": f"{err['msg']} at character {offset}: {reason}".strip()}
-    return {"path": request_path(err["loc"]), "message": err["msg"]}
+    return {"path": request_path(err["loc"]), "message": field_message(err)}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -32,11 +32,16 @@ def decode(raw: bytes | str, *, name: str) -> str:
         ) from exc
 
 
-def load_document(raw: bytes | str, *, name: str = "bundle") -> Any:
-    """Parse JSON (or YAML, a superset) and report where a syntax error is."""
+def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = False) -> Any:
+    """Parse JSON (or YAML, a superset) and report where a syntax error is. `json_only` for a
+    body declared as JSON: its syntax errors are JSON's, not a YAML reading of it."""
     text = decode(raw, name=name)
     stripped = text.lstrip()
-    if stripped.startswith(("{", "[")):
+    if not stripped:
+        raise BundleInvalid(
+            f"{name} is empty", details=[{"path": "$", "message": "no document: the text is empty"}]
+        )
+    if json_only or stripped.startswith(("{", "[")):
         check_json_depth(text, name=name)
         try:
             return json.loads(text)

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from alignment.bundle.schema import BUNDLE_FORMAT, Bundle, Labels
-from alignment.errors import BundleInvalid
+from alignment.errors import BundleInvalid, field_message
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def parse_bundle(document: Any) -> Bundle:
         bundle = Bundle.model_validate(document)
     except ValidationError as exc:
         problems += [
-            Problem(json_path(err["loc"]), err["msg"])
+            Problem(json_path(err["loc"]), field_message(err))
             for err in exc.errors(include_url=False)
             if tuple(err["loc"]) != ("format",)
         ]
@@ -71,7 +71,9 @@ def parse_labels(document: Any) -> Labels:
     except ValidationError as exc:
         raise BundleInvalid(
             "labels file rejected",
-            details=[Problem(json_path(e["loc"]), e["msg"]).as_dict() for e in exc.errors()],
+            details=[
+                Problem(json_path(e["loc"]), field_message(e)).as_dict() for e in exc.errors()
+            ],
         ) from exc
 
 

@@ -17,7 +17,7 @@ from alignment import repository
 from alignment.bundle.validate import json_path
 from alignment.drafting import sources, store
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionSet
-from alignment.errors import Conflict, Invalid
+from alignment.errors import Conflict, Invalid, field_message
 from alignment.models import Cycle, Okr
 from alignment.records import KINDS
 
@@ -36,7 +36,7 @@ def _validated(draft: store.Draft, edited: dict[str, Any]) -> dict[str, Any]:
         raise Invalid(
             "the edited draft does not fit its schema",
             details=[
-                {"path": json_path(("edited", *e["loc"])), "message": e["msg"]}
+                {"path": json_path(("edited", *e["loc"])), "message": field_message(e)}
                 for e in exc.errors()
             ],
         ) from exc

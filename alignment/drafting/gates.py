@@ -26,6 +26,7 @@ from alignment.drafting.context import SuggestContext, SummaryContext
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, ReviewSummary, SuggestionSet
 from alignment.drafting.similar import draft_text
 from alignment.embedder import Embedder
+from alignment.errors import field_message
 from alignment.quality import KrInput, OkrInput, QualityConfig, check_okr
 from alignment.scoring.stage import preview_links
 
@@ -67,7 +68,7 @@ def parse_output(kind: str, raw: str) -> tuple[BaseModel | None, Gate]:
     try:
         return model.model_validate(data), Gate("schema", True)
     except ValidationError as exc:
-        problems = [_problem(json_path(e["loc"]), e["msg"]) for e in exc.errors()]
+        problems = [_problem(json_path(e["loc"]), field_message(e)) for e in exc.errors()]
         return None, Gate("schema", False, problems)
 
 

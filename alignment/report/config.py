@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alignment.errors import Invalid
+from alignment.errors import Invalid, field_message
 from alignment.models import PERSPECTIVES, Cycle, Team
 from alignment.quality import ACTIVITY_WORDS, QualityConfig
 from alignment.report.kinds import KINDS, SEVERITIES
@@ -72,7 +72,9 @@ def parse_config(raw: dict[str, Any], *, path: str = "$") -> ReportConfig:
     except ValidationError as exc:
         raise Invalid(
             "report settings are not valid",
-            details=[{"path": _path(path, e["loc"]), "message": e["msg"]} for e in exc.errors()],
+            details=[
+                {"path": _path(path, e["loc"]), "message": field_message(e)} for e in exc.errors()
+            ],
         ) from exc
     problems = [
         {"path": f"{path}.disabled_kinds", "message": f"unknown finding kind {k!r}"}

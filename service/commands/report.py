@@ -82,6 +82,14 @@ def report_cmd(
     _build(org, filters, day, fmt, renderers[fmt], output)
 
 
+def build_whole_report(org: str) -> None:
+    """Build and store the organization's whole report, as the report page's job does (or
+    find the stored one unchanged), so its first visit shows it instead of waiting for one."""
+    from alignment import report
+
+    _build(org, report.ReportFilters(), None, "html", report.to_html, None)
+
+
 def check_output(output: Path | None) -> None:
     """Refuse an output path that cannot be written before anything is built or stored."""
     if output is None:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from alignment.access.principal import Role
 from alignment.bundle.csvform import to_csv
-from alignment.bundle.io import dump_document
+from alignment.bundle.io import dump_document, load_document
 from alignment.errors import Forbidden, Invalid
 from alignment.export import export_bundle
 from alignment.imports import import_csv, import_document
@@ -46,6 +46,15 @@ async def raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
+def declared_json(request: Request) -> bool:
+    """A body sent as application/json is read as JSON only: its syntax errors are JSON's."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+DeclaredJson = Annotated[bool, Depends(declared_json)]
+
+
 @router.post(
     "/bundles",
     openapi_extra=_BUNDLE_BODY,
@@ -54,6 +63,7 @@ RawBody = Annotated[bytes, Depends(raw_body)]
 )
 def import_bundle_route(
     raw: RawBody,
+    is_json: DeclaredJson,
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
@@ -71,8 +81,13 @@ def import_bundle_route(
     if prune and principal.role is not Role.admin:
         raise Forbidden("only an admin may prune (delete records the bundle no longer lists)")
     if background and not dry_run:
+        if is_json:  # the job reads the body as the bundle's text; its syntax is checked now
+            load_document(raw, json_only=True)
         return _import_later(session, raw, prune, principal, response)
-    summary = import_document(session, raw, prune=prune, dry_run=dry_run, for_org=principal.org_id)
+    document = load_document(raw, json_only=is_json)
+    summary = import_document(
+        session, document, prune=prune, dry_run=dry_run, for_org=principal.org_id
+    )
     return _with_scoring(session, summary, principal.name, dry_run)
 
 

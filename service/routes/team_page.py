@@ -19,7 +19,7 @@ from alignment.access.principal import Role
 from alignment.drafting import approve, store
 from alignment.drafting.draft import check_suggestion_request, check_summary_request
 from alignment.drafting.schemas import MAX_OBJECTIVES, SuggestionRequest, SummaryRequest
-from alignment.errors import DomainError, Invalid, NotFound
+from alignment.errors import DomainError, Invalid, NotFound, field_message
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
 from alignment.repository import require_org
@@ -153,7 +153,9 @@ def suggest_form(
             check_suggestion_request(session, org_id, body)
         except ValidationError as exc:  # a forged form: what the browser cannot send
             errors = {
-                _suggest_field(str(e["loc"][0])) or "form": e["msg"].removeprefix("Value error, ")
+                _suggest_field(str(e["loc"][0])) or "form": field_message(e).removeprefix(
+                    "Value error, "
+                )
                 for e in exc.errors()
             }
         except Invalid as exc:  # an objective or cycle removed since the page was shown

@@ -22,6 +22,7 @@ from tests.conftest import SAMPLE_BUNDLE
 from tests.factories import small_bundle
 
 YAML = {"content-type": "application/yaml"}
+JSON = {"content-type": "application/json"}
 CSV = {"content-type": "text/csv"}
 
 
@@ -140,7 +141,30 @@ def test_bundle_that_is_not_json_or_yaml(client: TestClient) -> None:
 
 
 def test_empty_body_is_rejected(client: TestClient) -> None:
-    rejected(client.post("/bundles", content=b"", headers=YAML))
+    for body, headers in [(b"", YAML), (b" \n", JSON), (b"", JSON)]:
+        response = client.post("/bundles", content=body, headers=headers)
+        assert rejected(response) == {"$": "no document: the text is empty"}
+        assert "empty" in response.json()["error"]["message"]
+
+
+def test_a_body_sent_as_json_is_read_as_json_only(client: TestClient) -> None:
+    # As YAML this is a mapping ({"format": ...}); declared JSON, it is a JSON syntax error.
+    body = "format: goldenthread.bundle/v1\norganization: {id: acme, name: Acme}\n"
+    for background in (False, True):
+        response = client.post(
+            "/bundles", content=body, headers=JSON, params={"background": background}
+        )
+        assert response.status_code == 422
+        assert "not valid JSON" in response.json()["error"]["message"]
+        assert rejected(response)["$"].startswith("line 1, column 1: ")
+    # The same text sent as YAML is a valid bundle (an organization, nothing else yet).
+    assert ok(client.post("/bundles", content=body, headers=YAML))["organization"] == "acme"
+
+
+def test_a_json_media_type_with_parameters_or_suffix_counts(client: TestClient) -> None:
+    for media in ("application/json; charset=utf-8", "application/vnd.goldenthread+json"):
+        response = client.post("/bundles", content="okrs: []\n", headers={"content-type": media})
+        assert "not valid JSON" in response.json()["error"]["message"]
 
 
 def test_reimport_reports_no_change(client: TestClient) -> None:
@@ -548,7 +572,8 @@ def test_cli_import_of_a_file_that_is_no_bundle(database_url, tmp_path, content:
     path.write_text(content)
     result = CliRunner().invoke(app, ["import", str(path)])
     assert result.exit_code == 2, result.output
-    assert "bundle must be a JSON/YAML object" in result.output
+    expected = f"{path} is empty" if not content else "bundle must be a JSON/YAML object"
+    assert expected in result.output.replace("\n", "")
     assert "Traceback" not in result.output
 
 
@@ -565,3 +590,17 @@ def test_csv_okr_columns_count_on_any_row_of_the_okr(client: TestClient, acme: N
     rows[0]["declared_links"], rows[1]["declared_links"] = "", "SO-99"
     found = rejected(post_csv(client, write_csv(rows)))
     assert any("SO-99" in message for message in found.values())
+
+
+def test_messages_name_no_class_of_the_code(client: TestClient, acme: None) -> None:
+    document = small_bundle()
+    document["okrs"].append("Grow revenue")
+    document["okrs"][0]["key_results"].append(7)
+    last = len(document["okrs"][0]["key_results"]) - 1
+    found = rejected(post_bundle(client, document))
+    for path in ("$.okrs[2]", f"$.okrs[0].key_results[{last}]"):
+        assert found[path] == "Input should be an object (field names with their values)"
+    created = client.post("/orgs/acme/okrs", json=["O-9", "T-1"])
+    assert created.status_code == 422
+    assert "object" in created.text and "OkrIn" not in created.text
+    assert "extract fields" not in created.text

@@ -3,6 +3,7 @@ within 10 s."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -85,9 +86,10 @@ def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path) -> None:
             server.kill()
 
 
-def test_the_demo_stops_the_embedded_database_its_loading_started(tmp_path) -> None:
+def test_the_demo_shows_its_report_at_once_and_stops_its_embedded_database(tmp_path) -> None:
     # The demo's import starts the server before serving begins; serving must still count it
-    # as started here, or it outlives the demo.
+    # as started here, or it outlives the demo. And the demo builds the first report before
+    # serving: the report page answers with it, not a "being built" page.
     port = _free_port()
     demo = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "demo", "--port", str(port)],
@@ -98,6 +100,16 @@ def test_the_demo_stops_the_embedded_database_its_loading_started(tmp_path) -> N
     try:
         wait_until_healthy(port, timeout=300)
         assert pid_file.exists()
+        key = json.loads((tmp_path / "demo-keys.json").read_text())["strategy_office"]
+        page = urllib.request.Request(
+            f"http://127.0.0.1:{port}/orgs/brightwater-linen/report.html",
+            headers={"Authorization": f"Bearer {key}", "Accept": "text/html"},
+        )
+        with urllib.request.urlopen(page, timeout=30) as response:
+            assert response.status == 200
+            html = response.read().decode()
+        assert "Recomputing" not in html and "being built" not in html
+        assert "<h1>Alignment report: Brightwater Linen Services</h1>" in html
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=15)
         time.sleep(0.5)
