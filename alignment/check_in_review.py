@@ -18,7 +18,7 @@ from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import CheckIn, CheckInDrift, CheckInFeedback, Okr
 from alignment.repository import record_latest, require_org
 from alignment.scoring.drift_decisions import PEOPLE_VERDICTS, judged_hash
-from alignment.scoring.reads import rescore_if_running
+from alignment.scoring.feedback import rescore_if_running
 
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:

@@ -2,9 +2,9 @@
 
 Confirming records a person's "confirmed" verdict on one candidate link (the OKR becomes
 aligned); rejecting records "rejected" on every candidate shown, after which the OKR is an
-orphan by a person's decision. Both go through `links.record_feedback`, so scoring respects them
-until the OKR's text changes, and `GET /alignment/feedback-labels` turns them into evaluation
-labels.
+orphan by a person's decision. Both go through `scoring.feedback.record_feedback`, so scoring
+respects them until the OKR's text changes, and `GET /alignment/feedback-labels` turns them
+into evaluation labels.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from alignment.errors import Invalid, NotFound
 from alignment.models import LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
-from alignment.scoring.reads import record_feedback, stored_verdicts
+from alignment.scoring.feedback import record_feedback
+from alignment.scoring.reads import stored_verdicts
 
 CANDIDATES = 3
 

@@ -70,7 +70,7 @@ def run(paths: Sequence[Path], share: float, seeds: int) -> list[dict]:
     from alignment.bundle.io import load_file
     from alignment.embedder import get_embedder
     from alignment.imports import import_document
-    from alignment.scoring import reads
+    from alignment.scoring import feedback, reads
     from alignment.scoring.stage import score_organization
 
     db.upgrade(db.resolve_database().url)
@@ -99,7 +99,7 @@ def run(paths: Sequence[Path], share: float, seeds: int) -> list[dict]:
                     for okr in sorted(decided):
                         for link in first.get(okr, [])[:3]:
                             verdict = "confirmed" if link.objective_id in gold[okr] else "rejected"
-                            reads.record_feedback(
+                            feedback.record_feedback(
                                 session, org, okr, link.objective_id,
                                 verdict=verdict, decided_by="eval",
                             )  # fmt: skip

@@ -1,6 +1,7 @@
-"""Read side of alignment: rankings with evidence, orphans, link audit, coverage, drift, feedback.
+"""Read side of alignment: rankings with evidence, orphans, link audit, coverage, drift.
 
-All queries read what the score stage stored; nothing here embeds or scores.
+All queries read what the score stage stored; nothing here embeds or scores. People's decisions
+are recorded in `feedback.py`.
 """
 
 from __future__ import annotations
@@ -9,15 +10,14 @@ from collections import defaultdict
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from alignment import verdicts
-from alignment.errors import Invalid, NotFound
+from alignment.errors import NotFound
 from alignment.models import (
     CheckIn,
     CheckInDrift,
-    CheckInFeedback,
     DeclaredLink,
     LinkFeedback,
     Okr,
@@ -26,7 +26,7 @@ from alignment.models import (
     ScoredLink,
     StrategicObjective,
 )
-from alignment.repository import record_latest, require_org
+from alignment.repository import require_org
 from alignment.scoring.documents import Link
 
 # A person's link decision joined to its stored link while the OKR's text is still the text
@@ -46,7 +46,7 @@ def read_version(session: Session, org_id: str) -> int:
     return version or 0
 
 
-def _require_scored(session: Session, org_id: str) -> None:
+def require_scored(session: Session, org_id: str) -> None:
     require_org(session, org_id)
     if (
         session.scalar(select(ScoredLink.okr_id).where(ScoredLink.org_id == org_id).limit(1))
@@ -96,7 +96,7 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
     if okr is None:
         require_org(session, org_id)
         raise NotFound(f"OKR {okr_id!r} does not exist in organization {org_id!r}")
-    _require_scored(session, org_id)
+    require_scored(session, org_id)
     titles = _titles(session, StrategicObjective, org_id)
     rows = session.scalars(
         select(ScoredLink)
@@ -146,7 +146,7 @@ def _teammates_decided(
 
 
 def all_links(session: Session, org_id: str) -> dict[str, list[ScoredLink]]:
-    _require_scored(session, org_id)
+    require_scored(session, org_id)
     out: dict[str, list[ScoredLink]] = defaultdict(list)
     for row in session.scalars(
         select(ScoredLink)
@@ -164,7 +164,7 @@ def orphans(session: Session, org_id: str) -> list[dict[str, Any]]:
     Only rank-1 rows leave the database: reading every stored link (145,000 rows with their
     evidence for 10,000 OKRs) to find them made this read cost seconds on a large organization.
     """
-    _require_scored(session, org_id)
+    require_scored(session, org_id)
     other = aliased(ScoredLink)
     aligned = select(other.okr_id).where(
         other.org_id == org_id, other.okr_id == ScoredLink.okr_id, other.label == "aligned"
@@ -294,7 +294,7 @@ def coverage(
 
     Listing every serving OKR made one answer 35 MB on a 10,000-OKR organization (135,000 links
     above `weak`), and 50 clients reading it took the machine (docs/scaling.md)."""
-    _require_scored(session, org_id)
+    require_scored(session, org_id)
     serving = ScoredLink.label.in_(("aligned", "weak"))
     aligned = ScoredLink.label == "aligned"
     totals = {
@@ -358,7 +358,7 @@ def coverage_okrs(
     session: Session, org_id: str, objective_id: str, *, limit: int, offset: int
 ) -> tuple[list[dict[str, Any]], int]:
     """Every OKR that serves one objective (aligned or weak), strongest first, one page."""
-    _require_scored(session, org_id)
+    require_scored(session, org_id)
     if session.get(StrategicObjective, (org_id, objective_id)) is None:
         raise NotFound(f"strategic objective {objective_id!r} does not exist in {org_id!r}")
     where = (
@@ -408,171 +408,3 @@ def drift(session: Session, org_id: str, *, only_drifting: bool = False) -> list
         }
         for d, c in session.execute(query)
     ]
-
-
-def _unstored_pair(
-    session: Session, org_id: str, okr_id: str, objective_id: str, decided_by: str
-) -> str:
-    """A verdict on a pair ranked below what is stored (only the top links are): the OKR's
-    text fingerprint from its stored links, and a scoring job that stores the pair with its
-    real score and the person's verdict."""
-    from alignment.jobs import SCORE_PARAMS, enqueue
-
-    okr_hash = session.scalar(
-        select(ScoredLink.okr_hash)
-        .where(ScoredLink.org_id == org_id, ScoredLink.okr_id == okr_id)
-        .limit(1)
-    )
-    objective = session.get(StrategicObjective, {"org_id": org_id, "id": objective_id})
-    if okr_hash is None or objective is None:
-        _require_scored(session, org_id)
-        raise NotFound(f"no scored link between OKR {okr_id!r} and objective {objective_id!r}")
-    enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by)
-    return okr_hash
-
-
-def _teammates_learn(session: Session, org_id: str, okr_id: str, decided_by: str) -> int | None:
-    """A decision moves the scores of the OKR's teammates (team_decisions.py): rescore in the
-    background when it has any; the queued job's id. One queued scoring job serves every
-    decision made before it starts."""
-    from alignment.jobs import SCORE_PARAMS, enqueue
-
-    team = select(Okr.team_id).where(Okr.org_id == org_id, Okr.id == okr_id).scalar_subquery()
-    teammates = session.scalar(
-        select(func.count())
-        .select_from(Okr)
-        .where(Okr.org_id == org_id, Okr.team_id == team, Okr.id != okr_id)
-    )
-    if not teammates:
-        return None
-    return enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job.id
-
-
-def rescore_if_running(session: Session, org_id: str, decided_by: str) -> int | None:
-    """A scoring run that started before a person's decision replaces every stored verdict
-    with what it read: queue the next run, which applies the decision (its id, if queued).
-
-    Any run holds the organization's scoring lock (stage.score_organization), whether a job,
-    the CLI or a report that scores first: a shared hold of it says whether one is under way.
-    When none is, the decision keeps that shared hold until it commits, so no run can start
-    and read the feedback before the decision is in it (a run that tries meanwhile is told
-    the organization is busy: its job retries, the CLI says to retry): without the hold, a
-    run that began between this check and the commit would store labels without the
-    decision, and a job it saw waiting would skip instead of repairing them
-    (scoring/runs.py). Our own transaction's lock does not count."""
-    from alignment.jobs import SCORE_PARAMS, enqueue
-
-    held = text("SELECT pg_try_advisory_xact_lock_shared(hashtext(:org))")
-    if session.scalar(held, {"org": org_id}):
-        return None
-    return enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job.id
-
-
-def record_feedback(
-    session: Session,
-    org_id: str,
-    okr_id: str,
-    objective_id: str,
-    *,
-    verdict: str,
-    decided_by: str,
-    note: str | None = None,
-) -> dict[str, Any]:
-    """Store a person's verdict (idempotent per pair: the latest verdict wins)."""
-    if verdict not in ("confirmed", "rejected"):
-        raise Invalid(
-            "verdict must be 'confirmed' or 'rejected'",
-            details=[{"path": "$.verdict", "message": f"got {verdict!r}"}],
-        )
-    row = session.get(
-        ScoredLink, {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
-    )
-    if row is not None:
-        okr_hash = row.okr_hash
-    else:
-        okr_hash = _unstored_pair(session, org_id, okr_id, objective_id, decided_by)
-    earlier = session.execute(
-        select(LinkFeedback.verdict, LinkFeedback.okr_hash).where(
-            LinkFeedback.org_id == org_id,
-            LinkFeedback.okr_id == okr_id,
-            LinkFeedback.objective_id == objective_id,
-        )
-    ).first()
-    # A verdict on text that has since changed no longer counts: re-confirming it is new.
-    before = earlier.verdict if earlier is not None and earlier.okr_hash == okr_hash else None
-    rescoring = None
-    if before != verdict:
-        rescoring = _teammates_learn(session, org_id, okr_id, decided_by)
-    rescoring = rescore_if_running(session, org_id, decided_by) or rescoring
-    key = {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
-    fields = {"verdict": verdict, "okr_hash": okr_hash, "decided_by": decided_by, "note": note}
-    fb = record_latest(session, LinkFeedback, key, fields)
-    if row is not None:
-        row.label = "aligned" if verdict == "confirmed" else "none"
-        session.flush()
-    return {
-        "okr_id": okr_id,
-        "objective_id": objective_id,
-        "verdict": fb.verdict,
-        "decided_by": fb.decided_by,
-        "decided_at": fb.decided_at,
-        "note": fb.note,
-        # the scoring job that moves the OKR's teammates (a confirmation made or withdrawn)
-        "rescoring_job": rescoring,
-    }
-
-
-def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
-    """People's verdicts as a goldenthread.labels/v1 document (evaluation data): links, and
-    check-ins decided in the review queue under "drift".
-
-    An OKR is listed with the objectives people confirmed for it. In labels/v1 an empty list
-    means "serves nothing", so an OKR with rejections only is listed (empty) only when every
-    objective of the organization was rejected for it; one rejected link says nothing about
-    the others. Verdicts on an OKR text that has since changed are left out.
-    """
-    from alignment.scoring.stage import load_docs  # the score stage owns the OKR text fingerprint
-
-    docs = load_docs(session, org_id)
-    current = docs.fingerprints
-    objectives = {o.id for o in docs.objectives}
-    confirmed: dict[str, list[str]] = defaultdict(list)
-    rejected: dict[str, set[str]] = defaultdict(set)
-    for f in session.scalars(
-        select(LinkFeedback)
-        .where(LinkFeedback.org_id == org_id)
-        .order_by(LinkFeedback.okr_id, LinkFeedback.objective_id)
-    ):
-        if current.get(f.okr_id) != f.okr_hash:
-            continue
-        if f.verdict == "confirmed":
-            confirmed[f.okr_id].append(f.objective_id)
-        else:
-            rejected[f.okr_id].add(f.objective_id)
-    orphans = [o for o, ids in rejected.items() if o not in confirmed and ids >= objectives]
-    return {
-        "format": "goldenthread.labels/v1",
-        "links": {okr_id: confirmed.get(okr_id, []) for okr_id in sorted([*confirmed, *orphans])},
-        "drift": _check_in_labels(session, org_id),
-    }
-
-
-def _check_in_labels(session: Session, org_id: str) -> dict[str, bool]:
-    """People's verdicts on check-ins (True: about other work), while what they judged holds."""
-    from alignment.scoring.drift_decisions import judged_hash
-
-    rows = session.execute(
-        select(CheckInFeedback, CheckIn)
-        .join(
-            CheckIn,
-            (CheckIn.org_id == CheckInFeedback.org_id)
-            & (CheckIn.id == CheckInFeedback.check_in_id),
-        )
-        .where(CheckInFeedback.org_id == org_id)
-        .order_by(CheckIn.id)
-    )
-    return {
-        c.id: f.verdict == "drifting"
-        for f, c in rows
-        if f.text_hash == judged_hash(c.text, c.okr_id, c.key_result_id)
-    }

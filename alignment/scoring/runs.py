@@ -20,7 +20,7 @@ its transaction's start, for a report's run before the lock): every job it cover
 before then, so a skipped job's `scored_at` never precedes its own `created_at`.
 
 A decision on an OKR with no teammates queues no job when no run holds the lock; it holds the
-lock shared until it commits instead (scoring/reads.rescore_if_running), so no run can start
+lock shared until it commits instead (scoring/feedback.rescore_if_running), so no run can start
 between its check and its commit and store labels without it.
 """
 

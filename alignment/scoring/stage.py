@@ -160,7 +160,7 @@ def score_organization(
     # of the other run, and a few of them starve every other tenant of connections.
     locked = text("SELECT pg_try_advisory_xact_lock(hashtext(:org))")
     if not session.scalar(locked, {"org": org_id}):
-        # Held shared for a moment, too, by a decision being recorded (scoring/reads.py).
+        # Held shared for a moment, too, by a decision being recorded (scoring/feedback.py).
         raise ScoringInProgress(
             f"organization {org_id!r} is being scored, or a decision on it recorded, right "
             "now; a run's results will be there when it ends "

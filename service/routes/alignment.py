@@ -17,6 +17,7 @@ from alignment import repository
 from alignment.adjudicate import configured_adjudicator
 from alignment.bundle.schema import Title
 from alignment.jobs import enqueue
+from alignment.scoring import feedback as link_feedback
 from alignment.scoring import reads as links
 from alignment.scoring.stage import preview_links
 from service.auth import CurrentPrincipal
@@ -246,7 +247,7 @@ def feedback(
     principal: CurrentPrincipal,
 ) -> dict[str, Any]:
     """Confirm or reject a link; later scoring respects it until the OKR's text changes."""
-    return links.record_feedback(
+    return link_feedback.record_feedback(
         session,
         org_id,
         okr_id,
@@ -260,4 +261,4 @@ def feedback(
 @router.get("/alignment/feedback-labels")
 def feedback_labels(org_id: str, session: SessionDep) -> dict[str, Any]:
     """People's verdicts as a goldenthread.labels/v1 document, ready for `goldenthread eval`."""
-    return links.feedback_labels(session, org_id)
+    return link_feedback.feedback_labels(session, org_id)

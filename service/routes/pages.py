@@ -14,7 +14,8 @@ from alignment.drafting import approve
 from alignment.errors import Conflict, Invalid
 from alignment.models import LinkFeedback, ScoredLink
 from alignment.repository import require_org
-from alignment.scoring.reads import ON_THE_JUDGED_TEXT, record_feedback
+from alignment.scoring.feedback import record_feedback
+from alignment.scoring.reads import ON_THE_JUDGED_TEXT
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep

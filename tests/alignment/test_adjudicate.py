@@ -13,8 +13,8 @@ from alignment.embed import VectorCache
 from alignment.models import LlmUsage, Okr, ScoredLink, StrategicObjective
 from alignment.scoring.calibration import DEFAULT
 from alignment.scoring.documents import Link
+from alignment.scoring.feedback import record_feedback
 from alignment.scoring.link_scores import score_links
-from alignment.scoring.reads import record_feedback
 from alignment.scoring.stage import load_docs, score_organization
 from alignment.settings import LLMSettings, get_settings
 from tests.alignment import drafting_support as support

@@ -9,7 +9,7 @@ from alignment import check_in_review
 from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import CheckIn, CheckInDrift
 from alignment.report import build_report
-from alignment.scoring import reads
+from alignment.scoring import feedback
 from alignment.scoring.drift import DEFAULT
 from alignment.scoring.stage import score_organization
 
@@ -57,7 +57,7 @@ def test_a_persons_verdict_shows_at_once_and_survives_rescoring(session, scored_
         if f["kind"] == "checkin_drift" and any(r.get("id") == check_in_id for r in f["records"])
     ]
     assert finding["reason"].endswith("ana decided so in the review queue")
-    assert reads.feedback_labels(session, scored_sample)["drift"] == {check_in_id: True}
+    assert feedback.feedback_labels(session, scored_sample)["drift"] == {check_in_id: True}
 
     # Deciding again replaces the verdict (idempotent per check-in: the latest wins).
     check_in_review.decide(
@@ -75,7 +75,7 @@ def test_a_persons_verdict_shows_at_once_and_survives_rescoring(session, scored_
     score_organization(session, scored_sample, embedder=embedder)
     row = stored(session, scored_sample, check_in_id)
     assert "decided_by" not in row.evidence
-    assert reads.feedback_labels(session, scored_sample)["drift"] == {}
+    assert feedback.feedback_labels(session, scored_sample)["drift"] == {}
 
 
 def test_bad_decisions_are_refused_naming_what_is_wrong(session, scored_sample):

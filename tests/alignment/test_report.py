@@ -38,7 +38,7 @@ from alignment.report import (
     to_html,
 )
 from alignment.report.store import save_settings
-from alignment.scoring.reads import record_feedback
+from alignment.scoring.feedback import record_feedback
 from alignment.scoring.stage import score_organization
 
 REPO = Path(__file__).resolve().parents[2]
@@ -604,7 +604,6 @@ def test_a_report_after_a_decision_shows_the_teammates_rescored(
 
     from alignment.models import Job, Okr
     from alignment.report.facts import needs_scoring
-    from alignment.scoring import reads
 
     build_report(session, scored_sample, embedder=embedder)
     assert not needs_scoring(session, scored_sample, embedder.model_name, after_decisions=True)
@@ -638,7 +637,7 @@ def test_a_report_after_a_decision_shows_the_teammates_rescored(
     with engine.connect() as other:
         assert other.scalar(lock, {"org": scored_sample})
         try:
-            done = reads.record_feedback(
+            done = record_feedback(
                 session, scored_sample, "O-1", second, verdict="confirmed", decided_by="ana"
             )
             job = session.get(Job, done["rescoring_job"])

@@ -11,6 +11,7 @@ from sqlalchemy import func, select, update
 
 from alignment.embed import VectorCache
 from alignment.models import DeclaredLink, Okr, ScoredLink, StrategicObjective, TextEmbedding
+from alignment.scoring import feedback
 from alignment.scoring import reads as links
 from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.stage import load_docs, score_organization
@@ -131,7 +132,7 @@ def _top_aligned(session, org_id: str) -> tuple[str, str]:
 
 def test_rejected_link_stays_rejected_until_text_changes(session, scored_sample, embedder) -> None:
     okr_id, objective_id = _top_aligned(session, scored_sample)
-    links.record_feedback(
+    feedback.record_feedback(
         session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
     )
     score_organization(session, scored_sample, embedder=embedder)
@@ -170,7 +171,7 @@ def test_confirmed_link_is_exported_as_labels(session, scored_sample, embedder) 
             ScoredLink.org_id == scored_sample, ScoredLink.okr_id == "O-11", ScoredLink.rank == 3
         )
     ).one()
-    links.record_feedback(
+    feedback.record_feedback(
         session, scored_sample, "O-11", row.objective_id, verdict="confirmed", decided_by="ana"
     )
     score_organization(session, scored_sample, embedder=embedder)
@@ -179,7 +180,7 @@ def test_confirmed_link_is_exported_as_labels(session, scored_sample, embedder) 
         ScoredLink, {"org_id": scored_sample, "okr_id": "O-11", "objective_id": row.objective_id}
     )
     assert stored.label == "aligned"
-    exported = links.feedback_labels(session, scored_sample)
+    exported = feedback.feedback_labels(session, scored_sample)
     assert exported["format"] == "goldenthread.labels/v1"
     assert exported["links"] == {"O-11": [row.objective_id]}
 
@@ -359,7 +360,7 @@ def test_a_confirmation_moves_its_teammates_and_nobody_else(session, scored_samp
     ).first()
     jobs = select(func.count()).select_from(Job).where(Job.org_id == scored_sample)
     queued = session.scalar(jobs)
-    links.record_feedback(
+    feedback.record_feedback(
         session, scored_sample, "O-1", objective_id, verdict="confirmed", decided_by="ana"
     )
     assert session.scalar(jobs) == queued + 1  # the teammates are rescored in the background
@@ -396,7 +397,7 @@ def test_a_decision_made_while_a_run_embeds_is_not_overwritten(
 
     def decided_meanwhile(*args, **kwargs):
         # A person rejects the link while this run is between its reads and its writes.
-        links.record_feedback(
+        feedback.record_feedback(
             session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
         )
         return real(*args, **kwargs)
@@ -424,13 +425,13 @@ def test_decisions_during_a_run_queue_the_next_one(session, scored_sample, engin
     with engine.connect() as other:
         other.execute(lock, {"org": scored_sample})
         try:
-            links.record_feedback(  # the first verdict may queue its teammates' rescoring too
+            feedback.record_feedback(  # the first verdict may queue its teammates' rescoring too
                 session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
             )
             session.execute(
                 update(Job).where(Job.org_id == scored_sample).values(status="succeeded")
             )
-            during = links.record_feedback(
+            during = feedback.record_feedback(
                 session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ben"
             )
             check_in = session.scalars(
@@ -445,12 +446,12 @@ def test_decisions_during_a_run_queue_the_next_one(session, scored_sample, engin
     assert queued.status == "queued" and queued.kind == "score"
     assert queued.requests == 2  # the check-in decision joined the same queued run
     session.execute(update(Job).where(Job.org_id == scored_sample).values(status="succeeded"))
-    quiet = links.record_feedback(
+    quiet = feedback.record_feedback(
         session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="ana"
     )
     assert quiet["rescoring_job"] is None  # the same verdict again, and no run under way
     score_organization(session, scored_sample, embedder=embedder)  # this transaction's own lock
-    again = links.record_feedback(
+    again = feedback.record_feedback(
         session, scored_sample, okr_id, objective_id, verdict="rejected", decided_by="cy"
     )
     assert again["rescoring_job"] is None  # a run of the deciding transaction itself is done
@@ -495,7 +496,7 @@ def test_reconfirming_a_link_whose_text_changed_moves_the_teammates_again(
         )
     ).one()
     objective_id = row.objective_id
-    links.record_feedback(
+    feedback.record_feedback(
         session, scored_sample, "O-1", objective_id, verdict="confirmed", decided_by="ana"
     )
     okr = session.get(Okr, {"org_id": scored_sample, "id": "O-1"})
@@ -505,7 +506,7 @@ def test_reconfirming_a_link_whose_text_changed_moves_the_teammates_again(
     from alignment.models import Job
 
     session.execute(update(Job).where(Job.org_id == scored_sample).values(status="succeeded"))
-    again = links.record_feedback(
+    again = feedback.record_feedback(
         session, scored_sample, "O-1", objective_id, verdict="confirmed", decided_by="ana"
     )
     assert again["rescoring_job"] is not None
@@ -610,7 +611,7 @@ def test_a_score_job_is_skipped_when_a_report_scored_first(session, scored_sampl
             ScoredLink.org_id == scored_sample, ScoredLink.okr_id == "O-1", ScoredLink.rank == 2
         )
     )
-    done = links.record_feedback(
+    done = feedback.record_feedback(
         session, scored_sample, "O-1", second, verdict="confirmed", decided_by="ana"
     )
     queued = session.get(Job, done["rescoring_job"])
@@ -862,7 +863,7 @@ def test_a_run_cannot_start_between_a_decision_and_its_commit(engine, embedder):
             score_organization(s, org, embedder=embedder)
         with Session(engine) as deciding:
             deciding.begin()
-            decided = links.record_feedback(
+            decided = feedback.record_feedback(
                 deciding, org, "O-1", "SO-2", verdict="confirmed", decided_by="ana"
             )
             assert decided["rescoring_job"] is None  # no teammates, no run: nothing queued
