@@ -37,6 +37,7 @@ from alignment.errors import Conflict, Unavailable
 from alignment.prompts import Prompt, PromptError, load_prompt
 from alignment.scoring.calibration import DEFAULT, Calibration
 from alignment.scoring.documents import Link, ObjectiveDoc, OkrDoc
+from alignment.settings import get_settings
 
 MAX_CANDIDATES = 3
 # A best score within this factor of the aligned threshold (either side) is a close call.
@@ -168,6 +169,9 @@ class Adjudicator:
     max_calls: int = 25  # model calls per scoring run at most
     prompt: Prompt = field(default_factory=lambda: load_prompt("adjudicate_links"))
     progress: Callable[[int, int], None] | None = None  # (close calls done, close calls)
+    # An operator's explicit GOLDENTHREAD_LLM_TEMPERATURE (some models accept only 1.0);
+    # None: the prompt's own.
+    temperature: float | None = None
 
     def run(
         self,
@@ -217,7 +221,9 @@ class Adjudicator:
         reply = self.chat.complete(
             messages,
             schema=LinkVerdicts,
-            temperature=defaults.get("temperature"),
+            temperature=defaults.get("temperature")
+            if self.temperature is None
+            else self.temperature,
             max_tokens=defaults.get("max_tokens"),
         )
         outcome.asked += 1
@@ -254,7 +260,9 @@ def configured_adjudicator(max_calls: int = 25) -> Adjudicator:
             "adjudication needs a language model: set GOLDENTHREAD_LLM_BASE_URL (and _MODEL,"
             " _API_KEY) to an OpenAI-compatible endpoint, or score without adjudication"
         )
-    return Adjudicator(chat, max_calls=max_calls)
+    llm = get_settings().llm
+    explicit = llm.temperature if "temperature" in llm.model_fields_set else None
+    return Adjudicator(chat, max_calls=max_calls, temperature=explicit)
 
 
 def _validated(content: str, case: Case) -> list[Verdict] | None:

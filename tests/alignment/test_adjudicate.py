@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from alignment.adapters.openai_chat import OpenAIChatModel
-from alignment.adjudicate import Adjudicator, Case, close_calls
+from alignment.adjudicate import Adjudicator, Case, close_calls, configured_adjudicator
 from alignment.embed import VectorCache
 from alignment.models import LlmUsage, Okr, ScoredLink, StrategicObjective
 from alignment.scoring.calibration import DEFAULT
@@ -287,3 +287,27 @@ def test_cli_score_adjudicate_without_a_model_says_what_to_set(database_url, sco
     result = CliRunner().invoke(app, ["score", "--org", scored_sample, "--adjudicate"])
     assert result.exit_code != 0
     assert "GOLDENTHREAD_LLM_BASE_URL" in result.output
+
+
+@pytest.mark.parametrize("explicit", [None, "1.0"])
+def test_the_operators_temperature_wins_over_the_prompts(
+    session, scored_sample, embedder, llm_server, monkeypatch, explicit
+):
+    # Some models accept only temperature 1.0: an operator's setting must reach every call.
+    monkeypatch.setenv("GOLDENTHREAD_LLM_BASE_URL", llm_server.url)
+    monkeypatch.setenv("GOLDENTHREAD_LLM_MODEL", MODEL)
+    monkeypatch.setenv("GOLDENTHREAD_LLM_API_KEY", "test-key")
+    monkeypatch.setenv("GOLDENTHREAD_LLM_MAX_RETRIES", "0")
+    if explicit is not None:
+        monkeypatch.setenv("GOLDENTHREAD_LLM_TEMPERATURE", explicit)
+    llm_server.reply(status=500)
+    get_settings.cache_clear()
+    try:
+        adjudicator = configured_adjudicator(max_calls=1)
+        score_organization(session, scored_sample, embedder=embedder, adjudicator=adjudicator)
+    finally:
+        get_settings.cache_clear()
+    sent = {r["body"]["temperature"] for r in llm_server.requests}
+    prompt_default = adjudicator.prompt.model_defaults["temperature"]
+    assert sent == {float(explicit) if explicit else prompt_default}
+    assert prompt_default != 1.0
