@@ -98,7 +98,13 @@ def suggest_cmd(
         list[str] | None,
         typer.Option("--objective", help="Strategic objective to serve (repeat; none: suggest)."),
     ] = None,
-    cycle: Annotated[str | None, typer.Option(help="Cycle id (default: the latest).")] = None,
+    cycle: Annotated[
+        str | None,
+        typer.Option(
+            help="Cycle id (default: the current one, or the next once the current is more "
+            "than half over; 'today' is the latest check-in's date)."
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Draft 1-3 OKRs for a team that serve strategic objectives; stored for approval."""
@@ -127,7 +133,10 @@ def summarize_cmd(
     objective: Annotated[
         str | None, typer.Option("--objective", help="Strategic objective id.")
     ] = None,
-    cycle: Annotated[str | None, typer.Option(help="Cycle id (default: the latest).")] = None,
+    cycle: Annotated[
+        str | None,
+        typer.Option(help="Cycle id (default: the current one, by the latest check-in's date)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Draft a cycle review for a team or a strategic objective; stored for approval."""
