@@ -10,6 +10,7 @@ lead's object checks (its own teams' OKRs, key results, check-ins and drafts).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from alignment.access import audit
 from alignment.access.ownership import teams_touched
 from alignment.access.principal import Principal, Role
 from alignment.drafting.store import get_draft
-from alignment.errors import Forbidden, NotFound
+from alignment.errors import Forbidden, Invalid, NotFound
 from alignment.tenancy import set_tenant_at_begin
 from service.auth import authenticate, recently_checked
 from service.deps import SessionDep
@@ -157,26 +158,36 @@ def rule_for(method: str, path: str) -> Rule | None:
     return RULES.get(("GET" if method == "HEAD" else method, path))
 
 
-async def request_json(request: Request) -> dict[str, Any]:
-    """The JSON body as a dict, for object checks; anything else is the route's to refuse."""
-    if "json" not in request.headers.get("content-type", ""):
+# The team checks that read the request body (the team or OKR a write names).
+BODY_CHECKS = frozenset({"okrs", "key-results", "check-ins", "draft-request"})
+
+
+async def _team_check_body(request: Request, rule: Rule | None) -> dict[str, Any] | None:
+    """The body a team check reads: {} when the route's check reads none, None when it needs
+    one that is not a JSON object.
+
+    Read whatever the Content-Type says: the route parses a JSON body under any spelling of
+    it (`application/JSON`, `+json`, none), so a check that trusted the header would pass a
+    body the route then reads. Only these routes' bodies are read before the key is checked
+    (small record writes and draft requests), not a bundle's 64 MiB."""
+    if rule is None or rule.team_check not in BODY_CHECKS or request.method not in WRITE_METHODS:
+        return {}
+    raw = await request.body()
+    if not raw.strip():
         return {}
     try:
-        body = await request.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
+        body = json.loads(raw)
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    return body if isinstance(body, dict) else None
 
 
-async def authorize(
-    request: Request,
-    session: SessionDep,
-    body: Annotated[dict[str, Any], Depends(request_json)],
-) -> Principal:
+async def authorize(request: Request, session: SessionDep) -> Principal:
     """Every protected request's check. Most requests come with a key this process checked
     moments ago and need no database here: they are checked on the event loop, and the tenant is
     set with the route's first statement. The others are checked in a worker thread."""
     rule = _rule_of(request)
+    body = await _team_check_body(request, rule)
     principal = recently_checked(request)
     if principal is None or (principal.role is LEAD and rule is not None and rule.team_check):
         return await anyio.to_thread.run_sync(_authorize, request, session, body, principal)
@@ -188,7 +199,7 @@ def _rule_of(request: Request) -> Rule | None:
 
 
 def _authorize(
-    request: Request, session: Session, body: dict[str, Any], known: Principal | None
+    request: Request, session: Session, body: dict[str, Any] | None, known: Principal | None
 ) -> Principal:
     """The checks in order; database work only when `known` is None (the key is checked) or
     a team lead's objects are."""
@@ -210,6 +221,12 @@ def _authorize(
     if principal.role not in rule.roles:
         raise Forbidden(f"the {principal.role} role may not {request.method} {route.path}")
     if principal.role is LEAD and rule.team_check:
+        if body is None:  # fail closed: a body the check cannot read names no team it allows
+            raise Invalid(
+                "the request body must be a JSON object: a team lead's request is checked "
+                "against the teams it names",
+                details=[{"path": "$", "message": "not a JSON object"}],
+            )
         _check_teams(session, principal, rule.team_check, org_id or "", request, body)
     if request.method in WRITE_METHODS and (request.method, route.path) not in STORES_NOTHING:
         # Added before the route runs, in its transaction: the entry exists exactly when the

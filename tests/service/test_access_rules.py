@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -61,6 +63,39 @@ def test_team_lead_writes_only_its_own_teams_records(setup) -> None:
         client.post(f"{base}/teams", json={"id": "T-7", "name": "New"}, headers=lead).status_code
         == 403
     )
+
+
+@pytest.mark.parametrize(
+    "media", ["application/JSON", "Application/Json; charset=utf-8", "application/x+json", None]
+)
+def test_a_team_leads_body_is_checked_whatever_its_content_type_says(setup, media) -> None:
+    # The route reads a JSON body under any spelling of its media type (or none): the team
+    # check must read the same body, or a lead writes for any team by changing one header.
+    client, made = setup
+    base = f"/orgs/{ORG}"
+    headers = auth(made["lead"]) | ({"content-type": media} if media else {})
+    writes = [
+        ("post", "/okrs", {"id": "O-9", "team": "T-2", "cycle": "2026-Q4", "title": "Theirs"}),
+        ("patch", "/okrs/O-1", {"team": "T-2"}),
+        ("post", "/check-ins", {"id": "C-9", "okr": "O-2", "text": "Swept two wards."}),
+        ("post", "/drafts/suggestions", {"team": "T-2"}),
+        ("post", "/drafts/summaries", {"objective": "SO-1"}),
+    ]
+    for method, path, body in writes:
+        sent = client.request(method, base + path, content=json.dumps(body), headers=headers)
+        assert sent.status_code == 403, (method, path, sent.text)
+    assert client.get(f"{base}/okrs/O-9", headers=auth(made["admin"])).status_code == 404
+
+
+def test_a_team_leads_write_that_is_no_json_object_is_refused(setup) -> None:
+    client, made = setup
+    headers = auth(made["lead"]) | {"content-type": "application/json"}
+    for raw in (b"\xff\xfe", b"team: T-2"):  # the route's own JSON parsing refuses these
+        assert client.post(f"/orgs/{ORG}/okrs", content=raw, headers=headers).status_code == 422
+    for raw in (b'[{"team": "T-2"}]', b'"T-2"'):  # JSON, but nothing the team check can read
+        sent = client.post(f"/orgs/{ORG}/okrs", content=raw, headers=headers)
+        assert sent.status_code == 422, sent.text
+        assert sent.json()["error"]["details"] == [{"path": "$", "message": "not a JSON object"}]
 
 
 def test_team_lead_requests_and_decides_drafts_for_its_own_teams_only(setup, jobs) -> None:
