@@ -49,7 +49,7 @@ eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in ev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.decisions evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.decisions_service evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real
 
-bench: $(STAMP)  ## every benchmark figure in README.md, benchmarks/README.md and docs/report.md
+bench: $(STAMP)  ## six benchmarks; the others (ann_filtered, jobs, load, pages, report_html_size): .venv/bin/python -m benchmarks.NAME
 	$(BIN)/python -m benchmarks.import_bundle
 	$(BIN)/python -m benchmarks.scoring
 	$(BIN)/python -m benchmarks.ann
