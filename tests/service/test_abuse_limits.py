@@ -163,6 +163,19 @@ def test_declared_link_and_parent_chain_validation_are_linear() -> None:
     assert links_s < 10 and chain_s < 10, (links_s, chain_s)
 
 
+def test_an_unterminated_string_of_escapes_is_refused_in_one_pass(acme: TestClient) -> None:
+    """`{"a":"\\"\\"\\"...` never closes its string: the nesting pre-check scanned it from
+    every quote (40 KB took 10 s, 200 KB minutes). It answers 422 like any other bad JSON."""
+    for tail in ("", "\\"):  # also with a lone backslash at the very end
+        body = '{"a":"' + '\\"' * 100_000 + tail
+        started = time.perf_counter()
+        response = acme.post("/bundles", content=body, headers={"content-type": "application/json"})
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 422
+        assert response.json()["error"]["message"] == "bundle is not valid JSON"
+        assert elapsed < 5, elapsed  # generous: the quadratic scan took minutes here
+
+
 def test_the_api_refuses_what_bundles_refuse(acme: TestClient) -> None:
     assert acme.patch(f"/orgs/{ORG}/teams/T-1", json={"parent": "T-2"}).status_code == 422
     loop = problem(acme.patch(f"/orgs/{ORG}/teams/T-1", json={"parent": "T-2"}), 422)
