@@ -26,7 +26,13 @@ from alignment.review import okr_verdicts
 from alignment.scoring import reads
 
 
-def _findings_about(session: Session, org_id: str, kind: str, record_id: str) -> list[dict]:
+def _findings_about(
+    session: Session, org_id: str, kind: str, record_id: str, shown: bool
+) -> list[dict] | None:
+    """The latest report's findings about a record; None for a reader the report is not for
+    (its findings are the analysts': a team lead sees its verdicts, not the report)."""
+    if not shown:
+        return None
     run = latest_run(session, org_id)
     if run is None:
         return []
@@ -70,7 +76,9 @@ def _decisions(session: Session, org_id: str, okr_id: str) -> list[dict[str, Any
     ]
 
 
-def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
+def okr_detail(
+    session: Session, org_id: str, okr_id: str, *, with_findings: bool = True
+) -> dict[str, Any]:
     require_org(session, org_id)
     found = sources.okrs(session, org_id, ids=[okr_id])
     if not found:
@@ -105,11 +113,13 @@ def okr_detail(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
             }
             for c in reversed(okr["check_ins"])
         ],
-        "findings": _findings_about(session, org_id, "okr", okr_id),
+        "findings": _findings_about(session, org_id, "okr", okr_id, with_findings),
     }
 
 
-def objective_detail(session: Session, org_id: str, objective_id: str) -> dict[str, Any]:
+def objective_detail(
+    session: Session, org_id: str, objective_id: str, *, with_findings: bool = True
+) -> dict[str, Any]:
     require_org(session, org_id)
     objective = session.get(StrategicObjective, {"org_id": org_id, "id": objective_id})
     if objective is None:
@@ -148,5 +158,5 @@ def objective_detail(session: Session, org_id: str, objective_id: str) -> dict[s
         # map; weak ones are shown apart, or the page would contradict both.
         "serving": [o for o in okrs if o["label"] == "aligned"],
         "weak": [o for o in okrs if o["label"] == "weak"],
-        "findings": _findings_about(session, org_id, "objective", objective_id),
+        "findings": _findings_about(session, org_id, "objective", objective_id, with_findings),
     }

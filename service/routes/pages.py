@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy import select
 
 from alignment import check_in_review, review
+from alignment.access.principal import Principal
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.drafting import approve
 from alignment.errors import Conflict, Invalid
@@ -76,10 +77,15 @@ def okr_page(
     org = require_org(session, org_id)
     return page(
         "okr.html.j2",
-        d=okr_detail(session, org_id, okr_id),
+        d=okr_detail(session, org_id, okr_id, with_findings=_sees_reports(principal)),
         org={"id": org.id, "name": org.name},
         signed_in=principal.name,
     )
+
+
+def _sees_reports(principal: Principal) -> bool:
+    """The report's findings are shown to the roles that may open the report."""
+    return may_open(principal, "/orgs/{org_id}/report.html")
 
 
 @router.get("/orgs/{org_id}/objective/{objective_id}", response_class=HTMLResponse)
@@ -90,7 +96,7 @@ def objective_page(
     org = require_org(session, org_id)
     return page(
         "objective.html.j2",
-        d=objective_detail(session, org_id, objective_id),
+        d=objective_detail(session, org_id, objective_id, with_findings=_sees_reports(principal)),
         org={"id": org.id, "name": org.name},
         signed_in=principal.name,
     )

@@ -266,3 +266,26 @@ def test_an_okr_page_marks_the_check_ins_awaiting_review(page, role_keys, scored
         "n => n.map(x => x.dataset.checkIn)") if verdicts.get(c) == "needs_review"]  # fmt: skip
     assert unsure in marked and set(marked) <= set(siblings)
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_report_findings_on_detail_pages_are_for_the_roles_that_read_reports(
+    page, role_keys, scored_sample, embedder
+) -> None:
+    # A team lead may not open the report: the detail pages do not show its findings either.
+    from alignment.report import build_report
+    from alignment.scoring.reads import stored_verdicts
+
+    with Session(db.get_engine()) as s:
+        run = build_report(s, scored_sample, embedder=embedder)
+        about = {(r["type"], r["id"]) for f in run.findings for r in f["records"]}
+        s.commit()
+        orphan = sorted(o for o, v in stored_verdicts(s, scored_sample).items() if v == "orphan")[0]
+    assert ("okr", orphan) in about and ("objective", "SO-11") in about
+    for role, shown in (("strategy_office", True), ("team_lead", False)):
+        page.context.clear_cookies()  # signed out: the next role signs in afresh
+        sign_in(page, role_keys[role])
+        for path in (f"okr/{orphan}", "objective/SO-11"):
+            page.goto(f"/orgs/{scored_sample}/{path}")
+            assert page.locator("#findings-h").count() == int(shown), (role, path)
+            assert (page.locator("li[data-finding]").count() > 0) is shown, (role, path)
+        assert page.console_errors == [] and page.outside_requests == []
