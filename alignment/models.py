@@ -470,7 +470,8 @@ class IdempotentRequest(Base):
     duplicates wait on (then see) the first one's row instead of executing twice. `scope` is a
     hash of the caller's credentials, so one caller can never see another's responses; the
     table has no organization column (and so no tenant policy) because the edge answers a
-    retry before it knows the tenant.
+    retry before it knows the tenant. Only requests with valid credentials write here; an
+    answer carrying a secret is stored as a 409 without it; rows expire after 24 hours.
     """
 
     __tablename__ = "idempotency_keys"
@@ -481,6 +482,8 @@ class IdempotentRequest(Base):
     response_body: Mapped[bytes | None] = mapped_column(LargeBinary)
     response_headers: Mapped[dict | None] = mapped_column(JSONB)
     created_at: Mapped[datetime] = stamped_now()
+    # Rows expire after 24 hours; claims purge them by this index (migration 0018).
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
 
 
 class BundleUpload(Base):

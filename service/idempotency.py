@@ -1,8 +1,19 @@
 """`Idempotency-Key` on POSTs: the same key and body replays the first answer; the same key
 with another body is refused (422); concurrent duplicates run once, the others wait for it.
 
+Only a request whose credentials are valid claims or replays a key: the middleware checks them
+first, with the same lookup the app uses (`service.auth.authenticate`, which a moment later
+answers the route's own check from the process's cache). A request without valid credentials
+runs as if it carried no key, and the app refuses it (401); it stores nothing, and a key revoked
+since the first answer gets no replay. Checking here rather than claiming after `authorize`
+keeps replays out of the route's transaction (no audit entry for a write that did not run, no
+pooled connection held while a duplicate waits).
+
 Keys are scoped by a hash of the caller's credentials, so two callers never share one. Answers
-of 5xx are not kept: the request failed on our side and a retry should run again.
+of 5xx, 401 and 429 are not kept: a retry should run again. An answer that carries a secret
+(a new API key, a webhook's signing secret) is not kept either: its retries get 409
+`idempotency_secret_not_kept`, since the secret was shown once, to the first request. Rows
+expire after `TTL`: each claim first removes this key's expired row and a batch of others.
 """
 
 from __future__ import annotations
@@ -11,17 +22,29 @@ import asyncio
 import hashlib
 import json
 import re
+from datetime import timedelta
 
 from anyio import to_thread
+from sqlalchemy import text
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alignment import idempotency
+from alignment.access.principal import Principal
 from alignment.db import get_app_sessionmaker
+from alignment.errors import Unauthorized
+from service.auth import authenticate, recently_checked
 from service.middleware import json_error, respond
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 WAIT_S, POLL_S = 30.0, 0.1
 REPLAYED_HEADERS = ("content-type", "location")
+TTL = timedelta(hours=24)
+PURGE_BATCH = 500
+NOT_KEPT = frozenset({401, 429})  # and every 5xx: answers that say "try again"
+# Routes whose successful answer carries a secret shown once (METHOD, route template).
+SECRET_ANSWERS = frozenset({("POST", "/orgs/{org_id}/keys"), ("POST", "/orgs/{org_id}/webhooks")})
 
 
 class IdempotencyMiddleware:
@@ -43,6 +66,9 @@ class IdempotencyMiddleware:
         if not KEY.match(key):
             await respond(send, *_invalid_key())
             return
+        if await self._principal(Request(scope)) is None:
+            await self.app(scope, receive, send)  # the app answers 401; nothing is stored
+            return
         body = await _read_body(receive)
         credentials = headers.get(b"authorization", b"") + b"|" + headers.get(b"cookie", b"")
         caller = hashlib.sha256(credentials).hexdigest()
@@ -50,6 +76,7 @@ class IdempotencyMiddleware:
             b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
         ).hexdigest()
 
+        await to_thread.run_sync(_purge_expired, self.sessions, caller, key)
         if not await to_thread.run_sync(
             idempotency.claim, self.sessions, caller, key, request_hash
         ):
@@ -71,17 +98,35 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capturing_send)
         finally:
-            if status >= 500:
+            if status >= 500 or status in NOT_KEPT:
                 await to_thread.run_sync(idempotency.forget, self.sessions, caller, key)
             else:
                 kept = {
-                    n.decode("latin-1"): v.decode("latin-1")
+                    n.decode("latin-1").lower(): v.decode("latin-1")
                     for n, v in response_headers
                     if n.decode("latin-1").lower() in REPLAYED_HEADERS
                 }
+                answer = (status, b"".join(chunks))
+                if status < 300 and _route_of(scope) in SECRET_ANSWERS:
+                    answer = _secret_not_kept(key, kept.get("location"))
+                    kept["content-type"] = "application/json"
                 await to_thread.run_sync(
-                    idempotency.store, self.sessions, caller, key, status, b"".join(chunks), kept
+                    idempotency.store, self.sessions, caller, key, *answer, kept
                 )
+
+    async def _principal(self, request: Request) -> Principal | None:
+        """The caller when its credentials are valid, else None (the app explains the 401)."""
+        known = recently_checked(request)
+        if known is not None:
+            return known
+        return await to_thread.run_sync(self._check, request)
+
+    def _check(self, request: Request) -> Principal | None:
+        with self.sessions() as session, session.begin():
+            try:
+                return authenticate(request, session)
+            except Unauthorized:
+                return None
 
     async def _replay(self, send: Send, caller: str, key: str, request_hash: str) -> None:
         waited = 0.0
@@ -103,6 +148,31 @@ class IdempotencyMiddleware:
                 return
             await asyncio.sleep(POLL_S)
             waited += POLL_S
+
+
+def _route_of(scope: Scope) -> tuple[str, str | None]:
+    """(method, route template) of a request the router has matched."""
+    return scope["method"], getattr(scope.get("route"), "path", None)
+
+
+def _purge_expired(sessions: sessionmaker[Session], scope: str, key: str) -> None:
+    """Remove this key's row when it expired (a claim after `TTL` runs anew) and a batch of
+    other expired rows, skipping any another claim is removing right now."""
+    expired = "created_at < now() - make_interval(secs => :ttl)"
+    params = {"scope": scope, "key": key, "ttl": TTL.total_seconds(), "batch": PURGE_BATCH}
+    with sessions() as s, s.begin():
+        s.execute(
+            text(f"delete from idempotency_keys where scope = :scope and key = :key and {expired}"),
+            params,
+        )
+        s.execute(
+            text(
+                "delete from idempotency_keys where ctid = any(array("
+                f"select ctid from idempotency_keys where {expired} "
+                "limit :batch for update skip locked))"
+            ),
+            params,
+        )
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -132,6 +202,26 @@ def _reused_key(key: str) -> tuple[int, bytes]:
         "idempotency_key_reused",
         "this Idempotency-Key was used with a different request; use a new key",
         [{"path": "header.Idempotency-Key", "message": f"{json.dumps(key)} had another body"}],
+    )
+
+
+def _secret_not_kept(key: str, location: str | None) -> tuple[int, bytes]:
+    """What a retry gets instead of a secret the first answer showed once."""
+    details = [
+        {
+            "path": "header.Idempotency-Key",
+            "message": f"{json.dumps(key)} already ran; its secret was shown once and is not kept",
+        }
+    ]
+    if location:
+        details.append({"path": "header.Location", "message": f"created {location}"})
+    return json_error(
+        409,
+        "idempotency_secret_not_kept",
+        "the request with this Idempotency-Key already ran and its answer carried a secret, "
+        "which was shown once and is not kept: use the secret from that first answer, or "
+        "revoke what it created and send the request again with a new Idempotency-Key",
+        details,
     )
 
 

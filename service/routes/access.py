@@ -1,15 +1,24 @@
 """API keys (admins of an organization; the platform admin bootstraps one) and the audit log.
 
 Writes here are audited like every other: `permissions.authorize` records each one.
+
+A `platform_admin` key creates an organization's keys only while the organization has no active
+admin key: it bootstraps the first admin, it does not hold a standing key to every tenant. Once
+an admin exists, that admin creates further keys; the operator's CLI (`goldenthread keys create`,
+on the database's machine) stays the break-glass path.
 """
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from alignment.access import audit, keys
 from alignment.access.principal import Role
+from alignment.errors import Conflict
+from alignment.models import ApiKey
 from service.auth import CurrentPrincipal, forget_checked_keys
 from service.deps import PageDep, SessionDep
 
@@ -34,6 +43,8 @@ def create_key(
     response: Response,
 ) -> dict[str, Any]:
     """Create a key; its full text is in this response only, never again."""
+    if principal.role is Role.platform_admin:
+        _refuse_once_an_admin_exists(session, org_id)
     row, raw = keys.create_key(
         session,
         org_id=org_id,
@@ -44,6 +55,32 @@ def create_key(
     )
     response.headers["Location"] = f"/orgs/{org_id}/keys/{row.prefix}"
     return {**keys.render_key(row), "key": raw}
+
+
+def _refuse_once_an_admin_exists(session: Session, org_id: str) -> None:
+    """A platform admin bootstraps an organization's first admin key, nothing after it. The
+    lock makes two concurrent bootstraps take turns, so the second sees the first's key."""
+    session.execute(
+        text("select pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"first-admin-key:{org_id}"},
+    )
+    active_admin = session.scalar(
+        select(ApiKey.id)
+        .where(
+            ApiKey.org_id == org_id,
+            ApiKey.role == Role.admin.value,
+            ApiKey.revoked_at.is_(None),
+        )
+        .limit(1)
+    )
+    if active_admin is not None:
+        raise Conflict(
+            f"organization {org_id!r} already has an active admin key; "
+            "a platform_admin key only creates an organization's first admin key. The "
+            "organization's own admin creates further keys; if no admin can, the operator "
+            "runs `goldenthread keys create` on the database's machine",
+            details=[{"path": "path.org_id", "message": "has an active admin key"}],
+        )
 
 
 @router.get("/keys")

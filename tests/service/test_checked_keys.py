@@ -67,3 +67,27 @@ def test_a_key_revoked_elsewhere_stops(
         keys.revoke_key(s, key.split("_")[1], org_id=org)
     time.sleep(wait)
     assert app_client.get(f"/orgs/{org}", headers=auth(key)).status_code == 401
+
+
+def test_a_platform_admin_creates_only_an_organizations_first_admin_key(
+    app_client, platform, cleanup
+) -> None:
+    org, first = _org_admin_key(app_client, platform, cleanup)
+    for role in ("admin", "integration"):
+        again = app_client.post(f"/orgs/{org}/keys", json={"role": role}, headers=auth(platform))
+        assert again.status_code == 409, again.text
+        message = again.json()["error"]["message"]
+        assert "already has an active admin key" in message
+        assert "own admin creates further keys" in message
+        assert "goldenthread keys create" in message
+    listed = app_client.get(f"/orgs/{org}/keys", headers=auth(first)).json()["items"]
+    assert len(listed) == 1  # nothing was minted
+    # The organization's own admin still creates keys, admin ones included.
+    second = app_client.post(f"/orgs/{org}/keys", json={"role": "admin"}, headers=auth(first))
+    assert second.status_code == 201
+    for raw in (first, second.json()["key"]):
+        prefix = raw.split("_")[1]
+        assert app_client.delete(f"/orgs/{org}/keys/{prefix}", headers=auth(raw)).is_success
+    # No active admin left: the platform admin may bootstrap one again.
+    again = app_client.post(f"/orgs/{org}/keys", json={"role": "admin"}, headers=auth(platform))
+    assert again.status_code == 201, again.text

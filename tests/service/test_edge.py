@@ -1,5 +1,6 @@
-"""The edge on a real committed database: idempotent POSTs, concurrent creates, rate limits,
-500s without database text, security headers, CORS closed.
+"""The edge on a real committed database: idempotent POSTs (claimed only with valid
+credentials, no secret kept, rows expiring), concurrent creates, rate limits, 500s without
+database text, security headers, CORS closed.
 
 The app runs as in production here (its own sessions as the application role), so these
 tests commit and clean up after themselves.
@@ -7,13 +8,18 @@ tests commit and clean up after themselves.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from alignment import repository
+from alignment.access import keys
+from alignment.access.principal import Role
 from alignment.settings import get_settings
 from service.app import create_app
 from tests.conftest import auth
@@ -56,6 +62,144 @@ def test_idempotency_key_replays_refuses_another_body_and_runs_concurrent_duplic
         app_client.post("/orgs", json=body, headers={**key, **auth(platform + "x")}).status_code
         == 401
     )
+
+
+def _stored(engine: Engine, *idempotency_keys: str) -> list[dict]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("select * from idempotency_keys where key = any(:keys)"),
+            {"keys": list(idempotency_keys)},
+        )
+        return [dict(r._mapping) for r in rows]
+
+
+def _org_with_admin(app_client, platform, cleanup) -> tuple[str, str]:
+    org = f"idem-{uuid.uuid4().hex[:6]}"
+    cleanup.append(org)
+    assert app_client.post(
+        "/orgs", json={"id": org, "name": "I"}, headers=auth(platform)
+    ).is_success
+    made = app_client.post(f"/orgs/{org}/keys", json={"role": "admin"}, headers=auth(platform))
+    assert made.status_code == 201, made.text
+    return org, made.json()["key"]
+
+
+def test_requests_without_valid_credentials_claim_no_idempotency_key(
+    app_client, platform, engine: Engine
+) -> None:
+    with Session(engine) as s, s.begin():
+        revoked = keys.create_key(s, org_id=None, role=Role.platform_admin)[1]
+        keys.revoke_key(s, revoked.split("_")[1], org_id=None)
+    sent = []
+    for credentials in (
+        {},
+        {"Authorization": "Bearer gt_nothing0_" + "x" * 43},
+        {"Authorization": "Basic abc"},
+        auth(revoked),
+        {"Cookie": "gt_session=" + platform},  # a cookie write without the form's token
+    ):
+        idem = uuid.uuid4().hex
+        sent.append(idem)
+        body = {"id": f"anon-{idem[:6]}", "name": "Anon"}
+        answer = app_client.post(
+            "/orgs", json=body, headers={"Idempotency-Key": idem, **credentials}
+        )
+        assert answer.status_code == 401, answer.text
+        again = app_client.post(
+            "/orgs", json=body, headers={"Idempotency-Key": idem, **credentials}
+        )
+        assert again.status_code == 401 and "idempotent-replayed" not in again.headers
+    assert _stored(engine, *sent) == []
+
+
+def test_a_revoked_key_gets_401_not_the_replay_of_its_answer(
+    app_client, platform, cleanup, engine: Engine
+) -> None:
+    org, admin = _org_with_admin(app_client, platform, cleanup)
+    headers = {"Idempotency-Key": uuid.uuid4().hex, **auth(admin)}
+    first = app_client.post(f"/orgs/{org}/okrs.csv", content=b"", headers=headers)
+    replayed = app_client.post(f"/orgs/{org}/okrs.csv", content=b"", headers=headers)
+    assert replayed.status_code == first.status_code < 500
+    assert replayed.headers["idempotent-replayed"] == "true"
+    prefix = admin.split("_")[1]
+    assert app_client.delete(f"/orgs/{org}/keys/{prefix}", headers=auth(admin)).is_success
+    refused = app_client.post(f"/orgs/{org}/okrs.csv", content=b"", headers=headers)
+    assert refused.status_code == 401
+    assert "idempotent-replayed" not in refused.headers
+    assert refused.json()["error"]["code"] == "unauthorized"
+
+
+def test_an_answer_with_a_secret_is_never_stored_nor_shown_again(
+    app_client, platform, cleanup, engine: Engine
+) -> None:
+    org, admin = _org_with_admin(app_client, platform, cleanup)
+    idem = uuid.uuid4().hex
+    headers = {"Idempotency-Key": idem, **auth(admin)}
+    made = app_client.post(f"/orgs/{org}/keys", json={"role": "integration"}, headers=headers)
+    assert made.status_code == 201
+    raw = made.json()["key"]
+    secret = raw.split("_", 2)[2]
+    [row] = _stored(engine, idem)
+    stored = bytes(row["response_body"]) + repr(row["response_headers"]).encode()
+    assert raw.encode() not in stored and secret.encode() not in stored
+    retry = app_client.post(f"/orgs/{org}/keys", json={"role": "integration"}, headers=headers)
+    assert retry.status_code == 409 and retry.headers["idempotent-replayed"] == "true"
+    assert secret not in retry.text
+    error = retry.json()["error"]
+    assert error["code"] == "idempotency_secret_not_kept"
+    assert error["details"][0]["path"] == "header.Idempotency-Key"
+    assert retry.headers["location"] == made.headers["location"]
+    assert made.headers["location"] in error["details"][1]["message"]
+    other = app_client.post(f"/orgs/{org}/keys", json={"role": "admin"}, headers=headers)
+    assert other.json()["error"]["code"] == "idempotency_key_reused"  # as for any other POST
+    assert client_keys_count(app_client, org, admin) == 2  # the retries created nothing
+
+    hook_idem = uuid.uuid4().hex
+    hook = {"url": "https://8.8.8.8/hook", "events": ["report.completed"]}
+    hook_headers = {"Idempotency-Key": hook_idem, **auth(admin)}
+    subscribed = app_client.post(f"/orgs/{org}/webhooks", json=hook, headers=hook_headers)
+    assert subscribed.status_code == 201, subscribed.text
+    signing = subscribed.json()["secret"]
+    [row] = _stored(engine, hook_idem)
+    assert signing.encode() not in bytes(row["response_body"])
+    again = app_client.post(f"/orgs/{org}/webhooks", json=hook, headers=hook_headers)
+    assert again.status_code == 409 and signing not in again.text
+
+
+def client_keys_count(app_client, org: str, admin: str) -> int:
+    return len(app_client.get(f"/orgs/{org}/keys", headers=auth(admin)).json()["items"])
+
+
+def test_expired_idempotency_rows_are_purged_and_ignored(
+    app_client, platform, cleanup, engine: Engine
+) -> None:
+    stale = uuid.uuid4().hex
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into idempotency_keys (scope, key, request_hash, status_code, created_at)"
+                " values (:scope, :key, :hash, 201, now() - interval '25 hours')"
+            ),
+            {"scope": hashlib.sha256(b"someone").hexdigest(), "key": stale, "hash": "0" * 64},
+        )
+    org = f"idem-{uuid.uuid4().hex[:6]}"
+    cleanup.append(org)
+    idem = uuid.uuid4().hex
+    headers = {"Idempotency-Key": idem, **auth(platform)}
+    body = {"id": org, "name": "Expiring"}
+    assert app_client.post("/orgs", json=body, headers=headers).status_code == 201
+    assert _stored(engine, stale) == []  # purged by the claim
+    with engine.begin() as conn:
+        conn.execute(
+            text("update idempotency_keys set created_at = now() - interval '25 hours'"
+                 " where key = :key"),
+            {"key": idem},
+        )  # fmt: skip
+    rerun = app_client.post("/orgs", json=body, headers=headers)
+    assert rerun.status_code == 409  # it ran again (the organization exists), no replay
+    assert "idempotent-replayed" not in rerun.headers
+    [row] = _stored(engine, idem)
+    assert row["status_code"] == 409
 
 
 def test_rate_limit_answers_429_with_retry_after(app_client, platform, monkeypatch) -> None:

@@ -48,6 +48,16 @@ def test_create_list_revoke(org) -> None:
     assert "revoked" in cli("list", "--org", org).output
 
 
+def test_the_cli_creates_admin_keys_while_one_is_active(org) -> None:
+    # The break-glass path: the API refuses a platform admin a second admin key, the operator's
+    # CLI on the database's machine does not.
+    made = [cli("create", "--org", org, "--role", "admin", "--json") for _ in range(2)]
+    assert [m.exit_code for m in made] == [0, 0], [m.output for m in made]
+    with db.transaction() as session:
+        for m in made:
+            assert keys.authenticate(session, json.loads(m.output)["key"]).role == "admin"
+
+
 def test_bad_role_team_or_organization_is_named(org) -> None:
     assert cli("create", "--org", org, "--role", "owner").exit_code == 2
     no_team = cli("create", "--org", org, "--role", "team_lead")
