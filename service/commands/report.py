@@ -87,7 +87,7 @@ def build_whole_report(org: str) -> None:
     find the stored one unchanged), so its first visit shows it instead of waiting for one."""
     from alignment import report
 
-    _build(org, report.ReportFilters(), None, "html", report.to_html, None)
+    _build(org, report.ReportFilters(), None, "html", None, None)
 
 
 def check_output(output: Path | None) -> None:
@@ -108,6 +108,7 @@ def check_output(output: Path | None) -> None:
 
 
 def _build(org, filters, day, fmt: str, render, output: Path | None) -> None:
+    """Build and store a run; with a `render`, write it to `output` (or stdout)."""
     from alignment import db, report
     from alignment.embedder import get_embedder
     from alignment.report.config import check_filters_in
@@ -130,10 +131,12 @@ def _build(org, filters, day, fmt: str, render, output: Path | None) -> None:
                 on_stage=lambda label: bar.update(task, description=label),
                 on_embed=lambda done, total: bar.update(task, completed=done, total=total),
             )
-            bar.update(task, description=f"rendering {fmt}")
-            text = render(run)
-            # Written inside the transaction: a file that cannot be written stores no run.
-            _write(text, output)
+            text = None
+            if render is not None:
+                bar.update(task, description=f"rendering {fmt}")
+                text = render(run)
+                # Written inside the transaction: a file that cannot be written stores no run.
+                _write(text, output)
             done = "unchanged, stored run" if run.reused else "stored"
             bar.update(task, description=f"report #{run.number} {done}", completed=1, total=1)
     except DomainError as exc:
@@ -146,7 +149,8 @@ def _build(org, filters, day, fmt: str, render, output: Path | None) -> None:
         )
     else:
         err.print(f"report [bold]#{run.number}[/] for {org}: {headline(run.summary)}")
-    _finish(text, output)
+    if text is not None:
+        _finish(text, output)
 
 
 def _write_stored(org: str, run_id: int, render, output: Path | None) -> None:

@@ -91,10 +91,10 @@ def test_the_demo_shows_its_report_at_once_and_stops_its_embedded_database(tmp_p
     # as started here, or it outlives the demo. And the demo builds the first report before
     # serving: the report page answers with it, not a "being built" page.
     port = _free_port()
+    printed, logged = (tmp_path / "stdout").open("w"), (tmp_path / "stderr").open("w")
     demo = subprocess.Popen(
         [sys.executable, "-m", "service.cli", "demo", "--port", str(port)],
-        env=serve_env(tmp_path, port), cwd=REPO, stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        env=serve_env(tmp_path, port), cwd=REPO, stdout=printed, stderr=logged,
     )  # fmt: skip
     pid_file = tmp_path / "pgdata" / "postmaster.pid"
     try:
@@ -110,10 +110,11 @@ def test_the_demo_shows_its_report_at_once_and_stops_its_embedded_database(tmp_p
             html = response.read().decode()
         assert "Recomputing" not in html and "being built" not in html
         assert "<h1>Alignment report: Brightwater Linen Services</h1>" in html
+        assert "<html" not in (tmp_path / "stdout").read_text()  # stored, not printed
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=15)
         time.sleep(0.5)
-        assert not pid_file.exists(), "the demo left its embedded PostgreSQL running"
+        assert not pid_file.exists(), (tmp_path / "stderr").read_text()[-4000:]
     finally:
         if demo.poll() is None:
             demo.kill()
