@@ -434,6 +434,8 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = stamped_now()
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Page sessions (signed tickets) issued before this no longer sign in (migration 0019).
+    signed_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint(
             "role in ('platform_admin','admin','strategy_office','team_lead','integration')",

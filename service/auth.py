@@ -14,6 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -26,6 +27,7 @@ from alignment.errors import Unauthorized
 from alignment.settings import get_settings
 
 Authenticator = Callable[[Request, Session], Principal | None]
+Authenticate = Callable[[Session, str], Principal | None]
 
 
 class _CheckedKeys:
@@ -51,13 +53,16 @@ class _CheckedKeys:
             hit = self.entries.get(digest)
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
-    def principal(self, session: Session, raw_key: str) -> Principal | None:
+    def principal(
+        self, session: Session, raw_key: str, check: Authenticate = keys.authenticate
+    ) -> Principal | None:
+        """`check`'s answer for `raw_key` (an API key, or a page session ticket), cached."""
         ttl = get_settings().service.auth_cache_seconds
         if ttl <= 0:
-            return keys.authenticate(session, raw_key)
+            return check(session, raw_key)
         if (hit := self.cached(raw_key)) is not None:
             return hit
-        principal = keys.authenticate(session, raw_key)
+        principal = check(session, raw_key)
         if principal is not None:
             digest = hashlib.sha256(raw_key.encode()).digest()
             with self.lock:
@@ -103,37 +108,89 @@ def bearer_api_key(request: Request, session: Session) -> Principal | None:
 
 
 SESSION_COOKIE = "gt_session"
+SESSION_HOURS = 12
 
 
 _PROCESS_SECRET = secrets.token_bytes(32)
 
 
-def form_token(raw_key: str) -> str:
-    """The CSRF token of a signed-in browser: an HMAC of its key, which a page on another
-    site can neither read nor compute. Page forms carry it in their action URL."""
+def _secret() -> bytes:
     configured = get_settings().service.secret_key
-    secret = configured.get_secret_value().encode() if configured else _PROCESS_SECRET
-    return hmac.new(secret, raw_key.encode(), hashlib.sha256).hexdigest()[:32]
+    return configured.get_secret_value().encode() if configured else _PROCESS_SECRET
 
 
-def _signed_in_key(request: Request) -> str | None:
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
+def form_token(ticket: str) -> str:
+    """The CSRF token of a signed-in browser: an HMAC of its session ticket, which a page on
+    another site can neither read nor compute, new with every sign-in. Page forms carry it in
+    their action URL."""
+    return hmac.new(_secret(), b"form:" + ticket.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def _ticket_mac(prefix: str, issued_ms: int, secret_hash: str) -> str:
+    message = f"ticket:{prefix}.{issued_ms}.{secret_hash}".encode()
+    return hmac.new(_secret(), message, hashlib.sha256).hexdigest()[:40]
+
+
+def session_ticket(session: Session, raw_key: str) -> str | None:
+    """What the pages' cookie holds after signing in with `raw_key`, or None for a key that
+    is not valid: `<prefix>.<issued, ms>.<HMAC>`, signed over the key's stored hash.
+
+    Not the key: a copied cookie signs in to the pages for at most SESSION_HOURS, ends when
+    the person signs out (`keys.sign_out`) or the key is revoked, and is no API key."""
+    if keys.authenticate(session, raw_key) is None:
+        return None
+    prefix = keys.KEY_PATTERN.match(raw_key).group(1)
+    row = keys.active_key(session, prefix)
+    if row is None:
+        return None
+    issued_ms = int(time.time() * 1000)
+    return f"{prefix}.{issued_ms}.{_ticket_mac(prefix, issued_ms, row.secret_hash)}"
+
+
+def _ticket_principal(session: Session, ticket: str) -> Principal | None:
+    prefix, _, rest = ticket.partition(".")
+    issued, _, mac = rest.partition(".")
+    if not (prefix and issued.isdigit() and mac):
+        return None
+    issued_ms = int(issued)
+    if not 0 <= time.time() * 1000 - issued_ms <= SESSION_HOURS * 3600 * 1000:
+        return None
+
+    def proves(row) -> bool:
+        signed_out = row.signed_out_at
+        if signed_out is not None and signed_out.timestamp() * 1000 >= issued_ms:
+            return False
+        return hmac.compare_digest(mac, _ticket_mac(prefix, issued_ms, row.secret_hash))
+
+    return keys.authenticate_by(session, prefix, proves)
+
+
+def end_page_sessions(session: Session, ticket: str) -> None:
+    """Signing out: a valid ticket ends every page session of its key issued until now (a
+    forged one, naming someone's public prefix, ends nothing)."""
+    if ticket and _ticket_principal(session, ticket) is not None:
+        keys.sign_out(session, ticket.partition(".")[0], datetime.now(UTC))
+        forget_checked_keys(session)
+
+
+def _signed_in_ticket(request: Request) -> str | None:
+    ticket = request.cookies.get(SESSION_COOKIE)
+    if not ticket:
         return None
     if request.method not in ("GET", "HEAD"):
         sent = request.query_params.get("csrf", "")
-        if not hmac.compare_digest(sent.encode(), form_token(raw).encode()):
+        if not hmac.compare_digest(sent.encode(), form_token(ticket).encode()):
             return None
-    return raw
+    return ticket
 
 
 def session_cookie(request: Request, session: Session) -> Principal | None:
     """The web pages' sign-in (service/routes/session.py). Reads need the cookie only; a write
     also needs the page form's token (`?csrf=`), so a cross-site form cannot act with it."""
-    raw = _signed_in_key(request)
-    if raw is None:
+    ticket = _signed_in_ticket(request)
+    if ticket is None:
         return None
-    principal = checked_keys.principal(session, raw)
+    principal = checked_keys.principal(session, ticket, check=_ticket_principal)
     if principal is None:
         raise Unauthorized("your sign-in is no longer valid; sign in again")
     return principal
@@ -158,7 +215,7 @@ def recently_checked(request: Request) -> Principal | None:
         raw = _bearer_token(request)
     except Unauthorized:
         return None
-    if raw is None and (raw := _signed_in_key(request)) is None:
+    if raw is None and (raw := _signed_in_ticket(request)) is None:
         return None
     return checked_keys.cached(raw)
 

@@ -11,7 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from datetime import datetime
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -91,23 +92,45 @@ def create_key(
     return row, f"gt_{prefix}_{secret}"
 
 
+def active_key(session: Session, prefix: str) -> ApiKey | None:
+    """The unrevoked key with this prefix, or None."""
+    # Row-level security admits exactly this key's row before any tenant is known.
+    session.execute(
+        text("select set_config(:name, :prefix, true)"), {"name": PREFIX_SETTING, "prefix": prefix}
+    )
+    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
+    return None if row is None or row.revoked_at is not None else row
+
+
 def authenticate(session: Session, raw_key: str) -> Principal | None:
     """The principal of a valid, unrevoked key; None for anything else (never says which)."""
     match = KEY_PATTERN.match(raw_key or "")
     if not match:
         return None
     prefix, secret = match.groups()
-    # Row-level security admits exactly this key's row before any tenant is known.
-    session.execute(
-        text("select set_config(:name, :prefix, true)"), {"name": PREFIX_SETTING, "prefix": prefix}
+    return authenticate_by(
+        session, prefix, lambda row: hmac.compare_digest(row.secret_hash, _digest(secret))
     )
-    row = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    if row is None or row.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(row.secret_hash, _digest(secret)):
+
+
+def authenticate_by(
+    session: Session, prefix: str, proves: Callable[[ApiKey], bool]
+) -> Principal | None:
+    """The principal of the unrevoked key with this prefix when `proves` accepts its row (the
+    key's secret, or a page session ticket signed over its stored hash)."""
+    row = active_key(session, prefix)
+    if row is None or not proves(row):
         return None
     _stamp_use(session, row.id)
     return principal_of(row)
+
+
+def sign_out(session: Session, prefix: str, at: datetime) -> None:
+    """End every page session of the key issued before `at` (the key stays valid)."""
+    row = active_key(session, prefix)
+    if row is not None:
+        row.signed_out_at = at
+        session.flush()
 
 
 def _stamp_use(session: Session, key_id: int) -> None:

@@ -1,7 +1,9 @@
-"""Signing in to the web pages with an API key, kept in an HTTP-only, SameSite=Strict cookie.
+"""Signing in to the web pages with an API key; the session is an HTTP-only, SameSite=Strict cookie.
 
-The cookie authenticates page reads (GET/HEAD) only; every write still needs the key in an
-`Authorization` header, so a cross-site form can never act with a signed-in person's cookie.
+The cookie holds a signed session ticket, not the key (service/auth.py): it lasts 12 hours, and
+signing out ends every page session of the key on the server. It authenticates page reads;
+a page's form also needs the page's token in its action URL (`?csrf=`, an HMAC of the ticket),
+so a form on another site can never act with a signed-in person's cookie.
 """
 
 from __future__ import annotations
@@ -13,9 +15,8 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from alignment.access import keys
 from alignment.settings import get_settings
-from service.auth import SESSION_COOKIE
+from service.auth import SESSION_COOKIE, SESSION_HOURS, end_page_sessions, session_ticket
 from service.deps import SessionDep
 from service.templating import page
 
@@ -59,24 +60,27 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     sent, kept = (form.get("csrf") or [""])[0], request.cookies.get(CSRF_COOKIE, "")
     if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
         return _page("The form expired or came from another site; please sign in again.", 403)
-    principal = keys.authenticate(session, raw) if raw else None
-    if principal is None:
+    ticket = session_ticket(session, raw) if raw else None
+    if ticket is None:
         return _page("That key is not valid (unknown, mistyped or revoked).", status=401)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        raw,
+        ticket,
         httponly=True,
         samesite="strict",
         secure=get_settings().service.https,
-        max_age=12 * 3600,
+        max_age=SESSION_HOURS * 3600,
         path="/",
     )
     return response
 
 
 @router.post("/sign-out")
-def sign_out() -> Response:
+def sign_out(request: Request, session: SessionDep) -> Response:
+    """Forget the cookie, and end every page session of its key on the server: a copy of the
+    cookie elsewhere stops working too (the key itself stays valid for the API)."""
+    end_page_sessions(session, request.cookies.get(SESSION_COOKIE, ""))
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

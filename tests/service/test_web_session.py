@@ -62,3 +62,84 @@ def test_sign_in_sets_an_http_only_strict_cookie_and_the_pages_work(web) -> None
     assert write.status_code == 401
     client.post("/sign-out")
     assert client.get("/").status_code == 401
+
+
+def _signed_in(client, raw: str) -> str:
+    """Sign in through the form; the cookie's value."""
+    token = csrf_of(client.get("/sign-in").text)
+    client.post("/sign-in", data={"key": raw, "csrf": token}, follow_redirects=False)
+    return client.cookies["gt_session"]
+
+
+def test_the_cookie_holds_a_ticket_not_the_key_and_each_sign_in_gets_its_own(web) -> None:
+    from service.auth import form_token
+
+    client, raw = web
+    first = _signed_in(client, raw)
+    prefix = raw.split("_")[1]
+    assert raw not in first and raw.split("_", 2)[2] not in first
+    assert first.startswith(prefix + ".")
+    # The ticket is no API key.
+    assert (
+        client.get(f"/orgs/{ORG}/okrs", headers={"Authorization": f"Bearer {first}"}).status_code
+        == 401
+    )
+    client.cookies.clear()
+    second = _signed_in(client, raw)
+    assert second != first and form_token(second) != form_token(first)
+
+
+def test_signing_out_ends_every_copy_of_the_session_but_not_the_key(web) -> None:
+    client, raw = web
+    ticket = _signed_in(client, raw)
+    other_browser = {"Cookie": f"gt_session={ticket}", **PAGE}
+    assert client.get("/", headers=other_browser).status_code == 200
+    client.post("/sign-out")
+    copied = client.get("/", headers=other_browser, follow_redirects=False)
+    assert copied.status_code == 303 and copied.headers["location"] == "/sign-in"
+    assert (
+        client.get(f"/orgs/{ORG}/okrs", headers={"Authorization": f"Bearer {raw}"}).status_code
+        == 200
+    )
+    assert (
+        client.get(
+            "/", headers={"Cookie": f"gt_session={_signed_in(client, raw)}", **PAGE}
+        ).status_code
+        == 200
+    )
+
+
+def test_a_forged_expired_or_revoked_ticket_signs_nobody_in(
+    web, session: Session, monkeypatch
+) -> None:
+    import time
+
+    from service import auth
+
+    client, raw = web
+    ticket = _signed_in(client, raw)
+    prefix, issued, mac = ticket.split(".")
+
+    def status(cookie: str) -> int:
+        return client.get(
+            f"/orgs/{ORG}/okrs", headers={"Cookie": f"gt_session={cookie}"}
+        ).status_code
+
+    assert status(ticket) == 200
+    assert status(f"{prefix}.{issued}.{'0' * len(mac)}") == 401  # forged signature
+    assert status(f"{prefix}.{int(issued) + 1}.{mac}") == 401  # another issue time
+    # A forged ticket naming the key's public prefix cannot sign its person out.
+    client.post("/sign-out", headers={"Cookie": f"gt_session={prefix}.{issued}.{'0' * len(mac)}"})
+    assert status(ticket) == 200
+    # 12 hours later the ticket is over, whatever the browser keeps.
+    later = time.time() + auth.SESSION_HOURS * 3600 + 60
+    monkeypatch.setattr(auth.time, "time", lambda: later)
+    auth.checked_keys.forget_all()
+    assert status(ticket) == 401
+    monkeypatch.undo()
+    auth.checked_keys.forget_all()
+    assert status(ticket) == 200
+    keys.revoke_key(session, prefix, org_id=ORG)
+    session.commit()
+    auth.checked_keys.forget_all()
+    assert status(ticket) == 401
