@@ -47,6 +47,20 @@ def _page(error: str | None = None, status: int = 200) -> HTMLResponse:
     return response
 
 
+async def _form_body(request: Request) -> bytes | None:
+    """The sign-in form's body, or None past MAX_FORM_BYTES. Read no further than that: the
+    page is open to anyone, and the service's body limit (64 MiB) is for bundles."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return None
+    return body
+
+
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page() -> HTMLResponse:
     return _page()
@@ -54,8 +68,10 @@ def sign_in_page() -> HTMLResponse:
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request, session: SessionDep) -> Response:
-    body = (await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace")
-    form = parse_qs(body)
+    body = await _form_body(request)
+    if body is None:
+        return _page("The form is too large; it holds a key and nothing else.", 413)
+    form = parse_qs(body.decode("utf-8", "replace"))
     raw = (form.get("key") or [""])[0].strip()
     sent, kept = (form.get("csrf") or [""])[0], request.cookies.get(CSRF_COOKIE, "")
     if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):

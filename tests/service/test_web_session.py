@@ -143,3 +143,22 @@ def test_a_forged_expired_or_revoked_ticket_signs_nobody_in(
     session.commit()
     auth.checked_keys.forget_all()
     assert status(ticket) == 401
+
+
+def test_the_sign_in_form_reads_no_more_than_a_key_needs(web) -> None:
+    client, raw = web
+    token = csrf_of(client.get("/sign-in").text)
+    padded = {"key": raw, "csrf": token, "pad": "x" * 5000}
+    assert client.post("/sign-in", data=padded, follow_redirects=False).status_code == 413
+
+    def chunked():  # no Content-Length: the limit holds while reading
+        yield b"pad=" + b"x" * 3000
+        yield b"x" * 3000
+
+    token = csrf_of(client.get("/sign-in").text)
+    sent = client.post("/sign-in", content=chunked(), follow_redirects=False,
+                       headers={"content-type": "application/x-www-form-urlencoded"})  # fmt: skip
+    assert sent.status_code == 413
+    token = csrf_of(client.get("/sign-in").text)
+    good = client.post("/sign-in", data={"key": raw, "csrf": token}, follow_redirects=False)
+    assert good.status_code == 303
