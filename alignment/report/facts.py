@@ -32,6 +32,7 @@ from alignment.models import (
     content_hash,
 )
 from alignment.repository import require_org
+from alignment.scoring.reads import ON_THE_JUDGED_TEXT
 from alignment.verdicts import Comparison
 
 
@@ -203,15 +204,19 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         moved = r.engine_label if r.engine_label not in (None, r.label) else None
         links[r.okr_id].append(LinkRow(r.objective_id, r.rank, r.score, r.label, r.evidence, moved))
         model = r.model
-    rejections = rows(
-        LinkFeedback.okr_id,
-        LinkFeedback.objective_id,
-        LinkFeedback.decided_by,
-        LinkFeedback.decided_at,
-        LinkFeedback.note,
-        where=(LinkFeedback.org_id == org_id) & (LinkFeedback.verdict == "rejected"),
-        order=(LinkFeedback.decided_at,),
-    )
+    # People's rejections on the OKR text as it is now: one on earlier text no longer counts.
+    rejections = session.execute(
+        select(
+            LinkFeedback.okr_id,
+            LinkFeedback.objective_id,
+            LinkFeedback.decided_by,
+            LinkFeedback.decided_at,
+            LinkFeedback.note,
+        )
+        .join(ScoredLink, ON_THE_JUDGED_TEXT)
+        .where(LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected")
+        .order_by(LinkFeedback.decided_at)
+    ).all()
     return OrgFacts(
         org_id=org_id,
         name=org.name,

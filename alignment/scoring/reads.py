@@ -240,12 +240,13 @@ def far_below(session: Session, org_id: str) -> dict[str, bool]:
 
 
 def rejected_pairs(session: Session, org_id: str) -> set[tuple[str, str]]:
-    """(OKR, objective) pairs a person rejected."""
+    """(OKR, objective) pairs a person rejected, on the OKR text as it is now (scoring ignores a
+    decision on earlier text, and so does every verdict read from here)."""
     return set(
         session.execute(
-            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
-                LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected"
-            )
+            select(LinkFeedback.okr_id, LinkFeedback.objective_id)
+            .join(ScoredLink, ON_THE_JUDGED_TEXT)
+            .where(LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected")
         ).all()
     )
 

@@ -594,6 +594,31 @@ def test_an_orphan_by_a_persons_decision_names_who_decided_and_when(
     assert engine and not any("decided_by" in f["evidence"] for f in engine)
 
 
+def test_a_decision_on_earlier_text_no_longer_counts_in_verdicts_or_the_report(
+    session, scored_sample, embedder
+):
+    """Scoring ignores a rejection once the OKR's text changed; the verdicts read and the
+    report must too, or an OKR whose new text has no weak link stays "orphan: X decided so"
+    about text nobody judged."""
+    from alignment import review
+    from alignment.models import Okr
+    from alignment.report.facts import load_facts
+    from alignment.scoring.reads import rejected_pairs, stored_verdicts
+
+    (okr_id,) = AWAITING_REVIEW
+    review.reject(session, scored_sample, okr_id, decided_by="demo strategy_office", note="x")
+    assert stored_verdicts(session, scored_sample)[okr_id] == "orphan"
+    assert okr_id in {okr for okr, _ in rejected_pairs(session, scored_sample)}
+    okr = session.get(Okr, {"org_id": scored_sample, "id": okr_id})
+    okr.title = okr.title + " (rewritten after the review)"
+    session.flush()
+    score_organization(session, scored_sample, embedder=embedder)
+
+    assert okr_id not in {okr for okr, _ in rejected_pairs(session, scored_sample)}
+    facts = load_facts(session, scored_sample)
+    assert okr_id not in {okr for okr, _ in facts.rejected} and okr_id not in facts.rejected_by
+
+
 def test_a_report_after_a_decision_shows_the_teammates_rescored(
     session, scored_sample, embedder, engine
 ) -> None:
