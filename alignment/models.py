@@ -412,8 +412,6 @@ class LlmUsage(Base):
 
 # --- Access: API keys, the audit log, idempotent replays (migration 0007) ---------------------
 
-ROLES = ("platform_admin", "admin", "strategy_office", "team_lead", "integration")
-
 
 class ApiKey(Base):
     """An API key: only the SHA-256 of its secret is kept; the prefix identifies it."""

@@ -151,7 +151,9 @@ class ServiceSettings(BaseSettings):
     env: str = Field(default="development", pattern="^(development|production)$")
     https: bool = Field(default=False, description="Served behind TLS: send HSTS.")
     secret_key: SecretStr | None = Field(
-        default=None, description="Signs page form tokens; unset: a new one per `serve`."
+        default=None,
+        description="Signs page session tickets and form tokens; unset: a new one per `serve`,"
+        " so a restart ends every sign-in.",
     )
 
 

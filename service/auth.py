@@ -1,4 +1,5 @@
-"""Authentication: who is calling. API keys today; an OIDC verifier can join `AUTHENTICATORS`.
+"""Authentication: who is calling. API keys and the pages' session tickets today; an OIDC
+verifier can join `AUTHENTICATORS`.
 
 Each authenticator looks at the request and returns a principal, returns None when the request
 carries no credentials of its kind, or raises `Unauthorized` when it carries bad ones. The first
@@ -31,12 +32,14 @@ Authenticate = Callable[[Session, str], Principal | None]
 
 
 class _CheckedKeys:
-    """Keys this process checked in the last few seconds, by the SHA-256 of the raw key.
+    """API keys and page session tickets this process checked in the last few seconds, by
+    the SHA-256 of the raw text.
 
     Checking a key is three statements (the prefix setting row-level security reads, the row,
     the once-a-minute use stamp); a dashboard polling with one key repeats them on every read,
     and they were most of a cached read's cost. Only valid keys are kept, never longer than
-    `auth_cache_seconds`; revoking a key through this process forgets every entry at once.
+    `auth_cache_seconds`; revoking a key or signing out through this process forgets every entry
+    at once.
     """
 
     def __init__(self, size: int = 4096) -> None:
@@ -111,6 +114,8 @@ SESSION_COOKIE = "gt_session"
 SESSION_HOURS = 12
 
 
+# Without GOLDENTHREAD_SECRET_KEY each process signs with its own secret: a restart ends every
+# page session, and `serve --workers` sets one for its processes (service/processes.py).
 _PROCESS_SECRET = secrets.token_bytes(32)
 
 

@@ -1,6 +1,6 @@
 """Request dependencies: the session that owns each request's transaction, the embedder."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import anyio
@@ -16,16 +16,6 @@ from alignment.settings import get_settings
 # PostgreSQL's bigint: larger numbers cannot reach the database (it would refuse them).
 BIGINT_MAX = 2**63 - 1
 DEFAULT_LIMIT = 50
-
-
-def in_transaction(session: Session) -> Iterator[Session]:
-    """Commit when the route returns, roll back when it raises: routes never commit."""
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
 
 
 async def database_permit(request: Request) -> AsyncIterator[None]:

@@ -1,6 +1,6 @@
 """Who may call what: one rule per route, enforced for every request by `authorize`.
 
-ADMIN route with no rule is refused (deny by default), and tests/service/test_access_matrix.py walks
+A route with no rule is refused (deny by default), and tests/service/test_access_matrix.py walks
 the app's route table, so a new route without a rule fails the suite before it ships.
 
 Order of checks: credentials (401), then the organization in the path (another organization's
@@ -42,15 +42,14 @@ ORG_READERS = frozenset({ADMIN, OFFICE, LEAD, INTEGRATION})
 ANALYSTS = frozenset({ADMIN, OFFICE, INTEGRATION})  # scores, reports and exports
 DECIDERS = frozenset({ADMIN, OFFICE, LEAD})  # drafts; a team lead's only for its own teams
 WRITERS = frozenset({ADMIN, INTEGRATION})  # records, by import or one at a time
-# Deleting is pruning one record at a time, and pruning is the admin's (POST /bundles?prune):
-# an integration's key creates and updates records but removes none.
 
 
 @dataclass(frozen=True)
 class Rule:
     roles: frozenset[Role]
     # For team leads: what the team check looks at ("okrs", "key-results", "check-ins" for a
-    # record write, "draft" for a stored draft, "draft-request" for a request body's team).
+    # record write, "draft" for a stored draft, "draft-request" for a request body's team,
+    # "team-path" for a team page's `{team_id}`).
     team_check: str | None = None
 
 
@@ -121,7 +120,6 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/review-queue/{okr_id}/reject"): _rule(ADMIN, OFFICE),
     ("GET", "/orgs/{org_id}/review-queue/check-ins"): _rule(ADMIN, OFFICE, INTEGRATION),
     ("POST", "/orgs/{org_id}/review-queue/check-ins/{check_in_id}"): _rule(ADMIN, OFFICE),
-    # A team lead reads only the jobs it asked for (the route filters by requester).
     ("GET", "/orgs/{org_id}/okr/{okr_id}"): _rule(DECIDERS),
     ("GET", "/orgs/{org_id}/objective/{objective_id}"): _rule(DECIDERS),
     ("GET", "/orgs/{org_id}/team/{team_id}"): _rule(DECIDERS, team_check="team-path"),
@@ -133,6 +131,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/reject"): _rule(
         DECIDERS, team_check="team-path"
     ),
+    # A team lead reads only the jobs it asked for (the route filters by requester).
     ("GET", "/jobs/{job_id}"): _rule(ORG_READERS),
     ("GET", "/orgs/{org_id}/jobs"): _rule(ORG_READERS),
     ("POST", "/orgs/{org_id}/webhooks"): _rule(ADMIN, INTEGRATION),
@@ -146,6 +145,8 @@ _TEAM_RECORDS = ("okrs", "key-results", "check-ins")
 for _kind in _STRATEGY + _TEAM_RECORDS:
     _team = _kind if _kind in _TEAM_RECORDS else None
     _writers = _rule(WRITERS, LEAD, team_check=_team) if _team else _rule(WRITERS)
+    # Deleting is pruning one record at a time, and pruning is the admin's (POST /bundles?prune):
+    # an integration's key creates and updates records but removes none.
     _deleters = _rule(ADMIN, LEAD, team_check=_team) if _team else _rule(ADMIN)
     RULES[("GET", f"/orgs/{{org_id}}/{_kind}")] = _rule(ORG_READERS)
     RULES[("GET", f"/orgs/{{org_id}}/{_kind}/{{record_id}}")] = _rule(ORG_READERS)
@@ -156,6 +157,13 @@ for _kind in _STRATEGY + _TEAM_RECORDS:
 
 def rule_for(method: str, path: str) -> Rule | None:
     return RULES.get(("GET" if method == "HEAD" else method, path))
+
+
+def may_open(principal: Principal, route: str) -> bool:
+    """Whether the principal's role may GET this route (its access rule), so a page links
+    only what answers."""
+    rule = rule_for("GET", route)
+    return rule is not None and principal.role in rule.roles
 
 
 # The team checks that read the request body (the team or OKR a write names).

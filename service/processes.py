@@ -73,8 +73,9 @@ def serve_processes(host: str, port: int, workers: int) -> None:
     # The port must be free for us: a process of someone else's holding it would otherwise
     # only show up as a child that dies at start, over and over.
     listening_socket(host, port).close()
-    # Page forms carry a token each process checks: without a configured secret every process
-    # would sign with its own, and half the forms a browser posts would reach the other one.
+    # Page session tickets and form tokens are signed with it and checked by every process:
+    # without a configured secret each process would sign with its own, and half the requests
+    # a browser sends would reach the other one.
     os.environ.setdefault("GOLDENTHREAD_SECRET_KEY", secrets.token_urlsafe(32))
     spawn = multiprocessing.get_context("spawn")
     stop = threading.Event()

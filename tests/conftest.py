@@ -100,7 +100,13 @@ def make_client(
     app = create_app()
 
     def test_session() -> Iterator[Session]:
-        yield from deps.in_transaction(session)
+        # As `deps.get_session` does: commit when the route returns, roll back when it raises.
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
     app.dependency_overrides.update(
         {deps.get_session: test_session, deps.embedder: lambda: embedder, **(overrides or {})}

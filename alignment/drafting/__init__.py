@@ -2,6 +2,6 @@
 
 context -> drafter (LLM via `alignment.chat`, or offline templates) -> gates -> one repair ->
 stored draft (or failed attempt) with provenance -> a person approves, edits, or rejects.
-Modules: schemas, sources (SQL), similar (pgvector), findings, context, gates, drafters, offline,
-budget, draft, approve, store.
+Modules: schemas, sources (SQL), similar (pgvector), findings, context, cycles (which cycle a
+draft is for), gates, drafters, offline, budget, draft, approve, store.
 """

@@ -41,7 +41,6 @@ TITLE_OVERLAP = 0.8
 SUGGESTION_GATES = (
     "schema", "quality", "aligned", "not_duplicate", "title_not_objective", "citations",
 )  # fmt: skip
-SUMMARY_GATES = ("schema", "citations")
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Vector look-ups of the draft stage: similar OKRs (pgvector neighbours) and team relevance.
 
-OKRs are compared on the same whole text the score stage embeds (`matching.okr_text`), so the
-organization's stored vectors are reused; a drafted OKR's own vector is computed but never
-stored. Neighbour search runs in PostgreSQL on `text_embeddings` with the cosine operator.
+OKRs are compared on the same whole text the score stage embeds
+(`scoring.link_features.okr_text`), so the organization's stored vectors are reused; a drafted
+OKR's own vector is computed but never stored. Neighbour search runs in PostgreSQL on
+`text_embeddings` with the cosine operator.
 """
 
 from __future__ import annotations

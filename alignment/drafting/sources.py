@@ -223,13 +223,6 @@ def scored_links(
     return dict(out)
 
 
-def is_scored(session: Session, org_id: str) -> bool:
-    return (
-        session.scalar(select(ScoredLink.okr_id).where(ScoredLink.org_id == org_id).limit(1))
-        is not None
-    )
-
-
 def drift_flags(session: Session, org_id: str) -> dict[str, bool]:
     return dict(
         session.execute(
@@ -239,14 +232,6 @@ def drift_flags(session: Session, org_id: str) -> dict[str, bool]:
         )
         .tuples()
         .all()
-    )
-
-
-def latest_checkin_date(session: Session, org_id: str, cycle_id: str) -> Any:
-    return session.scalar(
-        select(func.max(CheckIn.date))
-        .join(Okr, (Okr.org_id == CheckIn.org_id) & (Okr.id == CheckIn.okr_id))
-        .where(CheckIn.org_id == org_id, Okr.cycle_id == cycle_id)
     )
 
 

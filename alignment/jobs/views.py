@@ -42,15 +42,6 @@ def listing(
     return list(rows), total
 
 
-def latest_finished(session: Session, org_id: str, kind: str) -> Job | None:
-    return session.scalars(
-        select(Job)
-        .where(Job.org_id == org_id, Job.kind == kind, Job.status.in_(("succeeded", "failed")))
-        .order_by(Job.id.desc())
-        .limit(1)
-    ).first()
-
-
 def pending(session: Session, org_id: str, kind: str) -> Job | None:
     """The newest job of this kind not finished yet (queued, running or retrying)."""
     return session.scalars(

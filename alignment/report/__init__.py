@@ -3,7 +3,10 @@
 build     -> fresh verdicts (score stage if stale), then findings, summary, stored run
 facts     -> the records and verdicts a report reads (all of its plain SQL)
 linkage, coverage, duplicates, progress, portfolio -> one module per family of findings
-render    -> goldenthread.report/v1 JSON, CSV, self-contained HTML; diff -> two runs compared
+findings, kinds -> the finding shape and its kinds/severities; evidence_text -> their reasons
+config, scope -> settings and filters, the cycles and day a run covers
+render    -> goldenthread.report/v1 JSON, CSV, self-contained HTML; page -> one page of findings
+store, finding_rows -> stored runs and their findings as rows; diff -> two runs compared
 """
 
 from alignment.report.build import SCHEMA_VERSION, build_report, effective_config

@@ -7,5 +7,10 @@
 - `lexical_rank`: the order within a label, the score fused with character and word TF-IDF.
 - `drift`: is a check-in about other work than its OKR.
 - `stage`: reads an organization's records, scores them, stores the verdicts.
-- `reads`: what the service shows from the stored verdicts (rankings, orphans, drift, feedback).
+- `reads`: what the service shows from the stored verdicts (rankings, orphans, drift).
+- `feedback`: people's decisions on links, recorded and exported as labels.
+- `team_decisions`: a decision on one OKR moves its teammates' scores for that objective.
+- `drift_decisions`: people's verdicts on check-ins, kept while what they judged holds.
+- `stability`: an unchanged OKR keeps its stored labels; `runs`: which queued runs one covered.
+- `evidence`: the closest texts behind a link; `gc_paused`: scoring without GC pauses.
 """

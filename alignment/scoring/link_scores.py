@@ -10,10 +10,11 @@ tend to serve the same objectives), the team mission/check-ins, how much the OKR
 results read like routine outputs (posters, newsletters, award entries) rather than outcomes,
 and how well its key results, taken one by one, support each objective (a title can borrow an
 objective's words while the key results measure something else).
-A logistic map fitted on labelled organizations (evals/research.py) turns them into a score,
-which moves where people decided a teammate's link to the objective (team_decisions.py);
-"aligned" needs a threshold and to be near the OKR's best score, "weak" a lower threshold.
-Within each label the order also weighs the texts' shared words (lexical_rank.py).
+A logistic map fitted on labelled organizations (evals/fit.py writes calibration.json) turns
+them into a score, which moves where people decided a teammate's link to the objective
+(team_decisions.py); "aligned" needs a threshold and to be near the OKR's best score, "weak" a
+lower threshold. Within each label the order also weighs the texts' shared words
+(lexical_rank.py).
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from alignment.scoring.reads import ON_THE_JUDGED_TEXT
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
-from service.routes.reports import may_open
+from service.permissions import may_open
 from service.templating import page
 
 router = APIRouter(include_in_schema=False)

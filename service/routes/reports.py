@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
-from alignment.access.principal import Principal, Role
+from alignment.access.principal import Role
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
 from alignment.models import Team
@@ -32,7 +32,7 @@ from alignment.report.render import content_security_policy
 from service import templating
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
-from service.permissions import rule_for
+from service.permissions import may_open
 from service.rendered import Rendered, rendered
 from service.routes.jobs import ACCEPTED, accepted
 
@@ -261,13 +261,6 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
     return templating.page(
         "index.html.j2", orgs=rows, total=total, may=may, signed_in=principal.name
     )
-
-
-def may_open(principal: Principal, route: str) -> bool:
-    """Whether the principal's role may GET this route (its access rule), so a page links
-    only what answers."""
-    rule = rule_for("GET", route)
-    return rule is not None and principal.role in rule.roles
 
 
 def _team_links(session: Session, org_id: str, principal: Any) -> list[dict[str, str]]:
