@@ -19,7 +19,7 @@ from alignment.errors import Invalid, NotFound
 from alignment.models import LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
-from alignment.scoring.reads import stored_verdicts
+from alignment.scoring.reads import ON_THE_JUDGED_TEXT, stored_verdicts
 
 CANDIDATES = 3
 
@@ -85,6 +85,20 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
         for okr_id in unsure
         if okr_id in okrs
     ]
+
+
+def standing_decision(session: Session, org_id: str, okr_id: str, objective_id: str) -> Any:
+    """A person's decision on this link that still counts (made on the OKR's current text):
+    its verdict, who and when; None without one."""
+    return session.execute(
+        select(LinkFeedback.verdict, LinkFeedback.decided_by, LinkFeedback.decided_at)
+        .join(ScoredLink, ON_THE_JUDGED_TEXT)
+        .where(
+            LinkFeedback.org_id == org_id,
+            LinkFeedback.okr_id == okr_id,
+            LinkFeedback.objective_id == objective_id,
+        )
+    ).first()
 
 
 def confirm(

@@ -6,17 +6,14 @@ from urllib.parse import parse_qs, quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 
 from alignment import check_in_review, review
 from alignment.access.principal import Principal
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.drafting import approve
 from alignment.errors import Conflict, Invalid
-from alignment.models import LinkFeedback, ScoredLink
 from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
-from alignment.scoring.reads import ON_THE_JUDGED_TEXT
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
@@ -191,15 +188,7 @@ def confirm_form(
     objective_id = form.get("objective_id", "")
     # A stale page (Back, a second tab) confirming what stands confirmed on the OKR's current
     # text would change nothing but the name and time on the decision: say whose it is instead.
-    earlier = session.execute(
-        select(LinkFeedback.verdict, LinkFeedback.decided_by, LinkFeedback.decided_at)
-        .join(ScoredLink, ON_THE_JUDGED_TEXT)
-        .where(
-            LinkFeedback.org_id == org_id,
-            LinkFeedback.okr_id == okr_id,
-            LinkFeedback.objective_id == objective_id,
-        )
-    ).first()
+    earlier = review.standing_decision(session, org_id, okr_id, objective_id)
     if earlier is not None and earlier.verdict == "confirmed":
         raise Conflict(
             f"{okr_id} → {objective_id} was already confirmed by {earlier.decided_by} at "
