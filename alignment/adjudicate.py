@@ -196,7 +196,13 @@ class Adjudicator:
             try:
                 verdicts = self._ask(case, okrs, objectives, budget, outcome)
             except (Unavailable, BudgetExhausted) as exc:
-                outcome.error = f"adjudication stopped, the engine's labels stand: {exc}"
+                # The provider's message speaks for drafting ("nothing was drafted or
+                # stored"); here the run goes on and stores the engine's labels.
+                why = exc.message.removesuffix("; nothing was drafted or stored")
+                outcome.error = (
+                    f"adjudication stopped early, {why}: {len(cases) - n} close call(s) keep "
+                    "the engine's labels, stored without the LLM's opinion"
+                )
                 outcome.skipped = len(cases) - n
                 break
             if verdicts is not None:

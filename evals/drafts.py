@@ -138,9 +138,9 @@ def run(
 ) -> dict[str, Any]:
     datasets = []
     for path in bundles:
-        if progress:
-            progress(path.name)
         datasets.append(eval_bundle(session, path, drafter=drafter, embedder=embedder))
+        if progress:  # after the bundle: the bar counts bundles done, not begun
+            progress(path.name)
     pooled = _figures([r for d in datasets for r in d["items"]])
     return {
         "drafter": drafter.kind,

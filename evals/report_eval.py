@@ -116,9 +116,9 @@ def run(
 ) -> dict[str, Any]:
     datasets, pooled = [], None
     for bundle_path, labels_path in pairs:
-        if progress:
-            progress(bundle_path.name)
         findings, unsure = report_findings(session, bundle_path, embedder)
+        if progress:  # after the bundle's report: the bar counts bundles done, not begun
+            progress(bundle_path.name)
         labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
         c = counts(findings, labels, unsure)
         name = bundle_path.name.removesuffix(".json").removesuffix(".bundle")

@@ -51,6 +51,17 @@ METRICS = (
     "false_orphan_share",
 )
 
+# Column headings of `table`, at most 11 characters and all different.
+HEADERS = {
+    "orphan_precision": "orphan_P",
+    "orphan_recall": "orphan_R",
+    "link_precision": "link_P",
+    "link_recall": "link_R",
+    "confident_orphan_precision": "conf_orph_P",
+    "confident_orphan_recall": "conf_orph_R",
+    "false_orphan_share": "false_orph",
+}
+
 
 @dataclass
 class Scored:
@@ -188,11 +199,11 @@ def run(
     pass as `POST /score?adjudicate=true`), so a prompt or model can be measured."""
     scored = []
     for bundle_path, _ in pairs:
-        if progress:
-            progress(bundle_path.name)
         scored.append(
             score_bundle(session, bundle_path, embedder=embedder, adjudicator=adjudicator)
         )
+        if progress:  # after the bundle: the bar counts bundles done, not begun
+            progress(bundle_path.name)
     labelled = []
     for s, (_, labels_path) in zip(scored, pairs, strict=True):
         labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
@@ -228,7 +239,7 @@ def pairs_from_args(paths: Sequence[Path]) -> list[tuple[Path, Path]]:
 def table(result: dict[str, Any]) -> str:
     """The readable form: one row per dataset, then the pooled row and the baselines."""
     cols = ("okrs", *METRICS)
-    head = f"{'dataset':<32}" + "".join(f"{c[:11]:>12}" for c in cols)
+    head = f"{'dataset':<32}" + "".join(f"{HEADERS.get(c, c):>12}" for c in cols)
 
     def row(name: str, m: dict[str, Any]) -> str:
         cells = [
@@ -240,4 +251,5 @@ def table(result: dict[str, Any]) -> str:
     lines = [head, *(row(d["dataset"], d) for d in result["datasets"]), row("ALL (pooled)", result)]
     for name, b in result["baselines"].items():
         lines.append(row(f"  baseline {name}", {"okrs": result["okrs"], **b}))
+    lines.append("P: precision, R: recall; conf_orph: confident orphans (--json names them all)")
     return "\n".join(lines)

@@ -5,15 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
 from rich.text import Text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alignment import db
@@ -21,7 +22,7 @@ from alignment.bundle.io import dump_document, load_file
 from alignment.errors import DomainError
 from service.commands import drafts as draft_commands
 from service.commands.keys import keys_app
-from service.commands.report import build_whole_report, report_cmd
+from service.commands.report import build_whole_report, check_output, report_cmd
 from service.commands.review import review_app
 
 app = typer.Typer(
@@ -45,20 +46,118 @@ SAMPLE_BUNDLE = REPO_ROOT / "examples" / "sample-org.bundle.json"
 
 @lru_cache(maxsize=1)  # commands that chain others (demo -> score) migrate once
 def prepare_database() -> None:
-    """Resolve the database (starting the embedded one if needed) and migrate it."""
-    database = db.resolve_database()
-    err.print(f"[bold]database:[/] {database.description}")
-    db.upgrade(database.url)
+    """Resolve the database (starting the embedded one if needed) and migrate it.
+
+    What the machine or the environment gets wrong (an unreachable server, a data directory
+    that cannot be made, a malformed setting) ends the command with one line and exit code 2,
+    never a traceback, and never with DATABASE_URL's password."""
+    from subprocess import SubprocessError
+
+    from sqlalchemy.exc import OperationalError
+
+    settings = _settings().database
+    if not settings.database_url:
+        try:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            environment_error(
+                f"cannot create the data directory {settings.data_dir} (GOLDENTHREAD_DATA_DIR): "
+                f"{exc.strerror or exc}"
+            )
+    try:
+        database = db.resolve_database()
+    except (OSError, RuntimeError, SubprocessError) as exc:
+        pgdata = settings.data_dir / "pgdata"
+        environment_error(f"cannot start the embedded PostgreSQL in {pgdata}: {_first_line(exc)}")
+    shown = database.description if database.embedded else _where(database, named=True)
+    err.print(f"[bold]database:[/] {shown}", highlight=False)
+    try:
+        db.upgrade(database.url)
+    except OperationalError as exc:
+        environment_error(f"cannot connect to {_where(database)}: {_reason(exc, database.url)}")
 
 
-def fail(exc: DomainError) -> None:
+def _settings():
+    """The settings, or one line naming the malformed one (never its value: it may be a
+    password or a URL with one)."""
+    from pydantic import ValidationError
+
+    from alignment.settings import get_settings
+
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        )
+        environment_error(f"invalid setting: {problems}")
+    except ValueError as exc:  # a check across settings (e.g. placeholder secrets)
+        environment_error(f"invalid settings: {_first_line(exc)}")
+
+
+def environment_error(message: str) -> NoReturn:
+    from rich.markup import escape
+
+    err.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code=2)
+
+
+def _where(database: db.Database, *, named: bool = False) -> str:
+    """The server as host:port (and `named`, the database), never user or password."""
+    from sqlalchemy.engine import make_url
+
+    if database.embedded:
+        return f"the {database.description}"
+    url = make_url(database.url)
+    host = url.host or url.query.get("host") or "localhost"
+    name = f"/{url.database}" if named and url.database else ""
+    return f"PostgreSQL at {host}:{url.port or 5432}{name} (DATABASE_URL)"
+
+
+def _reason(exc: Exception, url: str) -> str:
+    """The driver's reason in a few words ("connection refused", "password authentication
+    failed for user ..."), with the URL's password masked should the driver repeat it."""
+    from sqlalchemy.engine import make_url
+
+    line = _first_line(getattr(exc, "orig", None) or exc)
+    reason = line.rsplit("failed: ", 1)[-1].strip()
+    reason = reason.removeprefix("FATAL:").strip() or line
+    parsed = make_url(url)
+    for secret in (parsed.password, parsed.query.get("password")):
+        if secret and isinstance(secret, str):
+            reason = reason.replace(secret, "***")
+    return reason[:1].lower() + reason[1:] if reason[1:2].islower() else reason
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# How the API's error paths read on the command line: the option or argument to fix.
+PATHS = {"path.org_id": "--org"}
+
+
+def fail(exc: DomainError, options: Mapping[str, str] | None = None) -> NoReturn:
+    """End the command with a domain error (exit 2); `options` names the command's options
+    for the API paths in its details ({"$.cycle": "--cycle"}, "$.teams[1]" too)."""
     err.print(f"[red]error ({exc.code}):[/] {exc.message}")
+    names = {**PATHS, **(options or {})}
     if isinstance(exc.details, list):
         for item in exc.details[:200]:
-            err.print(f"  {item.get('path', '')}: {item.get('message', item)}")
+            path = _option(str(item.get("path", "")), names) if isinstance(item, dict) else ""
+            message = item.get("message", item) if isinstance(item, dict) else item
+            err.print(f"  {path}: {message}")
     elif exc.details:
         err.print(f"  {exc.details}")
     raise typer.Exit(code=2)
+
+
+def _option(path: str, names: Mapping[str, str]) -> str:
+    for api, option in names.items():
+        if path == api or path.startswith((f"{api}[", f"{api}.")):
+            return option
+    return path
 
 
 @db_app.command("upgrade")
@@ -71,9 +170,7 @@ def db_upgrade() -> None:
 @db_app.command("stop")
 def db_stop() -> None:
     """Stop the embedded PostgreSQL (nothing to do with DATABASE_URL set)."""
-    from alignment.settings import get_settings
-
-    settings = get_settings().database
+    settings = _settings().database
     if settings.database_url:
         err.print("DATABASE_URL is set: that server is not ours to stop")
         raise typer.Exit(code=1)
@@ -110,6 +207,9 @@ def import_cmd(
     out.print_json(json.dumps(summary.as_dict()))
 
 
+EXPORT_FORMATS = ("json", "yaml")  # as `report --format`: lower case
+
+
 @app.command("export")
 def export_cmd(
     org: Annotated[str, typer.Option("--org", help="Organization id.")],
@@ -121,14 +221,23 @@ def export_cmd(
     """Export an organization as a bundle."""
     from alignment.export import export_bundle
 
+    if fmt not in EXPORT_FORMATS:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(EXPORT_FORMATS)}, not {fmt!r}", param_hint="'--format'"
+        )
+    check_output(output)
     prepare_database()
     try:
         with db.transaction() as session:
             text = dump_document(export_bundle(session, org), fmt=fmt)
+        if output:
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise DomainError(f"cannot write {output}: {exc.strerror or exc}") from exc
     except DomainError as exc:
         fail(exc)
     if output:
-        output.write_text(text, encoding="utf-8")
         err.print(f"wrote {output}")
     else:
         typer.echo(text, nl=False)
@@ -153,9 +262,7 @@ def serve(
 def _embedded_not_running() -> bool:
     """Will this command start the embedded PostgreSQL (and so stop it when it ends)? A server
     that was already running, e.g. for another command, is left running."""
-    from alignment.settings import get_settings
-
-    database = get_settings().database
+    database = _settings().database
     return not database.database_url and not (database.data_dir / "pgdata/postmaster.pid").exists()
 
 
@@ -331,17 +438,32 @@ def _print_demo_keys(org_id: str) -> None:
     err.print("Use one as 'Authorization: Bearer <key>'.")
 
 
+ADJUDICATION_STOPPED = 3  # `score --adjudicate`: scores stored, the LLM pass stopped early
+
+
 @app.command("score")
 def score_cmd(
     org: Annotated[str, typer.Option("--org", help="Organization id.")],
     adjudicate: Annotated[
         bool,
         typer.Option(
-            "--adjudicate", help="Ask the configured LLM for a second opinion on close calls."
+            "--adjudicate",
+            help="Ask the configured LLM for a second opinion on close calls. If it cannot be "
+            "reached or the token budget runs out, the scores are still stored, with the "
+            f"engine's labels for the close calls it did not answer, and the exit code is "
+            f"{ADJUDICATION_STOPPED}.",
         ),
     ] = False,
 ) -> None:
-    """Embed new or changed texts and score every OKR and check-in of an organization."""
+    """Embed new or changed texts and score every OKR and check-in of an organization.
+
+    Prints the run's summary as JSON: `orphan_okrs` and `okrs_awaiting_review` are the OKRs
+    with those verdicts (as the report and the review queue count them);
+    `okrs_without_aligned_link` is both together.
+
+    Exit codes: 0 scored; 2 nothing stored (an error); 3 scored and stored, but the LLM pass
+    (--adjudicate) stopped early (the reason is on stderr and in `adjudication.error`).
+    """
     from alignment.adjudicate import configured_adjudicator
     from alignment.embedder import get_embedder
     from alignment.repository import require_org
@@ -370,7 +492,14 @@ def score_cmd(
             )
     except DomainError as exc:
         fail(exc)
-    out.print_json(json.dumps(summary.as_dict()))
+    shown = summary.as_dict()
+    # `orphans` stays in the API's job result for its clients; here its parts say it right.
+    shown.pop("orphans", None)
+    out.print_json(json.dumps(shown))
+    stopped = (summary.adjudication or {}).get("error")
+    if stopped:
+        err.print(f"[yellow]warning:[/] {stopped}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code=ADJUDICATION_STOPPED)
 
 
 app.command("report")(report_cmd)
@@ -384,29 +513,45 @@ def suggest_parent_cmd(
     key_result: Annotated[
         list[str] | None, typer.Option("--kr", help="A draft key result (repeatable).")
     ] = None,
-    top: Annotated[int, typer.Option(help="How many objectives to show.")] = 5,
+    top: Annotated[int, typer.Option(min=1, help="How many objectives to show.")] = 5,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rank the strategic objectives a draft OKR would serve. Stores nothing."""
     from alignment.embedder import get_embedder
+    from alignment.models import StrategicObjective
+    from alignment.repository import require_org
     from alignment.scoring.stage import preview_links
 
+    title, krs = _draft_okr(text, key_result or [])
     prepare_database()
     try:
         with db.transaction() as session:
+            # Cheap checks first: loading the model takes seconds.
+            require_org(session, org)
+            objectives = session.scalar(
+                select(func.count())
+                .select_from(StrategicObjective)
+                .where(StrategicObjective.org_id == org)
+            )
+            if not objectives:
+                raise DomainError(
+                    f"organization {org!r} has no strategic objectives to suggest: import a "
+                    "bundle that lists some (goldenthread import)"
+                )
             ranked = preview_links(
                 session,
                 org,
-                title=text,
+                title=title,
                 description=None,
-                key_results=key_result or [],
+                key_results=krs,
                 embedder=get_embedder(),
             )
+            shown = [_link_json(lk) for lk in ranked[:top]] if as_json else None
             session.rollback()
     except DomainError as exc:
         fail(exc)
-    if as_json:
-        typer.echo(json.dumps([_link_json(lk) for lk in ranked[:top]], indent=2))
+    if shown is not None:
+        typer.echo(json.dumps(shown, indent=2))
         return
     for rank, lk in enumerate(ranked[:top], start=1):
         out.print(f"{rank}. [bold]{lk.objective_id}[/]  {lk.score:.3f}  {lk.label}")
@@ -419,10 +564,34 @@ def suggest_parent_cmd(
             )
 
 
+def _draft_okr(text: str, key_results: list[str]) -> tuple[str, list[str]]:
+    """The draft as `POST /orgs/{org}/suggest-parent` validates it, its problems named by
+    the argument or option to fix."""
+    from pydantic import ValidationError
+
+    from service.routes.alignment import DraftOkr
+
+    try:
+        draft = DraftOkr(title=text, key_results=key_results)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        hint = "'TEXT'" if first["loc"][:1] == ("title",) else "'--kr'"
+        message = "must not be empty" if first["type"] == "string_too_short" else first["msg"]
+        raise typer.BadParameter(message, param_hint=hint) from exc
+    return draft.title, list(draft.key_results)
+
+
 def _link_json(link) -> dict:
+    """A ranked link as JSON: its evidence read now (it may be computed lazily)."""
     from dataclasses import asdict
 
-    return asdict(link)
+    return {
+        "objective_id": link.objective_id,
+        "score": link.score,
+        "label": link.label,
+        "evidence": [asdict(e) for e in link.evidence],
+        "adjudication": link.adjudication,
+    }
 
 
 @eval_app.command("alignment")
@@ -454,7 +623,7 @@ def eval_alignment(
         embedder = get_embedder()
         result = rolled_back(
             "scoring",
-            len(pairs),
+            [bundle for bundle, _ in pairs],
             lambda session, progress: run(
                 session, pairs, embedder=embedder, progress=progress, adjudicator=adjudicator
             ),
@@ -486,7 +655,7 @@ def eval_report(
         embedder = get_embedder()
         result = rolled_back(
             "reporting",
-            len(pairs),
+            [bundle for bundle, _ in pairs],
             lambda session, progress: run(session, pairs, embedder=embedder, progress=progress),
         )
     except DomainError as exc:
@@ -505,18 +674,32 @@ def print_result(result: dict, as_json: bool, table: Callable[[dict], str]) -> N
     typer.echo(json.dumps(result, indent=2, default=str) if as_json else table(result))
 
 
-def rolled_back(label: str, total: int, work: Callable[[Session, Callable[[str], None]], T]) -> T:
+def rolled_back(
+    label: str, items: Sequence[Path], work: Callable[[Session, Callable[[str], None]], T]
+) -> T:
     """Run an evaluation in a session that is always rolled back, with a per-item progress bar.
 
     Evals import bundles into scratch organizations; rolling back leaves no trace of them.
+    `work` reports each item when it is done: the bar counts items done and names the one
+    that runs.
     """
+    names = [p.name for p in items]
+
+    def running(done: int) -> str:
+        return f"{label} {names[done]}" if done < len(names) else label
+
     with _progress() as bar, db.get_sessionmaker()() as session:
-        task = bar.add_task(label, total=total)
+        task = bar.add_task(running(0), total=len(names))
+
+        finished = 0
+
+        def done(_name: str) -> None:
+            nonlocal finished
+            finished += 1
+            bar.update(task, completed=finished, description=running(finished))
+
         try:
-            return work(
-                session,
-                lambda name: bar.update(task, advance=1, description=f"{label} {name}"),
-            )
+            return work(session, done)
         finally:
             session.rollback()
 

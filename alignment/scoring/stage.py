@@ -67,21 +67,33 @@ class OrgDocs:
 
 @dataclass
 class ScoreSummary:
+    """A run's counts: `POST /score`'s job result and `goldenthread score`'s output.
+
+    OKR counts by their verdict (alignment/verdicts.py), as the report and the review queue
+    count them: `orphan_okrs` (confident orphans), `okrs_awaiting_review`, and
+    `okrs_without_aligned_link`, both together. `as_dict` also gives the last as `orphans`,
+    its earlier name, which API clients may read: it is not the count of orphans.
+    """
+
     organization: str
     okrs: int
     objectives: int
     check_ins: int
     texts_embedded: int
     aligned_links: int
-    orphans: int
+    okrs_without_aligned_link: int  # no aligned link: verdict orphan or needs_review
     drifting_check_ins: int
     model: str
     check_ins_awaiting_review: int = 0  # drift verdict needs_review: a person decides
     adjudication: dict[str, object] | None = None  # what the LLM pass did, when asked for
     newly_misaligned: list[str] = field(default_factory=list)  # orphans this run made
+    orphan_okrs: int = 0  # verdict orphan: what the report lists as orphan findings
+    okrs_awaiting_review: int = 0  # verdict needs_review: in the review queue
 
     def as_dict(self) -> dict[str, object]:
-        return asdict(self)
+        # `orphans`: the old key, kept for API clients; the same count as
+        # okrs_without_aligned_link.
+        return {**asdict(self), "orphans": self.okrs_without_aligned_link}
 
 
 def fingerprint(okr: OkrDoc) -> str:
@@ -264,7 +276,8 @@ def score_organization(
                 for d in drift
             ],
         )
-    newly = _announce_new_orphans(session, org_id, before)
+    after = stored_verdicts(session, org_id)
+    newly = _announce_new_orphans(session, org_id, before, after)
     summary = ScoreSummary(
         organization=org_id,
         okrs=len(docs.okrs),
@@ -272,7 +285,7 @@ def score_organization(
         check_ins=len(docs.drift_items),
         texts_embedded=cache.encoded,
         aligned_links=sum(1 for r in rows if r["label"] == "aligned"),
-        orphans=sum(
+        okrs_without_aligned_link=sum(
             1 for ranked in links.values() if not any(lk.label == "aligned" for lk in ranked)
         ),
         drifting_check_ins=sum(1 for d in drift if d.drifting),
@@ -280,17 +293,20 @@ def score_organization(
         check_ins_awaiting_review=sum(1 for d in drift if d.verdict == "needs_review"),
         adjudication=adjudicated.as_dict() if adjudicated else None,
         newly_misaligned=newly,
+        orphan_okrs=sum(1 for v in after.values() if v == "orphan"),
+        okrs_awaiting_review=sum(1 for v in after.values() if v == "needs_review"),
     )
     record_run(session, org_id, waiting, summary.as_dict())
     return summary
 
 
-def _announce_new_orphans(session: Session, org_id: str, before: dict[str, str]) -> list[str]:
+def _announce_new_orphans(
+    session: Session, org_id: str, before: dict[str, str], after: dict[str, str]
+) -> list[str]:
     """`okr.misaligned` for each OKR this run made an orphan, whichever path scored (a job,
     `goldenthread score`, a report or a draft that scores first): the next run finds no news."""
     from alignment.webhooks import emit
 
-    after = stored_verdicts(session, org_id)
     newly = sorted(o for o, v in after.items() if v == "orphan" and before.get(o) != "orphan")
     base = f"/orgs/{quote(org_id, safe='')}"
     for okr_id in newly:

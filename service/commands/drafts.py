@@ -11,7 +11,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 
+from alignment.drafting.store import KINDS, STATUSES
 from alignment.errors import DomainError
 
 drafts_app = typer.Typer(help="Review drafts: list, show, approve, reject.", no_args_is_help=True)
@@ -79,6 +81,18 @@ def _exit_if_failed(draft: dict[str, Any]) -> None:
         raise typer.Exit(code=1)
 
 
+# The request fields of the API's errors, as this command line's options.
+OPTIONS = {
+    "$.objectives": "--objective",
+    "$.objective": "--objective",
+    "$.objective_id": "--objective",
+    "$.team": "--team",
+    "$.cycle": "--cycle",
+    "$.reason": "--reason",
+    "$.edited": "--edited",
+}
+
+
 def _run(work: Any) -> Any:
     from alignment import db
     from service.cli import fail, prepare_database
@@ -88,7 +102,17 @@ def _run(work: Any) -> Any:
         with db.transaction() as session:
             return work(session)
     except DomainError as exc:
-        fail(exc)
+        fail(exc, OPTIONS)
+
+
+def _bad_request(exc: Any, options: dict[str, str]) -> typer.BadParameter:
+    """A request model's first problem, named by the option to fix (not pydantic's report)."""
+    first = exc.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] == "string_too_short":
+        message = "must not be empty"
+    return typer.BadParameter(message, param_hint=options.get(field))
 
 
 def suggest_cmd(
@@ -116,8 +140,9 @@ def suggest_cmd(
 
     try:
         request = SuggestionRequest(team=team, cycle=cycle, objectives=objective or "suggest")
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    except ValidationError as exc:
+        hints = {"team": "'--team'", "cycle": "'--cycle'", "objectives": "'--objective'"}
+        raise _bad_request(exc, hints) from exc
     draft = _run(
         lambda session: store.render_draft(
             draft_suggestions(session, org, request, drafter=get_drafter(), embedder=get_embedder())
@@ -162,15 +187,31 @@ def summarize_cmd(
 @drafts_app.command("list")
 def list_cmd(
     org: Org,
-    status: Annotated[str | None, typer.Option(help="pending, approved, rejected, ...")] = None,
-    kind: Annotated[str | None, typer.Option(help="suggestion or summary")] = None,
+    status: Annotated[str | None, typer.Option(help=", ".join(STATUSES))] = None,
+    kind: Annotated[str | None, typer.Option(help=" or ".join(KINDS))] = None,
     team: Annotated[str | None, typer.Option(help="Team id.")] = None,
     cycle: Annotated[str | None, typer.Option(help="Cycle id.")] = None,
-    limit: Annotated[int, typer.Option(help="How many (newest first).")] = 50,
+    limit: Annotated[
+        int,
+        typer.Option(min=1, help="How many (newest first), at most GOLDENTHREAD_PAGE_LIMIT_MAX."),
+    ] = 50,
     as_json: AsJson = False,
 ) -> None:
     """List an organization's drafts, newest first."""
     from alignment.drafting import store
+    from alignment.settings import get_settings
+
+    for name, value, known in (("--status", status, STATUSES), ("--kind", kind, KINDS)):
+        if value is not None and value not in known:
+            raise typer.BadParameter(
+                f"{value!r} is none of {', '.join(known)}", param_hint=f"'{name}'"
+            )
+    largest = get_settings().service.page_limit_max
+    if limit > largest:
+        raise typer.BadParameter(
+            f"{limit} is above the largest page, {largest} (GOLDENTHREAD_PAGE_LIMIT_MAX)",
+            param_hint="'--limit'",
+        )
 
     def work(session: Any) -> list[dict[str, Any]]:
         rows, _ = store.list_drafts(
@@ -181,6 +222,8 @@ def list_cmd(
     def render(items: list[dict[str, Any]]) -> None:
         from service.cli import out
 
+        if not items:
+            out.print(f"no drafts{' match' if status or kind or team or cycle else ''}")
         for d in items:
             title = (d["payload"] or {}).get("headline") or "; ".join(
                 s["title"] for s in (d["payload"] or {}).get("suggestions", [])
@@ -223,12 +266,31 @@ def approve_cmd(
     """Approve a pending draft; a suggestion's OKRs are created (once)."""
     from alignment.drafting import approve
 
-    payload = json.loads(edited.read_text(encoding="utf-8")) if edited else None
+    payload = _edited(edited) if edited else None
     decider = operator()
     result = _run(
         lambda s: approve.approve_draft(s, org, draft_id, decided_by=decider, edited=payload)
     )
     _emit(result, as_json, _show_decided)
+
+
+def _edited(path: Path) -> Any:
+    """The edited payload, or a usage error that locates the problem in the file."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(
+            f"{path} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            param_hint="'--edited'",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise typer.BadParameter(
+            f"{path} is not UTF-8 text (byte {exc.start})", param_hint="'--edited'"
+        ) from exc
+    except OSError as exc:
+        raise typer.BadParameter(
+            f"cannot read {path}: {exc.strerror or exc}", param_hint="'--edited'"
+        ) from exc
 
 
 def _show_decided(result: dict[str, Any]) -> None:
@@ -267,7 +329,12 @@ def reject_cmd(
 ) -> None:
     """Reject a pending draft; it is kept, with the reason."""
     from alignment.drafting import approve
+    from alignment.drafting.schemas import RejectRequest
 
+    try:
+        reason = RejectRequest(reason=reason).reason  # as the API: 1 to 2000 characters
+    except ValidationError as exc:
+        raise _bad_request(exc, {"reason": "'--reason'"}) from exc
     decider = operator()
     result = _run(
         lambda s: approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason)
@@ -298,7 +365,7 @@ def eval_drafts_cmd(
         drafter = get_drafter()
         result = rolled_back(
             "drafting",
-            len(bundles),
+            bundles,
             lambda session, progress: run(
                 session, bundles, drafter=drafter, embedder=embedder, progress=progress
             ),

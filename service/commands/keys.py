@@ -17,9 +17,13 @@ import typer
 from alignment import db
 from alignment.access import keys as api_keys
 from alignment.access.principal import Role
-from alignment.errors import DomainError
+from alignment.errors import DomainError, NotFound
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
+
+
+# The request fields of the API's errors, as this command line's options.
+OPTIONS = {"$.teams": "--team", "$.org": "--org", "$.role": "--role", "$.name": "--name"}
 
 
 def operator() -> str:
@@ -56,7 +60,7 @@ def create_cmd(
             )
             shown = {**api_keys.render_key(row), "key": raw}
     except DomainError as exc:
-        fail(exc)
+        fail(exc, OPTIONS)
     if as_json:
         out.print_json(json.dumps(shown, default=str))
         return
@@ -72,23 +76,36 @@ def list_cmd(
     ] = None,
 ) -> None:
     """Keys by prefix: role, teams, created, last used, revoked. Never their secrets."""
-    from service.cli import out, prepare_database
+    from alignment.repository import require_org
+    from service.cli import fail, out, prepare_database
 
     prepare_database()
-    with db.transaction() as session:
-        rows = [api_keys.render_key(k) for k in api_keys.list_keys(session, org)]
+    try:
+        with db.transaction() as session:
+            if org is not None:
+                require_org(session, org)
+            rows = [api_keys.render_key(k) for k in api_keys.list_keys(session, org)]
+    except DomainError as exc:
+        fail(exc)
     for k in rows:
         state = f"revoked {k['revoked_at']:%Y-%m-%d}" if k["revoked_at"] else "active"
         teams = f" teams={','.join(k['teams'])}" if k["teams"] else ""
         used = f"{k['last_used_at']:%Y-%m-%d %H:%M}" if k["last_used_at"] else "never"
         out.print(f"{k['prefix']}  {k['role']:<15} {k['name']}{teams}  used {used}  {state}")
     if not rows:
-        out.print("no keys")
+        out.print(f"no keys in {org}" if org else "no platform keys (an organization's: --org)")
 
 
 @keys_app.command("revoke")
 def revoke_cmd(
-    prefix: Annotated[str, typer.Argument(help="The key's prefix (gt_PREFIX_...).")],
+    key: Annotated[
+        str,
+        typer.Argument(
+            metavar="PREFIX",
+            help="The key's prefix: PREFIX or gt_PREFIX, as `keys list` shows it (a whole key "
+            "works too; its secret is never shown).",
+        ),
+    ],
     org: Annotated[
         str | None, typer.Option("--org", help="Organization (none: platform key).")
     ] = None,
@@ -96,13 +113,47 @@ def revoke_cmd(
     """Revoke a key at once; revoking twice is harmless."""
     from service.cli import fail, out, prepare_database
 
+    prefix = key_prefix(key)
+    if not prefix:
+        raise typer.BadParameter("give the key's prefix (gt_PREFIX)", param_hint="'PREFIX'")
     prepare_database()
     try:
         with db.transaction() as session:
-            api_keys.revoke_key(session, prefix, org_id=org)
+            try:
+                api_keys.revoke_key(session, prefix, org_id=org)
+            except NotFound:
+                raise _not_here(session, prefix, org) from None
     except DomainError as exc:
         fail(exc)
     out.print(f"revoked {prefix}")
+
+
+def key_prefix(key: str) -> str:
+    """The prefix of `PREFIX`, `gt_PREFIX` or a whole key `gt_PREFIX_SECRET`: whatever
+    follows the prefix is dropped unread, so no message can repeat a secret."""
+    return key.strip().removeprefix("gt_").split("_", 1)[0]
+
+
+def _not_here(session, prefix: str, org: str | None) -> DomainError:
+    """No such key in this scope: say where it is when it exists elsewhere (whoever runs
+    the CLI owns the database), so the right --org is one retry away."""
+    from sqlalchemy import select
+
+    from alignment.models import ApiKey
+
+    owner = session.execute(select(ApiKey.org_id).where(ApiKey.prefix == prefix)).one_or_none()
+    if owner is None:
+        where = f"organization {org!r}" if org else "the platform keys"
+        return NotFound(f"no key {prefix!r} among {where}")
+    if owner.org_id is None:
+        return NotFound(
+            f"key {prefix!r} is a platform key: revoke it without --org "
+            f"(goldenthread keys revoke {prefix})"
+        )
+    return NotFound(
+        f"key {prefix!r} belongs to organization {owner.org_id!r}: "
+        f"goldenthread keys revoke {prefix} --org {owner.org_id}"
+    )
 
 
 def write_demo_keys(data_dir: Path, org_id: str, team_id: str) -> dict[str, str]:

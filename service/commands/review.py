@@ -11,7 +11,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from alignment import check_in_review, db, review
-from alignment.errors import DomainError
+from alignment.errors import DomainError, Invalid
 from service.commands.keys import operator
 
 review_app = typer.Typer(
@@ -20,6 +20,14 @@ review_app = typer.Typer(
 Org = Annotated[str, typer.Option("--org", help="Organization id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 T = TypeVar("T")
+# The request fields of the API's errors, as this command line's arguments and options.
+OPTIONS = {
+    "$.verdict": "VERDICT",
+    "$.objective_id": "OBJECTIVE",
+    "$.note": "--note",
+    "path.okr_id": "OKR",
+    "path.check_in_id": "CHECK_IN",
+}
 
 
 def _run(work: Callable[[Session], T]) -> T:
@@ -32,7 +40,7 @@ def _run(work: Callable[[Session], T]) -> T:
         with db.transaction() as session:
             return work(session)
     except DomainError as exc:
-        fail(exc)
+        fail(exc, OPTIONS)
 
 
 def _queue(items: list[dict], as_json: bool, show: Callable[[dict], list[str]], what: str) -> None:
@@ -91,9 +99,22 @@ def reject_cmd(
     """The OKR serves none of its candidates: it is an orphan."""
     from service.cli import out
 
-    rejected = _run(
-        lambda session: review.reject(session, org, okr, decided_by=operator(), note=note)
-    )
+    def work(session: Session) -> list[dict]:
+        try:
+            return review.reject(session, org, okr, decided_by=operator(), note=note)
+        except Invalid as exc:
+            if "reject its link itself" not in exc.message:
+                raise
+            # The API's advice names no command: this command line has none for one link.
+            raise Invalid(
+                f"OKR {okr!r} is aligned, not awaiting review: `review reject` decides only "
+                f"the OKRs `goldenthread review list --org {org}` shows. To reject one of its "
+                f'links, POST {{"verdict": "rejected"}} to '
+                f"/orgs/{org}/okrs/{okr}/links/OBJECTIVE/feedback",
+                details=exc.details,
+            ) from None
+
+    rejected = _run(work)
     out.print(f"{okr}: rejected {', '.join(r['objective_id'] for r in rejected)}; now an orphan")
 
 

@@ -289,6 +289,34 @@ def test_cli_score_adjudicate_without_a_model_says_what_to_set(database_url, sco
     assert "GOLDENTHREAD_LLM_BASE_URL" in result.output
 
 
+def test_cli_score_adjudicate_with_the_llm_down_stores_scores_and_exits_3(
+    database_url, scored_sample, llm_server, monkeypatch
+):
+    """The scores are stored with the engine's labels; a script sees the LLM pass stopped
+    (exit code 3, a warning on stderr), and no message says nothing was stored."""
+    from typer.testing import CliRunner
+
+    from service.cli import ADJUDICATION_STOPPED, app
+
+    monkeypatch.setenv("GOLDENTHREAD_LLM_BASE_URL", llm_server.url)
+    monkeypatch.setenv("GOLDENTHREAD_LLM_MODEL", MODEL)
+    monkeypatch.setenv("GOLDENTHREAD_LLM_API_KEY", "test-key")
+    monkeypatch.setenv("GOLDENTHREAD_LLM_MAX_RETRIES", "0")
+    llm_server.reply(status=500)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["score", "--org", scored_sample, "--adjudicate"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == ADJUDICATION_STOPPED == 3, result.output
+    error = json.loads(result.stdout)["adjudication"]["error"]
+    assert "stored without the LLM's opinion" in error
+    assert "nothing was drafted or stored" not in error
+    warning = " ".join(result.stderr.split())
+    assert "warning: adjudication stopped early" in warning
+    assert "answered HTTP 500" in warning
+
+
 @pytest.mark.parametrize("explicit", [None, "1.0"])
 def test_the_operators_temperature_wins_over_the_prompts(
     session, scored_sample, embedder, llm_server, monkeypatch, explicit

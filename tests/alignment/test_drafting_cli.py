@@ -143,3 +143,27 @@ def test_readable_output_names_the_objectives_and_shows_the_edit(sample, tmp_pat
     assert approved.exit_code == 0, approved.output
     assert "Cut readmissions with next-day pharmacist calls" in approved.stdout
     assert "approved as edited" in approved.stdout
+
+
+def test_eval_drafts_progress_counts_a_bundle_when_it_is_done(monkeypatch):
+    """The bar must not read N/N while the last bundle is still being drafted."""
+    import evals.drafts
+
+    class Stop(Exception):
+        pass
+
+    events: list[str] = []
+    monkeypatch.setattr(
+        evals.drafts, "eval_bundle", lambda _s, path, **_kw: events.append(f"draft {path.name}")
+    )
+
+    def progress(name: str) -> None:
+        events.append(f"done {name}")
+        if len(events) == 4:
+            raise Stop
+
+    with pytest.raises(Stop):
+        evals.drafts.run(
+            None, [Path("a.json"), Path("b.json")], drafter=None, embedder=None, progress=progress
+        )
+    assert events == ["draft a.json", "done a.json", "draft b.json", "done b.json"]

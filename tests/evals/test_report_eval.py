@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from evals.report_eval import counts, figures
@@ -56,3 +57,30 @@ def test_cli_builds_the_report_and_scores_its_findings(database_url, embedder) -
     # A dev organization: the report finds some of its orphans, and is right when it says so.
     assert dataset["true_orphan_findings"] >= 1
     assert body["orphan_precision"] >= 0.5
+
+
+def test_progress_counts_a_bundle_when_its_report_is_done(monkeypatch) -> None:
+    """The bar must not read N/N while the last bundle's report is still being built."""
+    import evals.report_eval
+
+    class Stop(Exception):
+        pass
+
+    events: list[str] = []
+
+    def findings(_session, path, _embedder):
+        events.append(f"report {path.name}")
+        return [], set()
+
+    def progress(name: str) -> None:
+        events.append(f"done {name}")
+        if len(events) == 4:
+            raise Stop
+
+    monkeypatch.setattr(evals.report_eval, "report_findings", findings)
+    with pytest.raises(Stop):
+        evals.report_eval.run(
+            None, [(Path("a.json"), LABELS), (Path("b.json"), LABELS)], embedder=None,
+            progress=progress,
+        )  # fmt: skip
+    assert events == ["report a.json", "done a.json", "report b.json", "done b.json"]

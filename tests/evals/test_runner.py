@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -44,3 +45,34 @@ def test_eval_leaves_no_trace_and_rejects_bad_pairs(session, embedder, database_
     odd = CliRunner().invoke(app, ["eval", "alignment", str(BUNDLE)])
     assert odd.exit_code == 2
     assert "BUNDLE LABELS" in odd.output
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_progress_counts_a_bundle_when_it_is_done(monkeypatch) -> None:
+    """The bar must not read N/N while the last bundle still runs."""
+    import evals.runner
+
+    events: list[str] = []
+    monkeypatch.setattr(
+        evals.runner, "score_bundle", lambda _s, path, **_kw: events.append(f"score {path.name}")
+    )
+
+    def progress(name: str) -> None:
+        events.append(f"done {name}")
+        if len(events) == 4:
+            raise _Stop
+
+    with pytest.raises(_Stop):
+        run(None, [(Path("a.json"), LABELS), (Path("b.json"), LABELS)], embedder=None,
+            progress=progress)  # fmt: skip
+    assert events == ["score a.json", "done a.json", "score b.json", "done b.json"]
+
+
+def test_the_table_headings_are_all_different() -> None:
+    from evals.runner import HEADERS, METRICS
+
+    headings = [HEADERS.get(c, c) for c in ("okrs", *METRICS)]
+    assert len(set(headings)) == len(headings) and max(map(len, headings)) <= 11

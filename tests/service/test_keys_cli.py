@@ -82,3 +82,33 @@ def test_demo_keys_are_private_and_rotate(org, tmp_path) -> None:
         platform = keys.authenticate(session, second["platform_admin"])
         assert platform.org_id is None
         keys.revoke_key(session, second["platform_admin"].split("_")[1], org_id=None)
+
+
+def test_revoke_takes_any_form_of_the_key_and_never_repeats_its_secret(org) -> None:
+    made = json.loads(cli("create", "--org", org, "--role", "admin", "--json").output)
+    raw, prefix = made["key"], made["prefix"]
+    secret = raw.split("_", 2)[2]
+    # Without --org: the key is found elsewhere and the command to use is named.
+    elsewhere = cli("revoke", raw)
+    assert elsewhere.exit_code == 2
+    shown = " ".join(elsewhere.output.split())
+    assert f"belongs to organization '{org}'" in shown and f"--org {org}" in shown
+    assert secret not in elsewhere.output
+    with db.transaction() as session:
+        assert keys.authenticate(session, raw) is not None  # not revoked
+    # The whole key pasted: revoked by its prefix, the secret never echoed.
+    whole = cli("revoke", raw, "--org", org)
+    assert whole.exit_code == 0, whole.output
+    assert f"revoked {prefix}" in whole.output and secret not in whole.output
+    with db.transaction() as session:
+        assert keys.authenticate(session, raw) is None
+    # gt_PREFIX, as the help says: revoking twice is harmless.
+    assert cli("revoke", f"gt_{prefix}", "--org", org).exit_code == 0
+    unknown = cli("revoke", "gt_00000000_" + "x" * 43, "--org", org)
+    assert unknown.exit_code == 2 and "x" * 43 not in unknown.output
+
+
+def test_listing_the_keys_of_an_unknown_organization_says_so(database_url) -> None:
+    result = cli("list", "--org", "no-such-org")
+    assert result.exit_code == 2 and "'no-such-org' does not exist" in result.output
+    assert "no keys" not in result.output

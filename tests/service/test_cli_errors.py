@@ -1,0 +1,219 @@
+"""The command line's answers to mistakes: one clear line and exit code 2, never a traceback;
+and the outputs a reviewer found wrong (suggest-parent --json, score's counts)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from typer.testing import CliRunner
+
+from alignment import db, repository
+from alignment.bundle.schema import BUNDLE_FORMAT
+from alignment.scoring.reads import stored_verdicts
+from service.cli import app
+from tests.factories import small_bundle
+
+
+def cli(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def said(text: str) -> str:
+    """Output as one line: rich wraps long lines and draws boxes around usage errors."""
+    return " ".join(text.replace("│", " ").split())
+
+
+def refused(result, *expected: str) -> None:
+    """A usage or domain error: exit code 2, the expected words, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit), result.exception
+    shown = said(result.output)
+    for words in expected:
+        assert words in shown, shown
+
+
+def _import(tmp_path, document: dict) -> str:
+    path = tmp_path / f"{uuid.uuid4().hex}.bundle.json"
+    path.write_text(json.dumps(document))
+    result = cli("import", str(path))
+    assert result.exit_code == 0, result.output
+    return document["organization"]["id"]
+
+
+@pytest.fixture
+def org(tmp_path, database_url):
+    """A small organization imported through the CLI (not scored), deleted afterwards."""
+    org_id = _import(tmp_path, small_bundle(f"clierr-{uuid.uuid4().hex[:8]}"))
+    yield org_id
+    with db.transaction() as session:
+        repository.delete_org(session, org_id)
+
+
+# 1, 11: suggest-parent
+
+
+def test_suggest_parent_prints_json_with_its_evidence(scored_sample) -> None:
+    result = cli("suggest-parent", "Cut rewash", "--org", scored_sample, "--json", "--top", "2")
+    assert result.exit_code == 0, result.output
+    links = json.loads(result.stdout)
+    assert len(links) == 2
+    assert {"objective_id", "score", "label", "evidence"} <= set(links[0])
+    assert links[0]["evidence"] and {"okr_field", "objective_text", "similarity"} <= set(
+        links[0]["evidence"][0]
+    )
+
+
+def test_suggest_parent_refuses_an_empty_draft_and_top_below_one(scored_sample) -> None:
+    refused(cli("suggest-parent", "  ", "--org", scored_sample), "'TEXT'", "must not be empty")
+    refused(cli("suggest-parent", "Cut rewash", "--org", scored_sample, "--kr", ""), "'--kr'")
+    refused(cli("suggest-parent", "Cut rewash", "--org", scored_sample, "--top", "0"), "'--top'")
+
+
+def test_suggest_parent_for_an_organization_without_objectives(tmp_path, database_url) -> None:
+    org_id = f"clierr-{uuid.uuid4().hex[:8]}"
+    _import(tmp_path, {"format": BUNDLE_FORMAT, "organization": {"id": org_id, "name": "Empty"}})
+    try:
+        result = cli("suggest-parent", "Cut rewash", "--org", org_id, "--json")
+        refused(result, f"organization '{org_id}' has no strategic objectives")
+        assert result.stdout == ""
+    finally:
+        with db.transaction() as session:
+            repository.delete_org(session, org_id)
+
+
+# 2, 5: export and drafts approve --edited
+
+
+def test_export_refuses_an_unwritable_output_and_an_unknown_format(org, tmp_path) -> None:
+    missing = tmp_path / "nodir" / "x.json"
+    refused(cli("export", "--org", org, "-o", str(missing)), f"{missing.parent} does not exist")
+    refused(cli("export", "--org", org, "-o", str(tmp_path)), "is a directory")
+    refused(cli("export", "--org", org, "--format", "xml"), "'--format'", "json, yaml")
+    written = tmp_path / "org.yaml"
+    assert cli("export", "--org", org, "--format", "yaml", "-o", str(written)).exit_code == 0
+    assert written.read_text().startswith("format:")
+
+
+def test_an_edited_payload_that_is_no_json_is_located(org, tmp_path) -> None:
+    bad = tmp_path / "edited.json"
+    bad.write_text('{\n  "suggestions": [,]\n}')
+    refused(
+        cli("drafts", "approve", "D-1", "--org", org, "--edited", str(bad)),
+        "'--edited'",
+        f"{bad} is not JSON",
+        "line 2, column 19",
+    )
+    missing = tmp_path / "missing.json"
+    refused(cli("drafts", "approve", "D-1", "--org", org, "--edited", str(missing)), "missing.json")
+
+
+# 3: the environment
+
+
+@pytest.fixture
+def settings_from_env(monkeypatch):
+    """Settings and the database read again from the environment the test sets, and again
+    (from the run's own) afterwards."""
+    from alignment.settings import get_settings
+    from service.cli import prepare_database
+
+    def forget() -> None:
+        get_settings.cache_clear()
+        db.resolve_database.cache_clear()
+        prepare_database.cache_clear()
+
+    forget()
+    yield monkeypatch
+    forget()
+
+
+def test_an_unreachable_database_is_one_line_without_the_password(settings_from_env) -> None:
+    settings_from_env.setenv("DATABASE_URL", "postgresql://ann:s3cret-pw@127.0.0.1:1/gt")
+    result = cli("keys", "list", "--org", "acme")
+    refused(
+        result, "cannot connect to PostgreSQL at 127.0.0.1:1 (DATABASE_URL): connection refused"
+    )
+    assert "s3cret-pw" not in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) <= 3  # the database line and the error
+
+
+def test_a_data_directory_that_cannot_be_made_is_one_line(settings_from_env, tmp_path) -> None:
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    settings_from_env.delenv("DATABASE_URL", raising=False)
+    settings_from_env.setenv("GOLDENTHREAD_DATA_DIR", str(a_file / "data"))
+    refused(
+        cli("db", "upgrade"),
+        f"cannot create the data directory {a_file / 'data'} (GOLDENTHREAD_DATA_DIR)",
+    )
+
+
+# 4, 7, 8: drafts list and reject, keys list
+
+
+def test_drafts_list_refuses_bad_limits_and_unknown_values(org) -> None:
+    refused(cli("drafts", "list", "--org", org, "--limit", "-5"), "'--limit'")
+    refused(cli("drafts", "list", "--org", org, "--limit", "100000"), "GOLDENTHREAD_PAGE_LIMIT_MAX")
+    refused(
+        cli("drafts", "list", "--org", org, "--status", "bogus"),
+        "'--status'",
+        "pending, approved, edited_and_approved, rejected, failed",
+    )
+    refused(cli("drafts", "list", "--org", org, "--kind", "bogus"), "suggestion, summary")
+    empty = cli("drafts", "list", "--org", org, "--status", "pending")
+    assert empty.exit_code == 0 and "no drafts" in empty.stdout
+
+
+def test_a_blank_rejection_reason_is_refused(org) -> None:
+    for blank in ("", "   "):
+        refused(
+            cli("drafts", "reject", "D-1", "--org", org, "--reason", blank),
+            "'--reason'",
+            "must not be empty",
+        )
+
+
+def test_keys_of_an_organization_that_does_not_exist(database_url) -> None:
+    refused(cli("keys", "list", "--org", "no-such-org"), "organization 'no-such-org' does not")
+
+
+# 10: score's counts
+
+
+def test_score_counts_orphans_by_their_verdict(scored_sample) -> None:
+    result = cli("score", "--org", scored_sample)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    with db.transaction() as session:
+        verdicts = list(stored_verdicts(session, scored_sample).values())
+    assert summary["orphan_okrs"] == verdicts.count("orphan")
+    assert summary["okrs_awaiting_review"] == verdicts.count("needs_review")
+    assert summary["okrs_without_aligned_link"] == len(verdicts) - verdicts.count("aligned")
+    assert "orphans" not in summary  # the API's old name for okrs_without_aligned_link
+
+
+def test_the_api_keeps_the_old_key_with_its_old_meaning() -> None:
+    from alignment.scoring.stage import ScoreSummary
+
+    summary = ScoreSummary("o", 5, 2, 0, 0, 3, 2, 0, "m", orphan_okrs=1, okrs_awaiting_review=1)
+    assert summary.as_dict()["orphans"] == summary.as_dict()["okrs_without_aligned_link"] == 2
+
+
+# 12: errors name the command's options
+
+
+def test_errors_name_options_not_api_paths(org, scored_sample) -> None:
+    team = cli("keys", "create", "--org", org, "--role", "team_lead", "--team", "T-404")
+    refused(team, "--team: no team 'T-404' here")
+    assert "$.teams" not in team.output
+    refused(cli("keys", "create", "--role", "admin"), "--org: required")
+    cycle = cli("suggest", "--org", org, "--team", "T-1", "--cycle", "1999-Q1")
+    refused(cycle, "--cycle: known cycles")
+    confirm = cli("review", "confirm", "O-1", "SO-404", "--org", scored_sample)
+    refused(confirm, "OBJECTIVE: no such strategic objective")
+    # O-1 is aligned: this command line cannot reject "its link itself"; the message says how.
+    aligned = cli("review", "reject", "O-1", "--org", scored_sample)
+    refused(aligned, f'POST {{"verdict": "rejected"}} to /orgs/{scored_sample}/okrs/O-1/links/')
+    assert "reject its link itself" not in said(aligned.output)
