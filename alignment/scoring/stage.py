@@ -1,6 +1,6 @@
 """Score stage: an organization's OKRs against its strategic objectives, and its check-ins' drift.
 
-Reads the records, asks the pure scoring math (`matching`, `drift`) for verdicts through a
+Reads the records, asks the pure scoring math (`link_scores`, `drift`) for verdicts through a
 `VectorCache` (so only new texts are embedded), applies people's confirmed/rejected feedback,
 and replaces the organization's stored verdicts, all in the caller's transaction, which also
 records the run and the `score` jobs it did the work of (runs.py).

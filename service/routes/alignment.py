@@ -28,35 +28,6 @@ from service.routes.jobs import ACCEPTED, accepted
 router = APIRouter(prefix="/orgs/{org_id}", tags=["alignment"])
 
 
-class ScoreOut(BaseModel):
-    organization: str
-    okrs: int
-    objectives: int
-    check_ins: int
-    texts_embedded: int = Field(description="Texts that had no stored vector and were encoded.")
-    aligned_links: int
-    orphans: int
-    drifting_check_ins: int
-    check_ins_awaiting_review: int = Field(
-        default=0, description="Check-ins the engine is unsure about: in the review queue."
-    )
-    model: str
-    adjudication: dict[str, Any] | None = Field(
-        default=None,
-        description="With ?adjudicate=true: close calls asked, reused, invalid, changed, skipped;"
-        " error when the pass stopped early.",
-    )
-    skipped: str | None = Field(
-        default=None,
-        description="'scored since queued' when a run that saw this job waiting (a report that"
-        " scored first) already did its work: the counts are that run's, nothing scored again.",
-    )
-    scored_at: str | None = Field(
-        default=None,
-        description="With `skipped`: when that run read the waiting jobs (before any record).",
-    )
-
-
 class DraftOkr(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title
@@ -97,7 +68,8 @@ def score(
 ) -> dict[str, Any]:
     """Queue a job that embeds new or changed texts, then re-scores every OKR and check-in of
     the organization; 202 with the job (`Location: /jobs/{id}`), whose `result` is the
-    summary below (`ScoreOut`). A request while an equal job waits joins it.
+    run's summary (`alignment.scoring.stage.ScoreSummary`; its keys in docs/jobs.md). A request
+    while an equal job waits joins it.
 
     With `adjudicate=true` (409 when no LLM is configured), close calls get an LLM's verdict,
     kept on each link with its reason; the model being down or the token budget running out
