@@ -7,7 +7,7 @@ a record looks the same in a bundle and over REST.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, create_model
 
@@ -43,10 +43,16 @@ class KeyResultCreate(b.KeyResultIn):
     okr: b.Id
 
 
+def _with_constraints(info: Any) -> Any:
+    """A field's type with its constraints and validators, which `annotation` alone drops."""
+    return Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+
+
 def _patch_model(create: type[BaseModel], name: str) -> type[BaseModel]:
-    """Every field optional and without default, so PATCH changes only what is sent."""
+    """Every field optional and without default, so PATCH changes only what is sent; each keeps
+    its constraints and validators (a title's length, ids stripped, no control characters)."""
     fields: dict[str, Any] = {
-        fname: (info.annotation | None, None)
+        fname: (_with_constraints(info) | None, None)
         for fname, info in create.model_fields.items()
         if fname not in ("id", "key_results")
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import threading
 import time
@@ -44,16 +45,20 @@ class _CheckedKeys:
 
     def __init__(self, size: int = 4096) -> None:
         self.size = size
-        self.entries: OrderedDict[bytes, tuple[float, Principal]] = OrderedDict()
+        # Keyed by the check too: a ticket must not pass as an API key, nor a key as a ticket.
+        self.entries: OrderedDict[tuple[Authenticate, bytes], tuple[float, Principal]] = (
+            OrderedDict()
+        )
         self.lock = threading.Lock()
 
-    def cached(self, raw_key: str) -> Principal | None:
-        """The principal when this process checked `raw_key` moments ago; no database work."""
+    def cached(self, raw_key: str, check: Authenticate = keys.authenticate) -> Principal | None:
+        """The principal when this process checked `raw_key` with `check` moments ago; no
+        database work."""
         if get_settings().service.auth_cache_seconds <= 0:
             return None
-        digest = hashlib.sha256(raw_key.encode()).digest()
+        entry = (check, hashlib.sha256(raw_key.encode()).digest())
         with self.lock:
-            hit = self.entries.get(digest)
+            hit = self.entries.get(entry)
         return hit[1] if hit is not None and hit[0] > time.monotonic() else None
 
     def principal(
@@ -63,14 +68,14 @@ class _CheckedKeys:
         ttl = get_settings().service.auth_cache_seconds
         if ttl <= 0:
             return check(session, raw_key)
-        if (hit := self.cached(raw_key)) is not None:
+        if (hit := self.cached(raw_key, check)) is not None:
             return hit
         principal = check(session, raw_key)
         if principal is not None:
-            digest = hashlib.sha256(raw_key.encode()).digest()
+            entry = (check, hashlib.sha256(raw_key.encode()).digest())
             with self.lock:
-                self.entries[digest] = (time.monotonic() + ttl, principal)
-                self.entries.move_to_end(digest)
+                self.entries[entry] = (time.monotonic() + ttl, principal)
+                self.entries.move_to_end(entry)
                 while len(self.entries) > self.size:
                     self.entries.popitem(last=False)
         return principal
@@ -152,11 +157,15 @@ def session_ticket(session: Session, raw_key: str) -> str | None:
     return f"{prefix}.{issued_ms}.{_ticket_mac(prefix, issued_ms, row.secret_hash)}"
 
 
+TICKET = re.compile(r"^([a-z0-9]{8})\.([0-9]{1,15})\.([0-9a-f]{40})$")
+
+
 def _ticket_principal(session: Session, ticket: str) -> Principal | None:
-    prefix, _, rest = ticket.partition(".")
-    issued, _, mac = rest.partition(".")
-    if not (prefix and issued.isdigit() and mac):
+    # The shape first: int() of 5,000 digits and compare_digest of non-ASCII text both raise.
+    match = TICKET.match(ticket)
+    if match is None:
         return None
+    prefix, issued, mac = match.groups()
     issued_ms = int(issued)
     if not 0 <= time.time() * 1000 - issued_ms <= SESSION_HOURS * 3600 * 1000:
         return None
@@ -220,9 +229,10 @@ def recently_checked(request: Request) -> Principal | None:
         raw = _bearer_token(request)
     except Unauthorized:
         return None
-    if raw is None and (raw := _signed_in_ticket(request)) is None:
-        return None
-    return checked_keys.cached(raw)
+    if raw is not None:
+        return checked_keys.cached(raw, keys.authenticate)
+    ticket = _signed_in_ticket(request)
+    return None if ticket is None else checked_keys.cached(ticket, _ticket_principal)
 
 
 async def current_principal(request: Request) -> Principal:

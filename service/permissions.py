@@ -185,9 +185,30 @@ async def _team_check_body(request: Request, rule: Rule | None) -> dict[str, Any
         return {}
     try:
         body = json.loads(raw)
-    except ValueError:  # UnicodeDecodeError included
+    except (ValueError, RecursionError):  # UnicodeDecodeError included
         return None
     return body if isinstance(body, dict) else None
+
+
+# The fields a team check looks up: the team, OKR or key result a write names.
+TEAM_FIELDS = ("team", "okr", "key_result")
+
+
+def _as_the_route_reads(body: dict[str, Any]) -> dict[str, Any]:
+    """The body's team fields as the route's model reads them (ids stripped of surrounding
+    whitespace), refused when no route would take them (not a string, a NUL). Looked up raw,
+    " O-2 " found no OKR and passed, and the route then wrote to O-2."""
+    out = dict(body)
+    for name in TEAM_FIELDS:
+        value = body.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str) or "\x00" in value:
+            raise Invalid(
+                f"{name} must be an id", details=[{"path": f"$.{name}", "message": "not an id"}]
+            )
+        out[name] = value.strip()
+    return out
 
 
 async def authorize(request: Request, session: SessionDep) -> Principal:
@@ -235,7 +256,9 @@ def _authorize(
                 "against the teams it names",
                 details=[{"path": "$", "message": "not a JSON object"}],
             )
-        _check_teams(session, principal, rule.team_check, org_id or "", request, body)
+        _check_teams(
+            session, principal, rule.team_check, org_id or "", request, _as_the_route_reads(body)
+        )
     if request.method in WRITE_METHODS and (request.method, route.path) not in STORES_NOTHING:
         # Added before the route runs, in its transaction: the entry exists exactly when the
         # write does (a refused or failed write rolls both back).

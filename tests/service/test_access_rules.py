@@ -98,6 +98,33 @@ def test_a_team_leads_write_that_is_no_json_object_is_refused(setup) -> None:
         assert sent.json()["error"]["details"] == [{"path": "$", "message": "not a JSON object"}]
 
 
+def test_a_team_leads_ids_are_checked_as_the_route_reads_them(setup) -> None:
+    # The route strips an id's surrounding spaces: " O-2 " is O-2, another team's OKR.
+    client, made = setup
+    lead, base = auth(made["lead"]), f"/orgs/{ORG}"
+    padded = [
+        ("/key-results", {"id": "KR-X", "okr": " O-2 ", "title": "Another team's measure"}),
+        ("/check-ins", {"id": "C-X", "okr": " O-2", "text": "Swept two wards."}),
+        ("/okrs", {"id": "O-X", "team": "T-2 ", "cycle": "2026-Q4", "title": "Theirs"}),
+    ]
+    for path, body in padded:
+        assert client.post(base + path, json=body, headers=lead).status_code == 403, path
+    for okr in ({"a": 1}, 12, "O-\x00"):  # no route takes these; they must not reach the query
+        sent = client.post(
+            f"{base}/check-ins", json={"id": "C-Y", "okr": okr, "text": "x"}, headers=lead
+        )
+        assert sent.status_code == 422, sent.text
+        assert sent.json()["error"]["details"] == [{"path": "$.okr", "message": "not an id"}]
+
+
+def test_a_deeply_nested_body_is_refused_not_a_crash(setup) -> None:
+    client, made = setup
+    deep = "[" * 100_000
+    for headers in ({"content-type": "text/plain"}, auth(made["lead"])):
+        sent = client.post(f"/orgs/{ORG}/okrs", content=deep, headers=headers)
+        assert 400 <= sent.status_code < 500, sent.status_code
+
+
 def test_team_lead_requests_and_decides_drafts_for_its_own_teams_only(setup, jobs) -> None:
     client, made = setup
     lead, office = auth(made["lead"]), auth(made["office"])

@@ -688,3 +688,14 @@ def test_openapi_lists_the_routes(client: TestClient) -> None:
     assert "get" in paths["/healthz"] and "get" in paths["/readyz"]
     okr_filters = {p["name"] for p in paths["/orgs/{org_id}/okrs"]["get"]["parameters"]}
     assert {"team", "cycle", "limit", "offset"} <= okr_filters
+
+
+def test_a_patch_keeps_the_rules_a_create_has(client: TestClient, acme: None) -> None:
+    # PATCH fields are optional, but each keeps its constraints and validators.
+    for title in ("", "x" * 2001, "a\x00b"):
+        sent = client.patch(f"{ORG}/okrs/O-1", json={"title": title})
+        assert sent.status_code == 422, (title[:5], sent.text)
+        assert [d["path"] for d in sent.json()["error"]["details"]] == ["$.title"]
+    kept = client.patch(f"{ORG}/okrs/O-1", json={"title": "\u202eCut costs", "team": " T-1 "})
+    assert kept.status_code == 200, kept.text
+    assert kept.json()["title"] == "Cut costs" and kept.json()["team"] == "T-1"

@@ -162,3 +162,29 @@ def test_the_sign_in_form_reads_no_more_than_a_key_needs(web) -> None:
     token = csrf_of(client.get("/sign-in").text)
     good = client.post("/sign-in", data={"key": raw, "csrf": token}, follow_redirects=False)
     assert good.status_code == 303
+
+
+def test_a_ticket_is_no_key_and_a_key_is_no_ticket_even_just_after_use(web) -> None:
+    # Both are cached for a few seconds once checked; the cache must remember which was which.
+    client, raw = web
+    ticket = _signed_in(client, raw)
+    assert client.get("/", headers=PAGE).status_code == 200  # the ticket was just checked
+    as_key = client.get(f"/orgs/{ORG}/okrs", headers={"Authorization": f"Bearer {ticket}"})
+    assert as_key.status_code == 401
+    client.cookies.clear()
+    bearer = client.get(f"/orgs/{ORG}/okrs", headers={"Authorization": f"Bearer {raw}"})
+    assert bearer.status_code == 200  # the key was just checked
+    as_ticket = client.get(f"/orgs/{ORG}/okrs", headers={"Cookie": f"gt_session={raw}"})
+    assert as_ticket.status_code == 401
+
+
+def test_malformed_tickets_are_refused_not_a_crash(web) -> None:
+    client, raw = web
+    ticket = _signed_in(client, raw)
+    prefix, _, mac = ticket.split(".")
+    client.cookies.clear()
+    for cookie in (f"{prefix}.{'9' * 5000}.{mac}", f"{ticket}é", f"{prefix}.-1.{mac}"):
+        sent = client.get(
+            f"/orgs/{ORG}/okrs", headers={"Cookie": f"gt_session={cookie}".encode("latin-1")}
+        )
+        assert sent.status_code == 401, cookie[:40]
