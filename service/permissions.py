@@ -171,13 +171,12 @@ BODY_CHECKS = frozenset({"okrs", "key-results", "check-ins", "draft-request"})
 
 
 async def _team_check_body(request: Request, rule: Rule | None) -> dict[str, Any] | None:
-    """The body a team check reads: {} when the route's check reads none, None when it needs
-    one that is not a JSON object.
+    """The body a team lead's check reads: {} when the route's check reads none, None when it
+    needs one that is not a JSON object.
 
     Read whatever the Content-Type says: the route parses a JSON body under any spelling of
     it (`application/JSON`, `+json`, none), so a check that trusted the header would pass a
-    body the route then reads. Only these routes' bodies are read before the key is checked
-    (small record writes and draft requests), not a bundle's 64 MiB."""
+    body the route then reads. Read only once the caller is known to be a team lead."""
     if rule is None or rule.team_check not in BODY_CHECKS or request.method not in WRITE_METHODS:
         return {}
     raw = await request.body()
@@ -216,8 +215,13 @@ async def authorize(request: Request, session: SessionDep) -> Principal:
     moments ago and need no database here: they are checked on the event loop, and the tenant is
     set with the route's first statement. The others are checked in a worker thread."""
     rule = _rule_of(request)
-    body = await _team_check_body(request, rule)
     principal = recently_checked(request)
+    if principal is None and rule is not None and rule.team_check in BODY_CHECKS:
+        # Who is calling, before any body is read for a check: only a team lead's is.
+        principal = await anyio.to_thread.run_sync(authenticate, request, session)
+    body: dict[str, Any] | None = {}
+    if principal is not None and principal.role is LEAD:
+        body = await _team_check_body(request, rule)
     if principal is None or (principal.role is LEAD and rule is not None and rule.team_check):
         return await anyio.to_thread.run_sync(_authorize, request, session, body, principal)
     return _authorize(request, session, body, principal)
