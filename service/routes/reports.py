@@ -30,7 +30,7 @@ from alignment.report.findings import natural
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
 from alignment.report.render import content_security_policy
 from service import templating
-from service.auth import CurrentPrincipal
+from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import PageDep, SessionDep
 from service.permissions import may_open
 from service.rendered import Rendered, rendered
@@ -235,7 +235,7 @@ def diff_reports(
 # HEAD too (uptime checks and link previews probe pages that way), kept out of the schema.
 @router.get("/", response_class=HTMLResponse, include_in_schema=False)
 @router.head("/", response_class=HTMLResponse, include_in_schema=False)
-def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
+def index(request: Request, session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
     only = None if principal.role is Role.platform_admin else principal.org_id
     orgs, total = repository.list_orgs(session, limit=500, offset=0, only=only)
     latest = store.latest_runs(session)
@@ -258,8 +258,14 @@ def index(session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
         "downloads": may_open(principal, "/orgs/{org_id}/reports/{report_id}"),
         "review": may_open(principal, "/orgs/{org_id}/review"),
     }
+    ticket = request.cookies.get(SESSION_COOKIE)
     return templating.page(
-        "index.html.j2", orgs=rows, total=total, may=may, signed_in=principal.name
+        "index.html.j2",
+        orgs=rows,
+        total=total,
+        may=may,
+        signed_in=principal.name,
+        sign_out_token=form_token(ticket) if ticket else None,
     )
 
 

@@ -16,7 +16,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alignment.settings import get_settings
-from service.auth import SESSION_COOKIE, SESSION_HOURS, end_page_sessions, session_ticket
+from service.auth import (
+    SESSION_COOKIE,
+    SESSION_HOURS,
+    end_page_sessions,
+    form_token,
+    session_ticket,
+)
 from service.deps import SessionDep
 from service.templating import page
 
@@ -96,7 +102,13 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
 def sign_out(request: Request, session: SessionDep) -> Response:
     """Forget the cookie, and end every page session of its key on the server: a copy of the
     cookie elsewhere stops working too (the key itself stays valid for the API)."""
-    end_page_sessions(session, request.cookies.get(SESSION_COOKIE, ""))
+    ticket = request.cookies.get(SESSION_COOKIE, "")
+    # Ending the key's sessions everywhere needs the page's token: another page (a sibling
+    # subdomain's) may clear this browser's cookie, not sign the person out of every browser.
+    if ticket and hmac.compare_digest(
+        request.query_params.get("csrf", "").encode(), form_token(ticket).encode()
+    ):
+        end_page_sessions(session, ticket)
     response = RedirectResponse("/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -94,7 +94,13 @@ def test_signing_out_ends_every_copy_of_the_session_but_not_the_key(web) -> None
     ticket = _signed_in(client, raw)
     other_browser = {"Cookie": f"gt_session={ticket}", **PAGE}
     assert client.get("/", headers=other_browser).status_code == 200
-    client.post("/sign-out")
+    # Without the page's token (another page's form) only this browser's cookie goes.
+    client.post("/sign-out", headers={"Cookie": f"gt_session={ticket}"})
+    assert client.get("/", headers=other_browser).status_code == 200
+    # The sign-out button of the page carries it: every copy of the session ends.
+    index = client.get("/", headers=other_browser).text
+    form = re.search(r'action="(/sign-out\?csrf=[0-9a-f]+)"', index)
+    client.post(form.group(1), headers={"Cookie": f"gt_session={ticket}"})
     copied = client.get("/", headers=other_browser, follow_redirects=False)
     assert copied.status_code == 303 and copied.headers["location"] == "/sign-in"
     assert (
