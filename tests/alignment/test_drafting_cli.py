@@ -13,6 +13,7 @@ from alignment import db, repository
 from alignment.bundle.io import load_file
 from service.cli import app
 from tests.conftest import SAMPLE_BUNDLE
+from tests.evals.progress_order import progress_order
 from tests.factories import small_bundle
 
 
@@ -146,24 +147,11 @@ def test_readable_output_names_the_objectives_and_shows_the_edit(sample, tmp_pat
 
 
 def test_eval_drafts_progress_counts_a_bundle_when_it_is_done(monkeypatch):
-    """The bar must not read N/N while the last bundle is still being drafted."""
     import evals.drafts
 
-    class Stop(Exception):
-        pass
+    def run(progress):
+        bundles = [Path("a.json"), Path("b.json")]
+        evals.drafts.run(None, bundles, drafter=None, embedder=None, progress=progress)
 
-    events: list[str] = []
-    monkeypatch.setattr(
-        evals.drafts, "eval_bundle", lambda _s, path, **_kw: events.append(f"draft {path.name}")
-    )
-
-    def progress(name: str) -> None:
-        events.append(f"done {name}")
-        if len(events) == 4:
-            raise Stop
-
-    with pytest.raises(Stop):
-        evals.drafts.run(
-            None, [Path("a.json"), Path("b.json")], drafter=None, embedder=None, progress=progress
-        )
+    events = progress_order(monkeypatch, evals.drafts, "eval_bundle", "draft", run)
     assert events == ["draft a.json", "done a.json", "draft b.json", "done b.json"]

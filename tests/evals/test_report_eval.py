@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from evals.report_eval import counts, figures
 from service.cli import app
+from tests.evals.progress_order import progress_order
 
 DEV = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "dev"
 BUNDLE, LABELS = DEV / "clearbrook-water.bundle.json", DEV / "clearbrook-water.labels.json"
@@ -60,27 +60,15 @@ def test_cli_builds_the_report_and_scores_its_findings(database_url, embedder) -
 
 
 def test_progress_counts_a_bundle_when_its_report_is_done(monkeypatch) -> None:
-    """The bar must not read N/N while the last bundle's report is still being built."""
     import evals.report_eval
 
-    class Stop(Exception):
-        pass
-
-    events: list[str] = []
-
-    def findings(_session, path, _embedder):
-        events.append(f"report {path.name}")
-        return [], set()
-
-    def progress(name: str) -> None:
-        events.append(f"done {name}")
-        if len(events) == 4:
-            raise Stop
-
-    monkeypatch.setattr(evals.report_eval, "report_findings", findings)
-    with pytest.raises(Stop):
+    def run(progress):
         evals.report_eval.run(
             None, [(Path("a.json"), LABELS), (Path("b.json"), LABELS)], embedder=None,
             progress=progress,
         )  # fmt: skip
+
+    events = progress_order(
+        monkeypatch, evals.report_eval, "report_findings", "report", run, returns=([], set())
+    )
     assert events == ["report a.json", "done a.json", "report b.json", "done b.json"]

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from alignment.models import Organization
 from evals.runner import run
 from service.cli import app
+from tests.evals.progress_order import progress_order
 
 DEV = Path(__file__).resolve().parents[2] / "evals" / "datasets" / "dev"
 BUNDLE, LABELS = DEV / "clearbrook-water.bundle.json", DEV / "clearbrook-water.labels.json"
@@ -47,27 +47,14 @@ def test_eval_leaves_no_trace_and_rejects_bad_pairs(session, embedder, database_
     assert "BUNDLE LABELS" in odd.output
 
 
-class _Stop(Exception):
-    pass
-
-
 def test_progress_counts_a_bundle_when_it_is_done(monkeypatch) -> None:
-    """The bar must not read N/N while the last bundle still runs."""
     import evals.runner
 
-    events: list[str] = []
-    monkeypatch.setattr(
-        evals.runner, "score_bundle", lambda _s, path, **_kw: events.append(f"score {path.name}")
-    )
-
-    def progress(name: str) -> None:
-        events.append(f"done {name}")
-        if len(events) == 4:
-            raise _Stop
-
-    with pytest.raises(_Stop):
+    def bundles(progress):
         run(None, [(Path("a.json"), LABELS), (Path("b.json"), LABELS)], embedder=None,
             progress=progress)  # fmt: skip
+
+    events = progress_order(monkeypatch, evals.runner, "score_bundle", "score", bundles)
     assert events == ["score a.json", "done a.json", "score b.json", "done b.json"]
 
 
