@@ -12,6 +12,10 @@ reserved, unspecified, documentation…) and every IPv6 address that embeds an I
 (IPv4-mapped, IPv4-compatible, 6to4, Teredo, NAT64), whose IPv4 part a gateway may reach.
 Refusals say why in general terms and never echo what a name resolved to, so a caller cannot
 use them to probe internal DNS.
+
+Ports: 80, 443 and the unprivileged ports 1024-65535, whatever the address rules. A port under
+1024 is a system service (SSH, SMTP, DNS, LDAP…) that speaks no webhooks; letting a URL name one
+would let a caller point our POSTs at another server's mail or directory service.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ _EMBEDS_IPV4 = tuple(
     )
 )
 _NOT_PUBLIC = "its host does not resolve, or resolves to a private or reserved address"
+_WEB_PORTS = (80, 443)
 
 
 @dataclass(frozen=True)
@@ -150,6 +155,18 @@ def _parse(url: str, path: str) -> httpx.URL:
         raise Invalid(
             "a webhook URL must not carry credentials (the signature authenticates us)",
             details=[{"path": path, "message": "remove user:password@ from the URL"}],
+        )
+    port = parsed.port
+    if port is not None and port not in _WEB_PORTS and not 1024 <= port <= 65535:
+        why = "is a system service's port" if 0 < port < 1024 else "is no TCP port"
+        raise Invalid(
+            f"the webhook URL is refused: port {port} {why}",
+            details=[
+                {
+                    "path": path,
+                    "message": "deliveries go to ports 80, 443 or 1024-65535 only",
+                }
+            ],
         )
     return parsed
 

@@ -501,6 +501,45 @@ def test_private_and_reserved_addresses_stay_refused(url, client, tmp_org, publi
     assert [d["path"] for d in error["details"]] == ["$.url"]
 
 
+@pytest.mark.parametrize(
+    ("port", "why"),
+    [
+        (22, "is a system service's port"),
+        (25, "is a system service's port"),
+        (0, "is no TCP port"),
+        (70000, "is no TCP port"),
+    ],
+)
+def test_a_port_outside_80_443_and_1024_65535_is_refused(
+    port, why, monkeypatch, client, session, tmp_org, public_only
+):
+    Dns(monkeypatch, {"mail.example": [PUBLIC]})
+    network = Network(monkeypatch)
+    url = f"http://mail.example:{port}/hook"
+    posted = client.post(
+        f"/orgs/{tmp_org}/webhooks", json={"url": url, "events": ["report.completed"]}
+    )
+    assert posted.status_code == 422, posted.text
+    error = posted.json()["error"]
+    assert error["message"] == f"the webhook URL is refused: port {port} {why}"
+    assert [d["path"] for d in error["details"]] == ["$.url"]
+    # A subscription stored before the rule is refused at delivery too, before connecting.
+    delivery, _ = _delivery(session, tmp_org, url)
+    with pytest.raises(Invalid, match=f"port {port} "):
+        delivering.deliver(session, delivery.id)
+    assert network.connects == []
+
+
+@pytest.mark.parametrize("port", [80, 443, 1024, 8443, 65535])
+def test_web_and_unprivileged_ports_are_accepted(port, monkeypatch, client, tmp_org, public_only):
+    Dns(monkeypatch, {"hooks.example": [PUBLIC]})
+    posted = client.post(
+        f"/orgs/{tmp_org}/webhooks",
+        json={"url": f"https://hooks.example:{port}/hook", "events": ["report.completed"]},
+    )
+    assert posted.status_code == 201, posted.text
+
+
 def test_sigkill_during_an_embedding_job_then_the_next_worker_finishes_it(engine):
     org_id = f"kill-{uuid.uuid4().hex[:8]}"
     with Session(engine) as s, s.begin():
