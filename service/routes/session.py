@@ -37,7 +37,13 @@ MAX_FORM_BYTES = 4096
 CSRF_COOKIE = "gt_csrf"
 
 
-def _page(error: str | None = None, status: int = 200) -> HTMLResponse:
+def _secure(request: Request) -> bool:
+    """Cookies only over TLS when the page came over TLS (directly, or from a proxy uvicorn
+    trusts), or when the operator says the service is served behind TLS."""
+    return get_settings().service.https or request.url.scheme == "https"
+
+
+def _page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
     """The form, with a fresh double-submit token: the same value in a SameSite=Strict cookie
     and in a hidden field, which a page on another site can neither read nor set."""
     token = secrets.token_urlsafe(24)
@@ -47,7 +53,7 @@ def _page(error: str | None = None, status: int = 200) -> HTMLResponse:
         token,
         httponly=True,
         samesite="strict",
-        secure=get_settings().service.https,
+        secure=_secure(request),
         path="/sign-in",
     )
     return response
@@ -68,30 +74,31 @@ async def _form_body(request: Request) -> bytes | None:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page() -> HTMLResponse:
-    return _page()
+def sign_in_page(request: Request) -> HTMLResponse:
+    return _page(request)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
 async def sign_in(request: Request, session: SessionDep) -> Response:
     body = await _form_body(request)
     if body is None:
-        return _page("The form is too large; it holds a key and nothing else.", 413)
+        return _page(request, "The form is too large; it holds a key and nothing else.", 413)
     form = parse_qs(body.decode("utf-8", "replace"))
     raw = (form.get("key") or [""])[0].strip()
     sent, kept = (form.get("csrf") or [""])[0], request.cookies.get(CSRF_COOKIE, "")
     if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
-        return _page("The form expired or came from another site; please sign in again.", 403)
+        expired = "The form expired or came from another site; please sign in again."
+        return _page(request, expired, 403)
     ticket = session_ticket(session, raw) if raw else None
     if ticket is None:
-        return _page("That key is not valid (unknown, mistyped or revoked).", status=401)
+        return _page(request, "That key is not valid (unknown, mistyped or revoked).", status=401)
     response = RedirectResponse("/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         ticket,
         httponly=True,
         samesite="strict",
-        secure=get_settings().service.https,
+        secure=_secure(request),
         max_age=SESSION_HOURS * 3600,
         path="/",
     )

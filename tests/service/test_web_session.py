@@ -194,3 +194,17 @@ def test_malformed_tickets_are_refused_not_a_crash(web) -> None:
             f"/orgs/{ORG}/okrs", headers={"Cookie": f"gt_session={cookie}".encode("latin-1")}
         )
         assert sent.status_code == 401, cookie[:40]
+
+
+def test_cookies_are_secure_when_the_page_came_over_tls(web) -> None:
+    client, raw = web
+    for base, secure in (("http://testserver", False), ("https://testserver", True)):
+        client.base_url = base
+        client.cookies.clear()
+        form = client.get("/sign-in")
+        assert ("secure" in form.headers["set-cookie"].lower()) is secure
+        signed_in = client.post(
+            "/sign-in", data={"key": raw, "csrf": csrf_of(form.text)}, follow_redirects=False
+        )
+        assert signed_in.status_code == 303
+        assert ("secure" in signed_in.headers["set-cookie"].lower()) is secure
