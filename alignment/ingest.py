@@ -137,154 +137,154 @@ def import_bundle(
     session: Session, bundle: Bundle, *, prune: bool = False, progress: Progress | None = None
 ) -> ImportSummary:
     """Upsert `bundle` into its organization. The caller owns the transaction."""
-    org = bundle.organization.id
-    summary = ImportSummary(organization=org)
+    summary = ImportSummary(organization=bundle.organization.id)
     step = progress or (lambda _label, _n: None)
 
-    _upsert(
-        session,
-        Organization,
-        [{"id": org, "name": bundle.organization.name}],
-        "organizations",
-        summary,
-    )
-    _upsert(
-        session,
-        Cycle,
-        [{"org_id": org, "id": c.id, "start": c.start, "end": c.end} for c in bundle.cycles],
-        "cycles",
-        summary,
-    )
+    # Parents before children: each row's foreign keys must already be stored.
+    _upsert(session, Organization, [_organization_row(bundle)], "organizations", summary)
+    _upsert(session, Cycle, _cycle_rows(bundle), "cycles", summary)
     step("cycles", len(bundle.cycles))
-    _upsert(
-        session,
-        Team,
-        [
-            {
-                "org_id": org,
-                "id": t.id,
-                "name": t.name,
-                "parent_id": t.parent,
-                "mission": t.mission,
-                "content_hash": content_hash(t.mission),
-            }
-            for t in _parents_first(bundle.teams)
-        ],
-        "teams",
-        summary,
-    )
+    _upsert(session, Team, _team_rows(bundle), "teams", summary)
     step("teams", len(bundle.teams))
-    _upsert(
-        session,
-        StrategicObjective,
-        [
-            {
-                "org_id": org,
-                "id": o.id,
-                "title": o.title,
-                "description": o.description,
-                "perspective": o.perspective,
-                "parent_id": o.parent,
-                "content_hash": content_hash(o.title, o.description),
-            }
-            for o in _parents_first(bundle.strategic_objectives)
-        ],
-        "strategic_objectives",
-        summary,
-    )
-    _upsert(
-        session,
-        Kpi,
-        [
-            {
-                "org_id": org,
-                "id": k.id,
-                "objective_id": o.id,
-                "name": k.name,
-                "kind": k.kind,
-                "unit": k.unit,
-                "baseline": k.baseline,
-                "target": k.target,
-                "position": pos,
-                "content_hash": content_hash(k.name),
-            }
-            for o in bundle.strategic_objectives
-            for pos, k in enumerate(o.kpis)
-        ],
-        "kpis",
-        summary,
-    )
+    _upsert(session, StrategicObjective, _objective_rows(bundle), "strategic_objectives", summary)
+    _upsert(session, Kpi, _kpi_rows(bundle), "kpis", summary)
     step("strategic objectives", len(bundle.strategic_objectives))
-    _upsert(
-        session,
-        Okr,
-        [
-            {
-                "org_id": org,
-                "id": o.id,
-                "team_id": o.team,
-                "cycle_id": o.cycle,
-                "title": o.title,
-                "description": o.description,
-                "content_hash": content_hash(o.title, o.description),
-            }
-            for o in bundle.okrs
-        ],
-        "okrs",
-        summary,
-    )
-    _upsert(
-        session,
-        KeyResult,
-        [
-            {
-                "org_id": org,
-                "id": kr.id,
-                "okr_id": o.id,
-                "title": kr.title,
-                "unit": kr.unit,
-                "baseline": kr.baseline,
-                "target": kr.target,
-                "current": kr.current,
-                "kind": kr.kind,
-                "position": pos,
-                "content_hash": content_hash(kr.title),
-            }
-            for o in bundle.okrs
-            for pos, kr in enumerate(o.key_results)
-        ],
-        "key_results",
-        summary,
-    )
+    _upsert(session, Okr, _okr_rows(bundle), "okrs", summary)
+    _upsert(session, KeyResult, _key_result_rows(bundle), "key_results", summary)
     _sync_declared_links(session, bundle, summary)
     step("okrs", len(bundle.okrs))
-    _upsert(
-        session,
-        CheckIn,
-        [
-            {
-                "org_id": org,
-                "id": c.id,
-                "okr_id": c.okr,
-                "key_result_id": c.key_result,
-                "date": c.date,
-                "value": c.value,
-                "confidence": c.confidence,
-                "text": c.text,
-                "content_hash": content_hash(c.text),
-            }
-            for c in bundle.check_ins
-        ],
-        "check_ins",
-        summary,
-    )
+    _upsert(session, CheckIn, _check_in_rows(bundle), "check_ins", summary)
     step("check-ins", len(bundle.check_ins))
     if prune:
         _prune(session, bundle, summary)
     return summary
 
 
+def _organization_row(bundle: Bundle) -> dict[str, Any]:
+    """The organization's row."""
+    return {"id": bundle.organization.id, "name": bundle.organization.name}
+
+
+def _cycle_rows(bundle: Bundle) -> list[dict[str, Any]]:
+    """The cycles' rows."""
+    org = bundle.organization.id
+    return [{"org_id": org, "id": c.id, "start": c.start, "end": c.end} for c in bundle.cycles]
+
+
+def _team_rows(bundle: Bundle) -> list[dict[str, Any]]:
+    """The teams' rows, each parent team before its children."""
+    org = bundle.organization.id
+    return [
+        {
+            "org_id": org,
+            "id": t.id,
+            "name": t.name,
+            "parent_id": t.parent,
+            "mission": t.mission,
+            "content_hash": content_hash(t.mission),
+        }
+        for t in _parents_first(bundle.teams)
+    ]
+
+
+def _objective_rows(bundle: Bundle) -> list[dict[str, Any]]:
+    """The strategic objectives' rows, each parent objective before its children."""
+    org = bundle.organization.id
+    return [
+        {
+            "org_id": org,
+            "id": o.id,
+            "title": o.title,
+            "description": o.description,
+            "perspective": o.perspective,
+            "parent_id": o.parent,
+            "content_hash": content_hash(o.title, o.description),
+        }
+        for o in _parents_first(bundle.strategic_objectives)
+    ]
+
+
+def _kpi_rows(bundle: Bundle) -> list[dict[str, Any]]:
+    """The KPIs' rows; `position` keeps their order within each objective."""
+    org = bundle.organization.id
+    return [
+        {
+            "org_id": org,
+            "id": k.id,
+            "objective_id": o.id,
+            "name": k.name,
+            "kind": k.kind,
+            "unit": k.unit,
+            "baseline": k.baseline,
+            "target": k.target,
+            "position": pos,
+            "content_hash": content_hash(k.name),
+        }
+        for o in bundle.strategic_objectives
+        for pos, k in enumerate(o.kpis)
+    ]
+
+
+def _okr_rows(bundle: Bundle) -> list[dict[str, Any]]:
+    """The OKRs' rows (their key results and declared links are written apart)."""
+    org = bundle.organization.id
+    return [
+        {
+            "org_id": org,
+            "id": o.id,
+            "team_id": o.team,
+            "cycle_id": o.cycle,
+            "title": o.title,
+            "description": o.description,
+            "content_hash": content_hash(o.title, o.description),
+        }
+        for o in bundle.okrs
+    ]
+
+
+def _key_result_rows(bundle: Bundle) -> list[dict[str, Any]]:
+    """The key results' rows; `position` keeps their order within each OKR."""
+    org = bundle.organization.id
+    return [
+        {
+            "org_id": org,
+            "id": kr.id,
+            "okr_id": o.id,
+            "title": kr.title,
+            "unit": kr.unit,
+            "baseline": kr.baseline,
+            "target": kr.target,
+            "current": kr.current,
+            "kind": kr.kind,
+            "position": pos,
+            "content_hash": content_hash(kr.title),
+        }
+        for o in bundle.okrs
+        for pos, kr in enumerate(o.key_results)
+    ]
+
+
+def _check_in_rows(bundle: Bundle) -> list[dict[str, Any]]:
+    """The check-ins' rows."""
+    org = bundle.organization.id
+    return [
+        {
+            "org_id": org,
+            "id": c.id,
+            "okr_id": c.okr,
+            "key_result_id": c.key_result,
+            "date": c.date,
+            "value": c.value,
+            "confidence": c.confidence,
+            "text": c.text,
+            "content_hash": content_hash(c.text),
+        }
+        for c in bundle.check_ins
+    ]
+
+
 def _sync_declared_links(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
+    """Make the bundle's OKRs declare exactly the objectives it lists, in its order."""
     org = bundle.organization.id
     wanted = {(o.id, link): pos for o in bundle.okrs for pos, link in enumerate(o.declared_links)}
     okr_ids = [o.id for o in bundle.okrs]

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Exists, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from alignment.models import (
@@ -148,16 +148,98 @@ class OrgFacts:
 
 
 def load_facts(session: Session, org_id: str) -> OrgFacts:
+    """Everything a report reads about the organization: one query per kind of row."""
     org = require_org(session, org_id)
+    key_results = _key_results(session, org_id)
+    declared = _declared_links(session, org_id)
+    links, model = _scored_links(session, org_id)
+    rejections = _rejections(session, org_id)
+    return OrgFacts(
+        org_id=org_id,
+        name=org.name,
+        cycles=_cycles(session, org_id),
+        teams=_teams(session, org_id),
+        objectives=_objectives(session, org_id),
+        kpis=_kpis(session, org_id),
+        okrs=_okrs(session, org_id),
+        key_results=key_results,
+        declared=declared,
+        rejected={(r.okr_id, r.objective_id) for r in rejections},
+        links=links,
+        compared=_comparisons(session, org_id),
+        check_ins=_check_ins(session, org_id),
+        drift=_drift(session, org_id),
+        model=model,
+        rejected_by=_latest_decisions(rejections),
+    )
 
-    def rows(*columns: Any, where: Any, order: Any = ()) -> list[Any]:
-        query = select(*columns).where(where)
-        if order:
-            query = query.order_by(*order)
-        return session.execute(query).all()
 
-    key_results: dict[str, list[KrRow]] = defaultdict(list)
-    for r in rows(
+def _rows(session: Session, *columns: Any, where: Any, order: Any = ()) -> list[Any]:
+    """The selected columns of the rows matching `where`, as named tuples."""
+    query = select(*columns).where(where)
+    if order:
+        query = query.order_by(*order)
+    return session.execute(query).all()
+
+
+def _cycles(session: Session, org_id: str) -> dict[str, tuple[date | None, date | None]]:
+    """Each cycle's start and end, by id."""
+    found = _rows(session, Cycle.id, Cycle.start, Cycle.end, where=Cycle.org_id == org_id)
+    return {r.id: (r.start, r.end) for r in found}
+
+
+def _teams(session: Session, org_id: str) -> dict[str, str]:
+    """Each team's name, by id."""
+    return dict(_rows(session, Team.id, Team.name, where=Team.org_id == org_id))
+
+
+def _objectives(session: Session, org_id: str) -> dict[str, ObjectiveRow]:
+    """The strategic objectives by id, SO-2 before SO-10."""
+    found = _rows(
+        session,
+        StrategicObjective.id,
+        StrategicObjective.title,
+        StrategicObjective.perspective,
+        where=StrategicObjective.org_id == org_id,
+        order=(func.length(StrategicObjective.id), StrategicObjective.id),
+    )
+    return {r.id: ObjectiveRow(*r) for r in found}
+
+
+def _kpis(session: Session, org_id: str) -> list[KpiRow]:
+    """The objectives' KPIs, in the order the bundle listed them."""
+    found = _rows(
+        session,
+        Kpi.id,
+        Kpi.objective_id,
+        Kpi.name,
+        Kpi.kind,
+        where=Kpi.org_id == org_id,
+        order=(Kpi.position, Kpi.id),
+    )
+    return [KpiRow(*r) for r in found]
+
+
+def _okrs(session: Session, org_id: str) -> dict[str, OkrRow]:
+    """The OKRs by id, O-2 before O-10."""
+    found = _rows(
+        session,
+        Okr.id,
+        Okr.team_id,
+        Okr.cycle_id,
+        Okr.title,
+        Okr.description,
+        where=Okr.org_id == org_id,
+        order=(func.length(Okr.id), Okr.id),
+    )
+    return {r.id: OkrRow(*r) for r in found}
+
+
+def _key_results(session: Session, org_id: str) -> dict[str, list[KrRow]]:
+    """Each OKR's key results, in the order the bundle listed them."""
+    by_okr: dict[str, list[KrRow]] = defaultdict(list)
+    for r in _rows(
+        session,
         KeyResult.id,
         KeyResult.okr_id,
         KeyResult.title,
@@ -170,25 +252,26 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         where=KeyResult.org_id == org_id,
         order=(KeyResult.position, KeyResult.id),
     ):
-        key_results[r.okr_id].append(KrRow(*r))
+        by_okr[r.okr_id].append(KrRow(*r))
+    return dict(by_okr)
+
+
+def _declared_links(session: Session, org_id: str) -> dict[str, set[str]]:
+    """The objectives each OKR says it serves."""
     declared: dict[str, set[str]] = defaultdict(set)
-    for okr_id, objective_id in rows(
-        DeclaredLink.okr_id, DeclaredLink.objective_id, where=DeclaredLink.org_id == org_id
+    for okr_id, objective_id in _rows(
+        session, DeclaredLink.okr_id, DeclaredLink.objective_id, where=DeclaredLink.org_id == org_id
     ):
         declared[okr_id].add(objective_id)
+    return dict(declared)
+
+
+def _scored_links(session: Session, org_id: str) -> tuple[dict[str, list[LinkRow]], str | None]:
+    """Each OKR's stored links worth showing, by rank, and the model that scored them."""
     links: dict[str, list[LinkRow]] = defaultdict(list)
     model = None
-    # Beyond the best link, only aligned/weak links and declared ones (for the audit) matter.
-    declared_pair = (
-        select(DeclaredLink.okr_id)
-        .where(
-            DeclaredLink.org_id == ScoredLink.org_id,
-            DeclaredLink.okr_id == ScoredLink.okr_id,
-            DeclaredLink.objective_id == ScoredLink.objective_id,
-        )
-        .exists()
-    )
-    for r in rows(
+    for r in _rows(
+        session,
         ScoredLink.okr_id,
         ScoredLink.objective_id,
         ScoredLink.rank,
@@ -197,15 +280,34 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         ScoredLink.evidence[0].label("evidence"),
         ScoredLink.adjudication["engine_label"].astext.label("engine_label"),
         ScoredLink.model,
+        # Beyond the best link, only aligned/weak links and declared ones (for the audit) matter.
         where=(ScoredLink.org_id == org_id)
-        & or_(ScoredLink.label != "none", ScoredLink.rank == 1, declared_pair),
+        & or_(ScoredLink.label != "none", ScoredLink.rank == 1, _declared_by_its_okr()),
         order=(ScoredLink.okr_id, ScoredLink.rank),
     ):
         moved = r.engine_label if r.engine_label not in (None, r.label) else None
         links[r.okr_id].append(LinkRow(r.objective_id, r.rank, r.score, r.label, r.evidence, moved))
         model = r.model
-    # People's rejections on the OKR text as it is now: one on earlier text no longer counts.
-    rejections = session.execute(
+    return dict(links), model
+
+
+def _declared_by_its_okr() -> Exists:
+    """True for a scored link whose OKR declares that objective too."""
+    return (
+        select(DeclaredLink.okr_id)
+        .where(
+            DeclaredLink.org_id == ScoredLink.org_id,
+            DeclaredLink.okr_id == ScoredLink.okr_id,
+            DeclaredLink.objective_id == ScoredLink.objective_id,
+        )
+        .exists()
+    )
+
+
+def _rejections(session: Session, org_id: str) -> list[Any]:
+    """People's rejections of links, oldest first, with who decided, when and why."""
+    # Only those on the OKR text as it is now: one on earlier text no longer counts.
+    return session.execute(
         select(
             LinkFeedback.okr_id,
             LinkFeedback.objective_id,
@@ -217,89 +319,54 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         .where(LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected")
         .order_by(LinkFeedback.decided_at)
     ).all()
-    return OrgFacts(
-        org_id=org_id,
-        name=org.name,
-        cycles={
-            r.id: (r.start, r.end)
-            for r in rows(Cycle.id, Cycle.start, Cycle.end, where=Cycle.org_id == org_id)
-        },
-        teams=dict(rows(Team.id, Team.name, where=Team.org_id == org_id)),
-        objectives={
-            r.id: ObjectiveRow(*r)
-            for r in rows(
-                StrategicObjective.id,
-                StrategicObjective.title,
-                StrategicObjective.perspective,
-                where=StrategicObjective.org_id == org_id,
-                order=(func.length(StrategicObjective.id), StrategicObjective.id),
-            )
-        },
-        kpis=[
-            KpiRow(*r)
-            for r in rows(
-                Kpi.id,
-                Kpi.objective_id,
-                Kpi.name,
-                Kpi.kind,
-                where=Kpi.org_id == org_id,
-                order=(Kpi.position, Kpi.id),
-            )
-        ],
-        okrs={
-            r.id: OkrRow(*r)
-            for r in rows(
-                Okr.id,
-                Okr.team_id,
-                Okr.cycle_id,
-                Okr.title,
-                Okr.description,
-                where=Okr.org_id == org_id,
-                order=(func.length(Okr.id), Okr.id),
-            )
-        },
-        key_results=dict(key_results),
-        declared=dict(declared),
-        rejected={(r.okr_id, r.objective_id) for r in rejections},
-        links=dict(links),
-        compared={
-            okr_id: Comparison.of(*c)
-            for okr_id, *c in rows(
-                OkrVerdict.okr_id,
-                OkrVerdict.best_score,
-                OkrVerdict.reference,
-                where=OkrVerdict.org_id == org_id,
-            )
-        },
-        check_ins=[
-            CheckInRow(*r)
-            for r in rows(
-                CheckIn.id,
-                CheckIn.okr_id,
-                CheckIn.key_result_id,
-                CheckIn.date,
-                CheckIn.value,
-                CheckIn.confidence,
-                CheckIn.text,
-                where=CheckIn.org_id == org_id,
-                order=(CheckIn.date, CheckIn.id),
-            )
-        ],
-        drift={
-            r.check_in_id: DriftRow(r.score, r.drifting, r.evidence, r.verdict)
-            for r in rows(
-                CheckInDrift.check_in_id,
-                CheckInDrift.score,
-                CheckInDrift.drifting,
-                CheckInDrift.evidence,
-                CheckInDrift.verdict,
-                where=CheckInDrift.org_id == org_id,
-            )
-        },
-        model=model,
-        # oldest first, so each OKR keeps its latest decision
-        rejected_by={r.okr_id: Decision(r.decided_by, r.decided_at, r.note) for r in rejections},
+
+
+def _latest_decisions(rejections: list[Any]) -> dict[str, Decision]:
+    """Each OKR's latest rejection, from `rejections` oldest first."""
+    return {r.okr_id: Decision(r.decided_by, r.decided_at, r.note) for r in rejections}
+
+
+def _comparisons(session: Session, org_id: str) -> dict[str, Comparison]:
+    """Each OKR's stored comparison of its best score with the median."""
+    found = _rows(
+        session,
+        OkrVerdict.okr_id,
+        OkrVerdict.best_score,
+        OkrVerdict.reference,
+        where=OkrVerdict.org_id == org_id,
     )
+    return {okr_id: Comparison.of(*c) for okr_id, *c in found}
+
+
+def _check_ins(session: Session, org_id: str) -> list[CheckInRow]:
+    """The check-ins by date (undated ones last)."""
+    found = _rows(
+        session,
+        CheckIn.id,
+        CheckIn.okr_id,
+        CheckIn.key_result_id,
+        CheckIn.date,
+        CheckIn.value,
+        CheckIn.confidence,
+        CheckIn.text,
+        where=CheckIn.org_id == org_id,
+        order=(CheckIn.date, CheckIn.id),
+    )
+    return [CheckInRow(*r) for r in found]
+
+
+def _drift(session: Session, org_id: str) -> dict[str, DriftRow]:
+    """Each check-in's stored drift verdict, by check-in id."""
+    found = _rows(
+        session,
+        CheckInDrift.check_in_id,
+        CheckInDrift.score,
+        CheckInDrift.drifting,
+        CheckInDrift.evidence,
+        CheckInDrift.verdict,
+        where=CheckInDrift.org_id == org_id,
+    )
+    return {r.check_in_id: DriftRow(r.score, r.drifting, r.evidence, r.verdict) for r in found}
 
 
 def _decision_waits(session: Session, org_id: str, scored_since) -> bool:
