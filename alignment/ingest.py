@@ -61,21 +61,22 @@ class ImportSummary:
 
 
 def _parents_first(items: Sequence[Any]) -> list[Any]:
-    """Order so that every parent precedes its children (the FK is checked per statement)."""
+    """Order so that every parent precedes its children (the FK is checked per statement).
+
+    Iterative: a chain may be as deep as the bundle is long, past Python's recursion limit."""
     by_id = {item.id: item for item in items}
     ordered: list[Any] = []
     placed: set[str] = set()
-
-    def place(item: Any) -> None:
-        if item.id in placed:
-            return
-        if item.parent and item.parent in by_id:
-            place(by_id[item.parent])
-        placed.add(item.id)
-        ordered.append(item)
-
     for item in items:
-        place(item)
+        chain, on_chain = [], set()  # the item and its unplaced ancestors, child first
+        node = item
+        while node is not None and node.id not in placed and node.id not in on_chain:
+            chain.append(node)
+            on_chain.add(node.id)
+            node = by_id.get(node.parent) if node.parent else None
+        for node in reversed(chain):
+            placed.add(node.id)
+            ordered.append(node)
     return ordered
 
 
@@ -342,13 +343,16 @@ def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
         wanted = set(ids)
         present = session.scalars(select(model.id).where(model.org_id == org)).all()
         gone = [i for i in present if i not in wanted]
-        if gone and model in (Team, StrategicObjective):
-            # Children before parents, so the self-reference never blocks the delete.
-            session.execute(
-                update(model).where(model.org_id == org, model.id.in_(gone)).values(parent_id=None)
-            )
-        for start in range(0, len(gone), _CHUNK):
-            session.execute(
-                delete(model).where(model.org_id == org, model.id.in_(gone[start : start + _CHUNK]))
-            )
+        # In chunks: one statement holds at most 65,535 parameters, a bundle 100,000 records.
+        chunks = [gone[start : start + _CHUNK] for start in range(0, len(gone), _CHUNK)]
+        if model in (Team, StrategicObjective):
+            # Unparent first, so the self-reference never blocks a delete in any order.
+            for chunk in chunks:
+                session.execute(
+                    update(model)
+                    .where(model.org_id == org, model.id.in_(chunk))
+                    .values(parent_id=None)
+                )
+        for chunk in chunks:
+            session.execute(delete(model).where(model.org_id == org, model.id.in_(chunk)))
         summary.deleted[name] = len(gone)

@@ -317,7 +317,7 @@ def _rejections(session: Session, org_id: str) -> list[Any]:
         )
         .join(ScoredLink, ON_THE_JUDGED_TEXT)
         .where(LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected")
-        .order_by(LinkFeedback.decided_at)
+        .order_by(LinkFeedback.decided_at, LinkFeedback.objective_id)  # one action, one order
     ).all()
 
 

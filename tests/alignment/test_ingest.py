@@ -136,3 +136,40 @@ def test_rejected_bundle_writes_nothing(session: Session) -> None:
     with pytest.raises(Exception, match="problem"):
         import_document(session, bundle)
     assert session.get(Organization, "rejected") is None
+
+
+def test_deep_parent_chains_import_and_prune_in_chunks(session: Session) -> None:
+    """A chain deeper than Python's recursion limit, listed children first, and a prune of more
+    records than one statement's chunk."""
+    depth = 2500
+    bundle = make_bundle(org_id="deep", okrs=2)
+    chain = [
+        {
+            "id": f"T-deep-{i}",
+            "name": f"Unit {i}",
+            "parent": f"T-deep-{i + 1}" if i + 1 < depth else None,
+        }
+        for i in range(depth)
+    ]
+    bundle["teams"] += chain
+    objectives = [
+        {
+            "id": f"SO-deep-{i}",
+            "title": f"Objective {i}",
+            "perspective": "financial",
+            "parent": f"SO-deep-{i + 1}" if i + 1 < depth else None,
+        }
+        for i in range(depth)
+    ]
+    bundle["strategic_objectives"] += objectives
+    created = import_document(session, bundle)
+    assert created.created["teams"] >= depth and created.created["strategic_objectives"] >= depth
+    exported = export_bundle(session, "deep")
+    assert {t["id"] for t in exported["teams"]} >= {t["id"] for t in chain}
+
+    bundle["teams"] = [t for t in bundle["teams"] if not t["id"].startswith("T-deep-")]
+    kept = [o for o in bundle["strategic_objectives"] if not o["id"].startswith("SO-deep-")]
+    bundle["strategic_objectives"] = kept
+    pruned = import_document(session, bundle, prune=True)
+    assert pruned.deleted["teams"] == depth and pruned.deleted["strategic_objectives"] == depth
+    assert canonical(export_bundle(session, "deep")) == canonical(bundle)
