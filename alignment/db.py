@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 import alignment.tenancy  # noqa: F401  (registers the per-transaction tenant setting)
 from alignment.settings import get_settings
@@ -148,8 +149,24 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str | None = None, revision: str = "head") -> None:
-    command.upgrade(alembic_config(url or resolve_database().url), revision)
+def upgrade(url: str | None = None, revision: str = "head") -> tuple[str | None, str | None]:
+    """Migrate to `revision`; return the schema revision before and after."""
+    url = url or resolve_database().url
+    before = schema_revision(url)
+    command.upgrade(alembic_config(url), revision)
+    return before, schema_revision(url)
+
+
+def schema_revision(url: str) -> str | None:
+    """The migration the database is at (None for an empty one)."""
+    from alembic.runtime.migration import MigrationContext
+
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
 
 
 def ping(engine: Engine | None = None) -> bool:

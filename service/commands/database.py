@@ -46,9 +46,11 @@ def prepare_database() -> None:
     shown = database.description if database.embedded else _where(database, named=True)
     err.print(f"[bold]database:[/] {shown}", highlight=False)
     try:
-        db.upgrade(database.url)
+        before, after = db.upgrade(database.url)
     except OperationalError as exc:
         environment_error(f"cannot connect to {_where(database)}: {_reason(exc, database.url)}")
+    if before != after:
+        err.print(f"[bold]schema:[/] migrated {before or 'an empty database'} -> {after}")
 
 
 def settings_or_exit():

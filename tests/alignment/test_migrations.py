@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 
@@ -184,3 +187,23 @@ def test_0013_moves_findings_to_rows_in_order_and_back(empty_database: str) -> N
             assert [tuple(r) for r in back] == [(1, findings), (2, [])]
     finally:
         engine.dispose()
+
+
+def test_the_cli_says_what_it_migrated_without_alembics_set_up_lines(empty_database: str) -> None:
+    def upgrade() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", "from service.cli import main; main()", "db", "upgrade"],
+            env={**os.environ, "DATABASE_URL": empty_database},
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    first = upgrade()
+    assert first.returncode == 0, first.stderr
+    head = db.schema_revision(empty_database)
+    assert head and f"schema: migrated an empty database -> {head}" in first.stderr
+    assert "alembic" not in first.stderr and "Context impl" not in first.stderr
+    again = upgrade()
+    assert again.returncode == 0, again.stderr
+    assert "migrated" not in again.stderr and "database is at the latest schema" in again.stderr

@@ -21,7 +21,7 @@ def cli(*args: str):
 
 
 def said(text: str) -> str:
-    """Output as one line: rich wraps long lines and draws boxes around usage errors."""
+    """Output as one line of words (on a terminal rich would box usage errors)."""
     return " ".join(text.replace("│", " ").split())
 
 
@@ -217,3 +217,36 @@ def test_errors_name_options_not_api_paths(org, scored_sample) -> None:
     aligned = cli("review", "reject", "O-1", "--org", scored_sample)
     refused(aligned, f'POST {{"verdict": "rejected"}} to /orgs/{scored_sample}/okrs/O-1/links/')
     assert "reject its link itself" not in said(aligned.output)
+
+
+# Details a reviewer found: wrapped errors in logs, ports out of range, alembic's chatter.
+
+
+def test_a_long_error_stays_one_line_when_stderr_is_no_terminal(org, tmp_path) -> None:
+    """Rich cuts lines at 80 columns and boxes usage errors; a log or a pipe gets one line."""
+    deep = tmp_path / ("d" * 90) / "x.json"
+    usage = cli("export", "--org", org, "-o", str(deep))
+    missing_org = "nope-" + "z" * 90
+    domain = cli("keys", "list", "--org", missing_org)
+    for result, needle, start in (
+        (usage, str(deep.parent), "Error: "),
+        (domain, missing_org, "error"),
+    ):
+        assert result.exit_code == 2
+        lines = [line for line in result.output.splitlines() if needle in line]
+        assert len(lines) == 1 and lines[0].startswith(start), result.output
+        assert "╭" not in result.output
+
+
+@pytest.mark.parametrize("command", [("serve",), ("demo", "--no-serve")])
+@pytest.mark.parametrize(
+    ("port", "bound"), [("0", "greater than or equal to 1"), ("70000", "65535")]
+)
+def test_a_port_out_of_range_is_refused_before_anything_starts(command, port, bound) -> None:
+    refused(cli(*command, "--port", port), "'--port'", bound)
+
+
+def test_a_metrics_port_out_of_range_is_refused() -> None:
+    refused(
+        cli("worker", "--metrics-port", "65536"), "'--metrics-port'", "less than or equal to 65535"
+    )
