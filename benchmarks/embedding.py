@@ -32,7 +32,8 @@ from alignment.embed import VectorCache
 from alignment.imports import import_document
 from alignment.scoring.drift import score_drift
 from alignment.scoring.link_scores import score_links
-from alignment.scoring.stage import load_docs, score_organization, searchable_texts
+from alignment.scoring.org_documents import load_docs, searchable_texts
+from alignment.scoring.stage import score_organization
 from alignment.settings import get_settings
 from benchmarks.harness import print_table, run_measured, scratch_org
 from benchmarks.synthetic import make_bundle

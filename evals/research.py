@@ -31,6 +31,7 @@ from sklearn.linear_model import LogisticRegression
 
 from alignment.scoring import calibration, drift, link_features, link_scores
 from alignment.scoring.documents import KeyResultDoc, ObjectiveDoc, OkrDoc
+from alignment.scoring.drift_features import drift_features
 from evals import baselines, listwise_links, metrics
 
 # Keyed by text hash only, so the file is named for the model and its package's version.
@@ -303,7 +304,7 @@ def fit_drift(orgs, embed, base: drift.DriftCalibration) -> drift.DriftCalibrati
         # logistic weight is what the feature is worth on an organization it was not built on.
         others = [o for o in labelled if o is not org]
         direction = drift_direction(others, embed) if others else base.direction
-        x, _ = drift.drift_features(
+        x, _ = drift_features(
             items, embed=embed, okrs=org.okrs, kr_bonus=base.kr_bonus, direction=direction
         )
         xs.append(x)

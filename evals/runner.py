@@ -26,7 +26,8 @@ from alignment.embedder import Embedder
 from alignment.errors import Invalid
 from alignment.imports import import_document
 from alignment.scoring import reads as link_reads
-from alignment.scoring.stage import load_docs, score_organization
+from alignment.scoring.org_documents import load_docs
+from alignment.scoring.stage import score_organization
 from alignment.verdicts import verdicts
 from evals import baselines, metrics
 

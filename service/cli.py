@@ -412,7 +412,7 @@ def suggest_parent_cmd(
     from alignment.embedder import get_embedder
     from alignment.models import StrategicObjective
     from alignment.repository import require_org
-    from alignment.scoring.stage import preview_links
+    from alignment.scoring.preview import preview_links
 
     title, krs = _draft_okr(text, key_result or [])
     prepare_database()

@@ -1,7 +1,7 @@
 """Gates a drafted output must pass before it is stored as a draft a person can approve.
 
 Suggestions: schema valid; OKR quality rules pass (`alignment.quality`); each suggested OKR
-scores `aligned` with every objective it cites (`alignment.scoring.stage.preview_links`, nothing
+scores `aligned` with every objective it cites (`alignment.scoring.preview.preview_links`, nothing
 stored); no suggestion is a near-duplicate of an existing OKR, and none of its key results nearly
 copies one of the organization's key results (pgvector cosine; the team's own key results of
 other cycles may be carried forward); no OKR title copies the title of an objective it cites;
@@ -28,7 +28,7 @@ from alignment.drafting.similar import draft_text
 from alignment.embedder import Embedder
 from alignment.errors import field_message
 from alignment.quality import KrInput, OkrInput, QualityConfig, check_okr
-from alignment.scoring.stage import preview_links
+from alignment.scoring.preview import preview_links
 
 # Cosine of whole OKR texts (title, description, key results) at or above which a suggestion
 # restates an existing OKR. Measured with MiniLM: distinct OKRs of different teams top out at 0.74

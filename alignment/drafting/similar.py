@@ -19,7 +19,7 @@ from alignment.embedder import Embedder
 from alignment.models import content_hash
 from alignment.scoring.documents import KeyResultDoc, OkrDoc
 from alignment.scoring.link_features import objective_text, okr_text
-from alignment.scoring.stage import OrgDocs, load_docs
+from alignment.scoring.org_documents import OrgDocs, load_docs
 
 
 def draft_text(title: str, description: str | None, key_results: list[str]) -> str:

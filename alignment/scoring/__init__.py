@@ -5,8 +5,12 @@
 - `link_features`: per-(OKR, objective) features; `calibration`: features -> score -> label.
 - `link_scores`: ranked, labelled links with evidence for an organization.
 - `lexical_rank`: the order within a label, the score fused with character and word TF-IDF.
-- `drift`: is a check-in about other work than its OKR.
-- `stage`: reads an organization's records, scores them, stores the verdicts.
+- `drift_features`: per-check-in features; `drift`: is a check-in about other work than its OKR.
+- `org_documents`: an organization's records read as `documents`, with each OKR's fingerprint.
+- `stage`: scores an organization's documents and replaces its stored verdicts.
+- `earlier_verdicts`: what earlier runs decided that still holds (for `stability`).
+- `people_decisions`: people's verdicts as a run reads them, and applied over the engine's.
+- `preview`: a draft OKR's ranked objectives, stored nowhere.
 - `reads`: what the service shows from the stored verdicts (rankings, orphans, drift).
 - `feedback`: people's decisions on links, recorded and exported as labels.
 - `team_decisions`: a decision on one OKR moves its teammates' scores for that objective.

@@ -19,6 +19,7 @@ from alignment.models import (
     StrategicObjective,
 )
 from alignment.repository import record_latest
+from alignment.scoring.org_documents import load_docs
 from alignment.scoring.reads import require_scored
 
 
@@ -143,8 +144,6 @@ def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
     objective of the organization was rejected for it; one rejected link says nothing about
     the others. Verdicts on an OKR text that has since changed are left out.
     """
-    from alignment.scoring.stage import load_docs  # the score stage owns the OKR text fingerprint
-
     docs = load_docs(session, org_id)
     current = docs.fingerprints
     objectives = {o.id for o in docs.objectives}

@@ -1,15 +1,15 @@
 """Score stage: an organization's OKRs against its strategic objectives, and its check-ins' drift.
 
-Reads the records, asks the pure scoring math (`link_scores`, `drift`) for verdicts through a
-`VectorCache` (so only new texts are embedded), applies people's confirmed/rejected feedback,
-and replaces the organization's stored verdicts, all in the caller's transaction, which also
-records the run and the `score` jobs it did the work of (runs.py).
+Reads the records (org_documents.py), asks the pure scoring math (`link_scores`, `drift`) for
+verdicts through a `VectorCache` (so only new texts are embedded), keeps what earlier runs
+decided that still holds (earlier_verdicts.py), applies people's decisions
+(people_decisions.py), and replaces the organization's stored verdicts, all in the caller's
+transaction, which also records the run and the `score` jobs it did the work of (runs.py).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,29 +22,21 @@ from sqlalchemy.orm import Session
 from alignment.embed import Progress, VectorCache
 from alignment.embedder import Embedder
 from alignment.errors import Conflict
-from alignment.models import (
-    CheckIn,
-    CheckInDrift,
-    CheckInFeedback,
-    DeclaredLink,
-    KeyResult,
-    Kpi,
-    LinkFeedback,
-    LlmUsage,
-    Okr,
-    OkrVerdict,
-    ScoredLink,
-    StrategicObjective,
-    Team,
-    content_hash,
-)
-from alignment.repository import require_org
+from alignment.models import CheckInDrift, LlmUsage, OkrVerdict, ScoredLink
 from alignment.scoring.calibration import calibration_for
-from alignment.scoring.documents import KeyResultDoc, Link, ObjectiveDoc, OkrDoc
+from alignment.scoring.documents import Link
 from alignment.scoring.drift import DEFAULT as DRIFT
-from alignment.scoring.drift import DIRECTION_MODEL, DriftItem, score_drift
+from alignment.scoring.drift import DIRECTION_MODEL, DriftScore, score_drift
 from alignment.scoring.drift_decisions import apply_decisions
+from alignment.scoring.earlier_verdicts import earlier_comparisons, earlier_labels
 from alignment.scoring.link_scores import STORED_TOP, score_links
+from alignment.scoring.org_documents import OrgDocs, load_docs, searchable_texts
+from alignment.scoring.people_decisions import (
+    apply_feedback,
+    check_in_decisions,
+    current_feedback,
+    pairs_people_named,
+)
 from alignment.scoring.reads import stored_verdicts
 from alignment.scoring.runs import record_run, waiting_score_jobs
 from alignment.scoring.stability import context_fingerprint, keep_earlier_labels, okr_contexts
@@ -55,14 +47,6 @@ if TYPE_CHECKING:
     from alignment.adjudicate import Adjudicator, Outcome
 
 INSERT_ROWS = 2000  # stored links per INSERT statement (11 parameters each, under 65,535)
-
-
-@dataclass
-class OrgDocs:
-    objectives: list[ObjectiveDoc]
-    okrs: list[OkrDoc]
-    drift_items: list[DriftItem]
-    fingerprints: dict[str, str] = field(default_factory=dict)  # okr id -> text fingerprint
 
 
 @dataclass
@@ -96,61 +80,6 @@ class ScoreSummary:
         return {**asdict(self), "orphans": self.okrs_without_aligned_link}
 
 
-def fingerprint(okr: OkrDoc) -> str:
-    """What a person judged when they gave feedback: the OKR's own words and key results."""
-    return content_hash(okr.title, okr.description, *(kr.title for kr in okr.key_results))
-
-
-def load_docs(session: Session, org_id: str) -> OrgDocs:
-    require_org(session, org_id)
-    kpis: dict[str, list[str]] = defaultdict(list)
-    for kpi in session.scalars(select(Kpi).where(Kpi.org_id == org_id).order_by(Kpi.position)):
-        kpis[kpi.objective_id].append(kpi.name)
-    objectives = [
-        ObjectiveDoc(o.id, o.title, o.description, o.perspective, tuple(kpis[o.id]))
-        for o in session.scalars(
-            select(StrategicObjective)
-            .where(StrategicObjective.org_id == org_id)
-            .order_by(StrategicObjective.id)
-        )
-    ]
-    krs: dict[str, list[KeyResultDoc]] = defaultdict(list)
-    for kr in session.scalars(
-        select(KeyResult)
-        .where(KeyResult.org_id == org_id)
-        .order_by(KeyResult.position, KeyResult.id)
-    ):
-        krs[kr.okr_id].append(KeyResultDoc(kr.id, kr.title))
-    check_ins = session.scalars(
-        select(CheckIn).where(CheckIn.org_id == org_id).order_by(CheckIn.date, CheckIn.id)
-    ).all()
-    texts: dict[str, list[str]] = defaultdict(list)
-    for c in check_ins:
-        texts[c.okr_id].append(c.text)
-    missions = dict(
-        session.execute(select(Team.id, Team.mission).where(Team.org_id == org_id)).tuples().all()
-    )
-    okrs = [
-        OkrDoc(
-            o.id,
-            o.title,
-            o.description,
-            tuple(krs[o.id]),
-            tuple(texts[o.id]),
-            missions.get(o.team_id),
-            o.team_id,
-        )
-        for o in session.scalars(select(Okr).where(Okr.org_id == org_id).order_by(Okr.id))
-    ]
-    by_id = {o.id: o for o in okrs}
-    kr_by_id = {kr.id: kr for o in okrs for kr in o.key_results}
-    items = [
-        DriftItem(c.id, c.text, by_id[c.okr_id], kr_by_id.get(c.key_result_id or ""))
-        for c in check_ins
-    ]
-    return OrgDocs(objectives, okrs, items, {o.id: fingerprint(o) for o in okrs})
-
-
 class ScoringInProgress(Conflict):
     code = "scoring_in_progress"
 
@@ -166,19 +95,7 @@ def score_organization(
     """Score every OKR and check-in; with `adjudicator`, an LLM gives a second opinion on the
     close calls (alignment/adjudicate.py). Stored LLM verdicts whose question is unchanged are
     kept either way; people's verdicts are applied last."""
-    # One scoring run per organization at a time: runs replace all verdicts, and an
-    # adjudicating run reads the token budget before it spends.
-    # Never wait for the lock: a waiting request would hold a pooled connection for the whole
-    # of the other run, and a few of them starve every other tenant of connections.
-    locked = text("SELECT pg_try_advisory_xact_lock(hashtext(:org))")
-    if not session.scalar(locked, {"org": org_id}):
-        # Held shared for a moment, too, by a decision being recorded (scoring/feedback.py).
-        raise ScoringInProgress(
-            f"organization {org_id!r} is being scored, or a decision on it recorded, right "
-            "now; a run's results will be there when it ends "
-            "(GET /orgs/{org_id}/alignment/orphans), or retry in a moment",
-            details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
-        )
+    _lock_or_refuse(session, org_id)
     # Right after the lock, before any record: the jobs seen here have nothing left for a
     # later run; read later, a job committed during this run would be skipped (runs.py).
     waiting = waiting_score_jobs(session, org_id)
@@ -187,7 +104,7 @@ def score_organization(
     cache = VectorCache(
         session, org_id, embedder, progress=progress, searchable=searchable_texts(docs.okrs)
     )
-    feedback = _current_feedback(session, org_id, docs.fingerprints)
+    feedback = current_feedback(session, org_id, docs.fingerprints)
     votes = decided_votes(docs.okrs, feedback)
     contexts = okr_contexts(
         docs.okrs,
@@ -198,8 +115,8 @@ def score_organization(
         ),
         votes,
     )
-    earlier = _earlier_labels(session, org_id, docs.fingerprints, contexts)
-    keep = _pairs_people_named(session, org_id)
+    earlier = earlier_labels(session, org_id, docs.fingerprints, contexts)
+    keep = pairs_people_named(session, org_id)
     for okr_id, objective_id in earlier:  # so a stored verdict cannot drop out of the top
         keep[okr_id].add(objective_id)
     links = score_links(
@@ -209,73 +126,17 @@ def score_organization(
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     # Read again: embedding and the LLM pass take a while, and a decision made meanwhile must
     # not be overwritten by this run (one that changes the votes queues another run itself).
-    links = apply_feedback(links, _current_feedback(session, org_id, docs.fingerprints))
-    kept = _earlier_comparisons(session, org_id, docs.fingerprints, contexts)
+    links = apply_feedback(links, current_feedback(session, org_id, docs.fingerprints))
+    kept = earlier_comparisons(session, org_id, docs.fingerprints, contexts)
     compared = compare_with_median(links, {okr: c for okr, (c, _) in kept.items()})
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
     drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
 
-    session.execute(delete(ScoredLink).where(ScoredLink.org_id == org_id))
-    rows = [
-        {
-            "org_id": org_id,
-            "okr_id": okr_id,
-            "objective_id": link.objective_id,
-            "rank": rank,
-            "score": link.score,
-            "label": link.label,
-            "model": embedder.model_name,
-            "evidence": [asdict(e) for e in link.evidence],
-            "okr_hash": docs.fingerprints[okr_id],
-            "context_hash": contexts[okr_id],
-            "adjudication": link.adjudication,
-        }
-        for okr_id, ranked in links.items()
-        for rank, link in enumerate(ranked, start=1)
-    ]
-    # Multi-row statements, not executemany: one statement per row would also fire the read
-    # version trigger (migration 0012) 145,000 times for a 10,000-OKR organization.
-    for start in range(0, len(rows), INSERT_ROWS):
-        session.execute(insert(ScoredLink).values(rows[start : start + INSERT_ROWS]))
-    session.execute(delete(OkrVerdict).where(OkrVerdict.org_id == org_id))
-    now = session.scalar(select(func.now()))
-    verdict_rows = [
-        {
-            "org_id": org_id,
-            "okr_id": okr_id,
-            **c._asdict(),
-            "okr_hash": docs.fingerprints[okr_id],
-            "context_hash": contexts[okr_id],
-            "decided_at": kept[okr_id][1] if okr_id in kept else now,
-        }
-        for okr_id, c in compared.items()
-    ]
-    for start in range(0, len(verdict_rows), INSERT_ROWS):
-        session.execute(insert(OkrVerdict).values(verdict_rows[start : start + INSERT_ROWS]))
+    _replace_links(session, org_id, links, docs, contexts, embedder.model_name)
+    _replace_comparisons(session, org_id, compared, kept, docs, contexts)
     # People's verdicts read just before the rows are replaced (as the links' above).
-    drift = apply_decisions(drift, docs.drift_items, _check_in_decisions(session, org_id))
-    session.execute(delete(CheckInDrift).where(CheckInDrift.org_id == org_id))
-    if drift:
-        session.execute(
-            insert(CheckInDrift),
-            [
-                {
-                    "org_id": org_id,
-                    "check_in_id": d.checkin_id,
-                    "score": d.score,
-                    "drifting": d.drifting,
-                    "verdict": d.verdict,
-                    "model": embedder.model_name,
-                    "evidence": {
-                        k: v
-                        for k, v in asdict(d).items()
-                        if k not in ("checkin_id", "score", "verdict")
-                        and not (k == "decided_by" and v is None)
-                    },
-                }
-                for d in drift
-            ],
-        )
+    drift = apply_decisions(drift, docs.drift_items, check_in_decisions(session, org_id))
+    _replace_drift(session, org_id, drift, embedder.model_name)
     after = stored_verdicts(session, org_id)
     newly = _announce_new_orphans(session, org_id, before, after)
     summary = ScoreSummary(
@@ -284,7 +145,7 @@ def score_organization(
         objectives=len(docs.objectives),
         check_ins=len(docs.drift_items),
         texts_embedded=cache.encoded,
-        aligned_links=sum(1 for r in rows if r["label"] == "aligned"),
+        aligned_links=sum(1 for ranked in links.values() for lk in ranked if lk.label == "aligned"),
         okrs_without_aligned_link=sum(
             1 for ranked in links.values() if not any(lk.label == "aligned" for lk in ranked)
         ),
@@ -298,6 +159,105 @@ def score_organization(
     )
     record_run(session, org_id, waiting, summary.as_dict())
     return summary
+
+
+def _lock_or_refuse(session: Session, org_id: str) -> None:
+    """One scoring run per organization at a time: runs replace all verdicts, and an
+    adjudicating run reads the token budget before it spends."""
+    # Never wait for the lock: a waiting request would hold a pooled connection for the whole
+    # of the other run, and a few of them starve every other tenant of connections.
+    locked = text("SELECT pg_try_advisory_xact_lock(hashtext(:org))")
+    if not session.scalar(locked, {"org": org_id}):
+        # Held shared for a moment, too, by a decision being recorded (scoring/feedback.py).
+        raise ScoringInProgress(
+            f"organization {org_id!r} is being scored, or a decision on it recorded, right "
+            "now; a run's results will be there when it ends "
+            "(GET /orgs/{org_id}/alignment/orphans), or retry in a moment",
+            details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
+        )
+
+
+def _replace_links(
+    session: Session,
+    org_id: str,
+    links: dict[str, list[Link]],
+    docs: OrgDocs,
+    contexts: dict[str, str],
+    model: str,
+) -> None:
+    session.execute(delete(ScoredLink).where(ScoredLink.org_id == org_id))
+    rows = [
+        {
+            "org_id": org_id,
+            "okr_id": okr_id,
+            "objective_id": link.objective_id,
+            "rank": rank,
+            "score": link.score,
+            "label": link.label,
+            "model": model,
+            "evidence": [asdict(e) for e in link.evidence],
+            "okr_hash": docs.fingerprints[okr_id],
+            "context_hash": contexts[okr_id],
+            "adjudication": link.adjudication,
+        }
+        for okr_id, ranked in links.items()
+        for rank, link in enumerate(ranked, start=1)
+    ]
+    # Multi-row statements, not executemany: one statement per row would also fire the read
+    # version trigger (migration 0012) 145,000 times for a 10,000-OKR organization.
+    for start in range(0, len(rows), INSERT_ROWS):
+        session.execute(insert(ScoredLink).values(rows[start : start + INSERT_ROWS]))
+
+
+def _replace_comparisons(
+    session: Session,
+    org_id: str,
+    compared: dict[str, Comparison],
+    kept: dict[str, tuple[Comparison, datetime]],
+    docs: OrgDocs,
+    contexts: dict[str, str],
+) -> None:
+    """An OKR whose comparison was kept keeps when it was decided; the others are decided now."""
+    session.execute(delete(OkrVerdict).where(OkrVerdict.org_id == org_id))
+    now = session.scalar(select(func.now()))
+    rows = [
+        {
+            "org_id": org_id,
+            "okr_id": okr_id,
+            **c._asdict(),
+            "okr_hash": docs.fingerprints[okr_id],
+            "context_hash": contexts[okr_id],
+            "decided_at": kept[okr_id][1] if okr_id in kept else now,
+        }
+        for okr_id, c in compared.items()
+    ]
+    for start in range(0, len(rows), INSERT_ROWS):
+        session.execute(insert(OkrVerdict).values(rows[start : start + INSERT_ROWS]))
+
+
+def _replace_drift(session: Session, org_id: str, drift: list[DriftScore], model: str) -> None:
+    session.execute(delete(CheckInDrift).where(CheckInDrift.org_id == org_id))
+    if drift:
+        session.execute(
+            insert(CheckInDrift),
+            [
+                {
+                    "org_id": org_id,
+                    "check_in_id": d.checkin_id,
+                    "score": d.score,
+                    "drifting": d.drifting,
+                    "verdict": d.verdict,
+                    "model": model,
+                    "evidence": {
+                        k: v
+                        for k, v in asdict(d).items()
+                        if k not in ("checkin_id", "score", "verdict")
+                        and not (k == "decided_by" and v is None)
+                    },
+                }
+                for d in drift
+            ],
+        )
 
 
 def _announce_new_orphans(
@@ -348,142 +308,3 @@ def _adjudicate(
         LlmUsage(org_id=org_id, purpose="adjudicate_links", **usage) for usage in outcome.usage
     )
     return links, outcome
-
-
-def searchable_texts(okrs: Sequence[OkrDoc]) -> set[str]:
-    """The texts the report's duplicate search looks up by similarity: OKR and key-result titles."""
-    return {t for okr in okrs for t in (okr.title, *(kr.title for kr in okr.key_results))}
-
-
-def _unchanged_rows(
-    session: Session,
-    model: type[ScoredLink] | type[OkrVerdict],
-    org_id: str,
-    columns: Sequence,
-    fingerprints: dict[str, str],
-    contexts: dict[str, str],
-) -> list[tuple]:
-    """`columns` of the stored rows whose OKR's text and context are what they were when the
-    row was decided (stability.py); the first column must be the OKR id."""
-    rows = session.execute(
-        select(*columns, model.okr_hash, model.context_hash).where(model.org_id == org_id)
-    )
-    return [
-        tuple(row[:-2])
-        for row in rows
-        if fingerprints.get(row[0]) == row[-2] and contexts.get(row[0]) == row[-1]
-    ]
-
-
-def _earlier_labels(
-    session: Session, org_id: str, fingerprints: dict[str, str], contexts: dict[str, str]
-) -> dict[tuple[str, str], str]:
-    """Stored labels (every one: "none" stays "none" too) of the OKRs whose text and context
-    are unchanged."""
-    columns = (ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label)
-    rows = _unchanged_rows(session, ScoredLink, org_id, columns, fingerprints, contexts)
-    return {(okr_id, objective_id): label for okr_id, objective_id, label in rows}
-
-
-def _earlier_comparisons(
-    session: Session, org_id: str, fingerprints: dict[str, str], contexts: dict[str, str]
-) -> dict[str, tuple[Comparison, datetime]]:
-    """Stored comparisons with the median, and when they were decided, of the OKRs whose text
-    and context are unchanged."""
-    columns = (
-        OkrVerdict.okr_id,
-        OkrVerdict.best_score,
-        OkrVerdict.reference,
-        OkrVerdict.decided_at,
-    )
-    rows = _unchanged_rows(session, OkrVerdict, org_id, columns, fingerprints, contexts)
-    return {
-        okr_id: (Comparison.of(best, reference), decided_at)
-        for okr_id, best, reference, decided_at in rows
-    }
-
-
-def _check_in_decisions(session: Session, org_id: str) -> dict[str, tuple[str, str, str]]:
-    rows = session.execute(
-        select(
-            CheckInFeedback.check_in_id,
-            CheckInFeedback.verdict,
-            CheckInFeedback.text_hash,
-            CheckInFeedback.decided_by,
-        ).where(CheckInFeedback.org_id == org_id)
-    )
-    return {check_in: (verdict, judged, who) for check_in, verdict, judged, who in rows}
-
-
-def _pairs_people_named(session: Session, org_id: str) -> dict[str, set[str]]:
-    """Declared and decided (OKR, objective) pairs: stored whatever their rank, so the link
-    audit and people's verdicts always find them."""
-    pairs: dict[str, set[str]] = defaultdict(set)
-    for table in (DeclaredLink, LinkFeedback):
-        rows = session.execute(
-            select(table.okr_id, table.objective_id).where(table.org_id == org_id)
-        )
-        for okr_id, objective_id in rows:
-            pairs[okr_id].add(objective_id)
-    return pairs
-
-
-def _current_feedback(
-    session: Session, org_id: str, fingerprints: dict[str, str]
-) -> dict[tuple[str, str], str]:
-    """(OKR, objective) -> "confirmed" | "rejected", while the OKR's text is what people
-    judged."""
-    return {
-        (f.okr_id, f.objective_id): f.verdict
-        for f in session.scalars(select(LinkFeedback).where(LinkFeedback.org_id == org_id))
-        if fingerprints.get(f.okr_id) == f.okr_hash
-    }
-
-
-def apply_feedback(
-    links: dict[str, list[Link]], verdicts: dict[tuple[str, str], str]
-) -> dict[str, list[Link]]:
-    """People outrank the engine on the links they decided."""
-    if not verdicts:
-        return links
-    out: dict[str, list[Link]] = {}
-    for okr_id, ranked in links.items():
-        out[okr_id] = [
-            _with_verdict(link, verdicts.get((okr_id, link.objective_id))) for link in ranked
-        ]
-    return out
-
-
-def _with_verdict(link: Link, verdict: str | None) -> Link:
-    if verdict == "rejected":
-        return replace(link, label="none")
-    if verdict == "confirmed":
-        return replace(link, label="aligned")
-    return link
-
-
-def preview_links(
-    session: Session,
-    org_id: str,
-    *,
-    title: str,
-    description: str | None,
-    key_results: Sequence[str],
-    embedder: Embedder,
-) -> list[Link]:
-    """Rank objectives for a draft OKR without storing anything (not even its vectors).
-
-    The draft is scored beside the organization's OKRs so per-organization normalization sees
-    the same population as a stored OKR would.
-    """
-    docs = load_docs(session, org_id)
-    draft = OkrDoc(
-        "__draft__",
-        title,
-        description,
-        tuple(KeyResultDoc(f"KR{i}", t) for i, t in enumerate(key_results, start=1)),
-        (),
-        None,
-    )
-    cache = VectorCache(session, org_id, embedder, persist=False)
-    return score_links(docs.objectives, [*docs.okrs, draft], embed=cache)[draft.id]

@@ -6,7 +6,7 @@ objective X, every other OKR of its team leans towards X: `TEAM_CONFIRMED_LOGIT`
 the logit of their score for X before they are labelled. When a person rejects X for an OKR,
 its teammates lean a little away from X (`TEAM_REJECTED_LOGIT`), unless a teammate's link to X
 was confirmed. The OKR itself needs no vote: the person's verdict overrides its own link
-(stage.apply_feedback).
+(people_decisions.apply_feedback).
 
 Chosen on dev data only (`python -m evals.decisions`, evals/README.md): a reviewer decides
 the three best candidates of 30% of each organization's OKRs, and the rest are scored. Of

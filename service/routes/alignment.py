@@ -19,7 +19,7 @@ from alignment.bundle.schema import Title
 from alignment.jobs import enqueue
 from alignment.scoring import feedback as link_feedback
 from alignment.scoring import reads as links
-from alignment.scoring.stage import preview_links
+from alignment.scoring.preview import preview_links
 from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep
 from service.rendered import Rendered, rendered

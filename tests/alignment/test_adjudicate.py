@@ -15,7 +15,8 @@ from alignment.scoring.calibration import DEFAULT
 from alignment.scoring.documents import Link
 from alignment.scoring.feedback import record_feedback
 from alignment.scoring.link_scores import score_links
-from alignment.scoring.stage import load_docs, score_organization
+from alignment.scoring.org_documents import load_docs
+from alignment.scoring.stage import score_organization
 from alignment.settings import LLMSettings, get_settings
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import MODEL, FakeOpenAI

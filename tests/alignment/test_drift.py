@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from alignment.scoring.drift import (
-    DEFAULT,
-    FEATURES,
-    DriftItem,
-    drift_features,
-    score_drift,
-    verdict,
-)
+from alignment.scoring.drift import DEFAULT, DriftItem, score_drift, verdict
+from alignment.scoring.drift_features import FEATURES, drift_features
 from tests.alignment.test_matching import OKRS, embed
 
 BY_ID = {o.id: o for o in OKRS}

@@ -14,7 +14,8 @@ from alignment.models import DeclaredLink, Okr, ScoredLink, StrategicObjective, 
 from alignment.scoring import feedback
 from alignment.scoring import reads as links
 from alignment.scoring.link_scores import STORED_TOP, score_links
-from alignment.scoring.stage import load_docs, score_organization
+from alignment.scoring.org_documents import load_docs
+from alignment.scoring.stage import score_organization
 from alignment.verdicts import ORPHAN_SHARE_OF_MEDIAN, reference_score
 
 
