@@ -135,3 +135,13 @@ def test_three_verdicts_confident_drift_a_review_band_and_on_topic(scores) -> No
     assert verdict(DEFAULT.review - 0.001, DEFAULT) == "on_topic"
     for s in scores.values():
         assert s.verdict == verdict(s.score, DEFAULT) and s.drifting == (s.verdict == "drifting")
+
+
+def test_the_features_default_to_the_shipped_drift_calibration() -> None:
+    """drift_features reads its defaults from the calibration file itself (drift imports it,
+    not the other way round): they must be the ones score_drift uses."""
+    import inspect
+
+    defaults = inspect.signature(drift_features).parameters
+    assert defaults["kr_bonus"].default == DEFAULT.kr_bonus
+    assert tuple(defaults["direction"].default) == tuple(DEFAULT.direction)
