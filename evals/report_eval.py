@@ -24,13 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment.bundle.io import load_file
-from alignment.bundle.validate import parse_labels
 from alignment.embedder import Embedder
 from alignment.errors import Invalid
 from alignment.imports import import_document
 from alignment.models import CheckInDrift
 from alignment.report import build_report
 from alignment.scoring.stage import score_organization
+from evals.runner import read_labels
 
 
 def _subject(finding: dict[str, Any]) -> str:
@@ -115,11 +115,10 @@ def run(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     datasets, pooled = [], None
-    for bundle_path, labels_path in pairs:
+    for (bundle_path, _), labels in zip(pairs, read_labels(pairs), strict=True):
         findings, unsure = report_findings(session, bundle_path, embedder)
         if progress:  # after the bundle's report: the bar counts bundles done, not begun
             progress(bundle_path.name)
-        labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
         c = counts(findings, labels, unsure)
         name = bundle_path.name.removesuffix(".json").removesuffix(".bundle")
         datasets.append({"dataset": name, **figures(c)})

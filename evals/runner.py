@@ -194,10 +194,11 @@ def run(
     progress: Callable[[str], None] | None = None,
     adjudicator: Adjudicator | None = None,
 ) -> dict[str, Any]:
-    """Score every bundle first, then read every labels file, then compute the metrics.
+    """Read and check every labels file, score every bundle, then compute the metrics.
 
     With `adjudicator` the engine's close calls get the LLM's second opinion first (the same
     pass as `POST /score?adjudicate=true`), so a prompt or model can be measured."""
+    every_labels = read_labels(pairs)
     scored = []
     for bundle_path, _ in pairs:
         scored.append(
@@ -205,16 +206,7 @@ def run(
         )
         if progress:  # after the bundle: the bar counts bundles done, not begun
             progress(bundle_path.name)
-    labelled = []
-    for s, (_, labels_path) in zip(scored, pairs, strict=True):
-        labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
-        unknown = sorted(set(labels.get("links") or {}) - set(s.engine))
-        if unknown:
-            raise Invalid(
-                f"{labels_path}: labels name OKRs the bundle does not have",
-                details=[{"path": f"$.links.{k}", "message": "unknown OKR"} for k in unknown[:50]],
-            )
-        labelled.append((s, labels))
+    labelled = list(zip(scored, every_labels, strict=True))
     result = pooled_metrics(labelled)
     result["embedding_model"] = embedder.model_name
     if adjudicator is not None:
@@ -226,6 +218,25 @@ def run(
         }
     result["datasets"] = [dataset_metrics(s, lab) for s, lab in labelled]
     return result
+
+
+def read_labels(pairs: Sequence[tuple[Path, Path]]) -> list[dict[str, Any]]:
+    """Every labels file, parsed and checked against its bundle before anything is scored: a
+    labels file naming an OKR its bundle lacks is reported in seconds, not after the scoring."""
+    out = []
+    for bundle_path, labels_path in pairs:
+        labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
+        document = load_file(bundle_path)
+        okrs = document.get("okrs") if isinstance(document, dict) else None
+        known = {o.get("id") for o in okrs or [] if isinstance(o, dict)}
+        unknown = sorted(set(labels.get("links") or {}) - known)
+        if unknown:
+            raise Invalid(
+                f"{labels_path}: labels name OKRs the bundle does not have",
+                details=[{"path": f"$.links.{k}", "message": "unknown OKR"} for k in unknown[:50]],
+            )
+        out.append(labels)
+    return out
 
 
 def pairs_from_args(paths: Sequence[Path]) -> list[tuple[Path, Path]]:

@@ -501,15 +501,16 @@ def eval_alignment(
     """Score labelled bundles with the service's pipeline; print metrics and baselines.
 
     Each bundle is imported into a scratch organization (declared links ignored) inside a
-    transaction that is rolled back; labels are read only after everything is scored.
+    transaction that is rolled back. Every labels file is checked against its bundle first.
     """
     from alignment.adjudicate import configured_adjudicator
     from alignment.embedder import get_embedder
-    from evals.runner import pairs_from_args, run, table
+    from evals.runner import pairs_from_args, read_labels, run, table
 
     try:
         pairs = pairs_from_args(files)
         require_files(files)
+        read_labels(pairs)  # a mistake in a labels file, before the database or any scoring
         adjudicator = configured_adjudicator(max_calls=10_000) if adjudicate else None
         prepare_database()
         embedder = get_embedder()
@@ -538,11 +539,12 @@ def eval_report(
     labels have none. Nothing is kept (one rolled-back transaction)."""
     from alignment.embedder import get_embedder
     from evals.report_eval import run, table
-    from evals.runner import pairs_from_args
+    from evals.runner import pairs_from_args, read_labels
 
     try:
         pairs = pairs_from_args(files)
         require_files(files)
+        read_labels(pairs)  # a mistake in a labels file, before the database or any scoring
         prepare_database()
         embedder = get_embedder()
         result = rolled_back(

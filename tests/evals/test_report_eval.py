@@ -59,14 +59,15 @@ def test_cli_builds_the_report_and_scores_its_findings(database_url, embedder) -
     assert body["orphan_precision"] >= 0.5
 
 
-def test_progress_counts_a_bundle_when_its_report_is_done(monkeypatch) -> None:
+def test_progress_counts_a_bundle_when_its_report_is_done(monkeypatch, tmp_path) -> None:
     import evals.report_eval
 
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(BUNDLE.read_bytes())
+    b.write_bytes(BUNDLE.read_bytes())
+
     def run(progress):
-        evals.report_eval.run(
-            None, [(Path("a.json"), LABELS), (Path("b.json"), LABELS)], embedder=None,
-            progress=progress,
-        )  # fmt: skip
+        evals.report_eval.run(None, [(a, LABELS), (b, LABELS)], embedder=None, progress=progress)
 
     events = progress_order(
         monkeypatch, evals.report_eval, "report_findings", "report", run, returns=([], set())

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
@@ -47,12 +48,15 @@ def test_eval_leaves_no_trace_and_rejects_bad_pairs(session, embedder, database_
     assert "BUNDLE LABELS" in odd.output
 
 
-def test_progress_counts_a_bundle_when_it_is_done(monkeypatch) -> None:
+def test_progress_counts_a_bundle_when_it_is_done(monkeypatch, tmp_path) -> None:
     import evals.runner
 
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_bytes(BUNDLE.read_bytes())
+    b.write_bytes(BUNDLE.read_bytes())
+
     def bundles(progress):
-        run(None, [(Path("a.json"), LABELS), (Path("b.json"), LABELS)], embedder=None,
-            progress=progress)  # fmt: skip
+        run(None, [(a, LABELS), (b, LABELS)], embedder=None, progress=progress)
 
     events = progress_order(monkeypatch, evals.runner, "score_bundle", "score", bundles)
     assert events == ["score a.json", "done a.json", "score b.json", "done b.json"]
@@ -63,3 +67,28 @@ def test_the_table_headings_are_all_different() -> None:
 
     headings = [HEADERS.get(c, c) for c in ("okrs", *METRICS)]
     assert len(set(headings)) == len(headings) and max(map(len, headings)) <= 11
+
+
+@pytest.mark.parametrize("kind", ["alignment", "report"])
+def test_labels_naming_an_unknown_okr_are_refused_before_anything_is_scored(
+    kind, monkeypatch, tmp_path
+) -> None:
+    import evals.report_eval
+    import evals.runner
+
+    def no_scoring(*_args, **_kwargs):
+        raise AssertionError("scored before the labels were checked")
+
+    monkeypatch.setattr(evals.runner, "score_bundle", no_scoring)
+    monkeypatch.setattr(evals.report_eval, "report_findings", no_scoring)
+    labels = json.loads(LABELS.read_text())
+    labels["links"]["O-NOPE"] = ["SO-1"]
+    bad = tmp_path / "bad.labels.json"
+    bad.write_text(json.dumps(labels))
+    files = [str(BUNDLE), str(LABELS), str(BUNDLE), str(bad)]  # the second pair is wrong
+    result = CliRunner().invoke(app, ["eval", kind, *files, "--json"])
+    assert result.exit_code == 2, result.output
+    assert "labels name OKRs the bundle does not have" in result.output
+    assert "$.links.O-NOPE: unknown OKR" in result.output
+    assert result.stdout == ""
+    assert "database:" not in result.output  # refused before the database was even started
