@@ -325,6 +325,7 @@ def _sync_declared_links(session: Session, bundle: Bundle, summary: ImportSummar
     )
     summary.updated["declared_links"] = len(fresh) - summary.created["declared_links"]
     summary.deleted["declared_links"] = len(stale)
+    summary.unchanged["declared_links"] = len(wanted) - len(fresh)
 
 
 def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:

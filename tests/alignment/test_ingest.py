@@ -33,6 +33,8 @@ def test_reimport_changes_nothing(session: Session) -> None:
     assert first.changed and first.created["okrs"] == 30 and first.created["key_results"] == 90
     assert not second.changed
     assert second.unchanged["okrs"] == 30
+    declared = sum(len(o.get("declared_links") or []) for o in bundle["okrs"])
+    assert declared and second.unchanged["declared_links"] == declared
     assert session.scalar(select(func.max(Okr.updated_at)).where(Okr.org_id == "idem")) == stamp
 
 
