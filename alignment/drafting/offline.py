@@ -20,6 +20,7 @@ from alignment.drafting.budget import Budget
 from alignment.drafting.context import SuggestContext, SummaryContext, serves
 from alignment.drafting.drafters import Attempt
 from alignment.drafting.findings import kr_status
+from alignment.drafting.gates import key_result_copies
 from alignment.quality import activity_verb
 
 NOTICE = (
@@ -33,6 +34,16 @@ _HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 MAX_KEY_RESULTS = 5
 MAX_STATEMENTS = 15
 PICK_WITHIN = 0.85  # "suggest": also take the runner-up objective when it fits nearly as well
+MAX_KPI_KEY_RESULTS = 3  # key results taken from the objective's KPIs
+TITLE_KPIS = 2  # KPIs a suggestion's title names
+SIMILAR_CITED = 2  # other teams' similar OKRs a suggestion cites
+FINDINGS_CITED = 3  # findings a progress line cites when no check-in backs it
+# A key result is on pace when its share of the way is at most this far behind the share of
+# the cycle elapsed.
+ON_PACE_SLACK = 0.3
+# The output schema's limits (schemas.Short, Text, Unit, and its lists of citations): long
+# record text is clipped to them rather than failing the gate.
+SHORT_MAX, TEXT_MAX, UNIT_MAX, MAX_CITED = 300, 2000, 40, 20
 
 
 def _num(x: float | None) -> str:
@@ -98,58 +109,71 @@ def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
 def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any]:
     team, so = ctx.team, objective["id"]
     key_results: list[dict[str, Any]] = []
-    evidence: list[dict[str, str]] = []
+    carried_evidence: list[dict[str, str]] = []
     kpis_used = _kpi_key_results(objective, key_results)
-    carried = _carry_forward(ctx, so, key_results, evidence)
+    carried = _carry_forward(ctx, so, key_results, carried_evidence)
     left_out = _drop_copies(ctx, key_results)
     if len(key_results) < 2:
         _midpoint(objective, key_results, kpis_used)
         left_out += _drop_copies(ctx, key_results)
-    if team.get("mission"):
-        evidence.insert(0, {"kind": "team", "id": team["id"], "why": "team mission"})
-    for okr in ctx.team_okrs:
-        if okr["cycle"] == ctx.cycle["id"] and so in serves(okr):
-            evidence.append(
-                {"kind": "okr", "id": okr["id"], "why": "team OKR already serving it this cycle"}
-            )
-    similar = [s for s in ctx.similar_okrs if s["near_objective"] == so][:2]
-    for s in similar:
-        evidence.append(
-            {
-                "kind": "okr",
-                "id": s["id"],
-                "why": f"similar OKR of team {s['team']} (cosine {s['similarity']:.2f})",
-            }
-        )
+    similar = [s for s in ctx.similar_okrs if s["near_objective"] == so][:SIMILAR_CITED]
     description = f"How {team['name']} serves {so} {objective['title']!r} in {ctx.cycle['id']}." + (
         f" Team mission: {team['mission']}" if team.get("mission") else ""
     )
-    rationale = _rationale(objective, kpis_used, carried, similar)
-    if left_out:
-        rationale += (
-            " Left out key results the organization already has: "
-            + ", ".join(f"{c['key_result']} ({c['team']}, {c['cycle']})" for c in left_out)
-            + "."
-        )
+    rationale = _rationale(objective, kpis_used, carried, similar) + _left_out_text(left_out)
     for kr in key_results:
-        kr["title"], kr["unit"] = _clip(kr["title"], 300), _clip(kr["unit"], 40)
+        kr["title"], kr["unit"] = _clip(kr["title"], SHORT_MAX), _clip(kr["unit"], UNIT_MAX)
     return {
-        "title": _clip(_title(team, objective, kpis_used), 300),
-        "description": _clip(description, 2000),
+        "title": _clip(_title(team, objective, kpis_used), SHORT_MAX),
+        "description": _clip(description, TEXT_MAX),
         "key_results": key_results[:MAX_KEY_RESULTS],
         "objective_ids": [so],
         "kpi_ids": kpis_used,
-        "evidence": evidence[:20],
-        "rationale": _clip(rationale, 2000),
+        "evidence": _evidence(ctx, so, carried_evidence, similar)[:MAX_CITED],
+        "rationale": _clip(rationale, TEXT_MAX),
     }
+
+
+def _evidence(
+    ctx: SuggestContext,
+    so: str,
+    carried: list[dict[str, str]],
+    similar: list[dict[str, Any]],
+) -> list[dict[str, str]]:
+    """The records a suggestion cites: the team's mission, what it carries forward, the team's
+    OKRs already serving the objective this cycle, and other teams' similar OKRs."""
+    team = ctx.team
+    evidence = (
+        [{"kind": "team", "id": team["id"], "why": "team mission"}] if team.get("mission") else []
+    )
+    evidence += carried
+    evidence += [
+        {"kind": "okr", "id": okr["id"], "why": "team OKR already serving it this cycle"}
+        for okr in ctx.team_okrs
+        if okr["cycle"] == ctx.cycle["id"] and so in serves(okr)
+    ]
+    evidence += [
+        {
+            "kind": "okr",
+            "id": s["id"],
+            "why": f"similar OKR of team {s['team']} (cosine {s['similarity']:.2f})",
+        }
+        for s in similar
+    ]
+    return evidence
+
+
+def _left_out_text(left_out: list[dict[str, Any]]) -> str:
+    if not left_out:
+        return ""
+    copied = ", ".join(f"{c['key_result']} ({c['team']}, {c['cycle']})" for c in left_out)
+    return f" Left out key results the organization already has: {copied}."
 
 
 def _drop_copies(ctx: SuggestContext, key_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Remove (in place) key results that nearly copy one the organization already has, as the
     gate judges them; return what they copied. When fewer than two would remain, nothing is
     removed: the gate then names each copy, which says more than "too few key results"."""
-    from alignment.drafting.gates import key_result_copies
-
     if ctx.vectors is None or not key_results:
         return []
     copies = key_result_copies(ctx.vectors.session, ctx, key_results)
@@ -164,7 +188,7 @@ def _title(team: dict[str, Any], objective: dict[str, Any], kpis_used: list[str]
     """What the team changes for the objective, never the objective's own title (a gate refuses
     that): the KPIs it moves, or its share of the objective by id."""
     names = {k["id"]: k["name"] for k in objective["kpis"]}
-    moved = [names[k] for k in kpis_used[:2]]
+    moved = [names[k] for k in kpis_used[:TITLE_KPIS]]
     if moved:
         lowered = [m[:1].lower() + m[1:] if m[1:2].islower() else m for m in moved]
         return f"{team['name']} moves {' and '.join(lowered)} toward the {objective['id']} targets"
@@ -172,6 +196,8 @@ def _title(team: dict[str, Any], objective: dict[str, Any], kpis_used: list[str]
 
 
 def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> list[str]:
+    """Append a key result for each of the objective's first KPIs that states a change (a
+    baseline and a different target) in an outcome, not an activity; return their ids."""
     used = []
     for kpi in objective["kpis"]:
         if (
@@ -191,12 +217,13 @@ def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]
             }
         )
         used.append(kpi["id"])
-        if len(used) == 3:
+        if len(used) == MAX_KPI_KEY_RESULTS:
             break
     return used
 
 
 def _reached(kr: dict[str, Any], value: float) -> bool:
+    """Whether `value` is at or past the key result's target, in the direction it moves."""
     if kr["baseline"] is None or kr["baseline"] == kr["target"]:
         return value == kr["target"]
     rising = kr["target"] > kr["baseline"]
@@ -209,7 +236,9 @@ def _carry_forward(
     key_results: list[dict[str, Any]],
     evidence: list[dict[str, str]],
 ) -> list[str]:
-    """Last cycle's unfinished key results of this team's OKRs that served the objective."""
+    """Append last cycle's unfinished key results of this team's OKRs that served the
+    objective (from their latest measured value) and cite them in `evidence`; return how the
+    rationale names them."""
     carried = []
     titles = {k["title"].lower() for k in key_results}
     for okr in ctx.team_okrs:
@@ -287,58 +316,78 @@ def _rationale(
 
 def _statement(text: str, check_ins: list[str | None], findings: list[str]) -> dict[str, Any]:
     return {
-        "text": _clip(text, 2000),
-        "check_ins": list(dict.fromkeys(c for c in check_ins if c))[:20],
-        "findings": list(dict.fromkeys(findings))[:20],
+        "text": _clip(text, TEXT_MAX),
+        "check_ins": list(dict.fromkeys(c for c in check_ins if c))[:MAX_CITED],
+        "findings": list(dict.fromkeys(findings))[:MAX_CITED],
     }
 
 
 DRIFT = ("checkin_drift",)
-DECISIONS = (
-    "orphan_okr",
-    "unsupported_declared_link",
-    "suggested_link",
-    "uncovered_objective",
-    "duplicate_effort",
-    "conflicting_okrs",
-)
+# The findings a summary turns into a decision someone must take, and how it asks for it.
+_ASK = {
+    "orphan_okr": "Decide whether {okr} continues or is rewritten to serve the strategy",
+    "unsupported_declared_link": "Confirm or drop {okr}'s declared link to {objective}",
+    "suggested_link": "Confirm the link from {okr} to {objective}",
+    "uncovered_objective": "Decide which team takes on {objective}",
+    "duplicate_effort": "Decide which team owns the shared work",
+    "conflicting_okrs": "Settle the target both teams pull in opposite directions",
+}
+DECISIONS = tuple(_ASK)
 
 
 def _summary(ctx: SummaryContext) -> dict[str, Any]:
-    about: dict[str, list[str]] = {}  # okr id -> ids of findings that concern it
-    for f in ctx.findings:
-        for r in f["records"]:
-            if r["type"] == "okr":
-                about.setdefault(r["id"], []).append(f["id"])
+    about = _findings_by_okr(ctx.findings)
     progress = [p for okr in ctx.okrs if (p := _progress(okr, about.get(okr["id"], [])))]
-    quality = [f for f in ctx.findings if f["category"] == "quality"]
-    risks = [
-        _statement(f["reason"], [f["check_in"]], [f["id"]])
-        for f in ctx.findings
-        if f["kind"] not in (*DRIFT, *DECISIONS) and f["category"] != "quality"
-    ] + _quality_risks(quality)
+    risks = _risks(ctx.findings)
     drift = [_drift(f) for f in ctx.findings if f["kind"] in DRIFT]
     decisions = [_decision(f) for f in ctx.findings if f["kind"] in DECISIONS]
     subject = ctx.subject.get("name") or ctx.subject.get("title")
+    on_pace, measured = _on_pace(ctx)
+    headline = (
+        f"{subject}, {ctx.cycle['id']} as of {ctx.as_of}: {len(ctx.okrs)} OKR(s); {on_pace} of "
+        f"{measured} measured key results on pace; {len(risks)} risk(s), {len(drift)} "
+        f"drifting check-in(s), {len(decisions)} decision(s) needed."
+    )
+    return {
+        "headline": _clip(headline, SHORT_MAX),
+        "progress": progress[:MAX_STATEMENTS],
+        "risks": risks[:MAX_STATEMENTS],
+        "drift": drift[:MAX_STATEMENTS],
+        "decisions_needed": decisions[:MAX_STATEMENTS],
+    }
+
+
+def _findings_by_okr(findings: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """OKR id -> ids of the findings that concern it."""
+    about: dict[str, list[str]] = {}
+    for f in findings:
+        for r in f["records"]:
+            if r["type"] == "okr":
+                about.setdefault(r["id"], []).append(f["id"])
+    return about
+
+
+def _risks(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every finding that is neither drift nor a decision, one statement each, then the
+    quality findings one statement per OKR."""
+    quality = [f for f in findings if f["category"] == "quality"]
+    return [
+        _statement(f["reason"], [f["check_in"]], [f["id"]])
+        for f in findings
+        if f["kind"] not in (*DRIFT, *DECISIONS) and f["category"] != "quality"
+    ] + _quality_risks(quality)
+
+
+def _on_pace(ctx: SummaryContext) -> tuple[int, int]:
+    """(key results on pace, key results measured) over the summary's OKRs."""
     measured = [
         kr["status"]["share"]
         for okr in ctx.okrs
         for kr in okr["key_results"]
         if kr["status"]["share"] is not None
     ]
-    on_pace = sum(1 for share in measured if share >= (ctx.cycle.get("elapsed") or 0.0) - 0.3)
-    headline = (
-        f"{subject}, {ctx.cycle['id']} as of {ctx.as_of}: {len(ctx.okrs)} OKR(s); {on_pace} of "
-        f"{len(measured)} measured key results on pace; {len(risks)} risk(s), {len(drift)} "
-        f"drifting check-in(s), {len(decisions)} decision(s) needed."
-    )
-    return {
-        "headline": _clip(headline, 300),
-        "progress": progress[:MAX_STATEMENTS],
-        "risks": risks[:MAX_STATEMENTS],
-        "drift": drift[:MAX_STATEMENTS],
-        "decisions_needed": decisions[:MAX_STATEMENTS],
-    }
+    pace = (ctx.cycle.get("elapsed") or 0.0) - ON_PACE_SLACK
+    return sum(1 for share in measured if share >= pace), len(measured)
 
 
 def _progress(okr: dict[str, Any], findings: list[str]) -> dict[str, Any] | None:
@@ -358,10 +407,11 @@ def _progress(okr: dict[str, Any], findings: list[str]) -> dict[str, Any] | None
     if not any(cited) and not findings:
         return None
     text = f"{okr['id']} {okr['title']!r}: " + ("; ".join(parts) or "no key results") + "."
-    return _statement(text, cited, [] if any(cited) else findings[:3])
+    return _statement(text, cited, [] if any(cited) else findings[:FINDINGS_CITED])
 
 
 def _quality_risks(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One statement per OKR (or per finding without one) gathering its quality findings."""
     per_okr: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
         per_okr.setdefault(f["okr"] or f["id"], []).append(f)
@@ -381,16 +431,6 @@ def _drift(finding: dict[str, Any]) -> dict[str, Any]:
         [finding["check_in"]],
         [finding["id"]],
     )
-
-
-_ASK = {
-    "orphan_okr": "Decide whether {okr} continues or is rewritten to serve the strategy",
-    "unsupported_declared_link": "Confirm or drop {okr}'s declared link to {objective}",
-    "suggested_link": "Confirm the link from {okr} to {objective}",
-    "uncovered_objective": "Decide which team takes on {objective}",
-    "duplicate_effort": "Decide which team owns the shared work",
-    "conflicting_okrs": "Settle the target both teams pull in opposite directions",
-}
 
 
 def _decision(finding: dict[str, Any]) -> dict[str, Any]:

@@ -62,7 +62,7 @@ EXACT_US_PER_CANDIDATE = 1.7
 HNSW_US_PER_QUERY = 4300.0
 HNSW_US_PER_VISITED = 8.0
 # pgvector's default cap on tuples an iterative scan visits; past it a search returns fewer
-# than k rows, so the index is only chosen when the expected visit stays well below.
+# than k rows, so the index is only chosen when the expected visit stays below a quarter of it.
 MAX_SCAN_TUPLES = 20_000
 # The smallest candidate list with recall@10 >= 0.95 in every run of the filtered benchmark's
 # sweep (40: 0.92-0.95, 80: 0.94-0.96 with some queries at 0, 160: 0.976-0.982 with none below
@@ -115,7 +115,7 @@ def prepare_search(
     index definition, named `ix_<table>_hnsw`).
     """
     if path is None:
-        path = "hnsw" if use_index(len(hashes), _indexed(session, table), k) else "exact"
+        path = "hnsw" if use_index(len(hashes), _texts_in_index(session, table), k) else "exact"
     if path == "hnsw":
         # pgvector >= 0.8 (README, "Iterative Index Scans"): with a filter, an HNSW scan keeps
         # going until k rows pass it (or hnsw.max_scan_tuples) instead of returning fewer;
@@ -161,7 +161,7 @@ def planned(session: Session, search: Search) -> Iterator[None]:
     session.execute(text("SELECT set_config('enable_sort', :v, true)"), {"v": before})
 
 
-def _indexed(session: Session, table: str) -> float:
+def _texts_in_index(session: Session, table: str) -> float:
     """Texts in the HNSW index, as the statistics last counted them (0 when never counted)."""
     rows = session.scalar(
         text("SELECT reltuples FROM pg_class WHERE oid = to_regclass(:index)"),
@@ -214,6 +214,8 @@ def _opposite(a: KrRow, b: KrRow) -> bool:
 
 
 def _relation(a: KrRow, b: KrRow, sim: float, config: ReportConfig) -> str | None:
+    """The pair's relation, or None. Opposite targets on one metric are a conflict or nothing:
+    never a duplicate, however close the texts."""
     if _opposite(a, b):
         return "conflict" if sim >= config.conflict_similarity else None
     if sim >= config.duplicate_similarity:
@@ -224,6 +226,9 @@ def _relation(a: KrRow, b: KrRow, sim: float, config: ReportConfig) -> str | Non
 
 
 Group = tuple[str, str, str]  # (relation, OKR id, OKR id)
+# What each relation is reported as, and at which severity.
+RELATION_KINDS = {"duplicate": "duplicate_effort", "conflict": "conflicting_okrs"}
+RELATION_SEVERITIES = {"duplicate": "medium", "conflict": "high"}
 
 
 def neighbour_pairs(
@@ -233,117 +238,143 @@ def neighbour_pairs(
     grouped by OKR pair, closest first; at most `max_duplicate_findings` groups per relation."""
     if facts.model is None or len(scope.okr_ids) < 2:
         return {}
+    krs, titles = _texts_by_hash(facts, scope)
+    close = _close_texts(session, facts.org_id, facts.model, krs, titles, config)
+    judged = _judged_pairs(close, krs, titles, config)
+    return _group_by_okrs(judged, facts, scope, config.max_duplicate_findings)
+
+
+def _texts_by_hash(
+    facts: OrgFacts, scope: Scope
+) -> tuple[dict[str, list[KrRow]], dict[str, list[str]]]:
+    """The scope's key results and OKR ids (for their titles), by the hash of their text."""
     krs: dict[str, list[KrRow]] = defaultdict(list)
     titles: dict[str, list[str]] = defaultdict(list)
     for okr_id in scope.okr_ids:
         titles[okr_title_hash(facts.okrs[okr_id])].append(okr_id)
         for kr in facts.key_results.get(okr_id, ()):
             krs[kr.content_hash].append(kr)
+    return krs, titles
+
+
+def _close_texts(
+    session: Session,
+    org_id: str,
+    model: str,
+    krs: dict[str, list[KrRow]],
+    titles: dict[str, list[str]],
+    config: ReportConfig,
+) -> list[tuple[str, str, float]]:
+    """(hash, hash, similarity) of texts close enough for any relation, closest first."""
     low = min(
         config.duplicate_similarity,
         config.duplicate_similarity_same_numbers,
         config.conflict_similarity,
     )
     found = neighbour_hashes(
-        session, facts.org_id, facts.model, [*krs, *titles], k=config.duplicate_neighbours, low=low
+        session, org_id, model, [*krs, *titles], k=config.duplicate_neighbours, low=low
     )
     # Records that share one text share one vector: they are each other's closest match.
     found += [(h, h, 1.0) for group in (krs, titles) for h, rows in group.items() if len(rows) > 1]
     found.sort(key=lambda row: -row[2])
-    owner = {o: (facts.okrs[o].cycle_id, facts.okrs[o].team_id) for o in scope.okr_ids}
-    groups: dict[Group, list[Pair]] = {}
-    count: dict[str, int] = defaultdict(int)
+    return found
 
-    def add(relation: str, x_okr: str, y_okr: str, pair: Pair) -> None:
-        (cx, tx), (cy, ty) = owner[x_okr], owner[y_okr]
-        if cx != cy or tx == ty:
-            return
-        key = (relation, *sorted((x_okr, y_okr)))
-        if key not in groups:
-            if count[relation] >= config.max_duplicate_findings:
-                return  # templated organizations: the closest pairs make the point
-            count[relation] += 1
-            groups[key] = []
-        groups[key].append(pair)
 
+def _judged_pairs(
+    close: list[tuple[str, str, float]],
+    krs: dict[str, list[KrRow]],
+    titles: dict[str, list[str]],
+    config: ReportConfig,
+) -> Iterator[tuple[str, str, Pair]]:
+    """(OKR id, OKR id, pair) for every pair of records the close texts make a duplicate or a
+    conflict; each pair of texts is judged once, at its highest similarity."""
     seen: set[tuple[str, str]] = set()
-    for a_hash, b_hash, sim in found:
+    for a_hash, b_hash, sim in close:
         key = (a_hash, b_hash) if a_hash <= b_hash else (b_hash, a_hash)
         if key in seen:
             continue
         seen.add(key)
-        same_text = a_hash == b_hash  # then each unordered pair once
-        for a in krs.get(a_hash, ()):
-            for b in krs.get(b_hash, ()):
-                if (same_text and a.id >= b.id) or a.okr_id == b.okr_id:
-                    continue
-                relation = _relation(a, b, sim, config)
-                if relation:
-                    x, y = (a.id, b.id) if a.id < b.id else (b.id, a.id)
-                    add(relation, a.okr_id, b.okr_id, Pair(x, y, sim, relation, "key_result"))
+        same_text = a_hash == b_hash
+        a_krs, b_krs = krs.get(a_hash, []), krs.get(b_hash, [])
+        yield from _key_result_pairs(a_krs, b_krs, sim, config, same_text=same_text)
         if sim >= config.duplicate_similarity:
-            for x in titles.get(a_hash, ()):
-                for y in titles.get(b_hash, ()):
-                    if (x < y or not same_text) and x != y:
-                        add("duplicate", x, y, Pair(*sorted((x, y)), sim, "duplicate", "okr"))
+            a_okrs, b_okrs = titles.get(a_hash, []), titles.get(b_hash, [])
+            yield from _title_pairs(a_okrs, b_okrs, sim, same_text=same_text)
+
+
+def _key_result_pairs(
+    a_rows: Sequence[KrRow],
+    b_rows: Sequence[KrRow],
+    sim: float,
+    config: ReportConfig,
+    *,
+    same_text: bool,
+) -> Iterator[tuple[str, str, Pair]]:
+    for a in a_rows:
+        for b in b_rows:
+            # One text on both sides: each unordered pair once. One OKR's own key results
+            # are never duplicate effort.
+            if (same_text and a.id >= b.id) or a.okr_id == b.okr_id:
+                continue
+            relation = _relation(a, b, sim, config)
+            if relation:
+                x, y = sorted((a.id, b.id))
+                yield a.okr_id, b.okr_id, Pair(x, y, sim, relation, "key_result")
+
+
+def _title_pairs(
+    a_okrs: Sequence[str], b_okrs: Sequence[str], sim: float, *, same_text: bool
+) -> Iterator[tuple[str, str, Pair]]:
+    for x in a_okrs:
+        for y in b_okrs:
+            if (x < y or not same_text) and x != y:
+                yield x, y, Pair(*sorted((x, y)), sim, "duplicate", "okr")
+
+
+def _group_by_okrs(
+    judged: Iterable[tuple[str, str, Pair]], facts: OrgFacts, scope: Scope, limit: int
+) -> dict[Group, list[Pair]]:
+    """The pairs of different teams' OKRs in one cycle, by relation and OKR pair, in the order
+    judged (closest first); groups past `limit` per relation are dropped."""
+    owner = {o: (facts.okrs[o].cycle_id, facts.okrs[o].team_id) for o in scope.okr_ids}
+    groups: dict[Group, list[Pair]] = {}
+    count: dict[str, int] = defaultdict(int)
+    for x_okr, y_okr, pair in judged:
+        (cx, tx), (cy, ty) = owner[x_okr], owner[y_okr]
+        if cx != cy or tx == ty:
+            continue
+        key = (pair.relation, *sorted((x_okr, y_okr)))
+        if key not in groups:
+            if count[pair.relation] >= limit:
+                continue  # templated organizations: the closest pairs make the point
+            count[pair.relation] += 1
+            groups[key] = []
+        groups[key].append(pair)
     return groups
 
 
 def find_duplicates(
     session: Session, facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
-    kinds = {"duplicate": "duplicate_effort", "conflict": "conflicting_okrs"}
-    if not any(config.enabled(kind) for kind in kinds.values()):
+    """The scope's duplicate-effort and conflicting-OKR findings, one per pair of OKRs."""
+    if not any(config.enabled(kind) for kind in RELATION_KINDS.values()):
         return []
     return [
-        _finding(
-            kinds[relation],
-            "medium" if relation == "duplicate" else "high",
-            x,
-            y,
-            pairs,
-            facts,
-            rec,
-        )
+        _finding(relation, x, y, pairs, facts, rec)
         for (relation, x, y), pairs in neighbour_pairs(session, facts, scope, config).items()
-        if config.enabled(kinds[relation])
+        if config.enabled(RELATION_KINDS[relation])
     ]
 
 
 def _finding(
-    kind: str, severity: str, x: str, y: str, pairs: list[Pair], facts: OrgFacts, rec: Records
+    relation: str, x: str, y: str, pairs: list[Pair], facts: OrgFacts, rec: Records
 ) -> Finding:
     ox, oy = facts.okrs[x], facts.okrs[y]
     krs = sorted({k for p in pairs if p.level == "key_result" for k in (p.a, p.b)})
-    best = max(pairs, key=lambda p: p.similarity)
-    evidence: dict[str, Any] = {
-        "pairs": [
-            {
-                "level": p.level,
-                "a": p.a,
-                "b": p.b,
-                "similarity": round(p.similarity, 4),
-                **(_numbers(facts, p) if p.level == "key_result" else {}),
-            }
-            for p in pairs
-        ]
-    }
-    what = (
-        f"{best.a} and {best.b}, similarity {best.similarity:.2f}"
-        if best.level == "key_result"
-        else f"titles, similarity {best.similarity:.2f}"
-    )
-    if kind == "duplicate_effort":
-        reason = (
-            f"{facts.teams.get(ox.team_id, ox.team_id)} ({x}) and "
-            f"{facts.teams.get(oy.team_id, oy.team_id)} ({y}) pursue the same result ({what})"
-        )
-    else:
-        reason = f"{x} and {y} pull the same metric in opposite directions ({what})"
     finding = Finding(
-        kind,
-        severity,
-        reason,
+        RELATION_KINDS[relation],
+        RELATION_SEVERITIES[relation],
+        _reason(relation, x, y, pairs, facts),
         [
             rec.okr(x),
             rec.okr(y),
@@ -351,10 +382,32 @@ def _finding(
             rec.team(ox.team_id),
             rec.team(oy.team_id),
         ],
-        evidence,
+        {"pairs": [_pair_evidence(p, facts) for p in pairs]},
         (x, y),
     )
     return rec.okr_scope(finding, [x, y])
+
+
+def _reason(relation: str, x: str, y: str, pairs: list[Pair], facts: OrgFacts) -> str:
+    """The finding's sentence, naming its closest pair."""
+    best = max(pairs, key=lambda p: p.similarity)
+    what = (
+        f"{best.a} and {best.b}, similarity {best.similarity:.2f}"
+        if best.level == "key_result"
+        else f"titles, similarity {best.similarity:.2f}"
+    )
+    if relation == "conflict":
+        return f"{x} and {y} pull the same metric in opposite directions ({what})"
+    team_x, team_y = facts.okrs[x].team_id, facts.okrs[y].team_id
+    return (
+        f"{facts.teams.get(team_x, team_x)} ({x}) and "
+        f"{facts.teams.get(team_y, team_y)} ({y}) pursue the same result ({what})"
+    )
+
+
+def _pair_evidence(p: Pair, facts: OrgFacts) -> dict[str, Any]:
+    numbers = _numbers(facts, p) if p.level == "key_result" else {}
+    return {"level": p.level, "a": p.a, "b": p.b, "similarity": round(p.similarity, 4), **numbers}
 
 
 def _numbers(facts: OrgFacts, p: Pair) -> dict[str, Any]:

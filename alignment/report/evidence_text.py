@@ -7,7 +7,7 @@ lines, and the raw JSON stays one click away.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,34 +69,35 @@ def titles_of(document: dict[str, Any]) -> dict[tuple[str, str], str]:
     return out
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool)
+
+
+# Numbers as people read them (`+ 0` turns -0.0 into 0.0); anything else as it is.
 def _num(x: Any) -> str:
-    if isinstance(x, bool) or not isinstance(x, int | float):
-        return str(x)
-    return f"{x + 0:g}"  # + 0 turns -0.0 into 0.0
+    return f"{x + 0:g}" if _is_number(x) else str(x)
 
 
 def _two(x: Any) -> str:
-    return f"{x + 0:.2f}" if isinstance(x, int | float) and not isinstance(x, bool) else _num(x)
+    return f"{x + 0:.2f}" if _is_number(x) else _num(x)
 
 
 def _percent(x: Any) -> str:
-    return f"{x + 0:.0%}" if isinstance(x, int | float) and not isinstance(x, bool) else _num(x)
+    return f"{x + 0:.0%}" if _is_number(x) else _num(x)
 
 
 def _text(value: str) -> list[Segment]:
     return [("text", value)]
 
 
-# How a plain evidence value is labelled and written; anything not listed is shown generically.
+# How a plain evidence value is labelled and written; a key not listed is labelled by its name
+# with spaces for underscores ("shared_terms" -> "shared terms").
 _LABELS = {
     "rationale": "why it matters",
-    "key_results": "key results",
     "okrs": "OKRs",
     "max_okrs": "OKR limit",
     "max_key_results": "key-result limit",
     "last_check_in": "last check-in",
-    "measured_on": "measured on",
-    "stale_days": "stale after",
     "days_without_check_in": "days without a check-in",
     "strength": "coverage strength",
     "minimum": "OKRs expected (at least)",
@@ -105,8 +106,6 @@ _LABELS = {
     "share_of_links": "share of OKR links",
     "ratio": "share of links ÷ share of objectives",
     "threshold": "starved below",
-    "shared_terms": "shared terms",
-    "similarity": "similarity",
 }
 _KIND_LABELS = {
     ("checkin_drift", "score"): "drift score",
@@ -127,12 +126,15 @@ _FORMATS = {
 # Shown elsewhere already (the rule is the finding's kind; a drift finding is always drifting).
 _SKIP = {"rule", "drifting"}
 # Keys read together as one line: a key result's numbers, a check-in's own and nearest OKR.
-_GROUPS = (
-    ("unit", "baseline", "target"),
-    ("own_field", "own_similarity"),
-    ("nearest_okr_id", "nearest_okr_title", "nearest_similarity", "nearest_okr_cycle"),
-)
+_NUMBERS = ("unit", "baseline", "target")
+_OWN = ("own_field", "own_similarity")
+_NEAREST = ("nearest_okr_id", "nearest_okr_title", "nearest_similarity", "nearest_okr_cycle")
+_GROUPS = (_NUMBERS, _OWN, _NEAREST)
 _QUOTED = {"title", "text", "rationale", "objective_title", "okr_text", "objective_text"}
+
+
+def _label(kind: str, key: str) -> str:
+    return _KIND_LABELS.get((kind, key)) or _LABELS.get(key) or key.replace("_", " ")
 
 
 class EvidenceText:
@@ -140,6 +142,26 @@ class EvidenceText:
 
     def __init__(self, titles: dict[tuple[str, str], str]) -> None:
         self.titles = titles
+        # Keys with a shape of their own, and every key of a group: the lines they make.
+        self._shaped: dict[str, Callable[[dict[str, Any]], list[Line]]] = {
+            "declared": self._declared,
+            "best_link": self._best_link,
+            "link": self._link,
+            "aligned_okrs": self._aligned_okrs,
+            "weak_okrs": self._weak_okrs,
+            "objectives": self._objectives,
+            "perspective": self._perspective,
+            "stale_days": self._stale_days,
+            "direction": self._direction,
+            "check_ins": self._check_ins,
+            "pairs": self._pairs,
+            "key_results_per_okr": self._key_results_per_okr,
+            "okr_key_result_kinds": self._okr_key_result_kinds,
+            "lag_kpis": self._lag_kpis,
+            **dict.fromkeys(_NUMBERS, self._numbers),
+            **dict.fromkeys(_OWN, self._own),
+            **dict.fromkeys(_NEAREST, self._nearest),
+        }
 
     def ref(self, record_type: str, record_id: Any, title: str | None = None) -> list[Segment]:
         if record_id is None:
@@ -160,27 +182,10 @@ class EvidenceText:
         return out or _text("none")
 
     def lines(self, kind: str, evidence: Any) -> list[Line]:
+        """A finding's evidence in its keys' order: a group of keys as one line where its first
+        key stands, a key with a shape of its own by its method, any other generically."""
         if not isinstance(evidence, dict):
             return [self.generic("evidence", evidence)]
-        special = {
-            "declared": self._declared,
-            "best_link": self._best_link,
-            "link": self._link,
-            "aligned_okrs": self._aligned_okrs,
-            "weak_okrs": self._weak_okrs,
-            "objectives": self._objectives,
-            "perspective": self._perspective,
-            "stale_days": self._stale_days,
-            "direction": self._direction,
-            "check_ins": self._check_ins,
-            "pairs": self._pairs,
-            "key_results_per_okr": self._key_results_per_okr,
-            "okr_key_result_kinds": self._okr_key_result_kinds,
-            "lag_kpis": self._lag_kpis,
-            **dict.fromkeys(_GROUPS[0], self._numbers),
-            **dict.fromkeys(_GROUPS[1], self._own),
-            **dict.fromkeys(_GROUPS[2], self._nearest),
-        }
         out: list[Line] = []
         done: set[str] = set(_SKIP)
         for key, value in evidence.items():
@@ -188,10 +193,9 @@ class EvidenceText:
                 continue
             group = next((g for g in _GROUPS if key in g), (key,))
             done.update(group)
-            label = _KIND_LABELS.get((kind, key)) or _LABELS.get(key) or key.replace("_", " ")
-            handler = special.get(key)
+            handler = self._shaped.get(key)
             if handler is None:
-                out.append(self.generic(label, value, key))
+                out.append(self.generic(_label(kind, key), value, key))
                 continue
             try:
                 out += handler(evidence)
@@ -222,15 +226,18 @@ class EvidenceText:
         return Line(label, _text(_FORMATS.get(key, _num)(value)))
 
     @staticmethod
-    def numbers(numbers: dict[str, Any]) -> str:
+    def numbers_text(numbers: dict[str, Any]) -> str:
+        """A key result's numbers: "baseline 10, target 20 (%)", ", no unit" for a blank unit,
+        nothing for evidence without one."""
+
         def show(name: str) -> str:
             value = numbers.get(name)
             return f"{name} {'none' if value is None else _num(value)}"
 
-        unit = numbers.get("unit")
+        text = f"{show('baseline')}, {show('target')}"
         if "unit" not in numbers:
-            return f"{show('baseline')}, {show('target')}"
-        return f"{show('baseline')}, {show('target')}" + (f" ({unit})" if unit else ", no unit")
+            return text
+        return text + (f" ({numbers['unit']})" if numbers["unit"] else ", no unit")
 
     def field_name(self, okr_field: Any) -> tuple[str, str | None]:
         """Which part of an OKR matched: "key_result:O-7-KR2" -> ("key result", "O-7-KR2")."""
@@ -260,7 +267,8 @@ class EvidenceText:
             children.append(Line("shared terms", _text(", ".join(match["shared_terms"]))))
         return value, children
 
-    # Keys with a shape of their own (and key groups): each returns its lines.
+    # Keys with a shape of their own (and key groups), as `_shaped` names them: each returns
+    # its lines, and raises on evidence of another shape (then `lines` shows it generically).
 
     def _declared(self, evidence: dict[str, Any]) -> list[Line]:
         value = evidence["declared"]
@@ -276,7 +284,7 @@ class EvidenceText:
         return [Line("link", *self.link(evidence["link"]))]
 
     def _numbers(self, evidence: dict[str, Any]) -> list[Line]:
-        return [Line("numbers", _text(self.numbers(evidence)))]
+        return [Line("numbers", _text(self.numbers_text(evidence)))]
 
     def _own(self, evidence: dict[str, Any]) -> list[Line]:
         value = _text(_two(evidence.get("own_similarity")))
@@ -345,7 +353,7 @@ class EvidenceText:
         for p in evidence["pairs"]:
             record_type = "key_result" if p.get("level") == "key_result" else "okr"
             children = [
-                Line(f"{p[side]} numbers", _text(self.numbers(p[f"{side}_numbers"])))
+                Line(f"{p[side]} numbers", _text(self.numbers_text(p[f"{side}_numbers"])))
                 for side in ("a", "b")
                 if isinstance(p.get(f"{side}_numbers"), dict)
             ]

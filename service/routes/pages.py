@@ -1,10 +1,9 @@
 """Pages for the people who decide (server-rendered; all user text autoescaped)."""
 
-from datetime import UTC, datetime
-from typing import Annotated, Literal
-from urllib.parse import parse_qs, quote
+from typing import Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from alignment import check_in_review, review
@@ -18,6 +17,7 @@ from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 from service.permissions import may_open
+from service.routes.forms import REJECT_REASON_NEEDED, FormFields, decided_at_text, note_field
 from service.templating import page
 
 router = APIRouter(include_in_schema=False)
@@ -99,21 +99,8 @@ def objective_page(
     )
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    body = (await request.body())[:65536].decode("utf-8", "replace")
-    parsed = parse_qs(body)
-    request.state.form_lists = parsed  # for fields that repeat (checkboxes): form_list
-    return {k: v[0] for k, v in parsed.items()}
-
-
-def form_list(request: Request, name: str) -> list[str]:
-    return list(getattr(request.state, "form_lists", {}).get(name, []))
-
-
-FormFields = Annotated[dict[str, str], Depends(form_fields)]
-
-
-def _back(org_id: str, what: str) -> RedirectResponse:
+def _back_to_review(org_id: str, what: str) -> RedirectResponse:
+    """The review queue again, its flash saying what was decided."""
     return RedirectResponse(f"/orgs/{quote(org_id)}/review?done={quote(what)}", status_code=303)
 
 
@@ -132,7 +119,7 @@ def declared_link_form(
     record_feedback(
         session, org_id, okr_id, objective_id, verdict=verdict, decided_by=principal.name
     )
-    return _back(org_id, f"{okr_id} → {objective_id}")
+    return _back_to_review(org_id, f"{okr_id} → {objective_id}")
 
 
 @router.post("/orgs/{org_id}/review/check-ins/{check_in_id}/{verdict}")
@@ -148,7 +135,7 @@ def check_in_form(
     check_in_review.decide(
         session, org_id, check_in_id, verdict=verdict, decided_by=principal.name, seen=seen
     )
-    return _back(org_id, check_in_id)
+    return _back_to_review(org_id, check_in_id)
 
 
 @router.post("/orgs/{org_id}/review/drafts/{draft_id}/approve")
@@ -156,29 +143,21 @@ def approve_draft_form(
     org_id: str, draft_id: str, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
     approve.approve_draft(session, org_id, draft_id, decided_by=principal.name)
-    return _back(org_id, draft_id)
-
-
-# Rejecting a draft needs a reason (docs/drafts.md), on every page that rejects one.
-REJECT_REASON_NEEDED = "Say why you reject the draft"
-
-
-def decided_at_text(at: datetime) -> str:
-    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+    return _back_to_review(org_id, draft_id)
 
 
 @router.post("/orgs/{org_id}/review/drafts/{draft_id}/reject")
 def reject_draft_form(
     org_id: str, draft_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
-    reason = (form.get("reason") or "").strip()[:2000]
+    reason = note_field(form, "reason")
     if not reason:
         raise Invalid(
             f"{draft_id} was not rejected",
             details=[{"path": "reason", "message": REJECT_REASON_NEEDED}],
         )
     approve.reject_draft(session, org_id, draft_id, decided_by=principal.name, reason=reason)
-    return _back(org_id, draft_id)
+    return _back_to_review(org_id, draft_id)
 
 
 @router.post("/orgs/{org_id}/review/{okr_id}/confirm")
@@ -195,13 +174,13 @@ def confirm_form(
             f"{decided_at_text(earlier.decided_at)}; nothing changed"
         )
     review.confirm(session, org_id, okr_id, objective_id, decided_by=principal.name)
-    return _back(org_id, okr_id)
+    return _back_to_review(org_id, okr_id)
 
 
 @router.post("/orgs/{org_id}/review/{okr_id}/reject")
 def reject_form(
     org_id: str, okr_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
-    note = (form.get("note") or "").strip()[:2000] or None
+    note = note_field(form, "note") or None
     review.reject(session, org_id, okr_id, decided_by=principal.name, note=note)
-    return _back(org_id, okr_id)
+    return _back_to_review(org_id, okr_id)

@@ -9,7 +9,7 @@ the tiny web UI: `/` (organizations, with links to their latest report) and
 and a "recomputing" notice, not a wait).
 """
 
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
-from alignment.access.principal import Role
+from alignment.access.principal import Principal, Role
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
-from alignment.models import Team
+from alignment.models import Job, Organization, Team
 from alignment.report import finding_rows, store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.facts import changed_since
@@ -40,6 +40,9 @@ router = APIRouter(tags=["reports"])
 Format = Literal["json", "csv", "html"]
 FormatQuery = Annotated[Format, Query(alias="format", description="json (default), csv or html")]
 RECOMPUTING_REFRESH = 5  # seconds between reloads of a report page being recomputed
+# Retry-After (seconds) on the 202 while the first report is built, for clients that poll it.
+FIRST_REPORT_RETRY_AFTER = 2
+INDEX_MAX_ORGS = 500  # the index says "showing N of M" past this, and points to `GET /orgs`
 FORMATS = {200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}}
 
 
@@ -67,7 +70,7 @@ class ReportIn(BaseModel):
         )
 
 
-def render(run: report.ReportRun, fmt: Format) -> Response:
+def whole_run_file(run: report.ReportRun, fmt: Format) -> Response:
     """A whole run as a file: CSV, or the self-contained HTML page (every finding)."""
     if fmt == "csv":
         return Response(
@@ -126,7 +129,7 @@ def create_report(
 
     The filters and settings are checked now, each error named by its place in this body."""
     body = body or ReportIn()
-    # Cheap checks first, each error named by its place in this body: building may score.
+    # Here, not in the job: building may score first, a long wait for an error found at once.
     repository.require_org(session, org_id)
     check_filters_in(session, org_id, body.filters(), path=body_path)
     if body.settings:
@@ -195,11 +198,11 @@ def latest_report(
     if ref is None:
         raise report.NoReport(org_id, include_filtered=include_filtered)
     if fmt == "html":  # a whole-run file, too big and too rarely read to keep
-        return render(report.get_run(session, org_id, ref.number), fmt)
+        return whole_run_file(report.get_run(session, org_id, ref.number), fmt)
 
     def rendering() -> Rendered:
         run = report.get_run(session, org_id, ref.number)
-        response = json_page(session, run, view) if fmt == "json" else render(run, fmt)
+        response = json_page(session, run, view) if fmt == "json" else whole_run_file(run, fmt)
         headers = {k: v for k, v in response.headers.items() if k == "content-disposition"}
         return bytes(response.body), response.media_type or "", headers
 
@@ -214,7 +217,7 @@ def get_report(
 ) -> Response:
     """One stored run: JSON with one page of findings (as `latest`), or the whole run."""
     run = report.get_run(session, org_id, report_id)
-    return json_page(session, run, view) if fmt == "json" else render(run, fmt)
+    return json_page(session, run, view) if fmt == "json" else whole_run_file(run, fmt)
 
 
 @router.get("/orgs/{org_id}/reports/{report_id}/diff")
@@ -237,20 +240,8 @@ def diff_reports(
 @router.head("/", response_class=HTMLResponse, include_in_schema=False)
 def index(request: Request, session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
     only = None if principal.role is Role.platform_admin else principal.org_id
-    orgs, total = repository.list_orgs(session, limit=500, offset=0, only=only)
+    orgs, total = repository.list_orgs(session, limit=INDEX_MAX_ORGS, offset=0, only=only)
     latest = store.latest_runs(session)
-    rows = [
-        {
-            "id": o.id,
-            "name": o.name,
-            "teams": _team_links(session, o.id, principal),
-            "report_id": latest[o.id][0] if o.id in latest else None,
-            "report_created": latest[o.id][1].strftime("%Y-%m-%d %H:%M")
-            if o.id in latest
-            else None,
-        }
-        for o in orgs
-    ]
     # A link the role may not follow would only answer 403: the page leaves it out.
     may = {
         "map": may_open(principal, "/orgs/{org_id}/strategy-map"),
@@ -261,7 +252,7 @@ def index(request: Request, session: SessionDep, principal: CurrentPrincipal) ->
     ticket = request.cookies.get(SESSION_COOKIE)
     return templating.page(
         "index.html.j2",
-        orgs=rows,
+        orgs=[_org_row(session, o, principal, latest.get(o.id)) for o in orgs],
         total=total,
         may=may,
         signed_in=principal.name,
@@ -269,10 +260,24 @@ def index(request: Request, session: SessionDep, principal: CurrentPrincipal) ->
     )
 
 
-def _team_links(session: Session, org_id: str, principal: Any) -> list[dict[str, str]]:
+def _org_row(
+    session: Session, org: Organization, principal: Principal, latest: tuple[int, datetime] | None
+) -> dict[str, Any]:
+    """One organization on the index: its team pages and its latest report (number, created)."""
+    number, created = latest or (None, None)
+    return {
+        "id": org.id,
+        "name": org.name,
+        "teams": _team_links(session, org.id, principal),
+        "report_id": number,
+        "report_created": created.strftime("%Y-%m-%d %H:%M") if created else None,
+    }
+
+
+def _team_links(session: Session, org_id: str, principal: Principal) -> list[dict[str, str]]:
     """The team pages this principal may open: a team lead its own, the deciders every team,
     in natural id order (T-2 before T-10)."""
-    if principal.role not in (Role.admin, Role.strategy_office, Role.team_lead):
+    if not may_open(principal, "/orgs/{org_id}/team/{team_id}"):
         return []
     teams = session.execute(select(Team.id, Team.name).where(Team.org_id == org_id)).all()
     every = principal.role is not Role.team_lead
@@ -302,14 +307,15 @@ def report_page(
     run = report.latest_run(session, org_id)
     job = None
     if run is None or _outdated(session, run):
-        job = job_views.pending(session, org_id, "report")
-        if job is None or job.params:
-            job = enqueue(session, org_id, "report", {}, requested_by=principal.name).job
+        job = _whole_org_report_job(session, org_id, principal)
     if run is None:
         return templating.page(
             "recomputing.html.j2",
             status_code=202,
-            headers={"Location": f"/jobs/{job.id}" if job else "", "Retry-After": "2"},
+            headers={
+                "Location": f"/jobs/{job.id}" if job else "",
+                "Retry-After": str(FIRST_REPORT_RETRY_AFTER),
+            },
             org_id=org_id,
             job=job,
         )
@@ -319,6 +325,16 @@ def report_page(
     if job is not None:
         shown = _with_notice(shown, job.id)
     return shown
+
+
+def _whole_org_report_job(session: Session, org_id: str, principal: Principal) -> Job:
+    """The job building the organization's next whole report: the one already waiting, or a new
+    one. A waiting job with parameters (filters, a date, one-off settings) answers someone's own
+    question, not the organization's picture this page shows."""
+    job = job_views.pending(session, org_id, "report")
+    if job is None or job.params:
+        job = enqueue(session, org_id, "report", {}, requested_by=principal.name).job
+    return job
 
 
 def _with_notice(page: Response, job_id: int) -> Response:
@@ -346,6 +362,7 @@ def report_page_head(org_id: str, session: SessionDep) -> Response:
 
 
 def _outdated(session: Session, run: report.ReportRun) -> bool:
+    """Whether the run no longer shows the organization: its settings or records changed."""
     settings = report.effective_config(session, run.org_id).model_dump(mode="json")
     # confirmed_at: an edit a later build found to change nothing does not ask again.
     return run.config != settings or changed_since(session, run.org_id, run.confirmed_at)
