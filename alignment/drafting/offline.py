@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,13 +110,16 @@ def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
 def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any]:
     team, so = ctx.team, objective["id"]
     key_results: list[dict[str, Any]] = []
-    carried_evidence: list[dict[str, str]] = []
     kpis_used = _kpi_key_results(objective, key_results)
-    carried = _carry_forward(ctx, so, key_results, carried_evidence)
+    forwarded = _carry_forward(ctx, so, key_results)
     left_out = _drop_copies(ctx, key_results)
     if len(key_results) < 2:
         _midpoint(objective, key_results, kpis_used)
         left_out += _drop_copies(ctx, key_results)
+    # A carried key result left out as a copy is neither cited nor named as carried forward.
+    forwarded = [f for f in forwarded if any(kr is f.key_result for kr in key_results)]
+    carried = [f.named for f in forwarded]
+    carried_evidence = [e for f in forwarded for e in f.evidence]
     similar = [s for s in ctx.similar_okrs if s["near_objective"] == so][:SIMILAR_CITED]
     description = f"How {team['name']} serves {so} {objective['title']!r} in {ctx.cycle['id']}." + (
         f" Team mission: {team['mission']}" if team.get("mission") else ""
@@ -230,16 +234,21 @@ def _reached(kr: dict[str, Any], value: float) -> bool:
     return value >= kr["target"] if rising else value <= kr["target"]
 
 
+@dataclass(frozen=True)
+class _Forwarded:
+    """A key result carried forward: the one appended, how the rationale names it, its citations."""
+
+    key_result: dict[str, Any]
+    named: str
+    evidence: list[dict[str, str]]
+
+
 def _carry_forward(
-    ctx: SuggestContext,
-    so: str,
-    key_results: list[dict[str, Any]],
-    evidence: list[dict[str, str]],
-) -> list[str]:
+    ctx: SuggestContext, so: str, key_results: list[dict[str, Any]]
+) -> list[_Forwarded]:
     """Append last cycle's unfinished key results of this team's OKRs that served the
-    objective (from their latest measured value) and cite them in `evidence`; return how the
-    rationale names them."""
-    carried = []
+    objective (from their latest measured value); return each with its citations."""
+    forwarded = []
     titles = {k["title"].lower() for k in key_results}
     for okr in ctx.team_okrs:
         if okr["cycle"] != ctx.previous_cycle or so not in serves(okr):
@@ -256,23 +265,23 @@ def _carry_forward(
                 or kr["title"].lower() in titles
             ):
                 continue
-            key_results.append(
-                {
-                    "title": kr["title"],
-                    "unit": kr["unit"] or "count",
-                    "baseline": value,
-                    "target": kr["target"],
-                    "kind": kr["kind"] or "lead",
-                }
-            )
+            appended = {
+                "title": kr["title"],
+                "unit": kr["unit"] or "count",
+                "baseline": value,
+                "target": kr["target"],
+                "kind": kr["kind"] or "lead",
+            }
+            key_results.append(appended)
             titles.add(kr["title"].lower())
-            carried.append(f"{kr['id']} ({_num(value)} of {_num(kr['target'])})")
-            evidence.append({"kind": "key_result", "id": kr["id"], "why": "unfinished last cycle"})
+            evidence = [{"kind": "key_result", "id": kr["id"], "why": "unfinished last cycle"}]
             if status["check_in"]:
                 evidence.append(
                     {"kind": "check_in", "id": status["check_in"], "why": "latest measured value"}
                 )
-    return carried
+            named = f"{kr['id']} ({_num(value)} of {_num(kr['target'])})"
+            forwarded.append(_Forwarded(appended, named, evidence))
+    return forwarded
 
 
 def _midpoint(

@@ -85,6 +85,9 @@ def test_offline_leaves_out_a_key_result_the_cycle_already_has(dsession, embedde
         "Left out key results the organization already has: O-12-KR2 (T-2, 2026-Q4)"
         in (s["rationale"])
     )
+    # What was left out is neither cited nor said to be carried forward.
+    assert ("key_result", "O-1-KR2") not in {(e["kind"], e["id"]) for e in s["evidence"]}
+    assert "O-1-KR2" not in s["rationale"]
     [gate] = [g for g in draft.gates if g["name"] == "not_duplicate"]
     assert gate["passed"] and all(
         kr is None or not kr["copies"] for kr in gate["details"]["nearest_key_results"][0]
