@@ -75,7 +75,8 @@ def decide(
     seen: str | None = None,
 ) -> dict[str, Any]:
     """Record a person's verdict on a check-in (idempotent: the latest verdict wins) and show
-    it at once in the stored drift row. With `seen` (the queue's `text_hash`), a check-in whose
+    it at once in the stored drift row (or, while a scoring run is under way, once the run
+    queued next has applied it). With `seen` (the queue's `text_hash`), a check-in whose
     text or place changed since the person read it is refused instead."""
     if verdict not in PEOPLE_VERDICTS:
         raise Invalid(
@@ -93,11 +94,13 @@ def decide(
             "result): read it again before deciding",
             details=[{"path": "$.seen", "message": "does not match the check-in as it is now"}],
         )
-    rescore_if_running(session, org_id, decided_by)
+    run_under_way = rescore_if_running(session, org_id, decided_by)
     key = {"org_id": org_id, "check_in_id": check_in_id}
     fields = {"verdict": verdict, "text_hash": judged, "decided_by": decided_by, "note": note}
     row = record_latest(session, CheckInFeedback, key, fields)
-    stored = session.get(CheckInDrift, key)
+    # A run under way rewrites every drift row (the update would wait, then find it gone);
+    # the run it queued applies the decision instead.
+    stored = session.get(CheckInDrift, key) if run_under_way is None else None
     if stored is not None:
         stored.verdict, stored.drifting = verdict, verdict == "drifting"
         stored.evidence = {**stored.evidence, "decided_by": decided_by}

@@ -116,11 +116,15 @@ def record_feedback(
     rescoring = None
     if before != verdict:
         rescoring = _teammates_learn(session, org_id, okr_id, decided_by)
-    rescoring = rescore_if_running(session, org_id, decided_by) or rescoring
+    run_under_way = rescore_if_running(session, org_id, decided_by)
+    rescoring = run_under_way or rescoring
     key = {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
     fields = {"verdict": verdict, "okr_hash": okr_hash, "decided_by": decided_by, "note": note}
     fb = record_latest(session, LinkFeedback, key, fields)
-    if row is not None:
+    # A run under way deletes and rewrites every stored link: updating one here would wait
+    # for it and then find the row gone, or deadlock with it when one decision updates
+    # several links. The run it queued applies the decision instead.
+    if row is not None and run_under_way is None:
         row.label = "aligned" if verdict == "confirmed" else "none"
         session.flush()
     return {

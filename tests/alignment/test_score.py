@@ -458,6 +458,51 @@ def test_decisions_during_a_run_queue_the_next_one(session, scored_sample, engin
     assert again["rescoring_job"] is None  # a run of the deciding transaction itself is done
 
 
+def test_decisions_while_a_run_rewrites_the_rows_neither_wait_nor_fail(
+    session, scored_sample, engine
+):
+    """A run deletes and rewrites every stored link and drift row. A decision made meanwhile
+    must not update those rows: it would wait for the run, then find them gone, or deadlock
+    with it when one rejection updates several links. The queued run applies it."""
+    from sqlalchemy import text
+
+    from alignment import check_in_review, review
+    from alignment.models import CheckInDrift, Job, LinkFeedback
+
+    waiting = [
+        okr
+        for okr, rows in review.candidates_by_okr(session, scored_sample).items()
+        if rows and not any(r.label == "aligned" for r in rows)
+    ]
+    assert waiting, "the sample has OKRs awaiting review"
+    check_in = session.scalars(
+        select(CheckInDrift.check_in_id).where(CheckInDrift.org_id == scored_sample)
+    ).first()
+    session.execute(text("SET LOCAL lock_timeout = '3s'"))  # the old code waited here
+    # As a scoring run about to rewrite the rows: the lock, then the rows it deletes locked
+    # (a real run's delete also bumps the organization's read version, which every write of
+    # the decision waits for; that wait ends when the run commits and is no deadlock).
+    with engine.connect() as run:
+        run.execute(text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": scored_sample})
+        for model in (ScoredLink, CheckInDrift):
+            run.execute(select(model).where(model.org_id == scored_sample).with_for_update())
+        try:
+            rejected = review.reject(session, scored_sample, waiting[0], decided_by="ana")
+            check_in_review.decide(
+                session, scored_sample, check_in, verdict="drifting", decided_by="ana"
+            )
+        finally:
+            run.rollback()
+    assert len(rejected) >= 1 and all(r["rescoring_job"] for r in rejected)
+    assert session.get(Job, rejected[0]["rescoring_job"]).status == "queued"
+    kept = session.scalars(
+        select(LinkFeedback.verdict).where(
+            LinkFeedback.org_id == scored_sample, LinkFeedback.okr_id == waiting[0]
+        )
+    ).all()
+    assert kept and set(kept) == {"rejected"}
+
+
 def test_a_check_in_decision_made_while_a_run_writes_is_not_overwritten(
     session, scored_sample, embedder, monkeypatch
 ):
