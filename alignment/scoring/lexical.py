@@ -12,6 +12,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
@@ -106,6 +107,66 @@ def stem_set_with_surface(text: str | None) -> dict[str, str]:
     return out
 
 
+def count_matrix(flat: list[str], lengths: list[int]) -> tuple[sparse.csr_matrix, list[str]]:
+    """(documents, terms) occurrence counts and the terms, in order of first appearance, from
+    every document's terms one after the other and how many each has."""
+    terms = list(dict.fromkeys(flat))
+    index = {t: i for i, t in enumerate(terms)}
+    rows = np.repeat(np.arange(len(lengths)), lengths)
+    cols = np.fromiter(map(index.__getitem__, flat), np.int64, len(flat))
+    m = sparse.csr_matrix((np.ones(len(flat)), (rows, cols)), shape=(len(lengths), len(terms)))
+    m.sum_duplicates()
+    return m, terms
+
+
+def flatten(docs: Iterable[list[str]]) -> tuple[list[str], list[int]]:
+    """Terms of every document in one list, and their counts. One list, not one per document:
+    thousands of lists kept alive at once set off the garbage collector's full passes (0.1 s
+    each in a process holding a large organization)."""
+    flat: list[str] = []
+    lengths: list[int] = []
+    for terms in docs:
+        flat.extend(terms)
+        lengths.append(len(terms))
+    return flat, lengths
+
+
+@dataclass
+class Words:
+    """Texts as counts of their distinct words (lower-cased, split at whitespace).
+
+    No token (here or in scikit-learn's analyzers) and no character n-gram inside word
+    boundaries crosses whitespace, so an analyzer runs once per distinct word and the texts get
+    its counts through one sparse product: an organization's texts repeat their words.
+    """
+
+    by_word: sparse.csr_matrix  # (texts, distinct words)
+    words: list[str]
+
+    @classmethod
+    def of(cls, texts: Sequence[str]) -> Words:
+        return cls(*count_matrix(*flatten(t.lower().split() for t in texts)))
+
+    def stem_presence(self) -> tuple[sparse.csr_matrix, list[str]]:
+        """(texts, stems), nonzero where `stems(text)` has the stem, and the stems, sorted."""
+        word_stems = [set(stems(w)) for w in self.words]
+        vocab = sorted(set().union(*word_stems))
+        index = {t: i for i, t in enumerate(vocab)}
+        cols = [index[t] for ts in word_stems for t in ts]
+        rows = np.repeat(np.arange(len(word_stems)), [len(ts) for ts in word_stems])
+        by_stem = sparse.csr_matrix(
+            (np.ones(len(cols)), (rows, cols)), shape=(len(word_stems), len(vocab))
+        )
+        presence = (self.by_word @ by_stem).tocsr()
+        presence.sort_indices()  # the column order `overlap_matrix` sums in
+        return presence, vocab
+
+
+def idf_weight(n_docs: int, df: int) -> float:
+    """BM25-style IDF floored at a small positive value: shared common words still count a bit."""
+    return max(math.log((n_docs - df + 0.5) / (df + 0.5) + 1.0), 0.05)
+
+
 class Idf:
     """Smoothed IDF over a collection of documents (each an iterable of stems)."""
 
@@ -120,11 +181,9 @@ class Idf:
         self._memo: dict[str, float] = {}
 
     def __call__(self, term: str) -> float:
-        # BM25-style IDF floored at a small positive value: shared common words still count a bit.
         w = self._memo.get(term)
         if w is None:
-            d = self.df.get(term, 0)
-            w = self._memo[term] = max(math.log((self.n - d + 0.5) / (d + 0.5) + 1.0), 0.05)
+            w = self._memo[term] = idf_weight(self.n, self.df.get(term, 0))
         return w
 
 
@@ -147,16 +206,39 @@ def overlap_matrix(left: Sequence[set[str]], right: Sequence[set[str]], idf: Idf
     index = {t: i for i, t in enumerate(vocab)}
     weights = np.array([idf(t) for t in vocab], dtype=np.float64)
 
-    def vectors(sets: Sequence[set[str]]) -> sparse.csr_matrix:
+    def presence(sets: Sequence[set[str]]) -> sparse.csr_matrix:
         rows = [r for r, s in enumerate(sets) for _ in s]
         cols = [index[t] for s in sets for t in s]
-        m = sparse.csr_matrix(
-            (weights[cols], (rows, cols)), shape=(len(sets), len(vocab)), dtype=np.float64
+        return sparse.csr_matrix(
+            (np.ones(len(cols)), (rows, cols)), shape=(len(sets), len(vocab)), dtype=np.float64
         )
+
+    return _weighted_cosines(presence(left), presence(right), weights)
+
+
+def stem_overlap(words: Words, n_left: int) -> np.ndarray:
+    """`overlap_matrix` of the first `n_left` texts' stem sets against the other texts', IDF
+    over all of them: the same numbers, from each distinct word stemmed once instead of every
+    text tokenized and stemmed (a third of the time on 10,000 OKRs)."""
+    presence, vocab = words.stem_presence()
+    n_docs = max(presence.shape[0], 1)  # as `Idf` counts them
+    df = np.bincount(presence.indices, minlength=len(vocab)).tolist()
+    weights = np.array([idf_weight(n_docs, d) for d in df], dtype=np.float64)
+    return _weighted_cosines(presence[:n_left], presence[n_left:], weights)
+
+
+def _weighted_cosines(
+    left: sparse.csr_matrix, right: sparse.csr_matrix, weights: np.ndarray
+) -> np.ndarray:
+    """Cosines of the rows of two (documents, terms) presence matrices, each term weighted."""
+
+    def unit_rows(presence: sparse.csr_matrix) -> sparse.csr_matrix:
+        m = presence.copy()
+        m.data = weights[m.indices]
         norms = np.sqrt(np.asarray(m.multiply(m).sum(axis=1)).ravel())
         return sparse.diags(1.0 / np.where(norms == 0, 1.0, norms)) @ m
 
-    return np.asarray((vectors(left) @ vectors(right).T).todense())
+    return np.asarray((unit_rows(left) @ unit_rows(right).T).todense())
 
 
 def shared_terms(a: dict[str, str], b: dict[str, str], idf: Idf, limit: int = 5) -> tuple[str, ...]:

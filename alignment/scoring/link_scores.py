@@ -27,7 +27,7 @@ from alignment.scoring.calibration import LABELS, Calibration, calibration_for, 
 from alignment.scoring.documents import Embed, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.evidence import Explainer
 from alignment.scoring.gc_paused import gc_paused
-from alignment.scoring.lexical_rank import RANK_WEIGHT, rerank
+from alignment.scoring.lexical_rank import RANK_WEIGHT, org_words, rerank
 from alignment.scoring.link_features import pair_scores
 from alignment.scoring.team_decisions import TeamVotes, apply_votes
 
@@ -81,13 +81,14 @@ def _score_links(
     votes: TeamVotes | None,
 ) -> dict[str, list[Link]]:
     calibration = calibration or calibration_for(len(objectives), len(okrs))
-    probs, fields = pair_scores(objectives, okrs, embed=embed, calibration=calibration)
+    # Split once: the stem overlap (a feature) and the lexical re-ranking both read the words.
+    words = org_words(objectives, okrs)
+    probs, fields = pair_scores(objectives, okrs, embed=embed, calibration=calibration, words=words)
     probs = apply_votes(probs, objectives, okrs, votes)
     codes = label_codes(probs, calibration)
-    by_score = np.argsort(-probs, axis=1, kind="stable")
-    order = rerank(by_score, probs, codes, objectives, okrs, weight=rank_weight)
+    by_score = _by_score(probs)
+    order = rerank(by_score, probs, codes, objectives, okrs, weight=rank_weight, words=words)
     # Everything below is in rank order: column r of row k is the OKR's r-th best objective.
-    ranked_scores = np.round(np.take_along_axis(probs, order, axis=1), 4)
     ranked_codes = np.take_along_axis(codes, order, axis=1)
     shown = _shown(order, ranked_codes, objectives, okrs, top, keep)
     explained = _explained(order, by_score, ranked_codes)
@@ -102,7 +103,7 @@ def _score_links(
         for k, o, score, label, why in zip(
             rows.tolist(),
             objective.tolist(),
-            ranked_scores[rows, cols].tolist(),
+            np.round(probs[rows, objective], 4).tolist(),  # only the shown links' scores
             LABELS[ranked_codes[rows, cols]].tolist(),
             explained[rows, cols].tolist(),
             strict=True,
@@ -111,6 +112,21 @@ def _score_links(
     counts = shown.sum(axis=1).tolist()
     ends = np.cumsum(counts).tolist()
     return {okr.id: links[end - n : end] for okr, end, n in zip(okrs, ends, counts, strict=True)}
+
+
+def _by_score(probs: np.ndarray) -> np.ndarray:
+    """Each row's objectives, highest score first, ties by objective index (a stable sort).
+
+    NumPy's default argsort (a SIMD quicksort where the CPU has one) takes a third of the
+    stable sort's time on 10,000 x 200, but puts tied scores in any order: the rows with a tie
+    are sorted again, stably.
+    """
+    negated = -probs
+    order = np.argsort(negated, axis=1)
+    ranked = np.take_along_axis(negated, order, axis=1)
+    tied = np.flatnonzero(~(ranked[:, 1:] > ranked[:, :-1]).all(axis=1))  # NaN: a tie too
+    order[tied] = np.argsort(negated[tied], axis=1, kind="stable")
+    return order
 
 
 def _explained(order: np.ndarray, by_score: np.ndarray, ranked_codes: np.ndarray) -> np.ndarray:
