@@ -13,12 +13,17 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# Seconds between reloads of a page waiting for a job (a meta refresh: no page may run a script
+# to poll), and the Retry-After a client polling the same wait is given: one pace everywhere.
+RELOAD_SECONDS = 3
 
 
 @lru_cache(maxsize=1)
 def templates() -> Environment:
     folder = Path(__file__).resolve().parent / "templates"
-    return Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(["j2"]))
+    env = Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(["j2"]))
+    env.globals["reload_seconds"] = RELOAD_SECONDS
+    return env
 
 
 def page(

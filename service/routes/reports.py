@@ -39,9 +39,6 @@ from service.routes.jobs import ACCEPTED, accepted
 router = APIRouter(tags=["reports"])
 Format = Literal["json", "csv", "html"]
 FormatQuery = Annotated[Format, Query(alias="format", description="json (default), csv or html")]
-RECOMPUTING_REFRESH = 5  # seconds between reloads of a report page being recomputed
-# Retry-After (seconds) on the 202 while the first report is built, for clients that poll it.
-FIRST_REPORT_RETRY_AFTER = 2
 INDEX_MAX_ORGS = 500  # the index says "showing N of M" past this, and points to `GET /orgs`
 FORMATS = {200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}}
 
@@ -314,7 +311,7 @@ def report_page(
             status_code=202,
             headers={
                 "Location": f"/jobs/{job.id}" if job else "",
-                "Retry-After": str(FIRST_REPORT_RETRY_AFTER),
+                "Retry-After": str(templating.RELOAD_SECONDS),
             },
             org_id=org_id,
             job=job,
@@ -345,9 +342,9 @@ def _with_notice(page: Response, job_id: int) -> Response:
         '<div role="status" class="recomputing" style="background:#fff4ce;padding:.5em 1em;'
         'border-bottom:1px solid #d8b600">Recomputing: something changed since this report '
         f"was built. Job #{job_id} is building a new one; this page reloads itself every "
-        f"{RECOMPUTING_REFRESH} seconds until it is in.</div>"
+        f"{templating.RELOAD_SECONDS} seconds until it is in.</div>"
     )
-    refresh = f'<meta http-equiv="refresh" content="{RECOMPUTING_REFRESH}">'
+    refresh = f'<meta http-equiv="refresh" content="{templating.RELOAD_SECONDS}">'
     html = page.body.decode("utf-8").replace("</head>", refresh + "</head>", 1)
     html = html.replace("<body>", "<body>" + banner, 1)
     headers = {k: v for k, v in page.headers.items() if k.lower() != "content-length"}

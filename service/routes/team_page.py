@@ -2,6 +2,8 @@
 
 Forms post here (URL-encoded, with the page's CSRF token in the action URL, like every cookie
 write); drafting runs as a job, and the page follows it (`?job=`) until the draft is there.
+After a decision the page is sent to `?decided=<draft>` and says what the stored decision is:
+the query names a draft, never a message, so nobody can make the page say something with a link.
 A form the page refuses comes back as the page itself (422) with what the person entered and a
 message beside each field at fault, never as a redirect that loses the entries.
 """
@@ -45,8 +47,6 @@ TEAM_CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 TOO_MANY_OBJECTIVES = f"Choose at most {MAX_OBJECTIVES} objectives"
-# `?problem=` and `?notice=` are shown as sent, and anyone can write such a link: cut to this.
-MAX_MESSAGE_CHARS = 500
 # The request's fields the suggest form has a place for; errors about others go above the form.
 SUGGEST_FIELDS = ("objectives", "cycle")
 
@@ -69,8 +69,8 @@ def team_page(
     session: SessionDep,
     principal: CurrentPrincipal,
     job: int | None = None,
-    problem: str | None = None,
-    notice: str | None = None,
+    decided: str | None = None,
+    again: bool = False,
 ) -> HTMLResponse:
     return _render(
         request,
@@ -79,9 +79,28 @@ def team_page(
         org_id,
         team_id,
         job=_followed_job(session, principal, org_id, job) if job is not None else None,
-        problem=(problem or "")[:MAX_MESSAGE_CHARS] or None,
-        notice=(notice or "")[:MAX_MESSAGE_CHARS] or None,
+        notice=_decision_notice(session, org_id, team_id, decided, again) if decided else None,
     )
+
+
+def _decision_notice(
+    session: Session, org_id: str, team_id: str, draft_id: str, again: bool
+) -> str | None:
+    """What became of a draft of this team, read from its stored decision; `again`: a stale
+    form (Back, a second tab) asked for a decision that had already been made."""
+    draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id})
+    history = store.decisions(session, org_id, draft_id) if draft is not None else []
+    if draft is None or draft.team_id != team_id or not history:
+        return None
+    last = history[-1]
+    if again:
+        verb = "rejected" if draft.status == "rejected" else "approved"
+        when = decided_at_text(last.decided_at)
+        said = f"{draft.id} already {verb} (by {last.decided_by} at {when})"
+        return said if verb == "rejected" else f"{said}; nothing new was created"
+    if draft.status == "rejected":
+        return f"{draft.id} rejected"
+    return f"{draft.id} {draft.status}: created {', '.join(last.created_records) or 'nothing new'}"
 
 
 def _followed_job(
@@ -108,7 +127,6 @@ def _render(
     entered: dict[str, Any] | None = None,
     status_code: int = 200,
     job: dict[str, Any] | None = None,
-    problem: str | None = None,
     notice: str | None = None,
 ) -> HTMLResponse:
     """The page; `entered` is a refused form ("suggest" or a draft id) with its fields and the
@@ -122,7 +140,6 @@ def _render(
         org={"id": org.id, "name": org.name},
         token=form_token(request.cookies.get(SESSION_COOKIE, "")),
         job=job,
-        problem=problem,
         notice=notice,
         entered=entered,
         max_objectives=MAX_OBJECTIVES,
@@ -242,13 +259,6 @@ def _team_draft(session: Session, org_id: str, team_id: str, draft_id: str) -> s
     return draft
 
 
-def _already(session: Session, draft: store.Draft) -> str:
-    """Who decided the draft and when: what a stale form (Back, a second tab) is told."""
-    last = store.decisions(session, draft.org_id, draft.id)[-1]
-    verb = "rejected" if draft.status == "rejected" else "approved"
-    return f"{draft.id} already {verb} (by {last.decided_by} at {decided_at_text(last.decided_at)})"
-
-
 @router.post("/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/approve", response_model=None)
 def approve_form(
     org_id: str,
@@ -261,22 +271,19 @@ def approve_form(
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
     if draft.status in approve.APPROVED:  # approving again would create nothing: say so
-        notice = f"{_already(session, draft)}; nothing new was created"
-        return _back_to_page(org_id, team_id, notice=notice)
+        return _back_to_page(org_id, team_id, decided=draft_id, again=1)
     edited, errors = suggestion_edits(draft, form)
     status = 422
     if not errors:
         try:
             with session.begin_nested():  # a refused edit leaves nothing half-written
-                result = approve.approve_draft(
+                approve.approve_draft(
                     session, org_id, draft_id, decided_by=principal.name, edited=edited
                 )
         except DomainError as exc:
             errors, status = _by_field(exc, edited_field), exc.status
         else:
-            created = ", ".join(result.get("created_records") or []) or "nothing new"
-            notice = f"{draft_id} {result['status']}: created {created}"
-            return _back_to_page(org_id, team_id, notice=notice)
+            return _back_to_page(org_id, team_id, decided=draft_id)
     entered = {"form": draft_id, "fields": form, "errors": errors}
     return _refused(request, session, principal, org_id, team_id, entered, status_code=status)
 
@@ -293,10 +300,10 @@ def reject_form(
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
     if draft.status == "rejected":  # a stale form: the first reason stands
-        return _back_to_page(org_id, team_id, notice=_already(session, draft))
+        return _back_to_page(org_id, team_id, decided=draft_id, again=1)
     reason = note_field(form, "reason")
     if not reason:
         entered = {"form": draft_id, "fields": form, "errors": {"reason": REJECT_REASON_NEEDED}}
         return _refused(request, session, principal, org_id, team_id, entered)
     approve.reject_draft(session, org_id, draft_id, decided_by=principal.name, reason=reason)
-    return _back_to_page(org_id, team_id, notice=f"{draft_id} rejected")
+    return _back_to_page(org_id, team_id, decided=draft_id)

@@ -157,6 +157,10 @@ def test_web_pages(client, jobs, session, scored_sample) -> None:
     # No report yet: the page queues one and says so (202, reloading itself), building nothing.
     waiting = client.get(f"/orgs/{scored_sample}/report.html")
     assert waiting.status_code == 202 and "being built" in waiting.text
+    # One pace for people and programs: the page reloads as often as Retry-After asks to poll.
+    pace = waiting.headers["Retry-After"]
+    assert f'<meta http-equiv="refresh" content="{pace}">' in waiting.text
+    assert f"reloads itself every {pace} seconds" in waiting.text
     assert 'href="/jobs/' not in waiting.text  # raw job JSON is no page for a person
     assert client.get(f"/orgs/{scored_sample}/reports/latest").status_code == 404
     jobs.drain()
@@ -190,6 +194,8 @@ def test_web_pages(client, jobs, session, scored_sample) -> None:
     assert edited.status_code == 200, edited.text
     stale = client.get(f"/orgs/{scored_sample}/report.html").text
     assert f"report #{whole['id']}" in stale and "Recomputing" in stale
+    assert f'<meta http-equiv="refresh" content="{pace}">' in stale
+    assert f"reloads itself every {pace} seconds" in stale
     again = client.get(f"/orgs/{scored_sample}/report.html").text  # joins the waiting job
     assert "Recomputing" in again
     assert len(jobs.drain()) == 1

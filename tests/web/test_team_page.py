@@ -76,7 +76,7 @@ def test_a_team_lead_suggests_edits_approves_and_rejects(
     title = "Routes drawn from data, not habit"
     draft.get_by_label("Title").first.fill(title)
     draft.get_by_role("button", name="Approve (with your edits)").click()
-    page.wait_for_url("**notice=*")
+    page.wait_for_url("**decided=*")
     status = page.get_by_role("status").first.inner_text()
     assert status == f"{draft_id} edited_and_approved: created {draft_id}-O1"
     new_row = page.locator(f"tr[data-okr='{draft_id}-O1']")
@@ -91,7 +91,7 @@ def test_a_team_lead_suggests_edits_approves_and_rejects(
     summary = page.locator("article.draft[data-status=pending]").first
     summary.get_by_label("Reason for rejecting").fill("Too vague for the board.")
     summary.get_by_role("button", name="Reject").click()
-    page.wait_for_url("**notice=*")
+    page.wait_for_url("**decided=*")
     assert "rejected" in page.get_by_role("status").first.inner_text()
     shot(page, "team-page")
     assert page.console_errors == [] and page.outside_requests == []
@@ -228,7 +228,7 @@ def test_approving_again_after_back_says_it_was_already_approved(
     draft = _pending_suggestion(page, scored_sample)
     draft_id = draft.get_attribute("data-draft")
     draft.get_by_role("button", name="Approve (with your edits)").click()
-    page.wait_for_url("**notice=*")
+    page.wait_for_url("**decided=*")
     assert page.get_by_role("status").first.inner_text() == (
         f"{draft_id} approved: created {draft_id}-O1"
     )
@@ -236,7 +236,7 @@ def test_approving_again_after_back_says_it_was_already_approved(
     page.locator(f"article.draft[data-draft='{draft_id}']").get_by_role(
         "button", name="Approve (with your edits)"
     ).click()
-    page.wait_for_url("**notice=*")
+    page.wait_for_url("**decided=*")
     said = page.get_by_role("status").first.inner_text()
     assert said.startswith(f"{draft_id} already approved (by team_lead-")
     assert said.endswith("UTC); nothing new was created")
@@ -245,6 +245,15 @@ def test_approving_again_after_back_says_it_was_already_approved(
             select(Okr.id).where(Okr.org_id == scored_sample, Okr.id.like(f"{draft_id}-O%"))
         ).all()
     assert created == [f"{draft_id}-O1"]
+    # What the page says comes from the stored decision, never from the link's own words.
+    base = f"/orgs/{scored_sample}/team/{TEAM}"
+    page.goto(f"{base}?decided={draft_id}")
+    assert page.get_by_role("status").first.inner_text() == (
+        f"{draft_id} approved: created {draft_id}-O1"
+    )
+    page.goto(f"{base}?notice=Call+555-0100&problem=Key+expired&decided=D-404")
+    assert page.get_by_role("status").count() == 0 and page.get_by_role("alert").count() == 0
+    assert "555-0100" not in page.content() and "Key expired" not in page.content()
     assert page.console_errors == []
 
 
