@@ -8,6 +8,8 @@ from typing import Any
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from alignment.drafting.schemas import SHORT_MAX, TEXT_MAX
+
 # No script, no frame, forms only to this site; inline styles are the pages' only styling.
 PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
@@ -22,7 +24,13 @@ RELOAD_SECONDS = 3
 def templates() -> Environment:
     folder = Path(__file__).resolve().parent / "templates"
     env = Environment(loader=FileSystemLoader(folder), autoescape=select_autoescape(["j2"]))
-    env.globals["reload_seconds"] = RELOAD_SECONDS
+    # The forms' maxlength: the limits the server checks, so a browser stops the person first.
+    env.globals.update(
+        reload_seconds=RELOAD_SECONDS,
+        title_max=SHORT_MAX,
+        text_max=TEXT_MAX,
+        note_max=TEXT_MAX,  # a reason or note: as long as a drafted text
+    )
     return env
 
 

@@ -22,6 +22,7 @@ from alignment.drafting.context import SuggestContext, SummaryContext, serves
 from alignment.drafting.drafters import Attempt
 from alignment.drafting.findings import kr_status
 from alignment.drafting.gates import key_result_copies
+from alignment.drafting.schemas import MAX_CITED, SHORT_MAX, TEXT_MAX, UNIT_MAX
 from alignment.quality import activity_verb
 
 NOTICE = (
@@ -42,9 +43,6 @@ FINDINGS_CITED = 3  # findings a progress line cites when no check-in backs it
 # A key result is on pace when its share of the way is at most this far behind the share of
 # the cycle elapsed.
 ON_PACE_SLACK = 0.3
-# The output schema's limits (schemas.Short, Text, Unit, and its lists of citations): long
-# record text is clipped to them rather than failing the gate.
-SHORT_MAX, TEXT_MAX, UNIT_MAX, MAX_CITED = 300, 2000, 40, 20
 
 
 def _num(x: float | None) -> str:

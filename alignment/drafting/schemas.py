@@ -22,10 +22,15 @@ from pydantic import (
 SUGGESTION_SCHEMA = "suggestion_set/v1"
 SUMMARY_SCHEMA = "review_summary/v1"
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
-Short = Annotated[str, StringConstraints(min_length=1, max_length=300, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, strip_whitespace=True)]
-Unit = Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
+# The limits of a drafted text: the offline drafter clips to them and the team page's edit form
+# says them beside the field, so both read them from here.
+ID_MAX, SHORT_MAX, TEXT_MAX, UNIT_MAX = 200, 300, 2000, 40
+MAX_CITED = 20  # records one draft cites (evidence, check-ins, findings)
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX, strip_whitespace=True)]
+Short = Annotated[str, StringConstraints(min_length=1, max_length=SHORT_MAX, strip_whitespace=True)]
+Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX, strip_whitespace=True)]
+Unit = Annotated[str, StringConstraints(min_length=1, max_length=UNIT_MAX, strip_whitespace=True)]
 
 
 class _Out(BaseModel):
@@ -56,7 +61,7 @@ class SuggestedOkr(_Out):
         min_length=1, max_length=3, description="Strategic objectives this OKR serves."
     )
     kpi_ids: list[Id] = Field(max_length=10, description="KPIs of those objectives it moves.")
-    evidence: list[EvidenceRef] = Field(max_length=20)
+    evidence: list[EvidenceRef] = Field(max_length=MAX_CITED)
     rationale: Text
 
 
@@ -68,8 +73,8 @@ class SuggestionSet(_Out):
 
 class Statement(_Out):
     text: Text
-    check_ins: list[Id] = Field(max_length=20, description="Check-in ids this rests on.")
-    findings: list[Id] = Field(max_length=20, description="Finding ids this rests on.")
+    check_ins: list[Id] = Field(max_length=MAX_CITED, description="Check-in ids this rests on.")
+    findings: list[Id] = Field(max_length=MAX_CITED, description="Finding ids this rests on.")
 
 
 class ReviewSummary(_Out):

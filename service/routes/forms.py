@@ -10,11 +10,13 @@ from urllib.parse import parse_qs
 
 from fastapi import Depends, Request
 
+from alignment.drafting.schemas import TEXT_MAX
+
 # Reading stops here: the pages' forms are a few short fields, far below it.
 MAX_FORM_BYTES = 65536
-# The longest reason the drafts API accepts (schemas.Text); the pages cut a longer reason or
-# note to it instead of refusing the form.
-MAX_NOTE_CHARS = 2000
+# The longest reason the drafts API accepts; the pages' fields stop there (maxlength), and a
+# forged longer one is cut to it rather than refused.
+MAX_NOTE_CHARS = TEXT_MAX
 # Rejecting a draft needs a reason (docs/drafts.md), on every page that rejects one.
 REJECT_REASON_NEEDED = "Say why you reject the draft"
 

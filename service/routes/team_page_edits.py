@@ -9,10 +9,11 @@ import re
 from typing import Any
 
 from alignment.drafting import store
+from alignment.drafting.schemas import SHORT_MAX, TEXT_MAX
 
-# The suggestion schema's limits (schemas.Short, schemas.Text), checked here first so the page
-# can say them in plain words beside the field.
-TITLE_MAX, DESCRIPTION_MAX = 300, 2000
+# The suggestion schema's limits, checked here first so the page can say them in plain words
+# beside the field.
+TITLE_MAX, DESCRIPTION_MAX = SHORT_MAX, TEXT_MAX
 # "$.edited.suggestions[0].key_results[1].title" -> the page's field "s0_kr1"
 EDITED_PATH = re.compile(
     r"\$\.edited\.suggestions\[(\d+)\]\.(?:(title|description)|key_results\[(\d+)\]\.title)"
