@@ -1,0 +1,248 @@
+"""Offline suggestions: one OKR per chosen objective, its key results from the objective's KPIs
+and the team's unfinished key results of the last cycle, every number and id from a record it
+cites."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from alignment.drafting.context import SuggestContext, serves
+from alignment.drafting.findings import kr_status
+from alignment.drafting.gates import key_result_copies
+from alignment.drafting.offline_text import clip, num
+from alignment.drafting.schemas import MAX_CITED, SHORT_MAX, TEXT_MAX, UNIT_MAX
+from alignment.quality import activity_verb
+
+MAX_KEY_RESULTS = 5
+PICK_WITHIN = 0.85  # "suggest": also take the runner-up objective when it fits nearly as well
+MAX_KPI_KEY_RESULTS = 3  # key results taken from the objective's KPIs
+TITLE_KPIS = 2  # KPIs a suggestion's title names
+SIMILAR_CITED = 2  # other teams' similar OKRs a suggestion cites
+
+
+def suggestions(ctx: SuggestContext) -> dict[str, Any]:
+    chosen = ctx.objectives if ctx.mode == "given" else _pick(ctx)
+    return {"suggestions": [_suggestion(ctx, o) for o in chosen]}
+
+
+def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
+    ranked = ctx.objectives  # already ordered by team relevance
+    best = ctx.relevance.get(ranked[0]["id"], 0.0)
+    picked = [ranked[0]]
+    if len(ranked) > 1 and ctx.relevance.get(ranked[1]["id"], 0.0) >= PICK_WITHIN * best:
+        picked.append(ranked[1])
+    return picked
+
+
+def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any]:
+    team, so = ctx.team, objective["id"]
+    key_results: list[dict[str, Any]] = []
+    kpis_used = _kpi_key_results(objective, key_results)
+    forwarded = _carry_forward(ctx, so, key_results)
+    left_out = _drop_copies(ctx, key_results)
+    if len(key_results) < 2:
+        _midpoint(objective, key_results, kpis_used)
+        left_out += _drop_copies(ctx, key_results)
+    # A carried key result left out as a copy is neither cited nor named as carried forward.
+    forwarded = [f for f in forwarded if any(kr is f.key_result for kr in key_results)]
+    carried = [f.named for f in forwarded]
+    carried_evidence = [e for f in forwarded for e in f.evidence]
+    similar = [s for s in ctx.similar_okrs if s["near_objective"] == so][:SIMILAR_CITED]
+    description = f"How {team['name']} serves {so} {objective['title']!r} in {ctx.cycle['id']}." + (
+        f" Team mission: {team['mission']}" if team.get("mission") else ""
+    )
+    rationale = _rationale(objective, kpis_used, carried, similar) + _left_out_text(left_out)
+    for kr in key_results:
+        kr["title"], kr["unit"] = clip(kr["title"], SHORT_MAX), clip(kr["unit"], UNIT_MAX)
+    return {
+        "title": clip(_title(team, objective, kpis_used), SHORT_MAX),
+        "description": clip(description, TEXT_MAX),
+        "key_results": key_results[:MAX_KEY_RESULTS],
+        "objective_ids": [so],
+        "kpi_ids": kpis_used,
+        "evidence": _evidence(ctx, so, carried_evidence, similar)[:MAX_CITED],
+        "rationale": clip(rationale, TEXT_MAX),
+    }
+
+
+def _evidence(
+    ctx: SuggestContext,
+    so: str,
+    carried: list[dict[str, str]],
+    similar: list[dict[str, Any]],
+) -> list[dict[str, str]]:
+    """The records a suggestion cites: the team's mission, what it carries forward, the team's
+    OKRs already serving the objective this cycle, and other teams' similar OKRs."""
+    team = ctx.team
+    evidence = (
+        [{"kind": "team", "id": team["id"], "why": "team mission"}] if team.get("mission") else []
+    )
+    evidence += carried
+    evidence += [
+        {"kind": "okr", "id": okr["id"], "why": "team OKR already serving it this cycle"}
+        for okr in ctx.team_okrs
+        if okr["cycle"] == ctx.cycle["id"] and so in serves(okr)
+    ]
+    evidence += [
+        {
+            "kind": "okr",
+            "id": s["id"],
+            "why": f"similar OKR of team {s['team']} (cosine {s['similarity']:.2f})",
+        }
+        for s in similar
+    ]
+    return evidence
+
+
+def _left_out_text(left_out: list[dict[str, Any]]) -> str:
+    if not left_out:
+        return ""
+    copied = ", ".join(f"{c['key_result']} ({c['team']}, {c['cycle']})" for c in left_out)
+    return f" Left out key results the organization already has: {copied}."
+
+
+def _drop_copies(ctx: SuggestContext, key_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Remove (in place) key results that nearly copy one the organization already has, as the
+    gate judges them; return what they copied. When fewer than two would remain, nothing is
+    removed: the gate then names each copy, which says more than "too few key results"."""
+    if ctx.vectors is None or not key_results:
+        return []
+    copies = key_result_copies(ctx.vectors.session, ctx, key_results)
+    kept = [kr for kr, c in zip(key_results, copies, strict=True) if c is None]
+    if len(kept) < 2:
+        return []
+    key_results[:] = kept
+    return [c for c in copies if c is not None]
+
+
+def _title(team: dict[str, Any], objective: dict[str, Any], kpis_used: list[str]) -> str:
+    """What the team changes for the objective, never the objective's own title (a gate refuses
+    that): the KPIs it moves, or its share of the objective by id."""
+    names = {k["id"]: k["name"] for k in objective["kpis"]}
+    moved = [names[k] for k in kpis_used[:TITLE_KPIS]]
+    if moved:
+        lowered = [m[:1].lower() + m[1:] if m[1:2].islower() else m for m in moved]
+        return f"{team['name']} moves {' and '.join(lowered)} toward the {objective['id']} targets"
+    return f"{team['name']} delivers its share of {objective['id']} this cycle"
+
+
+def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> list[str]:
+    """Append a key result for each of the objective's first KPIs that states a change (a
+    baseline and a different target) in an outcome, not an activity; return their ids."""
+    used = []
+    for kpi in objective["kpis"]:
+        if (
+            kpi["baseline"] is None
+            or kpi["target"] is None
+            or kpi["baseline"] == kpi["target"]
+            or activity_verb(kpi["name"])
+        ):
+            continue
+        key_results.append(
+            {
+                "title": kpi["name"],
+                "unit": kpi["unit"] or "count",
+                "baseline": kpi["baseline"],
+                "target": kpi["target"],
+                "kind": kpi["kind"] or "lag",
+            }
+        )
+        used.append(kpi["id"])
+        if len(used) == MAX_KPI_KEY_RESULTS:
+            break
+    return used
+
+
+def _reached(kr: dict[str, Any], value: float) -> bool:
+    """Whether `value` is at or past the key result's target, in the direction it moves."""
+    if kr["baseline"] is None or kr["baseline"] == kr["target"]:
+        return value == kr["target"]
+    rising = kr["target"] > kr["baseline"]
+    return value >= kr["target"] if rising else value <= kr["target"]
+
+
+@dataclass(frozen=True)
+class _Forwarded:
+    """A key result carried forward: the one appended, how the rationale names it, its citations."""
+
+    key_result: dict[str, Any]
+    named: str
+    evidence: list[dict[str, str]]
+
+
+def _carry_forward(
+    ctx: SuggestContext, so: str, key_results: list[dict[str, Any]]
+) -> list[_Forwarded]:
+    """Append last cycle's unfinished key results of this team's OKRs that served the
+    objective (from their latest measured value); return each with its citations."""
+    forwarded = []
+    titles = {k["title"].lower() for k in key_results}
+    for okr in ctx.team_okrs:
+        if okr["cycle"] != ctx.previous_cycle or so not in serves(okr):
+            continue
+        for kr in okr["key_results"]:
+            status = kr_status(kr, okr["check_ins"])
+            value = status["value"]
+            if (
+                len(key_results) >= MAX_KEY_RESULTS
+                or kr["target"] is None
+                or value is None
+                or _reached(kr, value)
+                or activity_verb(kr["title"])
+                or kr["title"].lower() in titles
+            ):
+                continue
+            appended = {
+                "title": kr["title"],
+                "unit": kr["unit"] or "count",
+                "baseline": value,
+                "target": kr["target"],
+                "kind": kr["kind"] or "lead",
+            }
+            key_results.append(appended)
+            titles.add(kr["title"].lower())
+            evidence = [{"kind": "key_result", "id": kr["id"], "why": "unfinished last cycle"}]
+            if status["check_in"]:
+                evidence.append(
+                    {"kind": "check_in", "id": status["check_in"], "why": "latest measured value"}
+                )
+            named = f"{kr['id']} ({num(value)} of {num(kr['target'])})"
+            forwarded.append(_Forwarded(appended, named, evidence))
+    return forwarded
+
+
+def _midpoint(
+    objective: dict[str, Any], key_results: list[dict[str, Any]], used: list[str]
+) -> None:
+    """With a single usable KPI and nothing to carry forward: a half-way milestone on it."""
+    kpi = next((k for k in objective["kpis"] if k["id"] in used), None)
+    if kpi is None:
+        return
+    half = round(kpi["baseline"] + (kpi["target"] - kpi["baseline"]) / 2, 2)
+    key_results.append(
+        {
+            "title": f"{kpi['name']}, half-way milestone",
+            "unit": kpi["unit"] or "count",
+            "baseline": kpi["baseline"],
+            "target": half,
+            "kind": "lead",
+        }
+    )
+
+
+def _rationale(
+    objective: dict[str, Any], kpis: list[str], carried: list[str], similar: list[dict[str, Any]]
+) -> str:
+    parts = [f"Serves {objective['id']}."]
+    if kpis:
+        parts.append(
+            f"Key results follow its KPIs {', '.join(kpis)} with the strategy's baselines and "
+            "targets; adjust the targets to what one cycle can reach."
+        )
+    if carried:
+        parts.append(f"Carries forward last cycle's unfinished {', '.join(carried)}.")
+    if similar:
+        others = ", ".join(f"{s['id']} ({s['team']})" for s in similar)
+        parts.append(f"Related work in other teams: {others}; coordinate rather than duplicate.")
+    return " ".join(parts)

@@ -1,0 +1,142 @@
+"""The offline review summary: key-result progress, risks, drifting check-ins and the decisions
+the findings ask for, each statement citing the check-ins and findings it rests on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alignment.drafting.context import SummaryContext
+from alignment.drafting.offline_text import clip, num
+from alignment.drafting.schemas import MAX_CITED, SHORT_MAX, TEXT_MAX
+
+MAX_STATEMENTS = 15
+FINDINGS_CITED = 3  # findings a progress line cites when no check-in backs it
+# A key result is on pace when its share of the way is at most this far behind the share of
+# the cycle elapsed.
+ON_PACE_SLACK = 0.3
+
+
+def _statement(text: str, check_ins: list[str | None], findings: list[str]) -> dict[str, Any]:
+    return {
+        "text": clip(text, TEXT_MAX),
+        "check_ins": list(dict.fromkeys(c for c in check_ins if c))[:MAX_CITED],
+        "findings": list(dict.fromkeys(findings))[:MAX_CITED],
+    }
+
+
+DRIFT = ("checkin_drift",)
+# The findings a summary turns into a decision someone must take, and how it asks for it.
+_ASK = {
+    "orphan_okr": "Decide whether {okr} continues or is rewritten to serve the strategy",
+    "unsupported_declared_link": "Confirm or drop {okr}'s declared link to {objective}",
+    "suggested_link": "Confirm the link from {okr} to {objective}",
+    "uncovered_objective": "Decide which team takes on {objective}",
+    "duplicate_effort": "Decide which team owns the shared work",
+    "conflicting_okrs": "Settle the target both teams pull in opposite directions",
+}
+DECISIONS = tuple(_ASK)
+
+
+def summary(ctx: SummaryContext) -> dict[str, Any]:
+    about = _findings_by_okr(ctx.findings)
+    progress = [p for okr in ctx.okrs if (p := _progress(okr, about.get(okr["id"], [])))]
+    risks = _risks(ctx.findings)
+    drift = [_drift(f) for f in ctx.findings if f["kind"] in DRIFT]
+    decisions = [_decision(f) for f in ctx.findings if f["kind"] in DECISIONS]
+    subject = ctx.subject.get("name") or ctx.subject.get("title")
+    on_pace, measured = _on_pace(ctx)
+    headline = (
+        f"{subject}, {ctx.cycle['id']} as of {ctx.as_of}: {len(ctx.okrs)} OKR(s); {on_pace} of "
+        f"{measured} measured key results on pace; {len(risks)} risk(s), {len(drift)} "
+        f"drifting check-in(s), {len(decisions)} decision(s) needed."
+    )
+    return {
+        "headline": clip(headline, SHORT_MAX),
+        "progress": progress[:MAX_STATEMENTS],
+        "risks": risks[:MAX_STATEMENTS],
+        "drift": drift[:MAX_STATEMENTS],
+        "decisions_needed": decisions[:MAX_STATEMENTS],
+    }
+
+
+def _findings_by_okr(findings: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """OKR id -> ids of the findings that concern it."""
+    about: dict[str, list[str]] = {}
+    for f in findings:
+        for r in f["records"]:
+            if r["type"] == "okr":
+                about.setdefault(r["id"], []).append(f["id"])
+    return about
+
+
+def _risks(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every finding that is neither drift nor a decision, one statement each, then the
+    quality findings one statement per OKR."""
+    quality = [f for f in findings if f["category"] == "quality"]
+    return [
+        _statement(f["reason"], [f["check_in"]], [f["id"]])
+        for f in findings
+        if f["kind"] not in (*DRIFT, *DECISIONS) and f["category"] != "quality"
+    ] + _quality_risks(quality)
+
+
+def _on_pace(ctx: SummaryContext) -> tuple[int, int]:
+    """(key results on pace, key results measured) over the summary's OKRs."""
+    measured = [
+        kr["status"]["share"]
+        for okr in ctx.okrs
+        for kr in okr["key_results"]
+        if kr["status"]["share"] is not None
+    ]
+    pace = (ctx.cycle.get("elapsed") or 0.0) - ON_PACE_SLACK
+    return sum(1 for share in measured if share >= pace), len(measured)
+
+
+def _progress(okr: dict[str, Any], findings: list[str]) -> dict[str, Any] | None:
+    """One line per OKR from its key results' latest values; None if nothing backs it."""
+    parts, cited = [], []
+    for kr in okr["key_results"]:
+        s = kr["status"]
+        unit = f" {kr['unit']}" if kr["unit"] else ""
+        share = f" ({s['share']:.0%} of the way)" if s["share"] is not None else ""
+        confidence = f", confidence {s['confidence']:.1f}" if s["confidence"] is not None else ""
+        parts.append(
+            f"{kr['id']} at {num(s['value'])} of {num(kr['target'])}{unit}{share}{confidence}"
+        )
+        cited.append(s["check_in"])
+    if not any(cited) and okr["check_ins"]:
+        cited.append(okr["check_ins"][-1]["id"])
+    if not any(cited) and not findings:
+        return None
+    text = f"{okr['id']} {okr['title']!r}: " + ("; ".join(parts) or "no key results") + "."
+    return _statement(text, cited, [] if any(cited) else findings[:FINDINGS_CITED])
+
+
+def _quality_risks(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One statement per OKR (or per finding without one) gathering its quality findings."""
+    per_okr: dict[str, list[dict[str, Any]]] = {}
+    for f in findings:
+        per_okr.setdefault(f["okr"] or f["id"], []).append(f)
+    return [
+        _statement(
+            f"{okr_id} is hard to score as written: " + "; ".join(f["reason"] for f in items),
+            [],
+            [f["id"] for f in items],
+        )
+        for okr_id, items in per_okr.items()
+    ]
+
+
+def _drift(finding: dict[str, Any]) -> dict[str, Any]:
+    return _statement(
+        f"{finding['reason'][0].upper()}{finding['reason'][1:]}.",
+        [finding["check_in"]],
+        [finding["id"]],
+    )
+
+
+def _decision(finding: dict[str, Any]) -> dict[str, Any]:
+    ask = _ASK[finding["kind"]].format(
+        okr=finding["okr"] or "the OKR", objective=finding["objective"] or "the objective"
+    )
+    return _statement(f"{ask}: {finding['reason']}.", [finding["check_in"]], [finding["id"]])
