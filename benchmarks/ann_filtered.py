@@ -7,7 +7,7 @@ ef_construction=64, cosine, over searchable rows) holds clustered random unit ve
 over `--orgs` organizations of skewed sizes (the i-th holds a share proportional to 1/i, so one
 table has organizations of ~20,000 texts and of a few hundred), each organization's texts
 scattered through the whole graph. Queries are stored texts of seven organizations from the
-largest to the smallest; each runs the production statement of alignment/report/duplicates.py
+largest to the smallest; each runs the production statement of alignment/report/neighbours.py
 (`prepare_search` and `planned`, one source against all its organization's texts) on both paths:
 the HNSW index (iterative scan `relaxed_order`) and the exact sort over the primary key. Recall@k
 is measured against exact search in NumPy. Printed: `EXPLAIN` of the production statement for
@@ -28,7 +28,7 @@ from pgvector.psycopg import register_vector
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from alignment.report import duplicates
+from alignment.report import neighbours
 from benchmarks.ann import DIM, clustered_unit_vectors
 from benchmarks.harness import percentile, print_table, run_measured
 
@@ -73,10 +73,10 @@ def search(
 ) -> tuple[list[tuple[str, str, float]], str, float]:
     """The production statement, in its own transaction: rows, the path taken, milliseconds."""
     with session.begin():
-        prepared = duplicates.prepare_search(
+        prepared = neighbours.prepare_search(
             session, org, MODEL, hashes, k=k, low=-1.0, sources=sources, path=path, table=TABLE
         )
-        with duplicates.planned(session, prepared):
+        with neighbours.planned(session, prepared):
             start = time.perf_counter()
             rows = session.execute(prepared.statement, prepared.params).all()
             ms = (time.perf_counter() - start) * 1000
@@ -86,8 +86,8 @@ def search(
 def explain(session: Session, org: str, hashes: list[str], k: int) -> tuple[str, str]:
     """EXPLAIN of the statement the report runs for this organization (every text a source)."""
     with session.begin():
-        prepared = duplicates.prepare_search(session, org, MODEL, hashes, k=k, low=0.6, table=TABLE)
-        with duplicates.planned(session, prepared):
+        prepared = neighbours.prepare_search(session, org, MODEL, hashes, k=k, low=0.6, table=TABLE)
+        with neighbours.planned(session, prepared):
             plan = session.execute(
                 text("EXPLAIN " + str(prepared.statement)), prepared.params
             ).scalars()
@@ -161,7 +161,7 @@ def run(engine: Engine, args: argparse.Namespace) -> bool:
                 for ef in args.ef_search if chosen == "hnsw" else ():
                     for s in sources:
                         with session.begin():
-                            prepared = duplicates.prepare_search(
+                            prepared = neighbours.prepare_search(
                                 session,
                                 f"org-{org}",
                                 MODEL,
@@ -173,7 +173,7 @@ def run(engine: Engine, args: argparse.Namespace) -> bool:
                                 table=TABLE,
                             )
                             session.execute(text(f"SET LOCAL hnsw.ef_search = {int(ef)}"))
-                            with duplicates.planned(session, prepared):
+                            with neighbours.planned(session, prepared):
                                 start = time.perf_counter()
                                 found = session.execute(prepared.statement, prepared.params).all()
                                 sweep[ef][1].append((time.perf_counter() - start) * 1000)
@@ -207,7 +207,7 @@ def run(engine: Engine, args: argparse.Namespace) -> bool:
     print(
         "\nPer source text, both paths: ms of a statement for one source (p50 / p95), and ms per"
         " source of one statement for all measured sources, as the report runs it (HNSW at"
-        f" ef_search={duplicates.EF_SEARCH}):"
+        f" ef_search={neighbours.EF_SEARCH}):"
     )
     print_table(
         [
@@ -245,8 +245,8 @@ def run(engine: Engine, args: argparse.Namespace) -> bool:
     print(
         f"\nFitted per source: exact {exact_us:.2f} us per candidate; HNSW {intercept:.0f} us"
         f" + {slope:.1f} us per visited tuple (k*indexed/candidates). use_index decides with"
-        f" {duplicates.EXACT_US_PER_CANDIDATE} / {duplicates.HNSW_US_PER_QUERY:.0f}"
-        f" + {duplicates.HNSW_US_PER_VISITED}."
+        f" {neighbours.EXACT_US_PER_CANDIDATE} / {neighbours.HNSW_US_PER_QUERY:.0f}"
+        f" + {neighbours.HNSW_US_PER_VISITED}."
         + (
             " (A negative term: this run was too noisy to fit; compare the machine's load.)"
             if min(slope, intercept) < 0
@@ -254,7 +254,7 @@ def run(engine: Engine, args: argparse.Namespace) -> bool:
         )
     )
     threshold = next(
-        (n for n in range(2, args.vectors + 1) if duplicates.use_index(n, args.vectors, k)), None
+        (n for n in range(2, args.vectors + 1) if neighbours.use_index(n, args.vectors, k)), None
     )
     print(
         f"Switch: with {args.vectors:,} indexed texts and k={k}, the report takes the HNSW path"

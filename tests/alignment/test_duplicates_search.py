@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from alignment.models import EMBEDDING_DIM, Organization
-from alignment.report import duplicates
+from alignment.report import neighbours
 from alignment.settings import get_settings
 from alignment.tenancy import set_tenant
 
@@ -43,8 +43,8 @@ def _store(session: Session, org_id: str, vectors: np.ndarray) -> list[str]:
     return hashes
 
 
-def _plan(session: Session, search: duplicates.Search) -> str:
-    with duplicates.planned(session, search):
+def _plan(session: Session, search: neighbours.Search) -> str:
+    with neighbours.planned(session, search):
         rows = session.execute(text("EXPLAIN " + str(search.statement)), search.params)
         return "\n".join(rows.scalars())
 
@@ -57,7 +57,7 @@ def large(session: Session) -> tuple[list[str], np.ndarray]:
 
 def test_a_large_organization_is_searched_through_the_hnsw_index(session, large) -> None:
     hashes, vectors = large
-    search = duplicates.prepare_search(session, "dup-large", MODEL, hashes, k=K, low=0.6)
+    search = neighbours.prepare_search(session, "dup-large", MODEL, hashes, k=K, low=0.6)
     assert search.path == "hnsw"
     plan = _plan(session, search)
     assert "Index Scan using ix_text_embeddings_hnsw" in plan, plan
@@ -69,10 +69,10 @@ def test_a_large_organization_is_searched_through_the_hnsw_index(session, large)
     sources = hashes[:40]
     found: dict[str, set[str]] = {}
     for path in ("hnsw", "exact"):
-        s = duplicates.prepare_search(
+        s = neighbours.prepare_search(
             session, "dup-large", MODEL, hashes, k=K, low=-1.0, sources=sources, path=path
         )
-        with duplicates.planned(session, s):
+        with neighbours.planned(session, s):
             rows = session.execute(s.statement, s.params).all()
         found[path] = {(a, b) for a, b, _ in rows}
     assert len(found["exact"]) == K * len(sources)
@@ -88,7 +88,7 @@ def test_a_large_organization_is_searched_through_the_hnsw_index(session, large)
     # stays until the test's transaction is rolled back).
     session.execute(text(f'SET LOCAL ROLE "{get_settings().database.app_db_user}"'))
     set_tenant(session, "dup-large")
-    search = duplicates.prepare_search(session, "dup-large", MODEL, hashes, k=K, low=0.6)
+    search = neighbours.prepare_search(session, "dup-large", MODEL, hashes, k=K, low=0.6)
     assert search.path == "hnsw"
     plan = _plan(session, search)
     assert "Index Scan using ix_text_embeddings_hnsw" in plan, plan
@@ -96,16 +96,16 @@ def test_a_large_organization_is_searched_through_the_hnsw_index(session, large)
 
 def test_a_small_organization_keeps_the_exact_path(session) -> None:
     hashes = _store(session, "dup-small", _clustered(300, seed=2))
-    search = duplicates.prepare_search(session, "dup-small", MODEL, hashes, k=K, low=0.6)
+    search = neighbours.prepare_search(session, "dup-small", MODEL, hashes, k=K, low=0.6)
     assert search.path == "exact"
     plan = _plan(session, search)
     assert "ix_text_embeddings_hnsw" not in plan and "Sort" in plan, plan
 
 
 def test_the_switch_weighs_candidates_against_how_rare_they_are_in_the_index() -> None:
-    assert duplicates.use_index(20_000, 100_000, 10)
-    assert not duplicates.use_index(300, 300, 10)
+    assert neighbours.use_index(20_000, 100_000, 10)
+    assert not neighbours.use_index(300, 300, 10)
     # The same organization alone is served by the index, among many it is not.
-    assert duplicates.use_index(3_000, 3_000, 10)
-    assert not duplicates.use_index(3_000, 1_000_000, 10)
-    assert not duplicates.use_index(1, 1, 10)
+    assert neighbours.use_index(3_000, 3_000, 10)
+    assert not neighbours.use_index(3_000, 1_000_000, 10)
+    assert not neighbours.use_index(1, 1, 10)
