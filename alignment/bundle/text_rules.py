@@ -10,6 +10,9 @@ cannot be "." or "..", nor contain "/", "?", "#" or whitespace other than spaces
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
@@ -32,3 +35,7 @@ def plain_id(value: str) -> str:
     if match := ID_FORBIDDEN.search(value):
         raise ValueError(f"an id cannot contain {match.group()!r} (it is part of URLs)")
     return value
+
+
+# Free text in any request body (notes, reasons, names, settings): what `plain_text` allows.
+PlainText = Annotated[str, AfterValidator(plain_text)]

@@ -8,9 +8,11 @@ attempts can be read but never approved.
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import repository
@@ -53,6 +55,9 @@ def approve_draft(
 ) -> dict[str, Any]:
     draft = store.get_draft(session, org_id, draft_id, lock=True)
     if draft.status in APPROVED:
+        # A retry is answered with the decision made; other edits would be thrown away unseen.
+        if edited is not None and _validated(draft, edited) != _approved_text(session, draft):
+            raise Conflict(f"{_decided(session, draft)}; this request's edits were not applied")
         return approval_result(session, draft)  # idempotent: nothing new is created
     if draft.status != "pending":
         raise Conflict(f"draft {draft_id!r} is {draft.status} and cannot be approved")
@@ -121,6 +126,7 @@ def _create_okrs(
                 if o not in known
             ],
         )
+    _refuse_restated(session, draft, suggestions, where)
     _ensure_cycle(session, draft)
     created = []
     for i, s in enumerate(suggestions, start=1):
@@ -156,6 +162,37 @@ def _create_okrs(
     return created
 
 
+def _same_title(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def _refuse_restated(session: Session, draft: store.Draft, suggestions: list, where: str) -> None:
+    """No approval adds an OKR the team already has in the cycle under the same title: two
+    drafts of one request (a form sent again from Back) would otherwise both become OKRs. The
+    drafting gate compares with the OKRs of the time it drafted; this is the approval's time."""
+    mine = f"{draft.id}-O"  # the draft's own OKRs, when an earlier approval of it is retried
+    rows = session.execute(
+        select(Okr.id, Okr.title).where(
+            Okr.org_id == draft.org_id,
+            Okr.team_id == draft.team_id,
+            Okr.cycle_id == draft.cycle_id,
+            ~Okr.id.startswith(mine, autoescape=True),
+        )
+    ).all()
+    existing = {_same_title(title): okr_id for okr_id, title in rows}
+    details = [
+        {
+            "path": f"{where}.suggestions[{i}].title",
+            "message": f"team {draft.team_id!r} already has OKR {existing[_same_title(s.title)]!r} "
+            f"titled {s.title!r} in {draft.cycle_id}; edit the title or reject this draft",
+        }
+        for i, s in enumerate(suggestions)
+        if _same_title(s.title) in existing
+    ]
+    if details:
+        raise Conflict("the draft restates an OKR the team already has", details=details)
+
+
 def _ensure_cycle(session: Session, draft: store.Draft) -> None:
     """Create the cycle a draft proposed (the next one, not yet defined) unless it exists now."""
     proposed = (draft.request or {}).get("new_cycle")
@@ -172,6 +209,9 @@ def reject_draft(
 ) -> dict[str, Any]:
     draft = store.get_draft(session, org_id, draft_id, lock=True)
     if draft.status == "rejected":
+        first = store.decisions(session, org_id, draft_id)[-1].reason
+        if (first or "").strip() != reason.strip():  # the first reason stands: say so
+            raise Conflict(f"{_decided(session, draft)} with another reason: {first!r}")
         return store.render_draft(draft)
     if draft.status != "pending":
         raise Conflict(f"draft {draft_id!r} is {draft.status} and cannot be rejected")
@@ -189,6 +229,17 @@ def reject_draft(
         ),
     )
     return store.render_draft(draft)
+
+
+def _approved_text(session: Session, draft: store.Draft) -> dict[str, Any]:
+    last = store.decisions(session, draft.org_id, draft.id)[-1]
+    return last.edited_payload or _content(draft.payload)
+
+
+def _decided(session: Session, draft: store.Draft) -> str:
+    last = store.decisions(session, draft.org_id, draft.id)[-1]
+    when = last.decided_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return f"draft {draft.id!r} was already {draft.status} by {last.decided_by} at {when}"
 
 
 def approval_result(session: Session, draft: store.Draft) -> dict[str, Any]:

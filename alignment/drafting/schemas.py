@@ -8,9 +8,11 @@ any other extra key fails validation instead of being quietly dropped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -18,6 +20,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from alignment.bundle.text_rules import plain_id, plain_text
 
 SUGGESTION_SCHEMA = "suggestion_set/v1"
 SUMMARY_SCHEMA = "review_summary/v1"
@@ -27,10 +31,21 @@ SUMMARY_SCHEMA = "review_summary/v1"
 ID_MAX, SHORT_MAX, TEXT_MAX, UNIT_MAX = 200, 300, 2000, 40
 MAX_CITED = 20  # records one draft cites (evidence, check-ins, findings)
 
-Id = Annotated[str, StringConstraints(min_length=1, max_length=ID_MAX, strip_whitespace=True)]
-Short = Annotated[str, StringConstraints(min_length=1, max_length=SHORT_MAX, strip_whitespace=True)]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX, strip_whitespace=True)]
-Unit = Annotated[str, StringConstraints(min_length=1, max_length=UNIT_MAX, strip_whitespace=True)]
+
+# Model output and a person's edits alike: no control characters, no bidi overrides (what any
+# record text may hold, text_rules.py), so an approved draft re-imports like any record.
+def _text(longest: int, rule: Callable[[str], str] = plain_text) -> Any:
+    return Annotated[
+        str,
+        StringConstraints(min_length=1, max_length=longest, strip_whitespace=True),
+        AfterValidator(rule),
+    ]
+
+
+Id = _text(ID_MAX, plain_id)
+Short = _text(SHORT_MAX)
+Text = _text(TEXT_MAX)
+Unit = _text(UNIT_MAX)
 
 
 class _Out(BaseModel):

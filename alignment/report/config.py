@@ -7,12 +7,13 @@ report settings (`PUT /orgs/{id}/reports/settings`), and a single build may over
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alignment.bundle.text_rules import PlainText
 from alignment.errors import Invalid, field_message
 from alignment.models import PERSPECTIVES, Cycle, Team
 from alignment.quality import ACTIVITY_WORDS, QualityConfig
@@ -43,7 +44,9 @@ class ReportConfig(BaseModel):
     stalled_progress: float = Field(default=0.1, description="Progress that counts as no move.")
     on_target_progress: float = Field(default=0.9)
     min_elapsed_for_stall: float = Field(default=0.2, ge=0, le=1)
-    activity_words: tuple[str, ...] = ACTIVITY_WORDS
+    activity_words: tuple[Annotated[PlainText, Field(min_length=1, max_length=100)], ...] = (
+        ACTIVITY_WORDS
+    )
     disabled_kinds: tuple[str, ...] = ()
 
     @field_validator("disabled_kinds", mode="after")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from alignment.access import audit, keys
 from alignment.access.principal import Role
+from alignment.bundle.text_rules import PlainText
 from alignment.errors import Conflict
 from alignment.models import ApiKey
 from service.auth import CurrentPrincipal, forget_checked_keys
@@ -28,10 +29,10 @@ router = APIRouter(prefix="/orgs/{org_id}", tags=["access"])
 class KeyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     role: Role
-    teams: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+    teams: list[Annotated[PlainText, Field(min_length=1, max_length=200)]] = Field(
         default_factory=list, max_length=100
     )
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Annotated[PlainText, Field(min_length=1, max_length=200)] | None = None
 
 
 @router.post("/keys", status_code=201)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from alignment import repository
 from alignment.adjudicate import configured_adjudicator
 from alignment.bundle.schema import Title
+from alignment.bundle.text_rules import PlainText
 from alignment.jobs import enqueue
 from alignment.scoring import feedback as link_feedback
 from alignment.scoring import reads as links
@@ -31,8 +32,8 @@ router = APIRouter(prefix="/orgs/{org_id}", tags=["alignment"])
 class DraftOkr(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: Title
-    description: str | None = Field(default=None, max_length=4000)
-    key_results: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+    description: Annotated[PlainText, Field(max_length=4000)] | None = None
+    key_results: list[Annotated[PlainText, Field(min_length=1, max_length=500)]] = Field(
         default_factory=list, max_length=20
     )
 
@@ -40,7 +41,7 @@ class DraftOkr(BaseModel):
 class FeedbackIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     verdict: Literal["confirmed", "rejected"]
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[PlainText, Field(max_length=2000)] | None = None
 
 
 def _page(items: list[Any], page: Any) -> dict[str, Any]:

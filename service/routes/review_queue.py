@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from alignment import check_in_review, review
 from alignment.bundle.schema import Id
+from alignment.bundle.text_rules import PlainText
 from alignment.errors import NotFound
 from alignment.models import CheckIn
 from service.auth import CurrentPrincipal
@@ -26,7 +27,7 @@ class ConfirmIn(BaseModel):
 
 class RejectIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[PlainText, Field(max_length=2000)] | None = None
 
 
 class CheckInVerdictIn(BaseModel):
@@ -34,7 +35,7 @@ class CheckInVerdictIn(BaseModel):
     verdict: Literal["drifting", "on_topic"] = Field(
         description="`drifting`: about other work than its OKR; `on_topic`: about its OKR."
     )
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    note: Annotated[PlainText, Field(max_length=2000)] | None = None
     seen: str | None = Field(
         default=None,
         max_length=64,

@@ -176,3 +176,62 @@ def test_approving_a_draft_changes_no_other_okrs_verdict(dsession, pending, embe
     now = held_to()
     assert {o: now[o] for o in references} == references
     assert now[new] == median_after
+
+
+def test_two_drafts_of_one_request_become_one_okr(dsession, pending, embedder):
+    # The form sent again from Back: a second pending draft, drafted before either is approved.
+    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
+    twin = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    assert twin.status == "pending" and twin.payload == pending.payload
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    before = _okrs(dsession)
+    with pytest.raises(Conflict) as caught:
+        approve.approve_draft(dsession, ORG, twin.id, decided_by="maria")
+    [detail] = caught.value.details
+    assert detail["path"] == "$.draft.suggestions[0].title"
+    assert f"already has OKR '{pending.id}-O1'" in detail["message"]
+    assert _okrs(dsession) == before
+    assert store.get_draft(dsession, ORG, twin.id).status == "pending"
+    # Retitled by the person, it is an OKR of its own.
+    edited = copy.deepcopy(twin.payload)
+    edited["suggestions"][0]["title"] = "Supervisors grown from the night shift"
+    approve.approve_draft(dsession, ORG, twin.id, decided_by="maria", edited=edited)
+    assert _okrs(dsession) == before + 1
+
+
+def test_a_second_decision_that_differs_is_refused_not_dropped(dsession, pending):
+    edited = copy.deepcopy(pending.payload)
+    edited["suggestions"][0]["title"] = "Grow supervisors from our own operators"
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
+    again = approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
+    assert again["status"] == "edited_and_approved"  # the same request again: its answer
+    other = copy.deepcopy(edited)
+    other["suggestions"][0]["title"] = "Another title, sent later"
+    with pytest.raises(Conflict, match=r"already edited_and_approved by maria .* not applied"):
+        approve.approve_draft(dsession, ORG, pending.id, decided_by="li", edited=other)
+    assert len(store.decisions(dsession, ORG, pending.id)) == 1
+
+
+def test_rejecting_again_with_another_reason_says_the_first_stands(dsession, pending):
+    approve.reject_draft(dsession, ORG, pending.id, decided_by="li", reason="Not this cycle.")
+    same = approve.reject_draft(
+        dsession, ORG, pending.id, decided_by="li", reason="Not this cycle."
+    )
+    assert same["status"] == "rejected"
+    with pytest.raises(Conflict, match=r"already rejected by li .*'Not this cycle\.'"):
+        approve.reject_draft(dsession, ORG, pending.id, decided_by="ann", reason="Too vague.")
+    [decision] = store.decisions(dsession, ORG, pending.id)
+    assert (decision.decided_by, decision.reason) == ("li", "Not this cycle.")
+
+
+def test_edits_with_control_characters_are_refused_and_bidi_overrides_dropped(dsession, pending):
+    edited = copy.deepcopy(pending.payload)
+    edited["suggestions"][0]["key_results"][0]["title"] = "esc\x1b[31m red"
+    with pytest.raises(Invalid) as caught:
+        approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
+    assert caught.value.details[0]["path"] == "$.edited.suggestions[0].key_results[0].title"
+    assert "U+001B" in caught.value.details[0]["message"]
+    edited["suggestions"][0]["key_results"][0]["title"] = "Cut \u202erewash\u202c rate"
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
+    kr = dsession.get(KeyResult, {"org_id": ORG, "id": f"{pending.id}-O1-KR1"})
+    assert kr.title == "Cut rewash rate"

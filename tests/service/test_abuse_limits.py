@@ -112,6 +112,44 @@ def test_nul_in_query_path_csv_and_settings_is_422_not_500(acme: TestClient) -> 
     problem(infinite, 422)
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "body", "where"),
+    [
+        (
+            "post",
+            "/okrs/O-1/links/SO-1/feedback",
+            {"verdict": "confirmed", "note": "a\x00"},
+            "$.note",
+        ),
+        ("post", "/review-queue/check-ins/C-1", {"verdict": "on_topic", "note": "a\x00"}, "$.note"),
+        ("post", "/review-queue/okrs/O-1/reject", {"note": "a\x00"}, "$.note"),
+        ("post", "/drafts/D-1/reject", {"reason": "a\x00"}, "$.reason"),
+        ("post", "/keys", {"role": "integration", "name": "a\x00"}, "$.name"),
+        ("put", "/reports/settings", {"activity_words": ["x\x00"]}, "$.activity_words[0]"),
+        (
+            "post",
+            "/reports",
+            {"settings": {"activity_words": ["x\x00"]}},
+            "$.settings.activity_words[0]",
+        ),
+        (
+            "post",
+            "/suggest-parent",
+            {"title": "Cut rework", "key_results": ["a\x00"]},
+            "$.key_results[0]",
+        ),
+    ],
+)
+def test_nul_in_any_body_text_is_422_at_its_path_not_500(
+    acme: TestClient, method: str, url: str, body: dict, where: str
+) -> None:
+    # PostgreSQL cannot store NUL in text: each of these answered 500 before.
+    answer = getattr(acme, method)(f"/orgs/{ORG}{url}", json=body)
+    error = problem(answer, 422)
+    assert error["details"][0]["path"] == where, error
+    assert "U+0000" in error["details"][0]["message"]
+
+
 def test_bidi_overrides_are_removed_from_titles(acme: TestClient) -> None:
     team = {"id": "T-9", "name": "Pay\u202eroll\u202c team"}
     created = acme.post(f"/orgs/{ORG}/teams", json=team)
