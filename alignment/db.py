@@ -26,6 +26,7 @@ from alignment.settings import get_settings
 
 log = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BIGINT_MAX = 2**63 - 1  # the largest id or offset a bigint holds; past it PostgreSQL raises
 
 
 @dataclass(frozen=True)

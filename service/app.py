@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from alignment.db import resolve_database
 from alignment.settings import get_settings
 from service.errors import error_body, install_error_handlers
+from service.head_requests import HeadAsGet
 from service.idempotency import IdempotencyMiddleware
 from service.middleware import EdgeMiddleware
 from service.observability import AccessLogMiddleware
@@ -105,6 +106,7 @@ def create_app() -> FastAPI:
 
     include_routes(app)
     mount_docs(app)
+    app.add_middleware(HeadAsGet)  # innermost: it reads the routes a request would reach
     if settings.cors_origins:  # closed unless origins are named
         app.add_middleware(
             CORSMiddleware,

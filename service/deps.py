@@ -8,13 +8,11 @@ import anyio.to_thread
 from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from alignment.db import get_app_sessionmaker
+from alignment.db import BIGINT_MAX, get_app_sessionmaker
 from alignment.embedder import Embedder, get_embedder
 from alignment.errors import Invalid
 from alignment.settings import get_settings
 
-# PostgreSQL's bigint: larger numbers cannot reach the database (it would refuse them).
-BIGINT_MAX = 2**63 - 1
 DEFAULT_LIMIT = 50
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alignment.db import BIGINT_MAX
 from alignment.errors import NotFound
 from alignment.models import Job
 
@@ -14,7 +15,8 @@ from alignment.models import Job
 def get(session: Session, org_id: str | None, job_id: int) -> Job:
     """Row-level security already hides other organizations' jobs; the org check says so here
     too, for callers that connect as the owner."""
-    job = session.get(Job, job_id)
+    # An id past bigint would make PostgreSQL raise (a 500): no such row can exist.
+    job = session.get(Job, job_id) if 1 <= job_id <= BIGINT_MAX else None
     if job is None or (org_id is not None and job.org_id != org_id):
         raise NotFound(f"job {job_id} not found")
     return job

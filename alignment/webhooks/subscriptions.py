@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alignment.db import BIGINT_MAX
 from alignment.errors import Invalid, NotFound
 from alignment.models import WebhookDelivery, WebhookSubscription
 from alignment.webhooks.events import EVENTS
@@ -34,7 +35,8 @@ def create(
 
 
 def get(session: Session, org_id: str, subscription_id: int) -> WebhookSubscription:
-    sub = session.get(WebhookSubscription, subscription_id)
+    in_range = 1 <= subscription_id <= BIGINT_MAX  # past bigint PostgreSQL would raise
+    sub = session.get(WebhookSubscription, subscription_id) if in_range else None
     if sub is None or sub.org_id != org_id:
         raise NotFound(f"webhook {subscription_id} not found")
     return sub

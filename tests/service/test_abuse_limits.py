@@ -244,3 +244,17 @@ def test_csv_export_neutralizes_formulas_and_round_trips(acme: TestClient) -> No
     assert titles["O-3"] == '=HYPERLINK("x")'
     back = acme.post(f"/orgs/{ORG}/okrs.csv", content=csv, headers={"Content-Type": "text/csv"})
     assert back.status_code == 200 and back.json()["changed"] is False
+
+
+def test_ids_past_bigint_are_not_found_not_500(acme: TestClient) -> None:
+    huge = 2**63  # one past PostgreSQL's bigint
+    for method, url in (
+        ("get", f"/jobs/{huge}"),
+        ("get", f"/orgs/{ORG}/webhooks/{huge}/deliveries"),
+        ("delete", f"/orgs/{ORG}/webhooks/{huge}"),
+        ("get", f"/orgs/{ORG}/team/T-1?job={huge}"),
+    ):
+        answer = getattr(acme, method)(url)
+        assert answer.status_code in (200, 404), (url, answer.status_code, answer.text)
+        if "/team/" not in url:  # the team page shows itself without the unknown job
+            assert f"{huge} not found" in answer.json()["error"]["message"]

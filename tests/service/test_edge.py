@@ -230,6 +230,18 @@ def test_a_500_has_the_json_body_and_a_request_id_never_database_text(
     assert response.json()["error"]["details"][0]["message"] == "request id req-42"
 
 
+def test_head_answers_wherever_get_does_with_its_headers_and_no_body(app_client, platform) -> None:
+    for url, headers in (("/healthz", {}), ("/orgs", auth(platform)), ("/openapi.json", {})):
+        got, head = app_client.get(url, headers=headers), app_client.head(url, headers=headers)
+        assert (head.status_code, got.status_code) == (200, 200), url
+        assert head.content == b"" and head.headers["content-length"] == str(len(got.content))
+        assert head.headers["content-type"] == got.headers["content-type"]
+    assert app_client.head("/orgs").status_code == 401  # as the GET: no key, no answer
+    assert app_client.head("/nowhere").status_code == 404
+    refused = app_client.head("/bundles", headers=auth(platform))  # POST only: still a 405
+    assert refused.status_code == 405 and "POST" in refused.headers["allow"]
+
+
 def test_security_headers_everywhere_and_cors_closed(app_client, platform) -> None:
     for response in (
         app_client.get("/healthz"),
