@@ -10,7 +10,7 @@ detail, and links back. API clients (any other Accept, JSON bodies) keep the JSO
 
 import re
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -95,13 +95,24 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
     return {"path": request_path(err["loc"]), "message": field_message(err)}
 
 
+def _body_not_json(request: Request, exc: RequestValidationError) -> str | None:
+    """Why a JSON route could not read the body, when it came as another media type: FastAPI
+    then validates the raw bytes and says only "Input should be a valid dictionary"."""
+    sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not sent or sent == "application/json" or sent.endswith("+json"):
+        return None
+    if not any(tuple(err.get("loc", ())) == ("body",) for err in exc.errors()):
+        return None
+    return f"the body was sent as {sent!r}; send JSON with Content-Type: application/json"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         headers = getattr(exc, "headers", None)
         if _wants_page(request):
             if exc.status == 401 and not _form_of_a_session(request):
-                return RedirectResponse("/sign-in", status_code=303)
+                return RedirectResponse(_sign_in_and_back(request), status_code=303)
             if exc.status == 401:  # the API's words ("send a Bearer key") mean nothing here
                 return error_page(request, 401, FORM_REFUSED, None, headers)
             return error_page(request, exc.status, exc.message, exc.details, headers)
@@ -114,6 +125,8 @@ def install_error_handlers(app: FastAPI) -> None:
         details = [_problem(err) for err in exc.errors()]
         if _wants_page(request):
             return error_page(request, 422, "request is not valid", details)
+        if unread := _body_not_json(request, exc):
+            return JSONResponse(error_body("unsupported_media_type", unread), status_code=415)
         return JSONResponse(error_body("invalid", "request is not valid", details), status_code=422)
 
     @app.exception_handler(HTTPException)
@@ -142,6 +155,18 @@ def _wants_page(request: Request) -> bool:
     route = request.scope.get("route")
     is_page_route = route is not None and not getattr(route, "include_in_schema", True)
     return request.method == "POST" and content_type in FORMS and is_page_route
+
+
+def _sign_in_and_back(request: Request) -> str:
+    """The sign-in page, asked to go on to the page the browser asked for (`?next=`; the
+    sign-in page follows only a path on this site). A form's POST address is no page to go
+    back to, and `/` is where signing in goes anyway."""
+    path = request.scope.get("raw_path") or request.url.path.encode()
+    query = request.scope.get("query_string", b"")
+    here = path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
+    if request.method not in ("GET", "HEAD") or here == "/":
+        return "/sign-in"
+    return f"/sign-in?{urlencode({'next': here})}"
 
 
 def _form_of_a_session(request: Request) -> bool:
@@ -242,8 +267,11 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route serves at this path. Starlette's own Allow names only the
     first matching route's, and FastAPI makes one route per method, so ask the routes."""
     routes = request.app.router.routes
-    return [
+    served = {
         method
         for method in METHODS
         if any(r.matches({**request.scope, "method": method})[0] == Match.FULL for r in routes)
-    ]
+    }
+    if "GET" in served:
+        served.add("HEAD")  # head_requests.HeadAsGet answers it
+    return [method for method in METHODS if method in served]

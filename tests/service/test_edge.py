@@ -268,3 +268,17 @@ def test_named_cors_origins_are_allowed(embedder, monkeypatch) -> None:
         assert ok.headers["access-control-allow-origin"] == "https://tools.example"
         other = client.get("/healthz", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_json_sent_as_another_media_type_is_415_saying_so(app_client, platform) -> None:
+    answer = app_client.post(
+        "/orgs",
+        content=b'{"id": "acme", "name": "Acme"}',
+        headers={**auth(platform), "Content-Type": "text/plain"},
+    )
+    assert answer.status_code == 415, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "unsupported_media_type"
+    assert "'text/plain'" in error["message"] and "application/json" in error["message"]
+    refused = app_client.delete("/healthz")
+    assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD"

@@ -379,8 +379,8 @@ def test_unknown_route_and_method(client: TestClient, acme: None) -> None:
     assert error(client.get("/orgs/nope"), 404, "not_found")["details"] == []
     not_allowed = client.put("/orgs")
     error(not_allowed, 405, "method_not_allowed")
-    assert not_allowed.headers["allow"] == "GET, POST"  # every method the path serves
-    assert client.post(f"{ORG}/okrs/O-1").headers["allow"] == "GET, PATCH, DELETE"
+    assert not_allowed.headers["allow"] == "GET, HEAD, POST"  # every method the path serves
+    assert client.post(f"{ORG}/okrs/O-1").headers["allow"] == "GET, HEAD, PATCH, DELETE"
 
 
 # --- 409 ------------------------------------------------------------------------------------

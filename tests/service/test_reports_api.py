@@ -334,7 +334,7 @@ def test_errors_always_list_details_and_405_says_allow(client, scored_sample) ->
     assert error(client.get(f"/orgs/{org}/reports/424242"), 404)["details"] == []
     not_allowed = client.delete(f"/orgs/{org}/reports/17")
     assert error(not_allowed, 405)["code"] == "method_not_allowed"
-    assert not_allowed.headers["allow"] == "GET"
+    assert not_allowed.headers["allow"] == "GET, HEAD"
 
 
 def test_limit_above_the_largest_is_refused(client, scored_sample) -> None:
