@@ -5,7 +5,9 @@ Columns (header row required, order free):
   kr_id, kr_title, unit, baseline, target, current, kind (lead|lag)
 Rows that share an `okr_id` form one OKR; the OKR columns may be left blank after its first row.
 An OKR without key results is one row with blank `kr_*` columns. Problems are reported as
-"row N, column C" (row 1 is the header).
+"row N, column C" (row 1 is the header; rows as the spreadsheet counts them).
+What could only be read by guessing (a quote left open, a column named twice, a number in
+other digits) is refused, and a download uploads again unchanged (docs/csv.md).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import csv
 import io
 import math
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from alignment.bundle.io import decode
-from alignment.csvcells import neutralize, restore
+from alignment.csvcells import NUMBER, neutralize, restore
 from alignment.errors import BundleInvalid
 
 COLUMNS = (
@@ -79,41 +82,44 @@ class CsvOkrs:
 
 # A comma is only ever a thousands separator ("1,240.5"): "1,5" is a decimal comma from a
 # spreadsheet in another locale, and reading it as 15 would be silently wrong.
-_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+_GROUPED = re.compile(r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?")
+_NOT_FINITE = re.compile(r"[+-]?(nan|inf|infinity)", re.IGNORECASE)
+# Free text the bundle keeps as written, surrounding spaces included: stripping them here would
+# make an export re-import as a change. Every other cell is stripped (the bundle strips ids and
+# titles itself; a number or a kind padded with spaces is no different one).
+VERBATIM = ("okr_description", "unit")
 
 
 def parse_number(text: str) -> float:
-    """A finite number as written in the CSV form; ValueError saying why not."""
-    if "," in text:
-        if not _GROUPED.fullmatch(text):
-            raise ValueError(f"{text!r} is not a number (use '.' for decimals, e.g. 1.5)")
-        text = text.replace(",", "")
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not a number") from None
+    """A finite number as written in the CSV form; ValueError saying why not.
+
+    Only ASCII digits: Python's float() also reads "1_000", Arabic-Indic and full-width digits,
+    which no spreadsheet writes as a number, so what the sheet shows as text stays refused."""
+    digits = text.replace(",", "")
+    if "," in text and not _GROUPED.fullmatch(text):
+        raise ValueError(f"{text!r} is not a number (use '.' for decimals, e.g. 1.5)")
+    if _NOT_FINITE.fullmatch(text):
+        raise ValueError(f"{text!r} is not a finite number")
+    if not NUMBER.fullmatch(digits):
+        raise ValueError(f"{text!r} is not a number (digits 0-9 and '.' for decimals, e.g. 1240.5)")
+    value = float(digits)
     if not math.isfinite(value):
         raise ValueError(f"{text!r} is not a finite number")
     return value
 
 
 def parse_csv(raw: bytes | str) -> CsvOkrs:
-    text = decode(raw, name="CSV")
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in (reader.fieldnames or [])]
-    problems: list[dict[str, str]] = []
-    unknown = [h for h in header if h not in COLUMNS]
-    missing = [c for c in REQUIRED if c not in header]
-    problems += [{"path": f"row 1, column {c}", "message": "unknown column"} for c in unknown]
-    problems += [{"path": f"row 1, column {c}", "message": "missing column"} for c in missing]
+    records = _read_records(decode(raw, name="CSV"))
+    header = [h.strip() for h in (records[0] if records else [])]
+    problems = _header_problems(header)
     if problems:
         raise BundleInvalid("CSV rejected: header is wrong; nothing was written", details=problems)
 
     parsed = CsvOkrs()
     index: dict[str, int] = {}
-    for rownum, raw_row in enumerate(reader, start=2):
-        row = {(k or "").strip(): restore((v or "").strip()) for k, v in raw_row.items() if k}
-        extra = [v for v in raw_row.get(None) or [] if v.strip()]  # cells past the header's
+    # Row numbers count every record, blank ones too: they are the rows the spreadsheet shows.
+    for rownum, record in enumerate(records[1:], start=2):
+        row, extra = _cells(header, record)
         if extra:
             problems.append(
                 {
@@ -123,7 +129,7 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
                 }
             )
             continue
-        if not any(row.values()):
+        if not _filled(row, header):
             continue
         okr_id = row.get("okr_id", "")
         if not okr_id:
@@ -166,7 +172,7 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
                             f" for the same okr_id ({value!r} vs {okr[field]!r})",
                         }
                     )
-        if not any(row.get(c) for c in KR_FIELDS):
+        if not _filled(row, KR_FIELDS):
             continue
         kr: dict[str, Any] = {}
         for column, field in KR_FIELDS.items():
@@ -191,12 +197,107 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
     return parsed
 
 
+def _read_records(text: str) -> list[list[str]]:
+    """Every record of the text; one the csv module could only read by guessing is refused."""
+    # strict: without it a quote left open takes every later line into its cell, and text after
+    # a closing quote is glued on. newline="": quoted cells keep their line breaks, and lines
+    # ended by a lone CR (old Mac exports) are lines.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[list[str]] = []
+    started = 1  # the line the record being read starts on
+    try:
+        for record in reader:
+            records.append(record)
+            started = reader.line_num + 1
+    except csv.Error as exc:
+        raise BundleInvalid(
+            "CSV rejected: it cannot be read as CSV; nothing was written",
+            details=[{"path": f"row {len(records) + 1}", "message": _unreadable(exc, started)}],
+        ) from exc
+    return records
+
+
+def _unreadable(exc: csv.Error, started: int) -> str:
+    reason = str(exc)
+    if reason == "unexpected end of data":
+        return (
+            f"a quoted cell is never closed (the row starts on line {started}): every later line"
+            ' would be read into it; close the quote, and write a quote inside a cell as ""'
+        )
+    if reason.endswith("expected after '\"'"):
+        return (
+            f"has text after a closing quote (the row starts on line {started});"
+            ' write a quote inside a cell as "" and quote the whole cell'
+        )
+    return f"cannot be read as CSV (the row starts on line {started}): {reason}"
+
+
+def _header_problems(header: list[str]) -> list[dict[str, str]]:
+    positions: dict[str, list[int]] = {}
+    for number, column in enumerate(header, start=1):
+        positions.setdefault(column, []).append(number)
+    problems = [
+        {"path": f"row 1, column {c}", "message": "unknown column"}
+        for c in positions
+        if c not in COLUMNS
+    ]
+    # A column named twice: which of its cells counts would be a guess.
+    problems += [
+        {"path": f"row 1, column {c}", "message": f"appears {_times(len(at))} ({_columns(at)})"}
+        for c, at in positions.items()
+        if c in COLUMNS and len(at) > 1
+    ]
+    problems += [
+        {"path": f"row 1, column {c}", "message": "missing column"}
+        for c in REQUIRED
+        if c not in positions
+    ]
+    return problems
+
+
+def _times(count: int) -> str:
+    return "twice" if count == 2 else f"{count} times"
+
+
+def _columns(numbers: list[int]) -> str:
+    *first, last = map(str, numbers)
+    return f"columns {', '.join(first)} and {last}"
+
+
+def _cells(header: list[str], record: list[str]) -> tuple[dict[str, str], list[str]]:
+    """The record's cells by column, and the non-blank cells past the header's last column."""
+    row = {
+        column: restore(value if column in VERBATIM else value.strip())
+        for column, value in zip(header, record, strict=False)
+    }
+    return row, [v for v in record[len(header) :] if v.strip()]
+
+
+def _filled(row: dict[str, str], columns: Iterable[str]) -> bool:
+    return any(row.get(c, "").strip() for c in columns)
+
+
 def merge_into(bundle_doc: dict[str, Any], parsed: CsvOkrs) -> dict[str, Any]:
     """The organization's bundle with the CSV's OKRs replacing those of the same id."""
     by_id = {o["id"]: o for o in bundle_doc.get("okrs", [])}
     for okr in parsed.okrs:
-        by_id[okr["id"]] = okr
+        by_id[okr["id"]] = _keep_empty_texts(okr, by_id.get(okr["id"]))
     return {**bundle_doc, "okrs": list(by_id.values())}
+
+
+def _keep_empty_texts(okr: dict[str, Any], stored: dict[str, Any] | None) -> dict[str, Any]:
+    """A blank cell stands for both no text and "" (which the API stores as given): where the
+    organization has "", the blank is that "", or every export of it would re-import as a change."""
+    if stored is None:
+        return okr
+    if okr["description"] is None and stored.get("description") == "":
+        okr = {**okr, "description": ""}
+    units = {kr["id"]: kr.get("unit") for kr in stored.get("key_results") or []}
+    krs = [
+        {**kr, "unit": ""} if kr["unit"] is None and units.get(kr["id"]) == "" else kr
+        for kr in okr["key_results"]
+    ]
+    return {**okr, "key_results": krs}
 
 
 def to_csv(bundle_doc: dict[str, Any]) -> str:

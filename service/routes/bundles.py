@@ -46,6 +46,41 @@ async def raw_body(request: Request) -> bytes:
 RawBody = Annotated[bytes, Depends(raw_body)]
 
 
+async def csv_body(request: Request) -> bytes:
+    """The CSV as sent in the body. A form upload or a compressed body is refused by name: its
+    bytes would otherwise be read as CSV ("unknown column ------bb1d...", "not UTF-8")."""
+    _refuse_form_upload(request)
+    _refuse_content_encoding(request)
+    return await request.body()
+
+
+def _refuse_form_upload(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media == "multipart/form-data":
+        raise Invalid(
+            "the CSV was sent as multipart/form-data (a form upload); send the file itself as the "
+            "request body with content-type text/csv (curl: --data-binary @okrs.csv "
+            "-H 'content-type: text/csv', not -F)",
+            details=[{"path": "header.content-type", "message": f"{media} is not accepted"}],
+        )
+
+
+def _refuse_content_encoding(request: Request) -> None:
+    # Nothing decompresses request bodies: gzip bytes would be reported as text that is not
+    # UTF-8, which sends the user looking at their spreadsheet's encoding instead.
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity"):
+        raise Invalid(
+            f"Content-Encoding {encoding} is not supported: send the CSV uncompressed",
+            details=[
+                {"path": "header.content-encoding", "message": f"{encoding!r} is not supported"}
+            ],
+        )
+
+
+CsvBody = Annotated[bytes, Depends(csv_body)]
+
+
 def declared_json(request: Request) -> bool:
     """A body sent as application/json is read as JSON only: its syntax errors are JSON's."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -151,7 +186,7 @@ def export_bundle_route(
 )
 def import_csv_route(
     org_id: str,
-    raw: RawBody,
+    raw: CsvBody,
     session: SessionDep,
     principal: CurrentPrincipal,
     dry_run: bool = False,

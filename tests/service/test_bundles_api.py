@@ -604,3 +604,104 @@ def test_messages_name_no_class_of_the_code(client: TestClient, acme: None) -> N
     assert created.status_code == 422
     assert "object" in created.text and "OkrIn" not in created.text
     assert "extract fields" not in created.text
+
+
+# --- CSV read strictly: what cannot be read without guessing is refused ---------------------
+
+
+def test_csv_with_a_quote_left_open_is_refused_not_swallowed(
+    client: TestClient, acme: None
+) -> None:
+    before = exported(client)
+    text = (
+        ",".join(COLUMNS) + "\n"
+        'CSVQ,T-1,2026-Q4,"unterminated,,,K1,kt,,1,2,,lead\n'
+        "CSVR,T-1,2026-Q4,second okr,,,,,,,,,\n"
+    )
+    found = rejected(post_csv(client, text))
+    assert list(found) == ["row 2"] and "never closed" in found["row 2"]
+    assert exported(client) == before
+    assert client.get("/orgs/acme/okrs/CSVQ").status_code == 404
+
+
+def test_csv_with_a_column_named_twice_is_refused(client: TestClient, acme: None) -> None:
+    text = write_csv(_new_okr_rows(), (*COLUMNS, "okr_id"))
+    found = rejected(post_csv(client, text))
+    assert found == {"row 1, column okr_id": "appears twice (columns 1 and 14)"}
+
+
+@pytest.mark.parametrize("number", ["1_000", "\u0663", "\uff11\uff12"])
+def test_csv_numbers_are_ascii_decimals_only(client: TestClient, acme: None, number: str) -> None:
+    rows = _new_okr_rows()
+    rows[1]["target"] = number
+    found = rejected(post_csv(client, write_csv(rows)))
+    assert list(found) == ["row 3, column target"]
+    assert f"{number!r} is not a number" in found["row 3, column target"]
+
+
+def test_csv_round_trip_keeps_apostrophes_and_surrounding_spaces(
+    client: TestClient, acme: None
+) -> None:
+    okr = {
+        "id": "O-3",
+        "team": "T-1",
+        "cycle": "2026-Q3",
+        "title": "'=literally quoted",
+        "description": "  desc  ",
+        "key_results": [{"id": "O-3-KR1", "title": "''+twice", "unit": " % ", "target": 1}],
+    }
+    ok(client.post("/orgs/acme/okrs", json=okr), 201)
+    stored = ok(client.get("/orgs/acme/okrs/O-3"))
+    assert (stored["description"], stored["key_results"][0]["unit"]) == ("  desc  ", " % ")
+    text = client.get("/orgs/acme/okrs.csv").text
+    summary = ok(post_csv(client, text, dry_run="true"))
+    assert summary["changed"] is False, summary
+    assert ok(client.get("/orgs/acme/okrs/O-3"))["title"] == "'=literally quoted"
+
+
+def test_csv_sent_as_a_form_upload_is_refused_saying_how_to_send_it(
+    client: TestClient, acme: None
+) -> None:
+    text = write_csv(_new_okr_rows())
+    response = client.post("/orgs/acme/okrs.csv", files={"file": ("okrs.csv", text, "text/csv")})
+    found = rejected(response, code="invalid")
+    assert list(found) == ["header.content-type"]
+    message = response.json()["error"]["message"]
+    assert "multipart/form-data" in message and "text/csv" in message
+    assert client.get("/orgs/acme/okrs/O-7").status_code == 404
+
+
+def test_csv_sent_compressed_is_refused_naming_the_encoding(client: TestClient, acme: None) -> None:
+    import gzip
+
+    body = gzip.compress(write_csv(_new_okr_rows()).encode())
+    response = client.post(
+        "/orgs/acme/okrs.csv", content=body, headers={**CSV, "content-encoding": "gzip"}
+    )
+    assert rejected(response, code="invalid") == {
+        "header.content-encoding": "'gzip' is not supported"
+    }
+    message = response.json()["error"]["message"]
+    assert "Content-Encoding" in message and "UTF-8" not in message
+    identity = {**CSV, "content-encoding": "identity"}
+    ok(client.post("/orgs/acme/okrs.csv", content=write_csv(_new_okr_rows()), headers=identity))
+
+
+def test_csv_round_trip_keeps_empty_texts(client: TestClient, acme: None) -> None:
+    okr = {
+        "id": "O-3",
+        "team": "T-1",
+        "cycle": "2026-Q3",
+        "title": "Empty texts",
+        "description": "",
+        "key_results": [{"id": "O-3-KR1", "title": "No unit", "unit": ""}],
+    }
+    ok(client.post("/orgs/acme/okrs", json=okr), 201)
+    text = client.get("/orgs/acme/okrs.csv").text
+    assert ok(post_csv(client, text, dry_run="true"))["changed"] is False
+    rows = read_csv(text)
+    rows.append({**rows[-1], "kr_id": "O-3-KR2", "kr_title": "New, blank unit"})
+    ok(post_csv(client, write_csv(rows)))
+    stored = ok(client.get("/orgs/acme/okrs/O-3"))
+    assert stored["description"] == ""
+    assert [kr["unit"] for kr in stored["key_results"]] == ["", None]
