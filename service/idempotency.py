@@ -201,7 +201,12 @@ def _reused_key(key: str) -> tuple[int, bytes]:
         422,
         "idempotency_key_reused",
         "this Idempotency-Key was used with a different request; use a new key",
-        [{"path": "header.Idempotency-Key", "message": f"{json.dumps(key)} had another body"}],
+        [
+            {
+                "path": "header.Idempotency-Key",
+                "message": f"{json.dumps(key)} was first sent with another address, query or body",
+            }
+        ],
     )
 
 

@@ -45,7 +45,8 @@ def create_key(
         if org_id is not None:
             raise Invalid(
                 "a platform_admin key belongs to no organization",
-                details=_at("org", "create platform_admin keys without an organization"),
+                # The role is what the request got wrong: the organization is the route's.
+                details=_at("role", "platform_admin keys are made without an organization"),
             )
     else:
         if not org_id:
