@@ -39,39 +39,42 @@ _CSV_BODY = {
 }
 
 
-async def raw_body(request: Request) -> bytes:
+async def bundle_body(request: Request) -> bytes:
+    """The bundle as sent in the body; a form upload or a compressed body is refused by name."""
+    _refuse_form_upload(request, "bundle", "application/json", "org.bundle.json")
+    _refuse_content_encoding(request, "bundle")
     return await request.body()
 
 
-RawBody = Annotated[bytes, Depends(raw_body)]
+RawBody = Annotated[bytes, Depends(bundle_body)]
 
 
 async def csv_body(request: Request) -> bytes:
     """The CSV as sent in the body. A form upload or a compressed body is refused by name: its
     bytes would otherwise be read as CSV ("unknown column ------bb1d...", "not UTF-8")."""
-    _refuse_form_upload(request)
-    _refuse_content_encoding(request)
+    _refuse_form_upload(request, "CSV", "text/csv", "okrs.csv")
+    _refuse_content_encoding(request, "CSV")
     return await request.body()
 
 
-def _refuse_form_upload(request: Request) -> None:
+def _refuse_form_upload(request: Request, what: str, media_type: str, example: str) -> None:
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media == "multipart/form-data":
         raise Invalid(
-            "the CSV was sent as multipart/form-data (a form upload); send the file itself as the "
-            "request body with content-type text/csv (curl: --data-binary @okrs.csv "
-            "-H 'content-type: text/csv', not -F)",
+            f"the {what} was sent as multipart/form-data (a form upload); send the file itself as "
+            f"the request body with content-type {media_type} (curl: --data-binary @{example} "
+            f"-H 'content-type: {media_type}', not -F)",
             details=[{"path": "header.content-type", "message": f"{media} is not accepted"}],
         )
 
 
-def _refuse_content_encoding(request: Request) -> None:
+def _refuse_content_encoding(request: Request, what: str) -> None:
     # Nothing decompresses request bodies: gzip bytes would be reported as text that is not
-    # UTF-8, which sends the user looking at their spreadsheet's encoding instead.
+    # UTF-8, which sends the user looking at their file's encoding instead.
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding not in ("", "identity"):
         raise Invalid(
-            f"Content-Encoding {encoding} is not supported: send the CSV uncompressed",
+            f"Content-Encoding {encoding} is not supported: send the {what} uncompressed",
             details=[
                 {"path": "header.content-encoding", "message": f"{encoding!r} is not supported"}
             ],

@@ -705,3 +705,22 @@ def test_csv_round_trip_keeps_empty_texts(client: TestClient, acme: None) -> Non
     stored = ok(client.get("/orgs/acme/okrs/O-3"))
     assert stored["description"] == ""
     assert [kr["unit"] for kr in stored["key_results"]] == ["", None]
+
+
+@pytest.mark.parametrize("background", ["false", "true"])
+def test_a_bundle_sent_as_a_form_upload_or_compressed_is_refused_by_name(
+    client: TestClient, background: str
+) -> None:
+    import gzip
+
+    raw = json.dumps(small_bundle()).encode()
+    url = f"/bundles?background={background}"
+    form = client.post(url, files={"file": ("org.bundle.json", raw, "application/json")})
+    assert list(rejected(form, code="invalid")) == ["header.content-type"]
+    assert "multipart/form-data" in form.json()["error"]["message"]
+    headers = {"content-type": "application/json", "content-encoding": "gzip"}
+    packed = client.post(url, content=gzip.compress(raw), headers=headers)
+    assert rejected(packed, code="invalid") == {
+        "header.content-encoding": "'gzip' is not supported"
+    }
+    assert client.get("/orgs").json()["total"] == 0  # nothing imported, no job left to fail
