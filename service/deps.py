@@ -113,3 +113,13 @@ def embedder() -> Embedder:
 
 
 EmbedderDep = Annotated[Embedder, Depends(embedder)]
+
+
+async def no_body(request: Request) -> None:
+    """For a POST whose options are query parameters: a JSON body sent to it (`{"adjudicate":
+    true}`) would otherwise be ignored without a word and the default run instead."""
+    if await request.body():
+        raise Invalid(
+            "this request takes no body: its options are query parameters (see /docs)",
+            details=[{"path": "$", "message": "send options in the query: ?adjudicate=true"}],
+        )

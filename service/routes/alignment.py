@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
@@ -22,7 +22,7 @@ from alignment.scoring import feedback as link_feedback
 from alignment.scoring import reads as links
 from alignment.scoring.preview import preview_links
 from service.auth import CurrentPrincipal
-from service.deps import EmbedderDep, PageDep, SessionDep
+from service.deps import EmbedderDep, PageDep, SessionDep, no_body
 from service.rendered import Rendered, rendered
 from service.routes.jobs import ACCEPTED, accepted
 
@@ -53,7 +53,7 @@ def _page(items: list[Any], page: Any) -> dict[str, Any]:
     }
 
 
-@router.post("/score", status_code=202, responses=ACCEPTED)
+@router.post("/score", status_code=202, responses=ACCEPTED, dependencies=[Depends(no_body)])
 def score(
     org_id: str,
     session: SessionDep,

@@ -12,6 +12,9 @@ def test_score_endpoint_queues_a_job_that_reports_what_it_did(client, jobs) -> N
     imported = client.post("/bundles", json=small_bundle("acme-score"))
     assert imported.status_code == 200
     queued_by_import = imported.json()["scoring_job"]
+    # Its options are query parameters: a body would be ignored, and the default run made.
+    sent = client.post("/orgs/acme-score/score", json={"adjudicate": True})
+    assert sent.status_code == 422 and "?adjudicate=true" in sent.text
     first = client.post("/orgs/acme-score/score")
     assert first.status_code == 202, first.text
     # The import's scoring job was still waiting: this request joined it.
