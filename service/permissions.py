@@ -63,7 +63,7 @@ def _rule(*roles: Role | frozenset[Role], team_check: str | None = None) -> Rule
 RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/orgs"): _rule(PLATFORM, ORG_READERS),
     ("POST", "/orgs"): _rule(PLATFORM),
-    ("GET", "/orgs/{org_id}"): _rule(ORG_READERS),
+    ("GET", "/orgs/{org_id}"): _rule(PLATFORM, ORG_READERS),  # what `GET /orgs` lists
     ("PATCH", "/orgs/{org_id}"): _rule(ADMIN),
     ("DELETE", "/orgs/{org_id}"): _rule(ADMIN),
     ("POST", "/bundles"): _rule(WRITERS),
