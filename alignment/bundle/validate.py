@@ -208,9 +208,11 @@ def _parent_problems(
         _key(it["id"]): _key(it.get("parent")) for _, it in items if isinstance(it.get("id"), str)
     }
     # Each node is walked once: its chain is known to end (`ends`) or to run into a loop
-    # (`loops`) after the first walk through it, so long chains stay linear.
+    # (`loops`) after the first walk through it, so long chains stay linear. Only the loop's
+    # own members are reported: their descendants are fine once the loop is broken.
     ends: set[Any] = set()
     loops: set[Any] = set()
+    members: set[Any] = set()
     for i, item in items:
         parent = _key(item.get("parent"))
         yield from _ref(parent, known, f"$.{key}[{i}].parent", key.rstrip("s").replace("_", " "))
@@ -223,10 +225,14 @@ def _parent_problems(
             walked.append(node)
             on_walk.add(node)
             node = parents[node]
+        if looped and node in on_walk:
+            members.update(walked[walked.index(node) :])
         if looped or ident in loops:
             loops.update(walked)
-            yield Problem(
-                f"$.{key}[{i}].parent", f"parent chain of {item.get('id')!r} loops back to itself"
-            )
+            if ident in members:
+                yield Problem(
+                    f"$.{key}[{i}].parent",
+                    f"parent chain of {item.get('id')!r} loops back to itself",
+                )
         else:
             ends.update(walked)

@@ -315,6 +315,17 @@ def test_team_parent_cycle() -> None:
     assert "loop" in found["$.teams[0].parent"]
 
 
+def test_a_parent_loop_names_its_members_not_the_teams_under_it() -> None:
+    def loop(d: Doc) -> None:
+        d["teams"][0]["parent"] = "T-2"  # T-1 <-> T-2
+        d["teams"].insert(0, {"id": "T-3", "name": "Outpatient pharmacy", "parent": "T-1"})
+        d["teams"].append({"id": "T-4", "name": "Night pharmacy", "parent": "T-3"})
+
+    found = broken(loop)
+    parents = {path for path in found if path.endswith(".parent")}
+    assert parents == {"$.teams[1].parent", "$.teams[2].parent"}  # T-1 and T-2, not T-3, T-4
+
+
 def test_team_that_is_its_own_parent() -> None:
     found = broken(lambda d: d["teams"][0].__setitem__("parent", "T-1"))
     assert "$.teams[0].parent" in found
