@@ -18,7 +18,7 @@ from alignment.models import (
     ScoredLink,
     StrategicObjective,
 )
-from alignment.repository import record_latest
+from alignment.repository import record_latest, require_org
 from alignment.scoring.org_documents import load_docs
 from alignment.scoring.reads import require_scored
 
@@ -38,10 +38,28 @@ def _unstored_pair(
     )
     objective = session.get(StrategicObjective, {"org_id": org_id, "id": objective_id})
     if okr_hash is None or objective is None:
+        _require_both(session, org_id, okr_id, objective_id, objective is not None)
         require_scored(session, org_id)
         raise NotFound(f"no scored link between OKR {okr_id!r} and objective {objective_id!r}")
     enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by)
     return okr_hash
+
+
+def _require_both(
+    session: Session, org_id: str, okr_id: str, objective_id: str, objective_found: bool
+) -> None:
+    """Name what is missing ("no OKR 'NOPE'"), not the link between them."""
+    require_org(session, org_id)
+    if session.get(Okr, {"org_id": org_id, "id": okr_id}) is None:
+        raise NotFound(
+            f"no OKR {okr_id!r} in organization {org_id!r}",
+            details=[{"path": "path.okr_id", "message": "no such OKR"}],
+        )
+    if not objective_found:
+        raise NotFound(
+            f"no strategic objective {objective_id!r} in organization {org_id!r}",
+            details=[{"path": "path.objective_id", "message": "no such strategic objective"}],
+        )
 
 
 def _teammates_learn(session: Session, org_id: str, okr_id: str, decided_by: str) -> int | None:

@@ -187,6 +187,10 @@ def test_feedback_errors(client, scored_sample) -> None:
     assert bad.json()["error"]["code"]
     missing = client.post(f"{base}/O-11/links/SO-99/feedback", json={"verdict": "rejected"})
     assert missing.status_code == 404
+    assert missing.json()["error"]["message"].startswith("no strategic objective 'SO-99'")
+    nobody = client.post(f"{base}/NOPE/links/SO-4/feedback", json={"verdict": "rejected"})
+    assert nobody.status_code == 404
+    assert nobody.json()["error"]["details"] == [{"path": "path.okr_id", "message": "no such OKR"}]
 
 
 def test_feedback_labels_do_not_turn_one_rejection_into_an_orphan(client, scored_sample) -> None:
