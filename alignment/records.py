@@ -7,9 +7,11 @@ a record looks the same in a bundle and over REST.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, create_model
+from pydantic.json_schema import SkipJsonSchema
+from pydantic_core import PydanticCustomError
 
 from alignment.bundle import schema as b
 from alignment.models import (
@@ -48,15 +50,66 @@ def _with_constraints(info: Any) -> Any:
     return Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
 
 
+# Lists of child records a create nests -> what they are called and the collection where
+# they change one by one. A PATCH of the parent replacing them wholesale would delete what
+# people reported against them (check-ins on a key result), so it names the way instead.
+CHILD_LISTS = {"kpis": ("KPIs", "kpis"), "key_results": ("key results", "key-results")}
+
+
+def _refuse_child_list(name: str) -> Any:
+    what, route = CHILD_LISTS[name]
+    message = (
+        f"{what} are records of their own: add one with POST /orgs/{{org}}/{route}, change "
+        f"one with PATCH /orgs/{{org}}/{route}/{{id}}, remove one with DELETE there"
+    )
+
+    def refuse(_value: Any) -> Any:
+        raise PydanticCustomError("child_list", message)
+
+    return refuse
+
+
+def _refuse_null(value: Any) -> Any:
+    if value is None:
+        raise PydanticCustomError(
+            "not_null", "cannot be null: the field is required (leave it out to keep it)"
+        )
+    return value
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    # The `None` default only marks "not sent"; documenting it would invite sending null.
+    schema.pop("default", None)
+
+
+def _patch_field(name: str, info: Any) -> tuple[Any, Any]:
+    if name in CHILD_LISTS:  # accepted only to be refused by name; not advertised
+        return SkipJsonSchema[Annotated[Any, BeforeValidator(_refuse_child_list(name))]], None
+    if info.is_required():  # may be left out, never emptied
+        typed = Annotated[_with_constraints(info), BeforeValidator(_refuse_null)]
+        return typed, Field(default=None, json_schema_extra=_drop_default)
+    return _with_constraints(info) | None, None
+
+
 def _patch_model(create: type[BaseModel], name: str) -> type[BaseModel]:
     """Every field optional and without default, so PATCH changes only what is sent; each keeps
-    its constraints and validators (a title's length, ids stripped, no control characters)."""
+    its constraints and validators (a title's length, ids stripped, no control characters). A
+    required field sent as null is refused by its name, with every other one, before any
+    write; a nested child list is refused, saying where its records change."""
     fields: dict[str, Any] = {
-        fname: (_with_constraints(info) | None, None)
+        fname: _patch_field(fname, info)
         for fname, info in create.model_fields.items()
-        if fname not in ("id", "key_results")
+        if fname != "id"
     }
     return create_model(name, __config__=ConfigDict(extra="forbid", allow_inf_nan=False), **fields)
+
+
+def filter_type(create: type[BaseModel], name: str) -> Any:
+    """The type of a list filter: the field's own when it is an enumeration (`perspective`,
+    `kind`), so a typo is refused naming the valid values instead of matching nothing."""
+    info = create.model_fields.get(name)
+    choices = [t for t in get_args(info.annotation) if get_origin(t) is Literal] if info else []
+    return (choices[0] if choices else str) | None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from alignment.models import (
     Team,
     content_hash,
 )
-from alignment.records import COLUMN_OF, FIELD_OF, RecordKind
+from alignment.records import CHILD_LISTS, COLUMN_OF, FIELD_OF, RecordKind
 
 # Postgres SQLSTATEs we translate.
 UNIQUE, FOREIGN_KEY, CHECK = "23505", "23503", "23514"
@@ -79,7 +79,7 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
         detail = getattr(getattr(exc.orig, "diag", None), "message_detail", None) or str(exc.orig)
         ref = _reference(detail)
         if state == UNIQUE:
-            raise Conflict(f"{kind_label} {ident!r} already exists") from exc
+            raise _duplicate(kind_label, ident, _diag(exc, "constraint_name")) from exc
         if state in (FOREIGN_KEY, RESTRICT) and deleting:
             constraint = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
             table = ref[2] if ref else _REFERENCING.get(constraint or "")
@@ -108,12 +108,36 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
                 details=[{"path": "$", "message": f"breaks {rule}"}],
             ) from exc
         if state == NOT_NULL:
-            column = getattr(getattr(exc.orig, "diag", None), "column_name", None)
+            column = _diag(exc, "column_name")
+            field = FIELD_OF.get(column, column) if column else None
             raise Invalid(
-                f"{kind_label} {ident!r}: {column or 'a required field'} cannot be null",
-                details=[{"path": f"$.{column}" if column else "$", "message": "required"}],
+                f"{kind_label} {ident!r}: {field or 'a required field'} cannot be null",
+                details=[{"path": f"$.{field}" if field else "$", "message": "required"}],
             ) from exc
         raise
+
+
+def _diag(exc: IntegrityError, name: str) -> str | None:
+    return getattr(getattr(exc.orig, "diag", None), name, None)
+
+
+# The primary keys (PostgreSQL's `<table>_pkey`) of the children a create nests -> the body
+# field listing them, their label.
+_CHILD_KEYS = {"kpis_pkey": ("kpis", "KPI"), "key_results_pkey": ("key_results", "key result")}
+
+
+def _duplicate(kind_label: str, ident: str, constraint: str | None) -> Conflict:
+    """A unique key the write broke: the record's own, or one of its nested children's. The
+    children's ids are checked before writing (`_check_child_ids`), which names each; this is
+    another request that wrote one meanwhile, and row-level security keeps PostgreSQL from
+    saying which id it was."""
+    field, label = _CHILD_KEYS.get(constraint or "", (None, kind_label))
+    if field is None or label == kind_label:
+        return Conflict(f"{kind_label} {ident!r} already exists")
+    return Conflict(
+        f"{kind_label} {ident!r}: one of its {CHILD_LISTS[field][0]} already exists",
+        details=[{"path": f"$.{field}", "message": f"a {label} id here was just created"}],
+    )
 
 
 def record_latest(session: Session, model: Any, key: dict[str, str], fields: dict[str, Any]) -> Any:
@@ -174,8 +198,10 @@ def list_records(
     return [render(session, kind, r) for r in rows], total
 
 
-def get_row(session: Session, kind: RecordKind, org_id: str, ident: str) -> Any:
-    row = session.get(kind.model, {"org_id": org_id, "id": ident})
+def get_row(
+    session: Session, kind: RecordKind, org_id: str, ident: str, *, lock: bool = False
+) -> Any:
+    row = session.get(kind.model, {"org_id": org_id, "id": ident}, with_for_update=lock or None)
     if row is None:
         require_org(session, org_id)
         raise NotFound(f"{kind.label} {ident!r} does not exist in organization {org_id!r}")
@@ -195,6 +221,7 @@ def create_record(
     row = kind.model(org_id=org_id, **kind.to_columns(data))
     _hash(kind, row)
     _check_rules(session, kind, org_id, row, data.get("declared_links"))
+    _check_child_ids(session, kind, org_id, data)
     with _constraints(kind.label, data["id"]), session.begin_nested():
         session.add(row)
         session.flush()
@@ -213,27 +240,135 @@ def update_record(
             f"key result {ident!r} belongs to OKR {row.okr_id!r} and cannot move to another",
             details=[{"path": "$.okr", "message": "a key result stays with its OKR"}],
         )
+    _refuse_child_lists(kind, ident, changes)
+    links = changes.get("declared_links") or []
+    # The OKR's own statement: a change of its links is a change of the OKR (updated_at, and
+    # through its row the read version cached score reads are checked against).
+    relinked = "declared_links" in changes and links != _declared(session, org_id, ident)
     # Changes are applied inside the savepoint: begin_nested() flushes what is pending, which
     # would write them (and clear is_modified) before updated_at is set.
     with _constraints(kind.label, ident), session.begin_nested():
         for name, value in kind.to_columns(changes).items():
             setattr(row, name, value)
         _hash(kind, row)
-        if session.is_modified(row):
+        if session.is_modified(row) or relinked:
             row.updated_at = func.now()
         _check_rules(session, kind, org_id, row, changes.get("declared_links"))
         session.flush()
-        if "declared_links" in changes:
-            _replace_links(session, org_id, ident, changes["declared_links"] or [])
+        if relinked:
+            _replace_links(session, org_id, ident, links)
     session.refresh(row)
     return render(session, kind, row)
 
 
+def _refuse_child_lists(kind: RecordKind, ident: str, changes: dict[str, Any]) -> None:
+    """Nested children change one by one at their own route; an update never drops them
+    silently (the API's PATCH models refuse them already, saying where)."""
+    sent = [name for name in CHILD_LISTS if name in changes]
+    if sent:
+        raise Invalid(
+            f"{kind.label} {ident!r}: {', '.join(sent)} change at their own routes",
+            details=[{"path": f"$.{name}", "message": "records of their own"} for name in sent],
+        )
+
+
 def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -> None:
-    row = get_row(session, kind, org_id, ident)
+    # Locked first: of concurrent deletes of one record the others wait here, then find it
+    # gone (404), so exactly one answers 204 and writes its audit entry.
+    row = get_row(session, kind, org_id, ident, lock=True)
+    if kind.model is StrategicObjective:
+        _refuse_declared_objective(session, org_id, ident)
     with _constraints(kind.label, ident, deleting=True), session.begin_nested():
         session.delete(row)
         session.flush()
+
+
+_NAMED = 20  # OKRs a refusal names; the count says how many more
+
+
+def _refuse_declared_objective(session: Session, org_id: str, ident: str) -> None:
+    """An objective OKRs declare stays, as a team or cycle OKRs use does: its foreign key
+    would take the teams' stated links with it, unseen. (Its KPIs are its own and its scored
+    links derived: those go with it.) Read under the objective's row lock, so a declaration
+    added meanwhile either is seen here or waits and then fails on its foreign key."""
+    okrs = session.scalars(
+        select(DeclaredLink.okr_id)
+        .where(DeclaredLink.org_id == org_id, DeclaredLink.objective_id == ident)
+        .order_by(func.length(DeclaredLink.okr_id), DeclaredLink.okr_id)
+    ).all()
+    if not okrs:
+        return
+    named = ", ".join(repr(okr) for okr in okrs[:_NAMED])
+    more = f" and {len(okrs) - _NAMED} more" if len(okrs) > _NAMED else ""
+    raise Conflict(
+        f"strategic objective {ident!r} is still declared by OKR{'s' if len(okrs) > 1 else ''} "
+        f"{named}{more}; remove it from their declared_links first",
+        details=[{"path": "$", "message": f"declared by OKR {okr!r}"} for okr in okrs[:_NAMED]],
+    )
+
+
+def _check_child_ids(session: Session, kind: RecordKind, org_id: str, data: dict[str, Any]) -> None:
+    """A nested child's id problem is the child's, at its place in the body, never its new
+    parent's: an id twice in the body is 422 at the second (before anything is written), an
+    id the organization has is 409 naming that child."""
+    if kind.model in _CHILDREN:
+        first = _refuse_repeated_ids(kind, data)
+        _refuse_taken_ids(session, kind, org_id, first)
+
+
+# Children a create nests: body field, model, label, the column naming their parent.
+_CHILDREN: dict[type[Base], tuple[str, Any, str, str]] = {
+    StrategicObjective: ("kpis", Kpi, "KPI", "objective_id"),
+    Okr: ("key_results", KeyResult, "key result", "okr_id"),
+}
+
+
+def _refuse_repeated_ids(kind: RecordKind, data: dict[str, Any]) -> dict[str, int]:
+    """Each child id -> its first place in the body's list; an id listed twice is refused."""
+    field, _, label, _ = _CHILDREN[kind.model]
+    first: dict[str, int] = {}
+    twice = []
+    for i, child in enumerate(data.get(field) or []):
+        if child["id"] in first:
+            where = f"$.{field}[{first[child['id']]}].id"
+            twice.append((i, f"{label} id {child['id']!r} appears twice (first at {where})"))
+        first.setdefault(child["id"], i)
+    if twice:
+        raise Invalid(
+            f"{kind.label} {data['id']!r}: " + "; ".join(message for _, message in twice),
+            details=[{"path": f"$.{field}[{i}].id", "message": m} for i, m in twice],
+        )
+    return first
+
+
+def _refuse_taken_ids(
+    session: Session, kind: RecordKind, org_id: str, first: dict[str, int]
+) -> None:
+    """Child ids (-> their place in the body) the organization already has are refused."""
+    field, model, label, parent = _CHILDREN[kind.model]
+    if not first:
+        return
+    owners = dict(
+        session.execute(
+            select(model.id, getattr(model, parent)).where(
+                model.org_id == org_id, model.id.in_(list(first))
+            )
+        ).all()
+    )
+    taken = [(first[child], child) for child in first if child in owners]
+    if taken:
+        owner_label = _REFERENCED[parent][1]
+        raise Conflict(
+            "; ".join(f"{label} {child!r} already exists" for _, child in taken),
+            details=[
+                {
+                    "path": f"$.{field}[{i}].id",
+                    "message": f"{label} {child!r} already exists, under {owner_label} "
+                    f"{owners[child]!r}",
+                }
+                for i, child in taken
+            ],
+        )
 
 
 # What each reference column points at (`parent_id` points at the record's own kind).
@@ -370,13 +505,7 @@ def render(session: Session, kind: RecordKind, row: Any) -> dict[str, Any]:
         ).all()
         out["kpis"] = [_child(k, ("objective_id",)) for k in kpis]
     if kind.model is Okr:
-        out["declared_links"] = list(
-            session.scalars(
-                select(DeclaredLink.objective_id)
-                .where(DeclaredLink.org_id == row.org_id, DeclaredLink.okr_id == row.id)
-                .order_by(DeclaredLink.position)
-            )
-        )
+        out["declared_links"] = _declared(session, row.org_id, row.id)
         krs = session.scalars(
             select(KeyResult)
             .where(KeyResult.org_id == row.org_id, KeyResult.okr_id == row.id)
@@ -384,6 +513,17 @@ def render(session: Session, kind: RecordKind, row: Any) -> dict[str, Any]:
         ).all()
         out["key_results"] = [_child(k, ("okr_id",)) for k in krs]
     return out
+
+
+def _declared(session: Session, org_id: str, okr_id: str) -> list[str]:
+    """The objectives an OKR declares, in its order."""
+    return list(
+        session.scalars(
+            select(DeclaredLink.objective_id)
+            .where(DeclaredLink.org_id == org_id, DeclaredLink.okr_id == okr_id)
+            .order_by(DeclaredLink.position)
+        )
+    )
 
 
 def _child(row: Any, skip: tuple[str, ...]) -> dict[str, Any]:

@@ -7,6 +7,7 @@ dropped. Objectives may carry an optional `parent`, which v1 readers ignore.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -48,6 +49,19 @@ def _not_a_boolean(value: Any) -> Any:
 # ("90", as spreadsheets export) is still read as the number it spells.
 Number = Annotated[float, BeforeValidator(_not_a_boolean)]
 Unit = Annotated[str, StringConstraints(max_length=100), AfterValidator(plain_text)]
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # pydantic also reads numbers and digit strings as Unix timestamps: `"start": 0` would
+    # be stored as 1970-01-01. A date YAML already read as one (unquoted) passes on.
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise ValueError(f"a date as YYYY-MM-DD, got {value!r}")
+
+
+Date = Annotated[dt.date, BeforeValidator(_iso_date)]
+
 # Caps that keep one request's work bounded; far above any real organization's size.
 MAX_RECORDS = 100_000
 MAX_CHILDREN = 100
@@ -67,8 +81,8 @@ class OrganizationIn(_Strict):
 
 class CycleIn(_Strict):
     id: Id
-    start: dt.date | None = None
-    end: dt.date | None = None
+    start: Date | None = None
+    end: Date | None = None
 
 
 class KpiIn(_Strict):
@@ -120,7 +134,7 @@ class CheckInIn(_Strict):
     id: Id
     okr: Id
     key_result: Id | None = None
-    date: dt.date | None = None
+    date: Date | None = None
     value: Number | None = None
     confidence: Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=1)] | None = None
     text: LongText

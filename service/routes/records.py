@@ -8,10 +8,19 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from alignment import repository
-from alignment.records import KINDS, RecordKind
+from alignment.records import KINDS, RecordKind, filter_type
 from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}")
+
+# What a DELETE refuses, in the API's documentation: a record people still point at stays.
+_DELETE_NOTES = {
+    "objectives": "Refused (409) while any OKR declares a link to it, naming those OKRs: "
+    "remove it from their `declared_links` first, so no team's stated link disappears "
+    "unseen. Its KPIs and scored links go with it.",
+    "teams": "Refused (409) while OKRs or child teams reference it.",
+    "cycles": "Refused (409) while OKRs reference it.",
+}
 
 
 def _add_routes(kind: RecordKind) -> None:
@@ -26,7 +35,7 @@ def _add_routes(kind: RecordKind) -> None:
         return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
 
     # FastAPI needs the filter parameters in the signature to document and parse them.
-    list_.__signature__ = _with_filters(list_, kind.filters)  # type: ignore[attr-defined]
+    list_.__signature__ = _with_filters(list_, kind)  # type: ignore[attr-defined]
 
     def create(org_id: str, body: create_model, session: SessionDep) -> dict[str, Any]:  # type: ignore[valid-type]
         return repository.create_record(session, kind, org_id, body.model_dump())
@@ -91,19 +100,23 @@ def _add_routes(kind: RecordKind) -> None:
         response_class=Response,
         name=f"delete_{name}",
         summary=f"Delete a {kind.label} (and what it owns)",
+        description=_DELETE_NOTES.get(kind.path, ""),
     )
 
 
-def _with_filters(func: Any, filters: tuple[str, ...]) -> Any:
+def _with_filters(func: Any, kind: RecordKind) -> Any:
     import inspect
 
     sig = inspect.signature(func)
     params = [p for p in sig.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
     params += [
         inspect.Parameter(
-            f, inspect.Parameter.KEYWORD_ONLY, default=Query(None), annotation=str | None
+            f,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=Query(None),
+            annotation=filter_type(kind.create, f),
         )
-        for f in filters
+        for f in kind.filters
     ]
     return sig.replace(parameters=params)
 
