@@ -1,5 +1,5 @@
 """Server-rendered pages: the Jinja environment (every template autoescaped) and one way to
-answer with a page and its Content-Security-Policy."""
+answer with a page, its Content-Security-Policy and `Cache-Control: no-store`."""
 
 from functools import lru_cache
 from pathlib import Path
@@ -49,6 +49,9 @@ def page(
         headers={
             "Content-Security-Policy": csp,
             "X-Content-Type-Options": "nosniff",
+            # Pages show a signed-in person's data: none is kept where Back, after signing
+            # out, or the next person at a shared computer would find it.
+            "Cache-Control": "no-store",
             **(headers or {}),
         },
     )

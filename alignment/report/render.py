@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 from collections import Counter
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,9 @@ CSV_COLUMNS = (
     "key", "kind", "category", "severity", "reason", "records", "teams", "cycles",
     "perspectives", "evidence",
 )  # fmt: skip
+# The service's pages the report links to; a served page leaves out those its reader's role may
+# not open (an exported file keeps them all: it is read wherever it was saved).
+LINKED_PAGES = ("okr", "objective", "team", "map", "review")
 # The cards at the top: (finding kind, what its count means).
 STORY = (
     ("orphan_okr", "orphan OKRs serve no strategic objective"),
@@ -168,10 +172,12 @@ def to_html(
     *,
     shown: FindingsPage | None = None,
     team_counts: Counter[str] | None = None,
+    may: Mapping[str, bool] | None = None,
 ) -> str:
     """The run as one page: with `view`, the served page listing that page of findings
     (`shown` and `team_counts` read from the stored rows, or worked out here from the whole
-    list); without, a self-contained file listing all of them."""
+    list); without, a self-contained file listing all of them. `may`: which of
+    `LINKED_PAGES` to link (the others are named as text), every one when not given."""
     if view is not None and shown is None:
         shown = page_of(run.findings, view)
     listed = shown.items if shown is not None else run.findings
@@ -217,6 +223,7 @@ def to_html(
                 for t in sorted(team_counts, key=natural)
             ],
             team_names={t: name for (kind, t), name in titles.items() if kind == "team"},
+            may={p: True if may is None else bool(may.get(p)) for p in LINKED_PAGES},
             script=script,
             style=style,
             csp=(

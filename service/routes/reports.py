@@ -300,7 +300,7 @@ def report_page(
     record changed since the shown run, or the report settings changed, a report job is
     queued (joining one already waiting) and the page says it is being recomputed; with no
     run at all it answers 202 with a page that reloads itself."""
-    repository.require_org(session, org_id)
+    org = repository.require_org(session, org_id)
     run = report.latest_run(session, org_id)
     job = None
     if run is None or _outdated(session, run):
@@ -313,15 +313,30 @@ def report_page(
                 "Location": f"/jobs/{job.id}" if job else "",
                 "Retry-After": str(templating.RELOAD_SECONDS),
             },
-            org_id=org_id,
+            org={"id": org.id, "name": org.name},
             job=job,
         )
     rows = finding_rows.read_page(session, org_id, run.id, view)
     counts = finding_rows.team_counts(session, org_id, run.id)
-    shown = html_response(report.to_html(run, view, shown=rows, team_counts=counts))
+    html = report.to_html(run, view, shown=rows, team_counts=counts, may=_report_links(principal))
+    shown = html_response(html)
+    # As every page (templating.page): a signed-in person's data, kept in no cache.
+    shown.headers["Cache-Control"] = "no-store"
     if job is not None:
         shown = _with_notice(shown, job.id)
     return shown
+
+
+def _report_links(principal: Principal) -> dict[str, bool]:
+    """The pages the report may link for this reader: the ones its role may open (an
+    integration key reads the report, not the OKR, objective, team or review pages)."""
+    return {
+        "okr": may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
+        "objective": may_open(principal, "/orgs/{org_id}/objective/{objective_id}"),
+        "team": may_open(principal, "/orgs/{org_id}/team/{team_id}"),
+        "map": may_open(principal, "/orgs/{org_id}/strategy-map"),
+        "review": may_open(principal, "/orgs/{org_id}/review"),
+    }
 
 
 def _whole_org_report_job(session: Session, org_id: str, principal: Principal) -> Job:

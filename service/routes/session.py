@@ -4,15 +4,21 @@ The cookie holds a signed session ticket, not the key (service/auth.py): it last
 signing out ends every page session of the key on the server. It authenticates page reads;
 a page's form also needs the page's token in its action URL (`?csrf=`, an HMAC of the ticket),
 so a form on another site can never act with a signed-in person's cookie.
+
+A page asked for while signed out sends the browser here with `?next=<that page>`; signing in
+goes on to it. Only a path on this site is followed, anything else goes to `/`: the sign-in
+page is open to anyone, and a link to it must not send a person signing in somewhere else.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
+from typing import Annotated
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from alignment.settings import get_settings
@@ -35,6 +41,18 @@ MAX_FORM_BYTES = 4096
 
 
 CSRF_COOKIE = "gt_csrf"
+# A path on this site: one leading slash (two, or a slash and a backslash, name another host to
+# a browser), then printable ASCII without a backslash (browsers read it as a slash) and no
+# space or control character (browsers drop tabs and newlines: "/\t/host" becomes "//host").
+LOCAL_PATH = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")
+MAX_NEXT_CHARS = 2000
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a path on this site, otherwise None."""
+    if not target or len(target) > MAX_NEXT_CHARS or not LOCAL_PATH.fullmatch(target):
+        return None
+    return target
 
 
 def _secure(request: Request) -> bool:
@@ -43,11 +61,21 @@ def _secure(request: Request) -> bool:
     return get_settings().service.https or request.url.scheme == "https"
 
 
-def _page(request: Request, error: str | None = None, status: int = 200) -> HTMLResponse:
+def _page(
+    request: Request, error: str | None = None, status: int = 200, next_page: str | None = None
+) -> HTMLResponse:
     """The form, with a fresh double-submit token: the same value in a SameSite=Strict cookie
-    and in a hidden field, which a page on another site can neither read nor set."""
+    and in a hidden field, which a page on another site can neither read nor set; and the
+    page to go on to, when it is one of this site's."""
     token = secrets.token_urlsafe(24)
-    response = page("sign_in.html.j2", csp=CSP, status_code=status, error=error, csrf=token)
+    response = page(
+        "sign_in.html.j2",
+        csp=CSP,
+        status_code=status,
+        error=error,
+        csrf=token,
+        next_page=local_path(next_page),
+    )
     response.set_cookie(
         CSRF_COOKIE,
         token,
@@ -74,8 +102,10 @@ async def _form_body(request: Request) -> bytes | None:
 
 
 @router.get("/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request) -> HTMLResponse:
-    return _page(request)
+def sign_in_page(
+    request: Request, next_page: Annotated[str | None, Query(alias="next")] = None
+) -> HTMLResponse:
+    return _page(request, next_page=next_page)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -85,14 +115,16 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
         return _page(request, "The form is too large; it holds a key and nothing else.", 413)
     form = parse_qs(body.decode("utf-8", "replace"))
     raw = (form.get("key") or [""])[0].strip()
+    next_page = local_path((form.get("next") or [""])[0])
     sent, kept = (form.get("csrf") or [""])[0], request.cookies.get(CSRF_COOKIE, "")
     if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
         expired = "The form expired or came from another site; please sign in again."
-        return _page(request, expired, 403)
+        return _page(request, expired, 403, next_page)
     ticket = session_ticket(session, raw) if raw else None
     if ticket is None:
-        return _page(request, "That key is not valid (unknown, mistyped or revoked).", status=401)
-    response = RedirectResponse("/", status_code=303)
+        invalid = "That key is not valid (unknown, mistyped or revoked)."
+        return _page(request, invalid, 401, next_page)
+    response = RedirectResponse(next_page or "/", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         ticket,

@@ -79,3 +79,19 @@
   if (field) field.focus();
   refused.scrollIntoView({ block: "center" });
 })();
+
+// A refused form comes back as the page at the form's POST address: put the page's own address
+// in the address bar, so reloading shows the page instead of sending the form again, and the
+// address can be opened or shared (a GET there answers 405).
+(function () {
+  "use strict";
+  var main = document.querySelector("main[data-page]");
+  if (!main) return;
+  var here = window.location.pathname, page = main.dataset.page;
+  try {  // the browser and the server may escape an id's characters differently
+    if (decodeURIComponent(here) === decodeURIComponent(page)) return;
+  } catch (e) {
+    if (here === page) return;
+  }
+  window.history.replaceState(null, "", page);
+})();

@@ -107,11 +107,11 @@ def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
         item = page.locator(f"article[data-okr='{confirmed}']")
         objective = item.locator("select").input_value()
         item.get_by_role("button", name="Confirm").click()
-        page.wait_for_url("**/review?done=*")
+        page.wait_for_url("**/review?decided=*")
         item = page.locator(f"article[data-okr='{orphan}']")
         item.get_by_label("Why").fill("an internal tooling effort, <b>not</b> strategy")
         item.get_by_role("button", name="Serves none: orphan").click()
-        page.wait_for_url("**/review?done=*")
+        page.wait_for_url("**/review?decided=*")
         with Session(engine) as s:
             stored = s.scalars(
                 select(LinkFeedback).where(

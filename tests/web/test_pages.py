@@ -40,9 +40,10 @@ def test_the_report_page_filters_findings(page, role_keys, scored_sample) -> Non
     page.wait_for_selector("#findings")
     total = page.locator("#findings tbody tr").count()
     assert total > 10
-    # The served page filters on the server: choosing a kind reloads it with ?kind=...
+    # The served page filters on the server: applying a kind reloads it with ?kind=...
+    page.select_option("#f-kind", "orphan_okr")
     with page.expect_navigation():
-        page.select_option("#f-kind", "orphan_okr")
+        page.get_by_role("button", name="Apply filters").click()
     assert "kind=orphan_okr" in page.url
     visible = page.locator("#findings tbody tr:visible")
     assert 0 < visible.count() < total
@@ -86,8 +87,9 @@ def test_the_report_page_opens_with_cards_and_pages_its_findings(
     assert page.locator('.pager a[aria-current="page"]').first.inner_text() == "2"
     shot(page, "report-page-2")
     # A new filter starts again on page 1.
+    page.select_option("#f-severity", "high")
     with page.expect_navigation():
-        page.select_option("#f-severity", "high")
+        page.get_by_role("button", name="Apply filters").click()
     assert "?severity=high&kind=orphan_okr&per_page=2#" in page.url  # no page, no empty filter
     assert page.console_errors == [] and page.outside_requests == []
 
@@ -208,9 +210,9 @@ def test_the_strategy_office_decides_in_the_review_queue(
         okr = waiting[0]
         objective = first.locator("select").input_value()
         first.get_by_role("button", name="Confirm").click()
-        page.wait_for_url("**/review?done=*")
+        page.wait_for_url("**/review?decided=okr*")
         said = page.get_by_role("status").inner_text()
-        assert said == f"Recorded: {okr} serves {objective} (confirmed by you)."
+        assert said.startswith(f"Recorded: {okr} confirmed as serving {objective} (by you at ")
         left = page.locator("article[data-okr]").evaluate_all("n => n.map(x => x.dataset.okr)")
         assert okr not in left
         with Session(engine) as s:
@@ -253,8 +255,9 @@ def test_the_strategy_office_decides_an_unsure_check_in(
     assert waiting and sorted(waiting) == sorted(unsure)
     first = waiting[0]
     items.first.get_by_role("button", name="About other work").click()
-    page.wait_for_url("**/review?done=*")
-    assert page.get_by_role("status").inner_text() == f"Recorded your decision on {first}."
+    page.wait_for_url("**/review?decided=check-in*")
+    said = page.get_by_role("status").inner_text()
+    assert said.startswith(f"Recorded: check-in {first} called about other work, not its OKR ")
     left = page.locator("article[data-check-in]").evaluate_all("n => n.map(x => x.dataset.checkIn)")
     assert first not in left and len(left) == len(waiting) - 1
     with Session(engine) as s:
@@ -341,8 +344,9 @@ def test_report_filters_follow_the_url_after_back(page, role_keys, scored_sample
     sign_in(page, role_keys["strategy_office"])
     page.goto(f"/orgs/{scored_sample}/report.html")
     team = page.locator("#f-team option").nth(1).get_attribute("value")
+    page.select_option("#f-team", team)
     with page.expect_navigation():
-        page.select_option("#f-team", team)
+        page.get_by_role("button", name="Apply filters").click()
     assert "team=" in page.url and page.locator("#f-team").input_value() == team
     page.go_back()
     page.wait_for_load_state()
@@ -384,35 +388,39 @@ def test_a_recomputing_report_reloads_itself_and_links_no_raw_json(
     assert page.console_errors == [] and page.outside_requests == []
 
 
-def test_a_stale_confirm_in_the_review_queue_says_who_decided(
+def test_a_stale_decision_in_the_review_queue_says_who_decided(
     page, role_keys, scored_sample, engine, embedder
 ) -> None:
+    """The queue left open in another tab (Back loads it afresh: pages are kept in no
+    cache): confirming or rejecting an OKR decided since says what stands, on the queue."""
     from sqlalchemy.orm import Session
 
     from alignment.models import LinkFeedback
 
-    page.unroute("**/*")  # routing turns the browser's cache off, and Back would load afresh
     with decisions_undone(engine, scored_sample, embedder):
         sign_in(page, role_keys["strategy_office"])
-        page.goto(f"/orgs/{scored_sample}/review")
+        queue = f"/orgs/{scored_sample}/review"
+        page.goto(queue)
+        buttons = ("Confirm", "Serves none: orphan")
+        left_open = {button: page.context.new_page() for button in buttons}
+        for tab in left_open.values():
+            tab.goto(queue)
         first = page.locator("article[data-okr]").first
         okr = first.get_attribute("data-okr")
         objective = first.locator("select").input_value()
         first.get_by_role("button", name="Confirm").click()
-        page.wait_for_url("**/review?done=*")
+        page.wait_for_url("**/review?decided=okr*")
         with Session(engine) as s:
             key = {"org_id": scored_sample, "okr_id": okr, "objective_id": objective}
             decided = s.get(LinkFeedback, key)
             decided_by, decided_at = decided.decided_by, decided.decided_at
-        page.go_back()  # the queue as it was, the OKR still in it
-        stale = page.locator(f"article[data-okr='{okr}']")
-        with page.expect_response(lambda r: r.url.split("?")[0].endswith("/confirm")) as answer:
-            stale.get_by_role("button", name="Confirm").click()
-        assert answer.value.status == 409
-        page.wait_for_load_state()
-        said = page.get_by_role("alert").inner_text()
-        assert f"{okr} → {objective} was already confirmed by {decided_by} at " in said
-        assert "nothing changed" in said
+        for button, tab in left_open.items():
+            tab.locator(f"article[data-okr='{okr}']").get_by_role("button", name=button).click()
+            tab.wait_for_url("**again=1*")
+            said = tab.get_by_role("status").inner_text()
+            assert said.startswith(f"{okr} already confirmed as serving {objective} (by you at ")
+            assert said.endswith("; nothing changed.")
         with Session(engine) as s:  # the first decision stands, under its name and time
             kept = s.get(LinkFeedback, key)
             assert (kept.decided_by, kept.decided_at) == (decided_by, decided_at)
+        assert page.console_errors == [] and page.outside_requests == []

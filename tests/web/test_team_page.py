@@ -220,24 +220,26 @@ def test_a_blank_title_is_refused_beside_it_with_every_edit_kept(
     assert _only_refusals(page) == [] and page.outside_requests == []
 
 
-def test_approving_again_after_back_says_it_was_already_approved(
+def test_approving_again_from_a_page_left_open_says_it_was_already_approved(
     page, role_keys, scored_sample, engine, restore
 ) -> None:
-    page.unroute("**/*")  # routing turns the browser's cache off, and Back would load afresh
     sign_in(page, role_keys["team_lead"])
     draft = _pending_suggestion(page, scored_sample)
     draft_id = draft.get_attribute("data-draft")
+    # The page as it was, the draft still shown as pending, in another tab (Back would load it
+    # afresh: pages are kept in no cache).
+    left_open = page.context.new_page()
+    left_open.goto(f"/orgs/{scored_sample}/team/{TEAM}")
     draft.get_by_role("button", name="Approve (with your edits)").click()
     page.wait_for_url("**decided=*")
     assert page.get_by_role("status").first.inner_text() == (
         f"{draft_id} approved: created {draft_id}-O1"
     )
-    page.go_back()  # the page as it was, the draft still shown as pending
-    page.locator(f"article.draft[data-draft='{draft_id}']").get_by_role(
+    left_open.locator(f"article.draft[data-draft='{draft_id}']").get_by_role(
         "button", name="Approve (with your edits)"
     ).click()
-    page.wait_for_url("**decided=*")
-    said = page.get_by_role("status").first.inner_text()
+    left_open.wait_for_url("**decided=*")
+    said = left_open.get_by_role("status").first.inner_text()
     assert said.startswith(f"{draft_id} already approved (by team_lead-")
     assert said.endswith("UTC); nothing new was created")
     with Session(engine) as s:
@@ -268,8 +270,17 @@ def test_the_review_queue_refuses_a_reject_without_a_reason(
     page.goto(f"/orgs/{scored_sample}/review")
     queued = page.locator(f"article[data-draft='{draft_id}']")
     reject = queued.locator("form:has(button.reject)")
+    queued.get_by_label("Why").fill("  ")
     assert _forced(page, reject, reject.get_by_role("button", name="Reject"), "/reject") == 422
-    assert "Say why you reject the draft" in page.get_by_role("alert").inner_text()
+    # The queue again, the message beside the field, what was typed kept, the field focused.
+    queued = page.locator(f"article[data-draft='{draft_id}']")
+    reason = queued.get_by_label("Why")
+    assert reason.input_value() == "  " and reason.get_attribute("aria-invalid") == "true"
+    beside = queued.locator(f"#{reason.get_attribute('aria-describedby')}")
+    assert beside.inner_text() == "Say why you reject the draft"
+    assert page.evaluate("document.activeElement.name") == "reason"
+    assert page.get_by_role("alert").count() == 0
+    shot(page, "review-queue-blank-reason")
     with Session(engine) as s:
         assert s.get(Draft, {"org_id": scored_sample, "id": draft_id}).status == "pending"
     # The team page refuses it with the same words, beside its field.

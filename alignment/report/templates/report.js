@@ -19,12 +19,11 @@
       if (controls[name].value !== wanted) { controls[name].value = ""; }  // not an option
     });
   }
-  // The served page filters on the server (findings are paginated there): a choice reloads it.
+  // The served page filters on the server (findings are paginated there) when the form is
+  // sent ("Apply filters", or Enter in the search): not on each change, which a keyboard
+  // user arrowing through a list would turn into a reload per option. The form carries no
+  // page number: new filters start on page 1.
   if (form.dataset.mode === "server") {
-    ["severity", "kind", "category", "team"].forEach(function (name) {
-      // The form carries no page number: a new filter starts on page 1.
-      controls[name].addEventListener("change", function () { form.requestSubmit(); });
-    });
     // Leave unused filters out of the URL: ?kind=orphan_okr, not ?severity=&category=&kind=...
     form.addEventListener("formdata", function (event) {
       var empty = [];

@@ -1,0 +1,232 @@
+"""The review queue's page over HTTP: what it says after a decision comes from what was stored,
+never from its link; a stale form changes nothing and says what stands; a refused reason comes
+back beside its field."""
+
+from __future__ import annotations
+
+import html
+import re
+
+from sqlalchemy import select
+
+from alignment.drafting.store import Draft, decisions
+from alignment.models import CheckInFeedback, LinkFeedback
+
+WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"  # decided_at_text
+
+
+def _status(page: str) -> list[str]:
+    return [html.unescape(s) for s in re.findall(r'<p role="status">(.*?)</p>', page)]
+
+
+def _queue(client, org: str) -> str:
+    answer = client.get(f"/orgs/{org}/review")
+    assert answer.status_code == 200
+    return answer.text
+
+
+def _said(answer) -> str:
+    """The one status line of the page a decision was sent back to."""
+    assert answer.status_code == 200 and "/review?decided=" in str(answer.url), answer.url
+    said = _status(answer.text)
+    assert len(said) == 1, said
+    return said[0]
+
+
+def _unsure_okrs(page: str) -> list[str]:
+    return re.findall(r'<article data-okr="([^"]+)">', page)
+
+
+def _candidate(page: str, okr: str) -> str:
+    item = page.split(f'<article data-okr="{okr}">', 1)[1]
+    return re.search(r'<option value="([^"]+)"', item).group(1)
+
+
+def test_the_page_never_repeats_text_from_its_link(client, scored_sample) -> None:
+    org = scored_sample
+    hostile = "O-12. Your session expired: re-enter your key at evil.example"
+    for query in (
+        {"done": hostile},
+        {"decided": "okr", "id": hostile},
+        {"decided": "draft", "id": hostile},
+        {"decided": "link", "id": hostile, "objective": hostile},
+        {"decided": "message", "id": "O-38"},  # no such kind
+        {"decided": "okr", "id": "O-38"},  # waiting in the queue: nobody decided it
+        {"decided": "check-in", "id": "C-NOPE", "again": 1},
+    ):
+        page = client.get(f"/orgs/{org}/review", params=query)
+        assert page.status_code == 200, query
+        assert _status(page.text) == [], query
+        assert "session expired" not in page.text and "evil.example" not in page.text
+
+
+def test_each_decision_is_said_from_what_was_stored(client, scored_sample, session) -> None:
+    org = scored_sample
+    page = _queue(client, org)
+    confirmed, orphan = _unsure_okrs(page)[:2]
+    objective = _candidate(page, confirmed)
+    said = _said(
+        client.post(f"/orgs/{org}/review/{confirmed}/confirm", data={"objective_id": objective})
+    )
+    assert re.fullmatch(
+        f"Recorded: {confirmed} confirmed as serving {objective} \\(by you at {WHEN}\\)\\.", said
+    ), said
+    said = _said(client.post(f"/orgs/{org}/review/{orphan}/reject", data={"note": "tooling"}))
+    rejected = session.scalars(
+        select(LinkFeedback.objective_id).where(
+            LinkFeedback.org_id == org, LinkFeedback.okr_id == orphan
+        )
+    ).all()
+    assert said.startswith(f"Recorded: {orphan} called an orphan, serving none of ")
+    assert all(o in said for o in rejected) and "(by you at " in said
+
+    check_ins = re.findall(r'<article data-check-in="([^"]+)">', page)
+    about_other, about_own = check_ins[:2]
+    for check_in, verdict, words in (
+        (about_other, "drifting", "called about other work, not its OKR"),
+        (about_own, "on_topic", "called about its OKR"),
+    ):
+        seen = re.search(
+            f'check-ins/{check_in}/{verdict}\\?csrf=[^"]*"><input type="hidden" name="seen" '
+            'value="([^"]+)"',
+            page,
+        ).group(1)
+        said = _said(
+            client.post(
+                f"/orgs/{org}/review/check-ins/{check_in}/{verdict}",
+                data={"seen": seen, "shown": "undecided"},
+            )
+        )
+        assert said.startswith(f"Recorded: check-in {check_in} {words} O-"), said
+
+    declared = re.findall(r'data-declared="([^"|]+)\|([^"]+)"', page)
+    decisions_made = (("keep", "kept"), ("drop", "dropped"))
+    for (okr, obj), (decision, words) in zip(declared[:2], decisions_made, strict=True):
+        said = _said(client.post(f"/orgs/{org}/review/links/{okr}/{obj}/{decision}"))
+        assert re.fullmatch(
+            f"Recorded: declared link {okr} → {obj} {words} \\(by you at {WHEN}\\)\\.", said
+        ), said
+
+
+def _pending_draft(client, jobs, org: str) -> str:
+    asked = client.post(f"/orgs/{org}/drafts/suggestions", json={"team": "T-9"})
+    return jobs.result(client, asked)["draft_id"]
+
+
+def test_draft_decisions_say_what_became_of_the_draft(client, scored_sample, jobs) -> None:
+    org = scored_sample
+    approved, rejected = _pending_draft(client, jobs, org), _pending_draft(client, jobs, org)
+    said = _said(client.post(f"/orgs/{org}/review/drafts/{approved}/approve"))
+    assert re.fullmatch(
+        f"Recorded: draft {approved} approved \\(by you at {WHEN}\\): created {approved}-O1\\.",
+        said,
+    ), said
+    said = _said(
+        client.post(f"/orgs/{org}/review/drafts/{rejected}/reject", data={"reason": "vague"})
+    )
+    assert re.fullmatch(f"Recorded: draft {rejected} rejected \\(by you at {WHEN}\\)\\.", said)
+
+
+def test_a_stale_draft_form_changes_nothing_and_says_what_stands(
+    client, scored_sample, jobs, session
+) -> None:
+    """Back, then the same draft decided again: the first decision stands, and the queue says
+    whose it is and when (as the team page does), with no other page in between."""
+    org = scored_sample
+    draft_id = _pending_draft(client, jobs, org)
+    reject = f"/orgs/{org}/review/drafts/{draft_id}/reject"
+    client.post(reject, data={"reason": "Too vague for the board."})
+    first = decisions(session, org, draft_id)
+    for again in (
+        client.post(reject, data={"reason": "Another reason, from a page left open"}),
+        client.post(f"/orgs/{org}/review/drafts/{draft_id}/approve"),
+    ):
+        said = _said(again)
+        assert re.fullmatch(
+            f"draft {draft_id} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
+        ), said
+    assert decisions(session, org, draft_id) == first
+    assert first[-1].reason == "Too vague for the board."
+    assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "rejected"
+
+    approved = _pending_draft(client, jobs, org)
+    client.post(f"/orgs/{org}/review/drafts/{approved}/approve")
+    said = _said(client.post(f"/orgs/{org}/review/drafts/{approved}/approve"))
+    assert said.endswith("; nothing new was created.") and "already approved (by you at" in said
+
+
+def test_a_stale_okr_form_says_what_stands_whichever_button(client, scored_sample) -> None:
+    """Confirming or rejecting an OKR someone decided since the page was shown: the same
+    kind of status on the queue (no error page), and the decision made stands."""
+    org = scored_sample
+    page = _queue(client, org)
+    confirmed, orphan = _unsure_okrs(page)[:2]
+    objective = _candidate(page, confirmed)
+    confirm = f"/orgs/{org}/review/{confirmed}/confirm"
+    client.post(confirm, data={"objective_id": objective})
+    for again in (
+        client.post(confirm, data={"objective_id": objective}),
+        client.post(f"/orgs/{org}/review/{confirmed}/reject", data={"note": "stale"}),
+    ):
+        said = _said(again)
+        assert re.fullmatch(
+            f"{confirmed} already confirmed as serving {objective} \\(by you at {WHEN}\\); "
+            "nothing changed\\.",
+            said,
+        ), said
+    reject = f"/orgs/{org}/review/{orphan}/reject"
+    client.post(reject, data={"note": "tooling"})
+    for again in (
+        client.post(reject, data={"note": "again"}),
+        client.post(f"/orgs/{org}/review/{orphan}/confirm", data={"objective_id": objective}),
+    ):
+        said = _said(again)
+        assert said.startswith(f"{orphan} already called an orphan, serving none of ")
+        assert said.endswith("; nothing changed.")
+
+
+def test_a_stale_check_in_verdict_is_not_flipped(client, scored_sample, session) -> None:
+    org = scored_sample
+    page = _queue(client, org)
+    check_in = re.findall(r'<article data-check-in="([^"]+)">', page)[0]
+    item = page.split(f'<article data-check-in="{check_in}">', 1)[1].split("</article>", 1)[0]
+    seen = re.search(r'name="seen" value="([^"]+)"', item).group(1)
+    assert 'name="shown" value="undecided"' in item  # the form says what the page showed
+    form = {"seen": seen, "shown": "undecided"}
+    client.post(f"/orgs/{org}/review/check-ins/{check_in}/drifting", data=form)
+    key = {"org_id": org, "check_in_id": check_in}
+    first = session.get(CheckInFeedback, key)
+    decided_at = first.decided_at
+    said = _said(client.post(f"/orgs/{org}/review/check-ins/{check_in}/on_topic", data=form))
+    assert said.startswith(f"check-in {check_in} already called about other work, not its OKR")
+    assert said.endswith("; nothing changed.")
+    session.expire_all()
+    kept = session.get(CheckInFeedback, key)
+    assert (kept.verdict, kept.decided_at) == ("drifting", decided_at)
+
+
+def test_a_blank_reason_is_refused_beside_its_field_on_the_queue(
+    client, scored_sample, jobs, session
+) -> None:
+    org = scored_sample
+    draft_id = _pending_draft(client, jobs, org)
+    refused = client.post(f"/orgs/{org}/review/drafts/{draft_id}/reject", data={"reason": "   "})
+    assert refused.status_code == 422
+    assert "Review queue" in refused.text  # the queue itself, not an error page
+    item = refused.text.split(f'<article data-draft="{draft_id}">', 1)[1].split("</article>")[0]
+    field = re.search(r'<input id="(reason-\d+)" name="reason"[^>]*>', item)
+    assert 'value="   "' in field.group(0) and 'aria-invalid="true"' in field.group(0)
+    assert f'aria-describedby="{field.group(1)}-error"' in field.group(0)
+    assert (
+        f'<p class="field-error" id="{field.group(1)}-error">Say why you reject the draft</p>'
+        in item
+    )
+    assert 'role="alert"' not in refused.text
+    assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "pending"
+
+
+def test_the_queue_links_each_okr_to_its_page(client, scored_sample) -> None:
+    org = scored_sample
+    page = _queue(client, org)
+    okr = _unsure_okrs(page)[0]
+    assert f'<h2><a href="/orgs/{org}/okr/{okr}">{okr}</a> · ' in page

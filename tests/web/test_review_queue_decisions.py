@@ -1,0 +1,118 @@
+"""The review queue in Chromium: what it says after a decision comes from the stored decision
+(never from its link), a form from a page left open changes nothing and says what stands, and
+each OKR opens its page."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from alignment.drafting.store import Draft, DraftDecision
+from alignment.models import CheckInFeedback
+from tests.web.conftest import shot
+from tests.web.test_pages import sign_in
+from tests.web.test_team_page import TEAM, restore  # noqa: F401 (a fixture)
+
+WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
+
+
+def _queue(page, org_id: str):
+    page.goto(f"/orgs/{org_id}/review")
+    return page
+
+
+def test_a_link_cannot_make_the_queue_say_anything(page, role_keys, scored_sample) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    for query in (
+        "done=O-12.%20Your%20session%20expired:%20re-enter%20your%20key",
+        "decided=okr&id=Your%20session%20expired:%20re-enter%20your%20key",
+    ):
+        page.goto(f"/orgs/{scored_sample}/review?{query}")
+        assert page.get_by_role("status").count() == 0, query
+        assert "session expired" not in page.inner_text("body")
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_a_draft_rejected_in_another_tab_keeps_its_first_reason(
+    page,
+    role_keys,
+    scored_sample,
+    engine,
+    restore,  # noqa: F811
+) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    page.goto(f"/orgs/{scored_sample}/team/{TEAM}")
+    page.get_by_role("button", name="Draft a cycle summary").click()
+    page.wait_for_selector("text=is ready below", timeout=60000)
+    draft_id = page.locator("article.draft[data-status=pending]").first.get_attribute("data-draft")
+    _queue(page, scored_sample)
+    left_open = _queue(page.context.new_page(), scored_sample)
+    item = page.locator(f"article[data-draft='{draft_id}']")
+    item.get_by_label("Why").fill("Too vague for the board.")
+    item.get_by_role("button", name="Reject").click()
+    page.wait_for_url("**/review?decided=draft*")
+    said = page.get_by_role("status").inner_text()
+    assert re.fullmatch(f"Recorded: draft {draft_id} rejected \\(by you at {WHEN}\\)\\.", said)
+    assert page.locator(f"article[data-draft='{draft_id}']").count() == 0
+
+    stale = left_open.locator(f"article[data-draft='{draft_id}']")
+    stale.get_by_label("Why").fill("Another reason, from the tab left open")
+    stale.get_by_role("button", name="Reject").click()
+    left_open.wait_for_url("**again=1*")
+    said = left_open.get_by_role("status").inner_text()
+    assert re.fullmatch(
+        f"draft {draft_id} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
+    ), said
+    shot(left_open, "review-queue-already-rejected")
+    with Session(engine) as s:
+        assert s.get(Draft, {"org_id": scored_sample, "id": draft_id}).status == "rejected"
+        reasons = s.scalars(
+            select(DraftDecision.reason).where(
+                DraftDecision.org_id == scored_sample, DraftDecision.draft_id == draft_id
+            )
+        ).all()
+    assert reasons == ["Too vague for the board."]
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_a_check_in_verdict_is_not_flipped_by_a_page_left_open(
+    page, role_keys, scored_sample, engine, restore_check_in_verdicts
+) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    _queue(page, scored_sample)
+    left_open = _queue(page.context.new_page(), scored_sample)
+    item = page.locator("article[data-check-in]").first
+    check_in = item.get_attribute("data-check-in")
+    item.get_by_role("button", name="About other work").click()
+    page.wait_for_url("**/review?decided=check-in*")
+    said = page.get_by_role("status").inner_text()
+    assert re.fullmatch(
+        f"Recorded: check-in {check_in} called about other work, not its OKR \\S+ "
+        f"\\(by you at {WHEN}\\)\\.",
+        said,
+    ), said
+    stale = left_open.locator(f"article[data-check-in='{check_in}']")
+    stale.get_by_role("button", name="About its OKR").click()
+    left_open.wait_for_url("**again=1*")
+    said = left_open.get_by_role("status").inner_text()
+    assert said.startswith(f"check-in {check_in} already called about other work, not its OKR ")
+    assert said.endswith("; nothing changed.")
+    with Session(engine) as s:
+        kept = s.get(CheckInFeedback, {"org_id": scored_sample, "check_in_id": check_in})
+        assert kept.verdict == "drifting"
+    assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_each_okr_in_the_queue_opens_its_page(page, role_keys, scored_sample) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    _queue(page, scored_sample)
+    item = page.locator("article[data-okr]").first
+    okr = item.get_attribute("data-okr")
+    with page.expect_navigation() as opened:
+        item.get_by_role("heading").get_by_role("link", name=okr, exact=True).click()
+    assert opened.value.status == 200
+    assert page.url.endswith(f"/orgs/{scored_sample}/okr/{okr}")
+    assert okr in page.get_by_role("heading", level=1).inner_text()
+    assert page.console_errors == [] and page.outside_requests == []
