@@ -21,6 +21,9 @@ from alignment.models import Job
 from alignment.settings import get_settings
 
 TASK = "goldenthread.run_job"
+# Queue ids of the jobs this process is running. A worker whose heartbeat runs late (a busy
+# machine) is not dead: its own jobs are never handed back as stalled (worker.py).
+RUNNING_HERE: set[int] = set()
 QUEUES = sorted({k.queue for k in KINDS.values()})
 
 
@@ -36,14 +39,18 @@ def _register(app: App) -> None:
     def run_job(context: procrastinate.JobContext, job_id: int) -> None:
         from alignment.jobs.execute import execute, production_scope, production_services
 
-        assert context.job is not None
-        execute(
-            job_id,
-            attempt=context.job.attempts,
-            max_attempts=settings.max_attempts,
-            services=production_services(),
-            scope=production_scope,
-        )
+        assert context.job is not None and context.job.id is not None
+        RUNNING_HERE.add(context.job.id)
+        try:
+            execute(
+                job_id,
+                attempt=context.job.attempts,
+                max_attempts=settings.max_attempts,
+                services=production_services(),
+                scope=production_scope,
+            )
+        finally:
+            RUNNING_HERE.discard(context.job.id)
 
 
 @lru_cache(maxsize=1)

@@ -16,7 +16,7 @@ from procrastinate import App
 
 from alignment import db
 from alignment.jobs.priority import lower_backend_priority, lower_priority
-from alignment.jobs.queue import QUEUES, TASK, worker_app
+from alignment.jobs.queue import QUEUES, RUNNING_HERE, TASK, worker_app
 from alignment.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ async def _recover_stalled(app: App) -> None:
                 task_name=TASK, seconds_since_heartbeat=settings.stalled_after_s
             )
             for job in stalled:
+                if job.id in RUNNING_HERE:  # still running here: only the heartbeat was late
+                    continue
                 log.warning("job %s lost its worker; queued again", job.id)
                 await app.job_manager.retry_job(job)
         except Exception:  # the database may be restarting; try again next round
