@@ -9,41 +9,31 @@ the page refuses comes back as the page itself (422), with what the person enter
 message beside the field.
 """
 
-from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple
+from typing import Annotated, Any, Literal
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import check_in_review, review
 from alignment.access.principal import Principal
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.drafting import approve, store
-from alignment.models import CheckIn, CheckInFeedback, LinkFeedback, ScoredLink
 from alignment.repository import require_org
-from alignment.scoring.drift_decisions import judged_hash
 from alignment.scoring.feedback import record_feedback
-from alignment.scoring.reads import ON_THE_JUDGED_TEXT
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 from service.permissions import may_open
-from service.routes.forms import REJECT_REASON_NEEDED, FormFields, decided_at_text, note_field
+from service.routes import review_notices
+from service.routes.forms import REJECT_REASON_NEEDED, FormFields, note_field
 from service.templating import page
 
 router = APIRouter(include_in_schema=False)
 # What a check-in's form on the queue says the page showed: nobody's verdict yet. A verdict
 # standing when such a form arrives was given after the page was shown.
 UNDECIDED = "undecided"
-CHECK_IN_VERDICTS = {"drifting": "about other work, not its OKR", "on_topic": "about its OKR"}
-DRAFT_VERBS = {
-    "approved": "approved",
-    "edited_and_approved": "approved with edits",
-    "rejected": "rejected",
-}
 
 
 @router.get("/orgs/{org_id}/strategy-map", response_class=HTMLResponse)
@@ -75,8 +65,12 @@ def review_page(
 ) -> HTMLResponse:
     """The review queue (strategy office, admin): OKRs and check-ins the engine is unsure about,
     declared links the text does not support, and pending drafts, each decided in one click."""
-    stored = _stored(session, org_id, decided, record, objective) if decided and record else None
-    notice = _notice(stored, principal, again) if stored else None
+    stored = (
+        review_notices.stored_decision(session, org_id, decided, record, objective)
+        if decided and record
+        else None
+    )
+    notice = review_notices.notice(stored, principal, again) if stored else None
     return _render_review(request, session, principal, org_id, notice=notice)
 
 
@@ -108,135 +102,6 @@ def _render_review(
         reason_needed=REJECT_REASON_NEEDED,
         may_okr=may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
         signed_in=principal.name,
-    )
-
-
-# --- what the queue says about a decision -----------------------------------------------------
-
-
-class Stored(NamedTuple):
-    """A decision as stored, in the queue's words: the record ("O-12", "draft D-5"), what was
-    decided ("confirmed as serving SO-3"), by whom and when."""
-
-    subject: str
-    what: str
-    by: str
-    at: datetime
-    created: tuple[str, ...] = ()  # what an approved draft created
-    unchanged: str = "nothing changed"  # what a stale form did
-
-
-def _notice(stored: Stored, principal: Principal, again: bool) -> str:
-    """The status line; `again`: a stale form asked for a decision already made."""
-    who = "you" if stored.by == principal.name else stored.by
-    said = f"{stored.what} (by {who} at {decided_at_text(stored.at)})"
-    if again:
-        return f"{stored.subject} already {said}; {stored.unchanged}."
-    made = f": created {', '.join(stored.created)}" if stored.created else ""
-    return f"Recorded: {stored.subject} {said}{made}."
-
-
-def _stored(
-    session: Session, org_id: str, kind: str, record: str, objective: str | None
-) -> Stored | None:
-    """The decision the query names, read from what is stored; None for an unknown kind or
-    record, or one nobody decided."""
-    if kind == "link":
-        return _link_decision(session, org_id, record, objective) if objective else None
-    readers = {"okr": _okr_decision, "check-in": _check_in_decision, "draft": _draft_decision}
-    reader = readers.get(kind)
-    return reader(session, org_id, record) if reader else None
-
-
-def _okr_decision(session: Session, org_id: str, okr_id: str) -> Stored | None:
-    """What the queue decided about an OKR and still counts (on its current text): a link
-    confirmed, or every candidate it showed rejected (an orphan by a person's decision)."""
-    standing = _standing_on_okr(session, org_id, okr_id)
-    confirmed = [d for d in standing if d.verdict == "confirmed"]
-    if confirmed:
-        latest = [d for d in confirmed if d.decided_at == confirmed[0].decided_at]
-        serves = ", ".join(d.objective_id for d in latest)
-        return Stored(
-            okr_id, f"confirmed as serving {serves}", latest[0].decided_by, latest[0].decided_at
-        )
-    rejected = {d.objective_id: d for d in standing}
-    shown = _candidate_ids(session, org_id, okr_id)
-    if not shown or not set(shown) <= set(rejected):
-        return None
-    last = max((rejected[o] for o in shown), key=lambda d: d.decided_at)
-    what = f"called an orphan, serving none of {', '.join(shown)}"
-    return Stored(okr_id, what, last.decided_by, last.decided_at)
-
-
-def _standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
-    """People's decisions on the OKR's links made on its current text, newest first."""
-    return list(
-        session.execute(
-            select(
-                LinkFeedback.objective_id,
-                LinkFeedback.verdict,
-                LinkFeedback.decided_by,
-                LinkFeedback.decided_at,
-            )
-            .join(ScoredLink, ON_THE_JUDGED_TEXT)
-            .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id)
-            .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
-        ).all()
-    )
-
-
-def _candidate_ids(session: Session, org_id: str, okr_id: str) -> list[str]:
-    """The objectives the queue shows for the OKR (and a rejection rejects), best first."""
-    return list(
-        session.scalars(
-            select(ScoredLink.objective_id)
-            .where(
-                ScoredLink.org_id == org_id,
-                ScoredLink.okr_id == okr_id,
-                ScoredLink.rank <= review.CANDIDATES,
-            )
-            .order_by(ScoredLink.rank)
-        )
-    )
-
-
-def _check_in_decision(session: Session, org_id: str, check_in_id: str) -> Stored | None:
-    """A person's verdict on the check-in while it counts (its text and place unchanged)."""
-    check_in = session.get(CheckIn, {"org_id": org_id, "id": check_in_id})
-    verdict = session.get(CheckInFeedback, {"org_id": org_id, "check_in_id": check_in_id})
-    if check_in is None or verdict is None:
-        return None
-    if verdict.text_hash != judged_hash(check_in.text, check_in.okr_id, check_in.key_result_id):
-        return None
-    what = f"called {CHECK_IN_VERDICTS[verdict.verdict]} {check_in.okr_id}"
-    return Stored(f"check-in {check_in_id}", what, verdict.decided_by, verdict.decided_at)
-
-
-def _link_decision(session: Session, org_id: str, okr_id: str, objective_id: str) -> Stored | None:
-    decision = review.standing_decision(session, org_id, okr_id, objective_id)
-    if decision is None:
-        return None
-    what = "kept" if decision.verdict == "confirmed" else "dropped"
-    subject = f"declared link {okr_id} → {objective_id}"
-    return Stored(subject, what, decision.decided_by, decision.decided_at)
-
-
-def _draft_decision(session: Session, org_id: str, draft_id: str) -> Stored | None:
-    draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id})
-    if draft is None or draft.status not in DRAFT_VERBS:
-        return None
-    history = store.decisions(session, org_id, draft_id)
-    if not history:
-        return None
-    last = history[-1]
-    approved = draft.status in approve.APPROVED
-    return Stored(
-        f"draft {draft_id}",
-        DRAFT_VERBS[draft.status],
-        last.decided_by,
-        last.decided_at,
-        created=tuple(last.created_records) if approved else (),
-        unchanged="nothing new was created" if approved else "nothing changed",
     )
 
 
@@ -323,7 +188,7 @@ def check_in_form(
     # The page showed the check-in undecided: a verdict given since (Back, a second tab) stands
     # rather than being flipped by a form that never showed it.
     stale = form.get("shown") == UNDECIDED
-    if stale and _check_in_decision(session, org_id, check_in_id) is not None:
+    if stale and review_notices.check_in_decision(session, org_id, check_in_id) is not None:
         return _back_to_review(org_id, "check-in", check_in_id, again=True)
     seen = form.get("seen") or None  # the check-in's text as the page showed it
     check_in_review.decide(
@@ -335,7 +200,7 @@ def check_in_form(
 def _decided_draft(session: Session, org_id: str, draft_id: str) -> bool:
     # Locked: judged on the draft's status as the decision itself will find it.
     store.get_draft(session, org_id, draft_id, lock=True)
-    return _draft_decision(session, org_id, draft_id) is not None
+    return review_notices.draft_decision(session, org_id, draft_id) is not None
 
 
 @router.post("/orgs/{org_id}/review/drafts/{draft_id}/approve")
@@ -373,7 +238,7 @@ def confirm_form(
 ) -> RedirectResponse:
     # The queue lists OKRs nobody decided: a decision standing came after the page was shown
     # (Back, a second tab), and confirming over it would only change its name and time.
-    if _okr_decision(session, org_id, okr_id) is not None:
+    if review_notices.okr_decision(session, org_id, okr_id) is not None:
         return _back_to_review(org_id, "okr", okr_id, again=True)
     objective_id = form.get("objective_id", "")
     review.confirm(session, org_id, okr_id, objective_id, decided_by=principal.name)
@@ -384,7 +249,7 @@ def confirm_form(
 def reject_form(
     org_id: str, okr_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
-    if _okr_decision(session, org_id, okr_id) is not None:  # as confirm_form
+    if review_notices.okr_decision(session, org_id, okr_id) is not None:  # as confirm_form
         return _back_to_review(org_id, "okr", okr_id, again=True)
     note = note_field(form, "note") or None
     review.reject(session, org_id, okr_id, decided_by=principal.name, note=note)
