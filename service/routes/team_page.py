@@ -29,11 +29,11 @@ from alignment.team_view import team_view
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 from service.permissions import DECIDERS
+from service.routes import review_notices
 from service.routes.forms import (
     REJECT_REASON_NEEDED,
     EditFields,
     FormFields,
-    decided_at_text,
     form_list,
     note_field,
 )
@@ -47,6 +47,9 @@ TEAM_CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 TOO_MANY_OBJECTIVES = f"Choose at most {MAX_OBJECTIVES} objectives"
+# A draft someone decided: a form that still shows it pending (Back, a tab left open) changes
+# nothing, whoever decided it and wherever (this page or the review queue).
+DECIDED = (*approve.APPROVED, "rejected")
 # The request's fields the suggest form has a place for; errors about others go above the form.
 SUGGEST_FIELDS = ("objectives", "cycle")
 
@@ -79,28 +82,25 @@ def team_page(
         org_id,
         team_id,
         job=_followed_job(session, principal, org_id, job) if job is not None else None,
-        notice=_decision_notice(session, org_id, team_id, decided, again) if decided else None,
+        notice=(
+            _decision_notice(session, principal, org_id, team_id, decided, again)
+            if decided
+            else None
+        ),
     )
 
 
 def _decision_notice(
-    session: Session, org_id: str, team_id: str, draft_id: str, again: bool
+    session: Session, principal: Principal, org_id: str, team_id: str, draft_id: str, again: bool
 ) -> str | None:
-    """What became of a draft of this team, read from its stored decision; `again`: a stale
-    form (Back, a second tab) asked for a decision that had already been made."""
+    """What became of a draft of this team, in the review queue's words (who, what, when), read
+    from its stored decision; `again`: a stale form (Back, a tab left open) asked for a decision
+    that had already been made, and changed nothing."""
     draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id})
-    history = store.decisions(session, org_id, draft_id) if draft is not None else []
-    if draft is None or draft.team_id != team_id or not history:
+    if draft is None or draft.team_id != team_id:
         return None
-    last = history[-1]
-    if again:
-        verb = "rejected" if draft.status == "rejected" else "approved"
-        when = decided_at_text(last.decided_at)
-        said = f"{draft.id} already {verb} (by {last.decided_by} at {when})"
-        return said if verb == "rejected" else f"{said}; nothing new was created"
-    if draft.status == "rejected":
-        return f"{draft.id} rejected"
-    return f"{draft.id} {draft.status}: created {', '.join(last.created_records) or 'nothing new'}"
+    stored = review_notices.draft_decision(session, org_id, draft_id)
+    return review_notices.notice(stored, principal, again) if stored else None
 
 
 def _followed_job(
@@ -270,7 +270,7 @@ def approve_form(
     principal: CurrentPrincipal,
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
-    if draft.status in approve.APPROVED:  # approving again would create nothing: say so
+    if draft.status in DECIDED:  # a stale form: the decision made stands, and the page says so
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
     edited, errors = suggestion_edits(draft, form)
     status = 422
@@ -299,7 +299,7 @@ def reject_form(
     principal: CurrentPrincipal,
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
-    if draft.status == "rejected":  # a stale form: the first reason stands
+    if draft.status in DECIDED:  # a stale form: the decision made (and its reason) stands
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
     reason = note_field(form, "reason")
     if not reason:

@@ -70,10 +70,12 @@
   check(false);
 })();
 
-// A refused form comes back as the whole page: bring its first refused field into view.
+// A refused form comes back as the whole page: bring its first refused field into view, or the
+// form's own message when no field is at fault (a draft that restates an existing OKR).
 (function () {
   "use strict";
-  var refused = document.querySelector("[aria-invalid=true]");
+  var refused = document.querySelector("[aria-invalid=true]") ||
+    document.querySelector("[data-refused]");
   if (!refused) return;
   var field = refused.matches("fieldset") ? refused.querySelector("input") : refused;
   if (field) field.focus();

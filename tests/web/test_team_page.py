@@ -46,6 +46,13 @@ def restore(engine, embedder, scored_sample):
         score_organization(s, scored_sample, embedder=embedder)
 
 
+def _recorded(said: str, what: str, created: str) -> bool:
+    """The status line after a decision, in the review queue's words."""
+    return said.startswith(f"Recorded: {what} (by you at ") and said.endswith(
+        f" UTC): created {created}."
+    )
+
+
 def test_a_team_lead_suggests_edits_approves_and_rejects(
     page, role_keys, scored_sample, engine, restore
 ) -> None:
@@ -78,7 +85,7 @@ def test_a_team_lead_suggests_edits_approves_and_rejects(
     draft.get_by_role("button", name="Approve (with your edits)").click()
     page.wait_for_url("**decided=*")
     status = page.get_by_role("status").first.inner_text()
-    assert status == f"{draft_id} edited_and_approved: created {draft_id}-O1"
+    assert _recorded(status, f"draft {draft_id} approved with edits", f"{draft_id}-O1")
     new_row = page.locator(f"tr[data-okr='{draft_id}-O1']")
     assert title in new_row.inner_text()
     with Session(engine) as s:
@@ -129,10 +136,14 @@ def test_a_team_lead_cannot_open_another_teams_page(page, role_keys, scored_samp
 def _pending_suggestion(page, org_id: str, objective: str = "SO-9"):
     """A new suggestion draft on the team page, as the drafting job leaves it."""
     page.goto(f"/orgs/{org_id}/team/{TEAM}")
-    page.get_by_label(objective, exact=False).check()
+    pending = "article.draft[data-status=pending]"
+    before = set(page.locator(pending).evaluate_all("n => n.map(a => a.dataset.draft)"))
+    page.locator(f"fieldset#objectives input[name=objective][value='{objective}']").check()
     page.get_by_role("button", name="Suggest OKRs").click()
     page.wait_for_selector("text=is ready below", timeout=60000)
-    return page.locator("article.draft[data-status=pending]").first
+    drafts = page.locator(pending).evaluate_all("n => n.map(a => a.dataset.draft)")
+    [new] = [d for d in drafts if d not in before]
+    return page.locator(f"article.draft[data-draft='{new}']")
 
 
 def _only_refusals(page) -> list[str]:
@@ -232,16 +243,15 @@ def test_approving_again_from_a_page_left_open_says_it_was_already_approved(
     left_open.goto(f"/orgs/{scored_sample}/team/{TEAM}")
     draft.get_by_role("button", name="Approve (with your edits)").click()
     page.wait_for_url("**decided=*")
-    assert page.get_by_role("status").first.inner_text() == (
-        f"{draft_id} approved: created {draft_id}-O1"
-    )
+    recorded = page.get_by_role("status").first.inner_text()
+    assert _recorded(recorded, f"draft {draft_id} approved", f"{draft_id}-O1")
     left_open.locator(f"article.draft[data-draft='{draft_id}']").get_by_role(
         "button", name="Approve (with your edits)"
     ).click()
     left_open.wait_for_url("**decided=*")
     said = left_open.get_by_role("status").first.inner_text()
-    assert said.startswith(f"{draft_id} already approved (by team_lead-")
-    assert said.endswith("UTC); nothing new was created")
+    assert said.startswith(f"draft {draft_id} already approved (by you at ")
+    assert said.endswith("UTC); nothing new was created.")
     with Session(engine) as s:
         created = s.scalars(
             select(Okr.id).where(Okr.org_id == scored_sample, Okr.id.like(f"{draft_id}-O%"))
@@ -250,9 +260,8 @@ def test_approving_again_from_a_page_left_open_says_it_was_already_approved(
     # What the page says comes from the stored decision, never from the link's own words.
     base = f"/orgs/{scored_sample}/team/{TEAM}"
     page.goto(f"{base}?decided={draft_id}")
-    assert page.get_by_role("status").first.inner_text() == (
-        f"{draft_id} approved: created {draft_id}-O1"
-    )
+    said_again = page.get_by_role("status").first.inner_text()
+    assert said_again == recorded  # the same words: read from the stored decision each time
     page.goto(f"{base}?notice=Call+555-0100&problem=Key+expired&decided=D-404")
     assert page.get_by_role("status").count() == 0 and page.get_by_role("alert").count() == 0
     assert "555-0100" not in page.content() and "Key expired" not in page.content()

@@ -3,8 +3,16 @@ form's POST address: reloading shows the page instead of sending the form again.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.web.test_pages import sign_in
-from tests.web.test_team_page import TEAM, _forced, _only_refusals
+from tests.web.test_team_page import (  # noqa: F401  (restore: the fixture, used by name)
+    TEAM,
+    _forced,
+    _only_refusals,
+    _pending_suggestion,
+    restore,
+)
 
 
 def test_a_refused_form_shows_the_team_pages_address(page, role_keys, scored_sample) -> None:
@@ -25,3 +33,29 @@ def test_a_refused_form_shows_the_team_pages_address(page, role_keys, scored_sam
     assert reloaded.status == 200 and sent == []  # the page, not the form sent again
     assert page.locator("fieldset#objectives").get_attribute("aria-invalid") is None
     assert _only_refusals(page) == [] and page.outside_requests == []
+
+
+@pytest.mark.usefixtures("restore")  # the drafts and the approved OKR go afterwards
+def test_a_draft_restating_an_approved_okr_is_refused_in_view(
+    page, role_keys, scored_sample
+) -> None:
+    """Two drafts of one request (the form sent twice): approving the second is refused, and the
+    refusal, which names no field, is brought into view with the focus on it."""
+    sign_in(page, role_keys["team_lead"])
+    first = _pending_suggestion(page, scored_sample).get_attribute("data-draft")
+    second = _pending_suggestion(page, scored_sample).get_attribute("data-draft")
+    assert first != second
+    for draft_id, status in ((first, 303), (second, 409)):
+        article = page.locator(f"article.draft[data-draft='{draft_id}']")
+        with page.expect_response(lambda r: r.request.method == "POST") as answer:
+            article.get_by_role("button", name="Approve (with your edits)").click()
+        assert answer.value.status == status
+        page.wait_for_load_state()
+    alert = page.locator("[data-refused]")
+    assert "restates an OKR the team already has" in alert.inner_text()
+    assert page.evaluate("document.activeElement.hasAttribute('data-refused')")
+    assert alert.is_visible() and page.evaluate(
+        "(() => { const r = document.querySelector('[data-refused]').getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; })()"
+    )
+    assert page.evaluate("location.pathname") == f"/orgs/{scored_sample}/team/{TEAM}"
