@@ -167,9 +167,10 @@ def _same_title(text: str) -> str:
 
 
 def _refuse_restated(session: Session, draft: store.Draft, suggestions: list, where: str) -> None:
-    """No approval adds an OKR the team already has in the cycle under the same title: two
-    drafts of one request (a form sent again from Back) would otherwise both become OKRs. The
-    drafting gate compares with the OKRs of the time it drafted; this is the approval's time."""
+    """No approval adds an OKR the team already has in the cycle under the same title, nor two
+    of them at once: two drafts of one request (a form sent again from Back), or an edit that
+    repeats a suggestion, would otherwise become duplicate OKRs. The drafting gate compares with
+    the OKRs of the time it drafted; this is the approval's time."""
     mine = f"{draft.id}-O"  # the draft's own OKRs, when an earlier approval of it is retried
     rows = session.execute(
         select(Okr.id, Okr.title).where(
@@ -179,16 +180,21 @@ def _refuse_restated(session: Session, draft: store.Draft, suggestions: list, wh
             ~Okr.id.startswith(mine, autoescape=True),
         )
     ).all()
-    existing = {_same_title(title): okr_id for okr_id, title in rows}
-    details = [
-        {
-            "path": f"{where}.suggestions[{i}].title",
-            "message": f"team {draft.team_id!r} already has OKR {existing[_same_title(s.title)]!r} "
-            f"titled {s.title!r} in {draft.cycle_id}; edit the title or reject this draft",
-        }
-        for i, s in enumerate(suggestions)
-        if _same_title(s.title) in existing
-    ]
+    existing = {_same_title(title): (okr_id, title) for okr_id, title in rows}
+    details, earlier = [], {}
+    for i, s in enumerate(suggestions):
+        key, path = _same_title(s.title), f"{where}.suggestions[{i}].title"
+        if key in existing:
+            okr_id, title = existing[key]
+            message = (
+                f"team {draft.team_id!r} already has OKR {okr_id!r} titled {title!r} in "
+                f"{draft.cycle_id}; edit the title or reject this draft"
+            )
+            details.append({"path": path, "message": message})
+        elif key in earlier:
+            message = f"the same title as suggestion {earlier[key]}; each OKR needs its own"
+            details.append({"path": path, "message": message})
+        earlier.setdefault(key, i)
     if details:
         raise Conflict("the draft restates an OKR the team already has", details=details)
 

@@ -235,3 +235,29 @@ def test_edits_with_control_characters_are_refused_and_bidi_overrides_dropped(ds
     approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
     kr = dsession.get(KeyResult, {"org_id": ORG, "id": f"{pending.id}-O1-KR1"})
     assert kr.title == "Cut rewash rate"
+
+
+def test_an_edit_repeating_a_suggestion_is_refused(dsession, pending):
+    edited = copy.deepcopy(pending.payload)
+    twin = copy.deepcopy(edited["suggestions"][0])
+    twin["title"] = "  " + twin["title"].upper() + " "  # case and spacing aside, the same
+    edited["suggestions"].append(twin)
+    before = _okrs(dsession)
+    with pytest.raises(Conflict) as caught:
+        approve.approve_draft(dsession, ORG, pending.id, decided_by="maria", edited=edited)
+    [detail] = caught.value.details
+    assert detail["path"] == "$.edited.suggestions[1].title"
+    assert "the same title as suggestion 0" in detail["message"]
+    assert _okrs(dsession) == before
+
+
+def test_a_restated_okr_is_named_with_its_own_title(dsession, pending, embedder):
+    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
+    twin = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    edited = copy.deepcopy(twin.payload)
+    stored_title = edited["suggestions"][0]["title"]
+    edited["suggestions"][0]["title"] = f"  {stored_title.upper()}  "
+    with pytest.raises(Conflict) as caught:
+        approve.approve_draft(dsession, ORG, twin.id, decided_by="maria", edited=edited)
+    assert f"titled {stored_title!r}" in caught.value.details[0]["message"]
