@@ -32,6 +32,48 @@ def decode(raw: bytes | str, *, name: str) -> str:
         ) from exc
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: object, line: int | None = None) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # JSON and YAML keep the last of two equal keys without a word: the first value would be
+    # lost silently, as a typo'd key would be if unknown keys were not refused.
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        seen: set[str] = set()
+        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return found
+
+
+# CSafeLoader when available: YAML bundles can be large.
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _RepeatedKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _repeated(name: str, key: object, line: int | None) -> BundleInvalid:
+    where = f"line {line}: " if line else ""
+    return BundleInvalid(
+        f"{name} names the key {key!r} twice in one object",
+        details=[
+            {
+                "path": "$",
+                "message": f"{where}{key!r} appears twice in one object; keep one (the first "
+                "would otherwise be dropped without a word)",
+            }
+        ],
+    )
+
+
 def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = False) -> Any:
     """Parse JSON (or YAML, a superset) and report where a syntax error is. `json_only` for a
     body declared as JSON: its syntax errors are JSON's, not a YAML reading of it."""
@@ -44,7 +86,9 @@ def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = F
     if json_only or stripped.startswith(("{", "[")):
         check_json_depth(text, name=name)
         try:
-            return json.loads(text)
+            return json.loads(text, object_pairs_hook=_each_key_once)
+        except _RepeatedKey as exc:
+            raise _repeated(name, exc.key, None) from exc
         except json.JSONDecodeError as exc:
             raise BundleInvalid(
                 f"{name} is not valid JSON",
@@ -54,9 +98,9 @@ def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = F
             ) from exc
     try:
         check_yaml_events(text, name=name)
-        # CSafeLoader when available: YAML bundles can be large.
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.load(text, Loader=loader)
+        return yaml.load(text, Loader=_UniqueKeyLoader)
+    except _RepeatedKey as exc:
+        raise _repeated(name, exc.key, exc.line) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

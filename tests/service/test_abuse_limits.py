@@ -69,6 +69,21 @@ def test_yaml_aliases_and_deep_nesting_are_refused(acme: TestClient) -> None:
     problem(acme.post("/bundles", content=deep_yaml, headers=yaml), 422)
 
 
+def test_a_key_named_twice_in_a_bundle_is_refused_not_dropped(acme: TestClient) -> None:
+    bundle = json.dumps(small_bundle(ORG))
+    twice = bundle.replace('"name": "Acme Health"', '"name": "Acme Health", "name": "Acme"', 1)
+    assert twice != bundle
+    sent = acme.post("/bundles", content=twice, headers={"Content-Type": "application/json"})
+    error = problem(sent, 422)
+    assert "'name' twice" in error["message"]
+    as_yaml = "format: goldenthread.bundle/v1\norganization:\n  id: acme\n  id: other\n"
+    error = problem(
+        acme.post("/bundles", content=as_yaml, headers={"Content-Type": "application/yaml"}), 422
+    )
+    assert "'id' twice" in error["message"] and "line 4" in error["details"][0]["message"]
+    assert acme.get(f"/orgs/{ORG}").json()["name"] == "Acme Health"  # the earlier import stands
+
+
 @pytest.mark.parametrize(
     ("field", "value", "where"),
     [
