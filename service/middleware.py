@@ -58,19 +58,27 @@ class EdgeMiddleware:
             await respond(send, *self._too_large())
             return
         received = 0
-        started = False
+        started = over = False
 
         async def limited_receive() -> Message:
-            nonlocal received
+            nonlocal received, over
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
+                    over = True
                     raise _BodyTooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if over:
+                # FastAPI's JSON routes catch any error while reading the body and answer 400
+                # "error parsing the body": the 413 is what the client must hear instead.
+                if message["type"] == "http.response.start" and not started:
+                    started = True
+                    await respond(send, *self._too_large())
+                return
             if message["type"] == "http.response.start":
                 started = True
             await send(message)
