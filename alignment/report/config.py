@@ -49,6 +49,13 @@ class ReportConfig(BaseModel):
     )
     disabled_kinds: tuple[str, ...] = ()
 
+    @field_validator("activity_words", mode="after")
+    @classmethod
+    def _as_matched(cls, words: tuple[str, ...]) -> tuple[str, ...]:
+        # Titles are matched lower-cased word by word (quality.activity_verb): "Hold " would
+        # never match, and a word twice changes nothing but the stored settings.
+        return tuple(dict.fromkeys(" ".join(w.lower().split()) for w in words))
+
     @field_validator("disabled_kinds", mode="after")
     @classmethod
     def _as_a_set(cls, kinds: tuple[str, ...]) -> tuple[str, ...]:
@@ -69,7 +76,9 @@ class ReportConfig(BaseModel):
         )
 
 
-def parse_config(raw: dict[str, Any], *, path: str = "$") -> ReportConfig:
+def parse_config(raw: dict[str, Any], *, path: str = "$", sent: Iterable[str] = ()) -> ReportConfig:
+    """`sent`: the settings a request sends now, held to their types (`true` or "30" is no
+    number); stored settings are read as they were accepted when stored."""
     try:
         config = ReportConfig.model_validate(raw)
     except ValidationError as exc:
@@ -79,7 +88,8 @@ def parse_config(raw: dict[str, Any], *, path: str = "$") -> ReportConfig:
                 {"path": _path(path, e["loc"]), "message": field_message(e)} for e in exc.errors()
             ],
         ) from exc
-    problems = [
+    problems = _not_numbers({name: raw[name] for name in sent}, path)
+    problems += [
         {"path": f"{path}.disabled_kinds", "message": f"unknown finding kind {k!r}"}
         for k in config.disabled_kinds
         if k not in KINDS
@@ -96,6 +106,20 @@ def parse_config(raw: dict[str, Any], *, path: str = "$") -> ReportConfig:
     if problems:
         raise Invalid("report settings are not valid", details=problems)
     return config
+
+
+def _not_numbers(raw: dict[str, Any], path: str) -> list[dict[str, str]]:
+    """Numeric settings sent as `true` or "30": pydantic reads them as 1 and 30, and the
+    sender's mistake would be stored as they wrote it."""
+    problems = []
+    for name, value in raw.items():
+        field = ReportConfig.model_fields.get(name)
+        if field is None or field.annotation not in (int, float):
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            kind = "a whole number" if field.annotation is int else "a number"
+            problems.append({"path": f"{path}.{name}", "message": f"{kind}, not {value!r}"})
+    return problems
 
 
 # Settings that bound one range from both ends: a lower end above the upper one would make

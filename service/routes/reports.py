@@ -131,7 +131,8 @@ def create_report(
     check_filters_in(session, org_id, body.filters(), path=body_path)
     if body.settings:
         stored = store.load_settings(session, org_id)
-        report.parse_config({**stored, **body.settings}, path="$.settings")
+        merged = {**stored, **body.settings}
+        report.parse_config(merged, path="$.settings", sent=body.settings)
     job = enqueue(session, org_id, "report", report_params(body), requested_by=principal.name)
     return accepted(job, response)
 
@@ -170,9 +171,11 @@ def get_settings(org_id: str, session: SessionDep) -> dict[str, Any]:
 def put_settings(org_id: str, body: dict[str, Any], session: SessionDep) -> dict[str, Any]:
     """Replace the organization's overrides (any field of the report configuration)."""
     repository.require_org(session, org_id)
-    config = report.parse_config(body)
-    store.save_settings(session, org_id, body)
-    return {"overrides": body, "effective": config.model_dump(mode="json")}
+    config = report.parse_config(body, sent=body)
+    effective = config.model_dump(mode="json")
+    overrides = {name: effective[name] for name in body}  # as read: [" Hold", "hold"] -> ["hold"]
+    store.save_settings(session, org_id, overrides)
+    return {"overrides": overrides, "effective": effective}
 
 
 @router.get("/orgs/{org_id}/reports/latest", responses=FORMATS)

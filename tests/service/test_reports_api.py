@@ -128,6 +128,25 @@ def test_bad_filters_and_settings_are_422_with_paths(client, scored_sample) -> N
     one_off = client.post(f"/orgs/{org}/reports", json={"settings": {"max_key_results": 1}})
     assert one_off.status_code == 422
     assert one_off.json()["error"]["details"][0]["path"] == "$.settings.max_key_results"
+    # What pydantic would read as a number is no number when sent: true is not 1, "30" not 30.
+    for sent in ({"stale_days": True}, {"stale_days": "30"}, {"high_confidence": False}):
+        name = next(iter(sent))
+        put = client.put(f"/orgs/{org}/reports/settings", json=sent)
+        assert put.status_code == 422 and put.json()["error"]["details"][0]["path"] == f"$.{name}"
+        once = client.post(f"/orgs/{org}/reports", json={"settings": sent})
+        assert once.status_code == 422
+        assert once.json()["error"]["details"][0]["path"] == f"$.settings.{name}"
+    assert client.get(f"/orgs/{org}/reports/settings").json()["overrides"] == {}
+
+
+def test_settings_are_stored_as_they_are_read(client, scored_sample) -> None:
+    org = scored_sample
+    sent = {"activity_words": ["Hold", " hold ", "Run  a"], "disabled_kinds": ["overload"] * 2}
+    put = client.put(f"/orgs/{org}/reports/settings", json=sent)
+    assert put.status_code == 200, put.text
+    stored = {"activity_words": ["hold", "run a"], "disabled_kinds": ["overload"]}
+    assert put.json()["overrides"] == stored
+    assert client.get(f"/orgs/{org}/reports/settings").json()["overrides"] == stored
 
 
 def test_settings_change_what_is_reported(client, jobs, scored_sample) -> None:
