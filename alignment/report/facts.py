@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from alignment.models import (
     CheckIn,
     CheckInDrift,
+    CheckInFeedback,
     Cycle,
     DeclaredLink,
     Job,
@@ -437,6 +438,17 @@ def changed_since(session: Session, org_id: str, moment: datetime) -> bool:
     """True when a record of the organization was created or edited after `moment`."""
     for model in (Okr, KeyResult, StrategicObjective, Kpi, Team, CheckIn):
         newest = session.scalar(select(func.max(model.updated_at)).where(model.org_id == org_id))
+        if newest is not None and newest > moment:
+            return True
+    return False
+
+
+def decided_since(session: Session, org_id: str, moment: datetime) -> bool:
+    """True when a person decided a link or a check-in after `moment`: a report shows the
+    verdicts and the "awaiting review" counts as they were, so the page is out of date. (Not
+    part of `changed_since`, which also says when scoring is due: a decision queues its own.)"""
+    for stamp in (LinkFeedback.decided_at, CheckInFeedback.decided_at):
+        newest = session.scalar(select(func.max(stamp)).where(stamp.class_.org_id == org_id))
         if newest is not None and newest > moment:
             return True
     return False

@@ -25,7 +25,7 @@ from alignment.jobs import views as job_views
 from alignment.models import Job, Organization, Team
 from alignment.report import finding_rows, store
 from alignment.report.config import body_path, check_filters_in
-from alignment.report.facts import changed_since
+from alignment.report.facts import changed_since, decided_since
 from alignment.report.findings import natural
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
 from alignment.report.render import content_security_policy
@@ -380,4 +380,8 @@ def _outdated(session: Session, run: report.ReportRun) -> bool:
     """Whether the run no longer shows the organization: its settings or records changed."""
     settings = report.effective_config(session, run.org_id).model_dump(mode="json")
     # confirmed_at: an edit a later build found to change nothing does not ask again.
-    return run.config != settings or changed_since(session, run.org_id, run.confirmed_at)
+    return (
+        run.config != settings
+        or changed_since(session, run.org_id, run.confirmed_at)
+        or decided_since(session, run.org_id, run.confirmed_at)
+    )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from sqlalchemy import text
 
@@ -486,3 +487,18 @@ def test_json_reads_list_one_page_of_findings_with_links_to_the_rest(client, job
     bad = client.get(f"/orgs/{org}/reports/latest", params={"kind": "orphans", "per_page": 0})
     assert bad.status_code == 422
     assert {d["path"] for d in bad.json()["error"]["details"]} >= {"query.per_page"}
+
+
+def test_a_review_decision_since_the_run_makes_the_page_recompute(
+    client, session, scored_sample
+) -> None:
+    from alignment.models import CheckInFeedback
+    from alignment.report.facts import decided_since
+
+    org = scored_sample
+    decided = client.post(f"/orgs/{org}/review-queue/check-ins/C-7", json={"verdict": "on_topic"})
+    assert decided.status_code == 200, decided.text
+    at = session.get(CheckInFeedback, {"org_id": org, "check_in_id": "C-7"}).decided_at
+    # A run confirmed before the decision no longer shows it; one confirmed since does.
+    assert decided_since(session, org, at - timedelta(microseconds=1))
+    assert not decided_since(session, org, at)
