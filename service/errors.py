@@ -115,6 +115,8 @@ def install_error_handlers(app: FastAPI) -> None:
                 return RedirectResponse(_sign_in_and_back(request), status_code=303)
             if exc.status == 401:  # the API's words ("send a Bearer key") mean nothing here
                 return error_page(request, 401, FORM_REFUSED, None, headers)
+            if exc.status == 403:  # nor do "GET /orgs/{org_id}/report.html"
+                return error_page(request, 403, _not_for_role(request), None, headers)
             return error_page(request, exc.status, exc.message, exc.details, headers)
         return JSONResponse(
             error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
@@ -155,6 +157,15 @@ def _wants_page(request: Request) -> bool:
     route = request.scope.get("route")
     is_page_route = route is not None and not getattr(route, "include_in_schema", True)
     return request.method == "POST" and content_type in FORMS and is_page_route
+
+
+def _not_for_role(request: Request) -> str:
+    role = getattr(getattr(request.state, "principal", None), "role", None)
+    who = f"a {str(role).replace('_', ' ')} key" if role else "this key"
+    return (
+        f"This page is not open to {who}. Ask your organization's admin if you need it, or "
+        "sign in with another key."
+    )
 
 
 def _sign_in_and_back(request: Request) -> str:

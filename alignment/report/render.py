@@ -53,12 +53,24 @@ CSV_COLUMNS = (
 # The service's pages the report links to; a served page leaves out those its reader's role may
 # not open (an exported file keeps them all: it is read wherever it was saved).
 LINKED_PAGES = ("okr", "objective", "team", "map", "review")
-# The cards at the top: (finding kind, what its count means).
+# The cards at the top: (finding kind, what a count of one means, what any other count means).
 STORY = (
-    ("orphan_okr", "orphan OKRs serve no strategic objective"),
-    ("uncovered_objective", "strategic objectives no OKR serves"),
-    ("checkin_drift", "check-ins drift from their OKR"),
-    ("needs_review", "OKRs await a person's review of their link"),
+    (
+        "orphan_okr",
+        "orphan OKR serves no strategic objective",
+        "orphan OKRs serve no strategic objective",
+    ),
+    (
+        "uncovered_objective",
+        "strategic objective no OKR serves",
+        "strategic objectives no OKR serves",
+    ),
+    ("checkin_drift", "check-in drifts from its OKR", "check-ins drift from their OKR"),
+    (
+        "needs_review",
+        "OKR awaits a person's review of its link",
+        "OKRs await a person's review of their link",
+    ),
 )
 
 
@@ -210,8 +222,9 @@ def to_html(
             shown=shown,
             page_links=_page_links(fresh, shown.page, shown.pages) if shown else [],
             story=[
-                (kind, kind_counts.get(kind, 0), label, _card_link(fresh, kind))
-                for kind, label in STORY
+                (kind, n, one if n == 1 else many, _card_link(fresh, kind))
+                for kind, one, many in STORY
+                for n in [kind_counts.get(kind, 0)]
             ],
             heat_top=max((max(row, default=0) for row in heat["aligned_okrs"]), default=0),
             kinds=[(k, kind_counts[k]) for k in KINDS if k in kind_counts],

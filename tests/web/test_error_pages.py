@@ -76,6 +76,8 @@ def test_a_role_that_may_not_open_a_page_gets_a_403_page(page, role_keys, scored
     sign_in(page, role_keys["team_lead"])
     assert page.goto(f"/orgs/{scored_sample}/review").status == 403
     assert page.get_by_role("heading", level=1).inner_text() == "Your role may not open this"
+    said = page.get_by_role("main").inner_text()
+    assert "This page is not open to a team lead key" in said and "GET /orgs" not in said
     hrefs = page.get_by_role("navigation", name="Ways back").get_by_role("link")
     hrefs = hrefs.evaluate_all("n => n.map(a => a.getAttribute('href'))")
     # Only the pages a team lead may open: the map, not the queue it was refused.
