@@ -326,7 +326,11 @@ def test_report_links_to_the_pages_it_names(page, role_keys, scored_sample, live
     ):
         assert page.locator(selector).count() > 0, selector
     if page.locator("[data-check-ins-review]").count():
-        assert page.locator("a[data-check-ins-review]").get_attribute("href").endswith("/review#check-ins")
+        assert (
+            page.locator("a[data-check-ins-review]")
+            .get_attribute("href")
+            .endswith("/review#check-ins")
+        )
     # A perspective is named once ("learning growth"), not by its id and its label.
     perspective = page.goto(f"/orgs/{scored_sample}/report.html?kind=perspective_imbalance")
     assert perspective.status == 200
