@@ -89,7 +89,10 @@ class LLMSettings(BaseSettings):
 class JobSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GOLDENTHREAD_JOBS_", extra="ignore")
     max_attempts: int = Field(
-        default=4, ge=0, le=20, description="Retries of a job that failed for a passing reason."
+        default=4,
+        ge=0,
+        le=20,
+        description="Runs of a job in all, the first included (a passing failure is retried).",
     )
     backoff_s: int = Field(
         default=2, ge=0, le=600, description="Retry n waits backoff_s ** n seconds."

@@ -79,11 +79,13 @@ def execute(
             if job is None:  # its organization was deleted since the job was claimed
                 log.info("job %s (%s, %s) dropped: its organization is gone", job_id, kind, org_id)
                 return
-            progress = _progress_writer(job_id, scope)
+            progress = ProgressWriter(job_id, scope)
             job.result = HANDLERS[kind](session, job, services, progress)
+            _complete_progress(session, job_id, progress.total)
             job.status, job.error, job.finished_at = "succeeded", None, _now()
     except BaseException as exc:
-        final = not is_transient(exc) or attempt >= max_attempts
+        # `attempt` counts the runs before this one: this is run `attempt + 1` of `max_attempts`.
+        final = not is_transient(exc) or attempt + 1 >= max_attempts
         with scope() as session:
             job = session.get(Job, job_id)
             if job is not None:
@@ -114,27 +116,47 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__} (details in the worker's log)"
 
 
-def _progress_writer(job_id: int, scope: Scope) -> Callable[[int, int, str], None]:
+class ProgressWriter:
     """Progress goes out in its own short transaction so `GET /jobs/{id}` sees it while the
     work's transaction is still open; at most twice a second."""
-    last = [0.0]
 
-    def report(done: int, total: int, label: str) -> None:
+    def __init__(self, job_id: int, scope: Scope) -> None:
+        self.job_id, self.scope = job_id, scope
+        self.total = 0  # the last total reported: what a finished job shows as all done
+        self._last = 0.0
+
+    def __call__(self, done: int, total: int, label: str) -> None:
+        self.total = total
         now = time.monotonic()
-        if now - last[0] < 0.5 and done < total:
+        if now - self._last < 0.5 and done < total:
             return
-        last[0] = now
+        self._last = now
         try:
-            with scope() as session:
-                session.execute(
-                    update(Job)
-                    .where(Job.id == job_id)
-                    .values(progress_done=done, progress_total=total, progress_label=label)
-                )
+            with self.scope() as session:
+                _write_progress(session, self.job_id, done, total, label)
         except Exception:  # progress is a courtesy; the work goes on without it
-            log.debug("progress of job %s not written", job_id, exc_info=True)
+            log.debug("progress of job %s not written", self.job_id, exc_info=True)
 
-    return report
+
+FINISHED_LABEL = "done"
+
+
+def _complete_progress(session: Session, job_id: int, total: int) -> None:
+    """In the work's transaction: a succeeded job shows all of its work done, not the last
+    step reported (which may have been dropped by the rate limit, or came before work that
+    reports nothing). A job that reported no steps counts as one."""
+    steps = max(total, 1)
+    _write_progress(session, job_id, steps, steps, FINISHED_LABEL)
+
+
+def _write_progress(session: Session, job_id: int, done: int, total: int, label: str) -> None:
+    # A statement, not attributes of a loaded Job: the progress columns in the work's session
+    # may hold what an earlier attempt wrote, and an unchanged attribute is never written.
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id)
+        .values(progress_done=done, progress_total=total, progress_label=label)
+    )
 
 
 def _now() -> datetime:

@@ -24,6 +24,10 @@ def _org_url(org_id: str) -> str:
     return f"/orgs/{quote(org_id, safe='')}"
 
 
+# The steps `ingest.import_bundle` reports: cycles, teams, objectives, OKRs, check-ins.
+IMPORT_STEPS = 5
+
+
 def import_bundle(
     session: Session, job: Job, services: Services, progress: Progress
 ) -> dict[str, Any]:
@@ -37,8 +41,16 @@ def import_bundle(
     upload = session.get(BundleUpload, job.params["upload"])
     if upload is None:
         raise NotFound(f"bundle upload {job.params['upload']} is gone (already imported?)")
-    progress(0, 1, "importing the bundle")
-    summary = import_document(session, upload.body, prune=upload.prune, for_org=job.org_id)
+    steps = [0]
+
+    def on_step(label: str, _count: int) -> None:
+        steps[0] = min(steps[0] + 1, IMPORT_STEPS)
+        progress(steps[0], IMPORT_STEPS, f"imported {label}")
+
+    progress(0, IMPORT_STEPS, "checking the bundle")
+    summary = import_document(
+        session, upload.body, prune=upload.prune, for_org=job.org_id, progress=on_step
+    )
     session.delete(upload)
     out = summary.as_dict()
     if summary.changed:
@@ -68,9 +80,35 @@ def score(session: Session, job: Job, services: Services, progress: Progress) ->
         job.org_id,
         embedder=services.embedder,
         adjudicator=adjudicator,
-        progress=lambda done, total: progress(done, total, "embedding texts"),
+        progress=_one_total(progress, "embedding texts"),
     )
     return summary.as_dict()
+
+
+def _one_total(progress: Progress, label: str) -> Callable[[int, int], None]:
+    """Scoring embeds in passes (the links' texts, then the check-ins' own), each counting
+    from zero against its own total; counted together, progress never goes back: a later pass
+    adds its texts to the total and to what is done."""
+    before = [0]  # texts of the passes already finished
+    current = [0, 0]  # (done, total) of this pass
+
+    def report(done: int, total: int) -> None:
+        if current[1] and current[0] >= current[1]:  # the last pass ended: this one is new
+            before[0] += current[1]
+        current[:] = [done, total]
+        progress(before[0] + done, before[0] + total, label)
+
+    return report
+
+
+# The stages `report.build_report` announces, in order; the first only when it must score.
+REPORT_STAGES = (
+    "scoring (embedding new texts)",
+    "reading records and verdicts",
+    "collecting findings",
+    "summarizing",
+    "storing the run",
+)
 
 
 def report(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
@@ -78,11 +116,13 @@ def report(session: Session, job: Job, services: Services, progress: Progress) -
     from alignment.webhooks import emit
 
     p = job.params
-    stages: list[str] = []
+    reached = [0]
 
     def on_stage(label: str) -> None:
-        stages.append(label)
-        progress(len(stages), 0, label)
+        # A stage the build skips (no scoring needed) counts as done once a later one starts.
+        if label in REPORT_STAGES:
+            reached[0] = REPORT_STAGES.index(label)
+        progress(reached[0], len(REPORT_STAGES), label)
 
     run = reports.build_report(
         session,
@@ -101,6 +141,8 @@ def report(session: Session, job: Job, services: Services, progress: Progress) -
         "findings": run.summary["counts"]["findings"],  # without reading them back
         "reused": run.reused,
     }
+    # Sent for a reused run too: the report asked for is ready, and `reused` tells a
+    # subscriber that fetches only new runs that it may skip this one (docs/jobs.md).
     emit(session, job.org_id, "report.completed", result)
     return result
 

@@ -27,13 +27,23 @@ RUNNING_HERE: set[int] = set()
 QUEUES = sorted({k.queue for k in KINDS.values()})
 
 
+def retry_strategy(max_attempts: int, backoff_s: int) -> RetryStrategy | bool:
+    """Retries such that a job runs `max_attempts` times in all (the first run included).
+
+    procrastinate's `max_attempts` counts retries: it retries while the attempts made before
+    the failing one are fewer, so passing ours as is ran a job once more than configured.
+    Its 0 means "retry forever", hence no strategy at all when nothing is left to retry."""
+    retries = max_attempts - 1
+    if retries <= 0:
+        return False
+    return RetryStrategy(
+        max_attempts=retries, exponential_wait=backoff_s, retry_exceptions=TRANSIENT
+    )
+
+
 def _register(app: App) -> None:
     settings = get_settings().jobs
-    retry = RetryStrategy(
-        max_attempts=settings.max_attempts,
-        exponential_wait=settings.backoff_s,
-        retry_exceptions=TRANSIENT,
-    )
+    retry = retry_strategy(settings.max_attempts, settings.backoff_s)
 
     @app.task(name=TASK, pass_context=True, retry=retry)
     def run_job(context: procrastinate.JobContext, job_id: int) -> None:

@@ -31,9 +31,16 @@ class DeliveryFailed(Unavailable):
         self.status_code = status_code
 
 
+# The job ends without a POST: nobody subscribes any more, so there is nothing to retry. Its
+# result must not say "delivered", which a reader takes for a receiver's 2xx.
+DROPPED = {"status": "dropped", "reason": "the subscription was deleted"}
+
+
 def deliver(session: Session, delivery_id: int) -> dict[str, Any]:
     delivery = session.get(WebhookDelivery, delivery_id)
-    if delivery is None or delivery.status == "delivered":
+    if delivery is None:  # deleting a subscription deletes its delivery log with it
+        return {"delivery_id": delivery_id, **DROPPED}
+    if delivery.status == "delivered":  # the queue ran the job again after it was stored
         return {"delivery_id": delivery_id, "status": "delivered"}
     sub = session.get(WebhookSubscription, delivery.subscription_id)
     assert sub is not None  # deleting a subscription deletes its deliveries

@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alignment.db import BIGINT_MAX
@@ -18,20 +18,42 @@ from alignment.webhooks.targets import check_url
 def create(
     session: Session, org_id: str, *, url: str, events: list[str], created_by: str
 ) -> tuple[WebhookSubscription, str]:
-    unknown = sorted(set(events) - set(EVENTS))
-    if unknown or not events:
-        raise Invalid(
-            "unknown webhook events" if unknown else "name at least one event",
-            details=[{"path": "$.events", "message": f"choose from {', '.join(EVENTS)}"}],
-        )
+    check_events(events)
     check_url(url)
     secret = "whsec_" + secrets.token_urlsafe(32)
     sub = WebhookSubscription(
-        org_id=org_id, url=url, events=sorted(set(events)), secret=secret, created_by=created_by
+        org_id=org_id, url=url, events=sorted(events), secret=secret, created_by=created_by
     )
     session.add(sub)
     session.flush()
     return sub, secret
+
+
+def check_events(events: list[str]) -> None:
+    """Every event known and listed once; each problem names its item (`$.events[2]`).
+    A repeated event is refused rather than merged: a client that sends one twice has a bug
+    worth hearing about, as with an unknown one."""
+    if not events:
+        raise Invalid(
+            "name at least one webhook event",
+            details=[{"path": "$.events", "message": f"choose from {', '.join(EVENTS)}"}],
+        )
+    problems = [p for i, event in enumerate(events) if (p := _event_problem(events, i, event))]
+    if problems:
+        first, more = problems[0], len(problems) - 1
+        also = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise Invalid(f"{first['path']}: {first['message']}{also}", details=problems)
+
+
+def _event_problem(events: list[str], index: int, event: str) -> dict[str, str] | None:
+    path = f"$.events[{index}]"
+    if event not in EVENTS:
+        known = ", ".join(EVENTS)
+        return {"path": path, "message": f"unknown event {event[:100]!r}; known: {known}"}
+    first = events.index(event)
+    if first < index:
+        return {"path": path, "message": f"{event!r} is listed already at $.events[{first}]"}
+    return None
 
 
 def get(session: Session, org_id: str, subscription_id: int) -> WebhookSubscription:
@@ -52,16 +74,21 @@ def listing(session: Session, org_id: str) -> list[WebhookSubscription]:
     )
 
 
-def deliveries(session: Session, org_id: str, subscription_id: int, limit: int = 50) -> list:
+def deliveries(
+    session: Session, org_id: str, subscription_id: int, *, limit: int = 50, offset: int = 0
+) -> tuple[list[WebhookDelivery], int]:
+    """One page of the subscription's delivery log, newest first, and how many there are."""
     get(session, org_id, subscription_id)
-    return list(
-        session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.subscription_id == subscription_id)
-            .order_by(WebhookDelivery.id.desc())
-            .limit(limit)
-        )
+    mine = WebhookDelivery.subscription_id == subscription_id
+    total = session.scalar(select(func.count()).select_from(WebhookDelivery).where(mine)) or 0
+    rows = session.scalars(
+        select(WebhookDelivery)
+        .where(mine)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+        .offset(offset)
     )
+    return list(rows), total
 
 
 def render(sub: WebhookSubscription, secret: str | None = None) -> dict[str, Any]:

@@ -107,9 +107,11 @@ def refusal(address: IPAddress) -> str | None:
 
 
 def check_url(url: str, *, path: str = "$.url", resolve: bool = True) -> None:
-    """At subscription: refuse a URL a delivery may not go to (Invalid naming `path`)."""
+    """At subscription: refuse a URL a delivery may not go to (Invalid naming `path`). With
+    private addresses allowed the host is still resolved: a name with no address would only
+    fail every delivery later."""
     _parse(url, path)
-    if resolve and not get_settings().webhooks.allow_private:
+    if resolve:
         resolve_target(url, path=path)
 
 
@@ -131,12 +133,24 @@ def resolve_target(url: str, *, path: str = "$.url") -> Target:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         resolved = [ipaddress.ip_address(info[4][0]) for info in infos]
     except (OSError, UnicodeError, ValueError) as exc:
-        raise _refused(path, _NOT_PUBLIC) from exc
-    if not resolved or (not allow_private and any(refusal(a) for a in resolved)):
-        # One answer for a name that does not resolve and for one that resolves to an
-        # internal address: telling them apart would let a caller probe internal DNS.
+        raise _unresolved(path, host, allow_private) from exc
+    if not resolved:
+        raise _unresolved(path, host, allow_private)
+    if not allow_private and any(refusal(a) for a in resolved):
         raise _refused(path, _NOT_PUBLIC)
     return Target(parsed, host, port, tuple(dict.fromkeys(str(a) for a in resolved)))
+
+
+def _unresolved(path: str, host: str, allow_private: bool) -> Invalid:
+    if not allow_private:
+        # One answer for a name that does not resolve and for one that resolves to an
+        # internal address: telling them apart would let a caller probe internal DNS.
+        return _refused(path, _NOT_PUBLIC)
+    # Internal addresses are accepted here anyway, so saying which name failed reveals nothing.
+    return Invalid(
+        "the webhook URL is refused: its host does not resolve",
+        details=[{"path": path, "message": f"{host[:200]!r} has no address to deliver to"}],
+    )
 
 
 def _parse(url: str, path: str) -> httpx.URL:

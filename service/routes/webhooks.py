@@ -8,16 +8,23 @@ from pydantic import BaseModel, ConfigDict, Field
 from alignment.webhooks import subscriptions
 from alignment.webhooks.events import EVENTS
 from service.auth import CurrentPrincipal
-from service.deps import SessionDep
+from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}/webhooks", tags=["webhooks"])
+
+
+# Room for every event and a few mistakes: a repeated or unknown event is refused by name
+# (subscriptions.check_events), not as "too many items"; past this, a list is no mistake.
+EVENTS_LISTED_MAX = 4 * len(EVENTS)
 
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str = Field(min_length=1, max_length=2000, description="http(s) URL that gets POSTs.")
     events: list[str] = Field(
-        min_length=1, max_length=len(EVENTS), description=f"Any of: {', '.join(EVENTS)}."
+        min_length=1,
+        max_length=EVENTS_LISTED_MAX,
+        description=f"Any of: {', '.join(EVENTS)}; each once.",
     )
 
 
@@ -45,10 +52,15 @@ def delete(org_id: str, webhook_id: int, session: SessionDep) -> Response:
 
 
 @router.get("/{webhook_id}/deliveries")
-def deliveries(org_id: str, webhook_id: int, session: SessionDep) -> dict[str, Any]:
-    """The newest 50 deliveries: event, status, attempts, the subscriber's last answer."""
-    items = [
-        subscriptions.render_delivery(d)
-        for d in subscriptions.deliveries(session, org_id, webhook_id)
-    ]
-    return {"items": items, "total": len(items)}
+def deliveries(org_id: str, webhook_id: int, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    """The delivery log, newest first, a page at a time: event, status, attempts, the
+    subscriber's last answer; `total` counts every delivery of the subscription."""
+    rows, total = subscriptions.deliveries(
+        session, org_id, webhook_id, limit=page.limit, offset=page.offset
+    )
+    return {
+        "items": [subscriptions.render_delivery(d) for d in rows],
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    }
