@@ -17,12 +17,11 @@ Then `evals.research` runs as usual (leave-one-org-out over the fit organization
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-from alignment.scoring import lexical_rank, link_features
-from alignment.scoring.documents import ObjectiveDoc, OkrDoc
-from evals import baselines, research
+from alignment.scoring.documents import ObjectiveDoc
+from evals import research
+from evals.field_patch import fields_changed
 
 GLOSS = {
     "financial": "Financial results: revenue, costs, margin, prices, budget and funding.",
@@ -32,36 +31,14 @@ GLOSS = {
 }
 
 
-@contextmanager
-def perspective_fields() -> Iterator[None]:
-    plain_okr, plain_obj = link_features._okr_fields, link_features._objective_fields
-    plain_texts = (link_features.okr_text, link_features.objective_text)
+def perspective_fields() -> AbstractContextManager[None]:
+    """Within the block, objectives with a perspective have its gloss as one more field."""
 
-    def okr_text(okr: OkrDoc) -> str:
-        return ". ".join(t for _, t in plain_okr(okr))
-
-    def objective_text(obj: ObjectiveDoc) -> str:
-        return ". ".join(t for _, t in plain_obj(obj))
-
-    def fields(obj: ObjectiveDoc) -> list[tuple[str, str]]:
+    def with_gloss(obj: ObjectiveDoc, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
         gloss = GLOSS.get(obj.perspective or "")
-        return [*plain_obj(obj), *([("perspective", gloss)] if gloss else [])]
+        return [*fields, *([("perspective", gloss)] if gloss else [])]
 
-    holders = (link_features, lexical_rank, baselines)
-    patches: list[tuple[object, str, Callable]] = [
-        (link_features, "_objective_fields", fields),
-        *((m, "okr_text", okr_text) for m in holders),
-        *((m, "objective_text", objective_text) for m in holders),
-    ]
-    saved = [(m, name, getattr(m, name)) for m, name, _ in patches]
-    assert all((m.okr_text, m.objective_text) == plain_texts for m in holders)
-    try:
-        for m, name, new in patches:
-            setattr(m, name, new)
-        yield
-    finally:
-        for m, name, old in saved:
-            setattr(m, name, old)
+    return fields_changed(objective=with_gloss)
 
 
 def main(argv: list[str] | None = None) -> None:

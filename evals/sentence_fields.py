@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
-from alignment.scoring import lexical_rank, link_features
-from alignment.scoring.documents import ObjectiveDoc, OkrDoc
-from evals import baselines, research
+from evals import research
+from evals.field_patch import fields_changed
 
 MIN_WORDS = 4  # a piece shorter than this stays with its neighbour ("Why? ...", "Q3 only.")
 # End punctuation, any closing quotes or brackets, whitespace, then what starts a sentence.
@@ -80,36 +78,13 @@ def _split_descriptions(fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
-@contextmanager
-def sentence_fields() -> Iterator[None]:
+def sentence_fields() -> AbstractContextManager[None]:
     """Within the block, descriptions are sentence fields and the whole texts are unchanged."""
-    plain_okr, plain_obj = link_features._okr_fields, link_features._objective_fields
-    plain_texts = (link_features.okr_text, link_features.objective_text)
 
-    def okr_text(okr: OkrDoc) -> str:  # as before: the original fields joined
-        return ". ".join(t for _, t in plain_okr(okr))
+    def split(_: object, fields: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        return _split_descriptions(fields)
 
-    def objective_text(obj: ObjectiveDoc) -> str:
-        return ". ".join(t for _, t in plain_obj(obj))
-
-    # Every module of the scoring path that imported the whole-text functions by name (the
-    # originals read the patched field functions through link_features' globals).
-    holders = (link_features, lexical_rank, baselines)
-    patches: list[tuple[object, str, Callable]] = [
-        (link_features, "_okr_fields", lambda okr: _split_descriptions(plain_okr(okr))),
-        (link_features, "_objective_fields", lambda obj: _split_descriptions(plain_obj(obj))),
-        *((m, "okr_text", okr_text) for m in holders),
-        *((m, "objective_text", objective_text) for m in holders),
-    ]
-    saved = [(m, name, getattr(m, name)) for m, name, _ in patches]
-    assert all((m.okr_text, m.objective_text) == plain_texts for m in holders)
-    try:
-        for m, name, new in patches:
-            setattr(m, name, new)
-        yield
-    finally:
-        for m, name, old in saved:
-            setattr(m, name, old)
+    return fields_changed(okr=split, objective=split)
 
 
 def main(argv: list[str] | None = None) -> None:

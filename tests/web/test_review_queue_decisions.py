@@ -13,7 +13,7 @@ from alignment.drafting.store import Draft, DraftDecision
 from alignment.models import CheckInFeedback
 from tests.web.conftest import shot
 from tests.web.test_pages import sign_in
-from tests.web.test_team_page import TEAM, restore  # noqa: F401 (a fixture)
+from tests.web.test_team_page import _pending_summary, restore  # noqa: F401 (a fixture)
 
 WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
 
@@ -43,10 +43,7 @@ def test_a_draft_rejected_in_another_tab_keeps_its_first_reason(
     restore,  # noqa: F811
 ) -> None:
     sign_in(page, role_keys["strategy_office"])
-    page.goto(f"/orgs/{scored_sample}/team/{TEAM}")
-    page.get_by_role("button", name="Draft a cycle summary").click()
-    page.wait_for_selector("text=is ready below", timeout=60000)
-    draft_id = page.locator("article.draft[data-status=pending]").first.get_attribute("data-draft")
+    draft_id = _pending_summary(page, scored_sample)
     _queue(page, scored_sample)
     left_open = _queue(page.context.new_page(), scored_sample)
     item = page.locator(f"article[data-draft='{draft_id}']")

@@ -146,6 +146,14 @@ def _pending_suggestion(page, org_id: str, objective: str = "SO-9"):
     return page.locator(f"article.draft[data-draft='{new}']")
 
 
+def _pending_summary(page, org_id: str) -> str:
+    """A new cycle-summary draft requested on the team page; its id."""
+    page.goto(f"/orgs/{org_id}/team/{TEAM}")
+    page.get_by_role("button", name="Draft a cycle summary").click()
+    page.wait_for_selector("text=is ready below", timeout=60000)
+    return page.locator("article.draft[data-status=pending]").first.get_attribute("data-draft")
+
+
 def _only_refusals(page) -> list[str]:
     """Console errors other than Chromium's note of the 422 a refused form answers."""
     return [e for e in page.console_errors if "status of 422" not in e]
@@ -272,10 +280,7 @@ def test_the_review_queue_refuses_a_reject_without_a_reason(
     page, role_keys, scored_sample, engine, restore
 ) -> None:
     sign_in(page, role_keys["strategy_office"])
-    page.goto(f"/orgs/{scored_sample}/team/{TEAM}")
-    page.get_by_role("button", name="Draft a cycle summary").click()
-    page.wait_for_selector("text=is ready below", timeout=60000)
-    draft_id = page.locator("article.draft[data-status=pending]").first.get_attribute("data-draft")
+    draft_id = _pending_summary(page, scored_sample)
     page.goto(f"/orgs/{scored_sample}/review")
     queued = page.locator(f"article[data-draft='{draft_id}']")
     reject = queued.locator("form:has(button.reject)")
