@@ -8,8 +8,9 @@ study's rows compare with a plain `python -m evals.research` on the same folders
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 from alignment.scoring import lexical_rank, link_features
 from alignment.scoring.documents import ObjectiveDoc, OkrDoc
@@ -57,3 +58,13 @@ def fields_changed(
     finally:
         for m, name, old in saved:
             setattr(m, name, old)
+
+
+def run_study(patch: Callable[[], AbstractContextManager[None]], argv: list[str] | None) -> None:
+    """`python -m evals.research` on the folders in `argv` (default: the command line's), with
+    the study's fields in place for fitting and scoring alike."""
+    from evals import research
+
+    sys.argv = [sys.argv[0], *(sys.argv[1:] if argv is None else argv)]
+    with patch():
+        research.main()

@@ -16,12 +16,10 @@ Then `evals.research` runs as usual (leave-one-org-out over the fit organization
 
 from __future__ import annotations
 
-import sys
 from contextlib import AbstractContextManager
 
 from alignment.scoring.documents import ObjectiveDoc
-from evals import research
-from evals.field_patch import fields_changed
+from evals.field_patch import fields_changed, run_study
 
 GLOSS = {
     "financial": "Financial results: revenue, costs, margin, prices, budget and funding.",
@@ -42,9 +40,7 @@ def perspective_fields() -> AbstractContextManager[None]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    sys.argv = [sys.argv[0], *(sys.argv[1:] if argv is None else argv)]
-    with perspective_fields():
-        research.main()
+    run_study(perspective_fields, argv)
 
 
 if __name__ == "__main__":

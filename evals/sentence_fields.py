@@ -18,11 +18,9 @@ compare with a plain `python -m evals.research` on the same folders. Measured, n
 from __future__ import annotations
 
 import re
-import sys
 from contextlib import AbstractContextManager
 
-from evals import research
-from evals.field_patch import fields_changed
+from evals.field_patch import fields_changed, run_study
 
 MIN_WORDS = 4  # a piece shorter than this stays with its neighbour ("Why? ...", "Q3 only.")
 # End punctuation, any closing quotes or brackets, whitespace, then what starts a sentence.
@@ -88,9 +86,7 @@ def sentence_fields() -> AbstractContextManager[None]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    sys.argv = [sys.argv[0], *(sys.argv[1:] if argv is None else argv)]
-    with sentence_fields():
-        research.main()
+    run_study(sentence_fields, argv)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,33 @@ tested in tests/service/test_jobs_worker.py.
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from alignment.jobs.execute import Services, execute
 from alignment.models import Job
+
+
+@contextmanager
+def committed_org(engine: Engine, prefix: str) -> Iterator[str]:
+    """A small organization committed (real workers read it on connections of their own),
+    deleted afterwards with everything the test added to it."""
+    from alignment import repository
+    from alignment.imports import import_document
+    from tests.factories import small_bundle
+
+    org_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    with Session(engine) as s, s.begin():
+        import_document(s, small_bundle(org_id))
+    yield org_id
+    with Session(engine) as s, s.begin():
+        repository.delete_org(s, org_id)
 
 
 @contextmanager

@@ -54,6 +54,7 @@ from alignment.webhooks.subscriptions import create as subscribe
 from benchmarks.synthetic import make_bundle
 from tests.alignment.drafting_support import FakeOpenAI, Reply, valid_suggestion
 from tests.factories import small_bundle
+from tests.jobs_support import committed_org
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = {
@@ -103,12 +104,8 @@ def stop(worker: subprocess.Popen) -> str:
 
 @pytest.fixture
 def org(engine: Engine) -> Iterator[str]:
-    org_id = f"jobs-{uuid.uuid4().hex[:8]}"
-    with Session(engine) as s, s.begin():
-        import_document(s, small_bundle(org_id))
-    yield org_id
-    with Session(engine) as s, s.begin():
-        repository.delete_org(s, org_id)
+    with committed_org(engine, "jobs") as org_id:
+        yield org_id
 
 
 class Receiver:

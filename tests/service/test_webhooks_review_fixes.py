@@ -21,6 +21,7 @@ from alignment.settings import get_settings
 from alignment.webhooks import emit
 from alignment.webhooks.events import EVENTS
 from alignment.webhooks.subscriptions import create as subscribe
+from tests import jobs_support
 from tests.factories import small_bundle
 from tests.service.test_jobs_worker import (
     PUBLIC,
@@ -99,14 +100,8 @@ def test_a_delivery_whose_subscription_was_deleted_is_dropped_not_delivered(
 
 @pytest.fixture
 def committed_org(engine: Engine) -> Iterator[str]:
-    from alignment import repository
-
-    org_id = f"hookfix-{uuid.uuid4().hex[:8]}"
-    with Session(engine) as s, s.begin():
-        import_document(s, small_bundle(org_id))
-    yield org_id
-    with Session(engine) as s, s.begin():
-        repository.delete_org(s, org_id)
+    with jobs_support.committed_org(engine, "hookfix") as org_id:
+        yield org_id
 
 
 def test_a_receiver_answering_500_gets_max_attempts_deliveries_in_all(
