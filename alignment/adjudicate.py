@@ -168,7 +168,7 @@ class Adjudicator:
     chat: ChatModel
     max_calls: int = 25  # model calls per scoring run at most
     prompt: Prompt = field(default_factory=lambda: load_prompt("adjudicate_links"))
-    progress: Callable[[int, int], None] | None = None  # (close calls done, close calls)
+    progress: Callable[[int, int], None] | None = None  # (model calls done, calls to make)
     # An operator's explicit GOLDENTHREAD_LLM_TEMPERATURE (some models accept only 1.0);
     # None: the prompt's own.
     temperature: float | None = None
@@ -187,12 +187,15 @@ class Adjudicator:
         out, kept, changed = reapply(links, okrs, objectives, previous)
         outcome = Outcome(reused=len(kept), changed=changed)
         cases = [c for c in close_calls(links, cal) if c.okr_id not in kept]
+        # Counted against the calls it will make, not the close calls: past `max_calls` the
+        # rest are skipped, and a count out of all of them would jump at the end.
+        calls = min(len(cases), self.max_calls)
         for n, case in enumerate(cases):
-            if self.progress:
-                self.progress(n, len(cases))
             if outcome.asked >= self.max_calls:
                 outcome.skipped = len(cases) - n
                 break
+            if self.progress:
+                self.progress(n, calls)
             try:
                 verdicts = self._ask(case, okrs, objectives, budget, outcome)
             except (Unavailable, BudgetExhausted) as exc:
@@ -209,7 +212,7 @@ class Adjudicator:
                 out[case.okr_id], moved = _apply(out[case.okr_id], verdicts)
                 outcome.changed += moved
         if self.progress:
-            self.progress(len(cases), len(cases))
+            self.progress(calls, calls)
         return out, outcome
 
     def _ask(

@@ -118,19 +118,21 @@ def describe(exc: BaseException) -> str:
 
 class ProgressWriter:
     """Progress goes out in its own short transaction so `GET /jobs/{id}` sees it while the
-    work's transaction is still open; at most twice a second."""
+    work's transaction is still open; at most twice a second, except that a new phase (label)
+    is always written: the first step of a slow phase (a model call) may take long."""
 
     def __init__(self, job_id: int, scope: Scope) -> None:
         self.job_id, self.scope = job_id, scope
         self.total = 0  # the last total reported: what a finished job shows as all done
         self._last = 0.0
+        self._label: str | None = None
 
     def __call__(self, done: int, total: int, label: str) -> None:
         self.total = total
         now = time.monotonic()
-        if now - self._last < 0.5 and done < total:
+        if now - self._last < 0.5 and done < total and label == self._label:
             return
-        self._last = now
+        self._last, self._label = now, label
         try:
             with self.scope() as session:
                 _write_progress(session, self.job_id, done, total, label)

@@ -59,6 +59,11 @@ def import_bundle(
     return out
 
 
+# The phases of a score job, as its progress `label`; each counts from zero (docs/jobs.md).
+EMBEDDING = "embedding texts"
+ADJUDICATING = "adjudicating close calls"
+
+
 def score(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
     """Scoring sends `okr.misaligned` for the orphans it makes (stage.py), whichever path
     scores. A job whose work a run already did (a report that scored first saw it waiting)
@@ -70,19 +75,30 @@ def score(session: Session, job: Job, services: Services, progress: Progress) ->
     run = covering_run(session, job, services.embedder.model_name)
     if run is not None:
         return skipped_result(run)
-    adjudicator = (
-        configured_adjudicator(job.params.get("adjudicate_max_calls", 25))
-        if job.params.get("adjudicate")
-        else None
-    )
+    adjudicator = None
+    if job.params.get("adjudicate"):
+        adjudicator = configured_adjudicator(job.params.get("adjudicate_max_calls", 25))
+        adjudicator.progress = _model_calls(progress)
     summary = score_organization(
         session,
         job.org_id,
         embedder=services.embedder,
         adjudicator=adjudicator,
-        progress=_one_total(progress, "embedding texts"),
+        progress=_one_total(progress, EMBEDDING),
     )
     return summary.as_dict()
+
+
+def _model_calls(progress: Progress) -> Callable[[int, int], None]:
+    """The LLM pass counts its model calls, after every text is embedded (stage.py): without
+    this the job would show the finished embedding count for as long as the model is asked."""
+
+    def report(done: int, total: int) -> None:
+        # Nothing to ask: the embedding count stands, and is what the finished job shows.
+        if total:
+            progress(done, total, ADJUDICATING)
+
+    return report
 
 
 def _one_total(progress: Progress, label: str) -> Callable[[int, int], None]:

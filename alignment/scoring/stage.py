@@ -123,14 +123,16 @@ def score_organization(
         docs.objectives, docs.okrs, embed=cache, top=STORED_TOP, keep=keep, votes=votes
     )
     links = keep_earlier_labels(links, earlier)
+    # The check-ins' texts are embedded before the LLM pass, so a job's progress goes through
+    # each phase once: all embedding, then the model calls (jobs/handlers.py).
+    drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
+    drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
     links, adjudicated = _adjudicate(session, org_id, docs, links, adjudicator)
     # Read again: embedding and the LLM pass take a while, and a decision made meanwhile must
     # not be overwritten by this run (one that changes the votes queues another run itself).
     links = apply_feedback(links, current_feedback(session, org_id, docs.fingerprints))
     kept = earlier_comparisons(session, org_id, docs.fingerprints, contexts)
     compared = compare_with_median(links, {okr: c for okr, (c, _) in kept.items()})
-    drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
-    drift = score_drift(docs.drift_items, embed=cache, okrs=docs.okrs, calibration=drift_cal)
 
     _replace_links(session, org_id, links, docs, contexts, embedder.model_name)
     _replace_comparisons(session, org_id, compared, kept, docs, contexts)

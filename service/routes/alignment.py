@@ -75,7 +75,9 @@ def score(
     With `adjudicate=true` (409 when no LLM is configured), close calls get an LLM's verdict,
     kept on each link with its reason; the model being down or the token budget running out
     leaves the engine's labels in place and says so in `adjudication.error`. Verdicts stored
-    by earlier runs are kept while their OKR, mission and objectives are unchanged.
+    by earlier runs are kept while their OKR, mission and objectives are unchanged. While the
+    model is asked, the job's `progress` is `label: "adjudicating close calls"` with the calls
+    answered (`done`) of those it makes (`total`), after `embedding texts` (docs/jobs.md).
     """
     repository.require_org(session, org_id)
     if adjudicate:
