@@ -101,7 +101,9 @@ class VectorCache:
                 flags = [h in self.searchable for h in hashes]
                 _store(conn, self.org_id, self.embedder.model_name, hashes, vectors, flags)
             if self.progress:
-                self.progress(end, len(items))
+                # Counted over every call of this cache: scoring embeds in passes (the links'
+                # texts, then the check-ins' own), and a count per pass would go back to zero.
+                self.progress(self.encoded + end, self.encoded + len(items))
         self.encoded += len(items)
         return out
 

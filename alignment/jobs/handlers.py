@@ -84,7 +84,7 @@ def score(session: Session, job: Job, services: Services, progress: Progress) ->
         job.org_id,
         embedder=services.embedder,
         adjudicator=adjudicator,
-        progress=_one_total(progress, EMBEDDING),
+        progress=lambda done, total: progress(done, total, EMBEDDING),
     )
     return summary.as_dict()
 
@@ -97,22 +97,6 @@ def _model_calls(progress: Progress) -> Callable[[int, int], None]:
         # Nothing to ask: the embedding count stands, and is what the finished job shows.
         if total:
             progress(done, total, ADJUDICATING)
-
-    return report
-
-
-def _one_total(progress: Progress, label: str) -> Callable[[int, int], None]:
-    """Scoring embeds in passes (the links' texts, then the check-ins' own), each counting
-    from zero against its own total; counted together, progress never goes back: a later pass
-    adds its texts to the total and to what is done."""
-    before = [0]  # texts of the passes already finished
-    current = [0, 0]  # (done, total) of this pass
-
-    def report(done: int, total: int) -> None:
-        if current[1] and current[0] >= current[1]:  # the last pass ended: this one is new
-            before[0] += current[1]
-        current[:] = [done, total]
-        progress(before[0] + done, before[0] + total, label)
 
     return report
 

@@ -15,6 +15,7 @@ from procrastinate.jobs import Job as QueueJob
 from sqlalchemy.orm import Session
 
 from alignment.bundle import parse_bundle
+from alignment.embed import VectorCache
 from alignment.errors import Unavailable
 from alignment.ingest import import_bundle
 from alignment.jobs import execute as executing
@@ -121,17 +122,15 @@ def _progress(session: Session, job_id: int) -> dict[str, Any] | None:
 DONE_ONE = {"done": 1, "total": 1, "label": "done"}
 
 
-def test_scoring_passes_count_on_one_total_that_never_goes_back() -> None:
+def test_scoring_passes_count_on_one_total_that_never_goes_back(session, org, embedder) -> None:
     """What the review saw: 256/968, then 968/968, then the check-ins' pass from 12/12."""
-    seen: list[tuple[int, int, str]] = []
-    report = handlers._one_total(lambda *a: seen.append(a), "embedding texts")
-    for done, total in [(256, 968), (968, 968), (12, 12)]:
-        report(done, total)
-    assert seen == [
-        (256, 968, "embedding texts"),
-        (968, 968, "embedding texts"),
-        (980, 980, "embedding texts"),
-    ]
+    seen: list[tuple[int, int]] = []
+    cache = VectorCache(session, org, embedder, progress=lambda *a: seen.append(a), persist=False)
+    cache([f"Cut late deliveries at depot {i}" for i in range(5)])  # the links' texts
+    cache(["Depot 2 is on track", "Cut late deliveries at depot 1"])  # check-ins: one is known
+    assert seen[-1] == (6, 6), seen
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert [t for _, t in seen] == sorted(t for _, t in seen)
 
 
 def test_a_score_job_ends_with_all_of_its_work_done(session, org, embedder, jobs, progress_seen):
