@@ -14,6 +14,7 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from alignment.bundle import schema as b
+from alignment.bundle.text_rules import LookupId
 from alignment.models import (
     Base,
     CheckIn,
@@ -106,10 +107,11 @@ def _patch_model(create: type[BaseModel], name: str) -> type[BaseModel]:
 
 def filter_type(create: type[BaseModel], name: str) -> Any:
     """The type of a list filter: the field's own when it is an enumeration (`perspective`,
-    `kind`), so a typo is refused naming the valid values instead of matching nothing."""
+    `kind`), so a typo is refused naming the valid values instead of matching nothing; else an
+    id, read in the form ids are stored in."""
     info = create.model_fields.get(name)
     choices = [t for t in get_args(info.annotation) if get_origin(t) is Literal] if info else []
-    return (choices[0] if choices else str) | None
+    return (choices[0] if choices else LookupId) | None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import (
     HASHED_FIELDS,
     Base,
+    CheckIn,
     Cycle,
     DeclaredLink,
     KeyResult,
@@ -179,6 +180,11 @@ def list_records(
     offset: int,
 ) -> tuple[list[dict[str, Any]], int]:
     require_org(session, org_id)
+    refuse_unknown_filters(
+        session,
+        org_id,
+        [(name, value, *_filtered(kind, name)) for name, value in filters.items()],
+    )
     model = kind.model
     query = select(model).where(model.org_id == org_id)
     for name, value in filters.items():
@@ -198,10 +204,49 @@ def list_records(
     return [render(session, kind, r) for r in rows], total
 
 
+def _filtered(kind: RecordKind, name: str) -> tuple[Any, str] | tuple[None, None]:
+    """The record kind a list filter names (model, label), or (None, None) for one that names
+    no record (`kind`, `perspective`)."""
+    if name == "parent":
+        return kind.model, kind.label
+    return _REFERENCED.get(COLUMN_OF.get(name, ""), (None, None))
+
+
+def refuse_unknown_filters(
+    session: Session, org_id: str, named: list[tuple[str, Any, Any, str | None]]
+) -> None:
+    """List filters naming records (`?team=T-9`), as (parameter, value, model, label): a value
+    naming no record of the organization is refused (422 at `query.<parameter>`), as a typo in
+    an enumerated filter is, instead of answering an empty list that reads as "none there".
+    None values and filters of no record kind (model None) are skipped."""
+    unknown = [
+        (param, value, label)
+        for param, value, model, label in named
+        if value is not None
+        and model is not None
+        and session.get(model, {"org_id": org_id, "id": value}) is None
+    ]
+    if unknown:
+        raise Invalid(
+            "list filters are not valid: "
+            + ", ".join(f"{param} {value!r}" for param, value, _ in unknown),
+            details=[
+                {"path": f"query.{param}", "message": f"no {label} {value!r} in this organization"}
+                for param, value, label in unknown
+            ],
+        )
+
+
 def get_row(
     session: Session, kind: RecordKind, org_id: str, ident: str, *, lock: bool = False
 ) -> Any:
-    row = session.get(kind.model, {"org_id": org_id, "id": ident}, with_for_update=lock or None)
+    # A locked read is read again: the row may have changed while this request waited for it.
+    row = session.get(
+        kind.model,
+        {"org_id": org_id, "id": ident},
+        with_for_update=lock or None,
+        populate_existing=lock or None,
+    )
     if row is None:
         require_org(session, org_id)
         raise NotFound(f"{kind.label} {ident!r} does not exist in organization {org_id!r}")
@@ -226,6 +271,8 @@ def create_record(
         session.add(row)
         session.flush()
         _write_children(session, kind, org_id, row, data)
+        if kind.model is KeyResult:
+            _date_okr(session, org_id, row.okr_id)
     return render(session, kind, row)
 
 
@@ -233,6 +280,9 @@ def update_record(
     session: Session, kind: RecordKind, org_id: str, ident: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
     row = get_row(session, kind, org_id, ident)
+    if kind.model is KeyResult:
+        _lock_okr(session, kind, org_id, ident, row.okr_id)
+        row = get_row(session, kind, org_id, ident, lock=True)  # deleted meanwhile: 404
     if kind.path == "key-results" and changes.get("okr") not in (None, row.okr_id):
         # A bundle cannot express it either (key results nest in their OKR): an export of
         # the result would not re-import. Create it under the other OKR instead.
@@ -251,12 +301,15 @@ def update_record(
         for name, value in kind.to_columns(changes).items():
             setattr(row, name, value)
         _hash(kind, row)
-        if session.is_modified(row) or relinked:
+        changed = session.is_modified(row) or relinked
+        if changed:
             row.updated_at = func.now()
         _check_rules(session, kind, org_id, row, changes.get("declared_links"))
         session.flush()
         if relinked:
             _replace_links(session, org_id, ident, links)
+        if changed and kind.model is KeyResult:
+            _date_okr(session, org_id, row.okr_id)
     session.refresh(row)
     return render(session, kind, row)
 
@@ -273,6 +326,12 @@ def _refuse_child_lists(kind: RecordKind, ident: str, changes: dict[str, Any]) -
 
 
 def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -> None:
+    if kind.model in _DATING:
+        okr_id = session.scalar(
+            select(kind.model.okr_id).where(kind.model.org_id == org_id, kind.model.id == ident)
+        )
+        if okr_id is not None:
+            _lock_okr(session, kind, org_id, ident, okr_id)
     # Locked first: of concurrent deletes of one record the others wait here, then find it
     # gone (404), so exactly one answers 204 and writes its audit entry.
     row = get_row(session, kind, org_id, ident, lock=True)
@@ -281,6 +340,37 @@ def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -
     with _constraints(kind.label, ident, deleting=True), session.begin_nested():
         session.delete(row)
         session.flush()
+        if kind.model in _DATING:
+            _date_okr(session, org_id, row.okr_id)
+
+
+# Children whose writes date their OKR: its `updated_at`, and through its row the read version
+# cached score reads are checked against and the newest change that says scoring is due. Every
+# write of a key result, part of the OKR as read (`key_results`) and of the text it is scored
+# on. Only the delete of a check-in: scored with its OKR too, but a new or edited one dates
+# itself (its own `updated_at`), while a deleted one leaves no row to say the OKR lost it.
+_DATING: tuple[type[Base], ...] = (KeyResult, CheckIn)
+
+
+def _lock_okr(session: Session, kind: RecordKind, org_id: str, ident: str, okr_id: str) -> None:
+    """Lock a child's OKR before the child: an OKR's own delete locks the OKR, then its
+    children (the cascade), so taking them in the other order could deadlock with it. The lock
+    (FOR NO KEY UPDATE) lets other children be added meanwhile; an OKR deleted since took the
+    child with it (404)."""
+    locked = session.scalar(
+        select(Okr.id).where(Okr.org_id == org_id, Okr.id == okr_id).with_for_update(key_share=True)
+    )
+    if locked is None:
+        raise NotFound(f"{kind.label} {ident!r} does not exist in organization {org_id!r}")
+
+
+def _date_okr(session: Session, org_id: str, okr_id: str) -> None:
+    session.execute(
+        update(Okr)
+        .where(Okr.org_id == org_id, Okr.id == okr_id)
+        .values(updated_at=func.now())
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 _NAMED = 20  # OKRs a refusal names; the count says how many more

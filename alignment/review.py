@@ -1,6 +1,6 @@
 """The review queue: OKRs the engine cannot place with confidence, for a person to decide.
 
-Confirming records a person's "confirmed" verdict on one candidate link (the OKR becomes
+Confirming records a person's "confirmed" verdict on one link (the OKR becomes
 aligned); rejecting records "rejected" on every candidate shown, after which the OKR is an
 orphan by a person's decision. Both go through `scoring.feedback.record_feedback`, so scoring
 respects them until the OKR's text changes, and `GET /alignment/feedback-labels` turns them
@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, NamedTuple
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from alignment.errors import Invalid, NotFound
-from alignment.models import LinkFeedback, Okr, ScoredLink, StrategicObjective
+from alignment.models import DeclaredLink, LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
 from alignment.scoring.reads import ON_THE_JUDGED_TEXT, stored_verdicts
@@ -51,7 +51,8 @@ def okr_verdicts(
 
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
-    """Every OKR whose verdict is `needs_review`, with its closest objectives."""
+    """Every OKR whose verdict is `needs_review`, with its closest objectives and the ones its
+    team declared it serves (`declared`, in the team's order; empty when it declared none)."""
     require_org(session, org_id)
     candidates, verdict = okr_verdicts(session, org_id)
     unsure = sorted(o for o, v in verdict.items() if v == "needs_review")
@@ -66,12 +67,22 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
             )
         ).all()
     )
+    declared = _declared_by_okr(session, org_id, unsure)
     return [
         {
             "okr_id": okr_id,
             "title": okrs[okr_id].title,
             "team": okrs[okr_id].team_id,
             "cycle": okrs[okr_id].cycle_id,
+            "declared": [
+                {
+                    "objective_id": objective_id,
+                    "objective_title": titles.get(objective_id),
+                    "score": round(score, 4) if score is not None else None,
+                    "label": label,
+                }
+                for objective_id, score, label in declared.get(okr_id, [])
+            ],
             "candidates": [
                 {
                     "objective_id": c.objective_id,
@@ -85,6 +96,27 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
         for okr_id in unsure
         if okr_id in okrs
     ]
+
+
+def _declared_by_okr(session: Session, org_id: str, okr_ids: list[str]) -> dict[str, list[Any]]:
+    """(objective, score, label) for each objective the OKR's team declared it serves, in the
+    team's order; score and label None where the engine stored none. The team's own word, for
+    the person deciding to weigh against the engine's candidates."""
+    scored = and_(
+        ScoredLink.org_id == DeclaredLink.org_id,
+        ScoredLink.okr_id == DeclaredLink.okr_id,
+        ScoredLink.objective_id == DeclaredLink.objective_id,
+    )
+    rows = session.execute(
+        select(DeclaredLink.okr_id, DeclaredLink.objective_id, ScoredLink.score, ScoredLink.label)
+        .outerjoin(ScoredLink, scored)
+        .where(DeclaredLink.org_id == org_id, DeclaredLink.okr_id.in_(okr_ids))
+        .order_by(DeclaredLink.okr_id, DeclaredLink.position)
+    )
+    out: dict[str, list[Any]] = defaultdict(list)
+    for okr_id, *link in rows:
+        out[okr_id].append(link)
+    return out
 
 
 def standing_decision(session: Session, org_id: str, okr_id: str, objective_id: str) -> Any:
@@ -104,6 +136,10 @@ def standing_decision(session: Session, org_id: str, okr_id: str, objective_id: 
 def confirm(
     session: Session, org_id: str, okr_id: str, objective_id: str, *, decided_by: str
 ) -> dict[str, Any]:
+    """The OKR serves this objective: any of the organization's, not only the candidates. The
+    team may have declared one the engine ranks lower, or the person may know better than both;
+    refusing it would leave them only a wrong candidate or an orphan to record. A pair with no
+    stored link is stored, with the verdict, by the scoring job the answer names."""
     # The objective comes in the body: an unknown one is a mistake in it (422 naming the
     # field), not a missing page (404) as the OKR in the path would be.
     if session.get(StrategicObjective, {"org_id": org_id, "id": objective_id}) is None:

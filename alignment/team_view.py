@@ -50,7 +50,8 @@ def team_view(session: Session, org_id: str, team_id: str) -> dict[str, Any]:
                 "drifting": [c for c in okr["check_ins"] if c["drifting"]],
             }
         )
-    drafts, _ = store.list_drafts(session, org_id, team=team_id, limit=20)
+    # A failed draft someone dismissed no longer waits here; the API still lists it.
+    drafts, _ = store.list_drafts(session, org_id, team=team_id, limit=20, dismissed=False)
     cycles = session.scalars(
         select(Cycle.id).where(Cycle.org_id == org_id).order_by(Cycle.start.desc().nulls_last())
     ).all()

@@ -1,5 +1,6 @@
-"""The ASGI layer every request passes first: request ids, security headers, body size, and
-control characters in the URL. Pure ASGI (no BaseHTTPMiddleware), so bodies stream through.
+"""The ASGI layer every request passes first: request ids, security headers, body size,
+control characters in the URL, and the URL's ids in the Unicode form they are stored in. Pure
+ASGI (no BaseHTTPMiddleware), so bodies stream through.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from urllib.parse import parse_qsl, unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alignment.bundle.text_rules import CONTROL
+from alignment.bundle.text_rules import CONTROL, normal_id
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SECURITY_HEADERS = [
@@ -53,6 +54,9 @@ class EdgeMiddleware:
         if problem := _url_problem(scope):
             await respond(send, *json_error(422, "invalid", "the URL is not valid", [problem]))
             return
+        # In place: the router records the matched route in this same scope, which the access
+        # log around this layer reads.
+        scope["path"] = normal_path(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body_bytes:
             await respond(send, *self._too_large())
@@ -153,6 +157,21 @@ def _url_problem(scope: Scope) -> dict[str, str] | None:
     if CONTROL.search(unquote(raw_query)):
         return {"path": "query", "message": "the query string holds a control character"}
     return None
+
+
+def normal_path(path: str) -> str:
+    """The path with each segment in the form ids are stored in (text_rules.normal_id), so a
+    record is found by its id however its characters were typed: every route reads its ids
+    from here. A segment whose normal form would be another path ("／" is "/", "．．" is "..")
+    or none stays as sent: no id has that form, and it must not reach another route."""
+    return "/".join(_normal_segment(segment) for segment in path.split("/"))
+
+
+def _normal_segment(segment: str) -> str:
+    normal = normal_id(segment)
+    if segment and (not normal or normal in (".", "..") or "/" in normal):
+        return segment
+    return normal
 
 
 def _control_message(char: str) -> str:

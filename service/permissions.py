@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from alignment.access import audit
 from alignment.access.ownership import teams_touched
 from alignment.access.principal import Principal, Role
+from alignment.bundle.text_rules import normal_id
 from alignment.drafting.store import get_draft
 from alignment.errors import Forbidden, Invalid, NotFound
 from alignment.tenancy import set_tenant_at_begin
@@ -95,6 +96,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/orgs/{org_id}/drafts/{draft_id}"): _rule(DECIDERS, team_check="draft"),
     ("POST", "/orgs/{org_id}/drafts/{draft_id}/approve"): _rule(DECIDERS, team_check="draft"),
     ("POST", "/orgs/{org_id}/drafts/{draft_id}/reject"): _rule(DECIDERS, team_check="draft"),
+    ("POST", "/orgs/{org_id}/drafts/{draft_id}/dismiss"): _rule(DECIDERS, team_check="draft"),
     # Raw prompts and model output: for the people who audit the AI, not every decider.
     ("GET", "/orgs/{org_id}/drafts/{draft_id}/audit"): _rule(ADMIN, OFFICE),
     ("GET", "/orgs/{org_id}/keys"): _rule(ADMIN),
@@ -129,6 +131,9 @@ RULES: dict[tuple[str, str], Rule] = {
         DECIDERS, team_check="team-path"
     ),
     ("POST", "/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/reject"): _rule(
+        DECIDERS, team_check="team-path"
+    ),
+    ("POST", "/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/dismiss"): _rule(
         DECIDERS, team_check="team-path"
     ),
     # A team lead reads only the jobs it asked for (the route filters by requester).
@@ -194,9 +199,10 @@ TEAM_FIELDS = ("team", "okr", "key_result")
 
 
 def _as_the_route_reads(body: dict[str, Any]) -> dict[str, Any]:
-    """The body's team fields as the route's model reads them (ids stripped of surrounding
-    whitespace), refused when no route would take them (not a string, a NUL). Looked up raw,
-    " O-2 " found no OKR and passed, and the route then wrote to O-2."""
+    """The body's team fields as the route's model reads them (ids in their stored form:
+    NFKC, stripped of surrounding whitespace), refused when no route would take them (not a
+    string, a NUL). Looked up raw, " O-2 " or fullwidth "Ｏ－２" found no OKR and passed, and
+    the route then wrote to O-2."""
     out = dict(body)
     for name in TEAM_FIELDS:
         value = body.get(name)
@@ -206,7 +212,7 @@ def _as_the_route_reads(body: dict[str, Any]) -> dict[str, Any]:
             raise Invalid(
                 f"{name} must be an id", details=[{"path": f"$.{name}", "message": "not an id"}]
             )
-        out[name] = value.strip()
+        out[name] = normal_id(value)
     return out
 
 

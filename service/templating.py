@@ -15,6 +15,9 @@ PAGE_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
+# A page whose forms may come back refused: it runs the site's own shared script
+# (static/refused.js), which puts the page's address back and brings the refusal into view.
+FORMS_CSP = f"{PAGE_CSP}; script-src 'self'"
 # Seconds between reloads of a page waiting for a job (a meta refresh: no page may run a script
 # to poll), and the Retry-After a client polling the same wait is given: one pace everywhere.
 RELOAD_SECONDS = 3

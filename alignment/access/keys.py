@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from alignment.access.principal import Principal, Role
+from alignment.bundle.text_rules import normal_id
 from alignment.errors import Invalid, NotFound
 from alignment.models import ApiKey, Organization, Team
 
@@ -40,6 +41,7 @@ def create_key(
 ) -> tuple[ApiKey, str]:
     """Store a new key and return it with its raw text, which is never retrievable again."""
     role = _role(role)
+    team_ids = [normal_id(t) for t in team_ids]  # as the teams' ids are stored
     teams = sorted(set(team_ids))
     if role is Role.platform_admin:
         if org_id is not None:

@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from alignment.bundle.io import decode
+from alignment.bundle.text_rules import normal_id
 from alignment.csvcells import NUMBER, neutralize, restore
 from alignment.errors import BundleInvalid
 
@@ -39,6 +40,7 @@ COLUMNS = (
     "kind",
 )
 REQUIRED = ("okr_id", "team", "cycle", "okr_title")
+ID_COLUMNS = ("okr_id", "team", "cycle", "kr_id")
 NUMBERS = ("baseline", "target", "current")
 OKR_FIELDS = {
     "team": "team",
@@ -131,6 +133,11 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
             continue
         if not _filled(row, header):
             continue
+        # Ids in the form the bundle compares them in: rows whose ids read the same are one
+        # OKR, and a cell compares with another row's as people read both.
+        for column in ID_COLUMNS:
+            if row.get(column):
+                row[column] = normal_id(row[column])
         okr_id = row.get("okr_id", "")
         if not okr_id:
             problems.append({"path": f"row {rownum}, column okr_id", "message": "is empty"})
@@ -140,11 +147,7 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
             okr: dict[str, Any] = {
                 "id": okr_id,
                 "key_results": [],
-                "declared_links": [
-                    link.strip()
-                    for link in row.get("declared_links", "").split(";")
-                    if link.strip()
-                ],
+                "declared_links": _links(row),
             }
             for column, field in OKR_FIELDS.items():
                 okr[field] = row.get(column) or None
@@ -155,7 +158,7 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
             # Any row of an OKR may carry its columns (a sorted sheet moves the first row):
             # a blank takes the value from another row, two different values are a conflict.
             okr = parsed.okrs[index[okr_id]]
-            links = [x.strip() for x in row.get("declared_links", "").split(";") if x.strip()]
+            links = _links(row)
             later: dict[str, Any] = {f: row.get(c) or None for c, f in OKR_FIELDS.items()}
             later["declared_links"] = links or None
             columns = {**{f: c for c, f in OKR_FIELDS.items()}, "declared_links": "declared_links"}
@@ -271,6 +274,10 @@ def _cells(header: list[str], record: list[str]) -> tuple[dict[str, str], list[s
         for column, value in zip(header, record, strict=False)
     }
     return row, [v for v in record[len(header) :] if v.strip()]
+
+
+def _links(row: dict[str, str]) -> list[str]:
+    return [normal_id(link) for link in row.get("declared_links", "").split(";") if normal_id(link)]
 
 
 def _filled(row: dict[str, str], columns: Iterable[str]) -> bool:

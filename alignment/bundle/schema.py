@@ -19,15 +19,16 @@ from pydantic import (
     StringConstraints,
 )
 
-from alignment.bundle.text_rules import plain_id, plain_text
+from alignment.bundle.text_rules import ID_MAX, plain_id, plain_text
 
 BUNDLE_FORMAT = "goldenthread.bundle/v1"
 LABELS_FORMAT = "goldenthread.labels/v1"
 
-# Ids are path segments of URLs (/orgs/{id}/okrs/{id}): see text_rules for what they refuse.
+# Ids are path segments of URLs (/orgs/{id}/okrs/{id}): see text_rules for what they refuse,
+# and for the Unicode form (NFKC) they are stored and compared in.
 Id = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=200, strip_whitespace=True),
+    StringConstraints(min_length=1, max_length=ID_MAX, strip_whitespace=True),
     AfterValidator(plain_id),
 ]
 OrgId = Id

@@ -5,11 +5,18 @@ text, and the others are invisible in every view. Unicode bidirectional override
 they can make a title read differently from what it is (an OKR that shows "Cut costs" while its
 characters say otherwise), and no goal needs them. Ids also become URL path segments, so they
 cannot be "." or "..", nor contain "/", "?", "#" or whitespace other than spaces.
+
+Ids are compared the way people read them: in Unicode NFKC form (`normal_id`), so "Café" typed
+with a combining accent or precomposed, or "ＯＫＲ－１" typed in fullwidth, name the same record
+as "Café" and "OKR-1". Every entry point stores and looks ids up in that form: bundles (JSON,
+YAML, CSV) and request bodies through `plain_id`, URL paths (service/middleware.py) and list
+filters (`LookupId`) through `normal_id`.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -17,6 +24,7 @@ from pydantic import AfterValidator
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
 ID_FORBIDDEN = re.compile(r"[/?#\t\n\r]")
+ID_MAX = 200
 
 
 def plain_text(value: str) -> str:
@@ -28,8 +36,22 @@ def plain_text(value: str) -> str:
     return BIDI_OVERRIDES.sub("", value)
 
 
+def normal_id(value: str) -> str:
+    """The form an id is stored and compared in; never refuses (that is `plain_id`'s part)."""
+    # Overrides go first: removing one can bring a letter and its accent together.
+    return unicodedata.normalize("NFKC", BIDI_OVERRIDES.sub("", value)).strip()
+
+
 def plain_id(value: str) -> str:
-    value = plain_text(value)
+    # Normalized before the rules: fullwidth "／" or "．．" become "/" and "..".
+    value = normal_id(plain_text(value))
+    if not value:
+        raise ValueError("an id cannot be empty")
+    if len(value) > ID_MAX:
+        raise ValueError(
+            f"is {len(value)} characters in Unicode NFKC form, the form ids are compared in; "
+            f"at most {ID_MAX}"
+        )
     if value in (".", ".."):
         raise ValueError(f"{value!r} cannot be an id (it is a path step in URLs)")
     if match := ID_FORBIDDEN.search(value):
@@ -39,3 +61,6 @@ def plain_id(value: str) -> str:
 
 # Free text in any request body (notes, reasons, names, settings): what `plain_text` allows.
 PlainText = Annotated[str, AfterValidator(plain_text)]
+# An id a request looks records up by (a list filter): read in the stored form; one naming no
+# record is the list's to refuse, as unknown.
+LookupId = Annotated[str, AfterValidator(normal_id)]

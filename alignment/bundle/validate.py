@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from alignment.bundle.schema import BUNDLE_FORMAT, Bundle, Labels
+from alignment.bundle.text_rules import normal_id
 from alignment.errors import BundleInvalid, field_message
 
 
@@ -66,15 +67,36 @@ def parse_bundle(document: Any) -> Bundle:
 
 
 def parse_labels(document: Any) -> Labels:
+    problems = list(_label_key_problems(document))
     try:
-        return Labels.model_validate(document)
+        labels = Labels.model_validate(document)
     except ValidationError as exc:
-        raise BundleInvalid(
-            "labels file rejected",
-            details=[
-                Problem(json_path(e["loc"]), field_message(e)).as_dict() for e in exc.errors()
-            ],
-        ) from exc
+        problems += [Problem(json_path(e["loc"]), field_message(e)) for e in exc.errors()]
+    if problems:
+        raise BundleInvalid("labels file rejected", details=[p.as_dict() for p in problems])
+    return labels
+
+
+def _label_key_problems(document: Any) -> Iterator[Problem]:
+    """Two keys of one labels map naming the same id: the schema would keep the last."""
+    if not isinstance(document, dict):
+        return
+    for field, what in (("links", "OKR"), ("drift", "check-in")):
+        keys = document.get(field)
+        seen: dict[str, str] = {}
+        for raw in keys if isinstance(keys, dict) else ():
+            ident = _key(raw)
+            if not isinstance(ident, str) or not ident:
+                continue
+            if ident in seen:
+                first = seen[ident]
+                yield Problem(
+                    json_path([field, raw]),
+                    f"duplicate {what} id {ident!r} (first at {json_path([field, first])})"
+                    + _written(first, raw),
+                )
+            else:
+                seen[ident] = raw
 
 
 def _items(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -85,21 +107,36 @@ def _items(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]
 
 
 def _key(value: Any) -> Any:
-    """Ids and references as the schema reads them: surrounding whitespace stripped."""
-    return value.strip() if isinstance(value, str) else value
+    """Ids and references as the schema reads them: in Unicode NFKC form, surrounding
+    whitespace stripped (text_rules.normal_id)."""
+    return normal_id(value) if isinstance(value, str) else value
+
+
+def _written(first: Any, again: Any) -> str:
+    """How two ids that read the same differ, when they were not written alike: merged
+    without a word, one record's fields would silently replace the other's."""
+    if not isinstance(first, str) or not isinstance(again, str) or first.strip() == again.strip():
+        return ""
+    return (
+        f"; written {again.strip()!a} here and {first.strip()!a} there, which read the "
+        "same (ids are compared in Unicode NFKC form)"
+    )
 
 
 def _ids(items: list[tuple[int, dict[str, Any]]], key: str) -> Iterator[Problem]:
-    seen: dict[str, int] = {}
+    seen: dict[str, tuple[int, Any]] = {}
     for i, item in items:
         ident = _key(item.get("id"))
         if isinstance(ident, str) and ident:
             if ident in seen:
+                first, raw = seen[ident]
                 yield Problem(
-                    f"$.{key}[{i}].id", f"duplicate id {ident!r} (first at $.{key}[{seen[ident]}])"
+                    f"$.{key}[{i}].id",
+                    f"duplicate id {ident!r} (first at $.{key}[{first}])"
+                    + _written(raw, item.get("id")),
                 )
             else:
-                seen[ident] = i
+                seen[ident] = (i, item.get("id"))
 
 
 def _known(items: Iterable[dict[str, Any]]) -> set[str]:
@@ -183,16 +220,19 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _nested_ids(items: list[tuple[str, dict[str, Any]]], what: str) -> Iterator[Problem]:
-    seen: dict[str, str] = {}
+    seen: dict[str, tuple[str, Any]] = {}
     for path, item in items:
         ident = _key(item.get("id"))
         if isinstance(ident, str) and ident:
             if ident in seen:
+                first, raw = seen[ident]
                 yield Problem(
-                    f"{path}.id", f"duplicate {what} id {ident!r} (first at {seen[ident]})"
+                    f"{path}.id",
+                    f"duplicate {what} id {ident!r} (first at {first})"
+                    + _written(raw, item.get("id")),
                 )
             else:
-                seen[ident] = path
+                seen[ident] = (path, item.get("id"))
 
 
 def _ref(value: Any, known: set[str], path: str, what: str) -> Iterator[Problem]:

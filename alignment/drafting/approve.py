@@ -3,7 +3,7 @@
 `pending` -> `approved` | `edited_and_approved` | `rejected` (with a reason). Approving a
 suggestion creates the real OKRs and key results through the record repository, with ids derived
 from the draft id (`D-...-O1`, `D-...-O1-KR1`), so approving twice creates them once. Failed
-attempts can be read but never approved.
+attempts can be read but never approved; a person may dismiss one (set it aside, kept).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import UTC
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alignment import repository
@@ -234,6 +234,25 @@ def reject_draft(
             ai_payload=draft.payload,
         ),
     )
+    return store.render_draft(draft)
+
+
+def dismiss_draft(
+    session: Session, org_id: str, draft_id: str, *, dismissed_by: str
+) -> dict[str, Any]:
+    """Set a failed draft aside: it stays, with its gates and attempts, for the audit trail, but
+    no longer waits on the team page. Dismissing again answers as the first time did: the first
+    dismissal (who, when) stands."""
+    draft = store.get_draft(session, org_id, draft_id, lock=True)
+    if draft.status != "failed":
+        raise Conflict(
+            f"draft {draft_id!r} is {draft.status}: only a failed draft can be dismissed",
+            details=[{"path": "path.draft_id", "message": f"the draft is {draft.status}"}],
+        )
+    if draft.dismissed_at is None:
+        draft.dismissed_at, draft.dismissed_by = func.now(), dismissed_by
+        session.flush()
+        session.refresh(draft, ["dismissed_at"])
     return store.render_draft(draft)
 
 

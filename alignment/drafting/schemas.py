@@ -166,3 +166,8 @@ class RejectRequest(_In):
     """Who decides is the authenticated caller, never a field of this body."""
 
     reason: Text
+
+
+class DismissRequest(_In):
+    """Nothing to say: who dismisses is the authenticated caller, and a body naming anyone
+    (`dismissed_by`) is refused rather than ignored."""

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
+    DateTime,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -59,11 +60,20 @@ class Draft(Base):
     gates: Mapped[list] = mapped_column(JSONB, nullable=False)
     attempts: Mapped[list] = mapped_column(JSONB, nullable=False)
     created_at: Mapped[datetime] = stamped_now()
+    # A failed draft a person set aside (migration 0020): kept for the audit trail, no longer
+    # waiting on the team page. The status stays `failed`: it says what the drafting produced.
+    dismissed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dismissed_by: Mapped[str | None] = mapped_column(String)
     __table_args__ = (
         CheckConstraint("kind in ('suggestion','summary')", name="draft_kind"),
         CheckConstraint(
             "status in ('pending','approved','edited_and_approved','rejected','failed')",
             name="draft_status",
+        ),
+        CheckConstraint(
+            "(dismissed_at is null) = (dismissed_by is null) "
+            "and (dismissed_at is null or status = 'failed')",
+            name="draft_dismissed",
         ),
         Index("ix_drafts_status", "org_id", "status", "created_at"),
         Index("ix_drafts_created", "org_id", "created_at"),
@@ -124,12 +134,18 @@ def list_drafts(
     limit: int = 50,
     offset: int = 0,
     only_teams: Collection[str] | None = None,
+    dismissed: bool | None = None,
 ) -> tuple[list[Draft], int]:
-    """Drafts, newest first; `only_teams` narrows them to those teams' (a team lead's view)."""
+    """Drafts, newest first; `only_teams` narrows them to those teams' (a team lead's view),
+    `dismissed` to the dismissed ones (True) or the others (False)."""
     require_org(session, org_id)
     query = select(Draft).where(Draft.org_id == org_id)
     if only_teams is not None:
         query = query.where(Draft.team_id.in_(list(only_teams)))
+    if dismissed is not None:
+        query = query.where(
+            Draft.dismissed_at.is_not(None) if dismissed else Draft.dismissed_at.is_(None)
+        )
     for column, value in (
         (Draft.kind, kind),
         (Draft.status, status),
@@ -213,6 +229,8 @@ def render_draft(draft: Draft) -> dict[str, Any]:
             "attempts": len(draft.attempts),
         },
         "created_at": draft.created_at,
+        "dismissed_at": draft.dismissed_at,
+        "dismissed_by": draft.dismissed_by,
     }
 
 

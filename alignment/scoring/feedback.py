@@ -25,10 +25,10 @@ from alignment.scoring.reads import require_scored
 
 def _unstored_pair(
     session: Session, org_id: str, okr_id: str, objective_id: str, decided_by: str
-) -> str:
+) -> tuple[str, int]:
     """A verdict on a pair ranked below what is stored (only the top links are): the OKR's
-    text fingerprint from its stored links, and a scoring job that stores the pair with its
-    real score and the person's verdict."""
+    text fingerprint from its stored links, and the id of a scoring job that stores the pair
+    with its real score and the person's verdict."""
     from alignment.jobs import SCORE_PARAMS, enqueue
 
     okr_hash = session.scalar(
@@ -41,8 +41,8 @@ def _unstored_pair(
         _require_both(session, org_id, okr_id, objective_id, objective is not None)
         require_scored(session, org_id)
         raise NotFound(f"no scored link between OKR {okr_id!r} and objective {objective_id!r}")
-    enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by)
-    return okr_hash
+    job = enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job
+    return okr_hash, job.id
 
 
 def _require_both(
@@ -118,10 +118,11 @@ def record_feedback(
     row = session.get(
         ScoredLink, {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
     )
+    stores_pair = None  # the job that stores a pair not stored yet, and applies the verdict
     if row is not None:
         okr_hash = row.okr_hash
     else:
-        okr_hash = _unstored_pair(session, org_id, okr_id, objective_id, decided_by)
+        okr_hash, stores_pair = _unstored_pair(session, org_id, okr_id, objective_id, decided_by)
     earlier = session.execute(
         select(LinkFeedback.verdict, LinkFeedback.okr_hash).where(
             LinkFeedback.org_id == org_id,
@@ -135,7 +136,7 @@ def record_feedback(
     if before != verdict:
         rescoring = _teammates_learn(session, org_id, okr_id, decided_by)
     run_under_way = rescore_if_running(session, org_id, decided_by)
-    rescoring = run_under_way or rescoring
+    rescoring = run_under_way or rescoring or stores_pair
     key = {"org_id": org_id, "okr_id": okr_id, "objective_id": objective_id}
     fields = {"verdict": verdict, "okr_hash": okr_hash, "decided_by": decided_by, "note": note}
     fb = record_latest(session, LinkFeedback, key, fields)
@@ -152,7 +153,9 @@ def record_feedback(
         "decided_by": fb.decided_by,
         "decided_at": fb.decided_at,
         "note": fb.note,
-        # the scoring job that moves the OKR's teammates (a confirmation made or withdrawn)
+        # the scoring job that moves the OKR's teammates (a confirmation made or withdrawn),
+        # or that stores the pair with the verdict when it was not stored (a declared link
+        # not scored yet, an objective ranked below the stored ones)
         "rescoring_job": rescoring,
     }
 

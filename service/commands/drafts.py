@@ -1,4 +1,4 @@
-"""`goldenthread suggest`, `summarize`, `drafts list/show/approve/reject`, `eval drafts`.
+"""`goldenthread suggest`, `summarize`, `drafts list/show/approve/reject/dismiss`, `eval drafts`.
 
 Each command is one transaction: a provider outage or any other error rolls it back, so a
 failed command leaves nothing behind. `eval drafts` works in a transaction it always rolls back.
@@ -7,6 +7,7 @@ failed command leaves nothing behind. `eval drafts` works in a transaction it al
 from __future__ import annotations
 
 import json
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -16,7 +17,9 @@ from pydantic import ValidationError
 from alignment.drafting.store import KINDS, STATUSES
 from alignment.errors import DomainError
 
-drafts_app = typer.Typer(help="Review drafts: list, show, approve, reject.", no_args_is_help=True)
+drafts_app = typer.Typer(
+    help="Review drafts: list, show, approve, reject, dismiss.", no_args_is_help=True
+)
 
 Org = Annotated[str, typer.Option("--org", help="Organization id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -44,9 +47,12 @@ def _show(draft: dict[str, Any]) -> None:
         else f"objective={draft['objective'] or '-'}"
     )
     out.print(
-        f"[bold]{draft['id']}[/]  {draft['kind']}  [{colour}]{draft['status']}[/]  "
+        f"[bold]{draft['id']}[/]  {draft['kind']}  [{colour}]{_status(draft)}[/]  "
         f"team={draft['team'] or '-'} {serves} cycle={draft['cycle']}"
     )
+    if draft.get("dismissed_at"):
+        when = draft["dismissed_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        out.print(f"  dismissed by {draft['dismissed_by']} at {when}", markup=False)
     out.print(
         f"  {p['drafter']} / {p['model']}, prompt {p['prompt']['id']} v{p['prompt']['version']}, "
         f"{p['tokens']['total']} tokens, {p['latency_ms']} ms, {p['attempts']} attempt(s)"
@@ -75,6 +81,12 @@ def _show(draft: dict[str, Any]) -> None:
                 out.print(f"    {section}: {st['text']}  [{refs}]", markup=False)
 
 
+def _status(draft: dict[str, Any]) -> str:
+    """The status, and whether someone set the (failed) draft aside: dismissing keeps the
+    status, which says what the drafting produced."""
+    return f"{draft['status']}, dismissed" if draft.get("dismissed_at") else draft["status"]
+
+
 def _exit_if_failed(draft: dict[str, Any]) -> None:
     """A draft stored as failed (it did not pass its gates) is exit code 1, for scripts."""
     if draft["status"] == "failed":
@@ -90,6 +102,7 @@ OPTIONS = {
     "$.cycle": "--cycle",
     "$.reason": "--reason",
     "$.edited": "--edited",
+    "path.draft_id": "DRAFT_ID",
 }
 
 
@@ -197,7 +210,8 @@ def list_cmd(
     ] = 50,
     as_json: AsJson = False,
 ) -> None:
-    """List an organization's drafts, newest first."""
+    """List an organization's drafts, newest first (dismissed ones too, marked, as the API
+    lists them: only the team page leaves them out)."""
     from alignment.drafting import store
     from alignment.settings import get_settings
 
@@ -229,7 +243,7 @@ def list_cmd(
                 s["title"] for s in (d["payload"] or {}).get("suggestions", [])
             )
             out.print(
-                f"{d['id']}  {d['kind']:<10} {d['status']:<20} {d['team'] or d['objective']}  "
+                f"{d['id']}  {d['kind']:<10} {_status(d):<20} {d['team'] or d['objective']}  "
                 f"{d['cycle']}  {title[:70]}",
                 markup=False,
             )
@@ -339,6 +353,21 @@ def reject_cmd(
     result = _run(
         lambda s: approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason)
     )
+    _emit(result, as_json, _show)
+
+
+@drafts_app.command("dismiss")
+def dismiss_cmd(
+    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    org: Org,
+    as_json: AsJson = False,
+) -> None:
+    """Set a failed draft aside: kept, with its gates and attempts, but off the team page.
+    Dismissing again changes nothing (the first dismissal stands)."""
+    from alignment.drafting import approve
+
+    dismisser = operator()
+    result = _run(lambda s: approve.dismiss_draft(s, org, draft_id, dismissed_by=dismisser))
     _emit(result, as_json, _show)
 
 

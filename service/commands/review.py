@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 import typer
+from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from alignment import check_in_review, db, review
@@ -58,22 +59,40 @@ def _queue(items: list[dict], as_json: bool, show: Callable[[dict], list[str]], 
 
 @review_app.command("list")
 def list_cmd(org: Org, as_json: AsJson = False) -> None:
-    """OKRs awaiting a person's verdict, with their closest objectives."""
+    """OKRs awaiting a person's verdict, with their closest objectives and what each OKR's
+    team declared it serves (`review confirm` takes any of them)."""
 
     def show(item: dict) -> list[str]:
+        shown = {c["objective_id"] for c in item["candidates"]}
         return [
-            f"[bold]{item['okr_id']}[/] ({item['team']}) {item['title']}",
+            f"[bold]{item['okr_id']}[/] ({item['team']}) {escape(item['title'])}",
+            *(_declared(d, d["objective_id"] in shown) for d in item["declared"]),
+            *([] if item["declared"] else ["    its team declared no objective it serves"]),
             *(f"    {c['objective_id']:<10} {c['score']:.2f} {c['label']:<5} "
-              f"{c['objective_title']}" for c in item["candidates"]),
+              f"{escape(c['objective_title'] or '')}" for c in item["candidates"]),
         ]  # fmt: skip
 
     _queue(_run(lambda session: review.queue(session, org)), as_json, show, "awaiting review")
 
 
+def _declared(d: dict, candidate: bool) -> str:
+    """An objective the team declared the OKR serves, as the review page shows it: the team's
+    word to weigh against the candidates below it."""
+    scored = f"score {d['score']:.2f}, {d['label']}" if d["score"] is not None else "not scored"
+    where = "" if candidate else "; not among the candidates"
+    title = escape(d["objective_title"] or "")
+    return f"    its team says it serves {d['objective_id']} {title} ({scored}{where})"
+
+
 @review_app.command("confirm")
 def confirm_cmd(
     okr: Annotated[str, typer.Argument(help="OKR id.")],
-    objective: Annotated[str, typer.Argument(help="The objective it serves.")],
+    objective: Annotated[
+        str,
+        typer.Argument(
+            help="The objective it serves: a candidate, one its team declared, or any other."
+        ),
+    ],
     org: Org,
 ) -> None:
     """The OKR serves this objective."""
@@ -86,7 +105,7 @@ def confirm_cmd(
     if decided.get("rescoring_job"):
         out.print(
             f"Queued scoring job {decided['rescoring_job']} to apply it (to the OKR's teammates "
-            f"too): the server's worker runs it, or `goldenthread score --org {org}` now."
+            f"too, if any): the server's worker runs it, or `goldenthread score --org {org}` now."
         )
 
 

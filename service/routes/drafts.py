@@ -8,17 +8,23 @@ outage is retried with backoff, then fails the job with the reason; no draft is 
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from alignment import repository
 from alignment.access.principal import Role
+from alignment.bundle.text_rules import LookupId
 from alignment.drafting import approve, store
 from alignment.drafting.draft import check_suggestion_request, check_summary_request
 from alignment.drafting.schemas import (
     ApproveRequest,
+    DismissRequest,
     RejectRequest,
     SuggestionRequest,
     SummaryRequest,
 )
 from alignment.jobs import enqueue
+from alignment.models import Cycle, StrategicObjective, Team
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
 from service.routes.jobs import ACCEPTED, accepted
@@ -69,10 +75,13 @@ def list_drafts(
         Literal["pending", "approved", "edited_and_approved", "rejected", "failed"] | None,
         Query(),
     ] = None,
-    team: str | None = None,
-    objective: str | None = None,
-    cycle: str | None = None,
+    team: LookupId | None = None,
+    objective: LookupId | None = None,
+    cycle: LookupId | None = None,
 ) -> dict[str, Any]:
+    """Drafts, newest first. A `team`, `objective` or `cycle` that is neither a record of the
+    organization nor named by any of its drafts is refused (422), not answered with none."""
+    _refuse_unknown_filters(session, org_id, team=team, objective=objective, cycle=cycle)
     rows, total = store.list_drafts(
         session,
         org_id,
@@ -91,6 +100,28 @@ def list_drafts(
         "limit": page.limit,
         "offset": page.offset,
     }
+
+
+_FILTERS: dict[str, tuple[Any, str, Any]] = {
+    "team": (Team, "team", store.Draft.team_id),
+    "objective": (StrategicObjective, "strategic objective", store.Draft.objective_id),
+    "cycle": (Cycle, "cycle", store.Draft.cycle_id),
+}
+
+
+def _refuse_unknown_filters(session: Session, org_id: str, **values: str | None) -> None:
+    # A draft may name what is no record: the cycle a suggestion proposes is created when it
+    # is approved, and a team or objective deleted since keeps its drafts.
+    repository.require_org(session, org_id)
+    named = []
+    for name, value in values.items():
+        if value is None:
+            continue
+        model, label, column = _FILTERS[name]
+        drafted = select(store.Draft.id).where(store.Draft.org_id == org_id, column == value)
+        if session.scalar(drafted.limit(1)) is None:
+            named.append((name, value, model, label))
+    repository.refuse_unknown_filters(session, org_id, named)
 
 
 @router.get("/{draft_id}")
@@ -123,6 +154,20 @@ def reject_draft(
     return approve.reject_draft(
         session, org_id, draft_id, decided_by=principal.name, reason=body.reason
     )
+
+
+@router.post("/{draft_id}/dismiss")
+def dismiss_draft(
+    org_id: str,
+    draft_id: str,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    body: DismissRequest | None = None,
+) -> dict[str, Any]:
+    """Set a failed draft aside: kept (`dismissed_at`, `dismissed_by`: the signed-in key), no
+    longer shown on the team page. Dismissing again answers the same; a draft that is not
+    `failed` is a 409 naming its status."""
+    return approve.dismiss_draft(session, org_id, draft_id, dismissed_by=principal.name)
 
 
 @router.get("/{draft_id}/audit")

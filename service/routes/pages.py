@@ -6,7 +6,8 @@ who made it and when: the query names a record, never a message, so nobody can m
 say something with a link. A form from a page that no longer shows what is stored (Back, a
 second tab) changes nothing, and the page says what stands and whose it is (`&again=1`). A form
 the page refuses comes back as the page itself (422), with what the person entered and the
-message beside the field.
+message beside the field; the script it shares with the team page (static/refused.js) puts its
+own address back in the address bar, so reloading does not send the form again.
 """
 
 from typing import Annotated, Any, Literal
@@ -28,7 +29,7 @@ from service.deps import SessionDep
 from service.permissions import may_open
 from service.routes import review_notices
 from service.routes.forms import REJECT_REASON_NEEDED, FormFields, note_field
-from service.templating import page
+from service.templating import FORMS_CSP, page
 
 router = APIRouter(include_in_schema=False)
 # What a check-in's form on the queue says the page showed: nobody's verdict yet. A verdict
@@ -89,6 +90,7 @@ def _render_review(
     org = require_org(session, org_id)
     return page(
         "review.html.j2",
+        csp=FORMS_CSP,
         status_code=status_code,
         org={"id": org.id, "name": org.name},
         items=review.queue(session, org_id),

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from alignment import report, repository
 from alignment.access.principal import Principal, Role
+from alignment.bundle.text_rules import LookupId
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
 from alignment.models import Job, Organization, Team
@@ -45,8 +46,10 @@ FORMATS = {200: {"content": {"application/json": {}, "text/csv": {}, "text/html"
 
 class ReportIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    cycle: list[str] = Field(default_factory=list, description="Cycles covered (default all).")
-    team: list[str] = Field(default_factory=list, description="Only findings about these teams.")
+    cycle: list[LookupId] = Field(default_factory=list, description="Cycles covered (default all).")
+    team: list[LookupId] = Field(
+        default_factory=list, description="Only findings about these teams."
+    )
     perspective: list[str] = Field(default_factory=list)
     kind: list[str] = Field(default_factory=list, description="Only these finding kinds.")
     severity: list[str] = Field(default_factory=list)
@@ -100,7 +103,7 @@ async def findings_query(
     severity: Annotated[str, Query(max_length=40)] = "",
     category: Annotated[str, Query(max_length=40)] = "",
     kind: Annotated[str, Query(max_length=60)] = "",
-    team: Annotated[str, Query(max_length=200, description="Findings about this team.")] = "",
+    team: Annotated[LookupId, Query(max_length=200, description="Findings about this team.")] = "",
     q: Annotated[str, Query(max_length=200, description="Text, id or finding key.")] = "",
 ) -> FindingsView:
     """Which findings a read lists: the same query on the JSON reads and the page."""

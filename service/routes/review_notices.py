@@ -16,7 +16,6 @@ from alignment.access.principal import Principal
 from alignment.drafting import approve, store
 from alignment.models import CheckIn, CheckInFeedback, LinkFeedback, ScoredLink
 from alignment.scoring.drift_decisions import judged_hash
-from alignment.scoring.reads import ON_THE_JUDGED_TEXT
 from service.routes.forms import decided_at_text
 
 CHECK_IN_VERDICTS = {"drifting": "about other work, not its OKR", "on_topic": "about its OKR"}
@@ -83,6 +82,19 @@ def okr_decision(session: Session, org_id: str, okr_id: str) -> Stored | None:
 
 def _standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
     """People's decisions on the OKR's links made on its current text, newest first."""
+    # Judged against any of the OKR's stored links, not the decided pair's own: a pair not
+    # stored (a link declared since the last scoring, an objective ranked below the stored
+    # ones) has no row until the scoring job the decision queued stores it, and the decision
+    # stands meanwhile.
+    on_current_text = (
+        select(ScoredLink.okr_id)
+        .where(
+            ScoredLink.org_id == LinkFeedback.org_id,
+            ScoredLink.okr_id == LinkFeedback.okr_id,
+            ScoredLink.okr_hash == LinkFeedback.okr_hash,
+        )
+        .exists()
+    )
     return list(
         session.execute(
             select(
@@ -91,8 +103,7 @@ def _standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
                 LinkFeedback.decided_by,
                 LinkFeedback.decided_at,
             )
-            .join(ScoredLink, ON_THE_JUDGED_TEXT)
-            .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id)
+            .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id, on_current_text)
             .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
         ).all()
     )
@@ -136,6 +147,8 @@ def link_decision(session: Session, org_id: str, okr_id: str, objective_id: str)
 
 def draft_decision(session: Session, org_id: str, draft_id: str) -> Stored | None:
     draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id})
+    if draft is not None and draft.dismissed_at is not None and draft.dismissed_by:
+        return Stored(f"draft {draft_id}", "dismissed", draft.dismissed_by, draft.dismissed_at)
     if draft is None or draft.status not in DRAFT_VERBS:
         return None
     history = store.decisions(session, org_id, draft_id)

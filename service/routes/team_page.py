@@ -41,7 +41,7 @@ from service.routes.team_page_edits import edited_field, suggestion_edits
 from service.templating import page
 
 router = APIRouter(include_in_schema=False)
-# The one page with a script of its own (the live parent suggestion), served from this site.
+# The page's scripts come from this site; the live parent suggestion also asks the server.
 TEAM_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -114,7 +114,11 @@ def _followed_job(
         return None
     if principal.role is Role.team_lead and job.requested_by != principal.name:
         return None
-    return job_views.render(job)
+    shown = job_views.render(job)
+    # A draft dismissed since is no longer listed: the page must not say it is "ready below".
+    draft_id = job.result.get("draft_id") if isinstance(job.result, dict) else None
+    draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id}) if draft_id else None
+    return {**shown, "draft_dismissed": draft is not None and draft.dismissed_at is not None}
 
 
 def _render(
@@ -306,4 +310,17 @@ def reject_form(
         entered = {"form": draft_id, "fields": form, "errors": {"reason": REJECT_REASON_NEEDED}}
         return _refused(request, session, principal, org_id, team_id, entered)
     approve.reject_draft(session, org_id, draft_id, decided_by=principal.name, reason=reason)
+    return _back_to_page(org_id, team_id, decided=draft_id)
+
+
+@router.post("/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/dismiss")
+def dismiss_form(
+    org_id: str, team_id: str, draft_id: str, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    """A failed draft set aside; a form from a page that still shows it (a second tab) changes
+    nothing and says who dismissed it."""
+    draft = _team_draft(session, org_id, team_id, draft_id)
+    if draft.dismissed_at is not None:
+        return _back_to_page(org_id, team_id, decided=draft_id, again=1)
+    approve.dismiss_draft(session, org_id, draft_id, dismissed_by=principal.name)
     return _back_to_page(org_id, team_id, decided=draft_id)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import uuid
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+from typer.testing import Result as CliResult
 
 from alignment import db, repository
 from alignment.bundle.io import load_file
@@ -98,30 +100,76 @@ def test_eval_drafts_reports_gate_shares_and_leaves_no_trace(imported):
     assert not any(o.id.startswith("eval-") for o in orgs)
 
 
-def test_a_draft_stored_as_failed_is_exit_code_1(imported, monkeypatch):
-    """A script must be able to tell: the LLM's output failed its gates twice (draft + repair)."""
+def _failed_suggestion(org_id: str, monkeypatch) -> CliResult:
+    """`suggest` with an LLM whose output fails its gates twice (draft + repair): a draft
+    stored as failed."""
     from alignment.drafting.drafters import get_drafter
     from alignment.settings import get_settings
     from tests.alignment.drafting_support import FakeOpenAI
 
-    org_id, _ = imported
     server = FakeOpenAI()
     server.reply("not json")
     server.reply("still not json")
-    monkeypatch.setenv("GOLDENTHREAD_LLM_BASE_URL", server.url)
-    monkeypatch.setenv("GOLDENTHREAD_LLM_MAX_RETRIES", "0")
-    get_settings.cache_clear()
-    get_drafter.cache_clear()  # the process-wide drafter is built from settings once
-    try:
-        result = CliRunner().invoke(
-            app, ["suggest", "--org", org_id, "--team", "T-1", "--objective", "SO-1", "--json"]
-        )
-    finally:
+    # The LLM only for this command: the caller's next ones draft offline again.
+    with monkeypatch.context() as env:
+        env.setenv("GOLDENTHREAD_LLM_BASE_URL", server.url)
+        env.setenv("GOLDENTHREAD_LLM_MAX_RETRIES", "0")
         get_settings.cache_clear()
-        get_drafter.cache_clear()
-        server.close()
+        get_drafter.cache_clear()  # the process-wide drafter is built from settings once
+        try:
+            result = CliRunner().invoke(
+                app, ["suggest", "--org", org_id, "--team", "T-1", "--objective", "SO-1", "--json"]
+            )
+        finally:
+            server.close()
+    get_settings.cache_clear()
+    get_drafter.cache_clear()
+    return result
+
+
+def test_a_draft_stored_as_failed_is_exit_code_1(imported, monkeypatch):
+    """A script must be able to tell: the LLM's output failed its gates twice (draft + repair)."""
+    org_id, _ = imported
+    result = _failed_suggestion(org_id, monkeypatch)
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["status"] == "failed"
+
+
+def test_a_failed_draft_is_dismissed_from_the_command_line(imported, monkeypatch):
+    """As the API's dismiss: by the person running the command (as approve and reject name
+    them), once; listed afterwards, marked, in text and JSON; a draft that is not failed is
+    refused with the API's message and the error exit code."""
+    org_id, _ = imported
+    failed = json.loads(_failed_suggestion(org_id, monkeypatch).stdout)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["drafts", "list", "--org", org_id])
+    assert f"{failed['id']}  suggestion failed " in listed.stdout, listed.output
+
+    first = _json(["drafts", "dismiss", failed["id"], "--org", org_id])
+    assert first["status"] == "failed" and first["dismissed_by"] == f"cli:{getpass.getuser()}"
+    assert first["dismissed_at"]
+    assert _json(["drafts", "dismiss", failed["id"], "--org", org_id]) == first  # it stands
+    shown = runner.invoke(app, ["drafts", "dismiss", failed["id"], "--org", org_id])
+    assert shown.exit_code == 0, shown.output
+    assert "failed, dismissed" in shown.stdout
+    assert f"dismissed by cli:{getpass.getuser()} at " in shown.stdout
+
+    listed = runner.invoke(app, ["drafts", "list", "--org", org_id, "--status", "failed"])
+    assert f"{failed['id']}  suggestion failed, dismissed " in listed.stdout, listed.output
+    [row] = _json(["drafts", "list", "--org", org_id, "--status", "failed"])
+    assert row == first  # complete: the JSON keeps the dismissed draft and who set it aside
+
+    pending = _json(["summarize", "--org", org_id, "--team", "T-1"])
+    assert pending["status"] == "pending", pending["gates"]
+    refused = runner.invoke(app, ["drafts", "dismiss", pending["id"], "--org", org_id])
+    assert refused.exit_code == 2, refused.output
+    assert (
+        f"error (conflict): draft {pending['id']!r} is pending: only a failed draft can be "
+        "dismissed" in " ".join(refused.output.split())
+    )
+    assert "DRAFT_ID: the draft is pending" in refused.output
+    missing = runner.invoke(app, ["drafts", "dismiss", "D-missing", "--org", org_id])
+    assert missing.exit_code == 2 and "error (not_found)" in missing.output
 
 
 @pytest.mark.slow

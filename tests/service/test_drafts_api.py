@@ -155,3 +155,82 @@ def test_llm_drafts_through_the_api_record_the_model(dsession, embedder, llm_ser
     assert draft["provenance"]["model"] == support.MODEL
     assert draft["provenance"]["tokens"] == {"input": 700, "output": 200, "total": 900}
     assert draft["provenance"]["prompt"]["id"] == "suggest_okrs"
+
+
+def failed_draft(client: TestClient, jobs: Jobs, org: str, team: str, headers=None) -> dict:
+    """A draft stored as `failed`: the same suggestion asked for again once the first one is
+    approved restates an OKR the team has, and the `not_duplicate` gate refuses it."""
+    base = f"/orgs/{org}/drafts"
+    ask = {"team": team}
+    first = jobs.draft(
+        client, client.post(f"{base}/suggestions", json=ask, headers=headers), headers
+    )
+    approved = client.post(f"{base}/{first['id']}/approve", json={}, headers=headers)
+    assert approved.status_code == 200, approved.text
+    again = jobs.draft(
+        client, client.post(f"{base}/suggestions", json=ask, headers=headers), headers
+    )
+    assert again["status"] == "failed", again["gates"]
+    return again
+
+
+def test_a_failed_draft_is_dismissed_once_and_stays_in_the_api(api, djobs):
+    failed = failed_draft(api, djobs, ORG, "T-13")
+    assert (failed["dismissed_at"], failed["dismissed_by"]) == (None, None)
+    [approved] = api.get(BASE, params={"status": "approved"}).json()["items"]
+    refused = api.post(f"{BASE}/{approved['id']}/dismiss")
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"] == (
+        f"draft {approved['id']!r} is approved: only a failed draft can be dismissed"
+    )
+    forged = api.post(f"{BASE}/{failed['id']}/dismiss", json={"dismissed_by": "CEO"})
+    assert forged.status_code == 422
+    assert forged.json()["error"]["details"][0]["path"] == "$.dismissed_by"
+
+    first = api.post(f"{BASE}/{failed['id']}/dismiss")
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "failed" and first.json()["dismissed_by"] == "test-admin"
+    assert first.json()["dismissed_at"]
+    again = api.post(f"{BASE}/{failed['id']}/dismiss", json={})
+    assert again.status_code == 200 and again.json() == first.json()  # the first one stands
+    assert api.get(f"{BASE}/{failed['id']}").json() == first.json()
+    listed = api.get(BASE, params={"status": "failed"}).json()["items"]
+    assert [d["dismissed_by"] for d in listed if d["id"] == failed["id"]] == ["test-admin"]
+    assert api.get(f"{BASE}/{failed['id']}/audit").json()["draft"] == first.json()
+    assert api.post(f"{BASE}/D-missing/dismiss").status_code == 404
+
+
+def test_dismissing_is_for_the_teams_deciders_and_is_audited(dsession, embedder, djobs):
+    from sqlalchemy import select
+
+    from alignment.access import keys
+    from alignment.access.principal import Role
+    from alignment.models import AuditEntry
+    from tests.conftest import auth
+
+    made = {
+        name: auth(keys.create_key(dsession, org_id=ORG, name=name, **kind)[1])
+        for name, kind in (
+            ("Lea", {"role": Role.team_lead, "team_ids": ["T-13"]}),
+            ("Tom", {"role": Role.team_lead, "team_ids": ["T-9"]}),
+            ("Ivy", {"role": Role.integration}),
+        )
+    }
+    dsession.commit()
+    with make_client(dsession, embedder, real_auth=True) as client:
+        failed = failed_draft(client, djobs, ORG, "T-13", made["Lea"])
+        url = f"{BASE}/{failed['id']}/dismiss"
+        assert client.post(url, headers=made["Tom"]).status_code == 403  # another team's lead
+        assert client.post(url, headers=made["Ivy"]).status_code == 403  # decides no drafts
+        dismissed = client.post(url, headers=made["Lea"])
+        assert dismissed.status_code == 200, dismissed.text
+        assert dismissed.json()["dismissed_by"].startswith("Lea (key ")
+    entries = dsession.scalars(
+        select(AuditEntry).where(
+            AuditEntry.org_id == ORG,
+            AuditEntry.action == "POST /orgs/{org_id}/drafts/{draft_id}/dismiss",
+        )
+    ).all()
+    assert [(e.principal, e.record) for e in entries] == [
+        (dismissed.json()["dismissed_by"], failed["id"])
+    ]

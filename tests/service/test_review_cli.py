@@ -52,3 +52,43 @@ def test_okrs_awaiting_review_are_listed_from_the_command_line(scored_sample) ->
     first = items[0]
     assert first["okr_id"] in text.output
     assert first["candidates"][0]["objective_id"] in text.output
+
+
+def test_review_list_says_what_each_okrs_team_declared(scored_sample, monkeypatch) -> None:
+    """As the page: the objectives the team said its OKR serves, with the engine's score and
+    whether it is among the candidates, or that the team declared none."""
+    from alignment import review
+
+    queue = review.queue
+    runner = CliRunner()
+    items = json.loads(
+        runner.invoke(app, ["review", "list", "--org", scored_sample, "--json"]).stdout
+    )["items"]
+    by_okr = {i["okr_id"]: i for i in items}
+    [said] = by_okr["O-38"]["declared"]  # the team's SO-8 is not among its candidates
+    assert said["objective_id"] == "SO-8"
+    assert "SO-8" not in {c["objective_id"] for c in by_okr["O-38"]["candidates"]}
+    [candidate] = by_okr["O-21"]["declared"]
+    assert candidate["objective_id"] in {c["objective_id"] for c in by_okr["O-21"]["candidates"]}
+
+    text = runner.invoke(app, ["review", "list", "--org", scored_sample]).stdout
+    lines = [line.strip() for line in text.splitlines()]
+    assert (
+        f"its team says it serves SO-8 {said['objective_title']} (score {said['score']:.2f}, "
+        f"{said['label']}; not among the candidates)"
+    ) in lines, text
+    assert (
+        f"its team says it serves {candidate['objective_id']} {candidate['objective_title']} "
+        f"(score {candidate['score']:.2f}, {candidate['label']})"
+    ) in lines, text
+    assert "its team declared no objective it serves" not in lines
+
+    def none_declared_for_o21(session, org_id):
+        return [
+            {**i, "declared": []} if i["okr_id"] == "O-21" else i for i in queue(session, org_id)
+        ]
+
+    monkeypatch.setattr(review, "queue", none_declared_for_o21)
+    text = runner.invoke(app, ["review", "list", "--org", scored_sample]).stdout
+    o21 = text.split("O-21", 1)[1].split("O-38", 1)[0]
+    assert "its team declared no objective it serves" in o21 and "its team says" not in o21

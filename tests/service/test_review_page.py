@@ -230,3 +230,96 @@ def test_the_queue_links_each_okr_to_its_page(client, scored_sample) -> None:
     page = _queue(client, org)
     okr = _unsure_okrs(page)[0]
     assert f'<h2><a href="/orgs/{org}/okr/{okr}">{okr}</a> · ' in page
+
+
+def _okr_item(page: str, okr: str) -> str:
+    return page.split(f'<article data-okr="{okr}">', 1)[1].split("</article>", 1)[0]
+
+
+def test_each_unsure_okr_shows_what_its_team_declared(client, scored_sample, session) -> None:
+    """Before anyone decides, the queue shows the objective the team said its OKR serves, and
+    says so plainly when the team declared none."""
+    from sqlalchemy import delete
+
+    from alignment.models import DeclaredLink, StrategicObjective
+
+    org = scored_sample
+    title = session.get(StrategicObjective, {"org_id": org, "id": "SO-8"}).title
+    said = re.search(r'<p class="declared">(.*?)</p>', _okr_item(_queue(client, org), "O-38"), re.S)
+    assert said, "the unsure OKR shows no declared link"
+    words = re.sub(r"<[^>]+>", "", html.unescape(said.group(1)))
+    assert words.startswith(f"Its team says it serves: SO-8 · {title} (score "), words
+
+    session.execute(
+        delete(DeclaredLink).where(DeclaredLink.org_id == org, DeclaredLink.okr_id == "O-38")
+    )
+    said = re.search(r'<p class="declared">(.*?)</p>', _okr_item(_queue(client, org), "O-38"), re.S)
+    words = re.sub(r"<[^>]+>", "", html.unescape(said.group(1)))
+    assert words == "Its team declared no objective this OKR serves."
+
+
+def test_a_refused_form_names_the_queues_own_address_for_the_shared_script(
+    client, scored_sample, jobs
+) -> None:
+    """The refused form comes back at its POST address; the page names its own address and loads
+    the script (the team page's) that puts it in the address bar and brings the refusal into
+    view, which the page's policy allows."""
+    org = scored_sample
+    draft_id = _pending_draft(client, jobs, org)
+    refused = client.post(f"/orgs/{org}/review/drafts/{draft_id}/reject", data={"reason": " "})
+    assert refused.status_code == 422
+    assert f'<main data-page="/orgs/{org}/review">' in refused.text
+    assert '<script src="/static/app/refused.js" defer></script>' in refused.text
+    assert "script-src 'self'" in refused.headers["content-security-policy"]
+    script = client.get("/static/app/refused.js")
+    assert script.status_code == 200
+    assert "history.replaceState" in script.text and "[data-refused]" in script.text
+    team = client.get(f"/orgs/{org}/team/T-9").text  # one script, shared
+    assert '<script src="/static/app/refused.js" defer></script>' in team
+    assert "replaceState" not in client.get("/static/app/team.js").text
+
+
+def _options(item: str) -> list[tuple[str, str]]:
+    return [
+        (value, html.unescape(words))
+        for value, words in re.findall(r'<option value="([^"]+)">([^<]*)</option>', item)
+    ]
+
+
+def test_the_confirm_control_also_offers_what_the_team_declared(
+    client, scored_sample, jobs
+) -> None:
+    """O-38's team declared SO-8, which the engine ranks below its candidates: the reviewer
+    can still side with the team. Confirmed, it is the decision the page states, and the OKR
+    is out of the queue, and stays out once its teammates are rescored."""
+    org = scored_sample
+    queue = {i["okr_id"]: i for i in client.get(f"/orgs/{org}/review-queue").json()["items"]}
+    page = _queue(client, org)
+
+    item = queue["O-38"]
+    offered = _options(_okr_item(page, "O-38"))
+    candidates = [c["objective_id"] for c in item["candidates"]]
+    assert [value for value, _ in offered] == [*candidates, "SO-8"]  # the engine's best first
+    [said] = item["declared"]
+    assert offered[-1][1] == (
+        f"SO-8 · {said['objective_title']} (its team's declared objective; "
+        f"score {said['score']:.2f})"
+    )
+    assert not any("declared" in words for _, words in offered[:-1])
+    # A declared objective among the candidates is offered once, marked.
+    [also] = queue["O-21"]["declared"]
+    offered = dict(_options(_okr_item(page, "O-21")))
+    assert list(offered) == [c["objective_id"] for c in queue["O-21"]["candidates"]]
+    assert offered[also["objective_id"]].endswith("; its team's declared objective)")
+
+    answer = client.post(f"/orgs/{org}/review/O-38/confirm", data={"objective_id": "SO-8"})
+    said_now = _said(answer)
+    assert re.fullmatch(
+        f"Recorded: O-38 confirmed as serving SO-8 \\(by you at {WHEN}\\)\\.", said_now
+    )
+    assert "O-38" not in _unsure_okrs(answer.text)
+    assert jobs.drain()  # the teammates' rescoring
+    after = client.get(f"/orgs/{org}/review", params={"decided": "okr", "id": "O-38"})
+    assert _status(after.text) == [said_now] and "O-38" not in _unsure_okrs(after.text)
+    links = client.get(f"/orgs/{org}/okrs/O-38/links").json()["links"]
+    assert [lk["label"] for lk in links if lk["objective_id"] == "SO-8"] == ["aligned"]

@@ -38,6 +38,38 @@ def test_unsure_okrs_wait_in_the_queue_and_a_person_decides(session, scored_samp
             assert okr not in left and "O-38" not in left
 
 
+def test_each_queue_item_carries_what_its_team_declared(client, session, scored_sample):
+    """The team's own word beside the engine's candidates: the objectives it declared the OKR
+    serves, in its order, with the engine's score for each; an empty list when it declared none.
+    Every key an item had before stays."""
+    from sqlalchemy import delete, select
+
+    from alignment.models import DeclaredLink, ScoredLink
+
+    org = scored_sample
+    items = client.get(f"/orgs/{org}/review-queue").json()["items"]
+    item = next(i for i in items if i["okr_id"] == "O-38")
+    assert {"okr_id", "title", "team", "cycle", "candidates", "declared"} == set(item)
+    declared = session.scalars(
+        select(DeclaredLink.objective_id)
+        .where(DeclaredLink.org_id == org, DeclaredLink.okr_id == "O-38")
+        .order_by(DeclaredLink.position)
+    ).all()
+    assert [d["objective_id"] for d in item["declared"]] == declared == ["SO-8"]
+    link = session.get(ScoredLink, {"org_id": org, "okr_id": "O-38", "objective_id": "SO-8"})
+    [said] = item["declared"]
+    assert said["objective_title"] and (said["score"], said["label"]) == (
+        round(link.score, 4),
+        link.label,
+    )
+
+    session.execute(
+        delete(DeclaredLink).where(DeclaredLink.org_id == org, DeclaredLink.okr_id == "O-38")
+    )
+    items = client.get(f"/orgs/{org}/review-queue").json()["items"]
+    assert next(i for i in items if i["okr_id"] == "O-38")["declared"] == []
+
+
 def test_rejecting_an_aligned_okr_through_the_queue_is_refused(session, scored_sample, embedder):
     with make_client(session, embedder) as client:
         refused = client.post(f"/orgs/{scored_sample}/review-queue/okrs/O-1/reject", json={})
@@ -300,3 +332,103 @@ def test_an_okr_decision_sent_to_the_check_in_route_is_told_the_okrs_path(client
     assert decided.status_code == 200, decided.text
     assert decided.json()["check_in_id"] == "confirm"
     assert decided.json()["decided_by"] == "test-admin"
+
+
+def _queue_item(client, org: str, okr: str) -> dict | None:
+    items = client.get(f"/orgs/{org}/review-queue").json()["items"]
+    return next((i for i in items if i["okr_id"] == okr), None)
+
+
+def test_a_declared_objective_not_scored_yet_is_confirmed_and_applied_by_rescoring(
+    client, session, scored_sample, embedder
+):
+    """The team declared SO-8 after the last scoring: no stored pair, so not a candidate. The
+    confirmation is stored and the queue states it at once; the scoring job it names stores
+    the pair as aligned, and the OKR leaves the queue."""
+    import re
+
+    from sqlalchemy import delete
+
+    from alignment.models import ScoredLink
+    from tests.jobs_support import Jobs
+
+    org = scored_sample
+    session.execute(
+        delete(ScoredLink).where(
+            ScoredLink.org_id == org, ScoredLink.okr_id == "O-38", ScoredLink.objective_id == "SO-8"
+        )
+    )
+    session.flush()
+    [said] = _queue_item(client, org, "O-38")["declared"]
+    assert (said["objective_id"], said["score"], said["label"]) == ("SO-8", None, None)
+    page = client.get(f"/orgs/{org}/review").text
+    item = page.split('<article data-okr="O-38">', 1)[1].split("</article>", 1)[0]
+    assert re.search(
+        r'<option value="SO-8">SO-8 · [^<]*\(its team\'s declared objective; not scored\)',
+        item,
+    ), item
+
+    confirmed = client.post(
+        f"/orgs/{org}/review-queue/okrs/O-38/confirm", json={"objective_id": "SO-8"}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    body = confirmed.json()
+    assert (body["verdict"], body["decided_by"]) == ("confirmed", "test-admin")
+    assert body["rescoring_job"] is not None
+    assert _feedback(session, org, "O-38") == {"SO-8": ("confirmed", "test-admin")}
+
+    def notice(**query) -> list[str]:
+        shown = client.get(f"/orgs/{org}/review", params={"decided": "okr", "id": "O-38", **query})
+        return re.findall(r'<p role="status">(.*?)</p>', shown.text)
+
+    [now] = notice()
+    assert now.startswith("Recorded: O-38 confirmed as serving SO-8 (by you at "), now
+    # A form from the page shown before: the decision stands, nothing changes.
+    stale = client.post(f"/orgs/{org}/review/O-38/confirm", data={"objective_id": "SO-7"})
+    assert stale.status_code == 200 and "again=1" in str(stale.url)
+    assert _feedback(session, org, "O-38") == {"SO-8": ("confirmed", "test-admin")}
+
+    assert body["rescoring_job"] in Jobs(session, embedder).drain()
+    assert _queue_item(client, org, "O-38") is None
+    links = client.get(f"/orgs/{org}/okrs/O-38/links").json()["links"]
+    assert [lk["label"] for lk in links if lk["objective_id"] == "SO-8"] == ["aligned"]
+    assert notice() == [now]
+
+
+def test_any_objective_of_the_organization_may_be_confirmed(
+    client, session, scored_sample, embedder
+):
+    """The reviewer may know better than the engine and the team: an objective neither ranked
+    among the OKR's stored links nor declared is confirmed too, and the answer names the job
+    that stores the pair, even for an OKR with no teammates to rescore."""
+    from sqlalchemy import select
+
+    from alignment.models import Okr, ScoredLink, StrategicObjective
+    from tests.jobs_support import Jobs
+
+    org = scored_sample
+    team = session.get(Okr, {"org_id": org, "id": "O-22"}).team_id
+    assert session.scalars(select(Okr.id).where(Okr.org_id == org, Okr.team_id == team)).all() == [
+        "O-22"
+    ]
+    stored = set(
+        session.scalars(
+            select(ScoredLink.objective_id).where(
+                ScoredLink.org_id == org, ScoredLink.okr_id == "O-22"
+            )
+        )
+    )
+    objectives = session.scalars(
+        select(StrategicObjective.id).where(StrategicObjective.org_id == org)
+    ).all()
+    unstored = sorted(set(objectives) - stored)[0]
+
+    confirmed = client.post(
+        f"/orgs/{org}/review-queue/okrs/O-22/confirm", json={"objective_id": unstored}
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    job = confirmed.json()["rescoring_job"]
+    assert job is not None
+    assert job in Jobs(session, embedder).drain()
+    links = client.get(f"/orgs/{org}/okrs/O-22/links").json()["links"]
+    assert [lk["label"] for lk in links if lk["objective_id"] == unstored] == ["aligned"]

@@ -37,3 +37,40 @@ def test_a_team_page_form_left_open_changes_nothing_and_says_who_decided(
     ), said
     assert {d: decisions(session, org, d) for d in (approved, rejected)} == before
     assert session.get(Draft, {"org_id": org, "id": rejected}).status == "rejected"
+
+
+def test_a_failed_draft_is_dismissed_from_the_team_page(client, scored_sample, jobs) -> None:
+    """A failed draft offers a Dismiss button; dismissed, it leaves the page (the API keeps it,
+    marked), and a second dismissal from a page left open changes nothing and says who did it."""
+    from tests.service.test_drafts_api import failed_draft
+
+    org = scored_sample
+    failed = failed_draft(client, jobs, org, "T-9")["id"]
+    page = client.get(f"/orgs/{org}/team/T-9").text
+    item = page.split(f'data-draft="{failed}" data-status="failed">', 1)[1].split("</article>")[0]
+    action = f"/orgs/{org}/team/T-9/drafts/{failed}/dismiss"
+    assert re.search(f'<form method="post" action="{action}\\?csrf=[^"]*"', item)
+    assert ">Dismiss</button>" in item
+
+    said = _team_said(client.post(action))
+    assert re.fullmatch(f"Recorded: draft {failed} dismissed \\(by you at {WHEN}\\)\\.", said)
+    shown = client.get(f"/orgs/{org}/team/T-9").text
+    assert f'data-draft="{failed}"' not in shown
+    kept = client.get(f"/orgs/{org}/drafts/{failed}").json()
+    assert (kept["status"], kept["dismissed_by"]) == ("failed", "test-admin")
+
+    said = _team_said(client.post(action))  # the page left open in another tab
+    assert re.fullmatch(
+        f"draft {failed} already dismissed \\(by you at {WHEN}\\); nothing changed\\.", said
+    ), said
+    assert client.get(f"/orgs/{org}/drafts/{failed}").json() == kept
+
+
+def test_a_pending_draft_offers_no_dismissal_and_refuses_one(client, scored_sample, jobs) -> None:
+    org = scored_sample
+    pending = _pending_draft(client, jobs, org)
+    page = client.get(f"/orgs/{org}/team/T-9").text
+    item = page.split(f'data-draft="{pending}" data-status="pending">', 1)[1].split("</article>")[0]
+    assert "/dismiss" not in item
+    refused = client.post(f"/orgs/{org}/team/T-9/drafts/{pending}/dismiss")
+    assert refused.status_code == 409 and "is pending" in refused.text

@@ -13,7 +13,12 @@ from alignment.drafting.store import Draft, DraftDecision
 from alignment.models import CheckInFeedback
 from tests.web.conftest import shot
 from tests.web.test_pages import sign_in
-from tests.web.test_team_page import _pending_summary, restore  # noqa: F401 (a fixture)
+from tests.web.test_team_page import (  # noqa: F401 (restore: a fixture, used by name)
+    _forced,
+    _only_refusals,
+    _pending_summary,
+    restore,
+)
 
 WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"
 
@@ -113,3 +118,46 @@ def test_each_okr_in_the_queue_opens_its_page(page, role_keys, scored_sample) ->
     assert page.url.endswith(f"/orgs/{scored_sample}/okr/{okr}")
     assert okr in page.get_by_role("heading", level=1).inner_text()
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def _in_view(page, selector: str) -> bool:
+    return page.evaluate(
+        "s => { const r = document.querySelector(s).getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= window.innerHeight; }",
+        selector,
+    )
+
+
+def test_a_refused_reason_shows_the_queues_own_address_with_the_field_in_view(
+    page,
+    role_keys,
+    scored_sample,
+    restore,  # noqa: F811
+) -> None:
+    """As on the team page (one shared script): the refused form comes back at the form's POST
+    address, which the page replaces with its own, so reloading shows the queue instead of
+    sending the form again; the refused field has the focus, in view with its message."""
+    sign_in(page, role_keys["strategy_office"])
+    draft_id = _pending_summary(page, scored_sample)
+    queue = f"/orgs/{scored_sample}/review"
+    page.goto(queue)
+    item = page.locator(f"article[data-draft='{draft_id}']")
+    reject = item.locator("form:has(button.reject)")
+    item.get_by_label("Why").fill("   ")
+    assert _forced(page, reject, reject.get_by_role("button", name="Reject"), "/reject") == 422
+    assert page.evaluate("location.pathname") == queue
+    assert page.evaluate("location.search") == ""  # no form token left in the address either
+    reason = page.locator(f"article[data-draft='{draft_id}']").get_by_label("Why")
+    assert reason.get_attribute("aria-invalid") == "true"
+    assert page.evaluate("document.activeElement.id") == reason.get_attribute("id")
+    message = f"#{reason.get_attribute('aria-describedby')}"
+    assert page.locator(message).inner_text() == "Say why you reject the draft"
+    assert _in_view(page, f"#{reason.get_attribute('id')}") and _in_view(page, message)
+    shot(page, "review-queue-refused-address")
+
+    sent = []
+    page.on("request", lambda r: r.method == "POST" and sent.append(r.url))
+    reloaded = page.reload()
+    assert reloaded.status == 200 and sent == []  # the queue, not the form sent again
+    assert page.locator("[aria-invalid=true]").count() == 0
+    assert _only_refusals(page) == [] and page.outside_requests == []
