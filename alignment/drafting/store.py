@@ -27,8 +27,17 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from alignment import repository
 from alignment.errors import NotFound
-from alignment.models import Base, LlmUsage, org_fk, stamped_now
+from alignment.models import (
+    Base,
+    Cycle,
+    LlmUsage,
+    StrategicObjective,
+    Team,
+    org_fk,
+    stamped_now,
+)
 from alignment.repository import require_org
 
 STATUSES = ("pending", "approved", "edited_and_approved", "rejected", "failed")
@@ -160,6 +169,28 @@ def list_drafts(
         query.order_by(Draft.created_at.desc(), Draft.id).limit(limit).offset(offset)
     ).all()
     return list(rows), total
+
+
+def refuse_unknown_filters(
+    session: Session, org_id: str, *, team: str | None, objective: str | None, cycle: str | None
+) -> None:
+    """A `team`, `objective` or `cycle` filter naming neither a record of the organization nor
+    any of its drafts is refused (422), not answered with no drafts. A draft may name what is
+    no record: the cycle a suggestion proposes is created when it is approved, and a team or
+    objective deleted since keeps its drafts."""
+    require_org(session, org_id)
+    named = []
+    for param, value, model, label, column in (
+        ("team", team, Team, "team", Draft.team_id),
+        ("objective", objective, StrategicObjective, "strategic objective", Draft.objective_id),
+        ("cycle", cycle, Cycle, "cycle", Draft.cycle_id),
+    ):
+        if value is None:
+            continue
+        drafted = select(Draft.id).where(Draft.org_id == org_id, column == value).limit(1)
+        if session.scalar(drafted) is None:
+            named.append((param, value, model, label))
+    repository.refuse_unknown_filters(session, org_id, named)
 
 
 def decisions(session: Session, org_id: str, draft_id: str) -> list[DraftDecision]:

@@ -8,10 +8,7 @@ outage is retried with backoff, then fails the job with the reason; no draft is 
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from alignment import repository
 from alignment.access.principal import Role
 from alignment.bundle.text_rules import LookupId
 from alignment.drafting import approve, store
@@ -24,7 +21,6 @@ from alignment.drafting.schemas import (
     SummaryRequest,
 )
 from alignment.jobs import enqueue
-from alignment.models import Cycle, StrategicObjective, Team
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
 from service.routes.jobs import ACCEPTED, accepted
@@ -81,7 +77,7 @@ def list_drafts(
 ) -> dict[str, Any]:
     """Drafts, newest first. A `team`, `objective` or `cycle` that is neither a record of the
     organization nor named by any of its drafts is refused (422), not answered with none."""
-    _refuse_unknown_filters(session, org_id, team=team, objective=objective, cycle=cycle)
+    store.refuse_unknown_filters(session, org_id, team=team, objective=objective, cycle=cycle)
     rows, total = store.list_drafts(
         session,
         org_id,
@@ -100,28 +96,6 @@ def list_drafts(
         "limit": page.limit,
         "offset": page.offset,
     }
-
-
-_FILTERS: dict[str, tuple[Any, str, Any]] = {
-    "team": (Team, "team", store.Draft.team_id),
-    "objective": (StrategicObjective, "strategic objective", store.Draft.objective_id),
-    "cycle": (Cycle, "cycle", store.Draft.cycle_id),
-}
-
-
-def _refuse_unknown_filters(session: Session, org_id: str, **values: str | None) -> None:
-    # A draft may name what is no record: the cycle a suggestion proposes is created when it
-    # is approved, and a team or objective deleted since keeps its drafts.
-    repository.require_org(session, org_id)
-    named = []
-    for name, value in values.items():
-        if value is None:
-            continue
-        model, label, column = _FILTERS[name]
-        drafted = select(store.Draft.id).where(store.Draft.org_id == org_id, column == value)
-        if session.scalar(drafted.limit(1)) is None:
-            named.append((name, value, model, label))
-    repository.refuse_unknown_filters(session, org_id, named)
 
 
 @router.get("/{draft_id}")
