@@ -21,6 +21,7 @@ from alignment.errors import DomainError
 from service.commands import drafts as draft_commands
 from service.commands.console import RICH_ON_A_TERMINAL, err, out
 from service.commands.database import db_app, prepare_database, settings_or_exit
+from service.commands.ids import Org
 from service.commands.keys import keys_app
 from service.commands.report import build_whole_report, check_output, report_cmd
 from service.commands.review import review_app
@@ -100,7 +101,7 @@ EXPORT_FORMATS = ("json", "yaml")  # as `report --format`: lower case
 
 @app.command("export")
 def export_cmd(
-    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    org: Org,
     fmt: Annotated[str, typer.Option("--format", help="json or yaml")] = "json",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File (default stdout)")
@@ -335,7 +336,7 @@ ADJUDICATION_STOPPED = 3  # `score --adjudicate`: scores stored, the LLM pass st
 
 @app.command("score")
 def score_cmd(
-    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    org: Org,
     adjudicate: Annotated[
         bool,
         typer.Option(
@@ -401,7 +402,7 @@ draft_commands.register(app, eval_app)
 @app.command("suggest-parent")
 def suggest_parent_cmd(
     text: Annotated[str, typer.Argument(help="Draft OKR title (or whole text).")],
-    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    org: Org,
     key_result: Annotated[
         list[str] | None, typer.Option("--kr", help="A draft key result (repeatable).")
     ] = None,

@@ -16,12 +16,12 @@ from pydantic import ValidationError
 
 from alignment.drafting.store import KINDS, STATUSES
 from alignment.errors import DomainError
+from service.commands.ids import Org, as_stored
 
 drafts_app = typer.Typer(
     help="Review drafts: list, show, approve, reject, dismiss.", no_args_is_help=True
 )
 
-Org = Annotated[str, typer.Option("--org", help="Organization id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
@@ -130,10 +130,14 @@ def _bad_request(exc: Any, options: dict[str, str]) -> typer.BadParameter:
 
 def suggest_cmd(
     org: Org,
-    team: Annotated[str, typer.Option("--team", help="Team id.")],
+    team: Annotated[str, typer.Option("--team", help="Team id.", callback=as_stored)],
     objective: Annotated[
         list[str] | None,
-        typer.Option("--objective", help="Strategic objective to serve (repeat; none: suggest)."),
+        typer.Option(
+            "--objective",
+            help="Strategic objective to serve (repeat; none: suggest).",
+            callback=as_stored,
+        ),
     ] = None,
     cycle: Annotated[
         str | None,
@@ -167,9 +171,9 @@ def suggest_cmd(
 
 def summarize_cmd(
     org: Org,
-    team: Annotated[str | None, typer.Option("--team", help="Team id.")] = None,
+    team: Annotated[str | None, typer.Option("--team", help="Team id.", callback=as_stored)] = None,
     objective: Annotated[
-        str | None, typer.Option("--objective", help="Strategic objective id.")
+        str | None, typer.Option("--objective", help="Strategic objective id.", callback=as_stored)
     ] = None,
     cycle: Annotated[
         str | None,
@@ -253,7 +257,7 @@ def list_cmd(
 
 @drafts_app.command("show")
 def show_cmd(
-    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    draft_id: Annotated[str, typer.Argument(help="Draft id.", callback=as_stored)],
     org: Org,
     audit: Annotated[bool, typer.Option(help="Attempts and decisions too (JSON).")] = False,
     as_json: AsJson = False,
@@ -269,7 +273,7 @@ def show_cmd(
 
 @drafts_app.command("approve")
 def approve_cmd(
-    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    draft_id: Annotated[str, typer.Argument(help="Draft id.", callback=as_stored)],
     org: Org,
     edited: Annotated[
         Path | None,
@@ -336,7 +340,7 @@ def _created(result: dict[str, Any]) -> None:
 
 @drafts_app.command("reject")
 def reject_cmd(
-    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    draft_id: Annotated[str, typer.Argument(help="Draft id.", callback=as_stored)],
     org: Org,
     reason: Annotated[str, typer.Option("--reason", help="Why (kept with the draft).")],
     as_json: AsJson = False,
@@ -358,7 +362,7 @@ def reject_cmd(
 
 @drafts_app.command("dismiss")
 def dismiss_cmd(
-    draft_id: Annotated[str, typer.Argument(help="Draft id.")],
+    draft_id: Annotated[str, typer.Argument(help="Draft id.", callback=as_stored)],
     org: Org,
     as_json: AsJson = False,
 ) -> None:

@@ -18,6 +18,7 @@ from alignment import db
 from alignment.access import keys as api_keys
 from alignment.access.principal import Role
 from alignment.errors import DomainError, NotFound
+from service.commands.ids import as_stored
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
 
@@ -36,10 +37,12 @@ def operator() -> str:
 def create_cmd(
     role: Annotated[Role, typer.Option("--role", help="What the key may do.")],
     org: Annotated[
-        str | None, typer.Option("--org", help="Organization (none: platform_admin).")
+        str | None,
+        typer.Option("--org", help="Organization (none: platform_admin).", callback=as_stored),
     ] = None,
     team: Annotated[
-        list[str] | None, typer.Option("--team", help="A team lead's team (repeat).")
+        list[str] | None,
+        typer.Option("--team", help="A team lead's team (repeat).", callback=as_stored),
     ] = None,
     name: Annotated[str | None, typer.Option("--name", help="Who or what holds the key.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -72,7 +75,8 @@ def create_cmd(
 @keys_app.command("list")
 def list_cmd(
     org: Annotated[
-        str | None, typer.Option("--org", help="Organization (none: platform keys).")
+        str | None,
+        typer.Option("--org", help="Organization (none: platform keys).", callback=as_stored),
     ] = None,
 ) -> None:
     """Keys by prefix: role, teams, created, last used, revoked. Never their secrets."""
@@ -107,7 +111,8 @@ def revoke_cmd(
         ),
     ],
     org: Annotated[
-        str | None, typer.Option("--org", help="Organization (none: platform key).")
+        str | None,
+        typer.Option("--org", help="Organization (none: platform key).", callback=as_stored),
     ] = None,
 ) -> None:
     """Revoke a key at once; revoking twice is harmless."""

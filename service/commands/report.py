@@ -10,12 +10,13 @@ from typing import Annotated
 import typer
 
 from alignment.errors import DomainError
+from service.commands.ids import Org, as_stored
 
 OUTPUT = "'-o' / '--output'"
 
 
 def report_cmd(
-    org: Annotated[str, typer.Option("--org", help="Organization id.")],
+    org: Org,
     fmt: Annotated[str, typer.Option("--format", help="html, json or csv")] = "html",
     output: Annotated[
         Path | None, typer.Option("-o", "--output", help="File (default stdout)")
@@ -28,8 +29,12 @@ def report_cmd(
             "instead of building one.",
         ),
     ] = None,
-    cycle: Annotated[list[str] | None, typer.Option(help="Cycle(s) covered (default all).")] = None,
-    team: Annotated[list[str] | None, typer.Option(help="Only findings about these teams.")] = None,
+    cycle: Annotated[
+        list[str] | None, typer.Option(help="Cycle(s) covered (default all).", callback=as_stored)
+    ] = None,
+    team: Annotated[
+        list[str] | None, typer.Option(help="Only findings about these teams.", callback=as_stored)
+    ] = None,
     perspective: Annotated[
         list[str] | None, typer.Option(help="financial, customer, internal_process, ...")
     ] = None,

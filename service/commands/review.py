@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from alignment import check_in_review, db, review
 from alignment.errors import DomainError, Invalid
+from service.commands.ids import Org, as_stored
 from service.commands.keys import operator
 
 review_app = typer.Typer(
     help="The review queue: OKRs and check-ins with no confident verdict.", no_args_is_help=True
 )
-Org = Annotated[str, typer.Option("--org", help="Organization id.")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 T = TypeVar("T")
 # The request fields of the API's errors, as this command line's arguments and options.
@@ -86,7 +86,7 @@ def _declared(d: dict, candidate: bool) -> str:
 
 @review_app.command("confirm")
 def confirm_cmd(
-    okr: Annotated[str, typer.Argument(help="OKR id.")],
+    okr: Annotated[str, typer.Argument(help="OKR id.", callback=as_stored)],
     objective: Annotated[
         str,
         typer.Argument(
@@ -111,7 +111,7 @@ def confirm_cmd(
 
 @review_app.command("reject")
 def reject_cmd(
-    okr: Annotated[str, typer.Argument(help="OKR id.")],
+    okr: Annotated[str, typer.Argument(help="OKR id.", callback=as_stored)],
     org: Org,
     note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
 ) -> None:
@@ -156,7 +156,7 @@ def check_ins_cmd(org: Org, as_json: AsJson = False) -> None:
 
 @review_app.command("check-in")
 def check_in_cmd(
-    check_in: Annotated[str, typer.Argument(help="Check-in id.")],
+    check_in: Annotated[str, typer.Argument(help="Check-in id.", callback=as_stored)],
     verdict: Annotated[
         str, typer.Argument(help="drifting (about other work) or on_topic (about its OKR).")
     ],

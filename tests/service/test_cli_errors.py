@@ -250,3 +250,22 @@ def test_a_metrics_port_out_of_range_is_refused() -> None:
     refused(
         cli("worker", "--metrics-port", "65536"), "'--metrics-port'", "less than or equal to 65535"
     )
+
+
+def _fullwidth(text: str) -> str:
+    """The same id as typed on a fullwidth (CJK) keyboard layout."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def test_ids_typed_in_another_unicode_form_name_the_same_records(org) -> None:
+    """The API reads ids in NFKC form; so does the command line (service/commands/ids.py)."""
+    exported = cli("export", "--org", _fullwidth(org))
+    assert exported.exit_code == 0, exported.output
+    assert json.loads(exported.stdout)["organization"]["id"] == org
+    created = cli(
+        "keys", "create", "--org", _fullwidth(org), "--role", "team_lead", "--team", "Ｔ－１"
+    )
+    assert created.exit_code == 0, created.output
+    listed = cli("keys", "list", "--org", _fullwidth(org))
+    assert listed.exit_code == 0, listed.output
+    assert "team_lead" in listed.stdout and "teams=T-1 " in listed.stdout
