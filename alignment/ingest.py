@@ -7,6 +7,7 @@ With `prune=True`, rows of the organization that the bundle no longer lists are 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,10 +87,11 @@ def _upsert(
     rows: list[dict[str, Any]],
     name: str,
     summary: ImportSummary,
-) -> None:
+) -> list[dict[str, Any]]:
+    """The rows that were new or changed."""
     summary.created[name] = summary.updated[name] = summary.unchanged[name] = 0
     if not rows:
-        return
+        return []
     table = model.__table__
     keys = [c.name for c in table.primary_key.columns]
     data_cols = [c for c in rows[0] if c not in keys]
@@ -101,7 +103,7 @@ def _upsert(
     ]
     summary.unchanged[name] = len(rows) - len(changed)
     if not changed:
-        return
+        return []
     stmt = insert(table)
     # One compiled statement, executed with "insertmanyvalues" batching; xmax = 0 only for
     # freshly inserted tuples, which tells created from updated in the same round trip.
@@ -117,6 +119,7 @@ def _upsert(
     summary.created[name] = created
     summary.updated[name] = len(flags) - created
     summary.unchanged[name] = len(rows) - len(flags)
+    return changed
 
 
 def _stored(
@@ -148,11 +151,13 @@ def import_bundle(
     _upsert(session, Team, _team_rows(bundle), "teams", summary)
     step("teams", len(bundle.teams))
     _upsert(session, StrategicObjective, _objective_rows(bundle), "strategic_objectives", summary)
-    _upsert(session, Kpi, _kpi_rows(bundle), "kpis", summary)
+    kpis = _upsert(session, Kpi, _kpi_rows(bundle), "kpis", summary)
+    _date(session, StrategicObjective, bundle, {r["objective_id"] for r in kpis})
     step("strategic objectives", len(bundle.strategic_objectives))
     _upsert(session, Okr, _okr_rows(bundle), "okrs", summary)
-    _upsert(session, KeyResult, _key_result_rows(bundle), "key_results", summary)
-    _sync_declared_links(session, bundle, summary)
+    key_results = _upsert(session, KeyResult, _key_result_rows(bundle), "key_results", summary)
+    relinked = _sync_declared_links(session, bundle, summary)
+    _date(session, Okr, bundle, {r["okr_id"] for r in key_results} | relinked)
     step("okrs", len(bundle.okrs))
     _upsert(session, CheckIn, _check_in_rows(bundle), "check_ins", summary)
     step("check-ins", len(bundle.check_ins))
@@ -284,8 +289,23 @@ def _check_in_rows(bundle: Bundle) -> list[dict[str, Any]]:
     ]
 
 
-def _sync_declared_links(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
-    """Make the bundle's OKRs declare exactly the objectives it lists, in its order."""
+def _date(session: Session, model: type[Base], bundle: Bundle, ids: set[str]) -> None:
+    """Date the OKRs or objectives whose key results, KPIs or declared links an import
+    changed: they are part of the record as read (its `updated_at`, and through its row the
+    read version cached score reads are checked against) and of the text it is scored on, as
+    when they change at their own routes (repository.py)."""
+    org, ordered = bundle.organization.id, sorted(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        session.execute(
+            update(model)
+            .where(model.org_id == org, model.id.in_(ordered[start : start + _CHUNK]))
+            .values(updated_at=func.now())
+        )
+
+
+def _sync_declared_links(session: Session, bundle: Bundle, summary: ImportSummary) -> set[str]:
+    """Make the bundle's OKRs declare exactly the objectives it lists, in its order; the OKRs
+    whose links changed."""
     org = bundle.organization.id
     wanted = {(o.id, link): pos for o in bundle.okrs for pos, link in enumerate(o.declared_links)}
     okr_ids = [o.id for o in bundle.okrs]
@@ -326,6 +346,15 @@ def _sync_declared_links(session: Session, bundle: Bundle, summary: ImportSummar
     summary.updated["declared_links"] = len(fresh) - summary.created["declared_links"]
     summary.deleted["declared_links"] = len(stale)
     summary.unchanged["declared_links"] = len(wanted) - len(fresh)
+    return {okr for okr, _ in stale} | {r["okr_id"] for r in fresh}
+
+
+# Children pruned from a parent that stays: the parent (model, column naming it).
+_PARENTS: dict[type[Base], tuple[type[Base], Any]] = {
+    CheckIn: (Okr, CheckIn.okr_id),
+    KeyResult: (Okr, KeyResult.okr_id),
+    Kpi: (StrategicObjective, Kpi.objective_id),
+}
 
 
 def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
@@ -340,6 +369,7 @@ def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
         (Team, "teams", (t.id for t in bundle.teams)),
         (Cycle, "cycles", (c.id for c in bundle.cycles)),
     ]
+    lost: dict[type[Base], set[str]] = defaultdict(set)  # parents whose children were pruned
     for model, name, ids in keep:
         wanted = set(ids)
         present = session.scalars(select(model.id).where(model.org_id == org)).all()
@@ -354,6 +384,13 @@ def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
                     .where(model.org_id == org, model.id.in_(chunk))
                     .values(parent_id=None)
                 )
+        parent = _PARENTS.get(model)
         for chunk in chunks:
-            session.execute(delete(model).where(model.org_id == org, model.id.in_(chunk)))
+            deleting = delete(model).where(model.org_id == org, model.id.in_(chunk))
+            if parent is None:
+                session.execute(deleting)
+            else:  # the parent lost part of its text: date it (it may be pruned next: no-op)
+                lost[parent[0]].update(session.scalars(deleting.returning(parent[1])))
         summary.deleted[name] = len(gone)
+    for model, ids in lost.items():
+        _date(session, model, bundle, ids)

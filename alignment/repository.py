@@ -271,8 +271,8 @@ def create_record(
         session.add(row)
         session.flush()
         _write_children(session, kind, org_id, row, data)
-        if kind.model is KeyResult:
-            _date_okr(session, org_id, row.okr_id)
+        if kind.model in _PART_OF_PARENT:
+            _date_parent(session, kind, org_id, row)
     return render(session, kind, row)
 
 
@@ -280,8 +280,8 @@ def update_record(
     session: Session, kind: RecordKind, org_id: str, ident: str, changes: dict[str, Any]
 ) -> dict[str, Any]:
     row = get_row(session, kind, org_id, ident)
-    if kind.model is KeyResult:
-        _lock_okr(session, kind, org_id, ident, row.okr_id)
+    if kind.model in _PART_OF_PARENT:
+        _lock_parent(session, kind, org_id, ident, _parent_id(kind, row))
         row = get_row(session, kind, org_id, ident, lock=True)  # deleted meanwhile: 404
     if kind.path == "key-results" and changes.get("okr") not in (None, row.okr_id):
         # A bundle cannot express it either (key results nest in their OKR): an export of
@@ -308,8 +308,8 @@ def update_record(
         session.flush()
         if relinked:
             _replace_links(session, org_id, ident, links)
-        if changed and kind.model is KeyResult:
-            _date_okr(session, org_id, row.okr_id)
+        if changed and kind.model in _PART_OF_PARENT:
+            _date_parent(session, kind, org_id, row)
     session.refresh(row)
     return render(session, kind, row)
 
@@ -326,12 +326,14 @@ def _refuse_child_lists(kind: RecordKind, ident: str, changes: dict[str, Any]) -
 
 
 def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -> None:
-    if kind.model in _DATING:
-        okr_id = session.scalar(
-            select(kind.model.okr_id).where(kind.model.org_id == org_id, kind.model.id == ident)
+    if kind.model in _PARENT:
+        parent_id = session.scalar(
+            select(_PARENT[kind.model][1]).where(
+                kind.model.org_id == org_id, kind.model.id == ident
+            )
         )
-        if okr_id is not None:
-            _lock_okr(session, kind, org_id, ident, okr_id)
+        if parent_id is not None:
+            _lock_parent(session, kind, org_id, ident, parent_id)
     # Locked first: of concurrent deletes of one record the others wait here, then find it
     # gone (404), so exactly one answers 204 and writes its audit entry.
     row = get_row(session, kind, org_id, ident, lock=True)
@@ -340,34 +342,50 @@ def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -
     with _constraints(kind.label, ident, deleting=True), session.begin_nested():
         session.delete(row)
         session.flush()
-        if kind.model in _DATING:
-            _date_okr(session, org_id, row.okr_id)
+        if kind.model in _PARENT:
+            _date_parent(session, kind, org_id, row)
 
 
-# Children whose writes date their OKR: its `updated_at`, and through its row the read version
-# cached score reads are checked against and the newest change that says scoring is due. Every
-# write of a key result, part of the OKR as read (`key_results`) and of the text it is scored
-# on. Only the delete of a check-in: scored with its OKR too, but a new or edited one dates
-# itself (its own `updated_at`), while a deleted one leaves no row to say the OKR lost it.
-_DATING: tuple[type[Base], ...] = (KeyResult, CheckIn)
+# Children whose writes date their parent: its `updated_at`, and through its row the read
+# version cached score reads are checked against and the newest change that says scoring is due.
+# Every write of a key result or KPI, part of its OKR or objective as read (`key_results`,
+# `kpis`) and of the text it is scored on. Only the delete of a check-in: scored with its OKR
+# too, but a new or edited one dates itself (its own `updated_at`), while a deleted one leaves
+# no row to say the OKR lost it.
+_PARENT: dict[type[Base], tuple[type[Base], Any]] = {
+    KeyResult: (Okr, KeyResult.okr_id),
+    Kpi: (StrategicObjective, Kpi.objective_id),
+    CheckIn: (Okr, CheckIn.okr_id),
+}
+_PART_OF_PARENT = (KeyResult, Kpi)
 
 
-def _lock_okr(session: Session, kind: RecordKind, org_id: str, ident: str, okr_id: str) -> None:
-    """Lock a child's OKR before the child: an OKR's own delete locks the OKR, then its
-    children (the cascade), so taking them in the other order could deadlock with it. The lock
-    (FOR NO KEY UPDATE) lets other children be added meanwhile; an OKR deleted since took the
-    child with it (404)."""
+def _parent_id(kind: RecordKind, row: Any) -> str:
+    return getattr(row, _PARENT[kind.model][1].key)
+
+
+def _lock_parent(
+    session: Session, kind: RecordKind, org_id: str, ident: str, parent_id: str
+) -> None:
+    """Lock a child's parent before the child: a parent's own delete locks the parent, then
+    its children (the cascade), so taking them in the other order could deadlock with it. The
+    lock (FOR NO KEY UPDATE) lets other children be added meanwhile; a parent deleted since
+    took the child with it (404)."""
+    parent = _PARENT[kind.model][0]
     locked = session.scalar(
-        select(Okr.id).where(Okr.org_id == org_id, Okr.id == okr_id).with_for_update(key_share=True)
+        select(parent.id)
+        .where(parent.org_id == org_id, parent.id == parent_id)
+        .with_for_update(key_share=True)
     )
     if locked is None:
         raise NotFound(f"{kind.label} {ident!r} does not exist in organization {org_id!r}")
 
 
-def _date_okr(session: Session, org_id: str, okr_id: str) -> None:
+def _date_parent(session: Session, kind: RecordKind, org_id: str, row: Any) -> None:
+    parent = _PARENT[kind.model][0]
     session.execute(
-        update(Okr)
-        .where(Okr.org_id == org_id, Okr.id == okr_id)
+        update(parent)
+        .where(parent.org_id == org_id, parent.id == _parent_id(kind, row))
         .values(updated_at=func.now())
         .execution_options(synchronize_session="fetch")
     )

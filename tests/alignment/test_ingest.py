@@ -13,8 +13,10 @@ from alignment import db
 from alignment.bundle import parse_bundle
 from alignment.export import export_bundle
 from alignment.imports import import_document
-from alignment.models import CheckIn, KeyResult, Okr, Organization
+from alignment.models import CheckIn, KeyResult, Okr, Organization, StrategicObjective
+from alignment.report.facts import changed_since
 from benchmarks.synthetic import make_bundle
+from tests.factories import small_bundle
 
 
 def canonical(document: dict[str, Any]) -> dict[str, Any]:
@@ -175,3 +177,59 @@ def test_deep_parent_chains_import_and_prune_in_chunks(session: Session) -> None
     pruned = import_document(session, bundle, prune=True)
     assert pruned.deleted["teams"] == depth and pruned.deleted["strategic_objectives"] == depth
     assert canonical(export_bundle(session, "deep")) == canonical(bundle)
+
+
+def _updated(session: Session, model: Any, org: str) -> dict[str, Any]:
+    return dict(
+        session.execute(select(model.id, model.updated_at).where(model.org_id == org)).all()
+    )
+
+
+def _age_all(session: Session, org: str) -> None:
+    """Make every row look a day old: one test shares one transaction, hence one now()."""
+    for table in ("okrs", "key_results", "kpis", "strategic_objectives", "check_ins", "teams"):
+        session.execute(
+            text(f"update {table} set updated_at = now() - interval '1 day' where org_id = :o"),
+            {"o": org},
+        )
+    session.expire_all()
+
+
+def test_an_import_that_changes_only_children_dates_their_parent(session: Session) -> None:
+    """Key results, KPIs and declared links are part of their OKR or objective as read and of
+    the text it is scored on, as at their own routes (tests/service/test_api_followups.py)."""
+    bundle = small_bundle("dating")
+    import_document(session, copy.deepcopy(bundle))
+    _age_all(session, "dating")
+    aged = _updated(session, Okr, "dating"), _updated(session, StrategicObjective, "dating")
+    scored_at = session.scalar(select(func.now() - text("interval '1 hour'")))
+
+    import_document(session, copy.deepcopy(bundle))  # the same bundle: nothing dated
+    assert (
+        _updated(session, Okr, "dating"),
+        _updated(session, StrategicObjective, "dating"),
+    ) == aged
+
+    bundle["okrs"][0]["key_results"][0]["title"] = "HF patients called within 24 h"
+    bundle["okrs"][1]["declared_links"] = ["SO-1"]
+    bundle["strategic_objectives"][1]["kpis"][0]["target"] = 10.5
+    import_document(session, copy.deepcopy(bundle))
+    okrs, objectives = (
+        _updated(session, Okr, "dating"),
+        _updated(session, StrategicObjective, "dating"),
+    )
+    assert okrs["O-1"] > aged[0]["O-1"] and okrs["O-2"] > aged[0]["O-2"]
+    assert objectives["SO-2"] > aged[1]["SO-2"] and objectives["SO-1"] == aged[1]["SO-1"]
+
+    _age_all(session, "dating")
+    assert not changed_since(session, "dating", scored_at)
+    bundle["okrs"][0]["key_results"].pop()  # pruned: no row is left to say the OKR changed
+    bundle["strategic_objectives"][0]["kpis"] = []
+    pruned = import_document(session, copy.deepcopy(bundle), prune=True)
+    assert pruned.deleted["key_results"] == 1 and pruned.deleted["kpis"] == 1
+    assert changed_since(session, "dating", scored_at)
+    okrs, objectives = (
+        _updated(session, Okr, "dating"),
+        _updated(session, StrategicObjective, "dating"),
+    )
+    assert okrs["O-1"] > okrs["O-2"] and objectives["SO-1"] > objectives["SO-2"]

@@ -116,6 +116,33 @@ def test_deleting_a_key_result_or_check_in_dates_its_okr_so_scoring_is_due(
     assert changed_since(session, "acme", scored_at)
 
 
+def objective_updated(client: TestClient, objective: str = "SO-1") -> str:
+    return ok(client.get(f"{ORG}/objectives/{objective}"))["updated_at"]
+
+
+def test_a_kpis_writes_date_its_objective_so_scoring_is_due(
+    client: TestClient, session: Session, acme: None
+) -> None:
+    """KPIs are part of their objective as read and of the text it is scored on, as key
+    results are of their OKR's; a deleted one leaves no row of its own to say so."""
+    for table, ident in ACME_ROWS:
+        backdate(session, table, ident)
+    scored_at = session.scalar(select(func.now() - timedelta(hours=1)))
+    before = objective_updated(client)
+
+    ok(client.patch(f"{ORG}/kpis/SO-1-K1", json={"name": "Readmissions within 30 days"}))
+    edited = objective_updated(client)
+    assert edited > before
+    assert objective_updated(client, "SO-2") == before  # only its own objective
+
+    for table, ident in ACME_ROWS:
+        backdate(session, table, ident)
+    assert not changed_since(session, "acme", scored_at)
+    assert client.delete(f"{ORG}/kpis/SO-1-K1").status_code == 204
+    assert objective_updated(client) > before
+    assert changed_since(session, "acme", scored_at)
+
+
 def test_editing_a_check_in_dates_the_check_in_not_its_okr(
     client: TestClient, session: Session, acme: None
 ) -> None:
