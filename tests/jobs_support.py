@@ -14,10 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from alignment.jobs import execute as executing
 from alignment.jobs.execute import Services, execute
 from alignment.models import Job
 
@@ -95,3 +97,17 @@ class Jobs:
 
     def draft(self, client: TestClient, response: Any, headers: Any = None) -> dict[str, Any]:
         return client.get(self.result(client, response, headers)["url"], headers=headers).json()
+
+
+@pytest.fixture
+def progress_seen(monkeypatch) -> list[tuple[int, int, str]]:
+    """Every progress report a job makes (before the writer's rate limit drops some)."""
+    seen: list[tuple[int, int, str]] = []
+    original = executing.ProgressWriter.__call__
+
+    def recording(self: Any, done: int, total: int, label: str) -> None:
+        seen.append((done, total, label))
+        original(self, done, total, label)
+
+    monkeypatch.setattr(executing.ProgressWriter, "__call__", recording)
+    return seen

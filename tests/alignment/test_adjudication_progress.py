@@ -21,10 +21,12 @@ from alignment.models import CheckIn, Job, Okr
 from alignment.settings import get_settings
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import MODEL, Reply
+from tests.jobs_support import progress_seen
 
 llm_server = support.llm_server
 
 Step = tuple[int, int, str]
+__all__ = ["progress_seen"]  # a fixture, used by name
 # The phases' labels, as docs/jobs.md gives them to API clients.
 EMBEDDING, ADJUDICATING = "embedding texts", "adjudicating close calls"
 
@@ -38,20 +40,6 @@ def llm_configured(llm_server, monkeypatch) -> Iterator[support.FakeOpenAI]:
     get_settings.cache_clear()
     yield llm_server
     get_settings.cache_clear()
-
-
-@pytest.fixture
-def reported(monkeypatch) -> list[Step]:
-    """Every step the job reports, before the writer's rate limit."""
-    seen: list[Step] = []
-    original = executing.ProgressWriter.__call__
-
-    def recording(self: Any, done: int, total: int, label: str) -> None:
-        seen.append((done, total, label))
-        original(self, done, total, label)
-
-    monkeypatch.setattr(executing.ProgressWriter, "__call__", recording)
-    return seen
 
 
 @pytest.fixture
@@ -100,7 +88,7 @@ def _edit_texts(session, org_id: str) -> None:
 
 @pytest.mark.parametrize("max_calls", [3, 100])
 def test_a_score_job_counts_its_model_calls_while_it_adjudicates(
-    session, scored_sample, jobs, llm_configured, reported, stored, max_calls
+    session, scored_sample, jobs, llm_configured, progress_seen, stored, max_calls
 ) -> None:
     org = scored_sample
     _edit_texts(session, org)
@@ -129,17 +117,17 @@ def test_a_score_job_counts_its_model_calls_while_it_adjudicates(
     assert during_calls[0] == (0, calls, ADJUDICATING)
 
     # Phase by phase: every text embedded first (both passes on one count), then the calls.
-    labels = [label for _, _, label in reported]
+    labels = [label for _, _, label in progress_seen]
     first_call = labels.index(ADJUDICATING)
     assert set(labels[:first_call]) == {EMBEDDING}
     assert set(labels[first_call:]) == {ADJUDICATING}
-    embedding = reported[:first_call]
+    embedding = progress_seen[:first_call]
     done = [d for d, _, _ in embedding]
     assert (
         done == sorted(done)
         and embedding[-1][0] == embedding[-1][1] == job.result["texts_embedded"]
     )
-    assert reported[first_call:] == [(n, calls, ADJUDICATING) for n in range(calls + 1)]
+    assert progress_seen[first_call:] == [(n, calls, ADJUDICATING) for n in range(calls + 1)]
 
     # Finished: complete, as every succeeded job shows it.
     assert stored[-1] == (calls, calls, "done")
@@ -147,7 +135,7 @@ def test_a_score_job_counts_its_model_calls_while_it_adjudicates(
 
 
 def test_a_pass_with_no_call_to_make_keeps_the_embedding_count(
-    session, scored_sample, jobs, llm_configured, reported
+    session, scored_sample, jobs, llm_configured, progress_seen
 ) -> None:
     """No call allowed (every close call skipped): no empty LLM phase is shown, and the
     finished job counts its texts, as a job without adjudication does."""
@@ -161,6 +149,6 @@ def test_a_pass_with_no_call_to_make_keeps_the_embedding_count(
     job = session.get(Job, job_id, populate_existing=True)
     assert job.status == "succeeded", job.error
     assert job.result["adjudication"]["skipped"] > 0 and llm_configured.requests == []
-    assert {label for _, _, label in reported} == {EMBEDDING}
+    assert {label for _, _, label in progress_seen} == {EMBEDDING}
     embedded = job.result["texts_embedded"]
     assert views.render(job)["progress"] == {"done": embedded, "total": embedded, "label": "done"}

@@ -18,14 +18,15 @@ from alignment.bundle import parse_bundle
 from alignment.embed import VectorCache
 from alignment.errors import Unavailable
 from alignment.ingest import import_bundle
-from alignment.jobs import execute as executing
 from alignment.jobs import handlers, views
 from alignment.jobs.enqueue import enqueue
 from alignment.jobs.execute import Services, execute
 from alignment.jobs.queue import retry_strategy
 from alignment.models import BundleUpload, Job
 from tests.factories import small_bundle
-from tests.jobs_support import savepoint
+from tests.jobs_support import progress_seen, savepoint
+
+__all__ = ["progress_seen"]  # a fixture, used by name
 
 ORG = "jobfix"
 
@@ -97,20 +98,6 @@ def test_the_run_numbered_max_attempts_is_the_last(monkeypatch, session, org, em
 
 
 # Progress ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def progress_seen(monkeypatch) -> list[tuple[int, int, str]]:
-    """Every progress report a handler makes (before the writer's rate limit drops some)."""
-    seen: list[tuple[int, int, str]] = []
-    original = executing.ProgressWriter.__call__
-
-    def recording(self: Any, done: int, total: int, label: str) -> None:
-        seen.append((done, total, label))
-        original(self, done, total, label)
-
-    monkeypatch.setattr(executing.ProgressWriter, "__call__", recording)
-    return seen
 
 
 def _progress(session: Session, job_id: int) -> dict[str, Any] | None:
