@@ -98,18 +98,37 @@ def test_a_team_leads_write_that_is_no_json_object_is_refused(setup) -> None:
         assert sent.json()["error"]["details"] == [{"path": "$", "message": "not a JSON object"}]
 
 
-def test_a_team_leads_ids_are_checked_as_the_route_reads_them(setup) -> None:
-    # The route strips an id's surrounding spaces: " O-2 " is O-2, another team's OKR.
+def _fullwidth(ident: str) -> str:
+    """The id as typed on a fullwidth (CJK) keyboard layout: "O-2" as "Ｏ－２"."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in ident)
+
+
+# The route reads an id in its stored form: surrounding spaces stripped, Unicode NFKC ("Ｏ－２"
+# is O-2). The team check must read it the same way, or it finds no OKR, passes, and the write
+# lands on another team's.
+@pytest.mark.parametrize(
+    "spell", [lambda ident: f" {ident} ", _fullwidth], ids=["padded", "fullwidth"]
+)
+def test_a_team_leads_ids_are_checked_as_the_route_reads_them(setup, spell) -> None:
     client, made = setup
     lead, base = auth(made["lead"]), f"/orgs/{ORG}"
-    padded = [
-        ("/key-results", {"id": "KR-X", "okr": " O-2 ", "title": "Another team's measure"}),
-        ("/check-ins", {"id": "C-X", "okr": " O-2", "text": "Swept two wards."}),
-        ("/okrs", {"id": "O-X", "team": "T-2 ", "cycle": "2026-Q4", "title": "Theirs"}),
+    theirs = [
+        ("/key-results", {"id": "KR-X", "okr": spell("O-2"), "title": "Another team's measure"}),
+        ("/check-ins", {"id": "C-X", "okr": spell("O-2"), "text": "Swept two wards."}),
+        ("/okrs", {"id": "O-X", "team": spell("T-2"), "cycle": "2026-Q4", "title": "Theirs"}),
     ]
-    for path, body in padded:
+    for path, body in theirs:
         assert client.post(base + path, json=body, headers=lead).status_code == 403, path
-    for okr in ({"a": 1}, 12, "O-\x00"):  # no route takes these; they must not reach the query
+    own = {"id": "C-Y", "okr": spell("O-1"), "text": "Called on day one."}
+    made_check_in = client.post(f"{base}/check-ins", json=own, headers=lead)
+    assert made_check_in.status_code == 201, made_check_in.text
+    assert made_check_in.json()["okr"] == "O-1"
+
+
+def test_an_okr_reference_that_is_no_id_never_reaches_the_query(setup) -> None:
+    client, made = setup
+    lead, base = auth(made["lead"]), f"/orgs/{ORG}"
+    for okr in ({"a": 1}, 12, "O-\x00"):
         sent = client.post(
             f"{base}/check-ins", json={"id": "C-Y", "okr": okr, "text": "x"}, headers=lead
         )
