@@ -98,6 +98,17 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     ]
 
 
+def objective_choices(session: Session, org_id: str) -> list[dict[str, str]]:
+    """Every objective of the organization (id, title), by id: what a reviewer may confirm
+    when neither the engine's candidates nor the team's declared objectives are right."""
+    rows = session.execute(
+        select(StrategicObjective.id, StrategicObjective.title)
+        .where(StrategicObjective.org_id == org_id)
+        .order_by(StrategicObjective.id)
+    )
+    return [{"objective_id": id_, "objective_title": title} for id_, title in rows]
+
+
 def _declared_by_okr(session: Session, org_id: str, okr_ids: list[str]) -> dict[str, list[Any]]:
     """(objective, score, label) for each objective the OKR's team declared it serves, in the
     team's order; score and label None where the engine stored none. The team's own word, for

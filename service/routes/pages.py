@@ -94,6 +94,7 @@ def _render_review(
         status_code=status_code,
         org={"id": org.id, "name": org.name},
         items=review.queue(session, org_id),
+        objectives=review.objective_choices(session, org_id),
         check_ins=check_in_review.queue(session, org_id),
         unsupported=review.unsupported_declared(session, org_id),
         drafts=review.pending_drafts(session, org_id),

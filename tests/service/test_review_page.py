@@ -10,7 +10,7 @@ import re
 from sqlalchemy import select
 
 from alignment.drafting.store import Draft, decisions
-from alignment.models import CheckInFeedback, LinkFeedback
+from alignment.models import CheckInFeedback, LinkFeedback, StrategicObjective
 
 WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"  # decided_at_text
 
@@ -279,10 +279,15 @@ def test_a_refused_form_names_the_queues_own_address_for_the_shared_script(
     assert "replaceState" not in client.get("/static/app/team.js").text
 
 
-def _options(item: str) -> list[tuple[str, str]]:
+def _options(item: str, *, group: bool = False) -> list[tuple[str, str]]:
+    """The Confirm control's options: those offered first (the engine's candidates and what the
+    team declared), or with `group` those under "Another objective"."""
+    offered, _, others = item.partition('<optgroup label="Another objective">')
     return [
         (value, html.unescape(words))
-        for value, words in re.findall(r'<option value="([^"]+)">([^<]*)</option>', item)
+        for value, words in re.findall(
+            r'<option value="([^"]+)">([^<]*)</option>', others if group else offered
+        )
     ]
 
 
@@ -323,3 +328,27 @@ def test_the_confirm_control_also_offers_what_the_team_declared(
     assert _status(after.text) == [said_now] and "O-38" not in _unsure_okrs(after.text)
     links = client.get(f"/orgs/{org}/okrs/O-38/links").json()["links"]
     assert [lk["label"] for lk in links if lk["objective_id"] == "SO-8"] == ["aligned"]
+
+
+def test_the_confirm_control_offers_every_other_objective_after_those(
+    client, scored_sample, session
+) -> None:
+    """Neither the engine's candidates nor the team's word may be right: every other objective
+    of the organization follows them, once, by id, and confirming one is recorded."""
+    org = scored_sample
+    every = session.scalars(
+        select(StrategicObjective.id).where(StrategicObjective.org_id == org)
+    ).all()
+    item = _okr_item(_queue(client, org), "O-38")
+    offered = [value for value, _ in _options(item)]
+    others = _options(item, group=True)
+    assert [value for value, _ in others] == sorted(set(every) - set(offered))
+    assert sorted([*offered, *(value for value, _ in others)]) == sorted(every)
+    title = session.get(StrategicObjective, (org, others[0][0])).title
+    assert others[0][1] == f"{others[0][0]} · {title}"
+
+    picked = others[-1][0]
+    answer = client.post(f"/orgs/{org}/review/O-38/confirm", data={"objective_id": picked})
+    assert re.fullmatch(
+        f"Recorded: O-38 confirmed as serving {picked} \\(by you at {WHEN}\\)\\.", _said(answer)
+    )
