@@ -43,9 +43,18 @@ def notice(stored: Stored, principal: Principal, again: bool) -> str:
     who = "you" if stored.by == principal.name else stored.by
     said = f"{stored.what} (by {who} at {decided_at_text(stored.at)})"
     if again:
-        return f"{stored.subject} already {said}; {stored.unchanged}."
+        return f"{_opening(stored.subject)} already {said}; {stored.unchanged}."
     made = f": created {', '.join(stored.created)}" if stored.created else ""
     return f"Recorded: {stored.subject} {said}{made}."
+
+
+# The words a subject starts with when it is not a bare OKR id ("draft D-5").
+SUBJECT_NOUNS = ("draft ", "check-in ", "declared link ")
+
+
+def _opening(subject: str) -> str:
+    """The subject opening a sentence: its noun capitalized, an id never changed ("o-7")."""
+    return subject[0].upper() + subject[1:] if subject.startswith(SUBJECT_NOUNS) else subject
 
 
 def stored_decision(

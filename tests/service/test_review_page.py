@@ -143,7 +143,7 @@ def test_a_stale_draft_form_changes_nothing_and_says_what_stands(
     ):
         said = _said(again)
         assert re.fullmatch(
-            f"draft {draft_id} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
+            f"Draft {draft_id} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
         ), said
     assert decisions(session, org, draft_id) == first
     assert first[-1].reason == "Too vague for the board."
@@ -198,7 +198,7 @@ def test_a_stale_check_in_verdict_is_not_flipped(client, scored_sample, session)
     first = session.get(CheckInFeedback, key)
     decided_at = first.decided_at
     said = _said(client.post(f"/orgs/{org}/review/check-ins/{check_in}/on_topic", data=form))
-    assert said.startswith(f"check-in {check_in} already called about other work, not its OKR")
+    assert said.startswith(f"Check-in {check_in} already called about other work, not its OKR")
     assert said.endswith("; nothing changed.")
     session.expire_all()
     kept = session.get(CheckInFeedback, key)

@@ -28,12 +28,12 @@ def test_a_team_page_form_left_open_changes_nothing_and_says_who_decided(
 
     said = _team_said(client.post(f"{team}/{approved}/reject", data={"reason": "Too vague."}))
     assert re.fullmatch(
-        f"draft {approved} already approved \\(by you at {WHEN}\\); nothing new was created\\.",
+        f"Draft {approved} already approved \\(by you at {WHEN}\\); nothing new was created\\.",
         said,
     ), said
     said = _team_said(client.post(f"{team}/{rejected}/approve"))
     assert re.fullmatch(
-        f"draft {rejected} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
+        f"Draft {rejected} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
     ), said
     assert {d: decisions(session, org, d) for d in (approved, rejected)} == before
     assert session.get(Draft, {"org_id": org, "id": rejected}).status == "rejected"
@@ -61,7 +61,7 @@ def test_a_failed_draft_is_dismissed_from_the_team_page(client, scored_sample, j
 
     said = _team_said(client.post(action))  # the page left open in another tab
     assert re.fullmatch(
-        f"draft {failed} already dismissed \\(by you at {WHEN}\\); nothing changed\\.", said
+        f"Draft {failed} already dismissed \\(by you at {WHEN}\\); nothing changed\\.", said
     ), said
     assert client.get(f"/orgs/{org}/drafts/{failed}").json() == kept
 

@@ -65,7 +65,7 @@ def test_a_draft_rejected_in_another_tab_keeps_its_first_reason(
     left_open.wait_for_url("**again=1*")
     said = left_open.get_by_role("status").inner_text()
     assert re.fullmatch(
-        f"draft {draft_id} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
+        f"Draft {draft_id} already rejected \\(by you at {WHEN}\\); nothing changed\\.", said
     ), said
     shot(left_open, "review-queue-already-rejected")
     with Session(engine) as s:
@@ -99,7 +99,7 @@ def test_a_check_in_verdict_is_not_flipped_by_a_page_left_open(
     stale.get_by_role("button", name="About its OKR").click()
     left_open.wait_for_url("**again=1*")
     said = left_open.get_by_role("status").inner_text()
-    assert said.startswith(f"check-in {check_in} already called about other work, not its OKR ")
+    assert said.startswith(f"Check-in {check_in} already called about other work, not its OKR ")
     assert said.endswith("; nothing changed.")
     with Session(engine) as s:
         kept = s.get(CheckInFeedback, {"org_id": scored_sample, "check_in_id": check_in})

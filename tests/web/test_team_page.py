@@ -258,7 +258,7 @@ def test_approving_again_from_a_page_left_open_says_it_was_already_approved(
     ).click()
     left_open.wait_for_url("**decided=*")
     said = left_open.get_by_role("status").first.inner_text()
-    assert said.startswith(f"draft {draft_id} already approved (by you at ")
+    assert said.startswith(f"Draft {draft_id} already approved (by you at ")
     assert said.endswith("UTC); nothing new was created.")
     with Session(engine) as s:
         created = s.scalars(
