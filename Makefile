@@ -29,7 +29,7 @@ lint: $(STAMP)
 
 pairs = $(foreach b,$(wildcard $(1)/*.bundle.json),$(b) $(b:.bundle.json=.labels.json))
 
-eval: $(STAMP)  ## every figure in evals/README.md (tables on stdout, JSON in evals/results/)
+eval: $(STAMP)  ## the main tables of evals/README.md (stdout, JSON in evals/results/); studies: the command beside each table
 	@mkdir -p evals/results
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/dev) --json > evals/results/dev.json
 	$(BIN)/goldenthread eval alignment $(call pairs,evals/datasets/holdout) --json > evals/results/holdout.json

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 
 import anyio.to_thread
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from alignment.access import audit
@@ -317,6 +317,3 @@ def _check_teams(
         raise Forbidden(
             f"a team lead may only act for its own teams ({own}); this touches {', '.join(outside)}"
         )
-
-
-Authorized = Annotated[Principal, Depends(authorize)]

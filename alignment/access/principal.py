@@ -27,6 +27,3 @@ class Principal:
     org_id: str | None
     team_ids: frozenset[str] = field(default_factory=frozenset)
     key_id: int | None = None
-
-    def in_org(self, org_id: str) -> bool:
-        return self.org_id == org_id

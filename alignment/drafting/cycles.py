@@ -3,7 +3,9 @@ current cycle is more than half over (a plan drafted in week 10 of 13 is a plan 
 
 "Today" is the data's own: its latest check-in date, as the report measures (`report.scope`),
 so an imported snapshot drafts as it would have on the day it was exported, and the same records
-give the same target on any day. When the organization has not defined the next cycle yet, one
+give the same target on any day. Without check-ins it is the calendar's today, even after the
+last cycle has ended (where the report stops at that end): a plan is drafted for what comes
+next. When the organization has not defined the next cycle yet, one
 is proposed after the current one (same calendar months, or same length in days; the id follows
 the current one's pattern, 2026-Q4 -> 2027-Q1) and created when a draft for it is approved.
 """

@@ -1,5 +1,6 @@
 """Reads the draft stage needs: teams, cycles, strategy, OKRs with check-ins, stored verdicts,
-pgvector neighbours, and existence checks for citations. All of the stage's record SQL is here.
+pgvector neighbours, and existence checks for citations (`cycles.data_today` and approval's
+duplicate check read their own).
 
 Records come back as plain dicts in the bundle's field names: they go into prompts as data and
 into the offline drafter's templates unchanged.

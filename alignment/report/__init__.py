@@ -1,7 +1,7 @@
 """Report stage: findings for the strategy office, stored per run, rendered as JSON/CSV/HTML.
 
 build     -> fresh verdicts (score stage if stale), then findings, summary, stored run
-facts     -> the records and verdicts a report reads (all of its plain SQL)
+facts     -> the records and verdicts a report reads (its SQL, but for the ids config checks)
 linkage, coverage, duplicates, progress, portfolio -> one module per family of findings
 findings, kinds -> the finding shape and its kinds/severities; evidence_text -> their reasons
 config, scope -> settings and filters, the cycles and day a run covers

@@ -187,21 +187,8 @@ class Idf:
         return w
 
 
-def weighted_overlap(a: set[str], b: set[str], idf: Idf) -> float:
-    """IDF-weighted cosine between two stem sets, in [0, 1]."""
-    if not a or not b:
-        return 0.0
-    shared = a & b
-    if not shared:
-        return 0.0
-    w = sum(idf(t) ** 2 for t in shared)
-    na = math.sqrt(sum(idf(t) ** 2 for t in a))
-    nb = math.sqrt(sum(idf(t) ** 2 for t in b))
-    return float(w / (na * nb))
-
-
 def overlap_matrix(left: Sequence[set[str]], right: Sequence[set[str]], idf: Idf) -> np.ndarray:
-    """weighted_overlap for every (left, right) pair, via sparse IDF-weighted unit vectors."""
+    """IDF-weighted cosine of every (left, right) stem set, in [0, 1], via sparse unit vectors."""
     vocab = sorted(set().union(*left, *right)) if (left or right) else []
     index = {t: i for i, t in enumerate(vocab)}
     weights = np.array([idf(t) for t in vocab], dtype=np.float64)

@@ -19,7 +19,7 @@ from alignment.bundle.schema import Title
 from alignment.bundle.text_rules import PlainText
 from alignment.jobs import enqueue
 from alignment.scoring import feedback as link_feedback
-from alignment.scoring import reads as links
+from alignment.scoring import reads
 from alignment.scoring.preview import preview_links
 from service.auth import CurrentPrincipal
 from service.deps import EmbedderDep, PageDep, SessionDep, no_body
@@ -93,7 +93,7 @@ def _cached(
     request: Request, session: Session, org_id: str, what: tuple, read: Callable[[], Any]
 ) -> Response:
     """`read()` as JSON, rendered once per organization read version (service/rendered.py)."""
-    version = links.read_version(session, org_id)
+    version = reads.read_version(session, org_id)
 
     def rendering() -> Rendered:
         body = json.dumps(read(), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -112,7 +112,7 @@ def okr_links(org_id: str, okr_id: str, session: SessionDep, request: Request) -
         session,
         org_id,
         ("links", okr_id),
-        lambda: links.okr_links(session, org_id, okr_id),
+        lambda: reads.okr_links(session, org_id, okr_id),
     )
 
 
@@ -125,7 +125,7 @@ def orphans(org_id: str, session: SessionDep, page: PageDep, request: Request) -
         session,
         org_id,
         ("orphans", page.limit, page.offset),
-        lambda: _page(links.orphans(session, org_id), page),
+        lambda: _page(reads.orphans(session, org_id), page),
     )
 
 
@@ -137,7 +137,7 @@ def audit(
     kind: Annotated[Literal["unsupported_declared_link", "suggested_link"] | None, Query()] = None,
 ) -> dict[str, Any]:
     """Declared links the text does not support, and strong links nobody declared."""
-    findings = links.link_audit(session, org_id)
+    findings = reads.link_audit(session, org_id)
     if kind:
         findings = [f for f in findings if f["kind"] == kind]
     return _page(findings, page)
@@ -150,7 +150,7 @@ def coverage(
     request: Request,
     listed: Annotated[
         int, Query(ge=0, le=500, description="Serving OKRs listed per objective, strongest first.")
-    ] = links.COVERAGE_LISTED,
+    ] = reads.COVERAGE_LISTED,
 ) -> list[dict[str, Any]]:
     """For every strategic objective: how many OKRs serve it (aligned, weak), how strongly, and
     the strongest `listed` of them (`unlisted` counts the rest;
@@ -160,7 +160,7 @@ def coverage(
         session,
         org_id,
         ("coverage", listed),
-        lambda: links.coverage(session, org_id, listed=listed),
+        lambda: reads.coverage(session, org_id, listed=listed),
     )
 
 
@@ -171,7 +171,7 @@ def coverage_of(
     """Every OKR that serves one strategic objective (aligned or weak), strongest first."""
 
     def read() -> dict[str, Any]:
-        items, total = links.coverage_okrs(
+        items, total = reads.coverage_okrs(
             session, org_id, objective_id, limit=page.limit, offset=page.offset
         )
         return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
@@ -188,7 +188,7 @@ def drift(
     only_drifting: Annotated[bool, Query(description="Only flagged check-ins.")] = False,
 ) -> dict[str, Any]:
     """Every check-in's drift score against its OKR, highest first."""
-    return _page(links.drift(session, org_id, only_drifting=only_drifting), page)
+    return _page(reads.drift(session, org_id, only_drifting=only_drifting), page)
 
 
 @router.post("/suggest-parent")
@@ -204,11 +204,11 @@ def suggest_parent(
         key_results=draft.key_results,
         embedder=embedder,
     )
-    titles = links.objective_titles(session, org_id)
+    titles = reads.objective_titles(session, org_id)
     return {
         "title": draft.title,
         "orphan": not any(lk.label == "aligned" for lk in ranked),
-        "links": [links.link_dict(lk, titles, rank) for rank, lk in enumerate(ranked, start=1)],
+        "links": [reads.link_dict(lk, titles, rank) for rank, lk in enumerate(ranked, start=1)],
     }
 
 

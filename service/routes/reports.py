@@ -161,7 +161,7 @@ def list_reports(org_id: str, session: SessionDep, page: PageDep) -> dict[str, A
 
 
 @router.get("/orgs/{org_id}/reports/settings")
-def get_settings(org_id: str, session: SessionDep) -> dict[str, Any]:
+def get_report_settings(org_id: str, session: SessionDep) -> dict[str, Any]:
     """The organization's stored overrides and the configuration they produce."""
     repository.require_org(session, org_id)
     return {
@@ -171,7 +171,7 @@ def get_settings(org_id: str, session: SessionDep) -> dict[str, Any]:
 
 
 @router.put("/orgs/{org_id}/reports/settings")
-def put_settings(org_id: str, body: dict[str, Any], session: SessionDep) -> dict[str, Any]:
+def put_report_settings(org_id: str, body: dict[str, Any], session: SessionDep) -> dict[str, Any]:
     """Replace the organization's overrides (any field of the report configuration)."""
     repository.require_org(session, org_id)
     config = report.parse_config(body, sent=body)

@@ -11,8 +11,7 @@ from sqlalchemy import func, select, update
 
 from alignment.embed import VectorCache
 from alignment.models import DeclaredLink, Okr, ScoredLink, StrategicObjective, TextEmbedding
-from alignment.scoring import feedback
-from alignment.scoring import reads as links
+from alignment.scoring import feedback, reads
 from alignment.scoring.link_scores import STORED_TOP, score_links
 from alignment.scoring.org_documents import load_docs
 from alignment.scoring.stage import score_organization
@@ -55,7 +54,7 @@ def test_every_okr_stores_its_top_links_and_every_named_one(session, scored_samp
         )
     ):
         declared.setdefault(okr_id, set()).add(objective_id)
-    ranked = links.all_links(session, scored_sample)
+    ranked = reads.all_links(session, scored_sample)
     assert len(ranked) == 50
     assert n_objectives > STORED_TOP  # so the sample shows the cut
     for okr_id, rows in ranked.items():
@@ -143,7 +142,7 @@ def test_rejected_link_stays_rejected_until_text_changes(session, scored_sample,
     assert row.label == "none"
     suggested = {
         (f["okr_id"], f["objective_id"])
-        for f in links.link_audit(session, scored_sample)
+        for f in reads.link_audit(session, scored_sample)
         if f["kind"] == "suggested_link"
     }
     assert (okr_id, objective_id) not in suggested
@@ -300,7 +299,7 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     score_organization(session, scored_sample, embedder=embedder)
     session.expire_all()
     fresh = stored()[okr_id]
-    today = reference_score(links.all_links(session, scored_sample))
+    today = reference_score(reads.all_links(session, scored_sample))
     assert fresh.reference == pytest.approx(today) != before[okr_id][2]
     assert fresh.far_below == (fresh.best_score < ORPHAN_SHARE_OF_MEDIAN * today)
     assert fresh.decided_at > long_ago
@@ -318,7 +317,7 @@ def test_a_new_orphan_share_applies_to_kept_comparisons_at_once(
     _, before = okr_verdicts(session, scored_sample)
     orphans = sorted(o for o, v in before.items() if v == "orphan")
     assert orphans, "the sample has OKRs the engine calls orphans"
-    shown = {o: links.comparison(session, scored_sample, o) for o in orphans}
+    shown = {o: reads.comparison(session, scored_sample, o) for o in orphans}
     assert all(c["far_below"] and c["best_score"] < c["orphan_below"] for c in shown.values())
 
     # A share under every orphan's ratio to its median: none of them is confident any more.
@@ -330,7 +329,7 @@ def test_a_new_orphan_share_applies_to_kept_comparisons_at_once(
         o: v for o, v in before.items() if o not in orphans
     }
     for o in orphans:
-        c = links.comparison(session, scored_sample, o)
+        c = reads.comparison(session, scored_sample, o)
         assert not c["far_below"] and c["best_score"] >= c["orphan_below"]
 
 
