@@ -9,7 +9,8 @@ since the first answer gets no replay. Checking here rather than claiming after 
 keeps replays out of the route's transaction (no audit entry for a write that did not run, no
 pooled connection held while a duplicate waits).
 
-Keys are scoped by a hash of the caller's credentials, so two callers never share one. Answers
+Keys are scoped by the API key the caller signed in with (a hash of its id), so two callers
+never share one, and a retry that spells the header differently is still a retry. Answers
 of 5xx, 401 and 429 are not kept: a retry should run again. An answer that carries a secret
 (a new API key, a webhook's signing secret) is not kept either: its retries get 409
 `idempotency_secret_not_kept`, since the secret was shown once, to the first request. Rows
@@ -66,12 +67,12 @@ class IdempotencyMiddleware:
         if not KEY.match(key):
             await respond(send, *_invalid_key())
             return
-        if await self._principal(Request(scope)) is None:
+        principal = await self._principal(Request(scope))
+        if principal is None:
             await self.app(scope, receive, send)  # the app answers 401; nothing is stored
             return
         body = await _read_body(receive)
-        credentials = headers.get(b"authorization", b"") + b"|" + headers.get(b"cookie", b"")
-        caller = hashlib.sha256(credentials).hexdigest()
+        caller = _scope_of(principal)
         request_hash = hashlib.sha256(
             b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
         ).hexdigest()
@@ -148,6 +149,12 @@ class IdempotencyMiddleware:
                 return
             await asyncio.sleep(POLL_S)
             waited += POLL_S
+
+
+def _scope_of(principal: Principal) -> str:
+    """The key's scope: the API key the caller signed in with, however it was sent (a header
+    spelled "bearer", a page session on the same key, an unrelated cookie alongside)."""
+    return hashlib.sha256(f"api-key:{principal.key_id}".encode()).hexdigest()
 
 
 def _route_of(scope: Scope) -> tuple[str, str | None]:

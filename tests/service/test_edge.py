@@ -64,6 +64,30 @@ def test_idempotency_key_replays_refuses_another_body_and_runs_concurrent_duplic
     )
 
 
+def test_a_retry_is_a_retry_however_its_credentials_are_spelled(
+    app_client, platform, cleanup, engine: Engine
+) -> None:
+    """One key's retries replay whether "Bearer" is spelled in lower case or an unrelated
+    cookie rides along: the scope is the key signed in with, not the header bytes."""
+    org, admin = _org_with_admin(app_client, platform, cleanup)
+    idem = uuid.uuid4().hex
+    body = {"id": "T-1", "name": "Retried"}
+    first = app_client.post(
+        f"/orgs/{org}/teams", json=body, headers={"Idempotency-Key": idem, **auth(admin)}
+    )
+    assert first.status_code == 201, first.text
+    for spelled in (
+        {"Authorization": f"bearer {admin}"},
+        {**auth(admin), "Cookie": "lb=abc"},
+    ):
+        again = app_client.post(
+            f"/orgs/{org}/teams", json=body, headers={"Idempotency-Key": idem, **spelled}
+        )
+        assert again.status_code == 201 and again.headers["idempotent-replayed"] == "true"
+        assert again.json() == first.json()
+    assert len(_stored(engine, idem)) == 1
+
+
 def _stored(engine: Engine, *idempotency_keys: str) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(
