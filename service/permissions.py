@@ -250,6 +250,13 @@ def _authorize(
     org_id = request.path_params.get("org_id")
     if org_id is not None:
         platform_may = principal.role is PLATFORM and rule is not None and PLATFORM in rule.roles
+        if principal.role is PLATFORM and not platform_may:
+            # A platform admin lists every organization, so "not found" would hide nothing and
+            # mislead: say what the role is for instead.
+            raise Forbidden(
+                "a platform admin creates organizations and their first admin key; an "
+                "organization's records and pages are for its own keys"
+            )
         if principal.org_id != org_id and not platform_may:
             raise NotFound(f"organization {org_id!r} not found")
         set_tenant_at_begin(session, org_id)

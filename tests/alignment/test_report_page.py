@@ -94,6 +94,11 @@ def test_cards_count_and_link_to_their_findings() -> None:
         ("needs_review", "?kind=needs_review#findings-title", 0),
     ]
     assert page.index("What needs attention") < page.index("Coverage per perspective")
+    # The drift count is the story card's; the summary says the share, not the count again.
+    share = re.search(r"<div class=\"card\" data-drift-share>(.*?)</div></div>", page, re.S)
+    assert share and re.sub(r"<[^>]+>|\s+", " ", share.group(1)).split() == [
+        "25%", "of", "the", "4", "check-ins", "drift", "from", "their", "OKR"
+    ]  # fmt: skip
 
 
 def test_hostile_filter_values_come_back_escaped() -> None:

@@ -103,6 +103,34 @@ def test_signing_in_goes_on_to_the_page_asked_for(office) -> None:
     assert posted.status_code == 303 and posted.headers["location"] == "/sign-in"
 
 
+def test_a_platform_admin_is_told_what_its_role_is_for_not_that_pages_do_not_exist(
+    session: Session, embedder
+) -> None:
+    import_document(session, small_bundle(ORG, name=NAME))
+    raw = keys.create_key(session, org_id=None, role=Role.platform_admin, name="Pat")[1]
+    session.commit()
+    client = make_client(session, embedder, real_auth=True)
+    assert _sign_in(client, raw).status_code == 303
+    index = client.get("/", headers=PAGE).text
+    row = index.split(f"<code>{ORG}</code>", 1)[1].split("</tr>", 1)[0]
+    assert "strategy-map" not in row and "none for a platform admin" in row
+    page = client.get(f"/orgs/{ORG}/strategy-map", headers=PAGE)
+    assert page.status_code == 403 and "not open to a platform admin key" in page.text
+    api = client.get(f"/orgs/{ORG}/okrs", headers={"Authorization": f"Bearer {raw}"})
+    assert api.status_code == 403
+    assert api.json()["error"]["message"].startswith("a platform admin creates organizations")
+
+
+def test_the_cookie_keeps_a_session_ticket_not_the_key_as_the_form_says(office) -> None:
+    client, raw = office
+    form = client.get("/sign-in").text
+    help_text = re.search(r'<p id="key-help"[^>]*>(.*?)</p>', form, re.S).group(1)
+    assert "a 12-hour session ticket, not the key" in " ".join(help_text.split())
+    assert _sign_in(client, raw).status_code == 303
+    ticket = client.cookies.get("gt_session")
+    assert ticket and raw not in ticket and raw.split("_")[-1] not in ticket
+
+
 @pytest.mark.parametrize(
     "elsewhere",
     [
