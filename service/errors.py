@@ -96,14 +96,19 @@ def _problem(err: dict[str, Any]) -> dict[str, str]:
 
 
 def _body_not_json(request: Request, exc: RequestValidationError) -> str | None:
-    """Why a JSON route could not read the body, when it came as another media type: FastAPI
-    then validates the raw bytes and says only "Input should be a valid dictionary"."""
+    """Why a JSON route could not read the body, when it came as another media type or none:
+    FastAPI then validates the raw bytes and says only "Input should be a valid dictionary"."""
     sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if not sent or sent == "application/json" or sent.endswith("+json"):
+    if sent == "application/json" or sent.endswith("+json"):
         return None
+    if not sent and request.headers.get("content-length", "0") == "0":
+        return None  # no body at all: the route's own message says what it needs
     if not any(tuple(err.get("loc", ())) == ("body",) for err in exc.errors()):
         return None
-    return f"the body was sent as {sent!r}; send JSON with Content-Type: application/json"
+    # Without a type FastAPI reads no JSON at all, and "should be an object" would be wrong
+    # about a body that is one.
+    sent_as = f"as {sent!r}" if sent else "without a Content-Type"
+    return f"the body was sent {sent_as}; send JSON with Content-Type: application/json"
 
 
 def install_error_handlers(app: FastAPI) -> None:

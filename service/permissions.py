@@ -179,9 +179,10 @@ async def _team_check_body(request: Request, rule: Rule | None) -> dict[str, Any
     """The body a team lead's check reads: {} when the route's check reads none, None when it
     needs one that is not a JSON object.
 
-    Read whatever the Content-Type says: the route parses a JSON body under any spelling of
-    it (`application/JSON`, `+json`, none), so a check that trusted the header would pass a
-    body the route then reads. Read only once the caller is known to be a team lead."""
+    Read whatever the Content-Type says: the route parses a JSON body under several spellings
+    of it (`application/JSON`, `+json`), so a check that trusted the header would pass a body
+    the route then reads (one sent without a type the route refuses with 415). Read only once
+    the caller is known to be a team lead."""
     if rule is None or rule.team_check not in BODY_CHECKS or request.method not in WRITE_METHODS:
         return {}
     raw = await request.body()

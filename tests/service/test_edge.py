@@ -304,5 +304,15 @@ def test_json_sent_as_another_media_type_is_415_saying_so(app_client, platform) 
     error = answer.json()["error"]
     assert error["code"] == "unsupported_media_type"
     assert "'text/plain'" in error["message"] and "application/json" in error["message"]
+    # Without a type FastAPI reads no JSON: the answer says so, not "should be an object".
+    untyped = app_client.post(
+        "/orgs", content=b'{"id": "acme", "name": "Acme"}', headers=auth(platform)
+    )
+    assert untyped.status_code == 415, untyped.text
+    assert untyped.json()["error"]["message"] == (
+        "the body was sent without a Content-Type; send JSON with Content-Type: application/json"
+    )
+    empty = app_client.post("/orgs", headers=auth(platform))
+    assert empty.status_code == 422 and "Content-Type" not in empty.text
     refused = app_client.delete("/healthz")
     assert refused.status_code == 405 and refused.headers["allow"] == "GET, HEAD"
