@@ -4,6 +4,7 @@ Forms post here (URL-encoded, with the page's CSRF token in the action URL, like
 write); drafting runs as a job, and the page follows it (`?job=`) until the draft is there.
 After a decision the page is sent to `?decided=<draft>` and says what the stored decision is:
 the query names a draft, never a message, so nobody can make the page say something with a link.
+Each decided draft shows its stored decision (who, when, the reason, the OKRs it created).
 A form the page refuses comes back as the page itself (422) with what the person entered and a
 message beside each field at fault, never as a redirect that loses the entries.
 """
@@ -28,12 +29,13 @@ from alignment.repository import require_org
 from alignment.team_view import team_view
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
-from service.permissions import DECIDERS
+from service.permissions import DECIDERS, may_open
 from service.routes import review_notices
 from service.routes.forms import (
     REJECT_REASON_NEEDED,
     EditFields,
     FormFields,
+    decided_at_text,
     form_list,
     note_field,
 )
@@ -150,6 +152,9 @@ def _render(
         too_many_objectives=TOO_MANY_OBJECTIVES,
         reason_needed=REJECT_REASON_NEEDED,
         can_draft=principal.role in DECIDERS,
+        may_okr=may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
+        draft_verbs=review_notices.DRAFT_VERBS,
+        decided_at_text=decided_at_text,
         signed_in=principal.name,
     )
 
