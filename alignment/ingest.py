@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from alignment.bundle.schema import Bundle
 from alignment.models import (
+    HASHED_FIELDS,
     Base,
     CheckIn,
     Cycle,
@@ -28,7 +29,7 @@ from alignment.models import (
     Organization,
     StrategicObjective,
     Team,
-    content_hash,
+    row_hash,
 )
 
 Progress = Callable[[str, int], None]
@@ -88,10 +89,13 @@ def _upsert(
     name: str,
     summary: ImportSummary,
 ) -> list[dict[str, Any]]:
-    """The rows that were new or changed."""
+    """The rows that were new or changed. Rows of a model with embedded text get their
+    `content_hash` here, from the values written (models.row_hash)."""
     summary.created[name] = summary.updated[name] = summary.unchanged[name] = 0
     if not rows:
         return []
+    if model in HASHED_FIELDS:
+        rows = [{**row, "content_hash": row_hash(model, row)} for row in rows]
     table = model.__table__
     keys = [c.name for c in table.primary_key.columns]
     data_cols = [c for c in rows[0] if c not in keys]
@@ -187,7 +191,6 @@ def _team_rows(bundle: Bundle) -> list[dict[str, Any]]:
             "name": t.name,
             "parent_id": t.parent,
             "mission": t.mission,
-            "content_hash": content_hash(t.mission),
         }
         for t in _parents_first(bundle.teams)
     ]
@@ -204,7 +207,6 @@ def _objective_rows(bundle: Bundle) -> list[dict[str, Any]]:
             "description": o.description,
             "perspective": o.perspective,
             "parent_id": o.parent,
-            "content_hash": content_hash(o.title, o.description),
         }
         for o in _parents_first(bundle.strategic_objectives)
     ]
@@ -224,7 +226,6 @@ def _kpi_rows(bundle: Bundle) -> list[dict[str, Any]]:
             "baseline": k.baseline,
             "target": k.target,
             "position": pos,
-            "content_hash": content_hash(k.name),
         }
         for o in bundle.strategic_objectives
         for pos, k in enumerate(o.kpis)
@@ -242,7 +243,6 @@ def _okr_rows(bundle: Bundle) -> list[dict[str, Any]]:
             "cycle_id": o.cycle,
             "title": o.title,
             "description": o.description,
-            "content_hash": content_hash(o.title, o.description),
         }
         for o in bundle.okrs
     ]
@@ -263,7 +263,6 @@ def _key_result_rows(bundle: Bundle) -> list[dict[str, Any]]:
             "current": kr.current,
             "kind": kr.kind,
             "position": pos,
-            "content_hash": content_hash(kr.title),
         }
         for o in bundle.okrs
         for pos, kr in enumerate(o.key_results)
@@ -283,7 +282,6 @@ def _check_in_rows(bundle: Bundle) -> list[dict[str, Any]]:
             "value": c.value,
             "confidence": c.confidence,
             "text": c.text,
-            "content_hash": content_hash(c.text),
         }
         for c in bundle.check_ins
     ]

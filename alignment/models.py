@@ -8,7 +8,9 @@ Texts that get embedded carry `content_hash` so the embed stage can skip unchang
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import date, datetime
+from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
@@ -33,14 +35,21 @@ from sqlalchemy import text as sql
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-PERSPECTIVES = ("financial", "customer", "internal_process", "learning_growth")
-KINDS = ("lead", "lag")
+# PERSPECTIVES is also read from here (report, strategy map).
+from alignment.vocabulary import LEAD_LAG, PERSPECTIVES
 
 
 def content_hash(*parts: str | None) -> str:
     """Stable hash of the text that gets embedded (fields joined, whitespace normalized)."""
     joined = "\n".join(" ".join((p or "").split()) for p in parts)
     return hashlib.sha256(joined.encode("utf-8")).hexdigest()
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    """Check-constraint SQL for a nullable column limited to `values`, written as migration
+    0001 wrote it (so the DDL stays the migrations' own)."""
+    listed = ",".join(f"'{value}'" for value in values)
+    return f"{column} is null or {column} in ({listed})"
 
 
 class Base(DeclarativeBase):
@@ -110,11 +119,7 @@ class StrategicObjective(Timestamped, Base):
             ["strategic_objectives.org_id", "strategic_objectives.id"],
             ondelete="SET NULL (parent_id)",
         ),
-        CheckConstraint(
-            "perspective is null or perspective in "
-            "('financial','customer','internal_process','learning_growth')",
-            name="objective_perspective",
-        ),
+        CheckConstraint(_one_of("perspective", PERSPECTIVES), name="objective_perspective"),
     )
 
 
@@ -136,7 +141,7 @@ class Kpi(Timestamped, Base):
             ["strategic_objectives.org_id", "strategic_objectives.id"],
             ondelete="CASCADE",
         ),
-        CheckConstraint("kind is null or kind in ('lead','lag')", name="kpi_kind"),
+        CheckConstraint(_one_of("kind", LEAD_LAG), name="kpi_kind"),
         Index("ix_kpis_objective", "org_id", "objective_id"),
     )
 
@@ -191,7 +196,7 @@ class KeyResult(Timestamped, Base):
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     __table_args__ = (
         ForeignKeyConstraint(["org_id", "okr_id"], ["okrs.org_id", "okrs.id"], ondelete="CASCADE"),
-        CheckConstraint("kind is null or kind in ('lead','lag')", name="key_result_kind"),
+        CheckConstraint(_one_of("kind", LEAD_LAG), name="key_result_kind"),
         Index("ix_key_results_okr", "org_id", "okr_id"),
     )
 
@@ -231,6 +236,17 @@ HASHED_FIELDS: dict[type[Base], tuple[str, ...]] = {
     KeyResult: ("title",),
     CheckIn: ("text",),
 }
+
+
+def row_hash(model: type[Base], values: Mapping[str, Any] | Base) -> str:
+    """The content hash of one record of `model`: of its HASHED_FIELDS, in order. `values` is
+    the row's column values or the mapped record itself. Every writer (bundle import, record
+    routes, nested children) hashes through here, so one text has one hash whichever way it
+    was stored, and the embed stage never re-embeds it for the route it came by."""
+    fields = HASHED_FIELDS[model]
+    if isinstance(values, Mapping):
+        return content_hash(*(values.get(f) for f in fields))
+    return content_hash(*(getattr(values, f) for f in fields))
 
 
 # --- alignment results (migration 0002) -------------------------------------------------------

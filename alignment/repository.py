@@ -30,7 +30,7 @@ from alignment.models import (
     Organization,
     StrategicObjective,
     Team,
-    content_hash,
+    row_hash,
 )
 from alignment.records import CHILD_LISTS, COLUMN_OF, FIELD_OF, RecordKind
 
@@ -165,9 +165,8 @@ def require_org(session: Session, org_id: str) -> Organization:
 
 
 def _hash(kind: RecordKind, row: Any) -> None:
-    fields = HASHED_FIELDS.get(kind.model)
-    if fields:
-        row.content_hash = content_hash(*(getattr(row, f) for f in fields))
+    if kind.model in HASHED_FIELDS:
+        row.content_hash = row_hash(kind.model, row)
 
 
 def list_records(
@@ -561,28 +560,19 @@ def _refuse_parent_loop(session: Session, kind: RecordKind, org_id: str, row: An
 def _write_children(
     session: Session, kind: RecordKind, org_id: str, row: Any, data: dict[str, Any]
 ) -> None:
-    if kind.model is StrategicObjective:
-        for pos, kpi in enumerate(data.get("kpis") or []):
+    if kind.model in _CHILDREN:
+        field, model, _, parent = _CHILDREN[kind.model]
+        for pos, child in enumerate(data.get(field) or []):
             session.add(
-                Kpi(
+                model(
                     org_id=org_id,
-                    objective_id=row.id,
                     position=pos,
-                    content_hash=content_hash(kpi["name"]),
-                    **kpi,
+                    content_hash=row_hash(model, child),
+                    **{parent: row.id},
+                    **child,
                 )
             )
     if kind.model is Okr:
-        for pos, kr in enumerate(data.get("key_results") or []):
-            session.add(
-                KeyResult(
-                    org_id=org_id,
-                    okr_id=row.id,
-                    position=pos,
-                    content_hash=content_hash(kr["title"]),
-                    **kr,
-                )
-            )
         _replace_links(session, org_id, row.id, data.get("declared_links") or [])
     session.flush()
 

@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 from alignment.bundle.text_rules import ID_MAX, plain_id, plain_text
+from alignment.vocabulary import LeadLag, Perspective
 
 BUNDLE_FORMAT = "goldenthread.bundle/v1"
 LABELS_FORMAT = "goldenthread.labels/v1"
@@ -66,8 +67,6 @@ Date = Annotated[dt.date, BeforeValidator(_iso_date)]
 # Caps that keep one request's work bounded; far above any real organization's size.
 MAX_RECORDS = 100_000
 MAX_CHILDREN = 100
-Perspective = Literal["financial", "customer", "internal_process", "learning_growth"]
-Kind = Literal["lead", "lag"]
 
 
 class _Strict(BaseModel):
@@ -89,7 +88,7 @@ class CycleIn(_Strict):
 class KpiIn(_Strict):
     id: Id
     name: Title
-    kind: Kind | None = None
+    kind: LeadLag | None = None
     unit: Unit | None = None
     baseline: Number | None = None
     target: Number | None = None
@@ -118,7 +117,7 @@ class KeyResultIn(_Strict):
     baseline: Number | None = None
     target: Number | None = None
     current: Number | None = None
-    kind: Kind | None = None
+    kind: LeadLag | None = None
 
 
 class OkrIn(_Strict):

@@ -124,19 +124,8 @@ def _written(first: Any, again: Any) -> str:
 
 
 def _ids(items: list[tuple[int, dict[str, Any]]], key: str) -> Iterator[Problem]:
-    seen: dict[str, tuple[int, Any]] = {}
-    for i, item in items:
-        ident = _key(item.get("id"))
-        if isinstance(ident, str) and ident:
-            if ident in seen:
-                first, raw = seen[ident]
-                yield Problem(
-                    f"$.{key}[{i}].id",
-                    f"duplicate id {ident!r} (first at $.{key}[{first}])"
-                    + _written(raw, item.get("id")),
-                )
-            else:
-                seen[ident] = (i, item.get("id"))
+    """Ids listed twice in one of the document's top-level lists."""
+    return _nested_ids([(f"$.{key}[{i}]", item) for i, item in items], "")
 
 
 def _known(items: Iterable[dict[str, Any]]) -> set[str]:
@@ -220,7 +209,10 @@ def _date(value: Any) -> dt.date | None:
 
 
 def _nested_ids(items: list[tuple[str, dict[str, Any]]], what: str) -> Iterator[Problem]:
+    """Ids that read the same twice among `items` (each with its path), `what` naming their
+    kind in the message ("KPI"; empty in a list that holds one kind)."""
     seen: dict[str, tuple[str, Any]] = {}
+    noun = f"{what} id" if what else "id"
     for path, item in items:
         ident = _key(item.get("id"))
         if isinstance(ident, str) and ident:
@@ -228,7 +220,7 @@ def _nested_ids(items: list[tuple[str, dict[str, Any]]], what: str) -> Iterator[
                 first, raw = seen[ident]
                 yield Problem(
                     f"{path}.id",
-                    f"duplicate {what} id {ident!r} (first at {first})"
+                    f"duplicate {noun} {ident!r} (first at {first})"
                     + _written(raw, item.get("id")),
                 )
             else:

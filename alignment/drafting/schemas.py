@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from alignment.bundle.text_rules import plain_id, plain_text
+from alignment.vocabulary import LeadLag
 
 SUGGESTION_SCHEMA = "suggestion_set/v1"
 SUMMARY_SCHEMA = "review_summary/v1"
@@ -49,7 +50,9 @@ Unit = _text(UNIT_MAX)
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Numbers finite only: NaN and infinities are no measurement (and jsonb refuses them); a
+    # person's edits are checked against these models too.
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class EvidenceRef(_Out):
@@ -65,7 +68,7 @@ class SuggestedKeyResult(_Out):
     unit: Unit
     baseline: float | None = Field(description="Where the measure stands now; null if unknown.")
     target: float
-    kind: Literal["lead", "lag"]
+    kind: LeadLag
 
 
 class SuggestedOkr(_Out):
