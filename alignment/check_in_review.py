@@ -25,7 +25,7 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Check-ins awaiting a person's verdict, the likeliest drift first."""
     require_org(session, org_id)
     rows = session.execute(
-        select(CheckInDrift, CheckIn, Okr.title)
+        select(CheckInDrift, CheckIn, Okr.title, Okr.cycle_id)
         .join(
             CheckIn,
             (CheckIn.org_id == CheckInDrift.org_id) & (CheckIn.id == CheckInDrift.check_in_id),
@@ -36,7 +36,7 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     )
     nearest_ids = set()
     items = []
-    for d, c, okr_title in rows:
+    for d, c, okr_title, okr_cycle in rows:
         nearest = d.evidence.get("nearest_okr_id")
         nearest_ids.add(nearest)
         items.append(
@@ -44,6 +44,7 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
                 "check_in_id": c.id,
                 "okr_id": c.okr_id,
                 "okr_title": okr_title,
+                "okr_cycle": okr_cycle,
                 "key_result_id": c.key_result_id,
                 "date": c.date,
                 "text": c.text,
@@ -54,13 +55,18 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
                 "text_hash": judged_hash(c.text, c.okr_id, c.key_result_id),
             }
         )
-    titles = dict(
-        session.execute(
-            select(Okr.id, Okr.title).where(Okr.org_id == org_id, Okr.id.in_(nearest_ids))
-        ).all()
-    )
+    nearest = {
+        okr_id: (title, cycle)
+        for okr_id, title, cycle in session.execute(
+            select(Okr.id, Okr.title, Okr.cycle_id).where(
+                Okr.org_id == org_id, Okr.id.in_(nearest_ids)
+            )
+        )
+    }
     for item in items:
-        item["nearest_okr_title"] = titles.get(item["nearest_okr_id"])
+        # The cycle too: the closest OKR may be another quarter's, no place for this work.
+        title, cycle = nearest.get(item["nearest_okr_id"], (None, None))
+        item["nearest_okr_title"], item["nearest_okr_cycle"] = title, cycle
     return items
 
 

@@ -1,7 +1,8 @@
 """Request dependencies: the session that owns each request's transaction, the embedder."""
 
 from collections.abc import AsyncIterator
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import anyio
 import anyio.to_thread
@@ -66,12 +67,20 @@ def _finish(session: Session, commit: bool) -> None:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+@dataclass(frozen=True)
 class Page:
     """`limit` and `offset` of every list endpoint."""
 
-    def __init__(self, limit: int, offset: int) -> None:
-        self.limit = limit
-        self.offset = offset
+    limit: int
+    offset: int
+
+    def envelope(self, items: list[Any], total: int) -> dict[str, Any]:
+        """One page of a list as every list endpoint answers it."""
+        return {"items": items, "total": total, "limit": self.limit, "offset": self.offset}
+
+    def of(self, items: list[Any]) -> dict[str, Any]:
+        """This page of a list read whole."""
+        return self.envelope(items[self.offset : self.offset + self.limit], len(items))
 
 
 async def page_query(

@@ -99,9 +99,4 @@ def revoke_key(org_id: str, prefix: str, session: SessionDep) -> dict[str, Any]:
 @router.get("/audit-log")
 def audit_log(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
     rows, total = audit.list_entries(session, org_id, limit=page.limit, offset=page.offset)
-    return {
-        "items": [audit.render(r) for r in rows],
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    }
+    return page.envelope([audit.render(r) for r in rows], total)

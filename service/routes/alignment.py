@@ -44,15 +44,6 @@ class FeedbackIn(BaseModel):
     note: Annotated[PlainText, Field(max_length=2000)] | None = None
 
 
-def _page(items: list[Any], page: Any) -> dict[str, Any]:
-    return {
-        "items": items[page.offset : page.offset + page.limit],
-        "total": len(items),
-        "limit": page.limit,
-        "offset": page.offset,
-    }
-
-
 @router.post("/score", status_code=202, responses=ACCEPTED, dependencies=[Depends(no_body)])
 def score(
     org_id: str,
@@ -125,7 +116,7 @@ def orphans(org_id: str, session: SessionDep, page: PageDep, request: Request) -
         session,
         org_id,
         ("orphans", page.limit, page.offset),
-        lambda: _page(reads.orphans(session, org_id), page),
+        lambda: page.of(reads.orphans(session, org_id)),
     )
 
 
@@ -140,7 +131,7 @@ def audit(
     findings = reads.link_audit(session, org_id)
     if kind:
         findings = [f for f in findings if f["kind"] == kind]
-    return _page(findings, page)
+    return page.of(findings)
 
 
 @router.get("/alignment/coverage")
@@ -174,7 +165,7 @@ def coverage_of(
         items, total = reads.coverage_okrs(
             session, org_id, objective_id, limit=page.limit, offset=page.offset
         )
-        return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+        return page.envelope(items, total)
 
     what = ("coverage_of", objective_id, page.limit, page.offset)
     return _cached(request, session, org_id, what, read)
@@ -188,7 +179,7 @@ def drift(
     only_drifting: Annotated[bool, Query(description="Only flagged check-ins.")] = False,
 ) -> dict[str, Any]:
     """Every check-in's drift score against its OKR, highest first."""
-    return _page(reads.drift(session, org_id, only_drifting=only_drifting), page)
+    return page.of(reads.drift(session, org_id, only_drifting=only_drifting))
 
 
 @router.post("/suggest-parent")

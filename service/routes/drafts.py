@@ -90,12 +90,7 @@ def list_drafts(
         offset=page.offset,
         only_teams=principal.team_ids if principal.role is Role.team_lead else None,
     )
-    return {
-        "items": [store.render_draft(d) for d in rows],
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    }
+    return page.envelope([store.render_draft(d) for d in rows], total)
 
 
 @router.get("/{draft_id}")

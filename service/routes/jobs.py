@@ -63,9 +63,4 @@ def list_jobs(
         limit=page.limit,
         offset=page.offset,
     )
-    return {
-        "items": [views.render(j) for j in rows],
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    }
+    return page.envelope([views.render(j) for j in rows], total)

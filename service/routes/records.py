@@ -32,7 +32,7 @@ def _add_routes(kind: RecordKind) -> None:
         items, total = repository.list_records(
             session, kind, org_id, filters=filters, limit=page.limit, offset=page.offset
         )
-        return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+        return page.envelope(items, total)
 
     # FastAPI needs the filter parameters in the signature to document and parse them.
     list_.__signature__ = _with_filters(list_, kind)  # type: ignore[attr-defined]

@@ -157,7 +157,7 @@ def report_params(body: ReportIn) -> dict[str, Any]:
 def list_reports(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
     """Stored runs, newest first (headers and counts, no findings)."""
     items, total = report.list_runs(session, org_id, limit=page.limit, offset=page.offset)
-    return {"items": items, "total": total, "limit": page.limit, "offset": page.offset}
+    return page.envelope(items, total)
 
 
 @router.get("/orgs/{org_id}/reports/settings")

@@ -58,9 +58,4 @@ def deliveries(org_id: str, webhook_id: int, session: SessionDep, page: PageDep)
     rows, total = subscriptions.deliveries(
         session, org_id, webhook_id, limit=page.limit, offset=page.offset
     )
-    return {
-        "items": [subscriptions.render_delivery(d) for d in rows],
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    }
+    return page.envelope([subscriptions.render_delivery(d) for d in rows], total)
