@@ -33,7 +33,11 @@ def plain_text(value: str) -> str:
             f"contains the control character U+{ord(match.group()):04X} at position "
             f"{match.start()}; remove it"
         )
-    return BIDI_OVERRIDES.sub("", value)
+    plain = BIDI_OVERRIDES.sub("", value)
+    if value.strip() and not plain.strip():
+        # Stored, it would be an empty title that no later import could read back.
+        raise ValueError("is empty once its invisible direction marks are removed")
+    return plain
 
 
 def normal_id(value: str) -> str:

@@ -73,7 +73,7 @@ def test_an_id_is_kept_in_nfkc_form(sent: str, stored: str) -> None:
         ("Ａ／Ｂ", "cannot contain '/'"),
         ("．．", "path step"),
         ("ＯＫＲ？", "cannot contain '?'"),
-        ("\u202e", "cannot be empty"),
+        ("\u202e", "is empty once its invisible direction marks are removed"),
         ("\ufdfa" * 12, "at most 200"),  # one character, 18 once normalized
     ],
 )

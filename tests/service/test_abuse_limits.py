@@ -174,6 +174,25 @@ def test_bidi_overrides_are_removed_from_titles(acme: TestClient) -> None:
     assert created.status_code == 201 and created.json()["name"] == "Payroll team"
 
 
+@pytest.mark.parametrize(
+    ("method", "url", "body", "where"),
+    [
+        ("post", "/okrs", {"id": "O-8", "team": "T-1", "cycle": "2026-Q4", "title": " \u2066 "},
+         "$.title"),
+        ("post", "/teams", {"id": "T-8", "name": "\u202e"}, "$.name"),
+        ("patch", "", {"name": "\u202e\u202c"}, "$.name"),
+    ],
+)  # fmt: skip
+def test_a_text_of_direction_marks_only_is_refused_not_stored_empty(
+    acme: TestClient, method: str, url: str, body: dict, where: str
+) -> None:
+    """Stored, an empty title would make every later import of the organization fail."""
+    error = problem(getattr(acme, method)(f"/orgs/{ORG}{url}", json=body), 422)
+    assert error["details"][0]["path"] == where, error
+    assert "invisible direction marks" in error["details"][0]["message"]
+    assert acme.get(f"/orgs/{ORG}").json()["name"] != ""
+
+
 def test_list_caps_and_text_caps(acme: TestClient) -> None:
     okr = {
         "id": "O-7",
