@@ -8,7 +8,7 @@ a savepoint, so the caller's transaction stays usable.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -87,7 +87,7 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
             by = f" by {table}" if table else ""
             raise Conflict(
                 f"{kind_label} {ident!r} is still referenced{by}; delete or move those first",
-                details=[{"path": "$", "message": f"still referenced{by}"}],
+                details=[{"path": DELETED, "message": f"still referenced{by}"}],
             ) from exc
         if state == FOREIGN_KEY and ref:
             field, value, table = ref
@@ -118,6 +118,17 @@ def _constraints(kind_label: str, ident: str, *, deleting: bool = False) -> Iter
         raise
 
 
+# Where a refused delete's record is named: the request has no body, only its path.
+DELETED = "path.record_id"
+
+
+def _exists(kind_label: str, ident: str) -> Conflict:
+    return Conflict(
+        f"{kind_label} {ident!r} already exists",
+        details=[{"path": "$.id", "message": f"{kind_label} {ident!r} already exists"}],
+    )
+
+
 def _diag(exc: IntegrityError, name: str) -> str | None:
     return getattr(getattr(exc.orig, "diag", None), name, None)
 
@@ -134,7 +145,7 @@ def _duplicate(kind_label: str, ident: str, constraint: str | None) -> Conflict:
     saying which id it was."""
     field, label = _CHILD_KEYS.get(constraint or "", (None, kind_label))
     if field is None or label == kind_label:
-        return Conflict(f"{kind_label} {ident!r} already exists")
+        return _exists(kind_label, ident)
     return Conflict(
         f"{kind_label} {ident!r}: one of its {CHILD_LISTS[field][0]} already exists",
         details=[{"path": f"$.{field}", "message": f"a {label} id here was just created"}],
@@ -261,11 +272,13 @@ def create_record(
 ) -> dict[str, Any]:
     require_org(session, org_id)
     if session.get(kind.model, {"org_id": org_id, "id": data["id"]}) is not None:
-        raise Conflict(f"{kind.label} {data['id']!r} already exists")
+        raise _exists(kind.label, data["id"])
     row = kind.model(org_id=org_id, **kind.to_columns(data))
     _hash(kind, row)
     _check_rules(session, kind, org_id, row, data.get("declared_links"))
     _check_child_ids(session, kind, org_id, data)
+    if kind.model in _PART_OF_PARENT:
+        row.position = _next_position(session, kind, org_id, _parent_id(kind, row))
     with _constraints(kind.label, data["id"]), session.begin_nested():
         session.add(row)
         session.flush()
@@ -303,7 +316,7 @@ def update_record(
         changed = session.is_modified(row) or relinked
         if changed:
             row.updated_at = func.now()
-        _check_rules(session, kind, org_id, row, changes.get("declared_links"))
+        _check_rules(session, kind, org_id, row, changes.get("declared_links"), changes)
         session.flush()
         if relinked:
             _replace_links(session, org_id, ident, links)
@@ -380,6 +393,19 @@ def _lock_parent(
         raise NotFound(f"{kind.label} {ident!r} does not exist in organization {org_id!r}")
 
 
+def _next_position(session: Session, kind: RecordKind, org_id: str, parent_id: str) -> int:
+    """Last among its siblings, as an import numbers them: at the default 0 a key result or
+    KPI created on its own would list first, and the organization's export would no longer
+    import as unchanged."""
+    model = kind.model
+    last = session.scalar(
+        select(func.max(model.position)).where(
+            model.org_id == org_id, _PARENT[model][1] == parent_id
+        )
+    )
+    return 0 if last is None else last + 1
+
+
 def _date_parent(session: Session, kind: RecordKind, org_id: str, row: Any) -> None:
     parent = _PARENT[kind.model][0]
     session.execute(
@@ -410,7 +436,7 @@ def _refuse_declared_objective(session: Session, org_id: str, ident: str) -> Non
     raise Conflict(
         f"strategic objective {ident!r} is still declared by OKR{'s' if len(okrs) > 1 else ''} "
         f"{named}{more}; remove it from their declared_links first",
-        details=[{"path": "$", "message": f"declared by OKR {okr!r}"} for okr in okrs[:_NAMED]],
+        details=[{"path": DELETED, "message": f"declared by OKR {okr!r}"} for okr in okrs[:_NAMED]],
     )
 
 
@@ -518,7 +544,12 @@ def _check_references(
 
 
 def _check_rules(
-    session: Session, kind: RecordKind, org_id: str, row: Any, links: list[str] | None = None
+    session: Session,
+    kind: RecordKind,
+    org_id: str,
+    row: Any,
+    links: list[str] | None = None,
+    changed: Collection[str] = (),
 ) -> None:
     """Rules the schema cannot express, the same the bundle rules check: references resolve,
     a cycle does not end before it starts, a check-in's key result belongs to its OKR, a
@@ -535,9 +566,18 @@ def _check_rules(
     if kind.path == "check-ins" and row.key_result_id:
         kr = session.get(KeyResult, {"org_id": org_id, "id": row.key_result_id})
         if kr is not None and kr.okr_id != row.okr_id:
+            # Blame what the request sent: a check-in moved to another OKR keeps its stored
+            # key result, which the body never named.
+            moved = "okr" in changed and "key_result" not in changed
+            where, why = (
+                ("$.okr", f"its key result {kr.id!r} stays with OKR {kr.okr_id!r}: send "
+                 "key_result too (another, or null)")
+                if moved
+                else ("$.key_result", "belongs to another OKR")
+            )  # fmt: skip
             raise Invalid(
                 f"key result {kr.id!r} belongs to OKR {kr.okr_id!r}, not {row.okr_id!r}",
-                details=[{"path": "$.key_result", "message": "belongs to another OKR"}],
+                details=[{"path": where, "message": why}],
             )
 
 

@@ -418,6 +418,7 @@ def test_nested_key_result_with_an_existing_id(client: TestClient, acme: None) -
 def test_deleting_a_team_still_used_by_an_okr(client: TestClient, acme: None) -> None:
     found = error(client.delete(f"{ORG}/teams/T-2"), 409, "conflict")
     assert "still referenced by okrs" in found["message"]
+    assert [d["path"] for d in found["details"]] == ["path.record_id"]  # no body to point into
     ok(client.get(f"{ORG}/teams/T-2"))
     # The request failed, but the connection is still usable and nothing was deleted.
     assert ok(client.get(f"{ORG}/okrs", params={"team": "T-2"}))["total"] == 1
@@ -701,3 +702,36 @@ def test_a_patch_keeps_the_rules_a_create_has(client: TestClient, acme: None) ->
     kept = client.patch(f"{ORG}/okrs/O-1", json={"title": "\u202eCut costs", "team": " T-1 "})
     assert kept.status_code == 200, kept.text
     assert kept.json()["title"] == "Cut costs" and kept.json()["team"] == "T-1"
+
+
+def test_a_taken_id_and_a_moved_check_in_are_refused_at_the_field_sent(
+    client: TestClient, acme: None
+) -> None:
+    body = {"id": "O-1", "team": "T-1", "cycle": "2026-Q3", "title": "Again"}
+    found = error(client.post(f"{ORG}/okrs", json=body), 409, "conflict")
+    assert found["details"] == [{"path": "$.id", "message": "OKR 'O-1' already exists"}]
+    # C-1 reports on O-1's key result: moving it to O-2 alone names what was sent, the OKR.
+    found = error(client.patch(f"{ORG}/check-ins/C-1", json={"okr": "O-2"}), 422)
+    assert [d["path"] for d in found["details"]] == ["$.okr"]
+    assert "send key_result too" in found["details"][0]["message"]
+    found = error(client.patch(f"{ORG}/check-ins/C-2", json={"key_result": "O-1-KR1"}), 422)
+    assert [d["path"] for d in found["details"]] == ["$.key_result"]
+    moved = ok(client.patch(f"{ORG}/check-ins/C-1", json={"okr": "O-2", "key_result": None}))
+    assert (moved["okr"], moved["key_result"]) == ("O-2", None)
+
+
+def test_a_child_created_on_its_own_goes_last_and_the_export_reads_back_unchanged(
+    client: TestClient, acme: None
+) -> None:
+    ok(
+        client.post(f"{ORG}/key-results", json={"id": "O-1-KR3", "okr": "O-1", "title": "Third"}),
+        201,
+    )
+    ok(client.post(f"{ORG}/kpis", json={"id": "K-9", "objective": "SO-1", "name": "Later"}), 201)
+    assert [kr["id"] for kr in ok(client.get(f"{ORG}/okrs/O-1"))["key_results"]] == [
+        "O-1-KR1", "O-1-KR2", "O-1-KR3"
+    ]  # fmt: skip
+    assert [k["id"] for k in ok(client.get(f"{ORG}/objectives/SO-1"))["kpis"]][-1] == "K-9"
+    exported = ok(client.get(f"{ORG}/bundle"))
+    again = ok(client.post("/bundles", json=exported, params={"dry_run": "true"}))
+    assert again["changed"] is False, again
