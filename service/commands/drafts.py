@@ -1,7 +1,7 @@
-"""`goldenthread suggest`, `summarize`, `drafts list/show/approve/reject/dismiss`, `eval drafts`.
+"""`goldenthread suggest`, `summarize`, `drafts list/show/approve/reject/dismiss`.
 
 Each command is one transaction: a provider outage or any other error rolls it back, so a
-failed command leaves nothing behind. `eval drafts` works in a transaction it always rolls back.
+failed command leaves nothing behind. (`eval drafts` is in evals.py, with the other evals.)
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import typer
 from pydantic import ValidationError
 
 from alignment.drafting.store import KINDS, STATUSES
-from alignment.errors import DomainError
+from service.commands.common import run_in_transaction
+from service.commands.console import out
 from service.commands.ids import Org, as_stored
 
 drafts_app = typer.Typer(
@@ -34,8 +35,6 @@ def _emit(data: Any, as_json: bool, render: Any) -> None:
 
 
 def _show(draft: dict[str, Any]) -> None:
-    from service.cli import out
-
     p = draft["provenance"]
     colour = {"pending": "green", "failed": "red"}.get(draft["status"], "cyan")
     # A suggestion serves the objectives its request named (or those the drafter picked); a
@@ -106,18 +105,6 @@ OPTIONS = {
 }
 
 
-def _run(work: Any) -> Any:
-    from alignment import db
-    from service.cli import fail, prepare_database
-
-    prepare_database()
-    try:
-        with db.transaction() as session:
-            return work(session)
-    except DomainError as exc:
-        fail(exc, OPTIONS)
-
-
 def _bad_request(exc: Any, options: dict[str, str]) -> typer.BadParameter:
     """A request model's first problem, named by the option to fix (not pydantic's report)."""
     first = exc.errors()[0]
@@ -160,10 +147,11 @@ def suggest_cmd(
     except ValidationError as exc:
         hints = {"team": "'--team'", "cycle": "'--cycle'", "objectives": "'--objective'"}
         raise _bad_request(exc, hints) from exc
-    draft = _run(
+    draft = run_in_transaction(
         lambda session: store.render_draft(
             draft_suggestions(session, org, request, drafter=get_drafter(), embedder=get_embedder())
-        )
+        ),
+        options=OPTIONS,
     )
     _emit(draft, as_json, _show)
     _exit_if_failed(draft)
@@ -192,10 +180,11 @@ def summarize_cmd(
         request = SummaryRequest(team=team, objective=objective, cycle=cycle)
     except ValueError as exc:
         raise typer.BadParameter("give exactly one of --team or --objective") from exc
-    draft = _run(
+    draft = run_in_transaction(
         lambda session: store.render_draft(
             draft_summary(session, org, request, drafter=get_drafter(), embedder=get_embedder())
-        )
+        ),
+        options=OPTIONS,
     )
     _emit(draft, as_json, _show)
     _exit_if_failed(draft)
@@ -238,8 +227,6 @@ def list_cmd(
         return [store.render_draft(d) for d in rows]
 
     def render(items: list[dict[str, Any]]) -> None:
-        from service.cli import out
-
         if not items:
             out.print(f"no drafts{' match' if status or kind or team or cycle else ''}")
         for d in items:
@@ -252,7 +239,7 @@ def list_cmd(
                 markup=False,
             )
 
-    _emit(_run(work), as_json, render)
+    _emit(run_in_transaction(work, options=OPTIONS), as_json, render)
 
 
 @drafts_app.command("show")
@@ -266,9 +253,13 @@ def show_cmd(
     from alignment.drafting import approve, store
 
     if audit:
-        _emit(_run(lambda s: approve.audit(s, org, draft_id)), True, None)
+        trail = run_in_transaction(lambda s: approve.audit(s, org, draft_id), options=OPTIONS)
+        _emit(trail, True, None)
         return
-    _emit(_run(lambda s: store.render_draft(store.get_draft(s, org, draft_id))), as_json, _show)
+    draft = run_in_transaction(
+        lambda s: store.render_draft(store.get_draft(s, org, draft_id)), options=OPTIONS
+    )
+    _emit(draft, as_json, _show)
 
 
 @drafts_app.command("approve")
@@ -286,8 +277,9 @@ def approve_cmd(
 
     payload = _edited(edited) if edited else None
     decider = operator()
-    result = _run(
-        lambda s: approve.approve_draft(s, org, draft_id, decided_by=decider, edited=payload)
+    result = run_in_transaction(
+        lambda s: approve.approve_draft(s, org, draft_id, decided_by=decider, edited=payload),
+        options=OPTIONS,
     )
     _emit(result, as_json, _show_decided)
 
@@ -313,8 +305,6 @@ def _edited(path: Path) -> Any:
 
 def _show_decided(result: dict[str, Any]) -> None:
     """What was approved: the person's edit when there was one, not the AI's original."""
-    from service.cli import out
-
     if result.get("edited_payload"):
         _show({**result, "payload": result["edited_payload"]})
         out.print("  [dim](approved as edited; the AI's original stays in the audit)[/]")
@@ -332,8 +322,6 @@ def operator() -> str:
 
 
 def _created(result: dict[str, Any]) -> None:
-    from service.cli import out
-
     if result.get("created_records"):
         out.print(f"  created OKRs: {', '.join(result['created_records'])}")
 
@@ -354,8 +342,9 @@ def reject_cmd(
     except ValidationError as exc:
         raise _bad_request(exc, {"reason": "'--reason'"}) from exc
     decider = operator()
-    result = _run(
-        lambda s: approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason)
+    result = run_in_transaction(
+        lambda s: approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason),
+        options=OPTIONS,
     )
     _emit(result, as_json, _show)
 
@@ -371,45 +360,7 @@ def dismiss_cmd(
     from alignment.drafting import approve
 
     dismisser = operator()
-    result = _run(lambda s: approve.dismiss_draft(s, org, draft_id, dismissed_by=dismisser))
+    result = run_in_transaction(
+        lambda s: approve.dismiss_draft(s, org, draft_id, dismissed_by=dismisser), options=OPTIONS
+    )
     _emit(result, as_json, _show)
-
-
-def eval_drafts_cmd(
-    files: Annotated[list[Path], typer.Argument(help="Bundle files (labels files are skipped).")],
-    as_json: AsJson = False,
-) -> None:
-    """Draft OKRs for every objective of each bundle with the configured drafter; gate figures.
-
-    Each bundle is imported into a scratch organization inside a transaction that is rolled back.
-    """
-    from alignment.drafting.drafters import get_drafter
-    from alignment.embedder import get_embedder
-    from evals.drafts import run, table
-    from service.cli import fail, prepare_database, print_result, require_files, rolled_back
-
-    bundles = [f for f in files if not f.name.endswith(".labels.json")]
-    try:
-        require_files(bundles)
-        if not bundles:
-            raise DomainError("give at least one bundle file")
-        prepare_database()
-        embedder = get_embedder()
-        drafter = get_drafter()
-        result = rolled_back(
-            "drafting",
-            bundles,
-            lambda session, progress: run(
-                session, bundles, drafter=drafter, embedder=embedder, progress=progress
-            ),
-        )
-    except DomainError as exc:
-        fail(exc)
-    print_result(result, as_json, table)
-
-
-def register(app: typer.Typer, eval_app: typer.Typer) -> None:
-    app.command("suggest")(suggest_cmd)
-    app.command("summarize")(summarize_cmd)
-    app.add_typer(drafts_app, name="drafts")
-    eval_app.command("drafts")(eval_drafts_cmd)

@@ -18,6 +18,9 @@ from alignment import db
 from alignment.access import keys as api_keys
 from alignment.access.principal import Role
 from alignment.errors import DomainError, NotFound
+from service.commands.common import fail
+from service.commands.console import out
+from service.commands.database import prepare_database
 from service.commands.ids import as_stored
 
 keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_args_is_help=True)
@@ -48,8 +51,6 @@ def create_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a key and print it once: only its hash is kept."""
-    from service.cli import fail, out, prepare_database
-
     prepare_database()
     try:
         with db.transaction() as session:
@@ -81,7 +82,6 @@ def list_cmd(
 ) -> None:
     """Keys by prefix: role, teams, created, last used, revoked. Never their secrets."""
     from alignment.repository import require_org
-    from service.cli import fail, out, prepare_database
 
     prepare_database()
     try:
@@ -116,8 +116,6 @@ def revoke_cmd(
     ] = None,
 ) -> None:
     """Revoke a key at once; revoking twice is harmless."""
-    from service.cli import fail, out, prepare_database
-
     prefix = key_prefix(key)
     if not prefix:
         raise typer.BadParameter("give the key's prefix (gt_PREFIX)", param_hint="'PREFIX'")

@@ -10,6 +10,9 @@ from typing import Annotated
 import typer
 
 from alignment.errors import DomainError
+from service.commands.common import fail, progress_bar
+from service.commands.console import err
+from service.commands.database import prepare_database
 from service.commands.ids import Org, as_stored
 
 OUTPUT = "'-o' / '--output'"
@@ -50,7 +53,6 @@ def report_cmd(
     With --run ID, write that stored run in any format; nothing is built or stored.
     """
     from alignment import report
-    from service.cli import prepare_database
 
     renderers = {"html": report.to_html, "json": report.to_json, "csv": report.to_csv}
     if fmt not in renderers:
@@ -118,10 +120,9 @@ def _build(org, filters, day, fmt: str, render, output: Path | None) -> None:
     from alignment.embedder import get_embedder
     from alignment.report.config import check_filters_in
     from alignment.repository import require_org
-    from service.cli import _progress, err, fail
 
     try:
-        with _progress() as bar, db.transaction() as session:
+        with progress_bar() as bar, db.transaction() as session:
             # Cheap checks before seconds of model loading.
             require_org(session, org)
             check_filters_in(session, org, filters, path=lambda name, _i: f"--{name}")
@@ -160,7 +161,6 @@ def _build(org, filters, day, fmt: str, render, output: Path | None) -> None:
 
 def _write_stored(org: str, run_id: int, render, output: Path | None) -> None:
     from alignment import db, report
-    from service.cli import err, fail
 
     try:
         with db.transaction() as session:
@@ -195,8 +195,6 @@ def _write(text: str, output: Path | None) -> None:
 
 
 def _finish(text: str, output: Path | None) -> None:
-    from service.cli import err
-
     if output:
         err.print(f"wrote {output}")
     else:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from sqlalchemy.orm import Session
 
-from alignment import check_in_review, db, review
-from alignment.errors import DomainError, Invalid
+from alignment import check_in_review, review
+from alignment.errors import Invalid
+from service.commands.common import run_in_transaction
+from service.commands.console import out
 from service.commands.ids import Org, as_stored
 from service.commands.keys import operator
 
@@ -20,7 +22,6 @@ review_app = typer.Typer(
     help="The review queue: OKRs and check-ins with no confident verdict.", no_args_is_help=True
 )
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-T = TypeVar("T")
 # The request fields of the API's errors, as this command line's arguments and options.
 OPTIONS = {
     "$.verdict": "VERDICT",
@@ -31,23 +32,8 @@ OPTIONS = {
 }
 
 
-def _run(work: Callable[[Session], T]) -> T:
-    """`work` in one transaction on the configured database; a domain error ends the command
-    with its message."""
-    from service.cli import fail, prepare_database
-
-    prepare_database()
-    try:
-        with db.transaction() as session:
-            return work(session)
-    except DomainError as exc:
-        fail(exc, OPTIONS)
-
-
 def _queue(items: list[dict], as_json: bool, show: Callable[[dict], list[str]], what: str) -> None:
     """A review queue as JSON, or each item's lines and the count."""
-    from service.cli import out
-
     if as_json:
         typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
         return
@@ -72,7 +58,8 @@ def list_cmd(org: Org, as_json: AsJson = False) -> None:
               f"{escape(c['objective_title'] or '')}" for c in item["candidates"]),
         ]  # fmt: skip
 
-    _queue(_run(lambda session: review.queue(session, org)), as_json, show, "awaiting review")
+    items = run_in_transaction(lambda session: review.queue(session, org), options=OPTIONS)
+    _queue(items, as_json, show, "awaiting review")
 
 
 def _declared(d: dict, candidate: bool) -> str:
@@ -96,10 +83,9 @@ def confirm_cmd(
     org: Org,
 ) -> None:
     """The OKR serves this objective."""
-    from service.cli import out
-
-    decided = _run(
-        lambda session: review.confirm(session, org, okr, objective, decided_by=operator())
+    decided = run_in_transaction(
+        lambda session: review.confirm(session, org, okr, objective, decided_by=operator()),
+        options=OPTIONS,
     )
     out.print(f"{okr} serves {objective} (confirmed by {operator()})")
     if decided.get("rescoring_job"):
@@ -116,7 +102,6 @@ def reject_cmd(
     note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
 ) -> None:
     """The OKR serves none of its candidates: it is an orphan."""
-    from service.cli import out
 
     def work(session: Session) -> list[dict]:
         try:
@@ -133,7 +118,7 @@ def reject_cmd(
                 details=exc.details,
             ) from None
 
-    rejected = _run(work)
+    rejected = run_in_transaction(work, options=OPTIONS)
     out.print(f"{okr}: rejected {', '.join(r['objective_id'] for r in rejected)}; now an orphan")
 
 
@@ -150,7 +135,7 @@ def check_ins_cmd(org: Org, as_json: AsJson = False) -> None:
             *([f"    closest other OKR: {near} ({item['nearest_okr_title']})"] if near else []),
         ]
 
-    items = _run(lambda session: check_in_review.queue(session, org))
+    items = run_in_transaction(lambda session: check_in_review.queue(session, org), options=OPTIONS)
     _queue(items, as_json, show, "check-ins awaiting review")
 
 
@@ -164,11 +149,10 @@ def check_in_cmd(
     note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
 ) -> None:
     """Decide a check-in: is it about its OKR?"""
-    from service.cli import out
-
-    decided = _run(
+    decided = run_in_transaction(
         lambda session: check_in_review.decide(
             session, org, check_in, verdict=verdict, decided_by=operator(), note=note
-        )
+        ),
+        options=OPTIONS,
     )
     out.print(f"{check_in} under {decided['okr_id']}: {verdict} (decided by {operator()})")

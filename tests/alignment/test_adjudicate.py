@@ -297,7 +297,8 @@ def test_cli_score_adjudicate_with_the_llm_down_stores_scores_and_exits_3(
     (exit code 3, a warning on stderr), and no message says nothing was stored."""
     from typer.testing import CliRunner
 
-    from service.cli import ADJUDICATION_STOPPED, app
+    from service.cli import app
+    from service.commands.scoring import ADJUDICATION_STOPPED
 
     monkeypatch.setenv("GOLDENTHREAD_LLM_BASE_URL", llm_server.url)
     monkeypatch.setenv("GOLDENTHREAD_LLM_MODEL", MODEL)

@@ -1,0 +1,81 @@
+"""What every command shares: ending with a domain error, one transaction per command, the
+progress bar on stderr.
+
+The command modules import these at the top; none of them imports `service.cli`, which only
+assembles them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import NoReturn, TypeVar
+
+import typer
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeElapsedColumn
+from rich.text import Text
+from sqlalchemy.orm import Session
+
+from alignment import db
+from alignment.errors import DomainError
+from service.commands.console import err
+from service.commands.database import prepare_database
+
+T = TypeVar("T")
+
+# How the API's error paths read on the command line: the option or argument to fix.
+PATHS = {"path.org_id": "--org"}
+
+
+def fail(exc: DomainError, options: Mapping[str, str] | None = None) -> NoReturn:
+    """End the command with a domain error (exit 2); `options` names the command's options
+    for the API paths in its details ({"$.cycle": "--cycle"}, "$.teams[1]" too)."""
+    err.print(f"[red]error ({exc.code}):[/] {exc.message}")
+    names = {**PATHS, **(options or {})}
+    if isinstance(exc.details, list):
+        for item in exc.details[:200]:
+            path = _option(str(item.get("path", "")), names) if isinstance(item, dict) else ""
+            message = item.get("message", item) if isinstance(item, dict) else item
+            err.print(f"  {path}: {message}")
+    elif exc.details:
+        err.print(f"  {exc.details}")
+    raise typer.Exit(code=2)
+
+
+def _option(path: str, names: Mapping[str, str]) -> str:
+    for api, option in names.items():
+        if path == api or path.startswith((f"{api}[", f"{api}.")):
+            return option
+    return path
+
+
+def run_in_transaction(
+    work: Callable[[Session], T], *, options: Mapping[str, str] | None = None
+) -> T:
+    """`work` in one transaction on the configured (and migrated) database: any error rolls it
+    back, so a failed command leaves nothing behind; a domain error ends the command with its
+    message, the API paths in its details named by `options` (see `fail`)."""
+    prepare_database()
+    try:
+        with db.transaction() as session:
+            return work(session)
+    except DomainError as exc:
+        fail(exc, options)
+
+
+class _Count(ProgressColumn):
+    """done/total, or nothing while the total is unknown (rather than "0/None")."""
+
+    def render(self, task: Task) -> Text:
+        return Text("" if task.total is None else f"{task.completed}/{task.total}")
+
+
+def progress_bar() -> Progress:
+    """A progress bar on stderr, so stdout keeps only the command's result."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        _Count(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    )
