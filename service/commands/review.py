@@ -128,11 +128,15 @@ def check_ins_cmd(org: Org, as_json: AsJson = False) -> None:
 
     def show(item: dict) -> list[str]:
         near = item["nearest_okr_id"]
+        cycle = item["nearest_okr_cycle"]
+        # Another quarter's OKR is no place for the work: say so where it is one.
+        other = f", cycle {cycle}" if cycle != item["okr_cycle"] else ""
+        closest = f"    closest other OKR: {near} ({item['nearest_okr_title']}{other})"
         return [
             f"[bold]{item['check_in_id']}[/] under {item['okr_id']} ({item['okr_title']}), "
             f"drift score {item['score']:.2f}",
             f"    {item['text']}",
-            *([f"    closest other OKR: {near} ({item['nearest_okr_title']})"] if near else []),
+            *([closest] if near else []),
         ]
 
     items = run_in_transaction(lambda session: check_in_review.queue(session, org), options=OPTIONS)

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from alignment import check_in_review
 from alignment.errors import Conflict, Invalid, NotFound
-from alignment.models import CheckIn, CheckInDrift
+from alignment.models import CheckIn, CheckInDrift, Okr
 from alignment.report import build_report
 from alignment.scoring import feedback
 from alignment.scoring.drift import DEFAULT
@@ -34,6 +34,13 @@ def test_the_queue_holds_the_check_ins_between_the_review_and_flag_levels(
     first = items[0]
     assert first["okr_title"] and first["text"]
     assert first["nearest_okr_title"] is not None or first["nearest_okr_id"] is None
+    # Each item says which cycle its OKR and the closest other OKR are in, as stored.
+    cycles = dict(
+        session.execute(select(Okr.id, Okr.cycle_id).where(Okr.org_id == scored_sample)).all()
+    )
+    for item in items:
+        assert item["okr_cycle"] == cycles[item["okr_id"]]
+        assert item["nearest_okr_cycle"] == cycles.get(item["nearest_okr_id"])
     summary = build_report(session, scored_sample, embedder=embedder).summary
     assert summary["check_ins_awaiting_review"] == len(items)
 
