@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from alignment.embedder import Embedder
 from alignment.models import content_hash
 
-Progress = Callable[[int, int], None]  # (done, total)
+EmbedProgress = Callable[[int, int], None]  # (done, total)
 
 _SELECT = (
     "SELECT content_hash, embedding FROM text_embeddings"
@@ -63,7 +63,7 @@ class VectorCache:
         embedder: Embedder,
         *,
         persist: bool = True,
-        progress: Progress | None = None,
+        progress: EmbedProgress | None = None,
         searchable: Collection[str] = (),
     ) -> None:
         self.session, self.org_id, self.embedder = session, org_id, embedder

@@ -16,7 +16,7 @@ from alignment.bundle.io import load_document
 from alignment.bundle.validate import parse_bundle
 from alignment.errors import BundleInvalid, NotFound
 from alignment.export import export_bundle
-from alignment.ingest import ImportSummary, Progress, import_bundle
+from alignment.ingest import ImportStep, ImportSummary, import_bundle
 
 
 def import_document(
@@ -25,7 +25,7 @@ def import_document(
     *,
     prune: bool = False,
     dry_run: bool = False,
-    progress: Progress | None = None,
+    progress: ImportStep | None = None,
     for_org: str | None = None,
 ) -> ImportSummary:
     """Import a whole bundle; `for_org` refuses a bundle of any other organization (as not

@@ -32,7 +32,7 @@ from alignment.models import (
     row_hash,
 )
 
-Progress = Callable[[str, int], None]
+ImportStep = Callable[[str, int], None]
 
 
 @dataclass
@@ -142,7 +142,7 @@ _CHUNK = 1000
 
 
 def import_bundle(
-    session: Session, bundle: Bundle, *, prune: bool = False, progress: Progress | None = None
+    session: Session, bundle: Bundle, *, prune: bool = False, progress: ImportStep | None = None
 ) -> ImportSummary:
     """Upsert `bundle` into its organization. The caller owns the transaction."""
     summary = ImportSummary(organization=bundle.organization.id)

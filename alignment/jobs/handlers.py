@@ -16,8 +16,8 @@ from alignment.models import Job
 if TYPE_CHECKING:
     from alignment.jobs.execute import Services
 
-Progress = Callable[[int, int, str], None]
-Handler = Callable[[Session, Job, "Services", Progress], dict[str, Any]]
+JobProgress = Callable[[int, int, str], None]
+Handler = Callable[[Session, Job, "Services", JobProgress], dict[str, Any]]
 
 
 def _org_url(org_id: str) -> str:
@@ -29,7 +29,7 @@ IMPORT_STEPS = 5
 
 
 def import_bundle(
-    session: Session, job: Job, services: Services, progress: Progress
+    session: Session, job: Job, services: Services, progress: JobProgress
 ) -> dict[str, Any]:
     """A bundle posted with `?background=true`: imported as `POST /bundles` would, then its
     upload removed, all in the job's transaction (a retry after a crash imports it again,
@@ -64,7 +64,7 @@ EMBEDDING = "embedding texts"
 ADJUDICATING = "adjudicating close calls"
 
 
-def score(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
+def score(session: Session, job: Job, services: Services, progress: JobProgress) -> dict[str, Any]:
     """Scoring sends `okr.misaligned` for the orphans it makes (stage.py), whichever path
     scores. A job whose work a run already did (a report that scored first saw it waiting)
     succeeds without scoring again, and says so (scoring/runs.py)."""
@@ -89,7 +89,7 @@ def score(session: Session, job: Job, services: Services, progress: Progress) ->
     return summary.as_dict()
 
 
-def _model_calls(progress: Progress) -> Callable[[int, int], None]:
+def _model_calls(progress: JobProgress) -> Callable[[int, int], None]:
     """The LLM pass counts its model calls, after every text is embedded (stage.py): without
     this the job would show the finished embedding count for as long as the model is asked."""
 
@@ -111,7 +111,7 @@ REPORT_STAGES = (
 )
 
 
-def report(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
+def report(session: Session, job: Job, services: Services, progress: JobProgress) -> dict[str, Any]:
     from alignment import report as reports
     from alignment.webhooks import emit
 
@@ -150,7 +150,7 @@ def report(session: Session, job: Job, services: Services, progress: Progress) -
 def _drafting(kind: str) -> Handler:
     """The handler of a drafting job: the request it stores, validated again, then drafted."""
 
-    def handler(session: Session, job: Job, services: Services, progress: Progress) -> dict:
+    def handler(session: Session, job: Job, services: Services, progress: JobProgress) -> dict:
         from alignment.drafting import draft
         from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 
@@ -180,7 +180,9 @@ def _drafted(session: Session, job: Job, draft: Any) -> dict[str, Any]:
     return result
 
 
-def webhook(session: Session, job: Job, services: Services, progress: Progress) -> dict[str, Any]:
+def webhook(
+    session: Session, job: Job, services: Services, progress: JobProgress
+) -> dict[str, Any]:
     from alignment.webhooks.deliver import deliver
 
     return deliver(session, job.params["delivery_id"])

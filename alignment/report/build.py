@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from alignment.embed import Progress as EmbedProgress
+from alignment.embed import EmbedProgress
 from alignment.embedder import Embedder
 from alignment.report.config import ReportConfig, ReportFilters, check_filters, parse_config
 from alignment.report.coverage import find_coverage, summarize

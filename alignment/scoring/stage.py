@@ -19,7 +19,7 @@ from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from alignment.embed import Progress, VectorCache
+from alignment.embed import EmbedProgress, VectorCache
 from alignment.embedder import Embedder
 from alignment.errors import Conflict
 from alignment.models import CheckInDrift, LlmUsage, OkrVerdict, ScoredLink
@@ -89,7 +89,7 @@ def score_organization(
     org_id: str,
     *,
     embedder: Embedder,
-    progress: Progress | None = None,
+    progress: EmbedProgress | None = None,
     adjudicator: Adjudicator | None = None,
 ) -> ScoreSummary:
     """Score every OKR and check-in; with `adjudicator`, an LLM gives a second opinion on the
