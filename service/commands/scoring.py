@@ -7,7 +7,6 @@ import json
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 
 from alignment import db
 from alignment.errors import DomainError
@@ -90,26 +89,13 @@ def suggest_parent_cmd(
 ) -> None:
     """Rank the strategic objectives a draft OKR would serve. Stores nothing."""
     from alignment.embedder import get_embedder
-    from alignment.models import StrategicObjective
-    from alignment.repository import require_org
-    from alignment.scoring.preview import preview_links
+    from alignment.scoring.preview import preview_links, require_objectives
 
     title, krs = _draft_okr(text, key_result or [])
     prepare_database()
     try:
         with db.transaction() as session:
-            # Cheap checks first: loading the model takes seconds.
-            require_org(session, org)
-            objectives = session.scalar(
-                select(func.count())
-                .select_from(StrategicObjective)
-                .where(StrategicObjective.org_id == org)
-            )
-            if not objectives:
-                raise DomainError(
-                    f"organization {org!r} has no strategic objectives to suggest: import a "
-                    "bundle that lists some (goldenthread import)"
-                )
+            require_objectives(session, org)  # before loading the model: that takes seconds
             ranked = preview_links(
                 session,
                 org,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select, update
 
+from alignment.bundle.schema import BUNDLE_FORMAT
+from alignment.imports import import_document
 from alignment.models import OkrVerdict, ScoredLink, TextEmbedding
 from tests.factories import small_bundle
 
@@ -165,6 +167,19 @@ def test_suggest_parent_ranks_without_storing(client, session, scored_sample) ->
     bad = client.post(f"/orgs/{scored_sample}/suggest-parent", json={"title": ""})
     assert bad.status_code == 422
     assert client.post("/orgs/nobody/suggest-parent", json={"title": "x"}).status_code == 404
+
+
+def test_suggest_parent_without_objectives_is_refused_as_the_cli_refuses_it(
+    client, session
+) -> None:
+    """Nothing to rank against: 422 saying so, the words the CLI prints, not an empty ranking
+    that reads as "this draft serves nothing"."""
+    import_document(session, {"format": BUNDLE_FORMAT, "organization": {"id": "bare", "name": "B"}})
+    answer = client.post("/orgs/bare/suggest-parent", json={"title": "Cut rewash"})
+    assert answer.status_code == 422, answer.text
+    error = answer.json()["error"]
+    assert error["message"].startswith("organization 'bare' has no strategic objectives")
+    assert error["details"] == [{"path": "path.org_id", "message": "no strategic objectives"}]
 
 
 def test_feedback_round_trip(client, scored_sample) -> None:
