@@ -239,10 +239,7 @@ def to_html(
             may={p: True if may is None else bool(may.get(p)) for p in LINKED_PAGES},
             script=script,
             style=style,
-            csp=(
-                "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-                f"script-src {script_hash}; base-uri 'none'; form-action 'self'"
-            ),
+            csp=_policy(script_hash),
         )
     )
 
@@ -262,9 +259,14 @@ def _category_counts(kind_counts: dict[str, int]) -> Counter[str]:
     return out
 
 
-def content_security_policy() -> str:
-    """The same policy as the page's meta tag, for an HTTP header."""
+def _policy(script_hash: str) -> str:
+    """The page's policy: only its own script (by hash), images only inline."""
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src {_assets()[2]}; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        f"script-src {script_hash}; base-uri 'none'; form-action 'self'"
     )
+
+
+def content_security_policy() -> str:
+    """The page's meta-tag policy for an HTTP header, which alone can forbid framing."""
+    return f"{_policy(_assets()[2])}; frame-ancestors 'none'"

@@ -30,13 +30,9 @@ from service.auth import (
     session_ticket,
 )
 from service.deps import SessionDep
-from service.templating import page
+from service.templating import PAGE_CSP, page
 
 router = APIRouter(include_in_schema=False)
-CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
 MAX_FORM_BYTES = 4096
 
 
@@ -70,7 +66,7 @@ def _page(
     token = secrets.token_urlsafe(24)
     response = page(
         "sign_in.html.j2",
-        csp=CSP,
+        csp=PAGE_CSP,
         status_code=status,
         error=error,
         csrf=token,

@@ -40,14 +40,11 @@ from service.routes.forms import (
     note_field,
 )
 from service.routes.team_page_edits import edited_field, suggestion_edits
-from service.templating import page
+from service.templating import FORMS_CSP, page
 
 router = APIRouter(include_in_schema=False)
 # The page's scripts come from this site; the live parent suggestion also asks the server.
-TEAM_CSP = (
-    "default-src 'none'; style-src 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
+TEAM_CSP = f"{FORMS_CSP}; connect-src 'self'"
 TOO_MANY_OBJECTIVES = f"Choose at most {MAX_OBJECTIVES} objectives"
 # A draft someone decided: a form that still shows it pending (Back, a tab left open) changes
 # nothing, whoever decided it and wherever (this page or the review queue).
