@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from alignment.access.principal import Principal, Role
 from alignment.bundle.text_rules import normal_id
-from alignment.errors import Invalid, NotFound
+from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import ApiKey, Organization, Team
 
 KEY_PATTERN = re.compile(r"^gt_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$")
@@ -208,3 +208,29 @@ def _role(role: Role | str) -> Role:
 
 def _at(field: str, message: str) -> list[dict[str, str]]:
     return [{"path": f"$.{field}", "message": message}]
+
+
+def refuse_once_an_admin_exists(session: Session, org_id: str) -> None:
+    """A platform admin bootstraps an organization's first admin key, nothing after it. The
+    lock makes two concurrent bootstraps take turns, so the second sees the first's key."""
+    session.execute(
+        text("select pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"first-admin-key:{org_id}"},
+    )
+    active_admin = session.scalar(
+        select(ApiKey.id)
+        .where(
+            ApiKey.org_id == org_id,
+            ApiKey.role == Role.admin.value,
+            ApiKey.revoked_at.is_(None),
+        )
+        .limit(1)
+    )
+    if active_admin is not None:
+        raise Conflict(
+            f"organization {org_id!r} already has an active admin key; "
+            "a platform_admin key only creates an organization's first admin key. The "
+            "organization's own admin creates further keys; if no admin can, the operator "
+            "runs `goldenthread keys create` on the database's machine",
+            details=[{"path": "path.org_id", "message": "has an active admin key"}],
+        )

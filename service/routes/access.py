@@ -12,14 +12,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
 
 from alignment.access import audit, keys
 from alignment.access.principal import Role
 from alignment.bundle.text_rules import PlainText
-from alignment.errors import Conflict
-from alignment.models import ApiKey
 from service.auth import CurrentPrincipal, forget_checked_keys
 from service.deps import PageDep, SessionDep
 
@@ -45,7 +41,7 @@ def create_key(
 ) -> dict[str, Any]:
     """Create a key; its full text is in this response only, never again."""
     if principal.role is Role.platform_admin:
-        _refuse_once_an_admin_exists(session, org_id)
+        keys.refuse_once_an_admin_exists(session, org_id)
     row, raw = keys.create_key(
         session,
         org_id=org_id,
@@ -56,32 +52,6 @@ def create_key(
     )
     response.headers["Location"] = f"/orgs/{org_id}/keys/{row.prefix}"
     return {**keys.render_key(row), "key": raw}
-
-
-def _refuse_once_an_admin_exists(session: Session, org_id: str) -> None:
-    """A platform admin bootstraps an organization's first admin key, nothing after it. The
-    lock makes two concurrent bootstraps take turns, so the second sees the first's key."""
-    session.execute(
-        text("select pg_advisory_xact_lock(hashtextextended(:key, 0))"),
-        {"key": f"first-admin-key:{org_id}"},
-    )
-    active_admin = session.scalar(
-        select(ApiKey.id)
-        .where(
-            ApiKey.org_id == org_id,
-            ApiKey.role == Role.admin.value,
-            ApiKey.revoked_at.is_(None),
-        )
-        .limit(1)
-    )
-    if active_admin is not None:
-        raise Conflict(
-            f"organization {org_id!r} already has an active admin key; "
-            "a platform_admin key only creates an organization's first admin key. The "
-            "organization's own admin creates further keys; if no admin can, the operator "
-            "runs `goldenthread keys create` on the database's machine",
-            details=[{"path": "path.org_id", "message": "has an active admin key"}],
-        )
 
 
 @router.get("/keys")
