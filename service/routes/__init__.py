@@ -15,6 +15,7 @@ from service.routes import (
     orgs,
     pages,
     records,
+    report_pages,
     reports,
     review_queue,
     session,
@@ -28,6 +29,7 @@ PUBLIC = [health.router, session.router]
 # (tests/service/test_routes.py), so the order decides nothing else.
 PROTECTED = [
     reports.router,
+    report_pages.router,
     alignment.router,
     records.router,
     orgs.router,

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict
 
-from alignment import repository
+from alignment import organizations
 from alignment.access.principal import Role
 from alignment.bundle.schema import OrgId, Title
 from service.auth import CurrentPrincipal, forget_checked_keys
@@ -45,7 +45,7 @@ class OrgPage(BaseModel):
 def list_orgs(session: SessionDep, page: PageDep, principal: CurrentPrincipal) -> OrgPage:
     """The platform admin sees every organization; any other key, its own."""
     only = None if principal.role is Role.platform_admin else principal.org_id
-    rows, total = repository.list_orgs(session, limit=page.limit, offset=page.offset, only=only)
+    rows, total = organizations.list_orgs(session, limit=page.limit, offset=page.offset, only=only)
     return OrgPage(
         items=[OrgOut.model_validate(r) for r in rows],
         total=total,
@@ -56,21 +56,21 @@ def list_orgs(session: SessionDep, page: PageDep, principal: CurrentPrincipal) -
 
 @router.post("", response_model=OrgOut, status_code=201)
 def create_org(body: OrgIn, session: SessionDep) -> OrgOut:
-    return OrgOut.model_validate(repository.create_org(session, body.id, body.name))
+    return OrgOut.model_validate(organizations.create_org(session, body.id, body.name))
 
 
 @router.get("/{org_id}", response_model=OrgOut)
 def get_org(org_id: str, session: SessionDep) -> OrgOut:
-    return OrgOut.model_validate(repository.require_org(session, org_id))
+    return OrgOut.model_validate(organizations.require_org(session, org_id))
 
 
 @router.patch("/{org_id}", response_model=OrgOut)
 def update_org(org_id: str, body: OrgPatch, session: SessionDep) -> OrgOut:
-    return OrgOut.model_validate(repository.update_org(session, org_id, body.name))
+    return OrgOut.model_validate(organizations.update_org(session, org_id, body.name))
 
 
 @router.delete("/{org_id}", status_code=204, response_class=Response)
 def delete_org(org_id: Annotated[str, "organization id"], session: SessionDep) -> Response:
-    repository.delete_org(session, org_id)
+    organizations.delete_org(session, org_id)
     forget_checked_keys(session)  # its keys stop working now, not when the auth cache expires
     return Response(status_code=204)

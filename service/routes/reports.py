@@ -3,44 +3,33 @@
 "Latest" means one thing everywhere: the organization's newest run without filters, the run
 its page shows (`/reports/latest?include_filtered=true` asks for the newest run of any kind).
 
-Building runs as a job (202 + `/jobs/{id}`), never inside a request. Also the two pages of
-the tiny web UI: `/` (organizations, with links to their latest report) and
-`/orgs/{id}/report.html` (the latest stored report; a changed organization gets a report job
-and a "recomputing" notice, not a wait).
+Building runs as a job (202 + `/jobs/{id}`), never inside a request. The report's pages of
+the web UI (`/`, `/orgs/{id}/report.html`) are in `report_pages`.
 """
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
-from alignment.access.principal import Principal, Role
 from alignment.bundle.text_rules import LookupId
 from alignment.jobs import enqueue
-from alignment.jobs import views as job_views
-from alignment.models import Job, Organization, Team
 from alignment.report import finding_rows, store
 from alignment.report.config import body_path, check_filters_in
-from alignment.report.facts import changed_since, decided_since
-from alignment.report.findings import natural
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
 from alignment.report.render import content_security_policy
-from service import templating
-from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
+from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
-from service.permissions import may_open
 from service.rendered import Rendered, rendered
 from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(tags=["reports"])
 Format = Literal["json", "csv", "html"]
 FormatQuery = Annotated[Format, Query(alias="format", description="json (default), csv or html")]
-INDEX_MAX_ORGS = 500  # the index says "showing N of M" past this, and points to `GET /orgs`
 FORMATS = {200: {"content": {"application/json": {}, "text/csv": {}, "text/html": {}}}}
 
 
@@ -233,158 +222,3 @@ def diff_reports(
     """Findings new in this run, resolved since `against`, and unchanged (by finding key)."""
     current = report.get_run(session, org_id, report_id)
     return report.diff_runs(current, report.get_run(session, org_id, against))
-
-
-# --- the web UI ----------------------------------------------------------------------------
-
-
-# HEAD too (uptime checks and link previews probe pages that way), kept out of the schema.
-@router.get("/", response_class=HTMLResponse, include_in_schema=False)
-@router.head("/", response_class=HTMLResponse, include_in_schema=False)
-def index(request: Request, session: SessionDep, principal: CurrentPrincipal) -> HTMLResponse:
-    only = None if principal.role is Role.platform_admin else principal.org_id
-    orgs, total = repository.list_orgs(session, limit=INDEX_MAX_ORGS, offset=0, only=only)
-    latest = store.latest_runs(session)
-    # A link the role may not follow would only answer 403: the page leaves it out.
-    may = {
-        "map": may_open(principal, "/orgs/{org_id}/strategy-map"),
-        "report": may_open(principal, "/orgs/{org_id}/report.html"),
-        "downloads": may_open(principal, "/orgs/{org_id}/reports/{report_id}"),
-        "review": may_open(principal, "/orgs/{org_id}/review"),
-    }
-    ticket = request.cookies.get(SESSION_COOKIE)
-    return templating.page(
-        "index.html.j2",
-        orgs=[_org_row(session, o, principal, latest.get(o.id)) for o in orgs],
-        total=total,
-        may=may,
-        signed_in=principal.name,
-        sign_out_token=form_token(ticket) if ticket else None,
-    )
-
-
-def _org_row(
-    session: Session, org: Organization, principal: Principal, latest: tuple[int, datetime] | None
-) -> dict[str, Any]:
-    """One organization on the index: its team pages and its latest report (number, created)."""
-    number, created = latest or (None, None)
-    return {
-        "id": org.id,
-        "name": org.name,
-        "teams": _team_links(session, org.id, principal),
-        "report_id": number,
-        "report_created": created.strftime("%Y-%m-%d %H:%M") if created else None,
-    }
-
-
-def _team_links(session: Session, org_id: str, principal: Principal) -> list[dict[str, str]]:
-    """The team pages this principal may open: a team lead its own, the deciders every team,
-    in natural id order (T-2 before T-10)."""
-    if not may_open(principal, "/orgs/{org_id}/team/{team_id}"):
-        return []
-    teams = session.execute(select(Team.id, Team.name).where(Team.org_id == org_id)).all()
-    every = principal.role is not Role.team_lead
-    return [
-        {"id": t, "name": n}
-        for t, n in sorted(teams, key=lambda row: natural(row[0]))
-        if every or t in principal.team_ids
-    ]
-
-
-@router.get(
-    "/orgs/{org_id}/report.html",
-    response_class=HTMLResponse,
-    tags=["reports"],
-    responses={202: {"description": "No report yet: one is being built; the page reloads."}},
-)
-def report_page(
-    org_id: str, session: SessionDep, principal: CurrentPrincipal, view: ViewDep
-) -> Response:
-    """The latest whole-organization report as a page (a filtered run made through the API is
-    not the organization's picture), its findings filtered and paginated by the query (kept
-    across pages). The page never builds: when there is no run yet, a
-    record changed since the shown run, or the report settings changed, a report job is
-    queued (joining one already waiting) and the page says it is being recomputed; with no
-    run at all it answers 202 with a page that reloads itself."""
-    org = repository.require_org(session, org_id)
-    run = report.latest_run(session, org_id)
-    job = None
-    if run is None or _outdated(session, run):
-        job = _whole_org_report_job(session, org_id, principal)
-    if run is None:
-        return templating.page(
-            "recomputing.html.j2",
-            status_code=202,
-            headers={
-                "Location": f"/jobs/{job.id}" if job else "",
-                "Retry-After": str(templating.RELOAD_SECONDS),
-            },
-            org={"id": org.id, "name": org.name},
-            job=job,
-        )
-    rows = finding_rows.read_page(session, org_id, run.id, view)
-    counts = finding_rows.team_counts(session, org_id, run.id)
-    html = report.to_html(run, view, shown=rows, team_counts=counts, may=_report_links(principal))
-    shown = html_response(html)
-    # As every page (templating.page): a signed-in person's data, kept in no cache.
-    shown.headers["Cache-Control"] = "no-store"
-    if job is not None:
-        shown = _with_notice(shown, job.id)
-    return shown
-
-
-def _report_links(principal: Principal) -> dict[str, bool]:
-    """The pages the report may link for this reader: the ones its role may open (an
-    integration key reads the report, not the OKR, objective, team or review pages)."""
-    return {
-        "okr": may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
-        "objective": may_open(principal, "/orgs/{org_id}/objective/{objective_id}"),
-        "team": may_open(principal, "/orgs/{org_id}/team/{team_id}"),
-        "map": may_open(principal, "/orgs/{org_id}/strategy-map"),
-        "review": may_open(principal, "/orgs/{org_id}/review"),
-    }
-
-
-def _whole_org_report_job(session: Session, org_id: str, principal: Principal) -> Job:
-    """The job building the organization's next whole report: the one already waiting, or a new
-    one. A waiting job with parameters (filters, a date, one-off settings) answers someone's own
-    question, not the organization's picture this page shows."""
-    job = job_views.pending(session, org_id, "report")
-    if job is None or job.params:
-        job = enqueue(session, org_id, "report", {}, requested_by=principal.name).job
-    return job
-
-
-def _with_notice(page: Response, job_id: int) -> Response:
-    """The stored run, marked as being recomputed (a banner right after <body>). The page
-    reloads itself every few seconds (a meta refresh: its policy allows no fetch to poll the
-    job) until the new run is in, when it comes back without the banner."""
-    banner = (
-        '<div role="status" class="recomputing" style="background:#fff4ce;padding:.5em 1em;'
-        'border-bottom:1px solid #d8b600">Recomputing: something changed since this report '
-        f"was built. Job #{job_id} is building a new one; this page reloads itself every "
-        f"{templating.RELOAD_SECONDS} seconds until it is in.</div>"
-    )
-    refresh = f'<meta http-equiv="refresh" content="{templating.RELOAD_SECONDS}">'
-    html = page.body.decode("utf-8").replace("</head>", refresh + "</head>", 1)
-    html = html.replace("<body>", "<body>" + banner, 1)
-    headers = {k: v for k, v in page.headers.items() if k.lower() != "content-length"}
-    return HTMLResponse(html, headers=headers)
-
-
-# HEAD answers whether the page is there without building or storing anything.
-@router.head("/orgs/{org_id}/report.html", response_class=HTMLResponse, include_in_schema=False)
-def report_page_head(org_id: str, session: SessionDep) -> Response:
-    repository.require_org(session, org_id)
-    return html_response(None)
-
-
-def _outdated(session: Session, run: report.ReportRun) -> bool:
-    """Whether the run no longer shows the organization: its settings or records changed."""
-    settings = report.effective_config(session, run.org_id).model_dump(mode="json")
-    # confirmed_at: an edit a later build found to change nothing does not ask again.
-    return (
-        run.config != settings
-        or changed_since(session, run.org_id, run.confirmed_at)
-        or decided_since(session, run.org_id, run.confirmed_at)
-    )

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
-from alignment import repository
+from alignment import organizations
 from alignment.access import keys
 from alignment.access.principal import Role
 from alignment.settings import get_settings
@@ -245,7 +245,7 @@ def test_a_500_has_the_json_body_and_a_request_id_never_database_text(
     def broken(*_a, **_k):
         raise IntegrityError("insert", {}, Exception('Failing row contains (secret, "okrs")'))
 
-    monkeypatch.setattr(repository, "list_orgs", broken)
+    monkeypatch.setattr(organizations, "list_orgs", broken)
     response = app_client.get("/orgs", headers={**auth(platform), "X-Request-ID": "req-42"})
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "req-42"

@@ -369,7 +369,7 @@ def test_a_recomputing_report_reloads_itself_and_links_no_raw_json(
     is in and the banner is gone) and offers no raw-JSON job link as if it were a page."""
     from fastapi.responses import HTMLResponse
 
-    from service.routes.reports import _with_notice
+    from service.routes.report_pages import _with_notice
 
     sign_in(page, role_keys["admin"])
     served = page.request.get(f"{live_url}/orgs/{scored_sample}/report.html")

@@ -1,0 +1,57 @@
+"""Organization CRUD: the tenants every record belongs to. Functions take the caller's session
+and never commit; record CRUD (`repository`) checks its organization here first.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from alignment.errors import Conflict, NotFound
+from alignment.models import Organization
+from alignment.record_errors import constraint_errors
+
+
+def require_org(session: Session, org_id: str) -> Organization:
+    org = session.get(Organization, org_id)
+    if org is None:
+        raise NotFound(f"organization {org_id!r} does not exist")
+    return org
+
+
+def list_orgs(
+    session: Session, *, limit: int, offset: int, only: str | None = None
+) -> tuple[list[Organization], int]:
+    """Organizations by id; `only` narrows the list to one (a key's own organization)."""
+    query = select(Organization)
+    if only is not None:
+        query = query.where(Organization.id == only)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Organization.id).limit(limit).offset(offset)).all()
+    return list(rows), total
+
+
+def create_org(session: Session, org_id: str, name: str) -> Organization:
+    if session.get(Organization, org_id) is not None:
+        raise Conflict(f"organization {org_id!r} already exists")
+    org = Organization(id=org_id, name=name)
+    session.add(org)
+    with constraint_errors("organization", org_id):  # a concurrent create of the same id: 409
+        session.flush()
+    session.refresh(org)
+    return org
+
+
+def update_org(session: Session, org_id: str, name: str) -> Organization:
+    org = require_org(session, org_id)
+    if org.name != name:
+        org.name = name
+        org.updated_at = func.now()
+        session.flush()
+        session.refresh(org)
+    return org
+
+
+def delete_org(session: Session, org_id: str) -> None:
+    session.delete(require_org(session, org_id))
+    session.flush()
