@@ -6,8 +6,10 @@ not could go either way) or a runner-up is within the labelling margin of the be
 objective is open). For each close call, at most MAX_CANDIDATES objectives above the `weak`
 threshold go to the model with the `adjudicate_links` prompt, the OKR's words fenced as data.
 The reply must validate against `LinkVerdicts` and name exactly those candidates, or it is
-discarded and the engine's labels stand. A verdict only moves a label between `aligned` and
-`weak`; the score stays the engine's, the verdict and its reason are kept on the link with the
+discarded and the engine's labels stand. A verdict never raises a label (`_apply`): "serves"
+leaves the engine's label, and the review queue shows the opinion to the person deciding;
+"does not serve" may only lower an `aligned` close call to `weak`, which sends the OKR to that
+person. The score stays the engine's, the verdict and its reason are kept on the link with the
 engine's own label, and people's confirm/reject still overrides both.
 
 A verdict is identified by what was sent (the rendered prompt: OKR, mission, candidates' texts)
@@ -16,8 +18,9 @@ verdicts whose question is unchanged, so re-scoring neither loses them nor pays 
 any edit to the OKR, the mission or a candidate objective retires the verdict.
 
 Residual risk: an OKR's author can write text meant to talk the model into a verdict. The fence
-keeps it from posing as instructions, not from being persuasive; the stored `engine_label`
-shows every label the model moved, for a person to check.
+keeps it from posing as instructions, not from being persuasive. A persuaded "serves" moves
+no label, and the stored `engine_label` shows every label the model lowered, for a person to
+check.
 """
 
 from __future__ import annotations
@@ -244,7 +247,10 @@ class Adjudicator:
                 "output_tokens": reply.usage.output_tokens,
             }
         )
-        verdicts = _validated(reply.content, case)
+        # A reply the model stopped short (cut off, filtered, refused: the adapter's
+        # `stop_reason`) is no opinion on this case, whatever its text parses to.
+        stopped = getattr(reply.content, "stop_reason", None)
+        verdicts = None if stopped else _validated(reply.content, case)
         if verdicts is None:
             outcome.invalid += 1
             return None
@@ -287,16 +293,19 @@ def _validated(content: str, case: Case) -> list[Verdict] | None:
 
 
 def _apply(ranked: list[Link], verdicts: Mapping[str, dict[str, Any]]) -> tuple[list[Link], int]:
+    """The links with each verdict noted on its link. A verdict never raises a label: AI
+    supports human judgment, it never decides. "Serves" leaves the engine's label, so an OKR
+    the engine is unsure about stays in the review queue, the opinion shown beside it
+    (review.py). "Does not serve" lowers an `aligned` close call to `weak`, which puts the OKR
+    in front of a person instead of counting it aligned: it asks, it does not decide."""
     changed, out = 0, []
     for link in ranked:
         verdict = verdicts.get(link.objective_id)
         if verdict is None:
             out.append(link)
             continue
-        if verdict["serves"]:
-            label = "aligned"
-        else:  # demoted, not dropped: a person still sees it as a candidate
-            label = "weak" if link.label == "aligned" else link.label
+        # Demoted, not dropped: a person still sees it as a candidate.
+        label = "weak" if not verdict["serves"] and link.label == "aligned" else link.label
         changed += label != link.label
         note = {**verdict, "engine_label": link.label}
         out.append(replace(link, label=label, adjudication=note))

@@ -51,8 +51,9 @@ def okr_verdicts(
 
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
-    """Every OKR whose verdict is `needs_review`, with its closest objectives and the ones its
-    team declared it serves (`declared`, in the team's order; empty when it declared none)."""
+    """Every OKR whose verdict is `needs_review`, with its closest objectives, the ones its
+    team declared it serves (`declared`, in the team's order; empty when it declared none) and
+    an LLM's opinions on its links (`model_opinions`; empty when none was asked)."""
     require_org(session, org_id)
     candidates, verdict = okr_verdicts(session, org_id)
     unsure = sorted(o for o, v in verdict.items() if v == "needs_review")
@@ -68,6 +69,7 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
         ).all()
     )
     declared = _declared_by_okr(session, org_id, unsure)
+    opinions = _model_opinions(session, org_id, unsure)
     return [
         {
             "okr_id": okr_id,
@@ -92,6 +94,7 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
                 }
                 for c in candidates[okr_id]
             ],
+            "model_opinions": opinions.get(okr_id, []),
         }
         for okr_id in unsure
         if okr_id in okrs
@@ -127,6 +130,33 @@ def _declared_by_okr(session: Session, org_id: str, okr_ids: list[str]) -> dict[
     out: dict[str, list[Any]] = defaultdict(list)
     for okr_id, *link in rows:
         out[okr_id].append(link)
+    return out
+
+
+def _model_opinions(
+    session: Session, org_id: str, okr_ids: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """An LLM's stored opinion on each of the OKR's links it judged (alignment/adjudicate.py),
+    by the engine's rank: shown to the person deciding, never applied for them. A "serves"
+    leaves the engine's label; the person confirms the objective, or does not."""
+    rows = session.execute(
+        select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.adjudication)
+        .where(
+            ScoredLink.org_id == org_id,
+            ScoredLink.okr_id.in_(okr_ids),
+            ScoredLink.adjudication.is_not(None),
+        )
+        .order_by(ScoredLink.okr_id, ScoredLink.rank)
+    )
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for okr_id, objective_id, note in rows:
+        out[okr_id].append(
+            {
+                "objective_id": objective_id,
+                "verdict": "serves" if note.get("serves") else "does_not_serve",
+                "reason": note.get("reason"),
+            }
+        )
     return out
 
 

@@ -5,14 +5,20 @@ LiteLLM). Structured output is requested as a strict `json_schema` response form
 `with_structured_output(..., method="json_schema")` sends); the reply comes back as raw text,
 because the draft stage validates it with Pydantic itself and feeds the errors to a repair
 attempt. Timeouts and bounded retries with backoff on 429/5xx are the openai client's own
-(`timeout`, `max_retries`); whatever still fails becomes `Unavailable`.
+(`timeout`, `max_retries`); each HTTP request also has a hard deadline of `timeout` seconds,
+body included. A reply the model stopped short (cut off at max_tokens, content filter,
+refusal) comes back with its text, its usage and a `stop_reason` on the text, so the caller
+records why it is unusable and counts what it cost; whatever else fails, or a reply that is
+not a chat completion at all, becomes `Unavailable`.
 """
 
 from __future__ import annotations
 
 import copy
+import queue
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,13 +28,22 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from alignment.chat import ChatReply, Message, Usage
+from alignment.drafting.budget import estimate_tokens
 from alignment.errors import Unavailable
 from alignment.settings import LLMSettings
 from alignment.telemetry import LLM_CALLS, LLM_SECONDS, LLM_TOKENS
 
+# The transport handed to the SDK must come from the HTTP library it runs on: openai>=3 runs
+# on httpx2 (httpx's API under another name), earlier versions on httpx.
+if int(openai.__version__.split(".")[0]) >= 3:
+    import httpx2 as httpx
+else:  # pragma: no cover - older SDKs
+    import httpx  # type: ignore[no-redef]
+
 # Strict structured output rejects these JSON-schema keywords; Pydantic still enforces them.
 _UNSUPPORTED = ("minLength", "maxLength", "default")
 _LC_MESSAGE = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+REFUSAL_KEPT = 500  # characters of a refusal kept in the reason
 
 
 def provider_schema(schema: type[BaseModel]) -> dict[str, Any]:
@@ -42,6 +57,104 @@ def provider_schema(schema: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return strip(copy.deepcopy(schema.model_json_schema()))
+
+
+class ReplyText(str):
+    """A reply's raw text that the model stopped short; `stop_reason` says why, in words.
+
+    A `str`, so it travels unchanged wherever reply text goes (a drafter's `Attempt.raw`);
+    the draft gates and the adjudicator read `stop_reason` to refuse it with that reason.
+    """
+
+    stop_reason: str
+
+
+def stopped(text: str, reason: str) -> ReplyText:
+    reply = ReplyText(text)
+    reply.stop_reason = reason
+    return reply
+
+
+class DeadlineTransport(httpx.BaseTransport):
+    """A hard deadline on one HTTP request to the provider, reply body included.
+
+    httpx's timeouts bound each connect, write and read, so a server that sends a byte now and
+    then holds the call for ever. Here the request runs on a worker thread and the caller
+    waits at most `seconds`; an overrun raises `ReadTimeout`, which the openai client treats
+    like any timeout (retried, then `APITimeoutError`). The abandoned worker stops at the next
+    chunk it receives and closes its connection. Fits non-streaming calls: the body is read
+    whole before the response is handed on.
+    """
+
+    def __init__(self, inner: httpx.BaseTransport, seconds: float) -> None:
+        self._inner, self.seconds = inner, seconds
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        outcome: queue.SimpleQueue[tuple[httpx.Response | None, Exception | None]] = (
+            queue.SimpleQueue()
+        )
+        late = threading.Event()
+        worker = threading.Thread(
+            target=self._fetch, args=(request, late, outcome), daemon=True, name="llm-request"
+        )
+        worker.start()
+        try:
+            response, error = outcome.get(timeout=self.seconds)
+        except queue.Empty:
+            late.set()
+            raise httpx.ReadTimeout(
+                f"no complete reply within {self.seconds:g} s", request=request
+            ) from None
+        if error is not None:
+            raise error
+        assert response is not None
+        return response
+
+    def _fetch(
+        self,
+        request: httpx.Request,
+        late: threading.Event,
+        outcome: queue.SimpleQueue[tuple[httpx.Response | None, Exception | None]],
+    ) -> None:
+        try:
+            response = self._inner.handle_request(request)
+            try:
+                body = b"".join(_until(late, response.stream, request))
+            finally:
+                response.close()
+            kept = {k: v for k, v in response.extensions.items() if k != "network_stream"}
+            whole = httpx.Response(
+                response.status_code,
+                headers=response.headers,
+                stream=httpx.ByteStream(body),
+                extensions=kept,
+            )
+            outcome.put((whole, None))
+        except Exception as exc:  # handed to the caller's thread, which raises it
+            outcome.put((None, exc))
+
+
+class DeadlineClient(openai.DefaultHttpxClient):
+    """The openai SDK's default HTTP client with every request under a `DeadlineTransport`.
+
+    Wrapped where httpx picks the transport for a URL rather than by passing `transport=`,
+    which would turn off httpx's HTTP(S)_PROXY support (`_transport_for_url` is httpx's own;
+    the tests' deadline cases run through it).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self._deadline_s = seconds
+
+    def _transport_for_url(self, url: httpx.URL) -> httpx.BaseTransport:
+        return DeadlineTransport(super()._transport_for_url(url), self._deadline_s)
+
+
+def _until(late: threading.Event, stream: Any, request: httpx.Request) -> Iterator[bytes]:
+    for chunk in stream:
+        if late.is_set():  # the caller has given up on this reply
+            raise httpx.ReadTimeout("abandoned after the deadline", request=request)
+        yield chunk
 
 
 class OpenAIChatModel:
@@ -59,6 +172,7 @@ class OpenAIChatModel:
             timeout=settings.timeout_s,
             max_retries=settings.max_retries,
             temperature=settings.temperature,
+            http_client=DeadlineClient(settings.timeout_s),
         )
 
     def complete(
@@ -69,13 +183,42 @@ class OpenAIChatModel:
         temperature: float | None = None,
         max_tokens: int | None = None,
     ) -> ChatReply:
+        structured = self._structured(schema, temperature, max_tokens)
+        lc_messages: list[BaseMessage] = [_LC_MESSAGE[m.role](content=m.content) for m in messages]
+        started = time.perf_counter()
+        try:
+            with LLM_SECONDS.time():
+                result = structured.invoke(lc_messages)
+        except (openai.LengthFinishReasonError, openai.ContentFilterFinishReasonError) as exc:
+            # The SDK's parse() raises on these finish reasons, reply and all; the reply was
+            # paid for, so it is returned (and counted) with the reason it cannot be used.
+            return self._reply(messages, *_cut_short(exc, max_tokens, self.model_name), started)
+        except openai.APITimeoutError as exc:
+            raise self._down(f"did not answer within {self.settings.timeout_s:g} s", exc) from exc
+        except openai.APIConnectionError as exc:
+            raise self._down("could not be reached", exc) from exc
+        except openai.APIStatusError as exc:
+            raise self._down(f"answered HTTP {exc.status_code}", exc) from exc
+        except openai.OpenAIError as exc:
+            raise self._down(f"failed ({type(exc).__name__})", exc, retried=False) from exc
+        except (ValueError, LookupError, TypeError) as exc:
+            # A 200 whose body is no chat completion (a gateway's HTML page, no `choices`):
+            # the SDK and LangChain fail on it with plain Python errors.
+            raise self._down(
+                "sent a reply that is not a chat completion", exc, retried=False
+            ) from exc
+        return self._reply(messages, *_answered(result["raw"], self.model_name), started)
+
+    def _structured(
+        self, schema: type[BaseModel], temperature: float | None, max_tokens: int | None
+    ) -> Any:
         update: dict[str, Any] = {}
         if temperature is not None:
             update["temperature"] = temperature
         if max_tokens is not None:
             update["max_tokens"] = max_tokens
         llm = self._llm.model_copy(update=update) if update else self._llm
-        structured = llm.with_structured_output(
+        return llm.with_structured_output(
             {
                 "name": schema.__name__,
                 "description": (schema.__doc__ or schema.__name__).strip().splitlines()[0],
@@ -85,39 +228,70 @@ class OpenAIChatModel:
             method="json_schema",
             include_raw=True,
         )
-        lc_messages: list[BaseMessage] = [_LC_MESSAGE[m.role](content=m.content) for m in messages]
-        started = time.perf_counter()
-        try:
-            with LLM_SECONDS.time():
-                result = structured.invoke(lc_messages)
-        except openai.APITimeoutError as exc:
-            raise self._down(f"did not answer within {self.settings.timeout_s:g} s", exc) from exc
-        except openai.APIConnectionError as exc:
-            raise self._down("could not be reached", exc) from exc
-        except openai.APIStatusError as exc:
-            raise self._down(f"answered HTTP {exc.status_code}", exc) from exc
-        latency_ms = round((time.perf_counter() - started) * 1000)
-        raw = result["raw"]
-        usage = getattr(raw, "usage_metadata", None) or {}
-        LLM_CALLS.labels("answered").inc()
-        LLM_TOKENS.labels("input").inc(int(usage.get("input_tokens", 0)))
-        LLM_TOKENS.labels("output").inc(int(usage.get("output_tokens", 0)))
-        content = raw.content if isinstance(raw.content, str) else _text(raw.content)
+
+    def _reply(
+        self,
+        messages: Sequence[Message],
+        text: str,
+        usage: Usage | None,
+        model: str,
+        stop_reason: str | None,
+        started: float,
+    ) -> ChatReply:
+        # A provider that reports no usage would otherwise cost nothing against the budget.
+        usage = usage or Usage(
+            estimate_tokens(list(messages)), estimate_tokens([Message("assistant", text)])
+        )
+        LLM_CALLS.labels("answered" if stop_reason is None else "stopped").inc()
+        LLM_TOKENS.labels("input").inc(usage.input_tokens)
+        LLM_TOKENS.labels("output").inc(usage.output_tokens)
         return ChatReply(
-            content=content,
-            usage=Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))),
-            latency_ms=latency_ms,
-            model=str(raw.response_metadata.get("model_name") or self.model_name),
+            content=text if stop_reason is None else stopped(text, stop_reason),
+            usage=usage,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            model=model,
         )
 
-    def _down(self, what: str, exc: Exception) -> Unavailable:
+    def _down(self, what: str, exc: Exception, *, retried: bool = True) -> Unavailable:
         LLM_CALLS.labels(type(exc).__name__).inc()
         retries = self.settings.max_retries
+        after = f" (after {retries} retr{'y' if retries == 1 else 'ies'})" if retried else ""
         return Unavailable(
-            f"the LLM provider {what} (after {retries} retr{'y' if retries == 1 else 'ies'}); "
-            "nothing was drafted or stored",
+            f"the LLM provider {what}{after}; nothing was drafted or stored",
             details={"provider": redacted(self.settings.base_url), "error": type(exc).__name__},
         )
+
+
+Answer = tuple[str, Usage | None, str, str | None]  # text, usage (None: unreported), model, stop
+
+
+def _answered(raw: AIMessage, default_model: str) -> Answer:
+    content = raw.content if isinstance(raw.content, str) else _text(raw.content)
+    usage = raw.usage_metadata
+    model = str(raw.response_metadata.get("model_name") or default_model)
+    refusal = raw.additional_kwargs.get("refusal")
+    stop = f"the model refused: {str(refusal)[:REFUSAL_KEPT]}" if refusal else None
+    counted = (
+        Usage(int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0)))
+        if usage
+        else None
+    )
+    return content or "", counted, model, stop
+
+
+def _cut_short(exc: openai.OpenAIError, max_tokens: int | None, default_model: str) -> Answer:
+    completion = getattr(exc, "completion", None)
+    if isinstance(exc, openai.LengthFinishReasonError):
+        limit = f" ({max_tokens} tokens)" if max_tokens else ""
+        why = f"the model's output was cut off at max_tokens{limit}; the reply is incomplete"
+    else:
+        why = "the provider's content filter stopped the model's output"
+    if completion is None or not completion.choices:
+        return "", None, default_model, why
+    text = completion.choices[0].message.content or ""
+    usage = completion.usage
+    counted = Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
+    return text, counted, completion.model or default_model, why
 
 
 def redacted(url: str | None) -> str | None:

@@ -3,7 +3,10 @@
 Runs in the caller's transaction and stores exactly one row per request: a `pending` draft when
 every gate passes, else a `failed` attempt with every gate's reasons (never approvable). When the
 provider is down the drafter raises `Unavailable` before anything is written, so the request
-fails cleanly. Status is set here and only here; nothing a model writes can change it.
+fails cleanly; when it fails only on the repair, the paid first attempt is stored as failed
+with the provider's error. A reply the model stopped short (refused, filtered, cut off at
+max_tokens) is not repaired. Status is set here and only here; nothing a model writes can
+change it.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from alignment.drafting.findings import quality_config
 from alignment.drafting.gates import Gate, gate_suggestions, gate_summary, parse_output, problems_of
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionRequest, SummaryRequest
 from alignment.embedder import Embedder
-from alignment.errors import Invalid
+from alignment.errors import Invalid, Unavailable
 
 RAW_KEPT = 20000  # characters of each attempt's raw output kept for the audit trail
+# How the chat adapter's `Unavailable` ends; untrue once a paid first attempt is stored.
+PROVIDER_SUFFIX = "; nothing was drafted or stored"
 
 
 def new_draft_id() -> str:
@@ -135,11 +140,16 @@ def _run(
     for _ in range(drafter.repairs):
         if all(g.passed for g in gates):
             break
+        if stop_reason := getattr(attempt.raw, "stop_reason", None):
+            # Refused, filtered or cut off: asking again with the problems would pay for the
+            # same answer twice.
+            records[-1]["repair_skipped"] = stop_reason
+            break
         try:
             attempt = drafter.repair(kind, attempt, problems_of(gates), budget)
-        except BudgetExhausted as exc:
+        except (BudgetExhausted, Unavailable) as exc:
             # The first attempt's tokens were spent: store it as failed rather than lose them.
-            records[-1]["repair_skipped"] = exc.message
+            records[-1]["repair_skipped"] = exc.message.removesuffix(PROVIDER_SUFFIX)
             break
         output, gates = _evaluate(kind, attempt, gate)
         records.append(_record(attempt, gates))

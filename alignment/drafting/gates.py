@@ -6,7 +6,9 @@ stored); no suggestion is a near-duplicate of an existing OKR, and none of its k
 copies one of the organization's key results (pgvector cosine; the team's own key results of
 other cycles may be carried forward); no OKR title copies the title of an objective it cites;
 every citation names a record that exists. Summaries: schema valid; every statement cites
-check-ins or findings of its own scope, and nothing else. Every gate runs (unless the schema
+check-ins or findings of its own scope, and nothing else; the summary is grounded (a progress
+statement when the scope's OKRs have check-ins or findings, and a cited statement under the
+headline when the scope has anything to cite). Every gate runs (unless the schema
 already failed), so a repair attempt hears about every problem at once, by JSON path.
 """
 
@@ -60,15 +62,25 @@ def _problem(path: str, message: str) -> dict[str, str]:
 
 def parse_output(kind: str, raw: str) -> tuple[BaseModel | None, Gate]:
     model, _ = OUTPUT_SCHEMAS[kind]
+    # A reply the model stopped short (cut off, filtered, refused; the chat adapter's
+    # `ReplyText`) fails on why it stopped, not on the half-written JSON that follows from it.
+    stop_reason = getattr(raw, "stop_reason", None)
+    if stop_reason:
+        return None, Gate("schema", False, [_problem("$", stop_reason)])
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, TypeError) as exc:
+        data = json.loads(raw, parse_constant=_no_constant)
+    except (ValueError, TypeError) as exc:
         return None, Gate("schema", False, [_problem("$", f"not valid JSON: {exc}")])
     try:
         return model.model_validate(data), Gate("schema", True)
     except ValidationError as exc:
         problems = [_problem(json_path(e["loc"]), field_message(e)) for e in exc.errors()]
         return None, Gate("schema", False, problems)
+
+
+def _no_constant(name: str) -> Any:
+    # Python's json reads NaN and Infinity, which JSON has not, and PostgreSQL's jsonb refuses.
+    raise ValueError(f"{name} is not a JSON number; give a finite number or null")
 
 
 def problems_of(gates: list[Gate]) -> list[dict[str, str]]:
@@ -338,4 +350,43 @@ def gate_summary(ctx: SummaryContext, output: ReviewSummary) -> list[Gate]:
                     problems.append(
                         _problem(f"{at}.findings", f"{f!r} is not a finding of this scope")
                     )
-    return [Gate("schema", True), Gate("citations", not problems, problems)]
+    grounded = _grounded(ctx, output)
+    return [
+        Gate("schema", True),
+        Gate("citations", not problems, problems),
+        Gate("grounded", not grounded, grounded),
+    ]
+
+
+def _grounded(ctx: SummaryContext, output: ReviewSummary) -> list[dict[str, str]]:
+    """Two rules, so an empty summary under a confident headline is refused:
+    `progress_required`: when an OKR of the scope has a check-in or a finding about it, at
+    least one progress statement says how the OKRs moved (the offline drafter writes one for
+    each such OKR); `headline_grounded`: the headline cites nothing itself and only sums up the
+    statements under it, so when the scope has check-ins or findings at least one statement
+    must cite one (the citations gate checks that each is of this scope). A scope with nothing
+    to cite (a team without OKRs in the cycle) has nothing a statement could rest on."""
+    problems = []
+    about = {r["id"] for f in ctx.findings for r in f.get("records", ()) if r.get("type") == "okr"}
+    reportable = [o["id"] for o in ctx.okrs if o["check_ins"] or o["id"] in about]
+    if reportable and not output.progress:
+        problems.append(
+            _problem(
+                "$.progress",
+                f"progress_required: {len(reportable)} OKR(s) of this scope have check-ins or "
+                "findings, so at least one progress statement must say how they moved",
+            )
+        )
+    statements = [
+        *output.progress, *output.risks, *output.drift, *output.decisions_needed
+    ]  # fmt: skip
+    citable = ctx.check_in_ids or ctx.finding_ids
+    if citable and not any(st.check_ins or st.findings for st in statements):
+        problems.append(
+            _problem(
+                "$.headline",
+                "headline_grounded: the headline only sums up the statements under it, and "
+                "none cites a check-in or finding",
+            )
+        )
+    return problems

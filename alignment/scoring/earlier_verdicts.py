@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alignment.models import OkrVerdict, ScoredLink
@@ -36,9 +36,12 @@ def _unchanged_rows(
 def earlier_labels(
     session: Session, org_id: str, fingerprints: dict[str, str], contexts: dict[str, str]
 ) -> dict[tuple[str, str], str]:
-    """Stored labels (every one: "none" stays "none" too) of the OKRs whose text and context
-    are unchanged."""
-    columns = (ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.label)
+    """The engine's stored labels (every one: "none" stays "none" too) of the OKRs whose text
+    and context are unchanged. Where an LLM's opinion moved a label, the engine's own label
+    is kept, not the moved one: the opinion applies to the run that asked for it, and a label
+    an earlier version let a model raise must not stand as the engine's."""
+    engine_label = func.coalesce(ScoredLink.adjudication["engine_label"].astext, ScoredLink.label)
+    columns = (ScoredLink.okr_id, ScoredLink.objective_id, engine_label)
     rows = _unchanged_rows(session, ScoredLink, org_id, columns, fingerprints, contexts)
     return {(okr_id, objective_id): label for okr_id, objective_id, label in rows}
 

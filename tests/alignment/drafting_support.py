@@ -1,9 +1,10 @@
 """Shared by the drafting tests: a scripted OpenAI-compatible server and a scored sample org.
 
 `FakeOpenAI` is a real HTTP server on 127.0.0.1 (a random port) that implements
-POST /v1/chat/completions: each test scripts its replies (content, status, delay) and reads back
-the JSON bodies it received. The drafter under test talks to it through the real `openai` client
-inside LangChain's `ChatOpenAI`, over real HTTP.
+POST /v1/chat/completions: each test scripts its replies (content, status, delay; a finish reason,
+a refusal, a raw body, a body trickled out slowly) and reads back the JSON bodies it received.
+The drafter under test talks to it through the real `openai` client inside LangChain's
+`ChatOpenAI`, over real HTTP.
 
 The sample organization is imported under its own id and scored once per test run, inside an
 outer transaction that is never committed; each test runs in a savepoint rolled back after it.
@@ -43,6 +44,10 @@ class Reply:
     delay: float = 0.0
     usage: tuple[int, int] = (120, 80)
     headers: dict[str, str] = field(default_factory=dict)
+    finish_reason: str = "stop"
+    refusal: str | None = None  # the message's `refusal` (content is then usually None)
+    body: bytes | None = None  # sent as is instead of a chat completion (malformed replies)
+    trickle_s: float = 0.0  # seconds between 16-byte pieces of the body (a stalling server)
 
 
 class FakeOpenAI:
@@ -71,7 +76,13 @@ class FakeOpenAI:
                 self._answer(reply, body)
 
             def _answer(self, reply: Reply, body: dict[str, Any]) -> None:
+                if reply.body is not None:
+                    self._send(reply, reply.body)
+                    return
                 if reply.status == 200:
+                    message = {"role": "assistant", "content": reply.content}
+                    if reply.refusal is not None:
+                        message["refusal"] = reply.refusal
                     payload = {
                         "id": "chatcmpl-test",
                         "object": "chat.completion",
@@ -80,8 +91,8 @@ class FakeOpenAI:
                         "choices": [
                             {
                                 "index": 0,
-                                "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": reply.content},
+                                "finish_reason": reply.finish_reason,
+                                "message": message,
                             }
                         ],
                         "usage": {
@@ -92,7 +103,9 @@ class FakeOpenAI:
                     }
                 else:
                     payload = {"error": {"message": "scripted failure", "type": "server_error"}}
-                data = json.dumps(payload).encode()
+                self._send(reply, json.dumps(payload).encode())
+
+            def _send(self, reply: Reply, data: bytes) -> None:
                 try:
                     self.send_response(reply.status)
                     self.send_header("content-type", "application/json")
@@ -100,7 +113,13 @@ class FakeOpenAI:
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    self.wfile.write(data)
+                    if not reply.trickle_s:
+                        self.wfile.write(data)
+                        return
+                    for start in range(0, len(data), 16):
+                        self.wfile.write(data[start : start + 16])
+                        self.wfile.flush()
+                        time.sleep(reply.trickle_s)
                 except OSError:
                     pass  # the client gave up (timeout test)
 

@@ -102,8 +102,8 @@ def test_verdicts_change_labels_are_kept_with_reasons_and_are_reused(
     assert summary.adjudication["skipped"] > 0  # more close calls than the limit of two
     demoted = sum(before[o].label == "aligned" for o in first.candidates)
     demoted += sum(before_second[o].label == "aligned" for o in second.candidates[1:])
-    promoted = before_second[second.candidates[0]].label != "aligned"
-    assert summary.adjudication["changed"] == demoted + promoted
+    # "Serves" is an opinion shown to the person deciding: it raises no label.
+    assert summary.adjudication["changed"] == demoted
     after = _stored(session, org, first.okr_id)
     for objective_id in first.candidates:
         verdict = after[objective_id].adjudication
@@ -113,7 +113,9 @@ def test_verdicts_change_labels_are_kept_with_reasons_and_are_reused(
         assert after[objective_id].label == ("weak" if before[objective_id].label == "aligned"
                                              else before[objective_id].label)  # fmt: skip
     top = _stored(session, org, second.okr_id)[second.candidates[0]]
-    assert top.label == "aligned" and top.adjudication["reason"].startswith("KR moves")
+    assert top.label == before_second[second.candidates[0]].label
+    assert top.adjudication["engine_label"] == top.label
+    assert top.adjudication["serves"] is True and top.adjudication["reason"].startswith("KR moves")
     untouched = session.scalar(
         select(func.count()).where(
             ScoredLink.org_id == org,
@@ -154,13 +156,19 @@ def test_verdicts_change_labels_are_kept_with_reasons_and_are_reused(
     )
     assert again.adjudication["reused"] == 2 and again.adjudication["asked"] == 0
     assert len(llm_server.requests) == 2
-    assert _stored(session, org, second.okr_id)[second.candidates[0]].label == "aligned"
+    assert _stored(session, org, second.okr_id)[second.candidates[0]].label == top.label
+    moved = {o: r.label for o, r in _stored(session, org, first.okr_id).items()}
 
-    # A re-score without a model (an import, a report) keeps them too.
+    # A re-score without a model (an import, a report) keeps them too, and still knows the
+    # engine's own label of each link the model moved.
     plain = score_organization(session, org, embedder=embedder)
     assert plain.adjudication is None
     kept = _stored(session, org, second.okr_id)[second.candidates[0]]
-    assert kept.label == "aligned" and kept.adjudication["reason"].startswith("KR moves")
+    assert kept.label == top.label and kept.adjudication["reason"].startswith("KR moves")
+    for objective_id, row in _stored(session, org, first.okr_id).items():
+        if objective_id in first.candidates:
+            assert row.label == moved[objective_id]
+            assert row.adjudication["engine_label"] == before[objective_id].label
 
     # People still overrule the model.
     record_feedback(session, org, second.okr_id, second.candidates[0], verdict="rejected",

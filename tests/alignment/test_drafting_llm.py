@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 import pytest
 from sqlalchemy import func, select
@@ -339,4 +340,7 @@ def test_the_llm_drafts_for_the_next_cycle_once_the_current_is_past_half(
     )
     assert draft.status == "pending" and draft.cycle_id == "2027-Q1"
     prompt = " ".join(m["content"] for m in llm_server.bodies()[0]["messages"])
-    assert 'for cycle "2027-Q1"' in prompt and '(the previous cycle was "2026-Q4")' in prompt
+    # The ids are data, inside their fences (prompt v2), never in the instructions.
+    cycle = json.loads(prompt.split('<data name="cycle">')[1].split("</data>")[0])
+    previous = json.loads(prompt.split('<data name="previous_cycle">')[1].split("</data>")[0])
+    assert cycle["id"] == "2027-Q1" and previous == "2026-Q4"

@@ -49,7 +49,9 @@ def test_each_queue_item_carries_what_its_team_declared(client, session, scored_
     org = scored_sample
     items = client.get(f"/orgs/{org}/review-queue").json()["items"]
     item = next(i for i in items if i["okr_id"] == "O-38")
-    assert {"okr_id", "title", "team", "cycle", "candidates", "declared"} == set(item)
+    assert {"okr_id", "title", "team", "cycle", "candidates", "declared", "model_opinions"} == set(
+        item
+    )
     declared = session.scalars(
         select(DeclaredLink.objective_id)
         .where(DeclaredLink.org_id == org, DeclaredLink.okr_id == "O-38")
