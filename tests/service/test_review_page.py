@@ -7,10 +7,10 @@ from __future__ import annotations
 import html
 import re
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from alignment.drafting.store import Draft, decisions
-from alignment.models import CheckInFeedback, LinkFeedback, StrategicObjective
+from alignment.models import CheckInFeedback, Cycle, LinkFeedback, Okr, StrategicObjective
 
 WHEN = r"\d{4}-\d\d-\d\d \d\d:\d\d UTC"  # decided_at_text
 
@@ -203,6 +203,34 @@ def test_a_stale_check_in_verdict_is_not_flipped(client, scored_sample, session)
     session.expire_all()
     kept = session.get(CheckInFeedback, key)
     assert (kept.verdict, kept.decided_at) == ("drifting", decided_at)
+
+
+def test_a_closest_okr_of_another_cycle_is_said_to_be_so(client, scored_sample, session) -> None:
+    """ "Closest other OKR" read alone says the work belongs there; in another quarter it may
+    not, so the page names that cycle."""
+    org = scored_sample
+    items = client.get(f"/orgs/{org}/review-queue/check-ins").json()["items"]
+    item = next(i for i in items if i["nearest_okr_id"])
+    own = item["okr_cycle"]
+    other = session.scalar(select(Cycle.id).where(Cycle.org_id == org, Cycle.id != own))
+    session.execute(
+        update(Okr)
+        .where(Okr.org_id == org, Okr.id == item["nearest_okr_id"])
+        .values(cycle_id=other)
+    )
+    page = _queue(client, org)
+    shown = page.split(f'<article data-check-in="{item["check_in_id"]}">', 1)[1]
+    shown = shown.split("</article>", 1)[0]
+    assert f"(cycle {other}, not this check-in's {own})" in html.unescape(shown)
+    alike = [
+        i for i in items
+        if i["nearest_okr_id"] not in (None, item["nearest_okr_id"])
+        and i["nearest_okr_cycle"] == i["okr_cycle"]
+    ]  # fmt: skip
+    same = alike[0] if alike else None
+    if same is not None:
+        rest = page.split(f'<article data-check-in="{same["check_in_id"]}">', 1)[1]
+        assert "other-cycle" not in rest.split("</article>", 1)[0]
 
 
 def test_a_blank_reason_is_refused_beside_its_field_on_the_queue(
