@@ -249,8 +249,7 @@ class Adjudicator:
         )
         # A reply the model stopped short (cut off, filtered, refused: the adapter's
         # `stop_reason`) is no opinion on this case, whatever its text parses to.
-        stopped = getattr(reply.content, "stop_reason", None)
-        verdicts = None if stopped else _validated(reply.content, case)
+        verdicts = None if reply.stop_reason else _validated(reply.content, case)
         if verdicts is None:
             outcome.invalid += 1
             return None

@@ -46,6 +46,9 @@ class ChatReply:
     usage: Usage
     latency_ms: int
     model: str
+    # Why the model stopped short (cut off at max_tokens, filtered, refused), in words; None
+    # for a finished reply. Such a reply is unusable whatever its text parses to.
+    stop_reason: str | None = None
 
 
 class ChatModel(Protocol):

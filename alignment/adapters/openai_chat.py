@@ -7,7 +7,7 @@ because the draft stage validates it with Pydantic itself and feeds the errors t
 attempt. Timeouts and bounded retries with backoff on 429/5xx are the openai client's own
 (`timeout`, `max_retries`); each HTTP request also has a hard deadline of `timeout` seconds,
 body included. A reply the model stopped short (cut off at max_tokens, content filter,
-refusal) comes back with its text, its usage and a `stop_reason` on the text, so the caller
+refusal) comes back with its text, its usage and its `stop_reason`, so the caller
 records why it is unusable and counts what it cost; whatever else fails, or a reply that is
 not a chat completion at all, becomes `Unavailable`.
 """
@@ -57,22 +57,6 @@ def provider_schema(schema: type[BaseModel]) -> dict[str, Any]:
         return node
 
     return strip(copy.deepcopy(schema.model_json_schema()))
-
-
-class ReplyText(str):
-    """A reply's raw text that the model stopped short; `stop_reason` says why, in words.
-
-    A `str`, so it travels unchanged wherever reply text goes (a drafter's `Attempt.raw`);
-    the draft gates and the adjudicator read `stop_reason` to refuse it with that reason.
-    """
-
-    stop_reason: str
-
-
-def stopped(text: str, reason: str) -> ReplyText:
-    reply = ReplyText(text)
-    reply.stop_reason = reason
-    return reply
 
 
 class DeadlineTransport(httpx.BaseTransport):
@@ -246,10 +230,11 @@ class OpenAIChatModel:
         LLM_TOKENS.labels("input").inc(usage.input_tokens)
         LLM_TOKENS.labels("output").inc(usage.output_tokens)
         return ChatReply(
-            content=text if stop_reason is None else stopped(text, stop_reason),
+            content=text,
             usage=usage,
             latency_ms=round((time.perf_counter() - started) * 1000),
             model=model,
+            stop_reason=stop_reason,
         )
 
     def _down(self, what: str, exc: Exception, *, retried: bool = True) -> Unavailable:

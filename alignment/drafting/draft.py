@@ -140,7 +140,7 @@ def _run(
     for _ in range(drafter.repairs):
         if all(g.passed for g in gates):
             break
-        if stop_reason := getattr(attempt.raw, "stop_reason", None):
+        if stop_reason := attempt.stop_reason:
             # Refused, filtered or cut off: asking again with the problems would pay for the
             # same answer twice.
             records[-1]["repair_skipped"] = stop_reason
@@ -189,7 +189,7 @@ def _run(
 def _evaluate(
     kind: str, attempt: Attempt, gate: Callable[[Any], list[Gate]]
 ) -> tuple[BaseModel | None, list[Gate]]:
-    output, schema_gate = parse_output(kind, attempt.raw)
+    output, schema_gate = parse_output(kind, attempt.raw, attempt.stop_reason)
     if output is None:
         return None, [schema_gate]
     return output, gate(output)

@@ -30,6 +30,7 @@ class Attempt:
     model: str
     notice: str
     messages: list[Message] = field(default_factory=list, repr=False)
+    stop_reason: str | None = None  # the reply's (ChatReply.stop_reason)
 
 
 class Drafter(Protocol):
@@ -106,6 +107,7 @@ class LlmDrafter:
                 "A person must review it before it counts."
             ),
             messages=messages,
+            stop_reason=reply.stop_reason,
         )
 
 

@@ -60,11 +60,12 @@ def _problem(path: str, message: str) -> dict[str, str]:
     return {"path": path, "message": message}
 
 
-def parse_output(kind: str, raw: str) -> tuple[BaseModel | None, Gate]:
+def parse_output(
+    kind: str, raw: str, stop_reason: str | None = None
+) -> tuple[BaseModel | None, Gate]:
     model, _ = OUTPUT_SCHEMAS[kind]
-    # A reply the model stopped short (cut off, filtered, refused; the chat adapter's
-    # `ReplyText`) fails on why it stopped, not on the half-written JSON that follows from it.
-    stop_reason = getattr(raw, "stop_reason", None)
+    # A reply the model stopped short (cut off, filtered, refused: `stop_reason`) fails on why
+    # it stopped, not on the half-written JSON that follows from it.
     if stop_reason:
         return None, Gate("schema", False, [_problem("$", stop_reason)])
     try:
