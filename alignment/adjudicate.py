@@ -275,8 +275,7 @@ def configured_adjudicator(max_calls: int = 25) -> Adjudicator:
             " _API_KEY) to an OpenAI-compatible endpoint, or score without adjudication"
         )
     llm = get_settings().llm
-    explicit = llm.temperature if "temperature" in llm.model_fields_set else None
-    return Adjudicator(chat, max_calls=max_calls, temperature=explicit)
+    return Adjudicator(chat, max_calls=max_calls, temperature=llm.temperature)
 
 
 def _validated(content: str, case: Case) -> list[Verdict] | None:

@@ -70,7 +70,8 @@ class LLMSettings(BaseSettings):
     model: str = "gpt-4o-mini"
     timeout_s: float = Field(default=30.0, gt=0)
     max_retries: int = Field(default=2, ge=0, le=10)
-    temperature: float = Field(default=0.2, ge=0, le=2)
+    # None: each prompt's own (its header); set, it replaces every prompt's.
+    temperature: float | None = Field(default=None, ge=0, le=2)
     token_budget: int | None = Field(
         default=None, ge=1, description="Tokens each organization may spend per calendar month."
     )

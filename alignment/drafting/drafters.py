@@ -86,12 +86,12 @@ class LlmDrafter:
     def _call(self, prompt: Prompt, messages: list[Message], kind: str, budget: Budget) -> Attempt:
         budget.check(estimate_tokens(messages))
         defaults = prompt.model_defaults
-        # An operator's explicit GOLDENTHREAD_LLM_TEMPERATURE beats the prompt's default.
-        explicit = "temperature" in self.settings.model_fields_set
+        # An operator's GOLDENTHREAD_LLM_TEMPERATURE beats the prompt's default.
+        temperature = self.settings.temperature
         reply = self.chat.complete(
             messages,
             schema=OUTPUT_SCHEMAS[kind][0],
-            temperature=self.settings.temperature if explicit else defaults.get("temperature"),
+            temperature=defaults.get("temperature") if temperature is None else temperature,
             max_tokens=defaults.get("max_tokens"),
         )
         budget.charge(reply.usage.total_tokens)
