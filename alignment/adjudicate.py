@@ -35,8 +35,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from alignment.chat import ChatModel, Message, get_chat_model
-from alignment.drafting.budget import Budget, BudgetExhausted, estimate_tokens
 from alignment.errors import Conflict, Unavailable
+from alignment.llm_budget import Budget, BudgetExhausted, estimate_tokens
 from alignment.prompts import Prompt, PromptError, load_prompt
 from alignment.scoring.calibration import DEFAULT, Calibration
 from alignment.scoring.documents import Link, ObjectiveDoc, OkrDoc

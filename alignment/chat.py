@@ -1,6 +1,7 @@
 """The `ChatModel` interface: messages and an output schema in, the model's JSON text out.
 
-The draft stage talks to language models only through this. Adapters live in
+The draft stage and link adjudication talk to language models only through this (their token
+budget: `alignment.llm_budget`). Adapters live in
 `alignment.adapters` (one module per provider; only they import LangChain). Every adapter puts a
 timeout on each call, retries 429/5xx a bounded number of times with backoff, and raises
 `alignment.errors.Unavailable` when the provider is down, so callers store nothing half-done.

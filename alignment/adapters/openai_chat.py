@@ -28,8 +28,8 @@ from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
 from alignment.chat import ChatReply, Message, Usage
-from alignment.drafting.budget import estimate_tokens
 from alignment.errors import Unavailable
+from alignment.llm_budget import estimate_tokens
 from alignment.settings import LLMSettings
 from alignment.telemetry import LLM_CALLS, LLM_SECONDS, LLM_TOKENS
 

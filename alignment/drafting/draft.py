@@ -19,7 +19,6 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from alignment.drafting import sources, store
-from alignment.drafting.budget import Budget, BudgetExhausted
 from alignment.drafting.context import build_suggest_context, build_summary_context
 from alignment.drafting.drafters import Attempt, Drafter
 from alignment.drafting.findings import quality_config
@@ -27,6 +26,7 @@ from alignment.drafting.gates import Gate, gate_suggestions, gate_summary, parse
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionRequest, SummaryRequest
 from alignment.embedder import Embedder
 from alignment.errors import Invalid, Unavailable
+from alignment.llm_budget import Budget, BudgetExhausted
 
 RAW_KEPT = 20000  # characters of each attempt's raw output kept for the audit trail
 # How the chat adapter's `Unavailable` ends; untrue once a paid first attempt is stored.

@@ -12,9 +12,9 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 from alignment.chat import ChatModel, Message, Usage, get_chat_model
-from alignment.drafting.budget import Budget, estimate_tokens
 from alignment.drafting.context import SuggestContext, SummaryContext
 from alignment.drafting.schemas import OUTPUT_SCHEMAS
+from alignment.llm_budget import Budget, estimate_tokens
 from alignment.prompts import Prompt, load_prompt
 from alignment.settings import LLMSettings, get_settings
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from alignment.chat import Usage
-from alignment.drafting.budget import Budget
 from alignment.drafting.context import SuggestContext, SummaryContext
 from alignment.drafting.drafters import Attempt
 from alignment.drafting.offline_suggestions import suggestions
 from alignment.drafting.offline_summary import summary
+from alignment.llm_budget import Budget
 
 NOTICE = (
     "Drafted offline from templates over this organization's own records (strategy, KPIs, team "

@@ -298,7 +298,7 @@ def _adjudicate(
     okrs, objectives = {o.id: o for o in docs.okrs}, {o.id: o for o in docs.objectives}
     if adjudicator is None:
         return adjudicate.reapply(links, okrs, objectives, previous)[0], None
-    from alignment.drafting.budget import Budget
+    from alignment.llm_budget import Budget
     from alignment.settings import get_settings
 
     budget = Budget.for_org(session, org_id, get_settings().llm.budget_for(org_id))

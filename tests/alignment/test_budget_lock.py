@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from alignment import repository
 from alignment.adapters.openai_chat import redacted
-from alignment.drafting.budget import Budget
+from alignment.llm_budget import Budget
 from alignment.models import LlmUsage
 
 

@@ -11,10 +11,10 @@ from sqlalchemy.orm import Session
 
 from alignment import repository
 from alignment.drafting import approve, store
-from alignment.drafting.budget import BudgetExhausted
 from alignment.drafting.draft import draft_suggestions, draft_summary
 from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 from alignment.errors import Conflict, Unavailable
+from alignment.llm_budget import BudgetExhausted
 from alignment.prompts import load_prompt
 from alignment.records import KINDS
 from tests.alignment import drafting_support as support

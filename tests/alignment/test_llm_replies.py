@@ -252,7 +252,7 @@ def test_a_reply_without_usage_is_charged_an_estimate(dsession, llm_server, embe
     draft = _suggest(dsession, llm_server, embedder)
 
     sent = llm_server.bodies()[0]["messages"]
-    # alignment.drafting.budget.estimate_tokens: ~4 characters per token.
+    # alignment.llm_budget.estimate_tokens: ~4 characters per token.
     expected = (sum(len(m["content"]) for m in sent) // 4 + 1, len(content) // 4 + 1)
     assert (draft.input_tokens, draft.output_tokens) == expected
     assert draft.status == "pending"
