@@ -70,6 +70,20 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     return items
 
 
+def standing_verdict(
+    session: Session, org_id: str, check_in_id: str
+) -> tuple[CheckIn, CheckInFeedback] | None:
+    """The check-in and a person's verdict on it while that counts (its text and place
+    unchanged since); None without one."""
+    check_in = session.get(CheckIn, {"org_id": org_id, "id": check_in_id})
+    verdict = session.get(CheckInFeedback, {"org_id": org_id, "check_in_id": check_in_id})
+    if check_in is None or verdict is None:
+        return None
+    if verdict.text_hash != judged_hash(check_in.text, check_in.okr_id, check_in.key_result_id):
+        return None
+    return check_in, verdict
+
+
 def decide(
     session: Session,
     org_id: str,

@@ -174,6 +174,50 @@ def standing_decision(session: Session, org_id: str, okr_id: str, objective_id: 
     ).first()
 
 
+def standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
+    """People's decisions on the OKR's links made on its current text, newest first."""
+    # Judged against any of the OKR's stored links, not the decided pair's own: a pair not
+    # stored (a link declared since the last scoring, an objective ranked below the stored
+    # ones) has no row until the scoring job the decision queued stores it, and the decision
+    # stands meanwhile.
+    on_current_text = (
+        select(ScoredLink.okr_id)
+        .where(
+            ScoredLink.org_id == LinkFeedback.org_id,
+            ScoredLink.okr_id == LinkFeedback.okr_id,
+            ScoredLink.okr_hash == LinkFeedback.okr_hash,
+        )
+        .exists()
+    )
+    return list(
+        session.execute(
+            select(
+                LinkFeedback.objective_id,
+                LinkFeedback.verdict,
+                LinkFeedback.decided_by,
+                LinkFeedback.decided_at,
+            )
+            .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id, on_current_text)
+            .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
+        ).all()
+    )
+
+
+def candidate_ids(session: Session, org_id: str, okr_id: str) -> list[str]:
+    """The objectives the queue shows for the OKR (and a rejection rejects), best first."""
+    return list(
+        session.scalars(
+            select(ScoredLink.objective_id)
+            .where(
+                ScoredLink.org_id == org_id,
+                ScoredLink.okr_id == okr_id,
+                ScoredLink.rank <= CANDIDATES,
+            )
+            .order_by(ScoredLink.rank)
+        )
+    )
+
+
 def confirm(
     session: Session, org_id: str, okr_id: str, objective_id: str, *, decided_by: str
 ) -> dict[str, Any]:

@@ -6,16 +6,13 @@ decided) and `notice` words it, with who made it and when.
 """
 
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alignment import review
+from alignment import check_in_review, review
 from alignment.access.principal import Principal
 from alignment.drafting import approve, store
-from alignment.models import CheckIn, CheckInFeedback, LinkFeedback, ScoredLink
-from alignment.scoring.drift_decisions import judged_hash
 from service.routes.forms import decided_at_text
 
 CHECK_IN_VERDICTS = {"drifting": "about other work, not its OKR", "on_topic": "about its OKR"}
@@ -72,7 +69,7 @@ def stored_decision(
 def okr_decision(session: Session, org_id: str, okr_id: str) -> Stored | None:
     """What the queue decided about an OKR and still counts (on its current text): a link
     confirmed, or every candidate it showed rejected (an orphan by a person's decision)."""
-    standing = _standing_on_okr(session, org_id, okr_id)
+    standing = review.standing_on_okr(session, org_id, okr_id)
     confirmed = [d for d in standing if d.verdict == "confirmed"]
     if confirmed:
         latest = [d for d in confirmed if d.decided_at == confirmed[0].decided_at]
@@ -81,7 +78,7 @@ def okr_decision(session: Session, org_id: str, okr_id: str) -> Stored | None:
             okr_id, f"confirmed as serving {serves}", latest[0].decided_by, latest[0].decided_at
         )
     rejected = {d.objective_id: d for d in standing}
-    shown = _candidate_ids(session, org_id, okr_id)
+    shown = review.candidate_ids(session, org_id, okr_id)
     if not shown or not set(shown) <= set(rejected):
         return None
     last = max((rejected[o] for o in shown), key=lambda d: d.decided_at)
@@ -89,58 +86,12 @@ def okr_decision(session: Session, org_id: str, okr_id: str) -> Stored | None:
     return Stored(okr_id, what, last.decided_by, last.decided_at)
 
 
-def _standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
-    """People's decisions on the OKR's links made on its current text, newest first."""
-    # Judged against any of the OKR's stored links, not the decided pair's own: a pair not
-    # stored (a link declared since the last scoring, an objective ranked below the stored
-    # ones) has no row until the scoring job the decision queued stores it, and the decision
-    # stands meanwhile.
-    on_current_text = (
-        select(ScoredLink.okr_id)
-        .where(
-            ScoredLink.org_id == LinkFeedback.org_id,
-            ScoredLink.okr_id == LinkFeedback.okr_id,
-            ScoredLink.okr_hash == LinkFeedback.okr_hash,
-        )
-        .exists()
-    )
-    return list(
-        session.execute(
-            select(
-                LinkFeedback.objective_id,
-                LinkFeedback.verdict,
-                LinkFeedback.decided_by,
-                LinkFeedback.decided_at,
-            )
-            .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id, on_current_text)
-            .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
-        ).all()
-    )
-
-
-def _candidate_ids(session: Session, org_id: str, okr_id: str) -> list[str]:
-    """The objectives the queue shows for the OKR (and a rejection rejects), best first."""
-    return list(
-        session.scalars(
-            select(ScoredLink.objective_id)
-            .where(
-                ScoredLink.org_id == org_id,
-                ScoredLink.okr_id == okr_id,
-                ScoredLink.rank <= review.CANDIDATES,
-            )
-            .order_by(ScoredLink.rank)
-        )
-    )
-
-
 def check_in_decision(session: Session, org_id: str, check_in_id: str) -> Stored | None:
     """A person's verdict on the check-in while it counts (its text and place unchanged)."""
-    check_in = session.get(CheckIn, {"org_id": org_id, "id": check_in_id})
-    verdict = session.get(CheckInFeedback, {"org_id": org_id, "check_in_id": check_in_id})
-    if check_in is None or verdict is None:
+    standing = check_in_review.standing_verdict(session, org_id, check_in_id)
+    if standing is None:
         return None
-    if verdict.text_hash != judged_hash(check_in.text, check_in.okr_id, check_in.key_result_id):
-        return None
+    check_in, verdict = standing
     what = f"called {CHECK_IN_VERDICTS[verdict.verdict]} {check_in.okr_id}"
     return Stored(f"check-in {check_in_id}", what, verdict.decided_by, verdict.decided_at)
 
