@@ -79,3 +79,11 @@ def progress_bar() -> Progress:
         console=err,
         transient=False,
     )
+
+
+def operator() -> str:
+    """Who decides from the command line: the operating-system user running it (whoever
+    can run the CLI here has the database itself; the API records the signed-in key instead)."""
+    import getpass
+
+    return f"cli:{getpass.getuser()}"

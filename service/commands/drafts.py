@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from alignment.drafting.store import KINDS, STATUSES
-from service.commands.common import run_in_transaction
+from service.commands.common import operator, run_in_transaction
 from service.commands.console import out
 from service.commands.ids import Org, as_stored
 
@@ -311,14 +311,6 @@ def _show_decided(result: dict[str, Any]) -> None:
     else:
         _show(result)
     _created(result)
-
-
-def operator() -> str:
-    """Who decides from the command line: the operating-system user running it (whoever
-    can run the CLI here has the database itself; the API records the signed-in key instead)."""
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
 
 
 def _created(result: dict[str, Any]) -> None:

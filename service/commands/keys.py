@@ -18,7 +18,7 @@ from alignment import db
 from alignment.access import keys as api_keys
 from alignment.access.principal import Role
 from alignment.errors import DomainError, NotFound
-from service.commands.common import fail
+from service.commands.common import fail, operator
 from service.commands.console import out
 from service.commands.database import prepare_database
 from service.commands.ids import as_stored
@@ -28,12 +28,6 @@ keys_app = typer.Typer(help="API keys: create (shown once), list, revoke.", no_a
 
 # The request fields of the API's errors, as this command line's options.
 OPTIONS = {"$.teams": "--team", "$.org": "--org", "$.role": "--role", "$.name": "--name"}
-
-
-def operator() -> str:
-    import getpass
-
-    return f"cli:{getpass.getuser()}"
 
 
 @keys_app.command("create")

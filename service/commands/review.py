@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 
 from alignment import check_in_review, review
 from alignment.errors import Invalid
-from service.commands.common import run_in_transaction
+from service.commands.common import operator, run_in_transaction
 from service.commands.console import out
 from service.commands.ids import Org, as_stored
-from service.commands.keys import operator
 
 review_app = typer.Typer(
     help="The review queue: OKRs and check-ins with no confident verdict.", no_args_is_help=True
