@@ -16,6 +16,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from alignment.errors import Invalid, NotFound
+from alignment.export import natural_key
 from alignment.models import DeclaredLink, LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
@@ -105,11 +106,14 @@ def objective_choices(session: Session, org_id: str) -> list[dict[str, str]]:
     """Every objective of the organization (id, title), by id: what a reviewer may confirm
     when neither the engine's candidates nor the team's declared objectives are right."""
     rows = session.execute(
-        select(StrategicObjective.id, StrategicObjective.title)
-        .where(StrategicObjective.org_id == org_id)
-        .order_by(StrategicObjective.id)
+        select(StrategicObjective.id, StrategicObjective.title).where(
+            StrategicObjective.org_id == org_id
+        )
     )
-    return [{"objective_id": id_, "objective_title": title} for id_, title in rows]
+    return [
+        {"objective_id": id_, "objective_title": title}
+        for id_, title in sorted(rows, key=lambda row: natural_key(row[0]))  # SO-2 before SO-10
+    ]
 
 
 def _declared_by_okr(session: Session, org_id: str, okr_ids: list[str]) -> dict[str, list[Any]]:

@@ -166,6 +166,12 @@ def _wants_page(request: Request) -> bool:
 
 def _not_for_role(request: Request) -> str:
     role = getattr(getattr(request.state, "principal", None), "role", None)
+    if role == "platform_admin":  # belongs to no organization: no admin of its own to ask
+        return (
+            "This page is not open to a platform admin key: a platform admin creates "
+            "organizations and their first admin key, and an organization's pages are for its "
+            "own keys. Sign in with one of them."
+        )
     who = f"a {str(role).replace('_', ' ')} key" if role else "this key"
     return (
         f"This page is not open to {who}. Ask your organization's admin if you need it, or "

@@ -4,6 +4,7 @@ pages of a new organization say what a person can do."""
 
 from __future__ import annotations
 
+import html
 import re
 from urllib.parse import quote
 
@@ -116,6 +117,8 @@ def test_a_platform_admin_is_told_what_its_role_is_for_not_that_pages_do_not_exi
     assert "strategy-map" not in row and "none for a platform admin" in row
     page = client.get(f"/orgs/{ORG}/strategy-map", headers=PAGE)
     assert page.status_code == 403 and "not open to a platform admin key" in page.text
+    assert "creates organizations and their first admin key" in html.unescape(page.text)
+    assert "Ask your organization" not in html.unescape(page.text)
     api = client.get(f"/orgs/{ORG}/okrs", headers={"Authorization": f"Bearer {raw}"})
     assert api.status_code == 403
     assert api.json()["error"]["message"].startswith("a platform admin creates organizations")
