@@ -69,6 +69,9 @@ def stop_embedded(data_dir: Path) -> bool:
         bin_path=server.bin_path,
         user=server.system_user,  # as root, the server runs as its own system user
     )
+    # get_server hands back this process's own handle when it started the server, with the
+    # stop it registered for exit: stopped here already, that stop would fail and log an error.
+    server.cleanup_mode = None
     return True
 
 

@@ -45,3 +45,25 @@ def test_db_stop_stops_the_embedded_server(tmp_path) -> None:
     finally:
         holder.kill()
         holder.wait(timeout=10)
+
+
+def test_a_process_that_started_the_server_and_stopped_it_logs_no_error_at_exit(
+    tmp_path,
+) -> None:
+    """`serve` and `demo` stop the server they started: the library's own stop at exit then
+    has nothing to do, and must not log a failed pg_ctl."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env |= {"GOLDENTHREAD_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    script = (
+        "import logging; logging.basicConfig(level=logging.WARNING)\n"
+        "from alignment import db\n"
+        "db.resolve_database()\n"
+        f"assert db.stop_embedded(__import__('pathlib').Path({str(tmp_path / 'pgdata')!r}))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=REPO, capture_output=True, text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "Failed postgres command" not in ran.stderr and "killing it" not in ran.stderr
+    assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
