@@ -26,7 +26,7 @@ from alignment.models import (
 
 def natural_key(ident: str) -> list[Any]:
     """Sort "O-2" before "O-10", as people number things. Only ASCII digit runs count as
-    numbers: `\d` and `isdigit` take digits of other scripts ("፩") that `int` cannot read."""
+    numbers: `isdigit` also takes digits of other scripts ("፩"), which `int` cannot read."""
     return [int(p) if p.isascii() and p.isdigit() else p for p in re.split(r"([0-9]+)", ident)]
 
 
