@@ -152,7 +152,9 @@ class ReportFilters(BaseModel):
         return tuple(_snake(v) if isinstance(v, str) else v for v in values)
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {k: list(v) for k, v in self.model_dump().items() if v}
+        """The filters as stored and compared: each a set (sorted, once), so the same filters
+        sent in another order, or with a value twice, are the same job and the same run."""
+        return {k: sorted(set(v)) for k, v in self.model_dump().items() if v}
 
 
 FilterPath = Callable[[str, int], str]

@@ -34,7 +34,7 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
         "report": _header(current),
         "against": _header(baseline),
         "same_inputs": current.inputs_version == baseline.inputs_version,
-        "same_filters": current.filters == baseline.filters,
+        "same_filters": _same_filters(current, baseline),
         "same_config": current.config == baseline.config,
         "same_as_of": current.as_of == baseline.as_of,
         "warning": _warning(differences),
@@ -48,8 +48,10 @@ def diff_runs(current: ReportRun, baseline: ReportRun) -> dict[str, Any]:
 
 def _differences(current: ReportRun, baseline: ReportRun) -> list[str]:
     out = []
-    if current.filters != baseline.filters:
-        out.append("different filters (resolved also holds findings this run does not cover)")
+    if not _same_filters(current, baseline):
+        out.append(
+            "different filters (new and resolved may hold findings only one of the runs covers)"
+        )
     if current.config != baseline.config:
         fields = sorted(
             k
@@ -60,6 +62,15 @@ def _differences(current: ReportRun, baseline: ReportRun) -> list[str]:
     if current.model != baseline.model:
         out.append(f"a different model ({current.model} vs {baseline.model})")
     return out
+
+
+def _same_filters(current: ReportRun, baseline: ReportRun) -> bool:
+    """Filter values compared as sets: runs stored before they were kept sorted and once."""
+
+    def canonical(filters: dict[str, Any] | None) -> dict[str, Any]:
+        return {k: sorted(set(v)) if isinstance(v, list) else v for k, v in (filters or {}).items()}
+
+    return canonical(current.filters) == canonical(baseline.filters)
 
 
 def _warning(differences: list[str]) -> str | None:

@@ -132,7 +132,7 @@ def create_report(
 def report_params(body: ReportIn) -> dict[str, Any]:
     """The job's parameters: only what was given, so equal requests are equal jobs."""
     params: dict[str, Any] = {}
-    filters = {k: list(v) for k, v in body.filters().model_dump().items() if v}
+    filters = body.filters().as_dict()
     if filters:
         params["filters"] = filters
     if body.as_of:

@@ -304,6 +304,22 @@ def test_latest_is_the_same_run_everywhere(client, jobs, scored_sample) -> None:
     assert f"report #{whole['id']}" in client.get(f"/orgs/{org}/report.html").text
 
 
+def test_filters_are_a_set_one_job_one_run_the_same_filters(client, jobs, scored_sample) -> None:
+    org = scored_sample
+    first = client.post(f"/orgs/{org}/reports", json={"kind": ["orphan_okr", "needs_review"]})
+    again = client.post(
+        f"/orgs/{org}/reports", json={"kind": ["needs_review", "orphan_okr", "needs_review"]}
+    )
+    assert first.status_code == again.status_code == 202
+    assert again.json()["id"] == first.json()["id"]  # the waiting job answers both
+    run = jobs.report(client, first)
+    assert run["filters"] == {"kind": ["needs_review", "orphan_okr"]}
+    other = jobs.report(client, client.post(f"/orgs/{org}/reports", json={"kind": ["orphan_okr"]}))
+    diff = client.get(f"/orgs/{org}/reports/{run['id']}/diff?against={other['id']}").json()
+    assert diff["same_filters"] is False
+    assert "only one of the runs covers" in diff["warning"]
+
+
 def test_diff_warns_when_settings_or_as_of_differ(client, jobs, scored_sample) -> None:
     org = scored_sample
     before = jobs.report(client, client.post(f"/orgs/{org}/reports"))
