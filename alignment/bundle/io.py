@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,13 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):  # `? [a, b] : 1`: no object can hold it
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    "a key must be a text or a number, not a list or a mapping",
+                    key_node.start_mark,
+                )
             if key in seen:
                 raise _RepeatedKey(key, key_node.start_mark.line + 1)
             seen.add(key)
@@ -74,9 +83,16 @@ def _repeated(name: str, key: object, line: int | None) -> BundleInvalid:
     )
 
 
+# Text opening as JSON does (`{"key"`, `["item"`) is held to JSON: a slip in it gets JSON's
+# error, not a YAML reading that may change a value (`010` is 8 in YAML, `2026-07-01` a date).
+_WRITTEN_AS_JSON = re.compile(r'[{\[]\s*"')
+
+
 def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = False) -> Any:
     """Parse JSON (or YAML, a superset) and report where a syntax error is. `json_only` for a
-    body declared as JSON: its syntax errors are JSON's, not a YAML reading of it."""
+    body declared as JSON: its syntax errors are JSON's, not a YAML reading of it. Other text
+    opening with `{` or `[` is read as JSON first, then as YAML flow style
+    (`{format: goldenthread.bundle/v1, ...}`) unless it opens as JSON does."""
     text = decode(raw, name=name)
     stripped = text.lstrip()
     if not stripped:
@@ -90,12 +106,20 @@ def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = F
         except _RepeatedKey as exc:
             raise _repeated(name, exc.key, None) from exc
         except json.JSONDecodeError as exc:
-            raise BundleInvalid(
-                f"{name} is not valid JSON",
-                details=[
-                    {"path": "$", "message": f"line {exc.lineno}, column {exc.colno}: {exc.msg}"}
-                ],
-            ) from exc
+            if json_only or _WRITTEN_AS_JSON.match(stripped):
+                raise BundleInvalid(
+                    f"{name} is not valid JSON",
+                    details=[
+                        {
+                            "path": "$",
+                            "message": f"line {exc.lineno}, column {exc.colno}: {exc.msg}",
+                        }
+                    ],
+                ) from exc
+    return _load_yaml(text, name=name)
+
+
+def _load_yaml(text: str, *, name: str) -> Any:
     try:
         check_yaml_events(text, name=name)
         return yaml.load(text, Loader=_UniqueKeyLoader)

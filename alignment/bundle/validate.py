@@ -12,9 +12,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
-from alignment.bundle.schema import BUNDLE_FORMAT, Bundle, Labels
+from alignment.bundle.schema import BUNDLE_FORMAT, Bundle, Date, Labels
 from alignment.bundle.text_rules import normal_id
 from alignment.errors import BundleInvalid, field_message
 
@@ -106,6 +106,12 @@ def _items(document: dict[str, Any], key: str) -> list[tuple[int, dict[str, Any]
     return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
+def _listed(value: Any) -> list[Any]:
+    """A nested list as the cross-record rules read it: anything else (`"kpis": 5`) is the
+    schema's problem to name, under its path."""
+    return value if isinstance(value, list) else []
+
+
 def _key(value: Any) -> Any:
     """Ids and references as the schema reads them: in Unicode NFKC form, surrounding
     whitespace stripped (text_rules.normal_id)."""
@@ -139,13 +145,13 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     kpis = [
         (f"$.strategic_objectives[{i}].kpis[{j}]", kpi)
         for i, obj in objectives
-        for j, kpi in enumerate(obj.get("kpis") or [])
+        for j, kpi in enumerate(_listed(obj.get("kpis")))
         if isinstance(kpi, dict)
     ]
     krs = [
         (f"$.okrs[{i}].key_results[{j}]", kr, _key(okr.get("id")))
         for i, okr in okrs
-        for j, kr in enumerate(okr.get("key_results") or [])
+        for j, kr in enumerate(_listed(okr.get("key_results")))
         if isinstance(kr, dict)
     ]
     for key, items in (
@@ -183,7 +189,7 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
     for i, check_in in check_ins:
         yield from _ref(check_in.get("okr"), okr_ids, f"$.check_ins[{i}].okr", "OKR")
         kr = _key(check_in.get("key_result"))
-        if kr is not None:
+        if isinstance(kr, str):  # a list or number here is the schema's problem
             yield from _ref(kr, kr_ids, f"$.check_ins[{i}].key_result", "key result")
             if kr in kr_owner and kr_owner[kr] != _key(check_in.get("okr")):
                 yield Problem(
@@ -197,14 +203,17 @@ def _reference_problems(doc: dict[str, Any]) -> Iterator[Problem]:
             yield Problem(f"$.cycles[{i}].end", f"cycle ends ({end}) before it starts ({start})")
 
 
+_DATE: TypeAdapter[dt.date] = TypeAdapter(Date)
+
+
 def _date(value: Any) -> dt.date | None:
     """A cycle date as the schema reads it; None when absent or not a date (the schema's
-    own problem names that, and comparing it as text would invent a second one)."""
-    if isinstance(value, dt.date):
-        return value
+    own problem names that, and comparing it would invent a second one). Read by the
+    schema's own type: YAML's unquoted timestamps are datetimes, naive or aware, which
+    cannot be compared with each other or with dates; midnight ones read as their date."""
     try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
+        return _DATE.validate_python(value)
+    except ValidationError:
         return None
 
 
@@ -249,6 +258,8 @@ def _parent_problems(
         parent = _key(item.get("parent"))
         yield from _ref(parent, known, f"$.{key}[{i}].parent", key.rstrip("s").replace("_", " "))
         ident = _key(item.get("id"))
+        if not isinstance(ident, str):  # no id, or a list: the schema names it, no chain
+            continue
         walked, on_walk, node, looped = [ident], {ident}, parent, False
         while isinstance(node, str) and node in parents and node not in ends:
             if node in on_walk or node in loops:
