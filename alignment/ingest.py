@@ -2,7 +2,9 @@
 
 Rows are written with INSERT .. ON CONFLICT DO UPDATE .. WHERE something changed, so re-importing
 the same bundle touches nothing (not even `updated_at`) and a changed bundle updates by id.
-With `prune=True`, rows of the organization that the bundle no longer lists are deleted.
+With `prune=True`, rows of the organization that the bundle no longer lists are deleted;
+without it they stay, and a key result or KPI the bundle leaves out of its parent is numbered
+after the ones it lists, so an export of the result re-imports unchanged.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, literal_column, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, literal_column, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from alignment.bundle.schema import Bundle
+from alignment.errors import BundleInvalid
+from alignment.export import natural_key
 from alignment.models import (
     HASHED_FIELDS,
     Base,
@@ -147,6 +151,8 @@ def import_bundle(
     """Upsert `bundle` into its organization. The caller owns the transaction."""
     summary = ImportSummary(organization=bundle.organization.id)
     step = progress or (lambda _label, _n: None)
+    if not prune:  # a prune deletes the stored check-ins the bundle leaves out
+        _refuse_stranded_check_ins(session, bundle)
 
     # Parents before children: each row's foreign keys must already be stored.
     _upsert(session, Organization, [_organization_row(bundle)], "organizations", summary)
@@ -156,18 +162,130 @@ def import_bundle(
     step("teams", len(bundle.teams))
     _upsert(session, StrategicObjective, _objective_rows(bundle), "strategic_objectives", summary)
     kpis = _upsert(session, Kpi, _kpi_rows(bundle), "kpis", summary)
-    _date(session, StrategicObjective, bundle, {r["objective_id"] for r in kpis})
+    listed_kpis = {o.id: [k.id for k in o.kpis] for o in bundle.strategic_objectives}
+    renumbered = _renumber_unlisted(session, Kpi, listed_kpis, bundle, "kpis", summary)
+    _date(session, StrategicObjective, bundle, {r["objective_id"] for r in kpis} | renumbered)
     step("strategic objectives", len(bundle.strategic_objectives))
     _upsert(session, Okr, _okr_rows(bundle), "okrs", summary)
     key_results = _upsert(session, KeyResult, _key_result_rows(bundle), "key_results", summary)
+    listed_krs = {o.id: [kr.id for kr in o.key_results] for o in bundle.okrs}
+    renumbered = _renumber_unlisted(session, KeyResult, listed_krs, bundle, "key_results", summary)
     relinked = _sync_declared_links(session, bundle, summary)
-    _date(session, Okr, bundle, {r["okr_id"] for r in key_results} | relinked)
+    _date(session, Okr, bundle, {r["okr_id"] for r in key_results} | renumbered | relinked)
     step("okrs", len(bundle.okrs))
     _upsert(session, CheckIn, _check_in_rows(bundle), "check_ins", summary)
     step("check-ins", len(bundle.check_ins))
     if prune:
         _prune(session, bundle, summary)
     return summary
+
+
+def _chunks(ids: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    """`ids` in slices one statement can hold (at most 65,535 parameters)."""
+    return (ids[start : start + _CHUNK] for start in range(0, len(ids), _CHUNK))
+
+
+_NAMED = 5  # stored check-ins named per refused key result; the rest are counted
+
+
+def _refuse_stranded_check_ins(session: Session, bundle: Bundle) -> None:
+    """Refuse, before anything is written, a bundle that moves a key result to another OKR
+    while a stored check-in it does not list still reports on it under the old OKR: the
+    stored data would break the bundle rules (check-in and key result on different OKRs), and
+    the organization's own export, and every CSV upload merged into it, would be refused."""
+    org = bundle.organization.id
+    owner = {
+        kr.id: (o.id, f"$.okrs[{i}].key_results[{j}]")
+        for i, o in enumerate(bundle.okrs)
+        for j, kr in enumerate(o.key_results)
+    }
+    moving: dict[str, str] = {}  # key result -> the OKR it is stored under
+    for chunk in _chunks(sorted(owner)):
+        rows = session.execute(
+            select(KeyResult.id, KeyResult.okr_id).where(
+                KeyResult.org_id == org, KeyResult.id.in_(chunk)
+            )
+        )
+        moving.update({r.id: r.okr_id for r in rows if r.okr_id != owner[r.id][0]})
+    listed = {c.id for c in bundle.check_ins}  # validated against the bundle's own owners
+    stranded: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for chunk in _chunks(sorted(moving)):
+        rows = session.execute(
+            select(CheckIn.id, CheckIn.okr_id, CheckIn.key_result_id).where(
+                CheckIn.org_id == org, CheckIn.key_result_id.in_(chunk)
+            )
+        )
+        for r in rows:
+            if r.id not in listed and r.okr_id != owner[r.key_result_id][0]:
+                stranded[r.key_result_id].append((r.id, r.okr_id))
+    if not stranded:
+        return
+    problems = []
+    for kr in sorted(stranded, key=lambda k: natural_key(owner[k][1])):
+        check_ins = sorted(stranded[kr], key=lambda c: natural_key(c[0]))
+        named = ", ".join(f"{ident!r} (OKR {okr!r})" for ident, okr in check_ins[:_NAMED])
+        more = f" and {len(check_ins) - _NAMED} more" if len(check_ins) > _NAMED else ""
+        problems.append(
+            {
+                "path": owner[kr][1],
+                "message": f"key result {kr!r} would move from OKR {moving[kr]!r} to "
+                f"{owner[kr][0]!r}, but stored check-in(s) {named}{more} report on it; list "
+                f"them in the bundle under OKR {owner[kr][0]!r}, or leave the key result where "
+                "it is",
+            }
+        )
+    raise BundleInvalid(
+        f"bundle rejected: {len(problems)} problem(s); nothing was written", details=problems
+    )
+
+
+def _renumber_unlisted(
+    session: Session,
+    model: type[Base],
+    listed: dict[str, list[str]],
+    bundle: Bundle,
+    name: str,
+    summary: ImportSummary,
+) -> set[str]:
+    """Number the stored key results or KPIs of the bundle's parents that the bundle does not
+    list (kept, as no prune deletes them) after the listed ones, in their previous order: else
+    one would tie with a listed child, the export would break the tie by id, and importing
+    that export would change positions again. The parents whose children were renumbered."""
+    org, table = bundle.organization.id, model.__table__
+    parent_col = table.c.okr_id if model is KeyResult else table.c.objective_id
+    everywhere = {ident for ids in listed.values() for ident in ids}
+    unlisted: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for chunk in _chunks(sorted(listed)):
+        rows = session.execute(
+            select(table.c.id, parent_col, table.c.position).where(
+                table.c.org_id == org, parent_col.in_(chunk)
+            )
+        )
+        for ident, parent, position in rows:
+            if ident not in everywhere:
+                unlisted[parent].append((position, ident))
+    moves: list[dict[str, Any]] = []
+    parents: set[str] = set()
+    for parent, children in unlisted.items():
+        start = len(listed[parent])
+        for rank, (position, ident) in enumerate(sorted(children, key=_previous_order)):
+            if position != start + rank:
+                moves.append({"b_org": org, "b_id": ident, "b_position": start + rank})
+                parents.add(parent)
+    if moves:
+        session.execute(
+            update(table)
+            .where(table.c.org_id == bindparam("b_org"), table.c.id == bindparam("b_id"))
+            .values(position=bindparam("b_position"), updated_at=func.now()),
+            moves,
+        )
+    summary.updated[name] += len(moves)
+    return parents
+
+
+def _previous_order(child: tuple[int, str]) -> tuple[int, list[Any]]:
+    """A stored child's place among its siblings, ties broken as the export breaks them."""
+    return child[0], natural_key(child[1])
 
 
 def _organization_row(bundle: Bundle) -> dict[str, Any]:

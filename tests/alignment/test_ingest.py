@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from alignment import db
 from alignment.bundle import parse_bundle
+from alignment.errors import BundleInvalid
 from alignment.export import export_bundle
 from alignment.imports import import_document
 from alignment.models import CheckIn, KeyResult, Okr, Organization, StrategicObjective
@@ -233,3 +234,80 @@ def test_an_import_that_changes_only_children_dates_their_parent(session: Sessio
         _updated(session, StrategicObjective, "dating"),
     )
     assert okrs["O-1"] > okrs["O-2"] and objectives["SO-1"] > objectives["SO-2"]
+
+
+def _okr(okr_id: str, key_results: list[str]) -> dict[str, Any]:
+    return {
+        "id": okr_id,
+        "team": "T-1",
+        "cycle": "2026-Q3",
+        "title": f"Objective of {okr_id}",
+        "description": None,
+        "declared_links": [],
+        "key_results": [
+            {"id": kr, "title": f"Result {kr}", "unit": "%", "baseline": 0.0, "target": 1.0}
+            for kr in key_results
+        ],
+    }
+
+
+def _bundle(org: str, okrs: list[dict[str, Any]], check_ins: list[dict[str, Any]]) -> dict:
+    bundle = small_bundle(org)
+    bundle["okrs"], bundle["check_ins"] = okrs, check_ins
+    return bundle
+
+
+def _check_in(ident: str, okr: str, key_result: str) -> dict[str, Any]:
+    return {"id": ident, "okr": okr, "key_result": key_result, "text": f"Check-in {ident}"}
+
+
+def test_moving_a_key_result_away_from_its_stored_check_ins_is_refused(session: Session) -> None:
+    """The stored check-in would say OKR OA while its key result says OB: the organization's
+    own export, and every CSV merged into it, would be refused."""
+    import_document(
+        session, _bundle("move", [_okr("OA", ["KRX"])], [_check_in("CIX", "OA", "KRX")])
+    )
+
+    with pytest.raises(BundleInvalid) as refused:
+        import_document(session, _bundle("move", [_okr("OB", ["KRX"])], []))
+
+    assert [p["path"] for p in refused.value.details] == ["$.okrs[0].key_results[0]"]
+    assert "'CIX'" in refused.value.details[0]["message"]
+    assert session.get(Okr, {"org_id": "move", "id": "OB"}) is None  # nothing half-written
+    assert session.get(KeyResult, {"org_id": "move", "id": "KRX"}).okr_id == "OA"
+    assert not import_document(session, export_bundle(session, "move")).changed
+
+
+def test_a_move_that_takes_its_check_ins_along_imports(session: Session) -> None:
+    import_document(
+        session, _bundle("moved", [_okr("OA", ["KRX"])], [_check_in("CIX", "OA", "KRX")])
+    )
+
+    import_document(
+        session, _bundle("moved", [_okr("OB", ["KRX"])], [_check_in("CIX", "OB", "KRX")])
+    )
+
+    assert session.get(KeyResult, {"org_id": "moved", "id": "KRX"}).okr_id == "OB"
+    assert session.get(CheckIn, {"org_id": "moved", "id": "CIX"}).okr_id == "OB"
+    assert not import_document(session, export_bundle(session, "moved")).changed
+
+
+def test_children_the_bundle_leaves_out_are_numbered_after_the_listed_ones(
+    session: Session,
+) -> None:
+    """Without prune a dropped key result or KPI stays; it must not tie with a listed one, or
+    export then import would reorder (changed, and a scoring job queued)."""
+    bundle = _bundle("order", [_okr("P1", ["PK1", "PK2", "PK3"])], [])
+    kpis = bundle["strategic_objectives"][0]["kpis"]
+    kpis += [{**kpis[0], "id": f"SO-1-K{n}", "name": f"KPI {n}"} for n in (2, 3)]
+    import_document(session, copy.deepcopy(bundle))
+    bundle["okrs"] = [_okr("P1", ["PK3", "PK1"])]
+    bundle["strategic_objectives"][0]["kpis"] = [kpis[2], kpis[0]]
+
+    import_document(session, copy.deepcopy(bundle))
+
+    exported = export_bundle(session, "order")
+    assert [kr["id"] for kr in exported["okrs"][0]["key_results"]] == ["PK3", "PK1", "PK2"]
+    objective = next(o for o in exported["strategic_objectives"] if o["id"] == "SO-1")
+    assert [k["id"] for k in objective["kpis"]] == ["SO-1-K3", "SO-1-K1", "SO-1-K2"]
+    assert not import_document(session, exported).changed
