@@ -9,14 +9,18 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from sqlalchemy import delete, func, update
 from sqlalchemy.orm import Session
 
 from alignment.bundle.csvform import CsvOkrs, merge_into, parse_csv
 from alignment.bundle.io import load_document
+from alignment.bundle.schema import Bundle
+from alignment.bundle.text_rules import normal_id
 from alignment.bundle.validate import parse_bundle
 from alignment.errors import BundleInvalid, NotFound
 from alignment.export import export_bundle
 from alignment.ingest import ImportStep, ImportSummary, import_bundle
+from alignment.models import KeyResult, Okr
 
 
 def import_document(
@@ -67,10 +71,42 @@ def import_csv(
         )
     with session.begin_nested() as savepoint:
         summary = import_bundle(session, bundle)
+        dropped = _drop_left_out_key_results(session, bundle, {o["id"] for o in parsed.okrs})
+        if dropped:
+            summary.deleted["key_results"] = summary.deleted.get("key_results", 0) + dropped
         if dry_run:
             savepoint.rollback()
     summary.dry_run = dry_run
     return summary
+
+
+def _drop_left_out_key_results(session: Session, bundle: Bundle, csv_okrs: set[str]) -> int:
+    """An uploaded OKR's rows are the OKR: a key result it no longer lists is deleted, as
+    editing a download and uploading it means (its check-ins were refused above, naming the
+    cell). Key results of OKRs the file does not list stay."""
+    org = bundle.organization.id
+    listed = {normal_id(i) for i in csv_okrs}
+    kept = [kr.id for o in bundle.okrs if o.id in listed for kr in o.key_results]
+    gone = (
+        session.execute(
+            delete(KeyResult)
+            .where(
+                KeyResult.org_id == org,
+                KeyResult.okr_id.in_(listed),
+                KeyResult.id.not_in(kept),
+            )
+            .returning(KeyResult.okr_id)
+        )
+        .scalars()
+        .all()
+    )
+    if gone:  # what the OKR's score rests on changed: date it, as any child's write does
+        session.execute(
+            update(Okr)
+            .where(Okr.org_id == org, Okr.id.in_(set(gone)))
+            .values(updated_at=func.now())
+        )
+    return len(gone)
 
 
 def _to_cell(

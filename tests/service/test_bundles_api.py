@@ -383,6 +383,25 @@ def test_csv_updates_an_existing_key_result(client: TestClient, acme: None) -> N
     assert ok(client.get("/orgs/acme/key-results/O-1-KR1"))["current"] == 60
 
 
+def test_a_key_result_an_uploaded_okr_leaves_out_is_deleted(client: TestClient, acme: None) -> None:
+    """An OKR's rows are the OKR: a download with a key result's row removed, uploaded, removes
+    it (dry run first: counted, not written); one with check-ins is refused instead."""
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    without = write_csv([r for r in rows if r["kr_id"] != "O-1-KR2"])
+    dry = ok(post_csv(client, without, dry_run="true"))
+    assert dry["deleted"]["key_results"] == 1 and dry["changed"] is True
+    assert client.get("/orgs/acme/key-results/O-1-KR2").status_code == 200
+    done = ok(post_csv(client, without))
+    assert done["deleted"]["key_results"] == 1
+    assert client.get("/orgs/acme/key-results/O-1-KR2").status_code == 404
+    assert ok(client.get("/orgs/acme/key-results/O-2-KR1"))["okr"] == "O-2"  # others stay
+    again = ok(post_csv(client, client.get("/orgs/acme/okrs.csv").text))
+    assert again["changed"] is False
+    reported_on = write_csv([r for r in rows if r["kr_id"] != "O-1-KR1"])  # C-1 reports on it
+    refused = post_csv(client, reported_on)
+    assert refused.status_code == 422 and "C-1" in refused.text
+
+
 def test_csv_dry_run_writes_nothing(client: TestClient, acme: None) -> None:
     text = write_csv([{"okr_id": "O-8", "team": "T-1", "cycle": "2026-Q3", "okr_title": "Dry"}])
     assert ok(post_csv(client, text, dry_run="true"))["created"]["okrs"] == 1
