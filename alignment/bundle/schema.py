@@ -41,9 +41,18 @@ Title = Annotated[
 LongText = Annotated[str, StringConstraints(max_length=20000), AfterValidator(plain_text)]
 
 
+# The largest integer a stored number (double precision) holds exactly.
+EXACT_INTEGER = 2**53
+
+
 def _not_a_boolean(value: Any) -> Any:
     if isinstance(value, bool):
         raise ValueError("a number, not true or false")
+    if isinstance(value, int) and abs(value) > EXACT_INTEGER:
+        # Stored, 12345678901234567890 would come back as 1.2345678901234567e+19: say so.
+        raise ValueError(
+            f"{value} is beyond what is stored exactly (at most {EXACT_INTEGER} either way)"
+        )
     return value
 
 

@@ -151,3 +151,15 @@ def test_flow_text_that_is_neither_is_a_yaml_error() -> None:
     with pytest.raises(BundleInvalid, match="not valid YAML or JSON") as caught:
         load_document("{format: [x}")
     assert caught.value.details[0]["message"].startswith("line 1, column ")
+
+
+def test_an_integer_beyond_what_is_stored_exactly_is_refused_at_its_path() -> None:
+    document = small_bundle()
+    document["okrs"][0]["key_results"][0]["target"] = 12345678901234567890
+    with pytest.raises(BundleInvalid) as caught:
+        parse_bundle(document)
+    [problem] = caught.value.details
+    assert problem["path"] == "$.okrs[0].key_results[0].target"
+    assert "beyond what is stored exactly" in problem["message"]
+    document["okrs"][0]["key_results"][0]["target"] = 2**53  # the largest exact one passes
+    assert parse_bundle(document).okrs[0].key_results[0].target == 2**53
