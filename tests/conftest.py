@@ -29,6 +29,15 @@ from alignment.access.principal import Principal, Role
 from alignment.settings import get_settings
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def embedded_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a user's shell without DATABASE_URL, for a subprocess: the embedded
+    PostgreSQL in `data_dir`, this checkout on the import path."""
+    shell = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return shell | {"GOLDENTHREAD_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO)}
+
+
 SAMPLE_BUNDLE = REPO / "examples" / "sample-org.bundle.json"
 
 # No test touches the user's own data directory (their demo database and keys): whatever

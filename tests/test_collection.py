@@ -5,17 +5,15 @@ embedded PostgreSQL in the user's data directory and left it running after the t
 `goldenthread demo` from another checkout then attached to a server whose files were gone.
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.conftest import REPO, embedded_env
 
 
 def test_collecting_every_test_module_starts_no_embedded_database(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"GOLDENTHREAD_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    env = embedded_env(tmp_path)
     # Each module imported as collection imports it; then: did anything resolve the database?
     code = (
         "import importlib, os, pathlib\n"

@@ -166,6 +166,15 @@ def llm_drafter(server: FakeOpenAI, **overrides: Any) -> LlmDrafter:
     return LlmDrafter(OpenAIChatModel(settings), settings)
 
 
+def llm_team_summary(dsession: Session, server: FakeOpenAI, embedder: Any) -> Any:
+    """T-9's review summary of 2026-Q4, drafted by the LLM behind `server`."""
+    from alignment.drafting.draft import draft_summary
+    from alignment.drafting.schemas import SummaryRequest
+
+    request = SummaryRequest(team="T-9", cycle="2026-Q4")
+    return draft_summary(dsession, ORG, request, drafter=llm_drafter(server), embedder=embedder)
+
+
 _SHARED: dict[str, Any] = {}
 
 

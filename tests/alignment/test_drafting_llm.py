@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from alignment import repository
 from alignment.drafting import approve, store
-from alignment.drafting.draft import draft_suggestions, draft_summary
-from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
+from alignment.drafting.draft import draft_suggestions
+from alignment.drafting.schemas import SuggestionRequest
 from alignment.errors import Conflict, Unavailable
 from alignment.llm_budget import BudgetExhausted
 from alignment.prompts import load_prompt
@@ -286,13 +286,7 @@ def test_review_summary_cites_only_check_ins_and_findings_of_its_scope(
     }  # fmt: skip
     llm_server.reply(bad)
     llm_server.reply(good)
-    draft = draft_summary(
-        dsession,
-        ORG,
-        SummaryRequest(team="T-9", cycle="2026-Q4"),
-        drafter=llm_drafter(llm_server),
-        embedder=embedder,
-    )
+    draft = support.llm_team_summary(dsession, llm_server, embedder)
     assert draft.status == "pending" and draft.prompt_id == "review_summary"
     assert {p["message"] for p in draft.attempts[0]["problems"]} == {
         "'C-1' is not a check-in of this scope",

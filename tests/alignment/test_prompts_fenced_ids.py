@@ -10,8 +10,8 @@ import re
 
 import pytest
 
-from alignment.drafting.draft import draft_suggestions, draft_summary
-from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
+from alignment.drafting.draft import draft_suggestions
+from alignment.drafting.schemas import SuggestionRequest
 from alignment.prompts import load_prompt
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import ORG, llm_drafter, valid_suggestion
@@ -128,12 +128,6 @@ def test_drafts_send_ids_only_as_data_and_record_v2(dsession, llm_server, embedd
         "decisions_needed": [],
     }
     llm_server.reply(summary)
-    draft = draft_summary(
-        dsession,
-        ORG,
-        SummaryRequest(team="T-9", cycle="2026-Q4"),
-        drafter=llm_drafter(llm_server),
-        embedder=embedder,
-    )
+    draft = support.llm_team_summary(dsession, llm_server, embedder)
     assert (draft.prompt_id, draft.prompt_version) == ("review_summary", 2)
     _fenced_only(llm_server.bodies()[1], ["T-9", "2026-Q4"])

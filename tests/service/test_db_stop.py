@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, embedded_env
 
 
 def test_db_stop_stops_the_embedded_server(tmp_path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"GOLDENTHREAD_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    env = embedded_env(tmp_path)
     holder = subprocess.Popen(
         [sys.executable, "-c", "from alignment import db; db.resolve_database(); input()"],
         env=env,
@@ -52,8 +49,7 @@ def test_a_process_that_started_the_server_and_stopped_it_logs_no_error_at_exit(
 ) -> None:
     """`serve` and `demo` stop the server they started: the library's own stop at exit then
     has nothing to do, and must not log a failed pg_ctl."""
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    env |= {"GOLDENTHREAD_DATA_DIR": str(tmp_path), "PYTHONPATH": str(REPO)}
+    env = embedded_env(tmp_path)
     script = (
         "import logging; logging.basicConfig(level=logging.WARNING)\n"
         "from alignment import db\n"

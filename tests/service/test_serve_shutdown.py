@@ -4,7 +4,6 @@ within 10 s."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import socket
 import subprocess
@@ -13,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.conftest import REPO, embedded_env
 
 
 def _free_port() -> int:
@@ -25,13 +24,7 @@ def _free_port() -> int:
 def serve_env(data_dir: Path, port: int) -> dict[str, str]:
     """The environment of a user's shell without DATABASE_URL: the embedded PostgreSQL in
     `data_dir`."""
-    environment = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
-    return environment | {
-        "GOLDENTHREAD_DATA_DIR": str(data_dir),
-        "GOLDENTHREAD_PORT": str(port),
-        "PYTHONPATH": str(REPO),
-        "HF_HUB_OFFLINE": "1",
-    }
+    return embedded_env(data_dir) | {"GOLDENTHREAD_PORT": str(port), "HF_HUB_OFFLINE": "1"}
 
 
 def start_serve(
