@@ -69,6 +69,53 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
         return super().construct_mapping(node, deep=deep)
 
 
+# YAML 1.1 (PyYAML's default) reads `1:30` as 90, `010` as 8, `1_000` as 1000 and `no` as False:
+# a target or an id changed without a word. The YAML 1.2 core schema reads them as written
+# (`010` is 10; the rest stay text, which the bundle's rules then accept or refuse at their path).
+_CORE_SCHEMA = {
+    "tag:yaml.org,2002:bool": re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    "tag:yaml.org,2002:int": re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    "tag:yaml.org,2002:float": re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+}
+
+
+def _add_core_resolvers(cls: type) -> None:
+    for tag, pattern in _CORE_SCHEMA.items():
+        cls.add_implicit_resolver(tag, pattern, list("-+0123456789.tTfF"))
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in _CORE_SCHEMA]
+    for first, resolvers in _UniqueKeyLoader.yaml_implicit_resolvers.items()
+}
+_add_core_resolvers(_UniqueKeyLoader)
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = str(loader.construct_scalar(node))
+    if not _CORE_SCHEMA["tag:yaml.org,2002:int"].match(text):  # `!!int 1_000` is tagged by hand
+        raise yaml.constructor.ConstructorError(
+            None, None, f"{text!r} is not an integer", node.start_mark
+        )
+    if text.startswith(("0o", "0x")):
+        return int(text, 0)
+    return int(text, 10)  # `010` is ten, not YAML 1.1's octal eight
+
+
+_UniqueKeyLoader.add_constructor("tag:yaml.org,2002:int", _core_int)
+
+
+class _QuotingDumper(yaml.SafeDumper):
+    """Quotes text that either schema reads as something else: "no" (1.1) and "1e3" (1.2) alike,
+    so an export reads back as it was written, here or in another YAML reader."""
+
+
+_add_core_resolvers(_QuotingDumper)
+
+
 def _repeated(name: str, key: object, line: int | None) -> BundleInvalid:
     where = f"line {line}: " if line else ""
     return BundleInvalid(
@@ -84,7 +131,7 @@ def _repeated(name: str, key: object, line: int | None) -> BundleInvalid:
 
 
 # Text opening as JSON does (`{"key"`, `["item"`) is held to JSON: a slip in it gets JSON's
-# error, not a YAML reading that may change a value (`010` is 8 in YAML, `2026-07-01` a date).
+# error, not a YAML reading that may change a value (`2026-07-01` is a date in YAML).
 _WRITTEN_AS_JSON = re.compile(r'[{\[]\s*"')
 
 
@@ -140,5 +187,5 @@ def load_file(path: Path) -> Any:
 
 def dump_document(document: Any, *, fmt: str = "json") -> str:
     if fmt == "yaml":
-        return yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+        return yaml.dump(document, Dumper=_QuotingDumper, sort_keys=False, allow_unicode=True)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -19,6 +19,7 @@ from pydantic import (
     StringConstraints,
 )
 
+from alignment.bundle.csvform import parse_number
 from alignment.bundle.text_rules import ID_MAX, plain_id, plain_text
 from alignment.vocabulary import LeadLag, Perspective
 
@@ -45,7 +46,12 @@ LongText = Annotated[str, StringConstraints(max_length=20000), AfterValidator(pl
 EXACT_INTEGER = 2**53
 
 
-def _not_a_boolean(value: Any) -> Any:
+def _measurement(value: Any) -> Any:
+    if isinstance(value, str):
+        # Read as the CSV form reads a cell: Python's float() would also take "1_000" and
+        # full-width digits, which the CSV import refuses, so one file form would keep what the
+        # other refuses.
+        return parse_number(value.strip())
     if isinstance(value, bool):
         raise ValueError("a number, not true or false")
     if isinstance(value, int) and abs(value) > EXACT_INTEGER:
@@ -57,8 +63,8 @@ def _not_a_boolean(value: Any) -> Any:
 
 
 # A measurement: `true` would read as 1.0, a mistake in the sending tool. A numeric string
-# ("90", as spreadsheets export) is still read as the number it spells.
-Number = Annotated[float, BeforeValidator(_not_a_boolean)]
+# ("90", "1,240" as spreadsheets export) is still read as the number it spells.
+Number = Annotated[float, BeforeValidator(_measurement)]
 Unit = Annotated[str, StringConstraints(max_length=100), AfterValidator(plain_text)]
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -145,7 +151,7 @@ class CheckInIn(_Strict):
     key_result: Id | None = None
     date: Date | None = None
     value: Number | None = None
-    confidence: Annotated[float, BeforeValidator(_not_a_boolean), Field(ge=0, le=1)] | None = None
+    confidence: Annotated[float, BeforeValidator(_measurement), Field(ge=0, le=1)] | None = None
     text: LongText
 
 

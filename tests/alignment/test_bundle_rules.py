@@ -651,3 +651,50 @@ def test_a_boolean_is_not_a_measurement_but_a_numeric_string_is() -> None:
     spelled = small_bundle()
     spelled["okrs"][0]["key_results"][0]["target"] = "90"  # as a spreadsheet exports it
     assert parse_bundle(spelled).okrs[0].key_results[0].target == 90.0
+
+
+@pytest.mark.parametrize("text", ["1_000", "\uff11\uff12", "\u0661\u0662", "1e", "0x10"])
+def test_a_numeric_string_is_read_as_the_csv_form_reads_it(text: str) -> None:
+    # float() takes "1_000" and full-width digits; the CSV import refuses them, so the bundle does.
+    found = broken(lambda d: d["okrs"][0]["key_results"][0].update(target=text))
+    assert repr(text) in found["$.okrs[0].key_results[0].target"]
+    grouped = small_bundle()
+    grouped["okrs"][0]["key_results"][0]["target"] = " 1,240.5 "
+    assert parse_bundle(grouped).okrs[0].key_results[0].target == 1240.5
+
+
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("1:30", "1:30"),  # YAML 1.1: 90 (base 60)
+        ("010", 10),  # YAML 1.1: 8 (octal)
+        ("1_000", "1_000"),  # YAML 1.1: 1000
+        ("no", "no"),  # YAML 1.1: False
+        ("On", "On"),  # YAML 1.1: True
+        ("true", True),
+        ("-2.5e3", -2500.0),
+        ("0x1F", 31),
+        ("2026-07-01", "2026-07-01"),
+    ],
+)
+def test_yaml_scalars_are_read_as_written(written: str, read: Any) -> None:
+    value = load_document(f"value: {written}\n")["value"]
+    assert value == read if not isinstance(read, str) else str(value) == read
+    assert type(value) is not bool or read is True
+
+
+def test_a_yaml_time_of_day_stays_text_and_is_refused_as_a_target() -> None:
+    document = small_bundle()
+    document["okrs"][0]["key_results"][0]["target"] = "@@"
+    text = dump_document(document, fmt="yaml").replace("'@@'", "1:30")
+    found = problems(load_document(text))
+    assert "'1:30' is not a number" in found["$.okrs[0].key_results[0].target"]
+
+
+def test_a_yaml_export_reads_back_as_written_text_that_looks_like_a_number() -> None:
+    # "1e3" and "0o17" are text to YAML 1.1 (so PyYAML wrote them bare) but numbers to 1.2.
+    document = small_bundle()
+    document["okrs"][0]["title"], document["okrs"][1]["title"] = "1e3", "0o17"
+    text = dump_document(document, fmt="yaml")
+    assert load_document(text) == document
+    assert parse_bundle(load_document(text)).okrs[0].title == "1e3"
