@@ -20,9 +20,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from alignment.bundle.io import decode
-from alignment.bundle.text_rules import normal_id
+from alignment.bundle.text_rules import LINK_SEPARATOR, normal_id
 from alignment.csvcells import NUMBER, neutralize, restore
-from alignment.errors import BundleInvalid
+from alignment.errors import BundleInvalid, Conflict
 
 COLUMNS = (
     "okr_id",
@@ -277,7 +277,11 @@ def _cells(header: list[str], record: list[str]) -> tuple[dict[str, str], list[s
 
 
 def _links(row: dict[str, str]) -> list[str]:
-    return [normal_id(link) for link in row.get("declared_links", "").split(";") if normal_id(link)]
+    return [
+        normal_id(link)
+        for link in row.get("declared_links", "").split(LINK_SEPARATOR)
+        if normal_id(link)
+    ]
 
 
 def _filled(row: dict[str, str], columns: Iterable[str]) -> bool:
@@ -311,20 +315,36 @@ def to_csv(bundle_doc: dict[str, Any]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for okr in bundle_doc.get("okrs", []):
+    for index, okr in enumerate(bundle_doc.get("okrs", [])):
         base = {
             "okr_id": okr["id"],
             "team": okr["team"],
             "cycle": okr["cycle"],
             "okr_title": okr["title"],
             "okr_description": okr.get("description") or "",
-            "declared_links": ";".join(okr.get("declared_links") or []),
+            "declared_links": _joined_links(okr, f"$.okrs[{index}].declared_links"),
         }
         krs = okr.get("key_results") or [{}]
         for kr in krs:
             row = {**base, **{c: _cell(kr.get(f)) for c, f in KR_FIELDS.items()}}
             writer.writerow({c: neutralize(v) for c, v in row.items()})
     return out.getvalue()
+
+
+def _joined_links(okr: dict[str, Any], path: str) -> str:
+    links = okr.get("declared_links") or []
+    if unsplittable := [i for i, link in enumerate(links) if LINK_SEPARATOR in link]:
+        # Stored before ids were refused a ';': written here, it would read back as two links.
+        raise Conflict(
+            f"OKR {okr['id']!r} is linked to {links[unsplittable[0]]!r}, whose ';' the CSV form"
+            " reads as two ids; export this organization as JSON or YAML, or give that objective"
+            " another id",
+            details=[
+                {"path": f"{path}[{i}]", "message": f"{links[i]!r} contains ';'"}
+                for i in unsplittable
+            ],
+        )
+    return LINK_SEPARATOR.join(links)
 
 
 def _cell(value: Any) -> str:

@@ -165,6 +165,27 @@ def test_missing_organization() -> None:
         (lambda d: d["check_ins"][1], "$.check_ins[1].id"),
     ],
 )
+def test_an_id_with_the_csv_link_separator_is_refused(
+    locate: Callable[[Doc], Doc], path: str
+) -> None:
+    # "SO-1;2" would come back from a CSV export's declared_links as the two ids "SO-1" and "2".
+    found = broken(lambda d: locate(d).update(id="SO-1;2"))
+    assert "cannot contain ';'" in found[path]
+
+
+@pytest.mark.parametrize(
+    ("locate", "path"),
+    [
+        (lambda d: d["organization"], "$.organization.id"),
+        (lambda d: d["cycles"][1], "$.cycles[1].id"),
+        (lambda d: d["teams"][1], "$.teams[1].id"),
+        (lambda d: d["strategic_objectives"][1], "$.strategic_objectives[1].id"),
+        (lambda d: d["strategic_objectives"][0]["kpis"][0], "$.strategic_objectives[0].kpis[0].id"),
+        (lambda d: d["okrs"][1], "$.okrs[1].id"),
+        (lambda d: d["okrs"][0]["key_results"][1], "$.okrs[0].key_results[1].id"),
+        (lambda d: d["check_ins"][1], "$.check_ins[1].id"),
+    ],
+)
 @pytest.mark.parametrize("empty", ["", "   "])
 def test_empty_id(locate: Callable[[Doc], Doc], path: str, empty: str) -> None:
     found = broken(lambda d: locate(d).__setitem__("id", empty))

@@ -10,7 +10,7 @@ import pytest
 
 from alignment.bundle.csvform import COLUMNS, parse_csv, parse_number, to_csv
 from alignment.csvcells import neutralize, restore
-from alignment.errors import BundleInvalid
+from alignment.errors import BundleInvalid, Conflict
 
 HEADER = ",".join(COLUMNS)
 
@@ -161,3 +161,16 @@ def test_a_title_that_starts_with_an_apostrophe_and_a_trigger_round_trips() -> N
     assert okr["description"] == "  '+ spaced  "
     assert okr["key_results"][0]["title"] == "''-twice"
     assert okr["key_results"][0]["unit"] == " % "
+
+
+def test_an_export_refuses_a_stored_link_its_separator_would_split() -> None:
+    # Ids with ';' are refused now; one stored before would come back as two links.
+    okr = {"id": "O-1", "team": "T", "cycle": "C", "title": "Grow", "key_results": []}
+    with pytest.raises(Conflict) as caught:
+        to_csv({"okrs": [{**okr, "declared_links": ["SO-1", "SO-2;b"]}]})
+    assert "'SO-2;b'" in caught.value.message and "JSON or YAML" in caught.value.message
+    assert caught.value.details == [
+        {"path": "$.okrs[0].declared_links[1]", "message": "'SO-2;b' contains ';'"}
+    ]
+    written = to_csv({"okrs": [{**okr, "declared_links": ["SO-1", "SO-2"]}]})
+    assert parse_csv(written).okrs[0]["declared_links"] == ["SO-1", "SO-2"]
