@@ -500,6 +500,16 @@ def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
                     .where(model.org_id == org, model.id.in_(chunk))
                     .values(parent_id=None)
                 )
+        if model is Okr:  # their declared links go with them (cascade): count them as deleted
+            summary.deleted["declared_links"] = summary.deleted.get("declared_links", 0) + sum(
+                session.scalar(
+                    select(func.count())
+                    .select_from(DeclaredLink)
+                    .where(DeclaredLink.org_id == org, DeclaredLink.okr_id.in_(chunk))
+                )
+                or 0
+                for chunk in chunks
+            )
         parent = _PARENTS.get(model)
         for chunk in chunks:
             deleting = delete(model).where(model.org_id == org, model.id.in_(chunk))

@@ -70,6 +70,9 @@ def test_prune_deletes_what_the_bundle_no_longer_lists(session: Session) -> None
 
     pruned = import_document(session, bundle, prune=True)
     assert pruned.deleted["okrs"] == 1 and pruned.deleted["key_results"] == 3
+    # The removed OKR's declared links went with it, and the summary counts them.
+    assert removed["declared_links"]
+    assert pruned.deleted["declared_links"] == len(removed["declared_links"])
     assert session.get(Okr, {"org_id": "prune", "id": removed["id"]}) is None
 
 
