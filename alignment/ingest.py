@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, delete, func, literal_column, select, tuple_, 
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from alignment import bundle_rows
 from alignment.bundle.schema import Bundle
 from alignment.errors import BundleInvalid
 from alignment.export import natural_key
@@ -64,26 +65,6 @@ class ImportSummary:
             "unchanged": self.unchanged,
             "deleted": self.deleted,
         }
-
-
-def _parents_first(items: Sequence[Any]) -> list[Any]:
-    """Order so that every parent precedes its children (the FK is checked per statement).
-
-    Iterative: a chain may be as deep as the bundle is long, past Python's recursion limit."""
-    by_id = {item.id: item for item in items}
-    ordered: list[Any] = []
-    placed: set[str] = set()
-    for item in items:
-        chain, on_chain = [], set()  # the item and its unplaced ancestors, child first
-        node = item
-        while node is not None and node.id not in placed and node.id not in on_chain:
-            chain.append(node)
-            on_chain.add(node.id)
-            node = by_id.get(node.parent) if node.parent else None
-        for node in reversed(chain):
-            placed.add(node.id)
-            ordered.append(node)
-    return ordered
 
 
 def _upsert(
@@ -155,25 +136,33 @@ def import_bundle(
         _refuse_stranded_check_ins(session, bundle)
 
     # Parents before children: each row's foreign keys must already be stored.
-    _upsert(session, Organization, [_organization_row(bundle)], "organizations", summary)
-    _upsert(session, Cycle, _cycle_rows(bundle), "cycles", summary)
+    _upsert(session, Organization, [bundle_rows.organization_row(bundle)], "organizations", summary)
+    _upsert(session, Cycle, bundle_rows.cycle_rows(bundle), "cycles", summary)
     step("cycles", len(bundle.cycles))
-    _upsert(session, Team, _team_rows(bundle), "teams", summary)
+    _upsert(session, Team, bundle_rows.team_rows(bundle), "teams", summary)
     step("teams", len(bundle.teams))
-    _upsert(session, StrategicObjective, _objective_rows(bundle), "strategic_objectives", summary)
-    kpis = _upsert(session, Kpi, _kpi_rows(bundle), "kpis", summary)
+    _upsert(
+        session,
+        StrategicObjective,
+        bundle_rows.objective_rows(bundle),
+        "strategic_objectives",
+        summary,
+    )
+    kpis = _upsert(session, Kpi, bundle_rows.kpi_rows(bundle), "kpis", summary)
     listed_kpis = {o.id: [k.id for k in o.kpis] for o in bundle.strategic_objectives}
     renumbered = _renumber_unlisted(session, Kpi, listed_kpis, bundle, "kpis", summary)
     _date(session, StrategicObjective, bundle, {r["objective_id"] for r in kpis} | renumbered)
     step("strategic objectives", len(bundle.strategic_objectives))
-    _upsert(session, Okr, _okr_rows(bundle), "okrs", summary)
-    key_results = _upsert(session, KeyResult, _key_result_rows(bundle), "key_results", summary)
+    _upsert(session, Okr, bundle_rows.okr_rows(bundle), "okrs", summary)
+    key_results = _upsert(
+        session, KeyResult, bundle_rows.key_result_rows(bundle), "key_results", summary
+    )
     listed_krs = {o.id: [kr.id for kr in o.key_results] for o in bundle.okrs}
     renumbered = _renumber_unlisted(session, KeyResult, listed_krs, bundle, "key_results", summary)
     relinked = _sync_declared_links(session, bundle, summary)
     _date(session, Okr, bundle, {r["okr_id"] for r in key_results} | renumbered | relinked)
     step("okrs", len(bundle.okrs))
-    _upsert(session, CheckIn, _check_in_rows(bundle), "check_ins", summary)
+    _upsert(session, CheckIn, bundle_rows.check_in_rows(bundle), "check_ins", summary)
     step("check-ins", len(bundle.check_ins))
     if prune:
         _prune(session, bundle, summary)
@@ -286,123 +275,6 @@ def _renumber_unlisted(
 def _previous_order(child: tuple[int, str]) -> tuple[int, list[Any]]:
     """A stored child's place among its siblings, ties broken as the export breaks them."""
     return child[0], natural_key(child[1])
-
-
-def _organization_row(bundle: Bundle) -> dict[str, Any]:
-    """The organization's row."""
-    return {"id": bundle.organization.id, "name": bundle.organization.name}
-
-
-def _cycle_rows(bundle: Bundle) -> list[dict[str, Any]]:
-    """The cycles' rows."""
-    org = bundle.organization.id
-    return [{"org_id": org, "id": c.id, "start": c.start, "end": c.end} for c in bundle.cycles]
-
-
-def _team_rows(bundle: Bundle) -> list[dict[str, Any]]:
-    """The teams' rows, each parent team before its children."""
-    org = bundle.organization.id
-    return [
-        {
-            "org_id": org,
-            "id": t.id,
-            "name": t.name,
-            "parent_id": t.parent,
-            "mission": t.mission,
-        }
-        for t in _parents_first(bundle.teams)
-    ]
-
-
-def _objective_rows(bundle: Bundle) -> list[dict[str, Any]]:
-    """The strategic objectives' rows, each parent objective before its children."""
-    org = bundle.organization.id
-    return [
-        {
-            "org_id": org,
-            "id": o.id,
-            "title": o.title,
-            "description": o.description,
-            "perspective": o.perspective,
-            "parent_id": o.parent,
-        }
-        for o in _parents_first(bundle.strategic_objectives)
-    ]
-
-
-def _kpi_rows(bundle: Bundle) -> list[dict[str, Any]]:
-    """The KPIs' rows; `position` keeps their order within each objective."""
-    org = bundle.organization.id
-    return [
-        {
-            "org_id": org,
-            "id": k.id,
-            "objective_id": o.id,
-            "name": k.name,
-            "kind": k.kind,
-            "unit": k.unit,
-            "baseline": k.baseline,
-            "target": k.target,
-            "position": pos,
-        }
-        for o in bundle.strategic_objectives
-        for pos, k in enumerate(o.kpis)
-    ]
-
-
-def _okr_rows(bundle: Bundle) -> list[dict[str, Any]]:
-    """The OKRs' rows (their key results and declared links are written apart)."""
-    org = bundle.organization.id
-    return [
-        {
-            "org_id": org,
-            "id": o.id,
-            "team_id": o.team,
-            "cycle_id": o.cycle,
-            "title": o.title,
-            "description": o.description,
-        }
-        for o in bundle.okrs
-    ]
-
-
-def _key_result_rows(bundle: Bundle) -> list[dict[str, Any]]:
-    """The key results' rows; `position` keeps their order within each OKR."""
-    org = bundle.organization.id
-    return [
-        {
-            "org_id": org,
-            "id": kr.id,
-            "okr_id": o.id,
-            "title": kr.title,
-            "unit": kr.unit,
-            "baseline": kr.baseline,
-            "target": kr.target,
-            "current": kr.current,
-            "kind": kr.kind,
-            "position": pos,
-        }
-        for o in bundle.okrs
-        for pos, kr in enumerate(o.key_results)
-    ]
-
-
-def _check_in_rows(bundle: Bundle) -> list[dict[str, Any]]:
-    """The check-ins' rows."""
-    org = bundle.organization.id
-    return [
-        {
-            "org_id": org,
-            "id": c.id,
-            "okr_id": c.okr,
-            "key_result_id": c.key_result,
-            "date": c.date,
-            "value": c.value,
-            "confidence": c.confidence,
-            "text": c.text,
-        }
-        for c in bundle.check_ins
-    ]
 
 
 def _date(session: Session, model: type[Base], bundle: Bundle, ids: set[str]) -> None:
