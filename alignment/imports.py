@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from alignment.bundle.csvform import CsvOkrs, merge_into, parse_csv
@@ -17,10 +17,10 @@ from alignment.bundle.io import load_document
 from alignment.bundle.schema import Bundle
 from alignment.bundle.text_rules import normal_id
 from alignment.bundle.validate import parse_bundle
-from alignment.errors import BundleInvalid, NotFound
+from alignment.errors import BundleInvalid, Forbidden, NotFound
 from alignment.export import export_bundle
 from alignment.ingest import ImportStep, ImportSummary, import_bundle
-from alignment.models import KeyResult, Okr
+from alignment.models import KeyResult, Okr, Organization
 
 
 def import_document(
@@ -31,9 +31,11 @@ def import_document(
     dry_run: bool = False,
     progress: ImportStep | None = None,
     for_org: str | None = None,
+    may_rename: bool = True,
 ) -> ImportSummary:
     """Import a whole bundle; `for_org` refuses a bundle of any other organization (as not
-    found: a caller learns nothing about organizations it may not see)."""
+    found: a caller learns nothing about organizations it may not see), and without
+    `may_rename` (a key that is not the organization's admin) one that renames it."""
     # Anything already parsed (a dict, or a list or None from an odd file) goes to the
     # validator, which names what is wrong with it.
     document = load_document(raw) if isinstance(raw, bytes | str) else raw
@@ -43,6 +45,8 @@ def import_document(
             f"organization {bundle.organization.id!r} not found",
             details=[{"path": "$.organization.id", "message": "not an organization of this key"}],
         )
+    if not may_rename:
+        _refuse_rename(session, bundle)
     with session.begin_nested() as savepoint:
         summary = import_bundle(session, bundle, prune=prune, progress=progress)
         if dry_run:
@@ -51,10 +55,30 @@ def import_document(
     return summary
 
 
+def _refuse_rename(session: Session, bundle: Bundle) -> None:
+    # Renaming is the admin's (PATCH /orgs/{org}); a bundle must not be a way around that.
+    stored = session.get(Organization, bundle.organization.id)
+    if stored is not None and stored.name != bundle.organization.name:
+        raise Forbidden(
+            f"only an admin may rename the organization ({stored.name!r} to "
+            f"{bundle.organization.name!r}); send its current name",
+            details=[
+                {"path": "$.organization.name", "message": f"the stored name is {stored.name!r}"}
+            ],
+        )
+
+
 def import_csv(
-    session: Session, org_id: str, raw: bytes | str, *, dry_run: bool = False
+    session: Session,
+    org_id: str,
+    raw: bytes | str,
+    *,
+    dry_run: bool = False,
+    may_delete: bool = True,
 ) -> ImportSummary:
-    """Upsert the CSV's OKRs into an existing organization (its strategy and teams stay)."""
+    """Upsert the CSV's OKRs into an existing organization (its strategy and teams stay).
+    Without `may_delete` (a key that is not the organization's admin) a file that leaves out
+    key results of its OKRs, which would delete them, is refused."""
     parsed = parse_csv(raw)
     document = merge_into(export_bundle(session, org_id), parsed)
     csv_index = {okr["id"]: i for i, okr in enumerate(parsed.okrs)}
@@ -69,6 +93,8 @@ def import_csv(
             f"CSV rejected: {len(problems)} problem(s); nothing was written",
             details=[dict(p) for p in problems],
         )
+    if not may_delete:
+        _refuse_deleting(session, bundle, parsed, csv_index)
     with session.begin_nested() as savepoint:
         summary = import_bundle(session, bundle)
         dropped = _drop_left_out_key_results(session, bundle, {o["id"] for o in parsed.okrs})
@@ -78,6 +104,34 @@ def import_csv(
             savepoint.rollback()
     summary.dry_run = dry_run
     return summary
+
+
+def _refuse_deleting(
+    session: Session, bundle: Bundle, parsed: CsvOkrs, csv_index: dict[str, int]
+) -> None:
+    # Deleting is the admin's (DELETE /orgs/{org}/key-results/{id}); an upload must not be a
+    # way around that, so it is refused before anything is written, naming what it leaves out.
+    listed = {normal_id(i) for i in csv_index}
+    kept = {kr.id for o in bundle.okrs if o.id in listed for kr in o.key_results}
+    stored = session.execute(
+        select(KeyResult.okr_id, KeyResult.id)
+        .where(KeyResult.org_id == bundle.organization.id, KeyResult.okr_id.in_(listed))
+        .order_by(KeyResult.okr_id, KeyResult.position)
+    ).all()
+    left_out = [(okr, kr) for okr, kr in stored if kr not in kept]
+    if left_out:
+        rows = {normal_id(i): parsed.okr_rows[n] for i, n in csv_index.items()}
+        raise Forbidden(
+            f"this CSV leaves out {len(left_out)} key result(s) of its OKRs, which would delete"
+            " them; only an admin may delete records: keep their rows",
+            details=[
+                {
+                    "path": f"row {rows[okr]}, column okr_id",
+                    "message": f"OKR {okr!r} leaves out its key result {kr!r}",
+                }
+                for okr, kr in left_out
+            ],
+        )
 
 
 def _drop_left_out_key_results(session: Session, bundle: Bundle, csv_okrs: set[str]) -> int:

@@ -124,7 +124,12 @@ def import_bundle_route(
         return _import_later(session, raw, prune, principal, response)
     document = load_document(raw, json_only=is_json)
     summary = import_document(
-        session, document, prune=prune, dry_run=dry_run, for_org=principal.org_id
+        session,
+        document,
+        prune=prune,
+        dry_run=dry_run,
+        for_org=principal.org_id,
+        may_rename=principal.role is Role.admin,
     )
     return _with_scoring(session, summary, principal.name, dry_run)
 
@@ -194,7 +199,9 @@ def import_csv_route(
     principal: CurrentPrincipal,
     dry_run: bool = False,
 ) -> dict[str, Any]:
-    summary = import_csv(session, org_id, raw, dry_run=dry_run)
+    summary = import_csv(
+        session, org_id, raw, dry_run=dry_run, may_delete=principal.role is Role.admin
+    )
     return _with_scoring(session, summary, principal.name, dry_run)
 
 

@@ -240,6 +240,50 @@ def test_prune_is_for_admins_and_a_bundle_of_another_organization_is_not_found(
     assert foreign.json()["error"]["details"][0]["path"] == "$.organization.id"
 
 
+def test_an_integration_neither_renames_the_organization_nor_deletes_by_upload(
+    setup, session: Session
+) -> None:
+    """Renaming and deleting are the admin's: a bundle or a CSV is no way around that."""
+    client, made = setup
+    integration = auth(keys.create_key(session, org_id=ORG, role=Role.integration)[1])
+    session.commit()
+    name = client.get(f"/orgs/{ORG}", headers=integration).json()["name"]
+    renamed = small_bundle(ORG)
+    renamed["organization"]["name"] = "Renamed by a tool"
+    refused = client.post("/bundles", json=renamed, headers=integration)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"][0]["path"] == "$.organization.name"
+    assert client.get(f"/orgs/{ORG}", headers=integration).json()["name"] == name
+    assert client.post("/bundles", json=small_bundle(ORG), headers=integration).status_code == 200
+    admin = auth(made["admin"])
+    assert client.post("/bundles", json=renamed, headers=admin).status_code == 200
+
+    rows = client.get(f"/orgs/{ORG}/okrs.csv", headers=integration).text.splitlines()
+    header, body = rows[0], rows[1:]
+    dropped = [r for r in body if ",O-1-KR2," not in r]
+    assert len(dropped) == len(body) - 1
+    upload = "\n".join([header, *dropped]) + "\n"
+    csv_headers = {**integration, "content-type": "text/csv"}
+    refused = client.post(f"/orgs/{ORG}/okrs.csv", content=upload, headers=csv_headers)
+    assert refused.status_code == 403, refused.text
+    details = refused.json()["error"]["details"]
+    assert details == [
+        {
+            "path": details[0]["path"],
+            "message": "OKR 'O-1' leaves out its key result 'O-1-KR2'",
+        }
+    ]
+    assert details[0]["path"].endswith(", column okr_id")
+    assert client.get(f"/orgs/{ORG}/key-results/O-1-KR2", headers=integration).status_code == 200
+    full = "\n".join(rows) + "\n"
+    assert (
+        client.post(f"/orgs/{ORG}/okrs.csv", content=full, headers=csv_headers).status_code == 200
+    )
+    admin_csv = {**admin, "content-type": "text/csv"}
+    done = client.post(f"/orgs/{ORG}/okrs.csv", content=upload, headers=admin_csv)
+    assert done.status_code == 200 and done.json()["deleted"]["key_results"] == 1
+
+
 def test_keys_are_shown_once_listed_by_prefix_and_revocable(setup) -> None:
     client, made = setup
     admin = auth(made["admin"])
