@@ -19,7 +19,7 @@ from service.head_requests import HeadAsGet
 from service.idempotency import IdempotencyMiddleware
 from service.middleware import EdgeMiddleware
 from service.observability import AccessLogMiddleware
-from service.ratelimit import RateLimiter
+from service.ratelimit import FailedAttempts, RateLimiter
 from service.routes import include_routes
 from service.routes.docs import mount_docs
 
@@ -89,6 +89,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     app.state.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app.state.failed_attempts = FailedAttempts()
     app.state.on_shutdown = []
     install_error_handlers(app)
 

@@ -187,7 +187,7 @@ def end_page_sessions(session: Session, ticket: str) -> None:
         forget_checked_keys(session)
 
 
-def _signed_in_ticket(request: Request) -> str | None:
+def signed_in_ticket(request: Request) -> str | None:
     ticket = request.cookies.get(SESSION_COOKIE)
     if not ticket:
         return None
@@ -201,7 +201,7 @@ def _signed_in_ticket(request: Request) -> str | None:
 def session_cookie(request: Request, session: Session) -> Principal | None:
     """The web pages' sign-in (service/routes/session.py). Reads need the cookie only; a write
     also needs the page form's token (`?csrf=`), so a cross-site form cannot act with it."""
-    ticket = _signed_in_ticket(request)
+    ticket = signed_in_ticket(request)
     if ticket is None:
         return None
     principal = checked_keys.principal(session, ticket, check=_ticket_principal)
@@ -231,7 +231,7 @@ def recently_checked(request: Request) -> Principal | None:
         return None
     if raw is not None:
         return checked_keys.cached(raw, keys.authenticate)
-    ticket = _signed_in_ticket(request)
+    ticket = signed_in_ticket(request)
     return None if ticket is None else checked_keys.cached(ticket, _ticket_principal)
 
 

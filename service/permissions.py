@@ -3,9 +3,11 @@
 A route with no rule is refused (deny by default), and tests/service/test_access_matrix.py walks
 the app's route table, so a new route without a rule fails the suite before it ships.
 
-Order of checks: credentials (401), then the organization in the path (another organization's
-records answer 404, exactly like records that do not exist), then the role (403), then a team
-lead's object checks (its own teams' OKRs, key results, check-ins and drafts).
+Order of checks: credentials (401; 429 before any lookup once one client address or one key
+prefix has failed too often: `authenticate_limited`), then the organization in the path
+(another organization's records answer 404, exactly like records that do not exist), then the
+role (403), then a team lead's object checks (its own teams' OKRs, key results, check-ins and
+drafts).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from alignment.access import audit
+from alignment.access.keys import KEY_PATTERN
 from alignment.access.ownership import teams_touched
 from alignment.access.principal import Principal, Role
 from alignment.bundle.text_rules import normal_id
 from alignment.drafting.store import get_draft
-from alignment.errors import Forbidden, Invalid, NotFound
+from alignment.errors import Forbidden, Invalid, NotFound, Unauthorized
 from alignment.tenancy import set_tenant_at_begin
-from service.auth import authenticate, recently_checked
+from service.auth import TICKET, authenticate, recently_checked, signed_in_ticket
 from service.deps import SessionDep
 
 PLATFORM, ADMIN, OFFICE, LEAD, INTEGRATION = (
@@ -217,6 +220,48 @@ def _as_the_route_reads(body: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def client_address(request: Request) -> str:
+    """The client's address as the server saw it: the peer's, or the one a proxy uvicorn trusts
+    passed on in X-Forwarded-For (uvicorn trusts only loopback unless FORWARDED_ALLOW_IPS says
+    otherwise; docs/security.md)."""
+    return request.client.host if request.client else "unknown"
+
+
+def attempt_names(request: Request, credential: str) -> list[str]:
+    """The failed-attempt buckets a credential spends from: the client's address, and the key's
+    prefix when the credential names one (an API key's, or a page session ticket's)."""
+    names = [f"address:{client_address(request)}"]
+    match = KEY_PATTERN.match(credential) or TICKET.match(credential)
+    if match:
+        names.append(f"prefix:{match.group(1)}")
+    return names
+
+
+def _credential(request: Request) -> str | None:
+    """What `authenticate` would check: the Authorization header's token (whatever its form), or
+    the page session ticket; None when the request carries neither (a 401 that costs nothing)."""
+    header = request.headers.get("authorization")
+    if header is not None:
+        return header.partition(" ")[2].strip()
+    return signed_in_ticket(request)
+
+
+def authenticate_limited(request: Request, session: Session) -> Principal:
+    """`authenticate`, refused with 429 before any lookup while the client's address or the
+    key's prefix has failed too often (service/ratelimit.py says how often, and why)."""
+    credential = _credential(request)
+    if credential is None:
+        return authenticate(request, session)
+    names = attempt_names(request, credential)
+    limiter = request.app.state.failed_attempts
+    limiter.check(names)
+    try:
+        return authenticate(request, session)
+    except Unauthorized:
+        limiter.failed(names)
+        raise
+
+
 async def authorize(request: Request, session: SessionDep) -> Principal:
     """Every protected request's check. Most requests come with a key this process checked
     moments ago and need no database here: they are checked on the event loop, and the tenant is
@@ -225,7 +270,7 @@ async def authorize(request: Request, session: SessionDep) -> Principal:
     principal = recently_checked(request)
     if principal is None and rule is not None and rule.team_check in BODY_CHECKS:
         # Who is calling, before any body is read for a check: only a team lead's is.
-        principal = await anyio.to_thread.run_sync(authenticate, request, session)
+        principal = await anyio.to_thread.run_sync(authenticate_limited, request, session)
     body: dict[str, Any] | None = {}
     if principal is not None and principal.role is LEAD:
         body = await _team_check_body(request, rule)
@@ -245,7 +290,7 @@ def _authorize(
     a team lead's objects are."""
     route = request.scope.get("route")
     rule = _rule_of(request)
-    principal = known or authenticate(request, session)
+    principal = known or authenticate_limited(request, session)
     request.state.principal = principal
     request.app.state.rate_limiter.take(str(principal.key_id or principal.name))
     org_id = request.path_params.get("org_id")

@@ -1,4 +1,5 @@
-"""Per-key rate limits: a token bucket per API key, in this process.
+"""Rate limits, token buckets in this process: requests per API key, and failed
+authentication attempts per client address and per key prefix.
 
 Each API replica keeps its own buckets, so N replicas allow up to N times the rate; a shared
 limit (PostgreSQL or a proxy in front) is the step beyond one machine (docs/security.md).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from alignment.errors import DomainError
@@ -30,24 +32,96 @@ class _Bucket:
 
 
 class RateLimiter:
+    # Past this many buckets, the ones refilled to capacity (the same as none) are dropped:
+    # the failed-attempt buckets are named by whatever addresses and prefixes clients send.
+    PRUNE_AT = 10_000
+
     def __init__(self, per_minute: int, burst: int | None = None) -> None:
         self.rate = per_minute / 60.0
         self.capacity = float(burst or per_minute)
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
+        self._prune_at = self.PRUNE_AT
 
     def take(self, key: str) -> None:
         """Spend one request of `key`'s budget, or raise TooManyRequests with Retry-After."""
-        now = time.monotonic()
         with self._lock:
-            bucket = self._buckets.get(key) or _Bucket(self.capacity, now)
-            bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.stamp) * self.rate)
-            bucket.stamp = now
-            self._buckets[key] = bucket
+            bucket = self._refilled(key, time.monotonic())
             if bucket.tokens < 1:
-                wait = (1 - bucket.tokens) / self.rate
                 raise TooManyRequests(
                     f"too many requests for this key; at most {round(self.rate * 60)} a minute",
-                    retry_after=wait,
+                    retry_after=self._wait(bucket),
                 )
             bucket.tokens -= 1
+
+    def wait(self, key: str) -> float:
+        """Seconds until `key` has a request to spend (0: now); spends nothing."""
+        with self._lock:
+            bucket = self._buckets.get(key)
+            if bucket is None:
+                return 0.0
+            tokens = min(
+                self.capacity, bucket.tokens + (time.monotonic() - bucket.stamp) * self.rate
+            )
+            return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
+    def spend(self, key: str) -> None:
+        """Spend one request of `key`'s budget, down to none (never into debt)."""
+        with self._lock:
+            bucket = self._refilled(key, time.monotonic())
+            bucket.tokens = max(0.0, bucket.tokens - 1)
+
+    def _refilled(self, key: str, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            if len(self._buckets) >= self._prune_at:
+                self._prune(now)
+            bucket = self._buckets[key] = _Bucket(self.capacity, now)
+        bucket.tokens = min(self.capacity, bucket.tokens + (now - bucket.stamp) * self.rate)
+        bucket.stamp = now
+        return bucket
+
+    def _prune(self, now: float) -> None:
+        full = self.capacity / self.rate  # a bucket untouched this long has refilled
+        self._buckets = {k: b for k, b in self._buckets.items() if now - b.stamp < full}
+        self._prune_at = max(self.PRUNE_AT, 2 * len(self._buckets))
+
+    def _wait(self, bucket: _Bucket) -> float:
+        return (1 - bucket.tokens) / self.rate
+
+
+# Failed authentication (a refused API key or page session, a refused sign-in): 10 a minute per
+# client address and per key prefix, all at once and then one every 6 s. Why 10: a person
+# mistyping a key, or a script whose key was revoked, fails a few times and then stops; ten in a
+# row is well past that, and one more every 6 s is still a try per look at the page. Guessing a
+# key is hopeless at any rate (43 random characters); the limit is about load: each failure
+# costs a database lookup and a hash, and instead of the valid-key limit
+# (GOLDENTHREAD_RATE_LIMIT_PER_MINUTE, 1200) one address gets 10 of them a minute, and one key's
+# prefix 10 a minute however many addresses ask.
+FAILED_AUTH_PER_MINUTE = 10
+
+
+class FailedAttempts:
+    """Failed authentication per client address and per key prefix.
+
+    Only failures spend; a request that would need a lookup is refused (429) before it, while
+    any of its buckets is empty. A key this process checked moments ago needs no lookup and
+    never comes here, so a valid key is slowed only while its own prefix, or its own address,
+    is being refused."""
+
+    def __init__(self, per_minute: int = FAILED_AUTH_PER_MINUTE) -> None:
+        self.buckets = RateLimiter(per_minute)
+
+    def check(self, names: Iterable[str]) -> None:
+        wait = max((self.buckets.wait(n) for n in names), default=0.0)
+        if wait > 0:
+            per_minute = round(self.buckets.rate * 60)
+            raise TooManyRequests(
+                "too many failed sign-in attempts from this address or for this key; at most "
+                f"{per_minute} a minute",
+                retry_after=wait,
+            )
+
+    def failed(self, names: Iterable[str]) -> None:
+        for name in names:
+            self.buckets.spend(name)

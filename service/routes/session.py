@@ -30,6 +30,7 @@ from service.auth import (
     session_ticket,
 )
 from service.deps import SessionDep
+from service.permissions import attempt_names
 from service.templating import PAGE_CSP, page
 
 router = APIRouter(include_in_schema=False)
@@ -116,7 +117,16 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     if not kept or not hmac.compare_digest(sent.encode(), kept.encode()):
         expired = "The form expired or came from another site; please sign in again."
         return _page(request, expired, 403, next_page)
-    ticket = session_ticket(session, raw) if raw else None
+    ticket = None
+    if raw:
+        # Limited like a refused API key (service/permissions.py): 429 before the lookup once
+        # this address or this key's prefix has failed too often.
+        names = attempt_names(request, raw)
+        limiter = request.app.state.failed_attempts
+        limiter.check(names)
+        ticket = session_ticket(session, raw)
+        if ticket is None:
+            limiter.failed(names)
     if ticket is None:
         invalid = "That key is not valid (unknown, mistyped or revoked)."
         return _page(request, invalid, 401, next_page)

@@ -1,0 +1,113 @@
+"""Failed authentication is limited per client address and per key prefix (service/ratelimit.py):
+after LIMIT failures a refused API key, page session or sign-in gets 429 with Retry-After, before
+any database lookup; a valid key of another prefix, from another address, still works."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from alignment.access import keys
+from alignment.access.principal import Role
+from alignment.imports import import_document
+from tests.conftest import auth, make_client
+from tests.factories import small_bundle
+
+ORG = "acme-failed-auth"
+LIMIT = 10  # failures a minute per address and per prefix (docs/security.md, Abuse limits)
+ELSEWHERE = ("203.0.113.9", 40000)  # another client address than the TestClient's own
+
+
+@pytest.fixture
+def world(session: Session, embedder):
+    import_document(session, small_bundle(ORG))
+    ian = keys.create_key(session, org_id=ORG, role=Role.integration, name="Ian")[1]
+    ada = keys.create_key(session, org_id=ORG, role=Role.admin, name="Ada")[1]
+    session.commit()
+    return make_client(session, embedder, real_auth=True), ian, ada
+
+
+def wrong_secret(raw: str) -> str:
+    """The key's real (public) prefix with a secret that is not its own."""
+    prefix = raw.split("_")[1]
+    return f"gt_{prefix}_{'A' * 43}"
+
+
+def lookups(monkeypatch) -> list[str]:
+    """Every key row lookup from here on, by prefix."""
+    seen: list[str] = []
+    real = keys.active_key
+
+    def counting(session, prefix):
+        seen.append(prefix)
+        return real(session, prefix)
+
+    monkeypatch.setattr(keys, "active_key", counting)
+    return seen
+
+
+def assert_rate_limited_json(response) -> None:
+    assert response.status_code == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 60 // LIMIT
+    assert response.json()["error"]["code"] == "rate_limited"
+
+
+def test_refused_api_keys_get_429_with_retry_after_and_no_lookup(world, monkeypatch) -> None:
+    client, ian, _ = world
+    bad = auth(wrong_secret(ian))
+    statuses = [client.get(f"/orgs/{ORG}/okrs", headers=bad).status_code for _ in range(LIMIT)]
+    assert statuses == [401] * LIMIT
+    seen = lookups(monkeypatch)
+    for _ in range(5):
+        assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=bad))
+    assert seen == []  # refused before the database
+    # The address is refused whatever it sends next, a key that does not exist included.
+    unknown = auth(f"gt_zzzzzzzz_{'B' * 43}")
+    assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=unknown))
+    # And the prefix is refused from any address.
+    elsewhere = TestClient(client.app, client=ELSEWHERE)
+    assert_rate_limited_json(elsewhere.get(f"/orgs/{ORG}/okrs", headers=bad))
+    assert seen == []
+    # A request without credentials costs no lookup and is not counted: still a plain 401.
+    assert client.get(f"/orgs/{ORG}/okrs").status_code == 401
+
+
+def csrf_of(page: str) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+def test_failed_sign_ins_get_429_with_retry_after(world, monkeypatch) -> None:
+    client, ian, _ = world
+    token = csrf_of(client.get("/sign-in").text)
+    statuses = []
+    for _ in range(LIMIT):
+        refused = client.post(
+            "/sign-in", data={"key": wrong_secret(ian), "csrf": token}, follow_redirects=False
+        )
+        statuses.append(refused.status_code)
+        token = csrf_of(refused.text)  # each answer is a fresh form
+    assert statuses == [401] * LIMIT
+    seen = lookups(monkeypatch)
+    limited = client.post(
+        "/sign-in", data={"key": wrong_secret(ian), "csrf": token}, follow_redirects=False
+    )
+    assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
+    assert "Too many requests" in limited.text  # the service's error page, as for any 429
+    assert seen == []
+    # Sign-ins and the API share the buckets: this address's API keys are refused too.
+    assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=auth(wrong_secret(ian))))
+
+
+def test_a_valid_key_of_another_prefix_still_works_while_one_is_refused(world) -> None:
+    client, ian, ada = world
+    bad = auth(wrong_secret(ian))
+    statuses = [client.get(f"/orgs/{ORG}/okrs", headers=bad).status_code for _ in range(LIMIT + 3)]
+    assert statuses == [401] * LIMIT + [429] * 3
+    elsewhere = TestClient(client.app, client=ELSEWHERE)
+    for _ in range(3):
+        assert elsewhere.get(f"/orgs/{ORG}/okrs", headers=auth(ada)).status_code == 200
+    # The refused prefix itself waits, even with its right secret: the one cost of the limit.
+    assert_rate_limited_json(elsewhere.get(f"/orgs/{ORG}/okrs", headers=auth(ian)))
