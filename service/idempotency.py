@@ -37,6 +37,7 @@ from alignment.db import get_app_sessionmaker
 from alignment.errors import Unauthorized
 from service.auth import authenticate, recently_checked
 from service.middleware import json_error, respond
+from service.permissions import failing_too_often
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 WAIT_S, POLL_S = 30.0, 0.1
@@ -120,6 +121,8 @@ class IdempotencyMiddleware:
         known = recently_checked(request)
         if known is not None:
             return known
+        if failing_too_often(request):
+            return None  # the app answers 429, before any lookup
         return await to_thread.run_sync(self._check, request)
 
     def _check(self, request: Request) -> Principal | None:

@@ -30,6 +30,7 @@ from alignment.errors import Forbidden, Invalid, NotFound, Unauthorized
 from alignment.tenancy import set_tenant_at_begin
 from service.auth import TICKET, authenticate, recently_checked, signed_in_ticket
 from service.deps import SessionDep
+from service.ratelimit import TooManyRequests
 
 PLATFORM, ADMIN, OFFICE, LEAD, INTEGRATION = (
     Role.platform_admin,
@@ -244,6 +245,18 @@ def _credential(request: Request) -> str | None:
     if header is not None:
         return header.partition(" ")[2].strip()
     return signed_in_ticket(request)
+
+
+def failing_too_often(request: Request) -> bool:
+    """Whether `authenticate_limited` would refuse this request before its lookup."""
+    credential = _credential(request)
+    if credential is None:
+        return False
+    try:
+        request.app.state.failed_attempts.check(attempt_names(request, credential))
+    except TooManyRequests:
+        return True
+    return False
 
 
 def authenticate_limited(request: Request, session: Session) -> Principal:

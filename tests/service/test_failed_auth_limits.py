@@ -64,6 +64,10 @@ def test_refused_api_keys_get_429_with_retry_after_and_no_lookup(world, monkeypa
     for _ in range(5):
         assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=bad))
     assert seen == []  # refused before the database
+    # A POST with an Idempotency-Key too: its middleware looks the caller up before the app.
+    retried = {**bad, "Idempotency-Key": "retry-1"}
+    assert_rate_limited_json(client.post(f"/orgs/{ORG}/score", headers=retried))
+    assert seen == []
     # The address is refused whatever it sends next, a key that does not exist included.
     unknown = auth(f"gt_zzzzzzzz_{'B' * 43}")
     assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=unknown))
