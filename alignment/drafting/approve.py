@@ -52,7 +52,11 @@ def approve_draft(
     *,
     decided_by: str,
     edited: dict[str, Any] | None = None,
+    may_define_cycle: bool = False,
 ) -> dict[str, Any]:
+    """`may_define_cycle`: whether the person approving may define cycles themselves (the
+    service asks its access rules); without it a suggestion for a cycle the organization has
+    not defined yet is refused (409) instead of defining it."""
     draft = store.get_draft(session, org_id, draft_id, lock=True)
     if draft.status in APPROVED:
         # A retry is answered with the decision made; other edits would be thrown away unseen.
@@ -65,7 +69,11 @@ def approve_draft(
     final = _validated(draft, edited) if edited is not None else ai
     decision = "edited_and_approved" if final != ai else "approved"
     where = "$.edited" if edited is not None else "$.draft"  # whose text cites the objective
-    created = _create_okrs(session, draft, final, where) if draft.kind == "suggestion" else []
+    created = (
+        _create_okrs(session, draft, final, where, may_define_cycle)
+        if draft.kind == "suggestion"
+        else []
+    )
     draft.status = decision
     _announce(session, draft, decision, decided_by, created)
     store.add_decision(
@@ -107,7 +115,11 @@ def _announce(
 
 
 def _create_okrs(
-    session: Session, draft: store.Draft, payload: dict[str, Any], where: str
+    session: Session,
+    draft: store.Draft,
+    payload: dict[str, Any],
+    where: str,
+    may_define_cycle: bool,
 ) -> list[str]:
     suggestions = SuggestionSet.model_validate(payload).suggestions
     cited = {o for s in suggestions for o in s.objective_ids}
@@ -127,7 +139,7 @@ def _create_okrs(
             ],
         )
     _refuse_restated(session, draft, suggestions, where)
-    _ensure_cycle(session, draft)
+    _ensure_cycle(session, draft, may_define_cycle)
     created = []
     for i, s in enumerate(suggestions, start=1):
         okr_id = f"{draft.id}-O{i}"
@@ -199,11 +211,19 @@ def _refuse_restated(session: Session, draft: store.Draft, suggestions: list, wh
         raise Conflict("the draft restates an OKR the team already has", details=details)
 
 
-def _ensure_cycle(session: Session, draft: store.Draft) -> None:
-    """Create the cycle a draft proposed (the next one, not yet defined) unless it exists now."""
+def _ensure_cycle(session: Session, draft: store.Draft, may_define_cycle: bool) -> None:
+    """Create the cycle a draft proposed (the next one, not yet defined) unless it exists now.
+    Cycles are organization-wide: a decider who may not define one (a team lead) would
+    otherwise set every team's next quarter by approving its own draft."""
     proposed = (draft.request or {}).get("new_cycle")
     if not proposed or session.get(Cycle, {"org_id": draft.org_id, "id": draft.cycle_id}):
         return
+    if not may_define_cycle:
+        raise Conflict(
+            f"the draft is for cycle {draft.cycle_id!r} ({proposed.get('start')} to "
+            f"{proposed.get('end')}), which the organization has not defined yet; ask an admin "
+            "to define the cycle first, then approve the draft"
+        )
     kind = KINDS["cycles"]
     repository.create_record(
         session, kind, draft.org_id, kind.create.model_validate(proposed).model_dump()

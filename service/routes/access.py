@@ -9,6 +9,7 @@ on the database's machine) stays the break-glass path.
 """
 
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,7 +51,8 @@ def create_key(
         name=body.name,
         created_by=principal.name,
     )
-    response.headers["Location"] = f"/orgs/{org_id}/keys/{row.prefix}"
+    # Header values are Latin-1: an organization id such as "東京-health" goes percent-encoded.
+    response.headers["Location"] = quote(f"/orgs/{org_id}/keys/{row.prefix}", safe="/")
     return {**keys.render_key(row), "key": raw}
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from alignment.access.principal import Role
+from alignment.access.principal import Principal, Role
 from alignment.bundle.text_rules import LookupId
 from alignment.drafting import approve, store
 from alignment.drafting.draft import check_suggestion_request, check_summary_request
@@ -23,9 +23,17 @@ from alignment.drafting.schemas import (
 from alignment.jobs import enqueue
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
+from service.permissions import rule_for
 from service.routes.jobs import ACCEPTED, accepted
 
 router = APIRouter(prefix="/orgs/{org_id}/drafts", tags=["drafts"])
+
+
+def may_define_cycle(principal: Principal) -> bool:
+    """Whether approving a suggestion may define the cycle it proposed: only for a role that
+    may create cycles itself, or approving would be a way around that route's rule."""
+    rule = rule_for("POST", "/orgs/{org_id}/cycles")
+    return rule is not None and principal.role in rule.roles
 
 
 @router.post("/suggestions", status_code=202, responses=ACCEPTED)
@@ -106,9 +114,16 @@ def approve_draft(
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> dict[str, Any]:
-    """Approve (optionally with edits); a suggestion's OKRs are created once, however often."""
+    """Approve (optionally with edits); a suggestion's OKRs are created once, however often.
+    A suggestion for a cycle not defined yet defines it only when the key's role may create
+    cycles (`POST /orgs/{org_id}/cycles`); any other decider gets 409 until an admin has."""
     return approve.approve_draft(
-        session, org_id, draft_id, decided_by=principal.name, edited=body.edited
+        session,
+        org_id,
+        draft_id,
+        decided_by=principal.name,
+        edited=body.edited,
+        may_define_cycle=may_define_cycle(principal),
     )
 
 

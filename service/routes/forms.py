@@ -1,7 +1,9 @@
 """The pages' URL-encoded forms: reading them, and the words and limits every page's forms share.
 
 The review queue (`pages.py`) and the team page (`team_page.py`) post plain HTML forms; the
-JSON API reads pydantic bodies instead and never comes here.
+JSON API reads pydantic bodies instead and never comes here. Their ids and texts pass the rules
+the API's bodies pass (alignment/bundle/text_rules.py): a forged NUL, which the database cannot
+store, is refused naming its field (422), never a 500.
 """
 
 from datetime import UTC, datetime
@@ -9,8 +11,11 @@ from typing import Annotated
 from urllib.parse import parse_qs
 
 from fastapi import Depends, Request
+from pydantic import ValidationError
 
+from alignment.bundle.text_rules import plain_id, plain_text
 from alignment.drafting.schemas import TEXT_MAX
+from alignment.errors import Invalid, field_message
 
 # Reading stops here: the pages' forms are a few short fields, far below it.
 MAX_FORM_BYTES = 65536
@@ -48,8 +53,46 @@ EditFields = Annotated[dict[str, str], Depends(form_fields_with_blanks)]
 
 
 def note_field(form: dict[str, str], name: str) -> str:
-    """A reason or note as stored: trimmed, cut to `MAX_NOTE_CHARS`, "" when not given."""
-    return (form.get(name) or "").strip()[:MAX_NOTE_CHARS]
+    """A reason or note as stored: by the API's rules for text (`plain_text`, whose ValueError
+    says what it refuses), trimmed, cut to `MAX_NOTE_CHARS`, "" when not given."""
+    return plain_text(form.get(name) or "").strip()[:MAX_NOTE_CHARS]
+
+
+def reject_reason(form: dict[str, str]) -> tuple[str, str | None]:
+    """A draft rejection's reason as stored, and the message beside the form's reason field
+    when it is refused (none given, or text the API would refuse too), else None."""
+    try:
+        reason = note_field(form, "reason")
+    except ValueError as exc:
+        return "", f"The reason {exc}"
+    return reason, None if reason else REJECT_REASON_NEEDED
+
+
+def id_field(form: dict[str, str], name: str) -> str:
+    """An id a form names (a <select>'s value) in the form ids are stored in (`plain_id`), or
+    the refusal of one the API would refuse."""
+    try:
+        return plain_id(form.get(name) or "")
+    except ValueError as exc:
+        raise refused_fields({name: str(exc)}) from exc
+
+
+def model_problems(exc: ValidationError) -> dict[str, str]:
+    """A request model's errors by the form field each names, in the page's words."""
+    return {
+        ".".join(str(p) for p in e["loc"]) or "form": field_message(e).removeprefix("Value error, ")
+        for e in exc.errors()
+    }
+
+
+def refused_fields(problems: dict[str, str]) -> Invalid:
+    """Form fields refused as the API refuses them (422, each field named), for a form whose
+    page has no place beside the field: the error page says it (service/errors.py)."""
+    said = [f"the form's {name} is not valid: {problem}" for name, problem in problems.items()]
+    return Invalid(
+        "; ".join(said),
+        details=[{"path": f"$.{name}", "message": problem} for name, problem in problems.items()],
+    )
 
 
 def decided_at_text(at: datetime) -> str:

@@ -28,7 +28,15 @@ from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 from service.permissions import may_open
 from service.routes import review_notices
-from service.routes.forms import REJECT_REASON_NEEDED, FormFields, note_field
+from service.routes.drafts import may_define_cycle
+from service.routes.forms import (
+    REJECT_REASON_NEEDED,
+    FormFields,
+    id_field,
+    note_field,
+    refused_fields,
+    reject_reason,
+)
 from service.templating import FORMS_CSP, page
 
 router = APIRouter(include_in_schema=False)
@@ -212,7 +220,13 @@ def approve_draft_form(
 ) -> RedirectResponse:
     if _decided_draft(session, org_id, draft_id):  # a stale form: the decision made stands
         return _back_to_review(org_id, "draft", draft_id, again=True)
-    approve.approve_draft(session, org_id, draft_id, decided_by=principal.name)
+    approve.approve_draft(
+        session,
+        org_id,
+        draft_id,
+        decided_by=principal.name,
+        may_define_cycle=may_define_cycle(principal),
+    )
     return _back_to_review(org_id, "draft", draft_id)
 
 
@@ -227,9 +241,9 @@ def reject_draft_form(
 ) -> RedirectResponse | HTMLResponse:
     if _decided_draft(session, org_id, draft_id):  # a stale form: the first reason stands
         return _back_to_review(org_id, "draft", draft_id, again=True)
-    reason = note_field(form, "reason")
-    if not reason:
-        entered = {"form": draft_id, "fields": form, "errors": {"reason": REJECT_REASON_NEEDED}}
+    reason, refused = reject_reason(form)
+    if refused:
+        entered = {"form": draft_id, "fields": form, "errors": {"reason": refused}}
         return _render_review(request, session, principal, org_id, entered=entered, status_code=422)
     approve.reject_draft(session, org_id, draft_id, decided_by=principal.name, reason=reason)
     return _back_to_review(org_id, "draft", draft_id)
@@ -243,7 +257,7 @@ def confirm_form(
     # (Back, a second tab), and confirming over it would only change its name and time.
     if review_notices.okr_decision(session, org_id, okr_id) is not None:
         return _back_to_review(org_id, "okr", okr_id, again=True)
-    objective_id = form.get("objective_id", "")
+    objective_id = id_field(form, "objective_id")
     review.confirm(session, org_id, okr_id, objective_id, decided_by=principal.name)
     return _back_to_review(org_id, "okr", okr_id)
 
@@ -254,6 +268,9 @@ def reject_form(
 ) -> RedirectResponse:
     if review_notices.okr_decision(session, org_id, okr_id) is not None:  # as confirm_form
         return _back_to_review(org_id, "okr", okr_id, again=True)
-    note = note_field(form, "note") or None
+    try:
+        note = note_field(form, "note") or None
+    except ValueError as exc:
+        raise refused_fields({"note": str(exc)}) from exc
     review.reject(session, org_id, okr_id, decided_by=principal.name, note=note)
     return _back_to_review(org_id, "okr", okr_id)

@@ -31,13 +31,16 @@ from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 from service.permissions import DECIDERS, may_open
 from service.routes import review_notices
+from service.routes.drafts import may_define_cycle
 from service.routes.forms import (
     REJECT_REASON_NEEDED,
     EditFields,
     FormFields,
     decided_at_text,
     form_list,
-    note_field,
+    model_problems,
+    refused_fields,
+    reject_reason,
 )
 from service.routes.team_page_edits import edited_field, suggestion_edits
 from service.templating import FORMS_CSP, page
@@ -249,7 +252,10 @@ def _suggest_field(name: str) -> str | None:
 def summary_form(
     org_id: str, team_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
-    body = SummaryRequest(team=team_id, cycle=form.get("cycle") or None)
+    try:
+        body = SummaryRequest(team=team_id, cycle=form.get("cycle") or None)
+    except ValidationError as exc:  # a forged form: the page's own sends no cycle
+        raise refused_fields(model_problems(exc)) from exc
     check_summary_request(session, org_id, body)
     return _start_drafting(session, principal, org_id, team_id, "draft_summary", body)
 
@@ -284,7 +290,12 @@ def approve_form(
         try:
             with session.begin_nested():  # a refused edit leaves nothing half-written
                 approve.approve_draft(
-                    session, org_id, draft_id, decided_by=principal.name, edited=edited
+                    session,
+                    org_id,
+                    draft_id,
+                    decided_by=principal.name,
+                    edited=edited,
+                    may_define_cycle=may_define_cycle(principal),
                 )
         except DomainError as exc:
             errors, status = _by_field(exc, edited_field), exc.status
@@ -307,9 +318,9 @@ def reject_form(
     draft = _team_draft(session, org_id, team_id, draft_id)
     if draft.status in DECIDED:  # a stale form: the decision made (and its reason) stands
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
-    reason = note_field(form, "reason")
-    if not reason:
-        entered = {"form": draft_id, "fields": form, "errors": {"reason": REJECT_REASON_NEEDED}}
+    reason, refused = reject_reason(form)
+    if refused:
+        entered = {"form": draft_id, "fields": form, "errors": {"reason": refused}}
         return _refused(request, session, principal, org_id, team_id, entered)
     approve.reject_draft(session, org_id, draft_id, decided_by=principal.name, reason=reason)
     return _back_to_page(org_id, team_id, decided=draft_id)

@@ -13,7 +13,7 @@ from alignment.drafting.draft import draft_suggestions, draft_summary
 from alignment.drafting.offline import OfflineDrafter
 from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 from alignment.errors import Conflict, Invalid, NotFound
-from alignment.models import KeyResult, Okr
+from alignment.models import Cycle, KeyResult, Okr
 from alignment.records import KINDS
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import ORG
@@ -31,6 +31,27 @@ def pending(dsession, embedder) -> store.Draft:
 
 def _okrs(session) -> int:
     return session.scalar(select(func.count()).where(Okr.org_id == ORG)) or 0
+
+
+def test_approving_defines_a_proposed_cycle_only_for_a_decider_who_may(dsession, embedder):
+    """Cycles are the organization's: approving a suggestion for a cycle not defined yet defines
+    it only when the decider may define cycles (the service asks its access rules); anyone else
+    is refused (409) and nothing is written."""
+    request = SuggestionRequest(team="T-13", objectives=["SO-11"])  # 2027-Q1, proposed
+    draft = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    assert draft.status == "pending" and draft.request["new_cycle"]["id"] == "2027-Q1"
+    before = _okrs(dsession)
+    with pytest.raises(Conflict, match="ask an admin to define the cycle first"):
+        approve.approve_draft(dsession, ORG, draft.id, decided_by="lead")
+    assert dsession.get(Cycle, {"org_id": ORG, "id": "2027-Q1"}) is None
+    assert _okrs(dsession) == before and draft.status == "pending"
+    assert store.decisions(dsession, ORG, draft.id) == []
+
+    approved = approve.approve_draft(
+        dsession, ORG, draft.id, decided_by="admin", may_define_cycle=True
+    )
+    assert approved["status"] == "approved" and _okrs(dsession) == before + 1
+    assert dsession.get(Cycle, {"org_id": ORG, "id": "2027-Q1"}) is not None
 
 
 def test_approving_twice_creates_the_okr_once(dsession, pending):

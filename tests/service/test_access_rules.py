@@ -10,12 +10,15 @@ from sqlalchemy.orm import Session
 
 from alignment.access import keys
 from alignment.access.principal import Role
+from alignment.drafting.store import decisions
 from alignment.imports import import_document
-from alignment.models import AuditEntry, LinkFeedback
+from alignment.models import AuditEntry, LinkFeedback, Okr
 from tests.conftest import auth, make_client
 from tests.factories import small_bundle
 
 ORG = "acme-rules"
+# The cycle after small_bundle's last (2026-Q4), which it does not define.
+NEXT_CYCLE = {"id": "2027-Q1", "start": "2027-01-01", "end": "2027-03-31"}
 
 
 @pytest.fixture
@@ -178,6 +181,71 @@ def test_team_lead_requests_and_decides_drafts_for_its_own_teams_only(setup, job
     mine = client.post(f"{base}/suggestions", json={"team": "T-1"}, headers=lead)
     mine_id = jobs.result(client, mine, lead)["draft_id"]
     assert mine_id in [d["id"] for d in client.get(base, headers=lead).json()["items"]]
+
+
+def test_approving_a_draft_defines_its_cycle_only_for_a_role_that_may_define_cycles(
+    setup, jobs, session: Session
+) -> None:
+    """Cycles are the organization's (`POST /cycles` is the admin's and the integration's): a
+    team lead, or the office, approving a suggestion for a cycle not defined yet is refused with
+    409 asking for an admin, on the API and on the pages, and nothing is written; an admin's
+    approval defines it."""
+    client, made = setup
+    lead, office, admin = auth(made["lead"]), auth(made["office"]), auth(made["admin"])
+    base = f"/orgs/{ORG}"
+    assert client.post(f"{base}/cycles", json=NEXT_CYCLE, headers=lead).status_code == 403
+    # A check-in late in 2026-Q4 puts the team's drafts in the next cycle, not defined yet.
+    late = {"id": "C-9", "okr": "O-1", "date": "2026-12-20", "text": "Called 50 patients."}
+    assert client.post(f"{base}/check-ins", json=late, headers=lead).status_code == 201
+    asked = client.post(f"{base}/drafts/suggestions", json={"team": "T-1"}, headers=lead)
+    draft_id = jobs.result(client, asked, lead)["draft_id"]
+    draft = client.get(f"{base}/drafts/{draft_id}", headers=lead).json()
+    assert draft["cycle"] == "2027-Q1" and draft["request"]["new_cycle"] == NEXT_CYCLE
+
+    api = f"{base}/drafts/{draft_id}/approve"
+    for key in (lead, office):
+        refused = client.post(api, json={}, headers=key)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["error"]["message"] == (
+            "the draft is for cycle '2027-Q1' (2027-01-01 to 2027-03-31), which the organization "
+            "has not defined yet; ask an admin to define the cycle first, then approve the draft"
+        )
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    on_team_page = client.post(
+        f"{base}/team/T-1/drafts/{draft_id}/approve", content="", headers=lead | form
+    )
+    assert on_team_page.status_code == 409
+    assert "ask an admin to define the cycle first" in on_team_page.text
+    in_queue = client.post(f"{base}/review/drafts/{draft_id}/approve", headers=office | form)
+    assert in_queue.status_code == 409
+    assert "ask an admin to define the cycle first" in in_queue.text
+    assert client.get(f"{base}/cycles/2027-Q1", headers=admin).status_code == 404
+    assert client.get(f"{base}/drafts/{draft_id}", headers=lead).json()["status"] == "pending"
+    assert decisions(session, ORG, draft_id) == []
+    assert (
+        session.scalars(select(Okr.id).where(Okr.org_id == ORG, Okr.cycle_id == "2027-Q1")).all()
+        == []
+    )
+
+    approved = client.post(api, json={}, headers=admin)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["created_records"] == [f"{draft_id}-O1"]
+    defined = client.get(f"{base}/cycles/2027-Q1", headers=lead).json()
+    assert {k: defined[k] for k in NEXT_CYCLE} == NEXT_CYCLE
+
+
+def test_a_new_keys_location_is_percent_encoded_whatever_the_organization_id(
+    client, session: Session
+) -> None:
+    """Header values are Latin-1: an organization id in another script goes percent-encoded,
+    and the Location still names the key."""
+    org = "東京-health"
+    import_document(session, small_bundle(org))
+    created = client.post(f"/orgs/{org}/keys", json={"role": "integration"})
+    assert created.status_code == 201, created.text
+    prefix = created.json()["prefix"]
+    assert created.headers["location"] == f"/orgs/%E6%9D%B1%E4%BA%AC-health/keys/{prefix}"
+    assert client.delete(created.headers["location"]).status_code == 200
 
 
 def test_the_decider_is_the_signed_in_key_never_the_body(setup, jobs, session: Session) -> None:

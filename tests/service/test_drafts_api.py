@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
@@ -205,7 +206,7 @@ def test_dismissing_is_for_the_teams_deciders_and_is_audited(dsession, embedder,
 
     from alignment.access import keys
     from alignment.access.principal import Role
-    from alignment.models import AuditEntry
+    from alignment.models import AuditEntry, Cycle
     from tests.conftest import auth
 
     made = {
@@ -216,6 +217,8 @@ def test_dismissing_is_for_the_teams_deciders_and_is_audited(dsession, embedder,
             ("Ivy", {"role": Role.integration}),
         )
     }
+    # The drafts are for the next cycle, which an admin defines: a team lead's approval cannot.
+    dsession.add(Cycle(org_id=ORG, id="2027-Q1", start=date(2027, 1, 1), end=date(2027, 3, 31)))
     dsession.commit()
     with make_client(dsession, embedder, real_auth=True) as client:
         failed = failed_draft(client, djobs, ORG, "T-13", made["Lea"])

@@ -254,6 +254,53 @@ def test_a_blank_reason_is_refused_beside_its_field_on_the_queue(
     assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "pending"
 
 
+def _error_said(answer) -> str:
+    """The message of the error page a refused form answered."""
+    return html.unescape(re.search(r"<p data-message>(.*?)</p>", answer.text, re.S).group(1))
+
+
+# What the API's rules (alignment/bundle/text_rules.py) say of a NUL at position {}.
+NUL = "contains the control character U+0000 at position {}; remove it"
+
+
+def test_a_forged_nul_in_an_okr_decision_is_refused_naming_the_field(
+    client, scored_sample, session
+) -> None:
+    """The page's forms read ids and texts by the API's rules: a NUL (which the database cannot
+    store) is refused with 422 naming the field, on the error page as an unknown objective is,
+    never a 500; nothing is stored."""
+    org = scored_sample
+    okr = _unsure_okrs(_queue(client, org))[0]
+    confirmed = client.post(f"/orgs/{org}/review/{okr}/confirm", data={"objective_id": "\x00"})
+    assert confirmed.status_code == 422
+    assert _error_said(confirmed) == f"the form's objective_id is not valid: {NUL.format(0)}"
+    orphaned = client.post(f"/orgs/{org}/review/{okr}/reject", data={"note": "a\x00b"})
+    assert orphaned.status_code == 422
+    assert _error_said(orphaned) == f"the form's note is not valid: {NUL.format(1)}"
+    stored = select(LinkFeedback).where(LinkFeedback.org_id == org, LinkFeedback.okr_id == okr)
+    assert session.scalars(stored).all() == []
+
+
+def test_a_forged_nul_in_a_draft_reason_is_refused_beside_its_field(
+    client, scored_sample, jobs, session
+) -> None:
+    """As a blank reason is: the queue itself (422), the message beside the field."""
+    org = scored_sample
+    draft_id = _pending_draft(client, jobs, org)
+    rejected = client.post(
+        f"/orgs/{org}/review/drafts/{draft_id}/reject", data={"reason": "bad\x00"}
+    )
+    assert rejected.status_code == 422
+    assert "Review queue" in rejected.text
+    item = rejected.text.split(f'<article data-draft="{draft_id}">', 1)[1].split("</article>")[0]
+    field = re.search(r'<input id="(reason-\d+)" name="reason"[^>]*>', item)
+    assert 'aria-invalid="true"' in field.group(0)
+    beside = re.search(f'<p class="field-error" id="{field.group(1)}-error">(.*?)</p>', item)
+    assert html.unescape(beside.group(1)) == f"The reason {NUL.format(3)}"
+    assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "pending"
+    assert decisions(session, org, draft_id) == []
+
+
 def test_the_queue_links_each_okr_to_its_page(client, scored_sample) -> None:
     org = scored_sample
     page = _queue(client, org)

@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+import html
 import re
 
+from sqlalchemy import func, select
+
 from alignment.drafting.store import Draft, decisions
-from tests.service.test_review_page import WHEN, _pending_draft, _status
+from alignment.models import Job
+from tests.service.test_review_page import NUL, WHEN, _error_said, _pending_draft, _status
 
 
 def _team_said(answer, team: str = "T-9") -> str:
@@ -74,3 +78,41 @@ def test_a_pending_draft_offers_no_dismissal_and_refuses_one(client, scored_samp
     assert "/dismiss" not in item
     refused = client.post(f"/orgs/{org}/team/T-9/drafts/{pending}/dismiss")
     assert refused.status_code == 409 and "is pending" in refused.text
+
+
+def test_a_forged_nul_in_a_reason_is_refused_beside_its_field(
+    client, scored_sample, jobs, session
+) -> None:
+    """The team page's forms read texts by the API's rules: a NUL (which the database cannot
+    store) comes back as a blank reason does, the page (422) with the message beside the field,
+    never a 500; nothing is stored."""
+    org = scored_sample
+    pending = _pending_draft(client, jobs, org)
+    refused = client.post(
+        f"/orgs/{org}/team/T-9/drafts/{pending}/reject", data={"reason": "bad\x00"}
+    )
+    assert refused.status_code == 422
+    item = refused.text.split(f'data-draft="{pending}" data-status="pending">', 1)[1]
+    beside = re.search(f'<p class="field-error" id="{pending}-reason-error">(.*?)</p>', item)
+    assert html.unescape(beside.group(1)) == f"The reason {NUL.format(3)}"
+    assert session.get(Draft, {"org_id": org, "id": pending}).status == "pending"
+    assert decisions(session, org, pending) == []
+
+
+def test_a_summary_form_naming_no_cycle_id_is_refused_naming_the_field(
+    client, scored_sample, session
+) -> None:
+    """The summary form sends no cycle; a forged one the API would refuse is refused as the API
+    does (422 naming the field, on the error page as an unknown cycle is), and nothing is
+    queued."""
+    org = scored_sample
+    queued = select(func.count()).select_from(Job).where(Job.org_id == org)
+    before = session.scalar(queued)
+    for cycle, problem in [
+        ("a/b", "an id cannot contain '/' (it is part of URLs)"),
+        ("\x00", NUL.format(0)),
+    ]:
+        summary = client.post(f"/orgs/{org}/team/T-9/summary", data={"cycle": cycle})
+        assert summary.status_code == 422
+        assert _error_said(summary) == f"the form's cycle is not valid: {problem}"
+    assert session.scalar(queued) == before

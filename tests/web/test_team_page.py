@@ -4,24 +4,30 @@ title; cannot open another team's page."""
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from alignment.drafting.store import Draft
-from alignment.models import Job, Okr
+from alignment.models import Cycle, Job, Okr
 from tests.web.conftest import shot
 from tests.web.test_pages import sign_in
 
 TEAM = "T-9"
+# The cycle after the sample's last (2026-Q4), which the sample does not define.
+NEXT_CYCLE = {"id": "2027-Q1", "start": date(2027, 1, 1), "end": date(2027, 3, 31)}
 
 
 @pytest.fixture
 def restore(engine, embedder, scored_sample):
-    """What the test adds (drafts, the approved OKR, jobs) is removed and the sample re-scored,
-    after the jobs it queued have finished."""
-    with Session(engine) as s:
+    """The next cycle defined first, as an admin does (the sample's suggestions are for it, and a
+    team lead's approval defines no cycle); what the test adds (drafts, the approved OKR, jobs)
+    and that cycle are removed and the sample re-scored, after the jobs it queued have finished."""
+    with Session(engine) as s, s.begin():
         okrs_before = set(s.scalars(select(Okr.id).where(Okr.org_id == scored_sample)))
+        s.add(Cycle(org_id=scored_sample, **NEXT_CYCLE))
     yield
     import time
 
@@ -43,6 +49,7 @@ def restore(engine, embedder, scored_sample):
         added = set(s.scalars(select(Okr.id).where(Okr.org_id == scored_sample))) - okrs_before
         s.execute(delete(Okr).where(Okr.org_id == scored_sample, Okr.id.in_(added)))
         s.execute(delete(Job).where(Job.org_id == scored_sample))
+        s.execute(delete(Cycle).where(Cycle.org_id == scored_sample, Cycle.id == NEXT_CYCLE["id"]))
         score_organization(s, scored_sample, embedder=embedder)
 
 
