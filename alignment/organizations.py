@@ -53,5 +53,11 @@ def update_org(session: Session, org_id: str, name: str) -> Organization:
 
 
 def delete_org(session: Session, org_id: str) -> None:
-    session.delete(require_org(session, org_id))
+    """Its running jobs are ended rather than waited for, its waiting ones taken off the queue
+    (jobs/abandon.py); everything it holds goes with it (ON DELETE CASCADE)."""
+    from alignment.jobs.abandon import abandon_jobs
+
+    org = require_org(session, org_id)
+    abandon_jobs(session, org_id)
+    session.delete(org)
     session.flush()

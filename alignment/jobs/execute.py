@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from alignment import db
 from alignment.embedder import Embedder
+from alignment.jobs.abandon import wait_for_deletion
 from alignment.jobs.handlers import HANDLERS, ON_FAILURE
 from alignment.jobs.transient import is_transient
 from alignment.models import Job
@@ -28,6 +29,8 @@ from alignment.telemetry import JOB_SECONDS, JOBS
 
 log = logging.getLogger(__name__)
 Scope = Callable[[], AbstractContextManager[Session]]
+# Beside the work's transaction: ends it when its organization is being deleted (abandon.py).
+Watch = Callable[[Session, str], AbstractContextManager[object]]
 FINISHED = ("succeeded", "failed")
 
 
@@ -63,8 +66,19 @@ def production_scope() -> Iterator[Session]:
         yield session
 
 
+def unwatched(_session: Session, _org_id: str) -> AbstractContextManager[object]:
+    """No watch: a test's savepoint shares the test's connection, which nothing may end."""
+    return nullcontext()
+
+
 def execute(
-    job_id: int, *, attempt: int, max_attempts: int, services: Services, scope: Scope
+    job_id: int,
+    *,
+    attempt: int,
+    max_attempts: int,
+    services: Services,
+    scope: Scope,
+    watch: Watch = unwatched,
 ) -> None:
     with scope() as session:
         job = session.get(Job, job_id, with_for_update=True)
@@ -80,13 +94,17 @@ def execute(
                 log.info("job %s (%s, %s) dropped: its organization is gone", job_id, kind, org_id)
                 return
             progress = ProgressWriter(job_id, scope)
-            job.result = HANDLERS[kind](session, job, services, progress)
-            _complete_progress(session, job_id, progress.total)
-            job.status, job.error, job.finished_at = "succeeded", None, _now()
+            with watch(session, org_id):
+                job.result = HANDLERS[kind](session, job, services, progress)
+                _complete_progress(session, job_id, progress.total)
+                job.status, job.error, job.finished_at = "succeeded", None, _now()
     except BaseException as exc:
         # `attempt` counts the runs before this one: this is run `attempt + 1` of `max_attempts`.
         final = not is_transient(exc) or attempt + 1 >= max_attempts
         with scope() as session:
+            # A delete of the organization may have ended this work: its outcome decides
+            # whether there is a row to record the failure on.
+            wait_for_deletion(session, org_id)
             job = session.get(Job, job_id)
             if job is not None:
                 job.status = "failed" if final else "retrying"
@@ -94,6 +112,9 @@ def execute(
                 job.finished_at = _now() if final else None
                 if kind in ON_FAILURE:
                     ON_FAILURE[kind](session, job, exc, final)
+        if job is None and isinstance(exc, Exception):
+            _abandoned(job_id, kind, org_id)
+            return  # nothing to retry: the job went with its organization
         JOBS.labels(kind, "failed" if final else "retried").inc()
         JOB_SECONDS.labels(kind).observe(time.perf_counter() - started)
         log.warning(
@@ -104,6 +125,14 @@ def execute(
     JOBS.labels(kind, "succeeded").inc()
     JOB_SECONDS.labels(kind).observe(time.perf_counter() - started)
     log.info("job %s (%s, %s) done in %.2f s", job_id, kind, org_id, time.perf_counter() - started)
+
+
+def _abandoned(job_id: int, kind: str, org_id: str) -> None:
+    JOBS.labels(kind, "cancelled").inc()
+    log.info(
+        "job %s (%s, %s) cancelled: its organization was deleted while it ran; nothing it did "
+        "was kept", job_id, kind, org_id,
+    )  # fmt: skip
 
 
 def describe(exc: BaseException) -> str:

@@ -47,6 +47,7 @@ def _register(app: App) -> None:
 
     @app.task(name=TASK, pass_context=True, retry=retry)
     def run_job(context: procrastinate.JobContext, job_id: int) -> None:
+        from alignment.jobs.abandon import watch_deletion
         from alignment.jobs.execute import execute, production_scope, production_services
 
         assert context.job is not None and context.job.id is not None
@@ -58,6 +59,7 @@ def _register(app: App) -> None:
                 max_attempts=settings.max_attempts,
                 services=production_services(),
                 scope=production_scope,
+                watch=watch_deletion,
             )
         finally:
             RUNNING_HERE.discard(context.job.id)
