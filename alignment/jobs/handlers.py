@@ -49,7 +49,13 @@ def import_bundle(
 
     progress(0, IMPORT_STEPS, "checking the bundle")
     summary = import_document(
-        session, upload.body, prune=upload.prune, for_org=job.org_id, progress=on_step
+        session,
+        upload.body,
+        prune=upload.prune,
+        for_org=job.org_id,
+        progress=on_step,
+        # Queued before the rule existed: as its import was then.
+        may_rename=job.params.get("may_rename", True),
     )
     session.delete(upload)
     out = summary.as_dict()

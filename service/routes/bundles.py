@@ -149,9 +149,8 @@ def _import_later(
     upload = BundleUpload(org_id=principal.org_id, body=raw, prune=prune)
     session.add(upload)
     session.flush()
-    job = enqueue(
-        session, principal.org_id, "import", {"upload": upload.id}, requested_by=principal.name
-    )
+    params = {"upload": upload.id, "may_rename": principal.role is Role.admin}
+    job = enqueue(session, principal.org_id, "import", params, requested_by=principal.name)
     return accepted(job, response)
 
 

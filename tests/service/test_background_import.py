@@ -20,22 +20,26 @@ from tests.factories import small_bundle
 ORG = "acme-bg"
 
 
-@pytest.fixture
-def acme(client: TestClient, session: Session, embedder) -> Iterator[TestClient]:
-    """A client whose key belongs to the organization (background imports need one)."""
+def org_client(session: Session, embedder, role: Role) -> TestClient:
+    """A client whose key, of `role`, belongs to the organization (background imports need
+    one)."""
     from service import permissions
 
-    assert client.post("/bundles", json=small_bundle(ORG)).status_code == 200
-
-    def org_admin(request: Request) -> Principal:
-        principal = Principal(name="acme admin", role=Role.admin, org_id=ORG)
+    def signed_in(request: Request) -> Principal:
+        principal = Principal(name=f"acme {role.value}", role=role, org_id=ORG)
         request.state.principal = principal
         return principal
 
-    org_client = make_client(session, embedder)
-    org_client.app.dependency_overrides[permissions.authorize] = org_admin
-    with org_client:
-        yield org_client
+    made = make_client(session, embedder)
+    made.app.dependency_overrides[permissions.authorize] = signed_in
+    return made
+
+
+@pytest.fixture
+def acme(client: TestClient, session: Session, embedder) -> Iterator[TestClient]:
+    assert client.post("/bundles", json=small_bundle(ORG)).status_code == 200
+    with org_client(session, embedder, Role.admin) as admin:
+        yield admin
 
 
 def uploads(session: Session) -> int:
@@ -82,3 +86,19 @@ def test_a_background_import_needs_an_organizations_key(client) -> None:
     answer = client.post("/bundles", params={"background": True}, json=small_bundle(ORG))
     assert answer.status_code == 422
     assert answer.json()["error"]["details"][0]["path"] == "query.background"
+
+
+def test_a_background_import_renames_the_organization_only_for_its_admin(
+    acme, jobs, session, embedder
+) -> None:
+    renamed = small_bundle(ORG)
+    renamed["organization"]["name"] = "Renamed by a tool"
+    with org_client(session, embedder, Role.integration) as integration:
+        queued = integration.post("/bundles", params={"background": True}, json=renamed)
+        refused = jobs.run(integration, queued)
+    assert refused["status"] == "failed" and refused["error"].startswith("forbidden")
+    assert refused["result"]["details"][0]["path"] == "$.organization.name"
+    assert acme.get(f"/orgs/{ORG}").json()["name"] != "Renamed by a tool"
+    done = jobs.result(acme, acme.post("/bundles", params={"background": True}, json=renamed))
+    assert done["updated"]["organizations"] == 1
+    assert acme.get(f"/orgs/{ORG}").json()["name"] == "Renamed by a tool"
