@@ -46,6 +46,14 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class TooManyWaiting(DomainError):
+    """More of one person's jobs of a kind are waiting than the queue takes from one person."""
+
+    status = 429
+    code = "too_many_waiting"
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "30"}  # a draft takes seconds to a minute
+
+
 class Unauthorized(DomainError):
     """No valid credentials. Says nothing about which part was wrong."""
 

@@ -7,9 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
+from alignment.errors import TooManyWaiting
 from alignment.jobs import queue
 from alignment.jobs.kinds import KINDS
 from alignment.models import Job
@@ -36,12 +37,39 @@ def dedupe_key(kind: str, params: dict[str, Any]) -> str | None:
 def enqueue(
     session: Session, org_id: str, kind: str, params: dict[str, Any], *, requested_by: str
 ) -> Enqueued:
+    _refuse_past_the_cap(session, org_id, kind, requested_by)
     key = dedupe_key(kind, params)
     for _ in range(3):  # a queued twin can start running between our two statements
         found = _join_or_insert(session, org_id, kind, params, key, requested_by)
         if found is not None:
             return found
     raise RuntimeError(f"could not enqueue {kind} for {org_id}")  # pragma: no cover
+
+
+WAITING = ("queued", "running", "retrying")
+
+
+def _refuse_past_the_cap(session: Session, org_id: str, kind: str, requested_by: str) -> None:
+    cap = KINDS[kind].most_waiting
+    if cap is None:
+        return
+    waiting = session.scalars(
+        select(Job.id)
+        .where(
+            Job.org_id == org_id,
+            Job.kind == kind,
+            Job.requested_by == requested_by,
+            Job.status.in_(WAITING),
+        )
+        .order_by(Job.id)
+    ).all()
+    if len(waiting) >= cap:
+        raise TooManyWaiting(
+            f"{requested_by!r} already has {len(waiting)} {kind} jobs waiting or running in "
+            f"this organization, the most one requester may have; ask again when one has "
+            "finished",
+            details=[{"path": "$", "message": f"waiting: /jobs/{job}"} for job in waiting],
+        )
 
 
 def _join_or_insert(

@@ -13,6 +13,10 @@ class Kind:
     # A newer request joins an equal queued job (see enqueue.dedupe_key).
     dedupe: bool
     queue: str = "work"
+    # Jobs of this kind one requester may have waiting or running in an organization at once.
+    # Every organization's jobs share one first-in, first-out queue: without a cap, one key
+    # asking again and again puts every other organization's work behind its own.
+    most_waiting: int | None = None
 
 
 KINDS: dict[str, Kind] = {
@@ -20,7 +24,9 @@ KINDS: dict[str, Kind] = {
     "import": Kind(serial=True, dedupe=False),
     "score": Kind(serial=True, dedupe=True),
     "report": Kind(serial=True, dedupe=True),
-    "draft_suggestions": Kind(serial=False, dedupe=False),
-    "draft_summary": Kind(serial=False, dedupe=False),
+    # Five: a person asks for a few drafts (objectives, teams) and reads them; more waiting at
+    # once is a script or an impatient retry loop, whose next asks can wait for these.
+    "draft_suggestions": Kind(serial=False, dedupe=False, most_waiting=5),
+    "draft_summary": Kind(serial=False, dedupe=False, most_waiting=5),
     "webhook": Kind(serial=False, dedupe=False, queue="webhooks"),
 }

@@ -6,9 +6,12 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 
+from alignment.access.principal import Principal, Role
 from alignment.drafting.offline import OfflineDrafter
+from service import permissions
 from tests.alignment import drafting_support as support
 from tests.alignment.drafting_support import ORG, FakeOpenAI, llm_drafter, valid_suggestion
 from tests.conftest import make_client
@@ -237,3 +240,30 @@ def test_dismissing_is_for_the_teams_deciders_and_is_audited(dsession, embedder,
     assert [(e.principal, e.record) for e in entries] == [
         (dismissed.json()["dismissed_by"], failed["id"])
     ]
+
+
+def test_one_requester_has_at_most_five_drafts_waiting(api, djobs, dsession, embedder):
+    """Every organization's jobs share one queue: one key asking again and again would put
+    everyone's work behind its own."""
+    ask = {"team": "T-9", "objectives": ["SO-9"]}
+    for _ in range(5):
+        assert api.post(f"{BASE}/suggestions", json=ask).status_code == 202
+    refused = api.post(f"{BASE}/suggestions", json=ask)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "30"
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_waiting" and len(error["details"]) == 5
+    # A summary is another kind, and another requester has its own five.
+    assert api.post(f"{BASE}/summaries", json={"team": "T-9"}).status_code == 202
+
+    def other(request: Request) -> Principal:
+        principal = Principal(name="another lead", role=Role.admin, org_id=ORG)
+        request.state.principal = principal
+        return principal
+
+    someone = make_client(dsession, embedder)
+    someone.app.dependency_overrides[permissions.authorize] = other
+    with someone:
+        assert someone.post(f"{BASE}/suggestions", json=ask).status_code == 202
+    # Once they have run, the first requester may ask again.
+    djobs.drain()
+    assert api.post(f"{BASE}/suggestions", json=ask).status_code == 202
