@@ -334,7 +334,8 @@ def to_csv(bundle_doc: dict[str, Any]) -> str:
 def _joined_links(okr: dict[str, Any], path: str) -> str:
     links = okr.get("declared_links") or []
     if unsplittable := [i for i, link in enumerate(links) if LINK_SEPARATOR in link]:
-        # Stored before ids were refused a ';': written here, it would read back as two links.
+        # Written here, it would read back as two links. Ids may hold ';' (refusing it would
+        # strand what is stored: references, lookups and re-imports check ids by one rule).
         raise Conflict(
             f"OKR {okr['id']!r} is linked to {links[unsplittable[0]]!r}, whose ';' the CSV form"
             " reads as two ids; export this organization as JSON or YAML, or give that objective"

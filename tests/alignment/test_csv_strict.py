@@ -164,7 +164,7 @@ def test_a_title_that_starts_with_an_apostrophe_and_a_trigger_round_trips() -> N
 
 
 def test_an_export_refuses_a_stored_link_its_separator_would_split() -> None:
-    # Ids with ';' are refused now; one stored before would come back as two links.
+    # An id may hold ';', which the CSV form reads as two links: the export says so instead.
     okr = {"id": "O-1", "team": "T", "cycle": "C", "title": "Grow", "key_results": []}
     with pytest.raises(Conflict) as caught:
         to_csv({"okrs": [{**okr, "declared_links": ["SO-1", "SO-2;b"]}]})
