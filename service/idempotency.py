@@ -37,7 +37,7 @@ from alignment.db import get_app_sessionmaker
 from alignment.errors import Unauthorized
 from service.auth import authenticate, recently_checked
 from service.middleware import json_error, respond
-from service.permissions import failing_too_often
+from service.permissions import count_failure, failing_too_often
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 WAIT_S, POLL_S = 30.0, 0.1
@@ -130,6 +130,8 @@ class IdempotencyMiddleware:
             try:
                 return authenticate(request, session)
             except Unauthorized:
+                # Counted here: a route without the app's check (a 404) would count nothing.
+                count_failure(request)
                 return None
 
     async def _replay(self, send: Send, caller: str, key: str, request_hash: str) -> None:

@@ -229,13 +229,12 @@ def client_address(request: Request) -> str:
 
 
 def attempt_names(request: Request, credential: str) -> list[str]:
-    """The failed-attempt buckets a credential spends from: the client's address, and the key's
-    prefix when the credential names one (an API key's, or a page session ticket's)."""
-    names = [f"address:{client_address(request)}"]
+    """The failed-attempt buckets a credential spends from: the client's address, and that
+    address with the key's prefix (an API key's, or a page session ticket's; "-" for a
+    credential that names none)."""
+    address = client_address(request)
     match = KEY_PATTERN.match(credential) or TICKET.match(credential)
-    if match:
-        names.append(f"prefix:{match.group(1)}")
-    return names
+    return [f"address:{address}", f"pair:{address}|{match.group(1) if match else '-'}"]
 
 
 def _credential(request: Request) -> str | None:
@@ -245,6 +244,14 @@ def _credential(request: Request) -> str | None:
     if header is not None:
         return header.partition(" ")[2].strip()
     return signed_in_ticket(request)
+
+
+def count_failure(request: Request) -> None:
+    """A failed lookup made before the app's (the idempotency middleware's), counted once."""
+    credential = _credential(request)
+    if credential is not None:
+        request.app.state.failed_attempts.failed(attempt_names(request, credential))
+        request.state.failure_counted = True
 
 
 def failing_too_often(request: Request) -> bool:
@@ -260,8 +267,8 @@ def failing_too_often(request: Request) -> bool:
 
 
 def authenticate_limited(request: Request, session: Session) -> Principal:
-    """`authenticate`, refused with 429 before any lookup while the client's address or the
-    key's prefix has failed too often (service/ratelimit.py says how often, and why)."""
+    """`authenticate`, refused with 429 before any lookup while the client's address, or that
+    address with the key's prefix, has failed too often (service/ratelimit.py: how often, why)."""
     credential = _credential(request)
     if credential is None:
         return authenticate(request, session)
@@ -271,7 +278,8 @@ def authenticate_limited(request: Request, session: Session) -> Principal:
     try:
         return authenticate(request, session)
     except Unauthorized:
-        limiter.failed(names)
+        if not getattr(request.state, "failure_counted", False):  # the idempotency check's
+            limiter.failed(names)
         raise
 
 

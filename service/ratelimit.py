@@ -90,38 +90,48 @@ class RateLimiter:
         return (1 - bucket.tokens) / self.rate
 
 
-# Failed authentication (a refused API key or page session, a refused sign-in): 10 a minute per
-# client address and per key prefix, all at once and then one every 6 s. Why 10: a person
-# mistyping a key, or a script whose key was revoked, fails a few times and then stops; ten in a
-# row is well past that, and one more every 6 s is still a try per look at the page. Guessing a
-# key is hopeless at any rate (43 random characters); the limit is about load: each failure
-# costs a database lookup and a hash, and instead of the valid-key limit
-# (GOLDENTHREAD_RATE_LIMIT_PER_MINUTE, 1200) one address gets 10 of them a minute, and one key's
-# prefix 10 a minute however many addresses ask.
+# Failed authentication (a refused API key or page session, a refused sign-in), counted per
+# client address and key prefix together: 10 a minute, all at once and then one every 6 s. Why
+# 10: a person mistyping a key, or a script whose key was revoked, fails a few times and stops;
+# ten in a row is well past that, and one more every 6 s is still a try per look at the page.
+# Why the pair, not the prefix alone: prefixes are public (they name deciders), and a prefix
+# bucket shared by every address would let anyone lock a key out. Guessing a key is hopeless at
+# any rate (43 random characters); the limit is about load (a lookup and a hash per failure),
+# so an address also has 100 failures a minute over all the prefixes it sends: ten times the
+# pair's, so that people behind one office address seldom share a refusal.
 FAILED_AUTH_PER_MINUTE = 10
+FAILED_AUTH_PER_ADDRESS_PER_MINUTE = 100
 
 
 class FailedAttempts:
-    """Failed authentication per client address and per key prefix.
+    """Failed authentication per client address and key prefix (`pair:` buckets) and per
+    client address (`address:` buckets).
 
     Only failures spend; a request that would need a lookup is refused (429) before it, while
     any of its buckets is empty. A key this process checked moments ago needs no lookup and
-    never comes here, so a valid key is slowed only while its own prefix, or its own address,
-    is being refused."""
+    never comes here."""
 
-    def __init__(self, per_minute: int = FAILED_AUTH_PER_MINUTE) -> None:
-        self.buckets = RateLimiter(per_minute)
+    def __init__(
+        self,
+        per_minute: int = FAILED_AUTH_PER_MINUTE,
+        per_address: int = FAILED_AUTH_PER_ADDRESS_PER_MINUTE,
+    ) -> None:
+        self._limits = {"pair": RateLimiter(per_minute), "address": RateLimiter(per_address)}
+
+    def _limit(self, name: str) -> RateLimiter:
+        return self._limits[name.partition(":")[0]]
 
     def check(self, names: Iterable[str]) -> None:
-        wait = max((self.buckets.wait(n) for n in names), default=0.0)
+        waits = [(self._limit(n).wait(n), n) for n in names]
+        wait, name = max(waits, default=(0.0, ""))
         if wait > 0:
-            per_minute = round(self.buckets.rate * 60)
+            per_minute = round(self._limit(name).rate * 60)
             raise TooManyRequests(
-                "too many failed sign-in attempts from this address or for this key; at most "
+                "too many failed sign-in attempts from this address for this key; at most "
                 f"{per_minute} a minute",
                 retry_after=wait,
             )
 
     def failed(self, names: Iterable[str]) -> None:
         for name in names:
-            self.buckets.spend(name)
+            self._limit(name).spend(name)

@@ -66,7 +66,8 @@ def wait_for_deletion(session: Session, org_id: str) -> None:
 def watch_deletion(session: Session, org_id: str) -> Iterator[None]:
     """While the block runs, `session`'s transaction is ended as soon as a delete of `org_id`
     is under way. The block must end before the transaction does."""
-    pid = session.connection().connection.driver_connection.info.backend_pid
+    # Asked of the server: behind PgBouncer the pid the client got at connect time is not it.
+    pid = session.scalar(text("SELECT pg_backend_pid()"))
     _WATCH.add(pid, org_id)
     try:
         yield

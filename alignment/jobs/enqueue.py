@@ -53,6 +53,11 @@ def _refuse_past_the_cap(session: Session, org_id: str, kind: str, requested_by:
     cap = KINDS[kind].most_waiting
     if cap is None:
         return
+    # One requester's asks are counted one at a time: concurrent ones would all see room.
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:who, 0))"),
+        {"who": f"job-cap:{org_id}:{kind}:{requested_by}"},
+    )
     waiting = session.scalars(
         select(Job.id)
         .where(

@@ -1,6 +1,7 @@
 """Failed authentication is limited per client address and per key prefix (service/ratelimit.py):
-after LIMIT failures a refused API key, page session or sign-in gets 429 with Retry-After, before
-any database lookup; a valid key of another prefix, from another address, still works."""
+after LIMIT failures of one address with one prefix, a refused API key, page session or sign-in
+gets 429 with Retry-After, before any database lookup; the same key from another address and
+another key from the same address still work; an address has PER_ADDRESS failures in all."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from tests.conftest import auth, make_client
 from tests.factories import small_bundle
 
 ORG = "acme-failed-auth"
-LIMIT = 10  # failures a minute per address and per prefix (docs/security.md, Abuse limits)
+LIMIT = 10  # failures a minute per address and key prefix (docs/security.md, Abuse limits)
+PER_ADDRESS = 100  # failures a minute per address, over all prefixes
 ELSEWHERE = ("203.0.113.9", 40000)  # another client address than the TestClient's own
 
 
@@ -68,15 +70,47 @@ def test_refused_api_keys_get_429_with_retry_after_and_no_lookup(world, monkeypa
     retried = {**bad, "Idempotency-Key": "retry-1"}
     assert_rate_limited_json(client.post(f"/orgs/{ORG}/score", headers=retried))
     assert seen == []
-    # The address is refused whatever it sends next, a key that does not exist included.
-    unknown = auth(f"gt_zzzzzzzz_{'B' * 43}")
-    assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=unknown))
-    # And the prefix is refused from any address.
+    # The same prefix from another address is not refused: prefixes are public, and a prefix
+    # refused everywhere would let anyone lock a key out.
     elsewhere = TestClient(client.app, client=ELSEWHERE)
-    assert_rate_limited_json(elsewhere.get(f"/orgs/{ORG}/okrs", headers=bad))
-    assert seen == []
+    assert elsewhere.get(f"/orgs/{ORG}/okrs", headers=bad).status_code == 401
+    assert elsewhere.get(f"/orgs/{ORG}/okrs", headers=auth(ian)).status_code == 200
     # A request without credentials costs no lookup and is not counted: still a plain 401.
     assert client.get(f"/orgs/{ORG}/okrs").status_code == 401
+
+
+def test_an_address_has_ten_times_the_failures_over_all_prefixes(world, monkeypatch) -> None:
+    client, ian, ada = world
+    # A new made-up prefix every time, each pair far under its own limit; the address's bucket
+    # refills as the requests take their time, so count until it refuses.
+    statuses = []
+    for n in range(2 * PER_ADDRESS):
+        made_up = auth(f"gt_zz{n:06d}_{'B' * 43}")
+        statuses.append(client.get(f"/orgs/{ORG}/okrs", headers=made_up).status_code)
+        if statuses[-1] != 401:
+            break
+    assert statuses[-1] == 429 and len(statuses) > PER_ADDRESS
+    seen = lookups(monkeypatch)
+    # The address has spent its failures: even a valid key waits (unless checked moments ago).
+    assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=auth(ada)))
+    assert seen == []
+    elsewhere = TestClient(client.app, client=ELSEWHERE)
+    assert elsewhere.get(f"/orgs/{ORG}/okrs", headers=auth(ian)).status_code == 200
+
+
+def test_a_failure_the_idempotency_check_found_counts_once(world) -> None:
+    client, ian, _ = world
+    bad = {**auth(wrong_secret(ian)), "Idempotency-Key": "retry-2"}
+    # Half the limit of requests, each looked up twice (the middleware, then the app).
+    for _ in range(LIMIT // 2):
+        assert client.post(f"/orgs/{ORG}/score", headers=bad).status_code == 401
+    # Counted once each, so the pair still has failures left.
+    plain = auth(wrong_secret(ian))
+    assert client.get(f"/orgs/{ORG}/okrs", headers=plain).status_code == 401
+    # A route without the app's check (no such page) is counted by the middleware alone.
+    for _ in range(LIMIT):
+        client.post("/no-such-route", headers=bad)
+    assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=plain))
 
 
 def csrf_of(page: str) -> str:
@@ -101,7 +135,7 @@ def test_failed_sign_ins_get_429_with_retry_after(world, monkeypatch) -> None:
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
     assert "Too many requests" in limited.text  # the service's error page, as for any 429
     assert seen == []
-    # Sign-ins and the API share the buckets: this address's API keys are refused too.
+    # Sign-ins and the API share the buckets: this address's tries of that key are refused too.
     assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=auth(wrong_secret(ian))))
 
 
@@ -110,8 +144,7 @@ def test_a_valid_key_of_another_prefix_still_works_while_one_is_refused(world) -
     bad = auth(wrong_secret(ian))
     statuses = [client.get(f"/orgs/{ORG}/okrs", headers=bad).status_code for _ in range(LIMIT + 3)]
     assert statuses == [401] * LIMIT + [429] * 3
-    elsewhere = TestClient(client.app, client=ELSEWHERE)
     for _ in range(3):
-        assert elsewhere.get(f"/orgs/{ORG}/okrs", headers=auth(ada)).status_code == 200
-    # The refused prefix itself waits, even with its right secret: the one cost of the limit.
-    assert_rate_limited_json(elsewhere.get(f"/orgs/{ORG}/okrs", headers=auth(ian)))
+        assert client.get(f"/orgs/{ORG}/okrs", headers=auth(ada)).status_code == 200
+    # The refused pair itself waits, even with its right secret: the one cost of the limit.
+    assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=auth(ian)))
