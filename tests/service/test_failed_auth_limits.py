@@ -148,3 +148,20 @@ def test_a_valid_key_of_another_prefix_still_works_while_one_is_refused(world) -
         assert client.get(f"/orgs/{ORG}/okrs", headers=auth(ada)).status_code == 200
     # The refused pair itself waits, even with its right secret: the one cost of the limit.
     assert_rate_limited_json(client.get(f"/orgs/{ORG}/okrs", headers=auth(ian)))
+
+
+def test_a_refused_page_session_is_limited_per_address_and_ticket_prefix(world) -> None:
+    client, ian, ada = world
+    token = csrf_of(client.get("/sign-in").text)
+    client.post("/sign-in", data={"key": ian, "csrf": token}, follow_redirects=False)
+    prefix, issued, mac = client.cookies["gt_session"].split(".")
+    client.cookies.clear()
+    forged = {"Cookie": f"gt_session={prefix}.{issued}.{'0' * len(mac)}"}
+    page = f"/orgs/{ORG}/okrs"
+    statuses = [client.get(page, headers=forged).status_code for _ in range(LIMIT + 2)]
+    assert statuses == [401] * LIMIT + [429] * 2
+    # Another key's session from the same address is its own pair.
+    token = csrf_of(client.get("/sign-in").text)
+    signed_in = client.post("/sign-in", data={"key": ada, "csrf": token}, follow_redirects=False)
+    assert signed_in.status_code == 303
+    assert client.get(page).status_code == 200
