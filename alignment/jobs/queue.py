@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import procrastinate
 from procrastinate import App, PsycopgConnector, RetryStrategy, SyncPsycopgConnector
-from sqlalchemy import make_url
+from sqlalchemy import func, make_url, select
 from sqlalchemy.orm import Session
 
 from alignment.jobs.kinds import KINDS
@@ -80,8 +80,31 @@ def defer(session: Session, job: Job) -> int:
     return task.configure(
         queue=kind.queue,
         lock=f"org:{job.org_id}:scoring" if kind.serial else None,
+        priority=-_waiting_ahead(session, job),
         connection=connection,
     ).defer(job_id=job.id)
+
+
+def _waiting_ahead(session: Session, job: Job) -> int:
+    """The organization's jobs already waiting on this job's queue. Every organization shares
+    the queue, and procrastinate takes the highest priority first, then the oldest: with this
+    as the (negative) priority, an organization's n-th waiting job runs after every other
+    organization's first n, so one organization asking a lot waits for its own work, not
+    everyone else."""
+    same_queue = [name for name, k in KINDS.items() if k.queue == KINDS[job.kind].queue]
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(Job)
+            .where(
+                Job.org_id == job.org_id,
+                Job.kind.in_(same_queue),
+                Job.status.in_(("queued", "retrying")),
+                Job.id != job.id,
+            )
+        )
+        or 0
+    )
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
