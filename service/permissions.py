@@ -274,12 +274,15 @@ def authenticate_limited(request: Request, session: Session) -> Principal:
         return authenticate(request, session)
     names = attempt_names(request, credential)
     limiter = request.app.state.failed_attempts
+    if getattr(request.state, "failure_counted", False):
+        # The idempotency middleware's lookup failed and was counted: this one is the same
+        # refusal (a 401, even when it spent the last try), not a second failure.
+        return authenticate(request, session)
     limiter.check(names)
     try:
         return authenticate(request, session)
     except Unauthorized:
-        if not getattr(request.state, "failure_counted", False):  # the idempotency check's
-            limiter.failed(names)
+        limiter.failed(names)
         raise
 
 

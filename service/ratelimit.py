@@ -1,5 +1,5 @@
 """Rate limits, token buckets in this process: requests per API key, and failed
-authentication attempts per client address and per key prefix.
+authentication attempts per client address with key prefix, and per client address.
 
 Each API replica keeps its own buckets, so N replicas allow up to N times the rate; a shared
 limit (PostgreSQL or a proxy in front) is the step beyond one machine (docs/security.md).
@@ -127,8 +127,9 @@ class FailedAttempts:
         if wait > 0:
             per_minute = round(self._limit(name).rate * 60)
             raise TooManyRequests(
-                "too many failed sign-in attempts from this address for this key; at most "
-                f"{per_minute} a minute",
+                "too many failed sign-in attempts from this address"
+                + (" for this key" if name.startswith("pair:") else "")
+                + f"; at most {per_minute} a minute",
                 retry_after=wait,
             )
 

@@ -14,8 +14,8 @@ class Kind:
     dedupe: bool
     queue: str = "work"
     # Jobs of this kind one requester may have waiting or running in an organization at once.
-    # Every organization's jobs share one first-in, first-out queue: without a cap, one key
-    # asking again and again puts every other organization's work behind its own.
+    # Every organization's jobs share one queue (queue.py gives each a fair share); without a
+    # cap, one key asking again and again would still fill it.
     most_waiting: int | None = None
 
 

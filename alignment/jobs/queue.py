@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import procrastinate
 from procrastinate import App, PsycopgConnector, RetryStrategy, SyncPsycopgConnector
-from sqlalchemy import func, make_url, select
+from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
 from alignment.jobs.kinds import KINDS
@@ -80,31 +80,25 @@ def defer(session: Session, job: Job) -> int:
     return task.configure(
         queue=kind.queue,
         lock=f"org:{job.org_id}:scoring" if kind.serial else None,
-        priority=-_waiting_ahead(session, job),
+        priority=_fair_priority(session, job),
         connection=connection,
     ).defer(job_id=job.id)
 
 
-def _waiting_ahead(session: Session, job: Job) -> int:
-    """The organization's jobs already waiting on this job's queue. Every organization shares
-    the queue, and procrastinate takes the highest priority first, then the oldest: with this
-    as the (negative) priority, an organization's n-th waiting job runs after every other
-    organization's first n, so one organization asking a lot waits for its own work, not
-    everyone else."""
-    same_queue = [name for name, k in KINDS.items() if k.queue == KINDS[job.kind].queue]
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Job)
-            .where(
-                Job.org_id == job.org_id,
-                Job.kind.in_(same_queue),
-                Job.status.in_(("queued", "retrying")),
-                Job.id != job.id,
-            )
-        )
-        or 0
+def _fair_priority(session: Session, job: Job) -> int:
+    """One below the lowest priority among the organization's jobs waiting on this queue (0
+    when none waits). Every organization shares the queue, and procrastinate takes the highest
+    priority first, then the oldest: an organization asking a lot waits behind its own work,
+    not everyone else's behind it. Never above a job it queued earlier, so jobs that share a
+    lock (imports, scoring) still run in the order they were asked for."""
+    lowest = session.scalar(
+        text(
+            "SELECT min(p.priority) FROM procrastinate_jobs p JOIN jobs j ON j.queue_job_id = p.id "
+            "WHERE j.org_id = :org AND j.id <> :job AND p.status = 'todo' AND p.queue_name = :queue"
+        ),
+        {"org": job.org_id, "job": job.id, "queue": KINDS[job.kind].queue},
     )
+    return 0 if lowest is None else min(0, lowest - 1)
 
 
 def libpq_url(sqlalchemy_url: str) -> str:

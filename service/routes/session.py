@@ -120,7 +120,7 @@ async def sign_in(request: Request, session: SessionDep) -> Response:
     ticket = None
     if raw:
         # Limited like a refused API key (service/permissions.py): 429 before the lookup once
-        # this address or this key's prefix has failed too often.
+        # this address, or this address with this key's prefix, has failed too often.
         names = attempt_names(request, raw)
         limiter = request.app.state.failed_attempts
         limiter.check(names)

@@ -45,3 +45,27 @@ def test_a_busy_organization_waits_for_its_own_work_not_everyone_elses(session: 
 
 def _fetch_function(session: Session) -> str:
     return session.scalar(text("SELECT pg_get_functiondef('procrastinate_fetch_job_v2'::regproc)"))
+
+
+def test_jobs_sharing_a_lock_keep_the_order_they_were_asked_in(session: Session) -> None:
+    """Waiting jobs that finish must not lift a later import above an earlier one: the older
+    bundle would be applied last."""
+    import_bundle(session, parse_bundle(small_bundle("busy")))
+    drafts = [_queued(session, "busy", "draft_suggestions", ASK, f"lead-{n}") for n in range(3)]
+    first = _queued(session, "busy", "import", {"upload": 1}, "tool")
+    session.execute(  # the drafts ran
+        text("UPDATE procrastinate_jobs SET status = 'succeeded' WHERE id = ANY(:ids)"),
+        {"ids": drafts},
+    )
+    session.execute(
+        text("UPDATE jobs SET status = 'succeeded' WHERE queue_job_id = ANY(:ids)"),
+        {"ids": drafts},
+    )
+    second = _queued(session, "busy", "import", {"upload": 2}, "tool")
+    order = session.scalars(
+        text(
+            "SELECT id FROM procrastinate_jobs WHERE id = ANY(:ids) ORDER BY priority DESC, id ASC"
+        ),
+        {"ids": [first, second]},
+    ).all()
+    assert order == [first, second]
