@@ -38,7 +38,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: the worker below claims any job in the database, so it must be
+# gone before tests outside this package start workers of their own.
+@pytest.fixture(scope="package")
 def live_url(scored_sample, embedder) -> Iterator[str]:
     import uvicorn
 
