@@ -50,6 +50,38 @@ def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return found
 
 
+# Python reads no decimal integer past 4,300 digits (a ValueError deep in the parser), and no
+# bundle value needs more than 16 (numbers are limited to 2^53): past this, the text is refused.
+MAX_DIGITS = 100
+
+
+class _LongNumber(ValueError):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _json_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_DIGITS:
+        raise _LongNumber(text)
+    return int(text)
+
+
+def _long_number(name: str, text: str, number: str) -> BundleInvalid:
+    at = text.find(number)
+    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    return BundleInvalid(
+        f"{name} holds a number too long to read",
+        details=[
+            {
+                "path": "$",
+                "message": f"line {line}, column {column}: a number of "
+                f"{len(number.lstrip('-'))} digits; at most {MAX_DIGITS}",
+            }
+        ],
+    )
+
+
 # CSafeLoader when available: YAML bundles can be large.
 class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -100,6 +132,10 @@ def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
         raise yaml.constructor.ConstructorError(
             None, None, f"{text!r} is not an integer", node.start_mark
         )
+    if len(text.lstrip("+-")) > MAX_DIGITS:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"a number of {len(text)} digits; at most {MAX_DIGITS}", node.start_mark
+        )
     if text.startswith(("0o", "0x")):
         return int(text, 0)
     return int(text, 10)  # `010` is ten, not YAML 1.1's octal eight
@@ -149,9 +185,11 @@ def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = F
     if json_only or stripped.startswith(("{", "[")):
         check_json_depth(text, name=name)
         try:
-            return json.loads(text, object_pairs_hook=_each_key_once)
+            return json.loads(text, object_pairs_hook=_each_key_once, parse_int=_json_int)
         except _RepeatedKey as exc:
             raise _repeated(name, exc.key, None) from exc
+        except _LongNumber as exc:
+            raise _long_number(name, text, exc.text) from exc
         except json.JSONDecodeError as exc:
             if json_only or _WRITTEN_AS_JSON.match(stripped):
                 raise BundleInvalid(

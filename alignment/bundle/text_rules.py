@@ -1,10 +1,11 @@
 """What any text a person or tool sends may contain, checked where it enters (bundles, API).
 
-Control characters (NUL above all) are refused, naming the field: PostgreSQL cannot store NUL in
-text, and the others are invisible in every view. Unicode bidirectional overrides are removed:
-they can make a title read differently from what it is (an OKR that shows "Cut costs" while its
-characters say otherwise), and no goal needs them. Ids also become URL path segments, so they
-cannot be "." or "..", nor contain "/", "?", "#" or whitespace other than spaces.
+Control characters (NUL above all) and lone UTF-16 surrogates are refused, naming the field:
+PostgreSQL cannot store NUL or a surrogate in text, and the others are invisible in every view.
+Unicode bidirectional overrides are removed: they can make a title read differently from what it
+is (an OKR that shows "Cut costs" while its characters say otherwise), and no goal needs them.
+Ids also become URL path segments, so they cannot be "." or "..", nor contain "/", "?", "#" or
+whitespace other than spaces.
 
 Ids are compared the way people read them: in Unicode NFKC form (`normal_id`), so "Café" typed
 with a combining accent or precomposed, or "ＯＫＲ－１" typed in fullwidth, name the same record
@@ -22,6 +23,8 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# A JSON escape like "\ud800" decodes to half of a UTF-16 pair, which no UTF-8 text can hold.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
 ID_FORBIDDEN = re.compile(r"[/?#\t\n\r]")
 ID_MAX = 200
@@ -34,6 +37,11 @@ def plain_text(value: str) -> str:
         raise ValueError(
             f"contains the control character U+{ord(match.group()):04X} at position "
             f"{match.start()}; remove it"
+        )
+    if match := LONE_SURROGATE.search(value):
+        raise ValueError(
+            f"contains U+{ord(match.group()):04X} at position {match.start()}, half of a UTF-16 "
+            "surrogate pair that is no character; send the whole character"
         )
     plain = BIDI_OVERRIDES.sub("", value)
     if value.strip() and not plain.strip():

@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from alignment.bundle.schema import Number
 from alignment.bundle.text_rules import plain_id, plain_text
 from alignment.vocabulary import LeadLag
 
@@ -66,8 +67,10 @@ class EvidenceRef(_Out):
 class SuggestedKeyResult(_Out):
     title: Short = Field(description="An outcome that can be measured, not a task.")
     unit: Unit
-    baseline: float | None = Field(description="Where the measure stands now; null if unknown.")
-    target: float
+    # The bundle's measurement rules: an approved suggestion becomes a key result like an
+    # imported one, so `true` or 10**20 is refused here as there.
+    baseline: Number | None = Field(description="Where the measure stands now; null if unknown.")
+    target: Number
     kind: LeadLag
 
 

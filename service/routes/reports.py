@@ -7,7 +7,6 @@ Building runs as a job (202 + `/jobs/{id}`), never inside a request. The report'
 the web UI (`/`, `/orgs/{id}/report.html`) are in `report_pages`.
 """
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -16,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
+from alignment.bundle.schema import Date
 from alignment.bundle.text_rules import LookupId
 from alignment.jobs import enqueue
 from alignment.report import finding_rows, store
@@ -42,7 +42,7 @@ class ReportIn(BaseModel):
     perspective: list[str] = Field(default_factory=list)
     kind: list[str] = Field(default_factory=list, description="Only these finding kinds.")
     severity: list[str] = Field(default_factory=list)
-    as_of: date | None = Field(
+    as_of: Date | None = Field(
         default=None, description="Measure staleness on this day (default: latest check-in)."
     )
     settings: dict[str, Any] | None = Field(

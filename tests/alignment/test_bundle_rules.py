@@ -698,3 +698,27 @@ def test_a_yaml_export_reads_back_as_written_text_that_looks_like_a_number() -> 
     text = dump_document(document, fmt="yaml")
     assert load_document(text) == document
     assert parse_bundle(load_document(text)).okrs[0].title == "1e3"
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ('{"format": "goldenthread.bundle/v1",\n "cycles": [{"id": "c", "start": ' + "1" * 5001
+         + "}]}", "line 2, column 34"),
+        ("format: goldenthread.bundle/v1\ncycles:\n- id: c\n  start: " + "1" * 5001,
+         "line 4, column 10"),
+        ('{"a": -' + "9" * 101 + "}", "line 1, column 7"),
+    ],
+)  # fmt: skip
+def test_a_number_too_long_to_read_is_refused_with_its_line_not_a_crash(
+    text: str, where: str
+) -> None:
+    # Python reads no integer of more than 4,300 digits: a ValueError escaped as a 500 before.
+    with pytest.raises(BundleInvalid) as caught:
+        load_document(text)
+    message = caught.value.details[0]["message"]
+    assert message.startswith(where) and "digits; at most 100" in message, message
+
+
+def test_a_hundred_digit_number_is_still_read_and_left_to_the_schema() -> None:
+    assert load_document('{"a": ' + "9" * 100 + "}") == {"a": int("9" * 100)}

@@ -92,6 +92,18 @@ def test_edit_then_reject_flows_and_list_filters(api, djobs):
     ]
     assert api.get(f"{BASE}/{one['id']}").json()["status"] == "pending"
 
+    # A person's edit is held to the bundle's measurement rules: `true` once became a target 1.0.
+    first = one["payload"]["suggestions"][0]
+    for target, says in ((True, "not true or false"), (10**20, "beyond what is stored exactly")):
+        kr = {**first["key_results"][0], "target": target}
+        bad = {**one["payload"], "suggestions": [{**first, "key_results": [kr]}]}
+        refused = api.post(f"{BASE}/{one['id']}/approve", json={"edited": bad})
+        assert refused.status_code == 422, refused.text
+        [detail] = refused.json()["error"]["details"]
+        assert detail["path"] == "$.edited.suggestions[0].key_results[0].target", detail
+        assert says in detail["message"]
+    assert api.get(f"{BASE}/{one['id']}").json()["status"] == "pending"
+
     edited = {**one["payload"]}
     edited["suggestions"] = [{**edited["suggestions"][0], "title": "Routes drawn from data"}]
     approved = api.post(f"{BASE}/{one['id']}/approve", json={"edited": edited}).json()

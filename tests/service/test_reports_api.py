@@ -138,6 +138,12 @@ def test_bad_filters_and_settings_are_422_with_paths(client, scored_sample) -> N
         assert once.status_code == 422
         assert once.json()["error"]["details"][0]["path"] == f"$.settings.{name}"
     assert client.get(f"/orgs/{org}/reports/settings").json()["overrides"] == {}
+    # Nor is a number a day: pydantic reads 0 and "86400" as Unix timestamps (1970-01-01/02).
+    for as_of in (0, "86400", 12345):
+        dated = client.post(f"/orgs/{org}/reports", json={"as_of": as_of})
+        assert dated.status_code == 422, dated.text
+        [detail] = dated.json()["error"]["details"]
+        assert detail["path"] == "$.as_of" and "YYYY-MM-DD" in detail["message"]
 
 
 def test_settings_are_stored_as_they_are_read(client, scored_sample) -> None:
