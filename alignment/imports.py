@@ -182,6 +182,14 @@ def _to_cell(
     )
     if where := cell(problem["path"]):
         return {"path": where, "message": message}
+    stored = re.match(r"\$\.okrs\[(\d+)\]", problem["path"])
+    mine = re.search(r"row \d+, column \w+", message)
+    if stored and mine:
+        # A clash with a stored OKR that the merged bundle lists after the file's own row: the
+        # file's cell is the one to change, so the problem is named there.
+        owner = document["okrs"][int(stored.group(1))]["id"]
+        said = message.replace(f" (first at {mine.group()})", "")
+        return {"path": mine.group(), "message": f"{said}: the stored OKR {owner!r} has it"}
     check_in = re.fullmatch(r"\$\.check_ins\[(\d+)\]\.key_result", problem["path"])
     if check_in:
         item = document["check_ins"][int(check_in.group(1))]

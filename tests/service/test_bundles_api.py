@@ -744,3 +744,21 @@ def test_a_bundle_sent_as_a_form_upload_or_compressed_is_refused_by_name(
         "header.content-encoding": "'gzip' is not supported"
     }
     assert client.get(f"/orgs/{org}").status_code == 404  # nothing imported, no job to fail
+
+
+def test_csv_names_its_own_row_when_the_clash_is_with_a_stored_record_listed_later(
+    client: TestClient, acme: None
+) -> None:
+    """O-1's row takes O-2's key result id: the stored O-2 comes after O-1 in the merged
+    bundle, so the clash was found there and named at a bundle path the file does not have."""
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    mine = [r for r in rows if r["okr_id"] == "O-1"]
+    mine[0]["kr_id"] = "O-2-KR1"
+    before = exported(client)
+    found = rejected(post_csv(client, write_csv(mine, tuple(rows[0]))))
+    assert "$." not in " ".join([*found, *found.values()]), found
+    assert "row 2, column kr_id" in found, found
+    assert found["row 2, column kr_id"] == (
+        "duplicate key result id 'O-2-KR1': the stored OKR 'O-2' has it"
+    )
+    assert exported(client) == before
