@@ -76,4 +76,15 @@ def field_message(error: Mapping[str, Any]) -> str:
     """A pydantic error's message in the words of the document rather than of the code."""
     if error.get("type") in _OBJECT_EXPECTED:
         return "Input should be an object (field names with their values)"
-    return str(error["msg"])
+    if error.get("type") in _LENGTH and isinstance(error.get("input"), str):
+        # A length checked after a validator (`Annotated[PlainText, Field(max_length=...)]`)
+        # is worded for any sized value: "at most 2000 items after validation".
+        bound, limit = _LENGTH[error["type"]]
+        limit_value, actual = error["ctx"][limit], error["ctx"]["actual_length"]
+        unit = "character" if limit_value == 1 else "characters"
+        return f"Text should have {bound} {limit_value} {unit}, not {actual}"
+    # pydantic's words before the message of one of our rules (a validator's ValueError).
+    return str(error["msg"]).removeprefix("Value error, ")
+
+
+_LENGTH = {"too_long": ("at most", "max_length"), "too_short": ("at least", "min_length")}

@@ -46,7 +46,7 @@ class ErrorBody(BaseModel):
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries for error statuses, so clients (and fuzzers) know every answer."""
     meaning = {
-        400: "The body could not be read (not UTF-8 or not JSON).",
+        400: "The body could not be read.",
         401: "No valid API key.",
         403: "The key's role may not do this.",
         404: "No such record in the key's organization.",
@@ -138,14 +138,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = getattr(exc, "code", None) or {404: "not_found", 405: "method_not_allowed"}.get(
+            exc.status_code, "http_error"
+        )
+        details = getattr(exc, "details", None)  # service/json_body.BodyRefused names them
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
         if _wants_page(request):
-            return error_page(request, exc.status_code, str(exc.detail), None, headers)
+            return error_page(request, exc.status_code, str(exc.detail), details, headers)
         return JSONResponse(
-            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
+            error_body(code, str(exc.detail), details),
+            status_code=exc.status_code,
+            headers=headers,
         )
 
 

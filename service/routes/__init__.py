@@ -3,6 +3,7 @@
 from fastapi import Depends, FastAPI
 
 from service.errors import documented
+from service.json_body import read_bodies_strictly
 from service.permissions import authorize
 from service.routes import (
     access,
@@ -48,6 +49,8 @@ PROTECTED = [
 def include_routes(app: FastAPI) -> None:
     """Each router straight on the app: every level of included routers is one more pass of
     FastAPI's matching per request."""
+    for router in [*PUBLIC, *PROTECTED]:
+        read_bodies_strictly(router)
     for router in PUBLIC:
         app.include_router(router)
     for router in PROTECTED:

@@ -1,0 +1,161 @@
+"""JSON request bodies held to what bundles are (docs/bundle-v1.md): UTF-8 text, nested at most
+MAX_DEPTH levels, no key named twice in one object, and no integer too long for Python to read.
+What breaks a rule is refused (422) with where it is, in the one error shape (service/errors.py).
+
+FastAPI reads a route's JSON body with `await request.json()` and answers any error but a
+JSON syntax error with a bare 400 "There was an error parsing the body". So the routes get a
+request whose `json()` applies these rules (`StrictJSONRoute`), and what it refuses is an
+HTTPException, the one kind of error FastAPI passes on from reading a body.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
+
+from alignment.bundle.nesting import JSON_STRING, MAX_DEPTH
+from alignment.bundle.validate import json_path
+
+# Strings first, so that a bracket inside one is not counted as nesting.
+_STRING_OR_BRACKET = re.compile(f"{JSON_STRING.pattern}|[\\[\\]{{}}]", re.DOTALL)
+
+
+class BodyRefused(HTTPException):
+    code = "invalid"
+
+    def __init__(self, message: str, details: list[dict[str, str]]) -> None:
+        super().__init__(422, message)
+        self.details = details
+
+
+class _TooLong:
+    """Where an integer too long to read was (the parser cannot say where it stopped)."""
+
+    def __init__(self, digits: int) -> None:
+        self.digits = digits
+
+
+class _KeysTwice(dict[str, Any]):
+    """An object with keys named twice: the parser's hook does not know the object's path."""
+
+    twice: list[str]
+
+
+def read_json(raw: bytes) -> Any:
+    try:
+        text = raw.decode("utf-8-sig")  # JSON is UTF-8 (RFC 8259); a byte order mark is harmless
+    except UnicodeDecodeError as exc:
+        bad = f"byte {exc.start} (0x{raw[exc.start]:02x}) is not valid UTF-8"
+        raise BodyRefused(
+            "the request body is not UTF-8 text",
+            [{"path": "$", "message": f"{bad}; send the body as UTF-8"}],
+        ) from exc
+    _check_depth(text)
+    marked = False
+
+    def integer(digits: str) -> int | _TooLong:
+        nonlocal marked
+        try:
+            return int(digits)
+        except ValueError:  # beyond sys.get_int_max_str_digits(): int() refuses to read it
+            marked = True
+            return _TooLong(len(digits.lstrip("-")))
+
+    def each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal marked
+        found = dict(pairs)
+        if len(found) == len(pairs):
+            return found
+        # Parsers keep the last value of a key named twice: the first would go without a word.
+        marked = True
+        seen: set[str] = set()
+        twice = _KeysTwice(found)
+        twice.twice = list(dict.fromkeys(k for k, _ in pairs if k in seen or seen.add(k)))
+        return twice
+
+    document = json.loads(text, object_pairs_hook=each_key_once, parse_int=integer)
+    if marked:
+        _refuse_marked(document)
+    return document
+
+
+def _check_depth(text: str) -> None:
+    # Python's parser recurses once per level: thousands of levels end in RecursionError.
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return  # most bodies: too few brackets to nest that deep, seen without a scan
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(text):
+        opened = token.group()
+        if opened in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise BodyRefused(
+                    f"the request body is nested more than {MAX_DEPTH} levels deep",
+                    [{"path": "$", "message": f"at character {token.start()}: too deep"}],
+                )
+        elif opened in "]}":
+            depth -= 1
+
+
+def _refuse_marked(document: Any) -> None:
+    problems = list(_marks(document, ()))
+    summaries = {
+        "number": "the request body holds a number too long to read",
+        "twice": "the request body names a key twice in one object",
+    }
+    message = "; ".join(summaries[kind] for kind in dict.fromkeys(kind for kind, _ in problems))
+    raise BodyRefused(message, [problem for _, problem in problems])
+
+
+def _marks(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[str, dict[str, str]]]:
+    """Each mark the parser left, in document order (depth is bounded by `_check_depth`)."""
+    if isinstance(value, _TooLong):
+        limit = sys.get_int_max_str_digits()
+        message = f"a number of {value.digits} digits; at most {limit}"
+        yield "number", {"path": json_path(path), "message": message}
+    elif isinstance(value, _KeysTwice):
+        for key in value.twice:
+            message = (
+                f"{key!r} appears twice in one object; keep one (JSON readers keep the last "
+                "and would drop the first without a word)"
+            )
+            yield "twice", {"path": json_path((*path, key)), "message": message}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _marks(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _marks(item, (*path, index))
+
+
+class StrictJSONRequest(Request):
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            self._json = read_json(await self.body())
+        return self._json
+
+
+class StrictJSONRoute(APIRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict_json_handler(request: Request) -> Response:
+            return await handler(StrictJSONRequest(request.scope, request.receive))
+
+        return strict_json_handler
+
+
+def read_bodies_strictly(router: APIRouter) -> None:
+    """Give the router's routes `StrictJSONRoute`'s reading. FastAPI builds an included
+    route's handler from the route itself, and the routers' modules make their routes as plain
+    APIRoutes; it adds no state, so the class can change after the fact."""
+    for route in router.routes:
+        if type(route) is APIRoute:
+            route.__class__ = StrictJSONRoute
