@@ -57,7 +57,7 @@ def delete_org(session: Session, org_id: str) -> None:
     (jobs/abandon.py); everything it holds goes with it (ON DELETE CASCADE)."""
     from alignment.jobs.abandon import abandon_jobs
 
+    abandon_jobs(session, org_id)  # first: a delete that waited for another finds it gone
     org = require_org(session, org_id)
-    abandon_jobs(session, org_id)
     session.delete(org)
     session.flush()

@@ -25,6 +25,7 @@ from alignment.access.keys import KEY_PATTERN
 from alignment.access.ownership import teams_touched
 from alignment.access.principal import Principal, Role
 from alignment.bundle.text_rules import normal_id
+from alignment.deletion_turns import take_turn
 from alignment.drafting.store import get_draft
 from alignment.errors import Forbidden, Invalid, NotFound, Unauthorized
 from alignment.tenancy import set_tenant_at_begin
@@ -43,6 +44,10 @@ WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # POSTs that store nothing (a body too rich for a query string): not audited as writes, so the
 # team page's live suggestion does not add an audit entry per pause in typing.
 STORES_NOTHING = frozenset({("POST", "/orgs/{org_id}/suggest-parent")})
+DELETES_THE_ORG = ("DELETE", "/orgs/{org_id}")
+# GETs that may store something (the report page queues its next run): they take their turn
+# with a delete of the organization as writes do.
+READS_THAT_WRITE = frozenset({("GET", "/orgs/{org_id}/report.html")})
 ORG_READERS = frozenset({ADMIN, OFFICE, LEAD, INTEGRATION})
 ANALYSTS = frozenset({ADMIN, OFFICE, INTEGRATION})  # scores, reports and exports
 DECIDERS = frozenset({ADMIN, OFFICE, LEAD})  # drafts; a team lead's only for its own teams
@@ -346,7 +351,13 @@ def _authorize(
         _check_teams(
             session, principal, rule.team_check, org_id or "", request, _as_the_route_reads(body)
         )
-    if request.method in WRITE_METHODS and (request.method, route.path) not in STORES_NOTHING:
+    endpoint = (request.method, route.path)
+    writes = request.method in WRITE_METHODS and endpoint not in STORES_NOTHING
+    if (writes or endpoint in READS_THAT_WRITE) and (writes_to := org_id or principal.org_id):
+        # After every check (a refused delete must not end the organization's running jobs)
+        # and before the route's first write: alignment/deletion_turns.py.
+        take_turn(session, writes_to, deleting=endpoint == DELETES_THE_ORG)
+    if writes:
         # Added before the route runs, in its transaction: the entry exists exactly when the
         # write does (a refused or failed write rolls both back).
         audit.record(

@@ -30,14 +30,15 @@ from alignment import db
 log = logging.getLogger(__name__)
 POLL_S = 0.25  # how long a delete may wait for a running job of its organization to end
 
-_KEY = "hashtextextended('org-delete:' || {}, 0)"
-_ANNOUNCE = text(f"SELECT pg_advisory_xact_lock({_KEY.format(':org')})")
-_WAIT = text(f"SELECT pg_advisory_xact_lock_shared({_KEY.format(':org')})")
+# Also the turn an API request's write takes (alignment/deletion_turns.py).
+DELETION_KEY = "hashtextextended('org-delete:' || {}, 0)"
+_ANNOUNCE = text(f"SELECT pg_advisory_xact_lock({DELETION_KEY.format(':org')})")
+_WAIT = text(f"SELECT pg_advisory_xact_lock_shared({DELETION_KEY.format(':org')})")
 # The organizations a delete holds the lock of; the shared holds taken end with the statement
 # (the watch's connection autocommits), so a delete waits for one statement at most.
 _PROBE = text(
     "SELECT org FROM unnest(CAST(:orgs AS text[])) AS org "
-    f"WHERE NOT pg_try_advisory_xact_lock_shared({_KEY.format('org')})"
+    f"WHERE NOT pg_try_advisory_xact_lock_shared({DELETION_KEY.format('org')})"
 )
 _END = text("SELECT pg_terminate_backend(:pid)")
 # procrastinate deletes only jobs still `todo`: one a worker has just taken is the worker's.
