@@ -20,7 +20,7 @@ from alignment.bundle.validate import json_path
 from alignment.drafting import sources, store
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionSet
 from alignment.errors import Conflict, Invalid, field_message
-from alignment.models import Cycle, Okr
+from alignment.models import Cycle, KeyResult, Okr
 from alignment.records import KINDS
 
 APPROVED = ("approved", "edited_and_approved")
@@ -207,8 +207,35 @@ def _refuse_restated(session: Session, draft: store.Draft, suggestions: list, wh
             message = f"the same title as suggestion {earlier[key]}; each OKR needs its own"
             details.append({"path": path, "message": message})
         earlier.setdefault(key, i)
+    if not details:  # a restated title already says it all
+        details = _restated_key_results(session, draft, suggestions, where, [r.id for r in rows])
     if details:
         raise Conflict("the draft restates an OKR the team already has", details=details)
+
+
+def _restated_key_results(
+    session: Session, draft: store.Draft, suggestions: list, where: str, okr_ids: list[str]
+) -> list[dict[str, str]]:
+    """A suggestion whose OKR title was edited still restates the team's work when its key
+    results are ones the team already measures in the cycle (the same draft sent twice, one
+    approved, the other retitled): named per key result, as the title is."""
+    rows = session.execute(
+        select(KeyResult.id, KeyResult.okr_id, KeyResult.title).where(
+            KeyResult.org_id == draft.org_id, KeyResult.okr_id.in_(okr_ids)
+        )
+    ).all()
+    existing = {_same_title(title): (kr_id, okr_id) for kr_id, okr_id, title in rows}
+    details = []
+    for i, s in enumerate(suggestions):
+        for j, kr in enumerate(s.key_results):
+            if found := existing.get(_same_title(kr.title)):
+                message = (
+                    f"team {draft.team_id!r} already measures this in {draft.cycle_id}: key "
+                    f"result {found[0]!r} of OKR {found[1]!r}; edit it or reject this draft"
+                )
+                path = f"{where}.suggestions[{i}].key_results[{j}].title"
+                details.append({"path": path, "message": message})
+    return details
 
 
 def _ensure_cycle(session: Session, draft: store.Draft, may_define_cycle: bool) -> None:

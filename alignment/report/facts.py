@@ -43,6 +43,10 @@ class OkrRow(NamedTuple):
     cycle_id: str
     title: str
     description: str | None
+    # The day it was added, when that was after the organization's first OKRs came in (None
+    # for those: how long they existed before is unknown). A new OKR is not stale from the
+    # start of a cycle it joined late.
+    added_on: date | None = None
 
 
 class KrRow(NamedTuple):
@@ -230,10 +234,16 @@ def _okrs(session: Session, org_id: str) -> dict[str, OkrRow]:
         Okr.cycle_id,
         Okr.title,
         Okr.description,
+        Okr.created_at,
         where=Okr.org_id == org_id,
         order=(func.length(Okr.id), Okr.id),
     )
-    return {r.id: OkrRow(*r) for r in found}
+    # The first OKRs share one transaction's timestamp: the import that brought them in.
+    first = min((r.created_at for r in found), default=None)
+    return {
+        r.id: OkrRow(*r[:-1], added_on=r.created_at.date() if r.created_at != first else None)
+        for r in found
+    }
 
 
 def _key_results(session: Session, org_id: str) -> dict[str, list[KrRow]]:

@@ -125,10 +125,14 @@ def _stale(
                 continue
             severity = "medium"
             reason = f"no check-in on {okr_id} for {days} days (since {last}){ended}"
-        elif start is not None and (measured_on - start).days > config.stale_days:
-            days = (measured_on - start).days
+        elif (since := _expected_since(start, okr.added_on)) is not None and (
+            measured_on - since
+        ).days > config.stale_days:
+            days = (measured_on - since).days
             severity = "high"
             reason = f"no check-in on {okr_id} at all, {days} days into cycle {okr.cycle_id}"
+            if since != start:
+                reason = f"no check-in on {okr_id} at all, {days} days after it was added"
             if ended:
                 reason = f"no check-in on {okr_id} at all{ended}"
         else:
@@ -140,6 +144,14 @@ def _stale(
         )  # fmt: skip
         out.append(rec.okr_scope(finding, [okr_id]))
     return out
+
+
+def _expected_since(start: date | None, added_on: date | None) -> date | None:
+    """From when an OKR without check-ins is expected to have one: its cycle's start, or the
+    day it was added when that came later (an OKR approved in week 7 is not 7 weeks late)."""
+    if start is None or added_on is None:
+        return start
+    return max(start, added_on)
 
 
 def _elapsed(facts: OrgFacts, cycle_id: str, day: date | None) -> float | None:

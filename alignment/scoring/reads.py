@@ -113,10 +113,13 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
         }
         for r in rows
     ]
+    # An OKR written since the last run has no rows yet: it is unscored, not an orphan.
+    verdict = stored_verdicts(session, org_id).get(okr_id, "not_scored") if rows else "not_scored"
     return {
         "okr_id": okr_id,
         "title": okr.title,
-        "orphan": not any(lk["label"] == "aligned" for lk in links),
+        "verdict": verdict,
+        "orphan": verdict == "orphan",
         "links": links,
     }
 

@@ -8,7 +8,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from alignment import repository
+from alignment.jobs import SCORE_PARAMS, enqueue
 from alignment.records import KINDS, RecordKind, filter_type
+from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}")
@@ -21,6 +23,21 @@ _DELETE_NOTES = {
     "teams": "Refused (409) while OKRs or child teams reference it.",
     "cycles": "Refused (409) while OKRs reference it.",
 }
+
+# Cycles carry no text the engine reads; every other kind changes what scoring sees.
+_UNSCORED = {"cycles"}
+
+
+def _queue_scoring(
+    kind: RecordKind, org_id: str, session: SessionDep, by: CurrentPrincipal, response: Response
+) -> None:
+    """A write queues scoring in its own transaction (joining a job that waits), as an import
+    does: an OKR created here would otherwise stay unscored until someone asked, and a team
+    lead may not ask. The header names the job."""
+    if kind.path in _UNSCORED:
+        return
+    job = enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=by.name).job
+    response.headers["Scoring-Job"] = f"/jobs/{job.id}"
 
 
 def _add_routes(kind: RecordKind) -> None:
@@ -37,8 +54,16 @@ def _add_routes(kind: RecordKind) -> None:
     # FastAPI needs the filter parameters in the signature to document and parse them.
     list_.__signature__ = _with_filters(list_, kind)  # type: ignore[attr-defined]
 
-    def create(org_id: str, body: create_model, session: SessionDep) -> dict[str, Any]:  # type: ignore[valid-type]
-        return repository.create_record(session, kind, org_id, body.model_dump())
+    def create(
+        org_id: str,
+        body: create_model,  # type: ignore[valid-type]
+        session: SessionDep,
+        principal: CurrentPrincipal,
+        response: Response,
+    ) -> dict[str, Any]:
+        created = repository.create_record(session, kind, org_id, body.model_dump())
+        _queue_scoring(kind, org_id, session, principal, response)
+        return created
 
     def read(org_id: str, record_id: str, session: SessionDep) -> dict[str, Any]:
         return repository.get_record(session, kind, org_id, record_id)
@@ -48,14 +73,22 @@ def _add_routes(kind: RecordKind) -> None:
         record_id: str,
         body: update_model,  # type: ignore[valid-type]
         session: SessionDep,
+        principal: CurrentPrincipal,
+        response: Response,
     ) -> dict[str, Any]:
-        return repository.update_record(
+        updated = repository.update_record(
             session, kind, org_id, record_id, body.model_dump(exclude_unset=True)
         )
+        _queue_scoring(kind, org_id, session, principal, response)
+        return updated
 
-    def remove(org_id: str, record_id: str, session: SessionDep) -> Response:
+    def remove(
+        org_id: str, record_id: str, session: SessionDep, principal: CurrentPrincipal
+    ) -> Response:
         repository.delete_record(session, kind, org_id, record_id)
-        return Response(status_code=204)
+        response = Response(status_code=204)
+        _queue_scoring(kind, org_id, session, principal, response)
+        return response
 
     name = kind.path.replace("-", "_")
     router.add_api_route(

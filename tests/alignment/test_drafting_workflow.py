@@ -213,11 +213,7 @@ def test_two_drafts_of_one_request_become_one_okr(dsession, pending, embedder):
     assert f"already has OKR '{pending.id}-O1'" in detail["message"]
     assert _okrs(dsession) == before
     assert store.get_draft(dsession, ORG, twin.id).status == "pending"
-    # Retitled by the person, it is an OKR of its own.
-    edited = copy.deepcopy(twin.payload)
-    edited["suggestions"][0]["title"] = "Supervisors grown from the night shift"
-    approve.approve_draft(dsession, ORG, twin.id, decided_by="maria", edited=edited)
-    assert _okrs(dsession) == before + 1
+    # Retitled only, it would still restate the key results: the next test.
 
 
 def test_a_second_decision_that_differs_is_refused_not_dropped(dsession, pending):
@@ -282,3 +278,25 @@ def test_a_restated_okr_is_named_with_its_own_title(dsession, pending, embedder)
     with pytest.raises(Conflict) as caught:
         approve.approve_draft(dsession, ORG, twin.id, decided_by="maria", edited=edited)
     assert f"titled {stored_title!r}" in caught.value.details[0]["message"]
+
+
+def test_a_retitled_twin_still_restating_the_key_results_is_refused(dsession, pending, embedder):
+    """The same request sent twice gives two drafts; once one is approved, giving the other a
+    new title must not create the same key results again under it."""
+    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
+    twin = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    before = _okrs(dsession)
+    edited = copy.deepcopy(twin.payload)
+    edited["suggestions"][0]["title"] = "A title of its own"
+    with pytest.raises(Conflict) as caught:
+        approve.approve_draft(dsession, ORG, twin.id, decided_by="maria", edited=edited)
+    paths = [d["path"] for d in caught.value.details]
+    assert paths[0] == "$.edited.suggestions[0].key_results[0].title", paths
+    assert f"of OKR '{pending.id}-O1'" in caught.value.details[0]["message"]
+    assert _okrs(dsession) == before and twin.status == "pending"
+    # Key results of its own pass.
+    for j, kr in enumerate(edited["suggestions"][0]["key_results"]):
+        kr["title"] = f"Distinct measure number {j + 1} of the retitled OKR"
+    approved = approve.approve_draft(dsession, ORG, twin.id, decided_by="maria", edited=edited)
+    assert approved["status"] == "edited_and_approved" and _okrs(dsession) == before + 1

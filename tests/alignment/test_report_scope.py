@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from sqlalchemy import select, update
 
 from alignment.imports import import_document
-from alignment.models import CheckIn, CheckInDrift, content_hash
+from alignment.models import CheckIn, CheckInDrift, Okr, content_hash
 from alignment.report import ReportFilters, build_report
 from alignment.report.evidence_text import EvidenceText
 from alignment.report.findings import unsigned_zero
@@ -68,6 +68,29 @@ def test_a_check_in_without_a_date_counts_on_any_day_but_not_for_staleness(
     later = build_report(session, org, embedder=embedder, filters=ReportFilters(
         kind=("stale_checkin",)))  # fmt: skip
     assert "stale_checkin:O-28" in {f["key"] for f in later.findings}
+
+
+def test_an_okr_added_late_in_its_cycle_is_expected_to_check_in_from_the_day_it_was_added(
+    session, scored_sample, embedder
+):
+    """O-28 has no check-in, 50 days into its cycle: stale, unless it was only added lately
+    (approved from a suggestion, or created through the API, after the first import)."""
+    org = scored_sample
+    only_stale = ReportFilters(kind=("stale_checkin",))
+    before = build_report(session, org, embedder=embedder, filters=only_stale)
+    assert "stale_checkin:O-28" in {f["key"] for f in before.findings}
+    # The first import brought the others in on Sep 1; O-28 was added on Nov 10.
+    session.execute(update(Okr).where(Okr.org_id == org).values(created_at="2026-09-01"))
+    session.execute(
+        update(Okr).where(Okr.org_id == org, Okr.id == "O-28").values(created_at="2026-11-10")
+    )
+    young = build_report(session, org, embedder=embedder, filters=only_stale)
+    assert young.as_of == date(2026, 11, 20)
+    assert "stale_checkin:O-28" not in {f["key"] for f in young.findings}
+    later = build_report(session, org, embedder=embedder, filters=only_stale,
+                         as_of=date(2026, 12, 30))  # fmt: skip
+    [finding] = [f for f in later.findings if f["key"] == "stale_checkin:O-28"]
+    assert finding["reason"] == "no check-in on O-28 at all, 50 days after it was added"
 
 
 def strategy_only(title: str = "Grow") -> dict:

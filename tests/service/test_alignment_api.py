@@ -288,3 +288,27 @@ def test_a_weak_link_below_rank_one_keeps_the_okr_in_review_everywhere(
     assert _verdicts_listed(client, scored_sample)[okr] == "needs_review"
     queue = client.get(f"/orgs/{scored_sample}/review-queue").json()["items"]
     assert okr in {i["okr_id"] for i in queue}
+
+
+def test_an_okr_written_through_the_api_is_queued_for_scoring_not_called_an_orphan(
+    client, jobs
+) -> None:
+    assert client.post("/bundles", json=small_bundle("acme-new")).status_code == 200
+    jobs.drain()  # the import's scoring
+    okr = {"id": "O-9", "team": "T-1", "cycle": "2026-Q3", "title": "Cut dispensing errors"}
+    created = client.post("/orgs/acme-new/okrs", json=okr)
+    assert created.status_code == 201, created.text
+    queued = client.get(created.headers["Scoring-Job"]).json()
+    assert queued["kind"] == "score" and queued["status"] == "queued"
+    # Until that job runs the OKR has no scores: it is not scored, which is not an orphan.
+    before = client.get("/orgs/acme-new/okrs/O-9/links").json()
+    assert (before["verdict"], before["orphan"], before["links"]) == ("not_scored", False, [])
+    # A second write joins the job that waits; a cycle (no text the engine reads) queues none.
+    patched = client.patch("/orgs/acme-new/okrs/O-9", json={"title": "Halve dispensing errors"})
+    assert patched.headers["Scoring-Job"] == created.headers["Scoring-Job"]
+    cycle = {"id": "2027-Q1", "start": "2027-01-01", "end": "2027-03-31"}
+    assert "Scoring-Job" not in client.post("/orgs/acme-new/cycles", json=cycle).headers
+    jobs.drain()
+    after = client.get("/orgs/acme-new/okrs/O-9/links").json()
+    assert after["verdict"] in ("aligned", "needs_review", "orphan") and after["links"]
+    assert after["orphan"] == (after["verdict"] == "orphan")
