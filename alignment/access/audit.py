@@ -22,17 +22,28 @@ def record(
     request_id: str | None = None,
 ) -> None:
     """Add an entry in the caller's transaction: it exists exactly when the write does."""
-    session.add(
-        AuditEntry(
-            org_id=org_id,
-            principal=principal.name,
-            key_id=principal.key_id,
-            action=action,
-            record=record,
-            details=details,
-            request_id=request_id,
-        )
+    entry = AuditEntry(
+        org_id=org_id,
+        principal=principal.name,
+        key_id=principal.key_id,
+        action=action,
+        record=record,
+        details=details,
+        request_id=request_id,
     )
+    session.add(entry)
+    session.info[_PENDING] = entry
+
+
+_PENDING = "goldenthread.audit_entry"
+
+
+def name_created(session: Session, record_id: str) -> None:
+    """Name the record a create made in its transaction's entry: the entry is written before
+    the route runs, from the URL, where a new record's id is not."""
+    entry = session.info.get(_PENDING)
+    if entry is not None and entry.record is None:
+        entry.record = record_id
 
 
 def list_entries(

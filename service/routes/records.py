@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 
 from alignment import repository
+from alignment.access import audit
 from alignment.jobs import SCORE_PARAMS, enqueue
 from alignment.records import KINDS, RecordKind, filter_type
 from service.auth import CurrentPrincipal
@@ -62,6 +63,7 @@ def _add_routes(kind: RecordKind) -> None:
         response: Response,
     ) -> dict[str, Any]:
         created = repository.create_record(session, kind, org_id, body.model_dump())
+        audit.name_created(session, created["id"])
         _queue_scoring(kind, org_id, session, principal, response)
         return created
 

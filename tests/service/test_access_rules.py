@@ -284,8 +284,8 @@ def test_every_write_is_audited_with_its_principal_and_only_admins_read_it(
     assert refused.status_code == 409
     client.get(f"/orgs/{ORG}/teams", headers=admin)  # reads are not audited
     entries = session.scalars(select(AuditEntry).where(AuditEntry.org_id == ORG)).all()
-    assert [(e.action, e.principal.split(" ")[0]) for e in entries] == [
-        ("POST /orgs/{org_id}/teams", "Ada")
+    assert [(e.action, e.principal.split(" ")[0], e.record) for e in entries] == [
+        ("POST /orgs/{org_id}/teams", "Ada", "T-8")  # the record made, though not in the URL
     ]  # the refused write left no entry
     log = client.get(f"/orgs/{ORG}/audit-log", headers=admin)
     assert log.status_code == 200
