@@ -1,8 +1,8 @@
 """Closed vocabularies of the record model, spelled once.
 
 The bundle and drafting schemas validate against these `Literal`s and the tables' check
-constraints are built from the same values (models.py), so an input the schema accepts is one
-the database stores. Imports nothing of the package, so any layer can use it.
+constraints are built from the same values (alignment/models/), so an input the schema accepts
+is one the database stores. Imports nothing of the package, so any layer can use it.
 """
 
 from __future__ import annotations
