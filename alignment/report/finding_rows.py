@@ -4,8 +4,9 @@ A 10,000-OKR organization's run holds tens of thousands of findings. Kept as one
 the run's row, every read of any page loaded, parsed and re-serialized all of them (about
 5 s each), and under load those reads timed out (docs/scaling.md). As rows keyed by the run and
 the finding's position, a page is a range of the primary key, and the page's filters (kind,
-severity, category, team, text) are columns. Each row keeps the finding exactly as JSONB, so a
-run reads back the same document, in the same order, as it was built.
+severity, category, team, text) are columns; a perspective is read from the finding's scope.
+Each row keeps the finding exactly as JSONB, so a run reads back the same document, in the same
+order, as it was built.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from sqlalchemy import (
     Text,
     func,
     insert,
+    or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from alignment.models import Base
@@ -93,10 +96,14 @@ def _filters(org_id: str, run_id: int, view: FindingsView) -> Iterator[Any]:
     yield ReportFinding.org_id == org_id
     yield ReportFinding.run_id == run_id
     for name in ("severity", "category", "kind"):
-        if value := getattr(view, name):
-            yield getattr(ReportFinding, name) == value
+        if values := getattr(view, name):
+            yield getattr(ReportFinding, name).in_(values)
     if view.team:
-        yield ReportFinding.teams.any(view.team)
+        yield or_(*(ReportFinding.teams.any(team) for team in view.team))
+    if view.perspective:
+        # Not a column: a perspective filter is rare, and one run's rows are few enough to read.
+        perspectives = ReportFinding.body["scope"]["perspectives"]
+        yield perspectives.has_any(pg_array(view.perspective, type_=String))
     if view.q:
         yield func.strpos(ReportFinding.search, view.q.lower()) > 0
 

@@ -1,53 +1,78 @@
 """One page of a stored run's findings, for the served report page: the query string's filters
-(severity, category, kind, team, text), then `per_page` findings of page `page`.
+(severity, category, kind, team, perspective, text), then `per_page` findings of page `page`.
 
 A run can hold thousands of findings (9,000 made a 13-17 MB page); the page shows one slice and
 links to the others with the same filters, while an exported file (`goldenthread report -o`)
 keeps every finding and filters in the browser. The filters mean what the page's client-side
-filters mean, so a link works the same in both.
+filters mean, so a link works the same in both. Each filter but the text may be repeated
+(`?kind=orphan_okr&kind=needs_review`), as the `POST /reports` body takes lists: a finding
+passes a filter when it matches any of its values, and every filter given.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields, replace
 from typing import Any
 from urllib.parse import urlencode
 
 from alignment.errors import Invalid
 from alignment.report.kinds import KINDS, SEVERITIES
+from alignment.vocabulary import PERSPECTIVES
 
 PER_PAGE = 100
 MAX_PER_PAGE = 500
-FILTERS = ("severity", "category", "kind", "team", "q")
+LIST_FILTERS = ("severity", "category", "kind", "team", "perspective")
+FILTERS = (*LIST_FILTERS, "q")
 CATEGORIES = tuple(sorted({k.category for k in KINDS.values()}))
+
+
+def _values(given: str | Iterable[str]) -> tuple[str, ...]:
+    """A filter's values: one string or several, blanks dropped, each once, in the order given."""
+    items = [given] if isinstance(given, str) else list(given)
+    return tuple(dict.fromkeys(v for v in items if v))
 
 
 @dataclass(frozen=True)
 class FindingsView:
-    """Which findings the page lists; empty strings mean "all"."""
+    """Which findings the page lists; an empty filter means "all". A list filter may be given
+    as one string (`kind="orphan_okr"`) and is kept as a tuple."""
 
     page: int = 1
     per_page: int = PER_PAGE
-    severity: str = ""
-    category: str = ""
-    kind: str = ""
-    team: str = ""
+    severity: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    kind: tuple[str, ...] = ()
+    team: tuple[str, ...] = ()
+    perspective: tuple[str, ...] = ()
     q: str = ""
 
-    def filters(self) -> dict[str, str]:
-        return {k: v for k, v in asdict(self).items() if k in FILTERS and v}
+    def __post_init__(self) -> None:
+        for name in LIST_FILTERS:
+            object.__setattr__(self, name, _values(getattr(self, name)))
+
+    def filters(self) -> dict[str, Any]:
+        """The filters given: each list filter as a list of its values, the text as a string."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in FILTERS and value:
+                out[f.name] = list(value) if f.name in LIST_FILTERS else value
+        return out
 
     def query(self, **changes: Any) -> str:
-        """This view's query string with `changes`, leaving out defaults (`?` included)."""
+        """This view's query string with `changes`, leaving out defaults (`?` included); a
+        filter with several values is repeated (`kind=a&kind=b`)."""
         view = replace(self, **changes)
-        params: dict[str, Any] = dict(view.filters())
+        params: list[tuple[str, Any]] = []
+        for name, value in view.filters().items():
+            params += [(name, v) for v in value] if name in LIST_FILTERS else [(name, value)]
         if view.per_page != PER_PAGE:
-            params["per_page"] = view.per_page
+            params.append(("per_page", view.per_page))
         if view.page != 1:
-            params["page"] = view.page
+            params.append(("page", view.page))
         return "?" + urlencode(params) if params else "?"
 
 
@@ -55,25 +80,29 @@ def findings_view(
     *,
     page: int = 1,
     per_page: int = PER_PAGE,
-    severity: str = "",
-    category: str = "",
-    kind: str = "",
-    team: str = "",
+    severity: str | Sequence[str] = (),
+    category: str | Sequence[str] = (),
+    kind: str | Sequence[str] = (),
+    team: str | Sequence[str] = (),
+    perspective: str | Sequence[str] = (),
     q: str = "",
 ) -> FindingsView:
-    """A view from query parameters; an unknown severity, category or kind is a 422 naming it."""
+    """A view from query parameters; an unknown severity, category, kind or perspective is a
+    422 naming it (a team is the organization's to know: the routes check it)."""
     errors = []
     if page < 1:
         errors.append(("page", f"must be 1 or more, got {page}"))
     if not 1 <= per_page <= MAX_PER_PAGE:
         errors.append(("per_page", f"must be from 1 to {MAX_PER_PAGE}, got {per_page}"))
-    for name, value, valid in (
+    for name, given, valid in (
         ("severity", severity, SEVERITIES),
         ("category", category, CATEGORIES),
         ("kind", kind, tuple(KINDS)),
+        ("perspective", perspective, PERSPECTIVES),
     ):
-        if value and value not in valid:
-            errors.append((name, f"unknown {name} {value!r}; valid: {', '.join(valid)}"))
+        for value in _values(given):
+            if value not in valid:
+                errors.append((name, f"unknown {name} {value!r}; valid: {', '.join(valid)}"))
     if errors:
         raise Invalid(
             "the report page's query is not valid: " + "; ".join(f"{n} {m}" for n, m in errors),
@@ -82,10 +111,11 @@ def findings_view(
     return FindingsView(
         page=page,
         per_page=per_page,
-        severity=severity,
-        category=category,
-        kind=kind,
-        team=team,
+        severity=_values(severity),
+        category=_values(category),
+        kind=_values(kind),
+        team=_values(team),
+        perspective=_values(perspective),
         q=q.strip(),
     )
 
@@ -110,10 +140,14 @@ def page_of(findings: Sequence[dict[str, Any]], view: FindingsView) -> FindingsP
     matching = [
         f
         for f in findings
-        if (not view.severity or f["severity"] == view.severity)
-        and (not view.category or f["category"] == view.category)
-        and (not view.kind or f["kind"] == view.kind)
-        and (not view.team or view.team in f["scope"]["teams"])
+        if (not view.severity or f["severity"] in view.severity)
+        and (not view.category or f["category"] in view.category)
+        and (not view.kind or f["kind"] in view.kind)
+        and (not view.team or not set(view.team).isdisjoint(f["scope"]["teams"]))
+        and (
+            not view.perspective
+            or not set(view.perspective).isdisjoint(f["scope"].get("perspectives", ()))
+        )
         and (not needle or needle in searchable_text(f))
     ]
     pages = max(1, math.ceil(len(matching) / view.per_page))

@@ -25,7 +25,7 @@ import hashlib
 import io
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -185,11 +185,15 @@ def to_html(
     shown: FindingsPage | None = None,
     team_counts: Counter[str] | None = None,
     may: Mapping[str, bool] | None = None,
+    team_pages: Sequence[Mapping[str, str]] = (),
+    signed_in: str | None = None,
 ) -> str:
     """The run as one page: with `view`, the served page listing that page of findings
     (`shown` and `team_counts` read from the stored rows, or worked out here from the whole
     list); without, a self-contained file listing all of them. `may`: which of
-    `LINKED_PAGES` to link (the others are named as text), every one when not given."""
+    `LINKED_PAGES` to link (the others are named as text), every one when not given;
+    `team_pages` and `signed_in`: the served page's nav (the team pages the reader may open,
+    who is signed in)."""
     if view is not None and shown is None:
         shown = page_of(run.findings, view)
     listed = shown.items if shown is not None else run.findings
@@ -237,6 +241,8 @@ def to_html(
             ],
             team_names={t: name for (kind, t), name in titles.items() if kind == "team"},
             may={p: True if may is None else bool(may.get(p)) for p in LINKED_PAGES},
+            team_pages=list(team_pages),
+            signed_in=signed_in,
             script=script,
             style=style,
             csp=_policy(script_hash),

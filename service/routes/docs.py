@@ -8,6 +8,7 @@ page on a machine without internet access; here the same scripts come from site-
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 import fastapi_offline
@@ -17,7 +18,7 @@ from fastapi.openapi.docs import (
     get_swagger_ui_html,
     get_swagger_ui_oauth2_redirect_html,
 )
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 ASSETS = "/static/docs"
@@ -43,12 +44,31 @@ def oauth2_redirect() -> HTMLResponse:
     return get_swagger_ui_oauth2_redirect_html()
 
 
+# ReDoc's sidebar credits Redocly with a logo fetched from its CDN whatever the options say: the
+# docs' policy (img-src 'self') refuses it, a console error on every visit, and offline there is
+# no CDN. The script is served with that image pointed at a copy of the site's own instead.
+REDOC_LOGO = "https://cdn.redoc.ly/redoc/logo-mini.svg"
+REDOC_SCRIPT = "/static/redoc/redoc.standalone.js"
+LOCAL_LOGO = "/static/app/redoc-logo-mini.svg"
+
+
+@lru_cache(maxsize=1)
+def _redoc_script() -> bytes:
+    script = (FILES / "redoc.standalone.js").read_text(encoding="utf-8")
+    return script.replace(REDOC_LOGO, LOCAL_LOGO).encode("utf-8")
+
+
+@router.get(REDOC_SCRIPT)
+def redoc_script() -> Response:
+    return Response(_redoc_script(), media_type="text/javascript; charset=utf-8")
+
+
 @router.get("/redoc", response_class=HTMLResponse)
 def redoc() -> HTMLResponse:
     return get_redoc_html(
         openapi_url="/openapi.json",
         title=TITLE,
-        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_js_url=REDOC_SCRIPT,
         redoc_favicon_url=f"{ASSETS}/favicon.png",
         with_google_fonts=False,
     )

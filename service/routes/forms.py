@@ -6,6 +6,7 @@ the API's bodies pass (alignment/bundle/text_rules.py): a forged NUL, which the 
 store, is refused naming its field (422), never a 500.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import parse_qs
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 
 from alignment.bundle.text_rules import plain_id, plain_text
 from alignment.drafting.schemas import TEXT_MAX
-from alignment.errors import Invalid, field_message
+from alignment.errors import DomainError, Invalid, field_message
 
 # Reading stops here: the pages' forms are a few short fields, far below it.
 MAX_FORM_BYTES = 65536
@@ -93,6 +94,23 @@ def refused_fields(problems: dict[str, str]) -> Invalid:
         "; ".join(said),
         details=[{"path": f"$.{name}", "message": problem} for name, problem in problems.items()],
     )
+
+
+def errors_by_field(exc: DomainError, field_for: Callable[[str], str | None]) -> dict[str, str]:
+    """An error's details by the page's field (`field_for` maps a detail's path to one); what
+    names no field goes under "form", shown above the form's fields."""
+    errors: dict[str, str] = {}
+    unplaced = []
+    for d in exc.details if isinstance(exc.details, list) else []:
+        message = str(d.get("message", ""))
+        field = field_for(str(d.get("path", "")))
+        if field:
+            errors.setdefault(field, message)
+        else:
+            unplaced.append(message)
+    if unplaced or not errors:
+        errors["form"] = exc.message + (f": {'; '.join(unplaced)}" if unplaced else "")
+    return errors
 
 
 def decided_at_text(at: datetime) -> str:

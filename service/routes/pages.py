@@ -6,8 +6,10 @@ who made it and when: the query names a record, never a message, so nobody can m
 say something with a link. A form from a page that no longer shows what is stored (Back, a
 second tab) changes nothing, and the page says what stands and whose it is (`&again=1`). A form
 the page refuses comes back as the page itself (422), with what the person entered and the
-message beside the field; the script it shares with the team page (static/refused.js) puts its
-own address back in the address bar, so reloading does not send the form again.
+message beside the field, and so does an approval refused for a reason of its own (a cycle only
+an admin may define: 409), the reason beside the draft; the script it shares with the team page
+(static/refused.js) puts its own address back in the address bar, so reloading does not send the
+form again.
 """
 
 from typing import Annotated, Any, Literal
@@ -21,6 +23,7 @@ from alignment import check_in_review, review
 from alignment.access.principal import Principal
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.drafting import approve, store
+from alignment.errors import DomainError
 from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
 from alignment.strategy_map import strategy_map
@@ -32,11 +35,13 @@ from service.routes.drafts import may_define_cycle
 from service.routes.forms import (
     REJECT_REASON_NEEDED,
     FormFields,
+    errors_by_field,
     id_field,
     note_field,
     refused_fields,
     reject_reason,
 )
+from service.routes.nav import org_nav
 from service.templating import FORMS_CSP, page
 
 router = APIRouter(include_in_schema=False)
@@ -57,7 +62,10 @@ def strategy_map_page(
         "objective": may_open(principal, "/orgs/{org_id}/objective/{objective_id}"),
     }
     return page(
-        "strategy_map.html.j2", m=strategy_map(session, org_id), may=may, signed_in=principal.name
+        "strategy_map.html.j2",
+        m=strategy_map(session, org_id),
+        may=may,
+        nav=org_nav(session, principal, org_id, "map"),
     )
 
 
@@ -112,7 +120,7 @@ def _render_review(
         undecided=UNDECIDED,
         reason_needed=REJECT_REASON_NEEDED,
         may_okr=may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
-        signed_in=principal.name,
+        nav=org_nav(session, principal, org_id, "review"),
     )
 
 
@@ -139,7 +147,7 @@ def okr_page(
         "okr.html.j2",
         d=okr_detail(session, org_id, okr_id, with_findings=_sees_reports(principal)),
         org={"id": org.id, "name": org.name},
-        signed_in=principal.name,
+        nav=org_nav(session, principal, org_id, ""),
     )
 
 
@@ -158,7 +166,7 @@ def objective_page(
         "objective.html.j2",
         d=objective_detail(session, org_id, objective_id, with_findings=_sees_reports(principal)),
         org={"id": org.id, "name": org.name},
-        signed_in=principal.name,
+        nav=org_nav(session, principal, org_id, ""),
     )
 
 
@@ -214,20 +222,35 @@ def _decided_draft(session: Session, org_id: str, draft_id: str) -> bool:
     return review_notices.draft_decision(session, org_id, draft_id) is not None
 
 
-@router.post("/orgs/{org_id}/review/drafts/{draft_id}/approve")
+@router.post("/orgs/{org_id}/review/drafts/{draft_id}/approve", response_model=None)
 def approve_draft_form(
-    org_id: str, draft_id: str, session: SessionDep, principal: CurrentPrincipal
-) -> RedirectResponse:
+    org_id: str, draft_id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse | HTMLResponse:
     if _decided_draft(session, org_id, draft_id):  # a stale form: the decision made stands
         return _back_to_review(org_id, "draft", draft_id, again=True)
-    approve.approve_draft(
-        session,
-        org_id,
-        draft_id,
-        decided_by=principal.name,
-        may_define_cycle=may_define_cycle(principal),
-    )
+    try:
+        with session.begin_nested():  # a refused approval leaves nothing half-written
+            approve.approve_draft(
+                session,
+                org_id,
+                draft_id,
+                decided_by=principal.name,
+                may_define_cycle=may_define_cycle(principal),
+            )
+    except DomainError as exc:
+        # Refused for a reason of its own (a cycle only an admin may define, an objective
+        # deleted since), not because the page is stale: the queue says why beside the draft,
+        # as the team page does, rather than an error page claiming something changed.
+        entered = {"form": draft_id, "fields": {}, "errors": errors_by_field(exc, _no_field)}
+        return _render_review(
+            request, session, principal, org_id, entered=entered, status_code=exc.status
+        )
     return _back_to_review(org_id, "draft", draft_id)
+
+
+def _no_field(path: str) -> None:
+    """The queue's draft forms have no field for the draft's text: every detail goes above."""
+    return None
 
 
 @router.post("/orgs/{org_id}/review/drafts/{draft_id}/reject", response_model=None)

@@ -8,22 +8,21 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import organizations, report
 from alignment.access.principal import Principal, Role
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
-from alignment.models import Job, Organization, Team
+from alignment.models import Job, Organization
 from alignment.report import finding_rows, store
 from alignment.report.facts import changed_since, decided_since
-from alignment.report.findings import natural
 from service import templating
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep
 from service.permissions import may_open
-from service.routes.reports import ViewDep, html_response
+from service.routes.nav import org_nav, team_links
+from service.routes.reports import ViewDep, html_response, refuse_unknown_teams
 
 router = APIRouter(tags=["reports"])
 INDEX_MAX_ORGS = 500  # the index says "showing N of M" past this, and points to `GET /orgs`
@@ -62,24 +61,10 @@ def _org_row(
     return {
         "id": org.id,
         "name": org.name,
-        "teams": _team_links(session, org.id, principal),
+        "teams": team_links(session, org.id, principal),
         "report_id": number,
         "report_created": created.strftime("%Y-%m-%d %H:%M") if created else None,
     }
-
-
-def _team_links(session: Session, org_id: str, principal: Principal) -> list[dict[str, str]]:
-    """The team pages this principal may open: a team lead its own, the deciders every team,
-    in natural id order (T-2 before T-10)."""
-    if not may_open(principal, "/orgs/{org_id}/team/{team_id}"):
-        return []
-    teams = session.execute(select(Team.id, Team.name).where(Team.org_id == org_id)).all()
-    every = principal.role is not Role.team_lead
-    return [
-        {"id": t, "name": n}
-        for t, n in sorted(teams, key=lambda row: natural(row[0]))
-        if every or t in principal.team_ids
-    ]
 
 
 @router.get(
@@ -98,6 +83,7 @@ def report_page(
     queued (joining one already waiting) and the page says it is being recomputed; with no
     run at all it answers 202 with a page that reloads itself."""
     org = organizations.require_org(session, org_id)
+    refuse_unknown_teams(session, org_id, view)
     run = report.latest_run(session, org_id)
     job = None
     if run is None or _outdated(session, run):
@@ -112,10 +98,19 @@ def report_page(
             },
             org={"id": org.id, "name": org.name},
             job=job,
+            nav=org_nav(session, principal, org_id, "report"),
         )
     rows = finding_rows.read_page(session, org_id, run.id, view)
     counts = finding_rows.team_counts(session, org_id, run.id)
-    html = report.to_html(run, view, shown=rows, team_counts=counts, may=_report_links(principal))
+    html = report.to_html(
+        run,
+        view,
+        shown=rows,
+        team_counts=counts,
+        may=_report_links(principal),
+        team_pages=team_links(session, org_id, principal),
+        signed_in=principal.name,
+    )
     shown = html_response(html)
     # As every page (templating.page): a signed-in person's data, kept in no cache.
     shown.headers["Cache-Control"] = "no-store"

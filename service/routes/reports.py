@@ -11,13 +11,14 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.orm import Session
 
 from alignment import report, repository
 from alignment.bundle.schema import Date
 from alignment.bundle.text_rules import LookupId
 from alignment.jobs import enqueue
+from alignment.models import Team
 from alignment.report import finding_rows, store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
@@ -86,20 +87,41 @@ def json_page(session: Session, run: report.ReportRun, view: FindingsView) -> Re
     return JSONResponse(report.page_document(run, shown, view))
 
 
+# A filter may be repeated (`?kind=a&kind=b`), as the POST body takes a list; each value as the
+# single one was bounded.
+Kinds = list[Annotated[str, StringConstraints(max_length=60)]]
+Named = list[Annotated[str, StringConstraints(max_length=40)]]
+TeamIds = list[Annotated[LookupId, StringConstraints(max_length=200)]]
+
+
 async def findings_query(
     page: Annotated[int, Query(ge=1, le=store.MAX_RUN_ID, description="Page of findings.")] = 1,
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = PER_PAGE,
-    severity: Annotated[str, Query(max_length=40)] = "",
-    category: Annotated[str, Query(max_length=40)] = "",
-    kind: Annotated[str, Query(max_length=60)] = "",
-    team: Annotated[LookupId, Query(max_length=200, description="Findings about this team.")] = "",
+    severity: Annotated[Named, Query(description="Repeat for several.")] = [],  # noqa: B006
+    category: Annotated[Named, Query(description="Repeat for several.")] = [],  # noqa: B006
+    kind: Annotated[Kinds, Query(description="Repeat for several.")] = [],  # noqa: B006
+    team: Annotated[
+        TeamIds, Query(description="Findings about these teams (repeat for several).")
+    ] = [],  # noqa: B006
+    perspective: Annotated[
+        Named, Query(description="Findings about these perspectives (repeat for several).")
+    ] = [],  # noqa: B006
     q: Annotated[str, Query(max_length=200, description="Text, id or finding key.")] = "",
 ) -> FindingsView:
     """Which findings a read lists: the same query on the JSON reads and the page."""
     return findings_view(
         page=page, per_page=per_page, severity=severity, category=category, kind=kind,
-        team=team, q=q,
+        team=team, perspective=perspective, q=q,
     )  # fmt: skip
+
+
+def refuse_unknown_teams(session: Session, org_id: str, view: FindingsView) -> None:
+    """A team filter naming no team of the organization is a 422 at `query.team`, as the
+    record lists and `POST /reports` refuse one, not an empty list that reads as "no findings
+    about it". Run once the organization is known to exist (an unknown one is a 404)."""
+    repository.refuse_unknown_filters(
+        session, org_id, [("team", team, Team, "team") for team in view.team]
+    )
 
 
 ViewDep = Annotated[FindingsView, Depends(findings_query)]
@@ -189,6 +211,7 @@ def latest_report(
     ref = store.latest_run_ref(session, org_id, include_filtered=include_filtered)
     if ref is None:
         raise report.NoReport(org_id, include_filtered=include_filtered)
+    refuse_unknown_teams(session, org_id, view)
     if fmt == "html":  # a whole-run file, too big and too rarely read to keep
         return whole_run_file(report.get_run(session, org_id, ref.number), fmt)
 
@@ -209,6 +232,7 @@ def get_report(
 ) -> Response:
     """One stored run: JSON with one page of findings (as `latest`), or the whole run."""
     run = report.get_run(session, org_id, report_id)
+    refuse_unknown_teams(session, org_id, view)
     return json_page(session, run, view) if fmt == "json" else whole_run_file(run, fmt)
 
 

@@ -9,7 +9,6 @@ A form the page refuses comes back as the page itself (422) with what the person
 message beside each field at fault, never as a redirect that loses the entries.
 """
 
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -37,12 +36,15 @@ from service.routes.forms import (
     EditFields,
     FormFields,
     decided_at_text,
+    errors_by_field,
     form_list,
     model_problems,
     refused_fields,
     reject_reason,
 )
-from service.routes.team_page_edits import edited_field, suggestion_edits
+from service.routes.gate_words import failed_gate_sentences
+from service.routes.nav import org_nav
+from service.routes.team_page_edits import edited_field, number_text, suggestion_edits
 from service.templating import FORMS_CSP, page
 
 router = APIRouter(include_in_schema=False)
@@ -155,7 +157,9 @@ def _render(
         may_okr=may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
         draft_verbs=review_notices.DRAFT_VERBS,
         decided_at_text=decided_at_text,
-        signed_in=principal.name,
+        number_text=number_text,
+        gate_sentences=failed_gate_sentences,
+        nav=org_nav(session, principal, org_id, f"team:{team_id}"),
     )
 
 
@@ -182,23 +186,6 @@ def _start_drafting(
     params = body.model_dump(mode="json", exclude_none=True)
     job = enqueue(session, org_id, kind, params, requested_by=principal.name).job
     return _back_to_page(org_id, team_id, job=job.id)
-
-
-def _by_field(exc: DomainError, field_for: Callable[[str], str | None]) -> dict[str, str]:
-    """An error's details by the page's field (`field_for` maps a detail's path to one); what
-    names no field goes under "form", shown above the form's fields."""
-    errors: dict[str, str] = {}
-    unplaced = []
-    for d in exc.details if isinstance(exc.details, list) else []:
-        message = str(d.get("message", ""))
-        field = field_for(str(d.get("path", "")))
-        if field:
-            errors.setdefault(field, message)
-        else:
-            unplaced.append(message)
-    if unplaced or not errors:
-        errors["form"] = exc.message + (f": {'; '.join(unplaced)}" if unplaced else "")
-    return errors
 
 
 # --- requesting drafts ------------------------------------------------------------------------
@@ -240,7 +227,7 @@ def _suggestion_request(
             for e in exc.errors()
         }
     except Invalid as exc:  # an objective or cycle removed since the page was shown
-        return None, _by_field(exc, lambda path: _suggest_field(path.removeprefix("$.")))
+        return None, errors_by_field(exc, lambda path: _suggest_field(path.removeprefix("$.")))
     return body, {}
 
 
@@ -298,7 +285,7 @@ def approve_form(
                     may_define_cycle=may_define_cycle(principal),
                 )
         except DomainError as exc:
-            errors, status = _by_field(exc, edited_field), exc.status
+            errors, status = errors_by_field(exc, edited_field), exc.status
         else:
             return _back_to_page(org_id, team_id, decided=draft_id)
     entered = {"form": draft_id, "fields": form, "errors": errors}

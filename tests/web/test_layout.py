@@ -82,3 +82,57 @@ def test_pages_fit_a_phone_even_with_long_titles(page, role_keys, reported, path
     shot(page, "phone-" + (path.split("}")[-1].strip("/").replace("/", "-") or "home"))
     assert width <= PHONE["width"], f"{path} with a long title is {width}px wide"
     assert page.console_errors == [] and page.outside_requests == []
+
+
+ORG_PAGES = [p for p in PAGES if p != "/"]
+
+
+@pytest.mark.parametrize("path", ORG_PAGES)
+def test_every_org_page_has_the_same_nav_as_the_role_allows(
+    page, role_keys, reported, engine, path
+) -> None:
+    """The report, the strategy map, the review queue and the team pages, from every page of
+    the organization, each one the role may open (this page marked, not linked), and who is
+    signed in; a team lead's nav has only its own team and none of the office's pages."""
+    from sqlalchemy import func, select
+    from sqlalchemy.orm import Session
+
+    from alignment.models import Team
+
+    with Session(engine) as s:
+        teams = s.scalar(select(func.count()).select_from(Team).where(Team.org_id == reported))
+    base = f"/orgs/{reported}"
+    sign_in(page, role_keys["admin"])
+    page.goto(path.format(org=reported))
+    nav = page.get_by_role("navigation", name="Golden Thread")
+    assert nav.count() == 1
+    wanted = {"report": "/report.html", "strategy map": "/strategy-map", "review queue": "/review"}
+    for name, tail in wanted.items():
+        here = path.endswith(tail)
+        links = nav.get_by_role("link", name=name, exact=True)
+        assert links.count() == (0 if here else 1), (path, name)
+        if here:
+            assert nav.locator("[aria-current=page]").inner_text() == name
+        else:
+            assert links.get_attribute("href") == base + tail
+    team_links = nav.locator(f"a[href^='{base}/team/']")
+    assert team_links.count() == teams - (1 if "/team/" in path else 0)
+    assert "signed in as" in nav.inner_text()
+
+    if path.endswith(("/report.html", "/review")):
+        return  # not the team lead's pages
+    page.goto("/")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/sign-in")
+    sign_in(page, role_keys["team_lead"])
+    page.goto(path.format(org=reported))
+    nav = page.get_by_role("navigation", name="Golden Thread")
+    for name in ("report", "review queue"):
+        assert nav.get_by_role("link", name=name, exact=True).count() == 0
+    own = nav.locator(f"a[href^='{base}/team/'], [aria-current=page]")
+    assert "T-9" in page.content() and own.count() >= 1
+    hrefs = nav.locator(f"a[href^='{base}/team/']").evaluate_all(
+        "n => n.map(a => a.getAttribute('href'))"
+    )
+    assert hrefs == ([] if "/team/" in path else [f"{base}/team/T-9"])
+    assert page.console_errors == [] and page.outside_requests == []

@@ -113,8 +113,14 @@ def test_api_docs_render_offline(page) -> None:
     page.goto("/redoc")
     page.wait_for_selector("h1", timeout=15000)
     assert "Golden Thread" in page.inner_text("h1")
+    # The sidebar's credit shows its logo from this site: nothing refused by the policy.
+    logo = page.locator("img[alt='redocly logo']")
+    logo.wait_for(timeout=15000)
+    assert logo.get_attribute("src") == "/static/app/redoc-logo-mini.svg"
+    assert logo.evaluate("img => img.complete && img.naturalWidth > 0")
     shot(page, "api-redoc")
     assert page.outside_requests == []
+    assert page.console_errors == []
 
 
 def test_the_strategy_map_shows_every_objective_and_the_orphans(

@@ -29,6 +29,12 @@ def restore(engine, embedder, scored_sample):
         okrs_before = set(s.scalars(select(Okr.id).where(Okr.org_id == scored_sample)))
         s.add(Cycle(org_id=scored_sample, **NEXT_CYCLE))
     yield
+    put_back(engine, embedder, scored_sample, okrs_before)
+
+
+def put_back(engine, embedder, scored_sample: str, okrs_before: set[str]) -> None:
+    """Once the jobs a test queued have finished: its drafts, the OKRs it added, its jobs and
+    the next cycle removed, and the sample re-scored."""
     import time
 
     from alignment.scoring.stage import score_organization

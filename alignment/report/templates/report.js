@@ -11,13 +11,27 @@
   };
   // Back and Forward may show the page as it was left (bfcache, restored form state): the
   // controls then say the URL's filters, the ones the listed findings were chosen by.
+  // A filter may be repeated (?kind=a&kind=b): a list box then shows each value chosen.
   function fromUrl() {
     var params = new URLSearchParams(window.location.search);
     Object.keys(controls).forEach(function (name) {
-      var wanted = params.get(name) || "";
-      controls[name].value = wanted;
-      if (controls[name].value !== wanted) { controls[name].value = ""; }  // not an option
+      var control = controls[name];
+      if (control.tagName !== "SELECT") { control.value = params.get(name) || ""; return; }
+      var wanted = params.getAll(name).filter(Boolean);
+      var found = false;
+      Array.prototype.forEach.call(control.options, function (option) {
+        option.selected = option.value !== "" && wanted.indexOf(option.value) >= 0 &&
+          (control.multiple || !found);
+        if (option.selected) { found = true; }
+      });
+      if (!found) { control.value = ""; }  // none given, or none an option
     });
+  }
+  // The values a select has chosen ([] for "all").
+  function chosen(control) {
+    return Array.prototype.filter.call(control.options, function (option) {
+      return option.selected && option.value;
+    }).map(function (option) { return option.value; });
   }
   // The served page filters on the server (findings are paginated there) when the form is
   // sent ("Apply filters", or Enter in the search): not on each change, which a keyboard
@@ -42,8 +56,8 @@
   var teams = rows.map(function (row) { return JSON.parse(row.dataset.teams || "[]"); });
   var texts = null;  // each row's text, lower-cased on the first search
   function apply() {
-    var sev = controls.severity.value, kind = controls.kind.value;
-    var cat = controls.category.value, team = controls.team.value;
+    var sev = chosen(controls.severity), kind = chosen(controls.kind);
+    var cat = chosen(controls.category), team = chosen(controls.team);
     var text = controls.q.value.trim().toLowerCase();
     if (text && !texts) {
       texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
@@ -51,9 +65,10 @@
     var count = 0;
     rows.forEach(function (row, i) {
       var d = row.dataset;
-      var ok = (!sev || d.severity === sev) && (!kind || d.kind === kind) &&
-        (!cat || d.category === cat) &&
-        (!team || teams[i].indexOf(team) >= 0) &&
+      var ok = (!sev.length || sev.indexOf(d.severity) >= 0) &&
+        (!kind.length || kind.indexOf(d.kind) >= 0) &&
+        (!cat.length || cat.indexOf(d.category) >= 0) &&
+        (!team.length || team.some(function (t) { return teams[i].indexOf(t) >= 0; })) &&
         (!text || texts[i].indexOf(text) >= 0);
       row.hidden = !ok;
       if (ok) { count += 1; }
