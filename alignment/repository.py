@@ -177,7 +177,9 @@ def create_record(
 
 def update_record(
     session: Session, kind: RecordKind, org_id: str, ident: str, changes: dict[str, Any]
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], bool]:
+    """The record as stored after `changes`, and whether they changed it (a PATCH that
+    repeats what is stored changes nothing, and gives scoring nothing to do)."""
     row = get_row(session, kind, org_id, ident)
     if kind.model in _PART_OF_PARENT:
         _lock_parent(session, kind, org_id, ident, _parent_id(kind, row))
@@ -210,7 +212,7 @@ def update_record(
         if changed and kind.model in _PART_OF_PARENT:
             _date_parent(session, kind, org_id, row)
     session.refresh(row)
-    return render(session, kind, row)
+    return render(session, kind, row), changed
 
 
 def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -> None:

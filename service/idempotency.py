@@ -41,7 +41,7 @@ from service.permissions import count_failure, failing_too_often
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 WAIT_S, POLL_S = 30.0, 0.1
-REPLAYED_HEADERS = ("content-type", "location")
+REPLAYED_HEADERS = ("content-type", "location", "scoring-job")
 TTL = timedelta(hours=24)
 PURGE_BATCH = 500
 NOT_KEPT = frozenset({401, 429})  # and every 5xx: answers that say "try again"

@@ -7,6 +7,7 @@ are recorded in `feedback.py`.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any, NamedTuple
 
@@ -113,15 +114,38 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
         }
         for r in rows
     ]
-    # An OKR written since the last run has no rows yet: it is unscored, not an orphan.
-    verdict = stored_verdicts(session, org_id).get(okr_id, "not_scored") if rows else "not_scored"
     return {
         "okr_id": okr_id,
         "title": okr.title,
-        "verdict": verdict,
-        "orphan": verdict == "orphan",
+        # An OKR written since the last run has no rows yet: not scored, which is no orphan.
+        "verdict": _one_verdict(session, org_id, okr_id, rows) if rows else "not_scored",
+        "orphan": bool(rows) and not any(lk["label"] == "aligned" for lk in links),
         "links": links,
     }
+
+
+def _one_verdict(session: Session, org_id: str, okr_id: str, rows: Sequence[ScoredLink]) -> str:
+    """The OKR's verdict as `stored_verdicts` gives it, from its own rows and its stored
+    comparison: reading every OKR's links for one costs seconds on a large organization."""
+    stored = session.get(OkrVerdict, {"org_id": org_id, "okr_id": okr_id})
+    if stored is None:  # scored before comparisons were stored: today's median decides
+        return stored_verdicts(session, org_id).get(okr_id, "needs_review")
+    rejected = session.scalar(
+        select(LinkFeedback.okr_id)
+        .join(ScoredLink, ON_THE_JUDGED_TEXT)
+        .where(
+            LinkFeedback.org_id == org_id,
+            LinkFeedback.okr_id == okr_id,
+            LinkFeedback.verdict == "rejected",
+        )
+        .limit(1)
+    )
+    return verdicts.okr_verdict(
+        [VerdictLink(r.label, r.score) for r in rows if r.rank == 1 or r.label != "none"],
+        stored.reference,
+        person_rejected=rejected is not None,
+        far_below=verdicts.under_share(stored.best_score, stored.reference),
+    )
 
 
 def _teammates_decided(

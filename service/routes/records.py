@@ -78,10 +78,11 @@ def _add_routes(kind: RecordKind) -> None:
         principal: CurrentPrincipal,
         response: Response,
     ) -> dict[str, Any]:
-        updated = repository.update_record(
+        updated, changed = repository.update_record(
             session, kind, org_id, record_id, body.model_dump(exclude_unset=True)
         )
-        _queue_scoring(kind, org_id, session, principal, response)
+        if changed:
+            _queue_scoring(kind, org_id, session, principal, response)
         return updated
 
     def remove(

@@ -386,3 +386,20 @@ def test_keys_are_shown_once_listed_by_prefix_and_revocable(setup) -> None:
     }
     gone = client.delete(f"/orgs/{ORG}/keys/nokey000", headers=admin).json()["error"]
     assert gone["details"][0]["message"] == "no such key in this organization"
+
+
+def test_a_team_lead_reads_the_scoring_job_its_write_joined(setup) -> None:
+    client, made = setup
+    lead, admin = auth(made["lead"]), auth(made["admin"])
+    first = client.patch(
+        f"/orgs/{ORG}/okrs/O-2", json={"title": "Ward rounds daily"}, headers=admin
+    )
+    joined = client.patch(f"/orgs/{ORG}/okrs/O-1", json={"title": "Call on day one"}, headers=lead)
+    assert joined.headers["Scoring-Job"] == first.headers["Scoring-Job"]
+    job = client.get(joined.headers["Scoring-Job"], headers=lead)
+    assert job.status_code == 200, job.text  # queued by the admin, named to the lead
+    assert job.json()["kind"] == "score" and job.json()["requests"] == 2
+    # A write that changes nothing gives scoring nothing to do: no job, no header.
+    again = client.patch(f"/orgs/{ORG}/okrs/O-1", json={"title": "Call on day one"}, headers=lead)
+    assert again.status_code == 200 and "Scoring-Job" not in again.headers
+    assert client.get(joined.headers["Scoring-Job"], headers=lead).json()["requests"] == 2

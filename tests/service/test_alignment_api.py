@@ -311,4 +311,16 @@ def test_an_okr_written_through_the_api_is_queued_for_scoring_not_called_an_orph
     jobs.drain()
     after = client.get("/orgs/acme-new/okrs/O-9/links").json()
     assert after["verdict"] in ("aligned", "needs_review", "orphan") and after["links"]
-    assert after["orphan"] == (after["verdict"] == "orphan")
+    assert after["orphan"] == (after["verdict"] != "aligned")
+
+
+def test_one_okrs_verdict_is_the_one_every_other_reader_shows(client, session, scored_sample):
+    from alignment.scoring.reads import stored_verdicts
+
+    everyone = stored_verdicts(session, scored_sample)
+    assert {"aligned", "needs_review", "orphan"} <= set(everyone.values())
+    for okr_id, verdict in everyone.items():
+        body = client.get(f"/orgs/{scored_sample}/okrs/{okr_id}/links").json()
+        assert body["verdict"] == verdict, okr_id
+        # `orphan` keeps its meaning: no aligned objective (needs_review included).
+        assert body["orphan"] == (verdict != "aligned"), okr_id
