@@ -161,6 +161,8 @@ def create_record(
     if session.get(kind.model, {"org_id": org_id, "id": data["id"]}) is not None:
         raise already_exists(kind.label, data["id"])
     row = kind.model(org_id=org_id, **kind.to_columns(data))
+    if kind.model is Okr:  # new work from here on; an import never sets it (migration 0022)
+        row.added_at = func.now()
     _hash(kind, row)
     check_rules(session, kind, org_id, row, data.get("declared_links"))
     check_child_ids(session, kind, org_id, data)

@@ -5,12 +5,13 @@ their key results and declared links, and check-ins. Every key is (org_id, id).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     CheckConstraint,
     Date,
+    DateTime,
     Float,
     ForeignKeyConstraint,
     Index,
@@ -106,6 +107,8 @@ class Okr(Timestamped, Base):
     title: Mapped[str] = mapped_column(Text, nullable=False)
     description: Mapped[str | None] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Set only where an OKR is created as new work, not imported (migration 0022).
+    added_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         ForeignKeyConstraint(["org_id", "team_id"], ["teams.org_id", "teams.id"]),
         ForeignKeyConstraint(["org_id", "cycle_id"], ["cycles.org_id", "cycles.id"]),

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import Exists, func, or_, select, text
@@ -43,9 +43,9 @@ class OkrRow(NamedTuple):
     cycle_id: str
     title: str
     description: str | None
-    # The day it was added, when that was after the organization's first OKRs came in (None
-    # for those: how long they existed before is unknown). A new OKR is not stale from the
-    # start of a cycle it joined late.
+    # The day it was added as new work (approved or created through the API; None when it
+    # came by an import, which mirrors plans that may be older): an OKR that joined its cycle
+    # late is not stale from the cycle's start.
     added_on: date | None = None
 
 
@@ -234,14 +234,13 @@ def _okrs(session: Session, org_id: str) -> dict[str, OkrRow]:
         Okr.cycle_id,
         Okr.title,
         Okr.description,
-        Okr.created_at,
+        Okr.added_at,
         where=Okr.org_id == org_id,
         order=(func.length(Okr.id), Okr.id),
     )
-    # The first OKRs share one transaction's timestamp: the import that brought them in.
-    first = min((r.created_at for r in found), default=None)
+    # Days are UTC days, as the dates of check-ins and cycles are read.
     return {
-        r.id: OkrRow(*r[:-1], added_on=r.created_at.date() if r.created_at != first else None)
+        r.id: OkrRow(*r[:-1], added_on=r.added_at.astimezone(UTC).date() if r.added_at else None)
         for r in found
     }
 

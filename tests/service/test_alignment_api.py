@@ -298,6 +298,9 @@ def test_an_okr_written_through_the_api_is_queued_for_scoring_not_called_an_orph
     okr = {"id": "O-9", "team": "T-1", "cycle": "2026-Q3", "title": "Cut dispensing errors"}
     created = client.post("/orgs/acme-new/okrs", json=okr)
     assert created.status_code == 201, created.text
+    # New work is dated as such (the report's staleness counts from it); imported OKRs are not.
+    assert created.json()["added_at"] is not None
+    assert client.get("/orgs/acme-new/okrs/O-1").json()["added_at"] is None
     queued = client.get(created.headers["Scoring-Job"]).json()
     assert queued["kind"] == "score" and queued["status"] == "queued"
     # Until that job runs the OKR has no scores: it is not scored, which is not an orphan.
