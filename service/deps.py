@@ -51,9 +51,25 @@ async def get_session(
         await anyio.to_thread.run_sync(_finish, session, True)
 
 
+_WRITE_NOTHING = "goldenthread.write_nothing"
+
+
+def write_nothing(session: Session) -> None:
+    """End the request's transaction with a rollback, though the route returns: a page answers
+    a refused form, or a decision already made, with a page of its own rather than an error,
+    and its audit entry (written before the route ran) must not stay to say it changed
+    something."""
+    session.info[_WRITE_NOTHING] = True
+
+
+def keeps_its_writes(session: Session) -> bool:
+    """Whether the route that returned may commit (and forget `write_nothing` for the next)."""
+    return not session.info.pop(_WRITE_NOTHING, False)
+
+
 def _finish(session: Session, commit: bool) -> None:
     try:
-        if commit:
+        if commit and keeps_its_writes(session):
             session.commit()
         else:
             session.rollback()

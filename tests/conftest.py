@@ -112,7 +112,10 @@ def make_client(
         # As `deps.get_session` does: commit when the route returns, roll back when it raises.
         try:
             yield session
-            session.commit()
+            if deps.keeps_its_writes(session):
+                session.commit()
+            else:
+                session.rollback()
         except BaseException:
             session.rollback()
             raise

@@ -28,7 +28,7 @@ from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
-from service.deps import SessionDep
+from service.deps import SessionDep, write_nothing
 from service.permissions import may_open
 from service.routes import review_notices
 from service.routes.drafts import may_define_cycle
@@ -103,6 +103,8 @@ def _render_review(
 ) -> HTMLResponse:
     """The queue; `entered` is a refused form (a draft's id, its fields, the message per
     field), shown in place of the empty form."""
+    if status_code >= 400:  # a refused form: nothing it asked for was written
+        write_nothing(session)
     org = require_org(session, org_id)
     return page(
         "review.html.j2",
@@ -122,6 +124,14 @@ def _render_review(
         may_okr=may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
         nav=org_nav(session, principal, org_id, "review"),
     )
+
+
+def _already_decided(
+    session: Session, org_id: str, kind: str, record: str, *, objective: str | None = None
+) -> RedirectResponse:
+    """A stale form asked for a decision already made: nothing changed, nor is audited."""
+    write_nothing(session)
+    return _back_to_review(org_id, kind, record, objective=objective, again=True)
 
 
 def _back_to_review(
@@ -187,7 +197,7 @@ def declared_link_form(
     back = {"objective": objective_id}
     # The queue lists only links nobody decided: a decision standing came after the page.
     if review.standing_decision(session, org_id, okr_id, objective_id) is not None:
-        return _back_to_review(org_id, "link", okr_id, **back, again=True)
+        return _already_decided(session, org_id, "link", okr_id, **back)
     verdict = "confirmed" if decision == "keep" else "rejected"
     record_feedback(
         session, org_id, okr_id, objective_id, verdict=verdict, decided_by=principal.name
@@ -208,7 +218,7 @@ def check_in_form(
     # rather than being flipped by a form that never showed it.
     stale = form.get("shown") == UNDECIDED
     if stale and review_notices.check_in_decision(session, org_id, check_in_id) is not None:
-        return _back_to_review(org_id, "check-in", check_in_id, again=True)
+        return _already_decided(session, org_id, "check-in", check_in_id)
     seen = form.get("seen") or None  # the check-in's text as the page showed it
     check_in_review.decide(
         session, org_id, check_in_id, verdict=verdict, decided_by=principal.name, seen=seen
@@ -227,7 +237,7 @@ def approve_draft_form(
     org_id: str, draft_id: str, request: Request, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse | HTMLResponse:
     if _decided_draft(session, org_id, draft_id):  # a stale form: the decision made stands
-        return _back_to_review(org_id, "draft", draft_id, again=True)
+        return _already_decided(session, org_id, "draft", draft_id)
     try:
         with session.begin_nested():  # a refused approval leaves nothing half-written
             approve.approve_draft(
@@ -263,7 +273,7 @@ def reject_draft_form(
     principal: CurrentPrincipal,
 ) -> RedirectResponse | HTMLResponse:
     if _decided_draft(session, org_id, draft_id):  # a stale form: the first reason stands
-        return _back_to_review(org_id, "draft", draft_id, again=True)
+        return _already_decided(session, org_id, "draft", draft_id)
     reason, refused = reject_reason(form)
     if refused:
         entered = {"form": draft_id, "fields": form, "errors": {"reason": refused}}
@@ -279,7 +289,7 @@ def confirm_form(
     # The queue lists OKRs nobody decided: a decision standing came after the page was shown
     # (Back, a second tab), and confirming over it would only change its name and time.
     if review_notices.okr_decision(session, org_id, okr_id) is not None:
-        return _back_to_review(org_id, "okr", okr_id, again=True)
+        return _already_decided(session, org_id, "okr", okr_id)
     objective_id = id_field(form, "objective_id")
     review.confirm(session, org_id, okr_id, objective_id, decided_by=principal.name)
     return _back_to_review(org_id, "okr", okr_id)
@@ -290,7 +300,7 @@ def reject_form(
     org_id: str, okr_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
 ) -> RedirectResponse:
     if review_notices.okr_decision(session, org_id, okr_id) is not None:  # as confirm_form
-        return _back_to_review(org_id, "okr", okr_id, again=True)
+        return _already_decided(session, org_id, "okr", okr_id)
     try:
         note = note_field(form, "note") or None
     except ValueError as exc:

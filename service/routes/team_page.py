@@ -27,7 +27,7 @@ from alignment.jobs import views as job_views
 from alignment.repository import require_org
 from alignment.team_view import team_view
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
-from service.deps import SessionDep
+from service.deps import SessionDep, write_nothing
 from service.permissions import DECIDERS, may_open
 from service.routes import review_notices
 from service.routes.drafts import may_define_cycle
@@ -139,6 +139,8 @@ def _render(
 ) -> HTMLResponse:
     """The page; `entered` is a refused form ("suggest" or a draft id) with its fields and the
     message per field, shown in place of the stored values."""
+    if status_code >= 400:  # a refused form: nothing it asked for was written
+        write_nothing(session)
     org = require_org(session, org_id)
     return page(
         "team.html.j2",
@@ -270,6 +272,7 @@ def approve_form(
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
     if draft.status in DECIDED:  # a stale form: the decision made stands, and the page says so
+        write_nothing(session)  # a decision already made: nothing changed, nor is audited
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
     edited, errors = suggestion_edits(draft, form)
     status = 422
@@ -304,6 +307,7 @@ def reject_form(
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
     if draft.status in DECIDED:  # a stale form: the decision made (and its reason) stands
+        write_nothing(session)  # a decision already made: nothing changed, nor is audited
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
     reason, refused = reject_reason(form)
     if refused:
@@ -321,6 +325,7 @@ def dismiss_form(
     nothing and says who dismissed it."""
     draft = _team_draft(session, org_id, team_id, draft_id)
     if draft.dismissed_at is not None:
+        write_nothing(session)  # a decision already made: nothing changed, nor is audited
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
     approve.dismiss_draft(session, org_id, draft_id, dismissed_by=principal.name)
     return _back_to_page(org_id, team_id, decided=draft_id)
