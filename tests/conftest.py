@@ -14,6 +14,7 @@ keys. Tests of access itself use `make_client(..., real_auth=True)` and real key
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,13 +49,20 @@ os.environ["GOLDENTHREAD_DATA_DIR"] = tempfile.mkdtemp(prefix="gt-test-data-")
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     url = os.environ.get("DATABASE_URL")
+    pgdata = None
     if not url:
-        url = db.start_embedded(Path(tempfile.mkdtemp(prefix="gt-test-pg-")))
+        pgdata = Path(tempfile.mkdtemp(prefix="gt-test-pg-"))
+        url = db.start_embedded(pgdata)
         os.environ["DATABASE_URL"] = url
     get_settings.cache_clear()
     db.resolve_database.cache_clear()
     db.upgrade(get_settings().database.database_url)
     yield get_settings().database.database_url
+    if pgdata is not None:
+        # A run leaves no cluster behind: a few hundred MB each, on CI machines with little disk.
+        db.get_engine().dispose()
+        db.stop_embedded(pgdata)
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
