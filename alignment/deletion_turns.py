@@ -13,26 +13,49 @@ checked in the database has already written its use stamp (a row lock the delete
 waits for): such a transaction only tries the lock, and when it must wait, ends itself first,
 stamp and all, and waits in a new one. A job's work takes no turn: a delete ends its
 transaction instead (jobs/abandon.py), and its waiting for the lock is what the worker sees.
+
+No request waits without end: taking the turn sets the transaction's `lock_timeout`
+(GOLDENTHREAD_LOCK_WAIT_S), so a delete stuck behind a long import, or a write behind such a
+delete, answers 503 (try again) with nothing changed. The bound stays for the rest of the
+transaction: any lock wait of a write request ends the same way (service/app.py).
 """
 
 from __future__ import annotations
 
+from psycopg.errors import LockNotAvailable
 from sqlalchemy import Connection, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, SessionTransaction
 
 import alignment.tenancy  # noqa: F401  (its listener first: the check below reads under RLS)
-from alignment.errors import NotFound
+from alignment.errors import Busy, NotFound
 from alignment.jobs.abandon import DELETION_KEY
+from alignment.settings import get_settings
 
 _KEY = DELETION_KEY.format(":org")
+
+
+def _bounded(lock: str) -> str:
+    # One statement: the MATERIALIZED CTE is read before the select list, so the bound is set
+    # before the lock is waited for (a separate SET would add a round trip to every write).
+    bound = "SELECT set_config('lock_timeout', :wait, true)"
+    return f"WITH bound AS MATERIALIZED ({bound}) SELECT {lock}({_KEY}) FROM bound"
+
+
 _TAKE = {
-    False: text(f"SELECT pg_advisory_xact_lock_shared({_KEY})"),
-    True: text(f"SELECT pg_advisory_xact_lock({_KEY})"),
+    False: text(_bounded("pg_advisory_xact_lock_shared")),
+    True: text(_bounded("pg_advisory_xact_lock")),
 }
 _TRY = {
-    False: text(f"SELECT pg_try_advisory_xact_lock_shared({_KEY})"),
-    True: text(f"SELECT pg_try_advisory_xact_lock({_KEY})"),
+    False: text(_bounded("pg_try_advisory_xact_lock_shared")),
+    True: text(_bounded("pg_try_advisory_xact_lock")),
 }
+
+
+def _params(org_id: str) -> dict[str, str]:
+    return {"org": org_id, "wait": f"{round(get_settings().database.lock_wait_s * 1000)}ms"}
+
+
 _EXISTS = text("SELECT 1 FROM organizations WHERE id = :org")
 _INFO_KEY = "goldenthread.deletion_turn"
 
@@ -44,7 +67,7 @@ def take_turn(session: Session, org_id: str, *, deleting: bool = False) -> None:
     if not session.in_transaction():
         return  # the first statement takes it (tenancy.py: no connection, no wait now)
     connection = session.connection()
-    if connection.scalar(_TRY[deleting], {"org": org_id}):
+    if connection.scalar(_TRY[deleting], _params(org_id)):
         _check_exists(connection, org_id)
         return
     session.rollback()  # waiting now could deadlock (the module's docstring): wait afresh
@@ -57,7 +80,16 @@ def _take_at_begin(session: Session, transaction: SessionTransaction, connection
     if turn is None or transaction.nested:  # a savepoint's transaction holds it already
         return
     org_id, deleting = turn
-    connection.execute(_TAKE[deleting], {"org": org_id})
+    try:
+        connection.execute(_TAKE[deleting], _params(org_id))
+    except OperationalError as error:
+        if not isinstance(error.orig, LockNotAvailable):
+            raise
+        waited_for = "the writes under way" if deleting else "a delete of it under way"
+        raise Busy(
+            f"organization {org_id!r} is busy: waited for {waited_for} longer than "
+            f"{get_settings().database.lock_wait_s:g} s; nothing was changed, try again"
+        ) from None
     _check_exists(connection, org_id)
 
 

@@ -46,6 +46,13 @@ class Unavailable(DomainError):
     code = "unavailable"
 
 
+class Busy(Unavailable):
+    """A lock was not given within GOLDENTHREAD_LOCK_WAIT_S: nothing was changed."""
+
+    code = "busy"
+    headers: ClassVar[dict[str, str]] = {"Retry-After": "5"}
+
+
 class TooManyWaiting(DomainError):
     """More of one person's jobs of a kind are waiting than the queue takes from one person."""
 

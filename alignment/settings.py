@@ -42,6 +42,15 @@ class DatabaseSettings(BaseSettings):
         description="Its password; migrations set it on the role. Unneeded with trust auth.",
     )
 
+    lock_wait_s: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        validation_alias="GOLDENTHREAD_LOCK_WAIT_S",
+        description="How long a write request waits for a lock (its organization's delete, a "
+        "row another request holds) before it answers 503 and changes nothing.",
+    )
+
     @field_validator("database_url")
     @classmethod
     def _psycopg_driver(cls, value: str | None) -> str | None:

@@ -10,11 +10,14 @@ import anyio
 import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from psycopg.errors import LockNotAvailable
+from sqlalchemy.exc import OperationalError
 
 from alignment.db import resolve_database
+from alignment.errors import Busy
 from alignment.settings import get_settings
-from service.errors import error_body, install_error_handlers
+from service.errors import domain_error_response, error_body, install_error_handlers
 from service.head_requests import HeadAsGet
 from service.idempotency import IdempotencyMiddleware
 from service.middleware import EdgeMiddleware
@@ -93,8 +96,21 @@ def create_app() -> FastAPI:
     app.state.on_shutdown = []
     install_error_handlers(app)
 
+    @app.exception_handler(OperationalError)
+    async def database_error(request: Request, exc: OperationalError) -> Response:
+        if isinstance(exc.orig, LockNotAvailable):
+            # lock_timeout, set with the deletion turn (alignment/deletion_turns.py), ended a
+            # wait for a row another request holds: the transaction rolled back, nothing changed.
+            wait = get_settings().database.lock_wait_s
+            busy = Busy(
+                f"waited longer than {wait:g} s for a record another request is changing; "
+                "nothing was changed, try again"
+            )
+            return domain_error_response(request, busy)
+        return await internal_error(request, exc)
+
     @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+    async def internal_error(request: Request, exc: Exception) -> Response:
         # Never the exception's text: PostgreSQL's messages name tables and echo row values.
         request_id = request.scope.get("state", {}).get("request_id", "")
         log.error("request %s failed", request_id, exc_info=exc)

@@ -22,6 +22,8 @@ from starlette.routing import Match
 from alignment.bundle.validate import json_path
 from alignment.errors import DomainError, field_message
 from service.auth import SESSION_COOKIE
+from service.error_nav import STATE_KEY as ORG_NAV
+from service.error_nav import read_org_nav
 from service.permissions import rule_for
 from service.templating import page
 
@@ -111,26 +113,33 @@ def _body_not_json(request: Request, exc: RequestValidationError) -> str | None:
     return f"the body was sent {sent_as}; send JSON with Content-Type: application/json"
 
 
+def domain_error_response(request: Request, exc: DomainError) -> Response:
+    headers = getattr(exc, "headers", None)
+    if _wants_page(request):
+        if exc.status == 401 and not _form_of_a_session(request):
+            return RedirectResponse(_sign_in_and_back(request), status_code=303)
+        if exc.status == 401:  # the API's words ("send a Bearer key") mean nothing here
+            return error_page(request, 401, FORM_REFUSED, None, headers)
+        if exc.status == 403:  # nor do "GET /orgs/{org_id}/report.html"
+            return error_page(request, 403, _not_for_role(request), None, headers)
+        return error_page(request, exc.status, exc.message, exc.details, headers)
+    return JSONResponse(
+        error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        headers = getattr(exc, "headers", None)
-        if _wants_page(request):
-            if exc.status == 401 and not _form_of_a_session(request):
-                return RedirectResponse(_sign_in_and_back(request), status_code=303)
-            if exc.status == 401:  # the API's words ("send a Bearer key") mean nothing here
-                return error_page(request, 401, FORM_REFUSED, None, headers)
-            if exc.status == 403:  # nor do "GET /orgs/{org_id}/report.html"
-                return error_page(request, 403, _not_for_role(request), None, headers)
-            return error_page(request, exc.status, exc.message, exc.details, headers)
-        return JSONResponse(
-            error_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers
-        )
+        if _wants_page(request):  # what the page reads from the database, off the event loop
+            await read_org_nav(request, exc.status)
+        return domain_error_response(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         details = [_problem(err) for err in exc.errors()]
         if _wants_page(request):
+            await read_org_nav(request, 422)
             return error_page(request, 422, "request is not valid", details)
         if unread := _body_not_json(request, exc):
             return JSONResponse(error_body("unsupported_media_type", unread), status_code=415)
@@ -146,6 +155,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
         if _wants_page(request):
+            await read_org_nav(request, exc.status_code)
             return error_page(request, exc.status_code, str(exc.detail), details, headers)
         return JSONResponse(
             error_body(code, str(exc.detail), details),
@@ -246,6 +256,7 @@ def error_page(
         details=[_shown(d) for d in as_list(details)],
         ways=_ways_back(request, principal),
         signed_in=getattr(principal, "name", None),
+        nav=getattr(request.state, ORG_NAV, None),
         request_id=request.scope.get("state", {}).get("request_id", ""),
     )
 

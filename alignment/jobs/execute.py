@@ -136,8 +136,9 @@ def _abandoned(job_id: int, kind: str, org_id: str) -> None:
 
 
 def describe(exc: BaseException) -> str:
-    """The reason people read on the job: a domain error's message, else the error's kind
-    (never a database message, which can echo row values)."""
+    """The reason operators read on the job: a domain error's code and message, else the
+    error's kind (never a database message, which can echo row values). `views.failure_code`
+    reads the code back, so the pages can say what failed in their own words."""
     from alignment.errors import DomainError
 
     if isinstance(exc, DomainError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -83,6 +84,17 @@ def render(job: Job) -> dict[str, Any]:
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),
     }
+
+
+# What `execute.describe` writes for a domain error: its code, then its message.
+_DOMAIN_ERROR = re.compile(r"^([a-z][a-z0-9_]*): ")
+
+
+def failure_code(error: str | None) -> str | None:
+    """The domain error code a job's stored `error` begins with; None for no error or an
+    unexpected one (stored as the exception's kind only, see `execute.describe`)."""
+    found = _DOMAIN_ERROR.match(error or "")
+    return found.group(1) if found else None
 
 
 def _iso(value: Any) -> str | None:

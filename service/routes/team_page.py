@@ -43,6 +43,7 @@ from service.routes.forms import (
     reject_reason,
 )
 from service.routes.gate_words import failed_gate_sentences
+from service.routes.job_words import job_failure
 from service.routes.nav import org_nav
 from service.routes.team_page_edits import edited_field, number_text, suggestion_edits
 from service.templating import FORMS_CSP, page
@@ -122,7 +123,15 @@ def _followed_job(
     # A draft dismissed since is no longer listed: the page must not say it is "ready below".
     draft_id = job.result.get("draft_id") if isinstance(job.result, dict) else None
     draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id}) if draft_id else None
-    return {**shown, "draft_dismissed": draft is not None and draft.dismissed_at is not None}
+    # The stored error is the operators' (the job's JSON, the worker's log): the page gets it
+    # in plain words only, so no exception text reaches it.
+    failure = job_failure(shown)
+    del shown["error"]
+    return {
+        **shown,
+        "failure": failure,
+        "draft_dismissed": draft is not None and draft.dismissed_at is not None,
+    }
 
 
 def _render(

@@ -52,6 +52,29 @@ def test_an_unknown_okr_is_a_404_page_with_ways_back(page, role_keys, scored_sam
         assert status == 404 and error["code"] == "not_found" and "NOPE" in error["message"]
 
 
+def test_an_error_page_in_the_persons_organization_has_its_nav(
+    page, role_keys, scored_sample
+) -> None:
+    """The same nav as the organization's other pages; none for an organization the person
+    may not see, which reads as one that does not exist."""
+    sign_in(page, role_keys["team_lead"])
+    assert page.goto(f"/orgs/{scored_sample}/review").status == 403  # not a team lead's page
+    nav = page.get_by_role("navigation", name="Golden Thread")
+    assert nav.count() == 1 and "signed in as" in nav.inner_text()
+    hrefs = nav.get_by_role("link").evaluate_all("n => n.map(a => a.getAttribute('href'))")
+    base = f"/orgs/{scored_sample}"
+    assert hrefs == ["/", f"{base}/strategy-map", f"{base}/team/T-9"]
+    shot(page, "error-403-nav")
+    with page.expect_navigation():
+        nav.get_by_role("link", name="team page: ", exact=False).click()
+    assert page.url.endswith(f"{base}/team/T-9")
+    assert page.goto("/orgs/no-such-org/okr/NOPE").status == 404
+    assert page.get_by_role("navigation", name="Golden Thread").count() == 0
+    assert "/team/" not in page.content() and "signed in as" in page.inner_text("body")
+    assert all("status of 40" in e for e in page.console_errors), page.console_errors
+    assert page.outside_requests == []
+
+
 def test_a_bad_report_query_is_a_422_page_naming_the_parameter(
     page, role_keys, scored_sample
 ) -> None:

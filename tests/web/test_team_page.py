@@ -146,6 +146,56 @@ def test_a_team_lead_cannot_open_another_teams_page(page, role_keys, scored_samp
     )
 
 
+def test_a_failed_drafting_job_is_said_in_plain_words(page, role_keys, scored_sample, engine):
+    """The page following a drafting job that failed says what failed, that nothing was
+    stored, what to do and the job's number; the job's own error stays on `GET /jobs/{id}`."""
+    from datetime import UTC, datetime
+
+    lead = role_keys["team_lead"]
+    prefix = lead.split("_")[1]
+    error = (
+        "unavailable: the LLM provider could not be reached (after 2 retries); nothing was "
+        "drafted or stored"
+    )
+    with Session(engine) as s, s.begin():
+        job = Job(
+            org_id=scored_sample,
+            kind="draft_suggestions",
+            status="failed",
+            params={"team": TEAM, "objectives": "suggest"},
+            requested_by=f"team_lead-{prefix} (key {prefix})",  # as the key signs its jobs
+            attempts=3,
+            error=error,
+            finished_at=datetime.now(UTC),
+        )
+        s.add(job)
+        s.flush()
+        job_id = job.id
+    try:
+        sign_in(page, lead)
+        page.goto(f"/orgs/{scored_sample}/team/{TEAM}?job={job_id}")
+        alert = page.locator("#job-status")
+        assert alert.get_attribute("role") == "alert"
+        said = " ".join(alert.inner_text().split())
+        assert said == (
+            "Drafting the suggested OKRs failed: the AI service that writes the drafts could "
+            "not be reached, or did not answer properly. Nothing was stored. Try again in a few "
+            "minutes. If it keeps failing, ask your organization's admin to have the connection "
+            "to the AI service checked. If you ask an admin, give them the job number, "
+            f"#{job_id}: what went wrong is recorded with it."
+        )
+        body = page.inner_text("body")
+        assert "unavailable:" not in body and "LLM provider" not in body
+        assert page.get_by_role("button", name="Suggest OKRs").is_visible()  # to try again
+        shot(page, "team-page-failed-job")
+        kept = page.request.get(f"/jobs/{job_id}").json()  # the operators' words, kept
+        assert (kept["status"], kept["error"]) == ("failed", error)
+        assert page.console_errors == [] and page.outside_requests == []
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(delete(Job).where(Job.id == job_id))
+
+
 def _pending_suggestion(page, org_id: str, objective: str = "SO-9"):
     """A new suggestion draft on the team page, as the drafting job leaves it."""
     page.goto(f"/orgs/{org_id}/team/{TEAM}")

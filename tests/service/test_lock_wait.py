@@ -1,0 +1,135 @@
+"""No write request waits without end for a lock (GOLDENTHREAD_LOCK_WAIT_S).
+
+Before, a write queued behind an organization's delete that itself waited for a long import, or
+behind a row another transaction held, waited as long as they took; now it answers 503 `busy`
+with Retry-After once the bound has passed, and has changed nothing. Each test holds the lock
+from a connection of its own, so nothing is left to timing but the bound itself.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, TimeoutError
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
+
+from alignment.access import keys
+from alignment.access.principal import Role
+from alignment.imports import import_document
+from alignment.jobs.abandon import DELETION_KEY
+from alignment.models import Okr, Organization
+from alignment.settings import get_settings
+from service import deps
+from service.app import create_app
+from tests.conftest import auth
+from tests.factories import small_bundle
+
+WAIT_S = 1.0
+SHARED = text(f"SELECT pg_advisory_xact_lock_shared({DELETION_KEY.format(':org')})")
+EXCLUSIVE = text(f"SELECT pg_advisory_xact_lock({DELETION_KEY.format(':org')})")
+
+
+@pytest.fixture
+def client(embedder, monkeypatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("GOLDENTHREAD_LOCK_WAIT_S", str(WAIT_S))
+    get_settings.cache_clear()
+    app = create_app()
+    app.dependency_overrides[deps.embedder] = lambda: embedder
+    try:
+        with TestClient(app) as test_client:
+            yield test_client
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+
+
+@pytest.fixture
+def org(engine: Engine, cleanup: list[str]) -> tuple[str, dict[str, str]]:
+    org_id = f"waiting-{uuid.uuid4().hex[:8]}"
+    cleanup.append(org_id)
+    with Session(engine) as s, s.begin():
+        import_document(s, small_bundle(org_id))
+        raw = keys.create_key(s, org_id=org_id, role=Role.admin)[1]
+    return org_id, auth(raw)
+
+
+def _title(engine: Engine, org_id: str) -> str:
+    with Session(engine) as s:
+        return s.get(Okr, (org_id, "O-1")).title
+
+
+def _timed(call, holder: Connection):
+    """`call`'s answer and how long it took; if it still waits after the bound and a margin,
+    the holder lets go (so a failing test cannot hang the suite) and the test fails."""
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(call)
+        try:
+            return answer.result(timeout=WAIT_S + 10), time.monotonic() - started
+        except TimeoutError:
+            holder.rollback()
+            pytest.fail(f"still waiting after {WAIT_S + 10} s: {answer.result().status_code}")
+
+
+def _assert_busy(answer, waited: float) -> None:
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["error"]["code"] == "busy"
+    assert "nothing was changed" in answer.json()["error"]["message"]
+    assert answer.headers["Retry-After"] == "5"
+    assert WAIT_S <= waited < WAIT_S + 10  # it waited for the bound, and not much longer
+
+
+def test_a_write_behind_a_delete_that_takes_too_long_answers_busy(client, engine, org) -> None:
+    org_id, headers = org
+    before = _title(engine, org_id)
+    with engine.connect() as deleting, deleting.begin():
+        deleting.execute(EXCLUSIVE, {"org": org_id})  # a delete under way, not yet done
+        answer, waited = _timed(
+            lambda: client.patch(
+                f"/orgs/{org_id}/okrs/O-1", json={"title": "changed"}, headers=headers
+            ),
+            deleting,
+        )
+        _assert_busy(answer, waited)
+        assert "delete" in answer.json()["error"]["message"]
+    assert _title(engine, org_id) == before
+    # Once the delete is gone (here: rolled back), the same write goes through.
+    again = client.patch(f"/orgs/{org_id}/okrs/O-1", json={"title": "changed"}, headers=headers)
+    assert again.status_code == 200, again.text
+    assert _title(engine, org_id) == "changed"
+
+
+def test_a_delete_behind_a_write_that_takes_too_long_answers_busy(client, engine, org) -> None:
+    org_id, headers = org
+    with engine.connect() as writing, writing.begin():
+        writing.execute(SHARED, {"org": org_id})  # a long import under way
+        answer, waited = _timed(lambda: client.delete(f"/orgs/{org_id}", headers=headers), writing)
+        _assert_busy(answer, waited)
+        assert "writes under way" in answer.json()["error"]["message"]
+    with Session(engine) as s:
+        assert s.get(Organization, org_id) is not None  # nothing of it deleted
+    assert client.get(f"/orgs/{org_id}/okrs/O-1", headers=headers).status_code == 200
+
+
+def test_a_write_behind_a_row_another_transaction_holds_answers_busy(client, engine, org) -> None:
+    org_id, headers = org
+    before = _title(engine, org_id)
+    with engine.connect() as other, other.begin():
+        other.execute(
+            text("SELECT 1 FROM okrs WHERE org_id = :org AND id = 'O-1' FOR UPDATE"),
+            {"org": org_id},
+        )
+        answer, waited = _timed(
+            lambda: client.patch(
+                f"/orgs/{org_id}/okrs/O-1", json={"title": "changed"}, headers=headers
+            ),
+            other,
+        )
+        _assert_busy(answer, waited)
+        assert "another request is changing" in answer.json()["error"]["message"]
+    assert _title(engine, org_id) == before
