@@ -5,6 +5,7 @@ from fastapi import Depends, FastAPI
 from service.errors import documented
 from service.json_body import read_bodies_strictly
 from service.permissions import authorize
+from service.query_strict import refuse_unknown_queries
 from service.routes import (
     access,
     alignment,
@@ -44,6 +45,10 @@ PROTECTED = [
     team_page.router,
     webhooks.router,
 ]
+# Not held to their declared query parameters (service/query_strict.py): the probes and
+# /metrics take none, so none can be misread, and their callers (orchestrators, scrapers) are
+# set up once, where a refusal would read as an outage. Pages are left lenient route by route.
+LENIENT_QUERIES = [health.router, metrics.router]
 
 
 def include_routes(app: FastAPI) -> None:
@@ -51,6 +56,8 @@ def include_routes(app: FastAPI) -> None:
     FastAPI's matching per request."""
     for router in [*PUBLIC, *PROTECTED]:
         read_bodies_strictly(router)
+        if router not in LENIENT_QUERIES:
+            refuse_unknown_queries(router)
     for router in PUBLIC:
         app.include_router(router)
     for router in PROTECTED:

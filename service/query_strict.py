@@ -1,0 +1,91 @@
+"""Query strings held to what each JSON API route declares: a parameter the route does not take
+is refused (422 at `query.NAME`, naming the ones it does take) instead of being ignored, since
+an ignored filter (`?Team=T-1` for `?team=T-1`) answers the whole list as if it were filtered.
+
+Pages stay lenient: browsers, bookmarks and mail links add parameters of their own (`?utm_*`,
+a stale `?decided=`), and a page refusing them helps no one. A page is a route left out of the
+API schema (the pages' routers and their forms' POSTs) or one answering HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
+from fastapi.dependencies.utils import get_flat_params, get_validation_alias
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+
+from service.json_body import StrictJSONRoute
+
+# Read from the query string by the sign-in, not declared: a signed-in page's own calls to the
+# API (team.js asks /suggest-parent) carry the page's form token there (auth.signed_in_ticket).
+READ_BY_SIGN_IN = frozenset({"csrf"})
+
+
+def declared_query(dependant: Dependant) -> tuple[str, ...]:
+    """The names the route and its dependencies read from the query string, in their order."""
+    fields = [field for each in _tree(dependant) for field in each.query_params]
+    # A query parameter model (`Annotated[Filters, Query()]`) stands for its fields.
+    flat = get_flat_params(Dependant(query_params=fields))
+    return tuple(dict.fromkeys(get_validation_alias(field) for field in flat))
+
+
+def _tree(dependant: Dependant) -> Iterator[Dependant]:
+    yield dependant
+    for sub in dependant.dependencies:
+        yield from _tree(sub)
+
+
+def is_page(route: APIRoute) -> bool:
+    answers = route.response_class
+    if isinstance(answers, DefaultPlaceholder):
+        answers = answers.value
+    return not route.include_in_schema or issubclass(answers, HTMLResponse)
+
+
+def unknown_query(request: Request, allowed: frozenset[str], takes: tuple[str, ...]) -> None:
+    unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
+    if not unknown:
+        return
+    listed = f"this route takes: {', '.join(takes)}" if takes else "this route takes none"
+    raise RequestValidationError(
+        [
+            {
+                "type": "extra_forbidden",
+                "loc": ("query", name),
+                "msg": f"unknown query parameter {name!r}; {listed}",
+                "input": request.query_params[name],
+            }
+            for name in unknown
+        ]
+    )
+
+
+class StrictQueryRoute(StrictJSONRoute):
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        # Once per route. The route's own dependant: what include_router adds (authorize)
+        # declares no query parameter; the names the sign-in reads are allowed instead.
+        takes = declared_query(self.dependant)
+        allowed = frozenset(takes) | READ_BY_SIGN_IN
+
+        # Before the handler, so before authorization: a refused URL costs no key check and no
+        # database work, and the names it lists are in /openapi.json for anyone anyway.
+        async def strict_query_handler(request: Request) -> Response:
+            unknown_query(request, allowed, takes)
+            return await handler(request)
+
+        return strict_query_handler
+
+
+def refuse_unknown_queries(router: APIRouter) -> None:
+    """Give the router's JSON API routes `StrictQueryRoute`; its pages keep their class. Like
+    `json_body.read_bodies_strictly`, before the router is included (which builds handlers)."""
+    for route in router.routes:
+        if type(route) in (APIRoute, StrictJSONRoute) and not is_page(route):
+            route.__class__ = StrictQueryRoute
