@@ -86,7 +86,7 @@ def team_page(
         principal,
         org_id,
         team_id,
-        job=_followed_job(session, principal, org_id, job) if job is not None else None,
+        job=_followed_job(session, principal, org_id, team_id, job) if job is not None else None,
         notice=(
             _decision_notice(session, principal, org_id, team_id, decided, again)
             if decided
@@ -108,16 +108,23 @@ def _decision_notice(
     return review_notices.notice(stored, principal, again) if stored else None
 
 
+DRAFTING_KINDS = ("draft_suggestions", "draft_summary")
+
+
 def _followed_job(
-    session: Session, principal: Principal, org_id: str, job_id: int
+    session: Session, principal: Principal, org_id: str, team_id: str, job_id: int
 ) -> dict[str, Any] | None:
     """The drafting job the page follows (`?job=`), or None when it is not there to show: a
-    team lead sees only the jobs it asked for, as on `/jobs/{id}`."""
+    team lead sees only the jobs it asked for, as on `/jobs/{id}`, and this page only the
+    drafting jobs of its own team (another job's number in the address would otherwise show as
+    this team's: a finished scoring job as "Draft ready below")."""
     try:
         job = job_views.get(session, org_id, job_id)
     except NotFound:
         return None
     if principal.role is Role.team_lead and job.requested_by != principal.name:
+        return None
+    if job.kind not in DRAFTING_KINDS or (job.params or {}).get("team") != team_id:
         return None
     shown = job_views.render(job)
     # A draft dismissed since is no longer listed: the page must not say it is "ready below".

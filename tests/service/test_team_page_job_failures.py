@@ -149,3 +149,17 @@ def test_a_job_being_tried_again_says_why_in_plain_words(client, session, embedd
         "tried again. This page reloads itself until the draft is ready."
     )
     assert "unavailable:" not in said and "retries" not in said
+
+
+def test_the_page_follows_only_its_own_teams_drafting_jobs(client, session, org) -> None:
+    """Another job's number in the address (another team's draft, a scoring job) is not shown
+    as this team's: before, a finished scoring job read "Draft ready below" on any team page."""
+    other_team = client.post(f"/orgs/{ORG}/team/T-2/suggest", follow_redirects=False)
+    other_job = int(re.search(r"[?&]job=(\d+)", other_team.headers["location"]).group(1))
+    scoring = client.post(f"/orgs/{ORG}/score")
+    assert scoring.status_code == 202, scoring.text
+    own_job = _asked(client)
+    for job_id in (other_job, scoring.json()["id"]):
+        page = client.get(f"{TEAM}?job={job_id}")
+        assert page.status_code == 200 and 'id="job-status"' not in page.text, job_id
+    assert _job_line(client, own_job)[1]  # the page's own job is still followed
