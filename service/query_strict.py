@@ -1,6 +1,8 @@
 """Query strings held to what each JSON API route declares: a parameter the route does not take
 is refused (422 at `query.NAME`, naming the ones it does take) instead of being ignored, since
 an ignored filter (`?Team=T-1` for `?team=T-1`) answers the whole list as if it were filtered.
+For the same reason a parameter that takes one value is refused when given twice: FastAPI reads
+the last one, so `?kind=lag&kind=lead` listed the lead KPIs only.
 
 Pages stay lenient: browsers, bookmarks and mail links add parameters of their own (`?utm_*`,
 a stale `?decided=`), and a page refusing them helps no one. A page is a route left out of the
@@ -13,6 +15,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from fastapi._compat import field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.dependencies.utils import get_flat_params, get_validation_alias
@@ -29,10 +32,22 @@ READ_BY_SIGN_IN = frozenset({"csrf"})
 
 def declared_query(dependant: Dependant) -> tuple[str, ...]:
     """The names the route and its dependencies read from the query string, in their order."""
+    return tuple(dict.fromkeys(get_validation_alias(field) for field in _query_fields(dependant)))
+
+
+def single_valued(dependant: Dependant) -> frozenset[str]:
+    """Those of them that take one value (not a list)."""
+    return frozenset(
+        get_validation_alias(field)
+        for field in _query_fields(dependant)
+        if not field_annotation_is_sequence(field.field_info.annotation)
+    )
+
+
+def _query_fields(dependant: Dependant) -> list[Any]:
     fields = [field for each in _tree(dependant) for field in each.query_params]
     # A query parameter model (`Annotated[Filters, Query()]`) stands for its fields.
-    flat = get_flat_params(Dependant(query_params=fields))
-    return tuple(dict.fromkeys(get_validation_alias(field) for field in flat))
+    return get_flat_params(Dependant(query_params=fields))
 
 
 def _tree(dependant: Dependant) -> Iterator[Dependant]:
@@ -48,22 +63,25 @@ def is_page(route: APIRoute) -> bool:
     return not route.include_in_schema or issubclass(answers, HTMLResponse)
 
 
-def unknown_query(request: Request, allowed: frozenset[str], takes: tuple[str, ...]) -> None:
-    unknown = [name for name in dict.fromkeys(request.query_params) if name not in allowed]
-    if not unknown:
-        return
+def check_query(
+    request: Request, allowed: frozenset[str], takes: tuple[str, ...], single: frozenset[str]
+) -> None:
     listed = f"this route takes: {', '.join(takes)}" if takes else "this route takes none"
-    raise RequestValidationError(
-        [
-            {
-                "type": "extra_forbidden",
-                "loc": ("query", name),
-                "msg": f"unknown query parameter {name!r}; {listed}",
-                "input": request.query_params[name],
-            }
-            for name in unknown
-        ]
-    )
+    problems = []
+    for name in dict.fromkeys(request.query_params):
+        given = request.query_params.getlist(name)
+        if name not in allowed:
+            problems.append((name, f"unknown query parameter {name!r}; {listed}", given[-1]))
+        elif name in single and len(given) > 1:
+            said = f"query parameter {name!r} takes one value, and was given {len(given)}"
+            problems.append((name, said, given))
+    if problems:
+        raise RequestValidationError(
+            [
+                {"type": "extra_forbidden", "loc": ("query", name), "msg": msg, "input": given}
+                for name, msg, given in problems
+            ]
+        )
 
 
 class StrictQueryRoute(StrictJSONRoute):
@@ -73,11 +91,12 @@ class StrictQueryRoute(StrictJSONRoute):
         # declares no query parameter; the names the sign-in reads are allowed instead.
         takes = declared_query(self.dependant)
         allowed = frozenset(takes) | READ_BY_SIGN_IN
+        single = single_valued(self.dependant) | READ_BY_SIGN_IN
 
         # Before the handler, so before authorization: a refused URL costs no key check and no
         # database work, and the names it lists are in /openapi.json for anyone anyway.
         async def strict_query_handler(request: Request) -> Response:
-            unknown_query(request, allowed, takes)
+            check_query(request, allowed, takes, single)
             return await handler(request)
 
         return strict_query_handler

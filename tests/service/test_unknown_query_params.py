@@ -49,6 +49,21 @@ def test_known_parameters_still_work(client: TestClient, acme: None) -> None:
     # Repeated filters (`?kind=a&kind=b`) on the report's reads: test_report_read_filters.py.
 
 
+def test_a_filter_that_takes_one_value_is_refused_when_given_twice(
+    client: TestClient, acme: None
+) -> None:
+    """FastAPI reads the last of them: `?team=T-1&team=T-2` listed T-2's OKRs only."""
+    found = error(client.get(f"{ORG}/okrs?team=T-1&team=T-2"), 422, "invalid")
+    assert found["details"] == [
+        {"path": "query.team", "message": "query parameter 'team' takes one value, and was given 2"}
+    ]
+    twice = error(client.get(f"{ORG}/okrs?limit=1&limit=1"), 422)  # even the same value
+    assert paths(twice) == ["query.limit"]
+    # A parameter that takes a list still takes each value (test_report_read_filters.py).
+    listed = client.get(f"{ORG}/reports/latest?kind=orphan_okr&kind=checkin_drift")
+    assert listed.status_code != 422 and "query.kind" not in listed.text, listed.text
+
+
 def test_a_write_with_an_unknown_parameter_changes_nothing(client: TestClient, acme: None) -> None:
     # `dry_run` is a bundle import's; a team's create would have written for real.
     refused = client.post(f"{ORG}/teams?dry_run=true", json={"id": "T-9", "name": "Ops"})
