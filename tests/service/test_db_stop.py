@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
+import threading
 
 from tests.conftest import REPO, embedded_env
 
@@ -12,17 +12,27 @@ from tests.conftest import REPO, embedded_env
 def test_db_stop_stops_the_embedded_server(tmp_path) -> None:
     env = embedded_env(tmp_path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "from alignment import db; db.resolve_database(); input()"],
+        [
+            sys.executable,
+            "-c",
+            "from alignment import db; db.resolve_database(); print('ready', flush=True); input()",
+        ],
         env=env,
         stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
         cwd=REPO,
     )
     pid_file = tmp_path / "pgdata" / "postmaster.pid"
+    # Killed if it never says so, so that a failing start cannot hang the suite.
+    watchdog = threading.Timer(120, holder.kill)
+    watchdog.start()
     try:
-        deadline = time.monotonic() + 60
-        while not pid_file.exists() and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert pid_file.exists(), "the embedded server did not start"
+        # Once started, not once the pid file appears: initdb's single-user runs of postgres
+        # create and remove it while they set the new cluster up, and on a loaded CI machine
+        # `db stop` came in between (no pid file: "no embedded PostgreSQL runs").
+        assert holder.stdout.readline() == "ready\n", "the embedded server did not start"
+        assert pid_file.exists()
         stopped = subprocess.run(
             [sys.executable, "-m", "service.cli", "db", "stop"],
             env=env,
@@ -40,6 +50,7 @@ def test_db_stop_stops_the_embedded_server(tmp_path) -> None:
         )  # fmt: skip
         assert again.returncode == 0 and "no embedded PostgreSQL runs" in again.stderr
     finally:
+        watchdog.cancel()
         holder.kill()
         holder.wait(timeout=10)
 
