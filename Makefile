@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+TORCH  := 2.13.0+cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
 .PHONY: demo test lint eval bench clean
 
@@ -10,8 +12,10 @@ $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "needs $(PYTHON)"; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
-	$(BIN)/pip install --quiet torch==2.13.0
+	# The CPU build of torch first: an unpinned torch (or PyPI's 2.13.0) is the multi-GB CUDA
+	# build. From pip's own sources when they have it (a wheel directory), else PyTorch's index.
+	$(BIN)/pip install --quiet torch==$(TORCH) 2>/dev/null || \
+	  $(BIN)/pip install --quiet torch==$(TORCH) --extra-index-url $(TORCH_INDEX)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 

@@ -43,8 +43,10 @@ def fail(exc: DomainError, options: Mapping[str, str] | None = None) -> NoReturn
 
 def _option(path: str, names: Mapping[str, str]) -> str:
     for api, option in names.items():
-        if path == api or path.startswith((f"{api}[", f"{api}.")):
+        if path == api or path.startswith(f"{api}["):  # "$.teams[1]": one of the --team
             return option
+        if path.startswith(f"{api}."):  # a place inside the option's file: say where
+            return f"{option} at ${path.removeprefix(api)}"
     return path
 
 

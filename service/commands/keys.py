@@ -64,7 +64,8 @@ def create_cmd(
         return
     out.print(f"{shown['role']} key for {shown['org_id'] or 'the platform'} ({shown['name']}):")
     out.print(raw, highlight=False, soft_wrap=True)
-    out.print("[dim]Shown once: store it now. Revoke with `goldenthread keys revoke PREFIX`.[/]")
+    revoke = f"goldenthread keys revoke {shown['prefix']}" + (f" --org {org}" if org else "")
+    out.print(f"[dim]Shown once: store it now. Revoke with `{revoke}`.[/]")
 
 
 @keys_app.command("list")

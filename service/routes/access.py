@@ -51,6 +51,7 @@ def create_key(
         name=body.name,
         created_by=principal.name,
     )
+    audit.name_created(session, row.prefix)  # the audit entry's record: the new key
     # Header values are Latin-1: an organization id such as "東京-health" goes percent-encoded.
     response.headers["Location"] = quote(f"/orgs/{org_id}/keys/{row.prefix}", safe="/")
     return {**keys.render_key(row), "key": raw}

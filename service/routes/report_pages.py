@@ -162,7 +162,11 @@ def _with_notice(page: Response, job_id: int) -> Response:
 @router.head("/orgs/{org_id}/report.html", response_class=HTMLResponse, include_in_schema=False)
 def report_page_head(org_id: str, session: SessionDep) -> Response:
     organizations.require_org(session, org_id)
-    return html_response(None)
+    answer = html_response(None)
+    # No length: the GET's is not known without building the page, and a 0 would be false.
+    del answer.headers["content-length"]
+    answer.headers["Cache-Control"] = "no-store"  # as the GET's page
+    return answer
 
 
 def _outdated(session: Session, run: report.ReportRun) -> bool:

@@ -290,6 +290,14 @@ def test_every_write_is_audited_with_its_principal_and_only_admins_read_it(
     log = client.get(f"/orgs/{ORG}/audit-log", headers=admin)
     assert log.status_code == 200
     assert log.json()["items"][0]["action"] == "POST /orgs/{org_id}/teams"
+    # A key's create names the key it made: its prefix (the id in no URL and no body).
+    key = client.post(f"/orgs/{ORG}/keys", json={"role": "strategy_office"}, headers=admin)
+    assert key.status_code == 201, key.text
+    made_key = client.get(f"/orgs/{ORG}/audit-log", headers=admin).json()["items"][0]
+    assert (made_key["action"], made_key["record"]) == (
+        "POST /orgs/{org_id}/keys",
+        key.json()["prefix"],
+    )
     assert client.get(f"/orgs/{ORG}/audit-log", headers=office).status_code == 403
 
 

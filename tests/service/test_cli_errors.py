@@ -269,3 +269,24 @@ def test_ids_typed_in_another_unicode_form_name_the_same_records(org) -> None:
     listed = cli("keys", "list", "--org", _fullwidth(org))
     assert listed.exit_code == 0, listed.output
     assert "team_lead" in listed.stdout and "teams=T-1 " in listed.stdout
+
+
+def test_a_problem_inside_an_edited_payload_names_its_place_in_the_file(capsys) -> None:
+    """The API names `$.edited.suggestions[0].key_results`; the command line had said only
+    `--edited`, leaving the person to search the file."""
+    import typer
+
+    from alignment.errors import Invalid
+    from service.commands.common import fail
+    from service.commands.drafts import OPTIONS
+
+    problems = [
+        {"path": "$.edited.suggestions[0].key_results", "message": "at least 2 key results"},
+        {"path": "$.edited", "message": "not an object"},
+        {"path": "$.cycle", "message": "no such cycle"},
+    ]
+    with pytest.raises(typer.Exit):
+        fail(Invalid("draft not approved", details=problems), OPTIONS)
+    lines = said(capsys.readouterr().err)
+    assert "--edited at $.suggestions[0].key_results: at least 2 key results" in lines
+    assert "--edited: not an object" in lines and "--cycle: no such cycle" in lines

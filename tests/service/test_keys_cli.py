@@ -112,3 +112,13 @@ def test_listing_the_keys_of_an_unknown_organization_says_so(database_url) -> No
     result = cli("list", "--org", "no-such-org")
     assert result.exit_code == 2 and "'no-such-org' does not exist" in result.output
     assert "no keys" not in result.output
+
+
+def test_the_revoke_hint_after_a_create_is_a_command_that_works(org) -> None:
+    """It said `keys revoke PREFIX`, which an organization's key refuses without `--org`."""
+    made = cli("create", "--org", org, "--role", "strategy_office")
+    assert made.exit_code == 0, made.output
+    hint = " ".join(made.output.split()).split("Revoke with `goldenthread ")[1].split("`")[0]
+    revoked = CliRunner().invoke(app, hint.split())
+    assert revoked.exit_code == 0, (hint, revoked.output)
+    assert "revoked" in cli("list", "--org", org).output

@@ -440,6 +440,8 @@ def test_head_builds_nothing_and_the_page_follows_settings(client, jobs, scored_
 
     head = client.head(f"/orgs/{org}/report.html")
     assert head.status_code == 200 and head.headers["content-type"].startswith("text/html")
+    # No length (a 0 would be false: the page is not built), and kept nowhere, as the page.
+    assert "content-length" not in head.headers and head.headers["cache-control"] == "no-store"
     assert runs() == 0
     assert client.head("/orgs/nobody/report.html").status_code == 404
 
