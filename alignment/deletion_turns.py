@@ -14,10 +14,13 @@ waits for): such a transaction only tries the lock, and when it must wait, ends 
 stamp and all, and waits in a new one. A job's work takes no turn: a delete ends its
 transaction instead (jobs/abandon.py), and its waiting for the lock is what the worker sees.
 
-No request waits without end: taking the turn sets the transaction's `lock_timeout`
-(GOLDENTHREAD_LOCK_WAIT_S), so a delete stuck behind a long import, or a write behind such a
-delete, answers 503 (try again) with nothing changed. The bound stays for the rest of the
-transaction: any lock wait of a write request ends the same way (service/app.py).
+No write request waits for a lock without end: taking the turn sets the transaction's
+`lock_timeout` (GOLDENTHREAD_LOCK_WAIT_S), so a delete stuck behind a long import, or a write
+behind a delete that holds its turn, answers 503 (try again) with nothing changed; the
+organization's running jobs are ended only once the delete holds its turn (jobs/abandon.py).
+The bound is per wait, and stays for the rest of the transaction: any other lock wait of the
+request (a row another request or a job holds) ends the same way (service/app.py). A write
+queued behind a delete that itself waits gets the turn when that delete gives up.
 """
 
 from __future__ import annotations
@@ -53,7 +56,9 @@ _TRY = {
 
 
 def _params(org_id: str) -> dict[str, str]:
-    return {"org": org_id, "wait": f"{round(get_settings().database.lock_wait_s * 1000)}ms"}
+    # At least 1 ms: a lock_timeout of 0 means no bound at all.
+    wait_ms = max(1, round(get_settings().database.lock_wait_s * 1000))
+    return {"org": org_id, "wait": f"{wait_ms}ms"}
 
 
 _EXISTS = text("SELECT 1 FROM organizations WHERE id = :org")

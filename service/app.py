@@ -107,7 +107,7 @@ def create_app() -> FastAPI:
                 "nothing was changed, try again"
             )
             return domain_error_response(request, busy)
-        return await internal_error(request, exc)
+        raise exc  # to the handler below, as before, and on to the server (and tests) after it
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> Response:

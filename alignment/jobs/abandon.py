@@ -6,7 +6,9 @@ lock on it), so `DELETE /orgs/{id}` used to wait for the job's whole transaction
 a report, holding a request thread and a pooled connection, to then delete what the job had
 just committed. The delete announces itself with an advisory lock taken in its own transaction
 (`abandon_jobs`): the announcement lasts exactly as long as the delete may still commit, and
-needs no transaction of its own, which the delete could not commit while it waits. Each worker
+needs no transaction of its own, which the delete could not commit while it waits. It is taken
+once the delete has its turn (the writes' lock, deletion_turns.py), never waited for: a delete
+still waiting for a long import, which may give up (503), ends no job. Each worker
 process watches the organizations of the jobs it runs (`watch_deletion`) a few times a second;
 seeing the lock, it terminates the backend of that job's transaction. The work rolls back as a
 crash's would, the delete goes on at once, and the job, finding its row gone with the
@@ -30,15 +32,21 @@ from alignment import db
 log = logging.getLogger(__name__)
 POLL_S = 0.25  # how long a delete may wait for a running job of its organization to end
 
-# Also the turn an API request's write takes (alignment/deletion_turns.py).
+# The turn an API request's write takes shared (alignment/deletion_turns.py), and a delete
+# exclusively, for its whole transaction.
 DELETION_KEY = "hashtextextended('org-delete:' || {}, 0)"
-_ANNOUNCE = text(f"SELECT pg_advisory_xact_lock({DELETION_KEY.format(':org')})")
+# Taken by a delete only while it holds its turn. Not the turn's key: PostgreSQL refuses a
+# shared try while an exclusive request waits in line, so the watch would end jobs for a
+# delete that had not started and might still give up.
+ANNOUNCE_KEY = "hashtextextended('org-deleting:' || {}, 0)"
+_TURN = text(f"SELECT pg_advisory_xact_lock({DELETION_KEY.format(':org')})")
+_ANNOUNCE = text(f"SELECT pg_advisory_xact_lock({ANNOUNCE_KEY.format(':org')})")
 _WAIT = text(f"SELECT pg_advisory_xact_lock_shared({DELETION_KEY.format(':org')})")
-# The organizations a delete holds the lock of; the shared holds taken end with the statement
+# The organizations a delete is under way in; the shared holds taken end with the statement
 # (the watch's connection autocommits), so a delete waits for one statement at most.
 _PROBE = text(
     "SELECT org FROM unnest(CAST(:orgs AS text[])) AS org "
-    f"WHERE NOT pg_try_advisory_xact_lock_shared({DELETION_KEY.format('org')})"
+    f"WHERE NOT pg_try_advisory_xact_lock_shared({ANNOUNCE_KEY.format('org')})"
 )
 _END = text("SELECT pg_terminate_backend(:pid)")
 # procrastinate deletes only jobs still `todo`: one a worker has just taken is the worker's.
@@ -52,6 +60,8 @@ def abandon_jobs(session: Session, org_id: str) -> None:
     """In the delete's transaction, before the organization's row goes. Waiting jobs would
     only find their rows gone; taken off the queue here, they come back if the delete rolls
     back."""
+    # The turn first: a request's delete holds it already, the command line's takes it here.
+    session.execute(_TURN, {"org": org_id})
     session.execute(_ANNOUNCE, {"org": org_id})
     session.execute(_UNQUEUE, {"org": org_id})
 

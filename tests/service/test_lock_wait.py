@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from alignment.access import keys
 from alignment.access.principal import Role
 from alignment.imports import import_document
-from alignment.jobs.abandon import DELETION_KEY
+from alignment.jobs.abandon import DELETION_KEY, POLL_S, watch_deletion
 from alignment.models import Okr, Organization
 from alignment.settings import get_settings
 from service import deps
@@ -133,3 +133,25 @@ def test_a_write_behind_a_row_another_transaction_holds_answers_busy(client, eng
         _assert_busy(answer, waited)
         assert "another request is changing" in answer.json()["error"]["message"]
     assert _title(engine, org_id) == before
+
+
+def test_a_delete_that_gives_up_has_ended_none_of_the_organizations_jobs(
+    client, engine, org
+) -> None:
+    """The worker's watch ends a running job's transaction when a delete is under way. It had
+    looked at the turn's own lock, which PostgreSQL shows as taken while a delete only waits in
+    line for it: a delete that then gave up (503, "nothing was changed") had killed the jobs."""
+    org_id, headers = org
+    with engine.connect() as writing, writing.begin():
+        writing.execute(SHARED, {"org": org_id})  # a long import under way
+        with Session(engine) as job, job.begin():
+            job.execute(text("SELECT 1"))
+            with watch_deletion(job, org_id):  # as the worker runs a job of the organization
+                answer, waited = _timed(
+                    lambda: client.delete(f"/orgs/{org_id}", headers=headers), writing
+                )
+                _assert_busy(answer, waited)
+                time.sleep(3 * POLL_S)  # rounds of the watch after the delete gave up
+                assert job.execute(text("SELECT 1")).scalar() == 1  # not ended
+    with Session(engine) as s:
+        assert s.get(Organization, org_id) is not None
