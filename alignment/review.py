@@ -1,10 +1,10 @@
 """The review queue: OKRs the engine cannot place with confidence, for a person to decide.
 
 Confirming records a person's "confirmed" verdict on one link (the OKR becomes
-aligned); rejecting records "rejected" on every candidate shown, after which the OKR is an
-orphan by a person's decision. Both go through `scoring.feedback.record_feedback`, so scoring
-respects them until the OKR's text changes, and `GET /alignment/feedback-labels` turns them
-into evaluation labels.
+aligned); rejecting records "rejected" on every candidate shown and every objective its team
+declared, after which the OKR is an orphan by a person's decision. Both go through
+`scoring.feedback.record_feedback`, so scoring respects them until the OKR's text changes, and
+`GET /alignment/feedback-labels` turns them into evaluation labels.
 """
 
 from __future__ import annotations
@@ -242,31 +242,73 @@ def confirm(
     )
 
 
+def declared_ids(session: Session, org_id: str, okr_id: str) -> list[str]:
+    """The objectives the OKR's team declared it serves, in the team's order."""
+    return list(
+        session.scalars(
+            select(DeclaredLink.objective_id)
+            .where(DeclaredLink.org_id == org_id, DeclaredLink.okr_id == okr_id)
+            .order_by(DeclaredLink.position)
+        )
+    )
+
+
 def reject(
     session: Session, org_id: str, okr_id: str, *, decided_by: str, note: str | None = None
 ) -> list[dict[str, Any]]:
-    """The OKR serves none of its candidates: each is rejected, and it becomes an orphan."""
+    """The OKR serves none of its candidates, nor what its team declared: each is rejected,
+    and it becomes an orphan. The declared links are decided with it, since "serves none"
+    covers them: left open, the queue would still ask about them, and keeping one there would
+    quietly undo the orphan decision."""
     shown = candidates_by_okr(session, org_id).get(okr_id)
     if not shown:
         require_org(session, org_id)
         raise NotFound(f"OKR {okr_id!r} has no scored links in {org_id!r}")
-    if any(c.label == "aligned" for c in shown):
+    # A link a person confirmed (a declared one ranked below the candidates, say) is labelled
+    # aligned too: rejecting it here would reverse their decision unseen.
+    confirmed = any(d.verdict == "confirmed" for d in standing_on_okr(session, org_id, okr_id))
+    if confirmed or any(c.label == "aligned" for c in shown):
         raise Invalid(
             f"OKR {okr_id!r} is aligned, not awaiting review; reject its link itself",
             details=[{"path": "path.okr_id", "message": "not in the review queue"}],
         )
+    candidates = [c.objective_id for c in shown]
+    declared = [o for o in declared_ids(session, org_id, okr_id) if o not in candidates]
     return [
         record_feedback(
             session,
             org_id,
             okr_id,
-            c.objective_id,
+            objective_id,
             verdict="rejected",
             decided_by=decided_by,
             note=note,
         )
-        for c in shown
+        for objective_id in [*candidates, *declared]
     ]
+
+
+def orphan_decision(session: Session, org_id: str, okr_id: str) -> dict[str, Any] | None:
+    """A person's standing decision that the OKR is an orphan (every candidate the queue showed
+    rejected, none of its links confirmed): the candidates, the declared objectives rejected
+    with them (or since), who decided last and when; None without one."""
+    standing = standing_on_okr(session, org_id, okr_id)
+    if any(d.verdict == "confirmed" for d in standing):
+        return None
+    rejected = {d.objective_id: d for d in standing}
+    shown = candidate_ids(session, org_id, okr_id)
+    if not shown or not set(shown) <= set(rejected):
+        return None
+    last = max((rejected[o] for o in shown), key=lambda d: d.decided_at)
+    declared = [
+        o for o in declared_ids(session, org_id, okr_id) if o in rejected and o not in shown
+    ]
+    return {
+        "candidates": shown,
+        "declared": declared,
+        "decided_by": last.decided_by,
+        "decided_at": last.decided_at,
+    }
 
 
 def last_decision(
@@ -307,11 +349,18 @@ def unsupported_declared(session: Session, org_id: str) -> list[dict[str, Any]]:
         ).all()
     )
     titles = dict(session.execute(select(Okr.id, Okr.title).where(Okr.org_id == org_id)).all())
-    return [
-        {**f, "okr_title": titles.get(f["okr_id"])}
+    open_links = [
+        f
         for f in link_audit(session, org_id)
         if f["kind"] == "unsupported_declared_link"
         and (f["okr_id"], f["objective_id"]) not in decided
+    ]
+    # An orphan decision recorded before "serves none" covered declared links left them open:
+    # whoever keeps one is told first that it replaces that decision.
+    orphans = {o: orphan_decision(session, org_id, o) for o in {f["okr_id"] for f in open_links}}
+    return [
+        {**f, "okr_title": titles.get(f["okr_id"]), "orphan_decision": orphans[f["okr_id"]]}
+        for f in open_links
     ]
 
 

@@ -30,6 +30,7 @@ from alignment.drafting.similar import draft_text
 from alignment.embedder import Embedder
 from alignment.errors import field_message
 from alignment.quality import KrInput, OkrInput, QualityConfig, check_okr
+from alignment.scoring.documents import OkrDoc
 from alignment.scoring.preview import preview_links
 
 # Cosine of whole OKR texts (title, description, key results) at or above which a suggestion
@@ -49,6 +50,7 @@ SUGGESTION_GATES = (
 class Gate:
     name: str
     passed: bool
+    # Each {path, message}; a not_duplicate problem also names what it matched (`_matched`).
     problems: list[dict[str, str]] = field(default_factory=list)
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -172,36 +174,57 @@ def _not_duplicate(session: Session, ctx: SuggestContext, output: SuggestionSet)
     assert vectors is not None
     config = effective_config(session, ctx.org_id)
     existing = sources.key_results_by_hash(session, ctx.org_id)
+    docs = {d.id: d for d in vectors.docs.okrs}
     problems, nearest, nearest_krs = [], [], []
     for i, s in enumerate(output.suggestions):
         text = draft_text(s.title, s.description, [k.title for k in s.key_results])
         hits = vectors.nearest_okrs(text, limit=1, draft=True)
         nearest.append({"okr": hits[0][0], "cosine": hits[0][1]} if hits else None)
         if hits and hits[0][1] >= DUPLICATE_COSINE:
-            problems.append(
-                _problem(
-                    f"$.suggestions[{i}]",
-                    f"near-duplicate of existing OKR {hits[0][0]} (cosine {hits[0][1]:.2f} "
-                    f">= {DUPLICATE_COSINE})",
-                )
+            problem = _problem(
+                f"$.suggestions[{i}]",
+                f"near-duplicate of existing OKR {hits[0][0]} (cosine {hits[0][1]:.2f} "
+                f">= {DUPLICATE_COSINE})",
             )
+            problems.append({**problem, **_matched(docs, hits[0][0])})
         per_kr = []
         titles = [k.title for k in s.key_results]
         for j, (kr, vector) in enumerate(zip(s.key_results, vectors.preview(titles), strict=True)):
             copied = _copied_key_result(session, ctx, kr.unit, kr.target, vector, existing, config)
             per_kr.append(copied)
             if copied and copied["copies"]:
-                problems.append(
-                    _problem(
-                        f"$.suggestions[{i}].key_results[{j}]",
-                        f"nearly copies key result {copied['key_result']} of OKR {copied['okr']} "
-                        f"(team {copied['team']}, {copied['cycle']}; cosine "
-                        f"{copied['cosine']:.2f}{copied['why']}); draft a key result of its own",
-                    )
+                problem = _problem(
+                    f"$.suggestions[{i}].key_results[{j}]",
+                    f"nearly copies key result {copied['key_result']} of OKR {copied['okr']} "
+                    f"(team {copied['team']}, {copied['cycle']}; cosine "
+                    f"{copied['cosine']:.2f}{copied['why']}); draft a key result of its own",
                 )
+                matched = _matched(docs, copied["okr"], copied["key_result"])
+                problems.append({**problem, **matched})
         nearest_krs.append(per_kr)
     details = {"nearest": nearest, "nearest_key_results": nearest_krs}
     return Gate("not_duplicate", not problems, problems, details)
+
+
+def _matched(
+    docs: dict[str, OkrDoc], okr_id: str, key_result_id: str | None = None
+) -> dict[str, str]:
+    """What a suggestion repeated, by id and title, beside the problem's message: the team page
+    names it to people ("nearly repeats O-12 'Cut fuel cost per stop'"), which the message,
+    written for the repair attempt, does not do in their words. The title is the one matched,
+    kept as it was then."""
+    doc = docs.get(okr_id)
+    found = {"okr": okr_id}
+    if doc is not None:
+        found["okr_title"] = doc.title
+        if doc.team:
+            found["team"] = doc.team
+    if key_result_id is not None:
+        found["key_result"] = key_result_id
+        titles = {k.id: k.title for k in doc.key_results} if doc is not None else {}
+        if key_result_id in titles:
+            found["key_result_title"] = titles[key_result_id]
+    return found
 
 
 def key_result_copies(

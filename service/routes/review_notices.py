@@ -77,13 +77,19 @@ def okr_decision(session: Session, org_id: str, okr_id: str) -> Stored | None:
         return Stored(
             okr_id, f"confirmed as serving {serves}", latest[0].decided_by, latest[0].decided_at
         )
-    rejected = {d.objective_id: d for d in standing}
-    shown = review.candidate_ids(session, org_id, okr_id)
-    if not shown or not set(shown) <= set(rejected):
+    orphan = review.orphan_decision(session, org_id, okr_id)
+    if orphan is None:
         return None
-    last = max((rejected[o] for o in shown), key=lambda d: d.decided_at)
-    what = f"called an orphan, serving none of {', '.join(shown)}"
-    return Stored(okr_id, what, last.decided_by, last.decided_at)
+    return Stored(okr_id, orphan_words(orphan), orphan["decided_by"], orphan["decided_at"])
+
+
+def orphan_words(orphan: dict) -> str:
+    """ "called an orphan, serving none of SO-7, SO-10, nor SO-8 that its team declared": the
+    declared objectives named apart, as the queue lists them apart from the candidates."""
+    said = f"called an orphan, serving none of {', '.join(orphan['candidates'])}"
+    if orphan["declared"]:
+        said += f", nor {', '.join(orphan['declared'])} that its team declared"
+    return said
 
 
 def check_in_decision(session: Session, org_id: str, check_in_id: str) -> Stored | None:
@@ -101,6 +107,11 @@ def link_decision(session: Session, org_id: str, okr_id: str, objective_id: str)
     if decision is None:
         return None
     what = "kept" if decision.verdict == "confirmed" else "dropped"
+    # Dropped by calling the OKR an orphan (decided in one go, so at one time): said so, or a
+    # stale "Keep" form would seem to have met a decision nobody made on this link.
+    orphan = review.orphan_decision(session, org_id, okr_id) if what == "dropped" else None
+    if orphan and orphan["decided_at"] == decision.decided_at:
+        what = f"dropped when {okr_id} was called an orphan"
     subject = f"declared link {okr_id} → {objective_id}"
     return Stored(subject, what, decision.decided_by, decision.decided_at)
 

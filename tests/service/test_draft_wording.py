@@ -27,9 +27,12 @@ def test_a_failed_draft_says_each_failed_check_in_a_plain_sentence(
     assert any("cosine" in m for m in raw)  # what the API keeps, for the audit
 
     shown = _text(_article(client.get(f"/orgs/{org}/team/T-9").text, failed["id"]))
-    assert "Suggestion 1 nearly repeated an OKR or key result the organization already has." in (
-        shown
-    ), shown
+    # What it repeated is named, by the id the gate kept beside its message.
+    repeated = [
+        p["okr"] for g in failed["gates"] if g["name"] == "not_duplicate" for p in g["problems"]
+    ]
+    assert repeated and "Suggestion 1 nearly repeats " in shown and repeated[0] in shown, shown
+    assert "nearly repeated an OKR or key result" not in shown, shown
     for words in ("cosine", "$.suggestions", "not_duplicate", ">="):
         assert words not in shown, words
     audit = client.get(f"/orgs/{org}/drafts/{failed['id']}/audit")

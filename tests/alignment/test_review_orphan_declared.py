@@ -1,0 +1,76 @@
+"""Calling an OKR an orphan ("serves none") decides its declared links too: a person saying it
+serves nothing means what its team declared as well, and a declared link left open in the queue
+would let a later "keep" quietly undo the orphan decision."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from alignment import review
+from alignment.errors import Invalid
+from alignment.models import LinkFeedback
+from alignment.scoring.feedback import record_feedback
+
+
+def _verdicts(session, org: str, okr: str) -> dict[str, str]:
+    rows = session.execute(
+        select(LinkFeedback.objective_id, LinkFeedback.verdict).where(
+            LinkFeedback.org_id == org, LinkFeedback.okr_id == okr
+        )
+    )
+    return dict(rows.all())
+
+
+def _open_declared(session, org: str) -> dict[tuple[str, str], dict]:
+    return {(u["okr_id"], u["objective_id"]): u for u in review.unsupported_declared(session, org)}
+
+
+def test_serves_none_rejects_the_declared_objective_with_the_candidates(
+    session, scored_sample
+) -> None:
+    org = scored_sample
+    candidates = review.candidate_ids(session, org, "O-38")
+    assert review.declared_ids(session, org, "O-38") == ["SO-8"] and "SO-8" not in candidates
+    assert ("O-38", "SO-8") in _open_declared(session, org)
+
+    rejected = review.reject(session, org, "O-38", decided_by="maria", note="museum")
+    assert [r["objective_id"] for r in rejected] == [*candidates, "SO-8"]
+    assert _verdicts(session, org, "O-38") == dict.fromkeys([*candidates, "SO-8"], "rejected")
+    # Decided, the declared link leaves the queue: nothing is left to undo the decision.
+    assert ("O-38", "SO-8") not in _open_declared(session, org)
+    orphan = review.orphan_decision(session, org, "O-38")
+    assert orphan is not None and (orphan["candidates"], orphan["declared"]) == (
+        candidates,
+        ["SO-8"],
+    )
+    assert orphan["decided_by"] == "maria"
+
+
+def test_an_orphan_decision_that_left_a_declared_link_open_is_shown_beside_it(
+    session, scored_sample
+) -> None:
+    """Recorded before "serves none" covered declared links: the link is still open, and the
+    queue item carries the orphan decision its keeping would replace."""
+    org = scored_sample
+    candidates = review.candidate_ids(session, org, "O-38")
+    for objective in candidates:  # what a rejection recorded before
+        record_feedback(session, org, "O-38", objective, verdict="rejected", decided_by="li")
+    item = _open_declared(session, org)[("O-38", "SO-8")]
+    assert item["orphan_decision"] is not None
+    assert (item["orphan_decision"]["candidates"], item["orphan_decision"]["declared"]) == (
+        candidates,
+        [],
+    )
+    assert item["orphan_decision"]["decided_by"] == "li"
+    others = [u for k, u in _open_declared(session, org).items() if k[0] != "O-38"]
+    assert others and all(u["orphan_decision"] is None for u in others)
+
+
+def test_serves_none_is_refused_over_a_link_a_person_confirmed(session, scored_sample) -> None:
+    """A confirmed declared link ranked below the candidates is not reversed unseen."""
+    org = scored_sample
+    record_feedback(session, org, "O-38", "SO-8", verdict="confirmed", decided_by="li")
+    with pytest.raises(Invalid, match="reject its link itself"):
+        review.reject(session, org, "O-38", decided_by="maria")
+    assert _verdicts(session, org, "O-38") == {"SO-8": "confirmed"}
