@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from alignment import repository
 from alignment.bundle.validate import json_path
-from alignment.drafting import sources, store
+from alignment.drafting import cycles, sources, store
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionSet
 from alignment.errors import Conflict, Invalid, field_message
 from alignment.models import Cycle, KeyResult, Okr
@@ -246,11 +246,7 @@ def _ensure_cycle(session: Session, draft: store.Draft, may_define_cycle: bool) 
     if not proposed or session.get(Cycle, {"org_id": draft.org_id, "id": draft.cycle_id}):
         return
     if not may_define_cycle:
-        raise Conflict(
-            f"the draft is for cycle {draft.cycle_id!r} ({proposed.get('start')} to "
-            f"{proposed.get('end')}), which the organization has not defined yet; ask an admin "
-            "to define the cycle first, then approve the draft"
-        )
+        raise Conflict(cycles.undefined_message(draft.cycle_id, proposed))
     kind = KINDS["cycles"]
     repository.create_record(
         session, kind, draft.org_id, kind.create.model_validate(proposed).model_dump()

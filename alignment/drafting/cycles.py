@@ -96,3 +96,13 @@ def next_id(cycle_id: str) -> str:
     if m := re.fullmatch(r"(.*?)(\d+)", cycle_id):
         return f"{m[1]}{int(m[2]) + 1}"
     return f"{cycle_id}-next"
+
+
+def undefined_message(cycle_id: str, proposed: dict[str, Any]) -> str:
+    """Why a suggestion for a cycle not defined yet waits for an admin: one wording for the
+    approval's refusal and the pages that say so before anyone tries."""
+    return (
+        f"the draft is for cycle {cycle_id!r} ({proposed.get('start')} to "
+        f"{proposed.get('end')}), which the organization has not defined yet; ask an admin "
+        "to define the cycle first, then approve the draft"
+    )

@@ -24,6 +24,7 @@ from alignment.vocabulary import PERSPECTIVES
 
 PER_PAGE = 100
 MAX_PER_PAGE = 500
+SEARCH_MAX = 200  # the longest `q` the served page takes (its search box stops there first)
 LIST_FILTERS = ("severity", "category", "kind", "team", "perspective")
 FILTERS = (*LIST_FILTERS, "q")
 CATEGORIES = tuple(sorted({k.category for k in KINDS.values()}))

@@ -42,7 +42,14 @@ from alignment.report.evidence_text import (
 )
 from alignment.report.findings import natural
 from alignment.report.kinds import KINDS, SEVERITIES
-from alignment.report.page import PER_PAGE, FindingsPage, FindingsView, page_numbers, page_of
+from alignment.report.page import (
+    PER_PAGE,
+    SEARCH_MAX,
+    FindingsPage,
+    FindingsView,
+    page_numbers,
+    page_of,
+)
 from alignment.report.store import ReportRun
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -223,6 +230,7 @@ def to_html(
             total=total,
             view=view,
             default_per_page=PER_PAGE,
+            search_max=SEARCH_MAX,
             shown=shown,
             page_links=_page_links(fresh, shown.page, shown.pages) if shown else [],
             story=[
@@ -245,7 +253,7 @@ def to_html(
             signed_in=signed_in,
             script=script,
             style=style,
-            csp=_policy(script_hash),
+            csp=_policy(script_hash, served=view is not None),
         )
     )
 
@@ -265,14 +273,17 @@ def _category_counts(kind_counts: dict[str, int]) -> Counter[str]:
     return out
 
 
-def _policy(script_hash: str) -> str:
-    """The page's policy: only its own script (by hash), images only inline."""
+def _policy(script_hash: str, *, served: bool) -> str:
+    """The page's policy: only its own script (by hash), images only inline. The served page
+    may also ask its own address again, to learn whether a report being rebuilt is in without
+    reloading over what the reader is typing; an exported file asks nothing of any network."""
+    connect = "connect-src 'self'; " if served else ""
     return (
         "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
-        f"script-src {script_hash}; base-uri 'none'; form-action 'self'"
+        f"{connect}script-src {script_hash}; base-uri 'none'; form-action 'self'"
     )
 
 
 def content_security_policy() -> str:
-    """The page's meta-tag policy for an HTTP header, which alone can forbid framing."""
-    return f"{_policy(_assets()[2])}; frame-ancestors 'none'"
+    """The served page's meta-tag policy for an HTTP header, which alone can forbid framing."""
+    return f"{_policy(_assets()[2], served=True)}; frame-ancestors 'none'"

@@ -142,16 +142,19 @@ def _whole_org_report_job(session: Session, org_id: str, principal: Principal) -
 
 
 def _with_notice(page: Response, job_id: int) -> Response:
-    """The stored run, marked as being recomputed (a banner right after <body>). The page
-    reloads itself every few seconds (a meta refresh: its policy allows no fetch to poll the
-    job) until the new run is in, when it comes back without the banner."""
+    """The stored run, marked as being recomputed (a banner right after <body>). The page's
+    script asks the page again every few seconds until it comes back without the banner, then
+    reloads, unless the reader touched a filter (a reload would wipe the search being typed):
+    then it offers the new report as a link. Without JavaScript a meta refresh reloads it."""
+    seconds = templating.RELOAD_SECONDS
     banner = (
-        '<div role="status" class="recomputing" style="background:#fff4ce;padding:.5em 1em;'
-        'border-bottom:1px solid #d8b600">Recomputing: something changed since this report '
-        f"was built. Job #{job_id} is building a new one; this page reloads itself every "
-        f"{templating.RELOAD_SECONDS} seconds until it is in.</div>"
+        f'<div role="status" class="recomputing" data-wait-seconds="{seconds}" '
+        'style="background:#fff4ce;padding:.5em 1em;border-bottom:1px solid #d8b600">'
+        f"Recomputing: something changed since this report was built. Job #{job_id} is "
+        f"building a new one; <span data-wait>this page reloads itself every {seconds} "
+        "seconds until it is in.</span></div>"
     )
-    refresh = f'<meta http-equiv="refresh" content="{templating.RELOAD_SECONDS}">'
+    refresh = f'<noscript><meta http-equiv="refresh" content="{seconds}"></noscript>'
     html = page.body.decode("utf-8").replace("</head>", refresh + "</head>", 1)
     html = html.replace("<body>", "<body>" + banner, 1)
     headers = {k: v for k, v in page.headers.items() if k.lower() != "content-length"}

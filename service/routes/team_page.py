@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
 from alignment.access.principal import Principal, Role
-from alignment.drafting import approve, store
+from alignment.drafting import approve, cycles, sources, store
 from alignment.drafting.draft import check_suggestion_request, check_summary_request
 from alignment.drafting.schemas import MAX_OBJECTIVES, SuggestionRequest, SummaryRequest
 from alignment.errors import DomainError, Invalid, NotFound, field_message
@@ -158,11 +158,14 @@ def _render(
     if status_code >= 400:  # a refused form: nothing it asked for was written
         write_nothing(session)
     org = require_org(session, org_id)
+    view = team_view(session, org_id, team_id)
     return page(
         "team.html.j2",
         csp=TEAM_CSP,
         status_code=status_code,
-        v=team_view(session, org_id, team_id),
+        v=view,
+        waits_for_cycle=_waits_for_cycle(view, principal),
+        default_cycle=_default_cycle(session, org_id, principal),
         org={"id": org.id, "name": org.name},
         token=form_token(request.cookies.get(SESSION_COOKIE, "")),
         job=job,
@@ -179,6 +182,34 @@ def _render(
         gate_sentences=failed_gate_sentences,
         nav=org_nav(session, principal, org_id, f"team:{team_id}"),
     )
+
+
+def _default_cycle(session: Session, org_id: str, principal: Principal) -> str | None:
+    """What the suggest form's default cycle comes to now, said beside it: a cycle the
+    organization has not defined yet is said so before anyone asks for a draft for it."""
+    ordered = sources.cycles(session, org_id)
+    if not ordered:
+        return None
+    cycle, _, _ = cycles.target_cycle(ordered, cycles.data_today(session, org_id))
+    if not cycle.get("proposed"):
+        return cycle["id"]
+    who = "" if may_define_cycle(principal) else ": only an admin can approve a draft for it"
+    return f"{cycle['id']}, which the organization has not defined yet{who}"
+
+
+def _waits_for_cycle(view: dict[str, Any], principal: Principal) -> dict[str, str]:
+    """Pending drafts this person cannot approve until an admin defines their cycle, each with
+    the approval's own refusal: said beside the draft up front, not after the edits are made."""
+    if may_define_cycle(principal):
+        return {}
+    defined = set(view["cycles"])
+    return {
+        d["id"]: cycles.undefined_message(d["cycle"], d["request"]["new_cycle"])
+        for d in view["drafts"]
+        if d["status"] == "pending"
+        and (d["request"] or {}).get("new_cycle")
+        and d["cycle"] not in defined
+    }
 
 
 def _refused(

@@ -5,12 +5,16 @@
   "use strict";
   var input = document.getElementById("parent-title");
   var list = document.getElementById("parent-suggestions");
+  var order = document.getElementById("parent-order");
   if (!input || !list) return;
   var timer = null;
   var inflight = null;
 
+  // In the API's rank order (the list's numbers), which is not always the scores' order: the
+  // note under the list says why.
   function show(links) {
     list.replaceChildren();
+    if (order) order.hidden = links.length === 0;
     links.slice(0, 3).forEach(function (link) {
       var item = document.createElement("li");
       item.textContent = link.objective_id + " " + (link.objective_title || "") +
@@ -21,7 +25,7 @@
 
   function ask() {
     var title = input.value.trim();
-    if (title.length < 3) { list.replaceChildren(); return; }
+    if (title.length < 3) { show([]); return; }
     if (inflight) inflight.abort();
     inflight = new AbortController();
     fetch(input.dataset.url, {
@@ -33,7 +37,7 @@
     })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (body) { if (body) show(body.links); })
-      .catch(function (e) { if (e.name !== "AbortError") list.replaceChildren(); });
+      .catch(function (e) { if (e.name !== "AbortError") show([]); });
   }
 
   input.addEventListener("input", function () {
@@ -68,4 +72,44 @@
 
   group.addEventListener("change", function () { check(true); });
   check(false);
+})();
+
+// While a drafting job runs the page asks the job's JSON (GET /jobs/{id}, read with the sign-in
+// cookie) instead of reloading itself: a reload would wipe what the person is typing in other
+// drafts' fields or the new OKR's title. Finished with nothing typed, the page reloads to show
+// the draft; with something typed, it says so and offers the reload as a link. Without
+// JavaScript the page's <noscript> meta refresh does the waiting.
+(function () {
+  "use strict";
+  var status = document.getElementById("job-status");
+  if (!status || !status.dataset.jobUrl) return;
+  var wait = status.querySelector("[data-wait]");
+  var seconds = Number(status.dataset.pollSeconds) || 3;
+  var typed = false;
+  var main = document.querySelector("main") || document;
+  main.addEventListener("input", function () { typed = true; });
+  main.addEventListener("change", function () { typed = true; });
+  if (wait) wait.textContent = "The draft appears here once it is ready; what you type meanwhile is kept.";
+
+  function finished(job) {
+    if (!typed) { window.location.reload(); return; }
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.textContent = "Show it";
+    link.id = "job-done";
+    var said = job.status === "failed" ? "Drafting has stopped." : "The draft is ready.";
+    status.replaceChildren(document.createTextNode(said + " "), link,
+      document.createTextNode(" (reloads this page: what you typed here and have not sent is lost)."));
+  }
+
+  function poll() {
+    fetch(status.dataset.jobUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (job) {
+        if (job && (job.status === "succeeded" || job.status === "failed")) finished(job);
+        else setTimeout(poll, seconds * 1000);
+      })
+      .catch(function () { setTimeout(poll, seconds * 1000); });
+  }
+  setTimeout(poll, seconds * 1000);
 })();

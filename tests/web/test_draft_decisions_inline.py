@@ -76,13 +76,15 @@ def test_the_queue_says_beside_the_draft_why_a_cycle_not_defined_stops_the_appro
     with Session(engine) as s:
         assert s.get(Draft, {"org_id": scored_sample, "id": draft_id}).status == "pending"
         assert s.get(Cycle, {"org_id": scored_sample, "id": "2027-Q1"}) is None
-    # The team page says the same words for the same refusal.
+    # The team page says the same words up front, beside the draft, and offers no approval
+    # (nor fields to edit for one) that would only be refused.
     page.goto(f"/orgs/{scored_sample}/team/T-9")
     mine = page.locator(f"article.draft[data-draft='{draft_id}']")
-    mine.get_by_role("button", name="Approve (with your edits)").click()
-    page.wait_for_load_state()
-    alert = page.locator(f"article.draft[data-draft='{draft_id}'] [role=alert]").first
-    assert alert.inner_text() == f"{draft_id} not decided: {UNDEFINED}"
+    said = mine.locator("[data-cycle-undefined]")
+    assert said.inner_text() == f"{draft_id} cannot be approved yet: {UNDEFINED}."
+    assert mine.get_by_role("button", name="Approve (with your edits)").count() == 0
+    assert mine.locator("input[name=s0_title]").count() == 0
+    assert mine.get_by_role("button", name="Reject").is_visible()
     assert _unexpected(page, 409) == [] and page.outside_requests == []
 
 

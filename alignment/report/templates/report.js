@@ -83,3 +83,41 @@
   fromUrl();
   apply();
 })();
+// While a new report is being built (the service puts a banner with data-wait-seconds first in
+// the body) the page asks its own address again instead of reloading over the search the reader
+// is typing: once the answer comes back without the banner the new report is in, and the page
+// reloads, or, when a filter was touched, says so with a link. Without JavaScript a <noscript>
+// meta refresh does the waiting.
+(function () {
+  "use strict";
+  var banner = document.querySelector(".recomputing[data-wait-seconds]");
+  if (!banner) { return; }
+  var seconds = Number(banner.dataset.waitSeconds) || 3;
+  var touched = false;
+  var wait = banner.querySelector("[data-wait]");
+  if (wait) { wait.textContent = "the new one shows here once it is in, and what you type meanwhile is kept."; }
+  document.addEventListener("input", function () { touched = true; });
+  document.addEventListener("change", function () { touched = true; });
+
+  function arrived() {
+    if (!touched) { window.location.reload(); return; }
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.id = "report-ready";
+    link.textContent = "Show it";
+    banner.replaceChildren(document.createTextNode("The new report is in. "), link,
+      document.createTextNode(" (reloads this page with the filters in its address)."));
+  }
+
+  function poll() {
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (html) {
+        var next = html === null ? null : new DOMParser().parseFromString(html, "text/html");
+        if (next && !next.querySelector(".recomputing[data-wait-seconds]")) { arrived(); }
+        else { setTimeout(poll, seconds * 1000); }
+      })
+      .catch(function () { setTimeout(poll, seconds * 1000); });
+  }
+  setTimeout(poll, seconds * 1000);
+})();

@@ -1,0 +1,96 @@
+"""A suggestion for a cycle the organization has not defined yet (the default past half of the
+current one, when the next is not defined) can be approved only by a role that may define cycles
+(an admin): the team page says so up front, beside the suggest form's default and beside such a
+draft, and offers the other roles no approval form the server would refuse; an admin gets it."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import pytest
+from sqlalchemy.orm import Session
+
+from alignment.access import keys
+from alignment.access.principal import Role
+from alignment.imports import import_document
+from tests.conftest import auth, make_client
+from tests.factories import small_bundle
+
+ORG = "acme-cycle-default"
+TEAM = f"/orgs/{ORG}/team/T-1"
+FORM = {"content-type": "application/x-www-form-urlencoded"}
+UNDEFINED = (
+    "cannot be approved yet: the draft is for cycle '2027-Q1' (2027-01-01 to 2027-03-31), which "
+    "the organization has not defined yet; ask an admin to define the cycle first, then approve "
+    "the draft."
+)
+
+
+@pytest.fixture
+def setup(session: Session, embedder):
+    import_document(session, small_bundle(ORG))
+    made = {
+        "lead": keys.create_key(
+            session, org_id=ORG, role=Role.team_lead, team_ids=["T-1"], name="Lea"
+        )[1],
+        "office": keys.create_key(session, org_id=ORG, role=Role.strategy_office, name="Omar")[1],
+        "admin": keys.create_key(session, org_id=ORG, role=Role.admin, name="Ada")[1],
+    }
+    session.commit()
+    client = make_client(session, embedder, real_auth=True)
+    return client, {role: auth(key) for role, key in made.items()}
+
+
+def _drafted_with_the_default_cycle(client, jobs, lead, check_in_date: str) -> dict:
+    """A check-in on the given day (the data's "today"), then the team page's suggest form
+    with the cycle left on its default; the stored draft."""
+    late = {"id": "C-9", "okr": "O-1", "date": check_in_date, "text": "Called 50 patients."}
+    assert client.post(f"/orgs/{ORG}/check-ins", json=late, headers=lead).status_code == 201
+    sent = client.post(
+        f"{TEAM}/suggest", content="cycle=", headers=lead | FORM, follow_redirects=False
+    )
+    assert sent.status_code == 303, sent.text
+    jobs.drain()
+    job_id = re.search(r"[?&]job=(\d+)", sent.headers["location"]).group(1)
+    job = client.get(f"/jobs/{job_id}", headers=lead).json()
+    assert job["status"] == "succeeded", job
+    return client.get(job["result"]["url"], headers=lead).json()
+
+
+def _article(page: str, draft_id: str) -> str:
+    found = re.search(rf'<article class="draft" data-draft="{draft_id}".*?</article>', page, re.S)
+    assert found, page
+    return " ".join(html.unescape(found.group(0)).split())
+
+
+def test_the_default_cycle_says_what_it_comes_to(setup) -> None:
+    client, key = setup
+    late = {"id": "C-9", "okr": "O-1", "date": "2026-12-20", "text": "Called 50 patients."}
+    assert client.post(f"/orgs/{ORG}/check-ins", json=late, headers=key["lead"]).status_code == 201
+    option = "default: the current cycle, or the next once it is more than half over (now 2027-Q1"
+    for role in ("lead", "office"):
+        page = html.unescape(client.get(TEAM, headers=key[role]).text)
+        assert (
+            f"{option}, which the organization has not defined yet: only an admin can approve a "
+            "draft for it)</option>"
+        ) in page
+    page = html.unescape(client.get(TEAM, headers=key["admin"]).text)
+    assert f"{option}, which the organization has not defined yet)</option>" in page
+
+
+def test_a_draft_for_a_cycle_not_defined_says_so_up_front_to_who_may_not_define_it(
+    setup, jobs
+) -> None:
+    client, key = setup
+    # 2026-12-20 is 89% into 2026-Q4, the last cycle small_bundle defines: the next is proposed.
+    draft = _drafted_with_the_default_cycle(client, jobs, key["lead"], "2026-12-20")
+    assert draft["cycle"] == "2027-Q1" and draft["request"]["new_cycle"]["id"] == "2027-Q1"
+    for role in ("lead", "office"):
+        article = _article(client.get(TEAM, headers=key[role]).text, draft["id"])
+        assert f"{draft['id']} {UNDEFINED}" in article
+        # Nothing to edit or approve that the approval would refuse; rejecting still works.
+        assert "Approve" not in article and 'name="s0_title"' not in article
+        assert "Reject" in article
+    admin = _article(client.get(TEAM, headers=key["admin"]).text, draft["id"])
+    assert "cannot be approved yet" not in admin and "Approve (with your edits)" in admin

@@ -1,0 +1,129 @@
+"""Pages waiting for a job in Chromium keep what the person is typing: the team page asks the
+drafting job's JSON instead of reloading itself, and the report page being rebuilt asks its own
+address; finished with nothing typed they reload, with something typed they offer a link."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from alignment.models import Job
+from tests.web.test_pages import sign_in
+
+TEAM = "T-9"
+TYPED = "Cut linen waste in half"
+
+
+def _running_job(engine, org_id: str, lead_key: str) -> int:
+    """A drafting job of the lead's, running (a row only: no worker has it in its queue)."""
+    prefix = lead_key.split("_")[1]
+    with Session(engine) as s, s.begin():
+        job = Job(
+            org_id=org_id,
+            kind="draft_suggestions",
+            status="running",
+            params={"team": TEAM, "objectives": "suggest"},
+            requested_by=f"team_lead-{prefix} (key {prefix})",  # as the key signs its jobs
+        )
+        s.add(job)
+        s.flush()
+        return job.id
+
+
+def _finish(engine, job_id: int) -> None:
+    from datetime import UTC, datetime
+
+    with Session(engine) as s, s.begin():
+        job = s.get(Job, job_id)
+        job.status, job.finished_at = "succeeded", datetime.now(UTC)
+        job.result = {"draft_id": "D-none", "url": "/orgs/x/drafts/D-none"}
+
+
+def _reloaded(page, seconds: float = 15) -> None:
+    """Wait until the page has loaded anew (the marker set on the old one is gone); the page's
+    policy allows no evaluated string, so the browser is asked, not made to wait."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+        try:
+            if page.evaluate("() => window.notReloaded !== true"):
+                page.wait_for_load_state()
+                return
+        except Exception:  # asked while the new page was being navigated to
+            continue
+    raise AssertionError("the page did not reload itself")
+
+
+def test_the_team_page_waits_for_a_draft_without_wiping_what_is_typed(
+    page, role_keys, scored_sample, engine
+) -> None:
+    lead = role_keys["team_lead"]
+    typed_job = _running_job(engine, scored_sample, lead)
+    quiet_job = _running_job(engine, scored_sample, lead)
+    try:
+        sign_in(page, lead)
+        page.goto(f"/orgs/{scored_sample}/team/{TEAM}?job={typed_job}")
+        page.evaluate("window.notReloaded = true")
+        page.locator("#parent-title").fill(TYPED)
+        page.wait_for_timeout(4500)  # past the 3 seconds the page used to reload after
+        assert page.evaluate("window.notReloaded === true")
+        assert "what you type meanwhile is kept" in page.locator("#job-status").inner_text()
+        _finish(engine, typed_job)
+        page.wait_for_selector("#job-done", timeout=15000)
+        assert page.evaluate("window.notReloaded === true")
+        assert page.locator("#parent-title").input_value() == TYPED
+        assert page.locator("#job-status").inner_text().startswith("The draft is ready. Show it")
+
+        # Nothing typed: once the job is done the page reloads itself to show the draft.
+        page.goto(f"/orgs/{scored_sample}/team/{TEAM}?job={quiet_job}")
+        page.evaluate("window.notReloaded = true")
+        _finish(engine, quiet_job)
+        _reloaded(page)
+        assert "ready below" in page.locator("#job-status").inner_text()
+        assert page.console_errors == [] and page.outside_requests == []
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(delete(Job).where(Job.id.in_((typed_job, quiet_job))))
+
+
+def test_a_report_being_rebuilt_keeps_the_search_being_typed(
+    page, role_keys, scored_sample, live_url
+) -> None:
+    import time
+
+    from fastapi.responses import HTMLResponse
+
+    from service.routes.report_pages import _with_notice
+
+    sign_in(page, role_keys["admin"])
+    deadline = time.monotonic() + 60
+    while True:  # the report as served once there is one (202 while the first is built)
+        served = page.request.get(f"{live_url}/orgs/{scored_sample}/report.html")
+        # The live page itself may be being rebuilt (other tests change the sample): wait.
+        rebuilding = 'class="recomputing"' in served.text()
+        if (served.status == 200 and not rebuilding) or time.monotonic() > deadline:
+            break
+        page.wait_for_timeout(500)
+    assert served.status == 200, served.status
+    headers = {"Content-Security-Policy": served.headers["content-security-policy"]}
+    fresh = HTMLResponse(served.text(), headers=headers)
+    stale = _with_notice(HTMLResponse(served.text(), headers=headers), 7)
+    rebuilt = {"done": False}
+
+    def serve(route) -> None:  # the app's page, as a stale run shows it until the new one is in
+        shown = fresh if rebuilt["done"] else stale
+        route.fulfill(status=200, headers=dict(shown.headers), body=shown.body)
+
+    page.route(f"{live_url}/stale-report", serve)
+    page.goto("/stale-report")
+    page.evaluate("window.notReloaded = true")
+    page.locator("#f-text").fill("linen")
+    page.wait_for_timeout(4500)  # past the 3 seconds the page used to reload after
+    assert page.evaluate("window.notReloaded === true")
+    rebuilt["done"] = True
+    page.wait_for_selector("#report-ready", timeout=15000)
+    assert page.evaluate("window.notReloaded === true")
+    assert page.locator("#f-text").input_value() == "linen"
+    assert page.console_errors == [] and page.outside_requests == []
