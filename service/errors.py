@@ -5,7 +5,8 @@ it is: `$...` is a JSON path into the request body (`$` itself is the whole body
 `query.NAME` and `path.NAME` name a URL parameter.
 
 A browser on a page gets the same status as a page instead (error.html.j2): the message, each
-detail, and links back. API clients (any other Accept, JSON bodies) keep the JSON.
+detail in a person's words (service/error_words.py), links back, and a way to sign out or in.
+API clients (any other Accept, JSON bodies) keep the JSON.
 """
 
 import re
@@ -21,9 +22,10 @@ from starlette.routing import Match
 
 from alignment.bundle.validate import json_path
 from alignment.errors import DomainError, field_message
-from service.auth import SESSION_COOKIE
+from service.auth import SESSION_COOKIE, form_token
 from service.error_nav import STATE_KEY as ORG_NAV
 from service.error_nav import read_org_nav
+from service.error_words import field_of, page_message
 from service.permissions import rule_for
 from service.templating import page
 
@@ -137,10 +139,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        details = [_problem(err) for err in exc.errors()]
+        errors = exc.errors()
+        details = [_problem(err) for err in errors]
         if _wants_page(request):
             await read_org_nav(request, 422)
-            return error_page(request, 422, "request is not valid", details)
+            said = [{**d, "message": page_message(e)} for d, e in zip(details, errors, strict=True)]
+            return error_page(request, 422, "request is not valid", said)
         if unread := _body_not_json(request, exc):
             return JSONResponse(error_body("unsupported_media_type", unread), status_code=415)
         return JSONResponse(error_body("invalid", "request is not valid", details), status_code=422)
@@ -187,7 +191,8 @@ def _not_for_role(request: Request) -> str:
             "organizations and their first admin key, and an organization's pages are for its "
             "own keys. Sign in with one of them."
         )
-    who = f"a {str(role).replace('_', ' ')} key" if role else "this key"
+    named = str(role).replace("_", " ")
+    who = f"{'an' if named[:1] in 'aeiou' else 'a'} {named} key" if role else "this key"
     return (
         f"This page is not open to {who}. Ask your organization's admin if you need it, or "
         "sign in with another key."
@@ -196,14 +201,37 @@ def _not_for_role(request: Request) -> str:
 
 def _sign_in_and_back(request: Request) -> str:
     """The sign-in page, asked to go on to the page the browser asked for (`?next=`; the
-    sign-in page follows only a path on this site). A form's POST address is no page to go
-    back to, and `/` is where signing in goes anyway."""
+    sign-in page follows only a path on this site), and `/` is where signing in goes anyway.
+
+    A form's POST address is no page to go back to: a form sent signed out (signing out in
+    another tab ends this one's too) goes back to the page the form is on, and the sign-in
+    page says nothing was saved (`unsaved=1`, a flag: the words are the page's own)."""
+    if request.method not in ("GET", "HEAD"):
+        back = _page_of_form(request)
+        return f"/sign-in?{urlencode({'next': back, 'unsaved': 1} if back else {'unsaved': 1})}"
     path = request.scope.get("raw_path") or request.url.path.encode()
     query = request.scope.get("query_string", b"")
     here = path.decode("latin-1") + (f"?{query.decode('latin-1')}" if query else "")
-    if request.method not in ("GET", "HEAD") or here == "/":
+    if here == "/":
         return "/sign-in"
     return f"/sign-in?{urlencode({'next': here})}"
+
+
+# (a page form's route, up to the page it is on): the review queue's forms and the team page's.
+FORM_PAGES = ("/orgs/{org_id}/review", "/orgs/{org_id}/team/{team_id}")
+
+
+def _page_of_form(request: Request) -> str | None:
+    """The page a form sent here is on, from the form's route: the site sends no Referer
+    (Referrer-Policy: no-referrer), and the route names its page."""
+    route = getattr(request.scope.get("route"), "path", "")
+    for page_path in FORM_PAGES:
+        if route.startswith(page_path + "/"):
+            steps = re.findall(r"\{(\w+)\}", page_path)
+            values = {s: quote(str(request.path_params.get(s, "")), safe="") for s in steps}
+            if all(values.values()):
+                return page_path.format(**values)
+    return None
 
 
 def _form_of_a_session(request: Request) -> bool:
@@ -246,6 +274,7 @@ def error_page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     principal = getattr(request.state, "principal", None)
+    ticket = request.cookies.get(SESSION_COOKIE)
     return page(
         "error.html.j2",
         status_code=status,
@@ -256,16 +285,21 @@ def error_page(
         details=[_shown(d) for d in as_list(details)],
         ways=_ways_back(request, principal),
         signed_in=getattr(principal, "name", None),
+        # Signed in through the pages: signing out (with this page's token, as the home page's
+        # button) is the way to "sign in with another key"; otherwise, signing in.
+        sign_out_token=form_token(ticket) if ticket else None,
         nav=getattr(request.state, ORG_NAV, None),
         request_id=request.scope.get("state", {}).get("request_id", ""),
     )
 
 
 def _shown(detail: Any) -> dict[str, str]:
-    """A detail as path and message; anything else a route put there is shown as text."""
+    """A detail as the field it names (path, and words where the pages have them) and message;
+    anything else a route put there is shown as text."""
     if isinstance(detail, dict) and "message" in detail:
-        return {"path": str(detail.get("path", "")), "message": str(detail["message"])}
-    return {"path": "", "message": str(detail)}
+        path, words = field_of(str(detail.get("path", "")))
+        return {"path": path, "words": words, "message": str(detail["message"])}
+    return {"path": "", "words": "", "message": str(detail)}
 
 
 def _ways_back(request: Request, principal: Any) -> list[dict[str, str]]:

@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from alignment.bundle.csvform import parse_number
-from alignment.bundle.text_rules import ID_MAX, plain_id, plain_text
+from alignment.bundle.text_rules import ID_MAX, LINE_BREAKS, plain_id, plain_text
 from alignment.vocabulary import LeadLag, Perspective
 
 BUNDLE_FORMAT = "goldenthread.bundle/v1"
@@ -37,9 +37,12 @@ OrgId = Id
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
+    LINE_BREAKS,
     AfterValidator(plain_text),
 ]
-LongText = Annotated[str, StringConstraints(max_length=20000), AfterValidator(plain_text)]
+LongText = Annotated[
+    str, StringConstraints(max_length=20000), LINE_BREAKS, AfterValidator(plain_text)
+]
 
 
 # The largest integer a stored number (double precision) holds exactly.
@@ -65,7 +68,7 @@ def _measurement(value: Any) -> Any:
 # A measurement: `true` would read as 1.0, a mistake in the sending tool. A numeric string
 # ("90", "1,240" as spreadsheets export) is still read as the number it spells.
 Number = Annotated[float, BeforeValidator(_measurement)]
-Unit = Annotated[str, StringConstraints(max_length=100), AfterValidator(plain_text)]
+Unit = Annotated[str, StringConstraints(max_length=100), LINE_BREAKS, AfterValidator(plain_text)]
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 

@@ -12,6 +12,13 @@ with a combining accent or precomposed, or "ＯＫＲ－１" typed in fullwidth,
 as "Café" and "OKR-1". Every entry point stores and looks ids up in that form: bundles (JSON,
 YAML, CSV) and request bodies through `plain_id`, URL paths (service/middleware.py) and list
 filters (`LookupId`) through `normal_id`.
+
+A line break is one character, "\n", wherever text comes from: browsers send each one of a
+form's text as CRLF (the HTML form encoding) and files written on Windows hold CRLF, so a text
+counted or stored as sent would be longer than the person typed (1950 characters in a
+2000-character field refused as 2100) and would not compare equal to itself sent another way.
+`one_line_break` turns CRLF and a lone CR into LF; `plain_text` does it first, and `LINE_BREAKS`
+does it before a type's own length limit (`StringConstraints` runs before any AfterValidator).
 """
 
 from __future__ import annotations
@@ -20,19 +27,35 @@ import re
 import unicodedata
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BeforeValidator
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # A JSON escape like "\ud800" decodes to half of a UTF-16 pair, which no UTF-8 text can hold.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
+CR_LINE_BREAK = re.compile(r"\r\n?")
 ID_FORBIDDEN = re.compile(r"[/?#\t\n\r]")
 ID_MAX = 200
 # The CSV form separates declared links with it: an id holding one is exported as JSON or YAML.
 LINK_SEPARATOR = ";"
 
 
+def one_line_break(value: str) -> str:
+    return CR_LINE_BREAK.sub("\n", value)
+
+
+def _line_breaks_of_text(value: object) -> object:
+    # Anything but text goes on untouched: the type's own check says what is wrong with it.
+    return one_line_break(value) if isinstance(value, str) else value
+
+
+# Placed after a type's StringConstraints (Annotated runs a BeforeValidator before what precedes
+# it), so that the limit counts "\n" as the one character it is.
+LINE_BREAKS = BeforeValidator(_line_breaks_of_text)
+
+
 def plain_text(value: str) -> str:
+    value = one_line_break(value)
     if match := CONTROL.search(value):
         raise ValueError(
             f"contains the control character U+{ord(match.group()):04X} at position "
@@ -73,7 +96,8 @@ def plain_id(value: str) -> str:
     return value
 
 
-# Free text in any request body (notes, reasons, names, settings): what `plain_text` allows.
+# Free text in any request body (notes, reasons, names, settings): what `plain_text` allows. A
+# `Field(max_length=...)` around it is checked after `plain_text`, so on one "\n" per line break.
 PlainText = Annotated[str, AfterValidator(plain_text)]
 # An id a request looks records up by (a list filter): read in the stored form; one naming no
 # record is the list's to refuse, as unknown.

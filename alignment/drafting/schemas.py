@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from alignment.bundle.schema import Number
-from alignment.bundle.text_rules import plain_id, plain_text
+from alignment.bundle.text_rules import LINE_BREAKS, plain_id, plain_text
 from alignment.vocabulary import LeadLag
 
 SUGGESTION_SCHEMA = "suggestion_set/v1"
@@ -40,6 +40,7 @@ def _text(longest: int, rule: Callable[[str], str] = plain_text) -> Any:
     return Annotated[
         str,
         StringConstraints(min_length=1, max_length=longest, strip_whitespace=True),
+        LINE_BREAKS,  # before the length: a CRLF is one line break, not two characters
         AfterValidator(rule),
     ]
 

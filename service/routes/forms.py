@@ -4,6 +4,11 @@ The review queue (`pages.py`) and the team page (`team_page.py`) post plain HTML
 JSON API reads pydantic bodies instead and never comes here. Their ids and texts pass the rules
 the API's bodies pass (alignment/bundle/text_rules.py): a forged NUL, which the database cannot
 store, is refused naming its field (422), never a 500.
+
+Nothing a person sent is cut: a text over its field's limit (a form sent around the page's
+`maxlength`) is refused beside the field, and a form over MAX_FORM_BYTES is refused whole (413),
+never read in part. Each line break is read as "\n" (`one_line_break`): browsers send a textarea's
+as CRLF, and the limits count what the person typed.
 """
 
 from collections.abc import Callable
@@ -14,25 +19,43 @@ from urllib.parse import parse_qs
 from fastapi import Depends, Request
 from pydantic import ValidationError
 
-from alignment.bundle.text_rules import plain_id, plain_text
+from alignment.bundle.text_rules import one_line_break, plain_id, plain_text
 from alignment.drafting.schemas import TEXT_MAX
 from alignment.errors import DomainError, Invalid, field_message
 
-# Reading stops here: the pages' forms are a few short fields, far below it.
-MAX_FORM_BYTES = 65536
+# The largest form a page takes. The largest a page sends, a suggestion draft's edit form with
+# every field at its maxlength in three-byte characters (each byte sent as %XX), is about 100 KB.
+MAX_FORM_BYTES = 262144
 # The longest reason the drafts API accepts; the pages' fields stop there (maxlength), and a
-# forged longer one is cut to it rather than refused.
+# forged longer one is refused as the API refuses it.
 MAX_NOTE_CHARS = TEXT_MAX
 # Rejecting a draft needs a reason (docs/drafts.md), on every page that rejects one.
 REJECT_REASON_NEEDED = "Say why you reject the draft"
 
 
+class FormTooLarge(DomainError):
+    status = 413
+    code = "payload_too_large"
+
+
 async def _form_body(request: Request) -> str:
-    return (await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace")
+    body = await request.body()  # bounded by the service's body limit (service/middleware.py)
+    if len(body) > MAX_FORM_BYTES:
+        # Read in part, its last field would be stored cut short with nothing said.
+        raise FormTooLarge(
+            f"the form is larger than {MAX_FORM_BYTES} bytes; nothing was changed",
+            details=[{"path": "$", "message": f"at most {MAX_FORM_BYTES} bytes"}],
+        )
+    return body.decode("utf-8", "replace")
+
+
+def _parsed(body: str, *, keep_blank_values: bool = False) -> dict[str, list[str]]:
+    parsed = parse_qs(body, keep_blank_values=keep_blank_values)
+    return {k: [one_line_break(v) for v in values] for k, values in parsed.items()}
 
 
 async def form_fields(request: Request) -> dict[str, str]:
-    parsed = parse_qs(await _form_body(request))
+    parsed = _parsed(await _form_body(request))
     request.state.form_lists = parsed  # for fields that repeat (checkboxes): form_list
     return {k: v[0] for k, v in parsed.items()}
 
@@ -45,7 +68,7 @@ def form_list(request: Request, name: str) -> list[str]:
 async def form_fields_with_blanks(request: Request) -> dict[str, str]:
     # `form_fields` drops empty fields; an edit form needs them, or a cleared description or
     # title would quietly come back as the AI's text.
-    parsed = parse_qs(await _form_body(request), keep_blank_values=True)
+    parsed = _parsed(await _form_body(request), keep_blank_values=True)
     return {k: v[0] for k, v in parsed.items()}
 
 
@@ -55,8 +78,12 @@ EditFields = Annotated[dict[str, str], Depends(form_fields_with_blanks)]
 
 def note_field(form: dict[str, str], name: str) -> str:
     """A reason or note as stored: by the API's rules for text (`plain_text`, whose ValueError
-    says what it refuses), trimmed, cut to `MAX_NOTE_CHARS`, "" when not given."""
-    return plain_text(form.get(name) or "").strip()[:MAX_NOTE_CHARS]
+    says what it refuses), trimmed, "" when not given. Longer than `MAX_NOTE_CHARS` is refused
+    (ValueError), as the API refuses it."""
+    note = plain_text(form.get(name) or "").strip()
+    if len(note) > MAX_NOTE_CHARS:
+        raise ValueError(f"is {len(note)} characters long; at most {MAX_NOTE_CHARS}")
+    return note
 
 
 def reject_reason(form: dict[str, str]) -> tuple[str, str | None]:

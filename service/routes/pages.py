@@ -26,6 +26,7 @@ from alignment.drafting import approve, store
 from alignment.errors import DomainError
 from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
+from alignment.scoring.reads import stored_verdicts
 from alignment.strategy_map import strategy_map
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep, write_nothing
@@ -172,10 +173,30 @@ def objective_page(
 ) -> HTMLResponse:
     """One strategic objective: KPIs, the OKRs serving it, the findings about it."""
     org = require_org(session, org_id)
+    d = objective_detail(session, org_id, objective_id, with_findings=_sees_reports(principal))
+    if d["weak"]:
+        # A weak link is no review item of its own: the queue lists an OKR unsure as a whole
+        # (`needs_review`) and a declared link its text does not support. The page marks the
+        # weak OKRs it lists, and promises no decision for the others that no page offers.
+        verdict = stored_verdicts(session, org_id)
+        declared = {
+            f["okr_id"]
+            for f in review.unsupported_declared(session, org_id)
+            if f["objective_id"] == objective_id
+        }
+        d["weak"] = [
+            {
+                **o,
+                "verdict": verdict.get(o["id"]),
+                "in_review": verdict.get(o["id"]) == "needs_review" or o["id"] in declared,
+            }
+            for o in d["weak"]
+        ]
     return page(
         "objective.html.j2",
-        d=objective_detail(session, org_id, objective_id, with_findings=_sees_reports(principal)),
+        d=d,
         org={"id": org.id, "name": org.name},
+        may_review=may_open(principal, "/orgs/{org_id}/review"),
         nav=org_nav(session, principal, org_id, ""),
     )
 

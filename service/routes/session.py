@@ -8,6 +8,9 @@ so a form on another site can never act with a signed-in person's cookie.
 A page asked for while signed out sends the browser here with `?next=<that page>`; signing in
 goes on to it. Only a path on this site is followed, anything else goes to `/`: the sign-in
 page is open to anyone, and a link to it must not send a person signing in somewhere else.
+A page's form sent signed out (signed out in another tab) comes here with `?unsaved=1` and the
+form's page as `next`: the page says the form was not saved (its own words: the link carries a
+flag, never a message).
 """
 
 from __future__ import annotations
@@ -58,8 +61,18 @@ def _secure(request: Request) -> bool:
     return get_settings().service.https or request.url.scheme == "https"
 
 
+UNSAVED = (
+    "You were signed out (in another tab or window, or the sign-in ended), so the form you sent "
+    "was not saved. Sign in to go back to its page, and send it again."
+)
+
+
 def _page(
-    request: Request, error: str | None = None, status: int = 200, next_page: str | None = None
+    request: Request,
+    error: str | None = None,
+    status: int = 200,
+    next_page: str | None = None,
+    notice: str | None = None,
 ) -> HTMLResponse:
     """The form, with a fresh double-submit token: the same value in a SameSite=Strict cookie
     and in a hidden field, which a page on another site can neither read nor set; and the
@@ -72,6 +85,7 @@ def _page(
         error=error,
         csrf=token,
         next_page=local_path(next_page),
+        notice=notice,
     )
     response.set_cookie(
         CSRF_COOKIE,
@@ -100,9 +114,12 @@ async def _form_body(request: Request) -> bytes | None:
 
 @router.get("/sign-in", response_class=HTMLResponse)
 def sign_in_page(
-    request: Request, next_page: Annotated[str | None, Query(alias="next")] = None
+    request: Request,
+    next_page: Annotated[str | None, Query(alias="next")] = None,
+    unsaved: str = "",
 ) -> HTMLResponse:
-    return _page(request, next_page=next_page)
+    # Any value says it: a page open to anyone refuses nothing over a flag.
+    return _page(request, next_page=next_page, notice=UNSAVED if unsaved else None)
 
 
 @router.post("/sign-in", response_class=HTMLResponse)

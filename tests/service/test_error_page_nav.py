@@ -75,7 +75,7 @@ def test_a_refused_query_has_the_nav_too(app_client, orgs) -> None:
     answer = app_client.get(
         f"/orgs/{mine}/report.html?page=abc", headers=PAGE | auth(orgs["admin"])
     )
-    assert answer.status_code == 422 and "query.page" in answer.text
+    assert answer.status_code == 422 and "the page number (<code>page</code>)" in answer.text
     assert f"/orgs/{mine}/team/T-1" in _hrefs(_nav(answer.text) or "")
 
 

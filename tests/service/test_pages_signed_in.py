@@ -95,13 +95,16 @@ def test_signing_in_goes_on_to_the_page_asked_for(office) -> None:
     signed_in = _sign_in(client, raw, asked)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == asked
     assert client.get(asked, headers=PAGE).status_code == 200
-    # The home page needs no `next`; a form's POST address is no page to go back to.
+    # The home page needs no `next`; a form's POST address is no page to go back to, the page
+    # the form is on is (and the sign-in page says the form was not saved).
     client.cookies.clear()
     assert client.get("/", headers=PAGE, follow_redirects=False).headers["location"] == "/sign-in"
     posted = client.post(
         f"/orgs/{ORG}/review/O-1/reject", data={"note": "x"}, follow_redirects=False
     )
-    assert posted.status_code == 303 and posted.headers["location"] == "/sign-in"
+    queue = quote(f"/orgs/{ORG}/review", safe="")
+    assert posted.status_code == 303
+    assert posted.headers["location"] == f"/sign-in?next={queue}&unsaved=1"
 
 
 def test_a_platform_admin_is_told_what_its_role_is_for_not_that_pages_do_not_exist(

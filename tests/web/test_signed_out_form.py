@@ -1,0 +1,32 @@
+"""A review queue form sent after signing out in another tab, in Chromium: the sign-in page says
+the form was not saved, and signing in goes back to the queue, where nothing was decided."""
+
+from __future__ import annotations
+
+from tests.web.conftest import shot
+from tests.web.test_pages import sign_in
+
+
+def test_a_form_sent_after_signing_out_elsewhere_says_so_and_comes_back(
+    page, role_keys, scored_sample
+) -> None:
+    sign_in(page, role_keys["strategy_office"])
+    queue = f"/orgs/{scored_sample}/review"
+    left_open = page.context.new_page()
+    left_open.goto(queue)
+    item = left_open.locator("article[data-okr]").first
+    okr = item.get_attribute("data-okr")
+
+    page.goto("/")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/sign-in")
+
+    item.get_by_role("button", name="Serves none: orphan").click()
+    left_open.wait_for_url("**/sign-in?*unsaved=1*")
+    said = left_open.get_by_role("status").inner_text()
+    assert "the form you sent was not saved" in said, said
+    shot(left_open, "sign-in-after-signed-out-form")
+    left_open.get_by_label("API key").fill(role_keys["strategy_office"])
+    left_open.get_by_role("button", name="Sign in").click()
+    left_open.wait_for_url(f"**{queue}")
+    assert left_open.locator(f"article[data-okr='{okr}']").count() == 1  # nothing was decided
