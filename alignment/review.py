@@ -19,7 +19,7 @@ from alignment.errors import Invalid, NotFound
 from alignment.export import natural_key
 from alignment.models import DeclaredLink, LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
-from alignment.scoring.feedback import record_feedback
+from alignment.scoring.feedback import decide_in_turn, record_feedback
 from alignment.scoring.reads import ON_THE_JUDGED_TEXT, stored_verdicts
 
 CANDIDATES = 3
@@ -260,20 +260,26 @@ def reject(
     and it becomes an orphan. The declared links are decided with it, since "serves none"
     covers them: left open, the queue would still ask about them, and keeping one there would
     quietly undo the orphan decision."""
+    decide_in_turn(session, org_id, okr_id)  # before reading what stands
     shown = candidates_by_okr(session, org_id).get(okr_id)
     if not shown:
         require_org(session, org_id)
         raise NotFound(f"OKR {okr_id!r} has no scored links in {org_id!r}")
     # A link a person confirmed (a declared one ranked below the candidates, say) is labelled
     # aligned too: rejecting it here would reverse their decision unseen.
-    confirmed = any(d.verdict == "confirmed" for d in standing_on_okr(session, org_id, okr_id))
+    standing = standing_on_okr(session, org_id, okr_id)
+    confirmed = any(d.verdict == "confirmed" for d in standing)
     if confirmed or any(c.label == "aligned" for c in shown):
         raise Invalid(
             f"OKR {okr_id!r} is aligned, not awaiting review; reject its link itself",
             details=[{"path": "path.okr_id", "message": "not in the review queue"}],
         )
     candidates = [c.objective_id for c in shown]
-    declared = [o for o in declared_ids(session, org_id, okr_id) if o not in candidates]
+    # A declared link a person already dropped keeps that decision: who, when and why.
+    dropped = {d.objective_id for d in standing if d.verdict == "rejected"}
+    declared = [
+        o for o in declared_ids(session, org_id, okr_id) if o not in candidates and o not in dropped
+    ]
     return [
         record_feedback(
             session,

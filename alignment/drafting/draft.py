@@ -22,7 +22,14 @@ from alignment.drafting import sources, store
 from alignment.drafting.context import build_suggest_context, build_summary_context
 from alignment.drafting.drafters import Attempt, Drafter
 from alignment.drafting.findings import quality_config
-from alignment.drafting.gates import Gate, gate_suggestions, gate_summary, parse_output, problems_of
+from alignment.drafting.gates import (
+    Gate,
+    gate_suggestions,
+    gate_summary,
+    parse_output,
+    problems_for_repair,
+    problems_of,
+)
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionRequest, SummaryRequest
 from alignment.embedder import Embedder
 from alignment.errors import Invalid, Unavailable
@@ -146,7 +153,7 @@ def _run(
             records[-1]["repair_skipped"] = stop_reason
             break
         try:
-            attempt = drafter.repair(kind, attempt, problems_of(gates), budget)
+            attempt = drafter.repair(kind, attempt, problems_for_repair(gates), budget)
         except (BudgetExhausted, Unavailable) as exc:
             # The first attempt's tokens were spent: store it as failed rather than lose them.
             records[-1]["repair_skipped"] = exc.message.removesuffix(PROVIDER_SUFFIX)

@@ -90,6 +90,17 @@ def problems_of(gates: list[Gate]) -> list[dict[str, str]]:
     return [{"gate": g.name, **p} for g in gates for p in g.problems]
 
 
+def problems_for_repair(gates: list[Gate]) -> list[dict[str, str]]:
+    """What the repair prompt documents as its input (prompts/repair): the stored problems'
+    further fields (a repeated OKR's title, its team) are for people, not more text for the
+    model."""
+    return [
+        {"gate": g.name, "path": p.get("path", "$"), "message": p.get("message", "")}
+        for g in gates
+        for p in g.problems
+    ]
+
+
 def gate_suggestions(
     session: Session,
     ctx: SuggestContext,

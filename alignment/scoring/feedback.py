@@ -99,6 +99,18 @@ def rescore_if_running(session: Session, org_id: str, decided_by: str) -> int | 
     return enqueue(session, org_id, "score", SCORE_PARAMS, requested_by=decided_by).job.id
 
 
+_DECISION_TURN = text(
+    "SELECT pg_advisory_xact_lock(hashtextextended('okr-decision:' || :org || ':' || :okr, 0))"
+)
+
+
+def decide_in_turn(session: Session, org_id: str, okr_id: str) -> None:
+    """People's decisions on one OKR's links take turns until their transactions end: "serves
+    none" reads the standing decisions and then rejects every link, and a "keep" committed in
+    between would otherwise be overwritten unseen."""
+    session.execute(_DECISION_TURN, {"org": org_id, "okr": okr_id})
+
+
 def record_feedback(
     session: Session,
     org_id: str,
@@ -110,6 +122,7 @@ def record_feedback(
     note: str | None = None,
 ) -> dict[str, Any]:
     """Store a person's verdict (idempotent per pair: the latest verdict wins)."""
+    decide_in_turn(session, org_id, okr_id)
     if verdict not in ("confirmed", "rejected"):
         raise Invalid(
             "verdict must be 'confirmed' or 'rejected'",

@@ -20,6 +20,7 @@ from fastapi.openapi.docs import (
 )
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 ASSETS = "/static/docs"
 FILES = Path(fastapi_offline.__file__).resolve().parent / "static"
@@ -77,8 +78,19 @@ def redoc() -> HTMLResponse:
 APP_FILES = Path(__file__).resolve().parent.parent / "static"
 
 
+class AskedAgain(StaticFiles):
+    """Files whose URLs stay the same when a deploy changes them: the browser asks each time
+    (a 304 while unchanged) rather than run a cached copy of an older script, which would
+    leave a page the new template expects it to drive waiting."""
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
 def mount_docs(app: FastAPI) -> None:
     app.mount(ASSETS, StaticFiles(directory=FILES), name="docs-assets")
     # The pages' own small scripts (CSP `script-src 'self'`), public like the docs' assets.
-    app.mount("/static/app", StaticFiles(directory=APP_FILES), name="app-assets")
+    app.mount("/static/app", AskedAgain(directory=APP_FILES), name="app-assets")
     app.include_router(router)

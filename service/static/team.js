@@ -104,8 +104,13 @@
 
   function poll() {
     fetch(status.dataset.jobUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (r) {
+        // Signed out (another tab), or the job gone: the page's own answer says what to do.
+        if (r.status === 401 || r.status === 403 || r.status === 404) { location.reload(); return undefined; }
+        return r.ok ? r.json() : null;
+      })
       .then(function (job) {
+        if (job === undefined) return;
         if (job && (job.status === "succeeded" || job.status === "failed")) finished(job);
         else setTimeout(poll, seconds * 1000);
       })

@@ -74,3 +74,79 @@ def test_serves_none_is_refused_over_a_link_a_person_confirmed(session, scored_s
     with pytest.raises(Invalid, match="reject its link itself"):
         review.reject(session, org, "O-38", decided_by="maria")
     assert _verdicts(session, org, "O-38") == {"SO-8": "confirmed"}
+
+
+@pytest.fixture
+def own_sample(engine, embedder):
+    """The sample under an id of its own, committed: the race below needs two transactions."""
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from alignment.bundle.io import load_file
+    from alignment.imports import import_document
+    from alignment.models import Organization
+    from alignment.scoring.stage import score_organization
+    from tests.conftest import SAMPLE_BUNDLE
+
+    org_id = f"decisions-{uuid.uuid4().hex[:8]}"
+    document = load_file(SAMPLE_BUNDLE)
+    document["organization"]["id"] = org_id
+    with Session(engine) as s, s.begin():
+        import_document(s, document)
+        score_organization(s, org_id, embedder=embedder)
+    yield org_id
+    with Session(engine) as s, s.begin():
+        s.delete(s.get(Organization, org_id))
+
+
+def test_serves_none_waits_for_a_keep_under_way_and_then_refuses(engine, own_sample) -> None:
+    """Before, "serves none" read the standing decisions, then rejected every link: a "keep"
+    committed in between was overwritten, and its person had been told "Recorded: kept"."""
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import text
+    from sqlalchemy.orm import Session
+
+    org = own_sample
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    )
+
+    def orphan() -> list:
+        with Session(engine) as s, s.begin():
+            return review.reject(s, org, "O-38", decided_by="maria")
+
+    with Session(engine) as keeping, ThreadPoolExecutor(max_workers=1) as pool:
+        keeping.begin()
+        record_feedback(keeping, org, "O-38", "SO-8", verdict="confirmed", decided_by="li")
+        called = pool.submit(orphan)
+        deadline = time.monotonic() + 30
+        with Session(engine) as watch:
+            while watch.scalar(waiting) < 1 and time.monotonic() < deadline:
+                watch.rollback()
+                time.sleep(0.05)
+        keeping.commit()  # the keep lands while "serves none" is under way
+        with pytest.raises(Invalid, match="reject its link itself"):
+            called.result(timeout=60)
+    with Session(engine) as s:
+        assert _verdicts(s, org, "O-38") == {"SO-8": "confirmed"}
+
+
+def test_serves_none_keeps_an_earlier_drop_of_a_declared_link_as_it_was(
+    session, scored_sample
+) -> None:
+    """A declared link a person dropped on its own keeps who dropped it and why."""
+    org = scored_sample
+    record_feedback(session, org, "O-38", "SO-8", verdict="rejected", decided_by="li", note="why")
+    rejected = review.reject(session, org, "O-38", decided_by="maria", note="serves none")
+    assert "SO-8" not in [r["objective_id"] for r in rejected]
+    kept = session.execute(
+        select(LinkFeedback.decided_by, LinkFeedback.note).where(
+            LinkFeedback.org_id == org, LinkFeedback.okr_id == "O-38",
+            LinkFeedback.objective_id == "SO-8",
+        )
+    ).one()  # fmt: skip
+    assert tuple(kept) == ("li", "why")

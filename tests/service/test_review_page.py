@@ -349,6 +349,10 @@ def test_a_refused_form_names_the_queues_own_address_for_the_shared_script(
     assert "script-src 'self'" in refused.headers["content-security-policy"]
     script = client.get("/static/app/refused.js")
     assert script.status_code == 200
+    # Asked again each time: a cached older script would leave a newer page without it.
+    assert script.headers["cache-control"] == "no-cache"
+    again = client.get("/static/app/refused.js", headers={"if-none-match": script.headers["etag"]})
+    assert again.status_code == 304
     assert "history.replaceState" in script.text and "[data-refused]" in script.text
     team = client.get(f"/orgs/{org}/team/T-9").text  # one script, shared
     assert '<script src="/static/app/refused.js" defer></script>' in team

@@ -111,8 +111,17 @@
 
   function poll() {
     fetch(window.location.href, { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.text() : null; })
+      .then(function (r) {
+        // Signed out (another tab: sent on to the sign-in page) or no longer allowed: the
+        // page's own answer says what to do.
+        if (r.redirected || r.status === 401 || r.status === 403 || r.status === 404) {
+          location.reload();
+          return undefined;
+        }
+        return r.ok ? r.text() : null;
+      })
       .then(function (html) {
+        if (html === undefined) return;
         var next = html === null ? null : new DOMParser().parseFromString(html, "text/html");
         if (next && !next.querySelector(".recomputing[data-wait-seconds]")) { arrived(); }
         else { setTimeout(poll, seconds * 1000); }
