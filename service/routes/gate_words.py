@@ -26,8 +26,11 @@ SUGGESTION_AT = re.compile(r"\$\.suggestions\[(\d+)\]")
 REPEAT_AT = re.compile(r"\$\.suggestions\[(\d+)\](\.key_results\[\d+\])?$")
 # Drafts stored before the gate kept what it matched beside the message: the ids are read from
 # the message (its words are the gate's own, see alignment/drafting/gates.py).
-OLD_OKR_REPEAT = re.compile(r"near-duplicate of existing OKR (\S+) \(")
-OLD_KR_REPEAT = re.compile(r"nearly copies key result (\S+) of OKR (\S+) \(team ([^,]+),")
+# Anchored on the gate's fixed words around each id: ids may hold spaces and "(".
+OLD_OKR_REPEAT = re.compile(r"near-duplicate of existing OKR (.+?) \(cosine [0-9.]+ ")
+OLD_KR_REPEAT = re.compile(
+    r"nearly copies key result (.+?) of OKR (.+?) \(team (.+?), [^;]*; cosine [0-9.]+"
+)
 TITLE_SHOWN = 60  # characters of a quoted title; a longer one is cut at a word
 
 

@@ -90,3 +90,15 @@ def test_the_team_page_names_what_a_failed_draft_repeated(client, session, score
     old = _said(page.text, "D-repeat-old")
     assert "Suggestion 1 nearly repeats O-12." in old, old
     assert "Suggestion 2 nearly repeats key result O-30-KR2 of O-30 (team T-9)." in old, old
+
+
+def test_an_old_message_is_read_up_to_the_gates_own_words() -> None:
+    """Ids may hold spaces and "(": an old message about "O-1 (old)" named O-1, another OKR."""
+    from service.routes.gate_words import OLD_KR_REPEAT, OLD_OKR_REPEAT
+
+    okr = OLD_OKR_REPEAT.search("near-duplicate of existing OKR O-1 (old) (cosine 0.93 >= 0.90)")
+    assert okr.group(1) == "O-1 (old)"
+    kr = OLD_KR_REPEAT.search(
+        "nearly copies key result KR 7 (b) of OKR O 7 (b) (team Field ops, 2026-Q4; cosine 0.95)"
+    )
+    assert kr.groups() == ("KR 7 (b)", "O 7 (b)", "Field ops")
