@@ -101,6 +101,9 @@ def test_the_demo_shows_its_report_at_once_and_stops_its_embedded_database(tmp_p
         with urllib.request.urlopen(page, timeout=30) as response:
             assert response.status == 200
             html = response.read().decode()
+        # No banner of a report under way: neither its markup (what report.js waits on) nor
+        # its words.
+        assert 'class="recomputing"' not in html
         assert "Recomputing" not in html and "being built" not in html
         assert "<h1>Alignment report: Brightwater Linen Services</h1>" in html
         assert "<html" not in (tmp_path / "stdout").read_text()  # stored, not printed

@@ -83,7 +83,7 @@
   fromUrl();
   apply();
 })();
-// While a new report is being built (the service puts a banner with data-wait-seconds first in
+// While a new report is under way (the service puts a banner with data-wait-seconds first in
 // the body) the page asks its own address again instead of reloading over the search the reader
 // is typing: once the answer comes back without the banner the new report is in, and the page
 // reloads, or, when a filter was touched, says so with a link. Without JavaScript a <noscript>
