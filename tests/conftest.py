@@ -17,6 +17,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -157,6 +158,13 @@ def scored_sample(engine: Engine, embedder) -> Iterator[str]:
     Tests read it inside their rolled-back `session`, so what they change disappears; the
     organization itself is deleted at the end of the run.
     """
+    with committed_sample(engine, embedder, "sample") as org_id:
+        yield org_id
+
+
+@contextmanager
+def committed_sample(engine: Engine, embedder, prefix: str) -> Iterator[str]:
+    """The sample organization imported and scored under a new id, committed; deleted after."""
     import uuid
 
     from alignment.bundle.io import load_file
@@ -164,15 +172,17 @@ def scored_sample(engine: Engine, embedder) -> Iterator[str]:
     from alignment.models import Organization
     from alignment.scoring.stage import score_organization
 
-    org_id = f"sample-{uuid.uuid4().hex[:8]}"
+    org_id = f"{prefix}-{uuid.uuid4().hex[:8]}"
     document = load_file(SAMPLE_BUNDLE)
     document["organization"]["id"] = org_id
     with Session(engine) as s, s.begin():
         import_document(s, document)
         score_organization(s, org_id, embedder=embedder)
-    yield org_id
-    with Session(engine) as s, s.begin():
-        s.delete(s.get(Organization, org_id))
+    try:
+        yield org_id
+    finally:
+        with Session(engine) as s, s.begin():
+            s.delete(s.get(Organization, org_id))
 
 
 @pytest.fixture

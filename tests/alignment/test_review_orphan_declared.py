@@ -79,25 +79,10 @@ def test_serves_none_is_refused_over_a_link_a_person_confirmed(session, scored_s
 @pytest.fixture
 def own_sample(engine, embedder):
     """The sample under an id of its own, committed: the race below needs two transactions."""
-    import uuid
+    from tests.conftest import committed_sample
 
-    from sqlalchemy.orm import Session
-
-    from alignment.bundle.io import load_file
-    from alignment.imports import import_document
-    from alignment.models import Organization
-    from alignment.scoring.stage import score_organization
-    from tests.conftest import SAMPLE_BUNDLE
-
-    org_id = f"decisions-{uuid.uuid4().hex[:8]}"
-    document = load_file(SAMPLE_BUNDLE)
-    document["organization"]["id"] = org_id
-    with Session(engine) as s, s.begin():
-        import_document(s, document)
-        score_organization(s, org_id, embedder=embedder)
-    yield org_id
-    with Session(engine) as s, s.begin():
-        s.delete(s.get(Organization, org_id))
+    with committed_sample(engine, embedder, "decisions") as org_id:
+        yield org_id
 
 
 def test_serves_none_waits_for_a_keep_under_way_and_then_refuses(engine, own_sample) -> None:
