@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+from alignment import db
 from tests.conftest import REPO, embedded_env
 
 
@@ -77,6 +78,7 @@ def test_sigterm_stops_the_server_and_its_embedded_database(tmp_path) -> None:
     finally:
         if server.poll() is None:
             server.kill()
+        db.stop_embedded(tmp_path / "pgdata")  # a failed test's server must not outlive it
 
 
 def test_the_demo_shows_its_report_at_once_and_stops_its_embedded_database(tmp_path) -> None:
@@ -114,3 +116,4 @@ def test_the_demo_shows_its_report_at_once_and_stops_its_embedded_database(tmp_p
     finally:
         if demo.poll() is None:
             demo.kill()
+        db.stop_embedded(tmp_path / "pgdata")  # a failed test's server must not outlive it

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import psutil
 
+from alignment import db
 from tests.service.test_serve_shutdown import (
     REPO,
     _free_port,
@@ -76,6 +77,7 @@ def test_two_api_processes_answer_a_burst_and_stop_with_their_database(tmp_path)
     finally:
         if server.poll() is None:
             server.kill()
+        db.stop_embedded(tmp_path / "pgdata")  # a failed test's server must not outlive it
 
 
 def assert_connections_spread(supervisor: int, port: int) -> None:
