@@ -197,7 +197,7 @@ def update_record(
     links = changes.get("declared_links") or []
     # The OKR's own statement: a change of its links is a change of the OKR (updated_at, and
     # through its row the read version cached score reads are checked against).
-    relinked = "declared_links" in changes and links != _declared(session, org_id, ident)
+    relinked = "declared_links" in changes and links != declared_objectives(session, org_id, ident)
     # Changes are applied inside the savepoint: begin_nested() flushes what is pending, which
     # would write them (and clear is_modified) before updated_at is set.
     with constraint_errors(kind.label, ident), session.begin_nested():
@@ -342,7 +342,7 @@ def render(session: Session, kind: RecordKind, row: Any) -> dict[str, Any]:
         ).all()
         out["kpis"] = [_child(k, ("objective_id",)) for k in kpis]
     if kind.model is Okr:
-        out["declared_links"] = _declared(session, row.org_id, row.id)
+        out["declared_links"] = declared_objectives(session, row.org_id, row.id)
         krs = session.scalars(
             select(KeyResult)
             .where(KeyResult.org_id == row.org_id, KeyResult.okr_id == row.id)
@@ -352,7 +352,7 @@ def render(session: Session, kind: RecordKind, row: Any) -> dict[str, Any]:
     return out
 
 
-def _declared(session: Session, org_id: str, okr_id: str) -> list[str]:
+def declared_objectives(session: Session, org_id: str, okr_id: str) -> list[str]:
     """The objectives an OKR declares, in its order."""
     return list(
         session.scalars(

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from alignment.errors import Invalid, NotFound
 from alignment.export import natural_key
 from alignment.models import DeclaredLink, LinkFeedback, Okr, ScoredLink, StrategicObjective
-from alignment.repository import require_org
+from alignment.repository import declared_objectives, require_org
 from alignment.scoring.feedback import decide_in_turn, record_feedback
 from alignment.scoring.reads import ON_THE_JUDGED_TEXT, stored_verdicts
 
@@ -244,13 +244,7 @@ def confirm(
 
 def declared_ids(session: Session, org_id: str, okr_id: str) -> list[str]:
     """The objectives the OKR's team declared it serves, in the team's order."""
-    return list(
-        session.scalars(
-            select(DeclaredLink.objective_id)
-            .where(DeclaredLink.org_id == org_id, DeclaredLink.okr_id == okr_id)
-            .order_by(DeclaredLink.position)
-        )
-    )
+    return declared_objectives(session, org_id, okr_id)
 
 
 def reject(

@@ -246,3 +246,22 @@ def valid_suggestion(**changes: Any) -> dict[str, Any]:
     }
     okr.update(changes)
     return {"suggestions": [okr]}
+
+
+def copy_of_okr(session: Any, okr_id: str) -> dict[str, Any]:
+    """A suggestion restating the stored OKR `okr_id` word for word (the near-duplicate gate's
+    case)."""
+    from alignment import repository
+    from alignment.records import KINDS
+
+    okr = repository.get_record(session, KINDS["okrs"], ORG, okr_id)
+    return valid_suggestion(
+        title=okr["title"],
+        description=okr["description"],
+        key_results=[
+            {"title": k["title"], "unit": k["unit"], "baseline": k["baseline"],
+             "target": k["target"], "kind": k["kind"]}
+            for k in okr["key_results"][:5]
+        ],
+        kpi_ids=[],
+    )  # fmt: skip

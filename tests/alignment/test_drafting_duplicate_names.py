@@ -33,16 +33,7 @@ def test_a_near_duplicate_keeps_the_id_and_title_of_the_okr_it_repeats(
     dsession, llm_server, embedder
 ):
     okr = repository.get_record(dsession, KINDS["okrs"], ORG, "O-30")
-    copy = valid_suggestion(
-        title=okr["title"],
-        description=okr["description"],
-        key_results=[
-            {"title": k["title"], "unit": k["unit"], "baseline": k["baseline"],
-             "target": k["target"], "kind": k["kind"]}
-            for k in okr["key_results"][:5]
-        ],
-        kpi_ids=[],
-    )  # fmt: skip
+    copy = support.copy_of_okr(dsession, "O-30")
     gate = _not_duplicate(dsession, llm_server, embedder, copy)
 
     [whole] = [p for p in gate["problems"] if p["path"] == "$.suggestions[0]"]

@@ -142,17 +142,7 @@ def test_schema_valid_but_low_quality_okrs_are_rejected_by_the_gates(
 
 
 def test_near_duplicate_of_an_existing_okr_is_refused(dsession, llm_server, embedder):
-    okr = repository.get_record(dsession, KINDS["okrs"], ORG, "O-30")
-    copy = valid_suggestion(
-        title=okr["title"],
-        description=okr["description"],
-        key_results=[
-            {"title": k["title"], "unit": k["unit"], "baseline": k["baseline"],
-             "target": k["target"], "kind": k["kind"]}
-            for k in okr["key_results"][:5]
-        ],
-        kpi_ids=[],
-    )  # fmt: skip
+    copy = support.copy_of_okr(dsession, "O-30")
     llm_server.reply(copy)
     llm_server.reply(copy)
     draft = _suggest(dsession, llm_server, embedder)
