@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from alignment import bundle_rows
 from alignment.bundle.schema import Bundle
+from alignment.bundle.text_rules import one_line_break
 from alignment.errors import BundleInvalid
 from alignment.export import natural_key
 from alignment.models import (
@@ -87,9 +88,17 @@ def _upsert(
     # Compare with what is stored before writing: an unchanged re-import then sends nothing
     # (the upsert's own IS DISTINCT FROM guard stays for rows that differ in type only).
     stored = _stored(session, table, keys, data_cols, rows[0])
-    changed = [
-        r for r in rows if stored.get(tuple(r[k] for k in keys)) != tuple(r[c] for c in data_cols)
-    ]
+    # The content hash follows from the texts compared. Text stored with CRLF before a line
+    # break was read as one (a page form's textarea) equals what an import sends now: rewriting
+    # it would change the OKR's fingerprint and void people's decisions on it, for nothing.
+    compared = [c for c in data_cols if c != "content_hash"]
+    at = [data_cols.index(c) for c in compared]
+
+    def unchanged(row: dict[str, Any]) -> bool:
+        old = stored.get(tuple(row[k] for k in keys))
+        return old is not None and [_as_read(old[i]) for i in at] == [row[c] for c in compared]
+
+    changed = [r for r in rows if not unchanged(r)]
     summary.unchanged[name] = len(rows) - len(changed)
     if not changed:
         return []
@@ -109,6 +118,10 @@ def _upsert(
     summary.updated[name] = len(flags) - created
     summary.unchanged[name] = len(rows) - len(flags)
     return changed
+
+
+def _as_read(value: Any) -> Any:
+    return one_line_break(value) if isinstance(value, str) else value
 
 
 def _stored(

@@ -98,3 +98,27 @@ def test_a_json_reject_reason_counts_one_line_break(client, scored_sample, jobs,
     answer = client.post(f"/orgs/{org}/drafts/{draft_id}/reject", json={"reason": SENT})
     assert answer.status_code == 200, answer.text
     assert decisions(session, org, draft_id)[-1].reason == TYPED
+
+
+def test_text_stored_with_crlf_before_is_left_as_it_is_by_an_unchanged_import(session) -> None:
+    """An OKR's fingerprint is what people's link decisions hold to: rewriting text a page form
+    stored with CRLF (before line breaks were read as one) would void them for no change."""
+    from sqlalchemy import update
+
+    from alignment.imports import import_document
+    from alignment.models import Okr
+
+    document = small_bundle("crlf-then")
+    document["okrs"][0]["description"] = "First line\nSecond line"
+    import_document(session, document)
+    stored_then = "First line\r\nSecond line"
+    session.execute(
+        update(Okr)
+        .where(Okr.org_id == "crlf-then", Okr.id == "O-1")
+        .values(description=stored_then)
+    )
+    again = import_document(session, document)
+    assert again.changed is False, again.updated
+    assert session.get(Okr, ("crlf-then", "O-1")).description == stored_then
+    document["okrs"][0]["description"] = "First line\nA new second line"  # a real change
+    assert import_document(session, document).updated["okrs"] == 1
