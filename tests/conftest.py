@@ -107,6 +107,28 @@ def test_admin(request: Request) -> Principal:
     return principal
 
 
+def keys_per_role(session: Session, embedder, org_id: str) -> tuple[TestClient, dict[str, str]]:
+    """`small_bundle(org_id)` committed with a key each for a team lead of T-1 ("Lea"), the
+    strategy office ("Omar") and an admin ("Ada"); a client that checks keys, and the raw keys
+    by "lead", "office", "admin"."""
+    from alignment.access import keys
+    from alignment.imports import import_document
+    from tests.factories import small_bundle
+
+    import_document(session, small_bundle(org_id))
+    made = {
+        "lead": keys.create_key(
+            session, org_id=org_id, role=Role.team_lead, team_ids=["T-1"], name="Lea"
+        )[1],
+        "office": keys.create_key(session, org_id=org_id, role=Role.strategy_office, name="Omar")[
+            1
+        ],
+        "admin": keys.create_key(session, org_id=org_id, role=Role.admin, name="Ada")[1],
+    }
+    session.commit()
+    return make_client(session, embedder, real_auth=True), made
+
+
 def make_client(
     session: Session, embedder, overrides: dict | None = None, *, real_auth: bool = False
 ) -> TestClient:

@@ -13,7 +13,7 @@ from alignment.access.principal import Role
 from alignment.drafting.store import decisions
 from alignment.imports import import_document
 from alignment.models import AuditEntry, LinkFeedback, Okr
-from tests.conftest import auth, make_client
+from tests.conftest import auth, keys_per_role
 from tests.factories import small_bundle
 
 ORG = "acme-rules"
@@ -23,16 +23,7 @@ NEXT_CYCLE = {"id": "2027-Q1", "start": "2027-01-01", "end": "2027-03-31"}
 
 @pytest.fixture
 def setup(session: Session, embedder):
-    import_document(session, small_bundle(ORG))
-    made = {
-        "lead": keys.create_key(
-            session, org_id=ORG, role=Role.team_lead, team_ids=["T-1"], name="Lea"
-        )[1],
-        "office": keys.create_key(session, org_id=ORG, role=Role.strategy_office, name="Omar")[1],
-        "admin": keys.create_key(session, org_id=ORG, role=Role.admin, name="Ada")[1],
-    }
-    session.commit()
-    return make_client(session, embedder, real_auth=True), made
+    return keys_per_role(session, embedder, ORG)
 
 
 def test_team_lead_writes_only_its_own_teams_records(setup) -> None:

@@ -11,11 +11,7 @@ import re
 import pytest
 from sqlalchemy.orm import Session
 
-from alignment.access import keys
-from alignment.access.principal import Role
-from alignment.imports import import_document
-from tests.conftest import auth, make_client
-from tests.factories import small_bundle
+from tests.conftest import auth, keys_per_role
 
 ORG = "acme-cycle-default"
 TEAM = f"/orgs/{ORG}/team/T-1"
@@ -29,16 +25,7 @@ UNDEFINED = (
 
 @pytest.fixture
 def setup(session: Session, embedder):
-    import_document(session, small_bundle(ORG))
-    made = {
-        "lead": keys.create_key(
-            session, org_id=ORG, role=Role.team_lead, team_ids=["T-1"], name="Lea"
-        )[1],
-        "office": keys.create_key(session, org_id=ORG, role=Role.strategy_office, name="Omar")[1],
-        "admin": keys.create_key(session, org_id=ORG, role=Role.admin, name="Ada")[1],
-    }
-    session.commit()
-    client = make_client(session, embedder, real_auth=True)
+    client, made = keys_per_role(session, embedder, ORG)
     return client, {role: auth(key) for role, key in made.items()}
 
 
