@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from alignment.bundle.text_rules import one_line_break
 from alignment.errors import Invalid, NotFound
 from alignment.models import (
     HASHED_FIELDS,
@@ -177,6 +178,13 @@ def create_record(
     return render(session, kind, row)
 
 
+def _same_text(stored: Any, sent: Any) -> bool:
+    # Text a page form stored with CRLF, before a line break was read as one character, reads
+    # as the same text sent again with LF: rewriting it would change the OKR's fingerprint and
+    # void people's link decisions on it for no change (ingest.py does the same on import).
+    return isinstance(stored, str) and isinstance(sent, str) and one_line_break(stored) == sent
+
+
 def update_record(
     session: Session, kind: RecordKind, org_id: str, ident: str, changes: dict[str, Any]
 ) -> tuple[dict[str, Any], bool]:
@@ -202,7 +210,8 @@ def update_record(
     # would write them (and clear is_modified) before updated_at is set.
     with constraint_errors(kind.label, ident), session.begin_nested():
         for name, value in kind.to_columns(changes).items():
-            setattr(row, name, value)
+            if not _same_text(getattr(row, name), value):
+                setattr(row, name, value)
         _hash(kind, row)
         changed = session.is_modified(row) or relinked
         if changed:

@@ -122,3 +122,33 @@ def test_text_stored_with_crlf_before_is_left_as_it_is_by_an_unchanged_import(se
     assert session.get(Okr, ("crlf-then", "O-1")).description == stored_then
     document["okrs"][0]["description"] = "First line\nA new second line"  # a real change
     assert import_document(session, document).updated["okrs"] == 1
+
+
+def test_a_patch_of_the_same_text_leaves_text_stored_with_crlf_as_it_is(client, session) -> None:
+    """An edit form that sends an OKR's text back unchanged (a browser sends CRLF, read as LF)
+    is no change: rewriting it would void people's link decisions on the OKR."""
+    from sqlalchemy import update
+
+    from alignment.models import Okr
+
+    org = "crlf-patch"
+    document = small_bundle(org)
+    document["okrs"][0]["description"] = "First line\nSecond line"
+    assert client.post("/bundles", json=document).status_code == 200
+    stored_then = "First line\r\nSecond line"
+    session.execute(
+        update(Okr).where(Okr.org_id == org, Okr.id == "O-1").values(description=stored_then)
+    )
+    session.commit()
+    fingerprint = session.get(Okr, (org, "O-1")).content_hash
+
+    same = client.patch(f"/orgs/{org}/okrs/O-1", json={"description": "First line\r\nSecond line"})
+    assert same.status_code == 200, same.text
+    session.expire_all()
+    kept = session.get(Okr, (org, "O-1"))
+    assert (kept.description, kept.content_hash) == (stored_then, fingerprint)
+
+    edited = client.patch(f"/orgs/{org}/okrs/O-1", json={"description": "First line\nNew line"})
+    assert edited.status_code == 200, edited.text
+    session.expire_all()
+    assert session.get(Okr, (org, "O-1")).description == "First line\nNew line"
