@@ -102,11 +102,24 @@
       document.createTextNode(" (reloads this page: what you typed here and have not sent is lost)."));
   }
 
+  function lost() {
+    if (!typed) { window.location.reload(); return; }
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.textContent = "Reload this page";
+    link.id = "job-lost";
+    status.replaceChildren(
+      document.createTextNode("This page can no longer follow the draft: you may have signed out in another tab. " +
+        "What you typed is still here; copy it before you "), link,
+      document.createTextNode(" (signing in again may be asked)."));
+  }
+
   function poll() {
     fetch(status.dataset.jobUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
-        // Signed out (another tab), or the job gone: the page's own answer says what to do.
-        if (r.status === 401 || r.status === 403 || r.status === 404) { location.reload(); return undefined; }
+        // Signed out (another tab), or the job gone: the page's own answer says what to do,
+        // unless it would wipe what was typed; then the page says so and keeps the text.
+        if (r.status === 401 || r.status === 403 || r.status === 404) { lost(); return undefined; }
         return r.ok ? r.json() : null;
       })
       .then(function (job) {

@@ -88,9 +88,8 @@ def test_the_team_page_waits_for_a_draft_without_wiping_what_is_typed(
             s.execute(delete(Job).where(Job.id.in_((typed_job, quiet_job))))
 
 
-def test_a_report_being_rebuilt_keeps_the_search_being_typed(
-    page, role_keys, scored_sample, live_url
-) -> None:
+def _stale_report(page, role_keys, scored_sample, live_url):
+    """The live report page, as served, and as a stale run shows it while a new one is built."""
     import time
 
     from fastapi.responses import HTMLResponse
@@ -110,6 +109,13 @@ def test_a_report_being_rebuilt_keeps_the_search_being_typed(
     headers = {"Content-Security-Policy": served.headers["content-security-policy"]}
     fresh = HTMLResponse(served.text(), headers=headers)
     stale = _with_notice(HTMLResponse(served.text(), headers=headers), 7)
+    return fresh, stale
+
+
+def test_a_report_being_rebuilt_keeps_the_search_being_typed(
+    page, role_keys, scored_sample, live_url
+) -> None:
+    fresh, stale = _stale_report(page, role_keys, scored_sample, live_url)
     rebuilt = {"done": False}
 
     def serve(route) -> None:  # the app's page, as a stale run shows it until the new one is in
@@ -127,3 +133,58 @@ def test_a_report_being_rebuilt_keeps_the_search_being_typed(
     assert page.evaluate("window.notReloaded === true")
     assert page.locator("#f-text").input_value() == "linen"
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_signed_out_while_a_draft_is_made_the_team_page_keeps_what_is_typed(
+    page, role_keys, scored_sample, engine
+) -> None:
+    """Signed out in another tab: the job's JSON answers 401. With something typed the page
+    says so and keeps the text; with nothing typed it reloads, to the sign-in page."""
+    lead = role_keys["team_lead"]
+    typed_job = _running_job(engine, scored_sample, lead)
+    try:
+        sign_in(page, lead)
+        page.goto(f"/orgs/{scored_sample}/team/{TEAM}?job={typed_job}")
+        page.evaluate("window.notReloaded = true")
+        page.locator("#parent-title").fill(TYPED)
+        page.context.clear_cookies()  # what signing out does to every tab of the browser
+        page.wait_for_selector("#job-lost", timeout=15000)
+        assert page.evaluate("window.notReloaded === true")
+        assert page.locator("#parent-title").input_value() == TYPED
+        assert "signed out in another tab" in page.locator("#job-status").inner_text()
+
+        sign_in(page, lead)
+        page.goto(f"/orgs/{scored_sample}/team/{TEAM}?job={typed_job}")
+        page.evaluate("window.notReloaded = true")
+        page.context.clear_cookies()
+        _reloaded(page)
+        assert "/sign-in" in page.url
+        # The browser logs each refused poll; nothing else may go wrong.
+        assert all("status of 401" in error for error in page.console_errors)
+        assert page.outside_requests == []
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(delete(Job).where(Job.id == typed_job))
+
+
+def test_signed_out_while_a_report_is_rebuilt_the_search_being_typed_is_kept(
+    page, role_keys, scored_sample, live_url
+) -> None:
+    _, stale = _stale_report(page, role_keys, scored_sample, live_url)
+    signed_out = {"now": False}
+
+    def serve(route) -> None:
+        if signed_out["now"]:
+            route.fulfill(status=401, body="signed out")
+        else:
+            route.fulfill(status=200, headers=dict(stale.headers), body=stale.body)
+
+    page.route(f"{live_url}/stale-report", serve)
+    page.goto("/stale-report")
+    page.evaluate("window.notReloaded = true")
+    page.locator("#f-text").fill("linen")
+    signed_out["now"] = True
+    page.wait_for_selector("#report-lost", timeout=15000)
+    assert page.evaluate("window.notReloaded === true")
+    assert page.locator("#f-text").input_value() == "linen"
+    assert all("status of 401" in error for error in page.console_errors)

@@ -109,13 +109,24 @@
       document.createTextNode(" (reloads this page with the filters in its address)."));
   }
 
+  function lost() {
+    if (!touched) { window.location.reload(); return; }
+    var link = document.createElement("a");
+    link.href = window.location.href;
+    link.id = "report-lost";
+    link.textContent = "Reload this page";
+    banner.replaceChildren(
+      document.createTextNode("This page can no longer check for the new report: you may have signed out in another tab. "),
+      link, document.createTextNode(" (signing in again may be asked)."));
+  }
+
   function poll() {
     fetch(window.location.href, { credentials: "same-origin" })
       .then(function (r) {
         // Signed out (another tab: sent on to the sign-in page) or no longer allowed: the
         // page's own answer says what to do.
         if (r.redirected || r.status === 401 || r.status === 403 || r.status === 404) {
-          location.reload();
+          lost();
           return undefined;
         }
         return r.ok ? r.text() : null;
