@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 import alignment.tenancy  # noqa: F401  (its listener first: the check below reads under RLS)
 from alignment.errors import Busy, NotFound
 from alignment.jobs.abandon import DELETION_KEY
+from alignment.lock_bound import lock_wait
 from alignment.settings import get_settings
 
 _KEY = DELETION_KEY.format(":org")
@@ -56,9 +57,7 @@ _TRY = {
 
 
 def _params(org_id: str) -> dict[str, str]:
-    # At least 1 ms: a lock_timeout of 0 means no bound at all.
-    wait_ms = max(1, round(get_settings().database.lock_wait_s * 1000))
-    return {"org": org_id, "wait": f"{wait_ms}ms"}
+    return {"org": org_id, "wait": lock_wait()}
 
 
 _EXISTS = text("SELECT 1 FROM organizations WHERE id = :org")

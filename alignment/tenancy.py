@@ -10,6 +10,8 @@ from __future__ import annotations
 from sqlalchemy import event, text
 from sqlalchemy.orm import Session
 
+from alignment import lock_bound
+
 TENANT_SETTING = "goldenthread.org_id"
 PLATFORM_SETTING = "goldenthread.platform"
 _INFO_KEY = "goldenthread.tenant"
@@ -31,20 +33,32 @@ def set_tenant_at_begin(session: Session, org_id: str | None, *, platform: bool 
         session.info[_INFO_KEY] = (org_id, platform)
 
 
-def _apply(connection, org_id: str | None, platform: bool) -> None:
+_SET = "select set_config(:tenant, :org, true), set_config(:platform, :on, true)"
+_SETS = {
+    False: text(_SET),
+    # A request's lock bound (lock_bound.py) in the same round trip.
+    True: text(f"{_SET}, set_config('lock_timeout', :wait, true)"),
+}
+
+
+def _apply(connection, org_id: str | None, platform: bool, wait: str | None = None) -> None:
     connection.execute(
-        text("select set_config(:tenant, :org, true), set_config(:platform, :on, true)"),
+        _SETS[wait is not None],
         {
             "tenant": TENANT_SETTING,
             "org": org_id or "",
             "platform": PLATFORM_SETTING,
             "on": "on" if platform else "off",
+            "wait": wait,
         },
     )
 
 
 @event.listens_for(Session, "after_begin")
-def _reapply_after_begin(session: Session, _transaction, connection) -> None:
+def _reapply_after_begin(session: Session, transaction, connection) -> None:
     tenant = session.info.get(_INFO_KEY)
+    wait = None if transaction.nested else lock_bound.wait_of(session)
     if tenant is not None:
-        _apply(connection, *tenant)
+        _apply(connection, *tenant, wait)
+    elif wait is not None:  # signing in, out: no tenant, but a request's bound all the same
+        lock_bound.apply(connection, wait)

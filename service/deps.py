@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from alignment.db import BIGINT_MAX, get_app_sessionmaker
 from alignment.embedder import Embedder, get_embedder
 from alignment.errors import Invalid
+from alignment.lock_bound import bound_lock_waits
 from alignment.settings import get_settings
 
 DEFAULT_LIMIT = 50
@@ -41,6 +42,7 @@ async def get_session(
     closed in one trip to the thread pool. A sync generator here cost two trips per request,
     each a hand-over between threads at the GIL (docs/scaling.md)."""
     session = get_app_sessionmaker()()
+    bound_lock_waits(session)
     try:
         yield session
     except BaseException:

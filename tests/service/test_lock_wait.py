@@ -155,3 +155,69 @@ def test_a_delete_that_gives_up_has_ended_none_of_the_organizations_jobs(
                 assert job.execute(text("SELECT 1")).scalar() == 1  # not ended
     with Session(engine) as s:
         assert s.get(Organization, org_id) is not None
+
+
+def test_signing_out_behind_a_row_another_transaction_holds_answers_busy(
+    client, engine, org
+) -> None:
+    """Signing out takes no write turn, yet writes the key's row: a long import made with the
+    same key holds that row (its use stamp) until it commits."""
+    from service.auth import SESSION_COOKIE, form_token
+    from tests.service.test_web_session import csrf_of
+
+    _, headers = org
+    raw = headers["Authorization"].split()[-1]
+    signed_in = client.post(
+        "/sign-in", data={"key": raw, "csrf": csrf_of(client.get("/sign-in").text)}
+    )
+    assert signed_in.status_code == 200, signed_in.text
+    ticket = client.cookies[SESSION_COOKIE]
+    with engine.connect() as other, other.begin():
+        other.execute(
+            text("SELECT 1 FROM api_keys WHERE prefix = :prefix FOR UPDATE"),
+            {"prefix": raw.split("_")[1]},
+        )
+        answer, waited = _timed(
+            lambda: client.post("/sign-out", params={"csrf": form_token(ticket)}), other
+        )
+        assert answer.status_code == 503, answer.text
+        assert WAIT_S <= waited < WAIT_S + 10
+    with Session(engine) as s:
+        assert (
+            s.scalar(
+                text("SELECT signed_out_at FROM api_keys WHERE prefix = :p"),
+                {"p": raw.split("_")[1]},
+            )
+            is None
+        )  # nothing of it written
+    client.cookies.set(SESSION_COOKIE, ticket)
+    client.post("/sign-out", params={"csrf": form_token(ticket)})
+    with Session(engine) as s:
+        assert (
+            s.scalar(
+                text("SELECT signed_out_at FROM api_keys WHERE prefix = :p"),
+                {"p": raw.split("_")[1]},
+            )
+            is not None
+        )
+
+
+def test_creating_an_organization_behind_another_create_of_it_answers_busy(
+    client, engine, platform, cleanup
+) -> None:
+    org_id = f"waiting-{uuid.uuid4().hex[:8]}"
+    cleanup.append(org_id)
+    with engine.connect() as other, other.begin():
+        other.execute(
+            text("INSERT INTO organizations (id, name) VALUES (:org, 'First')"), {"org": org_id}
+        )
+        answer, waited = _timed(
+            lambda: client.post(
+                "/orgs", json={"id": org_id, "name": "Second"}, headers=auth(platform)
+            ),
+            other,
+        )
+        _assert_busy(answer, waited)
+        other.rollback()  # the first create gives up: the second, tried again, goes through
+    again = client.post("/orgs", json={"id": org_id, "name": "Second"}, headers=auth(platform))
+    assert again.status_code == 201, again.text
