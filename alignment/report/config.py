@@ -149,7 +149,7 @@ class ReportFilters(BaseModel):
         """People type "Customer" or "internal process"; the names are snake_case."""
         if isinstance(values, str | bytes) or not isinstance(values, Iterable):
             return values
-        return tuple(_snake(v) if isinstance(v, str) else v for v in values)
+        return tuple(snake_name(v) if isinstance(v, str) else v for v in values)
 
     def as_dict(self) -> dict[str, list[str]]:
         """The filters as stored and compared: each a set (sorted, once), so the same filters
@@ -212,7 +212,8 @@ def check_filters_in(
     check_filters(filters, cycles=cycles, teams=teams, path=path)
 
 
-def _snake(value: str) -> str:
+def snake_name(value: str) -> str:
+    """A named value as people type it ("Internal process", "Orphan-OKR") in snake_case."""
     return "_".join(value.strip().lower().replace("-", " ").split())
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from alignment.errors import Invalid
+from alignment.report.config import snake_name
 from alignment.report.kinds import KINDS, SEVERITIES
 from alignment.vocabulary import PERSPECTIVES
 
@@ -95,14 +96,17 @@ def findings_view(
         errors.append(("page", f"must be 1 or more, got {page}"))
     if not 1 <= per_page <= MAX_PER_PAGE:
         errors.append(("per_page", f"must be from 1 to {MAX_PER_PAGE}, got {per_page}"))
+    named = {}
     for name, given, valid in (
         ("severity", severity, SEVERITIES),
         ("category", category, CATEGORIES),
         ("kind", kind, tuple(KINDS)),
         ("perspective", perspective, PERSPECTIVES),
     ):
+        # People type "Customer" or "internal process", as a build's filters take them.
+        named[name] = _values(snake_name(value) for value in _values(given))
         for value in _values(given):
-            if value not in valid:
+            if snake_name(value) not in valid:
                 errors.append((name, f"unknown {name} {value!r}; valid: {', '.join(valid)}"))
     if errors:
         raise Invalid(
@@ -112,11 +116,11 @@ def findings_view(
     return FindingsView(
         page=page,
         per_page=per_page,
-        severity=_values(severity),
-        category=_values(category),
-        kind=_values(kind),
+        severity=named["severity"],
+        category=named["category"],
+        kind=named["kind"],
         team=_values(team),
-        perspective=_values(perspective),
+        perspective=named["perspective"],
         q=q.strip(),
     )
 

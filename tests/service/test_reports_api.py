@@ -415,6 +415,23 @@ def test_filter_errors_name_field_value_and_valid_values(client, jobs, scored_sa
     assert jobs.report(client, run)["filters"] == {"perspective": ["customer", "internal_process"]}
 
 
+def test_the_reads_take_named_filters_as_people_type_them(client, jobs, scored_sample) -> None:
+    """As a build's filters do: "Customer", "Orphan-OKR", "HIGH" (docs/report.md)."""
+    org = scored_sample
+    jobs.report(client, client.post(f"/orgs/{org}/reports", json={}))
+    typed = {"perspective": "Customer", "kind": "Orphan-OKR", "severity": "HIGH"}
+    named = {"perspective": "customer", "kind": "orphan_okr", "severity": "high"}
+    for name in typed:
+        asked = client.get(f"/orgs/{org}/reports/latest", params={name: typed[name]})
+        assert asked.status_code == 200, asked.text
+        want = client.get(f"/orgs/{org}/reports/latest", params={name: named[name]}).json()
+        assert asked.json()["findings"] == want["findings"]
+        page = client.get(f"/orgs/{org}/report.html", params={name: typed[name]})
+        assert page.status_code == 200, page.text
+    wrong = error(client.get(f"/orgs/{org}/reports/latest", params={"perspective": "People"}), 422)
+    assert "unknown perspective 'People'" in wrong["details"][0]["message"]
+
+
 def test_error_paths_are_json_paths_into_the_body(client, scored_sample) -> None:
     org = scored_sample
     broken = client.post(
