@@ -9,6 +9,7 @@ detail in a person's words (service/error_words.py), links back, and a way to si
 API clients (any other Accept, JSON bodies) keep the JSON.
 """
 
+import hmac
 import re
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -119,7 +120,10 @@ def domain_error_response(request: Request, exc: DomainError) -> Response:
     headers = getattr(exc, "headers", None)
     if _wants_page(request):
         if exc.status == 401 and not _form_of_a_session(request):
-            return RedirectResponse(_sign_in_and_back(request), status_code=303)
+            signed_out = RedirectResponse(_sign_in_and_back(request), status_code=303)
+            if request.method == "POST":  # a cookie whose sign-in ended is no use any more
+                signed_out.delete_cookie(SESSION_COOKIE, path="/")
+            return signed_out
         if exc.status == 401:  # the API's words ("send a Bearer key") mean nothing here
             return error_page(request, 401, FORM_REFUSED, None, headers)
         if exc.status == 403:  # nor do "GET /orgs/{org_id}/report.html"
@@ -235,15 +239,24 @@ def _page_of_form(request: Request) -> str | None:
 
 
 def _form_of_a_session(request: Request) -> bool:
-    """A form sent with the sign-in cookie but refused (no valid page token: another site's
-    form, a page from before a restart): reloading the page, not signing in, is the way on."""
-    return request.method == "POST" and SESSION_COOKIE in request.cookies
+    """A form sent with the sign-in cookie but refused for not carrying the cookie's page token
+    (another site's form, a page from before a restart): opening the page again, not signing
+    in, is the way on.
+
+    A form that carries the right token for its cookie was refused for the cookie itself: its
+    sign-in ended (signed out in another browser, expired, the key revoked). That is a form
+    sent signed out, and goes on to sign in as one."""
+    ticket = request.cookies.get(SESSION_COOKIE)
+    if request.method != "POST" or not ticket:
+        return False
+    sent = request.query_params.get("csrf", "")
+    return not hmac.compare_digest(sent.encode(), form_token(ticket).encode())
 
 
 FORM_REFUSED = (
-    "the form did not carry this page's sign-in token (it came from another site or from a page "
-    "opened before the service restarted, or the sign-in ended); nothing was changed: reload "
-    "the page and send it again"
+    "the form did not carry this page's sign-in token (it came from another site, or from a "
+    "page opened before the service restarted); nothing was changed: open the page again and "
+    "send the form from there"
 )
 TITLES = {
     400: "The request could not be read",
@@ -304,6 +317,8 @@ def _shown(detail: Any) -> dict[str, str]:
 
 def _ways_back(request: Request, principal: Any) -> list[dict[str, str]]:
     ways = []
+    if request.method == "POST" and (form_page := _page_of_form(request)):
+        ways.append({"href": form_page, "label": "The page this form is on"})
     if previous := _same_origin_referer(request):
         ways.append({"href": previous, "label": "Back to the page you came from"})
     ways.append({"href": "/", "label": "Home: your organizations"})

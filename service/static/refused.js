@@ -28,3 +28,74 @@
   }
   window.history.replaceState(null, "", page);
 })();
+
+// A form sent once its sign-in has ended (signed out in another tab or browser, expired) is not
+// saved: the browser goes to sign in, and back to this page. What the person typed would be
+// lost, so each form sent keeps its fields in this tab's sessionStorage, and the page puts them
+// back when it opens again without the form having been taken: no `decided`/`job` in the
+// address (the server's answer to a form it took), no refused field (a refused form comes back
+// with its values already).
+(function () {
+  "use strict";
+  var main = document.querySelector("main[data-page]");
+  if (!main || !window.sessionStorage) return;
+  var KEY = "goldenthread.unsent", HOUR = 3600 * 1000, page = main.dataset.page;
+
+  // A form's address carries the sign-in's token (`?csrf=`), new with every sign-in.
+  function bare(action) {
+    var url = new URL(action || "", window.location.href);
+    url.searchParams.delete("csrf");
+    return url.pathname + url.search;
+  }
+
+  function typedFields(form) {
+    var fields = {}, typed = false;
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!el.name || el.type === "hidden" || el.type === "submit" || el.type === "button") return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked !== el.defaultChecked) typed = true;
+        if (el.checked) (fields[el.name] = fields[el.name] || []).push(el.value);
+        return;
+      }
+      if (el.value !== el.defaultValue) typed = true;
+      fields[el.name] = [el.value];
+    });
+    return typed ? fields : null;
+  }
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if ((form.getAttribute("method") || "").toLowerCase() !== "post") return;  // a search: no write
+    var fields = typedFields(form);
+    try {
+      if (!fields) { sessionStorage.removeItem(KEY); return; }
+      sessionStorage.setItem(KEY, JSON.stringify({
+        page: page, action: bare(form.getAttribute("action")), fields: fields, at: Date.now()
+      }));
+    } catch (e) { /* storage full or refused: the form is sent all the same */ }
+  }, true);
+
+  var kept = null;
+  try { kept = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { kept = null; }
+  if (!kept || kept.page !== page) return;
+  sessionStorage.removeItem(KEY);
+  var query = new URLSearchParams(window.location.search);
+  var taken = query.has("decided") || query.has("job") || document.querySelector("[aria-invalid=true], [data-refused]");
+  if (taken || Date.now() - kept.at > HOUR) return;
+  var form = Array.prototype.find.call(document.forms, function (f) { return bare(f.getAttribute("action")) === kept.action; });
+  if (!form) return;  // its item was decided meanwhile: nothing to put back into
+  Object.keys(kept.fields).forEach(function (name) {
+    var values = kept.fields[name];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (el.name !== name) return;
+      if (el.type === "checkbox" || el.type === "radio") el.checked = values.indexOf(el.value) >= 0;
+      else el.value = values[0];
+    });
+  });
+  var said = document.createElement("p");
+  said.setAttribute("role", "status");
+  said.id = "unsent-restored";
+  said.textContent = "The form you sent before signing in again was not saved. What you typed is back in it: check it and send it again.";
+  form.parentNode.insertBefore(said, form);
+  said.scrollIntoView({ block: "center" });
+})();

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy.orm import Session
@@ -113,6 +114,40 @@ def test_signing_out_ends_every_copy_of_the_session_but_not_the_key(web) -> None
         ).status_code
         == 200
     )
+
+
+def test_a_form_sent_after_its_sign_in_ended_elsewhere_goes_on_to_sign_in(web) -> None:
+    """Signed out in another browser: this one still holds a cookie, and its page's form the
+    right token for it. Not a foreign form, so not "open the page again" (reloading sent the
+    same form to the same refusal): the sign-in page, saying nothing was saved, then back."""
+    from service.auth import form_token
+
+    client, raw = web
+    ticket = _signed_in(client, raw)
+    this_browser = {"Cookie": f"gt_session={ticket}"}
+    ended = client.post(
+        f"/sign-out?csrf={form_token(ticket)}", headers={"Cookie": f"gt_session={ticket}"}
+    )
+    assert ended.status_code in (200, 303)
+    sent = client.post(
+        f"/orgs/{ORG}/review/check-ins/X/on_topic?csrf={form_token(ticket)}",
+        data={"seen": "x"},
+        headers=this_browser,
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303, sent.text
+    queue = quote(f"/orgs/{ORG}/review", safe="")
+    assert sent.headers["location"] == f"/sign-in?next={queue}&unsaved=1"
+    assert 'gt_session=""' in sent.headers["set-cookie"]  # the ended cookie goes
+    # A form without the cookie's token is still refused as foreign, with the way back named.
+    foreign = client.post(
+        f"/orgs/{ORG}/review/check-ins/X/on_topic",
+        data={"seen": "x"},
+        headers={**this_browser, **PAGE},
+        follow_redirects=False,
+    )
+    assert foreign.status_code == 401 and "open the page again" in foreign.text
+    assert f'href="/orgs/{ORG}/review">The page this form is on' in foreign.text
 
 
 def test_a_forged_expired_or_revoked_ticket_signs_nobody_in(

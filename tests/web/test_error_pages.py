@@ -159,7 +159,7 @@ def test_a_form_without_the_pages_token_is_refused_on_a_page(
         f"/orgs/{scored_sample}/review/check-ins/X/on_topic", form={"seen": "x"}, max_redirects=0
     )
     assert answer.status == 401 and answer.headers["content-type"].startswith("text/html")
-    assert "This form was not accepted" in answer.text() and "reload the page" in answer.text()
+    assert "This form was not accepted" in answer.text() and "open the page again" in answer.text()
 
 
 def _request(referer: str) -> Request:

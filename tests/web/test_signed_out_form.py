@@ -30,3 +30,36 @@ def test_a_form_sent_after_signing_out_elsewhere_says_so_and_comes_back(
     left_open.get_by_role("button", name="Sign in").click()
     left_open.wait_for_url(f"**{queue}")
     assert left_open.locator(f"article[data-okr='{okr}']").count() == 1  # nothing was decided
+
+
+def test_what_was_typed_into_a_form_sent_signed_out_is_back_after_signing_in(
+    page, role_keys, scored_sample
+) -> None:
+    """Its sign-in ended meanwhile: the person signs in again and finds the form as they had
+    filled it, told it was not saved, with nothing decided."""
+    sign_in(page, role_keys["strategy_office"])
+    queue = f"/orgs/{scored_sample}/review"
+    page.goto(queue)
+    item = page.locator("article[data-okr]").first
+    okr = item.get_attribute("data-okr")
+    typed = "Pilot work, no objective yet — ask Dana"
+    item.get_by_label("Why").fill(typed)
+    page.context.clear_cookies()  # signed out in another tab
+
+    item.get_by_role("button", name="Serves none: orphan").click()
+    page.wait_for_url("**/sign-in?*unsaved=1*")
+    page.get_by_label("API key").fill(role_keys["strategy_office"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{queue}")
+    again = page.locator(f"article[data-okr='{okr}']")
+    assert again.count() == 1  # nothing was decided
+    assert again.get_by_label("Why").input_value() == typed
+    said = page.locator("#unsent-restored").inner_text()
+    assert "was not saved" in said, said
+    shot(page, "review-form-restored-after-sign-in")
+
+    # Restored once: opening the page again shows it as the server has it.
+    page.goto(queue)
+    assert page.locator(f"article[data-okr='{okr}']").get_by_label("Why").input_value() == ""
+    assert page.locator("#unsent-restored").count() == 0
+    assert page.console_errors == [] and page.outside_requests == []
