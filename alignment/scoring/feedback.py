@@ -178,10 +178,14 @@ def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
     check-ins decided in the review queue under "drift".
 
     An OKR is listed with the objectives people confirmed for it. In labels/v1 an empty list
-    means "serves nothing", so an OKR with rejections only is listed (empty) only when every
-    objective of the organization was rejected for it; one rejected link says nothing about
-    the others. Verdicts on an OKR text that has since changed are left out.
+    means "serves nothing", so an OKR with rejections only is listed (empty) only when people
+    said so: "serves none" in the review queue (every candidate it showed rejected,
+    `review.orphan_decision`), or every objective of the organization rejected for it. One
+    rejected link says nothing about the others. Verdicts on an OKR text that has since changed
+    are left out.
     """
+    from alignment.review import orphan_decision  # review decides through this module
+
     docs = load_docs(session, org_id)
     current = docs.fingerprints
     objectives = {o.id for o in docs.objectives}
@@ -198,7 +202,12 @@ def feedback_labels(session: Session, org_id: str) -> dict[str, Any]:
             confirmed[f.okr_id].append(f.objective_id)
         else:
             rejected[f.okr_id].add(f.objective_id)
-    orphans = [o for o, ids in rejected.items() if o not in confirmed and ids >= objectives]
+    orphans = [
+        okr_id
+        for okr_id, ids in rejected.items()
+        if okr_id not in confirmed
+        and (ids >= objectives or orphan_decision(session, org_id, okr_id) is not None)
+    ]
     return {
         "format": "goldenthread.labels/v1",
         "links": {okr_id: confirmed.get(okr_id, []) for okr_id in sorted([*confirmed, *orphans])},

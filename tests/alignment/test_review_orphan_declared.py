@@ -135,3 +135,14 @@ def test_serves_none_keeps_an_earlier_drop_of_a_declared_link_as_it_was(
         )
     ).one()  # fmt: skip
     assert tuple(kept) == ("li", "why")
+
+
+def test_serves_none_is_an_orphan_in_the_feedback_labels(session, scored_sample) -> None:
+    """The labels people's decisions export (evaluation data) carry the orphan decision: in
+    labels/v1 an empty list says the OKR serves nothing."""
+    from alignment.scoring.feedback import feedback_labels
+
+    org = scored_sample
+    assert "O-38" not in feedback_labels(session, org)["links"]
+    review.reject(session, org, "O-38", decided_by="maria", note="museum")
+    assert feedback_labels(session, org)["links"]["O-38"] == []
