@@ -190,8 +190,11 @@ def update_record(
 ) -> tuple[dict[str, Any], bool]:
     """The record as stored after `changes`, and whether they changed it (a PATCH that
     repeats what is stored changes nothing, and gives scoring nothing to do)."""
-    row = get_row(session, kind, org_id, ident)
-    if kind.model in _PART_OF_PARENT:
+    # Locked before it is changed: a delete of it under way (which locks it first) is waited
+    # for, and then the record is gone (404). Unlocked, the UPDATE matched no row: a 500.
+    part_of_parent = kind.model in _PART_OF_PARENT
+    row = get_row(session, kind, org_id, ident, lock=not part_of_parent)
+    if part_of_parent:  # its parent first, as every write of it takes them
         _lock_parent(session, kind, org_id, ident, _parent_id(kind, row))
         row = get_row(session, kind, org_id, ident, lock=True)  # deleted meanwhile: 404
     if kind.path == "key-results" and changes.get("okr") not in (None, row.okr_id):

@@ -221,3 +221,33 @@ def test_creating_an_organization_behind_another_create_of_it_answers_busy(
         other.rollback()  # the first create gives up: the second, tried again, goes through
     again = client.post("/orgs", json={"id": org_id, "name": "Second"}, headers=auth(platform))
     assert again.status_code == 201, again.text
+
+
+@pytest.mark.parametrize(
+    ("table", "record", "change"),
+    [("okrs", "O-1", {"title": "changed"}), ("teams", "T-2", {"name": "changed"})],
+)
+def test_a_patch_behind_a_delete_of_its_record_answers_404(
+    client, engine, org, table, record, change
+) -> None:
+    """The delete commits while the PATCH waits for the row: the record is gone (404). Before,
+    the PATCH had read the row unlocked, and its UPDATE then matched none: a 500."""
+    org_id, headers = org
+    with engine.connect() as deleting:
+        deleting.begin()
+        if table == "teams":  # the team's OKRs go first, as a delete of them would
+            deleting.execute(
+                text("DELETE FROM okrs WHERE org_id = :org AND team_id = :id"),
+                {"org": org_id, "id": record},
+            )
+        deleting.execute(
+            text(f"DELETE FROM {table} WHERE org_id = :org AND id = :id"),
+            {"org": org_id, "id": record},
+        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            path = f"/orgs/{org_id}/{table}/{record}"
+            patched = pool.submit(client.patch, path, json=change, headers=headers)
+            time.sleep(0.5)  # the PATCH is waiting for the row now
+            deleting.commit()
+            answer = patched.result(timeout=WAIT_S + 10)
+    assert answer.status_code == 404, answer.text
