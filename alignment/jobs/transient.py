@@ -1,9 +1,11 @@
-"""Failures worth another attempt: the database, the network or a provider was away, or
-another run held the organization. Anything else (a deleted team, an invalid request) fails
-the job at once with its reason."""
+"""Failures worth another attempt: the database, the network or a provider was away, another
+run held the organization, or a record the job read was deleted before it wrote (a foreign key
+its rows name is gone: the next attempt reads the organization as it is then). Anything else (a
+deleted team named in the request, an invalid request) fails the job at once with its reason."""
 
 import httpx
-from sqlalchemy.exc import InterfaceError, OperationalError
+from psycopg.errors import ForeignKeyViolation
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from alignment.errors import Conflict, Unavailable
 
@@ -19,4 +21,6 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 
 
 def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, IntegrityError):
+        return isinstance(exc.orig, ForeignKeyViolation)
     return isinstance(exc, TRANSIENT)
