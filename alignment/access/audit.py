@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alignment.access.principal import Principal
-from alignment.models import AuditEntry
+from alignment.models import AuditEntry, Organization
 
 
 def record(
@@ -49,7 +49,10 @@ def name_created(session: Session, record_id: str) -> None:
 def list_entries(
     session: Session, org_id: str, *, limit: int, offset: int
 ) -> tuple[list[AuditEntry], int]:
-    where = AuditEntry.org_id == org_id
+    # Entries outlive their organization (the one of its delete must), so a new organization
+    # given a deleted one's id would list the old one's writes: only those since its creation.
+    since = select(Organization.created_at).where(Organization.id == org_id).scalar_subquery()
+    where = (AuditEntry.org_id == org_id) & (AuditEntry.at >= since)
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(where)) or 0
     rows = session.scalars(
         select(AuditEntry)
