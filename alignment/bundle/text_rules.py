@@ -5,7 +5,9 @@ PostgreSQL cannot store NUL or a surrogate in text, and the others are invisible
 Unicode bidirectional overrides are removed: they can make a title read differently from what it
 is (an OKR that shows "Cut costs" while its characters say otherwise), and no goal needs them.
 Ids also become URL path segments, so they cannot be "." or "..", nor contain "/", "?", "#" or
-whitespace other than spaces.
+whitespace other than spaces. Nor can they hold an invisible (format) character, such as a
+zero-width space: "T-9" with one reads as "T-9" and would be another record. A text made only of
+such characters is refused as blank.
 
 Ids are compared the way people read them: in Unicode NFKC form (`normal_id`), so "Café" typed
 with a combining accent or precomposed, or "ＯＫＲ－１" typed in fullwidth, name the same record
@@ -70,7 +72,15 @@ def plain_text(value: str) -> str:
     if value.strip() and not plain.strip():
         # Stored, it would be an empty title that no later import could read back.
         raise ValueError("is empty once its invisible direction marks are removed")
+    if plain.strip() and all(ch.isspace() or _invisible(ch) for ch in plain):
+        # Shown, it would be a blank title or name nobody can tell from an empty one.
+        raise ValueError("holds only invisible characters (such as U+200B, a zero-width space)")
     return plain
+
+
+def _invisible(ch: str) -> bool:
+    # Unicode's format characters: zero-width spaces and joiners, direction marks, a soft hyphen.
+    return unicodedata.category(ch) == "Cf"
 
 
 def normal_id(value: str) -> str:
@@ -93,6 +103,13 @@ def plain_id(value: str) -> str:
         raise ValueError(f"{value!r} cannot be an id (it is a path step in URLs)")
     if match := ID_FORBIDDEN.search(value):
         raise ValueError(f"an id cannot contain {match.group()!r} (it is part of URLs)")
+    hidden = next((i for i, ch in enumerate(value) if _invisible(ch)), None)
+    if hidden is not None:
+        # "T-9" and "T-9" with a zero-width space read the same and would be two records.
+        raise ValueError(
+            f"contains the invisible character U+{ord(value[hidden]):04X} at position {hidden}; "
+            "ids hold only characters people can see and type"
+        )
     return value
 
 

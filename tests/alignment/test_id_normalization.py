@@ -75,11 +75,34 @@ def test_an_id_is_kept_in_nfkc_form(sent: str, stored: str) -> None:
         ("ＯＫＲ？", "cannot contain '?'"),
         ("\u202e", "is empty once its invisible direction marks are removed"),
         ("\ufdfa" * 12, "at most 200"),  # one character, 18 once normalized
+        # Read as "T-9" and "O-1", they would be other records beside those.
+        ("T-9\u200b", "invisible character U\\+200B at position 3"),
+        ("\u2060O-1", "invisible character U\\+2060 at position 0"),
+        ("\u200b\u200b", "only invisible characters"),
     ],
 )
 def test_an_id_whose_normal_form_breaks_the_rules_is_refused(sent: str, why: str) -> None:
     with pytest.raises(ValueError, match=why):
         plain_id(sent)
+
+
+def test_a_title_of_invisible_characters_only_is_refused_and_joined_emoji_are_kept() -> None:
+    from alignment.bundle.text_rules import plain_text
+
+    with pytest.raises(ValueError, match="only invisible characters"):
+        plain_text("\u200b \u200d")
+    assert plain_text("\U0001f469\u200d\U0001f4bb on call") == "\U0001f469\u200d\U0001f4bb on call"
+
+
+def test_a_bundle_id_with_a_zero_width_space_is_refused_at_its_place(session: Session) -> None:
+    document = small_bundle()
+    document["okrs"][1]["id"] = document["okrs"][0]["id"] + "\u200b"
+    with pytest.raises(BundleInvalid) as refused:
+        import_document(session, json.dumps(document))
+    assert any(
+        p["path"] == "$.okrs[1].id" and "U+200B" in p["message"] for p in problems(refused)
+    ), problems(refused)
+    assert session.get(Organization, "acme") is None  # nothing written
 
 
 # --- bundles -----------------------------------------------------------------------------
