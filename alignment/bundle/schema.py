@@ -54,13 +54,20 @@ def _measurement(value: Any) -> Any:
         # Read as the CSV form reads a cell: Python's float() would also take "1_000" and
         # full-width digits, which the CSV import refuses, so one file form would keep what the
         # other refuses.
-        return parse_number(value.strip())
+        value = parse_number(value.strip())
     if isinstance(value, bool):
         raise ValueError("a number, not true or false")
+    # Stored, 12345678901234567890 would come back as 1.2345678901234567e+19: say so. A number
+    # with a fraction or an exponent (9007199254740993.0, 1e308) was rounded as it was read,
+    # before any check could see its digits: at 2**53 and beyond it is refused as well.
     if isinstance(value, int) and abs(value) > EXACT_INTEGER:
-        # Stored, 12345678901234567890 would come back as 1.2345678901234567e+19: say so.
         raise ValueError(
             f"{value} is beyond what is stored exactly (at most {EXACT_INTEGER} either way)"
+        )
+    if isinstance(value, float) and abs(value) >= EXACT_INTEGER:
+        raise ValueError(
+            f"{value!r} is beyond what is stored exactly (a number with a fraction or an "
+            f"exponent: below {EXACT_INTEGER} either way)"
         )
     return value
 

@@ -8,6 +8,7 @@ Each case is the valid `small_bundle()` as YAML with one thing broken.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -163,3 +164,18 @@ def test_an_integer_beyond_what_is_stored_exactly_is_refused_at_its_path() -> No
     assert "beyond what is stored exactly" in problem["message"]
     document["okrs"][0]["key_results"][0]["target"] = 2**53  # the largest exact one passes
     assert parse_bundle(document).okrs[0].key_results[0].target == 2**53
+
+
+@pytest.mark.parametrize(
+    "written", ["9007199254740993.0", "9007199254740993e0", "12345678901234567890.5", "1e308"]
+)
+def test_a_number_with_a_fraction_or_exponent_beyond_it_is_refused_too(written: str) -> None:
+    """Read as a float, it was rounded before any check could see its digits (to 2**53 for
+    the first two): stored, it would be another number than the one sent."""
+    text = json.dumps(small_bundle()).replace('"target": 90.0', f'"target": {written}', 1)
+    assert written in text
+    with pytest.raises(BundleInvalid) as caught:
+        parse_bundle(load_document(text))
+    [problem] = caught.value.details
+    assert problem["path"].endswith(".target")
+    assert "beyond what is stored exactly" in problem["message"]
