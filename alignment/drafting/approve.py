@@ -60,7 +60,7 @@ def approve_draft(
     draft = store.get_draft(session, org_id, draft_id, lock=True)
     if draft.status in APPROVED:
         # A retry is answered with the decision made; other edits would be thrown away unseen.
-        if edited is not None and _validated(draft, edited) != _approved_text(session, draft):
+        if edits_differ(session, draft, edited):
             raise Conflict(f"{_decided(session, draft)}; this request's edits were not applied")
         return approval_result(session, draft)  # idempotent: nothing new is created
     if draft.status != "pending":
@@ -258,8 +258,8 @@ def reject_draft(
 ) -> dict[str, Any]:
     draft = store.get_draft(session, org_id, draft_id, lock=True)
     if draft.status == "rejected":
-        first = store.decisions(session, org_id, draft_id)[-1].reason
-        if (first or "").strip() != reason.strip():  # the first reason stands: say so
+        if reason_differs(session, draft, reason):  # the first reason stands: say so
+            first = store.decisions(session, org_id, draft_id)[-1].reason
             raise Conflict(f"{_decided(session, draft)} with another reason: {first!r}")
         return store.render_draft(draft)
     if draft.status != "pending":
@@ -299,6 +299,36 @@ def dismiss_draft(
     return store.render_draft(draft)
 
 
+def edits_differ(session: Session, draft: store.Draft, edited: dict[str, Any] | None) -> bool:
+    """Whether approving an approved draft again with `edited` would drop edits the first
+    approval did not make (None, no edits, repeats any approval). Every caller that answers a
+    repeated approval as a retry asks this first, so no edit is lost unseen; edits that do not
+    fit the schema are Invalid, as at the first approval."""
+    return edited is not None and _validated(draft, edited) != _approved_text(session, draft)
+
+
+def reason_differs(session: Session, draft: store.Draft, reason: str) -> bool:
+    """Whether rejecting a rejected draft again with `reason` would drop it: the first reason
+    stands, so only the same one (spacing around it aside) answers as a retry."""
+    first = store.decisions(session, draft.org_id, draft.id)[-1].reason
+    return (first or "").strip() != reason.strip()
+
+
+def defined_cycle(session: Session, draft: store.Draft) -> Cycle | None:
+    """The cycle the draft's approval defined for the whole organization, or None. Read from
+    what is stored, so a retry, or the page shown after the approval's redirect, says the same:
+    the cycle the draft proposed, written in the approval's own transaction, which PostgreSQL
+    stamps on both rows (`now()` is the transaction's start). A cycle an admin defined before
+    the approval, or deleted and defined again since, bears another time."""
+    if draft.status not in APPROVED or not (draft.request or {}).get("new_cycle"):
+        return None
+    history = store.decisions(session, draft.org_id, draft.id)
+    cycle = session.get(Cycle, {"org_id": draft.org_id, "id": draft.cycle_id})
+    if not history or cycle is None or cycle.created_at != history[-1].decided_at:
+        return None
+    return cycle
+
+
 def _approved_text(session: Session, draft: store.Draft) -> dict[str, Any]:
     last = store.decisions(session, draft.org_id, draft.id)[-1]
     return last.edited_payload or _content(draft.payload)
@@ -313,11 +343,14 @@ def _decided(session: Session, draft: store.Draft) -> str:
 def approval_result(session: Session, draft: store.Draft) -> dict[str, Any]:
     history = store.decisions(session, draft.org_id, draft.id)
     last = history[-1] if history else None
+    cycle = defined_cycle(session, draft)
     return {
         **store.render_draft(draft),
         "decided_by": last.decided_by if last else None,
         "created_records": last.created_records if last else [],
         "edited_payload": last.edited_payload if last else None,
+        # Cycles are the whole organization's: an approval that defined one says so.
+        "defined_cycle": cycle.id if cycle is not None else None,
     }
 
 

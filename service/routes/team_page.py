@@ -105,7 +105,16 @@ def _decision_notice(
     if draft is None or draft.team_id != team_id:
         return None
     stored = review_notices.draft_decision(session, org_id, draft_id)
-    return review_notices.notice(stored, principal, again) if stored else None
+    if stored is None:
+        return None
+    said = review_notices.notice(stored, principal, again)
+    cycle = None if again else approve.defined_cycle(session, draft)
+    if cycle is not None:  # every team's cycle now, not only this draft's: said, not left to find
+        said += (
+            f" This approval defined cycle {cycle.id} ({cycle.start} to {cycle.end}) for the "
+            "whole organization."
+        )
+    return said
 
 
 DRAFTING_KINDS = ("draft_suggestions", "draft_summary")
@@ -307,6 +316,65 @@ def _team_draft(session: Session, org_id: str, team_id: str, draft_id: str) -> s
     return draft
 
 
+# What to do with edits an earlier decision left unapplied, by that decision.
+KEPT_EDITS = {
+    "approved": "They are kept below as you typed them: compare them with the OKRs it created, "
+    "and change those if yours should stand.",
+    "rejected": "They are kept below as you typed them: ask for a new draft, or write the OKR "
+    "yourself, if yours should stand.",
+}
+
+
+def _drops_edits(
+    session: Session, draft: store.Draft, edited: dict[str, Any] | None, errors: dict[str, str]
+) -> bool:
+    """Whether answering this approval of a decided draft as a retry would drop what the
+    person typed: edits the standing decision did not make, as the drafts API judges them
+    (a 409 there too). A form that changed nothing, or repeats the edits approved, is a
+    retry."""
+    if errors:  # numbers that are none cannot be what was approved
+        return True
+    if edited is None:
+        return False
+    if draft.status not in approve.APPROVED:  # rejected: no edit of it was ever applied
+        return True
+    try:
+        return approve.edits_differ(session, draft, edited)
+    except DomainError:  # edits the schema refuses were not the ones approved either
+        return True
+
+
+def _conflict(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    draft: store.Draft,
+    form: dict[str, str],
+    errors: dict[str, str],
+    kept: str,
+    said: str,
+) -> HTMLResponse:
+    """A form on a draft decided since the page was shown (another tab, another person) that
+    asked for something else: the page again (409) saying who decided what and when, with
+    what was typed kept in its fields ("edits" or "reason"), since a redirect would lose it."""
+    stored = review_notices.draft_decision(session, draft.org_id, draft.id)
+    who = "you" if stored.by == principal.name else stored.by
+    decided = f"{stored.what} by {who} at {decided_at_text(stored.at)}"
+    reason = store.decisions(session, draft.org_id, draft.id)[-1].reason
+    if draft.status == "rejected" and reason:
+        decided += f' with the reason "{reason}"'
+    entered = {
+        "form": draft.id,
+        "fields": form,
+        "errors": errors,
+        "kept": kept,
+        "conflict": f"Draft {draft.id} was already {decided}; {said}",
+    }
+    return _refused(
+        request, session, principal, draft.org_id, draft.team_id, entered, status_code=409
+    )
+
+
 @router.post("/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/approve", response_model=None)
 def approve_form(
     org_id: str,
@@ -318,10 +386,14 @@ def approve_form(
     principal: CurrentPrincipal,
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
+    edited, errors = suggestion_edits(draft, form)
     if draft.status in DECIDED:  # a stale form: the decision made stands, and the page says so
+        if _drops_edits(session, draft, edited, errors):
+            what = "approved" if draft.status in approve.APPROVED else "rejected"
+            said = f"your edits were not applied and nothing was created. {KEPT_EDITS[what]}"
+            return _conflict(request, session, principal, draft, form, errors, "edits", said)
         write_nothing(session)  # a decision already made: nothing changed, nor is audited
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
-    edited, errors = suggestion_edits(draft, form)
     status = 422
     if not errors:
         try:
@@ -353,10 +425,19 @@ def reject_form(
     principal: CurrentPrincipal,
 ) -> RedirectResponse | HTMLResponse:
     draft = _team_draft(session, org_id, team_id, draft_id)
+    reason, refused = reject_reason(form)
     if draft.status in DECIDED:  # a stale form: the decision made (and its reason) stands
+        # Another reason than the one standing would be dropped unseen; an approved draft
+        # cannot be rejected at all, and the page says what stands.
+        if (
+            draft.status == "rejected"
+            and not refused
+            and approve.reason_differs(session, draft, reason)
+        ):
+            said = "your reason below was not recorded: the first reason stands."
+            return _conflict(request, session, principal, draft, form, {}, "reason", said)
         write_nothing(session)  # a decision already made: nothing changed, nor is audited
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
-    reason, refused = reject_reason(form)
     if refused:
         entered = {"form": draft_id, "fields": form, "errors": {"reason": refused}}
         return _refused(request, session, principal, org_id, team_id, entered)
