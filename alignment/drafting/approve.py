@@ -144,8 +144,15 @@ def _create_okrs(
     for i, s in enumerate(suggestions, start=1):
         okr_id = f"{draft.id}-O{i}"
         created.append(okr_id)
-        if session.get(Okr, {"org_id": draft.org_id, "id": okr_id}) is not None:
-            continue
+        if (taken := session.get(Okr, {"org_id": draft.org_id, "id": okr_id})) is not None:
+            # Made by someone else under the id this approval gives (a pending draft's id is
+            # public): answering "created" would report an OKR this draft never made.
+            raise Conflict(
+                f"OKR {okr_id!r} already exists (team {taken.team_id}, cycle {taken.cycle_id}, "
+                f'"{taken.title}") and was not made by this draft; rename or delete it, then '
+                "approve again",
+                details=[{"path": f"{where}.suggestions[{i - 1}]", "message": "id taken"}],
+            )
         repository.create_record(
             session,
             KINDS["okrs"],
