@@ -127,7 +127,11 @@ MAX_OBJECTIVES = 3  # a suggestion serves a few objectives well, not every one a
 
 class SuggestionRequest(_In):
     team: Id
-    cycle: Id | None = Field(default=None, description="Default: the latest cycle.")
+    cycle: Id | None = Field(
+        default=None,
+        description="Default: the current cycle, or the next once the current one is more than "
+        "half over (proposed when the organization has not defined it).",
+    )
     objectives: list[Id] | Literal["suggest"] = Field(
         default="suggest",
         description='Strategic objective ids to serve (1-3), or "suggest" to let the drafter pick.',
@@ -152,7 +156,9 @@ class SuggestionRequest(_In):
 class SummaryRequest(_In):
     team: Id | None = None
     objective: Id | None = None
-    cycle: Id | None = Field(default=None, description="Default: the latest cycle.")
+    cycle: Id | None = Field(
+        default=None, description="Default: the current cycle (the one today's date is in)."
+    )
 
     @model_validator(mode="after")
     def _one_scope(self) -> SummaryRequest:

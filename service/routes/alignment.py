@@ -17,6 +17,7 @@ from alignment import repository
 from alignment.adjudicate import configured_adjudicator
 from alignment.bundle.schema import Title
 from alignment.bundle.text_rules import PlainText
+from alignment.errors import Invalid
 from alignment.jobs import enqueue
 from alignment.scoring import feedback as link_feedback
 from alignment.scoring import reads
@@ -47,6 +48,7 @@ class FeedbackIn(BaseModel):
 @router.post("/score", status_code=202, responses=ACCEPTED, dependencies=[Depends(no_body)])
 def score(
     org_id: str,
+    request: Request,
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
@@ -71,6 +73,12 @@ def score(
     answered (`done`) of those it makes (`total`), after `embedding texts` (docs/jobs.md).
     """
     repository.require_org(session, org_id)
+    if not adjudicate and "adjudicate_max_calls" in request.query_params:
+        # Ignored, it would read as a bound this run keeps to.
+        raise Invalid(
+            "adjudicate_max_calls applies only with adjudicate=true",
+            details=[{"path": "query.adjudicate_max_calls", "message": "send adjudicate=true"}],
+        )
     if adjudicate:
         configured_adjudicator(adjudicate_max_calls)  # 409 now when no LLM is configured
     params: dict[str, Any] = {"adjudicate": adjudicate}

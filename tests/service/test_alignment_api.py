@@ -17,6 +17,10 @@ def test_score_endpoint_queues_a_job_that_reports_what_it_did(client, jobs) -> N
     # Its options are query parameters: a body would be ignored, and the default run made.
     sent = client.post("/orgs/acme-score/score", json={"adjudicate": True})
     assert sent.status_code == 422 and "?adjudicate=true" in sent.text
+    # A bound on model calls without asking the model would read as one the run keeps to.
+    bound = client.post("/orgs/acme-score/score", params={"adjudicate_max_calls": 5})
+    assert bound.status_code == 422, bound.text
+    assert bound.json()["error"]["details"][0]["path"] == "query.adjudicate_max_calls"
     first = client.post("/orgs/acme-score/score")
     assert first.status_code == 202, first.text
     # The import's scoring job was still waiting: this request joined it.
