@@ -177,9 +177,18 @@ def _to_cell(
                 return parsed.locate(csv_index[okr_id], match.group(2))
         return None
 
-    message = re.sub(
-        r"\$\.okrs\[\d+\][\w.\[\]]*", lambda m: cell(m.group()) or m.group(), problem["message"]
-    )
+    def named(path: str) -> str:
+        # A place in the stored organization, which the person never saw as a bundle path.
+        if where := cell(path):
+            return where
+        okr = document["okrs"][int(re.match(r"\$\.okrs\[(\d+)\]", path).group(1))]
+        kr = re.match(r"\$\.okrs\[\d+\]\.key_results\[(\d+)\]", path)
+        if kr:
+            kr_id = okr["key_results"][int(kr.group(1))]["id"]
+            return f"key result {kr_id!r} of the stored OKR {okr['id']!r}"
+        return f"the stored OKR {okr['id']!r}"
+
+    message = re.sub(r"\$\.okrs\[\d+\][\w.\[\]]*", lambda m: named(m.group()), problem["message"])
     if where := cell(problem["path"]):
         return {"path": where, "message": message}
     stored = re.match(r"\$\.okrs\[(\d+)\]", problem["path"])
@@ -193,6 +202,13 @@ def _to_cell(
     check_in = re.fullmatch(r"\$\.check_ins\[(\d+)\]\.key_result", problem["path"])
     if check_in:
         item = document["check_ins"][int(check_in.group(1))]
+        moved = _kr_row(parsed, item["key_result"])
+        if moved is not None and item["okr"] not in csv_index:
+            return {
+                "path": f"row {moved}, column kr_id",
+                "message": f"key result {item['key_result']!r} is OKR {item['okr']!r}'s: its "
+                f"check-in {item['id']!r} reports on it there; give this row another kr_id",
+            }
         if item["okr"] in csv_index:
             row = parsed.okr_rows[csv_index[item["okr"]]]
             return {
@@ -202,3 +218,12 @@ def _to_cell(
                 "keep its row, or delete the check-in first",
             }
     return {"path": problem["path"], "message": message}
+
+
+def _kr_row(parsed: CsvOkrs, kr_id: str) -> int | None:
+    """The CSV row that lists key result `kr_id`, if one does."""
+    for okr, rows in zip(parsed.okrs, parsed.kr_rows, strict=True):
+        for kr, row in zip(okr.get("key_results", []), rows, strict=True):
+            if normal_id(kr["id"]) == normal_id(kr_id):
+                return row
+    return None

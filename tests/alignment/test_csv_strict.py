@@ -174,3 +174,25 @@ def test_an_export_refuses_a_stored_link_its_separator_would_split() -> None:
     ]
     written = to_csv({"okrs": [{**okr, "declared_links": ["SO-1", "SO-2"]}]})
     assert parse_csv(written).okrs[0]["declared_links"] == ["SO-1", "SO-2"]
+
+
+def test_a_key_result_id_of_a_stored_okr_is_named_by_its_row_not_a_bundle_path(session) -> None:
+    """A row gives a new OKR the id of a stored OKR's key result: every problem names the
+    CSV cell and the stored records in words, never `$.okrs[0]...` or `$.check_ins[0]...`,
+    places in a bundle the person never saw."""
+    from alignment.imports import import_csv, import_document
+    from tests.factories import small_bundle
+
+    import_document(session, small_bundle("csv-kr"))
+    sheet = (
+        "okr_id,team,cycle,okr_title,kr_id,kr_title,target\n"
+        "O-new,T-1,2026-Q4,A new OKR,O-1-KR1,Reused id,5\n"
+    )
+    with pytest.raises(BundleInvalid) as refused:
+        import_csv(session, "csv-kr", sheet)
+    problems = refused.value.details
+    assert {p["path"] for p in problems} == {"row 2, column kr_id"}, problems
+    said = " ".join(p["message"] for p in problems)
+    assert "$." not in said, said
+    assert "key result 'O-1-KR1' of the stored OKR 'O-1'" in said
+    assert "check-in" in said and "give this row another kr_id" in said
