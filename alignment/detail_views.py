@@ -131,9 +131,14 @@ def objective_detail(
     linked = session.execute(
         select(
             ScoredLink.okr_id, ScoredLink.score, ScoredLink.label, Okr.title, Okr.team_id,
-            Okr.cycle_id,
+            Okr.cycle_id, LinkFeedback.decided_by, LinkFeedback.decided_at,
         )
         .join(Okr, (Okr.org_id == ScoredLink.org_id) & (Okr.id == ScoredLink.okr_id))
+        # A person's confirmation, while the OKR's text is what they judged: their decision
+        # makes a link aligned whatever its score, and readers should know it is not the engine's.
+        .outerjoin(
+            LinkFeedback, reads.ON_THE_JUDGED_TEXT & (LinkFeedback.verdict == "confirmed")
+        )
         .where(
             ScoredLink.org_id == org_id,
             ScoredLink.objective_id == objective_id,
@@ -143,8 +148,8 @@ def objective_detail(
     ).all()  # fmt: skip
     okrs = [
         {"id": o, "score": round(score, 2), "label": label, "title": title, "team": team,
-         "cycle": cycle}
-        for o, score, label, title, team, cycle in linked
+         "cycle": cycle, "confirmed_by": by, "confirmed_at": at}
+        for o, score, label, title, team, cycle, by, at in linked
     ]  # fmt: skip
     return {
         "objective": {

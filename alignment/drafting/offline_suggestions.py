@@ -12,7 +12,7 @@ from alignment.drafting.findings import kr_status
 from alignment.drafting.gates import key_result_copies
 from alignment.drafting.offline_text import clip, num
 from alignment.drafting.schemas import MAX_CITED, SHORT_MAX, TEXT_MAX, UNIT_MAX
-from alignment.quality import activity_verb
+from alignment.quality import activity_verb, quote
 
 MAX_KEY_RESULTS = 5
 PICK_WITHIN = 0.85  # "suggest": also take the runner-up objective when it fits nearly as well
@@ -49,9 +49,12 @@ def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any
     carried = [f.named for f in forwarded]
     carried_evidence = [e for f in forwarded for e in f.evidence]
     similar = [s for s in ctx.similar_okrs if s["near_objective"] == so][:SIMILAR_CITED]
-    description = f"How {team['name']} serves {so} {objective['title']!r} in {ctx.cycle['id']}." + (
-        f" Team mission: {team['mission']}" if team.get("mission") else ""
-    )
+    # The description becomes the approved OKR's: the objective's title as typed, in the quotes
+    # the report uses, never repr's escape codes.
+    serves_what = f"{so} {quote(objective['title'])}"
+    description = f"How {team['name']} serves {serves_what} in {ctx.cycle['id']}."
+    if team.get("mission"):
+        description += f" Team mission: {team['mission']}"
     rationale = _rationale(objective, kpis_used, carried, similar) + _left_out_text(left_out)
     for kr in key_results:
         kr["title"], kr["unit"] = clip(kr["title"], SHORT_MAX), clip(kr["unit"], UNIT_MAX)

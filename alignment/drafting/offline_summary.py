@@ -8,6 +8,7 @@ from typing import Any
 from alignment.drafting.context import SummaryContext
 from alignment.drafting.offline_text import clip, num
 from alignment.drafting.schemas import MAX_CITED, SHORT_MAX, TEXT_MAX
+from alignment.quality import quote
 
 MAX_STATEMENTS = 15
 FINDINGS_CITED = 3  # findings a progress line cites when no check-in backs it
@@ -29,7 +30,9 @@ DRIFT = ("checkin_drift",)
 _ASK = {
     "orphan_okr": "Decide whether {okr} continues or is rewritten to serve the strategy",
     "unsupported_declared_link": "Confirm or drop {okr}'s declared link to {objective}",
-    "suggested_link": "Confirm the link from {okr} to {objective}",
+    # Also said of a link a person already confirmed (the finding's reason names them): what
+    # is left to decide either way is whether the team declares it.
+    "suggested_link": "Have {okr}'s team declare {objective}, or reject the link",
     "uncovered_objective": "Decide which team takes on {objective}",
     "duplicate_effort": "Decide which team owns the shared work",
     "conflicting_okrs": "Settle the target both teams pull in opposite directions",
@@ -108,7 +111,9 @@ def _progress(okr: dict[str, Any], findings: list[str]) -> dict[str, Any] | None
         cited.append(okr["check_ins"][-1]["id"])
     if not any(cited) and not findings:
         return None
-    text = f"{okr['id']} {okr['title']!r}: " + ("; ".join(parts) or "no key results") + "."
+    # Quoted as the report's reasons quote titles (which these statements sit beside): repr
+    # would print a title's invisible marks as escape codes and switch quotes on apostrophes.
+    text = f"{okr['id']} {quote(okr['title'])}: " + ("; ".join(parts) or "no key results") + "."
     return _statement(text, cited, [] if any(cited) else findings[:FINDINGS_CITED])
 
 

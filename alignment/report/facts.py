@@ -94,7 +94,8 @@ class CheckInRow(NamedTuple):
 
 
 class Decision(NamedTuple):
-    """A person's latest rejection of an OKR's links: who, when, and why if they said."""
+    """A person's decision on an OKR's links (a rejection or a confirmation): who, when, and
+    why if they said."""
 
     decided_by: str
     decided_at: datetime
@@ -127,6 +128,9 @@ class OrgFacts:
     model: str | None
     # okr id -> the latest rejection of its links: an orphan by a person's decision names them
     rejected_by: dict[str, Decision] = field(default_factory=dict)
+    # (okr, objective) a person confirmed -> their decision: such a link is theirs, not the
+    # engine's, whatever its score
+    confirmed_by: dict[tuple[str, str], Decision] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def kr(self, kr_id: str) -> KrRow | None:
@@ -176,6 +180,10 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         drift=_drift(session, org_id),
         model=model,
         rejected_by=_latest_decisions(rejections),
+        confirmed_by={
+            (r.okr_id, r.objective_id): Decision(r.decided_by, r.decided_at, r.note)
+            for r in _link_decisions(session, org_id, "confirmed")
+        },
     )
 
 
@@ -316,6 +324,12 @@ def _declared_by_its_okr() -> Exists:
 
 def _rejections(session: Session, org_id: str) -> list[Any]:
     """People's rejections of links, oldest first, with who decided, when and why."""
+    return _link_decisions(session, org_id, "rejected")
+
+
+def _link_decisions(session: Session, org_id: str, verdict: str) -> list[Any]:
+    """People's decisions of one verdict on links, oldest first, with who decided, when and
+    why."""
     # Only those on the OKR text as it is now: one on earlier text no longer counts.
     return session.execute(
         select(
@@ -326,7 +340,7 @@ def _rejections(session: Session, org_id: str) -> list[Any]:
             LinkFeedback.note,
         )
         .join(ScoredLink, ON_THE_JUDGED_TEXT)
-        .where(LinkFeedback.org_id == org_id, LinkFeedback.verdict == "rejected")
+        .where(LinkFeedback.org_id == org_id, LinkFeedback.verdict == verdict)
         .order_by(LinkFeedback.decided_at, LinkFeedback.objective_id)  # one action, one order
     ).all()
 

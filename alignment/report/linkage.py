@@ -75,6 +75,20 @@ def _decision_evidence(decision: Decision | None) -> dict[str, object]:
     return out
 
 
+def _undeclared(okr_id: str, link: LinkRow, confirmed: Decision | None) -> str:
+    """A link a person confirmed is their judgment, not the engine's: its score (often low,
+    which is why it was asked) would read as the reason, so the reason names who decided."""
+    if confirmed is None:
+        return (
+            f"{okr_id} clearly serves {link.objective_id} but does not declare it "
+            f"(score {link.score:.2f})"
+        )
+    return (
+        f"{okr_id} serves {link.objective_id} as confirmed by a person "
+        f"({confirmed.decided_by} on {confirmed.decided_at:%Y-%m-%d}) but does not declare it"
+    )
+
+
 def _support(link: LinkRow | None) -> str:
     """How far the text goes towards a declared objective, in words rather than a label."""
     if link is None:
@@ -165,13 +179,17 @@ def find_linkage(
             for link in aligned:
                 if link.objective_id in declared or (okr_id, link.objective_id) in facts.rejected:
                     continue
+                confirmed = facts.confirmed_by.get((okr_id, link.objective_id))
                 finding = Finding(
                     "suggested_link",
                     "low",
-                    f"{okr_id} clearly serves {link.objective_id} but does not declare it "
-                    f"(score {link.score:.2f})",
+                    _undeclared(okr_id, link, confirmed),
                     [rec.okr(okr_id), rec.objective(link.objective_id), rec.team(okr.team_id)],
-                    {"link": _link_evidence(link, facts), "declared": sorted(declared)},
+                    {
+                        "link": _link_evidence(link, facts),
+                        "declared": sorted(declared),
+                        **_decision_evidence(confirmed),
+                    },
                     (okr_id, link.objective_id),
                 )
                 out.append(
