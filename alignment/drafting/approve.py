@@ -21,6 +21,7 @@ from alignment.drafting import cycles, sources, store
 from alignment.drafting.schemas import OUTPUT_SCHEMAS, SuggestionSet
 from alignment.errors import Conflict, Invalid, field_message
 from alignment.models import Cycle, KeyResult, Okr
+from alignment.quality import quote
 from alignment.records import KINDS
 
 APPROVED = ("approved", "edited_and_approved")
@@ -206,7 +207,7 @@ def _refuse_restated(session: Session, draft: store.Draft, suggestions: list, wh
         if key in existing:
             okr_id, title = existing[key]
             message = (
-                f"team {draft.team_id!r} already has OKR {okr_id!r} titled {title!r} in "
+                f"team {draft.team_id!r} already has OKR {okr_id!r} titled {quote(title)} in "
                 f"{draft.cycle_id}; edit the title or reject this draft"
             )
             details.append({"path": path, "message": message})

@@ -29,7 +29,7 @@ from alignment.drafting.schemas import OUTPUT_SCHEMAS, ReviewSummary, Suggestion
 from alignment.drafting.similar import draft_text
 from alignment.embedder import Embedder
 from alignment.errors import field_message
-from alignment.quality import KrInput, OkrInput, QualityConfig, check_okr
+from alignment.quality import KrInput, OkrInput, QualityConfig, check_okr, quote
 from alignment.scoring.documents import OkrDoc
 from alignment.scoring.preview import preview_links
 
@@ -330,7 +330,7 @@ def _title_not_objective(ctx: SuggestContext, output: SuggestionSet) -> Gate:
                     _problem(
                         f"$.suggestions[{i}].title",
                         f"copies the title of objective {objective_id} "
-                        f"({titles[objective_id]!r}); say what this team will change for it",
+                        f"({quote(titles[objective_id])}); say what this team will change for it",
                     )
                 )
     return Gate("title_not_objective", not problems, problems)

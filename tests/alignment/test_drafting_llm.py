@@ -306,7 +306,7 @@ def test_a_key_result_copied_from_an_existing_one_and_a_copied_title_are_refused
     copied = first[("not_duplicate", "$.suggestions[0].key_results[1]")]
     assert copied.startswith("nearly copies key result O-30-KR2 of OKR O-30 (team T-9, 2026-Q4;")
     titled = first[("title_not_objective", "$.suggestions[0].title")]
-    assert "copies the title of objective SO-9 ('Plan routes from data, not habit')" in titled
+    assert 'copies the title of objective SO-9 ("Plan routes from data, not habit")' in titled
     # The reasons went back to the model in the repair turn.
     repair = llm_server.bodies()[1]["messages"][-1]["content"]
     assert "nearly copies key result O-30-KR2" in repair and "copies the title" in repair

@@ -277,7 +277,7 @@ def test_a_restated_okr_is_named_with_its_own_title(dsession, pending, embedder)
     edited["suggestions"][0]["title"] = f"  {stored_title.upper()}  "
     with pytest.raises(Conflict) as caught:
         approve.approve_draft(dsession, ORG, twin.id, decided_by="maria", edited=edited)
-    assert f"titled {stored_title!r}" in caught.value.details[0]["message"]
+    assert f'titled "{stored_title}"' in caught.value.details[0]["message"]
 
 
 def test_a_retitled_twin_still_restating_the_key_results_is_refused(dsession, pending, embedder):
