@@ -17,6 +17,7 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment import check_in_review, review
@@ -24,6 +25,7 @@ from alignment.access.principal import Principal
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.drafting import approve, store
 from alignment.errors import DomainError
+from alignment.models import Cycle
 from alignment.repository import require_org
 from alignment.scoring.feedback import record_feedback
 from alignment.scoring.reads import stored_verdicts
@@ -107,6 +109,7 @@ def _render_review(
     if status_code >= 400:  # a refused form: nothing it asked for was written
         write_nothing(session)
     org = require_org(session, org_id)
+    drafts = review.pending_drafts(session, org_id)
     return page(
         "review.html.j2",
         csp=FORMS_CSP,
@@ -116,7 +119,10 @@ def _render_review(
         objectives=review.objective_choices(session, org_id),
         check_ins=check_in_review.queue(session, org_id),
         unsupported=review.unsupported_declared(session, org_id),
-        drafts=review.pending_drafts(session, org_id),
+        drafts=drafts,
+        waits_for_cycle=review_notices.waits_for_cycle(
+            principal, drafts, session.scalars(select(Cycle.id).where(Cycle.org_id == org_id))
+        ),
         token=form_token(request.cookies.get(SESSION_COOKIE, "")),
         notice=notice,
         entered=entered,
@@ -294,6 +300,11 @@ def reject_draft_form(
     principal: CurrentPrincipal,
 ) -> RedirectResponse | HTMLResponse:
     if _decided_draft(session, org_id, draft_id):  # a stale form: the first reason stands
+        stale = review_notices.stale_rejection(session, org_id, draft_id, principal, form)
+        if stale is not None:  # approved since: said as a refusal, the reason kept (409)
+            return _render_review(
+                request, session, principal, org_id, entered=stale, status_code=409
+            )
         return _already_decided(session, org_id, "draft", draft_id)
     reason, refused = reject_reason(form)
     if refused:

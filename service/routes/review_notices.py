@@ -5,14 +5,16 @@ the standing decision on that record (None for an unknown kind or record, or one
 decided) and `notice` words it, with who made it and when.
 """
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
 from alignment import check_in_review, review
 from alignment.access.principal import Principal
-from alignment.drafting import approve, store
+from alignment.drafting import approve, cycles, store
+from service.routes.drafts import may_define_cycle
 from service.routes.forms import decided_at_text
 
 CHECK_IN_VERDICTS = {"drifting": "about other work, not its OKR", "on_topic": "about its OKR"}
@@ -135,3 +137,37 @@ def draft_decision(session: Session, org_id: str, draft_id: str) -> Stored | Non
         created=tuple(last.created_records) if approved else (),
         unchanged="nothing new was created" if approved else "nothing changed",
     )
+
+
+def stale_rejection(
+    session: Session, org_id: str, draft_id: str, principal: Principal, fields: Mapping[str, Any]
+) -> dict[str, Any] | None:
+    """A rejection of a draft approved since the page was shown, as the queue's refused form
+    (`entered`): what stands, by whom and when, and the reason as typed. The notice a stale
+    form otherwise gets ("already approved ...; nothing new was created") answers the approval
+    and drops the reason, so a person who meant to reject could read it as done. None for any
+    other draft."""
+    stood = draft_decision(session, org_id, draft_id)
+    draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id})
+    if stood is None or draft is None or draft.status not in approve.APPROVED:
+        return None
+    said = notice(stood._replace(unchanged="nothing changed: it was not rejected"), principal, True)
+    return {"form": draft_id, "fields": dict(fields), "errors": {}, "stale": said}
+
+
+def waits_for_cycle(
+    principal: Principal, drafts: list[dict[str, Any]], defined: Iterable[str]
+) -> dict[str, str]:
+    """Pending drafts this person cannot approve until an admin defines their cycle, each with
+    the approval's own refusal (`cycles.undefined_message`): said up front, beside the draft (the
+    review queue, the team page), with no Approve button that could only answer 409."""
+    if may_define_cycle(principal):
+        return {}
+    defined = set(defined)
+    return {
+        d["id"]: cycles.undefined_message(d["cycle"], d["request"]["new_cycle"])
+        for d in drafts
+        if d["status"] == "pending"
+        and (d["request"] or {}).get("new_cycle")
+        and d["cycle"] not in defined
+    }

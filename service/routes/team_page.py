@@ -173,7 +173,7 @@ def _render(
         csp=TEAM_CSP,
         status_code=status_code,
         v=view,
-        waits_for_cycle=_waits_for_cycle(view, principal),
+        waits_for_cycle=review_notices.waits_for_cycle(principal, view["drafts"], view["cycles"]),
         default_cycle=_default_cycle(session, org_id, principal),
         org={"id": org.id, "name": org.name},
         token=form_token(request.cookies.get(SESSION_COOKIE, "")),
@@ -204,21 +204,6 @@ def _default_cycle(session: Session, org_id: str, principal: Principal) -> str |
         return cycle["id"]
     who = "" if may_define_cycle(principal) else ": only an admin can approve a draft for it"
     return f"{cycle['id']}, which the organization has not defined yet{who}"
-
-
-def _waits_for_cycle(view: dict[str, Any], principal: Principal) -> dict[str, str]:
-    """Pending drafts this person cannot approve until an admin defines their cycle, each with
-    the approval's own refusal: said beside the draft up front, not after the edits are made."""
-    if may_define_cycle(principal):
-        return {}
-    defined = set(view["cycles"])
-    return {
-        d["id"]: cycles.undefined_message(d["cycle"], d["request"]["new_cycle"])
-        for d in view["drafts"]
-        if d["status"] == "pending"
-        and (d["request"] or {}).get("new_cycle")
-        and d["cycle"] not in defined
-    }
 
 
 def _refused(
