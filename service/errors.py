@@ -118,7 +118,7 @@ def _body_not_json(request: Request, exc: RequestValidationError) -> str | None:
 
 def domain_error_response(request: Request, exc: DomainError) -> Response:
     headers = getattr(exc, "headers", None)
-    if _wants_page(request):
+    if wants_page(request):
         if exc.status == 401 and not _form_of_a_session(request):
             signed_out = RedirectResponse(_sign_in_and_back(request), status_code=303)
             if request.method == "POST":  # a cookie whose sign-in ended is no use any more
@@ -137,7 +137,7 @@ def domain_error_response(request: Request, exc: DomainError) -> Response:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        if _wants_page(request):  # what the page reads from the database, off the event loop
+        if wants_page(request):  # what the page reads from the database, off the event loop
             await read_org_nav(request, exc.status)
         return domain_error_response(request, exc)
 
@@ -145,7 +145,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = exc.errors()
         details = [_problem(err) for err in errors]
-        if _wants_page(request):
+        if wants_page(request):
             await read_org_nav(request, 422)
             said = [{**d, "message": page_message(e)} for d, e in zip(details, errors, strict=True)]
             return error_page(request, 422, "request is not valid", said)
@@ -162,7 +162,7 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(request))
-        if _wants_page(request):
+        if wants_page(request):
             await read_org_nav(request, exc.status_code)
             return error_page(request, exc.status_code, str(exc.detail), details, headers)
         return JSONResponse(
@@ -175,7 +175,7 @@ def install_error_handlers(app: FastAPI) -> None:
 FORMS = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def _wants_page(request: Request) -> bool:
+def wants_page(request: Request) -> bool:
     """A browser on a page: asking for a page, or sending a page's form. Not an API client
     (JSON bodies, other Accept headers), and not a form sent to an API route: only the pages'
     own routes, the ones left out of the API schema, take forms from a page."""

@@ -11,9 +11,12 @@ import secrets
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alignment.bundle.text_rules import CONTROL, normal_id
+from service.errors import error_page, wants_page
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SECURITY_HEADERS = [
@@ -52,6 +55,9 @@ class EdgeMiddleware:
         send = self._decorated(scope, send, request_id)
 
         if problem := _url_problem(scope):
+            if page := _error_page(scope, problem):
+                await page(scope, receive, send)
+                return
             await respond(send, *json_error(422, "invalid", "the URL is not valid", [problem]))
             return
         # In place: the router records the matched route in this same scope, which the access
@@ -157,6 +163,15 @@ def _url_problem(scope: Scope) -> dict[str, str] | None:
     if CONTROL.search(unquote(raw_query)):
         return {"path": "query", "message": "the query string holds a control character"}
     return None
+
+
+def _error_page(scope: Scope, problem: dict[str, str]) -> Response | None:
+    """A browser asking for a page gets the pages' error page, as for any other bad parameter
+    (`?severity=bogus`), not the API's JSON; None for everyone else."""
+    request = Request(scope)
+    if not wants_page(request):
+        return None
+    return error_page(request, 422, "the URL is not valid", [problem])
 
 
 def normal_path(path: str) -> str:

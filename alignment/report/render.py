@@ -51,6 +51,7 @@ from alignment.report.page import (
     page_of,
 )
 from alignment.report.store import ReportRun
+from alignment.vocabulary import PERSPECTIVES
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSV_COLUMNS = (
@@ -194,13 +195,16 @@ def to_html(
     may: Mapping[str, bool] | None = None,
     team_pages: Sequence[Mapping[str, str]] = (),
     signed_in: str | None = None,
+    site: str | None = None,
 ) -> str:
     """The run as one page: with `view`, the served page listing that page of findings
     (`shown` and `team_counts` read from the stored rows, or worked out here from the whole
     list); without, a self-contained file listing all of them. `may`: which of
     `LINKED_PAGES` to link (the others are named as text), every one when not given;
     `team_pages` and `signed_in`: the served page's nav (the team pages the reader may open,
-    who is signed in)."""
+    who is signed in). `site`: the service's address (`https://host/prefix/`) the links to its
+    pages start from, for an export read away from the service (a saved file); without it they
+    are absolute paths, which only the service's own pages can follow."""
     if view is not None and shown is None:
         shown = page_of(run.findings, view)
     listed = shown.items if shown is not None else run.findings
@@ -217,6 +221,11 @@ def to_html(
     total = summary["counts"]["findings"] if shown is not None else len(listed)
     # Card links start from the whole list: a card answers its own question.
     fresh = view or FindingsView()
+    # A value the address chose stays a choice of the form even with no finding of it here,
+    # so sending the form again does not drop it.
+    kind_choices = {**{k: 0 for k in fresh.kind}, **kind_counts}
+    category_counts = _category_counts(kind_counts)
+    served = {row["perspective"] for row in summary.get("perspectives", [])}
     return (
         _environment()
         .get_template("report.html.j2")
@@ -239,18 +248,20 @@ def to_html(
                 for n in [kind_counts.get(kind, 0)]
             ],
             heat_top=max((max(row, default=0) for row in heat["aligned_okrs"]), default=0),
-            kinds=[(k, kind_counts[k]) for k in KINDS if k in kind_counts],
+            kinds=[(k, kind_choices[k]) for k in KINDS if k in kind_choices],
             kind_descriptions={k: v.description for k, v in KINDS.items()},
-            categories=sorted(_category_counts(kind_counts).items()),
+            categories=sorted({**{c: 0 for c in fresh.category}, **category_counts}.items()),
             severities=SEVERITIES,
             teams=[
                 (t, titles.get(("team", t), t), team_counts[t])
-                for t in sorted(team_counts, key=natural)
+                for t in sorted({*team_counts, *fresh.team}, key=natural)
             ],
+            perspectives=[p for p in PERSPECTIVES if p in served or p in fresh.perspective],
             team_names={t: name for (kind, t), name in titles.items() if kind == "team"},
             may={p: True if may is None else bool(may.get(p)) for p in LINKED_PAGES},
             team_pages=list(team_pages),
             signed_in=signed_in,
+            site=(site or "").rstrip("/"),
             script=script,
             style=style,
             csp=_policy(script_hash, served=view is not None),

@@ -60,15 +60,17 @@ class ReportIn(BaseModel):
         )
 
 
-def whole_run_file(run: report.ReportRun, fmt: Format) -> Response:
-    """A whole run as a file: CSV, or the self-contained HTML page (every finding)."""
+def whole_run_file(run: report.ReportRun, fmt: Format, request: Request) -> Response:
+    """A whole run as a file: CSV, or the self-contained HTML page (every finding), whose links
+    name this service (the request's address: its Host, and the scheme uvicorn read, trusting
+    X-Forwarded-Proto only from FORWARDED_ALLOW_IPS), so they still lead here from a saved file."""
     if fmt == "csv":
         return Response(
             report.to_csv(run),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="report-{run.number}.csv"'},
         )
-    return html_response(report.to_html(run))
+    return html_response(report.to_html(run, site=str(request.base_url)))
 
 
 def html_response(html: str | None) -> HTMLResponse:
@@ -213,11 +215,13 @@ def latest_report(
         raise report.NoReport(org_id, include_filtered=include_filtered)
     refuse_unknown_teams(session, org_id, view)
     if fmt == "html":  # a whole-run file, too big and too rarely read to keep
-        return whole_run_file(report.get_run(session, org_id, ref.number), fmt)
+        return whole_run_file(report.get_run(session, org_id, ref.number), fmt, request)
 
     def rendering() -> Rendered:
         run = report.get_run(session, org_id, ref.number)
-        response = json_page(session, run, view) if fmt == "json" else whole_run_file(run, fmt)
+        response = (
+            json_page(session, run, view) if fmt == "json" else whole_run_file(run, fmt, request)
+        )
         headers = {k: v for k, v in response.headers.items() if k == "content-disposition"}
         return bytes(response.body), response.media_type or "", headers
 
@@ -228,12 +232,17 @@ def latest_report(
 
 @router.get("/orgs/{org_id}/reports/{report_id}", responses=FORMATS)
 def get_report(
-    org_id: str, report_id: int, session: SessionDep, view: ViewDep, fmt: FormatQuery = "json"
+    org_id: str,
+    report_id: int,
+    session: SessionDep,
+    view: ViewDep,
+    request: Request,
+    fmt: FormatQuery = "json",
 ) -> Response:
     """One stored run: JSON with one page of findings (as `latest`), or the whole run."""
     run = report.get_run(session, org_id, report_id)
     refuse_unknown_teams(session, org_id, view)
-    return json_page(session, run, view) if fmt == "json" else whole_run_file(run, fmt)
+    return json_page(session, run, view) if fmt == "json" else whole_run_file(run, fmt, request)
 
 
 @router.get("/orgs/{org_id}/reports/{report_id}/diff")

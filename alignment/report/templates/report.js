@@ -7,8 +7,12 @@
     kind: document.getElementById("f-kind"),
     category: document.getElementById("f-category"),
     team: document.getElementById("f-team"),
+    perspective: document.getElementById("f-perspective"),
     q: document.getElementById("f-text")
   };
+  function snake(value) {  // alignment/report/config.py snake_name
+    return value.trim().toLowerCase().replace(/-/g, " ").split(/\s+/).filter(Boolean).join("_");
+  }
   // Back and Forward may show the page as it was left (bfcache, restored form state): the
   // controls then say the URL's filters, the ones the listed findings were chosen by.
   // A filter may be repeated (?kind=a&kind=b): a list box then shows each value chosen.
@@ -16,19 +20,28 @@
     var params = new URLSearchParams(window.location.search);
     Object.keys(controls).forEach(function (name) {
       var control = controls[name];
+      if (!control) { return; }
       if (control.tagName !== "SELECT") { control.value = params.get(name) || ""; return; }
-      var wanted = params.getAll(name).filter(Boolean);
-      var found = false;
+      var options = Array.prototype.map.call(control.options, function (o) { return o.value; });
+      // As the service reads them: ?perspective=Customer is "customer" (a team id is as given).
+      var wanted = params.getAll(name).map(function (value) {
+        return name === "team" ? value : snake(value);
+      }).filter(function (value) { return value && options.indexOf(value) >= 0; });
+      if (wanted.length > 1 && !control.multiple) {
+        control.multiple = true;
+        control.size = Math.min(wanted.length + 1, 6);
+      }
+      // Not option by option on a one-choice list: Chromium puts a deselected list back on
+      // its first option ("all"), which then reads as chosen and hides the real choice.
+      if (!control.multiple) { control.value = wanted[0] || ""; return; }
       Array.prototype.forEach.call(control.options, function (option) {
-        option.selected = option.value !== "" && wanted.indexOf(option.value) >= 0 &&
-          (control.multiple || !found);
-        if (option.selected) { found = true; }
+        option.selected = wanted.length ? wanted.indexOf(option.value) >= 0 : !option.value;
       });
-      if (!found) { control.value = ""; }  // none given, or none an option
     });
   }
   // The values a select has chosen ([] for "all").
   function chosen(control) {
+    if (!control) { return []; }
     return Array.prototype.filter.call(control.options, function (option) {
       return option.selected && option.value;
     }).map(function (option) { return option.value; });
@@ -52,12 +65,18 @@
   var table = document.getElementById("findings");
   var shown = document.getElementById("f-shown");
   var rows = table ? Array.prototype.slice.call(table.tBodies[0].rows) : [];
-  // data-teams is a JSON list, since a team id may contain spaces.
-  var teams = rows.map(function (row) { return JSON.parse(row.dataset.teams || "[]"); });
+  // data-teams and data-perspectives are JSON lists, since a team id may contain spaces.
+  function listed(row, name) { return JSON.parse(row.dataset[name] || "[]"); }
+  var teams = rows.map(function (row) { return listed(row, "teams"); });
+  var perspectives = rows.map(function (row) { return listed(row, "perspectives"); });
   var texts = null;  // each row's text, lower-cased on the first search
+  function any(wanted, have) {
+    return !wanted.length || wanted.some(function (v) { return have.indexOf(v) >= 0; });
+  }
   function apply() {
     var sev = chosen(controls.severity), kind = chosen(controls.kind);
     var cat = chosen(controls.category), team = chosen(controls.team);
+    var persp = chosen(controls.perspective);
     var text = controls.q.value.trim().toLowerCase();
     if (text && !texts) {
       texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
@@ -65,21 +84,50 @@
     var count = 0;
     rows.forEach(function (row, i) {
       var d = row.dataset;
-      var ok = (!sev.length || sev.indexOf(d.severity) >= 0) &&
-        (!kind.length || kind.indexOf(d.kind) >= 0) &&
-        (!cat.length || cat.indexOf(d.category) >= 0) &&
-        (!team.length || team.some(function (t) { return teams[i].indexOf(t) >= 0; })) &&
+      var ok = any(sev, [d.severity]) && any(kind, [d.kind]) && any(cat, [d.category]) &&
+        any(team, teams[i]) && any(persp, perspectives[i]) &&
         (!text || texts[i].indexOf(text) >= 0);
       row.hidden = !ok;
       if (ok) { count += 1; }
     });
     if (shown) { shown.textContent = String(count); }
   }
+  // A card's link is a query alone (?kind=orphan_okr): served as an export, that would drop the
+  // address's own query (?format=html) and open the JSON. So a card keeps the address and
+  // swaps only the filters, and chooses them here without reading the whole file again.
+  function cardAddress(card) {
+    var given = new URL(card.getAttribute("href"), window.location.href);
+    var params = new URLSearchParams(window.location.search);
+    Object.keys(controls).forEach(function (name) { params.delete(name); });
+    given.searchParams.forEach(function (value, name) { params.append(name, value); });
+    var url = new URL(window.location.href);
+    url.search = params.toString();
+    url.hash = given.hash;
+    return url.href;
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("a.card[href^='?']"), function (card) {
+    card.href = cardAddress(card);
+    card.addEventListener("click", function (event) {
+      if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+      try {
+        window.history.pushState(null, "", card.href);
+      } catch (refused) {
+        return;  // a browser that keeps a file's address fixed opens the link instead
+      }
+      event.preventDefault();
+      fromUrl();
+      apply();
+      var target = document.getElementById(new URL(card.href).hash.slice(1));
+      if (target) { target.scrollIntoView(); }
+    });
+  });
   Object.keys(controls).forEach(function (name) {
+    if (!controls[name]) { return; }
     controls[name].addEventListener(name === "q" ? "input" : "change", apply);
   });
   form.addEventListener("submit", function (event) { event.preventDefault(); apply(); });
   window.addEventListener("pageshow", function () { fromUrl(); apply(); });
+  window.addEventListener("popstate", function () { fromUrl(); apply(); });
   fromUrl();
   apply();
 })();
