@@ -4,29 +4,21 @@ attempt reads the organization without it (alignment/jobs/transient.py)."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from alignment import repository
-from alignment.imports import import_document
 from alignment.jobs.transient import is_transient
 from alignment.models import ScoredLink
 from alignment.scoring import stage
-from tests.factories import small_bundle
+from tests.jobs_support import committed_org
 
 
 @pytest.fixture
 def org(engine: Engine):
-    org_id = f"scored-behind-{uuid.uuid4().hex[:8]}"
-    with Session(engine) as s, s.begin():
-        import_document(s, small_bundle(org_id))
-    yield org_id
-    with Session(engine) as s, s.begin():
-        repository.delete_org(s, org_id)
+    with committed_org(engine, "scored-behind") as org_id:
+        yield org_id
 
 
 def test_an_okr_deleted_while_it_was_scored_makes_the_run_try_again(
