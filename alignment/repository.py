@@ -136,13 +136,23 @@ def refuse_unknown_filters(
 
 
 def get_row(
-    session: Session, kind: RecordKind, org_id: str, ident: str, *, lock: bool = False
+    session: Session,
+    kind: RecordKind,
+    org_id: str,
+    ident: str,
+    *,
+    lock: bool = False,
+    key_share: bool = False,
 ) -> Any:
+    """The record's row; `lock` takes it FOR UPDATE (a delete), and with `key_share` FOR NO KEY
+    UPDATE (a change of its columns, not its key): that one waits for a delete of the row but
+    not for a row being inserted that names it (a check-in, a scored link), which only takes
+    FOR KEY SHARE."""
     # A locked read is read again: the row may have changed while this request waited for it.
     row = session.get(
         kind.model,
         {"org_id": org_id, "id": ident},
-        with_for_update=lock or None,
+        with_for_update=({"key_share": True} if key_share else True) if lock else None,
         populate_existing=lock or None,
     )
     if row is None:
@@ -193,10 +203,11 @@ def update_record(
     # Locked before it is changed: a delete of it under way (which locks it first) is waited
     # for, and then the record is gone (404). Unlocked, the UPDATE matched no row: a 500.
     part_of_parent = kind.model in _PART_OF_PARENT
-    row = get_row(session, kind, org_id, ident, lock=not part_of_parent)
+    row = get_row(session, kind, org_id, ident, lock=not part_of_parent, key_share=True)
     if part_of_parent:  # its parent first, as every write of it takes them
         _lock_parent(session, kind, org_id, ident, _parent_id(kind, row))
-        row = get_row(session, kind, org_id, ident, lock=True)  # deleted meanwhile: 404
+        # Deleted meanwhile: 404.
+        row = get_row(session, kind, org_id, ident, lock=True, key_share=True)
     if kind.path == "key-results" and changes.get("okr") not in (None, row.okr_id):
         # A bundle cannot express it either (key results nest in their OKR): an export of
         # the result would not re-import. Create it under the other OKR instead.

@@ -251,3 +251,25 @@ def test_a_patch_behind_a_delete_of_its_record_answers_404(
             deleting.commit()
             answer = patched.result(timeout=WAIT_S + 10)
     assert answer.status_code == 404, answer.text
+
+
+def test_a_patch_does_not_wait_for_rows_being_added_that_name_its_record(
+    client, engine, org
+) -> None:
+    """Inserting a row that names the OKR (a check-in, a scoring run's links) holds it FOR KEY
+    SHARE until it commits: a PATCH of the OKR's columns does not conflict with that, and goes
+    through at once (it waited for the run, then answered busy)."""
+    org_id, headers = org
+    with engine.connect() as adding, adding.begin():
+        adding.execute(
+            text("SELECT 1 FROM okrs WHERE org_id = :org AND id = 'O-1' FOR KEY SHARE"),
+            {"org": org_id},
+        )
+        answer, waited = _timed(
+            lambda: client.patch(
+                f"/orgs/{org_id}/okrs/O-1", json={"title": "changed"}, headers=headers
+            ),
+            adding,
+        )
+        assert answer.status_code == 200, answer.text
+        assert waited < WAIT_S
