@@ -121,7 +121,10 @@ def domain_error_response(request: Request, exc: DomainError) -> Response:
     if wants_page(request):
         if exc.status == 401 and not _form_of_a_session(request):
             signed_out = RedirectResponse(_sign_in_and_back(request), status_code=303)
-            if request.method == "POST":  # a cookie whose sign-in ended is no use any more
+            # A cookie sent with its own page's token, whose sign-in ended, is no use any more.
+            # Only then: another site's form arrives without the cookie (SameSite=Strict), and
+            # deleting it on that answer would let any site sign a person out.
+            if request.method == "POST" and SESSION_COOKIE in request.cookies:
                 signed_out.delete_cookie(SESSION_COOKIE, path="/")
             return signed_out
         if exc.status == 401:  # the API's words ("send a Bearer key") mean nothing here

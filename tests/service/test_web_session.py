@@ -139,6 +139,14 @@ def test_a_form_sent_after_its_sign_in_ended_elsewhere_goes_on_to_sign_in(web) -
     queue = quote(f"/orgs/{ORG}/review", safe="")
     assert sent.headers["location"] == f"/sign-in?next={queue}&unsaved=1"
     assert 'gt_session=""' in sent.headers["set-cookie"]  # the ended cookie goes
+    # Another site's form comes without the cookie (SameSite=Strict): it deletes none, or any
+    # site could sign a person out.
+    client.cookies.clear()
+    foreign_site = client.post(
+        f"/orgs/{ORG}/review/check-ins/X/on_topic", data={"seen": "x"}, follow_redirects=False
+    )
+    assert foreign_site.status_code == 303
+    assert "set-cookie" not in foreign_site.headers
     # A form without the cookie's token is still refused as foreign, with the way back named.
     foreign = client.post(
         f"/orgs/{ORG}/review/check-ins/X/on_topic",
