@@ -34,12 +34,14 @@
 // lost, so each form sent keeps its fields in this tab's sessionStorage, and the page puts them
 // back when it opens again without the form having been taken: no `decided`/`job` in the
 // address (the server's answer to a form it took), no refused field (a refused form comes back
-// with its values already).
+// with its values already). Only for the same person (`data-signed-in`): on a shared computer
+// another person signing in on that tab gets nothing of it.
 (function () {
   "use strict";
   var main = document.querySelector("main[data-page]");
   if (!main || !window.sessionStorage) return;
   var KEY = "goldenthread.unsent", HOUR = 3600 * 1000, page = main.dataset.page;
+  var who = main.dataset.signedIn || "";
 
   // A form's address carries the sign-in's token (`?csrf=`), new with every sign-in.
   function bare(action) {
@@ -57,7 +59,9 @@
         if (el.checked) (fields[el.name] = fields[el.name] || []).push(el.value);
         return;
       }
-      if (el.value !== el.defaultValue) typed = true;
+      if (el.tagName === "SELECT") {  // a select has no defaultValue: its options say
+        Array.prototype.forEach.call(el.options, function (o) { if (o.selected !== o.defaultSelected) typed = true; });
+      } else if (el.value !== el.defaultValue) typed = true;
       fields[el.name] = [el.value];
     });
     return typed ? fields : null;
@@ -70,20 +74,22 @@
     try {
       if (!fields) { sessionStorage.removeItem(KEY); return; }
       sessionStorage.setItem(KEY, JSON.stringify({
-        page: page, action: bare(form.getAttribute("action")), fields: fields, at: Date.now()
+        page: page, who: who, action: bare(form.getAttribute("action")), fields: fields, at: Date.now()
       }));
     } catch (e) { /* storage full or refused: the form is sent all the same */ }
   }, true);
 
   var kept = null;
   try { kept = JSON.parse(sessionStorage.getItem(KEY) || "null"); } catch (e) { kept = null; }
-  if (!kept || kept.page !== page) return;
+  if (!kept) return;
+  if (kept.who !== who) { sessionStorage.removeItem(KEY); return; }  // another person's typing
+  if (kept.page !== page) return;
   sessionStorage.removeItem(KEY);
   var query = new URLSearchParams(window.location.search);
   var taken = query.has("decided") || query.has("job") || document.querySelector("[aria-invalid=true], [data-refused]");
   if (taken || Date.now() - kept.at > HOUR) return;
   var form = Array.prototype.find.call(document.forms, function (f) { return bare(f.getAttribute("action")) === kept.action; });
-  if (!form) return;  // its item was decided meanwhile: nothing to put back into
+  if (!form) { gone(kept.fields); return; }  // its item was decided meanwhile
   Object.keys(kept.fields).forEach(function (name) {
     var values = kept.fields[name];
     Array.prototype.forEach.call(form.elements, function (el) {
@@ -95,7 +101,28 @@
   var said = document.createElement("p");
   said.setAttribute("role", "status");
   said.id = "unsent-restored";
-  said.textContent = "The form you sent before signing in again was not saved. What you typed is back in it: check it and send it again.";
+  said.textContent = "The form you sent was not saved. What you typed is back in it: check it and send it again.";
   form.parentNode.insertBefore(said, form);
   said.scrollIntoView({ block: "center" });
+  var first = Array.prototype.find.call(form.elements, function (el) { return kept.fields[el.name] && el.type !== "hidden"; });
+  if (first) first.focus({ preventScroll: true });
+
+  // Nothing to put it back into: what was typed is shown, to be copied, rather than lost.
+  function gone(fields) {
+    var text = Object.keys(fields).map(function (n) { return fields[n].join(", "); })
+      .filter(function (v) { return v.trim(); }).join("\n");
+    var box = document.createElement("div");
+    box.setAttribute("role", "status");
+    box.id = "unsent-orphaned";
+    var p = document.createElement("p");
+    p.textContent = "The form you sent was not saved, and what it was about has been decided since (see below). What you typed, to copy:";
+    var copy = document.createElement("textarea");
+    copy.readOnly = true;
+    copy.rows = 3;
+    copy.value = text;
+    copy.setAttribute("aria-label", "What you typed, not saved");
+    box.append(p, copy);
+    main.insertBefore(box, main.firstChild);
+    copy.focus();
+  }
 })();

@@ -63,3 +63,48 @@ def test_what_was_typed_into_a_form_sent_signed_out_is_back_after_signing_in(
     assert page.locator(f"article[data-okr='{okr}']").get_by_label("Why").input_value() == ""
     assert page.locator("#unsent-restored").count() == 0
     assert page.console_errors == [] and page.outside_requests == []
+
+
+def test_another_person_signing_in_on_that_tab_gets_nothing_of_it(
+    page, role_keys, scored_sample
+) -> None:
+    """A shared computer: the first person's unsaved form stays theirs."""
+    sign_in(page, role_keys["strategy_office"])
+    queue = f"/orgs/{scored_sample}/review"
+    page.goto(queue)
+    item = page.locator("article[data-okr]").first
+    okr = item.get_attribute("data-okr")
+    item.get_by_label("Why").fill("Only mine to see")
+    page.context.clear_cookies()
+    item.get_by_role("button", name="Serves none: orphan").click()
+    page.wait_for_url("**/sign-in?*unsaved=1*")
+    page.get_by_label("API key").fill(role_keys["admin"])  # someone else signs in
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{queue}")
+    assert page.locator(f"article[data-okr='{okr}']").get_by_label("Why").input_value() == ""
+    assert page.locator("#unsent-restored").count() == 0
+    assert page.evaluate("sessionStorage.getItem('goldenthread.unsent')") is None
+
+
+def test_typing_for_an_item_decided_meanwhile_is_shown_to_copy(
+    page, role_keys, scored_sample
+) -> None:
+    """The unsaved form's item left the queue while the person signed in again (someone else
+    decided it): nothing to put the text back into, so the page shows it to copy."""
+    sign_in(page, role_keys["strategy_office"])
+    queue = f"/orgs/{scored_sample}/review"
+    page.goto(queue)
+    kept = {
+        "page": page.evaluate("document.querySelector('main').dataset.page"),
+        "who": page.evaluate("document.querySelector('main').dataset.signedIn"),
+        "action": f"{queue}/O-decided-meanwhile/reject",
+        "fields": {"note": ["Pilot work, ask Dana"]},
+        "at": page.evaluate("Date.now()"),
+    }
+    page.evaluate("k => sessionStorage.setItem('goldenthread.unsent', JSON.stringify(k))", kept)
+    page.reload()
+    shown = page.locator("#unsent-orphaned")
+    assert "decided since" in shown.inner_text()
+    assert shown.locator("textarea").input_value() == "Pilot work, ask Dana"
+    assert page.evaluate("sessionStorage.getItem('goldenthread.unsent')") is None
+    assert page.console_errors == [] and page.outside_requests == []
