@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from alignment import check_in_review, review
 from alignment.access.principal import Principal
 from alignment.drafting import approve, cycles, store
+from alignment.quality import quote
 from service.routes.drafts import may_define_cycle
 from service.routes.forms import decided_at_text
 
@@ -139,19 +140,33 @@ def draft_decision(session: Session, org_id: str, draft_id: str) -> Stored | Non
     )
 
 
+def rejection_dropped(session: Session, draft: store.Draft, reason: str) -> bool:
+    """Whether answering a rejection of a decided draft as a retry would drop the reason typed:
+    the draft was approved since (it was not rejected at all), or rejected with another reason
+    (the first one stands). The review queue and the team page answer both with a 409 that keeps
+    the reason, never with a notice a person who meant to reject could read as done."""
+    if draft.status in approve.APPROVED:
+        return bool(reason.strip())
+    return draft.status == "rejected" and approve.reason_differs(session, draft, reason)
+
+
 def stale_rejection(
     session: Session, org_id: str, draft_id: str, principal: Principal, fields: Mapping[str, Any]
 ) -> dict[str, Any] | None:
-    """A rejection of a draft approved since the page was shown, as the queue's refused form
-    (`entered`): what stands, by whom and when, and the reason as typed. The notice a stale
-    form otherwise gets ("already approved ...; nothing new was created") answers the approval
-    and drops the reason, so a person who meant to reject could read it as done. None for any
-    other draft."""
+    """A rejection of a draft decided since the page was shown that would drop its reason
+    (`rejection_dropped`), as the queue's refused form (`entered`): what stands, by whom and
+    when, and the reason as typed. None when it repeats what stands."""
     stood = draft_decision(session, org_id, draft_id)
     draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id})
-    if stood is None or draft is None or draft.status not in approve.APPROVED:
+    reason = str(fields.get("reason") or "")
+    if stood is None or draft is None or not rejection_dropped(session, draft, reason):
         return None
-    said = notice(stood._replace(unchanged="nothing changed: it was not rejected"), principal, True)
+    if draft.status in approve.APPROVED:
+        unchanged = "nothing changed: it was not rejected"
+    else:
+        first = store.decisions(session, org_id, draft_id)[-1].reason or ""
+        unchanged = f"nothing changed: the first reason stands ({quote(first)})"
+    said = notice(stood._replace(unchanged=unchanged), principal, True)
     return {"form": draft_id, "fields": dict(fields), "errors": {}, "stale": said}
 
 

@@ -412,14 +412,12 @@ def reject_form(
     draft = _team_draft(session, org_id, team_id, draft_id)
     reason, refused = reject_reason(form)
     if draft.status in DECIDED:  # a stale form: the decision made (and its reason) stands
-        # Another reason than the one standing would be dropped unseen; an approved draft
-        # cannot be rejected at all, and the page says what stands.
-        if (
-            draft.status == "rejected"
-            and not refused
-            and approve.reason_differs(session, draft, reason)
-        ):
-            said = "your reason below was not recorded: the first reason stands."
+        if not refused and review_notices.rejection_dropped(session, draft, reason):
+            said = (
+                "it was not rejected, and your reason below was not recorded."
+                if draft.status in approve.APPROVED
+                else "your reason below was not recorded: the first reason stands."
+            )
             return _conflict(request, session, principal, draft, form, {}, "reason", said)
         write_nothing(session)  # a decision already made: nothing changed, nor is audited
         return _back_to_page(org_id, team_id, decided=draft_id, again=1)
