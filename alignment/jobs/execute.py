@@ -100,7 +100,7 @@ def execute(
                 job.status, job.error, job.finished_at = "succeeded", None, _now()
     except BaseException as exc:
         # `attempt` counts the runs before this one: this is run `attempt + 1` of `max_attempts`.
-        final = not is_transient(exc) or attempt + 1 >= max_attempts
+        final = not is_transient(exc, kind) or attempt + 1 >= max_attempts
         with scope() as session:
             # A delete of the organization may have ended this work: its outcome decides
             # whether there is a row to record the failure on.

@@ -1,7 +1,8 @@
 """Failures worth another attempt: the database, the network or a provider was away, another
-run held the organization, or a record the job read was deleted before it wrote (a foreign key
-its rows name is gone: the next attempt reads the organization as it is then). Anything else (a
-deleted team named in the request, an invalid request) fails the job at once with its reason."""
+run held the organization, or, for a scoring run, a record it read was deleted before it wrote
+(a foreign key its rows name is gone: the next attempt reads the organization as it is then).
+Anything else (a deleted team named in the request, an invalid request) fails the job at once
+with its reason."""
 
 import httpx
 from psycopg.errors import ForeignKeyViolation
@@ -20,7 +21,13 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-def is_transient(exc: BaseException) -> bool:
+# Jobs that write rows naming records they read earlier in their run, without a lock on them: a
+# scoring run's links name every OKR and objective. In any other job, a foreign key gone is a
+# mistake to report at once, not to try again.
+READ_THEN_WRITE = frozenset({"score"})
+
+
+def is_transient(exc: BaseException, kind: str = "") -> bool:
     if isinstance(exc, IntegrityError):
-        return isinstance(exc.orig, ForeignKeyViolation)
+        return kind in READ_THEN_WRITE and isinstance(exc.orig, ForeignKeyViolation)
     return isinstance(exc, TRANSIENT)

@@ -37,7 +37,8 @@ def test_an_okr_deleted_while_it_was_scored_makes_the_run_try_again(
     monkeypatch.setattr(stage, "load_docs", read_then_delete)
     with Session(engine) as s, s.begin(), pytest.raises(IntegrityError) as raised:
         stage.score_organization(s, org, embedder=embedder)
-    assert is_transient(raised.value)
+    assert is_transient(raised.value, "score")
+    assert not is_transient(raised.value, "import")  # elsewhere a mistake, said at once
 
     monkeypatch.setattr(stage, "load_docs", read)
     with Session(engine) as s, s.begin():  # the next attempt
@@ -55,4 +56,4 @@ def test_other_integrity_errors_still_fail_at_once(engine, org) -> None:
     with Session(engine) as s, pytest.raises(IntegrityError) as raised:
         s.add(ScoredLink(org_id=org, okr_id="O-2", objective_id="SO-1", rank=1, score=0.5))
         s.flush()
-    assert not is_transient(raised.value)
+    assert not is_transient(raised.value, "score")
