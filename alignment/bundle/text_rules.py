@@ -6,7 +6,8 @@ Unicode bidirectional overrides are removed: they can make a title read differen
 is (an OKR that shows "Cut costs" while its characters say otherwise), and no goal needs them.
 Ids also become URL path segments, so they cannot be "." or "..", nor contain "/", "?", "#" or
 whitespace other than spaces. Nor can they hold an invisible (format) character, such as a
-zero-width space: "T-9" with one reads as "T-9" and would be another record. A text made only of
+zero-width space: "T-9" with one reads as "T-9" and would be another record (the zero-width
+joiner and non-joiner, which some scripts need, excepted). A text made only of
 such characters is refused as blank.
 
 Ids are compared the way people read them: in Unicode NFKC form (`normal_id`), so "Café" typed
@@ -78,6 +79,11 @@ def plain_text(value: str) -> str:
     return plain
 
 
+# Zero-width (non-)joiners shape letters in Persian and Indic scripts and join emoji: they are
+# part of how such an id is written, so they stay.
+JOINERS = "\u200c\u200d"
+
+
 def _invisible(ch: str) -> bool:
     # Unicode's format characters: zero-width spaces and joiners, direction marks, a soft hyphen.
     return unicodedata.category(ch) == "Cf"
@@ -103,7 +109,7 @@ def plain_id(value: str) -> str:
         raise ValueError(f"{value!r} cannot be an id (it is a path step in URLs)")
     if match := ID_FORBIDDEN.search(value):
         raise ValueError(f"an id cannot contain {match.group()!r} (it is part of URLs)")
-    hidden = next((i for i, ch in enumerate(value) if _invisible(ch)), None)
+    hidden = next((i for i, ch in enumerate(value) if _invisible(ch) and ch not in JOINERS), None)
     if hidden is not None:
         # "T-9" and "T-9" with a zero-width space read the same and would be two records.
         raise ValueError(

@@ -86,6 +86,12 @@ def test_an_id_whose_normal_form_breaks_the_rules_is_refused(sent: str, why: str
         plain_id(sent)
 
 
+def test_joiners_that_scripts_need_stay_in_ids() -> None:
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # ZWNJ inside a word
+    assert plain_id(persian) == persian
+    assert plain_id("T-\U0001f469\u200d\U0001f4bb") == "T-\U0001f469\u200d\U0001f4bb"
+
+
 def test_a_title_of_invisible_characters_only_is_refused_and_joined_emoji_are_kept() -> None:
     from alignment.bundle.text_rules import plain_text
 
