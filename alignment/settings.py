@@ -161,6 +161,12 @@ class ServiceSettings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=list, description="Origins allowed to call the API from a browser."
     )
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="The service's address as people reach it (https://gt.example.org/): what an "
+        "exported report's links start with. Unset: the address the request came to.",
+    )
     env: str = Field(default="development", pattern="^(development|production)$")
     https: bool = Field(default=False, description="Served behind TLS: send HSTS.")
     secret_key: SecretStr | None = Field(

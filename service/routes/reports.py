@@ -23,6 +23,7 @@ from alignment.report import finding_rows, store
 from alignment.report.config import body_path, check_filters_in
 from alignment.report.page import MAX_PER_PAGE, PER_PAGE, FindingsView, findings_view
 from alignment.report.render import content_security_policy
+from alignment.settings import get_settings
 from service.auth import CurrentPrincipal
 from service.deps import PageDep, SessionDep
 from service.rendered import Rendered, rendered
@@ -62,15 +63,17 @@ class ReportIn(BaseModel):
 
 def whole_run_file(run: report.ReportRun, fmt: Format, request: Request) -> Response:
     """A whole run as a file: CSV, or the self-contained HTML page (every finding), whose links
-    name this service (the request's address: its Host, and the scheme uvicorn read, trusting
-    X-Forwarded-Proto only from FORWARDED_ALLOW_IPS), so they still lead here from a saved file."""
+    name this service, so they still lead here from a saved file: GOLDENTHREAD_PUBLIC_URL, else
+    the request's address (its Host, and the scheme uvicorn read, trusting X-Forwarded-Proto
+    only from FORWARDED_ALLOW_IPS; behind a proxy that rewrites Host, set the setting)."""
     if fmt == "csv":
         return Response(
             report.to_csv(run),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="report-{run.number}.csv"'},
         )
-    return html_response(report.to_html(run, site=str(request.base_url)))
+    site = get_settings().service.public_url or str(request.base_url)
+    return html_response(report.to_html(run, site=site))
 
 
 def html_response(html: str | None) -> HTMLResponse:
