@@ -7,6 +7,7 @@ dropped. Objectives may carry an optional `parent`, which v1 readers ignore.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -50,11 +51,13 @@ EXACT_INTEGER = 2**53
 
 
 def _measurement(value: Any) -> Any:
+    written = None
     if isinstance(value, str):
         # Read as the CSV form reads a cell: Python's float() would also take "1_000" and
         # full-width digits, which the CSV import refuses, so one file form would keep what the
         # other refuses.
-        value = parse_number(value.strip())
+        written = value.strip()
+        value = parse_number(written)
     if isinstance(value, bool):
         raise ValueError("a number, not true or false")
     # Stored, 12345678901234567890 would come back as 1.2345678901234567e+19: say so. A number
@@ -64,10 +67,11 @@ def _measurement(value: Any) -> Any:
         raise ValueError(
             f"{value} is beyond what is stored exactly (at most {EXACT_INTEGER} either way)"
         )
-    if isinstance(value, float) and abs(value) >= EXACT_INTEGER:
+    # NaN and infinities are left to the model's own refusal ("a finite number").
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= EXACT_INTEGER:
         raise ValueError(
-            f"{value!r} is beyond what is stored exactly (a number with a fraction or an "
-            f"exponent: below {EXACT_INTEGER} either way)"
+            f"{written or repr(value)} is beyond what is stored exactly (below "
+            f"{EXACT_INTEGER} either way)"
         )
     return value
 
