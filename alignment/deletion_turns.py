@@ -14,9 +14,10 @@ waits for): such a transaction only tries the lock, and when it must wait, ends 
 stamp and all, and waits in a new one. A job's work takes no turn: a delete ends its
 transaction instead (jobs/abandon.py), and its waiting for the lock is what the worker sees.
 
-No write request waits for a lock without end: taking the turn sets the transaction's
-`lock_timeout` (GOLDENTHREAD_LOCK_WAIT_S), so a delete stuck behind a long import, or a write
-behind a delete that holds its turn, answers 503 (try again) with nothing changed; the
+No write request waits for a lock without end: every request transaction has a `lock_timeout`
+(GOLDENTHREAD_LOCK_WAIT_S, alignment/lock_bound.py), set again with the turn so that the bound
+holds wherever a turn is taken. A delete stuck behind a long import, or a write behind a delete
+that holds its turn, answers 503 (try again) with nothing changed; the
 organization's running jobs are ended only once the delete holds its turn (jobs/abandon.py).
 The bound is per wait, and stays for the rest of the transaction: any other lock wait of the
 request (a row another request or a job holds) ends the same way (service/app.py). A write

@@ -99,8 +99,9 @@ def create_app() -> FastAPI:
     @app.exception_handler(OperationalError)
     async def database_error(request: Request, exc: OperationalError) -> Response:
         if isinstance(exc.orig, LockNotAvailable):
-            # lock_timeout, set with the deletion turn (alignment/deletion_turns.py), ended a
-            # wait for a row another request holds: the transaction rolled back, nothing changed.
+            # lock_timeout, set at the start of every request transaction (alignment/
+            # lock_bound.py), ended a wait for a row another request or a job holds: the
+            # transaction rolled back, nothing changed.
             wait = get_settings().database.lock_wait_s
             busy = Busy(
                 f"waited longer than {wait:g} s for a record another request is changing; "
