@@ -42,6 +42,16 @@ def test_the_export_chooses_the_filters_its_address_names(
     page.wait_for_function("() => location.search.includes('kind=orphan_okr')")
     assert page.locator("#f-kind").input_value() == "orphan_okr"
     assert _shown_kinds(page) == ["orphan_okr"] * orphans
+    # Filters chosen in the page move the address too: a reload shows what was chosen.
+    page.locator("#f-kind").select_option("")
+    page.get_by_role("button", name="Apply filters").click()
+    assert "kind=" not in page.evaluate("location.search")
+    assert "format=html" in page.evaluate("location.search")
+    page.locator("#f-text").fill("O-11")
+    assert "q=O-11" in page.evaluate("location.search")
+    page.reload()
+    assert page.locator("#f-text").input_value() == "O-11"
+    assert 0 < len(_shown_kinds(page)) < everything
 
     # Two kinds: the list becomes a list box showing both chosen, as the served page's does.
     page.goto(export + "&kind=orphan_okr&kind=needs_review")

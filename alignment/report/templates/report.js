@@ -121,11 +121,28 @@
       if (target) { target.scrollIntoView(); }
     });
   });
+  // The address follows the filters chosen here, as it does for a card: reloading, a bookmark
+  // or a shared link then shows the same findings. Replaced, not pushed: Back leaves the page
+  // rather than stepping through each keystroke of a search.
+  function toUrl() {
+    var params = new URLSearchParams(window.location.search);
+    Object.keys(controls).forEach(function (name) {
+      params.delete(name);
+      var control = controls[name];
+      if (!control) { return; }
+      var values = control.tagName === "SELECT" ? chosen(control) : [control.value.trim()];
+      values.filter(Boolean).forEach(function (value) { params.append(name, value); });
+    });
+    var url = new URL(window.location.href);
+    url.search = params.toString();
+    try { window.history.replaceState(null, "", url.href); } catch (refused) { /* kept as is */ }
+  }
+  function applyAndShow() { apply(); toUrl(); }
   Object.keys(controls).forEach(function (name) {
     if (!controls[name]) { return; }
-    controls[name].addEventListener(name === "q" ? "input" : "change", apply);
+    controls[name].addEventListener(name === "q" ? "input" : "change", applyAndShow);
   });
-  form.addEventListener("submit", function (event) { event.preventDefault(); apply(); });
+  form.addEventListener("submit", function (event) { event.preventDefault(); applyAndShow(); });
   window.addEventListener("pageshow", function () { fromUrl(); apply(); });
   window.addEventListener("popstate", function () { fromUrl(); apply(); });
   fromUrl();
