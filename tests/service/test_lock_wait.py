@@ -223,6 +223,17 @@ def test_creating_an_organization_behind_another_create_of_it_answers_busy(
     assert again.status_code == 201, again.text
 
 
+def _until_a_lock_is_waited_for(engine: Engine, seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    with engine.connect() as watching:
+        while time.monotonic() < deadline:
+            if watching.scalar(text("SELECT count(*) FROM pg_locks WHERE NOT granted")):
+                return
+            watching.rollback()
+            time.sleep(0.02)
+    pytest.fail("no request waited for the lock")
+
+
 @pytest.mark.parametrize(
     ("table", "record", "change"),
     [("okrs", "O-1", {"title": "changed"}), ("teams", "T-2", {"name": "changed"})],
@@ -247,7 +258,7 @@ def test_a_patch_behind_a_delete_of_its_record_answers_404(
         with ThreadPoolExecutor(max_workers=1) as pool:
             path = f"/orgs/{org_id}/{table}/{record}"
             patched = pool.submit(client.patch, path, json=change, headers=headers)
-            time.sleep(0.5)  # the PATCH is waiting for the row now
+            _until_a_lock_is_waited_for(engine)  # the PATCH waits for the row now
             deleting.commit()
             answer = patched.result(timeout=WAIT_S + 10)
     assert answer.status_code == 404, answer.text
