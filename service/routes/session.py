@@ -167,10 +167,23 @@ def sign_out(request: Request, session: SessionDep) -> Response:
     ticket = request.cookies.get(SESSION_COOKIE, "")
     # Ending the key's sessions everywhere needs the page's token: another page (a sibling
     # subdomain's) may clear this browser's cookie, not sign the person out of every browser.
-    if ticket and hmac.compare_digest(
+    tokened = bool(ticket) and hmac.compare_digest(
         request.query_params.get("csrf", "").encode(), form_token(ticket).encode()
-    ):
+    )
+    if tokened:
         end_page_sessions(session, ticket)
     response = RedirectResponse("/sign-in", status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    # Another site's form carries neither the cookie (SameSite=Strict) nor the token, yet a
+    # cookie deleted in answer to it would be gone all the same: it signs nobody out.
+    if tokened or _from_this_site(request):
+        response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+def _from_this_site(request: Request) -> bool:
+    """A request a page of this site sent, as the browser says (Sec-Fetch-Site, or Origin)."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is not None and origin == f"{request.url.scheme}://{request.url.netloc}"

@@ -61,7 +61,13 @@ def test_sign_in_sets_an_http_only_strict_cookie_and_the_pages_work(web) -> None
     # The cookie reads; it never writes (a cross-site form could send it).
     write = client.post(f"/orgs/{ORG}/teams", json={"id": "T-9", "name": "x"})
     assert write.status_code == 401
-    client.post("/sign-out")
+    # Another site's form (no token; the browser says cross-site) deletes nothing.
+    crossed = client.post(
+        "/sign-out", headers={"Sec-Fetch-Site": "cross-site"}, follow_redirects=False
+    )
+    assert crossed.status_code == 303 and "set-cookie" not in crossed.headers
+    assert client.get("/", headers=PAGE).status_code == 200
+    client.post("/sign-out", headers={"Sec-Fetch-Site": "same-origin"})  # a page of this site
     assert client.get("/").status_code == 401
 
 
