@@ -89,3 +89,20 @@ def operator() -> str:
     import getpass
 
     return f"cli:{getpass.getuser()}"
+
+
+def audited(session: Session, org_id: str | None, action: str, record: str | None) -> None:
+    """An audit-log entry for a write made from the command line, in its transaction: the
+    organization's log names every key made or revoked and every decision, whoever made it
+    (docs/security.md), and here the operator (`cli:<user>`) made it."""
+    from alignment.access import audit
+    from alignment.access.principal import Principal, Role
+
+    who = Principal(name=operator(), role=Role.admin, org_id=org_id)
+    audit.record(session, who, f"CLI {action}", org_id=org_id, record=record)
+
+
+def audited_as(session: Session, org_id: str, action: str, record: str, result: T) -> T:
+    """`result` of a decision made in `session`, with its audit-log entry (`audited`)."""
+    audited(session, org_id, action, record)
+    return result

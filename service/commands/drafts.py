@@ -15,7 +15,7 @@ import typer
 from pydantic import ValidationError
 
 from alignment.drafting.store import KINDS, STATUSES
-from service.commands.common import operator, run_in_transaction
+from service.commands.common import audited_as, operator, run_in_transaction
 from service.commands.console import out
 from service.commands.ids import Org, as_stored
 
@@ -279,8 +279,14 @@ def approve_cmd(
     decider = operator()
     result = run_in_transaction(
         # The operator, on the database's machine, defines cycles as an admin does.
-        lambda s: approve.approve_draft(
-            s, org, draft_id, decided_by=decider, edited=payload, may_define_cycle=True
+        lambda s: audited_as(
+            s,
+            org,
+            "drafts approve",
+            draft_id,
+            approve.approve_draft(
+                s, org, draft_id, decided_by=decider, edited=payload, may_define_cycle=True
+            ),
         ),
         options=OPTIONS,
     )
@@ -338,7 +344,13 @@ def reject_cmd(
         raise _bad_request(exc, {"reason": "'--reason'"}) from exc
     decider = operator()
     result = run_in_transaction(
-        lambda s: approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason),
+        lambda s: audited_as(
+            s,
+            org,
+            "drafts reject",
+            draft_id,
+            approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason),
+        ),
         options=OPTIONS,
     )
     _emit(result, as_json, _show)
@@ -356,6 +368,13 @@ def dismiss_cmd(
 
     dismisser = operator()
     result = run_in_transaction(
-        lambda s: approve.dismiss_draft(s, org, draft_id, dismissed_by=dismisser), options=OPTIONS
+        lambda s: audited_as(
+            s,
+            org,
+            "drafts dismiss",
+            draft_id,
+            approve.dismiss_draft(s, org, draft_id, dismissed_by=dismisser),
+        ),
+        options=OPTIONS,
     )
     _emit(result, as_json, _show)

@@ -18,7 +18,7 @@ from alignment import db
 from alignment.access import keys as api_keys
 from alignment.access.principal import Role
 from alignment.errors import DomainError, NotFound
-from service.commands.common import fail, operator
+from service.commands.common import audited, fail, operator
 from service.commands.console import out
 from service.commands.database import prepare_database
 from service.commands.ids import as_stored
@@ -56,6 +56,7 @@ def create_cmd(
                 name=name,
                 created_by=operator(),
             )
+            audited(session, org, "keys create", row.prefix)
             shown = {**api_keys.render_key(row), "key": raw}
     except DomainError as exc:
         fail(exc, OPTIONS)
@@ -121,6 +122,7 @@ def revoke_cmd(
                 api_keys.revoke_key(session, prefix, org_id=org)
             except NotFound:
                 raise _not_here(session, prefix, org) from None
+            audited(session, org, "keys revoke", prefix)
     except DomainError as exc:
         fail(exc)
     out.print(f"revoked {prefix}")

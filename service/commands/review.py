@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from alignment import check_in_review, review
 from alignment.errors import Invalid
-from service.commands.common import operator, run_in_transaction
+from service.commands.common import audited_as, operator, run_in_transaction
 from service.commands.console import out
 from service.commands.ids import Org, as_stored
 
@@ -83,7 +83,13 @@ def confirm_cmd(
 ) -> None:
     """The OKR serves this objective."""
     decided = run_in_transaction(
-        lambda session: review.confirm(session, org, okr, objective, decided_by=operator()),
+        lambda session: audited_as(
+            session,
+            org,
+            "review confirm",
+            f"{okr}/{objective}",
+            review.confirm(session, org, okr, objective, decided_by=operator()),
+        ),
         options=OPTIONS,
     )
     out.print(f"{okr} serves {objective} (confirmed by {operator()})")
@@ -104,7 +110,8 @@ def reject_cmd(
 
     def work(session: Session) -> list[dict]:
         try:
-            return review.reject(session, org, okr, decided_by=operator(), note=note)
+            rejected = review.reject(session, org, okr, decided_by=operator(), note=note)
+            return audited_as(session, org, "review reject", okr, rejected)
         except Invalid as exc:
             if "reject its link itself" not in exc.message:
                 raise
@@ -153,8 +160,14 @@ def check_in_cmd(
 ) -> None:
     """Decide a check-in: is it about its OKR?"""
     decided = run_in_transaction(
-        lambda session: check_in_review.decide(
-            session, org, check_in, verdict=verdict, decided_by=operator(), note=note
+        lambda session: audited_as(
+            session,
+            org,
+            "review check-in",
+            check_in,
+            check_in_review.decide(
+                session, org, check_in, verdict=verdict, decided_by=operator(), note=note
+            ),
         ),
         options=OPTIONS,
     )

@@ -122,3 +122,24 @@ def test_the_revoke_hint_after_a_create_is_a_command_that_works(org) -> None:
     revoked = CliRunner().invoke(app, hint.split())
     assert revoked.exit_code == 0, (hint, revoked.output)
     assert "revoked" in cli("list", "--org", org).output
+
+
+def test_keys_made_and_revoked_from_the_command_line_are_in_the_audit_log(org) -> None:
+    """The organization's log names every key made or revoked, the operator's too."""
+    from sqlalchemy import select
+
+    from alignment.models import AuditEntry
+
+    made = json.loads(cli("create", "--org", org, "--role", "admin", "--json").output)
+    assert cli("revoke", made["prefix"], "--org", org).exit_code == 0
+    with db.transaction() as session:
+        entries = session.execute(
+            select(AuditEntry.action, AuditEntry.record, AuditEntry.principal)
+            .where(AuditEntry.org_id == org)
+            .order_by(AuditEntry.id)
+        ).all()
+    assert [(a, r) for a, r, _ in entries] == [
+        ("CLI keys create", made["prefix"]),
+        ("CLI keys revoke", made["prefix"]),
+    ]
+    assert all(p.startswith("cli:") for _, _, p in entries)

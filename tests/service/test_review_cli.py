@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from alignment.models import CheckInDrift
+from alignment.models import AuditEntry, CheckInDrift
 from service.cli import app
 
 
@@ -37,6 +37,14 @@ def test_check_ins_are_listed_and_decided_from_the_command_line(
     with Session(engine) as s:
         row = s.get(CheckInDrift, {"org_id": scored_sample, "check_in_id": first})
         assert row.verdict == "on_topic" and row.evidence["decided_by"].startswith("cli:")
+        # In the organization's audit log, as a decision through the API would be.
+        logged = s.execute(
+            select(AuditEntry.action, AuditEntry.principal).where(
+                AuditEntry.org_id == scored_sample, AuditEntry.record == first
+            )
+        ).all()
+        assert [a for a, _ in logged] == ["CLI review check-in"]
+        assert logged[0][1].startswith("cli:")
     again = runner.invoke(app, ["review", "check-ins", "--org", scored_sample])
     assert again.exit_code == 0 and f"{len(items) - 1} check-ins awaiting review" in again.output
 
