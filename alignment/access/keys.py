@@ -52,7 +52,10 @@ def create_key(
             )
     else:
         if not org_id:
-            raise Invalid(f"a {role} key needs an organization", details=_at("org", "required"))
+            article = "an" if str(role)[:1] in "aeiou" else "a"
+            raise Invalid(
+                f"{article} {role} key needs an organization", details=_at("org", "required")
+            )
         if session.get(Organization, org_id) is None:
             raise NotFound(f"organization {org_id!r} not found", details=_at("org", "not found"))
     if role is Role.team_lead:

@@ -14,7 +14,9 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
+from alignment.bundle.io import load_document
 from alignment.drafting.store import KINDS, STATUSES
+from alignment.errors import BundleInvalid
 from service.commands.common import audited_as, operator, run_in_transaction
 from service.commands.console import out
 from service.commands.ids import Org, as_stored
@@ -293,23 +295,30 @@ def approve_cmd(
     _emit(result, as_json, _show_decided)
 
 
-def _edited(path: Path) -> Any:
-    """The edited payload, or a usage error that locates the problem in the file."""
+def _edited(path: Path) -> dict[str, Any]:
+    """The edited payload, or a usage error that locates the problem in the file. Read as the
+    API reads a body: a key named twice is refused (the last one would win, and the person's
+    edit could be the one dropped), and so is anything but an object: `null` (an empty jq
+    result, say) approved the AI's draft as if nobody had edited it."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
+        edited = load_document(path.read_bytes(), name=str(path), json_only=True)
+    except BundleInvalid as exc:
+        where = "; ".join(f"{d['path']}: {d['message']}" for d in exc.details)
         raise typer.BadParameter(
-            f"{path} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-            param_hint="'--edited'",
-        ) from exc
-    except UnicodeDecodeError as exc:
-        raise typer.BadParameter(
-            f"{path} is not UTF-8 text (byte {exc.start})", param_hint="'--edited'"
+            f"{exc.message}{f' ({where})' if where else ''}", param_hint="'--edited'"
         ) from exc
     except OSError as exc:
         raise typer.BadParameter(
             f"cannot read {path}: {exc.strerror or exc}", param_hint="'--edited'"
         ) from exc
+    if not isinstance(edited, dict):
+        raise typer.BadParameter(
+            f"{path} holds {type(edited).__name__ if edited is not None else 'null'}, not the "
+            "draft's payload as edited (a JSON object: the `payload` that `drafts show --json` "
+            "prints, changed)",
+            param_hint="'--edited'",
+        )
+    return edited
 
 
 def _show_decided(result: dict[str, Any]) -> None:
@@ -325,6 +334,11 @@ def _show_decided(result: dict[str, Any]) -> None:
 def _created(result: dict[str, Any]) -> None:
     if result.get("created_records"):
         out.print(f"  created OKRs: {', '.join(result['created_records'])}")
+    if result.get("defined_cycle"):  # every team's now, not only this draft's: said
+        out.print(
+            f"  defined cycle {result['defined_cycle']} for the whole organization",
+            markup=False,
+        )
 
 
 @drafts_app.command("reject")

@@ -110,7 +110,10 @@ def _serve_processes(host: str, port: int, workers: int, *, stop_embedded: Path 
 
 def worker_cmd(
     concurrency: Annotated[
-        int | None, typer.Option(help="Jobs run at once (default GOLDENTHREAD_JOBS_CONCURRENCY).")
+        int | None,
+        typer.Option(
+            min=1, max=64, help="Jobs run at once (default GOLDENTHREAD_JOBS_CONCURRENCY)."
+        ),
     ] = None,
     until_empty: Annotated[
         bool, typer.Option("--until-empty", help="Stop when the queue is empty.")

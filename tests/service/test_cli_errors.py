@@ -102,11 +102,32 @@ def test_an_edited_payload_that_is_no_json_is_located(org, tmp_path) -> None:
     refused(
         cli("drafts", "approve", "D-1", "--org", org, "--edited", str(bad)),
         "'--edited'",
-        f"{bad} is not JSON",
+        f"{bad} is not valid JSON",
         "line 2, column 19",
     )
     missing = tmp_path / "missing.json"
     refused(cli("drafts", "approve", "D-1", "--org", org, "--edited", str(missing)), "missing.json")
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # An empty jq result: it approved the AI's draft as if nobody had edited it.
+        ("null", "holds null, not the draft's payload as edited"),
+        ("[1]", "holds list, not the draft's payload as edited"),  # was a traceback
+        ('"x"', "holds str, not the draft's payload as edited"),
+        # The last one wins in json.loads: the person's edit could be the one dropped.
+        ('{"suggestions": [{"title": "Mine", "title": "AI"}]}', "'title'"),
+    ],
+)
+def test_an_edited_payload_that_is_no_object_is_refused_before_anything(
+    org, tmp_path, text: str, said: str
+) -> None:
+    edited = tmp_path / "edited.json"
+    edited.write_text(text)
+    result = cli("drafts", "approve", "D-1", "--org", org, "--edited", str(edited))
+    refused(result, "'--edited'", said)
+    assert "Traceback" not in result.output
 
 
 # 3: the environment
@@ -290,3 +311,10 @@ def test_a_problem_inside_an_edited_payload_names_its_place_in_the_file(capsys) 
     lines = said(capsys.readouterr().err)
     assert "--edited at $.suggestions[0].key_results: at least 2 key results" in lines
     assert "--edited: not an object" in lines and "--cycle: no such cycle" in lines
+
+
+def test_a_worker_that_would_run_no_job_is_refused() -> None:
+    """`--concurrency 0` started a worker that ran forever doing nothing."""
+    result = CliRunner().invoke(app, ["worker", "--concurrency", "0"])
+    assert result.exit_code == 2, result.output
+    assert "'--concurrency'" in result.output and "1<=x<=64" in result.output
