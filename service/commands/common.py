@@ -106,3 +106,27 @@ def audited_as(session: Session, org_id: str, action: str, record: str, result: 
     """`result` of a decision made in `session`, with its audit-log entry (`audited`)."""
     audited(session, org_id, action, record)
     return result
+
+
+def text_option(limit: int) -> Callable[[str | None], str | None]:
+    """A Typer callback holding an option's text to what the API's field takes (plain text:
+    no control characters, which a terminal would run as escape sequences when the text is
+    listed; 1 to `limit` characters)."""
+    from typing import Annotated
+
+    from pydantic import Field, TypeAdapter, ValidationError
+
+    from alignment.bundle.text_rules import PlainText
+    from alignment.errors import field_message
+
+    adapter = TypeAdapter(Annotated[PlainText, Field(min_length=1, max_length=limit)])
+
+    def check(value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as exc:
+            raise typer.BadParameter(field_message(exc.errors()[0])) from None
+
+    return check

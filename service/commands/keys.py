@@ -18,7 +18,7 @@ from alignment import db
 from alignment.access import keys as api_keys
 from alignment.access.principal import Role
 from alignment.errors import DomainError, NotFound
-from service.commands.common import audited, fail, operator
+from service.commands.common import audited, fail, operator, text_option
 from service.commands.console import out
 from service.commands.database import prepare_database
 from service.commands.ids import as_stored
@@ -41,7 +41,10 @@ def create_cmd(
         list[str] | None,
         typer.Option("--team", help="A team lead's team (repeat).", callback=as_stored),
     ] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Who or what holds the key.")] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Who or what holds the key.", callback=text_option(200)),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a key and print it once: only its hash is kept."""

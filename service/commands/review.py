@@ -12,8 +12,9 @@ from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from alignment import check_in_review, review
+from alignment.drafting.schemas import TEXT_MAX
 from alignment.errors import Invalid
-from service.commands.common import audited_as, operator, run_in_transaction
+from service.commands.common import audited_as, operator, run_in_transaction, text_option
 from service.commands.console import out
 from service.commands.ids import Org, as_stored
 
@@ -104,7 +105,9 @@ def confirm_cmd(
 def reject_cmd(
     okr: Annotated[str, typer.Argument(help="OKR id.", callback=as_stored)],
     org: Org,
-    note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why (kept).", callback=text_option(TEXT_MAX))
+    ] = None,
 ) -> None:
     """The OKR serves none of its candidates: it is an orphan."""
 
@@ -156,7 +159,9 @@ def check_in_cmd(
         str, typer.Argument(help="drifting (about other work) or on_topic (about its OKR).")
     ],
     org: Org,
-    note: Annotated[str | None, typer.Option("--note", help="Why (kept).")] = None,
+    note: Annotated[
+        str | None, typer.Option("--note", help="Why (kept).", callback=text_option(TEXT_MAX))
+    ] = None,
 ) -> None:
     """Decide a check-in: is it about its OKR?"""
     decided = run_in_transaction(

@@ -318,3 +318,19 @@ def test_a_worker_that_would_run_no_job_is_refused() -> None:
     result = CliRunner().invoke(app, ["worker", "--concurrency", "0"])
     assert result.exit_code == 2, result.output
     assert "'--concurrency'" in result.output and "greater than or equal to 1" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["keys", "create", "--role", "admin", "--name", "evil\x1b[2Jname"], "U+001B"),
+        (["keys", "create", "--role", "admin", "--name", ""], "at least 1 character"),
+        (["keys", "create", "--role", "admin", "--name", "n" * 201], "at most 200"),
+        (["review", "reject", "O-1", "--note", "x\x01y"], "U+0001"),
+        (["review", "check-in", "C-1", "drifting", "--note", "n" * 2001], "at most 2000"),
+    ],
+)
+def test_the_command_lines_texts_follow_the_apis_rules(org, args: list[str], said: str) -> None:
+    """A key's name with an escape sequence ran in the terminal of whoever listed the keys."""
+    result = CliRunner().invoke(app, [*args, "--org", org])
+    refused(result, said)
