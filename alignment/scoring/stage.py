@@ -174,7 +174,7 @@ def _lock_or_refuse(session: Session, org_id: str) -> None:
         raise ScoringInProgress(
             f"organization {org_id!r} is being scored, or a decision on it recorded, right "
             "now; a run's results will be there when it ends "
-            "(GET /orgs/{org_id}/alignment/orphans), or retry in a moment",
+            f"(GET /orgs/{org_id}/alignment/orphans), or retry in a moment",
             details=[{"path": "path.org_id", "message": "a scoring run is in progress"}],
         )
 

@@ -104,6 +104,8 @@ OPTIONS = {
     "$.reason": "--reason",
     "$.edited": "--edited",
     "path.draft_id": "DRAFT_ID",
+    "query.team": "--team",
+    "query.cycle": "--cycle",
 }
 
 
@@ -223,6 +225,8 @@ def list_cmd(
         )
 
     def work(session: Any) -> list[dict[str, Any]]:
+        # A team or cycle naming nothing is a typo, said as the API says it (not "no drafts").
+        store.refuse_unknown_filters(session, org, team=team, objective=None, cycle=cycle)
         rows, _ = store.list_drafts(
             session, org, status=status, kind=kind, team=team, cycle=cycle, limit=limit
         )

@@ -57,3 +57,14 @@ def test_other_integrity_errors_still_fail_at_once(engine, org) -> None:
         s.add(ScoredLink(org_id=org, okr_id="O-2", objective_id="SO-1", rank=1, score=0.5))
         s.flush()
     assert not is_transient(raised.value, "score")
+
+
+def test_a_run_refused_while_another_scores_names_the_organizations_read(engine, org) -> None:
+    """The message named `/orgs/{org_id}/...` with its placeholder left in."""
+    from alignment.scoring.stage import ScoringInProgress
+
+    with engine.connect() as other, other.begin():
+        other.execute(text("SELECT pg_advisory_xact_lock(hashtext(:org))"), {"org": org})
+        with Session(engine) as s, s.begin(), pytest.raises(ScoringInProgress) as refused:
+            stage._lock_or_refuse(s, org)
+    assert f"GET /orgs/{org}/alignment/orphans" in refused.value.message

@@ -334,3 +334,11 @@ def test_the_command_lines_texts_follow_the_apis_rules(org, args: list[str], sai
     """A key's name with an escape sequence ran in the terminal of whoever listed the keys."""
     result = CliRunner().invoke(app, [*args, "--org", org])
     refused(result, said)
+
+
+def test_drafts_list_refuses_a_team_or_cycle_that_names_nothing(org) -> None:
+    """As the API does: "no drafts match" read as an answer to a typo."""
+    refused(cli("drafts", "list", "--org", org, "--team", "T-NOPE"), "--team", "no team 'T-NOPE'")
+    refused(cli("drafts", "list", "--org", org, "--cycle", "2099"), "--cycle", "no cycle '2099'")
+    listed = cli("drafts", "list", "--org", org, "--team", "T-1")
+    assert listed.exit_code == 0 and "no drafts match" in listed.output
