@@ -111,3 +111,20 @@ def progress_seen(monkeypatch) -> list[tuple[int, int, str]]:
 
     monkeypatch.setattr(executing.ProgressWriter, "__call__", recording)
     return seen
+
+
+def lead_drafting_job(engine: Engine, org_id: str, lead_key: str, team: str, **state: Any) -> int:
+    """A drafting job of a team lead's, as the key signs its jobs, in `state` (running unless
+    said): a row only, which no worker has in its queue. Its id."""
+    prefix = lead_key.split("_")[1]
+    with Session(engine) as s, s.begin():
+        job = Job(
+            org_id=org_id,
+            kind="draft_suggestions",
+            params={"team": team, "objectives": "suggest"},
+            requested_by=f"team_lead-{prefix} (key {prefix})",
+            **{"status": "running", **state},
+        )
+        s.add(job)
+        s.flush()
+        return job.id

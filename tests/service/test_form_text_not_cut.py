@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import re
 
+import pytest
 from sqlalchemy import select
 
 from alignment.drafting.store import Draft, decisions
@@ -27,28 +28,19 @@ def _beside_reason(page: str, draft_id: str) -> str:
     return html.unescape(beside.group(1))
 
 
-def test_a_long_reason_on_the_review_queue_is_refused_beside_its_field(
-    client, scored_sample, jobs, session
+@pytest.mark.parametrize("page", ["review", "team/T-9"])
+def test_a_long_reason_is_refused_beside_its_field(
+    client, scored_sample, jobs, session, page: str
 ) -> None:
+    """On the review queue and on the team page: the page itself, not an error page."""
     org = scored_sample
     draft_id = _pending_draft(client, jobs, org)
-    refused = client.post(f"/orgs/{org}/review/drafts/{draft_id}/reject", data={"reason": LONG})
+    refused = client.post(f"/orgs/{org}/{page}/drafts/{draft_id}/reject", data={"reason": LONG})
     assert refused.status_code == 422
-    assert "Review queue" in refused.text  # the queue itself, not an error page
+    assert f'<main data-page="/orgs/{org}/{page}"' in refused.text
     assert _beside_reason(refused.text, draft_id) == SAID
     assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "pending"
     assert decisions(session, org, draft_id) == []
-
-
-def test_a_long_reason_on_the_team_page_is_refused_beside_its_field(
-    client, scored_sample, jobs, session
-) -> None:
-    org = scored_sample
-    draft_id = _pending_draft(client, jobs, org)
-    refused = client.post(f"/orgs/{org}/team/T-9/drafts/{draft_id}/reject", data={"reason": LONG})
-    assert refused.status_code == 422
-    assert _beside_reason(refused.text, draft_id) == SAID
-    assert session.get(Draft, {"org_id": org, "id": draft_id}).status == "pending"
 
 
 def test_a_long_note_rejecting_an_okr_is_refused_naming_the_field(

@@ -117,22 +117,29 @@ def test_a_delete_behind_a_write_that_takes_too_long_answers_busy(client, engine
 
 
 def test_a_write_behind_a_row_another_transaction_holds_answers_busy(client, engine, org) -> None:
-    org_id, headers = org
+    org_id, _ = org
     before = _title(engine, org_id)
+    answer, waited = _patch_while_o1_is_held(client, engine, org, "FOR UPDATE")
+    _assert_busy(answer, waited)
+    assert "another request is changing" in answer.json()["error"]["message"]
+    assert _title(engine, org_id) == before
+
+
+def _patch_while_o1_is_held(client, engine, org, lock: str):
+    """A PATCH of O-1 while another transaction holds its row with `lock`: the answer, and how
+    long it took."""
+    org_id, headers = org
     with engine.connect() as other, other.begin():
         other.execute(
-            text("SELECT 1 FROM okrs WHERE org_id = :org AND id = 'O-1' FOR UPDATE"),
+            text(f"SELECT 1 FROM okrs WHERE org_id = :org AND id = 'O-1' {lock}"),
             {"org": org_id},
         )
-        answer, waited = _timed(
+        return _timed(
             lambda: client.patch(
                 f"/orgs/{org_id}/okrs/O-1", json={"title": "changed"}, headers=headers
             ),
             other,
         )
-        _assert_busy(answer, waited)
-        assert "another request is changing" in answer.json()["error"]["message"]
-    assert _title(engine, org_id) == before
 
 
 def test_a_delete_that_gives_up_has_ended_none_of_the_organizations_jobs(
@@ -270,17 +277,6 @@ def test_a_patch_does_not_wait_for_rows_being_added_that_name_its_record(
     """Inserting a row that names the OKR (a check-in, a scoring run's links) holds it FOR KEY
     SHARE until it commits: a PATCH of the OKR's columns does not conflict with that, and goes
     through at once (it waited for the run, then answered busy)."""
-    org_id, headers = org
-    with engine.connect() as adding, adding.begin():
-        adding.execute(
-            text("SELECT 1 FROM okrs WHERE org_id = :org AND id = 'O-1' FOR KEY SHARE"),
-            {"org": org_id},
-        )
-        answer, waited = _timed(
-            lambda: client.patch(
-                f"/orgs/{org_id}/okrs/O-1", json={"title": "changed"}, headers=headers
-            ),
-            adding,
-        )
-        assert answer.status_code == 200, answer.text
-        assert waited < WAIT_S
+    answer, waited = _patch_while_o1_is_held(client, engine, org, "FOR KEY SHARE")
+    assert answer.status_code == 200, answer.text
+    assert waited < WAIT_S

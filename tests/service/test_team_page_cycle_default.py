@@ -34,15 +34,23 @@ def _drafted_with_the_default_cycle(client, jobs, lead, check_in_date: str) -> d
     with the cycle left on its default; the stored draft."""
     late = {"id": "C-9", "okr": "O-1", "date": check_in_date, "text": "Called 50 patients."}
     assert client.post(f"/orgs/{ORG}/check-ins", json=late, headers=lead).status_code == 201
+    return suggested_with_the_default_cycle(client, jobs, lead, "T-1")
+
+
+def suggested_with_the_default_cycle(client, jobs, headers, team: str) -> dict:
+    """The team page's suggest form, cycle left on its default: the stored draft."""
     sent = client.post(
-        f"{TEAM}/suggest", content="cycle=", headers=lead | FORM, follow_redirects=False
+        f"/orgs/{ORG}/team/{team}/suggest",
+        content="cycle=",
+        headers=headers | FORM,
+        follow_redirects=False,
     )
     assert sent.status_code == 303, sent.text
     jobs.drain()
     job_id = re.search(r"[?&]job=(\d+)", sent.headers["location"]).group(1)
-    job = client.get(f"/jobs/{job_id}", headers=lead).json()
+    job = client.get(f"/jobs/{job_id}", headers=headers).json()
     assert job["status"] == "succeeded", job
-    return client.get(job["result"]["url"], headers=lead).json()
+    return client.get(job["result"]["url"], headers=headers).json()
 
 
 def _article(page: str, draft_id: str) -> str:

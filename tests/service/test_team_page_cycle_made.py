@@ -19,27 +19,12 @@ from tests.service.test_team_page_cycle_default import (
     TEAM,
     _drafted_with_the_default_cycle,
     setup,  # noqa: F401  (the fixture)
+    suggested_with_the_default_cycle,
 )
 
 DEFINED = (
     "This approval defined cycle 2027-Q1 (2027-01-01 to 2027-03-31) for the whole organization."
 )
-
-
-def _suggested(client, jobs, headers, team: str) -> dict:
-    """The team page's suggest form, cycle left on its default: the stored draft."""
-    sent = client.post(
-        f"/orgs/{ORG}/team/{team}/suggest",
-        content="cycle=",
-        headers=headers | FORM,
-        follow_redirects=False,
-    )
-    assert sent.status_code == 303, sent.text
-    jobs.drain()
-    job_id = re.search(r"[?&]job=(\d+)", sent.headers["location"]).group(1)
-    job = client.get(f"/jobs/{job_id}", headers=headers).json()
-    assert job["status"] == "succeeded", job
-    return client.get(job["result"]["url"], headers=headers).json()
 
 
 def _approved(client, headers, draft: dict) -> str:
@@ -56,7 +41,7 @@ def test_the_approval_that_defined_a_cycle_says_so(setup, jobs, session) -> None
     admin = key["admin"]
     # Two drafts proposing 2027-Q1, which 2026-12-20 (89% into 2026-Q4) makes the next cycle.
     draft = _drafted_with_the_default_cycle(client, jobs, key["lead"], "2026-12-20")
-    later = _suggested(client, jobs, admin, "T-2")
+    later = suggested_with_the_default_cycle(client, jobs, admin, "T-2")
     for proposing in (draft, later):
         assert proposing["request"]["new_cycle"]["id"] == proposing["cycle"] == "2027-Q1"
     assert client.get(f"/orgs/{ORG}/cycles/2027-Q1", headers=admin).status_code == 404

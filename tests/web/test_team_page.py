@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from alignment.drafting.store import Draft
 from alignment.models import Cycle, Job, Okr
+from tests.jobs_support import lead_drafting_job
 from tests.web.conftest import shot
 from tests.web.test_pages import sign_in
 
@@ -152,25 +153,20 @@ def test_a_failed_drafting_job_is_said_in_plain_words(page, role_keys, scored_sa
     from datetime import UTC, datetime
 
     lead = role_keys["team_lead"]
-    prefix = lead.split("_")[1]
     error = (
         "unavailable: the LLM provider could not be reached (after 2 retries); nothing was "
         "drafted or stored"
     )
-    with Session(engine) as s, s.begin():
-        job = Job(
-            org_id=scored_sample,
-            kind="draft_suggestions",
-            status="failed",
-            params={"team": TEAM, "objectives": "suggest"},
-            requested_by=f"team_lead-{prefix} (key {prefix})",  # as the key signs its jobs
-            attempts=3,
-            error=error,
-            finished_at=datetime.now(UTC),
-        )
-        s.add(job)
-        s.flush()
-        job_id = job.id
+    job_id = lead_drafting_job(
+        engine,
+        scored_sample,
+        lead,
+        TEAM,
+        status="failed",
+        attempts=3,
+        error=error,
+        finished_at=datetime.now(UTC),
+    )
     try:
         sign_in(page, lead)
         page.goto(f"/orgs/{scored_sample}/team/{TEAM}?job={job_id}")

@@ -8,6 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from alignment.models import Job
+from tests.jobs_support import lead_drafting_job
 from tests.web.test_pages import sign_in
 
 TEAM = "T-9"
@@ -15,19 +16,7 @@ TYPED = "Cut linen waste in half"
 
 
 def _running_job(engine, org_id: str, lead_key: str) -> int:
-    """A drafting job of the lead's, running (a row only: no worker has it in its queue)."""
-    prefix = lead_key.split("_")[1]
-    with Session(engine) as s, s.begin():
-        job = Job(
-            org_id=org_id,
-            kind="draft_suggestions",
-            status="running",
-            params={"team": TEAM, "objectives": "suggest"},
-            requested_by=f"team_lead-{prefix} (key {prefix})",  # as the key signs its jobs
-        )
-        s.add(job)
-        s.flush()
-        return job.id
+    return lead_drafting_job(engine, org_id, lead_key, TEAM)
 
 
 def _finish(engine, job_id: int) -> None:
