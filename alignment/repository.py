@@ -1,4 +1,6 @@
-"""Record CRUD, scoped by organization. All SQL for plain records lives here.
+"""Record CRUD, scoped by organization: the SQL that creates, reads, changes and deletes plain
+records (teams, OKRs, key results, objectives, check-ins). Each domain package keeps its own
+tables' SQL in a module of its own (`drafting/store`, `report/store`, `scoring/reads`).
 
 Functions take the caller's session and never commit. Rules the schema cannot express are
 checked before writing (`record_rules`); database constraint violations are turned into domain

@@ -311,30 +311,6 @@ def orphan_decision(session: Session, org_id: str, okr_id: str) -> dict[str, Any
     }
 
 
-def last_decision(
-    session: Session, org_id: str, okr_id: str, decided_by: str
-) -> dict[str, Any] | None:
-    """What this person last decided on the OKR, for the page's confirmation ("O-21 serves
-    SO-6, confirmed by you"): the links they decided in one go share its timestamp."""
-    rows = session.execute(
-        select(LinkFeedback.objective_id, LinkFeedback.verdict, LinkFeedback.decided_at)
-        .where(
-            LinkFeedback.org_id == org_id,
-            LinkFeedback.okr_id == okr_id,
-            LinkFeedback.decided_by == decided_by,
-        )
-        .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
-    ).all()
-    if not rows:
-        return None
-    latest = [r for r in rows if r.decided_at == rows[0].decided_at]
-    return {
-        "okr_id": okr_id,
-        "verdict": latest[0].verdict,
-        "objective_ids": [r.objective_id for r in latest],
-    }
-
-
 def unsupported_declared(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Declared links the text does not support that nobody has decided yet."""
     from alignment.scoring.reads import link_audit

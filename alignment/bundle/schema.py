@@ -1,4 +1,4 @@
-"""Pydantic shapes of a bundle and a labels file (see shared/spec/bundle-v1.md).
+"""Pydantic shapes of a bundle and a labels file (see docs/bundle-v1.md).
 
 Unknown keys are refused so that a typo ("declared_link") is reported instead of silently
 dropped. Objectives may carry an optional `parent`, which v1 readers ignore.

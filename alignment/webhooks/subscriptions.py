@@ -1,4 +1,4 @@
-"""Subscriptions: create (the secret is shown once), list, delete."""
+"""Subscriptions: create (the secret is shown once), list, get, delete; their delivery log."""
 
 from __future__ import annotations
 
@@ -62,6 +62,11 @@ def get(session: Session, org_id: str, subscription_id: int) -> WebhookSubscript
     if sub is None or sub.org_id != org_id:
         raise NotFound(f"webhook {subscription_id} not found")
     return sub
+
+
+def delete(session: Session, org_id: str, subscription_id: int) -> None:
+    session.delete(get(session, org_id, subscription_id))
+    session.flush()
 
 
 def listing(session: Session, org_id: str) -> list[WebhookSubscription]:

@@ -47,7 +47,7 @@ def list_(org_id: str, session: SessionDep) -> dict[str, Any]:
 
 @router.delete("/{webhook_id}", status_code=204, response_class=Response)
 def delete(org_id: str, webhook_id: int, session: SessionDep) -> Response:
-    session.delete(subscriptions.get(session, org_id, webhook_id))
+    subscriptions.delete(session, org_id, webhook_id)
     return Response(status_code=204)
 
 

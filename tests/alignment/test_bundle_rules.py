@@ -1,4 +1,4 @@
-"""Bundle rules (shared/spec/bundle-v1.md): each broken rule is reported under its JSON path.
+"""Bundle rules (docs/bundle-v1.md): each broken rule is reported under its JSON path.
 
 Every test starts from the valid `small_bundle()`, breaks one thing and checks that the problem
 list names the path of what was broken. No database is needed.

@@ -1,7 +1,7 @@
 """A version per organization of what the score reads show, bumped by the database itself.
 
 The API keeps rendered score reads (orphans, coverage, one OKR's links) per process and serves
-them again while the organization's version is unchanged (service/read_cache.py). Statement
+them again while the organization's version is unchanged (service/rendered.py). Statement
 triggers bump it whenever scored links, OKRs or strategic objectives change, however they
 change (a scoring run, an import, a cascade from a deleted OKR), so a cached read can never
 outlive what it shows. One statement bumps once, whatever its row count: a scoring run that
