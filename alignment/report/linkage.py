@@ -101,98 +101,117 @@ def _support(link: LinkRow | None) -> str:
 def find_linkage(
     facts: OrgFacts, scope: Scope, config: ReportConfig, rec: Records
 ) -> list[Finding]:
+    """The four findings about an OKR's links, one function each, in the order of the
+    report's table (docs/report.md); an OKR's findings stay together."""
     out: list[Finding] = []
     far_below = {okr: c.far_below for okr, c in facts.compared.items()}
     verdict = verdicts(facts.links, facts.rejected, far_below)
-    rejected = {okr for okr, _ in facts.rejected}
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links
             continue
-        okr = facts.okrs[okr_id]
-        declared = facts.declared.get(okr_id, set())
-        by_objective = {lk.objective_id: lk for lk in links}
-        aligned = [lk for lk in links if lk.label == "aligned"]
         if verdict.get(okr_id) == "needs_review" and config.enabled("needs_review"):
-            best = links[0]
-            out.append(
-                rec.okr_scope(
-                    Finding(
-                        "needs_review",
-                        "low",
-                        f"{quote(okr.title)} has no clear strategic objective; closest is "
-                        f"{best.objective_id} (score {best.score:.2f}): confirm it or call it "
-                        "an orphan",
-                        [rec.okr(okr_id), rec.team(okr.team_id)],
-                        {
-                            "candidates": [_link_evidence(lk, facts) for lk in links[:3]],
-                            "declared": sorted(declared),
-                        },
-                        (okr_id,),
-                    ),
-                    [okr_id],
-                )
-            )
+            out.append(_needs_review(facts, rec, okr_id, links))
         if verdict.get(okr_id) == "orphan" and config.enabled("orphan_okr"):
-            best = links[0]
-            decision = facts.rejected_by.get(okr_id) if okr_id in rejected else None
-            out.append(
-                rec.okr_scope(
-                    Finding(
-                        "orphan_okr",
-                        "high",
-                        f"{quote(okr.title)} serves no strategic objective (best match "
-                        f"{best.objective_id}, score {best.score:.2f}"
-                        f"{_against_median(facts.compared.get(okr_id), okr_id in rejected)})"
-                        f"{_decided(decision)}",
-                        [rec.okr(okr_id), rec.team(okr.team_id)],
-                        {
-                            "best_link": _link_evidence(best, facts),
-                            "declared": sorted(declared),
-                            **_compared_evidence(facts.compared.get(okr_id), okr_id in rejected),
-                            **_decision_evidence(decision),
-                        },
-                        (okr_id,),
-                    ),
-                    [okr_id],
-                )
-            )
+            out.append(_orphan(facts, rec, okr_id, links))
         if config.enabled("unsupported_declared_link"):
-            for objective_id in sorted(declared):
-                link = by_objective.get(objective_id)
-                if link is not None and link.label == "aligned":
-                    continue
-                finding = Finding(
-                    "unsupported_declared_link",
-                    "medium",
-                    f"{okr_id} declares {objective_id} but its text does not support it "
-                    f"({_support(link)})",
-                    [rec.okr(okr_id), rec.objective(objective_id), rec.team(okr.team_id)],
-                    {
-                        "declared": _link_evidence(link, facts) or {"objective_id": objective_id},
-                        "best_link": _link_evidence(aligned[0] if aligned else links[0], facts),
-                    },
-                    (okr_id, objective_id),
-                )
-                out.append(rec.objective_scope(rec.okr_scope(finding, [okr_id]), [objective_id]))
+            out.extend(_unsupported_declared(facts, rec, okr_id, links))
         if config.enabled("suggested_link"):
-            for link in aligned:
-                if link.objective_id in declared or (okr_id, link.objective_id) in facts.rejected:
-                    continue
-                confirmed = facts.confirmed_by.get((okr_id, link.objective_id))
-                finding = Finding(
-                    "suggested_link",
-                    "low",
-                    _undeclared(okr_id, link, confirmed),
-                    [rec.okr(okr_id), rec.objective(link.objective_id), rec.team(okr.team_id)],
-                    {
-                        "link": _link_evidence(link, facts),
-                        "declared": sorted(declared),
-                        **_decision_evidence(confirmed),
-                    },
-                    (okr_id, link.objective_id),
-                )
-                out.append(
-                    rec.objective_scope(rec.okr_scope(finding, [okr_id]), [link.objective_id])
-                )
+            out.extend(_suggested(facts, rec, okr_id, links))
+    return out
+
+
+def _needs_review(facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow]) -> Finding:
+    okr, best = facts.okrs[okr_id], links[0]
+    return rec.okr_scope(
+        Finding(
+            "needs_review",
+            "low",
+            f"{quote(okr.title)} has no clear strategic objective; closest is "
+            f"{best.objective_id} (score {best.score:.2f}): confirm it or call it an orphan",
+            [rec.okr(okr_id), rec.team(okr.team_id)],
+            {
+                "candidates": [_link_evidence(lk, facts) for lk in links[:3]],
+                "declared": sorted(facts.declared.get(okr_id, set())),
+            },
+            (okr_id,),
+        ),
+        [okr_id],
+    )
+
+
+def _orphan(facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow]) -> Finding:
+    okr, best = facts.okrs[okr_id], links[0]
+    rejected = any(okr == okr_id for okr, _ in facts.rejected)
+    decision = facts.rejected_by.get(okr_id) if rejected else None
+    compared = facts.compared.get(okr_id)
+    return rec.okr_scope(
+        Finding(
+            "orphan_okr",
+            "high",
+            f"{quote(okr.title)} serves no strategic objective (best match "
+            f"{best.objective_id}, score {best.score:.2f}"
+            f"{_against_median(compared, rejected)}){_decided(decision)}",
+            [rec.okr(okr_id), rec.team(okr.team_id)],
+            {
+                "best_link": _link_evidence(best, facts),
+                "declared": sorted(facts.declared.get(okr_id, set())),
+                **_compared_evidence(compared, rejected),
+                **_decision_evidence(decision),
+            },
+            (okr_id,),
+        ),
+        [okr_id],
+    )
+
+
+def _unsupported_declared(
+    facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow]
+) -> list[Finding]:
+    okr = facts.okrs[okr_id]
+    by_objective = {lk.objective_id: lk for lk in links}
+    aligned = [lk for lk in links if lk.label == "aligned"]
+    out = []
+    for objective_id in sorted(facts.declared.get(okr_id, set())):
+        link = by_objective.get(objective_id)
+        if link is not None and link.label == "aligned":
+            continue
+        finding = Finding(
+            "unsupported_declared_link",
+            "medium",
+            f"{okr_id} declares {objective_id} but its text does not support it ({_support(link)})",
+            [rec.okr(okr_id), rec.objective(objective_id), rec.team(okr.team_id)],
+            {
+                "declared": _link_evidence(link, facts) or {"objective_id": objective_id},
+                "best_link": _link_evidence(aligned[0] if aligned else links[0], facts),
+            },
+            (okr_id, objective_id),
+        )
+        out.append(rec.objective_scope(rec.okr_scope(finding, [okr_id]), [objective_id]))
+    return out
+
+
+def _suggested(facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow]) -> list[Finding]:
+    okr = facts.okrs[okr_id]
+    declared = facts.declared.get(okr_id, set())
+    out = []
+    for link in links:
+        if link.label != "aligned":
+            continue
+        if link.objective_id in declared or (okr_id, link.objective_id) in facts.rejected:
+            continue
+        confirmed = facts.confirmed_by.get((okr_id, link.objective_id))
+        finding = Finding(
+            "suggested_link",
+            "low",
+            _undeclared(okr_id, link, confirmed),
+            [rec.okr(okr_id), rec.objective(link.objective_id), rec.team(okr.team_id)],
+            {
+                "link": _link_evidence(link, facts),
+                "declared": sorted(declared),
+                **_decision_evidence(confirmed),
+            },
+            (okr_id, link.objective_id),
+        )
+        out.append(rec.objective_scope(rec.okr_scope(finding, [okr_id]), [link.objective_id]))
     return out
