@@ -1,4 +1,11 @@
-"""All routers, assembled in one place: probes are public, everything else is authorized."""
+"""All routers, assembled in one place: probes are public, everything else is authorized.
+
+Each module below with a `router` serves one area (`reports` the report's API, `report_pages`
+its page and the organizations list, `pages` the map and detail pages, `review_page` the review
+queue's page, `review_queue` its API, `team_page` a team lead's page). The modules without one
+serve the pages: `forms` (reading a posted form), `nav`, `review_notices` (what a decision page
+says), `team_page_edits` (the team page's forms), `gate_words` and `job_words` (wording).
+"""
 
 from fastapi import Depends, FastAPI
 
@@ -19,6 +26,7 @@ from service.routes import (
     records,
     report_pages,
     reports,
+    review_page,
     review_queue,
     session,
     team_page,
@@ -41,6 +49,7 @@ PROTECTED = [
     review_queue.router,
     metrics.router,
     pages.router,
+    review_page.router,
     jobs.router,
     team_page.router,
     webhooks.router,

@@ -1,6 +1,6 @@
 """The pages' URL-encoded forms: reading them, and the words and limits every page's forms share.
 
-The review queue (`pages.py`) and the team page (`team_page.py`) post plain HTML forms; the
+The review queue (`review_page.py`) and the team page (`team_page.py`) post plain HTML forms; the
 JSON API reads pydantic bodies instead and never comes here. Their ids and texts pass the rules
 the API's bodies pass (alignment/bundle/text_rules.py): a forged NUL, which the database cannot
 store, is refused naming its field (422), never a 500.
