@@ -1,4 +1,4 @@
-"""Drift scoring on the crafted organization of test_matching, with the real model (no DB)."""
+"""Drift scoring on the crafted organization of test_link_scores, with the real model (no DB)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from alignment.scoring.drift import DEFAULT, DriftItem, score_drift, verdict
 from alignment.scoring.drift_features import FEATURES, drift_features
-from tests.alignment.test_matching import OKRS, embed
+from tests.alignment.test_link_scores import OKRS, embed
 
 BY_ID = {o.id: o for o in OKRS}
 

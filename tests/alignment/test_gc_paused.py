@@ -63,7 +63,7 @@ def test_overlapping_blocks_in_two_threads_keep_it_off_until_the_last_ends(colle
 _CYCLE_PROBE = """
 import gc
 from alignment.scoring.link_scores import score_links
-from tests.alignment.test_matching import OBJECTIVES, OKRS, embed
+from tests.alignment.test_link_scores import OBJECTIVES, OKRS, embed
 
 score_links(OBJECTIVES, OKRS, embed=embed)  # warm: imports and caches made once
 gc.collect()

@@ -14,7 +14,7 @@ from alignment.scoring.documents import ObjectiveDoc, OkrDoc
 from alignment.scoring.link_features import objective_text, okr_text
 from alignment.scoring.link_scores import EVIDENCE_TOP, score_links
 from evals import research
-from tests.alignment.test_matching import OBJECTIVES, OKRS, embed, okr
+from tests.alignment.test_link_scores import OBJECTIVES, OKRS, embed, okr
 
 DEV = Path(__file__).parents[2] / "evals" / "datasets" / "dev"
 

@@ -9,7 +9,7 @@ from sklearn.metrics import roc_auc_score
 
 from alignment.scoring import calibration, link_features
 from evals import research
-from tests.alignment.test_matching import OBJECTIVES, OKRS, embed
+from tests.alignment.test_link_scores import OBJECTIVES, OKRS, embed
 
 N = len(link_features.FEATURES)
 
