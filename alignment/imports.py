@@ -86,6 +86,8 @@ def import_csv(
     try:
         bundle = parse_bundle(document)
     except BundleInvalid as exc:
+        if not exc.details:  # nothing to point at in the file: its own words are all there is
+            raise
         found = [_to_cell(p, document, parsed, csv_index) for p in exc.details]
     problems = list(dict.fromkeys(tuple(p.items()) for p in [*parsed.cell_problems, *found]))
     if problems:
