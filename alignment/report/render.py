@@ -2,9 +2,15 @@
 
 Rendering reads only the stored run, so an old report renders the way it was built. The HTML
 page needs nothing from the network: the stylesheet and script are inlined, the heat map and
-bars are plain HTML coloured server-side. All user text goes through Jinja2 autoescaping; the
-page's Content-Security-Policy allows only its own script (by hash), so even a text that got
-past escaping could not run.
+bars are plain HTML coloured server-side (a heat-map cell by a class per shade, whose rules the
+page's stylesheet carries). All user text goes through Jinja2 autoescaping, except the raw JSON,
+element text escaped by `_content`; the page's Content-Security-Policy allows only its own
+script (by hash), so even a text that got past escaping could not run.
+
+What the page repeats per finding or per heat-map cell is kept short (docs/report.md, "Size":
+a page of 500 findings stays under 2 MB): no style or indentation on each, no class where a
+selector finds the element, and the team and perspective lists only where the exported file's
+script filters by them.
 
 The served page (`view` given) lists one page of findings chosen by the query string
 (alignment/report/page.py); an exported file (no `view`) lists every finding and filters them in
@@ -31,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from alignment.csvcells import neutralize
 from alignment.report.evidence_text import (
@@ -159,8 +166,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["pct"] = lambda x: "–" if x is None else f"{x:.0%}"
-    env.filters["heat"] = _heat
     env.filters["pretty"] = lambda x: json.dumps(x, indent=2, ensure_ascii=False, sort_keys=True)
+    env.filters["content"] = _content
     # A plain str, so autoescaping still applies (Jinja's own `tojson` is marked safe and
     # would leave double quotes raw inside an attribute).
     env.filters["json"] = lambda x: json.dumps(x, ensure_ascii=False)
@@ -169,13 +176,30 @@ def _environment() -> Environment:
     return env
 
 
-def _heat(count: int, top: int) -> str:
-    """Background for a heat-map cell: white at 0, deep blue at the busiest cell."""
-    if count <= 0 or top <= 0:
-        return "background:#fff"
-    alpha = 0.15 + 0.85 * min(count / top, 1.0)
-    ink = "#fff" if alpha > 0.55 else "#111"
-    return f"background:rgba(31,94,168,{alpha:.2f});color:{ink}"
+def _content(text: str) -> Markup:
+    """`text` escaped for an element's content (`<pre>`), never an attribute: `&`, `<` and `>`
+    only. Autoescaping also spells every `"` as `&#34;`, which the raw JSON is full of (a
+    fifth of a finding's bytes); between tags a quote is just text."""
+    return Markup(str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"))
+
+
+def _heat_classes(counts: Sequence[Sequence[int]], top: int) -> tuple[dict[int, str], str]:
+    """A heat-map cell's colour, by its count: white at 0 (a bare cell), deep blue at the
+    busiest cell. As a class per shade and one stylesheet rule each, not a style on every cell
+    (150 teams x 40 objectives repeated 3,000 styles of a handful of shades)."""
+    classes: dict[int, str] = {}
+    rules: dict[str, str] = {}
+    for count in sorted({c for row in counts for c in row if c}):
+        if count < 0:  # not a count: no shade, the table's white
+            classes[count] = ""
+            continue
+        alpha = 0.15 + 0.85 * min(count / top, 1.0)
+        ink = "#fff" if alpha > 0.55 else "#111"
+        shade = f"{alpha:.2f}"
+        name = "h" + shade.replace(".", "")
+        classes[count] = name
+        rules[name] = f".heat td.{name}{{background:rgba(31,94,168,{shade});color:{ink}}}"
+    return classes, "\n".join(rules.values())
 
 
 @lru_cache(maxsize=1)
@@ -226,6 +250,8 @@ def to_html(
     kind_choices = {**{k: 0 for k in fresh.kind}, **kind_counts}
     category_counts = _category_counts(kind_counts)
     served = {row["perspective"] for row in summary.get("perspectives", [])}
+    heat_top = max((max(row, default=0) for row in heat["aligned_okrs"]), default=0)
+    heat_class, heat_style = _heat_classes(heat["aligned_okrs"], heat_top)
     return (
         _environment()
         .get_template("report.html.j2")
@@ -247,7 +273,8 @@ def to_html(
                 for kind, one, many in STORY
                 for n in [kind_counts.get(kind, 0)]
             ],
-            heat_top=max((max(row, default=0) for row in heat["aligned_okrs"]), default=0),
+            heat_class=heat_class,
+            heat_style=heat_style,
             kinds=[(k, kind_choices[k]) for k in KINDS if k in kind_choices],
             kind_descriptions={k: v.description for k, v in KINDS.items()},
             categories=sorted({**{c: 0 for c in fresh.category}, **category_counts}.items()),
