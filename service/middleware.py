@@ -16,7 +16,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alignment.bundle.text_rules import CONTROL, normal_id
-from service.errors import error_page, wants_page
+from service.error_nav import read_org_nav, read_signed_in
+from service.errors import ORG_IN_PATH, error_page, wants_page
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 SECURITY_HEADERS = [
@@ -55,7 +56,7 @@ class EdgeMiddleware:
         send = self._decorated(scope, send, request_id)
 
         if problem := _url_problem(scope):
-            if page := _error_page(scope, problem):
+            if page := await _error_page(scope, problem):
                 await page(scope, receive, send)
                 return
             await respond(send, *json_error(422, "invalid", "the URL is not valid", [problem]))
@@ -165,12 +166,19 @@ def _url_problem(scope: Scope) -> dict[str, str] | None:
     return None
 
 
-def _error_page(scope: Scope, problem: dict[str, str]) -> Response | None:
+async def _error_page(scope: Scope, problem: dict[str, str]) -> Response | None:
     """A browser asking for a page gets the pages' error page, as for any other bad parameter
-    (`?severity=bogus`), not the API's JSON; None for everyone else."""
+    (`?severity=bogus`), not the API's JSON; None for everyone else.
+
+    Refused here, the URL reached no route and no sign-in check: the page checks the sign-in
+    itself, so a signed-in person keeps their header and their organization's nav, and
+    everyone else gets the page anyone gets (error_nav.read_signed_in)."""
     request = Request(scope)
     if not wants_page(request):
         return None
+    await read_signed_in(request)
+    found = ORG_IN_PATH.match(normal_path(scope.get("path", "")))
+    await read_org_nav(request, 422, found.group(1) if found else None)
     return error_page(request, 422, "the URL is not valid", [problem])
 
 

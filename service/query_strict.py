@@ -7,14 +7,21 @@ the last one, so `?kind=lag&kind=lead` listed the lead KPIs only.
 Pages stay lenient: browsers, bookmarks and mail links add parameters of their own (`?utm_*`,
 a stale `?decided=`), and a page refusing them helps no one. A page is a route left out of the
 API schema (the pages' routers and their forms' POSTs) or one answering HTML.
+
+The check runs after authorization (`permissions.authorize`, which include_router adds to every
+protected route) and before anything else the route depends on: a caller without valid
+credentials gets the 401 (a browser, the sign-in redirect) it gets without the parameter, so
+the answer to a request nobody authorized does not depend on its query. A public route has
+nothing before the check.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request
 from fastapi._compat import field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
@@ -84,27 +91,35 @@ def check_query(
         )
 
 
-class StrictQueryRoute(StrictJSONRoute):
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-        # Once per route. The route's own dependant: what include_router adds (authorize)
-        # declares no query parameter; the names the sign-in reads are allowed instead.
-        takes = declared_query(self.dependant)
-        allowed = frozenset(takes) | READ_BY_SIGN_IN
-        single = single_valued(self.dependant) | READ_BY_SIGN_IN
+@dataclass(frozen=True)
+class QueryCheck:
+    """The check of one route, as a dependency of it."""
 
-        # Before the handler, so before authorization: a refused URL costs no key check and no
-        # database work, and the names it lists are in /openapi.json for anyone anyway.
-        async def strict_query_handler(request: Request) -> Response:
-            check_query(request, allowed, takes, single)
-            return await handler(request)
+    takes: tuple[str, ...]
+    allowed: frozenset[str]
+    single: frozenset[str]
 
-        return strict_query_handler
+    @classmethod
+    def of(cls, dependant: Dependant) -> QueryCheck:
+        """For the route whose own dependant this is. What include_router adds (authorize)
+        declares no query parameter; the names the sign-in reads are allowed instead."""
+        takes = declared_query(dependant)
+        single = single_valued(dependant) | READ_BY_SIGN_IN
+        return cls(takes, frozenset(takes) | READ_BY_SIGN_IN, single)
+
+    # async: it reads only the URL, and FastAPI runs a plain `def` dependency in a thread.
+    async def __call__(self, request: Request) -> None:
+        check_query(request, self.allowed, self.takes, self.single)
 
 
 def refuse_unknown_queries(router: APIRouter) -> None:
-    """Give the router's JSON API routes `StrictQueryRoute`; its pages keep their class. Like
-    `json_body.read_bodies_strictly`, before the router is included (which builds handlers)."""
+    """Give the router's JSON API routes the check, as the first of their own dependencies:
+    an included route resolves what include_router adds (authorize) first, then the check, then
+    the route's own dependencies and parameters. Before the router is included (its routes'
+    handlers are built from their dependencies then); once per route, however many apps
+    include the router."""
     for route in router.routes:
-        if type(route) in (APIRoute, StrictJSONRoute) and not is_page(route):
-            route.__class__ = StrictQueryRoute
+        if type(route) not in (APIRoute, StrictJSONRoute) or is_page(route):
+            continue
+        if not any(isinstance(d.dependency, QueryCheck) for d in route.dependencies):
+            route.dependencies.insert(0, Depends(QueryCheck.of(route.dependant)))

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy.orm import Session
 
 from alignment import organizations, report
+from alignment.access import audit
 from alignment.access.principal import Principal, Role
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
@@ -74,7 +75,7 @@ def _org_row(
     responses={202: {"description": "No report yet: one is being built; the page reloads."}},
 )
 def report_page(
-    org_id: str, session: SessionDep, principal: CurrentPrincipal, view: ViewDep
+    org_id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, view: ViewDep
 ) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
     not the organization's picture), its findings filtered and paginated by the query (kept
@@ -87,7 +88,7 @@ def report_page(
     run = report.latest_run(session, org_id)
     job = None
     if run is None or _outdated(session, run):
-        job = _whole_org_report_job(session, org_id, principal)
+        job = _whole_org_report_job(session, org_id, principal, request)
     if run is None:
         return templating.page(
             "recomputing.html.j2",
@@ -131,14 +132,33 @@ def _report_links(principal: Principal) -> dict[str, bool]:
     }
 
 
-def _whole_org_report_job(session: Session, org_id: str, principal: Principal) -> Job:
+def _whole_org_report_job(
+    session: Session, org_id: str, principal: Principal, request: Request
+) -> Job:
     """The job building the organization's next whole report: the one already waiting, or a new
     one. A waiting job with parameters (filters, a date, one-off settings) answers someone's own
     question, not the organization's picture this page shows."""
     job = job_views.pending(session, org_id, "report")
     if job is None or job.params:
         job = enqueue(session, org_id, "report", {}, requested_by=principal.name).job
+        _audit_queued(session, principal, request, job)
     return job
+
+
+def _audit_queued(session: Session, principal: Principal, request: Request, job: Job) -> None:
+    """A GET that queued work wrote, as `POST /orgs/{org_id}/reports` does: its entry, which
+    `authorize` adds only for the write methods, in the same transaction as the job. It names
+    the job (as a create's entry names what it made). A page that served the stored run, or
+    showed the job already waiting, wrote nothing and has none."""
+    audit.record(
+        session,
+        principal,
+        f"{request.method} {request.scope['route'].path}",
+        org_id=job.org_id,
+        record=f"/jobs/{job.id}",
+        details={k: v for k, v in request.query_params.items() if k != "csrf"} or None,
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
 
 
 def _with_notice(page: Response, job_id: int) -> Response:
