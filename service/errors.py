@@ -329,7 +329,7 @@ def _ways_back(request: Request, principal: Any) -> list[dict[str, str]]:
     # one, and a link must not lead to a page its role may not open.
     found = ORG_IN_PATH.match(request.url.path)
     org_id = found.group(1) if found else None
-    if principal is not None and org_id == principal.org_id:
+    if principal is not None and org_id is not None and org_id == principal.org_id:
         for path, label in ORG_PAGES:
             rule = rule_for("GET", path)
             if rule is not None and principal.role in rule.roles:
