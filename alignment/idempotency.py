@@ -1,19 +1,28 @@
-"""Stored first responses of POSTs sent with an `Idempotency-Key`, for replay on retries.
+"""Stored first responses of POSTs sent with an `Idempotency-Key`, for replay on retries, and
+the fingerprint that tells a retry from another request.
 
-Each function is one short transaction of its own: the claim must be visible to a concurrent
-duplicate before the first request's work is done, and the stored answer must survive however
-the request's own transaction ends.
+Each storing function is one short transaction of its own: the claim must be visible to a
+concurrent duplicate before the first request's work is done, and the stored answer must
+survive however the request's own transaction ends.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from alignment.bundle.nesting import check_json_depth
+from alignment.errors import BundleInvalid
 from alignment.models import IdempotentRequest
+
+# Starts no byte form: those start with the path, and a path starts with "/".
+CANONICAL_FORM = b"canonical-json/v1"
 
 
 @dataclass(frozen=True)
@@ -72,3 +81,68 @@ def forget(sessions: sessionmaker[Session], scope: str, key: str) -> None:
                 IdempotentRequest.scope == scope, IdempotentRequest.key == key
             )
         )
+
+
+def request_hashes(path: str, query: bytes, body: bytes, *, json_body: bool) -> tuple[str, str]:
+    """(the hash a claim stores, the byte form's): a retry is the first request when the row
+    holds either. A JSON body (`json_body`: declared so) is compared as canonical JSON, so a
+    retry that spaces or orders its keys differently is still a retry; any other body, and a
+    JSON body that does not read cleanly, byte for byte. The byte form is also what every row
+    stored before canonical JSON holds, so their retries still replay (they expire in a day).
+    """
+    raw = hashlib.sha256(b"\n".join([path.encode(), query, body])).hexdigest()
+    canonical = canonical_json(body) if json_body else None
+    if canonical is None:
+        return raw, raw
+    digest = hashlib.sha256(CANONICAL_FORM)
+    for part in (path.encode(), query, canonical):  # lengths: no part runs into the next
+        digest.update(b"\n%d:" % len(part) + part)
+    return digest.hexdigest(), raw
+
+
+class _Number(str):
+    """A number as written: `1` and `1.0`, or two integers past a float's 53 bits, are
+    different requests to some reader (Python's types, a JSONB column), so never equal here."""
+
+
+def canonical_json(body: bytes) -> bytes | None:
+    """The body's JSON with keys sorted, no whitespace, strings escaped one way and numbers as
+    written; None when it is not JSON the service reads (not UTF-8, too deep, a key named twice:
+    refused by the app, and the last would pass for the same request as one without the twin).
+    """
+    try:
+        text = body.decode("utf-8-sig")  # as service/json_body.py reads it: a BOM is no change
+        check_json_depth(text, name="body")  # bounded recursion, here and below
+        document = json.loads(
+            text,
+            object_pairs_hook=_each_key_once,
+            parse_int=_Number,
+            parse_float=_Number,
+            parse_constant=_Number,  # NaN and Infinity, which Python's reader takes
+        )
+    except (ValueError, BundleInvalid, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
+    return _dump(document).encode("ascii")
+
+
+class _KeyTwice(ValueError):
+    pass
+
+
+def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise _KeyTwice
+    return found
+
+
+def _dump(value: Any) -> str:
+    if isinstance(value, _Number):
+        return value
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_dump(v)}" for k, v in sorted(value.items())) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_dump(item) for item in value) + "]"
+    # A string (escaped to ASCII, so one way for any code point, even a lone surrogate), or
+    # true, false, null.
+    return json.dumps(value)

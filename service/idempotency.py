@@ -1,5 +1,7 @@
 """`Idempotency-Key` on POSTs: the same key and body replays the first answer; the same key
 with another body is refused (422); concurrent duplicates run once, the others wait for it.
+A JSON body is the same when it is the same JSON (keys in any order, any spacing; numbers as
+written), any other body when its bytes are (alignment/idempotency.py `request_hashes`).
 
 Only a request whose credentials are valid claims or replays a key: the middleware checks them
 first, with the same lookup the app uses (`service.auth.authenticate`, which a moment later
@@ -24,6 +26,7 @@ import hashlib
 import json
 import re
 from datetime import timedelta
+from functools import partial
 
 from anyio import to_thread
 from sqlalchemy import text
@@ -74,15 +77,22 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         caller = _scope_of(principal)
-        request_hash = hashlib.sha256(
-            b"\n".join([scope["path"].encode(), scope.get("query_string", b""), body])
-        ).hexdigest()
+        # In a thread: a JSON body is parsed, and a bundle's may be megabytes.
+        request_hash, byte_hash = await to_thread.run_sync(
+            partial(
+                idempotency.request_hashes,
+                scope["path"],
+                scope.get("query_string", b""),
+                body,
+                json_body=_declares_json(headers),
+            )
+        )
 
         await to_thread.run_sync(_purge_expired, self.sessions, caller, key)
         if not await to_thread.run_sync(
             idempotency.claim, self.sessions, caller, key, request_hash
         ):
-            await self._replay(send, caller, key, request_hash)
+            await self._replay(send, caller, key, {request_hash, byte_hash})
             return
         status, response_headers, chunks = 500, [], []
 
@@ -134,14 +144,14 @@ class IdempotencyMiddleware:
                 count_failure(request)
                 return None
 
-    async def _replay(self, send: Send, caller: str, key: str, request_hash: str) -> None:
+    async def _replay(self, send: Send, caller: str, key: str, hashes: set[str]) -> None:
         waited = 0.0
         while True:
             stored = await to_thread.run_sync(idempotency.lookup, self.sessions, caller, key)
             if stored is None:  # the first attempt failed on our side and let go of the key
                 await respond(send, *_retry_later(key))
                 return
-            if stored.request_hash != request_hash:
+            if stored.request_hash not in hashes:
                 await respond(send, *_reused_key(key))
                 return
             if stored.status_code is not None:
@@ -154,6 +164,14 @@ class IdempotencyMiddleware:
                 return
             await asyncio.sleep(POLL_S)
             waited += POLL_S
+
+
+def _declares_json(headers: dict[bytes, bytes]) -> bool:
+    """A body sent as JSON, as the routes read one (service/routes/bundles.py `declared_json`):
+    compared as canonical JSON. CSV, YAML, a form, an undeclared body: byte for byte, since
+    what they mean depends on the route, which is not known yet."""
+    media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def _scope_of(principal: Principal) -> str:

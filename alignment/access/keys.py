@@ -100,7 +100,8 @@ def create_key(
 
 def active_key(session: Session, prefix: str) -> ApiKey | None:
     """The unrevoked key with this prefix, or None."""
-    # Row-level security admits exactly this key's row before any tenant is known.
+    # Row-level security admits exactly this key's row before any tenant is known, and lets
+    # that phase change only its stamps, last_used_at and signed_out_at (migration 0023).
     session.execute(
         text("select set_config(:name, :prefix, true)"), {"name": PREFIX_SETTING, "prefix": prefix}
     )
