@@ -25,7 +25,7 @@ from alignment.lock_bound import bound_lock_waits
 from alignment.tenancy import set_tenant_at_begin
 from service.auth import recently_checked, signed_in_ticket
 from service.deps import database_permit
-from service.permissions import authenticate_limited
+from service.login_limits import authenticate_limited
 from service.ratelimit import TooManyRequests
 
 log = logging.getLogger(__name__)

@@ -39,8 +39,8 @@ from alignment.access.principal import Principal
 from alignment.db import get_app_sessionmaker
 from alignment.errors import Unauthorized
 from service.auth import authenticate, recently_checked
+from service.login_limits import count_failure, failing_too_often
 from service.middleware import json_error, respond
-from service.permissions import count_failure, failing_too_often
 
 KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 WAIT_S, POLL_S = 30.0, 0.1

@@ -4,7 +4,7 @@ A route with no rule is refused (deny by default), and tests/service/test_access
 the app's route table, so a new route without a rule fails the suite before it ships.
 
 Order of checks: credentials (401; 429 before any lookup once one client address or one key
-prefix has failed too often: `authenticate_limited`), then the organization in the path
+prefix has failed too often: `login_limits.authenticate_limited`), then the organization in the path
 (another organization's records answer 404, exactly like records that do not exist), then the
 role (403), then a team lead's object checks (its own teams' OKRs, key results, check-ins and
 drafts).
@@ -21,17 +21,16 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from alignment.access import audit
-from alignment.access.keys import KEY_PATTERN
 from alignment.access.ownership import teams_touched
 from alignment.access.principal import Principal, Role
 from alignment.bundle.text_rules import normal_id
 from alignment.deletion_turns import take_turn
 from alignment.drafting.store import get_draft
-from alignment.errors import Forbidden, Invalid, NotFound, Unauthorized
+from alignment.errors import Forbidden, Invalid, NotFound
 from alignment.tenancy import set_tenant_at_begin
-from service.auth import TICKET, authenticate, recently_checked, signed_in_ticket
+from service.auth import recently_checked
 from service.deps import SessionDep
-from service.ratelimit import TooManyRequests
+from service.login_limits import authenticate_limited
 
 PLATFORM, ADMIN, OFFICE, LEAD, INTEGRATION = (
     Role.platform_admin,
@@ -224,71 +223,6 @@ def _as_the_route_reads(body: dict[str, Any]) -> dict[str, Any]:
             )
         out[name] = normal_id(value)
     return out
-
-
-def client_address(request: Request) -> str:
-    """The client's address as the server saw it: the peer's, or the one a proxy uvicorn trusts
-    passed on in X-Forwarded-For (uvicorn trusts only loopback unless FORWARDED_ALLOW_IPS says
-    otherwise; docs/security.md)."""
-    return request.client.host if request.client else "unknown"
-
-
-def attempt_names(request: Request, credential: str) -> list[str]:
-    """The failed-attempt buckets a credential spends from: the client's address, and that
-    address with the key's prefix (an API key's, or a page session ticket's; "-" for a
-    credential that names none)."""
-    address = client_address(request)
-    match = KEY_PATTERN.match(credential) or TICKET.match(credential)
-    return [f"address:{address}", f"pair:{address}|{match.group(1) if match else '-'}"]
-
-
-def _credential(request: Request) -> str | None:
-    """What `authenticate` would check: the Authorization header's token (whatever its form), or
-    the page session ticket; None when the request carries neither (a 401 that costs nothing)."""
-    header = request.headers.get("authorization")
-    if header is not None:
-        return header.partition(" ")[2].strip()
-    return signed_in_ticket(request)
-
-
-def count_failure(request: Request) -> None:
-    """A failed lookup made before the app's (the idempotency middleware's), counted once."""
-    credential = _credential(request)
-    if credential is not None:
-        request.app.state.failed_attempts.failed(attempt_names(request, credential))
-        request.state.failure_counted = True
-
-
-def failing_too_often(request: Request) -> bool:
-    """Whether `authenticate_limited` would refuse this request before its lookup."""
-    credential = _credential(request)
-    if credential is None:
-        return False
-    try:
-        request.app.state.failed_attempts.check(attempt_names(request, credential))
-    except TooManyRequests:
-        return True
-    return False
-
-
-def authenticate_limited(request: Request, session: Session) -> Principal:
-    """`authenticate`, refused with 429 before any lookup while the client's address, or that
-    address with the key's prefix, has failed too often (service/ratelimit.py: how often, why)."""
-    credential = _credential(request)
-    if credential is None:
-        return authenticate(request, session)
-    names = attempt_names(request, credential)
-    limiter = request.app.state.failed_attempts
-    if getattr(request.state, "failure_counted", False):
-        # The idempotency middleware's lookup failed and was counted: this one is the same
-        # refusal (a 401, even when it spent the last try), not a second failure.
-        return authenticate(request, session)
-    limiter.check(names)
-    try:
-        return authenticate(request, session)
-    except Unauthorized:
-        limiter.failed(names)
-        raise
 
 
 async def authorize(request: Request, session: SessionDep) -> Principal:

@@ -33,7 +33,7 @@ from service.auth import (
     session_ticket,
 )
 from service.deps import SessionDep
-from service.permissions import attempt_names
+from service.login_limits import attempt_names
 from service.templating import PAGE_CSP, page
 
 router = APIRouter(include_in_schema=False)
