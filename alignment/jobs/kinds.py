@@ -1,4 +1,5 @@
-"""What each kind of job does, and how it is scheduled."""
+"""How each kind of job is scheduled: serial per organization, deduplicated, its queue, its cap.
+What each kind does is in `handlers`."""
 
 from __future__ import annotations
 
