@@ -23,7 +23,7 @@ from alignment.bundle.io import load_file
 from alignment.bundle.validate import parse_labels
 from alignment.embed import VectorCache
 from alignment.embedder import Embedder
-from alignment.errors import Invalid
+from alignment.errors import BundleInvalid, Invalid
 from alignment.imports import import_document
 from alignment.scoring import reads as link_reads
 from alignment.scoring.org_documents import load_docs
@@ -225,7 +225,7 @@ def read_labels(pairs: Sequence[tuple[Path, Path]]) -> list[dict[str, Any]]:
     labels file naming an OKR its bundle lacks is reported in seconds, not after the scoring."""
     out = []
     for bundle_path, labels_path in pairs:
-        labels = parse_labels(load_file(labels_path)).model_dump(mode="json")
+        labels = _labels(labels_path)
         document = load_file(bundle_path)
         okrs = document.get("okrs") if isinstance(document, dict) else None
         known = {o.get("id") for o in okrs or [] if isinstance(o, dict)}
@@ -237,6 +237,23 @@ def read_labels(pairs: Sequence[tuple[Path, Path]]) -> list[dict[str, Any]]:
             )
         out.append(labels)
     return out
+
+
+def _labels(path: Path) -> dict[str, Any]:
+    """A labels file, parsed and checked; every error names the file (the rules' own say only
+    "labels file rejected", and a run reads several)."""
+    try:
+        document = load_file(path)
+    except OSError as exc:
+        raise Invalid(f"cannot read the labels file {path}: {exc.strerror or exc}") from exc
+    try:
+        return parse_labels(document).model_dump(mode="json")
+    except BundleInvalid as exc:
+        swapped = isinstance(document, dict) and "organization" in document
+        said = "it is a bundle: give BUNDLE LABELS pairs, in that order" if swapped else ""
+        raise BundleInvalid(
+            f"{path}: {exc.message}{f' ({said})' if said else ''}", details=exc.details
+        ) from exc
 
 
 def pairs_from_args(paths: Sequence[Path]) -> list[tuple[Path, Path]]:

@@ -19,6 +19,7 @@ from alignment.errors import DomainError
 from service.commands import drafts, run, scoring
 from service.commands.common import fail, progress_bar
 from service.commands.console import RICH_ON_A_TERMINAL, err, out
+from service.commands.cut_short import CommandLine, guard_stdout
 from service.commands.database import db_app, prepare_database
 from service.commands.evals import eval_app
 from service.commands.ids import Org
@@ -27,6 +28,7 @@ from service.commands.report import check_output, report_cmd
 from service.commands.review import review_app
 
 app = typer.Typer(
+    cls=CommandLine,  # Ctrl-C and a failed stdout end in one line (service/commands/cut_short.py)
     help="Golden Thread: keep the line from strategy to daily work visible.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -120,6 +122,10 @@ def main() -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     # "Loading SentenceTransformer model from ..." on every command that embeds: noise.
     logging.getLogger("sentence_transformers").setLevel(logging.WARNING)
+    # Torch logs its cache statistics as it exits, after "interrupted: ..." when Ctrl-C
+    # lands while the model loads.
+    logging.getLogger("torch").setLevel(logging.WARNING)
+    guard_stdout()
     app()
 
 

@@ -44,6 +44,7 @@ else:  # pragma: no cover - older SDKs
 _UNSUPPORTED = ("minLength", "maxLength", "default")
 _LC_MESSAGE = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
 REFUSAL_KEPT = 500  # characters of a refusal kept in the reason
+PROVIDER_SAID_KEPT = 300  # characters of a provider's error message kept in the details
 
 
 def provider_schema(schema: type[BaseModel]) -> dict[str, Any]:
@@ -145,6 +146,7 @@ class OpenAIChatModel:
     def __init__(self, settings: LLMSettings) -> None:
         if not settings.base_url:
             raise ValueError("OpenAIChatModel needs GOLDENTHREAD_LLM_BASE_URL")
+        _require_url(settings.base_url)
         self.settings = settings
         self.model_name = settings.model
         key = settings.api_key.get_secret_value() if settings.api_key else "unused"
@@ -182,7 +184,11 @@ class OpenAIChatModel:
         except openai.APIConnectionError as exc:
             raise self._down("could not be reached", exc) from exc
         except openai.APIStatusError as exc:
-            raise self._down(f"answered HTTP {exc.status_code}", exc) from exc
+            # The client retries only these (and what the provider marks retryable).
+            retried = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+            marked = exc.response.headers.get("x-should-retry")
+            retried = marked == "true" if marked in ("true", "false") else retried
+            raise self._down(f"answered HTTP {exc.status_code}", exc, retried=retried) from exc
         except openai.OpenAIError as exc:
             raise self._down(f"failed ({type(exc).__name__})", exc, retried=False) from exc
         except (ValueError, LookupError, TypeError) as exc:
@@ -241,10 +247,31 @@ class OpenAIChatModel:
         LLM_CALLS.labels(type(exc).__name__).inc()
         retries = self.settings.max_retries
         after = f" (after {retries} retr{'y' if retries == 1 else 'ies'})" if retried else ""
+        details = {"provider": redacted(self.settings.base_url)}
+        said = self._provider_said(exc)
+        if said:
+            details["provider_message"] = said
+        details["error"] = type(exc).__name__
         return Unavailable(
-            f"the LLM provider {what}{after}; nothing was drafted or stored",
-            details={"provider": redacted(self.settings.base_url), "error": type(exc).__name__},
+            f"the LLM provider {what}{after}; nothing was drafted or stored", details=details
         )
+
+    def _provider_said(self, exc: Exception) -> str | None:
+        """The provider's own reason ("Incorrect API key provided", "The model ... does not
+        exist"), in its words: the body's `error.message` (the SDK hands on the `error` object
+        of OpenAI's answers; gateways may send it whole, or send plain text). Cut short, and
+        never with the configured key, should a gateway repeat it."""
+        body = getattr(exc, "body", None)
+        if isinstance(body, dict):
+            body = body.get("error", body)
+            body = body.get("message") if isinstance(body, dict) else body
+        if not isinstance(body, str) or not body.strip():
+            return None
+        said = " ".join(body.split())
+        key = self.settings.api_key.get_secret_value() if self.settings.api_key else ""
+        if len(key) >= 8:
+            said = said.replace(key, "***")
+        return said[:PROVIDER_SAID_KEPT]
 
 
 Answer = tuple[str, Usage | None, str, str | None]  # text, usage (None: unreported), model, stop
@@ -277,6 +304,25 @@ def _cut_short(exc: openai.OpenAIError, max_tokens: int | None, default_model: s
     usage = completion.usage
     counted = Usage(usage.prompt_tokens, usage.completion_tokens) if usage else None
     return text, counted, completion.model or default_model, why
+
+
+def _require_url(url: str) -> None:
+    """A base URL the client can call at all: "not-a-url" or "localhost:11434" (no scheme)
+    would only fail at the first call, as "could not be reached", which sends a person to
+    look for a network problem instead of at the setting."""
+    parts = urlsplit(url)
+    try:
+        _ = parts.port  # raises for "localhost:abc"
+        port_readable = True
+    except ValueError:
+        port_readable = False
+    if parts.scheme not in ("http", "https") or not parts.hostname or not port_readable:
+        # The value itself is not repeated: this message also reaches API callers and failed
+        # jobs, and a key pasted into the wrong setting would be shown to them.
+        raise Unavailable(
+            "GOLDENTHREAD_LLM_BASE_URL is not a URL; it needs http:// or https:// and a host, "
+            "e.g. https://api.openai.com/v1 or http://localhost:11434/v1"
+        )
 
 
 def redacted(url: str | None) -> str | None:

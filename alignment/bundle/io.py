@@ -35,9 +35,9 @@ def decode(raw: bytes | str, *, name: str) -> str:
 
 
 class _RepeatedKey(ValueError):
-    def __init__(self, key: object, line: int | None = None) -> None:
+    def __init__(self, key: object, line: int | None = None, column: int | None = None) -> None:
         super().__init__(key)
-        self.key, self.line = key, line
+        self.key, self.line, self.column = key, line, column
 
 
 def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -48,6 +48,47 @@ def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         seen: set[str] = set()
         raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
     return found
+
+
+def _repeat_at(text: str) -> int | None:
+    """Where in JSON `text` the key `_each_key_once` refused is named the second time.
+
+    json.loads tells the hook no positions, so the text is walked again (only on this error):
+    the first object to close with a repeated key is the one the hook saw first, and its first
+    key named before in it is the one refused. Everything up to that object's end parsed."""
+    keys: list[tuple[set[str], int | None] | None] = []  # per open object; None for an array
+    key_next = False
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if char == '"':
+            value, end = json.decoder.scanstring(text, i + 1)
+            top = keys[-1] if keys else None
+            if key_next and top is not None:
+                seen, repeat = top
+                if repeat is None and value in seen:
+                    keys[-1] = (seen, i)
+                seen.add(value)
+                key_next = False
+            i = end
+            continue
+        if char == "{":
+            keys.append((set(), None))
+            key_next = True
+        elif char == "[":
+            keys.append(None)
+        elif char in "}]":
+            closed = keys.pop() if keys else None
+            if closed is not None and closed[1] is not None:
+                return closed[1]
+        elif char == ",":
+            key_next = bool(keys) and keys[-1] is not None
+        i += 1
+    return None
+
+
+def _line_column(text: str, at: int) -> tuple[int, int]:
+    return text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
 
 
 # Python reads no decimal integer past 4,300 digits (a ValueError deep in the parser), and no
@@ -68,8 +109,7 @@ def _json_int(text: str) -> int:
 
 
 def _long_number(name: str, text: str, number: str) -> BundleInvalid:
-    at = text.find(number)
-    line, column = text.count("\n", 0, at) + 1, at - text.rfind("\n", 0, at)
+    line, column = _line_column(text, text.find(number))
     return BundleInvalid(
         f"{name} holds a number too long to read",
         details=[
@@ -96,7 +136,8 @@ class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: 
                     key_node.start_mark,
                 )
             if key in seen:
-                raise _RepeatedKey(key, key_node.start_mark.line + 1)
+                mark = key_node.start_mark
+                raise _RepeatedKey(key, mark.line + 1, mark.column + 1)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -152,15 +193,16 @@ class _QuotingDumper(yaml.SafeDumper):
 _add_core_resolvers(_QuotingDumper)
 
 
-def _repeated(name: str, key: object, line: int | None) -> BundleInvalid:
-    where = f"line {line}: " if line else ""
+def _repeated(name: str, exc: _RepeatedKey) -> BundleInvalid:
+    where = f"line {exc.line}, column {exc.column}" if exc.line else ""
     return BundleInvalid(
-        f"{name} names the key {key!r} twice in one object",
+        f"{name} names the key {exc.key!r} twice in one object"
+        + (f", the second time at {where}" if where else ""),
         details=[
             {
                 "path": "$",
-                "message": f"{where}{key!r} appears twice in one object; keep one (the first "
-                "would otherwise be dropped without a word)",
+                "message": f"{f'{where}: ' if where else ''}{exc.key!r} appears twice in one "
+                "object; keep one (the first would otherwise be dropped without a word)",
             }
         ],
     )
@@ -187,7 +229,10 @@ def load_document(raw: bytes | str, *, name: str = "bundle", json_only: bool = F
         try:
             return json.loads(text, object_pairs_hook=_each_key_once, parse_int=_json_int)
         except _RepeatedKey as exc:
-            raise _repeated(name, exc.key, None) from exc
+            at = _repeat_at(text)
+            if at is not None:
+                exc.line, exc.column = _line_column(text, at)
+            raise _repeated(name, exc) from exc
         except _LongNumber as exc:
             raise _long_number(name, text, exc.text) from exc
         except json.JSONDecodeError as exc:
@@ -209,7 +254,7 @@ def _load_yaml(text: str, *, name: str) -> Any:
         check_yaml_events(text, name=name)
         return yaml.load(text, Loader=_UniqueKeyLoader)
     except _RepeatedKey as exc:
-        raise _repeated(name, exc.key, exc.line) from exc
+        raise _repeated(name, exc) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -7,6 +7,7 @@ assembles them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import NoReturn, TypeVar
 
@@ -36,8 +37,12 @@ def fail(exc: DomainError, options: Mapping[str, str] | None = None) -> NoReturn
             path = _option(str(item.get("path", "")), names) if isinstance(item, dict) else ""
             message = item.get("message", item) if isinstance(item, dict) else item
             err.print(f"  {path}: {message}")
+    elif isinstance(exc.details, dict):  # named facts ("provider", "limit"): one line each
+        for key, value in exc.details.items():
+            shown = value if isinstance(value, str) else json.dumps(value, default=str)
+            err.print(f"  {str(key).replace('_', ' ')}: {shown}", markup=False, highlight=False)
     elif exc.details:
-        err.print(f"  {exc.details}")
+        err.print(f"  {exc.details}", markup=False, highlight=False)
     raise typer.Exit(code=2)
 
 

@@ -64,11 +64,24 @@ def settings_or_exit():
         return get_settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+            f"{_variable(exc.title, e['loc']) or 'settings'}: {e['msg']}" for e in exc.errors()
         )
         environment_error(f"invalid setting: {problems}")
     except ValueError as exc:  # a check across settings (e.g. placeholder secrets)
         environment_error(f"invalid settings: {_first_line(exc)}")
+
+
+def _variable(group: str, loc: tuple) -> str:
+    """The environment variable a person set ("GOLDENTHREAD_PAGE_LIMIT_MAX"), not the field
+    it fills ("page_limit_max"); a field with an alias is named by it already."""
+    from alignment import settings
+
+    fields = getattr(getattr(settings, group, None), "model_fields", {})
+    name = str(loc[0]) if loc else ""
+    if name in fields and not fields[name].validation_alias:
+        prefix = getattr(settings, group).model_config.get("env_prefix", "")
+        name = f"{prefix}{name}".upper()
+    return ".".join([name, *map(str, loc[1:])])
 
 
 def environment_error(message: str) -> NoReturn:

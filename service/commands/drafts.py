@@ -19,6 +19,8 @@ from alignment.drafting.store import KINDS, STATUSES
 from alignment.errors import BundleInvalid
 from service.commands.common import audited_as, operator, run_in_transaction
 from service.commands.console import out
+from service.commands.cut_short import kept
+from service.commands.database import settings_or_exit
 from service.commands.ids import Org, as_stored
 
 drafts_app = typer.Typer(
@@ -52,7 +54,7 @@ def _show(draft: dict[str, Any]) -> None:
         f"team={draft['team'] or '-'} {serves} cycle={draft['cycle']}"
     )
     if draft.get("dismissed_at"):
-        when = draft["dismissed_at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+        when = _when(draft["dismissed_at"])
         out.print(f"  dismissed by {draft['dismissed_by']} at {when}", markup=False)
     out.print(
         f"  {p['drafter']} / {p['model']}, prompt {p['prompt']['id']} v{p['prompt']['version']}, "
@@ -86,6 +88,15 @@ def _status(draft: dict[str, Any]) -> str:
     """The status, and whether someone set the (failed) draft aside: dismissing keeps the
     status, which says what the drafting produced."""
     return f"{draft['status']}, dismissed" if draft.get("dismissed_at") else draft["status"]
+
+
+def _stored(draft: dict[str, Any], org: str) -> None:
+    """A new draft is stored, its tokens spent: shown again by `drafts show`, not drafted anew,
+    should printing it fail or be cut short."""
+    kept(
+        f"draft {draft['id']} is stored: `goldenthread drafts show {draft['id']} --org {org}` "
+        "shows it again"
+    )
 
 
 def _exit_if_failed(draft: dict[str, Any]) -> None:
@@ -157,6 +168,7 @@ def suggest_cmd(
         ),
         options=OPTIONS,
     )
+    _stored(draft, org)
     _emit(draft, as_json, _show)
     _exit_if_failed(draft)
 
@@ -190,6 +202,7 @@ def summarize_cmd(
         ),
         options=OPTIONS,
     )
+    _stored(draft, org)
     _emit(draft, as_json, _show)
     _exit_if_failed(draft)
 
@@ -210,14 +223,13 @@ def list_cmd(
     """List an organization's drafts, newest first (dismissed ones too, marked, as the API
     lists them: only the team page leaves them out)."""
     from alignment.drafting import store
-    from alignment.settings import get_settings
 
     for name, value, known in (("--status", status, STATUSES), ("--kind", kind, KINDS)):
         if value is not None and value not in known:
             raise typer.BadParameter(
                 f"{value!r} is none of {', '.join(known)}", param_hint=f"'{name}'"
             )
-    largest = get_settings().service.page_limit_max
+    largest = settings_or_exit().service.page_limit_max  # a malformed one: said, as elsewhere
     if limit > largest:
         raise typer.BadParameter(
             f"{limit} is above the largest page, {largest} (GOLDENTHREAD_PAGE_LIMIT_MAX)",
@@ -279,24 +291,25 @@ def approve_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Approve a pending draft; a suggestion's OKRs are created (once)."""
-    from alignment.drafting import approve
+    from alignment.drafting import approve, store
 
     payload = _edited(edited) if edited else None
     decider = operator()
-    result = run_in_transaction(
+
+    def work(s: Any) -> tuple[str | None, dict[str, Any]]:
+        draft = store.get_draft(s, org, draft_id, lock=True)
+        again = None
+        if draft.status in approve.APPROVED and not approve.edits_differ(s, draft, payload):
+            verb = "approved with edits" if draft.status == "edited_and_approved" else "approved"
+            again = _already(s, draft, verb, "nothing new was created")
         # The operator, on the database's machine, defines cycles as an admin does.
-        lambda s: audited_as(
-            s,
-            org,
-            "drafts approve",
-            draft_id,
-            approve.approve_draft(
-                s, org, draft_id, decided_by=decider, edited=payload, may_define_cycle=True
-            ),
-        ),
-        options=OPTIONS,
-    )
-    _emit(result, as_json, _show_decided)
+        result = approve.approve_draft(
+            s, org, draft_id, decided_by=decider, edited=payload, may_define_cycle=True
+        )
+        return again, result if again else audited_as(s, org, "drafts approve", draft_id, result)
+
+    again, result = run_in_transaction(work, options=OPTIONS)
+    _emit(result, as_json, lambda r: _said(again) if again else _show_decided(r))
 
 
 def _edited(path: Path) -> dict[str, Any]:
@@ -353,7 +366,7 @@ def reject_cmd(
     as_json: AsJson = False,
 ) -> None:
     """Reject a pending draft; it is kept, with the reason."""
-    from alignment.drafting import approve
+    from alignment.drafting import approve, store
     from alignment.drafting.schemas import RejectRequest
 
     try:
@@ -361,17 +374,17 @@ def reject_cmd(
     except ValidationError as exc:
         raise _bad_request(exc, {"reason": "'--reason'"}) from exc
     decider = operator()
-    result = run_in_transaction(
-        lambda s: audited_as(
-            s,
-            org,
-            "drafts reject",
-            draft_id,
-            approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason),
-        ),
-        options=OPTIONS,
-    )
-    _emit(result, as_json, _show)
+
+    def work(s: Any) -> tuple[str | None, dict[str, Any]]:
+        draft = store.get_draft(s, org, draft_id, lock=True)
+        again = None
+        if draft.status == "rejected" and not approve.reason_differs(s, draft, reason):
+            again = _already(s, draft, "rejected", "nothing changed")
+        result = approve.reject_draft(s, org, draft_id, decided_by=decider, reason=reason)
+        return again, result if again else audited_as(s, org, "drafts reject", draft_id, result)
+
+    again, result = run_in_transaction(work, options=OPTIONS)
+    _emit(result, as_json, lambda r: _said(again) if again else _show(r))
 
 
 @drafts_app.command("dismiss")
@@ -395,4 +408,24 @@ def dismiss_cmd(
         ),
         options=OPTIONS,
     )
-    _emit(result, as_json, _show)
+    _emit(result, as_json, _show)  # dismissed again: the first dismissal's who and when
+
+
+def _already(session: Any, draft: Any, verb: str, unchanged: str) -> str:
+    """A decision asked for again, said as the review page says it: what stands, by whom and
+    when. Nothing is recorded or audited again; the first decision's name and time stay.
+    (`--json` prints the draft as it stands, as the API answers a retry.)"""
+    from alignment.drafting import store
+
+    last = store.decisions(session, draft.org_id, draft.id)[-1]
+    said = f"draft {draft.id} already {verb} (by {last.decided_by} at {_when(last.decided_at)})"
+    created = f" (it created {', '.join(last.created_records)})" if last.created_records else ""
+    return f"{said}; {unchanged}{created}"
+
+
+def _when(at: Any) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _said(line: str | None) -> None:
+    out.print(line, markup=False, highlight=False)

@@ -128,6 +128,8 @@ def eval_report(
 
 def require_files(paths: list[Path]) -> None:
     for path in paths:
+        if path.is_dir():
+            raise DomainError(f"{path}: a directory, not a file")
         if not path.is_file():
             raise DomainError(f"{path}: no such file")
 

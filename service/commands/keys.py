@@ -20,6 +20,7 @@ from alignment.access.principal import Role
 from alignment.errors import DomainError, NotFound
 from service.commands.common import audited, fail, operator, text_option
 from service.commands.console import out
+from service.commands.cut_short import kept
 from service.commands.database import prepare_database
 from service.commands.ids import as_stored
 
@@ -63,12 +64,17 @@ def create_cmd(
             shown = {**api_keys.render_key(row), "key": raw}
     except DomainError as exc:
         fail(exc, OPTIONS)
+    revoke = f"goldenthread keys revoke {shown['prefix']}" + (f" --org {org}" if org else "")
+    # Only its hash is kept: a key whose secret never reached anyone can only be revoked.
+    kept(
+        f"key {shown['prefix']} is created; if its secret was not shown, revoke it "
+        f"(`{revoke}`) and create another"
+    )
     if as_json:
         out.print_json(json.dumps(shown, default=str))
         return
     out.print(f"{shown['role']} key for {shown['org_id'] or 'the platform'} ({shown['name']}):")
     out.print(raw, highlight=False, soft_wrap=True)
-    revoke = f"goldenthread keys revoke {shown['prefix']}" + (f" --org {org}" if org else "")
     out.print(f"[dim]Shown once: store it now. Revoke with `{revoke}`.[/]")
 
 

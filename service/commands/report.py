@@ -12,6 +12,7 @@ import typer
 from alignment.errors import DomainError
 from service.commands.common import fail, progress_bar
 from service.commands.console import err
+from service.commands.cut_short import kept
 from service.commands.database import prepare_database
 from service.commands.ids import Org, as_stored
 
@@ -147,6 +148,11 @@ def _build(org, filters, day, fmt: str, render, output: Path | None) -> None:
             bar.update(task, description=f"report #{run.number} {done}", completed=1, total=1)
     except DomainError as exc:
         fail(exc)
+    if render is not None:  # its output may yet fail or be cut short: say how to get it again
+        kept(
+            f"report #{run.number} for {org} is stored: `goldenthread report --org {org} "
+            f"--run {run.number} --format {fmt}` writes it again"
+        )
     if run.reused:
         built = run.created_at.strftime("%Y-%m-%d %H:%M")
         err.print(

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -83,16 +84,19 @@ def confirm_cmd(
     org: Org,
 ) -> None:
     """The OKR serves this objective."""
-    decided = run_in_transaction(
-        lambda session: audited_as(
-            session,
-            org,
-            "review confirm",
-            f"{okr}/{objective}",
-            review.confirm(session, org, okr, objective, decided_by=operator()),
-        ),
-        options=OPTIONS,
-    )
+
+    def work(session: Session) -> dict | str:
+        standing = review.standing_decision(session, org, okr, objective)
+        if standing is not None and standing.verdict == "confirmed":
+            by = _by(standing.decided_by, standing.decided_at)
+            return f"{okr} already serves {objective} (confirmed by {by}); nothing changed"
+        decided = review.confirm(session, org, okr, objective, decided_by=operator())
+        return audited_as(session, org, "review confirm", f"{okr}/{objective}", decided)
+
+    decided = run_in_transaction(work, options=OPTIONS)
+    if isinstance(decided, str):
+        out.print(decided, markup=False, highlight=False)
+        return
     out.print(f"{okr} serves {objective} (confirmed by {operator()})")
     if decided.get("rescoring_job"):
         out.print(
@@ -111,7 +115,13 @@ def reject_cmd(
 ) -> None:
     """The OKR serves none of its candidates: it is an orphan."""
 
-    def work(session: Session) -> list[dict]:
+    def work(session: Session) -> list[dict] | str:
+        orphan = review.orphan_decision(session, org, okr)
+        # With another note it is a new decision, recorded as one; the same again changes nothing.
+        if orphan is not None and note in (None, _orphan_note(session, org, okr, orphan)):
+            rejected = ", ".join([*orphan["candidates"], *orphan["declared"]])
+            by = _by(orphan["decided_by"], orphan["decided_at"])
+            return f"{okr}: already an orphan (rejected {rejected} by {by}); nothing changed"
         try:
             rejected = review.reject(session, org, okr, decided_by=operator(), note=note)
             return audited_as(session, org, "review reject", okr, rejected)
@@ -120,15 +130,44 @@ def reject_cmd(
                 raise
             # The API's advice names no command: this command line has none for one link.
             raise Invalid(
-                f"OKR {okr!r} is aligned, not awaiting review: `review reject` decides only "
-                f"the OKRs `goldenthread review list --org {org}` shows. To reject one of its "
-                f'links, POST {{"verdict": "rejected"}} to '
+                f"OKR {okr!r} is {_aligned(session, org, okr)}, not awaiting review: "
+                f"`review reject` decides only the OKRs `goldenthread review list --org {org}` "
+                f'shows. To reject one of its links, POST {{"verdict": "rejected"}} to '
                 f"/orgs/{org}/okrs/{okr}/links/OBJECTIVE/feedback",
                 details=exc.details,
             ) from None
 
     rejected = run_in_transaction(work, options=OPTIONS)
+    if isinstance(rejected, str):
+        out.print(rejected, markup=False, highlight=False)
+        return
     out.print(f"{okr}: rejected {', '.join(r['objective_id'] for r in rejected)}; now an orphan")
+
+
+def _by(decided_by: str, decided_at: datetime) -> str:
+    """Who made a standing decision and when. A decision asked for again is said so, as the
+    review page says it, and neither recorded nor audited again: the first one's name and time
+    stay (the audit log would otherwise show a second decision nobody needed to make)."""
+    return f"{decided_by} at {decided_at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _orphan_note(session: Session, org: str, okr: str, orphan: dict[str, Any]) -> str | None:
+    """The note kept with an orphan decision (one note on every link it rejected)."""
+    from alignment.models import LinkFeedback
+
+    key = {"org_id": org, "okr_id": okr, "objective_id": orphan["candidates"][0]}
+    row = session.get(LinkFeedback, key)
+    return row.note if row is not None else None
+
+
+def _aligned(session: Session, org: str, okr: str) -> str:
+    """ "aligned", and who confirmed which objective when a person did."""
+    confirmed = [d for d in review.standing_on_okr(session, org, okr) if d.verdict == "confirmed"]
+    if not confirmed:
+        return "aligned"
+    latest = confirmed[0]  # newest first
+    by = _by(latest.decided_by, latest.decided_at)
+    return f"aligned (confirmed as serving {latest.objective_id} by {by})"
 
 
 @review_app.command("check-ins")
@@ -164,16 +203,23 @@ def check_in_cmd(
     ] = None,
 ) -> None:
     """Decide a check-in: is it about its OKR?"""
-    decided = run_in_transaction(
-        lambda session: audited_as(
-            session,
-            org,
-            "review check-in",
-            check_in,
-            check_in_review.decide(
-                session, org, check_in, verdict=verdict, decided_by=operator(), note=note
-            ),
-        ),
-        options=OPTIONS,
-    )
+
+    def work(session: Session) -> dict | str:
+        standing = check_in_review.standing_verdict(session, org, check_in)
+        if standing is not None:
+            row, stood = standing
+            # As `review reject`: another note is a new decision.
+            if stood.verdict == verdict and note in (None, stood.note):
+                by = _by(stood.decided_by, stood.decided_at)
+                said = f"{check_in} under {row.okr_id}: already {verdict} (decided by {by})"
+                return f"{said}; nothing changed"
+        decided = check_in_review.decide(
+            session, org, check_in, verdict=verdict, decided_by=operator(), note=note
+        )
+        return audited_as(session, org, "review check-in", check_in, decided)
+
+    decided = run_in_transaction(work, options=OPTIONS)
+    if isinstance(decided, str):
+        out.print(decided, markup=False, highlight=False)
+        return
     out.print(f"{check_in} under {decided['okr_id']}: {verdict} (decided by {operator()})")

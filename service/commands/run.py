@@ -14,6 +14,7 @@ from alignment import db
 from alignment.bundle.io import load_file
 from service.commands.common import progress_bar
 from service.commands.console import err
+from service.commands.cut_short import kept, stop_watching
 from service.commands.database import prepare_database, settings_or_exit
 from service.commands.keys import write_demo_keys
 from service.commands.report import build_whole_report
@@ -55,6 +56,7 @@ def _serve(host: str | None, port: int | None, workers: int, *, starts_embedded:
 
     pgdata = get_settings().database.data_dir / "pgdata"
     prepare_database()
+    stop_watching()
     settings = get_settings().service
     host, port = host or settings.host, port or settings.port
     # Loaded now, not by the first request that needs it (a few seconds on this machine).
@@ -136,6 +138,7 @@ def worker_cmd(
     from service.observability import configure_json_logs
 
     prepare_database()
+    stop_watching()
     priority.lower_priority()  # before the warm-up starts torch's threads: they inherit it
     priority.lower_backend_priority(db.get_engine())
     get_embedder().encode(["warm up"])
@@ -175,6 +178,10 @@ def demo(
     else:
         state = "loaded for the first time"
     err.print(f"sample organization [bold]{summary.organization}[/]: {state}")
+    kept(
+        f"the sample organization {summary.organization} is loaded; `goldenthread demo` "
+        "again finishes the rest (it is safe to repeat)"
+    )
     score_cmd(org=summary.organization)
     build_whole_report(summary.organization)
     _print_demo_keys(summary.organization)
