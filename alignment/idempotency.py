@@ -83,15 +83,21 @@ def forget(sessions: sessionmaker[Session], scope: str, key: str) -> None:
         )
 
 
+CANONICAL_MAX_BYTES = 1 << 20
+
+
 def request_hashes(path: str, query: bytes, body: bytes, *, json_body: bool) -> tuple[str, str]:
     """(the hash a claim stores, the byte form's): a retry is the first request when the row
     holds either. A JSON body (`json_body`: declared so) is compared as canonical JSON, so a
-    retry that spaces or orders its keys differently is still a retry; any other body, and a
-    JSON body that does not read cleanly, byte for byte. The byte form is also what every row
-    stored before canonical JSON holds, so their retries still replay (they expire in a day).
+    retry that spaces or orders its keys differently is still a retry; any other body, a JSON
+    body over a megabyte, and one that does not read cleanly, byte for byte. The byte form is
+    also what every row stored before canonical JSON holds, so their retries still replay (they
+    expire in a day).
     """
     raw = hashlib.sha256(b"\n".join([path.encode(), query, body])).hexdigest()
-    canonical = canonical_json(body) if json_body else None
+    # Past a megabyte a body is a bundle, sent by a program that retries the same bytes; the
+    # canonical form of one costs seconds of a process's one interpreter lock at 64 MiB.
+    canonical = canonical_json(body) if json_body and len(body) <= CANONICAL_MAX_BYTES else None
     if canonical is None:
         return raw, raw
     digest = hashlib.sha256(CANONICAL_FORM)

@@ -31,6 +31,7 @@ from functools import partial
 from anyio import to_thread
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -84,7 +85,7 @@ class IdempotencyMiddleware:
                 scope["path"],
                 scope.get("query_string", b""),
                 body,
-                json_body=_declares_json(headers),
+                json_body=_declares_json(scope),
             )
         )
 
@@ -166,11 +167,12 @@ class IdempotencyMiddleware:
             waited += POLL_S
 
 
-def _declares_json(headers: dict[bytes, bytes]) -> bool:
+def _declares_json(scope: Scope) -> bool:
     """A body sent as JSON, as the routes read one (service/routes/bundles.py `declared_json`):
     compared as canonical JSON. CSV, YAML, a form, an undeclared body: byte for byte, since
-    what they mean depends on the route, which is not known yet."""
-    media = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+    what they mean depends on the route, which is not known yet. The first `Content-Type`
+    header, as Starlette and the routes read it, when a request sends two."""
+    media = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
     return media == "application/json" or media.endswith("+json")
 
 

@@ -182,3 +182,24 @@ def test_the_canonical_hash_covers_the_address_and_never_meets_a_byte_form() -> 
     assert request_hashes("/x", b"", body, json_body=False) == (byte_form, byte_form)
     assert request_hashes("/y", b"", body, json_body=True)[0] != stored
     assert request_hashes("/x", b"dry_run=true", body, json_body=True)[0] != stored
+
+
+def test_a_json_body_over_a_megabyte_keeps_its_bytes() -> None:
+    small = json.dumps({"items": ["x" * 100] * 10}).encode()
+    large = json.dumps({"items": ["x" * 100] * 11_000}).encode()  # about 1.2 MB
+    stored, byte_form = request_hashes("/x", b"", small, json_body=True)
+    assert stored != byte_form
+    stored, byte_form = request_hashes("/x", b"", large, json_body=True)
+    assert stored == byte_form
+
+
+def test_the_first_content_type_decides_as_the_routes_read_it() -> None:
+    from service.idempotency import _declares_json
+
+    def scope(*types: bytes) -> dict:
+        return {"type": "http", "headers": [(b"content-type", t) for t in types]}
+
+    assert _declares_json(scope(b"application/json; charset=utf-8"))
+    assert not _declares_json(scope(b"text/csv", b"application/json"))
+    assert _declares_json(scope(b"application/json", b"text/csv"))
+    assert not _declares_json(scope())
