@@ -19,7 +19,7 @@ from alignment.errors import DomainError
 from service.commands import drafts, run, scoring
 from service.commands.common import fail, progress_bar
 from service.commands.console import RICH_ON_A_TERMINAL, err, out
-from service.commands.cut_short import CommandLine, guard_stdout
+from service.commands.cut_short import CommandLine, run_guarded
 from service.commands.database import db_app, prepare_database
 from service.commands.evals import eval_app
 from service.commands.ids import Org
@@ -125,8 +125,7 @@ def main() -> None:
     # Torch logs its cache statistics as it exits, after "interrupted: ..." when Ctrl-C
     # lands while the model loads.
     logging.getLogger("torch").setLevel(logging.WARNING)
-    guard_stdout()
-    app()
+    run_guarded(app)
 
 
 if __name__ == "__main__":

@@ -151,17 +151,34 @@ class CommandLine(TyperGroup):
         watch_writes()
         try:
             result = super().invoke(ctx)
-            sys.stdout.flush()  # what is still buffered fails here, not as the interpreter exits
+            if sys.stdout is not None:  # None when started with stdout closed (`>&-`)
+                sys.stdout.flush()  # what is still buffered fails here, not at the exit
             return result
         except KeyboardInterrupt:
             _say("interrupted:", _stored())
             raise typer.Exit(INTERRUPTED) from None
         except StdoutFailed as exc:
-            if isinstance(sys.stdout, _GuardedStdout):
-                sys.stdout.discard()
-            if exc.errno == errno.EPIPE:  # the reader has all it wanted (`| head`): quiet
-                raise typer.Exit(READER_GONE) from None
-            _say("[red]error:[/]", f"could not write to standard output: {exc.reason}; {_stored()}")
-            raise typer.Exit(OUTPUT_FAILED) from None
+            raise typer.Exit(_output_failed(exc)) from None
         finally:
             stop_watching()
+
+
+def _output_failed(exc: StdoutFailed) -> int:
+    """Says (unless the reader just left) that stdout failed, and what was stored: the exit
+    code."""
+    if isinstance(sys.stdout, _GuardedStdout):
+        sys.stdout.discard()
+    if exc.errno == errno.EPIPE:  # the reader has all it wanted (`| head`): quiet
+        return READER_GONE
+    _say("[red]error:[/]", f"could not write to standard output: {exc.reason}; {_stored()}")
+    return OUTPUT_FAILED
+
+
+def run_guarded(app: Any) -> None:
+    """The command line's entry: `app` with a guarded stdout. Help and usage are printed
+    before any command is invoked, so a failed write there is caught here."""
+    guard_stdout()
+    try:
+        app()
+    except StdoutFailed as exc:
+        raise SystemExit(_output_failed(exc)) from None

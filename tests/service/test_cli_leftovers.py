@@ -173,6 +173,32 @@ def test_a_closed_pipe_ends_quietly_as_unix_tools_do(org) -> None:
     assert "error" not in errors
 
 
+def test_help_into_a_closed_pipe_ends_quietly_too() -> None:
+    # Help is printed before any command runs, outside the commands' own handling.
+    command = goldenthread("--help", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert command.stdout is not None
+    command.stdout.close()
+    errors = command.stderr.read() if command.stderr else ""
+    command.wait(timeout=120)
+    assert command.returncode == 141
+    assert "Traceback" not in errors and "StdoutFailed" not in errors
+
+
+def test_a_command_started_with_stdout_closed_still_succeeds(org) -> None:
+    # `goldenthread export ... >&-`: Python starts with sys.stdout None; the output goes nowhere.
+    done = subprocess.run(
+        [sys.executable, "-m", "service.cli", "export", "--org", org],
+        cwd=REPO,
+        env=os.environ | {"HF_HUB_OFFLINE": "1"},
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.returncode == 0
+
+
 def _stdout_full(*_args: object, **_kwargs: object) -> None:
     """A write to stdout failing as /dev/full makes it fail (service.cli's stdout raises this)."""
     from service.commands.cut_short import StdoutFailed
