@@ -106,6 +106,7 @@ def find_linkage(
     out: list[Finding] = []
     far_below = {okr: c.far_below for okr, c in facts.compared.items()}
     verdict = verdicts(facts.links, facts.rejected, far_below)
+    rejected = {okr for okr, _ in facts.rejected}
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links
@@ -113,7 +114,7 @@ def find_linkage(
         if verdict.get(okr_id) == "needs_review" and config.enabled("needs_review"):
             out.append(_needs_review(facts, rec, okr_id, links))
         if verdict.get(okr_id) == "orphan" and config.enabled("orphan_okr"):
-            out.append(_orphan(facts, rec, okr_id, links))
+            out.append(_orphan(facts, rec, okr_id, links, rejected=okr_id in rejected))
         if config.enabled("unsupported_declared_link"):
             out.extend(_unsupported_declared(facts, rec, okr_id, links))
         if config.enabled("suggested_link"):
@@ -140,9 +141,11 @@ def _needs_review(facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRo
     )
 
 
-def _orphan(facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow]) -> Finding:
+def _orphan(
+    facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow], *, rejected: bool
+) -> Finding:
+    """`rejected`: a person rejected one of its links at least."""
     okr, best = facts.okrs[okr_id], links[0]
-    rejected = any(okr == okr_id for okr, _ in facts.rejected)
     decision = facts.rejected_by.get(okr_id) if rejected else None
     compared = facts.compared.get(okr_id)
     return rec.okr_scope(

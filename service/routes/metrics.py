@@ -9,7 +9,8 @@ from service.observability import metrics_body
 
 router = APIRouter(tags=["operations"])
 
-# procrastinate's own tables (no organization column, so no tenant policy): counts only.
+# procrastinate's own tables: counts only. The platform admin who scrapes them reads every
+# organization's entries through the queue's row policy (migration 0024), and writes none.
 _QUEUE = text(
     """
     SELECT j.queue_name, j.status::text, count(*),
