@@ -31,6 +31,7 @@ from alignment.tenancy import set_tenant_at_begin
 from service.auth import recently_checked
 from service.deps import SessionDep
 from service.login_limits import authenticate_limited
+from service.query_strict import QueryCheck, check_query
 
 PLATFORM, ADMIN, OFFICE, LEAD, INTEGRATION = (
     Role.platform_admin,
@@ -242,6 +243,15 @@ async def authorize(request: Request, session: SessionDep) -> Principal:
     return _authorize(request, session, body, principal)
 
 
+def _check_query_first(request: Request, route: Any) -> None:
+    """The route's query check (service/query_strict.py), run here too: before the
+    organization's write turn is waited for and an audit entry written, for a request that
+    would only be refused (422) afterwards."""
+    for dependency in getattr(route, "dependencies", ()):
+        if isinstance(check := dependency.dependency, QueryCheck):
+            check_query(request, check.allowed, check.takes, check.single)
+
+
 def _rule_of(request: Request) -> Rule | None:
     return rule_for(request.method, getattr(request.scope.get("route"), "path", ""))
 
@@ -285,6 +295,7 @@ def _authorize(
         _check_teams(
             session, principal, rule.team_check, org_id or "", request, _as_the_route_reads(body)
         )
+    _check_query_first(request, route)
     endpoint = (request.method, route.path)
     writes = request.method in WRITE_METHODS and endpoint not in STORES_NOTHING
     if (writes or endpoint in READS_THAT_WRITE) and (writes_to := org_id or principal.org_id):

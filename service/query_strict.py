@@ -12,7 +12,8 @@ The check runs after authorization (`permissions.authorize`, which include_route
 protected route) and before anything else the route depends on: a caller without valid
 credentials gets the 401 (a browser, the sign-in redirect) it gets without the parameter, so
 the answer to a request nobody authorized does not depend on its query. A public route has
-nothing before the check.
+nothing before the check. `authorize` also runs the check itself, once the caller may call the
+route and before a write waits for its organization's turn or is audited.
 """
 
 from __future__ import annotations

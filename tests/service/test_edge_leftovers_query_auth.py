@@ -150,3 +150,30 @@ def test_each_route_is_checked_once_however_many_apps_include_it() -> None:
     before = [len(r.dependencies) for r in records.router.routes]
     create_app(), create_app()
     assert [len(r.dependencies) for r in records.router.routes] == before
+
+
+def test_a_write_with_an_unknown_parameter_is_refused_before_waiting_its_turn(
+    app_client, org, engine: Engine, monkeypatch
+) -> None:
+    # The organization's delete holds its turn: a write that would only be refused (422) must
+    # not wait for it (and answer 503 after GOLDENTHREAD_LOCK_WAIT_S) first.
+    from sqlalchemy import text
+
+    from alignment.jobs.abandon import DELETION_KEY
+    from alignment.settings import get_settings
+
+    monkeypatch.setenv("GOLDENTHREAD_LOCK_WAIT_S", "2")
+    get_settings.cache_clear()
+    mine = org["mine"]
+    with engine.connect() as deleting:
+        deleting.execute(
+            text(f"SELECT pg_advisory_xact_lock({DELETION_KEY.format(':org')})"), {"org": mine}
+        )
+        team, admin = {"id": "T-9", "name": "Ops"}, auth(org["admin"])
+        refused = app_client.post(f"/orgs/{mine}/teams?bogus=1", json=team, headers=admin)
+        waited = app_client.post(f"/orgs/{mine}/teams", json=team, headers=admin)
+        deleting.rollback()
+    get_settings.cache_clear()
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"][0]["path"] == "query.bogus"
+    assert waited.status_code == 503  # the turn was held: without the parameter it waits
