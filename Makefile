@@ -25,11 +25,13 @@ demo: $(STAMP)  ## embedded database + sample organization + API/UI on :8000
 test: $(STAMP)  ## the whole test suite on the embedded PostgreSQL
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 pairs = $(foreach b,$(wildcard $(1)/*.bundle.json),$(b) $(b:.bundle.json=.labels.json))
 
@@ -62,4 +64,4 @@ bench: $(STAMP)  ## six benchmarks; the others (ann_filtered, jobs, load, pages,
 	$(BIN)/python -m benchmarks.verdict_store
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

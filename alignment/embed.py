@@ -163,7 +163,8 @@ def _store(
 
 def _driver_connection(session: Session) -> psycopg.Connection:
     """The psycopg connection under the session's transaction (joins it, never commits)."""
-    return session.connection().connection.driver_connection
+    # Optional to SQLAlchemy (a detached connection has none); a session's live one has it.
+    return session.connection().connection.driver_connection  # type: ignore[return-value]
 
 
 def _register_vector(conn: psycopg.Connection, cur: psycopg.Cursor) -> None:
@@ -171,4 +172,5 @@ def _register_vector(conn: psycopg.Connection, cur: psycopg.Cursor) -> None:
     info = TypeInfo.fetch(conn, "vector")
     if info is None:
         raise RuntimeError("the vector extension is not installed in this database")
-    register_vector_info(cur, info)
+    # pgvector types its context as a connection; it uses only `.adapters`, as a cursor has.
+    register_vector_info(cur, info)  # type: ignore[arg-type]

@@ -183,7 +183,8 @@ def _to_cell(
         # A place in the stored organization, which the person never saw as a bundle path.
         if where := cell(path):
             return where
-        okr = document["okrs"][int(re.match(r"\$\.okrs\[(\d+)\]", path).group(1))]
+        # Only paths re.sub below matched (`$.okrs[N]...`) come here: the match is never None.
+        okr = document["okrs"][int(re.match(r"\$\.okrs\[(\d+)\]", path).group(1))]  # type: ignore[union-attr]
         kr = re.match(r"\$\.okrs\[\d+\]\.key_results\[(\d+)\]", path)
         if kr:
             kr_id = okr["key_results"][int(kr.group(1))]["id"]

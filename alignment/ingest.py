@@ -70,7 +70,7 @@ class ImportSummary:
 
 def _upsert(
     session: Session,
-    model: type[Base],
+    model: type[Any],  # any model: the columns it uses are not Base's
     rows: list[dict[str, Any]],
     name: str,
     summary: ImportSummary,
@@ -105,14 +105,15 @@ def _upsert(
     stmt = insert(table)
     # One compiled statement, executed with "insertmanyvalues" batching; xmax = 0 only for
     # freshly inserted tuples, which tells created from updated in the same round trip.
-    stmt = stmt.on_conflict_do_update(
+    # Any: the RETURNING column is untyped (literal_column), so mypy cannot infer it.
+    upsert: Any = stmt.on_conflict_do_update(
         index_elements=keys,
         set_={**{c: stmt.excluded[c] for c in data_cols}, "updated_at": func.now()},
         where=tuple_(*(table.c[c] for c in data_cols)).is_distinct_from(
             tuple_(*(stmt.excluded[c] for c in data_cols))
         ),
     ).returning(literal_column("(xmax = 0)").label("inserted"))
-    flags = [row.inserted for row in session.execute(stmt, changed)]
+    flags = [row.inserted for row in session.execute(upsert, changed)]
     created = sum(flags)
     summary.created[name] = created
     summary.updated[name] = len(flags) - created
@@ -243,7 +244,7 @@ def _refuse_stranded_check_ins(session: Session, bundle: Bundle) -> None:
 
 def _renumber_unlisted(
     session: Session,
-    model: type[Base],
+    model: type[Any],
     listed: dict[str, list[str]],
     bundle: Bundle,
     name: str,
@@ -290,7 +291,7 @@ def _previous_order(child: tuple[int, str]) -> tuple[int, list[Any]]:
     return child[0], natural_key(child[1])
 
 
-def _date(session: Session, model: type[Base], bundle: Bundle, ids: set[str]) -> None:
+def _date(session: Session, model: type[Any], bundle: Bundle, ids: set[str]) -> None:
     """Date the OKRs or objectives whose key results, KPIs or declared links an import
     changed: they are part of the record as read (its `updated_at`, and through its row the
     read version cached score reads are checked against) and of the text it is scored on, as
@@ -328,7 +329,7 @@ def _sync_declared_links(session: Session, bundle: Bundle, summary: ImportSummar
                 ),
             )
         )
-    fresh = [
+    fresh: list[dict[str, Any]] = [
         {"org_id": org, "okr_id": okr, "objective_id": obj, "position": pos}
         for (okr, obj), pos in wanted.items()
         if existing.get((okr, obj)) != pos
@@ -361,7 +362,7 @@ _PARENTS: dict[type[Base], tuple[type[Base], Any]] = {
 def _prune(session: Session, bundle: Bundle, summary: ImportSummary) -> None:
     """Delete what the organization has and the bundle no longer lists (children first)."""
     org = bundle.organization.id
-    keep: list[tuple[type[Base], str, Iterable[str]]] = [
+    keep: list[tuple[type[Any], str, Iterable[str]]] = [
         (CheckIn, "check_ins", (c.id for c in bundle.check_ins)),
         (KeyResult, "key_results", (kr.id for o in bundle.okrs for kr in o.key_results)),
         (Okr, "okrs", (o.id for o in bundle.okrs)),

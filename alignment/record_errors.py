@@ -96,10 +96,10 @@ def constraint_errors(kind_label: str, ident: str, *, deleting: bool = False) ->
             ) from exc
         if state == NOT_NULL:
             column = _diag(exc, "column_name")
-            field = FIELD_OF.get(column, column) if column else None
+            null_field = FIELD_OF.get(column, column) if column else None
             raise Invalid(
-                f"{kind_label} {ident!r}: {field or 'a required field'} cannot be null",
-                details=[{"path": f"$.{field}" if field else "$", "message": "required"}],
+                f"{kind_label} {ident!r}: {null_field or 'a required field'} cannot be null",
+                details=[{"path": f"$.{null_field}" if null_field else "$", "message": "required"}],
             ) from exc
         raise
 

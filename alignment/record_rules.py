@@ -105,7 +105,7 @@ def _refuse_taken_ids(
     field, model, label, parent = CHILDREN[kind.model]
     if not first:
         return
-    owners = dict(
+    owners: dict[str, str] = dict(
         session.execute(
             select(model.id, getattr(model, parent)).where(
                 model.org_id == org_id, model.id.in_(list(first))

@@ -85,9 +85,10 @@ def _drop_default(schema: dict[str, Any]) -> None:
 
 def _patch_field(name: str, info: Any) -> tuple[Any, Any]:
     if name in CHILD_LISTS:  # accepted only to be refused by name; not advertised
-        return SkipJsonSchema[Annotated[Any, BeforeValidator(_refuse_child_list(name))]], None
+        # SkipJsonSchema is a generic class at runtime, an Annotated alias to mypy.
+        return SkipJsonSchema[Annotated[Any, BeforeValidator(_refuse_child_list(name))]], None  # type: ignore[misc]
     if info.is_required():  # may be left out, never emptied
-        typed = Annotated[_with_constraints(info), BeforeValidator(_refuse_null)]
+        typed: Any = Annotated[_with_constraints(info), BeforeValidator(_refuse_null)]
         return typed, Field(default=None, json_schema_extra=_drop_default)
     return _with_constraints(info) | None, None
 
@@ -118,7 +119,7 @@ def filter_type(create: type[BaseModel], name: str) -> Any:
 class RecordKind:
     path: str
     label: str
-    model: type[Base]
+    model: type[Any]  # a model of models/ (type[Base] has none of their columns)
     create: type[BaseModel]
     update: type[BaseModel] = field(init=False)
     filters: tuple[str, ...] = ()

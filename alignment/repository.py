@@ -20,7 +20,6 @@ from alignment.bundle.text_rules import one_line_break
 from alignment.errors import Invalid, NotFound
 from alignment.models import (
     HASHED_FIELDS,
-    Base,
     CheckIn,
     DeclaredLink,
     KeyResult,
@@ -269,7 +268,7 @@ def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -
 # `kpis`) and of the text it is scored on. Only the delete of a check-in: scored with its OKR
 # too, but a new or edited one dates itself (its own `updated_at`), while a deleted one leaves
 # no row to say the OKR lost it.
-_PARENT: dict[type[Base], tuple[type[Base], Any]] = {
+_PARENT: dict[type[Any], tuple[type[Any], Any]] = {
     KeyResult: (Okr, KeyResult.okr_id),
     Kpi: (StrategicObjective, Kpi.objective_id),
     CheckIn: (Okr, CheckIn.okr_id),

@@ -56,7 +56,7 @@ def _apply(connection, org_id: str | None, platform: bool, wait: str | None = No
 
 @event.listens_for(Session, "after_begin")
 def _reapply_after_begin(session: Session, transaction, connection) -> None:
-    tenant = session.info.get(_INFO_KEY)
+    tenant: tuple[str | None, bool] | None = session.info.get(_INFO_KEY)
     wait = None if transaction.nested else lock_bound.wait_of(session)
     if tenant is not None:
         _apply(connection, *tenant, wait)

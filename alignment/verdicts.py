@@ -42,8 +42,11 @@ VERDICTS = ("aligned", "needs_review", "orphan")
 
 
 class Link(Protocol):
-    label: str
-    score: float
+    # Read-only: a NamedTuple or frozen dataclass row is a Link too.
+    @property
+    def label(self) -> str: ...
+    @property
+    def score(self) -> float: ...
 
 
 def reference_score(links_by_okr: Mapping[str, Sequence[Link]]) -> float:

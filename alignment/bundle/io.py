@@ -46,7 +46,10 @@ def _each_key_once(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     found = dict(pairs)
     if len(found) != len(pairs):
         seen: set[str] = set()
-        raise _RepeatedKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
     return found
 
 
@@ -62,7 +65,7 @@ def _repeat_at(text: str) -> int | None:
     while i < len(text):
         char = text[i]
         if char == '"':
-            value, end = json.decoder.scanstring(text, i + 1)
+            value, end = json.decoder.scanstring(text, i + 1)  # type: ignore[attr-defined]
             top = keys[-1] if keys else None
             if key_next and top is not None:
                 seen, repeat = top
@@ -155,7 +158,7 @@ _CORE_SCHEMA = {
 }
 
 
-def _add_core_resolvers(cls: type) -> None:
+def _add_core_resolvers(cls: Any) -> None:  # the loader and the dumper below
     for tag, pattern in _CORE_SCHEMA.items():
         cls.add_implicit_resolver(tag, pattern, list("-+0123456789.tTfF"))
 

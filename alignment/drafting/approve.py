@@ -201,7 +201,8 @@ def _refuse_restated(session: Session, draft: store.Draft, suggestions: list, wh
         )
     ).all()
     existing = {_same_title(title): (okr_id, title) for okr_id, title in rows}
-    details, earlier = [], {}
+    details: list[dict[str, str]] = []
+    earlier: dict[str, int] = {}
     for i, s in enumerate(suggestions):
         key, path = _same_title(s.title), f"{where}.suggestions[{i}].title"
         if key in existing:
@@ -251,10 +252,12 @@ def _ensure_cycle(session: Session, draft: store.Draft, may_define_cycle: bool) 
     Cycles are organization-wide: a decider who may not define one (a team lead) would
     otherwise set every team's next quarter by approving its own draft."""
     proposed = (draft.request or {}).get("new_cycle")
-    if not proposed or session.get(Cycle, {"org_id": draft.org_id, "id": draft.cycle_id}):
+    # A mypy quirk: it infers get()'s type from the bool operand of `or`, not from Cycle.
+    if not proposed or session.get(Cycle, {"org_id": draft.org_id, "id": draft.cycle_id}):  # type: ignore[arg-type]
         return
     if not may_define_cycle:
-        raise Conflict(cycles.undefined_message(draft.cycle_id, proposed))
+        # A draft that proposes a cycle is for that cycle: its cycle_id is set.
+        raise Conflict(cycles.undefined_message(draft.cycle_id, proposed))  # type: ignore[arg-type]
     kind = KINDS["cycles"]
     repository.create_record(
         session, kind, draft.org_id, kind.create.model_validate(proposed).model_dump()

@@ -58,7 +58,7 @@ def scope_findings(
         records = finding["records"]
         if not any((r["type"], r["id"]) in wanted for r in records):
             continue
-        first = {}
+        first: dict[str, Any] = {}
         for r in records:
             first.setdefault(r["type"], r["id"])
         out.append(

@@ -238,7 +238,7 @@ def drift_flags(session: Session, org_id: str) -> dict[str, bool]:
 
 def existing_ids(session: Session, org_id: str, kind: str, ids: Iterable[str]) -> set[str]:
     """Which of `ids` name a record of `kind` ("objective", "kpi", or an evidence kind)."""
-    model = {"objective": StrategicObjective, "kpi": Kpi, **REF_MODELS}[kind]
+    model: type[Any] = {"objective": StrategicObjective, "kpi": Kpi, **REF_MODELS}[kind]
     wanted = list(set(ids))
     if not wanted:
         return set()

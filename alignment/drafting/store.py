@@ -179,7 +179,7 @@ def refuse_unknown_filters(
     no record: the cycle a suggestion proposes is created when it is approved, and a team or
     objective deleted since keeps its drafts."""
     require_org(session, org_id)
-    named = []
+    named: list[tuple[str, Any, Any, str | None]] = []
     for param, value, model, label, column in (
         ("team", team, Team, "team", Draft.team_id),
         ("objective", objective, StrategicObjective, "strategic objective", Draft.objective_id),

@@ -14,6 +14,8 @@ from alignment.errors import NotFound
 from alignment.models import Job
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from alignment.jobs.execute import Services
 
 JobProgress = Callable[[int, int, str], None]
@@ -160,10 +162,11 @@ def _drafting(kind: str) -> Handler:
         from alignment.drafting import draft
         from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 
-        request_model, make = {
+        by_kind: dict[str, tuple[type[BaseModel], Callable[..., Any]]] = {
             "suggestions": (SuggestionRequest, draft.draft_suggestions),
             "summary": (SummaryRequest, draft.draft_summary),
-        }[kind]
+        }
+        request_model, make = by_kind[kind]
         request = request_model.model_validate(job.params)
         made = make(
             session, job.org_id, request, drafter=services.drafter, embedder=services.embedder

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from alignment.errors import Conflict, Unavailable
 
-TRANSIENT: tuple[type[BaseException], ...] = (
+TRANSIENT: tuple[type[Exception], ...] = (
     Unavailable,
     Conflict,
     OperationalError,

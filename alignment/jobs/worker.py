@@ -56,7 +56,8 @@ async def work(
                 queues=QUEUES,
                 concurrency=concurrency or settings.concurrency,
                 wait=wait,
-                name=name,
+                # procrastinate types it `str`; its worker takes None (named "worker").
+                name=name,  # type: ignore[arg-type]
                 install_signal_handlers=install_signal_handlers,
                 update_heartbeat_interval=settings.heartbeat_s,
                 stalled_worker_timeout=settings.stalled_after_s,

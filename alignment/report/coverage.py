@@ -122,7 +122,7 @@ def perspective_table(facts: OrgFacts, served: dict[str, Served]) -> list[dict[s
 def _perspective_findings(
     facts: OrgFacts, served: dict[str, Served], config: ReportConfig, rec: Records, okrs: bool
 ) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     table = perspective_table(facts, served)
     if okrs and sum(row["aligned_links"] for row in table) == 0:
         return out  # OKRs serve nothing: their orphan findings already say so

@@ -168,7 +168,8 @@ def _title_pairs(
     for x in a_okrs:
         for y in b_okrs:
             if (x < y or not same_text) and x != y:
-                yield x, y, Pair(*sorted((x, y)), sim, "duplicate", "okr")
+                first, second = sorted((x, y))
+                yield x, y, Pair(first, second, sim, "duplicate", "okr")
 
 
 def _group_by_okrs(
@@ -183,7 +184,8 @@ def _group_by_okrs(
         (cx, tx), (cy, ty) = owner[x_okr], owner[y_okr]
         if cx != cy or tx == ty:
             continue
-        key = (pair.relation, *sorted((x_okr, y_okr)))
+        first, second = sorted((x_okr, y_okr))
+        key = (pair.relation, first, second)
         if key not in groups:
             if count[pair.relation] >= limit:
                 continue  # templated organizations: the closest pairs make the point

@@ -8,6 +8,7 @@ Rows come back as named tuples through column selects, not ORM objects: an organ
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
@@ -187,7 +188,7 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
     )
 
 
-def _rows(session: Session, *columns: Any, where: Any, order: Any = ()) -> list[Any]:
+def _rows(session: Session, *columns: Any, where: Any, order: Any = ()) -> Sequence[Any]:
     """The selected columns of the rows matching `where`, as named tuples."""
     query = select(*columns).where(where)
     if order:
@@ -248,7 +249,14 @@ def _okrs(session: Session, org_id: str) -> dict[str, OkrRow]:
     )
     # Days are UTC days, as the dates of check-ins and cycles are read.
     return {
-        r.id: OkrRow(*r[:-1], added_on=r.added_at.astimezone(UTC).date() if r.added_at else None)
+        r.id: OkrRow(
+            r.id,
+            r.team_id,
+            r.cycle_id,
+            r.title,
+            r.description,
+            added_on=r.added_at.astimezone(UTC).date() if r.added_at else None,
+        )
         for r in found
     }
 
@@ -322,12 +330,12 @@ def _declared_by_its_okr() -> Exists:
     )
 
 
-def _rejections(session: Session, org_id: str) -> list[Any]:
+def _rejections(session: Session, org_id: str) -> Sequence[Any]:
     """People's rejections of links, oldest first, with who decided, when and why."""
     return _link_decisions(session, org_id, "rejected")
 
 
-def _link_decisions(session: Session, org_id: str, verdict: str) -> list[Any]:
+def _link_decisions(session: Session, org_id: str, verdict: str) -> Sequence[Any]:
     """People's decisions of one verdict on links, oldest first, with who decided, when and
     why."""
     # Only those on the OKR text as it is now: one on earlier text no longer counts.
@@ -345,7 +353,7 @@ def _link_decisions(session: Session, org_id: str, verdict: str) -> list[Any]:
     ).all()
 
 
-def _latest_decisions(rejections: list[Any]) -> dict[str, Decision]:
+def _latest_decisions(rejections: Sequence[Any]) -> dict[str, Decision]:
     """Each OKR's latest rejection, from `rejections` oldest first."""
     return {r.okr_id: Decision(r.decided_by, r.decided_at, r.note) for r in rejections}
 

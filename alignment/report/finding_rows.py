@@ -99,7 +99,8 @@ def _filters(org_id: str, run_id: int, view: FindingsView) -> Iterator[Any]:
         if values := getattr(view, name):
             yield getattr(ReportFinding, name).in_(values)
     if view.team:
-        yield or_(*(ReportFinding.teams.any(team) for team in view.team))
+        # ARRAY's any(value); SQLAlchemy types a column's .any() as a relationship's any(criterion).
+        yield or_(*(ReportFinding.teams.any(team) for team in view.team))  # type: ignore[arg-type]
     if view.perspective:
         # Not a column: a perspective filter is rare, and one run's rows are few enough to read.
         perspectives = ReportFinding.body["scope"]["perspectives"]

@@ -282,8 +282,8 @@ def link_audit(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Declared links the text does not support, and strong links nobody declared."""
     links = all_links(session, org_id)
     declared: dict[str, set[str]] = defaultdict(set)
-    for row in session.scalars(select(DeclaredLink).where(DeclaredLink.org_id == org_id)):
-        declared[row.okr_id].add(row.objective_id)
+    for declared_row in session.scalars(select(DeclaredLink).where(DeclaredLink.org_id == org_id)):
+        declared[declared_row.okr_id].add(declared_row.objective_id)
     rejected = rejected_pairs(session, org_id)
     objectives = _titles(session, StrategicObjective, org_id)
     findings = []

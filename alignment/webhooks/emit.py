@@ -19,7 +19,8 @@ def emit(session: Session, org_id: str, event: str, data: dict[str, Any]) -> int
         select(WebhookSubscription).where(
             WebhookSubscription.org_id == org_id,
             WebhookSubscription.active,
-            WebhookSubscription.events.any(event),
+            # ARRAY's any(value), typed by SQLAlchemy as a relationship's any(criterion).
+            WebhookSubscription.events.any(event),  # type: ignore[arg-type]
         )
     ).all()
     for sub in subs:
