@@ -9,24 +9,19 @@ the application role's own connection sees.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from alignment import db
 from alignment.access import keys
 from alignment.access.principal import Role
-from alignment.imports import import_document
 from alignment.jobs import SCORE_PARAMS, enqueue
 from alignment.jobs.abandon import abandon_jobs
-from alignment.models import Organization
 from alignment.tenancy import set_tenant
-from tests.factories import small_bundle
 
 STAMPS_ONLY = "only its use and sign-out stamps"
 
@@ -42,24 +37,8 @@ class World:
 
 
 @pytest.fixture
-def world(engine: Engine) -> Iterator[World]:
-    a, b = f"left-a-{uuid.uuid4().hex[:6]}", f"left-b-{uuid.uuid4().hex[:6]}"
-    raw: dict[str, str] = {}
-    with Session(engine) as s, s.begin():
-        for org in (a, b):
-            import_document(s, small_bundle(org))
-            raw[org] = keys.create_key(s, org_id=org, role=Role.admin)[1]
-    yield World(a, b, raw)
-    with Session(engine) as s, s.begin():
-        for org in (a, b):
-            s.delete(s.get(Organization, org))
-
-
-@pytest.fixture
-def app_engine(database_url: str) -> Iterator[Engine]:
-    engine = create_engine(db.app_url(database_url), pool_size=1, max_overflow=0)
-    yield engine
-    engine.dispose()
+def world(two_orgs) -> World:
+    return World(*two_orgs)
 
 
 def key_row(engine: Engine, prefix: str) -> dict:
