@@ -18,19 +18,9 @@ from sqlalchemy import Engine, text
 from alignment.idempotency import canonical_json, request_hashes
 from tests.conftest import auth
 from tests.factories import small_bundle
+from tests.service.test_edge import _org_with_admin
 
 JSON = {"content-type": "application/json"}
-
-
-def _org_with_admin(app_client, platform, cleanup) -> tuple[str, str]:
-    org = f"canon-{uuid.uuid4().hex[:6]}"
-    cleanup.append(org)
-    assert app_client.post(
-        "/orgs", json={"id": org, "name": "C"}, headers=auth(platform)
-    ).is_success
-    made = app_client.post(f"/orgs/{org}/keys", json={"role": "admin"}, headers=auth(platform))
-    assert made.status_code == 201, made.text
-    return org, made.json()["key"]
 
 
 def test_a_bundle_retried_with_its_json_spaced_and_ordered_otherwise_replays(
