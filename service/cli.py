@@ -125,6 +125,9 @@ def main() -> None:
     # Torch logs its cache statistics as it exits, after "interrupted: ..." when Ctrl-C
     # lands while the model loads.
     logging.getLogger("torch").setLevel(logging.WARNING)
+    # One "HTTP Request: POST .../chat/completions" line per LLM call; errors are said anyway.
+    for client in ("httpx", "httpx2"):  # the openai client's HTTP library, by version
+        logging.getLogger(client).setLevel(logging.WARNING)
     run_guarded(app)
 
 

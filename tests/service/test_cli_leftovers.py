@@ -43,10 +43,10 @@ def said(text: str) -> str:
 
 def goldenthread(*args: str, **popen: object) -> subprocess.Popen:
     """The command line as a user runs it: its own process, on this run's database."""
+    popen.setdefault("env", os.environ | {"HF_HUB_OFFLINE": "1"})
     return subprocess.Popen(
         [sys.executable, "-m", "service.cli", *args],
         cwd=REPO,
-        env=os.environ | {"HF_HUB_OFFLINE": "1"},
         text=True,
         **popen,  # type: ignore[arg-type]
     )
@@ -470,3 +470,23 @@ def test_the_providers_error_is_said_in_words_not_as_a_dict(org, llm, monkeypatc
     assert f"provider: {server.url}" in lines
     assert "provider message: scripted failure" in lines
     assert "{" not in result.output
+
+
+def test_an_llm_command_prints_no_http_request_log_line(org) -> None:
+    from tests.alignment.drafting_support import FakeOpenAI
+
+    server = FakeOpenAI()
+    try:
+        server.reply(status=401)
+        command = goldenthread(
+            "suggest", "--org", org, "--team", "T-1", stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=os.environ | {"HF_HUB_OFFLINE": "1", "GOLDENTHREAD_LLM_BASE_URL": server.url,
+                              "GOLDENTHREAD_LLM_MAX_RETRIES": "0"},
+        )  # fmt: skip
+        _, errors = command.communicate(timeout=180)
+    finally:
+        server.close()
+    assert command.returncode == 2
+    assert "the LLM provider answered HTTP 401" in errors  # the request was made
+    assert "HTTP Request" not in errors
