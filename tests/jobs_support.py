@@ -41,6 +41,25 @@ def committed_org(engine: Engine, prefix: str) -> Iterator[str]:
 
 
 @contextmanager
+def org_with_admin_and_lead(
+    engine: Engine, prefix: str, lead_team: str
+) -> Iterator[dict[str, str]]:
+    """Two committed organizations (`mine`, `other`); keys of the first: an admin (named Ada)
+    and a team lead of `lead_team`."""
+    from alignment.access import keys
+    from alignment.access.principal import Role
+
+    with (
+        committed_org(engine, f"{prefix}-a") as mine,
+        committed_org(engine, f"{prefix}-b") as other,
+    ):
+        with Session(engine) as s, s.begin():
+            admin = keys.create_key(s, org_id=mine, role=Role.admin, name="Ada")[1]
+            lead = keys.create_key(s, org_id=mine, role=Role.team_lead, team_ids=[lead_team])[1]
+        yield {"mine": mine, "other": other, "admin": admin, "lead": lead}
+
+
+@contextmanager
 def savepoint(session: Session) -> Iterator[Session]:
     with session.begin_nested():
         yield session

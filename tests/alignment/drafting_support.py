@@ -175,6 +175,16 @@ def llm_team_summary(dsession: Session, server: FakeOpenAI, embedder: Any) -> An
     return draft_summary(dsession, ORG, request, drafter=llm_drafter(server), embedder=embedder)
 
 
+def offline_team_summary(dsession: Session, embedder: Any) -> Any:
+    """T-9's review summary of 2026-Q4, drafted offline."""
+    from alignment.drafting.draft import draft_summary
+    from alignment.drafting.offline import OfflineDrafter
+    from alignment.drafting.schemas import SummaryRequest
+
+    request = SummaryRequest(team="T-9", cycle="2026-Q4")
+    return draft_summary(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+
+
 _SHARED: dict[str, Any] = {}
 
 

@@ -15,7 +15,7 @@ from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 from alignment.settings import LLMSettings
 from evals.drafts import owner_teams
 from tests.alignment import drafting_support as support
-from tests.alignment.drafting_support import ORG
+from tests.alignment.drafting_support import ORG, offline_team_summary
 
 drafting_connection, dsession = support.drafting_connection, support.dsession
 
@@ -113,13 +113,7 @@ def test_same_inputs_same_output(dsession, embedder):
 
 
 def test_team_summary_cites_its_check_ins_and_the_reports_findings(dsession, embedder):
-    draft = draft_summary(
-        dsession,
-        ORG,
-        SummaryRequest(team="T-9", cycle="2026-Q4"),
-        drafter=OfflineDrafter(),
-        embedder=embedder,
-    )
+    draft = offline_team_summary(dsession, embedder)
     assert draft.status == "pending", draft.gates
     payload = draft.payload
     assert payload["notice"] == NOTICE

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from alignment.drafting.draft import draft_suggestions, draft_summary
+from alignment.drafting.draft import draft_suggestions
 from alignment.drafting.offline import OfflineDrafter
-from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
+from alignment.drafting.schemas import SuggestionRequest
 from alignment.models import Okr, StrategicObjective
 from tests.alignment import drafting_support as support
-from tests.alignment.drafting_support import ORG
+from tests.alignment.drafting_support import ORG, offline_team_summary
 
 drafting_connection, dsession = support.drafting_connection, support.dsession
 
@@ -25,13 +25,7 @@ def test_summary_quotes_an_okr_title_as_typed(dsession, embedder):
     okr = dsession.get(Okr, {"org_id": ORG, "id": "O-30"})
     okr.title = title
     dsession.flush()
-    draft = draft_summary(
-        dsession,
-        ORG,
-        SummaryRequest(team="T-9", cycle="2026-Q4"),
-        drafter=OfflineDrafter(),
-        embedder=embedder,
-    )
+    draft = offline_team_summary(dsession, embedder)
     assert _passed(draft), draft.gates
     [line] = [p["text"] for p in draft.payload["progress"] if p["text"].startswith("O-30 ")]
     assert line.startswith(f'O-30 "{title}": ')

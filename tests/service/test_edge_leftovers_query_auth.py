@@ -11,25 +11,19 @@ import pytest
 from fastapi import APIRouter, Depends, FastAPI, HTTPException
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from alignment.access import keys
-from alignment.access.principal import Role
 from service.app import create_app
 from service.query_strict import refuse_unknown_queries
 from service.ratelimit import FailedAttempts
 from tests.conftest import auth
-from tests.jobs_support import committed_org
+from tests.jobs_support import org_with_admin_and_lead
 from tests.service.test_web_session import PAGE
 
 
 @pytest.fixture
 def org(engine: Engine) -> Iterator[dict[str, str]]:
-    with committed_org(engine, "strict-a") as mine, committed_org(engine, "strict-b") as other:
-        with Session(engine) as s, s.begin():
-            admin = keys.create_key(s, org_id=mine, role=Role.admin, name="Ada")[1]
-            lead = keys.create_key(s, org_id=mine, role=Role.team_lead, team_ids=["T-1"])[1]
-        yield {"mine": mine, "other": other, "admin": admin, "lead": lead}
+    with org_with_admin_and_lead(engine, "strict", "T-1") as orgs:
+        yield orgs
 
 
 def _probes(org: str) -> list[tuple[str, str, str]]:

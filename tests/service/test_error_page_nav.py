@@ -10,12 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
-from alignment.access import keys
-from alignment.access.principal import Role
 from tests.conftest import auth
-from tests.jobs_support import committed_org
+from tests.jobs_support import org_with_admin_and_lead
 
 PAGE = {"Accept": "text/html"}
 NAV = re.compile(r'<nav class="muted org-nav" aria-label="Golden Thread">(.*?)</nav>', re.S)
@@ -24,11 +21,8 @@ NAV = re.compile(r'<nav class="muted org-nav" aria-label="Golden Thread">(.*?)</
 @pytest.fixture
 def orgs(engine: Engine) -> Iterator[dict[str, str]]:
     """Two committed organizations; an admin and a team lead (of T-2) of the first."""
-    with committed_org(engine, "nav-a") as mine, committed_org(engine, "nav-b") as other:
-        with Session(engine) as s, s.begin():
-            admin = keys.create_key(s, org_id=mine, role=Role.admin, name="Ada")[1]
-            lead = keys.create_key(s, org_id=mine, role=Role.team_lead, team_ids=["T-2"])[1]
-        yield {"mine": mine, "other": other, "admin": admin, "lead": lead}
+    with org_with_admin_and_lead(engine, "nav", "T-2") as orgs:
+        yield orgs
 
 
 def _nav(html: str) -> str | None:
