@@ -44,7 +44,10 @@ async def read_org_nav(request: Request, status: int, org_id: str | None = None)
     if status in WITHOUT_NAV or principal is None or org_id is None or principal.org_id != org_id:
         return
     try:
-        nav = await anyio.to_thread.run_sync(_read, principal, org_id)
+        # A turn at the database like any request's: the route's own permit was given back
+        # when it raised, and an error page must not be a way around the gate (deps.py).
+        async with asynccontextmanager(database_permit)(request):
+            nav = await anyio.to_thread.run_sync(_read, principal, org_id)
     except Exception:
         log.warning("error page for %s shown without its nav", request.url.path, exc_info=True)
         return

@@ -126,3 +126,40 @@ def test_an_api_client_gets_json_and_no_sign_in_is_read(app_client, orgs, monkey
     monkeypatch.setattr(error_nav, "authenticate_limited", unread, raising=False)
     answer = app_client.get(f"/orgs/{orgs['mine']}/{NUL_SEARCH}", headers=auth(orgs["admin"]))
     assert answer.status_code == 422 and answer.json()["error"]["details"][0]["path"] == "query.q"
+
+
+class _CountingPermits:
+    """The app's database gate, counting the permits held, as `anyio.Semaphore` is entered."""
+
+    def __init__(self) -> None:
+        self.held = 0
+
+    async def __aenter__(self) -> None:
+        self.held += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.held -= 1
+
+
+@pytest.mark.parametrize("path", [NUL_SEARCH, "objectives/O-nope"])
+def test_the_error_pages_nav_is_read_holding_a_database_permit(
+    app_client, orgs, monkeypatch, path
+) -> None:
+    """Refused before routing (the NUL) or by a route (an unknown objective): either way the
+    nav's read waits for its turn at the database like any request's."""
+    from service import error_nav
+
+    permits = _CountingPermits()
+    monkeypatch.setattr(app_client.app.state, "database_permits", permits)
+    held_while_reading: list[int] = []
+    read = error_nav._read
+
+    def counted(principal, org_id):
+        held_while_reading.append(permits.held)
+        return read(principal, org_id)
+
+    monkeypatch.setattr(error_nav, "_read", counted)
+    _sign_in(app_client, orgs["admin"])
+    answer = app_client.get(f"/orgs/{orgs['mine']}/{path}", headers=PAGE)
+    assert answer.status_code in (404, 422) and "signed in as Ada" in (_nav(answer.text) or "")
+    assert held_while_reading == [1]
