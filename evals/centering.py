@@ -198,10 +198,11 @@ def _evaluate(preds, labels, share: float) -> dict:
     return m
 
 
-def run(orgs, embed, fit_orgs, name: str) -> tuple[dict, dict, dict[tuple, bool]]:
+def run(orgs, embed, fit_orgs, name: str, install=None) -> tuple[dict, dict, dict[tuple, bool]]:
     """Per folder, the metrics with the shipped orphan share and with the share chosen by
-    evals.fit's rule on the other organizations' scores; and every OKR's rank-1 hit."""
-    use_variant(name)
+    evals.fit's rule on the other organizations' scores; and every OKR's rank-1 hit.
+    `install`: what sets the variant up (`use_variant` unless given)."""
+    (install or use_variant)(name)
     base = calibration.DEFAULT
     full_cal = research.fit_links(fit_orgs, embed, base)
     preds = {}
@@ -253,6 +254,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"{name:<14}{time.perf_counter() - t:>9.1f}{cos:>13.3f}{sd:>12.3f}", flush=True)
     use_variant("plain")
     embed.save()
+    report(orgs, results)
+    print(f"time: {time.perf_counter() - t0:.1f} s")
+
+
+def report(orgs, results: dict[str, tuple[dict, dict, dict[tuple, bool]]]) -> None:
+    """The per-folder tables of `run`'s results, each variant against "plain" (one of them)."""
     plain_hits = results["plain"][2]
     sources = list(dict.fromkeys(o.source for o in orgs))
     head = "".join(f"{c[:13]:>14}" for c in SHOWN)
@@ -301,7 +308,6 @@ def main(argv: list[str] | None = None) -> None:
             f"{name:<14}{worst[-14:]:>16} {d_top1[worst]:+.3f}"
             f"{np.mean(list(d_top1.values())):>+12.3f}{np.mean(d_f1):>+10.3f}"
         )
-    print(f"time: {time.perf_counter() - t0:.1f} s")
 
 
 if __name__ == "__main__":
