@@ -23,6 +23,7 @@ from service.commands.cut_short import CommandLine, run_guarded
 from service.commands.database import db_app, prepare_database
 from service.commands.evals import eval_app
 from service.commands.ids import Org
+from service.commands.jobs import jobs_app
 from service.commands.keys import keys_app
 from service.commands.report import check_output, report_cmd
 from service.commands.review import review_app
@@ -112,6 +113,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(keys_app, name="keys")
 app.add_typer(review_app, name="review")
 app.add_typer(drafts.drafts_app, name="drafts")
+app.add_typer(jobs_app, name="jobs")
 
 
 def main() -> None:

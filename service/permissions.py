@@ -145,9 +145,15 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/orgs/{org_id}/team/{team_id}/drafts/{draft_id}/dismiss"): _rule(
         DECIDERS, team_check="team-path"
     ),
+    # The page's "Cancel" of the drafting job it follows; who may is the job's rule.
+    ("POST", "/orgs/{org_id}/team/{team_id}/jobs/{job_id}/cancel"): _rule(
+        DECIDERS, team_check="team-path"
+    ),
     # A team lead reads only the jobs it asked for (the route filters by requester).
     ("GET", "/jobs/{job_id}"): _rule(ORG_READERS),
     ("GET", "/orgs/{org_id}/jobs"): _rule(ORG_READERS),
+    # Who may cancel which job is the job's own rule (alignment/jobs/cancel.py).
+    ("POST", "/jobs/{job_id}/cancel"): _rule(ORG_READERS),
     ("POST", "/orgs/{org_id}/webhooks"): _rule(ADMIN, INTEGRATION),
     ("GET", "/orgs/{org_id}/webhooks"): _rule(ADMIN, INTEGRATION),
     ("DELETE", "/orgs/{org_id}/webhooks/{webhook_id}"): _rule(ADMIN, INTEGRATION),

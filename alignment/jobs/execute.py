@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 from alignment import db
 from alignment.embedder import Embedder
 from alignment.jobs.abandon import wait_for_deletion
+from alignment.jobs.cancel import (
+    ENDED,
+    Cancelled,
+    cancel_requested,
+    end_cancelled,
+    stop_if_cancel_requested,
+)
 from alignment.jobs.handlers import HANDLERS, ON_FAILURE
+from alignment.jobs.kinds import KINDS
 from alignment.jobs.transient import is_transient
 from alignment.models import Job
 from alignment.telemetry import JOB_SECONDS, JOBS
@@ -31,7 +39,7 @@ log = logging.getLogger(__name__)
 Scope = Callable[[], AbstractContextManager[Session]]
 # Beside the work's transaction: ends it when its organization is being deleted (abandon.py).
 Watch = Callable[[Session, str], AbstractContextManager[object]]
-FINISHED = ("succeeded", "failed")
+FINISHED = ENDED  # succeeded, failed or cancelled: never run (again)
 
 
 @dataclass
@@ -80,12 +88,24 @@ def execute(
     scope: Scope,
     watch: Watch = unwatched,
 ) -> None:
+    """Run the job once. Raises what failed it (the queue retries passing failures), or
+    `Cancelled` once it has ended cancelled (cancel.py): asked to stop while it ran, or before
+    this attempt started (its worker died, or a passing failure came first)."""
     with scope() as session:
         job = session.get(Job, job_id, with_for_update=True)
         if job is None or job.status in FINISHED:
-            return  # its organization was deleted, or a redelivery after the result was stored
-        job.status, job.attempts, job.started_at = "running", attempt + 1, _now()
+            # Its organization was deleted, a redelivery after the result was stored, or a
+            # waiting job cancelled as a worker took its queue entry.
+            return
         org_id, kind = job.org_id, job.kind
+        stopped_before = job.cancel_requested_at is not None
+        if stopped_before:
+            end_cancelled(session, job)
+        else:
+            job.status, job.attempts, job.started_at = "running", attempt + 1, _now()
+    if stopped_before:
+        _cancelled(job_id, kind, org_id)
+        raise Cancelled(job_id)
     started = time.perf_counter()
     try:
         with scope() as session:
@@ -96,22 +116,40 @@ def execute(
             progress = ProgressWriter(job_id, scope)
             with watch(session, org_id):
                 job.result = HANDLERS[kind](session, job, services, progress)
+                if not KINDS[kind].sends_out:
+                    # Held until the commit: a cancel asked from now on finds it finished.
+                    stop_if_cancel_requested(session, job_id, lock=True)
                 _complete_progress(session, job_id, progress.total)
                 job.status, job.error, job.finished_at = "succeeded", None, _now()
     except BaseException as exc:
         # `attempt` counts the runs before this one: this is run `attempt + 1` of `max_attempts`.
         final = not is_transient(exc, kind) or attempt + 1 >= max_attempts
+        stopped = False
         with scope() as session:
             # A delete of the organization may have ended this work: its outcome decides
             # whether there is a row to record the failure on.
             wait_for_deletion(session, org_id)
-            job = session.get(Job, job_id)
-            if job is not None:
+            job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+            # Whatever ended the work, a person asked it to stop: no retry, and it says so.
+            stopped = job is not None and (
+                isinstance(exc, Cancelled)
+                or (isinstance(exc, Exception) and job.cancel_requested_at is not None)
+            )
+            if job is not None and stopped:
+                job.error = None if isinstance(exc, Cancelled) else describe(exc)
+                end_cancelled(session, job)
+            elif job is not None:
                 job.status = "failed" if final else "retrying"
                 job.error = describe(exc)
                 job.finished_at = _now() if final else None
                 if kind in ON_FAILURE:
                     ON_FAILURE[kind](session, job, exc, final)
+        if stopped:
+            _cancelled(job_id, kind, org_id)
+            JOB_SECONDS.labels(kind).observe(time.perf_counter() - started)
+            if isinstance(exc, Cancelled):
+                raise
+            raise Cancelled(job_id) from exc
         if job is None and isinstance(exc, Exception):
             _abandoned(job_id, kind, org_id)
             return  # nothing to retry: the job went with its organization
@@ -125,6 +163,13 @@ def execute(
     JOBS.labels(kind, "succeeded").inc()
     JOB_SECONDS.labels(kind).observe(time.perf_counter() - started)
     log.info("job %s (%s, %s) done in %.2f s", job_id, kind, org_id, time.perf_counter() - started)
+
+
+def _cancelled(job_id: int, kind: str, org_id: str) -> None:
+    JOBS.labels(kind, "cancelled").inc()
+    log.info(
+        "job %s (%s, %s) cancelled as a person asked; nothing it did was kept", job_id, kind, org_id
+    )
 
 
 def _abandoned(job_id: int, kind: str, org_id: str) -> None:
@@ -149,7 +194,8 @@ def describe(exc: BaseException) -> str:
 class ProgressWriter:
     """Progress goes out in its own short transaction so `GET /jobs/{id}` sees it while the
     work's transaction is still open; at most twice a second, except that a new phase (label)
-    is always written: the first step of a slow phase (a model call) may take long."""
+    is always written: the first step of a slow phase (a model call) may take long. Each call
+    also reads whether a cancel was asked (one primary-key read: steps are batches or calls)."""
 
     def __init__(self, job_id: int, scope: Scope) -> None:
         self.job_id, self.scope = job_id, scope
@@ -158,16 +204,23 @@ class ProgressWriter:
         self._label: str | None = None
 
     def __call__(self, done: int, total: int, label: str) -> None:
+        """Write the progress (rate-limited), and stop the work (raise `Cancelled`) when
+        someone asked to cancel the job: a progress point is where a job looks."""
         self.total = total
         now = time.monotonic()
-        if now - self._last < 0.5 and done < total and label == self._label:
-            return
-        self._last, self._label = now, label
+        write = not (now - self._last < 0.5 and done < total and label == self._label)
+        if write:
+            self._last, self._label = now, label
         try:
             with self.scope() as session:
-                _write_progress(session, self.job_id, done, total, label)
+                if write:
+                    _write_progress(session, self.job_id, done, total, label)
+                asked = cancel_requested(session, self.job_id)
         except Exception:  # progress is a courtesy; the work goes on without it
             log.debug("progress of job %s not written", self.job_id, exc_info=True)
+            return
+        if asked:
+            raise Cancelled(self.job_id)
 
 
 FINISHED_LABEL = "done"

@@ -231,3 +231,29 @@ ON_FAILURE: dict[str, Callable[[Session, Job, BaseException, bool], None]] = {
     "import": import_failed,
     "webhook": webhook_failed,
 }
+
+
+def import_cancelled(session: Session, job: Job) -> None:
+    """A cancelled import imports nothing: its upload is not kept for a retry."""
+    from alignment.models import BundleUpload
+
+    upload = session.get(BundleUpload, job.params["upload"])
+    if upload is not None:
+        session.delete(upload)
+
+
+def webhook_cancelled(session: Session, job: Job) -> None:
+    """A cancelled delivery is not made (or, made already, not made again): its log says so."""
+    from alignment.models import WebhookDelivery
+
+    delivery = session.get(WebhookDelivery, job.params["delivery_id"])
+    if delivery is not None and delivery.status == "pending":
+        delivery.status = "failed"
+        delivery.last_error = f"cancelled by {job.cancelled_by}"
+
+
+# Run in the transaction that marks a job cancelled (its work's, if it ran, rolled back).
+ON_CANCEL: dict[str, Callable[[Session, Job], None]] = {
+    "import": import_cancelled,
+    "webhook": webhook_cancelled,
+}

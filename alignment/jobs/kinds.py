@@ -18,6 +18,9 @@ class Kind:
     # Every organization's jobs share one queue (queue.py gives each a fair share); without a
     # cap, one key asking again and again would still fill it.
     most_waiting: int | None = None
+    # The work reaches outside (a webhook's POST): once made it cannot be rolled back, so a
+    # cancel asked for while it runs lets it finish (alignment/jobs/cancel.py).
+    sends_out: bool = False
 
 
 KINDS: dict[str, Kind] = {
@@ -29,5 +32,5 @@ KINDS: dict[str, Kind] = {
     # once is a script or an impatient retry loop, whose next asks can wait for these.
     "draft_suggestions": Kind(serial=False, dedupe=False, most_waiting=5),
     "draft_summary": Kind(serial=False, dedupe=False, most_waiting=5),
-    "webhook": Kind(serial=False, dedupe=False, queue="webhooks"),
+    "webhook": Kind(serial=False, dedupe=False, queue="webhooks", sends_out=True),
 }

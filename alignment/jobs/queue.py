@@ -12,6 +12,7 @@ from functools import lru_cache
 
 import procrastinate
 from procrastinate import App, PsycopgConnector, RetryStrategy, SyncPsycopgConnector
+from procrastinate.exceptions import JobAborted
 from sqlalchemy import make_url, text
 from sqlalchemy.orm import Session
 
@@ -48,6 +49,7 @@ def _register(app: App) -> None:
     @app.task(name=TASK, pass_context=True, retry=retry)
     def run_job(context: procrastinate.JobContext, job_id: int) -> None:
         from alignment.jobs.abandon import watch_deletion
+        from alignment.jobs.cancel import Cancelled
         from alignment.jobs.execute import execute, production_scope, production_services
 
         assert context.job is not None and context.job.id is not None
@@ -61,6 +63,9 @@ def _register(app: App) -> None:
                 scope=production_scope,
                 watch=watch_deletion,
             )
+        except Cancelled as exc:
+            # The queue's entry ends `aborted`, which procrastinate never retries.
+            raise JobAborted(str(exc)) from exc
         finally:
             RUNNING_HERE.discard(context.job.id)
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alignment.access.principal import Principal, Role
 from alignment.db import BIGINT_MAX
 from alignment.errors import NotFound
 from alignment.models import Job
@@ -21,6 +22,15 @@ def get(session: Session, org_id: str | None, job_id: int) -> Job:
     if job is None or (org_id is not None and job.org_id != org_id):
         raise NotFound(f"job {job_id} not found")
     return job
+
+
+def visible_to(principal: Principal, job: Job) -> bool:
+    """A team lead sees the jobs it asked for, and scoring jobs, which its writes join (their
+    `Scoring-Job` header names one another person queued); everyone else in the organization
+    sees every job of it."""
+    if principal.role is not Role.team_lead:
+        return True
+    return job.requested_by == principal.name or job.kind == "score"
 
 
 def listing(
@@ -83,6 +93,12 @@ def render(job: Job) -> dict[str, Any]:
         "created_at": _iso(job.created_at),
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),
+        # A running job asked to stop keeps running until it next looks (jobs/cancel.py).
+        "cancel_requested": job.cancel_requested_at is not None and job.status == "running",
+        "cancel_requested_by": job.cancel_requested_by,
+        "cancel_requested_at": _iso(job.cancel_requested_at),
+        "cancelled_by": job.cancelled_by,
+        "cancelled_at": _iso(job.cancelled_at),
     }
 
 

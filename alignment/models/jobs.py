@@ -57,9 +57,20 @@ class Job(Base):
     created_at: Mapped[datetime] = stamped_now()
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Who asked to cancel and when (migration 0025): a running job keeps going until it looks
+    # (alignment/jobs/cancel.py); `cancelled_*` once it has ended cancelled.
+    cancel_requested_by: Mapped[str | None] = mapped_column(Text)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by: Mapped[str | None] = mapped_column(Text)
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     __table_args__ = (
         CheckConstraint(
-            "status in ('queued','running','retrying','succeeded','failed')", name="job_status"
+            "status in ('queued','running','retrying','succeeded','failed','cancelled')",
+            name="job_status",
+        ),
+        CheckConstraint(
+            "status <> 'cancelled' or (cancelled_by is not null and cancelled_at is not null)",
+            name="job_cancelled_says_who",
         ),
         Index("ix_jobs_org_created", "org_id", "created_at"),
         Index(

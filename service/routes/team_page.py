@@ -21,9 +21,11 @@ from alignment.access.principal import Principal, Role
 from alignment.drafting import approve, cycles, sources, store
 from alignment.drafting.draft import check_suggestion_request, check_summary_request
 from alignment.drafting.schemas import MAX_OBJECTIVES, SuggestionRequest, SummaryRequest
-from alignment.errors import DomainError, Invalid, NotFound, field_message
+from alignment.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, field_message
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
+from alignment.jobs.cancel import cancel, check_may_cancel
+from alignment.models import Job
 from alignment.repository import require_org
 from alignment.team_view import team_view
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
@@ -147,7 +149,21 @@ def _followed_job(
         **shown,
         "failure": failure,
         "draft_dismissed": draft is not None and draft.dismissed_at is not None,
+        "may_cancel": _may_cancel(principal, job),
+        "cancelled_at_text": decided_at_text(job.cancelled_at) if job.cancelled_at else None,
     }
+
+
+def _may_cancel(principal: Principal, job: Job) -> bool:
+    """Whether the page offers "Cancel": a job still waiting or running, not asked already,
+    that this person may cancel (the rule the cancel itself applies, jobs/cancel.py)."""
+    if job.status not in ("queued", "running", "retrying") or job.cancel_requested_at:
+        return False
+    try:
+        check_may_cancel(principal, job)
+    except Forbidden:
+        return False
+    return True
 
 
 def _render(
@@ -288,6 +304,29 @@ def summary_form(
         raise refused_fields(model_problems(exc)) from exc
     check_summary_request(session, org_id, body)
     return _start_drafting(session, principal, org_id, team_id, "draft_summary", body)
+
+
+@router.post("/orgs/{org_id}/team/{team_id}/jobs/{job_id}/cancel")
+def cancel_form(
+    org_id: str,
+    team_id: str,
+    job_id: int,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> RedirectResponse:
+    """Cancel the drafting job the page follows, and show the page again: it says who cancelled
+    it (or that it stops at its next step). A form from a page left open after the job ended
+    changes nothing, nor is audited: the page shows how the job ended."""
+    if _followed_job(session, principal, org_id, team_id, job_id) is None:
+        raise NotFound(f"job {job_id} is not a drafting job of team {team_id!r}")
+    try:
+        done = cancel(session, job_id, principal=principal)
+    except Conflict:
+        write_nothing(session)
+        return _back_to_page(org_id, team_id, job=job_id)
+    if not done.changed:
+        write_nothing(session)
+    return _back_to_page(org_id, team_id, job=job_id)
 
 
 # --- deciding drafts --------------------------------------------------------------------------

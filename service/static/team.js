@@ -97,7 +97,10 @@
     link.href = window.location.href;
     link.textContent = "Show it";
     link.id = "job-done";
-    var said = job.status === "failed" ? "Drafting has stopped." : "The draft is ready.";
+    var said = job.status === "failed" ? "Drafting has stopped." :
+      job.status === "cancelled" ? "Drafting was cancelled." : "The draft is ready.";
+    var cancel = document.getElementById("job-cancel");
+    if (cancel) cancel.remove();  // nothing left to cancel
     status.replaceChildren(document.createTextNode(said + " "), link,
       document.createTextNode(" (reloads this page: what you typed here and have not sent is lost)."));
   }
@@ -124,7 +127,7 @@
       })
       .then(function (job) {
         if (job === undefined) return;
-        if (job && (job.status === "succeeded" || job.status === "failed")) finished(job);
+        if (job && ["succeeded", "failed", "cancelled"].indexOf(job.status) >= 0) finished(job);
         else setTimeout(poll, seconds * 1000);
       })
       .catch(function () { setTimeout(poll, seconds * 1000); });

@@ -1,0 +1,208 @@
+"""`POST /jobs/{id}/cancel`, `GET .../jobs?status=cancelled` and `goldenthread jobs cancel`: who
+may cancel which job, what the answer says, one audit entry per cancel, a retry with its
+Idempotency-Key replayed. What a cancel does to a job is in tests/alignment/test_job_cancel.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from alignment.jobs import handlers
+from alignment.models import AuditEntry, Job
+from service.cli import app
+from tests.conftest import auth, keys_per_role
+from tests.jobs_support import committed_org
+from tests.service.test_edge import _org_with_admin
+
+ORG = "cancel-api"
+CANCEL = "POST /jobs/{job_id}/cancel"
+
+
+@pytest.fixture
+def setup(session: Session, embedder) -> tuple[Any, dict[str, dict[str, str]]]:
+    client, raw = keys_per_role(session, embedder, ORG)
+    return client, {who: auth(key) for who, key in raw.items()}
+
+
+def _entries(session: Session, job_id: int) -> list[AuditEntry]:
+    return list(
+        session.scalars(
+            select(AuditEntry).where(AuditEntry.action == CANCEL, AuditEntry.record == str(job_id))
+        )
+    )
+
+
+def test_an_admin_cancels_a_queued_job_once_and_it_never_runs(
+    setup, session: Session, jobs, monkeypatch
+) -> None:
+    client, keys = setup
+    ran: list[int] = []
+    monkeypatch.setitem(handlers.HANDLERS, "report", lambda s, job, *_: ran.append(job.id) or {})
+    queued = client.post(f"/orgs/{ORG}/reports", json={}, headers=keys["admin"])
+    assert queued.status_code == 202, queued.text
+    job_id = queued.json()["id"]
+    answer = client.post(f"/jobs/{job_id}/cancel", headers=keys["admin"])
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert (body["status"], body["outcome"], body["cancel_requested"]) == (
+        "cancelled",
+        "cancelled",
+        False,
+    )
+    assert body["cancelled_by"].startswith("Ada (key ") and body["cancelled_at"]
+    assert answer.headers["Location"] == f"/jobs/{job_id}"
+    jobs.drain()
+    assert ran == []
+    shown = client.get(f"/jobs/{job_id}", headers=keys["admin"]).json()
+    assert shown["status"] == "cancelled" and shown["cancelled_by"] == body["cancelled_by"]
+    # Again: the same answer, who cancelled it and when, and no second audit entry.
+    again = client.post(f"/jobs/{job_id}/cancel", headers=keys["office"])
+    assert again.status_code == 403  # the office did not ask for it
+    again = client.post(f"/jobs/{job_id}/cancel", headers=keys["admin"])
+    assert again.status_code == 200
+    assert {k: again.json()[k] for k in ("status", "cancelled_by", "cancelled_at")} == {
+        k: body[k] for k in ("status", "cancelled_by", "cancelled_at")
+    }
+    [entry] = _entries(session, job_id)
+    assert entry.principal.startswith("Ada (key ") and entry.org_id == ORG
+    listed = client.get(f"/orgs/{ORG}/jobs?status=cancelled", headers=keys["admin"]).json()
+    assert [j["id"] for j in listed["items"]] == [job_id]
+
+
+def test_a_running_job_answers_requested_and_a_second_ask_records_nothing(
+    setup, session: Session
+) -> None:
+    client, keys = setup
+    job_id = client.post(f"/orgs/{ORG}/reports", json={}, headers=keys["admin"]).json()["id"]
+    session.get(Job, job_id).status = "running"  # a worker has it
+    session.commit()
+    answer = client.post(f"/jobs/{job_id}/cancel", headers=keys["admin"])
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert (body["status"], body["outcome"], body["cancel_requested"]) == (
+        "running",
+        "requested",
+        True,
+    )
+    assert body["cancel_requested_by"].startswith("Ada (key ") and body["cancelled_by"] is None
+    again = client.post(f"/jobs/{job_id}/cancel", headers=keys["admin"])
+    assert again.status_code == 202
+    assert again.json()["cancel_requested_at"] == body["cancel_requested_at"]
+    assert len(_entries(session, job_id)) == 1
+
+
+@pytest.mark.parametrize("ended", ["succeeded", "failed"])
+def test_a_finished_job_is_a_409_naming_its_status(setup, session: Session, ended) -> None:
+    client, keys = setup
+    job_id = client.post(f"/orgs/{ORG}/reports", json={}, headers=keys["admin"]).json()["id"]
+    session.get(Job, job_id).status = ended
+    session.commit()
+    answer = client.post(f"/jobs/{job_id}/cancel", headers=keys["admin"])
+    assert answer.status_code == 409
+    error = answer.json()["error"]
+    assert f"already {ended}" in error["message"]
+    assert error["details"] == [{"path": "path.job_id", "message": f"the job has {ended}"}]
+    assert _entries(session, job_id) == []  # a refused write leaves no entry
+
+
+def test_a_team_lead_cancels_only_what_it_alone_asked_for(setup, session: Session) -> None:
+    client, keys = setup
+    lead, admin = keys["lead"], keys["admin"]
+    mine = client.post(
+        f"/orgs/{ORG}/drafts/suggestions",
+        json={"team": "T-1", "objectives": "suggest"},
+        headers=lead,
+    )
+    assert mine.status_code == 202, mine.text
+    scoring = client.post(f"/orgs/{ORG}/score", headers=admin).json()["id"]
+    report = client.post(f"/orgs/{ORG}/reports", json={}, headers=admin).json()["id"]
+    refused = client.post(f"/jobs/{scoring}/cancel", headers=lead)
+    assert refused.status_code == 403 and "only an admin" in refused.json()["error"]["message"]
+    assert client.post(f"/jobs/{report}/cancel", headers=lead).status_code == 404  # not its to see
+    joined = mine.json()["id"]
+    session.get(Job, joined).requests = 2
+    session.commit()
+    assert client.post(f"/jobs/{joined}/cancel", headers=lead).status_code == 403
+    session.get(Job, joined).requests = 1
+    session.commit()
+    named = client.post(f"/jobs/{joined}/cancel", json={"cancelled_by": "Ada"}, headers=lead)
+    assert named.status_code == 422  # who cancels is the key, never a field
+    done = client.post(f"/jobs/{joined}/cancel", headers=lead)
+    assert done.status_code == 200 and done.json()["cancelled_by"].startswith("Lea (key ")
+    assert client.post(f"/jobs/{scoring}/cancel", headers=admin).status_code == 200
+
+
+def test_after_a_cancel_an_equal_request_queues_a_new_job(setup) -> None:
+    client, keys = setup
+    first = client.post(f"/orgs/{ORG}/score", headers=keys["admin"]).json()
+    joined = client.post(f"/orgs/{ORG}/score", headers=keys["admin"]).json()
+    assert joined["deduplicated"] and joined["id"] == first["id"]
+    assert client.post(f"/jobs/{first['id']}/cancel", headers=keys["admin"]).status_code == 200
+    after = client.post(f"/orgs/{ORG}/score", headers=keys["admin"]).json()
+    assert after["deduplicated"] is False and after["id"] != first["id"]
+    assert after["status"] == "queued"
+
+
+def test_a_retry_with_its_idempotency_key_replays_the_cancel(
+    app_client, platform, cleanup, engine: Engine
+) -> None:
+    """As in production: the application role, committed rows, the queue's row security."""
+    org, admin = _org_with_admin(app_client, platform, cleanup)
+    job = app_client.post(f"/orgs/{org}/score", headers=auth(admin)).json()
+    headers = {"Idempotency-Key": uuid.uuid4().hex, **auth(admin)}
+    first = app_client.post(f"/jobs/{job['id']}/cancel", headers=headers)
+    assert first.status_code == 200, first.text
+    retry = app_client.post(f"/jobs/{job['id']}/cancel", headers=headers)
+    assert retry.status_code == 200 and retry.headers["idempotent-replayed"] == "true"
+    assert retry.json() == first.json()
+    with Session(engine) as s:
+        entries = s.scalars(
+            select(AuditEntry.id).where(AuditEntry.org_id == org, AuditEntry.action == CANCEL)
+        ).all()
+        queued = text(
+            "select count(*) from procrastinate_jobs p join jobs j on j.queue_job_id = p.id "
+            "where j.id = :id"
+        )
+        entry = s.scalar(queued, {"id": job["id"]})
+    assert len(entries) == 1 and entry == 0
+
+
+def test_the_command_line_cancels_as_the_operator(engine: Engine) -> None:
+    from alignment.jobs import enqueue
+
+    runner = CliRunner()
+    with committed_org(engine, "cancel-cli") as org:
+        with Session(engine) as s, s.begin():
+            job_id = enqueue(s, org, "report", {}, requested_by="someone").job.id
+        done = runner.invoke(app, ["jobs", "cancel", str(job_id)])
+        assert done.exit_code == 0, done.output
+        assert f"job {job_id} (report) was cancelled by cli:" in done.output
+        again = runner.invoke(app, ["jobs", "cancel", str(job_id)])
+        assert again.exit_code == 0 and "was already cancelled by cli:" in again.output
+        listed = runner.invoke(app, ["jobs", "list", "--org", org, "--status", "cancelled"])
+        assert listed.exit_code == 0 and f"#{job_id}" in listed.output
+        with Session(engine) as s:
+            job = s.get(Job, job_id)
+            assert job is not None and job.status == "cancelled"
+            assert job.cancelled_by is not None and job.cancelled_by.startswith("cli:")
+            entries = s.scalars(
+                select(AuditEntry).where(
+                    AuditEntry.org_id == org, AuditEntry.action == "CLI jobs cancel"
+                )
+            ).all()
+            assert [e.record for e in entries] == [f"/jobs/{job_id}"]
+            job.status = "succeeded"
+            s.commit()
+        refused = runner.invoke(app, ["jobs", "cancel", str(job_id)])
+        assert refused.exit_code == 2
+        assert "error (conflict)" in refused.output and "already" in refused.output
+        missing = runner.invoke(app, ["jobs", "cancel", "999999999"])
+        assert missing.exit_code == 2 and "error (not_found): job 999999999 not found" in (
+            missing.output
+        )
