@@ -20,9 +20,8 @@ from alignment.export import natural_key
 from alignment.models import DeclaredLink, LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import declared_objectives, require_org
 from alignment.scoring.feedback import decide_in_turn, record_feedback
+from alignment.scoring.people_decisions import CANDIDATES
 from alignment.scoring.reads import ON_THE_JUDGED_TEXT, stored_verdicts
-
-CANDIDATES = 3
 
 
 class Candidate(NamedTuple):

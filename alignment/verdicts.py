@@ -11,9 +11,12 @@ Why relative to the organization: scores run low across the board on terse text 
 goal pages with one-line titles), where an absolute cut calls half of all OKRs orphans. An OKR
 that matches nothing compared with its own organization's other OKRs is the confident case.
 
-A person's verdict settles it: an OKR whose candidate links a person rejected, leaving no
+A person's verdict settles it: an OKR a person called an orphan ("serves none" in the review
+queue: every candidate it showed rejected, `people_decisions.called_orphans`), leaving no
 aligned or weak link, is an orphan; a confirmed link makes it aligned (the score stage applies
-both to the labels).
+both to the labels). A rejection of one link is no such call: the link's label drops to
+`none` and the engine decides on the rest, so dropping a team's declared link leaves an OKR
+the engine was unsure of in the review queue, and names nobody as deciding it is an orphan.
 
 Why the comparison with the median is stored (`compare_with_median`, table `okr_verdicts`): the
 median moves whenever OKRs are added, so an untouched OKR near the cut would switch between
@@ -31,7 +34,7 @@ styles we did not write half of those flags were wrong (evals/README.md).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from statistics import median
 from typing import NamedTuple, Protocol
 
@@ -94,17 +97,18 @@ def okr_verdict(
     links: Sequence[Link],
     reference: float,
     *,
-    person_rejected: bool = False,
+    called_orphan: bool = False,
     far_below: bool | None = None,
 ) -> str:
-    """`far_below`: the stored comparison with the median; without it, against `reference`."""
+    """`called_orphan`: a person called it an orphan; `far_below`: the stored comparison with
+    the median; without it, against `reference`."""
     if any(lk.label == "aligned" for lk in links):
         return "aligned"
     if not links:
         return "needs_review"
     if any(lk.label == "weak" for lk in links):
         return "needs_review"
-    if person_rejected:
+    if called_orphan:
         return "orphan"
     if far_below is None:
         far_below = is_far_below(links, reference)
@@ -113,17 +117,17 @@ def okr_verdict(
 
 def verdicts(
     links_by_okr: Mapping[str, Sequence[Link]],
-    rejected: Iterable[tuple[str, str]] = (),
+    called_orphan: Collection[str] = (),
     far_below: Mapping[str, bool] | None = None,
 ) -> dict[str, str]:
-    """`far_below`: the comparisons the score stage stored; an OKR missing from it (scored
+    """`called_orphan`: the OKRs people called orphans (OKR ids; not every OKR with a rejected
+    link); `far_below`: the comparisons the score stage stored; an OKR missing from it (scored
     before they were stored) is compared with today's median."""
     reference = reference_score(links_by_okr)
-    decided = {okr for okr, _ in rejected}
     stored = far_below or {}
     return {
         okr: okr_verdict(
-            links, reference, person_rejected=okr in decided, far_below=stored.get(okr)
+            links, reference, called_orphan=okr in called_orphan, far_below=stored.get(okr)
         )
         for okr, links in links_by_okr.items()
     }

@@ -180,6 +180,10 @@ def inputs_version(facts: OrgFacts, scope: Scope, config: ReportConfig) -> str:
     feed({o: rows(krs) for o, krs in facts.key_results.items()})
     feed({o: sorted(v) for o, v in facts.declared.items()})
     feed(sorted(facts.rejected))
+    # Fed since a rejected link stopped counting as an orphan decision: a run stored under
+    # the old rule (such an OKR "decided" an orphan, its dropped link still a finding) has
+    # another digest, so it is not reused for the same records.
+    feed(sorted(facts.called_orphan))
     feed(
         {
             o: [(lk.objective_id, lk.label, round(lk.score, 4)) for lk in links]

@@ -34,6 +34,7 @@ from alignment.models import (
     content_hash,
 )
 from alignment.repository import require_org
+from alignment.scoring.people_decisions import called_orphans
 from alignment.scoring.reads import ON_THE_JUDGED_TEXT
 from alignment.verdicts import Comparison
 
@@ -127,6 +128,8 @@ class OrgFacts:
     check_ins: list[CheckInRow]
     drift: dict[str, DriftRow]
     model: str | None
+    # OKRs a person called orphans ("serves none"): one rejected link is no such call
+    called_orphan: set[str] = field(default_factory=set)
     # okr id -> the latest rejection of its links: an orphan by a person's decision names them
     rejected_by: dict[str, Decision] = field(default_factory=dict)
     # (okr, objective) a person confirmed -> their decision: such a link is theirs, not the
@@ -180,6 +183,7 @@ def load_facts(session: Session, org_id: str) -> OrgFacts:
         check_ins=_check_ins(session, org_id),
         drift=_drift(session, org_id),
         model=model,
+        called_orphan=called_orphans(session, org_id),
         rejected_by=_latest_decisions(rejections),
         confirmed_by={
             (r.okr_id, r.objective_id): Decision(r.decided_by, r.decided_at, r.note)

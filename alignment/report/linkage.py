@@ -105,8 +105,7 @@ def find_linkage(
     report's table (docs/report.md); an OKR's findings stay together."""
     out: list[Finding] = []
     far_below = {okr: c.far_below for okr, c in facts.compared.items()}
-    verdict = verdicts(facts.links, facts.rejected, far_below)
-    rejected = {okr for okr, _ in facts.rejected}
+    verdict = verdicts(facts.links, facts.called_orphan, far_below)
     for okr_id in scope.okr_ids:
         links = facts.links.get(okr_id)
         if not links:  # not scored (no objectives): nothing to say about its links
@@ -114,7 +113,7 @@ def find_linkage(
         if verdict.get(okr_id) == "needs_review" and config.enabled("needs_review"):
             out.append(_needs_review(facts, rec, okr_id, links))
         if verdict.get(okr_id) == "orphan" and config.enabled("orphan_okr"):
-            out.append(_orphan(facts, rec, okr_id, links, rejected=okr_id in rejected))
+            out.append(_orphan(facts, rec, okr_id, links, rejected=okr_id in facts.called_orphan))
         if config.enabled("unsupported_declared_link"):
             out.extend(_unsupported_declared(facts, rec, okr_id, links))
         if config.enabled("suggested_link"):
@@ -144,7 +143,7 @@ def _needs_review(facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRo
 def _orphan(
     facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow], *, rejected: bool
 ) -> Finding:
-    """`rejected`: a person rejected one of its links at least."""
+    """`rejected`: a person called it an orphan ("serves none"), not just dropped a link."""
     okr, best = facts.okrs[okr_id], links[0]
     decision = facts.rejected_by.get(okr_id) if rejected else None
     compared = facts.compared.get(okr_id)
@@ -171,6 +170,11 @@ def _orphan(
 def _unsupported_declared(
     facts: OrgFacts, rec: Records, okr_id: str, links: list[LinkRow]
 ) -> list[Finding]:
+    """Declared links the text does not support that nobody has decided: a person who dropped
+    one ("Drop it", or "serves none", which drops them all) or kept it has answered what the
+    finding asks, as the review queue already knows (review.unsupported_declared). The
+    declaration stays, marked decided by the decision, while the OKR's text is what was
+    judged."""
     okr = facts.okrs[okr_id]
     by_objective = {lk.objective_id: lk for lk in links}
     aligned = [lk for lk in links if lk.label == "aligned"]
@@ -178,6 +182,9 @@ def _unsupported_declared(
     for objective_id in sorted(facts.declared.get(okr_id, set())):
         link = by_objective.get(objective_id)
         if link is not None and link.label == "aligned":
+            continue
+        pair = (okr_id, objective_id)
+        if pair in facts.rejected or pair in facts.confirmed_by:
             continue
         finding = Finding(
             "unsupported_declared_link",

@@ -1,6 +1,7 @@
 """People's decisions as a scoring run reads them: link verdicts that still hold and outrank
-the engine's labels, the pairs people named, and verdicts on check-ins (drift_decisions.py).
-Recording them is feedback.py's and alignment/check_in_review.py's."""
+the engine's labels, the pairs people named, the OKRs people called orphans, and verdicts on
+check-ins (drift_decisions.py). Recording them is feedback.py's and
+alignment/check_in_review.py's."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from dataclasses import replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from alignment.models import CheckInFeedback, DeclaredLink, LinkFeedback
+from alignment.models import CheckInFeedback, DeclaredLink, LinkFeedback, ScoredLink
 from alignment.scoring.documents import Link
+
+# The objectives the review queue shows for an OKR (its best-ranked stored links): what a
+# person's "serves none" rejects, and so what makes an orphan a person's decision.
+CANDIDATES = 3
 
 
 def current_feedback(
@@ -59,6 +64,53 @@ def pairs_people_named(session: Session, org_id: str) -> dict[str, set[str]]:
         for okr_id, objective_id in rows:
             pairs[okr_id].add(objective_id)
     return pairs
+
+
+def called_orphans(session: Session, org_id: str, okr_id: str | None = None) -> set[str]:
+    """OKRs a person called orphans ("serves none", alignment/review.py): every candidate the
+    queue shows for it rejected and none of its links confirmed, on its current text. Only
+    `okr_id` when given.
+
+    A rejection of one link is no such call: it says that link does not hold, not that the
+    OKR serves nothing (the engine's other candidates are still unjudged). Reading any
+    rejection as one made a dropped declared link an orphan "decided" by whoever dropped it.
+    """
+    # On the OKR's current text: judged against any of its stored links, as review.py's
+    # standing decisions are (a pair not stored yet has no row of its own).
+    on_current_text = (
+        select(ScoredLink.okr_id)
+        .where(
+            ScoredLink.org_id == LinkFeedback.org_id,
+            ScoredLink.okr_id == LinkFeedback.okr_id,
+            ScoredLink.okr_hash == LinkFeedback.okr_hash,
+        )
+        .exists()
+    )
+    decisions = select(LinkFeedback.okr_id, LinkFeedback.objective_id, LinkFeedback.verdict).where(
+        LinkFeedback.org_id == org_id, on_current_text
+    )
+    if okr_id is not None:
+        decisions = decisions.where(LinkFeedback.okr_id == okr_id)
+    rejected: dict[str, set[str]] = defaultdict(set)
+    confirmed: set[str] = set()
+    for okr, objective, verdict in session.execute(decisions):
+        if verdict == "confirmed":
+            confirmed.add(okr)
+        else:
+            rejected[okr].add(objective)
+    open_okrs = [okr for okr in rejected if okr not in confirmed]
+    if not open_okrs:
+        return set()
+    shown: dict[str, set[str]] = defaultdict(set)
+    for okr, objective in session.execute(
+        select(ScoredLink.okr_id, ScoredLink.objective_id).where(
+            ScoredLink.org_id == org_id,
+            ScoredLink.okr_id.in_(open_okrs),
+            ScoredLink.rank <= CANDIDATES,
+        )
+    ):
+        shown[okr].add(objective)
+    return {okr for okr, candidates in shown.items() if candidates <= rejected[okr]}
 
 
 def check_in_decisions(session: Session, org_id: str) -> dict[str, tuple[str, str, str]]:

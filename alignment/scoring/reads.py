@@ -29,6 +29,7 @@ from alignment.models import (
 )
 from alignment.repository import require_org
 from alignment.scoring.documents import Link
+from alignment.scoring.people_decisions import called_orphans
 
 # A person's link decision joined to its stored link while the OKR's text is still the text
 # that was judged: a decision on earlier text no longer counts.
@@ -130,20 +131,10 @@ def _one_verdict(session: Session, org_id: str, okr_id: str, rows: Sequence[Scor
     stored = session.get(OkrVerdict, {"org_id": org_id, "okr_id": okr_id})
     if stored is None:  # scored before comparisons were stored: today's median decides
         return stored_verdicts(session, org_id).get(okr_id, "needs_review")
-    rejected = session.scalar(
-        select(LinkFeedback.okr_id)
-        .join(ScoredLink, ON_THE_JUDGED_TEXT)
-        .where(
-            LinkFeedback.org_id == org_id,
-            LinkFeedback.okr_id == okr_id,
-            LinkFeedback.verdict == "rejected",
-        )
-        .limit(1)
-    )
     return verdicts.okr_verdict(
         [VerdictLink(r.label, r.score) for r in rows if r.rank == 1 or r.label != "none"],
         stored.reference,
-        person_rejected=rejected is not None,
+        called_orphan=bool(called_orphans(session, org_id, okr_id)),
         far_below=verdicts.under_share(stored.best_score, stored.reference),
     )
 
@@ -239,7 +230,7 @@ def stored_verdicts(session: Session, org_id: str) -> dict[str, str]:
     """Each scored OKR's verdict (aligned / needs_review / orphan) as every page, the review
     queue, the webhooks and these reads show it (alignment/verdicts.py)."""
     return verdicts.verdicts(
-        verdict_links(session, org_id), rejected_pairs(session, org_id), far_below(session, org_id)
+        verdict_links(session, org_id), called_orphans(session, org_id), far_below(session, org_id)
     )
 
 

@@ -25,6 +25,7 @@ from alignment.models import (
     CheckInDrift,
     DeclaredLink,
     KeyResult,
+    LinkFeedback,
     ScoredLink,
     content_hash,
 )
@@ -78,11 +79,14 @@ PLANTED = [
 def apply_people_verdicts(session, org_id: str, labels: dict = LABELS) -> None:
     """Record what the labels say wherever the engine's label disagrees (confirm or reject),
     as the strategy office does in the review queue: weak candidates it does not accept are
-    rejected too, and so is the best candidate of an orphan the engine left to review."""
+    rejected too, and an orphan the engine left to review is called one ("serves none": every
+    candidate the queue shows rejected; one rejected link calls no OKR an orphan)."""
+    from alignment.review import CANDIDATES
+
     for row in session.scalars(select(ScoredLink).where(ScoredLink.org_id == org_id)).all():
         truth = labels[row.okr_id]
         unaccepted = row.label in ("aligned", "weak") and row.objective_id not in truth
-        if unaccepted or (not truth and row.rank == 1):
+        if unaccepted or (not truth and row.rank <= CANDIDATES):
             verdict = "rejected"
         elif row.objective_id in truth and row.label != "aligned":
             verdict = "confirmed"
@@ -391,7 +395,16 @@ def test_dev_organization_planted_links_and_no_quality_alarms(session, embedder,
         for so in o.get("declared_links", [])
         if so not in labels[o["id"]]
     }
-    assert wrong and wrong <= found
+    # A wrong declared link a person dropped (rejected) is decided: no longer a finding.
+    dropped = {
+        f"unsupported_declared_link:{okr}|{so}"
+        for okr, so in session.execute(
+            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
+                LinkFeedback.org_id == org, LinkFeedback.verdict == "rejected"
+            )
+        )
+    }
+    assert wrong - dropped and wrong - dropped <= found and not dropped & found
     quality = {k for k in found if KINDS[k.split(":")[0]].category == "quality"}
     assert quality == set()
     assert not any(k.startswith(("confidence_mismatch:", "lead_lag_gap:team")) for k in found)
@@ -492,7 +505,10 @@ def test_on_the_engines_own_verdicts_only_its_known_misses_are_missing(
 def test_the_engines_miss_shows_as_a_suggested_link_and_one_rejection_fixes_it(
     session, scored_sample, embedder
 ):
-    """The strategy office sees the wrong link with its evidence; rejecting it is enough."""
+    """The strategy office sees the wrong link with its evidence; rejecting it removes it, and
+    the OKR waits for a person to call it an orphan (one rejected link calls no OKR one)."""
+    from alignment import review
+
     before = by_key(build_report(session, scored_sample, embedder=embedder))
     suggested = before["suggested_link:O-42|SO-12"]
     assert suggested["evidence"] and "orphan_okr:O-42" not in before
@@ -500,8 +516,10 @@ def test_the_engines_miss_shows_as_a_suggested_link_and_one_rejection_fixes_it(
         session, scored_sample, "O-42", "SO-12", verdict="rejected", decided_by="strategy office"
     )
     after = keys(build_report(session, scored_sample, embedder=embedder))
-    assert {"orphan_okr:O-42", "thin_coverage:SO-12"} <= after
-    assert "suggested_link:O-42|SO-12" not in after
+    assert {"needs_review:O-42", "thin_coverage:SO-12"} <= after
+    assert "suggested_link:O-42|SO-12" not in after and "orphan_okr:O-42" not in after
+    review.reject(session, scored_sample, "O-42", decided_by="strategy office")
+    assert "orphan_okr:O-42" in keys(build_report(session, scored_sample, embedder=embedder))
 
 
 def test_two_equal_builds_at_once_store_one_run(engine):
@@ -561,13 +579,13 @@ def test_an_engine_orphan_says_what_a_typical_okr_reaches_and_a_rejected_one_doe
         assert ev["best_score_when_decided"] < ev["orphan_below"] < ev["organization_median_best"]
         typical = f"a typical OKR here reaches {ev['organization_median_best']:.2f}"
         assert typical in finding["reason"]
-    # A person's decision needs no such reason, even for an OKR the engine also called orphan.
+    # A person's decision ("serves none") needs no such reason, even for an OKR the engine
+    # also called orphan.
+    from alignment import review
+
     key = sorted(engine)[0]
     okr_id = key.split(":")[1]
-    record_feedback(
-        session, scored_sample, okr_id, engine[key]["evidence"]["best_link"]["objective_id"],
-        verdict="rejected", decided_by="strategy office",
-    )  # fmt: skip
+    review.reject(session, scored_sample, okr_id, decided_by="strategy office")
     rejected = by_key(build_report(session, scored_sample, embedder=embedder))[key]
     assert "organization_median_best" not in rejected["evidence"]
     assert "typical" not in rejected["reason"]

@@ -56,7 +56,7 @@ def test_labels_and_people_outrank_the_stored_comparison() -> None:
         "unstored": [L("none", 5.0)],
     }
     far = {"aligned": True, "weak": True, "rejected": False, "stored": True}
-    said = verdicts(links, [("rejected", "SO-1")], far)
+    said = verdicts(links, ["rejected"], far)  # the OKRs people called orphans
     assert said == {
         "aligned": "aligned",
         "weak": "needs_review",
