@@ -282,7 +282,13 @@ def link_audit(session: Session, org_id: str) -> list[dict[str, Any]]:
         by_objective = {r.objective_id: r for r in rows}
         for objective_id in sorted(declared.get(okr_id, ())):
             row = by_objective.get(objective_id)
-            if row is not None and row.label != "aligned":
+            # A person who dropped it has answered what the finding asks (the report skips it
+            # too); one who kept it made it aligned.
+            if (
+                row is not None
+                and row.label != "aligned"
+                and (okr_id, objective_id) not in rejected
+            ):
                 findings.append(
                     {
                         "kind": "unsupported_declared_link",

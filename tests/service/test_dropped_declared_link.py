@@ -20,6 +20,15 @@ def test_dropping_a_declared_link_through_the_api(client, jobs) -> None:
     queue = {i["okr_id"]: i for i in client.get(f"/orgs/{org}/review-queue").json()["items"]}
     assert [d["objective_id"] for d in queue["O-8"]["declared"]] == ["SO-7"]
 
+    def audited() -> set[tuple[str, str]]:
+        rows = client.get(f"/orgs/{org}/alignment/audit").json()["items"]
+        return {
+            (r["okr_id"], r["objective_id"])
+            for r in rows
+            if r["kind"] == "unsupported_declared_link"
+        }
+
+    assert ("O-8", "SO-7") in audited()
     dropped = client.post(f"/orgs/{org}/okrs/O-8/links/SO-7/feedback", json={"verdict": "rejected"})
     assert dropped.status_code == 200
     jobs.drain()  # the teammates' rescoring the decision queued
@@ -30,6 +39,7 @@ def test_dropping_a_declared_link_through_the_api(client, jobs) -> None:
     queue = {i["okr_id"] for i in client.get(f"/orgs/{org}/review-queue").json()["items"]}
     assert "O-8" in queue
     assert client.get(f"/orgs/{org}/alignment/feedback-labels").json()["links"] == {}
+    assert ("O-8", "SO-7") not in audited()  # GET /alignment/audit answers as the report does
 
     jobs.result(client, client.post(f"/orgs/{org}/reports", json={}))
     findings = client.get(f"/orgs/{org}/reports/latest", params={"per_page": 500}).json()
