@@ -64,6 +64,33 @@ def refuse_declared_objective(session: Session, org_id: str, ident: str) -> None
     )
 
 
+# The OKR column that uses a record of each kind an OKR belongs to.
+_USED_BY_OKRS = {Team: Okr.team_id, Cycle: Okr.cycle_id}
+
+
+def refuse_used_by_okrs(session: Session, kind: RecordKind, org_id: str, ident: str) -> None:
+    """A team or cycle OKRs use stays; say which OKRs, as for a declared objective. Its
+    foreign key would refuse the delete anyway, but only as "referenced by okrs", which
+    leaves the caller to find them. Read under the record's row lock: an OKR added
+    meanwhile is seen here or fails on its foreign key."""
+    column = _USED_BY_OKRS.get(kind.model)
+    if column is None:
+        return
+    query = select(Okr.id).where(Okr.org_id == org_id, column == ident)
+    okrs = session.scalars(query.order_by(func.length(Okr.id), Okr.id).limit(_NAMED)).all()
+    if not okrs:
+        return
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    named = ", ".join(repr(okr) for okr in okrs)
+    more = f" and {total - len(okrs)} more" if total > len(okrs) else ""
+    them = "them" if total > 1 else "it"
+    raise Conflict(
+        f"{kind.label} {ident!r} is still used by {total} OKR{'s' if total > 1 else ''}: "
+        f"{named}{more}; move {them} to another {kind.label} or delete {them} first",
+        details=[{"path": DELETED, "message": f"used by OKR {okr!r}"} for okr in okrs],
+    )
+
+
 def check_child_ids(session: Session, kind: RecordKind, org_id: str, data: dict[str, Any]) -> None:
     """A nested child's id problem is the child's, at its place in the body, never its new
     parent's: an id twice in the body is 422 at the second (before anything is written), an

@@ -44,6 +44,7 @@ from alignment.record_rules import (
     check_rules,
     refuse_child_lists,
     refuse_declared_objective,
+    refuse_used_by_okrs,
 )
 from alignment.records import COLUMN_OF, RecordKind
 
@@ -255,6 +256,7 @@ def delete_record(session: Session, kind: RecordKind, org_id: str, ident: str) -
     row = get_row(session, kind, org_id, ident, lock=True)
     if kind.model is StrategicObjective:
         refuse_declared_objective(session, org_id, ident)
+    refuse_used_by_okrs(session, kind, org_id, ident)
     with constraint_errors(kind.label, ident, deleting=True), session.begin_nested():
         session.delete(row)
         session.flush()

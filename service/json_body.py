@@ -18,6 +18,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from alignment.bundle.nesting import JSON_STRING, MAX_DEPTH
@@ -145,11 +146,41 @@ class StrictJSONRequest(Request):
 class StrictJSONRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
+        empty_is_object = _empty_is_object(self)
 
         async def strict_json_handler(request: Request) -> Response:
-            return await handler(StrictJSONRequest(request.scope, request.receive))
+            strict = StrictJSONRequest(request.scope, request.receive)
+            if empty_is_object and not await strict.body():
+                strict = _as_empty_object(strict)
+            return await handler(strict)
 
         return strict_json_handler
+
+
+def _empty_is_object(route: APIRoute) -> bool:
+    """Does a POST without a body mean `{}` here? So it does where the body is one model
+    whose every field may be left out (`approve`, `reject` with its optional note): there
+    is nothing the caller must say, so a bare `curl -X POST` is a complete request, not a
+    "Field required" at `$`. A PATCH with no body is still refused: it forgot its changes."""
+    field = route.body_field
+    if "POST" not in route.methods or field is None:
+        return False
+    model = field.field_info.annotation
+    return (
+        isinstance(model, type)
+        and issubclass(model, BaseModel)
+        and not any(f.is_required() for f in model.model_fields.values())
+    )
+
+
+def _as_empty_object(request: StrictJSONRequest) -> StrictJSONRequest:
+    # FastAPI validates no body at all as a missing one, whatever the model's defaults; and
+    # it reads a body as JSON only when the request says it is, so the stand-in says so.
+    headers = [(k, v) for k, v in request.scope["headers"] if k.lower() != b"content-type"]
+    scope = {**request.scope, "headers": [*headers, (b"content-type", b"application/json")]}
+    empty = StrictJSONRequest(scope, request.receive)
+    empty._body = b"{}"
+    return empty
 
 
 def read_bodies_strictly(router: APIRouter) -> None:

@@ -351,6 +351,14 @@ def _check_teams(
             f'a team lead summarizes its own teams ({own}): ask with "team" instead of '
             '"objective"; summaries of an objective are the strategy office\'s'
         )
+    if check == "draft" and teams == {None}:
+        # An objective's summary: organization-wide, no team's (not "this touches None").
+        doing = "read" if request.method in ("GET", "HEAD") else "decide"
+        raise Forbidden(
+            f"a team lead cannot {doing} organization-wide drafts, only its own teams' "
+            f"({own}): draft {params['draft_id']!r} summarizes a strategic objective and "
+            "belongs to no team; the strategy office or an admin decides it"
+        )
     outside = sorted(str(t) for t in teams if t not in principal.team_ids)
     if outside:
         raise Forbidden(

@@ -140,6 +140,7 @@ def _create_okrs(
             ],
         )
     _refuse_restated(session, draft, suggestions, where)
+    _refuse_taken_key_result_ids(session, draft, suggestions, where)
     _ensure_cycle(session, draft, may_define_cycle)
     created = []
     for i, s in enumerate(suggestions, start=1):
@@ -180,6 +181,46 @@ def _create_okrs(
             },
         )
     return created
+
+
+def _refuse_taken_key_result_ids(
+    session: Session, draft: store.Draft, suggestions: list, where: str
+) -> None:
+    """A key result someone created under an id this approval gives (`D-…-O1-KR1`; a
+    pending draft's id is public) is named at the draft's key result, where the caller can
+    find it. Left to the record rules it was a 409 at `$.key_results[0].id`, a place in no
+    request the caller sent. An OKR that took the draft's OKR id is refused in its own
+    words, so its key results are not named twice."""
+    wanted = {
+        f"{draft.id}-O{i}-KR{j}": (i - 1, j - 1)
+        for i, s in enumerate(suggestions, start=1)
+        for j, _ in enumerate(s.key_results, start=1)
+    }
+    taken = session.execute(
+        select(KeyResult.id, KeyResult.okr_id)
+        .where(KeyResult.org_id == draft.org_id, KeyResult.id.in_(list(wanted)))
+        .where(
+            KeyResult.okr_id.not_in([f"{draft.id}-O{i}" for i in range(1, len(suggestions) + 1)])
+        )
+    ).all()
+    if not taken:
+        return
+    found = sorted(taken, key=lambda row: wanted[row.id])
+    some = len(found) > 1
+    raise Conflict(
+        f"approving would give {len(found) if some else 'a'} key result{'s' if some else ''} "
+        f"of this draft {'ids that are' if some else 'an id that is'} taken; delete the "
+        f"existing key result{'s' if some else ''} (or create {'them' if some else 'it'} again "
+        "under another id), then approve again",
+        details=[
+            {
+                "path": "{}.suggestions[{}].key_results[{}]".format(where, *wanted[row.id]),
+                "message": f"key result {row.id!r} already exists, under OKR {row.okr_id!r}, "
+                "not made by this draft",
+            }
+            for row in found
+        ],
+    )
 
 
 def _same_title(text: str) -> str:

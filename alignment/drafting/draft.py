@@ -45,8 +45,8 @@ def new_draft_id() -> str:
 
 
 def check_suggestion_request(session: Session, org_id: str, request: SuggestionRequest) -> None:
-    """What a request names exists (404/422 naming the place), before any work is queued."""
-    sources.team(session, org_id, request.team)
+    """What a request names exists (422 naming the place), before any work is queued."""
+    sources.requested_team(session, org_id, request.team)
     sources.pick_cycle(session, org_id, request.cycle)
     if request.objectives != "suggest":
         sources.objectives(session, org_id, request.objectives)
@@ -57,7 +57,7 @@ def check_suggestion_request(session: Session, org_id: str, request: SuggestionR
 def check_summary_request(session: Session, org_id: str, request: SummaryRequest) -> None:
     sources.pick_cycle(session, org_id, request.cycle)
     if request.team is not None:
-        sources.team(session, org_id, request.team)
+        sources.requested_team(session, org_id, request.team)
     else:
         sources.objectives(session, org_id, [request.objective or ""], path="$.objective")
 

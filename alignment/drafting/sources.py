@@ -43,6 +43,17 @@ def team(session: Session, org_id: str, team_id: str) -> dict[str, Any]:
     return {"id": row.id, "name": row.name, "mission": row.mission}
 
 
+def requested_team(session: Session, org_id: str, team_id: str) -> None:
+    """A team a request's body names. Unknown, it is the body that is wrong (422 at `$.team`,
+    as an unknown cycle or objective is); 404 stays for what the URL names."""
+    require_org(session, org_id)
+    if session.get(Team, {"org_id": org_id, "id": team_id}) is None:
+        raise Invalid(
+            f"team {team_id!r} does not exist in organization {org_id!r}",
+            details=[{"path": "$.team", "message": f"unknown {team_id!r}"}],
+        )
+
+
 def teams(session: Session, org_id: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(Team).where(Team.org_id == org_id).order_by(Team.id))
     return [{"id": t.id, "name": t.name, "mission": t.mission} for t in rows]

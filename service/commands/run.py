@@ -158,39 +158,24 @@ def demo(
     ] = True,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port.")] = None,
 ) -> None:
-    """Load the bundled sample organization (idempotent), then serve it."""
-    from alignment.imports import import_document
-
+    """Load the bundled sample organization (once: an existing one is left as it is), then serve
+    it."""
     # Decided before loading starts the server: the demo stops what it started when it ends.
     starts_embedded = serve_api and _embedded_not_running()
     prepare_database()
-    with progress_bar() as bar, db.transaction() as session:
-        task = bar.add_task("loading sample organization", total=5)
-        summary = import_document(
-            session,
-            load_file(SAMPLE_BUNDLE),
-            progress=lambda label, _n: bar.update(task, advance=1, description=label),
-        )
-    if not summary.changed:
-        state = "already up to date"
-    elif any(summary.updated.values()):
-        state = "updated"
-    else:
-        state = "loaded for the first time"
-    err.print(f"sample organization [bold]{summary.organization}[/]: {state}")
+    org = _load_sample_once()
     kept(
-        f"the sample organization {summary.organization} is loaded; `goldenthread demo` "
+        f"the sample organization {org} is loaded; `goldenthread demo` "
         "again finishes the rest (it is safe to repeat)"
     )
-    score_cmd(org=summary.organization)
-    build_whole_report(summary.organization)
-    _print_demo_keys(summary.organization)
+    score_cmd(org=org)
+    build_whole_report(org)
+    _print_demo_keys(org)
     if serve_api:
         from alignment.settings import get_settings
 
         settings = get_settings().service
         base = f"http://{settings.host}:{port or settings.port}"
-        org = summary.organization
         err.print(
             f"[bold]Sign in:[/] {base}/sign-in with one of the keys above, then:", soft_wrap=True
         )
@@ -205,6 +190,40 @@ def demo(
         err.print(f"  report        {base}/orgs/{org}/report.html", soft_wrap=True)
         err.print(f"  API docs      {base}/docs", soft_wrap=True)
         _serve(None, port, 1, starts_embedded=starts_embedded)
+
+
+def _load_sample_once() -> str:
+    """Load the sample organization unless it exists; return its id.
+
+    Once loaded it is the user's: the edits and deletions they make while trying the product
+    must survive the next `demo`, so an existing organization is never imported over.
+    `goldenthread import` of the bundle is the explicit way back to the sample as shipped."""
+    from alignment.bundle.validate import parse_bundle
+    from alignment.imports import import_document
+    from alignment.models import Organization
+
+    document = load_file(SAMPLE_BUNDLE)
+    org = parse_bundle(document).organization.id
+    with db.transaction() as session:
+        exists = session.get(Organization, org) is not None
+        if not exists:
+            with progress_bar() as bar:
+                task = bar.add_task("loading sample organization", total=5)
+                import_document(
+                    session,
+                    document,
+                    progress=lambda label, _n: bar.update(task, advance=1, description=label),
+                )
+    if exists:
+        err.print(
+            f"sample organization [bold]{org}[/] exists: left as it is; "
+            f"`goldenthread import {os.path.relpath(SAMPLE_BUNDLE)}` reloads it",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return org
+    err.print(f"sample organization [bold]{org}[/]: loaded for the first time")
+    return org
 
 
 DEMO_TEAM = "T-9"  # the sample's team with a pending story in examples/README.md

@@ -141,7 +141,7 @@ def test_write_errors_name_the_field_and_record_under_row_level_security(
         moved = client.patch(f"/orgs/{a}/check-ins/C-1", json={"okr": "O-404"}, headers=key)
         assert moved.json()["error"]["details"][0]["path"] == "$.okr", moved.text
         held = client.delete(f"/orgs/{a}/teams/T-1", headers=key)
-        assert held.status_code == 409 and "still referenced by" in held.json()["error"]["message"]
+        assert held.status_code == 409 and "still used by" in held.json()["error"]["message"]
         dates = client.patch(f"/orgs/{a}/cycles/2026-Q3", json={"end": "2020-01-01"}, headers=key)
         assert dates.status_code == 422
         assert dates.json()["error"]["details"][0]["path"] == "$.end"

@@ -127,7 +127,7 @@ def test_edit_then_reject_flows_and_list_filters(api, djobs):
         ("summaries", {"team": "T-9", "objective": "SO-9"}, 422, "$"),
         ("summaries", {}, 422, "$"),
         ("summaries", {"objective": "SO-404"}, 422, "$.objective"),
-        ("suggestions", {"team": "T-404"}, 404, None),
+        ("suggestions", {"team": "T-404"}, 422, "$.team"),
         ("suggestions", {"team": "T-9", "objectives": ["SO-404"]}, 422, "$.objectives"),
         ("suggestions", {"team": "T-9", "cycle": "2031-Q1"}, 422, "$.cycle"),
         ("suggestions", {"team": "T-9", "objectives": []}, 422, "$.objectives"),

@@ -417,7 +417,7 @@ def test_nested_key_result_with_an_existing_id(client: TestClient, acme: None) -
 
 def test_deleting_a_team_still_used_by_an_okr(client: TestClient, acme: None) -> None:
     found = error(client.delete(f"{ORG}/teams/T-2"), 409, "conflict")
-    assert "still referenced by okrs" in found["message"]
+    assert "team 'T-2' is still used by 1 OKR: 'O-2'; move it" in found["message"]
     assert [d["path"] for d in found["details"]] == ["path.record_id"]  # no body to point into
     ok(client.get(f"{ORG}/teams/T-2"))
     # The request failed, but the connection is still usable and nothing was deleted.
