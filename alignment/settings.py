@@ -165,7 +165,8 @@ class ServiceSettings(BaseSettings):
         default=None,
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="The service's address as people reach it (https://gt.example.org/): what an "
-        "exported report's links start with. Unset: the address the request came to.",
+        "exported report's and a webhook payload's links start with. Unset: the address the "
+        "request came to (for webhooks, the one the subscription was made through).",
     )
     env: str = Field(default="development", pattern="^(development|production)$")
     https: bool = Field(default=False, description="Served behind TLS: send HSTS.")

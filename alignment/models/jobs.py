@@ -101,6 +101,9 @@ class WebhookSubscription(Base):
     active: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default=sql("true"))
     created_by: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = stamped_now()
+    # The service's address as the subscriber reached it (migration 0026): what its payloads'
+    # links start with unless GOLDENTHREAD_PUBLIC_URL is set; None before that migration.
+    links_base: Mapped[str | None] = mapped_column(Text)
     __table_args__ = (Index("ix_webhook_subscriptions_org", "org_id"),)
 
 

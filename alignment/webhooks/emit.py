@@ -1,4 +1,5 @@
-"""Record an event for every subscription that wants it, in the caller's transaction."""
+"""Record an event for every subscription that wants it, in the caller's transaction; its
+links absolute on the subscription's base (links.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment.models import WebhookDelivery, WebhookSubscription
+from alignment.webhooks.links import links_base, with_absolute_url
 
 
 def emit(session: Session, org_id: str, event: str, data: dict[str, Any]) -> int:
-    """Returns how many deliveries were queued."""
+    """Returns how many deliveries were queued. A relative `url` in `data` is sent as `path`,
+    and `url` made absolute per subscription."""
     from alignment.jobs import enqueue  # jobs run deliveries; deliveries are made here
 
     subs = session.scalars(
@@ -32,7 +35,7 @@ def emit(session: Session, org_id: str, event: str, data: dict[str, Any]) -> int
                 "event": event,
                 "organization": org_id,
                 "occurred_at": datetime.now(UTC).isoformat(),
-                "data": data,
+                "data": with_absolute_url(data, links_base(sub)),
             },
         )
         session.add(delivery)

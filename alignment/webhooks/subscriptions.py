@@ -11,18 +11,32 @@ from sqlalchemy.orm import Session
 from alignment.db import BIGINT_MAX
 from alignment.errors import Invalid, NotFound
 from alignment.models import WebhookDelivery, WebhookSubscription
+from alignment.webhooks import links
 from alignment.webhooks.events import EVENTS
 from alignment.webhooks.targets import check_url
 
 
 def create(
-    session: Session, org_id: str, *, url: str, events: list[str], created_by: str
+    session: Session,
+    org_id: str,
+    *,
+    url: str,
+    events: list[str],
+    created_by: str,
+    links_base: str | None = None,
 ) -> tuple[WebhookSubscription, str]:
+    """`links_base`: the service's address as the subscriber reached it, what its payloads'
+    links start with while GOLDENTHREAD_PUBLIC_URL is unset (links.py)."""
     check_events(events)
     check_url(url)
     secret = "whsec_" + secrets.token_urlsafe(32)
     sub = WebhookSubscription(
-        org_id=org_id, url=url, events=sorted(events), secret=secret, created_by=created_by
+        org_id=org_id,
+        url=url,
+        events=sorted(events),
+        secret=secret,
+        created_by=created_by,
+        links_base=links_base,
     )
     session.add(sub)
     session.flush()
@@ -69,14 +83,20 @@ def delete(session: Session, org_id: str, subscription_id: int) -> None:
     session.flush()
 
 
-def listing(session: Session, org_id: str) -> list[WebhookSubscription]:
-    return list(
-        session.scalars(
-            select(WebhookSubscription)
-            .where(WebhookSubscription.org_id == org_id)
-            .order_by(WebhookSubscription.id)
-        )
+def listing(
+    session: Session, org_id: str, *, limit: int = 50, offset: int = 0
+) -> tuple[list[WebhookSubscription], int]:
+    """One page of the organization's subscriptions, oldest first, and how many there are."""
+    mine = WebhookSubscription.org_id == org_id
+    total = session.scalar(select(func.count()).select_from(WebhookSubscription).where(mine)) or 0
+    rows = session.scalars(
+        select(WebhookSubscription)
+        .where(mine)
+        .order_by(WebhookSubscription.id)
+        .limit(limit)
+        .offset(offset)
     )
+    return list(rows), total
 
 
 def deliveries(
@@ -104,6 +124,7 @@ def render(sub: WebhookSubscription, secret: str | None = None) -> dict[str, Any
         "active": sub.active,
         "created_by": sub.created_by,
         "created_at": sub.created_at.isoformat() if sub.created_at else None,
+        "links_base": links.links_base(sub),  # what its payloads' `url`s start with
     }
     if secret is not None:
         out["secret"] = secret  # once, at creation

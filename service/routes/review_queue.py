@@ -12,7 +12,7 @@ from alignment.bundle.text_rules import PlainText
 from alignment.errors import NotFound
 from alignment.models import CheckIn
 from service.auth import CurrentPrincipal
-from service.deps import SessionDep
+from service.deps import PageDep, SessionDep
 
 router = APIRouter(prefix="/orgs/{org_id}/review-queue", tags=["alignment"])
 # The old OKR decision paths `/{okr_id}/confirm|reject` read an OKR named `check-ins` as the
@@ -45,11 +45,11 @@ class CheckInVerdictIn(BaseModel):
 
 # Declared before the OKR routes so a check-in id is never read as an OKR id.
 @router.get("/check-ins")
-def check_in_queue(org_id: str, session: SessionDep) -> dict[str, Any]:
+def check_in_queue(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
     """Check-ins the engine is unsure about (drift verdict `needs_review`), likeliest drift
-    first, each with its OKR and the other OKR its text is closest to."""
-    items = check_in_review.queue(session, org_id)
-    return {"items": items, "total": len(items)}
+    first (then by check-in id, so pages never overlap), each with its OKR and the other OKR
+    its text is closest to; a page at a time, `total` counting the whole queue."""
+    return page.of(check_in_review.queue(session, org_id))
 
 
 def not_an_okr_decision(org_id: str, check_in_id: str, session: SessionDep) -> None:
@@ -90,10 +90,11 @@ def decide_check_in(
 
 
 @router.get("")
-def review_queue(org_id: str, session: SessionDep) -> dict[str, Any]:
-    """OKRs with no confident verdict (`needs_review`), each with its closest objectives."""
-    items = review.queue(session, org_id)
-    return {"items": items, "total": len(items)}
+def review_queue(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    """OKRs with no confident verdict (`needs_review`), by OKR id, each with its closest
+    objectives; a page at a time, `total` counting the whole queue."""
+    # Read whole, then cut: the queue is built from every verdict of the organization anyway.
+    return page.of(review.queue(session, org_id))
 
 
 def _moved(decision: str) -> str:

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from alignment.webhooks import subscriptions
@@ -30,19 +30,31 @@ class SubscriptionIn(BaseModel):
 
 @router.post("", status_code=201)
 def create(
-    org_id: str, body: SubscriptionIn, session: SessionDep, principal: CurrentPrincipal
+    org_id: str,
+    body: SubscriptionIn,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> dict[str, Any]:
-    """Subscribe; the answer carries the signing secret, shown this once."""
+    """Subscribe; the answer carries the signing secret, shown this once. The address this
+    request came to is kept: what the payloads' links start with, unless
+    GOLDENTHREAD_PUBLIC_URL is set (`links_base` in the answer says which)."""
     sub, secret = subscriptions.create(
-        session, org_id, url=body.url, events=body.events, created_by=principal.name
+        session,
+        org_id,
+        url=body.url,
+        events=body.events,
+        created_by=principal.name,
+        links_base=str(request.base_url),
     )
     return subscriptions.render(sub, secret)
 
 
 @router.get("")
-def list_(org_id: str, session: SessionDep) -> dict[str, Any]:
-    items = [subscriptions.render(s) for s in subscriptions.listing(session, org_id)]
-    return {"items": items, "total": len(items)}
+def list_(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
+    """The organization's subscriptions, oldest first (by id), a page at a time."""
+    rows, total = subscriptions.listing(session, org_id, limit=page.limit, offset=page.offset)
+    return page.envelope([subscriptions.render(s) for s in rows], total)
 
 
 @router.delete("/{webhook_id}", status_code=204, response_class=Response)
