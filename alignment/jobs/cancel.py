@@ -56,9 +56,11 @@ def cancel(session: Session, job_id: int, *, principal: Principal) -> Outcome:
     job = views.get(session, principal.org_id, job_id)
     if not views.visible_to(principal, job):
         raise NotFound(f"job {job_id} not found")
-    check_may_cancel(principal, job)
-    # Locked, and read again: the worker marks it running or finished under the same lock.
+    # Locked, and read again: the worker marks it running or finished under the same lock,
+    # and a request joining it raises `requests` under it. Who may cancel is decided on this
+    # read: checked before it, a join committed in between was cancelled with the job.
     session.refresh(job, with_for_update=True)
+    check_may_cancel(principal, job)
     if job.status == "cancelled":
         return Outcome(job, "cancelled", changed=False)
     if job.status in ENDED:
@@ -67,9 +69,12 @@ def cancel(session: Session, job_id: int, *, principal: Principal) -> Outcome:
             "can be cancelled",
             details=[{"path": "path.job_id", "message": f"the job has {job.status}"}],
         )
-    if job.cancel_requested_at is not None:  # running, and asked already
+    if job.cancel_requested_at is not None and job.status == "running":  # asked already
         return Outcome(job, "requested", changed=False)
-    job.cancel_requested_by, job.cancel_requested_at = principal.name, _now()
+    if job.cancel_requested_at is None:
+        job.cancel_requested_by, job.cancel_requested_at = principal.name, _now()
+    # Waiting (queued, or retrying: a run asked to cancel can still be put back by a worker's
+    # shutdown) ends here, by whoever asked first.
     if job.status == "running":
         session.flush()
         return Outcome(job, "requested", changed=True)

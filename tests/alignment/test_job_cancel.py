@@ -216,6 +216,46 @@ def test_who_may_cancel(session: Session, org: str) -> None:
         assert cancel(session, job.id, principal=admin(org)).outcome == "cancelled"
 
 
+def test_a_request_joining_before_the_lock_is_not_cancelled_with_the_job(
+    session: Session, org: str, monkeypatch
+) -> None:
+    """Who may cancel is read under the job's lock: a join committed between the first read
+    and the lock makes the job someone else's too."""
+    from alignment.jobs import cancel as cancelling
+
+    mine = lead(org)
+    job = enqueue(session, org, "draft_summary", {"team": "T-1"}, requested_by=mine.name).job
+    seen = cancelling.views.visible_to
+
+    def joined_meanwhile(principal: Principal, row: Job) -> bool:
+        session.execute(text("update jobs set requests = 2 where id = :id"), {"id": row.id})
+        return seen(principal, row)
+
+    monkeypatch.setattr(cancelling.views, "visible_to", joined_meanwhile)
+    with pytest.raises(Forbidden, match="1 later request"):
+        cancel(session, job.id, principal=mine)
+    assert session.get(Job, job.id, populate_existing=True).status == "queued"
+
+
+def test_a_retrying_job_asked_to_cancel_while_it_ran_ends_at_the_next_cancel(
+    session: Session, org: str
+) -> None:
+    """A run asked to cancel that a worker's shutdown put back waits as `retrying`: a cancel
+    then ends it and takes its entry off the queue, by whoever asked first."""
+    job = enqueue(session, org, "report", {}, requested_by="someone").job
+    job.status = "running"
+    session.flush()
+    cancel(session, job.id, principal=admin(org))
+    job.status = "retrying"  # what execute.py leaves after a shutdown interrupts the run
+    session.flush()
+    another = Principal(name="Another admin", role=Role.admin, org_id=org)
+    again = cancel(session, job.id, principal=another)
+    assert (again.outcome, again.changed, job.status) == ("cancelled", True, "cancelled")
+    assert job.cancelled_by == "Ada (key adaadaad)"
+    entry = _entry(session, job)
+    assert entry is None or entry.status != "todo"
+
+
 def test_a_cancelled_job_is_no_longer_the_one_equal_requests_join(
     session: Session, org: str
 ) -> None:
