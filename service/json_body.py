@@ -161,7 +161,8 @@ def _empty_is_object(route: APIRoute) -> bool:
     """Does a POST without a body mean `{}` here? So it does where the body is one model
     whose every field may be left out (`approve`, `reject` with its optional note): there
     is nothing the caller must say, so a bare `curl -X POST` is a complete request, not a
-    "Field required" at `$`. A PATCH with no body is still refused: it forgot its changes."""
+    "Field required" at `$`. A PATCH with no body is still refused: it forgot its changes.
+    /openapi.json says the same: such a route's requestBody is `required: false`."""
     field = route.body_field
     if "POST" not in route.methods or field is None:
         return False
@@ -190,3 +191,13 @@ def read_bodies_strictly(router: APIRouter) -> None:
     for route in router.routes:
         if type(route) is APIRoute:
             route.__class__ = StrictJSONRoute
+            if _empty_is_object(route):
+                route.openapi_extra = _body_optional(route.openapi_extra)
+
+
+def _body_optional(extra: dict[str, Any] | None) -> dict[str, Any]:
+    """The route's OpenAPI additions, saying what `_empty_is_object` decided: the body may be
+    left out. FastAPI marks a body model's parameter required whatever its fields' defaults."""
+    extra = dict(extra or {})
+    extra["requestBody"] = {**extra.get("requestBody", {}), "required": False}
+    return extra

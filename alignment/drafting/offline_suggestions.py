@@ -1,6 +1,12 @@
 """Offline suggestions: one OKR per chosen objective, its key results from the objective's KPIs
 and the team's unfinished key results of the last cycle, every number and id from a record it
-cites."""
+cites.
+
+Lead and lag as the records say: a key result on a KPI's own measure (the KPI, or a half-way
+milestone on it) keeps the KPI's kind, so a lag KPI never turns into a "lead" key result that would
+hide the report's `lead_lag_gap`. Drivers come only from records (a lead KPI of the objective, a
+lead key result carried forward); without one the rationale says that no lead driver is offered.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +25,7 @@ PICK_WITHIN = 0.85  # "suggest": also take the runner-up objective when it fits 
 MAX_KPI_KEY_RESULTS = 3  # key results taken from the objective's KPIs
 TITLE_KPIS = 2  # KPIs a suggestion's title names
 SIMILAR_CITED = 2  # other teams' similar OKRs a suggestion cites
+MILESTONE = ", half-way milestone"  # a key result's title suffix: a milestone on a KPI
 
 
 def suggestions(ctx: SuggestContext) -> dict[str, Any]:
@@ -55,7 +62,11 @@ def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any
     description = f"How {team['name']} serves {serves_what} in {ctx.cycle['id']}."
     if team.get("mission"):
         description += f" Team mission: {team['mission']}"
-    rationale = _rationale(objective, kpis_used, carried, similar) + _left_out_text(left_out)
+    rationale = (
+        _rationale(objective, kpis_used, carried, similar)
+        + _left_out_text(left_out)
+        + _no_driver_text(objective, key_results)
+    )
     for kr in key_results:
         kr["title"], kr["unit"] = clip(kr["title"], SHORT_MAX), clip(kr["unit"], UNIT_MAX)
     return {
@@ -119,6 +130,20 @@ def _drop_copies(ctx: SuggestContext, key_results: list[dict[str, Any]]) -> list
     return [c for c in copies if c is not None]
 
 
+def _no_driver_text(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> str:
+    """Lag key results and no lead one: say so, rather than invent a driver no record measures."""
+    shown = key_results[:MAX_KEY_RESULTS]
+    if not shown or any(kr["kind"] == "lead" for kr in shown):
+        return ""
+    named = [kr["title"] for kr in shown if not kr["title"].endswith(MILESTONE)]
+    named = named or [kr["title"] for kr in shown]
+    return (
+        f" No lead key result: neither {objective['id']}'s KPIs nor the team's unfinished key "
+        "results of last cycle offer a lead measure. Add a driver the team moves early that "
+        f"shows whether {' and '.join(quote(t) for t in named)} will follow."
+    )
+
+
 def _title(team: dict[str, Any], objective: dict[str, Any], kpis_used: list[str]) -> str:
     """What the team changes for the objective, never the objective's own title (a gate refuses
     that): the KPIs it moves, or its share of the objective by id."""
@@ -132,16 +157,24 @@ def _title(team: dict[str, Any], objective: dict[str, Any], kpis_used: list[str]
 
 def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> list[str]:
     """Append a key result for each of the objective's first KPIs that states a change (a
-    baseline and a different target) in an outcome, not an activity; return their ids."""
+    baseline and a different target) in an outcome, not an activity; return their ids. When
+    those are all lag and a later usable KPI is lead, it takes the last place: a mix of lead and
+    lag where the strategy offers one."""
+    usable = [
+        kpi
+        for kpi in objective["kpis"]
+        if kpi["baseline"] is not None
+        and kpi["target"] is not None
+        and kpi["baseline"] != kpi["target"]
+        and not activity_verb(kpi["name"])
+    ]
+    chosen = usable[:MAX_KPI_KEY_RESULTS]
+    if chosen and all(k["kind"] != "lead" for k in chosen):
+        driver = next((k for k in usable[MAX_KPI_KEY_RESULTS:] if k["kind"] == "lead"), None)
+        if driver is not None:
+            chosen[-1] = driver
     used = []
-    for kpi in objective["kpis"]:
-        if (
-            kpi["baseline"] is None
-            or kpi["target"] is None
-            or kpi["baseline"] == kpi["target"]
-            or activity_verb(kpi["name"])
-        ):
-            continue
+    for kpi in chosen:
         key_results.append(
             {
                 "title": kpi["name"],
@@ -152,8 +185,6 @@ def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]
             }
         )
         used.append(kpi["id"])
-        if len(used) == MAX_KPI_KEY_RESULTS:
-            break
     return used
 
 
@@ -218,18 +249,19 @@ def _carry_forward(
 def _midpoint(
     objective: dict[str, Any], key_results: list[dict[str, Any]], used: list[str]
 ) -> None:
-    """With a single usable KPI and nothing to carry forward: a half-way milestone on it."""
+    """With a single usable KPI and nothing to carry forward: a half-way milestone on it. It
+    measures the KPI itself, so it has the KPI's kind: a milestone of a lag outcome is lag."""
     kpi = next((k for k in objective["kpis"] if k["id"] in used), None)
     if kpi is None:
         return
     half = round(kpi["baseline"] + (kpi["target"] - kpi["baseline"]) / 2, 2)
     key_results.append(
         {
-            "title": f"{kpi['name']}, half-way milestone",
+            "title": f"{kpi['name']}{MILESTONE}",
             "unit": kpi["unit"] or "count",
             "baseline": kpi["baseline"],
             "target": half,
-            "kind": "lead",
+            "kind": kpi["kind"] or "lag",
         }
     )
 
