@@ -232,7 +232,9 @@ def _carry_forward(
                 "unit": kr["unit"] or "count",
                 "baseline": value,
                 "target": kr["target"],
-                "kind": kr["kind"] or "lead",
+                # No recorded kind is no driver: called lead, it would hide the lead/lag gap
+                # the rationale then names.
+                "kind": kr["kind"] or "lag",
             }
             key_results.append(appended)
             titles.add(kr["title"].lower())

@@ -150,6 +150,33 @@ def test_a_lead_key_result_carried_forward_is_the_driver():
     assert "No lead key result" not in s["rationale"]
 
 
+def test_a_carried_forward_key_result_of_no_recorded_kind_is_no_driver():
+    carried = {
+        "id": "O-1",
+        "cycle": "2026-Q4",
+        "aligned_to": ["SO-1"],
+        "declared_links": ["SO-1"],
+        "check_ins": [],
+        "key_results": [
+            {
+                "id": "O-1-KR1",
+                "title": "Accounts with a health check",
+                "unit": "%",
+                "baseline": 20.0,
+                "target": 60.0,
+                "current": 35.0,
+                "kind": None,
+            }
+        ],
+    }
+    s = _only(_context([_kpi("K1", "Churn", "lag", 10, 5)], [carried]))
+    assert [(k["title"], k["kind"]) for k in s["key_results"]] == [
+        ("Churn", "lag"),
+        ("Accounts with a health check", "lag"),
+    ]
+    assert "No lead key result" in s["rationale"]
+
+
 def test_same_records_same_words():
     ctx = _context([_kpi("K1", "Churn", "lag", 10, 5)])
     assert json.dumps(suggestions(ctx)) == json.dumps(suggestions(ctx))
