@@ -146,7 +146,7 @@ class StrictJSONRequest(Request):
 class StrictJSONRoute(APIRoute):
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        empty_is_object = _empty_is_object(self)
+        empty_is_object = _body_model(self) is not None
 
         async def strict_json_handler(request: Request) -> Response:
             strict = StrictJSONRequest(request.scope, request.receive)
@@ -157,21 +157,24 @@ class StrictJSONRoute(APIRoute):
         return strict_json_handler
 
 
-def _empty_is_object(route: APIRoute) -> bool:
-    """Does a POST without a body mean `{}` here? So it does where the body is one model
-    whose every field may be left out (`approve`, `reject` with its optional note): there
-    is nothing the caller must say, so a bare `curl -X POST` is a complete request, not a
-    "Field required" at `$`. A PATCH with no body is still refused: it forgot its changes.
-    /openapi.json says the same: such a route's requestBody is `required: false`."""
+def _body_model(route: APIRoute) -> type[BaseModel] | None:
+    """The model a POST's whole body is, if it is one. Such a POST without a body is read as
+    `{}`: where every field may be left out (`approve`, `reject` with its optional note) a bare
+    `curl -X POST` is then a complete request, and where one is required the answer names it
+    (`$.verdict`), as for `{}`, not a "Field required" at `$`. A PATCH with no body is still
+    refused: it forgot its changes."""
     field = route.body_field
     if "POST" not in route.methods or field is None:
-        return False
+        return None
     model = field.field_info.annotation
-    return (
-        isinstance(model, type)
-        and issubclass(model, BaseModel)
-        and not any(f.is_required() for f in model.model_fields.values())
-    )
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _empty_is_object(route: APIRoute) -> bool:
+    """Is a POST without a body complete here? /openapi.json then says the requestBody is
+    `required: false`."""
+    model = _body_model(route)
+    return model is not None and not any(f.is_required() for f in model.model_fields.values())
 
 
 def _as_empty_object(request: StrictJSONRequest) -> StrictJSONRequest:

@@ -94,7 +94,9 @@ def render(job: Job) -> dict[str, Any]:
         "started_at": _iso(job.started_at),
         "finished_at": _iso(job.finished_at),
         # A running job asked to stop keeps running until it next looks (jobs/cancel.py).
-        "cancel_requested": job.cancel_requested_at is not None and job.status == "running",
+        # Stays true once asked, whatever the job then did: a client polling it must not read
+        # a request that ended (cancelled, or a webhook's POST let finish) as one withdrawn.
+        "cancel_requested": job.cancel_requested_at is not None,
         "cancel_requested_by": job.cancel_requested_by,
         "cancel_requested_at": _iso(job.cancel_requested_at),
         "cancelled_by": job.cancelled_by,

@@ -97,7 +97,7 @@ def cancel_cmd(job_id: JobId) -> None:
     out.print(
         f"job {job_id} ({job['kind']}) is running: cancel requested by "
         f"{job['cancel_requested_by']}{again}; it stops at its next step and keeps nothing. "
-        f"`goldenthread jobs show {job_id}` says when it has",
+        f"`goldenthread jobs show {job_id}` says when it has stopped",
         markup=False,
         highlight=False,
     )

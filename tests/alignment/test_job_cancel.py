@@ -22,7 +22,7 @@ from alignment.access.principal import Principal, Role
 from alignment.bundle import parse_bundle
 from alignment.errors import Conflict, Forbidden, NotFound, Unavailable
 from alignment.ingest import import_bundle
-from alignment.jobs import handlers
+from alignment.jobs import handlers, views
 from alignment.jobs.cancel import Cancelled, cancel
 from alignment.jobs.enqueue import enqueue
 from alignment.jobs.execute import Services, execute, production_scope
@@ -187,6 +187,8 @@ def test_a_running_job_whose_worker_died_ends_cancelled_when_picked_up_again(
         _run(session, job.id, embedder)  # the stalled job, handed to the next worker
     assert ran == []
     assert (job.status, job.cancelled_by) == ("cancelled", "Ada (key adaadaad)")
+    # The request stays on record once the job has ended: not read as withdrawn.
+    assert views.render(job)["cancel_requested"] is True
 
 
 # --- who may ----------------------------------------------------------------------------------
