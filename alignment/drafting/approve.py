@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC
 from typing import Any
+from urllib.parse import quote as url_quote
 
 from pydantic import ValidationError
 from sqlalchemy import func, select
@@ -100,6 +101,8 @@ def _announce(
     from alignment.jobs import SCORE_PARAMS, enqueue
     from alignment.webhooks import emit
 
+    # Made absolute per subscription by emit, as draft.created's link is.
+    link = f"/orgs/{url_quote(draft.org_id, safe='')}/drafts/{url_quote(draft.id, safe='')}"
     emit(
         session,
         draft.org_id,
@@ -109,6 +112,7 @@ def _announce(
             "decision": decision,
             "decided_by": decided_by,
             "created_records": created,
+            "url": link,
         },
     )
     if created:

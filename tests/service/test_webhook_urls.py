@@ -127,3 +127,16 @@ def test_without_a_base_the_url_stays_the_path_and_payloads_without_links_are_un
     decided = {"draft_id": "D-1", "decision": "rejected", "decided_by": "t", "created_records": []}
     emit(session, org, "draft.decided", decided)
     assert _sent(session, org, "draft.decided") == [decided]
+
+
+def test_a_decided_draft_links_to_the_draft(client, session: Session, org: str) -> None:
+    """draft.decided carries the draft's link like every other event's (it had none)."""
+    from alignment.drafting.approve import _announce
+
+    _subscribe(client, org)
+    draft = SimpleNamespace(org_id=org, id="D-7 x")
+    _announce(session, draft, "rejected", "Ada (key adaadaad)", [])  # type: ignore[arg-type]
+    [data] = _sent(session, org, "draft.decided")
+    assert data["path"] == f"/orgs/{org}/drafts/D-7%20x"
+    assert data["url"] == f"http://testserver/orgs/{org}/drafts/D-7%20x"
+    assert data["decision"] == "rejected"
