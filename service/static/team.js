@@ -89,7 +89,10 @@
   var main = document.querySelector("main") || document;
   main.addEventListener("input", function () { typed = true; });
   main.addEventListener("change", function () { typed = true; });
-  if (wait) wait.textContent = "The draft appears here once it is ready; what you type meanwhile is kept.";
+  // Asked to cancel, no draft is coming: the page says when the job has stopped instead.
+  if (wait) wait.textContent = status.hasAttribute("data-cancelling")
+    ? "This page says so once it has stopped; what you type meanwhile is kept."
+    : "The draft appears here once it is ready; what you type meanwhile is kept.";
 
   function finished(job) {
     if (!typed) { window.location.reload(); return; }

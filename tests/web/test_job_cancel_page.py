@@ -46,3 +46,29 @@ def test_a_team_lead_cancels_a_queued_drafting_job_from_the_team_page(
     finally:
         with Session(engine) as s, s.begin():
             s.execute(delete(Job).where(Job.id.in_((job_id, joined))))
+
+
+def test_a_running_job_asked_to_cancel_promises_no_draft(page, engine, role_keys, scored_sample):
+    """While a cancel waits for the job's next step, the page says it will say when the job has
+    stopped, not that the draft will appear (the script rewrites the line once it polls)."""
+    from datetime import UTC, datetime
+
+    lead = role_keys["team_lead"]
+    job_id = lead_drafting_job(
+        engine,
+        scored_sample,
+        lead,
+        TEAM,
+        cancel_requested_by="Ada (key adaadaad)",
+        cancel_requested_at=datetime.now(UTC),
+    )
+    try:
+        sign_in(page, lead)
+        page.goto(f"/orgs/{scored_sample}/team/{TEAM}?job={job_id}")
+        said = " ".join(page.locator("#job-status").inner_text().split())
+        assert "Cancelling: Ada (key adaadaad) asked to cancel it" in said
+        assert "once it has stopped" in said and "draft appears here" not in said
+        assert page.locator("#job-cancel").count() == 0  # asked already
+    finally:
+        with Session(engine) as s, s.begin():
+            s.execute(delete(Job).where(Job.id == job_id))
