@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from alignment.errors import Conflict, Invalid, NotFound
@@ -23,8 +23,17 @@ from alignment.scoring.feedback import rescore_if_running
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Check-ins awaiting a person's verdict, the likeliest drift first."""
+    return queue_page(session, org_id)[0]
+
+
+def queue_page(
+    session: Session, org_id: str, *, limit: int | None = None, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """`limit` of the queue's check-ins from `offset` (all of them without a limit), as `queue`
+    shows them, and how many the whole queue holds: the page is cut in the query (ties in
+    score by check-in id, so pages never overlap) and only its rows are read."""
     require_org(session, org_id)
-    rows = session.execute(
+    awaiting = (
         select(CheckInDrift, CheckIn, Okr.title, Okr.cycle_id)
         .join(
             CheckIn,
@@ -32,8 +41,18 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
         )
         .join(Okr, (Okr.org_id == CheckIn.org_id) & (Okr.id == CheckIn.okr_id))
         .where(CheckInDrift.org_id == org_id, CheckInDrift.verdict == "needs_review")
-        .order_by(CheckInDrift.score.desc(), CheckIn.id)
     )
+    page = awaiting.order_by(CheckInDrift.score.desc(), CheckIn.id).offset(offset).limit(limit)
+    items = _items(session, org_id, session.execute(page))
+    if (items or offset == 0) and (limit is None or len(items) < limit):
+        total = offset + len(items)  # the page reached the end: no count needed
+    else:
+        total = session.scalar(select(func.count()).select_from(awaiting.subquery())) or 0
+    return items, total
+
+
+def _items(session: Session, org_id: str, rows: Any) -> list[dict[str, Any]]:
+    """The queue's items for these (drift, check-in, OKR title, OKR cycle) rows, in order."""
     nearest_ids = set()
     items = []
     for d, c, okr_title, okr_cycle in rows:

@@ -30,12 +30,18 @@ class Candidate(NamedTuple):
     label: str
 
 
-def candidates_by_okr(session: Session, org_id: str) -> dict[str, list[Candidate]]:
-    rows = session.execute(
+def candidates_by_okr(
+    session: Session, org_id: str, okr_ids: list[str] | None = None
+) -> dict[str, list[Candidate]]:
+    """Each OKR's best-ranked stored links (only `okr_ids`' when given), best first."""
+    query = (
         select(ScoredLink.okr_id, ScoredLink.objective_id, ScoredLink.score, ScoredLink.label)
         .where(ScoredLink.org_id == org_id, ScoredLink.rank <= CANDIDATES)
         .order_by(ScoredLink.okr_id, ScoredLink.rank)
     )
+    if okr_ids is not None:
+        query = query.where(ScoredLink.okr_id.in_(okr_ids))
+    rows = session.execute(query)
     out: dict[str, list[Candidate]] = defaultdict(list)
     for okr_id, objective_id, score, label in rows:
         out[okr_id].append(Candidate(objective_id, score, label))
@@ -54,12 +60,32 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Every OKR whose verdict is `needs_review`, with its closest objectives, the ones its
     team declared it serves (`declared`, in the team's order; empty when it declared none) and
     an LLM's opinions on its links (`model_opinions`; empty when none was asked)."""
+    return queue_page(session, org_id)[0]
+
+
+def queue_page(
+    session: Session, org_id: str, *, limit: int | None = None, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """`limit` of the queue's OKRs from `offset` (all of them without a limit), as `queue`
+    shows them, and how many the whole queue holds.
+
+    Which OKRs are in the queue is decided from every OKR's verdict (a few rows each, and the
+    median when a comparison was not stored); the candidates, declarations, opinions and
+    titles are read for the page's OKRs only: building them for the whole queue made every
+    page of a large organization cost as much as all of it."""
     require_org(session, org_id)
-    candidates, verdict = okr_verdicts(session, org_id)
-    unsure = sorted(o for o, v in verdict.items() if v == "needs_review")
+    unsure = sorted(o for o, v in stored_verdicts(session, org_id).items() if v == "needs_review")
+    end = None if limit is None else offset + limit
+    return _queue_items(session, org_id, unsure[offset:end]), len(unsure)
+
+
+def _queue_items(session: Session, org_id: str, okr_ids: list[str]) -> list[dict[str, Any]]:
+    """The queue's items for these OKRs, in this order."""
+    if not okr_ids:
+        return []
     okrs = {
         o.id: o
-        for o in session.scalars(select(Okr).where(Okr.org_id == org_id, Okr.id.in_(unsure)))
+        for o in session.scalars(select(Okr).where(Okr.org_id == org_id, Okr.id.in_(okr_ids)))
     }
     titles = dict(
         session.execute(
@@ -68,8 +94,9 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
             )
         ).all()
     )
-    declared = _declared_by_okr(session, org_id, unsure)
-    opinions = _model_opinions(session, org_id, unsure)
+    candidates = candidates_by_okr(session, org_id, okr_ids)
+    declared = _declared_by_okr(session, org_id, okr_ids)
+    opinions = _model_opinions(session, org_id, okr_ids)
     return [
         {
             "okr_id": okr_id,
@@ -92,11 +119,11 @@ def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
                     "score": round(c.score, 4),
                     "label": c.label,
                 }
-                for c in candidates[okr_id]
+                for c in candidates.get(okr_id, [])
             ],
             "model_opinions": opinions.get(okr_id, []),
         }
-        for okr_id in unsure
+        for okr_id in okr_ids
         if okr_id in okrs
     ]
 

@@ -13,10 +13,12 @@ from rich.markup import escape
 from sqlalchemy.orm import Session
 
 from alignment import check_in_review, review
+from alignment.db import BIGINT_MAX
 from alignment.drafting.schemas import TEXT_MAX
 from alignment.errors import Invalid
 from service.commands.common import audited_as, operator, run_in_transaction, text_option
 from service.commands.console import out
+from service.commands.database import settings_or_exit
 from service.commands.ids import Org, as_stored
 
 review_app = typer.Typer(
@@ -33,19 +35,84 @@ OPTIONS = {
 }
 
 
-def _queue(items: list[dict], as_json: bool, show: Callable[[dict], list[str]], what: str) -> None:
-    """A review queue as JSON, or each item's lines and the count."""
+Limit = Annotated[
+    int | None,
+    typer.Option(
+        "--limit",
+        min=1,
+        help="Show at most this many, at most GOLDENTHREAD_PAGE_LIMIT_MAX (as the API's "
+        "`limit`). Default: the whole queue.",
+    ),
+]
+Offset = Annotated[
+    int,
+    typer.Option("--offset", min=0, max=BIGINT_MAX, help="Skip this many first (as the API)."),
+]
+
+
+def _page_limit(limit: int | None) -> None:
+    """The API's largest page, refused as `drafts list` refuses it (never silently lowered:
+    a short page would read as the end of the queue)."""
+    largest = settings_or_exit().service.page_limit_max
+    if limit is not None and limit > largest:
+        raise typer.BadParameter(
+            f"{limit} is above the largest page, {largest} (GOLDENTHREAD_PAGE_LIMIT_MAX)",
+            param_hint="'--limit'",
+        )
+
+
+def _read(
+    whole: Callable[[Session, str], list[dict]],
+    paged: Callable[..., tuple[list[dict], int]],
+    org: str,
+    *,
+    limit: int | None,
+    offset: int,
+) -> tuple[list[dict], int]:
+    """A queue's page and its total: without `--limit` or `--offset` the whole queue, read as
+    the review page reads it; with them only the page's rows, as the API reads them."""
+    _page_limit(limit)
+
+    def work(session: Session) -> tuple[list[dict], int]:
+        if limit is None and offset == 0:
+            items = whole(session, org)
+            return items, len(items)
+        return paged(session, org, limit=limit, offset=offset)
+
+    return run_in_transaction(work, options=OPTIONS)
+
+
+def _queue(
+    page: tuple[list[dict], int],
+    as_json: bool,
+    show: Callable[[dict], list[str]],
+    what: str,
+    *,
+    limit: int | None,
+    offset: int,
+) -> None:
+    """A page of a review queue as JSON (the API's envelope; `limit` null when the whole queue
+    was asked for), or each item's lines and the count."""
+    items, total = page
     if as_json:
-        typer.echo(json.dumps({"items": items, "total": len(items)}, indent=2, default=str))
+        envelope = {"items": items, "total": total, "limit": limit, "offset": offset}
+        typer.echo(json.dumps(envelope, indent=2, default=str))
         return
     for item in items:
         for line in show(item):
             out.print(line, highlight=False)
-    out.print(f"{len(items)} {what}")
+    if limit is None and offset == 0:
+        out.print(f"{total} {what}")
+    elif not items:
+        out.print(f"none from {offset + 1}: {total} {what}")
+    else:
+        shown = f"{offset + 1}-{offset + len(items)} of {total} {what}"
+        more = total - offset - len(items)
+        out.print(f"{shown}; {more} more (--offset {offset + len(items)})" if more > 0 else shown)
 
 
 @review_app.command("list")
-def list_cmd(org: Org, as_json: AsJson = False) -> None:
+def list_cmd(org: Org, limit: Limit = None, offset: Offset = 0, as_json: AsJson = False) -> None:
     """OKRs awaiting a person's verdict, with their closest objectives and what each OKR's
     team declared it serves (`review confirm` takes any of them)."""
 
@@ -59,8 +126,8 @@ def list_cmd(org: Org, as_json: AsJson = False) -> None:
               f"{escape(c['objective_title'] or '')}" for c in item["candidates"]),
         ]  # fmt: skip
 
-    items = run_in_transaction(lambda session: review.queue(session, org), options=OPTIONS)
-    _queue(items, as_json, show, "awaiting review")
+    page = _read(review.queue, review.queue_page, org, limit=limit, offset=offset)
+    _queue(page, as_json, show, "awaiting review", limit=limit, offset=offset)
 
 
 def _declared(d: dict, candidate: bool) -> str:
@@ -171,7 +238,9 @@ def _aligned(session: Session, org: str, okr: str) -> str:
 
 
 @review_app.command("check-ins")
-def check_ins_cmd(org: Org, as_json: AsJson = False) -> None:
+def check_ins_cmd(
+    org: Org, limit: Limit = None, offset: Offset = 0, as_json: AsJson = False
+) -> None:
     """Check-ins the engine is unsure about: are they about their OKR?"""
 
     def show(item: dict) -> list[str]:
@@ -187,8 +256,8 @@ def check_ins_cmd(org: Org, as_json: AsJson = False) -> None:
             *([closest] if near else []),
         ]
 
-    items = run_in_transaction(lambda session: check_in_review.queue(session, org), options=OPTIONS)
-    _queue(items, as_json, show, "check-ins awaiting review")
+    page = _read(check_in_review.queue, check_in_review.queue_page, org, limit=limit, offset=offset)
+    _queue(page, as_json, show, "check-ins awaiting review", limit=limit, offset=offset)
 
 
 @review_app.command("check-in")

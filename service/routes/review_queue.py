@@ -49,7 +49,8 @@ def check_in_queue(org_id: str, session: SessionDep, page: PageDep) -> dict[str,
     """Check-ins the engine is unsure about (drift verdict `needs_review`), likeliest drift
     first (then by check-in id, so pages never overlap), each with its OKR and the other OKR
     its text is closest to; a page at a time, `total` counting the whole queue."""
-    return page.of(check_in_review.queue(session, org_id))
+    items, total = check_in_review.queue_page(session, org_id, limit=page.limit, offset=page.offset)
+    return page.envelope(items, total)
 
 
 def not_an_okr_decision(org_id: str, check_in_id: str, session: SessionDep) -> None:
@@ -93,8 +94,8 @@ def decide_check_in(
 def review_queue(org_id: str, session: SessionDep, page: PageDep) -> dict[str, Any]:
     """OKRs with no confident verdict (`needs_review`), by OKR id, each with its closest
     objectives; a page at a time, `total` counting the whole queue."""
-    # Read whole, then cut: the queue is built from every verdict of the organization anyway.
-    return page.of(review.queue(session, org_id))
+    items, total = review.queue_page(session, org_id, limit=page.limit, offset=page.offset)
+    return page.envelope(items, total)
 
 
 def _moved(decision: str) -> str:
