@@ -10,6 +10,7 @@ declared, after which the OKR is an orphan by a person's decision. Both go throu
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import and_, select
@@ -28,6 +29,15 @@ class Candidate(NamedTuple):
     objective_id: str
     score: float
     label: str
+
+
+class _Standing(NamedTuple):
+    """A person's decision on one of an OKR's links that still counts (see `standing_on_okr`)."""
+
+    objective_id: str
+    verdict: str
+    decided_by: str
+    decided_at: datetime
 
 
 def candidates_by_okr(
@@ -58,7 +68,8 @@ def okr_verdicts(
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
     """Every OKR whose verdict is `needs_review`, with its closest objectives, the ones its
-    team declared it serves (`declared`, in the team's order; empty when it declared none) and
+    team declared it serves (`declared`, in the team's order, each with a person's standing
+    `decision` on that link or None; empty when it declared none) and
     an LLM's opinions on its links (`model_opinions`; empty when none was asked)."""
     return queue_page(session, org_id)[0]
 
@@ -70,9 +81,9 @@ def queue_page(
     shows them, and how many the whole queue holds.
 
     Which OKRs are in the queue is decided from every OKR's verdict (a few rows each, and the
-    median when a comparison was not stored); the candidates, declarations, opinions and
-    titles are read for the page's OKRs only: building them for the whole queue made every
-    page of a large organization cost as much as all of it."""
+    median when a comparison was not stored); the candidates, declarations, people's decisions
+    on them, opinions and titles are read for the page's OKRs only: building them for the whole
+    queue made every page of a large organization cost as much as all of it."""
     require_org(session, org_id)
     unsure = sorted(o for o, v in stored_verdicts(session, org_id).items() if v == "needs_review")
     end = None if limit is None else offset + limit
@@ -96,6 +107,13 @@ def _queue_items(session: Session, org_id: str, okr_ids: list[str]) -> list[dict
     )
     candidates = candidates_by_okr(session, org_id, okr_ids)
     declared = _declared_by_okr(session, org_id, okr_ids)
+    # A person's decision on a declared link (dropped from the page's "Declared links" list,
+    # say) stands while the OKR's text is what they judged: the queue says so beside it.
+    decisions = {
+        (okr_id, d.objective_id): d
+        for okr_id, standing in _standing_by_okr(session, org_id, okr_ids).items()
+        for d in standing
+    }
     opinions = _model_opinions(session, org_id, okr_ids)
     return [
         {
@@ -109,6 +127,7 @@ def _queue_items(session: Session, org_id: str, okr_ids: list[str]) -> list[dict
                     "objective_title": titles.get(objective_id),
                     "score": round(score, 4) if score is not None else None,
                     "label": label,
+                    "decision": _decision(decisions.get((okr_id, objective_id))),
                 }
                 for objective_id, score, label in declared.get(okr_id, [])
             ],
@@ -126,6 +145,13 @@ def _queue_items(session: Session, org_id: str, okr_ids: list[str]) -> list[dict
         for okr_id in okr_ids
         if okr_id in okrs
     ]
+
+
+def _decision(standing: _Standing | None) -> dict[str, Any] | None:
+    """A person's standing decision on a link as the queue shows it: verdict, who, when."""
+    if standing is None:
+        return None
+    return {"verdict": standing.verdict, "by": standing.decided_by, "at": standing.decided_at}
 
 
 def objective_choices(session: Session, org_id: str) -> list[dict[str, str]]:
@@ -206,6 +232,12 @@ def standing_decision(session: Session, org_id: str, okr_id: str, objective_id: 
 
 def standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
     """People's decisions on the OKR's links made on its current text, newest first."""
+    return _standing_by_okr(session, org_id, [okr_id]).get(okr_id, [])
+
+
+def _standing_by_okr(session: Session, org_id: str, okr_ids: list[str]) -> dict[str, list[Any]]:
+    """`standing_on_okr` for each of these OKRs (one query): (objective, verdict, who, when),
+    newest first; an OKR with none is absent."""
     # Judged against any of the OKR's stored links, not the decided pair's own: a pair not
     # stored (a link declared since the last scoring, an objective ranked below the stored
     # ones) has no row until the scoring job the decision queued stores it, and the decision
@@ -219,18 +251,21 @@ def standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
         )
         .exists()
     )
-    return list(
-        session.execute(
-            select(
-                LinkFeedback.objective_id,
-                LinkFeedback.verdict,
-                LinkFeedback.decided_by,
-                LinkFeedback.decided_at,
-            )
-            .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id, on_current_text)
-            .order_by(LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
-        ).all()
+    rows = session.execute(
+        select(
+            LinkFeedback.okr_id,
+            LinkFeedback.objective_id,
+            LinkFeedback.verdict,
+            LinkFeedback.decided_by,
+            LinkFeedback.decided_at,
+        )
+        .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id.in_(okr_ids), on_current_text)
+        .order_by(LinkFeedback.okr_id, LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
     )
+    out: dict[str, list[Any]] = defaultdict(list)
+    for okr_id, objective_id, verdict, decided_by, decided_at in rows:
+        out[okr_id].append(_Standing(objective_id, verdict, decided_by, decided_at))
+    return dict(out)
 
 
 def candidate_ids(session: Session, org_id: str, okr_id: str) -> list[str]:

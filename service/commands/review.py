@@ -132,11 +132,22 @@ def list_cmd(org: Org, limit: Limit = None, offset: Offset = 0, as_json: AsJson 
 
 def _declared(d: dict, candidate: bool) -> str:
     """An objective the team declared the OKR serves, as the review page shows it: the team's
-    word to weigh against the candidates below it."""
+    word to weigh against the candidates below it, and a person's decision on it that stands
+    (a link dropped already is no longer one to side with)."""
     scored = f"score {d['score']:.2f}, {d['label']}" if d["score"] is not None else "not scored"
     where = "" if candidate else "; not among the candidates"
     title = escape(d["objective_title"] or "")
-    return f"    its team says it serves {d['objective_id']} {title} ({scored}{where})"
+    decision = d.get("decision")
+    said = ""
+    if decision is not None:
+        done = "dropped" if decision["verdict"] == "rejected" else "kept"
+        said = f"; {done} by {escape(decision['by'])} on {_by_day(decision['at'])}"
+    return f"    its team says it serves {d['objective_id']} {title} ({scored}{where}){said}"
+
+
+def _by_day(at: datetime) -> str:
+    """The day a decision was made, as the review page says it."""
+    return f"{at.astimezone(UTC):%Y-%m-%d}"
 
 
 @review_app.command("confirm")
