@@ -21,7 +21,7 @@ from alignment.export import natural_key
 from alignment.models import DeclaredLink, LinkFeedback, Okr, ScoredLink, StrategicObjective
 from alignment.repository import declared_objectives, require_org
 from alignment.scoring.feedback import decide_in_turn, record_feedback
-from alignment.scoring.people_decisions import CANDIDATES
+from alignment.scoring.people_decisions import CANDIDATES, decided_on_current_text
 from alignment.scoring.reads import ON_THE_JUDGED_TEXT, stored_verdicts
 
 
@@ -238,19 +238,6 @@ def standing_on_okr(session: Session, org_id: str, okr_id: str) -> list[Any]:
 def _standing_by_okr(session: Session, org_id: str, okr_ids: list[str]) -> dict[str, list[Any]]:
     """`standing_on_okr` for each of these OKRs (one query): (objective, verdict, who, when),
     newest first; an OKR with none is absent."""
-    # Judged against any of the OKR's stored links, not the decided pair's own: a pair not
-    # stored (a link declared since the last scoring, an objective ranked below the stored
-    # ones) has no row until the scoring job the decision queued stores it, and the decision
-    # stands meanwhile.
-    on_current_text = (
-        select(ScoredLink.okr_id)
-        .where(
-            ScoredLink.org_id == LinkFeedback.org_id,
-            ScoredLink.okr_id == LinkFeedback.okr_id,
-            ScoredLink.okr_hash == LinkFeedback.okr_hash,
-        )
-        .exists()
-    )
     rows = session.execute(
         select(
             LinkFeedback.okr_id,
@@ -259,7 +246,11 @@ def _standing_by_okr(session: Session, org_id: str, okr_ids: list[str]) -> dict[
             LinkFeedback.decided_by,
             LinkFeedback.decided_at,
         )
-        .where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id.in_(okr_ids), on_current_text)
+        .where(
+            LinkFeedback.org_id == org_id,
+            LinkFeedback.okr_id.in_(okr_ids),
+            decided_on_current_text(),
+        )
         .order_by(LinkFeedback.okr_id, LinkFeedback.decided_at.desc(), LinkFeedback.objective_id)
     )
     out: dict[str, list[Any]] = defaultdict(list)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from sqlalchemy import select
+from sqlalchemy import Exists, select
 from sqlalchemy.orm import Session
 
 from alignment.models import CheckInFeedback, DeclaredLink, LinkFeedback, ScoredLink
@@ -66,6 +66,22 @@ def pairs_people_named(session: Session, org_id: str) -> dict[str, set[str]]:
     return pairs
 
 
+def decided_on_current_text() -> Exists:
+    """True for a decision made on its OKR's current text: judged against any of the OKR's
+    stored links, not the decided pair's own. A pair not stored yet (a link declared since the
+    last scoring, an objective ranked below the stored ones) has no row until the scoring job
+    the decision queued stores it, and the decision stands meanwhile."""
+    return (
+        select(ScoredLink.okr_id)
+        .where(
+            ScoredLink.org_id == LinkFeedback.org_id,
+            ScoredLink.okr_id == LinkFeedback.okr_id,
+            ScoredLink.okr_hash == LinkFeedback.okr_hash,
+        )
+        .exists()
+    )
+
+
 def called_orphans(session: Session, org_id: str, okr_id: str | None = None) -> set[str]:
     """OKRs a person called orphans ("serves none", alignment/review.py): every candidate the
     queue shows for it rejected and none of its links confirmed, on its current text. Only
@@ -75,19 +91,8 @@ def called_orphans(session: Session, org_id: str, okr_id: str | None = None) -> 
     OKR serves nothing (the engine's other candidates are still unjudged). Reading any
     rejection as one made a dropped declared link an orphan "decided" by whoever dropped it.
     """
-    # On the OKR's current text: judged against any of its stored links, as review.py's
-    # standing decisions are (a pair not stored yet has no row of its own).
-    on_current_text = (
-        select(ScoredLink.okr_id)
-        .where(
-            ScoredLink.org_id == LinkFeedback.org_id,
-            ScoredLink.okr_id == LinkFeedback.okr_id,
-            ScoredLink.okr_hash == LinkFeedback.okr_hash,
-        )
-        .exists()
-    )
     decisions = select(LinkFeedback.okr_id, LinkFeedback.objective_id, LinkFeedback.verdict).where(
-        LinkFeedback.org_id == org_id, on_current_text
+        LinkFeedback.org_id == org_id, decided_on_current_text()
     )
     if okr_id is not None:
         decisions = decisions.where(LinkFeedback.okr_id == okr_id)
