@@ -123,8 +123,9 @@ def test_three_lag_kpis_and_no_driver_say_so():
     assert "No lead key result: neither SO-1's KPIs" in s["rationale"]
 
 
-def test_a_lead_key_result_carried_forward_is_the_driver():
-    carried = {
+def _carried(kind: str | None) -> dict[str, Any]:
+    """Last cycle's OKR serving SO-1 with one unfinished key result of `kind`."""
+    return {
         "id": "O-1",
         "cycle": "2026-Q4",
         "aligned_to": ["SO-1"],
@@ -138,11 +139,14 @@ def test_a_lead_key_result_carried_forward_is_the_driver():
                 "baseline": 20.0,
                 "target": 60.0,
                 "current": 35.0,
-                "kind": "lead",
+                "kind": kind,
             }
         ],
     }
-    s = _only(_context([_kpi("K1", "Churn", "lag", 10, 5)], [carried]))
+
+
+def test_a_lead_key_result_carried_forward_is_the_driver():
+    s = _only(_context([_kpi("K1", "Churn", "lag", 10, 5)], [_carried("lead")]))
     assert [(k["title"], k["kind"]) for k in s["key_results"]] == [
         ("Churn", "lag"),
         ("Accounts with a health check", "lead"),
@@ -151,25 +155,7 @@ def test_a_lead_key_result_carried_forward_is_the_driver():
 
 
 def test_a_carried_forward_key_result_of_no_recorded_kind_is_no_driver():
-    carried = {
-        "id": "O-1",
-        "cycle": "2026-Q4",
-        "aligned_to": ["SO-1"],
-        "declared_links": ["SO-1"],
-        "check_ins": [],
-        "key_results": [
-            {
-                "id": "O-1-KR1",
-                "title": "Accounts with a health check",
-                "unit": "%",
-                "baseline": 20.0,
-                "target": 60.0,
-                "current": 35.0,
-                "kind": None,
-            }
-        ],
-    }
-    s = _only(_context([_kpi("K1", "Churn", "lag", 10, 5)], [carried]))
+    s = _only(_context([_kpi("K1", "Churn", "lag", 10, 5)], [_carried(None)]))
     assert [(k["title"], k["kind"]) for k in s["key_results"]] == [
         ("Churn", "lag"),
         ("Accounts with a health check", "lag"),
