@@ -31,7 +31,7 @@ from alignment.drafting.drafters import LlmDrafter
 from alignment.imports import import_document
 from alignment.scoring.stage import score_organization
 from alignment.settings import LLMSettings
-from tests.conftest import SAMPLE_BUNDLE
+from tests.conftest import SAMPLE_BUNDLE, make_client
 
 ORG = "drafting-sample"
 MODEL = "gt-test-model"
@@ -221,6 +221,13 @@ def dsession(drafting_connection: Connection) -> Iterator[Session]:
         session.close()
         if savepoint.is_active:
             savepoint.rollback()
+
+
+@pytest.fixture
+def api(dsession: Session, embedder: Any) -> Iterator[Any]:
+    """The API on the drafting organization's session (every change rolled back)."""
+    with make_client(dsession, embedder) as client:
+        yield client
 
 
 def valid_suggestion(**changes: Any) -> dict[str, Any]:

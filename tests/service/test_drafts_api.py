@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
 
 import pytest
@@ -22,13 +21,8 @@ drafting_connection, dsession, llm_server = (
     support.dsession,
     support.llm_server,
 )
+api = support.api
 BASE = f"/orgs/{ORG}/drafts"
-
-
-@pytest.fixture
-def api(dsession, embedder) -> Iterator[TestClient]:
-    with make_client(dsession, embedder) as client:
-        yield client
 
 
 @pytest.fixture

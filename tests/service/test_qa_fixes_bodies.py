@@ -3,10 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi.testclient import TestClient
 
 from alignment.drafting.offline import OfflineDrafter
 from tests.alignment import drafting_support as support
@@ -15,13 +12,8 @@ from tests.conftest import make_client
 from tests.jobs_support import Jobs
 
 drafting_connection, dsession = support.drafting_connection, support.dsession
+api = support.api
 BASE = f"/orgs/{ORG}/drafts"
-
-
-@pytest.fixture
-def api(dsession, embedder) -> Iterator[TestClient]:
-    with make_client(dsession, embedder) as client:
-        yield client
 
 
 @pytest.fixture

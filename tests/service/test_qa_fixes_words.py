@@ -3,10 +3,7 @@ lead, an unknown team in a draft request, and the OKRs that keep a team or cycle
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from alignment.access import keys
@@ -19,13 +16,8 @@ from tests.conftest import auth, make_client
 from tests.jobs_support import Jobs
 
 drafting_connection, dsession = support.drafting_connection, support.dsession
+api = support.api
 BASE = f"/orgs/{ORG}/drafts"
-
-
-@pytest.fixture
-def api(dsession, embedder) -> Iterator[TestClient]:
-    with make_client(dsession, embedder) as client:
-        yield client
 
 
 def test_a_team_lead_is_told_an_objective_summary_is_organization_wide(
