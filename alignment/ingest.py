@@ -46,15 +46,17 @@ class ImportSummary:
     organization: str
     created: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
+    # Key results listed under another OKR than the one they were stored under: counted here,
+    # not among `updated`, whatever else changed with them.
+    moved: dict[str, int] = field(default_factory=dict)
     unchanged: dict[str, int] = field(default_factory=dict)
     deleted: dict[str, int] = field(default_factory=dict)
     dry_run: bool = False  # nothing was written; the counts say what an import would do
 
     @property
     def changed(self) -> bool:
-        return (
-            any(self.created.values()) or any(self.updated.values()) or any(self.deleted.values())
-        )
+        counts = (self.created, self.updated, self.moved, self.deleted)
+        return any(any(c.values()) for c in counts)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +65,7 @@ class ImportSummary:
             "changed": self.changed,
             "created": self.created,
             "updated": self.updated,
+            "moved": self.moved,
             "unchanged": self.unchanged,
             "deleted": self.deleted,
         }
@@ -74,10 +77,15 @@ def _upsert(
     rows: list[dict[str, Any]],
     name: str,
     summary: ImportSummary,
+    *,
+    parent: str | None = None,
 ) -> list[dict[str, Any]]:
     """The rows that were new or changed. Rows of a model with embedded text get their
-    `content_hash` here, from the values written (models.row_hash)."""
+    `content_hash` here, from the values written (models.row_hash). With `parent` (a column),
+    a stored row whose parent changes is counted `moved` rather than `updated`."""
     summary.created[name] = summary.updated[name] = summary.unchanged[name] = 0
+    if parent is not None:
+        summary.moved[name] = 0
     if not rows:
         return []
     if model in HASHED_FIELDS:
@@ -115,10 +123,27 @@ def _upsert(
     ).returning(literal_column("(xmax = 0)").label("inserted"))
     flags = [row.inserted for row in session.execute(upsert, changed)]
     created = sum(flags)
+    # A row under another parent differs in that column, so the upsert above wrote it.
+    moved = _moved(changed, stored, keys, data_cols, parent) if parent is not None else 0
     summary.created[name] = created
-    summary.updated[name] = len(flags) - created
+    summary.updated[name] = len(flags) - created - moved
+    if parent is not None:
+        summary.moved[name] = moved
     summary.unchanged[name] = len(rows) - len(flags)
     return changed
+
+
+def _moved(
+    rows: list[dict[str, Any]],
+    stored: dict[tuple[Any, ...], tuple[Any, ...]],
+    keys: list[str],
+    data_cols: list[str],
+    parent: str,
+) -> int:
+    """How many of `rows` are stored under another `parent` than they now name."""
+    at = data_cols.index(parent)
+    olds = (stored.get(tuple(row[k] for k in keys)) for row in rows)
+    return sum(1 for row, old in zip(rows, olds, strict=True) if old and old[at] != row[parent])
 
 
 def _as_read(value: Any) -> Any:
@@ -169,7 +194,12 @@ def import_bundle(
     step("strategic objectives", len(bundle.strategic_objectives))
     _upsert(session, Okr, bundle_rows.okr_rows(bundle), "okrs", summary)
     key_results = _upsert(
-        session, KeyResult, bundle_rows.key_result_rows(bundle), "key_results", summary
+        session,
+        KeyResult,
+        bundle_rows.key_result_rows(bundle),
+        "key_results",
+        summary,
+        parent="okr_id",
     )
     listed_krs = {o.id: [kr.id for kr in o.key_results] for o in bundle.okrs}
     renumbered = _renumber_unlisted(session, KeyResult, listed_krs, bundle, "key_results", summary)

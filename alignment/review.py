@@ -340,6 +340,45 @@ def reject(
     ]
 
 
+def standing_rejection(
+    session: Session, org_id: str, okr_id: str, *, note: str | None = None
+) -> list[dict[str, Any]] | None:
+    """The orphan decision standing on the OKR, link by link as `reject` answers (who, when,
+    the note), when rejecting it again with `note` would decide nothing new: no note, or the
+    one kept. None without one, or with another note, which is a new decision recorded as one.
+    A retry, a second tab or another person asking again is told what stands, as a second
+    job cancel is, instead of the decision being made again under a new name and time."""
+    decide_in_turn(session, org_id, okr_id)  # what stands once a decision under way is in
+    orphan = orphan_decision(session, org_id, okr_id)
+    if orphan is None:
+        return None
+    rejected = [*orphan["candidates"], *orphan["declared"]]
+    rows = {
+        f.objective_id: f
+        for f in session.scalars(
+            select(LinkFeedback).where(
+                LinkFeedback.org_id == org_id,
+                LinkFeedback.okr_id == okr_id,
+                LinkFeedback.objective_id.in_(rejected),
+            )
+        )
+    }
+    if note is not None and note != rows[orphan["candidates"][0]].note:  # one note on them all
+        return None
+    return [
+        {
+            "okr_id": okr_id,
+            "objective_id": objective_id,
+            "verdict": rows[objective_id].verdict,
+            "decided_by": rows[objective_id].decided_by,
+            "decided_at": rows[objective_id].decided_at,
+            "note": rows[objective_id].note,
+            "rescoring_job": None,  # nothing changed, so nothing to apply
+        }
+        for objective_id in rejected
+    ]
+
+
 def orphan_decision(session: Session, org_id: str, okr_id: str) -> dict[str, Any] | None:
     """A person's standing decision that the OKR is an orphan (every candidate the queue showed
     rejected, none of its links confirmed): the candidates, the declared objectives rejected

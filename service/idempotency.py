@@ -1,7 +1,8 @@
 """`Idempotency-Key` on POSTs: the same key and body replays the first answer; the same key
 with another body is refused (422); concurrent duplicates run once, the others wait for it.
 A JSON body is the same when it is the same JSON (keys in any order, any spacing; numbers as
-written), any other body when its bytes are (alignment/idempotency.py `request_hashes`).
+written), any other body when its bytes are (alignment/idempotency.py `request_hashes`). No body
+is `{}` where the route reads it so (service/json_body.py `reads_no_body_as_object`).
 
 Only a request whose credentials are valid claims or replays a key: the middleware checks them
 first, with the same lookup the app uses (`service.auth.authenticate`, which a moment later
@@ -40,6 +41,7 @@ from alignment.access.principal import Principal
 from alignment.db import get_app_sessionmaker
 from alignment.errors import Unauthorized
 from service.auth import authenticate, recently_checked
+from service.json_body import reads_no_body_as_object
 from service.login_limits import count_failure, failing_too_often
 from service.middleware import json_error, respond
 
@@ -78,14 +80,19 @@ class IdempotencyMiddleware:
             return
         body = await _read_body(receive)
         caller = _scope_of(principal)
+        fingerprinted, as_json = body, _declares_json(scope)
+        if not body and reads_no_body_as_object(scope):
+            # The route reads no body as `{}`: a retry that sends `{}` after none, or none
+            # after `{}`, is the same request, not another one refused as a reused key.
+            fingerprinted, as_json = b"{}", True
         # In a thread: a JSON body is parsed, and a bundle's may be megabytes.
         request_hash, byte_hash = await to_thread.run_sync(
             partial(
                 idempotency.request_hashes,
                 scope["path"],
                 scope.get("query_string", b""),
-                body,
-                json_body=_declares_json(scope),
+                fingerprinted,
+                json_body=as_json,
             )
         )
 

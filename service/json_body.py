@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
+from starlette.types import Scope
 
 from alignment.bundle.nesting import JSON_STRING, MAX_DEPTH
 from alignment.bundle.validate import json_path
@@ -155,6 +157,29 @@ class StrictJSONRoute(APIRoute):
             return await handler(strict)
 
         return strict_json_handler
+
+
+def reads_no_body_as_object(scope: Scope) -> bool:
+    """Whether the route a request reaches reads it without a body as `{}` (`StrictJSONRoute`,
+    a POST whose body is one model). Asked before the router has run (the Idempotency-Key
+    middleware, for which no body and `{}` are then one request), so the route is found here as
+    the router finds it: the first to take the request whole."""
+    route = _route_reached(scope["app"].router.routes, scope)
+    return isinstance(route, StrictJSONRoute) and _body_model(route) is not None
+
+
+def _route_reached(routes: Iterable[BaseRoute], scope: Scope) -> BaseRoute | None:
+    for route in routes:
+        # FastAPI keeps each included router whole (`original_router`): its routes are
+        # tried in turn, as the router itself tries them.
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            found = _route_reached(included.routes, scope)
+        else:
+            found = route if route.matches(scope)[0] is Match.FULL else None
+        if found is not None:
+            return found
+    return None
 
 
 def _body_model(route: APIRoute) -> type[BaseModel] | None:

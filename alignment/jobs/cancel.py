@@ -97,13 +97,25 @@ def check_may_cancel(principal: Principal, job: Job) -> None:
             f"job {job.id} scores the whole organization, for everyone's changes: only an "
             "admin may cancel it"
         )
-    if job.requested_by != principal.name:
-        raise Forbidden(f"job {job.id} was asked for by someone else: only an admin may cancel it")
-    if job.requests > 1:
-        others = job.requests - 1
+    others = job.requests - 1
+    joined = f"{others} later request{'s' if others > 1 else ''}"
+    if job.requested_by != principal.name and others:
+        # Who joined is not kept, so the caller's own request may be one of them: the answer
+        # says so, where "someone else's" would tell a key that joined the job it has no part
+        # in it. Not even its first requester may cancel it now.
         raise Forbidden(
-            f"job {job.id} also answers {others} later request{'s' if others > 1 else ''} that "
-            "joined it: only an admin may cancel it"
+            f"job {job.id} was asked for by {job.requested_by} and {joined} joined it (yours "
+            "among them if you asked for the same work): only an admin may cancel a job more "
+            "than one request waits for"
+        )
+    if job.requested_by != principal.name:  # asked for once, by another key: nobody joined it
+        raise Forbidden(
+            f"job {job.id} was asked for by someone else, {job.requested_by}: only that key "
+            "or an admin may cancel it"
+        )
+    if others:
+        raise Forbidden(
+            f"job {job.id} also answers {joined} that joined it: only an admin may cancel it"
         )
 
 

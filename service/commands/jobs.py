@@ -80,7 +80,9 @@ def cancel_cmd(job_id: JobId) -> None:
     def work(session: Session) -> tuple[str, bool, dict[str, Any]]:
         done = cancel(session, job_id, principal=who)
         if done.changed:
-            audited(session, done.job.org_id, "jobs cancel", f"/jobs/{job_id}")
+            # The job's id, as the API's entry names it (`record`: the id in the URL): one
+            # search of the log finds a job's cancel however it was made.
+            audited(session, done.job.org_id, "jobs cancel", str(job_id))
         return done.outcome, done.changed, views.render(done.job)
 
     outcome, changed, job = run_in_transaction(work, options=OPTIONS)

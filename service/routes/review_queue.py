@@ -12,7 +12,7 @@ from alignment.bundle.text_rules import PlainText
 from alignment.errors import NotFound
 from alignment.models import CheckIn
 from service.auth import CurrentPrincipal
-from service.deps import PageDep, SessionDep
+from service.deps import PageDep, SessionDep, write_nothing
 
 router = APIRouter(prefix="/orgs/{org_id}/review-queue", tags=["alignment"])
 # The old OKR decision paths `/{okr_id}/confirm|reject` read an OKR named `check-ins` as the
@@ -119,6 +119,12 @@ def confirm(
 def reject(
     org_id: str, okr_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
-    """The OKR serves none of its candidates: it becomes an orphan by a person's decision."""
+    """The OKR serves none of its candidates: it becomes an orphan by a person's decision.
+    Asked again (no note, or the same one) it answers the decision that stands, who made it
+    and when, and records nothing new; another note is a new decision."""
+    standing = review.standing_rejection(session, org_id, okr_id, note=body.note)
+    if standing is not None:
+        write_nothing(session)  # nothing changed: no second decision, no audit entry
+        return {"okr_id": okr_id, "rejected": standing}
     decisions = review.reject(session, org_id, okr_id, decided_by=principal.name, note=body.note)
     return {"okr_id": okr_id, "rejected": decisions}

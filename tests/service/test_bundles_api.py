@@ -383,6 +383,28 @@ def test_csv_updates_an_existing_key_result(client: TestClient, acme: None) -> N
     assert ok(client.get("/orgs/acme/key-results/O-1-KR1"))["current"] == 60
 
 
+def test_csv_reports_a_key_result_moved_to_another_okr_as_moved(
+    client: TestClient, acme: None
+) -> None:
+    """A row given another OKR's id moves its key result there: the summary says moved (a dry
+    run too), not updated; one also edited on the way is still counted once, as moved."""
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    [row] = [r for r in rows if r["kr_id"] == "O-1-KR2"]
+    row.update(okr_id="O-2", team="", cycle="", okr_title="", okr_description="")
+    row.update(declared_links="", current="7")
+    moved = write_csv([r for r in rows if r is not row] + [row])
+    dry = ok(post_csv(client, moved, dry_run="true"))
+    assert dry["updated"]["key_results"] == 0, dry
+    assert dry["moved"] == {"key_results": 1} and dry["changed"] is True
+    done = ok(post_csv(client, moved))
+    assert done["updated"]["key_results"] == 0 and done["unchanged"]["key_results"] == 2
+    assert done["moved"] == {"key_results": 1}
+    kr = ok(client.get("/orgs/acme/key-results/O-1-KR2"))
+    assert kr["okr"] == "O-2" and kr["current"] == 7
+    again = ok(post_csv(client, client.get("/orgs/acme/okrs.csv").text))
+    assert again["moved"] == {"key_results": 0} and again["changed"] is False
+
+
 def test_a_key_result_an_uploaded_okr_leaves_out_is_deleted(client: TestClient, acme: None) -> None:
     """An OKR's rows are the OKR: a download with a key result's row removed, uploaded, removes
     it (dry run first: counted, not written); one with check-ins is refused instead."""

@@ -193,3 +193,26 @@ def test_the_first_content_type_decides_as_the_routes_read_it() -> None:
     assert not _declares_json(scope(b"text/csv", b"application/json"))
     assert _declares_json(scope(b"application/json", b"text/csv"))
     assert not _declares_json(scope())
+
+
+def test_no_body_and_an_empty_object_are_one_request_where_the_route_reads_none_as_one(
+    app_client, platform, cleanup
+) -> None:
+    """A POST whose body is one model reads no body as `{}` (service/json_body.py): a retry
+    that sends `{}` after none, or none after `{}`, replays the first answer (here the 404 of an
+    OKR that is not there, kept as any answer but a 5xx, 401 or 429 is). Where no body and `{}`
+    mean different things (`/score` takes no body), they stay two requests."""
+    org, admin = _org_with_admin(app_client, platform, cleanup)
+    reject = f"/orgs/{org}/review-queue/okrs/O-1/reject"
+    for first, then in (({}, {"json": {}}), ({"json": {}}, {})):
+        headers = {"Idempotency-Key": uuid.uuid4().hex, **auth(admin)}
+        answer = app_client.post(reject, headers=headers, **first)
+        assert answer.status_code == 404, answer.text
+        retry = app_client.post(reject, headers=headers, **then)
+        assert retry.status_code == 404, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert retry.json() == answer.json()
+    headers = {"Idempotency-Key": uuid.uuid4().hex, **auth(admin)}
+    assert app_client.post(f"/orgs/{org}/score", headers=headers).status_code == 202
+    other = app_client.post(f"/orgs/{org}/score", json={}, headers=headers)
+    assert other.json()["error"]["code"] == "idempotency_key_reused"

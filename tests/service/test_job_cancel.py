@@ -13,6 +13,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from alignment.access import keys as access_keys
+from alignment.access.principal import Role
 from alignment.jobs import handlers
 from alignment.models import AuditEntry, Job
 from service.cli import app
@@ -138,6 +140,37 @@ def test_a_team_lead_cancels_only_what_it_alone_asked_for(setup, session: Sessio
     assert client.post(f"/jobs/{scoring}/cancel", headers=admin).status_code == 200
 
 
+def test_a_key_whose_request_joined_the_job_is_told_so_not_that_it_is_someone_elses(
+    setup, session: Session
+) -> None:
+    """Who joined a job is not kept: the refusal says another request joined it, which may be
+    the caller's own, and who may cancel it then (an admin only, not even its requester)."""
+    client, keys = setup
+    ivy = auth(access_keys.create_key(session, org_id=ORG, role=Role.integration, name="Ivy")[1])
+    session.commit()
+    asked = client.post(f"/orgs/{ORG}/reports", json={}, headers=keys["office"]).json()
+    alone = client.post(f"/jobs/{asked['id']}/cancel", headers=ivy)
+    assert alone.status_code == 403
+    assert alone.json()["error"]["message"] == (
+        f"job {asked['id']} was asked for by someone else, {asked['requested_by']}: only that "
+        "key or an admin may cancel it"
+    )
+    joined = client.post(f"/orgs/{ORG}/reports", json={}, headers=ivy).json()
+    assert joined["deduplicated"] and joined["id"] == asked["id"]
+    refused = client.post(f"/jobs/{asked['id']}/cancel", headers=ivy)
+    assert refused.status_code == 403
+    message = refused.json()["error"]["message"]
+    assert "someone else" not in message, message
+    assert message == (
+        f"job {asked['id']} was asked for by {asked['requested_by']} and 1 later request "
+        "joined it (yours among them if you asked for the same work): only an admin may "
+        "cancel a job more than one request waits for"
+    )
+    requester = client.post(f"/jobs/{asked['id']}/cancel", headers=keys["office"])
+    assert requester.status_code == 403 and "1 later request" in requester.text
+    assert client.post(f"/jobs/{asked['id']}/cancel", headers=keys["admin"]).status_code == 200
+
+
 def test_after_a_cancel_an_equal_request_queues_a_new_job(setup) -> None:
     client, keys = setup
     first = client.post(f"/orgs/{ORG}/score", headers=keys["admin"]).json()
@@ -173,6 +206,30 @@ def test_a_retry_with_its_idempotency_key_replays_the_cancel(
     assert len(entries) == 1 and entry == 0
 
 
+def test_the_api_and_the_command_line_name_the_cancelled_job_alike(
+    app_client, platform, cleanup, engine: Engine
+) -> None:
+    """The audit log names the job by its id either way (the id in the URL, as every entry
+    names its record), so one search finds a job's cancel however it was made."""
+    org, admin = _org_with_admin(app_client, platform, cleanup)
+    by_api = app_client.post(f"/orgs/{org}/score", headers=auth(admin)).json()["id"]
+    assert app_client.post(f"/jobs/{by_api}/cancel", headers=auth(admin)).status_code == 200
+    by_cli = app_client.post(f"/orgs/{org}/score", headers=auth(admin)).json()["id"]
+    assert by_cli != by_api
+    done = CliRunner().invoke(app, ["jobs", "cancel", str(by_cli)])
+    assert done.exit_code == 0, done.output
+    with Session(engine) as s:
+        named = dict(
+            s.execute(
+                select(AuditEntry.action, AuditEntry.record).where(
+                    AuditEntry.org_id == org,
+                    AuditEntry.action.in_([CANCEL, "CLI jobs cancel"]),
+                )
+            ).all()
+        )
+    assert named == {CANCEL: str(by_api), "CLI jobs cancel": str(by_cli)}
+
+
 def test_the_command_line_cancels_as_the_operator(engine: Engine) -> None:
     from alignment.jobs import enqueue
 
@@ -196,7 +253,7 @@ def test_the_command_line_cancels_as_the_operator(engine: Engine) -> None:
                     AuditEntry.org_id == org, AuditEntry.action == "CLI jobs cancel"
                 )
             ).all()
-            assert [e.record for e in entries] == [f"/jobs/{job_id}"]
+            assert [e.record for e in entries] == [str(job_id)]
             job.status = "succeeded"
             s.commit()
         refused = runner.invoke(app, ["jobs", "cancel", str(job_id)])

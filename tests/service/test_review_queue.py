@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from alignment.report import build_report
-from tests.conftest import make_client
+from tests.conftest import auth, make_client
+
+REJECT = "/orgs/{org_id}/review-queue/okrs/{okr_id}/reject"
 
 
 def test_unsure_okrs_wait_in_the_queue_and_a_person_decides(session, scored_sample, embedder):
@@ -434,3 +436,71 @@ def test_any_objective_of_the_organization_may_be_confirmed(
     assert job in Jobs(session, embedder).drain()
     links = client.get(f"/orgs/{org}/okrs/O-22/links").json()["links"]
     assert [lk["label"] for lk in links if lk["objective_id"] == unstored] == ["aligned"]
+
+
+def test_rejecting_an_okr_again_answers_what_stands_and_records_nothing(
+    session, scored_sample, embedder
+):
+    """As a second job cancel: the decision that stands (same people, same times), no new
+    one under the second caller's name and no second audit entry. Another note is a new
+    decision."""
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import func, select, update
+
+    from alignment.access import keys
+    from alignment.access.principal import Role
+    from alignment.models import AuditEntry, LinkFeedback
+
+    org = scored_sample
+    ada = auth(keys.create_key(session, org_id=org, role=Role.admin, name="Ada")[1])
+    omar = auth(keys.create_key(session, org_id=org, role=Role.strategy_office, name="Omar")[1])
+    session.commit()
+    path = f"/orgs/{org}/review-queue/okrs/O-38/reject"
+    of_o38 = (LinkFeedback.org_id == org, LinkFeedback.okr_id == "O-38")
+    columns = (LinkFeedback.objective_id, LinkFeedback.verdict, LinkFeedback.decided_by)
+
+    def stored() -> dict[str, tuple]:
+        rows = session.execute(select(*columns, LinkFeedback.decided_at).where(*of_o38))
+        return {objective: (verdict, by, at) for objective, verdict, by, at in rows}
+
+    def audited() -> int:
+        return session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.org_id == org, AuditEntry.action == f"POST {REJECT}")
+        )
+
+    with make_client(session, embedder, real_auth=True) as client:
+        first = client.post(path, json={"note": "museum"}, headers=ada)
+        assert first.status_code == 200, first.text
+        # Decided an hour ago (one test transaction has one now()): a decision made again
+        # would carry the second request's time.
+        session.execute(
+            update(LinkFeedback)
+            .where(*of_o38)
+            .values(decided_at=LinkFeedback.decided_at - timedelta(hours=1))
+        )
+        session.commit()
+        before, entries = stored(), audited()
+        for body in ({}, {"note": "museum"}):
+            again = client.post(path, json=body, headers=omar)
+            assert again.status_code == 200, again.text
+            assert stored() == before and audited() == entries
+            answered = {
+                r["objective_id"]: (
+                    r["verdict"],
+                    r["decided_by"],
+                    datetime.fromisoformat(r["decided_at"]),
+                )
+                for r in again.json()["rejected"]
+            }
+            assert {r["objective_id"] for r in first.json()["rejected"]} <= set(answered)
+            assert answered == {o: before[o] for o in answered}
+            assert all(by.startswith("Ada (key ") for _, by, _ in answered.values())
+            assert all(r["note"] == "museum" for r in again.json()["rejected"])
+
+        other = client.post(path, json={"note": "a museum piece"}, headers=omar)
+        assert other.status_code == 200, other.text
+        assert all(r["decided_by"].startswith("Omar (key ") for r in other.json()["rejected"])
+        assert audited() == entries + 1

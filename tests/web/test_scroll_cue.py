@@ -93,3 +93,57 @@ def test_report_findings_show_a_scroll_cue_only_when_they_overflow(page, role_ke
     assert not _overflows(page, FINDINGS_BOX)
     left, right = _edges(page, FINDINGS_BOX)
     assert left > CLEAR and right > CLEAR, (left, right)
+
+
+# The median shade of the right edge column (2px in) between two rows of the screenshot.
+BAND_EDGE_JS = """async ([b64, top, bottom]) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width; c.height = img.height;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(c.width - 3, top, 1, bottom - top).data, v = [];
+    for (let i = 0; i < d.length; i += 4) v.push((d[i] + d[i + 1] + d[i + 2]) / 3);
+    v.sort((a, b) => a - b);
+    return v[Math.floor(v.length / 2)];
+}"""
+# The header row's top and bottom, in pixels from the top of its scrolling box.
+HEADER_BAND_JS = """box => {
+    const b = box.getBoundingClientRect(), h = box.querySelector('thead').getBoundingClientRect();
+    return [Math.ceil(h.top - b.top) + 2, Math.floor(h.bottom - b.top) - 2];
+}"""
+
+
+def _header_right_edge(page, box) -> float:
+    top, bottom = box.evaluate(HEADER_BAND_JS)
+    png = box.screenshot()
+    blank = page.context.new_page()  # as _edges: the app's CSP allows no data: image
+    try:
+        return blank.evaluate(BAND_EDGE_JS, [base64.b64encode(png).decode(), top, bottom])
+    finally:
+        blank.close()
+
+
+@pytest.mark.usefixtures("reported")
+def test_report_header_cells_show_the_scroll_shadow_as_the_rows_do(page, role_keys, scored_sample):
+    """The grey header cells are see-through over the box, so the shadow at an edge with more
+    to see darkens the header row as it does the body rows (an opaque grey hid it there), and
+    goes once that edge is reached."""
+    sign_in(page, role_keys["admin"])
+    page.set_viewport_size(PHONE)
+    assert page.goto(f"/orgs/{scored_sample}/report.html").status == 200
+    boxes = page.locator(".scroll:has(> table > thead)")
+    wide = [
+        boxes.nth(i)
+        for i in range(boxes.count())
+        if boxes.nth(i).evaluate("el => el.scrollWidth > el.clientWidth + 1")
+    ]
+    assert len(wide) >= 2, "the heat map and the findings should be wider than a phone"
+    for box in wide:
+        shade = _header_right_edge(page, box)
+        assert shade < SHADOW, (box.evaluate("el => el.outerHTML.slice(0, 60)"), shade)
+        box.evaluate("el => { el.scrollLeft = el.scrollWidth; }")
+        at_end = _header_right_edge(page, box)
+        assert at_end > SHADOW, (box.evaluate("el => el.outerHTML.slice(0, 60)"), at_end)
