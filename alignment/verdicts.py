@@ -1,11 +1,19 @@
 """One verdict per OKR: `aligned`, `needs_review` (the engine is unsure) or `orphan`.
 
 The score stage labels each (OKR, objective) link `aligned`, `weak` or `none`. An OKR with an
-aligned link is aligned. One without is an `orphan` only when the engine is confident: its best
-link is not even weak AND its best score is far below the organization's typical best score
-(under ORPHAN_SHARE_OF_MEDIAN of the median over the organization's OKRs). Everything else goes
-to people as `needs_review` instead of a finding: a false orphan flag teaches a strategy office
-to ignore the report.
+aligned link is aligned. One without is an `orphan` only when the engine is confident: its
+orphan score is far below the organization's typical one (under ORPHAN_SHARE_OF_MEDIAN of the
+median over the organization's OKRs). Everything else goes to people as `needs_review` instead
+of a finding: a false orphan flag teaches a strategy office to ignore the report.
+
+The orphan score is the OKR's best score under calibration.PLAIN (link_scores.Scored), not
+under the calibration that ranks and labels its links: the links' calibration also reads the
+similarities with the organization's common component removed, which tell its objectives
+apart better, but that component is also what tells an OKR off the organization's business
+from one on it (evals/README.md, "Two scores"). A plain link labelled weak scores at least
+PLAIN.weak, which is above the share of any median (evals.fit checks it), so a far-below OKR
+has no plain link either. Without orphan scores (an evaluation fitting one calibration) the
+best link score is the orphan score.
 
 Why relative to the organization: scores run low across the board on terse text (published
 goal pages with one-line titles), where an absolute cut calls half of all OKRs orphans. An OKR
@@ -52,9 +60,24 @@ class Link(Protocol):
     def score(self) -> float: ...
 
 
-def reference_score(links_by_okr: Mapping[str, Sequence[Link]]) -> float:
-    """The organization's median best score: what a typical OKR reaches."""
-    best = [max(lk.score for lk in links) for links in links_by_okr.values() if links]
+def best_scores(
+    links_by_okr: Mapping[str, Sequence[Link]], orphan_scores: Mapping[str, float] | None = None
+) -> dict[str, float]:
+    """Each scored OKR's orphan score: from `orphan_scores` where given, else its best link."""
+    return {
+        okr: orphan_scores[okr]
+        if orphan_scores is not None and okr in orphan_scores
+        else max(lk.score for lk in links)
+        for okr, links in links_by_okr.items()
+        if links
+    }
+
+
+def reference_score(
+    links_by_okr: Mapping[str, Sequence[Link]], orphan_scores: Mapping[str, float] | None = None
+) -> float:
+    """The organization's median orphan score: what a typical OKR reaches."""
+    best = list(best_scores(links_by_okr, orphan_scores).values())
     return median(best) if best else 0.0
 
 
@@ -81,16 +104,15 @@ class Comparison(NamedTuple):
 
 
 def compare_with_median(
-    links_by_okr: Mapping[str, Sequence[Link]], earlier: Mapping[str, Comparison]
+    links_by_okr: Mapping[str, Sequence[Link]],
+    earlier: Mapping[str, Comparison],
+    orphan_scores: Mapping[str, float] | None = None,
 ) -> dict[str, Comparison]:
     """Each scored OKR's comparison with its organization's median: the earlier one where given
     (the OKRs whose text and context did not change), otherwise against today's median."""
-    reference = reference_score(links_by_okr)
-    return {
-        okr: earlier.get(okr) or Comparison.of(max(lk.score for lk in links), reference)
-        for okr, links in links_by_okr.items()
-        if links
-    }
+    best = best_scores(links_by_okr, orphan_scores)
+    reference = median(best.values()) if best else 0.0
+    return {okr: earlier.get(okr) or Comparison.of(score, reference) for okr, score in best.items()}
 
 
 def okr_verdict(
@@ -100,15 +122,15 @@ def okr_verdict(
     called_orphan: bool = False,
     far_below: bool | None = None,
 ) -> str:
-    """`called_orphan`: a person called it an orphan; `far_below`: the stored comparison with
-    the median; without it, against `reference`."""
+    """`called_orphan`: a person called it an orphan; `far_below`: the stored comparison of its
+    orphan score with the median; without it, its best link against `reference`. A weak link
+    does not save a far-below OKR: the links' calibration finds some objective on almost every
+    OKR's row (evals/README.md, "Two scores")."""
     if any(lk.label == "aligned" for lk in links):
         return "aligned"
     if not links:
         return "needs_review"
-    if any(lk.label == "weak" for lk in links):
-        return "needs_review"
-    if called_orphan:
+    if called_orphan and not any(lk.label == "weak" for lk in links):
         return "orphan"
     if far_below is None:
         far_below = is_far_below(links, reference)
@@ -119,15 +141,20 @@ def verdicts(
     links_by_okr: Mapping[str, Sequence[Link]],
     called_orphan: Collection[str] = (),
     far_below: Mapping[str, bool] | None = None,
+    orphan_scores: Mapping[str, float] | None = None,
 ) -> dict[str, str]:
     """`called_orphan`: the OKRs people called orphans (OKR ids; not every OKR with a rejected
     link); `far_below`: the comparisons the score stage stored; an OKR missing from it (scored
-    before they were stored) is compared with today's median."""
-    reference = reference_score(links_by_okr)
+    before they were stored) is compared with today's median, by `orphan_scores` where given
+    (link_scores.Scored), else by its best link."""
+    compared = compare_with_median(links_by_okr, {}, orphan_scores)
     stored = far_below or {}
     return {
         okr: okr_verdict(
-            links, reference, called_orphan=okr in called_orphan, far_below=stored.get(okr)
+            links,
+            0.0,
+            called_orphan=okr in called_orphan,
+            far_below=stored[okr] if okr in stored else okr in compared and compared[okr].far_below,
         )
         for okr, links in links_by_okr.items()
     }

@@ -5,13 +5,15 @@
         --orphans-also evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real
 
 Every constant the scoring math uses that was learned from labelled organizations comes from
-here: the link calibration (logistic weights and label thresholds), the small-organization one
-(absolute features only), the drift calibration with its direction, the weight of the lexical
-re-ranking within a label (alignment/scoring/lexical_rank.py) and the orphan rule's share of
-the organization's median best score (alignment/verdicts.py, evals/orphan_share.py). The output
-is deterministic: the same datasets, code and commit give the same bytes, which
-tests/evals/test_fit.py checks against the shipped file. Only development data may be passed:
-the held-out sets are scored with what this fitted, never fitted on."""
+here: the two link calibrations (logistic weights and label thresholds: `links_centered`, over
+the nine features and the two centered ones, ranks and labels the links; `links`, over the nine,
+gives the orphan score), the small-organization one (absolute features only), the drift
+calibration with its direction, the weight of the lexical re-ranking within a label
+(alignment/scoring/lexical_rank.py) and the orphan rule's share of the organization's median
+best score (alignment/verdicts.py, evals/orphan_share.py). The output is deterministic: the same
+datasets, code and commit give the same bytes, which tests/evals/test_fit.py checks against the
+shipped file. Only development data may be passed: the held-out sets are scored with what this
+fitted, never fitted on."""
 
 from __future__ import annotations
 
@@ -23,12 +25,17 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from alignment.scoring import calibration, drift
+from alignment.scoring import calibration, drift, link_features
 from alignment.scoring.calibration import FITTED_PATH
 from evals import orphan_share, rank_weight, research
 
 # The fits start from these label-threshold settings; the fit replaces weights, bias and thresholds.
 _LINK_BASE = calibration.Calibration(weights=(0.0,) * 9, bias=0.0)
+_CENTERED_BASE = calibration.Calibration(
+    weights=(0.0,) * len(link_features.CENTERED_FEATURES),
+    bias=0.0,
+    features=link_features.CENTERED_FEATURES,
+)
 _SMALL_BASE = calibration.Calibration(weights=(0.0,) * 9, bias=0.0, aligned=0.25, weak=0.125)
 _DRIFT_BASE = drift.DriftCalibration(weights=(0.0,) * 8, bias=0.0)
 
@@ -66,13 +73,22 @@ def fit(
         if not org.labels.get("links"):
             raise SystemExit(f"--orphans-also: {org.name} has no link labels to count flags on")
     embed = research.CachedEmbedder()
+    centered = research.fit_links(fit_orgs, embed, _CENTERED_BASE)
     links = research.fit_links(fit_orgs, embed, _LINK_BASE)
     small = research.fit_links(fit_orgs, embed, _SMALL_BASE, only=calibration.ABSOLUTE)
     dcal = research.fit_drift(drift_orgs, embed, _DRIFT_BASE)
-    weight = rank_weight.fit_rank_weight(fit_orgs, embed, _LINK_BASE)
+    weight = rank_weight.fit_rank_weight(fit_orgs, embed, _CENTERED_BASE)
     share = orphan_share.choose_share(
-        fit_orgs, also, embed, (_LINK_BASE, _SMALL_BASE), (links, small)
+        fit_orgs,
+        also,
+        embed,
+        orphan_share.Bases(_CENTERED_BASE, _LINK_BASE, _SMALL_BASE),
+        orphan_share.Bases(centered, links, small),
     )
+    # alignment/verdicts.py relies on it: an OKR under the share of any median (at most 1)
+    # has no link the orphan calibration calls weak.
+    if share > min(links.weak, small.weak):
+        raise SystemExit(f"orphan share {share} above a weak threshold: verdicts.py's rule breaks")
     embed.save()
     every = [*paths, *extra_paths, *(p for p in orphan_paths if p not in extra_paths)]
     labels = [Path(str(p).replace(".bundle.", ".labels.")) for p in every]
@@ -93,6 +109,7 @@ def fit(
     return {
         "provenance": provenance,
         "links": asdict(links),
+        "links_centered": asdict(centered),
         "small_org": asdict(small),
         "drift": {**asdict(dcal), "direction": list(dcal.direction)},
         "rank_fusion": {

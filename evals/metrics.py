@@ -43,9 +43,13 @@ def _ratio(num: int, den: int) -> float:
 
 
 def link_metrics(
-    predictions: Mapping[str, Sequence[Any]], labels: Mapping[str, Any]
+    predictions: Mapping[str, Sequence[Any]],
+    labels: Mapping[str, Any],
+    orphan_scores: Mapping[str, float] | None = None,
 ) -> dict[str, float | int | None]:
-    """top1, mrr, orphan and link metrics over the OKRs present in `labels["links"]`."""
+    """top1, mrr, orphan and link metrics over the OKRs present in `labels["links"]`.
+    `orphan_scores`: each OKR's orphan score (link_scores.Scored), which the orphan AUC and
+    the verdicts read; without them, its best link score."""
     gold: Mapping[str, Sequence[str]] = labels.get("links", {})
     rr: list[float] = []
     hits: list[float] = []
@@ -63,6 +67,8 @@ def link_metrics(
             rr.append(1.0 / rank if rank else 0.0)
             hits.append(1.0 if rank == 1 else 0.0)
         best = max((score for _, score, _ in ranked), default=0.0)
+        if orphan_scores is not None and okr_id in orphan_scores:
+            best = orphan_scores[okr_id]
         orphan_score.append(1.0 - best)
         orphan_gold.append(not gold_set)
         aligned = {oid for oid, _, label in ranked if label == "aligned"}
@@ -92,7 +98,7 @@ def link_metrics(
         return out
     po, go = np.asarray(pred_orphan), np.asarray(orphan_gold)
     # The report's rule (alignment.verdicts): relative to this organization's median best score.
-    verdict = okr_verdicts(ranked_by_okr)
+    verdict = okr_verdicts(ranked_by_okr, orphan_scores=orphan_scores)
     verdicts = [verdict[k] for k in gold]
     co, any_go = np.asarray([v == "orphan" for v in verdicts], dtype=bool), bool(go.any())
     p, r = _ratio(tp, n_pred), _ratio(tp, n_gold)
@@ -123,9 +129,10 @@ def evaluate(
     predictions: Mapping[str, Sequence[Any]],
     labels: Mapping[str, Any],
     drift_scores: Mapping[str, float] | None = None,
+    orphan_scores: Mapping[str, float] | None = None,
 ) -> dict[str, float | int | None]:
     """All metrics of the eval contract in one flat dict."""
-    out = link_metrics(predictions, labels)
+    out = link_metrics(predictions, labels, orphan_scores)
     # No drift scores at all (a ranking-only method) is "not measured", not AUC 0.5.
     out["drift_auc"] = drift_auc(drift_scores, labels) if drift_scores is not None else None
     return out

@@ -171,22 +171,26 @@ def organizations_from_argv(doc: str, argv: list[str] | None) -> list[Org]:
 # features were served to a later one that CPython happened to allocate at the same address:
 # in one long test run that made `evals.fit` write another calibration than the shipped one.
 # Not keyed by the embedder: every caller embeds with the one packaged model.
-_FEATURES: weakref.WeakKeyDictionary[Org, tuple[np.ndarray, np.ndarray]] = (
+# Per organization: the feature names -> (features, gold).
+_FEATURES: weakref.WeakKeyDictionary[Org, dict[tuple, tuple[np.ndarray, np.ndarray]]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _link_data(org: Org, embed) -> tuple[np.ndarray, np.ndarray]:
-    """(labelled OKRs, objectives, features) and the gold matrix, computed once per org."""
-    if org not in _FEATURES:
-        pf = link_features.pair_features(org.objectives, org.okrs, embed=embed)
+def _link_data(org: Org, embed, features: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray]:
+    """(labelled OKRs, objectives, features) and the gold matrix, computed once per org and
+    feature set (`features`: link_features.FEATURES when empty)."""
+    names = features or link_features.FEATURES
+    known = _FEATURES.setdefault(org, {})
+    if names not in known:
+        pf = link_features.pair_features(org.objectives, org.okrs, embed=embed, features=names)
         rows = [k for k, okr in enumerate(org.okrs) if okr.id in org.labels["links"]]
         gold = np.array(
             [[o.id in org.labels["links"][org.okrs[k].id] for o in org.objectives] for k in rows],
             dtype=bool,
         )
-        _FEATURES[org] = (pf.x[rows], gold)
-    return _FEATURES[org]
+        known[names] = (pf.x[rows], gold)
+    return known[names]
 
 
 def _f1(probs: np.ndarray, gold: np.ndarray, cal: calibration.Calibration) -> float:
@@ -214,11 +218,12 @@ def fit_links(
         raise ValueError("the two-stage fit weighs every feature: pass `only` or `listwise_l2`")
     if quadratic_c is not None and (only is not None or listwise_l2 is not None):
         raise ValueError("the quadratic fit weighs every feature, pointwise")
-    data = [_link_data(o, embed) for o in orgs]
+    names = base.features or link_features.FEATURES
+    data = [_link_data(o, embed, names) for o in orgs]
     if listwise_l2 is not None:
         weights, bias = listwise_links.two_stage(data, listwise_l2)
     else:
-        use = [link_features.FEATURES.index(f) for f in (only or link_features.FEATURES)]
+        use = [names.index(f) for f in (only or names)]
         x = np.concatenate([d[0].reshape(-1, d[0].shape[-1])[:, use] for d in data])
         y = np.concatenate([d[1].ravel() for d in data])
         # Run to convergence: the weights are the penalized optimum, not the point where one
@@ -227,7 +232,7 @@ def fit_links(
             cal = _fit_quadratic(x, y, base, quadratic_c)
         else:
             lr = LogisticRegression(C=1.0, tol=1e-10, max_iter=10_000).fit(x, y)
-            weights = np.zeros(len(link_features.FEATURES))
+            weights = np.zeros(len(names))
             weights[use] = lr.coef_[0]
             bias = float(lr.intercept_[0])
     if listwise_l2 is not None or quadratic_c is None:
@@ -359,13 +364,16 @@ def review_threshold(flags: dict[float, np.ndarray], y: np.ndarray, threshold: f
     return below[-1] if below else threshold
 
 
-def evaluate_org(org: Org, embed, cal, dcal) -> dict:
-    preds = link_scores.score_links(org.objectives, org.okrs, embed=embed, calibration=cal)
+def evaluate_org(org: Org, embed, cal, dcal, orphan_cal=None) -> dict:
+    """`cal` ranks and labels the links, `orphan_cal` gives the orphan scores (`cal` when None)."""
+    scored = link_scores.score_okrs(
+        org.objectives, org.okrs, embed=embed, calibration=cal, orphan_calibration=orphan_cal
+    )
     scores = {}
     if dcal is not None and org.checkins:
         res = drift.score_drift(org.checkins, embed=embed, okrs=org.okrs, calibration=dcal)
         scores = {r.checkin_id: r.score for r in res}
-    return metrics.evaluate(preds, org.labels, scores)
+    return metrics.evaluate(scored.links, org.labels, scores, scored.orphan_scores)
 
 
 COLUMNS = ("okrs", "top1", "mrr", "orphan_auc", "link_precision", "link_recall", "link_f1")
@@ -403,20 +411,23 @@ def main() -> None:
         else calibration.DEFAULT
     )
     full_dcal = fit_drift(fit_orgs, embed, drift.DEFAULT)
+    # The orphan rule's calibration (alignment/verdicts.py), fitted alike.
+    full_plain = fit_links(fit_orgs, embed, calibration.PLAIN) if fit_orgs else calibration.PLAIN
     print(f"{'organization / method':<34}" + "".join(f"{c[:8]:>9}" for c in COLUMNS))
     groups: dict[tuple[str, str], list[dict]] = {}
     for org in orgs:
         if org in fit_orgs and len(fit_orgs) > 1:  # leave-one-org-out: never fit the scored org
             rest = [o for o in fit_orgs if o is not org]
             cal = fit_links(rest, embed, calibration.DEFAULT, quadratic_c=q)
+            plain = fit_links(rest, embed, calibration.PLAIN)
             dcal = fit_drift(rest, embed, drift.DEFAULT)
         else:
-            cal, dcal = full_cal, full_dcal
+            cal, plain, dcal = full_cal, full_plain, full_dcal
         tf = baselines.tfidf_rankings(org.objectives, org.okrs)
         em = baselines.embedding_rankings(org.objectives, org.okrs, embed=embed)
         dc = baselines.drift_cosine(org.checkins, embed=embed) if org.checkins else None
         for method, m in (
-            ("engine", evaluate_org(org, embed, cal, dcal)),
+            ("engine", evaluate_org(org, embed, cal, dcal, plain)),
             ("tfidf", metrics.evaluate(tf, org.labels)),
             ("cosine", metrics.evaluate(em, org.labels, dc)),
         ):

@@ -76,6 +76,8 @@ class Scored:
     cosine: dict[str, list[tuple[str, float]]]
     adjudication: dict[str, Any] = field(default_factory=dict)  # what the LLM pass did, if any
     verdicts: dict[str, str] = field(default_factory=dict)  # aligned / needs_review / orphan
+    # okr id -> the orphan score the score stage stored (alignment/verdicts.py)
+    orphan_scores: dict[str, float] = field(default_factory=dict)
 
 
 def score_bundle(
@@ -113,6 +115,7 @@ def score_bundle(
         cosine=baselines.embedding_rankings(docs.objectives, docs.okrs, embed=cache),
         adjudication=summary.adjudication or {},
         verdicts=okr_verdicts(engine, link_reads.far_below(session, scratch)),
+        orphan_scores=link_reads.orphan_scores(session, scratch),
     )
 
 
@@ -150,7 +153,7 @@ def verdict_metrics(verdict: dict[str, str], labels: dict[str, Any]) -> dict[str
 
 def dataset_metrics(scored: Scored, labels: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"dataset": scored.name, "okrs": scored.okrs}
-    engine = metrics.evaluate(scored.engine, labels, scored.drift)
+    engine = metrics.evaluate(scored.engine, labels, scored.drift, scored.orphan_scores or None)
     out["labelled_okrs"] = engine.pop("okrs")
     out.update(engine)
     out.update(verdict_metrics(scored.verdicts, labels))
@@ -167,7 +170,7 @@ def _prefixed(mapping: dict[str, Any], prefix: str) -> dict[str, Any]:
 
 def pooled_metrics(pairs: Sequence[tuple[Scored, dict[str, Any]]]) -> dict[str, Any]:
     """Micro-averaged over every labelled OKR of every dataset (ids namespaced per dataset)."""
-    engine, drift, tfidf, cosine, verdict = {}, {}, {}, {}, {}
+    engine, drift, tfidf, cosine, verdict, orphan = {}, {}, {}, {}, {}, {}
     labels: dict[str, Any] = {"links": {}, "drift": {}}
     for i, (scored, lab) in enumerate(pairs):
         p = str(i)
@@ -176,10 +179,18 @@ def pooled_metrics(pairs: Sequence[tuple[Scored, dict[str, Any]]]) -> dict[str, 
         tfidf |= _prefixed(scored.tfidf, p)
         cosine |= _prefixed(scored.cosine, p)
         verdict |= _prefixed(scored.verdicts, p)  # each computed within its own organization
+        orphan |= _prefixed(scored.orphan_scores, p)
         labels["links"] |= _prefixed(lab.get("links") or {}, p)
         labels["drift"] |= _prefixed(lab.get("drift") or {}, p)
     pooled = Scored(
-        "all", sum(s.okrs for s, _ in pairs), engine, drift, tfidf, cosine, verdicts=verdict
+        "all",
+        sum(s.okrs for s, _ in pairs),
+        engine,
+        drift,
+        tfidf,
+        cosine,
+        verdicts=verdict,
+        orphan_scores=orphan,
     )
     out = dataset_metrics(pooled, labels)
     out.pop("dataset")

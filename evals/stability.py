@@ -34,7 +34,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from alignment import verdicts as three_way
-from alignment.scoring.link_scores import score_links
+from alignment.scoring.link_scores import score_okrs
 from alignment.scoring.stability import keep_earlier_labels
 from evals import research
 
@@ -52,8 +52,9 @@ def flips(orgs, embed, add: int) -> list[dict]:
             replace(k, id=f"added-{n}", team="added-team", team_mission=None, checkins=())
             for n, k in enumerate(donor.okrs[:add])
         ]
-        first = score_links(org.objectives, org.okrs, embed=embed)
-        again = score_links(org.objectives, [*org.okrs, *extra], embed=embed)
+        scored = score_okrs(org.objectives, org.okrs, embed=embed)
+        rescored = score_okrs(org.objectives, [*org.okrs, *extra], embed=embed)
+        first, again = scored.links, rescored.links
         # As the score stage stores it: the originals' text and context did not change.
         earlier = {(k, lk.objective_id): lk.label for k, links in first.items() for lk in links}
         stored = keep_earlier_labels(again, earlier)
@@ -61,11 +62,12 @@ def flips(orgs, embed, add: int) -> list[dict]:
         changed = [k for k in before if before[k] != engine[k]]
         # The report's verdicts (aligned / needs_review / orphan) of the originals, as stored:
         # each keeps its comparison with the median too (alignment/verdicts.py).
-        compared = three_way.compare_with_median(first, {})
-        kept = three_way.compare_with_median(stored, compared)
+        compared = three_way.compare_with_median(first, {}, scored.orphan_scores)
+        kept = three_way.compare_with_median(stored, compared, rescored.orphan_scores)
         was = three_way.verdicts(first, (), {k: c.far_below for k, c in compared.items()})
         now = three_way.verdicts(stored, (), {k: c.far_below for k, c in kept.items()})
-        labels_only = three_way.verdicts(stored)  # before the comparisons were stored too
+        # Before the comparisons were stored too:
+        labels_only = three_way.verdicts(stored, orphan_scores=rescored.orphan_scores)
         rows.append(
             {"organization": org.name, "okrs": len(before), "added": len(extra),
              "flipped": len(changed),

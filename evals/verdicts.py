@@ -39,11 +39,17 @@ def okr_rows(directory: Path, embedder) -> list[dict]:
             okr: [SimpleNamespace(label=lk["label"], score=lk["score"]) for lk in rows_]
             for okr, rows_ in scored.engine.items()
         }
-        reference = verdicts.reference_score(links)
+        best = verdicts.best_scores(links, scored.orphan_scores)  # what the orphan rule reads
+        reference = verdicts.reference_score(links, scored.orphan_scores)
         for okr, okr_links in links.items():
             if okr in labels["links"]:
                 rows.append(
-                    {"links": okr_links, "reference": reference, "orphan": not labels["links"][okr]}
+                    {
+                        "links": okr_links,
+                        "best": best.get(okr, 0.0),
+                        "reference": reference,
+                        "orphan": not labels["links"][okr],
+                    }
                 )
     return rows
 
@@ -52,7 +58,14 @@ def sweep(rows: list[dict], share: float) -> str:
     original = verdicts.ORPHAN_SHARE_OF_MEDIAN
     verdicts.ORPHAN_SHARE_OF_MEDIAN = share
     try:
-        said = [verdicts.okr_verdict(r["links"], r["reference"]) for r in rows]
+        said = [
+            verdicts.okr_verdict(
+                r["links"],
+                r["reference"],
+                far_below=verdicts.under_share(r["best"], r["reference"]),
+            )
+            for r in rows
+        ]
     finally:
         verdicts.ORPHAN_SHARE_OF_MEDIAN = original
     flagged = [r for r, v in zip(rows, said, strict=True) if v == "orphan"]

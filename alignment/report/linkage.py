@@ -37,9 +37,10 @@ def _link_evidence(link: LinkRow | None, facts: OrgFacts) -> dict[str, object]:
 
 
 def _compared_evidence(compared: Comparison | None, rejected: bool) -> dict[str, object]:
-    """Why the engine is confident: its best score against the organization's median best
-    score when the verdict was decided (kept since while the OKR and its objectives are
-    unchanged, so today's score may differ a little). People's rejections need no reason."""
+    """Why the engine is confident: its orphan score (its best score under the orphan rule's
+    calibration, alignment/verdicts.py) against the organization's median when the verdict
+    was decided (kept since while the OKR and its objectives are unchanged, so today's score
+    may differ a little). People's rejections need no reason."""
     if compared is None or not compared.far_below or rejected:
         return {}
     return {
@@ -52,7 +53,10 @@ def _compared_evidence(compared: Comparison | None, rejected: bool) -> dict[str,
 def _against_median(compared: Comparison | None, rejected: bool) -> str:
     if compared is None or not compared.far_below or rejected:
         return ""  # a person's decision, or scored before comparisons were stored
-    return f", a typical OKR here reaches {compared.reference:.2f}"
+    return (
+        f"; its orphan score {compared.best_score:.2f} is far under the "
+        f"{compared.reference:.2f} a typical OKR here reaches"
+    )
 
 
 def _decided(decision: Decision | None) -> str:

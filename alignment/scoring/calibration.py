@@ -32,14 +32,24 @@ class Calibration:
     center: tuple[float, ...] = ()
     scale: tuple[float, ...] = ()
     quadratic: tuple[float, ...] = ()
+    # The link features its weights read, in order; empty: link_features.FEATURES (the nine
+    # plain ones). Named here, not imported: link_features reads this module.
+    features: tuple[str, ...] = ()
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Calibration:
-        vectors = ("weights", "center", "scale", "quadratic")
+        vectors = ("weights", "center", "scale", "quadratic", "features")
         return cls(**{**d, **{k: tuple(d[k]) for k in vectors if k in d}})
 
 
-DEFAULT = Calibration.from_dict(FITTED["links"])
+# Two link calibrations (evals/README.md, "Two scores"). DEFAULT ranks and labels the links
+# people see: the nine features plus two read after the organization's common component is
+# removed from every vector (link_features.centered_objective_z, centered_okr_z), which tell an
+# organization's objectives apart better on text others wrote. PLAIN, the nine alone, gives the
+# score the orphan rule reads (alignment/verdicts.py): the common component is also what tells
+# an OKR off the organization's business from one on it, and the centered scores lose that.
+DEFAULT = Calibration.from_dict(FITTED["links_centered"])
+PLAIN = Calibration.from_dict(FITTED["links"])
 
 # Per-organization z-scores need a population to compare against: with one objective, or a
 # handful of OKRs, they are noise (measured on dev organizations cut down to 1-3 objectives and
@@ -53,6 +63,11 @@ MIN_OBJECTIVES, MIN_OKRS = 2, 4
 def calibration_for(n_objectives: int, n_okrs: int) -> Calibration:
     """DEFAULT, or SMALL_ORG for an organization too small for per-organization z-scores."""
     return DEFAULT if n_objectives >= MIN_OBJECTIVES and n_okrs >= MIN_OKRS else SMALL_ORG
+
+
+def orphan_calibration_for(n_objectives: int, n_okrs: int) -> Calibration:
+    """PLAIN, or SMALL_ORG (which has no centered features) as calibration_for."""
+    return PLAIN if n_objectives >= MIN_OBJECTIVES and n_okrs >= MIN_OKRS else SMALL_ORG
 
 
 def quadratic_pairs(n_features: int) -> list[tuple[int, int]]:

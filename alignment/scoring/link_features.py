@@ -13,6 +13,9 @@ from alignment.scoring.calibration import DEFAULT, Calibration, quadratic_pairs
 from alignment.scoring.documents import Embed, ObjectiveDoc, OkrDoc
 
 FEATURES = ("sim", "col_z", "row_z", "lex", "gap", "team", "context", "routine", "kr_support")
+# The nine, plus col_z and row_z read after the organization's common component is removed
+# (`_Pairs.centered`): what calibration.DEFAULT weighs. calibration.PLAIN weighs FEATURES.
+CENTERED_FEATURES = (*FEATURES, "col_z_c", "row_z_c")
 
 # Activities that fill an OKR without moving an outcome. Orphans that sound strategic ("world-class
 # culture") give themselves away in key results like these, whatever the organization's domain.
@@ -191,6 +194,8 @@ class _Pairs:
     kr_rows: np.ndarray  # the OKR field rows that are key results (else every row)
     kr_counts: np.ndarray
     cache: dict[str, np.ndarray]
+    full_weight: float
+    _centered: _Pairs | None = None
 
     def stack(self, texts: Sequence[str]) -> np.ndarray:
         return self.vectors[[self.row[t] for t in texts]]
@@ -200,6 +205,26 @@ class _Pairs:
         if name not in self.cache:
             self.cache[name] = LINK_FEATURES[name](self)
         return self.cache[name]
+
+    def centered(self) -> _Pairs:
+        """The same organization with its common component removed from every vector: minus
+        the mean of its objectives' field vectors, renormalized (evals/README.md, centering A).
+
+        MiniLM vectors of one organization share a large common component (its domain words,
+        its style), so all its cosines sit in a narrow band (0.23 on average, 0.10 apart across
+        one OKR's objectives); without it the objectives stand further apart. The mean is over
+        the objectives only, so adding or editing OKRs does not move it (stable verdicts).
+        """
+        if self._centered is None:
+            objective_rows = self.fields.obj_vectors.astype(np.float64)
+            shifted = self.vectors.astype(np.float64) - objective_rows.mean(axis=0)
+            norms = np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-9)
+            vectors = (shifted / norms).astype(np.float32)
+            self._centered = _similarities(
+                self.okrs, self.objectives, self.kf, self.of, self.k_full, self.o_full,
+                self.context, self.words, vectors, self.row, self.full_weight,
+            )  # fmt: skip
+        return self._centered
 
 
 def _prepare(
@@ -224,6 +249,24 @@ def _prepare(
     # float32 as the model and pgvector hold them: half the memory traffic of float64, and the
     # per-pair arithmetic below is float64 again.
     vectors, row = np.asarray(embed(unique), dtype=np.float32), {t: i for i, t in enumerate(unique)}
+    return _similarities(
+        okrs, objectives, kf, of, k_full, o_full, context, words, vectors, row, full_weight
+    )
+
+
+def _similarities(
+    okrs: Sequence[OkrDoc],
+    objectives: Sequence[ObjectiveDoc],
+    kf: _Fields,
+    of: _Fields,
+    k_full: list[str],
+    o_full: list[str],
+    context: list[list[str]],
+    words: lexical.Words,
+    vectors: np.ndarray,
+    row: dict[str, int],
+    full_weight: float,
+) -> _Pairs:
     stack = lambda ts: vectors[[row[t] for t in ts]]  # noqa: E731
     fields = FieldMatches(stack(kf.texts), stack(of.texts), kf, of)
     full = (stack(k_full) @ stack(o_full).T).astype(np.float64)
@@ -237,7 +280,7 @@ def _prepare(
     counts = np.bincount(kf.owner[use], minlength=len(okrs)).astype(np.float64)
     return _Pairs(
         okrs, objectives, kf, of, k_full, o_full, context, words, vectors, row, fields, per_obj,
-        sim, use, counts, {},
+        sim, use, counts, {}, full_weight,
     )  # fmt: skip
 
 
@@ -256,6 +299,16 @@ def okr_z(p: _Pairs) -> np.ndarray:
     if len(p.objectives) <= 1:
         return np.zeros_like(p.sim)
     return _zscore(p.sim, axis=1, floor=ROW_FLOOR)
+
+
+def centered_objective_z(p: _Pairs) -> np.ndarray:
+    """objective_z with the organization's common component removed (`_Pairs.centered`)."""
+    return p.centered().feature("col_z")
+
+
+def centered_okr_z(p: _Pairs) -> np.ndarray:
+    """okr_z with the organization's common component removed (`_Pairs.centered`)."""
+    return p.centered().feature("row_z")
 
 
 def shared_stems(p: _Pairs) -> np.ndarray:
@@ -329,10 +382,17 @@ LINK_FEATURES: dict[str, Callable[[_Pairs], np.ndarray]] = {
     "context": team_context,
     "routine": routine_outputs,
     "kr_support": key_result_support,
+    "col_z_c": centered_objective_z,
+    "row_z_c": centered_okr_z,
 }
-assert tuple(LINK_FEATURES) == FEATURES
+assert tuple(LINK_FEATURES) == CENTERED_FEATURES
 # The features a feature reads through `p.feature` (computed once, kept while one needs them).
 FEATURE_INPUTS = {"team": ("row_z", "col_z")}
+
+
+def feature_names(calibration: Calibration) -> tuple[str, ...]:
+    """The features a calibration's weights read, in order."""
+    return calibration.features or FEATURES
 
 
 def pair_features(
@@ -341,9 +401,11 @@ def pair_features(
     *,
     embed: Embed,
     full_weight: float = DEFAULT.full_weight,
+    features: Sequence[str] | None = None,
 ) -> PairFeatures:
+    """`features`: the names to compute, in order (FEATURES, the plain nine, when None)."""
     p = _prepare(objectives, okrs, embed, full_weight, None)
-    x = np.stack([p.feature(name) for name in FEATURES], axis=-1)
+    x = np.stack([p.feature(name) for name in (features or FEATURES)], axis=-1)
     return PairFeatures(x, p.fields)
 
 
@@ -359,22 +421,46 @@ def pair_scores(
     but summed feature by feature: the tensor is 10,000 x 200 x 9 floats on a large organization
     and building it cost more than the sums. `words`: the words of the OKRs' and objectives'
     whole texts (lexical_rank.org_words), when the caller splits them for the re-ranking too."""
-    p = _prepare(objectives, okrs, embed, calibration.full_weight, words)
-    logit = np.full(p.sim.shape, calibration.bias)
-    z = []  # the standardized features, kept only when the map has pairwise products
-    for i, (name, weight) in enumerate(zip(FEATURES, calibration.weights, strict=True)):
-        logit += weight * p.feature(name)
-        if calibration.quadratic:
-            z.append((p.feature(name) - calibration.center[i]) / calibration.scale[i])
+    (probs,), fields = pair_scores_by([calibration], objectives, okrs, embed=embed, words=words)
+    return probs, fields
+
+
+def pair_scores_by(
+    calibrations: Sequence[Calibration],
+    objectives: Sequence[ObjectiveDoc],
+    okrs: Sequence[OkrDoc],
+    *,
+    embed: Embed,
+    words: lexical.Words | None = None,
+) -> tuple[list[np.ndarray], FieldMatches]:
+    """pair_scores under each calibration, the features computed once (they share the blend
+    weight `full_weight`: the similarities are the same)."""
+    if len({c.full_weight for c in calibrations}) != 1:
+        raise ValueError("calibrations scored together must share full_weight")
+    p = _prepare(objectives, okrs, embed, calibrations[0].full_weight, words)
+    order = list(dict.fromkeys(n for c in calibrations for n in feature_names(c)))
+    logits = [np.full(p.sim.shape, c.bias) for c in calibrations]
+    weights = [dict(zip(feature_names(c), c.weights, strict=True)) for c in calibrations]
+    z: list[dict[str, np.ndarray]] = [{} for _ in calibrations]  # standardized, for products
+    for i, name in enumerate(order):
+        value = p.feature(name)
+        for c, logit, w, zc in zip(calibrations, logits, weights, z, strict=True):
+            if name in w:
+                logit += w[name] * value
+                if c.quadratic:
+                    k = feature_names(c).index(name)
+                    zc[name] = (value - c.center[k]) / c.scale[k]
         # Each feature is a 16 MB array on 10,000 x 200: let go of it once no later one reads
         # it (fewer fresh pages to fault in: a first call's 0.3-0.5 s over later ones).
-        needed = {n for later in FEATURES[i + 1 :] for n in (later, *FEATURE_INPUTS.get(later, ()))}
+        needed = {n for later in order[i + 1 :] for n in (later, *FEATURE_INPUTS.get(later, ()))}
         for done in [n for n in p.cache if n not in needed]:
             del p.cache[done]
-    if calibration.quadratic:
-        for (i, j), q in zip(quadratic_pairs(len(FEATURES)), calibration.quadratic, strict=True):
-            logit += q * z[i] * z[j]
-    return expit(logit, out=logit), p.fields
+    for c, logit, zc in zip(calibrations, logits, z, strict=True):
+        names = feature_names(c)
+        pairs = quadratic_pairs(len(names)) if c.quadratic else []
+        for (i, j), q in zip(pairs, c.quadratic, strict=True):
+            logit += q * zc[names[i]] * zc[names[j]]
+    return [expit(logit, out=logit) for logit in logits], p.fields
 
 
 def _team(okrs: Sequence[OkrDoc], score: np.ndarray) -> np.ndarray:

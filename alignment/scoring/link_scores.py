@@ -10,25 +10,35 @@ tend to serve the same objectives), the team mission/check-ins, how much the OKR
 results read like routine outputs (posters, newsletters, award entries) rather than outcomes,
 and how well its key results, taken one by one, support each objective (a title can borrow an
 objective's words while the key results measure something else).
+Two of the features are the z-scores again after the organization's common component is removed
+from every vector (link_features.centered_objective_z / centered_okr_z).
 A logistic map fitted on labelled organizations (evals/fit.py writes calibration.json) turns
 them into a score, which moves where people decided a teammate's link to the objective
 (team_decisions.py); "aligned" needs a threshold and to be near the OKR's best score, "weak" a
 lower threshold. Within each label the order also weighs the texts' shared words
-(lexical_rank.py).
+(lexical_rank.py). A second map over the nine plain features alone (calibration.PLAIN) gives
+each OKR its orphan score, the best score the orphan rule reads (alignment/verdicts.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-from alignment.scoring.calibration import LABELS, Calibration, calibration_for, label_codes
+from alignment.scoring.calibration import (
+    LABELS,
+    Calibration,
+    calibration_for,
+    label_codes,
+    orphan_calibration_for,
+)
 from alignment.scoring.documents import Embed, Link, ObjectiveDoc, OkrDoc
 from alignment.scoring.evidence import Explainer
 from alignment.scoring.gc_paused import gc_paused
 from alignment.scoring.lexical_rank import RANK_WEIGHT, org_words, rerank
-from alignment.scoring.link_features import pair_scores
+from alignment.scoring.link_features import pair_scores_by
 from alignment.scoring.team_decisions import TeamVotes, apply_votes
 
 EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled aligned)
@@ -36,6 +46,13 @@ EVIDENCE_TOP = 3  # objectives per OKR that get evidence (plus any labelled alig
 # declared or decided): what reads, reports and people look at. Rank 11 of 200 explains
 # nothing, and storing all pairs is 2 M rows for 10,000 OKRs x 200 objectives.
 STORED_TOP = 10
+
+
+class Scored(NamedTuple):
+    links: dict[str, list[Link]]  # okr id -> objectives as Links, best first
+    # okr id -> its best score under the orphan calibration: what the orphan rule compares
+    # with the organization's median (alignment/verdicts.py)
+    orphan_scores: dict[str, float]
 
 
 def score_links(
@@ -49,9 +66,33 @@ def score_links(
     rank_weight: float = RANK_WEIGHT,
     votes: TeamVotes | None = None,
 ) -> dict[str, list[Link]]:
-    """okr id -> objectives as Links, best first: aligned, then weak links, each ordered by the
-    calibrated score fused with the lexical signal (lexical_rank.py), then the rest by score.
-    Labels only follow scores, so with `rank_weight=0` this is the order by score alone.
+    """okr id -> objectives as Links, best first (`score_okrs(...).links`)."""
+    return score_okrs(
+        objectives, okrs, embed=embed, calibration=calibration, top=top, keep=keep,
+        rank_weight=rank_weight, votes=votes,
+    ).links  # fmt: skip
+
+
+def score_okrs(
+    objectives: Sequence[ObjectiveDoc],
+    okrs: Sequence[OkrDoc],
+    *,
+    embed: Embed,
+    calibration: Calibration | None = None,
+    orphan_calibration: Calibration | None = None,
+    top: int | None = None,
+    keep: dict[str, set[str]] | None = None,
+    rank_weight: float = RANK_WEIGHT,
+    votes: TeamVotes | None = None,
+) -> Scored:
+    """Each OKR's links: objectives as Links, best first: aligned, then weak links, each ordered
+    by the calibrated score fused with the lexical signal (lexical_rank.py), then the rest by
+    score. Labels only follow scores, so with `rank_weight=0` this is the order by score alone.
+    And each OKR's orphan score, under `orphan_calibration`.
+
+    Calibrations: with neither given, the organization's pair (calibration_for,
+    orphan_calibration_for); with `calibration` alone, it gives the orphan scores too (the
+    evaluations fit one at a time).
 
     With `top`, only the `top` best objectives of each OKR, every link labelled aligned or
     weak, and the objectives named for it in `keep` (declared or decided pairs) are built,
@@ -60,31 +101,44 @@ def score_links(
     and for any link labelled aligned, and built lazily (evidence.py: on first read, in one
     vectorized pass); the rest carry an empty tuple (nobody reads why rank 40 is low).
     `votes`: the objectives people confirmed or rejected for each OKR's teammates
-    (team_decisions.py).
+    (team_decisions.py); they move both scores.
     """
     if not okrs:
-        return {}
+        return Scored({}, {})
     if not objectives:
-        return {k.id: [] for k in okrs}
+        return Scored({k.id: [] for k in okrs}, {})
+    if calibration is None:
+        calibration = calibration_for(len(objectives), len(okrs))
+        orphan_calibration = orphan_calibration or orphan_calibration_for(
+            len(objectives), len(okrs)
+        )
     with gc_paused():
-        return _score_links(objectives, okrs, embed, calibration, top, keep, rank_weight, votes)
+        return _score_okrs(
+            objectives, okrs, embed, calibration, orphan_calibration or calibration, top, keep,
+            rank_weight, votes,
+        )  # fmt: skip
 
 
-def _score_links(
+def _score_okrs(
     objectives: Sequence[ObjectiveDoc],
     okrs: Sequence[OkrDoc],
     embed: Embed,
-    calibration: Calibration | None,
+    calibration: Calibration,
+    orphan_calibration: Calibration,
     top: int | None,
     keep: dict[str, set[str]] | None,
     rank_weight: float,
     votes: TeamVotes | None,
-) -> dict[str, list[Link]]:
-    calibration = calibration or calibration_for(len(objectives), len(okrs))
+) -> Scored:
     # Split once: the stem overlap (a feature) and the lexical re-ranking both read the words.
     words = org_words(objectives, okrs)
-    probs, fields = pair_scores(objectives, okrs, embed=embed, calibration=calibration, words=words)
-    probs = apply_votes(probs, objectives, okrs, votes)
+    both = [calibration] if orphan_calibration == calibration else [calibration, orphan_calibration]
+    scored, fields = pair_scores_by(both, objectives, okrs, embed=embed, words=words)
+    probs = apply_votes(scored[0], objectives, okrs, votes)
+    orphan = probs if len(scored) == 1 else apply_votes(scored[-1], objectives, okrs, votes)
+    orphan_scores = dict(
+        zip((k.id for k in okrs), np.round(orphan.max(axis=1), 4).tolist(), strict=True)
+    )
     codes = label_codes(probs, calibration)
     by_score = _by_score(probs)
     order = rerank(by_score, probs, codes, objectives, okrs, weight=rank_weight, words=words)
@@ -111,7 +165,8 @@ def _score_links(
     ]
     counts = shown.sum(axis=1).tolist()
     ends = np.cumsum(counts).tolist()
-    return {okr.id: links[end - n : end] for okr, end, n in zip(okrs, ends, counts, strict=True)}
+    ranked = {okr.id: links[end - n : end] for okr, end, n in zip(okrs, ends, counts, strict=True)}
+    return Scored(ranked, orphan_scores)
 
 
 def _by_score(probs: np.ndarray) -> np.ndarray:

@@ -248,6 +248,12 @@ def comparison(session: Session, org_id: str, okr_id: str) -> dict[str, Any] | N
     }
 
 
+def orphan_scores(session: Session, org_id: str) -> dict[str, float]:
+    """Each OKR's orphan score as the score stage stored it (alignment/verdicts.py)."""
+    rows = select(OkrVerdict.okr_id, OkrVerdict.best_score).where(OkrVerdict.org_id == org_id)
+    return {okr: best for okr, best in session.execute(rows)}
+
+
 def far_below(session: Session, org_id: str) -> dict[str, bool]:
     """Each OKR's stored comparison with its organization's median, held to today's share
     (alignment/verdicts.py)."""

@@ -23,12 +23,14 @@ from alignment.scoring.team_decisions import TeamVotes
 
 
 def context_fingerprint(
-    objectives: Sequence[ObjectiveDoc], calibration: Calibration, model: str
+    objectives: Sequence[ObjectiveDoc], calibrations: Sequence[Calibration], model: str
 ) -> str:
+    """`calibrations`: the links' and the orphan rule's (calibration_for and
+    orphan_calibration_for)."""
     parts = sorted("\x1f".join((o.id, o.title, o.description or "", *o.kpis)) for o in objectives)
     # Empty fields (a linear map has no products) are left out: a calibration keeps the hash
     # it had before those fields existed, so stored labels are not decided afresh for nothing.
-    fields = sorted((k, v) for k, v in asdict(calibration).items() if v != ())
+    fields = [sorted((k, v) for k, v in asdict(c).items() if v != ()) for c in calibrations]
     return content_hash(model, repr(fields), *parts)
 
 

@@ -23,13 +23,13 @@ from alignment.embed import EmbedProgress, VectorCache
 from alignment.embedder import Embedder
 from alignment.errors import Conflict
 from alignment.models import CheckInDrift, LlmUsage, OkrVerdict, ScoredLink
-from alignment.scoring.calibration import calibration_for
+from alignment.scoring.calibration import calibration_for, orphan_calibration_for
 from alignment.scoring.documents import Link
 from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.drift import DIRECTION_MODEL, DriftScore, score_drift
 from alignment.scoring.drift_decisions import apply_decisions
 from alignment.scoring.earlier_verdicts import earlier_comparisons, earlier_labels
-from alignment.scoring.link_scores import STORED_TOP, score_links
+from alignment.scoring.link_scores import STORED_TOP, score_okrs
 from alignment.scoring.org_documents import OrgDocs, load_docs, searchable_texts
 from alignment.scoring.people_decisions import (
     apply_feedback,
@@ -41,7 +41,7 @@ from alignment.scoring.reads import stored_verdicts
 from alignment.scoring.runs import record_run, waiting_score_jobs
 from alignment.scoring.stability import context_fingerprint, keep_earlier_labels, okr_contexts
 from alignment.scoring.team_decisions import decided_votes
-from alignment.verdicts import Comparison, compare_with_median
+from alignment.verdicts import Comparison, compare_with_median, reference_score
 
 if TYPE_CHECKING:
     from alignment.adjudicate import Adjudicator, Outcome
@@ -73,6 +73,9 @@ class ScoreSummary:
     newly_misaligned: list[str] = field(default_factory=list)  # orphans this run made
     orphan_okrs: int = 0  # verdict orphan: what the report lists as orphan findings
     okrs_awaiting_review: int = 0  # verdict needs_review: in the review queue
+    # The organization's median orphan score this run: what an OKR compared afresh is held to
+    # (alignment/verdicts.py); an unchanged OKR keeps the median it was decided with.
+    orphan_score_median: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         # `orphans`: the old key, kept for API clients; the same count as
@@ -110,7 +113,10 @@ def score_organization(
         docs.okrs,
         context_fingerprint(
             docs.objectives,
-            calibration_for(len(docs.objectives), len(docs.okrs)),
+            (
+                calibration_for(len(docs.objectives), len(docs.okrs)),
+                orphan_calibration_for(len(docs.objectives), len(docs.okrs)),
+            ),
             embedder.model_name,
         ),
         votes,
@@ -119,10 +125,10 @@ def score_organization(
     keep = pairs_people_named(session, org_id)
     for okr_id, objective_id in earlier:  # so a stored verdict cannot drop out of the top
         keep[okr_id].add(objective_id)
-    links = score_links(
+    scored = score_okrs(
         docs.objectives, docs.okrs, embed=cache, top=STORED_TOP, keep=keep, votes=votes
     )
-    links = keep_earlier_labels(links, earlier)
+    links = keep_earlier_labels(scored.links, earlier)
     # The check-ins' texts are embedded before the LLM pass, so a job's progress goes through
     # each phase once: all embedding, then the model calls (jobs/handlers.py).
     drift_cal = DRIFT if embedder.model_name == DIRECTION_MODEL else replace(DRIFT, direction=())
@@ -132,7 +138,9 @@ def score_organization(
     # not be overwritten by this run (one that changes the votes queues another run itself).
     links = apply_feedback(links, current_feedback(session, org_id, docs.fingerprints))
     kept = earlier_comparisons(session, org_id, docs.fingerprints, contexts)
-    compared = compare_with_median(links, {okr: c for okr, (c, _) in kept.items()})
+    compared = compare_with_median(
+        links, {okr: c for okr, (c, _) in kept.items()}, scored.orphan_scores
+    )
 
     _replace_links(session, org_id, links, docs, contexts, embedder.model_name)
     _replace_comparisons(session, org_id, compared, kept, docs, contexts)
@@ -158,6 +166,7 @@ def score_organization(
         newly_misaligned=newly,
         orphan_okrs=sum(1 for v in after.values() if v == "orphan"),
         okrs_awaiting_review=sum(1 for v in after.values() if v == "needs_review"),
+        orphan_score_median=round(reference_score(links, scored.orphan_scores), 4),
     )
     record_run(session, org_id, waiting, summary.as_dict())
     return summary

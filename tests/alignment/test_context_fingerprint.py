@@ -7,19 +7,23 @@ from alignment.scoring import calibration, stability
 from alignment.scoring.documents import ObjectiveDoc
 
 OBJECTIVES = [ObjectiveDoc("SO-1", "Grow revenue", "From new customers", "financial", ("ARR",))]
-# The calibration's fields before the pairwise products existed (2026-12-06).
+# The fields of a linear calibration over the nine plain features: the empty ones (no
+# pairwise products, no feature names) are left out.
 LINEAR_FIELDS = ("aligned", "bias", "full_weight", "margin", "weak", "weights")
+PAIR = (calibration.DEFAULT, calibration.PLAIN)
 
 
-def test_a_linear_calibration_keeps_the_hash_it_had_before_the_product_fields() -> None:
-    cal = calibration.DEFAULT
-    old = repr(sorted((k, getattr(cal, k)) for k in LINEAR_FIELDS))
+def test_empty_fields_are_left_out_of_the_hash() -> None:
+    cal = calibration.PLAIN
+    fields = repr([sorted((k, getattr(cal, k)) for k in LINEAR_FIELDS)])
     parts = ["SO-1\x1fGrow revenue\x1fFrom new customers\x1fARR"]
-    assert stability.context_fingerprint(OBJECTIVES, cal, "m") == content_hash("m", old, *parts)
+    assert stability.context_fingerprint(OBJECTIVES, [cal], "m") == content_hash(
+        "m", fields, *parts
+    )
 
 
 def test_products_in_the_calibration_change_the_context() -> None:
-    linear = stability.context_fingerprint(OBJECTIVES, calibration.DEFAULT, "m")
+    linear = stability.context_fingerprint(OBJECTIVES, PAIR, "m")
     n = len(calibration.DEFAULT.weights)
     quadratic = replace(
         calibration.DEFAULT,
@@ -27,7 +31,17 @@ def test_products_in_the_calibration_change_the_context() -> None:
         scale=(1.0,) * n,
         quadratic=(0.1,) * (n * (n + 1) // 2),
     )
-    assert stability.context_fingerprint(OBJECTIVES, quadratic, "m") != linear
-    assert stability.context_fingerprint(
-        OBJECTIVES, replace(quadratic, quadratic=(0.2,) * 45), "m"
-    ) != (stability.context_fingerprint(OBJECTIVES, quadratic, "m"))
+    with_products = stability.context_fingerprint(OBJECTIVES, (quadratic, calibration.PLAIN), "m")
+    assert with_products != linear
+    other = replace(quadratic, quadratic=(0.2,) * (n * (n + 1) // 2))
+    assert stability.context_fingerprint(OBJECTIVES, (other, calibration.PLAIN), "m") != (
+        with_products
+    )
+
+
+def test_the_orphan_rules_calibration_is_part_of_the_context() -> None:
+    """A refit of the orphan calibration alone decides the stored comparisons afresh."""
+    moved = replace(calibration.PLAIN, bias=calibration.PLAIN.bias + 0.1)
+    assert stability.context_fingerprint(OBJECTIVES, PAIR, "m") != (
+        stability.context_fingerprint(OBJECTIVES, (calibration.DEFAULT, moved), "m")
+    )

@@ -76,24 +76,35 @@ PLANTED = [
 ]  # fmt: skip
 
 
-def apply_people_verdicts(session, org_id: str, labels: dict = LABELS) -> None:
+def apply_people_verdicts(session, org_id: str, labels: dict = LABELS, embedder=None) -> None:
     """Record what the labels say wherever the engine's label disagrees (confirm or reject),
     as the strategy office does in the review queue: weak candidates it does not accept are
     rejected too, and an orphan the engine left to review is called one ("serves none": every
-    candidate the queue shows rejected; one rejected link calls no OKR an orphan)."""
+    candidate the queue shows rejected; one rejected link calls no OKR an orphan).
+
+    With `embedder`, the office works the queue until it is empty: decisions on teammates move
+    an OKR's scores on purpose (team_decisions.py), so a rescoring can send a link that was
+    aligned to review (the sample's O-45, whose declared link scores near the threshold); it is
+    decided in the next pass."""
     from alignment.review import CANDIDATES
 
-    for row in session.scalars(select(ScoredLink).where(ScoredLink.org_id == org_id)).all():
-        truth = labels[row.okr_id]
-        unaccepted = row.label in ("aligned", "weak") and row.objective_id not in truth
-        if unaccepted or (not truth and row.rank <= CANDIDATES):
-            verdict = "rejected"
-        elif row.objective_id in truth and row.label != "aligned":
-            verdict = "confirmed"
-        else:
-            continue
-        record_feedback(session, org_id, row.okr_id, row.objective_id, verdict=verdict,
-                        decided_by="strategy office")  # fmt: skip
+    for _ in range(3):
+        recorded = 0
+        for row in session.scalars(select(ScoredLink).where(ScoredLink.org_id == org_id)).all():
+            truth = labels[row.okr_id]
+            unaccepted = row.label in ("aligned", "weak") and row.objective_id not in truth
+            if unaccepted or (not truth and row.rank <= CANDIDATES):
+                verdict = "rejected"
+            elif row.objective_id in truth and row.label != "aligned":
+                verdict = "confirmed"
+            else:
+                continue
+            record_feedback(session, org_id, row.okr_id, row.objective_id, verdict=verdict,
+                            decided_by="strategy office")  # fmt: skip
+            recorded += 1
+        if embedder is None or not recorded:
+            return
+        score_organization(session, org_id, embedder=embedder)
 
 
 def keys(run) -> set[str]:
@@ -132,7 +143,7 @@ def test_every_planted_problem_is_the_right_finding(session, scored_sample, embe
 def test_with_verdicts_corrected_nothing_unplanted_is_reported(session, scored_sample, embedder):
     """Beyond the planted list: the engine's drift extras, and "Launch the new portal"
     (planted as activity-shaped), which also has no number at all."""
-    apply_people_verdicts(session, scored_sample)
+    apply_people_verdicts(session, scored_sample, embedder=embedder)
     run = build_report(session, scored_sample, embedder=embedder)
     planted = {f"{kind}:{key}" for _, kind, key in PLANTED}
     extra = {
@@ -182,7 +193,7 @@ def test_findings_mirror_the_engine_verdicts(session, scored_sample, embedder):
 
 
 def test_summary_heat_map_and_coverage(session, scored_sample, embedder):
-    apply_people_verdicts(session, scored_sample)
+    apply_people_verdicts(session, scored_sample, embedder=embedder)
     run = build_report(session, scored_sample, embedder=embedder, filters=ReportFilters(
         cycle=("2026-Q4",)))  # fmt: skip
     s = run.summary
@@ -577,8 +588,9 @@ def test_an_engine_orphan_says_what_a_typical_okr_reaches_and_a_rejected_one_doe
     for finding in engine.values():
         ev = finding["evidence"]
         assert ev["best_score_when_decided"] < ev["orphan_below"] < ev["organization_median_best"]
-        typical = f"a typical OKR here reaches {ev['organization_median_best']:.2f}"
+        typical = f"{ev['organization_median_best']:.2f} a typical OKR here reaches"
         assert typical in finding["reason"]
+        assert f"orphan score {ev['best_score_when_decided']:.2f}" in finding["reason"]
     # A person's decision ("serves none") needs no such reason, even for an OKR the engine
     # also called orphan.
     from alignment import review

@@ -59,7 +59,8 @@ def test_labels_and_people_outrank_the_stored_comparison() -> None:
     said = verdicts(links, ["rejected"], far)  # the OKRs people called orphans
     assert said == {
         "aligned": "aligned",
-        "weak": "needs_review",
+        # The comparison is of the orphan score: the links' weak label does not outrank it.
+        "weak": "orphan",
         "rejected": "orphan",
         "stored": "orphan",
         "unstored": "needs_review",  # compared with today's median: it is the median
@@ -69,3 +70,34 @@ def test_labels_and_people_outrank_the_stored_comparison() -> None:
 def test_an_okr_without_links_is_not_compared() -> None:
     compared = compare_with_median({"a": [L("none", 1.0)], "empty": []}, {})
     assert set(compared) == {"a"}
+
+
+def test_the_orphan_scores_not_the_link_scores_meet_the_median() -> None:
+    """With orphan scores (link_scores.Scored), the median and each comparison are theirs: an
+    OKR whose links score as well as the others' is still far below on its orphan score."""
+    links = org({"a": 0.9, "b": 0.9, "c": 0.9, "x": 0.9})
+    orphan = {"a": 0.8, "b": 0.8, "c": 0.8, "x": 0.05}
+    assert verdicts(links)["x"] == "needs_review"
+    assert reference_score(links, orphan) == 0.8
+    compared = compare_with_median(links, {}, orphan)
+    assert compared["x"] == Comparison(True, 0.05, 0.8)
+    assert verdicts(links, orphan_scores=orphan) == {
+        "a": "needs_review",
+        "b": "needs_review",
+        "c": "needs_review",
+        "x": "orphan",
+    }
+    weak = {**links, "x": [L("weak", 0.3)]}
+    assert verdicts(weak, orphan_scores=orphan)["x"] == "orphan"
+    aligned = {**links, "x": [L("aligned", 0.9)]}
+    assert verdicts(aligned, orphan_scores=orphan)["x"] == "aligned"
+
+
+def test_without_orphan_scores_a_weak_link_is_never_far_below() -> None:
+    """The shipped share is under both weak thresholds (evals.fit refuses a fit where it is
+    not), so a link labelled weak scores above the share of any median."""
+    from alignment.scoring import calibration
+
+    assert min(calibration.PLAIN.weak, calibration.SMALL_ORG.weak) >= ORPHAN_SHARE_OF_MEDIAN
+    links = {**org({"a": 1.0, "b": 1.0, "c": 1.0}), "x": [L("weak", calibration.PLAIN.weak)]}
+    assert verdicts(links)["x"] == "needs_review"

@@ -33,7 +33,9 @@ def test_no_research_script_reads_a_final_held_out_set(monkeypatch) -> None:
 
 def test_engine_constants_come_from_the_generated_file() -> None:
     data = json.loads(SHIPPED.read_text())
-    assert list(calibration.DEFAULT.weights) == data["links"]["weights"]
+    assert list(calibration.DEFAULT.weights) == data["links_centered"]["weights"]
+    assert list(calibration.DEFAULT.features) == data["links_centered"]["features"]
+    assert list(calibration.PLAIN.weights) == data["links"]["weights"]
     assert list(calibration.SMALL_ORG.weights) == data["small_org"]["weights"]
     assert list(drift.DEFAULT.direction) == data["drift"]["direction"]
     assert lexical_rank.RANK_WEIGHT == data["rank_fusion"]["weight"] > 0

@@ -46,7 +46,8 @@ def test_a_small_organization_is_scored_with_the_small_organization_calibration(
     monkeypatch,
 ) -> None:
     """Fit organizations too small for per-organization z-scores get a leave-one-org-out fit of
-    the absolute features; passed-only ones the shipped small-organization calibration."""
+    the absolute features for both scores; passed-only ones the shipped small-organization
+    calibration. The others get both link calibrations, each fitted on the other organizations."""
     from alignment.scoring import calibration
     from evals import orphan_share, research
 
@@ -54,31 +55,33 @@ def test_a_small_organization_is_scored_with_the_small_organization_calibration(
         return research.Org(name, "dev", [None] * n_objectives, [None] * n_okrs, [], {})
 
     big, small, small_also = fake_org("big", 6, 20), fake_org("small", 1, 3), fake_org("s2", 2, 2)
+    big_also = fake_org("b2", 5, 12)
     fits = []
 
     def fit_links(orgs, embed, base, only=None):
         fits.append(([o.name for o in orgs], base, only))
-        return f"fitted on {[o.name for o in orgs]}"
+        return f"{base} fitted on {[o.name for o in orgs]}"
 
     scored_with = {}
 
-    def candidates(org, cal, embed):
-        scored_with[org.name] = cal
+    def candidates(org, cals, embed):
+        scored_with[org.name] = tuple(cals)
         return Candidates(np.array([0.01]), np.array([True]), 1)
 
     monkeypatch.setattr(research, "fit_links", fit_links)
     monkeypatch.setattr(orphan_share, "candidates", candidates)
-    shipped = ("shipped links", "shipped small")
-    orphan_share.choose_share(
-        [big, small], [small_also], None, ("link base", "small base"), shipped
-    )
+    bases = orphan_share.Bases("link base", "orphan base", "small base")
+    shipped = orphan_share.Bases("shipped links", "shipped orphans", "shipped small")
+    orphan_share.choose_share([big, small], [small_also, big_also], None, bases, shipped)
 
     assert fits == [
         (["small"], "link base", None),
+        (["small"], "orphan base", None),
         (["big"], "small base", calibration.ABSOLUTE),
     ]
     assert scored_with == {
-        "big": "fitted on ['small']",
-        "small": "fitted on ['big']",
-        "s2": "shipped small",
+        "big": ("link base fitted on ['small']", "orphan base fitted on ['small']"),
+        "small": ("small base fitted on ['big']",) * 2,
+        "s2": ("shipped small",) * 2,
+        "b2": ("shipped links", "shipped orphans"),
     }

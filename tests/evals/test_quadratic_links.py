@@ -23,7 +23,7 @@ def _interaction_data(rng: np.random.Generator, n: int = 4000):
 
 def test_the_folded_calibration_computes_what_the_fit_learned() -> None:
     x, y = _interaction_data(np.random.default_rng(7))
-    cal = research._fit_quadratic(x, y, calibration.DEFAULT, c=1.0)
+    cal = research._fit_quadratic(x, y, calibration.PLAIN, c=1.0)
     assert len(cal.quadratic) == N * (N + 1) // 2 and len(cal.center) == len(cal.scale) == N
     # The same model fitted directly on the standardized features and their products.
     z = (x - np.asarray(cal.center)) / np.asarray(cal.scale)
@@ -38,7 +38,7 @@ def test_the_folded_calibration_computes_what_the_fit_learned() -> None:
 def test_scores_summed_feature_by_feature_equal_the_calibrated_tensor() -> None:
     rng = np.random.default_rng(8)
     cal = replace(
-        calibration.DEFAULT,
+        calibration.PLAIN,
         center=tuple(rng.normal(size=N)),
         scale=tuple(rng.uniform(0.5, 2.0, size=N)),
         quadratic=tuple(rng.normal(scale=0.1, size=N * (N + 1) // 2)),
@@ -47,11 +47,11 @@ def test_scores_summed_feature_by_feature_equal_the_calibrated_tensor() -> None:
     summed, _ = link_features.pair_scores(OBJECTIVES, OKRS, embed=embed, calibration=cal)
     assert np.allclose(summed, calibration.calibrated(x, cal), rtol=0, atol=1e-12)
     linear, _ = link_features.pair_scores(
-        OBJECTIVES, OKRS, embed=embed, calibration=calibration.DEFAULT
+        OBJECTIVES, OKRS, embed=embed, calibration=calibration.PLAIN
     )
     assert not np.allclose(summed, linear, atol=1e-3)  # the products do move the scores
 
 
 def test_the_quadratic_fit_refuses_a_feature_subset() -> None:
     with pytest.raises(ValueError, match="every feature, pointwise"):
-        research.fit_links([], None, calibration.DEFAULT, only=("sim",), quadratic_c=0.1)
+        research.fit_links([], None, calibration.PLAIN, only=("sim",), quadratic_c=0.1)
