@@ -47,7 +47,6 @@ eval: $(STAMP)  ## the main tables of evals/README.md (stdout, JSON in evals/res
 	$(BIN)/goldenthread eval drafts $(wildcard evals/datasets/dev/*.bundle.json) --json > evals/results/drafts-dev.json
 	$(BIN)/python -m evals.show evals/results/dev.json evals/results/holdout.json evals/results/real.json
 	$(BIN)/python -m evals.verdicts evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real
-	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.flag_rules evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev evals/datasets/real --orphans-by-precision
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.research evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles evals/datasets/real-dev
 	HF_HUB_OFFLINE=1 $(BIN)/python -m evals.stability evals/datasets/dev evals/datasets/holdout evals/datasets/dev-styles

@@ -146,7 +146,7 @@ def run(orgs, embed, share: float, seeds: int) -> dict[tuple[str, str], np.ndarr
     for org in orgs:
         if not org.labels.get("links"):
             continue
-        x, gold = research._link_data(org, embed)
+        x, gold = research._link_data(org, embed, link_features.feature_names(calibration.DEFAULT))
         rows = [k for k in org.okrs if k.id in org.labels["links"]]
         vectors = embed([link_features.okr_text(k) for k in rows])
         teams = np.asarray([k.team or f"none-{i}" for i, k in enumerate(rows)])

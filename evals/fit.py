@@ -86,8 +86,8 @@ def fit(
         orphan_share.Bases(centered, links, small),
     )
     # alignment/verdicts.py relies on it: an OKR under the share of any median (at most 1)
-    # has no link the orphan calibration calls weak.
-    if share > min(links.weak, small.weak):
+    # has no link either calibration calls weak (orphan_share.choose_share picks no share above).
+    if share > min(centered.weak, links.weak, small.weak):
         raise SystemExit(f"orphan share {share} above a weak threshold: verdicts.py's rule breaks")
     embed.save()
     every = [*paths, *extra_paths, *(p for p in orphan_paths if p not in extra_paths)]

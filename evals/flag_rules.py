@@ -3,8 +3,11 @@
     HF_HUB_OFFLINE=1 .venv/bin/python -m evals.flag_rules evals/datasets/dev \\
         evals/datasets/holdout evals/datasets/dev-styles
 
-Every organization passed must be development data. Each one with orphan or drift labels is
-scored with a link and drift calibration fitted on the *other* such organizations (as
+A finished study (2026-12-05/06), no longer in `make eval`: its rules read one calibration's
+labels and scores, the plain one (calibration.PLAIN) since the links are ranked and labelled by
+another (evals/README.md, "Two scores adopted"), so its "shipped" row is the orphan rule before
+that change. Every organization passed must be development data. Each one with orphan or drift
+labels is scored with a link and drift calibration fitted on the *other* such organizations (as
 `evals.research` does), which makes its scores what the service would give an organization it
 never saw; a ranking-only one (real plans: every OKR has a parent, so every orphan flag on it
 is false) with the calibration fitted on all of them. Then, for each candidate rule and each
@@ -83,7 +86,9 @@ def score_loo(orgs: list[research.Org], embed) -> list[Scored]:
     fit = [o for o in orgs if o.fit]
     for org in orgs:
         rest = [o for o in fit if o is not org]
-        cal = research.fit_links(rest, embed, calibration.DEFAULT, quadratic_c=QUADRATIC_C)
+        # PLAIN: the calibration whose scores the orphan rule reads since two scores were
+        # adopted; this study's rules all read one calibration's labels and scores.
+        cal = research.fit_links(rest, embed, calibration.PLAIN, quadratic_c=QUADRATIC_C)
         dcal = research.fit_drift(rest, embed, drift.DEFAULT)
         if (
             calibration.calibration_for(len(org.objectives), len(org.okrs))

@@ -86,7 +86,9 @@ def flags(found: Sequence[Candidates], share: float) -> tuple[int, int, int]:
     return right, sum(int(f.sum()) for f in flagged), sum(c.orphans for c in found)
 
 
-def choose(found: Sequence[Candidates]) -> float:
+def choose(found: Sequence[Candidates], ceiling: float = 1.0) -> float:
+    """`ceiling`: the largest share allowed (the weak thresholds: see choose_share)."""
+
     def key(share: float) -> tuple:
         right, flagged, orphans = flags(found, share)
         precision = right / flagged if flagged else 0.0
@@ -94,7 +96,7 @@ def choose(found: Sequence[Candidates]) -> float:
         ok = precision >= PRECISION_FLOOR
         return (ok, recall if ok else precision, precision, -share)
 
-    return max(SHARES, key=key)
+    return max((s for s in SHARES if s <= ceiling), key=key)
 
 
 class Bases(NamedTuple):
@@ -114,7 +116,9 @@ def choose_share(
     shipped: Bases,
 ) -> float:
     """`bases`: where the fits start; `shipped`: those fitted on all of `fit_orgs`, which score
-    the `also` organizations."""
+    the `also` organizations. No share above a weak threshold of `shipped` is chosen: a link
+    labelled weak could then be far below a median (at most 1), which alignment/verdicts.py
+    rules out."""
     found = [candidates(o, _loo_calibrations(o, fit_orgs, embed, bases), embed) for o in fit_orgs]
     for org in also:
         small = calibration.calibration_for(len(org.objectives), len(org.okrs))
@@ -124,4 +128,4 @@ def choose_share(
             else Pair(shipped.small, shipped.small)
         )
         found.append(candidates(org, pair, embed))
-    return choose(found)
+    return choose(found, ceiling=min(shipped.links.weak, shipped.orphans.weak, shipped.small.weak))

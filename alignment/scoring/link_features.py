@@ -195,7 +195,6 @@ class _Pairs:
     kr_counts: np.ndarray
     cache: dict[str, np.ndarray]
     full_weight: float
-    _centered: _Pairs | None = None
 
     def stack(self, texts: Sequence[str]) -> np.ndarray:
         return self.vectors[[self.row[t] for t in texts]]
@@ -205,26 +204,6 @@ class _Pairs:
         if name not in self.cache:
             self.cache[name] = LINK_FEATURES[name](self)
         return self.cache[name]
-
-    def centered(self) -> _Pairs:
-        """The same organization with its common component removed from every vector: minus
-        the mean of its objectives' field vectors, renormalized (evals/README.md, centering A).
-
-        MiniLM vectors of one organization share a large common component (its domain words,
-        its style), so all its cosines sit in a narrow band (0.23 on average, 0.10 apart across
-        one OKR's objectives); without it the objectives stand further apart. The mean is over
-        the objectives only, so adding or editing OKRs does not move it (stable verdicts).
-        """
-        if self._centered is None:
-            objective_rows = self.fields.obj_vectors.astype(np.float64)
-            shifted = self.vectors.astype(np.float64) - objective_rows.mean(axis=0)
-            norms = np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-9)
-            vectors = (shifted / norms).astype(np.float32)
-            self._centered = _similarities(
-                self.okrs, self.objectives, self.kf, self.of, self.k_full, self.o_full,
-                self.context, self.words, vectors, self.row, self.full_weight,
-            )  # fmt: skip
-        return self._centered
 
 
 def _prepare(
@@ -249,24 +228,6 @@ def _prepare(
     # float32 as the model and pgvector hold them: half the memory traffic of float64, and the
     # per-pair arithmetic below is float64 again.
     vectors, row = np.asarray(embed(unique), dtype=np.float32), {t: i for i, t in enumerate(unique)}
-    return _similarities(
-        okrs, objectives, kf, of, k_full, o_full, context, words, vectors, row, full_weight
-    )
-
-
-def _similarities(
-    okrs: Sequence[OkrDoc],
-    objectives: Sequence[ObjectiveDoc],
-    kf: _Fields,
-    of: _Fields,
-    k_full: list[str],
-    o_full: list[str],
-    context: list[list[str]],
-    words: lexical.Words,
-    vectors: np.ndarray,
-    row: dict[str, int],
-    full_weight: float,
-) -> _Pairs:
     stack = lambda ts: vectors[[row[t] for t in ts]]  # noqa: E731
     fields = FieldMatches(stack(kf.texts), stack(of.texts), kf, of)
     full = (stack(k_full) @ stack(o_full).T).astype(np.float64)
@@ -301,14 +262,43 @@ def okr_z(p: _Pairs) -> np.ndarray:
     return _zscore(p.sim, axis=1, floor=ROW_FLOOR)
 
 
+def centered_similarity(p: _Pairs) -> np.ndarray:
+    """The similarity after the organization's common component is removed from every vector:
+    minus the mean of its objectives' field vectors, renormalized (evals/README.md, "Two
+    scores adopted"). Kept in the feature cache (as "sim_c") for the two z-scores that read it.
+
+    MiniLM vectors of one organization share a large common component (its domain words, its
+    style), so all its cosines sit in a narrow band (0.23 on average, 0.10 apart across one
+    OKR's objectives); without it the objectives stand further apart. The mean is over the
+    objectives only, so adding or editing OKRs does not move it (stable verdicts).
+    """
+    if "sim_c" not in p.cache:
+        mean = p.fields.obj_vectors.astype(np.float64).mean(axis=0)
+
+        def center(rows: np.ndarray) -> np.ndarray:
+            shifted = rows.astype(np.float64) - mean
+            norms = np.maximum(np.linalg.norm(shifted, axis=1, keepdims=True), 1e-9)
+            return (shifted / norms).astype(np.float32)
+
+        fields = FieldMatches(
+            center(p.fields.okr_vectors), center(p.fields.obj_vectors), p.kf, p.of
+        )
+        full = (center(p.stack(p.k_full)) @ center(p.stack(p.o_full)).T).astype(np.float64)
+        best_pair = _max_over_runs(fields.best_per_objective(), p.kf.starts).astype(np.float64)
+        p.cache["sim_c"] = p.full_weight * full + (1.0 - p.full_weight) * best_pair
+    return p.cache["sim_c"]
+
+
 def centered_objective_z(p: _Pairs) -> np.ndarray:
-    """objective_z with the organization's common component removed (`_Pairs.centered`)."""
-    return p.centered().feature("col_z")
+    """objective_z of the centered similarity."""
+    sim = centered_similarity(p)
+    return _zscore(sim, axis=0) if len(p.okrs) > 1 else np.zeros_like(sim)
 
 
 def centered_okr_z(p: _Pairs) -> np.ndarray:
-    """okr_z with the organization's common component removed (`_Pairs.centered`)."""
-    return p.centered().feature("row_z")
+    """okr_z of the centered similarity."""
+    sim = centered_similarity(p)
+    return _zscore(sim, axis=1, floor=ROW_FLOOR) if len(p.objectives) > 1 else np.zeros_like(sim)
 
 
 def shared_stems(p: _Pairs) -> np.ndarray:
@@ -387,7 +377,7 @@ LINK_FEATURES: dict[str, Callable[[_Pairs], np.ndarray]] = {
 }
 assert tuple(LINK_FEATURES) == CENTERED_FEATURES
 # The features a feature reads through `p.feature` (computed once, kept while one needs them).
-FEATURE_INPUTS = {"team": ("row_z", "col_z")}
+FEATURE_INPUTS = {"team": ("row_z", "col_z"), "col_z_c": ("sim_c",), "row_z_c": ("sim_c",)}
 
 
 def feature_names(calibration: Calibration) -> tuple[str, ...]:

@@ -66,7 +66,9 @@ def score_links(
     rank_weight: float = RANK_WEIGHT,
     votes: TeamVotes | None = None,
 ) -> dict[str, list[Link]]:
-    """okr id -> objectives as Links, best first (`score_okrs(...).links`)."""
+    """okr id -> objectives as Links, best first (`score_okrs(...).links`): the links'
+    calibration only, no orphan scores to compute."""
+    calibration = calibration or calibration_for(len(objectives), len(okrs))
     return score_okrs(
         objectives, okrs, embed=embed, calibration=calibration, top=top, keep=keep,
         rank_weight=rank_weight, votes=votes,

@@ -28,10 +28,13 @@ def context_fingerprint(
     """`calibrations`: the links' and the orphan rule's (calibration_for and
     orphan_calibration_for)."""
     parts = sorted("\x1f".join((o.id, o.title, o.description or "", *o.kpis)) for o in objectives)
-    # Empty fields (a linear map has no products) are left out: a calibration keeps the hash
-    # it had before those fields existed, so stored labels are not decided afresh for nothing.
+    # Empty fields (a linear map has no products, the plain one no feature names) are left out,
+    # and one calibration serving both (SMALL_ORG) is hashed alone: a context keeps the hash it
+    # had before those fields, and the second calibration, existed, so stored labels are not
+    # decided afresh for nothing.
     fields = [sorted((k, v) for k, v in asdict(c).items() if v != ()) for c in calibrations]
-    return content_hash(model, repr(fields), *parts)
+    one = all(f == fields[0] for f in fields)
+    return content_hash(model, repr(fields[0] if one else fields), *parts)
 
 
 def okr_contexts(okrs: Sequence[OkrDoc], context: str, votes: TeamVotes) -> dict[str, str]:

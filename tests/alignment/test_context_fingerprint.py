@@ -13,11 +13,13 @@ LINEAR_FIELDS = ("aligned", "bias", "full_weight", "margin", "weak", "weights")
 PAIR = (calibration.DEFAULT, calibration.PLAIN)
 
 
-def test_empty_fields_are_left_out_of_the_hash() -> None:
-    cal = calibration.PLAIN
-    fields = repr([sorted((k, getattr(cal, k)) for k in LINEAR_FIELDS)])
+def test_a_calibration_serving_both_keeps_the_hash_it_had_alone() -> None:
+    """A small organization scores links and orphans with SMALL_ORG: its context hash is what
+    it was before there were two calibrations (empty fields left out too)."""
+    cal = calibration.SMALL_ORG
+    fields = repr(sorted((k, getattr(cal, k)) for k in LINEAR_FIELDS))
     parts = ["SO-1\x1fGrow revenue\x1fFrom new customers\x1fARR"]
-    assert stability.context_fingerprint(OBJECTIVES, [cal], "m") == content_hash(
+    assert stability.context_fingerprint(OBJECTIVES, [cal, cal], "m") == content_hash(
         "m", fields, *parts
     )
 

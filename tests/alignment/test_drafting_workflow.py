@@ -183,7 +183,7 @@ def test_approving_a_draft_changes_no_other_okrs_verdict(dsession, pending, embe
     _, before = okr_verdicts(dsession, ORG)
     assert {"orphan", "needs_review", "aligned"} <= set(before.values())
     references = held_to()
-    assert set(references.values()) == {median_before}
+    assert all(r == pytest.approx(median_before, abs=1e-4) for r in references.values())
     approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
     median_after = score_organization(dsession, ORG, embedder=embedder).orphan_score_median
     _, after = okr_verdicts(dsession, ORG)

@@ -86,9 +86,13 @@ def apply_people_verdicts(session, org_id: str, labels: dict = LABELS, embedder=
     an OKR's scores on purpose (team_decisions.py), so a rescoring can send a link that was
     aligned to review (the sample's O-45, whose declared link scores near the threshold); it is
     decided in the next pass."""
+    from alignment.models import LinkFeedback
     from alignment.review import CANDIDATES
 
     for _ in range(3):
+        decided = set(session.execute(select(
+            LinkFeedback.okr_id, LinkFeedback.objective_id, LinkFeedback.verdict
+        ).where(LinkFeedback.org_id == org_id)).tuples())  # fmt: skip
         recorded = 0
         for row in session.scalars(select(ScoredLink).where(ScoredLink.org_id == org_id)).all():
             truth = labels[row.okr_id]
@@ -99,12 +103,15 @@ def apply_people_verdicts(session, org_id: str, labels: dict = LABELS, embedder=
                 verdict = "confirmed"
             else:
                 continue
+            if (row.okr_id, row.objective_id, verdict) in decided:
+                continue
             record_feedback(session, org_id, row.okr_id, row.objective_id, verdict=verdict,
                             decided_by="strategy office")  # fmt: skip
             recorded += 1
         if embedder is None or not recorded:
             return
         score_organization(session, org_id, embedder=embedder)
+    raise AssertionError("the review queue did not empty in three passes")
 
 
 def keys(run) -> set[str]:

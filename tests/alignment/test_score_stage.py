@@ -305,6 +305,33 @@ def test_an_unchanged_okr_keeps_its_comparison_with_the_median_until_its_text_ch
     assert fresh.decided_at > long_ago
 
 
+def test_the_stored_comparison_is_of_the_plain_calibrations_best_score(
+    session, scored_sample, embedder
+) -> None:
+    """The orphan rule reads the best score under calibration.PLAIN, not the links' scores
+    (calibration.DEFAULT), and the median of those scores."""
+    from statistics import median
+
+    from alignment.models import OkrVerdict
+    from alignment.scoring import calibration
+    from alignment.scoring.link_features import pair_scores
+
+    summary = score_organization(session, scored_sample, embedder=embedder)
+    docs = load_docs(session, scored_sample)
+    cache = VectorCache(session, scored_sample, embedder)
+    plain, _ = pair_scores(docs.objectives, docs.okrs, embed=cache, calibration=calibration.PLAIN)
+    expected = {
+        k.id: round(float(best), 4) for k, best in zip(docs.okrs, plain.max(axis=1), strict=True)
+    }
+    rows = session.scalars(select(OkrVerdict).where(OkrVerdict.org_id == scored_sample)).all()
+    assert {r.okr_id: r.best_score for r in rows} == pytest.approx(expected, abs=1e-9)
+    assert all(r.reference == pytest.approx(median(expected.values())) for r in rows)
+    assert summary.orphan_score_median == pytest.approx(median(expected.values()), abs=1e-4)
+    # Not the links' scores: those are another calibration's.
+    rank1 = {okr: links[0].score for okr, links in reads.all_links(session, scored_sample).items()}
+    assert sum(rank1[o] != expected[o] for o in expected) > len(expected) // 2
+
+
 def test_a_new_orphan_share_applies_to_kept_comparisons_at_once(
     session, scored_sample, embedder, monkeypatch
 ) -> None:

@@ -98,6 +98,7 @@ def test_without_orphan_scores_a_weak_link_is_never_far_below() -> None:
     not), so a link labelled weak scores above the share of any median."""
     from alignment.scoring import calibration
 
-    assert min(calibration.PLAIN.weak, calibration.SMALL_ORG.weak) >= ORPHAN_SHARE_OF_MEDIAN
+    weak = (calibration.DEFAULT.weak, calibration.PLAIN.weak, calibration.SMALL_ORG.weak)
+    assert min(weak) >= ORPHAN_SHARE_OF_MEDIAN
     links = {**org({"a": 1.0, "b": 1.0, "c": 1.0}), "x": [L("weak", calibration.PLAIN.weak)]}
     assert verdicts(links)["x"] == "needs_review"

@@ -2,6 +2,7 @@
 at least PRECISION_FLOOR of the time, else the most precise (evals/orphan_share.py)."""
 
 import numpy as np
+import pytest
 
 from evals.orphan_share import PRECISION_FLOOR, SHARES, Candidates, choose, flags
 
@@ -70,8 +71,12 @@ def test_a_small_organization_is_scored_with_the_small_organization_calibration(
 
     monkeypatch.setattr(research, "fit_links", fit_links)
     monkeypatch.setattr(orphan_share, "candidates", candidates)
+
+    class Cal(str):  # a calibration by name, with the weak threshold the share stays under
+        weak = 0.2
+
     bases = orphan_share.Bases("link base", "orphan base", "small base")
-    shipped = orphan_share.Bases("shipped links", "shipped orphans", "shipped small")
+    shipped = orphan_share.Bases(Cal("shipped links"), Cal("shipped orphans"), Cal("shipped small"))
     orphan_share.choose_share([big, small], [small_also, big_also], None, bases, shipped)
 
     assert fits == [
@@ -85,3 +90,35 @@ def test_a_small_organization_is_scored_with_the_small_organization_calibration(
         "s2": ("shipped small",) * 2,
         "b2": ("shipped links", "shipped orphans"),
     }
+
+
+def test_candidates_are_okrs_neither_score_links_and_their_ratio_is_the_plain_one(
+    monkeypatch,
+) -> None:
+    """An OKR the links' calibration labels aligned, or the plain one weak, cannot be flagged;
+    the others' ratio is their plain best score over the plain median."""
+    from alignment.scoring import calibration, link_features
+    from evals import orphan_share, research
+
+    links_cal = calibration.Calibration(weights=(), bias=0.0, aligned=0.5, weak=0.25)
+    plain_cal = calibration.Calibration(weights=(), bias=0.0, aligned=0.5, weak=0.25)
+    links = np.array([[0.9, 0.1], [0.1, 0.1], [0.1, 0.1], [0.1, 0.1]])  # first: aligned
+    plain = np.array([[0.1, 0.05], [0.3, 0.1], [0.02, 0.01], [0.2, 0.1]])  # second: weak
+    monkeypatch.setattr(
+        link_features, "pair_scores_by", lambda cals, *a, **k: ([links, plain], None)
+    )
+    org = research.Org(
+        "o", "dev", [None, None], [type("K", (), {"id": i})() for i in "abcd"], [],
+        {"links": {"a": [], "b": ["x"], "c": [], "d": ["x"]}},
+    )  # fmt: skip
+    found = orphan_share.candidates(org, orphan_share.Pair(links_cal, plain_cal), None)
+    median = np.median(plain.max(axis=1))  # 0.15
+    assert found.ratio.tolist() == pytest.approx([0.02 / median, 0.2 / median])  # c, d
+    assert found.orphan.tolist() == [True, False]
+    assert found.orphans == 2  # a is a labelled orphan the rule cannot flag: it still counts
+
+
+def test_no_share_above_the_ceiling_is_chosen() -> None:
+    styles = org([0.05, 0.08, 0.11, 0.13], [True, True, True, True])
+    assert choose([styles]) > 0.13
+    assert choose([styles], ceiling=0.1) <= 0.1
