@@ -1,7 +1,7 @@
 """LLM adjudication: a second opinion on the links the engine could not call clearly.
 
 Runs only when an LLM is configured and the caller asks for it; the offline engine stands on its
-own. An OKR is a close call when its best score lies near the `aligned` threshold (orphan or
+own. An OKR is a close call when its best link score lies near the `aligned` threshold (aligned or
 not could go either way) or a runner-up is within the labelling margin of the best (which
 objective is open). For each close call, at most MAX_CANDIDATES objectives above the `weak`
 threshold go to the model with the `adjudicate_links` prompt, the OKR's words fenced as data.
@@ -9,8 +9,10 @@ The reply must validate against `LinkVerdicts` and name exactly those candidates
 discarded and the engine's labels stand. A verdict never raises a label (`_apply`): "serves"
 leaves the engine's label, and the review queue shows the opinion to the person deciding;
 "does not serve" may only lower an `aligned` close call to `weak`, which sends the OKR to that
-person. The score stays the engine's, the verdict and its reason are kept on the link with the
-engine's own label, and people's confirm/reject still overrides both.
+person (or, if its orphan score is far below the organization's, makes it an orphan finding:
+alignment/verdicts.py reads the orphan score, not these link scores). The score stays the
+engine's, the verdict and its reason are kept on the link with the engine's own label, and
+people's confirm/reject still overrides both.
 
 A verdict is identified by what was sent (the rendered prompt: OKR, mission, candidates' texts)
 and the prompt file's hash. Every scoring run, with or without a model, re-applies the stored
@@ -86,7 +88,7 @@ def close_calls(links: Mapping[str, Sequence[Link]], cal: Calibration = DEFAULT)
         by_score = sorted(ranked, key=lambda lk: -lk.score)
         candidates = [lk for lk in by_score[:MAX_CANDIDATES] if lk.score >= cal.weak]
         if not candidates:
-            continue  # nothing plausible: a clear orphan
+            continue  # nothing plausible to ask about
         best = candidates[0].score
         near = cal.aligned / CLOSE <= best <= cal.aligned * CLOSE
         contested = len(candidates) > 1 and candidates[1].score >= cal.margin * best

@@ -82,7 +82,7 @@ def reference_score(
 
 
 def under_share(best_score: float, reference: float) -> bool:
-    """Is a best score far under what a typical OKR of its organization reaches?"""
+    """Is an orphan score far under what a typical OKR of its organization reaches?"""
     return best_score < ORPHAN_SHARE_OF_MEDIAN * reference
 
 
@@ -92,12 +92,12 @@ def is_far_below(links: Sequence[Link], reference: float) -> bool:
 
 class Comparison(NamedTuple):
     far_below: bool
-    best_score: float
-    reference: float  # the organization's median best score it was held to
+    best_score: float  # its orphan score (or best link score, without orphan scores)
+    reference: float  # the organization's median orphan score it was held to
 
     @classmethod
     def of(cls, best_score: float, reference: float) -> Comparison:
-        """A stored best score and median held to today's share. What is kept is the median
+        """A stored orphan score and median held to today's share. What is kept is the median
         the OKR was compared with, not the share: a new share (evals.fit) applies to every
         stored comparison at once, and the evidence's cut always agrees with the verdict."""
         return cls(under_share(best_score, reference), best_score, reference)

@@ -10,7 +10,7 @@ the nine features and the two centered ones, ranks and labels the links; `links`
 gives the orphan score), the small-organization one (absolute features only), the drift
 calibration with its direction, the weight of the lexical re-ranking within a label
 (alignment/scoring/lexical_rank.py) and the orphan rule's share of the organization's median
-best score (alignment/verdicts.py, evals/orphan_share.py). The output is deterministic: the same
+orphan score (alignment/verdicts.py, evals/orphan_share.py). The output is deterministic: the same
 datasets, code and commit give the same bytes, which tests/evals/test_fit.py checks against the
 shipped file. Only development data may be passed: the held-out sets are scored with what this
 fitted, never fitted on."""

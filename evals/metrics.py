@@ -97,7 +97,8 @@ def link_metrics(
         )
         return out
     po, go = np.asarray(pred_orphan), np.asarray(orphan_gold)
-    # The report's rule (alignment.verdicts): relative to this organization's median best score.
+    # The report's rule (alignment.verdicts): relative to this organization's median orphan
+    # score (the best link score when no orphan scores are given).
     verdict = okr_verdicts(ranked_by_okr, orphan_scores=orphan_scores)
     verdicts = [verdict[k] for k in gold]
     co, any_go = np.asarray([v == "orphan" for v in verdicts], dtype=bool), bool(go.any())

@@ -87,7 +87,8 @@ class ScoredLink(Base):
 
 
 class OkrVerdict(Base):
-    """How the engine compared an OKR's best score with its organization's median when it
+    """How the engine compared an OKR's orphan score (alignment/verdicts.py; the column is
+    `best_score`) with its organization's median when it
     decided (alignment/verdicts.py): kept while the OKR's text and context are unchanged, so
     other teams' new OKRs cannot move this OKR between orphan and needs_review."""
 

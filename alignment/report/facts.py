@@ -363,7 +363,7 @@ def _latest_decisions(rejections: Sequence[Any]) -> dict[str, Decision]:
 
 
 def _comparisons(session: Session, org_id: str) -> dict[str, Comparison]:
-    """Each OKR's stored comparison of its best score with the median."""
+    """Each OKR's stored comparison of its orphan score with the median."""
     found = _rows(
         session,
         OkrVerdict.okr_id,

@@ -54,7 +54,7 @@ def _against_median(compared: Comparison | None, rejected: bool) -> str:
     if compared is None or not compared.far_below or rejected:
         return ""  # a person's decision, or scored before comparisons were stored
     return (
-        f"; its orphan score {compared.best_score:.2f} is far under the "
+        f"; on the orphan test it scores {compared.best_score:.2f}, far under the "
         f"{compared.reference:.2f} a typical OKR here reaches"
     )
 

@@ -235,7 +235,8 @@ def stored_verdicts(session: Session, org_id: str) -> dict[str, str]:
 
 
 def comparison(session: Session, org_id: str, okr_id: str) -> dict[str, Any] | None:
-    """One OKR's stored comparison with its organization's median best score, if any."""
+    """One OKR's stored comparison of its orphan score with its organization's median, if any
+    (`best_score` is the orphan score)."""
     row = session.get(OkrVerdict, {"org_id": org_id, "okr_id": okr_id})
     if row is None:
         return None

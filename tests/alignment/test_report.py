@@ -597,7 +597,7 @@ def test_an_engine_orphan_says_what_a_typical_okr_reaches_and_a_rejected_one_doe
         assert ev["best_score_when_decided"] < ev["orphan_below"] < ev["organization_median_best"]
         typical = f"{ev['organization_median_best']:.2f} a typical OKR here reaches"
         assert typical in finding["reason"]
-        assert f"orphan score {ev['best_score_when_decided']:.2f}" in finding["reason"]
+        assert f"orphan test it scores {ev['best_score_when_decided']:.2f}" in finding["reason"]
     # A person's decision ("serves none") needs no such reason, even for an OKR the engine
     # also called orphan.
     from alignment import review

@@ -8,7 +8,7 @@ from evals.orphan_share import PRECISION_FLOOR, SHARES, Candidates, choose, flag
 
 
 def org(ratios: list[float], orphan: list[bool], unflaggable_orphans: int = 0) -> Candidates:
-    """Candidates (OKRs with no aligned or weak link) of one organization; labelled orphans
+    """Candidates (OKRs the orphan rule could flag) of one organization; labelled orphans
     that got a link are not candidates but still count for recall."""
     return Candidates(
         np.array(ratios), np.array(orphan, dtype=bool), sum(orphan) + unflaggable_orphans
