@@ -279,6 +279,12 @@ def test_a_weak_link_below_rank_one_keeps_the_okr_in_review_everywhere(
 ) -> None:
     okr = _unaligned_okr(session, scored_sample)
     _relabel(session, scored_sample, okr, {1: "weak", 2: "weak"})
+    session.execute(  # not far below the median: the engine is unsure, whatever the labels
+        update(OkrVerdict)
+        .where(OkrVerdict.org_id == scored_sample, OkrVerdict.okr_id == okr)
+        .values(far_below=False, reference=OkrVerdict.best_score)
+    )
+    session.flush()
     first = session.scalar(
         select(ScoredLink.objective_id).where(
             ScoredLink.org_id == scored_sample, ScoredLink.okr_id == okr, ScoredLink.rank == 1
@@ -292,6 +298,26 @@ def test_a_weak_link_below_rank_one_keeps_the_okr_in_review_everywhere(
     assert _verdicts_listed(client, scored_sample)[okr] == "needs_review"
     queue = client.get(f"/orgs/{scored_sample}/review-queue").json()["items"]
     assert okr in {i["okr_id"] for i in queue}
+
+
+def test_a_weak_link_does_not_save_an_okr_far_below_the_median_anywhere(
+    client, session, scored_sample
+) -> None:
+    """The orphan rule reads the stored comparison of the orphan score (alignment/verdicts.py):
+    a weak link of the links' calibration leaves a far-below OKR an orphan, in the list, the
+    OKR's own read and the queue alike."""
+    okr = _unaligned_okr(session, scored_sample)
+    _relabel(session, scored_sample, okr, {1: "weak", 2: "none"})
+    session.execute(
+        update(OkrVerdict)
+        .where(OkrVerdict.org_id == scored_sample, OkrVerdict.okr_id == okr)
+        .values(far_below=True, reference=OkrVerdict.best_score * 100)
+    )
+    session.flush()
+    assert _verdicts_listed(client, scored_sample)[okr] == "orphan"
+    assert client.get(f"/orgs/{scored_sample}/okrs/{okr}/links").json()["verdict"] == "orphan"
+    queue = client.get(f"/orgs/{scored_sample}/review-queue").json()["items"]
+    assert okr not in {i["okr_id"] for i in queue}
 
 
 def test_an_okr_written_through_the_api_is_queued_for_scoring_not_called_an_orphan(
