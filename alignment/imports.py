@@ -98,10 +98,11 @@ def import_csv(
     if not may_delete:
         _refuse_deleting(session, bundle, parsed, csv_index)
     with session.begin_nested() as savepoint:
-        summary = import_bundle(session, bundle)
+        # Left-out key results go first: kept until the upsert, they would be renumbered after
+        # the listed ones (a stored child no bundle lists) and counted updated, then deleted.
         dropped = _drop_left_out_key_results(session, bundle, {o["id"] for o in parsed.okrs})
-        if dropped:
-            summary.deleted["key_results"] = summary.deleted.get("key_results", 0) + dropped
+        summary = import_bundle(session, bundle)
+        summary.deleted["key_results"] = summary.deleted.get("key_results", 0) + dropped
         if dry_run:
             savepoint.rollback()
     summary.dry_run = dry_run
@@ -205,8 +206,21 @@ def _to_cell(
     check_in = re.fullmatch(r"\$\.check_ins\[(\d+)\]\.key_result", problem["path"])
     if check_in:
         item = document["check_ins"][int(check_in.group(1))]
-        moved = _kr_row(parsed, item["key_result"])
-        if moved is not None and item["okr"] not in csv_index:
+        kr, okr = item["key_result"], item["okr"]
+        listed = _kr_row(parsed, kr)
+        if listed is not None and okr in csv_index:
+            # The row is kept, under another OKR: it moves the key result, which the check-in
+            # forbids (a check-in is filed under an OKR and reports on a key result of it).
+            new_okr, row = listed
+            return {
+                "path": f"row {row}, column okr_id",
+                "message": f"key result {kr!r} would move from OKR {okr!r} to {new_okr!r}, "
+                f"but check-in {item['id']!r} reports on it, filed under OKR {okr!r}: a key "
+                "result check-ins report on cannot move to another OKR; keep it under OKR "
+                f"{okr!r}, or delete its check-ins first",
+            }
+        if listed is not None:
+            moved = listed[1]
             return {
                 "path": f"row {moved}, column kr_id",
                 "message": f"key result {item['key_result']!r} is OKR {item['okr']!r}'s: its "
@@ -223,10 +237,10 @@ def _to_cell(
     return {"path": problem["path"], "message": message}
 
 
-def _kr_row(parsed: CsvOkrs, kr_id: str) -> int | None:
-    """The CSV row that lists key result `kr_id`, if one does."""
+def _kr_row(parsed: CsvOkrs, kr_id: str) -> tuple[str, int] | None:
+    """The OKR and CSV row that list key result `kr_id`, if one does."""
     for okr, rows in zip(parsed.okrs, parsed.kr_rows, strict=True):
         for kr, row in zip(okr.get("key_results", []), rows, strict=True):
             if normal_id(kr["id"]) == normal_id(kr_id):
-                return row
+                return normal_id(okr["id"]), row
     return None

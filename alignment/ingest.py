@@ -59,16 +59,37 @@ class ImportSummary:
         return any(any(c.values()) for c in counts)
 
     def as_dict(self) -> dict[str, Any]:
+        # Every kind a count can name is there, 0 when none: a client reads
+        # `deleted.key_results` (docs/csv.md) without first asking whether it is present.
         return {
             "organization": self.organization,
             "dry_run": self.dry_run,
             "changed": self.changed,
-            "created": self.created,
-            "updated": self.updated,
-            "moved": self.moved,
-            "unchanged": self.unchanged,
-            "deleted": self.deleted,
+            "created": _every(self.created, KINDS),
+            "updated": _every(self.updated, KINDS),
+            "moved": _every(self.moved, MOVABLE),
+            "unchanged": _every(self.unchanged, KINDS),
+            "deleted": _every(self.deleted, KINDS[1:]),  # an import never deletes its organization
         }
+
+
+# What an import writes, parents first; only key results can move (to another OKR).
+KINDS = (
+    "organizations",
+    "cycles",
+    "teams",
+    "strategic_objectives",
+    "kpis",
+    "okrs",
+    "key_results",
+    "declared_links",
+    "check_ins",
+)
+MOVABLE = ("key_results",)
+
+
+def _every(counts: dict[str, int], kinds: tuple[str, ...]) -> dict[str, int]:
+    return {**dict.fromkeys(kinds, 0), **counts}
 
 
 def _upsert(
@@ -79,10 +100,15 @@ def _upsert(
     summary: ImportSummary,
     *,
     parent: str | None = None,
+    ordered_in: str | None = None,
 ) -> list[dict[str, Any]]:
     """The rows that were new or changed. Rows of a model with embedded text get their
     `content_hash` here, from the values written (models.row_hash). With `parent` (a column),
-    a stored row whose parent changes is counted `moved` rather than `updated`."""
+    a stored row whose parent changes is counted `moved` rather than `updated`. With
+    `ordered_in` (the column of the parent a `position` orders rows within), a row whose
+    position alone changed, keeping its place among the siblings that stay, is renumbered:
+    written, returned (its parent's order changed), but neither dated nor counted `updated`.
+    `position` is never shown; a sibling that left or came in shifts the numbers, not the row."""
     summary.created[name] = summary.updated[name] = summary.unchanged[name] = 0
     if parent is not None:
         summary.moved[name] = 0
@@ -107,9 +133,14 @@ def _upsert(
         return old is not None and [_as_read(old[i]) for i in at] == [row[c] for c in compared]
 
     changed = [r for r in rows if not unchanged(r)]
+    renumbered = _renumbered(changed, rows, stored, keys, data_cols, ordered_in)
+    if renumbered:
+        _write_positions(session, table, keys, renumbered)
+        written = {id(r) for r in renumbered}
+        changed = [r for r in changed if id(r) not in written]
     summary.unchanged[name] = len(rows) - len(changed)
     if not changed:
-        return []
+        return renumbered
     stmt = insert(table)
     # One compiled statement, executed with "insertmanyvalues" batching; xmax = 0 only for
     # freshly inserted tuples, which tells created from updated in the same round trip.
@@ -130,7 +161,59 @@ def _upsert(
     if parent is not None:
         summary.moved[name] = moved
     summary.unchanged[name] = len(rows) - len(flags)
-    return changed
+    return renumbered + changed
+
+
+def _renumbered(
+    changed: list[dict[str, Any]],
+    rows: list[dict[str, Any]],
+    stored: dict[tuple[Any, ...], tuple[Any, ...]],
+    keys: list[str],
+    data_cols: list[str],
+    ordered_in: str | None,
+) -> list[dict[str, Any]]:
+    """The `changed` rows whose only change is `position`, at the same place as before among
+    their stayers: the siblings stored and listed under the same parent. One put before another
+    it followed has another place, a change of the parent's order, and is written as changed."""
+    if ordered_in is None:
+        return []
+    at_parent, at_position = data_cols.index(ordered_in), data_cols.index("position")
+    others = [i for i, c in enumerate(data_cols) if c not in ("position", "content_hash")]
+
+    def key(row: dict[str, Any]) -> tuple[Any, ...]:
+        return tuple(row[k] for k in keys)
+
+    stayers: dict[Any, list[tuple[tuple[Any, ...], Any]]] = defaultdict(list)
+    for row in rows:
+        old = stored.get(key(row))
+        if old is not None and old[at_parent] == row[ordered_in]:
+            stayers[row[ordered_in]].append((key(row), old[at_position]))
+    same_place: set[tuple[Any, ...]] = set()
+    for children in stayers.values():
+        before = sorted(children, key=lambda c: (c[1], natural_key(c[0][-1])))  # as exported
+        same_place.update(a for (a, _), (b, _) in zip(before, children, strict=True) if a == b)
+
+    def only_renumbered(row: dict[str, Any]) -> bool:
+        old = stored.get(key(row))
+        return (
+            key(row) in same_place
+            and old is not None
+            and all(_as_read(old[i]) == row[data_cols[i]] for i in others)
+        )
+
+    return [r for r in changed if only_renumbered(r)]
+
+
+def _write_positions(
+    session: Session, table: Any, keys: list[str], rows: list[dict[str, Any]]
+) -> None:
+    """Store renumbered rows' positions, their one change; `updated_at` stays."""
+    session.execute(
+        update(table)
+        .where(*(table.c[k] == bindparam(f"b_{k}") for k in keys))
+        .values(position=bindparam("b_position")),
+        [{**{f"b_{k}": r[k] for k in keys}, "b_position": r["position"]} for r in rows],
+    )
 
 
 def _moved(
@@ -187,7 +270,9 @@ def import_bundle(
         "strategic_objectives",
         summary,
     )
-    kpis = _upsert(session, Kpi, bundle_rows.kpi_rows(bundle), "kpis", summary)
+    kpis = _upsert(
+        session, Kpi, bundle_rows.kpi_rows(bundle), "kpis", summary, ordered_in="objective_id"
+    )
     listed_kpis = {o.id: [k.id for k in o.kpis] for o in bundle.strategic_objectives}
     renumbered = _renumber_unlisted(session, Kpi, listed_kpis, bundle, "kpis", summary)
     _date(session, StrategicObjective, bundle, {r["objective_id"] for r in kpis} | renumbered)
@@ -200,6 +285,7 @@ def import_bundle(
         "key_results",
         summary,
         parent="okr_id",
+        ordered_in="okr_id",
     )
     listed_krs = {o.id: [kr.id for kr in o.key_results] for o in bundle.okrs}
     renumbered = _renumber_unlisted(session, KeyResult, listed_krs, bundle, "key_results", summary)

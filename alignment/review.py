@@ -310,6 +310,12 @@ def reject(
     shown = candidates_by_okr(session, org_id).get(okr_id)
     if not shown:
         require_org(session, org_id)
+        if session.get(Okr, {"org_id": org_id, "id": okr_id}) is None:
+            # Named as `GET /okrs/{okr_id}/links` names it: no links is true but misleading.
+            raise NotFound(
+                f"OKR {okr_id!r} does not exist in organization {org_id!r}",
+                details=[{"path": "path.okr_id", "message": "no such OKR"}],
+            )
         raise NotFound(f"OKR {okr_id!r} has no scored links in {org_id!r}")
     # A link a person confirmed (a declared one ranked below the candidates, say) is labelled
     # aligned too: rejecting it here would reverse their decision unseen.
@@ -334,10 +340,17 @@ def reject(
             objective_id,
             verdict="rejected",
             decided_by=decided_by,
-            note=note,
+            note=given_note(note),
         )
         for objective_id in [*candidates, *declared]
     ]
+
+
+def given_note(note: str | None) -> str | None:
+    """A decision's note as kept: a blank one (empty, or only spaces) is no note, as the review
+    page reads its empty field and the command line refuses `--note ""`. Otherwise `{"note":
+    ""}` would be "another note", a new decision over the one that stands."""
+    return note if note is not None and note.strip() else None
 
 
 def standing_rejection(
@@ -345,7 +358,8 @@ def standing_rejection(
 ) -> list[dict[str, Any]] | None:
     """The orphan decision standing on the OKR, link by link as `reject` answers (who, when,
     the note), when rejecting it again with `note` would decide nothing new: no note, or the
-    one kept. None without one, or with another note, which is a new decision recorded as one.
+    one kept (a blank note is none). None without one, or with another note, which is a new
+    decision recorded as one.
     A retry, a second tab or another person asking again is told what stands, as a second
     job cancel is, instead of the decision being made again under a new name and time."""
     decide_in_turn(session, org_id, okr_id)  # what stands once a decision under way is in
@@ -363,6 +377,7 @@ def standing_rejection(
             )
         )
     }
+    note = given_note(note)
     if note is not None and note != rows[orphan["candidates"][0]].note:  # one note on them all
         return None
     return [

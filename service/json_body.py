@@ -14,7 +14,8 @@ import json
 import re
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Iterator
-from typing import Any
+from types import UnionType
+from typing import Any, TypeGuard, Union, get_args, get_origin
 
 from fastapi import APIRouter, Request, Response
 from fastapi.routing import APIRoute
@@ -183,16 +184,30 @@ def _route_reached(routes: Iterable[BaseRoute], scope: Scope) -> BaseRoute | Non
 
 
 def _body_model(route: APIRoute) -> type[BaseModel] | None:
-    """The model a POST's whole body is, if it is one. Such a POST without a body is read as
-    `{}`: where every field may be left out (`approve`, `reject` with its optional note) a bare
-    `curl -X POST` is then a complete request, and where one is required the answer names it
-    (`$.verdict`), as for `{}`, not a "Field required" at `$`. A PATCH with no body is still
-    refused: it forgot its changes."""
+    """The model a POST's whole body is, if it is one (or one that may be left out). Such a
+    POST without a body is read as `{}`: where every field may be left out (`approve`,
+    `reject` with its optional note) a bare `curl -X POST` is then a complete request, and
+    where one is required the answer names it (`$.verdict`), as for `{}`, not a "Field
+    required" at `$`. A PATCH with no body is still refused: it forgot its changes."""
     field = route.body_field
     if "POST" not in route.methods or field is None:
         return None
-    model = field.field_info.annotation
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    annotation = field.field_info.annotation
+    if _is_model(annotation):
+        return annotation
+    # `Model | None = None` (`POST /reports`, a job's `cancel`): no body is None, which such a
+    # route takes as the model's defaults. That is `{}` only where every field may be left
+    # out; otherwise `{}` is refused where no body is not, and the two stay apart.
+    members = [a for a in get_args(annotation) if a is not type(None)]
+    optional = get_origin(annotation) in (Union, UnionType) and len(members) == 1
+    model = members[0] if optional else None
+    if _is_model(model) and not any(f.is_required() for f in model.model_fields.values()):
+        return model
+    return None
+
+
+def _is_model(annotation: Any) -> TypeGuard[type[BaseModel]]:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
 
 
 def _empty_is_object(route: APIRoute) -> bool:

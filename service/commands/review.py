@@ -209,8 +209,9 @@ def reject_cmd(
             # The API's advice names no command: this command line has none for one link.
             raise Invalid(
                 f"OKR {okr!r} is {_aligned(session, org, okr)}, not awaiting review: "
-                f"`review reject` decides only the OKRs `goldenthread review list --org {org}` "
-                f'shows. To reject one of its links, POST {{"verdict": "rejected"}} to '
+                "`review reject` decides only OKRs with no aligned link (those "
+                f"`goldenthread review list --org {org}` shows, and the engine's orphans). "
+                f'To reject one of its links, POST {{"verdict": "rejected"}} to '
                 f"/orgs/{org}/okrs/{okr}/links/OBJECTIVE/feedback",
                 details=exc.details,
             ) from None

@@ -120,11 +120,12 @@ def reject(
     org_id: str, okr_id: str, body: RejectIn, session: SessionDep, principal: CurrentPrincipal
 ) -> dict[str, Any]:
     """The OKR serves none of its candidates: it becomes an orphan by a person's decision.
-    Asked again (no note, or the same one) it answers the decision that stands, who made it
-    and when, and records nothing new; another note is a new decision."""
+    Asked again (no note, a blank one, or the same one) it answers the decision that stands,
+    who made it and when, and records nothing new (`recorded: false`); another note is a new
+    decision (`recorded: true`, as a first one)."""
     standing = review.standing_rejection(session, org_id, okr_id, note=body.note)
     if standing is not None:
         write_nothing(session)  # nothing changed: no second decision, no audit entry
-        return {"okr_id": okr_id, "rejected": standing}
+        return {"okr_id": okr_id, "rejected": standing, "recorded": False}
     decisions = review.reject(session, org_id, okr_id, decided_by=principal.name, note=body.note)
-    return {"okr_id": okr_id, "rejected": decisions}
+    return {"okr_id": okr_id, "rejected": decisions, "recorded": True}

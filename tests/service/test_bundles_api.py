@@ -405,6 +405,86 @@ def test_csv_reports_a_key_result_moved_to_another_okr_as_moved(
     assert again["moved"] == {"key_results": 0} and again["changed"] is False
 
 
+def test_a_key_result_check_ins_report_on_cannot_move_and_the_refusal_names_its_row(
+    client: TestClient, acme: None
+) -> None:
+    """C-1 reports on O-1-KR1, filed under O-1. A CSV that lists O-1-KR1 under O-2 keeps its
+    row: it moves it, which its check-in forbids. The refusal is at the row that moves it and
+    says so, not at O-1's row as a key result the file "leaves out"."""
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    [kr1] = [r for r in rows if r["kr_id"] == "O-1-KR1"]
+    [kr2] = [r for r in rows if r["kr_id"] == "O-1-KR2"]
+    [o2] = [r for r in rows if r["okr_id"] == "O-2"]
+    kr2.update({c: kr1[c] for c in ("team", "cycle", "okr_title", "declared_links")})
+    kr1.update(okr_id="O-2", team="", cycle="", okr_title="", okr_description="")
+    kr1.update(declared_links="")
+    before = exported(client)
+    found = rejected(post_csv(client, write_csv([o2, kr1, kr2])))  # rows 2, 3, 4
+    assert list(found) == ["row 3, column okr_id"], found
+    said = found["row 3, column okr_id"]
+    assert "O-1-KR1" in said and "C-1" in said and "leaves out" not in said
+    assert "cannot move to another OKR" in said
+    assert "keep it under OKR 'O-1'" in said and "delete" in said
+    assert exported(client) == before
+
+
+def test_a_key_result_whose_only_change_is_its_place_is_not_updated(
+    client: TestClient, acme: None
+) -> None:
+    """Moving or deleting a key result renumbers the siblings after it (`position`, never
+    shown: it keeps their order). They are as they were, so they are not counted as updated;
+    one put in another order among its siblings is."""
+    new = [
+        {"okr_id": "O-7", "team": "T-1", "cycle": "2026-Q3", "okr_title": "Seven"},
+        *({"okr_id": "O-7", "kr_id": f"O-7-KR{n}", "kr_title": f"Step {n}"} for n in (1, 2, 3)),
+    ]
+    new[0].update(new.pop(1))
+    assert ok(post_csv(client, write_csv(new)))["created"]["key_results"] == 3
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    seven = [r for r in rows if r["okr_id"] == "O-7"]
+    others = [r for r in rows if r["okr_id"] != "O-7"]
+    seven[1].update({c: seven[0][c] for c in ("team", "cycle", "okr_title")})
+    seven[0].update(okr_id="O-2", team="", cycle="", okr_title="", okr_description="")
+    moved = ok(post_csv(client, write_csv(others + seven)))
+    assert moved["moved"] == {"key_results": 1}
+    assert moved["updated"]["key_results"] == 0, moved
+    assert [kr["id"] for kr in ok(client.get("/orgs/acme/okrs/O-7"))["key_results"]] == [
+        "O-7-KR2",
+        "O-7-KR3",
+    ]
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    swapped = [r for r in rows if r["kr_id"] != "O-7-KR2"]  # O-7-KR3 now first: renumbered
+    gone = next(r for r in rows if r["kr_id"] == "O-7-KR2")
+    [kr3] = [r for r in swapped if r["kr_id"] == "O-7-KR3"]
+    kr3.update({c: gone[c] for c in ("team", "cycle", "okr_title")})
+    dropped = ok(post_csv(client, write_csv(swapped)))
+    assert dropped["deleted"]["key_results"] == 1
+    assert dropped["updated"]["key_results"] == 0, dropped
+    # Another order among the same siblings is a change: each one whose place changed.
+    rows = read_csv(client.get("/orgs/acme/okrs.csv").text)
+    first, second = [r for r in rows if r["okr_id"] == "O-1"]
+    second.update({c: first[c] for c in ("team", "cycle", "okr_title", "declared_links")})
+    rest = [r for r in rows if r["okr_id"] != "O-1"]
+    reordered = ok(post_csv(client, write_csv([second, first, *rest])))
+    assert reordered["updated"]["key_results"] == 2 and reordered["changed"] is True
+    kr_ids = [kr["id"] for kr in ok(client.get("/orgs/acme/okrs/O-1"))["key_results"]]
+    assert kr_ids == ["O-1-KR2", "O-1-KR1"]
+
+
+def test_every_count_of_an_import_answer_carries_its_keys(client: TestClient) -> None:
+    """`created`, `updated`, `moved` and `deleted` name every kind they count, 0 when none: a
+    client reads `deleted.key_results` (docs/csv.md) without checking it is there."""
+    first = ok(post_bundle(client, small_bundle()))
+    kinds = {"cycles", "teams", "strategic_objectives", "kpis", "okrs", "key_results"}
+    kinds |= {"check_ins", "declared_links"}
+    for count in ("created", "updated", "unchanged", "deleted"):
+        assert set(first[count]) >= kinds, (count, first[count])
+    assert first["moved"] == {"key_results": 0} and first["deleted"]["key_results"] == 0
+    same = ok(post_csv(client, client.get("/orgs/acme/okrs.csv").text))
+    assert same["deleted"]["key_results"] == 0 and same["moved"] == {"key_results": 0}
+    assert set(same["deleted"]) == set(first["deleted"])
+
+
 def test_a_key_result_an_uploaded_okr_leaves_out_is_deleted(client: TestClient, acme: None) -> None:
     """An OKR's rows are the OKR: a download with a key result's row removed, uploaded, removes
     it (dry run first: counted, not written); one with check-ins is refused instead."""

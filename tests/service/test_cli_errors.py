@@ -240,6 +240,31 @@ def test_errors_name_options_not_api_paths(org, scored_sample) -> None:
     assert "reject its link itself" not in said(aligned.output)
 
 
+def test_rejecting_an_okr_that_does_not_exist_names_the_okr(scored_sample) -> None:
+    unknown = cli("review", "reject", "O-999", "--org", scored_sample)
+    refused(unknown, f"OKR 'O-999' does not exist in organization {scored_sample!r}")
+    refused(unknown, "OKR: no such OKR")
+    assert "no scored links" not in said(unknown.output)
+
+
+def test_the_refusal_of_an_aligned_okr_says_which_okrs_reject_decides(
+    scored_sample, session
+) -> None:
+    """`review reject` takes any OKR with no aligned link: those the queue shows and the
+    engine's orphans, which `review list` does not show. The refusal says so."""
+    from alignment import review
+
+    aligned = cli("review", "reject", "O-1", "--org", scored_sample)
+    refused(aligned, "decides only OKRs with no aligned link", "and the engine's orphans")
+    assert "decides only the OKRs" not in said(aligned.output)
+    # What it says is true: an engine orphan, not in the queue, is decided (rolled back).
+    verdicts = stored_verdicts(session, scored_sample)
+    queued = {item["okr_id"] for item in review.queue(session, scored_sample)}
+    orphan = next(o for o, verdict in sorted(verdicts.items()) if verdict == "orphan")
+    assert orphan not in queued
+    assert review.reject(session, scored_sample, orphan, decided_by="test")
+
+
 # Details a reviewer found: wrapped errors in logs, ports out of range, alembic's chatter.
 
 

@@ -13,6 +13,7 @@ import json
 import uuid
 
 import pytest
+from pydantic import BaseModel
 from sqlalchemy import Engine, text
 
 from alignment.idempotency import canonical_json, request_hashes
@@ -216,3 +217,55 @@ def test_no_body_and_an_empty_object_are_one_request_where_the_route_reads_none_
     assert app_client.post(f"/orgs/{org}/score", headers=headers).status_code == 202
     other = app_client.post(f"/orgs/{org}/score", json={}, headers=headers)
     assert other.json()["error"]["code"] == "idempotency_key_reused"
+
+
+@pytest.mark.parametrize(
+    ("route", "status"),
+    [
+        ("/orgs/{org}/reports", 202),  # `ReportIn | None`
+        ("/jobs/999999999/cancel", 404),  # `CancelRequest | None`
+        ("/orgs/{org}/drafts/D-404/dismiss", 404),  # `DismissRequest | None`
+    ],
+)
+def test_no_body_and_an_empty_object_are_one_request_where_the_body_may_be_none(
+    app_client, platform, cleanup, route: str, status: int
+) -> None:
+    """A body typed `Model | None` whose fields may all be left out: no body (None, read as
+    the model's defaults) and `{}` ask the same, so a retry with either replays the first."""
+    org, admin = _org_with_admin(app_client, platform, cleanup)
+    path = route.format(org=org)
+    for first, then in (({}, {"json": {}}), ({"json": {}}, {})):
+        headers = {"Idempotency-Key": uuid.uuid4().hex, **auth(admin)}
+        answer = app_client.post(path, headers=headers, **first)
+        assert answer.status_code == status, answer.text
+        retry = app_client.post(path, headers=headers, **then)
+        assert retry.status_code == status, retry.text
+        assert retry.headers["idempotent-replayed"] == "true"
+        assert retry.json() == answer.json()
+
+
+def test_an_optional_body_with_a_required_field_keeps_no_body_and_an_empty_object_apart() -> None:
+    """`Model | None` where the model needs a field: no body is None, `{}` is refused, so
+    they are two requests and no body is not read as `{}`."""
+    from fastapi import APIRouter
+
+    from service.json_body import _body_model
+
+    router = APIRouter()
+
+    @router.post("/needs")
+    def needs(body: _Needs | None = None) -> None: ...
+
+    @router.post("/free")
+    def free(body: _Free | None = None) -> None: ...
+
+    found = {route.path: _body_model(route) for route in router.routes}
+    assert found == {"/needs": None, "/free": _Free}
+
+
+class _Needs(BaseModel):
+    name: str
+
+
+class _Free(BaseModel):
+    name: str | None = None

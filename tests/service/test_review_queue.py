@@ -504,3 +504,65 @@ def test_rejecting_an_okr_again_answers_what_stands_and_records_nothing(
         assert other.status_code == 200, other.text
         assert all(r["decided_by"].startswith("Omar (key ") for r in other.json()["rejected"])
         assert audited() == entries + 1
+
+
+def test_a_blank_note_is_no_note_and_the_answer_says_whether_anything_was_recorded(
+    session, scored_sample, embedder
+):
+    """The review page reads an empty note field as none and the command line refuses
+    `--note ""`: through the API a blank note is none too, so rejecting again with one answers
+    what stands instead of recording a new decision. `recorded` says which happened."""
+    from datetime import timedelta
+
+    from sqlalchemy import func, select, update
+
+    from alignment.access import keys
+    from alignment.access.principal import Role
+    from alignment.models import AuditEntry, LinkFeedback
+
+    org = scored_sample
+    ada = auth(keys.create_key(session, org_id=org, role=Role.admin, name="Ada")[1])
+    session.commit()
+    path = REJECT.format(org_id=org, okr_id="O-38")
+    of_o38 = (LinkFeedback.org_id == org, LinkFeedback.okr_id == "O-38")
+
+    def stored() -> set[tuple]:
+        columns = (LinkFeedback.objective_id, LinkFeedback.decided_at, LinkFeedback.note)
+        return set(session.execute(select(*columns).where(*of_o38)).all())
+
+    def audited() -> int:
+        return session.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(AuditEntry.org_id == org, AuditEntry.action == f"POST {REJECT}")
+        )
+
+    with make_client(session, embedder, real_auth=True) as client:
+        first = client.post(path, json={"note": "  "}, headers=ada)
+        assert first.status_code == 200, first.text
+        assert first.json()["recorded"] is True
+        assert all(r["note"] is None for r in first.json()["rejected"])  # kept as no note
+        session.execute(
+            update(LinkFeedback)
+            .where(*of_o38)
+            .values(decided_at=LinkFeedback.decided_at - timedelta(hours=1))
+        )
+        session.commit()
+        before, entries = stored(), audited()
+        for body in ({"note": ""}, {"note": " \t "}, {}):
+            again = client.post(path, json=body, headers=ada)
+            assert again.status_code == 200, again.text
+            assert again.json()["recorded"] is False, body
+            assert stored() == before and audited() == entries, body
+        noted = client.post(path, json={"note": "a museum piece"}, headers=ada)
+        assert noted.json()["recorded"] is True and audited() == entries + 1
+
+
+def test_rejecting_an_okr_that_does_not_exist_says_so(client, scored_sample):
+    """As `GET /okrs/{okr_id}/links` answers it, naming the path's OKR, not "no scored links"
+    (true of an OKR that does not exist, and misleading)."""
+    answer = client.post(REJECT.format(org_id=scored_sample, okr_id="O-999"), json={})
+    assert answer.status_code == 404, answer.text
+    error = answer.json()["error"]
+    assert error["message"] == f"OKR 'O-999' does not exist in organization {scored_sample!r}"
+    assert [d["path"] for d in error["details"]] == ["path.okr_id"]
