@@ -100,7 +100,8 @@ def okr_detail(
         "verdict": verdict.get(okr_id, "not scored"),
         # why an unplaced OKR is an orphan or awaits review: its best score against a typical one
         "compared": reads.comparison(session, org_id, okr_id),
-        "links": links,
+        # The objectives the team declares the OKR serves, marked among the ranked ones.
+        "links": [{**lk, "declared": lk["objective_id"] in okr["declared_links"]} for lk in links],
         "decisions": _decisions(session, org_id, okr_id),
         "key_results": [
             {**kr, "status": kr_status(kr, okr["check_ins"])} for kr in okr["key_results"]

@@ -13,14 +13,7 @@ from sqlalchemy.orm import Session
 from alignment.models import PERSPECTIVES, Kpi, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
 from alignment.review import okr_verdicts
-
-PERSPECTIVE_NAMES = {
-    "financial": "Financial",
-    "customer": "Customer",
-    "internal_process": "Internal process",
-    "learning_growth": "Learning & growth",
-    None: "No perspective",
-}
+from alignment.vocabulary import perspective_name
 
 
 def strategy_map(session: Session, org_id: str) -> dict[str, Any]:
@@ -62,7 +55,7 @@ def strategy_map(session: Session, org_id: str) -> dict[str, Any]:
             continue
         groups.append(
             {
-                "perspective": PERSPECTIVE_NAMES[perspective],
+                "perspective": perspective_name(perspective),
                 "objectives": [
                     {
                         "id": o.id,

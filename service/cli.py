@@ -116,6 +116,9 @@ app.add_typer(drafts.drafts_app, name="drafts")
 app.add_typer(jobs_app, name="jobs")
 
 
+JOB_QUEUE_LOGGER = "procrastinate"
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     # The embedded server logs every initdb/pg_ctl line at INFO; keep its warnings only.
@@ -130,6 +133,10 @@ def main() -> None:
     # One "HTTP Request: POST .../chat/completions" line per LLM call; errors are said anyway.
     for client in ("httpx", "httpx2"):  # the openai client's HTTP library, by version
         logging.getLogger(client).setLevel(logging.WARNING)
+    # The job queue logs each job it defers and each connection it opens at INFO: a command
+    # that queues one (`review reject`, `suggest`) printed those lines. `serve` and `worker`
+    # put them back: a service's log keeps each job's start and end.
+    logging.getLogger(JOB_QUEUE_LOGGER).setLevel(logging.WARNING)
     run_guarded(app)
 
 

@@ -9,6 +9,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from alignment.drafting.schemas import SHORT_MAX, TEXT_MAX
+from alignment.report.evidence_text import RECORD_TYPES
+from alignment.vocabulary import perspective_name
 
 # No script, no frame, forms only to this site; inline styles are the pages' only styling.
 PAGE_CSP = (
@@ -21,6 +23,8 @@ FORMS_CSP = f"{PAGE_CSP}; script-src 'self'"
 # Seconds between reloads of a page waiting for a job (a meta refresh: no page may run a script
 # to poll), and the Retry-After a client polling the same wait is given: one pace everywhere.
 RELOAD_SECONDS = 3
+# A scored link's label in words, as the report says it (report/linkage.py `_support`).
+LINK_LABELS = {"aligned": "aligned", "weak": "weak match", "none": "no match"}
 
 
 @lru_cache(maxsize=1)
@@ -34,6 +38,10 @@ def templates() -> Environment:
         text_max=TEXT_MAX,
         note_max=TEXT_MAX,  # a reason or note: as long as a drafted text
     )
+    # One name per perspective and per record type on every page, the report's too.
+    env.filters["perspective"] = perspective_name
+    env.filters["record_type"] = lambda t: RECORD_TYPES.get(t, t.replace("_", " "))
+    env.filters["link_label"] = lambda label: LINK_LABELS.get(label, label)
     return env
 
 

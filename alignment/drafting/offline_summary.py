@@ -9,6 +9,7 @@ from alignment.drafting.context import SummaryContext
 from alignment.drafting.offline_text import clip, num
 from alignment.drafting.schemas import MAX_CITED, SHORT_MAX, TEXT_MAX
 from alignment.quality import quote
+from alignment.vocabulary import counted
 
 MAX_STATEMENTS = 15
 FINDINGS_CITED = 3  # findings a progress line cites when no check-in backs it
@@ -49,9 +50,10 @@ def summary(ctx: SummaryContext) -> dict[str, Any]:
     subject = ctx.subject.get("name") or ctx.subject.get("title")
     on_pace, measured = _on_pace(ctx)
     headline = (
-        f"{subject}, {ctx.cycle['id']} as of {ctx.as_of}: {len(ctx.okrs)} OKR(s); {on_pace} of "
-        f"{measured} measured key results on pace; {len(risks)} risk(s), {len(drift)} "
-        f"drifting check-in(s), {len(decisions)} decision(s) needed."
+        f"{subject}, {ctx.cycle['id']} as of {ctx.as_of}: {counted(len(ctx.okrs), 'OKR')}; "
+        f"{on_pace} of {measured} measured key results on pace; {counted(len(risks), 'risk')}, "
+        f"{counted(len(drift), 'drifting check-in')}, "
+        f"{counted(len(decisions), 'decision')} needed."
     )
     return {
         "headline": clip(headline, SHORT_MAX),

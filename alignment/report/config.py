@@ -213,8 +213,9 @@ def check_filters_in(
 
 
 def snake_name(value: str) -> str:
-    """A named value as people type it ("Internal process", "Orphan-OKR") in snake_case."""
-    return "_".join(value.strip().lower().replace("-", " ").split())
+    """A named value as people type it ("Internal process", "Learning & growth", "Orphan-OKR")
+    in snake_case."""
+    return "_".join(value.strip().lower().replace("-", " ").replace("&", " ").split())
 
 
 def _path(root: str, loc: tuple[Any, ...]) -> str:

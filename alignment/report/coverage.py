@@ -17,6 +17,7 @@ from alignment.report.config import ReportConfig
 from alignment.report.facts import OrgFacts
 from alignment.report.findings import Finding, Records, natural
 from alignment.report.scope import Scope
+from alignment.vocabulary import counted, perspective_name
 
 
 @dataclass
@@ -64,7 +65,7 @@ def find_coverage(
             "minimum": config.thin_coverage_min_okrs,
         }
         if n == 0 and config.enabled("uncovered_objective"):
-            weak = f"; {len(s.weak)} weak candidate(s)" if s.weak else ""
+            weak = f"; {counted(len(s.weak), 'weak candidate')}" if s.weak else ""
             weak = weak if scope.okr_ids else "; there are no OKRs in scope"
             finding = Finding(
                 "uncovered_objective",
@@ -78,7 +79,8 @@ def find_coverage(
             finding = Finding(
                 "thin_coverage",
                 "medium",
-                f"only {n} OKR(s) serve {quote(objective.title)} "
+                f"only {counted(n, 'OKR')} {'serves' if n == 1 else 'serve'} "
+                f"{quote(objective.title)} "
                 f"(at least {config.thin_coverage_min_okrs} expected)",
                 [rec.objective(objective_id), *(rec.okr(o) for o, _ in s.aligned)],
                 evidence,
@@ -139,9 +141,9 @@ def _perspective_findings(
         finding = Finding(
             "perspective_imbalance",
             severity,
-            f"the {name.replace('_', ' ')} perspective is {what}: "
+            f"the {perspective_name(name)} perspective is {what}: "
             f"{row['share_of_objectives']:.0%} of the objectives, "
-            f"{row['share_of_links']:.0%} of the OKR links ({row['okrs']} OKR(s))",
+            f"{row['share_of_links']:.0%} of the OKR links ({counted(row['okrs'], 'OKR')})",
             [rec.perspective(name), *(rec.objective(o) for o in row["objectives"])],
             {**row, "ratio": round(ratio, 4), "threshold": config.starved_ratio},
             (name,),

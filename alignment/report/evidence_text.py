@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from alignment.vocabulary import perspective_name
+
 RECORD_TYPES = {
     "okr": "OKR",
     "key_result": "key result",
@@ -323,7 +325,7 @@ class EvidenceText:
         return [Line("objectives", self.refs("objective", evidence["objectives"] or ()))]
 
     def _perspective(self, evidence: dict[str, Any]) -> list[Line]:
-        return [Line("perspective", _text(str(evidence["perspective"]).replace("_", " ")))]
+        return [Line("perspective", _text(perspective_name(evidence["perspective"])))]
 
     def _stale_days(self, evidence: dict[str, Any]) -> list[Line]:
         return [Line("stale after", _text(f"{_num(evidence['stale_days'])} days"))]

@@ -32,7 +32,7 @@ from sqlalchemy.dialects.postgresql import array as pg_array
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from alignment.models import Base
-from alignment.report.page import FindingsPage, FindingsView, searchable_text
+from alignment.report.page import FindingsPage, FindingsView, searchable_text, text_match
 
 INSERT_ROWS = 1000  # rows per INSERT statement: one round trip each, well under the bind limit
 
@@ -106,7 +106,11 @@ def _filters(org_id: str, run_id: int, view: FindingsView) -> Iterator[Any]:
         perspectives = ReportFinding.body["scope"]["perspectives"]
         yield perspectives.has_any(pg_array(view.perspective, type_=String))
     if view.q:
-        yield func.strpos(ReportFinding.search, view.q.lower()) > 0
+        how, needle = text_match(view.q)
+        if how == "id":  # the id whole (page.text_match): PostgreSQL's `~`
+            yield ReportFinding.search.regexp_match(needle)
+        else:
+            yield func.strpos(ReportFinding.search, needle) > 0
 
 
 def read_page(session: Session, org_id: str, run_id: int, view: FindingsView) -> FindingsPage:

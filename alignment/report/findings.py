@@ -13,6 +13,7 @@ from typing import Any
 
 from alignment.report.facts import OrgFacts
 from alignment.report.kinds import KINDS, SEVERITIES
+from alignment.vocabulary import perspective_name
 
 
 @dataclass
@@ -105,7 +106,7 @@ class Records:
         return {"type": "cycle", "id": cycle_id, "label": cycle_id}
 
     def perspective(self, name: str) -> dict[str, str]:
-        return {"type": "perspective", "id": name, "label": name.replace("_", " ")}
+        return {"type": "perspective", "id": name, "label": perspective_name(name)}
 
     def okr_scope(self, finding: Finding, okr_ids: Iterable[str]) -> Finding:
         """Tag a finding with its OKRs' cycles, teams and the perspectives they serve."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -29,6 +30,20 @@ SEARCH_MAX = 200  # the longest `q` the served page takes (its search box stops 
 LIST_FILTERS = ("severity", "category", "kind", "team", "perspective")
 FILTERS = (*LIST_FILTERS, "q")
 CATEGORIES = tuple(sorted({k.category for k in KINDS.values()}))
+# A text query that looks like one record id (O-11, SO-4, O-11-KR2, C-182: letters, then
+# hyphenated parts, a digit somewhere) finds that id whole, not inside another: O-11 finds
+# neither SO-11 nor O-110. Any other text is found anywhere, as typed. report.js says the same.
+ID_QUERY = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
+ID_EDGE = "[^a-z0-9_-]"  # what stands either side of a whole id in the searched text
+
+
+def text_match(q: str) -> tuple[str, str]:
+    """How the text filter `q` is applied to `searchable_text`: ("id", a regular expression
+    that Python and PostgreSQL read alike) for an id, else ("text", the lower-cased text)."""
+    needle = q.strip().lower()
+    if ID_QUERY.fullmatch(needle) and any(c.isdigit() for c in needle):
+        return "id", f"(^|{ID_EDGE}){needle}($|{ID_EDGE})"
+    return "text", needle
 
 
 def _values(given: str | Iterable[str]) -> tuple[str, ...]:
@@ -141,7 +156,12 @@ class FindingsPage:
 def page_of(findings: Sequence[dict[str, Any]], view: FindingsView) -> FindingsPage:
     """The findings that pass the view's filters, one page of them (a page past the end shows
     the last page: a filter may have shortened the list the link was made for)."""
-    needle = view.q.lower()
+    how, needle = text_match(view.q)
+    whole_id = re.compile(needle) if how == "id" else None
+
+    def found(text: str) -> bool:
+        return bool(whole_id.search(text)) if whole_id else needle in text
+
     matching = [
         f
         for f in findings
@@ -153,7 +173,7 @@ def page_of(findings: Sequence[dict[str, Any]], view: FindingsView) -> FindingsP
             not view.perspective
             or not set(view.perspective).isdisjoint(f["scope"].get("perspectives", ()))
         )
-        and (not needle or needle in searchable_text(f))
+        and (not needle or found(searchable_text(f)))
     ]
     pages = max(1, math.ceil(len(matching) / view.per_page))
     page = min(view.page, pages)

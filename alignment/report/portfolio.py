@@ -14,6 +14,7 @@ from alignment.report.coverage import objective_coverage
 from alignment.report.facts import OrgFacts
 from alignment.report.findings import Finding, Records
 from alignment.report.scope import Scope
+from alignment.vocabulary import counted
 
 
 def find_portfolio(
@@ -85,7 +86,8 @@ def _lead_lag_objectives(facts: OrgFacts, scope: Scope, rec: Records) -> list[Fi
             "lead_lag_gap",
             "medium",
             f"no lead key result drives the lag KPIs of {objective_id} "
-            f"({', '.join(names[k] for k in kpi_ids)}); its {len(okr_ids)} OKR(s) measure "
+            f"({', '.join(names[k] for k in kpi_ids)}); its {counted(len(okr_ids), 'OKR')} "
+            f"{'measures' if len(okr_ids) == 1 else 'measure'} "
             "only lagging results",
             [rec.objective(objective_id), *(rec.okr(o) for o in okr_ids)],
             {

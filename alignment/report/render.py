@@ -58,7 +58,7 @@ from alignment.report.page import (
     page_of,
 )
 from alignment.report.store import ReportRun
-from alignment.vocabulary import PERSPECTIVES
+from alignment.vocabulary import PERSPECTIVES, perspective_name
 
 TEMPLATES = Path(__file__).parent / "templates"
 CSV_COLUMNS = (
@@ -172,6 +172,7 @@ def _environment() -> Environment:
     # would leave double quotes raw inside an attribute).
     env.filters["json"] = lambda x: json.dumps(x, ensure_ascii=False)
     env.filters["kind_label"] = kind_label
+    env.filters["perspective"] = perspective_name
     env.filters["record_type"] = lambda t: RECORD_TYPES.get(t, t.replace("_", " "))
     return env
 

@@ -107,7 +107,7 @@ def eval_report(
     findings are against the labels, the needs-review share, and false orphans where the
     labels have none. Nothing is kept (one rolled-back transaction)."""
     from alignment.embedder import get_embedder
-    from evals.report_eval import run, table
+    from evals.report_eval import run
     from evals.runner import pairs_from_args, read_labels
 
     try:
@@ -123,7 +123,43 @@ def eval_report(
         )
     except DomainError as exc:
         fail(exc)
-    print_result(result, as_json, table)
+    print_result(result, as_json, report_table)
+
+
+# `eval report`'s columns: (the result's figure, its header, what the legend says it is).
+REPORT_COLUMNS = (
+    ("orphan_precision", "orphan P", "orphan findings that are labelled orphans"),
+    ("orphan_recall", "orphan R", "labelled orphans the report finds"),
+    ("drift_precision", "drift P", "drift findings that are labelled drifting"),
+    ("drift_recall", "drift R", "drifting check-ins the report finds"),
+    ("needs_review_share", "OKR review", "share of OKRs sent to a person's review"),
+    ("check_in_review_share", "check-in rev", "share of check-ins sent to a person's review"),
+    ("false_orphan_share", "false orphan", "share of OKRs called orphans where none is"),
+)
+REPORT_NOT_MEASURED = (
+    '"-" means not measured: nothing to count it over (no such findings, or nothing so '
+    'labelled); under "false orphan", the labels name orphans, so it does not apply'
+)
+
+
+def report_table(result: dict) -> str:
+    """`eval report`'s figures per dataset and pooled ("all"): short headers, each explained
+    (with its field in `--json`) under the table, and what "-" stands for."""
+    width = 2 + max(len(header) for _, header, _ in REPORT_COLUMNS)
+    head = f"{'dataset':<32}" + "".join(f"{header:>{width}}" for _, header, _ in REPORT_COLUMNS)
+
+    def row(name: str, figures: dict) -> str:
+        cells = (figures.get(field) for field, _, _ in REPORT_COLUMNS)
+        shown = (f"{v:.3f}" if isinstance(v, float) else "-" for v in cells)
+        return f"{name[:31]:<32}" + "".join(f"{v:>{width}}" for v in shown)
+
+    lines = [head, "-" * len(head)]
+    lines += [row(d["dataset"], d) for d in result["datasets"]]
+    lines.append(row("all", result))
+    lines.append("")
+    lines += [f"{header:<14}{what} ({field})" for field, header, what in REPORT_COLUMNS]
+    lines.append(REPORT_NOT_MEASURED)
+    return "\n".join(lines)
 
 
 def require_files(paths: list[Path]) -> None:

@@ -63,6 +63,7 @@ def _serve(host: str | None, port: int | None, workers: int, *, starts_embedded:
     get_embedder().encode(["warm up"])
     err.print(f"[bold green]Golden Thread[/] on http://{host}:{port}  (API docs: /docs)")
     configure_json_logs()  # one JSON object per line from here on, with request ids
+    logging.getLogger("procrastinate").setLevel(logging.NOTSET)  # the jobs' log: cli.main
     if workers > 1:
         _serve_processes(host, port, workers, stop_embedded=pgdata if starts_embedded else None)
         return
@@ -144,6 +145,7 @@ def worker_cmd(
     get_embedder().encode(["warm up"])
     configure_json_logs()
     logging.getLogger("alignment").setLevel(logging.INFO)
+    logging.getLogger("procrastinate").setLevel(logging.NOTSET)  # the jobs' log: cli.main
     if metrics_port:
         from prometheus_client import start_http_server
 

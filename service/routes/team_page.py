@@ -209,17 +209,34 @@ def _render(
     )
 
 
-def _default_cycle(session: Session, org_id: str, principal: Principal) -> str | None:
-    """What the suggest form's default cycle comes to now, said beside it: a cycle the
-    organization has not defined yet is said so before anyone asks for a draft for it."""
+def _default_cycle(session: Session, org_id: str, principal: Principal) -> dict[str, Any] | None:
+    """What the suggest form's default cycle comes to now, said on a line of its own beside
+    the select (an option's text is cut short on a phone): `id`, `note` (the line) and
+    `selected`, the cycle the form starts on. When the default comes to a cycle the
+    organization has not defined yet and this person may not define it, their approval would
+    be refused: the form starts on the current defined cycle instead, and the line says why."""
     ordered = sources.cycles(session, org_id)
     if not ordered:
         return None
-    cycle, _, _ = cycles.target_cycle(ordered, cycles.data_today(session, org_id))
+    today = cycles.data_today(session, org_id)
+    cycle, _, _ = cycles.target_cycle(ordered, today)
+    rule = (
+        f"Default: the current cycle, or the next once it is more than half over, now {cycle['id']}"
+    )
     if not cycle.get("proposed"):
-        return cycle["id"]
-    who = "" if may_define_cycle(principal) else ": only an admin can approve a draft for it"
-    return f"{cycle['id']}, which the organization has not defined yet{who}"
+        return {"id": cycle["id"], "note": f"{rule}.", "selected": ""}
+    if may_define_cycle(principal):
+        note = (
+            f"{rule}, which the organization has not defined yet: approving a draft for it "
+            "defines it."
+        )
+        return {"id": cycle["id"], "note": note, "selected": ""}
+    defined = cycles.current_cycle(ordered, today)["id"]
+    note = (
+        f"{rule}, which the organization has not defined yet: only an admin can approve a "
+        f"draft for it. {defined}, the current cycle, is chosen instead."
+    )
+    return {"id": cycle["id"], "note": note, "selected": defined}
 
 
 def _refused(

@@ -59,19 +59,67 @@ def _article(page: str, draft_id: str) -> str:
     return " ".join(html.unescape(found.group(0)).split())
 
 
+def _cycle_field(page: str) -> tuple[str, str, str]:
+    """The suggest form's cycle select, the option it starts on, and the line beside it."""
+    select = re.search(r'<select name="cycle".*?</select>', page, re.S)
+    assert select, page
+    chosen = re.search(r'<option value="([^"]*)" selected>', select.group(0))
+    line = re.search(r'<p class="muted" id="cycle-default" data-cycle-default>(.*?)</p>', page)
+    assert chosen and line, page
+    return select.group(0), chosen.group(1), " ".join(html.unescape(line.group(1)).split())
+
+
 def test_the_default_cycle_says_what_it_comes_to(setup) -> None:
     client, key = setup
     late = {"id": "C-9", "okr": "O-1", "date": "2026-12-20", "text": "Called 50 patients."}
     assert client.post(f"/orgs/{ORG}/check-ins", json=late, headers=key["lead"]).status_code == 201
-    option = "default: the current cycle, or the next once it is more than half over (now 2027-Q1"
+    rule = "Default: the current cycle, or the next once it is more than half over, now 2027-Q1"
     for role in ("lead", "office"):
-        page = html.unescape(client.get(TEAM, headers=key[role]).text)
-        assert (
-            f"{option}, which the organization has not defined yet: only an admin can approve a "
-            "draft for it)</option>"
-        ) in page
-    page = html.unescape(client.get(TEAM, headers=key["admin"]).text)
-    assert f"{option}, which the organization has not defined yet)</option>" in page
+        select, chosen, line = _cycle_field(client.get(TEAM, headers=key[role]).text)
+        # Said on a line of its own (an option's text is cut short on a phone), and the form
+        # starts on the cycle the organization has defined, which their approval can use.
+        assert line == (
+            f"{rule}, which the organization has not defined yet: only an admin can approve a "
+            "draft for it. 2026-Q4, the current cycle, is chosen instead."
+        )
+        assert chosen == "2026-Q4" and 'aria-describedby="cycle-default"' in select
+        assert "not defined" not in select  # the option itself stays short
+    select, chosen, line = _cycle_field(client.get(TEAM, headers=key["admin"]).text)
+    assert line == (
+        f"{rule}, which the organization has not defined yet: approving a draft for it defines it."
+    )
+    assert chosen == ""  # an admin's approval defines the cycle: the default stays
+
+
+def test_the_form_as_shown_drafts_for_a_defined_cycle(setup, jobs) -> None:
+    """Pressing "Suggest OKRs" without touching the form: a draft its lead can approve."""
+    client, key = setup
+    late = {"id": "C-9", "okr": "O-1", "date": "2026-12-20", "text": "Called 50 patients."}
+    assert client.post(f"/orgs/{ORG}/check-ins", json=late, headers=key["lead"]).status_code == 201
+    _, chosen, _ = _cycle_field(client.get(TEAM, headers=key["lead"]).text)
+    sent = client.post(
+        f"{TEAM}/suggest", content=f"cycle={chosen}", headers=key["lead"] | FORM,
+        follow_redirects=False,
+    )  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    jobs.drain()
+    job_id = re.search(r"[?&]job=(\d+)", sent.headers["location"]).group(1)
+    job = client.get(f"/jobs/{job_id}", headers=key["lead"]).json()
+    draft = client.get(job["result"]["url"], headers=key["lead"]).json()
+    assert draft["cycle"] == "2026-Q4" and not draft["request"].get("new_cycle")
+    article = _article(client.get(TEAM, headers=key["lead"]).text, draft["id"])
+    assert "cannot be approved yet" not in article
+    # What it cites, by the words the report uses for each kind of record.
+    cited = {e["kind"] for s in draft["payload"]["suggestions"] for e in s["evidence"]}
+    assert "check_in" in cited and re.search(r"check-in C-\d+ \(", article), article
+    assert "check in" not in article
+
+
+def test_a_defined_default_is_said_and_kept(setup) -> None:
+    client, key = setup
+    _, chosen, line = _cycle_field(client.get(TEAM, headers=key["lead"]).text)
+    assert chosen == "" and line.startswith("Default: the current cycle, or the next once")
+    assert "not defined" not in line
 
 
 def test_a_draft_for_a_cycle_not_defined_says_so_up_front_to_who_may_not_define_it(

@@ -131,7 +131,7 @@ def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
         shown = page.locator(f"li[data-decision='{objective}']")
         decided = by[(confirmed, objective)]
         assert shown.locator("[data-decided-by]").inner_text() == decided.decided_by
-        assert f"confirmed serves {objective}" in shown.inner_text()
+        assert f"confirmed: serves {objective}" in shown.inner_text()
         assert decided.decided_at.strftime("%Y-%m-%d") in shown.locator("time").inner_text()
         assert shown.locator("[data-note]").count() == 0
 
@@ -143,7 +143,7 @@ def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
             f.objective_id for f in rejected
         )
         first = rows.first
-        assert "rejected does not serve" in first.inner_text()
+        assert "rejected: does not serve" in first.inner_text()
         assert first.locator("[data-decided-by]").inner_text() == rejected[0].decided_by
         assert rejected[0].decided_at.strftime("%Y-%m-%d") in first.locator("time").inner_text()
         note = "an internal tooling effort, <b>not</b> strategy"  # shown as text, not markup

@@ -70,6 +70,15 @@
   var teams = rows.map(function (row) { return listed(row, "teams"); });
   var perspectives = rows.map(function (row) { return listed(row, "perspectives"); });
   var texts = null;  // each row's text, lower-cased on the first search
+  // A query that looks like one record id finds that id whole (O-11: not SO-11, not O-110),
+  // as the served page does (alignment/report/page.py, text_match); other text anywhere.
+  function textTest(text) {
+    if (/^[a-z][a-z0-9]*(?:-[a-z0-9]+)+$/.test(text) && /[0-9]/.test(text)) {
+      var whole = new RegExp("(^|[^a-z0-9_-])" + text + "($|[^a-z0-9_-])");
+      return function (t) { return whole.test(t); };
+    }
+    return function (t) { return t.indexOf(text) >= 0; };
+  }
   function any(wanted, have) {
     return !wanted.length || wanted.some(function (v) { return have.indexOf(v) >= 0; });
   }
@@ -81,12 +90,13 @@
     if (text && !texts) {
       texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
     }
+    var matches = textTest(text);
     var count = 0;
     rows.forEach(function (row, i) {
       var d = row.dataset;
       var ok = any(sev, [d.severity]) && any(kind, [d.kind]) && any(cat, [d.category]) &&
         any(team, teams[i]) && any(persp, perspectives[i]) &&
-        (!text || texts[i].indexOf(text) >= 0);
+        (!text || matches(texts[i]));
       row.hidden = !ok;
       if (ok) { count += 1; }
     });
