@@ -8,6 +8,19 @@ from tests.conftest import auth, make_client
 REJECT = "/orgs/{org_id}/review-queue/okrs/{okr_id}/reject"
 
 
+def _reject_audits(session, org: str) -> int:
+    """Audit entries of the organization's reject requests."""
+    from sqlalchemy import func, select
+
+    from alignment.models import AuditEntry
+
+    return session.scalar(
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(AuditEntry.org_id == org, AuditEntry.action == f"POST {REJECT}")
+    )
+
+
 def test_unsure_okrs_wait_in_the_queue_and_a_person_decides(session, scored_sample, embedder):
     org = scored_sample
     with make_client(session, embedder) as client:
@@ -446,11 +459,11 @@ def test_rejecting_an_okr_again_answers_what_stands_and_records_nothing(
     decision."""
     from datetime import datetime, timedelta
 
-    from sqlalchemy import func, select, update
+    from sqlalchemy import select, update
 
     from alignment.access import keys
     from alignment.access.principal import Role
-    from alignment.models import AuditEntry, LinkFeedback
+    from alignment.models import LinkFeedback
 
     org = scored_sample
     ada = auth(keys.create_key(session, org_id=org, role=Role.admin, name="Ada")[1])
@@ -465,11 +478,7 @@ def test_rejecting_an_okr_again_answers_what_stands_and_records_nothing(
         return {objective: (verdict, by, at) for objective, verdict, by, at in rows}
 
     def audited() -> int:
-        return session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.org_id == org, AuditEntry.action == f"POST {REJECT}")
-        )
+        return _reject_audits(session, org)
 
     with make_client(session, embedder, real_auth=True) as client:
         first = client.post(path, json={"note": "museum"}, headers=ada)
@@ -514,11 +523,11 @@ def test_a_blank_note_is_no_note_and_the_answer_says_whether_anything_was_record
     what stands instead of recording a new decision. `recorded` says which happened."""
     from datetime import timedelta
 
-    from sqlalchemy import func, select, update
+    from sqlalchemy import select, update
 
     from alignment.access import keys
     from alignment.access.principal import Role
-    from alignment.models import AuditEntry, LinkFeedback
+    from alignment.models import LinkFeedback
 
     org = scored_sample
     ada = auth(keys.create_key(session, org_id=org, role=Role.admin, name="Ada")[1])
@@ -531,11 +540,7 @@ def test_a_blank_note_is_no_note_and_the_answer_says_whether_anything_was_record
         return set(session.execute(select(*columns).where(*of_o38)).all())
 
     def audited() -> int:
-        return session.scalar(
-            select(func.count())
-            .select_from(AuditEntry)
-            .where(AuditEntry.org_id == org, AuditEntry.action == f"POST {REJECT}")
-        )
+        return _reject_audits(session, org)
 
     with make_client(session, embedder, real_auth=True) as client:
         first = client.post(path, json={"note": "  "}, headers=ada)
