@@ -107,7 +107,8 @@ def _upsert(
     a stored row whose parent changes is counted `moved` rather than `updated`. With
     `ordered_in` (the column of the parent a `position` orders rows within), a row whose
     position alone changed, keeping its place among the siblings that stay, is renumbered:
-    written, returned (its parent's order changed), but neither dated nor counted `updated`.
+    written, but neither returned (its parent's order as read is the same, so the parent is not
+    dated for it) nor counted `updated`.
     `position` is never shown; a sibling that left or came in shifts the numbers, not the row."""
     summary.created[name] = summary.updated[name] = summary.unchanged[name] = 0
     if parent is not None:
@@ -140,7 +141,7 @@ def _upsert(
         changed = [r for r in changed if id(r) not in written]
     summary.unchanged[name] = len(rows) - len(changed)
     if not changed:
-        return renumbered
+        return []
     stmt = insert(table)
     # One compiled statement, executed with "insertmanyvalues" batching; xmax = 0 only for
     # freshly inserted tuples, which tells created from updated in the same round trip.
@@ -161,7 +162,7 @@ def _upsert(
     if parent is not None:
         summary.moved[name] = moved
     summary.unchanged[name] = len(rows) - len(flags)
-    return renumbered + changed
+    return changed
 
 
 def _renumbered(

@@ -471,6 +471,32 @@ def test_a_key_result_whose_only_change_is_its_place_is_not_updated(
     assert kr_ids == ["O-1-KR2", "O-1-KR1"]
 
 
+def test_an_upload_that_only_renumbers_dates_nothing_and_says_nothing_changed(
+    client: TestClient, acme: None, session
+) -> None:
+    """Deleting a key result through the API leaves a gap in the positions; uploading the
+    export unchanged closes it. Nothing a reader sees changed: the answer says so, and the OKR
+    keeps its `updated_at` (which the report's staleness reads), so the two agree."""
+    kr_ids = [kr["id"] for kr in ok(client.get("/orgs/acme/okrs/O-1"))["key_results"]]
+    assert len(kr_ids) >= 2
+    assert client.delete(f"/orgs/acme/key-results/{kr_ids[0]}").status_code in (200, 204)
+    # Long ago: the test's requests share one transaction, whose now() never moves.
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from alignment.models import Okr
+
+    long_ago = datetime(2026, 1, 1, tzinfo=UTC)
+    session.execute(update(Okr).where(Okr.org_id == "acme").values(updated_at=long_ago))
+    session.flush()
+    stamp = ok(client.get("/orgs/acme/okrs/O-1"))["updated_at"]
+    again = ok(post_csv(client, client.get("/orgs/acme/okrs.csv").text))
+    assert again["changed"] is False, again
+    assert ok(client.get("/orgs/acme/okrs/O-1"))["updated_at"] == stamp
+    assert [kr["id"] for kr in ok(client.get("/orgs/acme/okrs/O-1"))["key_results"]] == kr_ids[1:]
+
+
 def test_every_count_of_an_import_answer_carries_its_keys(client: TestClient) -> None:
     """`created`, `updated`, `moved` and `deleted` name every kind they count, 0 when none: a
     client reads `deleted.key_results` (docs/csv.md) without checking it is there."""

@@ -60,11 +60,15 @@ def test_an_id_finds_findings_about_that_id_only(client, scored_sample, run) -> 
     assert "uncovered_objective:SO-11" in keys  # the sample's uncovered objective
     latest = f"/orgs/{scored_sample}/reports/latest"
     found = client.get(latest, params={"q": "O-11", "per_page": 500}).json()["findings"]
+    assert found, "the sample reports on O-11"
     assert all(WHOLE_O_11.search(searchable_text(f)) for f in found), [f["key"] for f in found]
     assert "uncovered_objective:SO-11" not in {f["key"] for f in found}
     # Typed in any case, with spaces around: the same findings.
     again = client.get(latest, params={"q": " o-11 ", "per_page": 500}).json()["findings"]
     assert [f["key"] for f in again] == [f["key"] for f in found]
+    for pattern in ("o-11.*", "(", "o-1|o-2", "o-11["):  # regex characters are plain text
+        odd = client.get(latest, params={"q": pattern, "per_page": 500})
+        assert odd.status_code == 200, (pattern, odd.text)
     about_so_11 = client.get(latest, params={"q": "SO-11", "per_page": 500}).json()["findings"]
     assert "uncovered_objective:SO-11" in {f["key"] for f in about_so_11}
     # The served page filters alike.
