@@ -130,18 +130,3 @@ def run(
         result["false_orphan_share"] = _ratio(flagged, sum(d["labelled_okrs"] for d in no_orphans))
     result["embedding_model"] = embedder.model_name
     return result
-
-
-def table(result: dict[str, Any]) -> str:
-    cols = ("orphan_precision", "orphan_recall", "drift_precision", "drift_recall",
-            "needs_review_share", "check_in_review_share", "false_orphan_share")  # fmt: skip
-    head = f"{'dataset':<32}" + "".join(f"{c[:12]:>14}" for c in cols)
-
-    def fmt(v: Any) -> str:
-        return f"{v:>14.3f}" if isinstance(v, float) else f"{'-':>14}"
-
-    lines = [head, "-" * len(head)]
-    for d in result["datasets"]:
-        lines.append(f"{d['dataset'][:31]:<32}" + "".join(fmt(d[c]) for c in cols))
-    lines.append(f"{'all':<32}" + "".join(fmt(result[c]) for c in cols))
-    return "\n".join(lines)

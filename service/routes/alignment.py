@@ -19,6 +19,7 @@ from alignment.bundle.schema import Title
 from alignment.bundle.text_rules import PlainText
 from alignment.errors import Invalid
 from alignment.jobs import enqueue
+from alignment.review import given_note
 from alignment.scoring import feedback as link_feedback
 from alignment.scoring import reads
 from alignment.scoring.preview import preview_links
@@ -228,7 +229,7 @@ def feedback(
         objective_id,
         verdict=body.verdict,
         decided_by=principal.name,
-        note=body.note,
+        note=given_note(body.note),  # a blank note is no note, as in the review queue
     )
 
 

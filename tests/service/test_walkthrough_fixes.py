@@ -170,3 +170,30 @@ def test_the_cli_keeps_the_job_queues_info_lines_to_itself(monkeypatch) -> None:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
         queue.setLevel(queue_level)
+
+
+def test_a_blank_note_on_a_link_decision_is_kept_as_no_note(client, scored_sample, session) -> None:
+    """As in the review queue: a note of spaces is no note, not a note that reads as empty."""
+    from sqlalchemy import select
+
+    from alignment.models import LinkFeedback, ScoredLink
+
+    okr, objective = session.execute(
+        select(ScoredLink.okr_id, ScoredLink.objective_id)
+        .where(ScoredLink.org_id == scored_sample, ScoredLink.rank == 1)
+        .order_by(ScoredLink.okr_id)
+        .limit(1)
+    ).one()
+    answer = client.post(
+        f"/orgs/{scored_sample}/okrs/{okr}/links/{objective}/feedback",
+        json={"verdict": "confirmed", "note": "   "},
+    )
+    assert answer.status_code in (200, 201), answer.text
+    stored = session.scalar(
+        select(LinkFeedback.note).where(
+            LinkFeedback.org_id == scored_sample,
+            LinkFeedback.okr_id == okr,
+            LinkFeedback.objective_id == objective,
+        )
+    )
+    assert stored is None
