@@ -212,9 +212,11 @@ def _render(
 def _default_cycle(session: Session, org_id: str, principal: Principal) -> dict[str, Any] | None:
     """What the suggest form's default cycle comes to now, said on a line of its own beside
     the select (an option's text is cut short on a phone): `id`, `note` (the line) and
-    `selected`, the cycle the form starts on. When the default comes to a cycle the
-    organization has not defined yet and this person may not define it, their approval would
-    be refused: the form starts on the current defined cycle instead, and the line says why."""
+    `selected`, the cycle the form starts on ("": the default). When the default comes to a
+    cycle the organization has not defined yet and this person may not define it, the line says
+    that their draft waits for an admin. The form still starts on the default: past half of a
+    cycle, next cycle's OKRs are what a team plans, and a draft for the current one mostly
+    repeats the OKRs it already has (the duplicate check refuses it)."""
     ordered = sources.cycles(session, org_id)
     if not ordered:
         return None
@@ -231,12 +233,11 @@ def _default_cycle(session: Session, org_id: str, principal: Principal) -> dict[
             "defines it."
         )
         return {"id": cycle["id"], "note": note, "selected": ""}
-    defined = cycles.current_cycle(ordered, today)["id"]
     note = (
-        f"{rule}, which the organization has not defined yet: only an admin can approve a "
-        f"draft for it. {defined}, the current cycle, is chosen instead."
+        f"{rule}, which the organization has not defined yet: a draft for it waits until an "
+        "admin defines the cycle (or approves the draft, which defines it)."
     )
-    return {"id": cycle["id"], "note": note, "selected": defined}
+    return {"id": cycle["id"], "note": note, "selected": ""}
 
 
 def _refused(

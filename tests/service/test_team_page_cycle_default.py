@@ -76,13 +76,13 @@ def test_the_default_cycle_says_what_it_comes_to(setup) -> None:
     rule = "Default: the current cycle, or the next once it is more than half over, now 2027-Q1"
     for role in ("lead", "office"):
         select, chosen, line = _cycle_field(client.get(TEAM, headers=key[role]).text)
-        # Said on a line of its own (an option's text is cut short on a phone), and the form
-        # starts on the cycle the organization has defined, which their approval can use.
+        # Said on a line of its own (an option's text is cut short on a phone); the form stays
+        # on the default, next cycle's OKRs being what a team plans past half of this one.
         assert line == (
-            f"{rule}, which the organization has not defined yet: only an admin can approve a "
-            "draft for it. 2026-Q4, the current cycle, is chosen instead."
+            f"{rule}, which the organization has not defined yet: a draft for it waits until an "
+            "admin defines the cycle (or approves the draft, which defines it)."
         )
-        assert chosen == "2026-Q4" and 'aria-describedby="cycle-default"' in select
+        assert chosen == "" and 'aria-describedby="cycle-default"' in select
         assert "not defined" not in select  # the option itself stays short
     select, chosen, line = _cycle_field(client.get(TEAM, headers=key["admin"]).text)
     assert line == (
@@ -91,25 +91,31 @@ def test_the_default_cycle_says_what_it_comes_to(setup) -> None:
     assert chosen == ""  # an admin's approval defines the cycle: the default stays
 
 
-def test_the_form_as_shown_drafts_for_a_defined_cycle(setup, jobs) -> None:
-    """Pressing "Suggest OKRs" without touching the form: a draft its lead can approve."""
+def test_the_form_as_shown_drafts_for_the_default_cycle_and_says_it_waits(setup, jobs) -> None:
+    """Pressing "Suggest OKRs" without touching the form: a draft for the next cycle, which
+    says beside it that it waits for the cycle. One for the current cycle, picked by hand, can
+    be approved, and cites check-ins in the report's words."""
     client, key = setup
     late = {"id": "C-9", "okr": "O-1", "date": "2026-12-20", "text": "Called 50 patients."}
     assert client.post(f"/orgs/{ORG}/check-ins", json=late, headers=key["lead"]).status_code == 201
     _, chosen, _ = _cycle_field(client.get(TEAM, headers=key["lead"]).text)
-    sent = client.post(
-        f"{TEAM}/suggest", content=f"cycle={chosen}", headers=key["lead"] | FORM,
-        follow_redirects=False,
-    )  # fmt: skip
-    assert sent.status_code == 303, sent.text
-    jobs.drain()
-    job_id = re.search(r"[?&]job=(\d+)", sent.headers["location"]).group(1)
-    job = client.get(f"/jobs/{job_id}", headers=key["lead"]).json()
-    draft = client.get(job["result"]["url"], headers=key["lead"]).json()
-    assert draft["cycle"] == "2026-Q4" and not draft["request"].get("new_cycle")
-    article = _article(client.get(TEAM, headers=key["lead"]).text, draft["id"])
-    assert "cannot be approved yet" not in article
-    # What it cites, by the words the report uses for each kind of record.
+
+    def drafted(cycle: str) -> tuple[dict, str]:
+        sent = client.post(
+            f"{TEAM}/suggest", content=f"cycle={cycle}", headers=key["lead"] | FORM,
+            follow_redirects=False,
+        )  # fmt: skip
+        assert sent.status_code == 303, sent.text
+        jobs.drain()
+        job_id = re.search(r"[?&]job=(\d+)", sent.headers["location"]).group(1)
+        job = client.get(f"/jobs/{job_id}", headers=key["lead"]).json()
+        draft = client.get(job["result"]["url"], headers=key["lead"]).json()
+        return draft, _article(client.get(TEAM, headers=key["lead"]).text, draft["id"])
+
+    draft, article = drafted(chosen)
+    assert draft["cycle"] == "2027-Q1" and UNDEFINED in article
+    draft, article = drafted("2026-Q4")
+    assert draft["cycle"] == "2026-Q4" and "cannot be approved yet" not in article
     cited = {e["kind"] for s in draft["payload"]["suggestions"] for e in s["evidence"]}
     assert "check_in" in cited and re.search(r"check-in C-\d+ \(", article), article
     assert "check in" not in article

@@ -192,12 +192,15 @@ def test_a_failed_drafting_job_is_said_in_plain_words(page, role_keys, scored_sa
             s.execute(delete(Job).where(Job.id == job_id))
 
 
-def _pending_suggestion(page, org_id: str, objective: str = "SO-9"):
-    """A new suggestion draft on the team page, as the drafting job leaves it."""
+def _pending_suggestion(page, org_id: str, objective: str = "SO-9", cycle: str | None = None):
+    """A new suggestion draft on the team page, as the drafting job leaves it; `cycle`: the
+    option to pick ("" is the default), else the one the form starts on."""
     page.goto(f"/orgs/{org_id}/team/{TEAM}")
     pending = "article.draft[data-status=pending]"
     before = set(page.locator(pending).evaluate_all("n => n.map(a => a.dataset.draft)"))
     page.locator(f"fieldset#objectives input[name=objective][value='{objective}']").check()
+    if cycle is not None:
+        page.locator("select[name=cycle]").select_option(cycle)
     page.get_by_role("button", name="Suggest OKRs").click()
     page.wait_for_selector("text=is ready below", timeout=60000)
     drafts = page.locator(pending).evaluate_all("n => n.map(a => a.dataset.draft)")
