@@ -113,6 +113,12 @@ def parse_number(text: str) -> float:
 def parse_csv(raw: bytes | str) -> CsvOkrs:
     records = _read_records(decode(raw, name="CSV"))
     header = [h.strip() for h in (records[0] if records else [])]
+    if not any(header):  # one problem, not one "missing column" per required column
+        raise BundleInvalid(
+            "CSV rejected: the file is empty; nothing was written",
+            details=[{"path": "row 1", "message": f"no header row: it names the columns, "
+                      f"at least {', '.join(REQUIRED)} (docs/csv.md)"}],
+        )  # fmt: skip
     problems = _header_problems(header)
     if problems:
         raise BundleInvalid("CSV rejected: header is wrong; nothing was written", details=problems)

@@ -22,13 +22,16 @@ def decode(raw: bytes | str, *, name: str) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
+        # The byte's place in its line, as an editor counts (bytes: what precedes it may be
+        # cut anywhere), and in the file.
+        column = exc.start - raw.rfind(b"\n", 0, exc.start)
         raise BundleInvalid(
             f"{name} is not UTF-8 text; save it as UTF-8 (in Excel: 'CSV UTF-8')",
             details=[
                 {
                     "path": "$",
-                    "message": f"line {line}, byte {exc.start}: 0x{raw[exc.start]:02x}"
-                    " is not valid UTF-8",
+                    "message": f"line {line}, byte {column} of the line ({exc.start + 1} of the "
+                    f"file): 0x{raw[exc.start]:02x} is not valid UTF-8",
                 }
             ],
         ) from exc

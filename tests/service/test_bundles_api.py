@@ -681,10 +681,21 @@ def test_csv_problems_name_rows_also_inside_messages_and_for_check_ins(
 def test_text_that_is_not_utf8_is_named_not_a_server_error(client: TestClient, acme: None) -> None:
     latin1 = "okr_id,team\nO-1,Équipe\n".encode("latin-1")
     found = rejected(client.post("/orgs/acme/okrs.csv", content=latin1, headers=CSV))
-    assert "line 2" in found["$"] and "0xc9" in found["$"]
+    assert "line 2, byte 5 of the line (17 of the file)" in found["$"] and "0xc9" in found["$"]
     body = json.dumps(small_bundle()).replace("Acme", "Acm\u00e9").encode("cp1252")
     response = client.post("/bundles", content=body, headers={"content-type": "application/json"})
     assert "not valid UTF-8" in rejected(response)["$"]
+
+
+def test_an_empty_csv_is_one_problem_not_a_list_of_missing_columns(
+    client: TestClient, acme: None
+) -> None:
+    for empty in (b"", b"\n", b"\n\n"):
+        response = client.post("/orgs/acme/okrs.csv", content=empty, headers=CSV)
+        found = rejected(response)
+        assert list(found) == ["row 1"], found
+        assert "no header row" in found["row 1"]
+        assert "the file is empty" in response.json()["error"]["message"]
 
 
 def test_numbers_that_are_not_measurements_are_refused(client: TestClient, acme: None) -> None:
