@@ -8,6 +8,23 @@ from tests.conftest import auth, make_client
 REJECT = "/orgs/{org_id}/review-queue/okrs/{okr_id}/reject"
 
 
+def _decided_an_hour_earlier(session, where) -> None:
+    """Move the decisions matching `where` an hour back: one test transaction has one now(),
+    so a decision made again would otherwise carry the same time as the first."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from alignment.models import LinkFeedback
+
+    session.execute(
+        update(LinkFeedback)
+        .where(*where)
+        .values(decided_at=LinkFeedback.decided_at - timedelta(hours=1))
+    )
+    session.commit()
+
+
 def _reject_audits(session, org: str) -> int:
     """Audit entries of the organization's reject requests."""
     from sqlalchemy import func, select
@@ -457,9 +474,9 @@ def test_rejecting_an_okr_again_answers_what_stands_and_records_nothing(
     """As a second job cancel: the decision that stands (same people, same times), no new
     one under the second caller's name and no second audit entry. Another note is a new
     decision."""
-    from datetime import datetime, timedelta
+    from datetime import datetime
 
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     from alignment.access import keys
     from alignment.access.principal import Role
@@ -485,12 +502,7 @@ def test_rejecting_an_okr_again_answers_what_stands_and_records_nothing(
         assert first.status_code == 200, first.text
         # Decided an hour ago (one test transaction has one now()): a decision made again
         # would carry the second request's time.
-        session.execute(
-            update(LinkFeedback)
-            .where(*of_o38)
-            .values(decided_at=LinkFeedback.decided_at - timedelta(hours=1))
-        )
-        session.commit()
+        _decided_an_hour_earlier(session, of_o38)
         before, entries = stored(), audited()
         for body in ({}, {"note": "museum"}):
             again = client.post(path, json=body, headers=omar)
@@ -521,9 +533,8 @@ def test_a_blank_note_is_no_note_and_the_answer_says_whether_anything_was_record
     """The review page reads an empty note field as none and the command line refuses
     `--note ""`: through the API a blank note is none too, so rejecting again with one answers
     what stands instead of recording a new decision. `recorded` says which happened."""
-    from datetime import timedelta
 
-    from sqlalchemy import select, update
+    from sqlalchemy import select
 
     from alignment.access import keys
     from alignment.access.principal import Role
@@ -547,12 +558,7 @@ def test_a_blank_note_is_no_note_and_the_answer_says_whether_anything_was_record
         assert first.status_code == 200, first.text
         assert first.json()["recorded"] is True
         assert all(r["note"] is None for r in first.json()["rejected"])  # kept as no note
-        session.execute(
-            update(LinkFeedback)
-            .where(*of_o38)
-            .values(decided_at=LinkFeedback.decided_at - timedelta(hours=1))
-        )
-        session.commit()
+        _decided_an_hour_earlier(session, of_o38)
         before, entries = stored(), audited()
         for body in ({"note": ""}, {"note": " \t "}, {}):
             again = client.post(path, json=body, headers=ada)

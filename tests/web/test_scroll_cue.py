@@ -20,8 +20,8 @@ FINDINGS_BOX = ".scroll:has(> table#findings)"
 SHADOW = 235  # an edge's median shade below this: a shadow shows (white is 255)
 CLEAR = 250  # above this: no shadow
 
-# The screenshot's left and right edge columns (2px in, past any border), median shade each.
-EDGES_JS = """async b64 => {
+# A screenshot (base64 PNG `b64`) drawn on a canvas `c` whose 2D context is `g`.
+ON_CANVAS_JS = """
     const img = new Image();
     img.src = 'data:image/png;base64,' + b64;
     await img.decode();
@@ -29,6 +29,13 @@ EDGES_JS = """async b64 => {
     c.width = img.width; c.height = img.height;
     const g = c.getContext('2d');
     g.drawImage(img, 0, 0);
+"""
+
+# The screenshot's left and right edge columns (2px in, past any border), median shade each.
+EDGES_JS = (
+    """async b64 => {"""
+    + ON_CANVAS_JS
+    + """
     const median = x => {
         const d = g.getImageData(x, 0, 1, c.height).data, v = [];
         for (let i = 0; i < d.length; i += 4) v.push((d[i] + d[i + 1] + d[i + 2]) / 3);
@@ -37,6 +44,7 @@ EDGES_JS = """async b64 => {
     };
     return [median(2), median(c.width - 3)];
 }"""
+)
 
 
 def _edges(page, selector: str) -> tuple[float, float]:
@@ -96,19 +104,16 @@ def test_report_findings_show_a_scroll_cue_only_when_they_overflow(page, role_ke
 
 
 # The median shade of the right edge column (2px in) between two rows of the screenshot.
-BAND_EDGE_JS = """async ([b64, top, bottom]) => {
-    const img = new Image();
-    img.src = 'data:image/png;base64,' + b64;
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = img.width; c.height = img.height;
-    const g = c.getContext('2d');
-    g.drawImage(img, 0, 0);
+BAND_EDGE_JS = (
+    """async ([b64, top, bottom]) => {"""
+    + ON_CANVAS_JS
+    + """
     const d = g.getImageData(c.width - 3, top, 1, bottom - top).data, v = [];
     for (let i = 0; i < d.length; i += 4) v.push((d[i] + d[i + 1] + d[i + 2]) / 3);
     v.sort((a, b) => a - b);
     return v[Math.floor(v.length / 2)];
 }"""
+)
 # The header row's top and bottom, in pixels from the top of its scrolling box.
 HEADER_BAND_JS = """box => {
     const b = box.getBoundingClientRect(), h = box.querySelector('thead').getBoundingClientRect();
