@@ -92,3 +92,17 @@ def test_the_orphan_score_is_the_best_plain_score() -> None:
     assert sorted(lk.score for lk in scored.links["O-0"]) == sorted(np.round(links[0], 4).tolist())
     # The party serves nothing: its orphan score is the lowest.
     assert min(scored.orphan_scores, key=scored.orphan_scores.get) == "O-4"
+
+
+def test_centering_chunk_by_chunk_gives_the_one_pass_values_bit_for_bit() -> None:
+    """The fitted calibration was fitted on one-pass centering: chunking (for speed) must not
+    move a single bit of a centered vector, or labels near a threshold could change."""
+    rng = np.random.default_rng(5)
+    rows = rng.standard_normal((1000, 384)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    mean = rows[:40].astype(np.float64).mean(axis=0)
+    shifted = rows.astype(np.float64) - mean
+    one_pass = (shifted / np.linalg.norm(shifted, axis=1, keepdims=True)).astype(np.float32)
+    chunked = link_features.centered_rows(rows, mean, chunk=96)  # a last chunk shorter
+    assert chunked.dtype == np.float32
+    assert np.array_equal(chunked, one_pass)
