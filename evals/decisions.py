@@ -9,9 +9,10 @@ threshold adapted to the decisions (`adapted`); with what the service does (`shi
 alignment/scoring/team_decisions.py); and with four kinds of vote of the decided OKRs, whose
 parameters are chosen leave-one-org-out (`VOTES`: by text similarity, by team, a per-objective
 bias from confirmations and rejections, and teammates' rejections on top of the team vote).
-Prints top1, link F1 and orphan precision/recall (an OKR with no aligned link) on the undecided
-OKRs, pooled per dataset folder over organizations and seeds, and the parameters each vote would
-get on every organization.
+Also `capped`: the shipped votes, never lifting an objective far above the OKR's own best
+score (measured, not adopted). Prints top1, link F1 and orphan precision/recall (an OKR with
+no aligned link) on the undecided OKRs, pooled per dataset folder over organizations and
+seeds, and the parameters each vote would get on every organization.
 
 A variant is chosen by its worst folder: the largest gain in top1 + link F1 over the fitted
 calibration on the folder where it gains least. On every organization that picks the team
@@ -76,6 +77,17 @@ VOTES = {
     # on top of the shipped rule: a teammate's rejected link lowers the logit by w
     "rejected": [(w, 0.0) for w in (0.0, 0.1, 0.25, 0.5)],
 }
+
+
+# How far (on the logit scale) a vote may lift an objective above the OKR's own best score.
+CAPS = (0.0, 0.1, 0.25)
+
+
+def capped(before: np.ndarray, after: np.ndarray, cap: float) -> np.ndarray:
+    """`after` (voted scores), each no higher than its row's best score before the votes
+    lifted by `cap` on the logit scale; scores the votes lowered stay lowered."""
+    ceiling = expit(logit(np.clip(before.max(axis=1, keepdims=True), 1e-9, 1 - 1e-9)) + cap)
+    return np.where(after > before, np.minimum(after, np.maximum(ceiling, before)), after)
 
 
 def objective_bias(
@@ -174,6 +186,11 @@ def run(orgs, embed, share: float, seeds: int) -> dict[tuple[str, str], np.ndarr
             votes = team_decisions.decided_votes([*decided_okrs, *rest_okrs], verdicts)
             p = team_decisions.apply_votes(probs[rest], org.objectives, rest_okrs, votes)
             add(org.name, "shipped", _counts(p, gold[rest], calibration.DEFAULT))
+            # The shipped votes, never lifting an objective above the OKR's own best score:
+            # they can add a second aligned link, not change which objective ranks first.
+            for cap in CAPS:
+                q = capped(probs[rest], p, cap)
+                add(org.name, f"capped {cap:g}/0", _counts(q, gold[rest], calibration.DEFAULT))
             # The study behind TEAM_REJECTED_LOGIT: confirmations' votes, then rejections' at w.
             ahead = team_decisions.nudged(probs[rest], org.objectives, rest_okrs, votes.confirmed)
             for w, _ in VOTES["rejected"]:
@@ -236,6 +253,15 @@ def main() -> None:
             pick = choose(results, orgs, org, [f"{name} {w:g}/{f:g}" for w, f in grid])
             key = (org.source, f"{name} votes (leave-one-org-out)")
             rows[key] = rows.get(key, 0) + results[(org.name, pick)]
+    for org in orgs:
+        pick = choose(results, orgs, org, [f"capped {c:g}/0" for c in CAPS])
+        key = (org.source, "capped votes (leave-one-org-out)")
+        rows[key] = rows.get(key, 0) + results[(org.name, pick)]
+        for c in CAPS:
+            key = (org.source, f"capped {c:g}")
+            rows[key] = rows.get(key, 0) + results[(org.name, f"capped {c:g}/0")]
+    print("capped chosen on every organization:",
+          choose(results, orgs, None, ["shipped", *(f"capped {c:g}/0" for c in CAPS)]))  # fmt: skip
     for name, grid in VOTES.items():
         pick = choose(results, orgs, None, [f"{name} {w:g}/{f:g}" for w, f in grid])
         print(f"{name} votes chosen on every organization: {pick}")
