@@ -99,6 +99,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/orgs/{org_id}/reports/{report_id}/diff"): _rule(ANALYSTS),
     ("GET", "/"): _rule(PLATFORM, ORG_READERS),
     ("GET", "/orgs/{org_id}/report.html"): _rule(ANALYSTS),
+    # The page's "Cancel" of the build it shows; who may is the job's rule.
+    ("POST", "/orgs/{org_id}/report/jobs/{job_id}/cancel"): _rule(ANALYSTS),
     ("POST", "/orgs/{org_id}/drafts/suggestions"): _rule(DECIDERS, team_check="draft-request"),
     ("POST", "/orgs/{org_id}/drafts/summaries"): _rule(DECIDERS, team_check="draft-request"),
     ("GET", "/orgs/{org_id}/drafts"): _rule(DECIDERS),  # a team lead sees its own teams'

@@ -27,6 +27,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
+from alignment import abandonable
 from alignment.chat import ChatReply, Message, Usage
 from alignment.errors import Unavailable
 from alignment.llm_budget import estimate_tokens
@@ -45,6 +46,7 @@ _UNSUPPORTED = ("minLength", "maxLength", "default")
 _LC_MESSAGE = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
 REFUSAL_KEPT = 500  # characters of a refusal kept in the reason
 PROVIDER_SAID_KEPT = 300  # characters of a provider's error message kept in the details
+ABANDON_CHECK_S = 0.1  # how soon a request notices its caller gave up (abandonable.py)
 
 
 def provider_schema(schema: type[BaseModel]) -> dict[str, Any]:
@@ -68,13 +70,18 @@ class DeadlineTransport(httpx.BaseTransport):
     waits at most `seconds`; an overrun raises `ReadTimeout`, which the openai client treats
     like any timeout (retried, then `APITimeoutError`). The abandoned worker stops at the next
     chunk it receives and closes its connection. Fits non-streaming calls: the body is read
-    whole before the response is handed on.
+    whole before the response is handed on. A caller that gave up on the call (a cancelled
+    job, `alignment.abandonable`) ends the wait within `ABANDON_CHECK_S`, and the openai
+    client's retries then fail at once instead of asking again.
     """
 
     def __init__(self, inner: httpx.BaseTransport, seconds: float) -> None:
         self._inner, self.seconds = inner, seconds
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
+        given_up = abandonable.abandoned()
+        if given_up is not None and given_up.is_set():  # a retry of a call nobody waits for
+            raise httpx.ReadTimeout("the caller gave up on this call", request=request)
         outcome: queue.SimpleQueue[tuple[httpx.Response | None, Exception | None]] = (
             queue.SimpleQueue()
         )
@@ -83,13 +90,24 @@ class DeadlineTransport(httpx.BaseTransport):
             target=self._fetch, args=(request, late, outcome), daemon=True, name="llm-request"
         )
         worker.start()
-        try:
-            response, error = outcome.get(timeout=self.seconds)
-        except queue.Empty:
-            late.set()
-            raise httpx.ReadTimeout(
-                f"no complete reply within {self.seconds:g} s", request=request
-            ) from None
+        deadline = time.monotonic() + self.seconds
+        while True:
+            left = deadline - time.monotonic()
+            # In slices when the caller may give up on the call (a job cancelled meanwhile).
+            wait = left if given_up is None else min(left, ABANDON_CHECK_S)
+            try:
+                response, error = outcome.get(timeout=max(wait, 0.0))
+                break
+            except queue.Empty:
+                pass
+            if given_up is not None and given_up.is_set():
+                late.set()
+                raise httpx.ReadTimeout("the caller gave up on this reply", request=request)
+            if time.monotonic() >= deadline:
+                late.set()
+                raise httpx.ReadTimeout(
+                    f"no complete reply within {self.seconds:g} s", request=request
+                )
         if error is not None:
             raise error
         assert response is not None

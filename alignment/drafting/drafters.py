@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Protocol
 
+from alignment import abandonable
 from alignment.chat import ChatModel, Message, Usage, get_chat_model
 from alignment.drafting.context import SuggestContext, SummaryContext
 from alignment.drafting.schemas import OUTPUT_SCHEMAS
@@ -88,11 +89,14 @@ class LlmDrafter:
         defaults = prompt.model_defaults
         # An operator's GOLDENTHREAD_LLM_TEMPERATURE beats the prompt's default.
         temperature = self.settings.temperature
-        reply = self.chat.complete(
-            messages,
-            schema=OUTPUT_SCHEMAS[kind][0],
-            temperature=defaults.get("temperature") if temperature is None else temperature,
-            max_tokens=defaults.get("max_tokens"),
+        # Abandonable: a drafting job asked to cancel stops waiting for the reply.
+        reply = abandonable.call(
+            lambda: self.chat.complete(
+                messages,
+                schema=OUTPUT_SCHEMAS[kind][0],
+                temperature=defaults.get("temperature") if temperature is None else temperature,
+                max_tokens=defaults.get("max_tokens"),
+            )
         )
         budget.charge(reply.usage.total_tokens)
         return Attempt(

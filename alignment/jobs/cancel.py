@@ -1,16 +1,18 @@
 """Cancelling a job: a waiting one at once, a running one when it next looks.
 
-Every edge (`POST /jobs/{id}/cancel`, the team page's button, `goldenthread jobs cancel`)
-comes here. A `queued` or `retrying` job ends `cancelled` in the caller's transaction, and its
-queue entry goes in the same one, so no worker ever runs it (a worker that has just taken the
-entry finds the row cancelled and does nothing, execute.py). A `running` job cannot be
+Every edge (`POST /jobs/{id}/cancel`, the team and report pages' buttons, `goldenthread jobs
+cancel`) comes here. A `queued` or `retrying` job ends `cancelled` in the caller's transaction,
+and its queue entry goes in the same one, so no worker ever runs it (a worker that has just
+taken the entry finds the row cancelled and does nothing, execute.py). A `running` job cannot be
 stopped from outside without losing track of its transaction, so the request is recorded
 (`cancel_requested_*`) and the job looks for it at each progress point and once more, holding
 its row, before its work commits (execute.py): seeing it, it raises `Cancelled`, its work rolls
 back as a crash's would, and it ends `cancelled`. Our own column rather than procrastinate's
 `abort_requested`: that flag turns the retry of a job whose worker died into a failure on the
 queue's side, leaving our row `running` for ever, while ours is read by the next attempt.
-A job whose work reaches outside (a webhook's POST) is let finish.
+A drafting job also looks every half second while its model call is in flight, and gives the
+call up (alignment/abandonable.py). A job whose work reaches outside (a webhook's POST) is let
+finish.
 """
 
 from __future__ import annotations
@@ -82,6 +84,18 @@ def cancel(session: Session, job_id: int, *, principal: Principal) -> Outcome:
         session.execute(_UNQUEUE, {"entry": job.queue_job_id})
     end_cancelled(session, job)
     return Outcome(job, "cancelled", changed=True)
+
+
+def may_cancel(principal: Principal, job: Job) -> bool:
+    """Whether a page offers "Cancel" for `job`: still waiting or running, not asked already,
+    and this person may cancel it (`check_may_cancel`, the rule the cancel itself applies)."""
+    if job.status in ENDED or job.cancel_requested_at is not None:
+        return False
+    try:
+        check_may_cancel(principal, job)
+    except Forbidden:
+        return False
+    return True
 
 
 def check_may_cancel(principal: Principal, job: Job) -> None:

@@ -159,8 +159,10 @@ def _drafting(kind: str) -> Handler:
     """The handler of a drafting job: the request it stores, validated again, then drafted."""
 
     def handler(session: Session, job: Job, services: Services, progress: JobProgress) -> dict:
+        from alignment import abandonable
         from alignment.drafting import draft
         from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
+        from alignment.jobs.cancel import stop_if_cancel_requested
 
         by_kind: dict[str, tuple[type[BaseModel], Callable[..., Any]]] = {
             "suggestions": (SuggestionRequest, draft.draft_suggestions),
@@ -168,9 +170,12 @@ def _drafting(kind: str) -> Handler:
         }
         request_model, make = by_kind[kind]
         request = request_model.model_validate(job.params)
-        made = make(
-            session, job.org_id, request, drafter=services.drafter, embedder=services.embedder
-        )
+        # Counting no steps, the job would look only once the model has answered: it looks
+        # while it waits instead, and a cancel abandons the call (abandonable.py).
+        with abandonable.looking(lambda: stop_if_cancel_requested(session, job.id)):
+            made = make(
+                session, job.org_id, request, drafter=services.drafter, embedder=services.embedder
+            )
         return _drafted(session, job, made)
 
     return handler

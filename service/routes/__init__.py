@@ -4,7 +4,8 @@ Each module below with a `router` serves one area (`reports` the report's API, `
 its page and the organizations list, `pages` the map and detail pages, `review_page` the review
 queue's page, `review_queue` its API, `team_page` a team lead's page). The modules without one
 serve the pages: `forms` (reading a posted form), `nav`, `review_notices` (what a decision page
-says), `team_page_edits` (the team page's forms), `gate_words` and `job_words` (wording).
+says), `team_page_edits` (the team page's forms), `report_job` (the report page's notice of
+its build job, with its Cancel), `gate_words` and `job_words` (wording).
 """
 
 from fastapi import Depends, FastAPI

@@ -1,27 +1,32 @@
 """The report's two pages of the web UI: `/` (organizations, with links to their latest report)
 and `/orgs/{id}/report.html` (the latest stored report; a changed organization gets a report job
-and a "recomputing" notice, not a wait). The JSON and file reads are in `reports`.
+and a "recomputing" notice, not a wait, with "Cancel this build" for whoever may cancel it:
+report_job.py). The JSON and file reads are in `reports`.
 """
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlalchemy.orm import Session
 
 from alignment import organizations, report
 from alignment.access import audit
 from alignment.access.principal import Principal, Role
+from alignment.errors import Conflict, NotFound
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
+from alignment.jobs.cancel import cancel
 from alignment.models import Job, Organization
 from alignment.report import finding_rows, store
 from alignment.report.facts import changed_since, decided_since
 from service import templating
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
-from service.deps import SessionDep
+from service.deps import SessionDep, write_nothing
 from service.permissions import may_open
+from service.routes import report_job
 from service.routes.nav import org_nav, team_links
 from service.routes.reports import ViewDep, html_response, refuse_unknown_teams
 
@@ -75,30 +80,51 @@ def _org_row(
     responses={202: {"description": "No report yet: one is being built; the page reloads."}},
 )
 def report_page(
-    org_id: str, request: Request, session: SessionDep, principal: CurrentPrincipal, view: ViewDep
+    org_id: str,
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    view: ViewDep,
+    job: int | None = None,
 ) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
     not the organization's picture), its findings filtered and paginated by the query (kept
     across pages). The page never builds: when there is no run yet, a
     record changed since the shown run, or the report settings changed, a report job is
     queued (joining one already waiting) and the page says it is being recomputed; with no
-    run at all it answers 202 with a page that reloads itself."""
+    run at all it answers 202 with a page that reloads itself. `?job=` follows one report job
+    (where its Cancel sends the page): while it waits or runs the page shows it; once it was
+    cancelled the page says so and queues no other in that visit (the person just stopped
+    one); once it ended otherwise the page says there was nothing left to cancel."""
     org = organizations.require_org(session, org_id)
     refuse_unknown_teams(session, org_id, view)
+    followed = report_job.followed_job(session, principal, org_id, job) if job else None
     run = report.latest_run(session, org_id)
-    job = None
-    if run is None or _outdated(session, run):
-        job = _whole_org_report_job(session, org_id, principal, request)
+    changed = run is None or _outdated(session, run)
+    building = None
+    if followed is not None and followed.status in report_job.PENDING:
+        building = followed
+    elif changed and (followed is None or followed.status != "cancelled"):
+        building = _whole_org_report_job(session, org_id, principal, request)
+    ticket = request.cookies.get(SESSION_COOKIE)
+    token = form_token(ticket) if ticket else None
+    notices = [
+        report_job.shown_job(j, principal, token)
+        for j in dict.fromkeys(j for j in (followed, building) if j is not None)
+    ]
     if run is None:
+        # 202 while the first report is being built; a cancelled build leaves nothing to wait for.
+        waiting = None
+        if building is not None:
+            seconds = str(templating.RELOAD_SECONDS)
+            waiting = {"Location": f"/jobs/{building.id}", "Retry-After": seconds}
         return templating.page(
             "recomputing.html.j2",
-            status_code=202,
-            headers={
-                "Location": f"/jobs/{job.id}" if job else "",
-                "Retry-After": str(templating.RELOAD_SECONDS),
-            },
+            status_code=202 if building else 200,
+            headers=waiting,
             org={"id": org.id, "name": org.name},
-            job=job,
+            notices=notices,
+            waiting=building is not None,
             nav=org_nav(session, principal, org_id, "report"),
         )
     rows = finding_rows.read_page(session, org_id, run.id, view)
@@ -115,9 +141,31 @@ def report_page(
     shown = html_response(html)
     # As every page (templating.page): a signed-in person's data, kept in no cache.
     shown.headers["Cache-Control"] = "no-store"
-    if job is not None:
-        shown = _with_notice(shown, job.id)
+    if notices:
+        said = "".join(report_job.notice(org_id, n, changed=changed) for n in notices)
+        shown = _with_notice(shown, said, waiting=building is not None)
     return shown
+
+
+@router.post("/orgs/{org_id}/report/jobs/{job_id}/cancel", include_in_schema=False)
+def cancel_build(
+    org_id: str, job_id: int, session: SessionDep, principal: CurrentPrincipal
+) -> RedirectResponse:
+    """The page's "Cancel this build": cancel the report job it shows, for the signed-in
+    person, and show the page following that job (who cancelled it, or that it stops at its
+    next step). A form from a page left open after the job ended changes nothing, nor is
+    audited: the page says the job had already ended."""
+    if report_job.followed_job(session, principal, org_id, job_id) is None:
+        raise NotFound(f"job {job_id} is not a report job of organization {org_id!r}")
+    try:
+        done = cancel(session, job_id, principal=principal)
+    except Conflict:  # it ended meanwhile
+        write_nothing(session)
+    else:
+        if not done.changed:
+            write_nothing(session)
+    page = f"/orgs/{quote(org_id, safe='')}/report.html?job={job_id}"
+    return RedirectResponse(page, status_code=303)
 
 
 def _report_links(principal: Principal) -> dict[str, bool]:
@@ -161,22 +209,18 @@ def _audit_queued(session: Session, principal: Principal, request: Request, job:
     )
 
 
-def _with_notice(page: Response, job_id: int) -> Response:
-    """The stored run, marked as being recomputed (a banner right after <body>). The page's
-    script asks the page again every few seconds until it comes back without the banner, then
-    reloads, unless the reader touched a filter (a reload would wipe the search being typed):
-    then it offers the new report as a link. Without JavaScript a meta refresh reloads it."""
-    seconds = templating.RELOAD_SECONDS
-    banner = (
-        f'<div role="status" class="recomputing" data-wait-seconds="{seconds}" '
-        'style="background:#fff4ce;padding:.5em 1em;border-bottom:1px solid #d8b600">'
-        f"Recomputing: something changed since this report was built. Job #{job_id} is "
-        f"building a new one; <span data-wait>this page reloads itself every {seconds} "
-        "seconds until it is in.</span></div>"
-    )
-    refresh = f'<noscript><meta http-equiv="refresh" content="{seconds}"></noscript>'
-    html = page.body.decode("utf-8").replace("</head>", refresh + "</head>", 1)
-    html = html.replace("<body>", "<body>" + banner, 1)
+def _with_notice(page: Response, said: str, *, waiting: bool) -> Response:
+    """The stored run with the notices about its build job (report_job.py) right after
+    <body>. While the job waits or runs, the page's script asks the page again every few
+    seconds until it comes back without a waiting notice, then reloads, unless the reader
+    touched a filter (a reload would wipe the search being typed): then it offers the new
+    report as a link. Without JavaScript a meta refresh reloads it."""
+    html = page.body.decode("utf-8")
+    if waiting:
+        seconds = templating.RELOAD_SECONDS
+        refresh = f'<noscript><meta http-equiv="refresh" content="{seconds}"></noscript>'
+        html = html.replace("</head>", refresh + "</head>", 1)
+    html = html.replace("<body>", "<body>" + said, 1)
     headers = {k: v for k, v in page.headers.items() if k.lower() != "content-length"}
     return HTMLResponse(html, headers=headers)
 

@@ -21,11 +21,10 @@ from alignment.access.principal import Principal, Role
 from alignment.drafting import approve, cycles, sources, store
 from alignment.drafting.draft import check_suggestion_request, check_summary_request
 from alignment.drafting.schemas import MAX_OBJECTIVES, SuggestionRequest, SummaryRequest
-from alignment.errors import Conflict, DomainError, Forbidden, Invalid, NotFound, field_message
+from alignment.errors import Conflict, DomainError, Invalid, NotFound, field_message
 from alignment.jobs import enqueue
 from alignment.jobs import views as job_views
-from alignment.jobs.cancel import cancel, check_may_cancel
-from alignment.models import Job
+from alignment.jobs.cancel import cancel, may_cancel
 from alignment.repository import require_org
 from alignment.team_view import team_view
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
@@ -149,21 +148,9 @@ def _followed_job(
         **shown,
         "failure": failure,
         "draft_dismissed": draft is not None and draft.dismissed_at is not None,
-        "may_cancel": _may_cancel(principal, job),
+        "may_cancel": may_cancel(principal, job),
         "cancelled_at_text": decided_at_text(job.cancelled_at) if job.cancelled_at else None,
     }
-
-
-def _may_cancel(principal: Principal, job: Job) -> bool:
-    """Whether the page offers "Cancel": a job still waiting or running, not asked already,
-    that this person may cancel (the rule the cancel itself applies, jobs/cancel.py)."""
-    if job.status not in ("queued", "running", "retrying") or job.cancel_requested_at:
-        return False
-    try:
-        check_may_cancel(principal, job)
-    except Forbidden:
-        return False
-    return True
 
 
 def _render(

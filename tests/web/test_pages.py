@@ -375,12 +375,14 @@ def test_a_recomputing_report_reloads_itself_and_links_no_raw_json(
     is in and the banner is gone) and offers no raw-JSON job link as if it were a page."""
     from fastapi.responses import HTMLResponse
 
+    from service.routes.report_job import notice
     from service.routes.report_pages import _with_notice
 
     sign_in(page, role_keys["admin"])
     served = page.request.get(f"{live_url}/orgs/{scored_sample}/report.html")
     policy = {"Content-Security-Policy": served.headers["content-security-policy"]}
-    stale = _with_notice(HTMLResponse(served.text(), headers=policy), 7)
+    building = notice(scored_sample, {"id": 7, "status": "queued", "pending": True}, changed=True)
+    stale = _with_notice(HTMLResponse(served.text(), headers=policy), building, waiting=True)
     loads: list[str] = []
 
     def serve(route) -> None:

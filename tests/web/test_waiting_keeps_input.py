@@ -83,6 +83,7 @@ def _stale_report(page, role_keys, scored_sample, live_url):
 
     from fastapi.responses import HTMLResponse
 
+    from service.routes.report_job import notice
     from service.routes.report_pages import _with_notice
 
     sign_in(page, role_keys["admin"])
@@ -97,7 +98,8 @@ def _stale_report(page, role_keys, scored_sample, live_url):
     assert served.status == 200, served.status
     headers = {"Content-Security-Policy": served.headers["content-security-policy"]}
     fresh = HTMLResponse(served.text(), headers=headers)
-    stale = _with_notice(HTMLResponse(served.text(), headers=headers), 7)
+    building = notice(scored_sample, {"id": 7, "status": "queued", "pending": True}, changed=True)
+    stale = _with_notice(HTMLResponse(served.text(), headers=headers), building, waiting=True)
     return fresh, stale
 
 

@@ -160,9 +160,9 @@
 })();
 // While a new report is under way (the service puts a banner with data-wait-seconds first in
 // the body) the page asks its own address again instead of reloading over the search the reader
-// is typing: once the answer comes back without the banner the new report is in, and the page
-// reloads, or, when a filter was touched, says so with a link. Without JavaScript a <noscript>
-// meta refresh does the waiting.
+// is typing: once the answer comes back without the banner the new report is in (or its build
+// was cancelled), and the page reloads, or, when a filter was touched, says so with a link.
+// Without JavaScript a <noscript> meta refresh does the waiting.
 (function () {
   "use strict";
   var banner = document.querySelector(".recomputing[data-wait-seconds]");
@@ -170,18 +170,26 @@
   var seconds = Number(banner.dataset.waitSeconds) || 3;
   var touched = false;
   var wait = banner.querySelector("[data-wait]");
-  if (wait) { wait.textContent = "the new one shows here once it is in, and what you type meanwhile is kept."; }
+  // Asked to cancel, no new report is coming: the page says when the job has stopped instead.
+  if (wait) {
+    wait.textContent = banner.hasAttribute("data-cancelling")
+      ? "This page says so here once it has stopped, and what you type meanwhile is kept."
+      : "the new one shows here once it is in, and what you type meanwhile is kept.";
+  }
   document.addEventListener("input", function () { touched = true; });
   document.addEventListener("change", function () { touched = true; });
 
-  function arrived() {
+  // `next`: the page as it is now; the build it waited for may have been cancelled instead.
+  function arrived(next) {
     if (!touched) { window.location.reload(); return; }
+    var cancelled = next.querySelector("[data-job-cancelled]");
     var link = document.createElement("a");
     link.href = window.location.href;
     link.id = "report-ready";
     link.textContent = "Show it";
-    banner.replaceChildren(document.createTextNode("The new report is in. "), link,
-      document.createTextNode(" (reloads this page with the filters in its address)."));
+    banner.replaceChildren(
+      document.createTextNode(cancelled ? "The build was cancelled: no new report. " : "The new report is in. "),
+      link, document.createTextNode(" (reloads this page with the filters in its address)."));
   }
 
   function lost() {
@@ -209,7 +217,7 @@
       .then(function (html) {
         if (html === undefined) return;
         var next = html === null ? null : new DOMParser().parseFromString(html, "text/html");
-        if (next && !next.querySelector(".recomputing[data-wait-seconds]")) { arrived(); }
+        if (next && !next.querySelector(".recomputing[data-wait-seconds]")) { arrived(next); }
         else { setTimeout(poll, seconds * 1000); }
       })
       .catch(function () { setTimeout(poll, seconds * 1000); });

@@ -1,0 +1,63 @@
+"""The report page's build job, as the page shows it: the notice above the report (building,
+being cancelled, cancelled, or already ended), with "Cancel" for whoever may cancel it.
+
+The page follows one job by its address (`?job=`, where its Cancel form sends it back), as the
+team page follows a drafting job; without it, the page shows the job it queued or joined. Who
+may cancel is the job's own rule (alignment/jobs/cancel.py), the one `POST /jobs/{id}/cancel`
+applies, for the signed-in person. The form carries the page's CSRF token like every form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from alignment.access.principal import Principal
+from alignment.errors import NotFound
+from alignment.jobs import views as job_views
+from alignment.jobs.cancel import WAITING, may_cancel
+from alignment.models import Job
+from service import templating
+from service.routes.forms import decided_at_text
+
+PENDING = (*WAITING, "running")
+
+
+def followed_job(session: Session, principal: Principal, org_id: str, job_id: int) -> Job | None:
+    """The whole-organization report job `?job=` names, or None when it is not one this page
+    shows: another kind, a report with filters (someone's own question, not this page's
+    picture), or a job the person may not read."""
+    try:
+        job = job_views.get(session, org_id, job_id)
+    except NotFound:
+        return None
+    if job.kind != "report" or job.params or not job_views.visible_to(principal, job):
+        return None
+    return job
+
+
+def shown_job(job: Job, principal: Principal, token: str | None) -> dict[str, Any]:
+    """What the notice says of `job`; `token`: the form's CSRF token (None for a key sent as
+    a header, which has no form to post and cancels through the API)."""
+    return {
+        "id": job.id,
+        "status": job.status,
+        "pending": job.status in PENDING,
+        "progress_label": job.progress_label,
+        "cancel_requested_by": job.cancel_requested_by if job.cancel_requested_at else None,
+        "cancelled_by": job.cancelled_by,
+        "ended_at_text": decided_at_text(job.finished_at) if job.finished_at else None,
+        "may_cancel": token is not None and may_cancel(principal, job),
+        "token": token,
+    }
+
+
+def notice(org_id: str, job: dict[str, Any], *, changed: bool) -> str:
+    """The notice as HTML (autoescaped); `changed`: the shown run no longer shows the
+    organization, which is why the job builds."""
+    return (
+        templating.templates()
+        .get_template("_report_job.html.j2")
+        .render(org_id=org_id, job=job, changed=changed)
+    )
