@@ -23,6 +23,7 @@ from alignment.repository import declared_objectives, require_org
 from alignment.scoring.feedback import decide_in_turn, record_feedback
 from alignment.scoring.people_decisions import CANDIDATES, decided_on_current_text
 from alignment.scoring.reads import ON_THE_JUDGED_TEXT, stored_verdicts
+from alignment.scoring.unsure import unsure_page
 
 
 class Candidate(NamedTuple):
@@ -80,14 +81,13 @@ def queue_page(
     """`limit` of the queue's OKRs from `offset` (all of them without a limit), as `queue`
     shows them, and how many the whole queue holds.
 
-    Which OKRs are in the queue is decided from every OKR's verdict (a few rows each, and the
-    median when a comparison was not stored); the candidates, declarations, people's decisions
-    on them, opinions and titles are read for the page's OKRs only: building them for the whole
-    queue made every page of a large organization cost as much as all of it."""
+    Which OKRs are on the page is decided, ordered and cut in SQL (scoring/unsure.py) and the
+    queue counted with a COUNT query; the candidates, declarations, people's decisions on them,
+    opinions and titles are read for the page's OKRs only. Reading every OKR's verdict rows to
+    show one page made each page of a large organization cost as much as all of it."""
     require_org(session, org_id)
-    unsure = sorted(o for o, v in stored_verdicts(session, org_id).items() if v == "needs_review")
-    end = None if limit is None else offset + limit
-    return _queue_items(session, org_id, unsure[offset:end]), len(unsure)
+    okr_ids, total = unsure_page(session, org_id, limit=limit, offset=offset)
+    return _queue_items(session, org_id, okr_ids), total
 
 
 def _queue_items(session: Session, org_id: str, okr_ids: list[str]) -> list[dict[str, Any]]:

@@ -1,6 +1,8 @@
 """The strategy map: objectives by Balanced Scorecard perspective with their lead/lag KPIs, the
 OKRs each serves (strength = the link's score), and the OKRs that serve nothing, set apart as
-confident orphans or as awaiting a person's review. Read from what scoring stored."""
+confident orphans or as awaiting a person's review. An objective no aligned OKR serves is
+uncovered, unless a weak candidate for it waits in the review queue. Read from what scoring
+stored."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy.orm import Session
 from alignment.models import PERSPECTIVES, Kpi, Okr, ScoredLink, StrategicObjective
 from alignment.repository import require_org
 from alignment.review import okr_verdicts
+from alignment.scoring.unsure import awaiting_review
 from alignment.vocabulary import perspective_name
 
 
@@ -36,6 +39,9 @@ def strategy_map(session: Session, org_id: str) -> dict[str, Any]:
             {"id": okr_id, "title": okr.title, "team": okr.team_id, "score": round(score, 2)}
         )
     candidates, verdict = okr_verdicts(session, org_id)
+    # Weak candidates a person decides in the review queue: an objective with only those is
+    # not served for sure, nor uncovered (docs/report.md, "Coverage").
+    waiting = awaiting_review(session, org_id)
 
     def okr_row(okr_id: str) -> dict[str, Any]:
         best = candidates[okr_id][0]
@@ -62,6 +68,7 @@ def strategy_map(session: Session, org_id: str) -> dict[str, Any]:
                         "title": o.title,
                         "kpis": kpis.get(o.id, []),
                         "okrs": serving.get(o.id, []),
+                        "awaiting_review": waiting.get(o.id, []),
                     }
                     for o in sorted(members, key=lambda o: (len(o.id), o.id))
                 ],
@@ -73,5 +80,8 @@ def strategy_map(session: Session, org_id: str) -> dict[str, Any]:
         "groups": groups,
         "orphans": [okr_row(o) for o in sorted(verdict) if verdict[o] == "orphan"],
         "needs_review": [okr_row(o) for o in sorted(verdict) if verdict[o] == "needs_review"],
-        "uncovered": sum(1 for o in objectives if not serving.get(o.id)),
+        "uncovered": sum(1 for o in objectives if not serving.get(o.id) and o.id not in waiting),
+        "awaiting_review_objectives": sum(
+            1 for o in objectives if not serving.get(o.id) and o.id in waiting
+        ),
     }

@@ -2,6 +2,9 @@
 
 Findings: `uncovered_objective`, `thin_coverage`, `perspective_imbalance`. Also the summary
 figures of the report (alignment health, coverage tables, the teams x objectives heat map).
+Only `aligned` links serve an objective. An objective with none is uncovered unless a weak link
+to it waits in the review queue (`in_review_queue`): then it awaits review, and the summary
+counts it instead of an alarm a person's confirmation could prove false.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from alignment.report.config import ReportConfig
 from alignment.report.facts import OrgFacts
 from alignment.report.findings import Finding, Records, natural
 from alignment.report.scope import Scope
+from alignment.verdicts import verdicts
 from alignment.vocabulary import counted, perspective_name
 
 
@@ -24,6 +28,9 @@ from alignment.vocabulary import counted, perspective_name
 class Served:
     aligned: list[tuple[str, float]] = field(default_factory=list)  # (okr id, score)
     weak: list[tuple[str, float]] = field(default_factory=list)
+    # The weak ones a person decides in the review queue (`in_review_queue`): the objective is
+    # not covered for sure, nor confidently uncovered, while they wait.
+    awaiting: list[tuple[str, float]] = field(default_factory=list)
 
     @property
     def strength(self) -> float:
@@ -32,16 +39,43 @@ class Served:
 
 def objective_coverage(facts: OrgFacts, okr_ids: Iterable[str]) -> dict[str, Served]:
     served = {objective_id: Served() for objective_id in facts.objectives}
+    queued = in_review_queue(facts)
     for okr_id in okr_ids:
         for link in facts.links.get(okr_id, ()):
             if link.label == "aligned":
                 served[link.objective_id].aligned.append((okr_id, link.score))
             elif link.label == "weak":
                 served[link.objective_id].weak.append((okr_id, link.score))
+                if (okr_id, link.objective_id) in queued:
+                    served[link.objective_id].awaiting.append((okr_id, link.score))
     for s in served.values():
         s.aligned.sort(key=lambda x: -x[1])
         s.weak.sort(key=lambda x: -x[1])
+        s.awaiting.sort(key=lambda x: -x[1])
     return served
+
+
+def in_review_queue(facts: OrgFacts) -> set[tuple[str, str]]:
+    """(OKR, objective) weak links a person decides in the review queue: the OKR is unsure as a
+    whole (`needs_review`), or the link is one its team declared and nobody decided
+    (`scoring.unsure.awaiting_review` reads the same from the database). A weak link of an OKR
+    aligned elsewhere or of a confident orphan waits for nobody."""
+    far_below = {okr: c.far_below for okr, c in facts.compared.items()}
+    verdict = verdicts(facts.links, facts.called_orphan, far_below)
+    return {
+        (okr_id, link.objective_id)
+        for okr_id, links in facts.links.items()
+        for link in links
+        if link.label == "weak"
+        and (
+            verdict.get(okr_id) == "needs_review"
+            or (
+                link.objective_id in facts.declared.get(okr_id, ())
+                and (okr_id, link.objective_id) not in facts.rejected
+                and (okr_id, link.objective_id) not in facts.confirmed_by
+            )
+        )
+    }
 
 
 def _okr_list(items: list[tuple[str, float]], limit: int = 5) -> list[dict[str, Any]]:
@@ -61,9 +95,13 @@ def find_coverage(
         evidence = {
             "aligned_okrs": _okr_list(s.aligned),
             "weak_okrs": _okr_list(s.weak),
+            "awaiting_review_okrs": _okr_list(s.awaiting),
             "strength": s.strength,
             "minimum": config.thin_coverage_min_okrs,
         }
+        waiting = f"; {counted(len(s.awaiting), 'more OKR')} awaiting review" if s.awaiting else ""
+        if n == 0 and s.awaiting:
+            continue  # no alarm while a person may yet confirm one: the summary counts it
         if n == 0 and config.enabled("uncovered_objective"):
             weak = f"; {counted(len(s.weak), 'weak candidate')}" if s.weak else ""
             weak = weak if scope.okr_ids else "; there are no OKRs in scope"
@@ -81,7 +119,7 @@ def find_coverage(
                 "medium",
                 f"only {counted(n, 'OKR')} {'serves' if n == 1 else 'serve'} "
                 f"{quote(objective.title)} "
-                f"(at least {config.thin_coverage_min_okrs} expected)",
+                f"(at least {config.thin_coverage_min_okrs} expected){waiting}",
                 [rec.objective(objective_id), *(rec.okr(o) for o, _ in s.aligned)],
                 evidence,
                 (objective_id,),
@@ -177,10 +215,15 @@ def summarize(facts: OrgFacts, okr_ids: list[str], objective_ids: list[str]) -> 
                 "perspective": facts.objectives[o].perspective,
                 "aligned_okrs": len(served[o].aligned),
                 "weak_okrs": len(served[o].weak),
+                "awaiting_review_okrs": len(served[o].awaiting),
                 "strength": served[o].strength,
             }
             for o in objective_ids
         ],
+        # No aligned OKR yet, but the review queue holds a weak candidate: not uncovered.
+        "objectives_awaiting_review": sum(
+            1 for o in objective_ids if served[o].awaiting and not served[o].aligned
+        ),
         "perspectives": [
             row
             for row in perspective_table(facts, served)

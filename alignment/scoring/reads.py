@@ -30,6 +30,7 @@ from alignment.models import (
 from alignment.repository import require_org
 from alignment.scoring.documents import Link
 from alignment.scoring.people_decisions import called_orphans
+from alignment.scoring.unsure import awaiting_review
 
 # A person's link decision joined to its stored link while the OKR's text is still the text
 # that was judged: a decision on earlier text no longer counts.
@@ -323,6 +324,8 @@ def coverage(
 ) -> list[dict[str, Any]]:
     """Per objective: how many OKRs serve it (aligned, weak), its strength (the sum of its
     aligned scores) and the `listed` strongest of them; `coverage_okrs` pages through the rest.
+    `awaiting_review` counts the weak ones the review queue holds, and `status` says whether it
+    is covered for sure, awaits review or is uncovered (`coverage_status`).
 
     Listing every serving OKR made one answer 35 MB on a 10,000-OKR organization (135,000 links
     above `weak`), and 50 clients reading it took the machine (docs/scaling.md)."""
@@ -364,6 +367,7 @@ def coverage(
         top[row.objective_id].append(
             {"okr_id": row.okr_id, "title": row.title, "score": row.score, "label": row.label}
         )
+    waiting = awaiting_review(session, org_id)
     out = []
     for obj in session.scalars(
         select(StrategicObjective)
@@ -371,6 +375,7 @@ def coverage(
         .order_by(StrategicObjective.id)
     ):
         n_aligned, n_weak, strength = totals.get(obj.id, (0, 0, 0.0))
+        n_waiting = len(waiting.get(obj.id, ()))
         out.append(
             {
                 "objective_id": obj.id,
@@ -381,9 +386,21 @@ def coverage(
                 "strength": round(float(strength), 4),
                 "okrs": top[obj.id],
                 "unlisted": n_aligned + n_weak - len(top[obj.id]),
+                # Of the weak ones, those a person decides in the review queue: only aligned
+                # links serve for sure, and weak ones nobody will review leave it uncovered.
+                "awaiting_review": n_waiting,
+                "status": coverage_status(n_aligned, n_waiting),
             }
         )
     return out
+
+
+def coverage_status(aligned: int, awaiting_review: int) -> str:
+    """`covered` (an aligned OKR serves it), `awaiting_review` (none yet, but the review queue
+    holds a weak candidate) or `uncovered` (nobody works on it, as far as anyone can tell)."""
+    if aligned:
+        return "covered"
+    return "awaiting_review" if awaiting_review else "uncovered"
 
 
 def coverage_okrs(
