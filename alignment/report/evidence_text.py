@@ -96,6 +96,9 @@ def _text(value: str) -> list[Segment]:
 # with spaces for underscores ("shared_terms" -> "shared terms").
 _LABELS = {
     "rationale": "why it matters",
+    "typical_own_similarity": "a typical check-in's similarity to its own OKR here",
+    "routine_work": "the routine work it reads most like",
+    "routine_similarity": "similarity to that routine work",
     "okrs": "OKRs",
     "max_okrs": "OKR limit",
     "max_key_results": "key-result limit",
@@ -118,6 +121,8 @@ _FORMATS = {
     "score": _two,
     "similarity": _two,
     "own_similarity": _two,
+    "typical_own_similarity": _two,
+    "routine_similarity": _two,
     "nearest_similarity": _two,
     "ratio": _two,
     "share_of_objectives": _percent,

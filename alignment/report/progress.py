@@ -83,7 +83,28 @@ def _drift_reason(
             f"{head}: it is closer to {nearest.id} {quote(nearest.title)} ({near:.2f}) "
             f"than to its own OKR ({own:.2f})"
         )
-    return f"{head} (similarity {own:.2f} to {_own_field(evidence.get('own_field'))})"
+    field = _own_field(evidence.get("own_field"))
+    typical = evidence.get("typical_own_similarity")
+    routine, routine_sim = evidence.get("routine_work"), evidence.get("routine_similarity")
+    if typical is None:  # stored before these were kept
+        return f"{head} (similarity {own:.2f} to {field})"
+    # Cite only what the numbers support: a reason that quotes a high similarity to the
+    # check-in's own key result as evidence of drift argues against its own finding.
+    if routine and routine_sim is not None and routine_sim > own:
+        return (
+            f"{head}: it reads more like routine work ({quote(routine)}, {routine_sim:.2f}) "
+            f"than like its own OKR ({own:.2f} to {field})"
+        )
+    if own < typical:
+        return (
+            f"{head}: its closest match in its OKR is {field} at {own:.2f}, under the "
+            f"{typical:.2f} a check-in here typically reaches"
+        )
+    return (
+        f"{head}, though it matches {field} as well as a typical check-in here "
+        f"({own:.2f}; typically {typical:.2f}): its wording resembles check-ins about other "
+        "work, so this one is worth a second look"
+    )
 
 
 def _own_field(field: str | None) -> str:

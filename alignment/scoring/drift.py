@@ -48,6 +48,11 @@ class DriftScore:
     shared_terms: tuple[str, ...]  # with its own OKR
     verdict: str = "on_topic"  # VERDICTS: "needs_review" between the review and flag levels
     decided_by: str | None = None  # a person's verdict replaced the engine's (drift_decisions)
+    # For a reason when neither the own nor the nearest OKR explains the score: the median
+    # own similarity of the organization's check-ins, and the routine work it reads most like.
+    typical_own_similarity: float | None = None
+    routine_work: str | None = None
+    routine_similarity: float | None = None
 
 
 def verdict(score: float, calibration: DriftCalibration) -> str:
@@ -103,6 +108,9 @@ def score_drift(
             round(d["near"], 4),
             d["terms"],
             verdict(float(p), calibration),
+            typical_own_similarity=round(d["typical"], 4),
+            routine_work=d["chore"],
+            routine_similarity=round(d["chore_similarity"], 4),
         )
         for it, p, d in zip(items, probs, details, strict=True)
     ]

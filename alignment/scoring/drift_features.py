@@ -250,8 +250,11 @@ DRIFT_FEATURES: dict[str, Callable[[_Batch, list[_Match]], np.ndarray]] = {
 assert tuple(DRIFT_FEATURES) == FEATURES
 
 
-def _evidence(b: _Batch, item: DriftItem, m: _Match) -> dict:
-    """What a drift finding shows: the closest own field, the nearest other OKR, shared words."""
+def _evidence(b: _Batch, item: DriftItem, m: _Match, typical: float, chores: np.ndarray) -> dict:
+    """What a drift finding shows: the closest own field, the nearest other OKR, shared words,
+    and what a reason can cite when neither explains the score: how close the organization's
+    check-ins typically come to their own OKR, and the routine work it reads most like."""
+    chore = int(np.argmax(chores))
     return dict(
         own_field=b.field_names[m.own_row],
         own=m.own,
@@ -262,6 +265,9 @@ def _evidence(b: _Batch, item: DriftItem, m: _Match) -> dict:
             lexical.stem_set_with_surface(_okr_words(item.okr)),
             b.idf,
         ),
+        typical=typical,
+        chore=HOUSEKEEPING[chore],
+        chore_similarity=float(chores[chore]),
     )
 
 
@@ -277,5 +283,10 @@ def drift_features(
     b = _prepare(items, embed, okrs, kr_bonus, direction)
     ms = _matches(b)
     x = np.stack([DRIFT_FEATURES[name](b, ms) for name in FEATURES], axis=-1)
-    details = [_evidence(b, it, m) for it, m in zip(items, ms, strict=True)]
+    typical = float(np.median([m.own for m in ms]))
+    chores = b.item_vectors @ b.housekeeping_vectors.T
+    details = [
+        _evidence(b, it, m, typical, chores[n])
+        for n, (it, m) in enumerate(zip(items, ms, strict=True))
+    ]
     return x.reshape(len(items), len(FEATURES)), details

@@ -167,14 +167,22 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
         )
         assert ("closer to" in f["reason"]) == closer, f["reason"]
         if not closer:
-            assert f"(similarity {e['own_similarity']:.2f} to " in f["reason"]
+            # The reason cites what the numbers show, never a high own similarity as if it
+            # were the evidence of drift.
+            own, typical = e["own_similarity"], e["typical_own_similarity"]
+            if e["routine_similarity"] > own:
+                assert f'more like routine work ("{e["routine_work"]}"' in f["reason"]
+            elif own < typical:
+                assert f"at {own:.2f}, under the {typical:.2f} a check-in" in f["reason"]
+            else:
+                assert "worth a second look" in f["reason"], f["reason"]
         nearest = next(
             x for x in EvidenceText({}).lines(f["kind"], e) if x.label.startswith("near")
         )
         assert ("text", f" · cycle {e['nearest_okr_cycle']}") in nearest.value
 
     # The same stored verdict read three ways: C-21 is a planted drift on O-2, a Q3 OKR.
-    def reason_with(nearest: str, near: float) -> str:
+    def reason_with(nearest: str, near: float, **more) -> str:
         row = session.scalar(
             select(CheckInDrift).where(
                 CheckInDrift.org_id == org, CheckInDrift.check_in_id == "C-21"
@@ -182,6 +190,11 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
         )
         evidence = {**row.evidence, "own_field": "title", "own_similarity": 0.64,
                     "nearest_okr_id": nearest, "nearest_similarity": near}  # fmt: skip
+        for key, value in more.items():
+            if value is None:
+                evidence.pop(key, None)
+            else:
+                evidence[key] = value
         session.execute(
             update(CheckInDrift)
             .where(CheckInDrift.org_id == org, CheckInDrift.check_in_id == "C-21")
@@ -194,10 +207,29 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
     okr = session.scalar(select(CheckIn.okr_id).where(CheckIn.org_id == org, CheckIn.id == "C-21"))
     assert okr == "O-2"
     same_cycle, other_cycle = "O-3", "O-48"  # Q3, Q4
-    assert reason_with(same_cycle, 0.50) == (
+    # Stored before the typical similarity was kept: the reason it had.
+    assert reason_with(same_cycle, 0.50, typical_own_similarity=None) == (
         f"check-in C-21 on {okr} reads as other work than its OKR "
         "(similarity 0.64 to the OKR's title)"
     )
+    chore = "A team social event, party, lunch, celebration or sports game."
+    assert reason_with(
+        same_cycle, 0.50, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.7
+    ) == (
+        f"check-in C-21 on {okr} reads as other work than its OKR: it reads more like routine "
+        f'work ("{chore}", 0.70) than like its own OKR (0.64 to the OKR\'s title)'
+    )
+    assert reason_with(
+        same_cycle, 0.50, typical_own_similarity=0.8, routine_work=chore, routine_similarity=0.2
+    ) == (
+        f"check-in C-21 on {okr} reads as other work than its OKR: its closest match in its "
+        "OKR is the OKR's title at 0.64, under the 0.80 a check-in here typically reaches"
+    )
+    high = reason_with(
+        same_cycle, 0.50, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.2
+    )
+    assert "as well as a typical check-in here (0.64; typically 0.50)" in high
+    assert "worth a second look" in high
     assert f"closer to {same_cycle} " in reason_with(same_cycle, 0.71)
     assert "closer to" not in reason_with(other_cycle, 0.71)
 
