@@ -418,16 +418,19 @@ def orphan_decision(session: Session, org_id: str, okr_id: str) -> dict[str, Any
 
 
 def unsupported_declared(session: Session, org_id: str) -> list[dict[str, Any]]:
-    """Declared links the text does not support that nobody has decided yet."""
+    """Declared links the text does not support that nobody has decided yet, on the OKR's
+    text as it is now: a decision on an earlier text no longer counts (as in scoring, the
+    report and `scoring.unsure.awaiting_review`), so the link is asked about again rather
+    than counted as awaiting a review the queue never shows."""
     from alignment.scoring.reads import link_audit
 
     if not candidates_by_okr(session, org_id):
         return []  # not scored: nothing to say about declarations yet
     decided = set(
         session.execute(
-            select(LinkFeedback.okr_id, LinkFeedback.objective_id).where(
-                LinkFeedback.org_id == org_id
-            )
+            select(LinkFeedback.okr_id, LinkFeedback.objective_id)
+            .join(ScoredLink, ON_THE_JUDGED_TEXT)
+            .where(LinkFeedback.org_id == org_id)
         ).all()
     )
     titles = dict(session.execute(select(Okr.id, Okr.title).where(Okr.org_id == org_id)).all())

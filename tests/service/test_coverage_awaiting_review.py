@@ -101,3 +101,61 @@ def test_an_objective_whose_candidate_awaits_review_is_no_uncovered_alarm(
     row = _coverage(client, org)[UNCOVERED]
     assert row["aligned"] == 0 and row["awaiting_review"] == 1
     assert row["status"] == "awaiting_review"
+
+
+def test_a_declared_link_decided_on_an_earlier_text_is_in_the_queue_it_is_counted_for(
+    session: Session, scored_sample: str
+) -> None:
+    """Every view asks again about a declared weak link whose decision was on the OKR's earlier
+    text (a decision on changed text no longer counts): the review queue lists it, and so the
+    objective it points to may wait for it. Before, the queue dropped any decided pair while
+    coverage counted it as awaiting review: a wait for a review that never comes."""
+    from alignment import review
+    from alignment.models import DeclaredLink, LinkFeedback
+    from alignment.scoring.unsure import awaiting_review
+
+    org = scored_sample
+    verdict = stored_verdicts(session, org)
+    okr = min(
+        o
+        for o in session.scalars(
+            select(ScoredLink.okr_id).where(
+                ScoredLink.org_id == org,
+                ScoredLink.objective_id == UNCOVERED,
+                ScoredLink.label == "weak",
+            )
+        )
+        if verdict.get(o) == "aligned"
+    )
+    session.add(DeclaredLink(org_id=org, okr_id=okr, objective_id=UNCOVERED, position=9))
+    earlier_text = "0" * 64
+    session.add(
+        LinkFeedback(
+            org_id=org,
+            okr_id=okr,
+            objective_id=UNCOVERED,
+            verdict="rejected",
+            okr_hash=earlier_text,
+            decided_by="someone",
+        )
+    )
+    session.flush()
+
+    def queued() -> bool:
+        return any(
+            f["okr_id"] == okr and f["objective_id"] == UNCOVERED
+            for f in review.unsupported_declared(session, org)
+        )
+
+    assert queued()
+    assert okr in awaiting_review(session, org).get(UNCOVERED, [])
+    # The same decision on the text as it is now settles it everywhere.
+    current = session.scalar(
+        select(ScoredLink.okr_hash).where(ScoredLink.org_id == org, ScoredLink.okr_id == okr)
+    )
+    session.execute(
+        update(LinkFeedback)
+        .where(LinkFeedback.org_id == org, LinkFeedback.okr_id == okr)
+        .values(okr_hash=current)
+    )
+    assert not queued()
