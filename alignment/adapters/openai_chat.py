@@ -262,7 +262,11 @@ class OpenAIChatModel:
         )
 
     def _down(self, what: str, exc: Exception, *, retried: bool = True) -> Unavailable:
-        LLM_CALLS.labels(type(exc).__name__).inc()
+        given_up = abandonable.abandoned()
+        # A call its job gave up on (cancelled) is no provider failure: counted apart, or every
+        # cancel during drafting would read as a provider outage on the dashboards.
+        abandoned = given_up is not None and given_up.is_set()
+        LLM_CALLS.labels("abandoned" if abandoned else type(exc).__name__).inc()
         retries = self.settings.max_retries
         after = f" (after {retries} retr{'y' if retries == 1 else 'ies'})" if retried else ""
         details = {"provider": redacted(self.settings.base_url)}

@@ -22,6 +22,7 @@ from alignment.jobs.cancel import Cancelled, cancel
 from alignment.jobs.enqueue import enqueue
 from alignment.jobs.execute import Services, execute, production_scope
 from alignment.models import Job
+from alignment.telemetry import LLM_CALLS
 from tests.alignment.drafting_support import FakeOpenAI, llm_drafter, valid_suggestion
 
 DELAY_S = 12.0  # the model's answer comes this late
@@ -85,6 +86,7 @@ def test_a_cancel_during_the_model_call_ends_the_job_at_once_and_stores_no_draft
     max_retries: int,
 ) -> None:
     before = _drafts(engine, scored_sample)
+    counted = {o: _calls(o) for o in ("abandoned", "APITimeoutError")}
     known = {t.ident for t in threading.enumerate() if t.ident is not None}
     drafter = llm_drafter(slow_model, timeout_s=TIMEOUT_S, max_retries=max_retries)
     services = Services(embedder, drafter)
@@ -129,3 +131,10 @@ def test_a_cancel_during_the_model_call_ends_the_job_at_once_and_stores_no_draft
     _wait_for(lambda: not _call_threads(known), TIMEOUT_S, "the abandoned request to end")
     assert len(slow_model.requests) == 1  # given up, never asked again
     assert _drafts(engine, scored_sample) == before
+    # Counted as abandoned, not as the provider timing out.
+    assert _calls("abandoned") == counted["abandoned"] + 1
+    assert _calls("APITimeoutError") == counted["APITimeoutError"]
+
+
+def _calls(outcome: str) -> float:
+    return LLM_CALLS.labels(outcome)._value.get()
