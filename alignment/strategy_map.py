@@ -77,6 +77,9 @@ def strategy_map(session: Session, org_id: str) -> dict[str, Any]:
     return {
         "organization": {"id": org.id, "name": org.name},
         "scored": bool(candidates),
+        # What there is to score: with no objective or no OKR, "not scored yet" is no news.
+        "objectives": len(objectives),
+        "okrs": len(okrs),
         "groups": groups,
         "orphans": [okr_row(o) for o in sorted(verdict) if verdict[o] == "orphan"],
         "needs_review": [okr_row(o) for o in sorted(verdict) if verdict[o] == "needs_review"],

@@ -11,6 +11,7 @@ from alignment import review
 from alignment.access.principal import Principal
 from alignment.detail_views import objective_detail, okr_detail
 from alignment.repository import require_org
+from alignment.scoring.drift import DEFAULT as DRIFT
 from alignment.scoring.reads import stored_verdicts
 from alignment.strategy_map import strategy_map
 from service.auth import CurrentPrincipal
@@ -51,6 +52,8 @@ def okr_page(
     return page(
         "okr.html.j2",
         d=okr_detail(session, org_id, okr_id, with_findings=_sees_reports(principal)),
+        # The levels the stored verdicts were given by, so the page can say what a score means.
+        drift_levels={"review": DRIFT.review, "flag": DRIFT.threshold},
         org={"id": org.id, "name": org.name},
         nav=org_nav(session, principal, org_id, ""),
     )

@@ -51,6 +51,9 @@ router = APIRouter(include_in_schema=False)
 # What a check-in's form on the queue says the page showed: nobody's verdict yet. A verdict
 # standing when such a form arrives was given after the page was shown.
 UNDECIDED = "undecided"
+# A Confirm with no objective chosen (the control starts on none, so that the engine's guess is
+# never recorded under a person's name by a click): refused beside the control, nothing recorded.
+CHOOSE = "Choose the objective this OKR serves, then press Confirm: nothing was recorded."
 
 
 @router.get("/orgs/{org_id}/review", response_class=HTMLResponse)
@@ -109,6 +112,7 @@ def _render_review(
         entered=entered,
         undecided=UNDECIDED,
         reason_needed=REJECT_REASON_NEEDED,
+        choose_objective=CHOOSE,
         may_okr=may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
         nav=org_nav(session, principal, org_id, "review"),
     )
@@ -235,14 +239,22 @@ def reject_draft_form(
     return _back_to_review(org_id, "draft", draft_id)
 
 
-@router.post("/orgs/{org_id}/review/{okr_id}/confirm")
+@router.post("/orgs/{org_id}/review/{okr_id}/confirm", response_model=None)
 def confirm_form(
-    org_id: str, okr_id: str, form: FormFields, session: SessionDep, principal: CurrentPrincipal
-) -> RedirectResponse:
+    org_id: str,
+    okr_id: str,
+    request: Request,
+    form: FormFields,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> RedirectResponse | HTMLResponse:
     # The queue lists OKRs nobody decided: a decision standing came after the page was shown
     # (Back, a second tab), and confirming over it would only change its name and time.
     if review_notices.okr_decision(session, org_id, okr_id) is not None:
         return _already_decided(session, org_id, "okr", okr_id)
+    if not (form.get("objective_id") or "").strip():  # the control starts on no objective
+        entered = {"form": f"okr:{okr_id}", "fields": form, "errors": {"objective_id": CHOOSE}}
+        return _render_review(request, session, principal, org_id, entered=entered, status_code=422)
     objective_id = id_field(form, "objective_id")
     review.confirm(session, org_id, okr_id, objective_id, decided_by=principal.name)
     return _back_to_review(org_id, "okr", okr_id)

@@ -10,7 +10,9 @@ goes on to it. Only a path on this site is followed, anything else goes to `/`: 
 page is open to anyone, and a link to it must not send a person signing in somewhere else.
 A page's form sent signed out (signed out in another tab) comes here with `?unsaved=1` and the
 form's page as `next`: the page says the form was not saved (its own words: the link carries a
-flag, never a message).
+flag, never a message). Signing out comes here too, and the page says "You are signed out." (a
+minute-long flag cookie for this page only, set with the session's deletion: the address stays
+`/sign-in`, and no link can make the page say it to someone still signed in).
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ MAX_FORM_BYTES = 4096
 
 
 CSRF_COOKIE = "gt_csrf"
+# Set by signing out, read once by the sign-in page that follows (GET /sign-in).
+SIGNED_OUT_COOKIE = "gt_signed_out"
+SIGNED_OUT = "You are signed out."
 # A path on this site: one leading slash (two, or a slash and a backslash, name another host to
 # a browser), then printable ASCII without a backslash (browsers read it as a slash) and no
 # space or control character (browsers drop tabs and newlines: "/\t/host" becomes "//host").
@@ -73,6 +78,7 @@ def _page(
     status: int = 200,
     next_page: str | None = None,
     notice: str | None = None,
+    signed_out: bool = False,
 ) -> HTMLResponse:
     """The form, with a fresh double-submit token: the same value in a SameSite=Strict cookie
     and in a hidden field, which a page on another site can neither read nor set; and the
@@ -86,6 +92,7 @@ def _page(
         csrf=token,
         next_page=local_path(next_page),
         notice=notice,
+        signed_out=SIGNED_OUT if signed_out else None,
     )
     response.set_cookie(
         CSRF_COOKIE,
@@ -119,7 +126,14 @@ def sign_in_page(
     unsaved: str = "",
 ) -> HTMLResponse:
     # Any value says it: a page open to anyone refuses nothing over a flag.
-    return _page(request, next_page=next_page, notice=UNSAVED if unsaved else None)
+    # Signed out just now (the flag cookie) and not signed in again since (no session cookie).
+    signed_out = SIGNED_OUT_COOKIE in request.cookies and SESSION_COOKIE not in request.cookies
+    response = _page(
+        request, next_page=next_page, notice=UNSAVED if unsaved else None, signed_out=signed_out
+    )
+    if SIGNED_OUT_COOKIE in request.cookies:  # said once: a reload is the plain sign-in page
+        response.delete_cookie(SIGNED_OUT_COOKIE, path="/sign-in")
+    return response
 
 
 @router.post("/sign-in", response_class=HTMLResponse)
@@ -177,6 +191,15 @@ def sign_out(request: Request, session: SessionDep) -> Response:
     # cookie deleted in answer to it would be gone all the same: it signs nobody out.
     if tokened or _from_this_site(request):
         response.delete_cookie(SESSION_COOKIE, path="/")
+        response.set_cookie(
+            SIGNED_OUT_COOKIE,
+            "1",
+            max_age=60,
+            httponly=True,
+            samesite="strict",
+            secure=_secure(request),
+            path="/sign-in",
+        )
     return response
 
 

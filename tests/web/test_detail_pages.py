@@ -104,7 +104,9 @@ def test_an_okr_page_shows_who_decided_in_the_review_queue_when_and_why(
         assert len(waiting) >= 2, "the sample has two OKRs awaiting review"
         confirmed, orphan = waiting[:2]
         item = page.locator(f"article[data-okr='{confirmed}']")
-        objective = item.locator("select").input_value()
+        # The control starts on no objective: the engine's best candidate, chosen.
+        objective = item.locator("select option[value^='SO-']").first.get_attribute("value")
+        item.locator("select").select_option(objective)
         item.get_by_role("button", name="Confirm").click()
         page.wait_for_url("**/review?decided=*")
         item = page.locator(f"article[data-okr='{orphan}']")

@@ -214,7 +214,9 @@ def test_the_strategy_office_decides_in_the_review_queue(
         shot(page, "review-queue")
         first = items.first
         okr = waiting[0]
-        objective = first.locator("select").input_value()
+        # The control starts on no objective: the engine's best candidate, chosen.
+        objective = first.locator("select option[value^='SO-']").first.get_attribute("value")
+        first.locator("select").select_option(objective)
         first.get_by_role("button", name="Confirm").click()
         page.wait_for_url("**/review?decided=okr*")
         said = page.get_by_role("status").inner_text()
@@ -419,7 +421,9 @@ def test_a_stale_decision_in_the_review_queue_says_who_decided(
             tab.goto(queue)
         first = page.locator("article[data-okr]").first
         okr = first.get_attribute("data-okr")
-        objective = first.locator("select").input_value()
+        # The control starts on no objective: the engine's best candidate, chosen.
+        objective = first.locator("select option[value^='SO-']").first.get_attribute("value")
+        first.locator("select").select_option(objective)
         first.get_by_role("button", name="Confirm").click()
         page.wait_for_url("**/review?decided=okr*")
         with Session(engine) as s:
@@ -427,6 +431,8 @@ def test_a_stale_decision_in_the_review_queue_says_who_decided(
             decided = s.get(LinkFeedback, key)
             decided_by, decided_at = decided.decided_by, decided.decided_at
         for button, tab in left_open.items():
+            if button == "Confirm":  # the control starts on no objective: the same one, chosen
+                tab.locator(f"article[data-okr='{okr}'] select").select_option(objective)
             tab.locator(f"article[data-okr='{okr}']").get_by_role("button", name=button).click()
             tab.wait_for_url("**again=1*")
             said = tab.get_by_role("status").inner_text()
