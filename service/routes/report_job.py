@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from alignment.access.principal import Principal
@@ -18,10 +19,14 @@ from alignment.errors import NotFound
 from alignment.jobs import views as job_views
 from alignment.jobs.cancel import WAITING, may_cancel
 from alignment.models import Job
+from alignment.report.facts import changed_since, decided_since
 from service import templating
 from service.routes.forms import decided_at_text
 
 PENDING = (*WAITING, "running")
+# Report jobs looked through for the newest whole-organization one (the rest answer someone's
+# filtered question through the API).
+RECENT = 50
 
 
 def followed_job(session: Session, principal: Principal, org_id: str, job_id: int) -> Job | None:
@@ -35,6 +40,28 @@ def followed_job(session: Session, principal: Principal, org_id: str, job_id: in
     if job.kind != "report" or job.params or not job_views.visible_to(principal, job):
         return None
     return job
+
+
+def stopped_build(session: Session, principal: Principal, org_id: str) -> Job | None:
+    """The organization's newest whole-organization report job, when a person cancelled it and
+    nothing was edited or decided since: a page opened meanwhile (another tab, a colleague's
+    page reloading itself) shows that cancel instead of queueing the build again, which would
+    undo the cancel within seconds and credit the new build to whoever's page reloaded. The
+    page's "Build it now" link (`?build=1`) or any change queues the next one."""
+    newest = session.scalars(
+        select(Job)
+        .where(Job.org_id == org_id, Job.kind == "report")
+        .order_by(Job.id.desc())
+        .limit(RECENT)
+    )
+    job = next((j for j in newest if not j.params), None)
+    if job is None or job.status != "cancelled" or job.finished_at is None:
+        return None
+    if changed_since(session, org_id, job.finished_at):
+        return None
+    if decided_since(session, org_id, job.finished_at):
+        return None
+    return job if job_views.visible_to(principal, job) else None
 
 
 def shown_job(job: Job, principal: Principal, token: str | None) -> dict[str, Any]:

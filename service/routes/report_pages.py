@@ -86,6 +86,7 @@ def report_page(
     principal: CurrentPrincipal,
     view: ViewDep,
     job: int | None = None,
+    build: bool = False,
 ) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
     not the organization's picture), its findings filtered and paginated by the query (kept
@@ -95,17 +96,25 @@ def report_page(
     run at all it answers 202 with a page that reloads itself. `?job=` follows one report job
     (where its Cancel sends the page): while it waits or runs the page shows it; once it was
     cancelled the page says so and queues no other in that visit (the person just stopped
-    one); once it ended otherwise the page says there was nothing left to cancel."""
+    one); once it ended otherwise the page says there was nothing left to cancel. A cancel
+    stands for every visitor until something is edited or decided, or someone follows the
+    notice's "Build it now" (`?build=1`, which queues and sends the page to that job).
+    Otherwise the next reload of any open copy of the page would queue the build again."""
     org = organizations.require_org(session, org_id)
     refuse_unknown_teams(session, org_id, view)
     followed = report_job.followed_job(session, principal, org_id, job) if job else None
     run = report.latest_run(session, org_id)
     changed = run is None or _outdated(session, run)
+    if changed and followed is None and not build:
+        followed = report_job.stopped_build(session, principal, org_id)
     building = None
     if followed is not None and followed.status in report_job.PENDING:
         building = followed
     elif changed and (followed is None or followed.status != "cancelled"):
         building = _whole_org_report_job(session, org_id, principal, request)
+        if build:  # asked for: follow it, so that a reload does not ask again
+            page = f"/orgs/{quote(org_id, safe='')}/report.html?job={building.id}"
+            return RedirectResponse(page, status_code=303)
     ticket = request.cookies.get(SESSION_COOKIE)
     token = form_token(ticket) if ticket else None
     notices = [

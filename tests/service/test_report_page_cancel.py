@@ -103,9 +103,37 @@ def test_whoever_queued_the_first_build_cancels_it_and_the_page_says_so(people, 
     # The same form again (a tab left open) changes nothing, nor is audited.
     assert omar.post(action, follow_redirects=False).status_code == 303
     assert _audited(session) == 1
-    # Opening the page itself asks for the report again: a new build.
-    again = omar.get(PAGE)
-    assert again.status_code == 202 and len(_report_jobs(session)) == 2
+    # The page opened plainly (another tab, a colleague's page reloading itself) shows the
+    # cancel and builds nothing: before, any reload queued the build again within seconds.
+    plain = omar.get(PAGE)
+    assert plain.status_code == 200 and len(_report_jobs(session)) == 1
+    assert "build it now" in _said(plain.text) and 'http-equiv="refresh"' not in plain.text
+    assert people["ada"].get(PAGE).status_code == 200 and len(_report_jobs(session)) == 1
+    # Asked for, a build is queued and the page follows it, so a reload does not ask again.
+    asked = omar.get(f"{PAGE}?build=1", follow_redirects=False)
+    assert asked.status_code == 303 and len(_report_jobs(session)) == 2
+    new = _report_jobs(session)[-1]
+    assert new.status == "queued" and asked.headers["location"] == f"{PAGE}?job={new.id}"
+    assert omar.get(asked.headers["location"]).status_code == 202
+    assert len(_report_jobs(session)) == 2
+
+
+def test_a_cancelled_build_stands_until_something_changes(people, session) -> None:
+    """An edit after the cancel makes the page build again, as it would have without one."""
+    omar = people["omar"]
+    assert omar.get(PAGE).status_code == 202
+    (job,) = _report_jobs(session)
+    assert omar.post(_form(omar.get(PAGE).text), follow_redirects=False).status_code == 303
+    assert omar.get(PAGE).status_code == 200 and len(_report_jobs(session)) == 1
+    # Cancelled an hour ago; an OKR edited since (now() stands still within the test's
+    # transaction, so the cancel is dated back).
+    session.execute(
+        text("UPDATE jobs SET finished_at = finished_at - interval '1 hour' WHERE id = :id"),
+        {"id": job.id},
+    )
+    session.execute(text("UPDATE okrs SET updated_at = now() WHERE org_id = :org"), {"org": ORG})
+    session.expire_all()  # the page reads through this session: not the rows it held
+    assert omar.get(PAGE).status_code == 202 and len(_report_jobs(session)) == 2
 
 
 def test_cancel_is_offered_only_to_who_may_cancel_and_refused_to_others(people, session) -> None:

@@ -69,10 +69,9 @@ def test_the_requester_cancels_the_build_of_a_stale_report_from_its_page(
     shot(page, "report-page-build-cancelled")
     (job,) = _report_jobs(engine, org_id)  # cancelled, and this visit queued no other
     assert (job.status, job.cancelled_by) == ("cancelled", stale_report["ada"])
-    # Its link opens the report afresh, which asks for a new build (not followed here: the
-    # page's worker would run it).
+    # Its link asks for a new build (not followed here: the page's worker would run it).
     again = page.locator("#report-build-again")
-    assert again.get_attribute("href") == f"/orgs/{org_id}/report.html"
+    assert again.get_attribute("href") == f"/orgs/{org_id}/report.html?build=1"
     assert page.console_errors == [] and page.outside_requests == []
 
 
