@@ -21,6 +21,8 @@ from alignment.errors import BundleInvalid, Forbidden, NotFound
 from alignment.export import export_bundle
 from alignment.ingest import ImportStep, ImportSummary, import_bundle
 from alignment.models import KeyResult, Okr, Organization
+from alignment.organizations import refuse_case_twin
+from alignment.vocabulary import counted
 
 
 def import_document(
@@ -47,6 +49,8 @@ def import_document(
         )
     if not may_rename:
         _refuse_rename(session, bundle)
+    if session.get(Organization, bundle.organization.id) is None:
+        refuse_case_twin(session, bundle.organization.id, path="$.organization.id")
     with session.begin_nested() as savepoint:
         summary = import_bundle(session, bundle, prune=prune, progress=progress)
         if dry_run:
@@ -92,7 +96,7 @@ def import_csv(
     problems = list(dict.fromkeys(tuple(p.items()) for p in [*parsed.cell_problems, *found]))
     if problems:
         raise BundleInvalid(
-            f"CSV rejected: {len(problems)} problem(s); nothing was written",
+            f"CSV rejected: {counted(len(problems), 'problem')}; nothing was written",
             details=[dict(p) for p in problems],
         )
     if not may_delete:

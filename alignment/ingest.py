@@ -37,6 +37,7 @@ from alignment.models import (
     Team,
     row_hash,
 )
+from alignment.vocabulary import counted
 
 ImportStep = Callable[[str, int], None]
 
@@ -355,7 +356,8 @@ def _refuse_stranded_check_ins(session: Session, bundle: Bundle) -> None:
             }
         )
     raise BundleInvalid(
-        f"bundle rejected: {len(problems)} problem(s); nothing was written", details=problems
+        f"bundle rejected: {counted(len(problems), 'problem')}; nothing was written",
+        details=problems,
     )
 
 

@@ -34,6 +34,7 @@ def list_orgs(
 def create_org(session: Session, org_id: str, name: str) -> Organization:
     if session.get(Organization, org_id) is not None:
         raise Conflict(f"organization {org_id!r} already exists")
+    refuse_case_twin(session, org_id, path="$.id")
     org = Organization(id=org_id, name=name)
     session.add(org)
     with constraint_errors("organization", org_id):  # a concurrent create of the same id: 409
@@ -61,3 +62,20 @@ def delete_org(session: Session, org_id: str) -> None:
     org = require_org(session, org_id)
     session.delete(org)
     session.flush()
+
+
+def refuse_case_twin(session: Session, org_id: str, *, path: str) -> None:
+    """A new organization whose id differs from an existing one only in letter case is refused
+    (409 naming the existing id): people read "Brightwater-Linen" and "brightwater-linen" as one
+    organization, and keys, links and imports would land in the wrong one of two."""
+    twin = session.scalar(
+        select(Organization.id).where(
+            func.lower(Organization.id) == org_id.lower(), Organization.id != org_id
+        )
+    )
+    if twin is not None:
+        raise Conflict(
+            f"organization {twin!r} already exists; ids differing only in letter case name one "
+            f"organization, so {org_id!r} cannot be another",
+            details=[{"path": path, "message": f"the existing organization is {twin!r}"}],
+        )

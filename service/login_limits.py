@@ -13,7 +13,7 @@ from alignment.access.keys import KEY_PATTERN
 from alignment.access.principal import Principal
 from alignment.errors import Unauthorized
 from service.auth import TICKET, authenticate, signed_in_ticket
-from service.ratelimit import TooManyRequests
+from service.ratelimit import NO_KEY, TooManyRequests
 
 
 def client_address(request: Request) -> str:
@@ -25,11 +25,11 @@ def client_address(request: Request) -> str:
 
 def attempt_names(request: Request, credential: str) -> list[str]:
     """The failed-attempt buckets a credential spends from: the client's address, and that
-    address with the key's prefix (an API key's, or a page session ticket's; "-" for a
-    credential that names none)."""
+    address with the key's prefix (an API key's, or a page session ticket's; `NO_KEY` for a
+    credential that names none, whose 429 says so rather than "for this key")."""
     address = client_address(request)
     match = KEY_PATTERN.match(credential) or TICKET.match(credential)
-    return [f"address:{address}", f"pair:{address}|{match.group(1) if match else '-'}"]
+    return [f"address:{address}", f"pair:{address}|{match.group(1) if match else NO_KEY}"]
 
 
 def _credential(request: Request) -> str | None:

@@ -103,6 +103,24 @@ FAILED_AUTH_PER_MINUTE = 10
 FAILED_AUTH_PER_ADDRESS_PER_MINUTE = 100
 
 
+# The key prefix of a `pair:` bucket whose credential names no key ("Token abc", "Basic ...",
+# a "gt_" key too short to hold a prefix): all of an address's such credentials share it.
+NO_KEY = "-"
+
+
+def _whose(name: str) -> str:
+    """Whose failures a refused bucket counts, as the 429 says it: a key's, or (the shared
+    bucket) those of credentials that are no key at all, which "for this key" would misname."""
+    if not name.startswith("pair:"):
+        return ""
+    if name.endswith(f"|{NO_KEY}"):
+        return (
+            " with credentials that are not an API key (send Authorization: Bearer and the "
+            "whole key, gt_...)"
+        )
+    return " for this key"
+
+
 class FailedAttempts:
     """Failed authentication per client address and key prefix (`pair:` buckets) and per
     client address (`address:` buckets).
@@ -128,7 +146,7 @@ class FailedAttempts:
             per_minute = round(self._limit(name).rate * 60)
             raise TooManyRequests(
                 "too many failed sign-in attempts from this address"
-                + (" for this key" if name.startswith("pair:") else "")
+                + _whose(name)
                 + f"; at most {per_minute} a minute",
                 retry_after=wait,
             )

@@ -23,6 +23,7 @@ from alignment.bundle.io import decode
 from alignment.bundle.text_rules import LINK_SEPARATOR, normal_id
 from alignment.csvcells import NUMBER, neutralize, restore
 from alignment.errors import BundleInvalid, Conflict
+from alignment.vocabulary import counted
 
 COLUMNS = (
     "okr_id",
@@ -201,7 +202,8 @@ def parse_csv(raw: bytes | str) -> CsvOkrs:
     if problems:  # the rows do not even make OKRs: stop here, with the cells' problems too
         problems += parsed.cell_problems
         raise BundleInvalid(
-            f"CSV rejected: {len(problems)} problem(s); nothing was written", details=problems
+            f"CSV rejected: {counted(len(problems), 'problem')}; nothing was written",
+            details=problems,
         )
     return parsed
 

@@ -14,6 +14,16 @@ from alignment.bundle.nesting import check_json_depth, check_yaml_events
 from alignment.errors import BundleInvalid
 
 
+def _save_as_utf8(name: str) -> str:
+    """How to fix it, for the file it is: Excel's advice means nothing to a JSON file."""
+    if name == "CSV":
+        return "save it as UTF-8 (in Excel: 'CSV UTF-8')"
+    return (
+        "JSON and YAML must be UTF-8: save it with the UTF-8 encoding (in most editors: "
+        "'Save with Encoding', UTF-8), or write it with a tool that writes UTF-8"
+    )
+
+
 def decode(raw: bytes | str, *, name: str) -> str:
     """UTF-8 text (a BOM is dropped), or an error saying which byte is not UTF-8."""
     if isinstance(raw, str):
@@ -26,7 +36,7 @@ def decode(raw: bytes | str, *, name: str) -> str:
         # cut anywhere), and in the file.
         column = exc.start - raw.rfind(b"\n", 0, exc.start)
         raise BundleInvalid(
-            f"{name} is not UTF-8 text; save it as UTF-8 (in Excel: 'CSV UTF-8')",
+            f"{name} is not UTF-8 text; {_save_as_utf8(name)}",
             details=[
                 {
                     "path": "$",

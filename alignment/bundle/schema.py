@@ -21,7 +21,13 @@ from pydantic import (
 )
 
 from alignment.bundle.csvform import parse_number
-from alignment.bundle.text_rules import ID_MAX, LINE_BREAKS, plain_id, plain_text
+from alignment.bundle.text_rules import (
+    ID_MAX,
+    LINE_BREAKS,
+    no_direction_controls,
+    plain_id,
+    plain_text,
+)
 from alignment.vocabulary import LeadLag, Perspective
 
 BUNDLE_FORMAT = "goldenthread.bundle/v1"
@@ -34,7 +40,8 @@ Id = Annotated[
     StringConstraints(min_length=1, max_length=ID_MAX, strip_whitespace=True),
     AfterValidator(plain_id),
 ]
-OrgId = Id
+# An organization's id is in every address and key: a direction control is refused outright.
+OrgId = Annotated[Id, BeforeValidator(no_direction_controls)]
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
@@ -69,9 +76,14 @@ def _measurement(value: Any) -> Any:
         )
     # NaN and infinities are left to the model's own refusal ("a finite number").
     if isinstance(value, float) and math.isfinite(value) and abs(value) >= EXACT_INTEGER:
+        # Not the integer's message: this number was already rounded as it was read, so the
+        # value shown may not be the digits sent ("9007199254740993.0" reads as ...992.0).
+        shown = repr(written) if written else f"a number read as {value!r}"
         raise ValueError(
-            f"{written or repr(value)} is beyond what is stored exactly (below "
-            f"{EXACT_INTEGER} either way)"
+            f"{shown} is beyond what is stored exactly: a number written with a fraction or an "
+            f"exponent is rounded as it is read, and from {EXACT_INTEGER} in size on it no "
+            "longer keeps every digit sent; send a smaller number, or a whole number written "
+            "without a fraction or exponent"
         )
     return value
 

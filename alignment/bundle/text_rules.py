@@ -7,8 +7,11 @@ is (an OKR that shows "Cut costs" while its characters say otherwise), and no go
 Ids also become URL path segments, so they cannot be "." or "..", nor contain "/", "?", "#" or
 whitespace other than spaces. Nor can they hold an invisible (format) character, such as a
 zero-width space: "T-9" with one reads as "T-9" and would be another record (the zero-width
-joiner and non-joiner, which some scripts need, excepted). A text made only of
-such characters is refused as blank.
+joiner and non-joiner, which some scripts need, excepted), nor "%" and two hex digits, which
+URLs read as an escape ("x%2Fy" would be reached as "x/y"). An organization id may not hold a
+bidirectional control at all (`no_direction_controls`): it is refused, naming the character and
+its position, where other ids have it removed. A text made only of such characters is refused
+as blank.
 
 Ids are compared the way people read them: in Unicode NFKC form (`normal_id`), so "Café" typed
 with a combining accent or precomposed, or "ＯＫＲ－１" typed in fullwidth, name the same record
@@ -38,6 +41,8 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 BIDI_OVERRIDES = re.compile("[\u202a-\u202e\u2066-\u2069]")
 CR_LINE_BREAK = re.compile(r"\r\n?")
 ID_FORBIDDEN = re.compile(r"[/?#\t\n\r]")
+# "%2F" in an id reads as a URL escape: /orgs/x%2Fy reaches "x/y", never the id "x%2Fy".
+URL_ESCAPE = re.compile(r"%[0-9A-Fa-f]{2}")
 ID_MAX = 200
 # The CSV form separates declared links with it: an id holding one is exported as JSON or YAML.
 LINK_SEPARATOR = ";"
@@ -109,12 +114,31 @@ def plain_id(value: str) -> str:
         raise ValueError(f"{value!r} cannot be an id (it is a path step in URLs)")
     if match := ID_FORBIDDEN.search(value):
         raise ValueError(f"an id cannot contain {match.group()!r} (it is part of URLs)")
+    if match := URL_ESCAPE.search(value):
+        raise ValueError(
+            f"an id cannot contain {match.group()!r} at position {match.start()}: it reads as a "
+            "URL escape, so the id's own address would name another id"
+        )
     hidden = next((i for i, ch in enumerate(value) if _invisible(ch) and ch not in JOINERS), None)
     if hidden is not None:
         # "T-9" and "T-9" with a zero-width space read the same and would be two records.
         raise ValueError(
             f"contains the invisible character U+{ord(value[hidden]):04X} at position {hidden}; "
             "ids hold only characters people can see and type"
+        )
+    return value
+
+
+def no_direction_controls(value: object) -> object:
+    """An organization id with a bidirectional control is refused, not cleaned: it names the
+    organization in every address and every key, and silently storing "h3evil2" for
+    "h3\u202eevil2" would give the sender an id other than the one they sent and saw."""
+    if isinstance(value, str) and (match := BIDI_OVERRIDES.search(value)):
+        ch = match.group()
+        raise ValueError(
+            f"contains the direction control U+{ord(ch):04X} ({unicodedata.name(ch)}) at "
+            f"position {match.start()}; an organization id holds only characters people can "
+            "see and type"
         )
     return value
 

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from alignment.bundle.schema import BUNDLE_FORMAT, Bundle, Date, Labels
 from alignment.bundle.text_rules import normal_id
 from alignment.errors import BundleInvalid, field_message
+from alignment.vocabulary import counted
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def parse_bundle(document: Any) -> Bundle:
     if problems:
         unique = list(dict.fromkeys(problems))
         raise BundleInvalid(
-            f"bundle rejected: {len(unique)} problem(s); nothing was written",
+            f"bundle rejected: {counted(len(unique), 'problem')}; nothing was written",
             details=[p.as_dict() for p in unique],
         )
     assert bundle is not None

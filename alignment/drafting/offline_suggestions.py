@@ -2,6 +2,13 @@
 and the team's unfinished key results of the last cycle, every number and id from a record it
 cites.
 
+Never a copy: a key result that would nearly copy one the organization already has (as the
+`not_duplicate` gate judges) gives way to another grounded one (the objective's further KPIs, a
+milestone), no key result repeats across the suggestions of one draft, and a suggestion with fewer
+than two key results of its own, or one restating an existing OKR, is left out. With nothing new
+to suggest at all, `NothingToSuggest` says so before anything is stored: a draft the gates would
+reject helps nobody.
+
 Lead and lag as the records say: a key result on a KPI's own measure (the KPI, or a half-way
 milestone on it) keeps the KPI's kind, so a lag KPI never turns into a "lead" key result that would
 hide the report's `lead_lag_gap`. Drivers come only from records (a lead KPI of the objective, a
@@ -15,9 +22,11 @@ from typing import Any
 
 from alignment.drafting.context import SuggestContext, serves
 from alignment.drafting.findings import kr_status
-from alignment.drafting.gates import key_result_copies
+from alignment.drafting.gates import DUPLICATE_COSINE, key_result_copies
 from alignment.drafting.offline_text import clip, num
 from alignment.drafting.schemas import MAX_CITED, SHORT_MAX, TEXT_MAX, UNIT_MAX
+from alignment.drafting.similar import draft_text
+from alignment.errors import DomainError
 from alignment.quality import activity_verb, quote
 
 MAX_KEY_RESULTS = 5
@@ -28,9 +37,53 @@ SIMILAR_CITED = 2  # other teams' similar OKRs a suggestion cites
 MILESTONE = ", half-way milestone"  # a key result's title suffix: a milestone on a KPI
 
 
+MIN_KEY_RESULTS = 2  # the output schema's least: fewer, and the suggestion is left out
+_KPI = "_kpi"  # a drafted key result's KPI id, dropped before output
+
+
+class NothingToSuggest(DomainError):
+    """Every key result the records ground for the objectives asked about already exists. A
+    409, but no `Conflict`: a drafting job retries those, and the same records give the same
+    answer, so the job fails at once with this reason."""
+
+    status = 409
+    code = "nothing_to_suggest"
+
+
 def suggestions(ctx: SuggestContext) -> dict[str, Any]:
     chosen = ctx.objectives if ctx.mode == "given" else _pick(ctx)
-    return {"suggestions": [_suggestion(ctx, o) for o in chosen]}
+    taken: set[str] = set()  # key result titles (lowercased) earlier suggestions hold
+    made, skipped = [], []
+    copied: list[dict[str, Any]] = []  # what left-out key results copied, for the refusal
+    for objective in chosen:
+        suggestion = _suggestion(ctx, objective, taken, copied)
+        if suggestion is None:
+            skipped.append(objective["id"])
+        else:
+            made.append(suggestion)
+    if not made:
+        raise NothingToSuggest(_nothing_text(ctx, skipped, copied))
+    if skipped:
+        made[0]["rationale"] = clip(made[0]["rationale"] + _skipped_text(skipped), TEXT_MAX)
+    return {"suggestions": made}
+
+
+def _nothing_text(ctx: SuggestContext, skipped: list[str], copied: list[dict[str, Any]]) -> str:
+    held = sorted({c["key_result"] for c in copied})
+    named = f" ({', '.join(held[:8])}{', ...' if len(held) > 8 else ''})" if held else ""
+    return (
+        f"nothing new to suggest for {' and '.join(skipped)} in {ctx.cycle['id']}: every key "
+        f"result the records ground for team {ctx.team['id']} (the objectives' KPIs, its "
+        f"unfinished key results of last cycle) already exists in the organization{named}; a "
+        "new OKR needs key results of its own, which the team (or an LLM drafter) can propose"
+    )
+
+
+def _skipped_text(skipped: list[str]) -> str:
+    return (
+        f" Nothing new for {', '.join(skipped)}: every key result its records ground already "
+        "exists in the organization."
+    )
 
 
 def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
@@ -42,15 +95,34 @@ def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
     return picked
 
 
-def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any]:
+def _suggestion(
+    ctx: SuggestContext, objective: dict[str, Any], taken: set[str], copied: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The objective's suggestion, or None when fewer than two key results of its own (neither
+    copies nor repeats of `taken`) can be grounded, or it would restate an existing OKR."""
     team, so = ctx.team, objective["id"]
     key_results: list[dict[str, Any]] = []
-    kpis_used = _kpi_key_results(objective, key_results)
+    spare = _kpi_key_results(objective, key_results)
     forwarded = _carry_forward(ctx, so, key_results)
+    grounded = len(key_results)
+    key_results[:] = [kr for kr in key_results if kr["title"].lower() not in taken]
     left_out = _drop_copies(ctx, key_results)
-    if len(key_results) < 2:
-        _midpoint(objective, key_results, kpis_used)
+    # The objective's further KPIs stand in for key results that copied or repeated: the same
+    # kind of record, grounded the same way.
+    while spare and len(key_results) < grounded:
+        extra = [_kpi_key_result(spare.pop(0))]
+        if extra[0]["title"].lower() in taken:
+            continue
+        left_out += (stand_in_copies := _drop_copies(ctx, extra))
+        if not stand_in_copies:
+            key_results.append(extra[0])
+    if len(key_results) < MIN_KEY_RESULTS:
+        _midpoint(objective, key_results)
         left_out += _drop_copies(ctx, key_results)
+    copied += left_out
+    if len(key_results) < MIN_KEY_RESULTS:
+        return None
+    kpis_used = [kr[_KPI] for kr in key_results if kr.get(_KPI)]
     # A carried key result left out as a copy is neither cited nor named as carried forward.
     forwarded = [f for f in forwarded if any(kr is f.key_result for kr in key_results)]
     carried = [f.named for f in forwarded]
@@ -68,11 +140,17 @@ def _suggestion(ctx: SuggestContext, objective: dict[str, Any]) -> dict[str, Any
         + _no_driver_text(objective, key_results)
     )
     for kr in key_results:
+        kr.pop(_KPI, None)
         kr["title"], kr["unit"] = clip(kr["title"], SHORT_MAX), clip(kr["unit"], UNIT_MAX)
+    shown = key_results[:MAX_KEY_RESULTS]
+    title = clip(_title(team, objective, kpis_used), SHORT_MAX)
+    if _restates_an_okr(ctx, title, description, shown):
+        return None
+    taken.update(kr["title"].lower() for kr in shown)
     return {
-        "title": clip(_title(team, objective, kpis_used), SHORT_MAX),
+        "title": title,
         "description": clip(description, TEXT_MAX),
-        "key_results": key_results[:MAX_KEY_RESULTS],
+        "key_results": shown,
         "objective_ids": [so],
         "kpi_ids": kpis_used,
         "evidence": _evidence(ctx, so, carried_evidence, similar)[:MAX_CITED],
@@ -118,16 +196,24 @@ def _left_out_text(left_out: list[dict[str, Any]]) -> str:
 
 def _drop_copies(ctx: SuggestContext, key_results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Remove (in place) key results that nearly copy one the organization already has, as the
-    gate judges them; return what they copied. When fewer than two would remain, nothing is
-    removed: the gate then names each copy, which says more than "too few key results"."""
+    gate judges them; return what they copied. Always removed: kept, the gate would fail the
+    whole draft."""
     if ctx.vectors is None or not key_results:
         return []
     copies = key_result_copies(ctx.vectors.session, ctx, key_results)
-    kept = [kr for kr, c in zip(key_results, copies, strict=True) if c is None]
-    if len(kept) < 2:
-        return []
-    key_results[:] = kept
+    key_results[:] = [kr for kr, c in zip(key_results, copies, strict=True) if c is None]
     return [c for c in copies if c is not None]
+
+
+def _restates_an_okr(
+    ctx: SuggestContext, title: str, description: str, key_results: list[dict[str, Any]]
+) -> bool:
+    """Whether the suggestion as a whole restates an existing OKR, as the gate judges it."""
+    if ctx.vectors is None:
+        return False
+    text = draft_text(title, description, [kr["title"] for kr in key_results])
+    hits = ctx.vectors.nearest_okrs(text, limit=1, draft=True)
+    return bool(hits) and hits[0][1] >= DUPLICATE_COSINE
 
 
 def _no_driver_text(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> str:
@@ -155,11 +241,13 @@ def _title(team: dict[str, Any], objective: dict[str, Any], kpis_used: list[str]
     return f"{team['name']} delivers its share of {objective['id']} this cycle"
 
 
-def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> list[str]:
+def _kpi_key_results(
+    objective: dict[str, Any], key_results: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Append a key result for each of the objective's first KPIs that states a change (a
-    baseline and a different target) in an outcome, not an activity; return their ids. When
-    those are all lag and a later usable KPI is lead, it takes the last place: a mix of lead and
-    lag where the strategy offers one."""
+    baseline and a different target) in an outcome, not an activity; return the usable KPIs
+    not taken (stand-ins for any that copy). When those are all lag and a later usable KPI is
+    lead, it takes the last place: a mix of lead and lag where the strategy offers one."""
     usable = [
         kpi
         for kpi in objective["kpis"]
@@ -173,19 +261,19 @@ def _kpi_key_results(objective: dict[str, Any], key_results: list[dict[str, Any]
         driver = next((k for k in usable[MAX_KPI_KEY_RESULTS:] if k["kind"] == "lead"), None)
         if driver is not None:
             chosen[-1] = driver
-    used = []
-    for kpi in chosen:
-        key_results.append(
-            {
-                "title": kpi["name"],
-                "unit": kpi["unit"] or "count",
-                "baseline": kpi["baseline"],
-                "target": kpi["target"],
-                "kind": kpi["kind"] or "lag",
-            }
-        )
-        used.append(kpi["id"])
-    return used
+    key_results.extend(_kpi_key_result(kpi) for kpi in chosen)
+    return [kpi for kpi in usable if kpi not in chosen]
+
+
+def _kpi_key_result(kpi: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "title": kpi["name"],
+        "unit": kpi["unit"] or "count",
+        "baseline": kpi["baseline"],
+        "target": kpi["target"],
+        "kind": kpi["kind"] or "lag",
+        _KPI: kpi["id"],
+    }
 
 
 def _reached(kr: dict[str, Any], value: float) -> bool:
@@ -248,11 +336,10 @@ def _carry_forward(
     return forwarded
 
 
-def _midpoint(
-    objective: dict[str, Any], key_results: list[dict[str, Any]], used: list[str]
-) -> None:
-    """With a single usable KPI and nothing to carry forward: a half-way milestone on it. It
+def _midpoint(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> None:
+    """With a single KPI key result and nothing else: a half-way milestone on that KPI. It
     measures the KPI itself, so it has the KPI's kind: a milestone of a lag outcome is lag."""
+    used = {kr.get(_KPI) for kr in key_results}
     kpi = next((k for k in objective["kpis"] if k["id"] in used), None)
     if kpi is None:
         return

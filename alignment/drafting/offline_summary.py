@@ -13,9 +13,11 @@ from alignment.vocabulary import counted
 
 MAX_STATEMENTS = 15
 FINDINGS_CITED = 3  # findings a progress line cites when no check-in backs it
-# A key result is on pace when its share of the way is at most this far behind the share of
-# the cycle elapsed.
-ON_PACE_SLACK = 0.3
+# A key result is on pace when it has come at least this fraction of the way the elapsed share
+# of the cycle asks for: 55% into the cycle, 44% of the way from baseline to target. A manager
+# reads "on pace" as "will about make it", so a third of the way at half-time is not on pace.
+ON_PACE_RATIO = 0.8
+_EPSILON = 1e-9  # 0.8 * 0.55 is 0.44000000000000006: a key result at exactly 44% is on pace
 
 
 def _statement(text: str, check_ins: list[str | None], findings: list[str]) -> dict[str, Any]:
@@ -48,10 +50,10 @@ def summary(ctx: SummaryContext) -> dict[str, Any]:
     drift = [_drift(f) for f in ctx.findings if f["kind"] in DRIFT]
     decisions = [_decision(f) for f in ctx.findings if f["kind"] in DECISIONS]
     subject = ctx.subject.get("name") or ctx.subject.get("title")
-    on_pace, measured = _on_pace(ctx)
+    pace = _pace_text(ctx)
     headline = (
         f"{subject}, {ctx.cycle['id']} as of {ctx.as_of}: {counted(len(ctx.okrs), 'OKR')}; "
-        f"{on_pace} of {measured} measured key results on pace; {counted(len(risks), 'risk')}, "
+        f"{pace}{counted(len(risks), 'risk')}, "
         f"{counted(len(drift), 'drifting check-in')}, "
         f"{counted(len(decisions), 'decision')} needed."
     )
@@ -85,16 +87,51 @@ def _risks(findings: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ] + _quality_risks(quality)
 
 
-def _on_pace(ctx: SummaryContext) -> tuple[int, int]:
-    """(key results on pace, key results measured) over the summary's OKRs."""
+def on_pace(share: float, elapsed: float) -> bool:
+    """Whether a key result `share` of the way from baseline to target is on pace `elapsed`
+    (0..1) into its cycle: at least `ON_PACE_RATIO` of the way that share of the cycle asks."""
+    return share >= ON_PACE_RATIO * elapsed - _EPSILON
+
+
+def _pace_text(ctx: SummaryContext) -> str:
+    """'N of M measured key results on pace; ', or nothing when no key result is measured or
+    the cycle has no dates to measure the pace against."""
+    elapsed = ctx.cycle.get("elapsed")
     measured = [
         kr["status"]["share"]
         for okr in ctx.okrs
         for kr in okr["key_results"]
         if kr["status"]["share"] is not None
     ]
-    pace = (ctx.cycle.get("elapsed") or 0.0) - ON_PACE_SLACK
-    return sum(1 for share in measured if share >= pace), len(measured)
+    if not measured or elapsed is None:
+        return ""
+    paced = sum(1 for share in measured if on_pace(share, elapsed))
+    return f"{paced} of {counted(len(measured), 'measured key result')} on pace; "
+
+
+def where_it_stands(kr: dict[str, Any]) -> str:
+    """A key result's latest value against its target, in plain words: "at 31 of 100 % (31% of
+    the way)" while a rising one is on its way; a falling one (target below baseline) or one at
+    or past its target names both numbers and says which way is better rather than "4.8 of
+    4.1": "at 4.8 mi, target 4.1 mi (lower is better; 0% of the way)"."""
+    value, target, baseline = kr["status"]["value"], kr["target"], kr["baseline"]
+    share = kr["status"].get("share")
+    unit = f" {kr['unit']}" if kr["unit"] else ""
+    notes = [f"{share:.0%} of the way"] if share is not None else []
+    if value is None or target is None:
+        return f"at {num(value)} of {num(target)}{unit}" + _noted(notes)
+    lower = baseline is not None and target < baseline
+    reached = value <= target if lower else value >= target
+    if not lower and not reached:
+        return f"at {num(value)} of {num(target)}{unit}" + _noted(notes)
+    said = (["lower is better"] if lower else []) + (
+        ["target reached" if value == target else "target passed"] if reached else []
+    )
+    return f"at {num(value)}{unit}, target {num(target)}{unit}" + _noted(said + notes)
+
+
+def _noted(notes: list[str]) -> str:
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _progress(okr: dict[str, Any], findings: list[str]) -> dict[str, Any] | None:
@@ -102,12 +139,10 @@ def _progress(okr: dict[str, Any], findings: list[str]) -> dict[str, Any] | None
     parts, cited = [], []
     for kr in okr["key_results"]:
         s = kr["status"]
-        unit = f" {kr['unit']}" if kr["unit"] else ""
-        share = f" ({s['share']:.0%} of the way)" if s["share"] is not None else ""
-        confidence = f", confidence {s['confidence']:.1f}" if s["confidence"] is not None else ""
-        parts.append(
-            f"{kr['id']} at {num(s['value'])} of {num(kr['target'])}{unit}{share}{confidence}"
-        )
+        # A percentage, like the share beside it: "confidence 0.9" next to "31%" reads as two
+        # scales.
+        confidence = f", confidence {s['confidence']:.0%}" if s["confidence"] is not None else ""
+        parts.append(f"{kr['id']} {where_it_stands(kr)}{confidence}")
         cited.append(s["check_in"])
     if not any(cited) and okr["check_ins"]:
         cited.append(okr["check_ins"][-1]["id"])

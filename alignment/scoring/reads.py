@@ -108,11 +108,13 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
     ).all()
     confirmed = _teammates_decided(session, org_id, okr, "confirmed")
     rejected = _teammates_decided(session, org_id, okr, "rejected")
+    decided = _decisions(session, org_id, okr_id)
     links = [
         {
             **_link(r, titles),
             "team_confirmed": confirmed.get(r.objective_id, []),
             "team_rejected": rejected.get(r.objective_id, []),
+            "decision": _decision(decided.get(r.objective_id), r),
         }
         for r in rows
     ]
@@ -123,6 +125,29 @@ def okr_links(session: Session, org_id: str, okr_id: str) -> dict[str, Any]:
         "verdict": _one_verdict(session, org_id, okr_id, rows) if rows else "not_scored",
         "orphan": bool(rows) and not any(lk["label"] == "aligned" for lk in links),
         "links": links,
+    }
+
+
+def _decisions(session: Session, org_id: str, okr_id: str) -> dict[str, LinkFeedback]:
+    """objective id -> a person's latest decision on this OKR's link to it."""
+    rows = session.scalars(
+        select(LinkFeedback).where(LinkFeedback.org_id == org_id, LinkFeedback.okr_id == okr_id)
+    )
+    return {fb.objective_id: fb for fb in rows}
+
+
+def _decision(fb: LinkFeedback | None, row: ScoredLink) -> dict[str, Any] | None:
+    """Who decided the link and how, beside the label it set: "aligned" alone does not say a
+    person confirmed it. Only a decision on the text that was judged, the one scoring counts
+    (a decision on earlier text no longer does), so the label and the decision agree."""
+    if fb is None or fb.okr_hash != row.okr_hash:
+        return None
+    return {
+        "verdict": fb.verdict,
+        "decided_by": fb.decided_by,
+        # Cached as JSON (service/read_cache): ISO text, as the feedback answer serialises it.
+        "decided_at": fb.decided_at.isoformat(),
+        "note": fb.note,
     }
 
 

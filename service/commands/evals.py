@@ -14,7 +14,7 @@ import typer
 from sqlalchemy.orm import Session
 
 from alignment import db
-from alignment.errors import DomainError
+from alignment.errors import DomainError, Invalid
 from service.commands.common import fail, progress_bar
 from service.commands.database import prepare_database
 
@@ -74,10 +74,10 @@ def eval_alignment(
     """
     from alignment.adjudicate import configured_adjudicator
     from alignment.embedder import get_embedder
-    from evals.runner import pairs_from_args, read_labels, run, table
+    from evals.runner import read_labels, run, table
 
     try:
-        pairs = pairs_from_args(files)
+        pairs = _pairs(files)
         require_files(files)
         read_labels(pairs)  # a mistake in a labels file, before the database or any scoring
         adjudicator = configured_adjudicator(max_calls=10_000) if adjudicate else None
@@ -108,10 +108,10 @@ def eval_report(
     labels have none. Nothing is kept (one rolled-back transaction)."""
     from alignment.embedder import get_embedder
     from evals.report_eval import run
-    from evals.runner import pairs_from_args, read_labels
+    from evals.runner import read_labels
 
     try:
-        pairs = pairs_from_args(files)
+        pairs = _pairs(files)
         require_files(files)
         read_labels(pairs)  # a mistake in a labels file, before the database or any scoring
         prepare_database()
@@ -203,3 +203,18 @@ def rolled_back(
             return work(session, done)
         finally:
             session.rollback()
+
+
+def _pairs(files: list[Path]) -> list[tuple[Path, Path]]:
+    """BUNDLE LABELS pairs, or a plain word on the file left without its labels file (the
+    runner's own "give BUNDLE LABELS pairs" named the bundle only as an "argument")."""
+    from evals.runner import pairs_from_args
+
+    if len(files) % 2:
+        last = files[-1]
+        raise Invalid(
+            f"no labels file for the bundle {last}: give each bundle's labels file right after "
+            "it (BUNDLE LABELS [BUNDLE LABELS ...])",
+            details=[{"path": str(last), "message": "a bundle without its labels file"}],
+        )
+    return pairs_from_args(files)

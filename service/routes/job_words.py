@@ -23,6 +23,9 @@ WHY = {
     "named was removed or changed after you asked)",
     "conflict": "another change to the organization was under way at the same moment",
     "busy": "another change to the organization was under way at the same moment",
+    "nothing_to_suggest": "every key result the team's records offer for the objectives asked "
+    "about (their KPIs, last cycle's unfinished key results) is already a key result in the "
+    "organization, so there was nothing new to suggest",
 }
 UNEXPECTED = "something went wrong on our side"
 ADVICE = {
@@ -34,6 +37,8 @@ ADVICE = {
     "invalid": "Reload this page and ask again with what is there now",
     "conflict": "Try again in a moment",
     "busy": "Try again in a moment",
+    "nothing_to_suggest": "Asking again gives the same answer: write the new key results "
+    "yourself, or ask for other objectives or another cycle",
 }
 ASK_AN_ADMIN = "Try again. If it fails again, ask your organization's admin"
 

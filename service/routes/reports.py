@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from alignment import report, repository
 from alignment.bundle.schema import Date
 from alignment.bundle.text_rules import LookupId
+from alignment.errors import NotFound
 from alignment.jobs import enqueue
 from alignment.models import Team
 from alignment.report import finding_rows, store
@@ -256,5 +257,14 @@ def diff_reports(
     against: Annotated[int, Query(description="The earlier run to compare with.")],
 ) -> dict[str, Any]:
     """Findings new in this run, resolved since `against`, and unchanged (by finding key)."""
-    current = report.get_run(session, org_id, report_id)
-    return report.diff_runs(current, report.get_run(session, org_id, against))
+    repository.require_org(session, org_id)  # past here a missing run is the parameter's fault
+    current = _named_run(session, org_id, report_id, "path.report_id")
+    return report.diff_runs(current, _named_run(session, org_id, against, "query.against"))
+
+
+def _named_run(session: Session, org_id: str, number: int, where: str) -> Any:
+    """The run, or 404 pointing at the parameter that named a run that does not exist."""
+    try:
+        return report.get_run(session, org_id, number)
+    except NotFound as exc:
+        raise NotFound(exc.message, details=[{"path": where, "message": "no such report"}]) from exc

@@ -179,3 +179,18 @@ def test_a_number_with_a_fraction_or_exponent_beyond_it_is_refused_too(written: 
     [problem] = caught.value.details
     assert problem["path"].endswith(".target")
     assert "beyond what is stored exactly" in problem["message"]
+
+
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [("1e308", "a number read as 1e+308"), ("9007199254740993.0", "read as 9007199254740992.0")],
+)
+def test_a_large_fraction_or_exponent_has_its_own_message(written: str, shown: str) -> None:
+    """Not the integer's "(below 9007199254740992 either way)": the number was rounded as it
+    was read, and the message says so, naming the value as read rather than as sent."""
+    text = json.dumps(small_bundle()).replace('"target": 90.0', f'"target": {written}', 1)
+    with pytest.raises(BundleInvalid) as caught:
+        parse_bundle(load_document(text))
+    message = caught.value.details[0]["message"]
+    assert shown in message and "either way" not in message
+    assert "rounded as it is read" in message

@@ -11,6 +11,7 @@ from alignment import repository
 from alignment.drafting import approve, store
 from alignment.drafting.draft import draft_suggestions, draft_summary
 from alignment.drafting.offline import OfflineDrafter
+from alignment.drafting.offline_suggestions import NothingToSuggest
 from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
 from alignment.errors import Conflict, Invalid, NotFound
 from alignment.models import Cycle, KeyResult, Okr
@@ -136,16 +137,27 @@ def test_a_second_suggestion_restating_an_approved_one_fails_the_duplicate_gate(
     dsession, pending, embedder
 ):
     approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
+    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
+    # The offline drafter now has nothing new to ground for SO-11 and says so, storing nothing;
+    # a drafter that restates the approved OKR (as a model may) still meets the gate.
+    with pytest.raises(NothingToSuggest, match="nothing new to suggest for SO-11 in 2026-Q4"):
+        draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
     again = draft_suggestions(
-        dsession,
-        ORG,
-        SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"]),
-        drafter=OfflineDrafter(),
-        embedder=embedder,
+        dsession, ORG, request, drafter=_Restating(pending.payload), embedder=embedder
     )
     assert again.status == "failed"
     gate = next(g for g in again.gates if g["name"] == "not_duplicate")
     assert gate["details"]["nearest"][0]["okr"] == f"{pending.id}-O1"
+
+
+class _Restating(OfflineDrafter):
+    """Answers with a payload given up front (the approved draft's, restated)."""
+
+    def __init__(self, payload: dict) -> None:
+        self.payload = {k: v for k, v in payload.items() if k != "notice"}
+
+    def suggest(self, ctx, budget):
+        return self._attempt("suggest_okrs", self.payload, 0.0)
 
 
 def test_summary_approval_records_the_decision_and_creates_nothing(dsession, embedder):

@@ -167,8 +167,19 @@ def test_llm_drafts_through_the_api_record_the_model(dsession, embedder, llm_ser
     assert draft["provenance"]["prompt"]["id"] == "suggest_okrs"
 
 
+class Restating(OfflineDrafter):
+    """An offline drafter that answers with a payload given up front, as a model may: the
+    offline templates themselves never restate what exists (they answer "nothing new")."""
+
+    def __init__(self, payload: dict) -> None:
+        self.payload = {k: v for k, v in payload.items() if k != "notice"}
+
+    def suggest(self, ctx, budget):
+        return self._attempt("suggest_okrs", self.payload, 0.0)
+
+
 def failed_draft(client: TestClient, jobs: Jobs, org: str, team: str, headers=None) -> dict:
-    """A draft stored as `failed`: the same suggestion asked for again once the first one is
+    """A draft stored as `failed`: the same suggestion offered again once the first one is
     approved restates an OKR the team has, and the `not_duplicate` gate refuses it."""
     base = f"/orgs/{org}/drafts"
     ask = {"team": team}
@@ -177,9 +188,14 @@ def failed_draft(client: TestClient, jobs: Jobs, org: str, team: str, headers=No
     )
     approved = client.post(f"{base}/{first['id']}/approve", json={}, headers=headers)
     assert approved.status_code == 200, approved.text
-    again = jobs.draft(
-        client, client.post(f"{base}/suggestions", json=ask, headers=headers), headers
-    )
+    drafter = jobs.services.drafter
+    jobs.services.drafter = Restating(first["payload"])
+    try:
+        again = jobs.draft(
+            client, client.post(f"{base}/suggestions", json=ask, headers=headers), headers
+        )
+    finally:
+        jobs.services.drafter = drafter
     assert again["status"] == "failed", again["gates"]
     return again
 
