@@ -34,8 +34,9 @@ _ASK = {
     "orphan_okr": "Decide whether {okr} continues or is rewritten to serve the strategy",
     "unsupported_declared_link": "Confirm or drop {okr}'s declared link to {objective}",
     # Also said of a link a person already confirmed (the finding's reason names them): what
-    # is left to decide either way is whether the team declares it.
-    "suggested_link": "Have {okr}'s team declare {objective}, or reject the link",
+    # is left to decide either way is whether the team declares it. Worded as the action, so
+    # it reads right in the OKR's own team summary as in an objective's.
+    "suggested_link": "Declare {objective} for {okr}, or reject the link",
     "uncovered_objective": "Decide which team takes on {objective}",
     "duplicate_effort": "Decide which team owns the shared work",
     "conflicting_okrs": "Settle the target both teams pull in opposite directions",

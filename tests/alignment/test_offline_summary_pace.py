@@ -83,3 +83,12 @@ def test_headline_leaves_out_pace_when_nothing_is_measured():
     assert headline == (
         "Team, 2026-Q4 as of 2026-11-20: 1 OKR; 0 risks, 0 drifting check-ins, 0 decisions needed."
     )
+
+
+def test_a_suggested_link_is_asked_as_an_action_not_of_a_third_party() -> None:
+    """In the OKR's own team summary, "Have O-33's team declare SO-9" spoke of the reader's
+    team as someone else."""
+    from alignment.drafting.offline_summary import _ASK
+
+    ask = _ASK["suggested_link"].format(okr="O-33", objective="SO-9")
+    assert ask == "Declare SO-9 for O-33, or reject the link"
