@@ -27,6 +27,7 @@ from alignment.drafting import sources
 from alignment.drafting.draft import draft_suggestions
 from alignment.drafting.drafters import Drafter
 from alignment.drafting.gates import SUGGESTION_GATES
+from alignment.drafting.offline_suggestions import NothingToSuggest
 from alignment.drafting.schemas import SuggestionRequest
 from alignment.drafting.similar import OrgVectors
 from alignment.embedder import Embedder
@@ -80,6 +81,9 @@ def eval_bundle(
         except Unavailable as exc:
             rows.append({"objective": objective_id, "team": team_id, "error": exc.message})
             continue
+        except NothingToSuggest as exc:  # no draft made: counted apart, not as a failure
+            rows.append({"objective": objective_id, "team": team_id, "declined": exc.message})
+            continue
         gates = {g["name"]: g for g in draft.gates}
         scores = (gates.get("aligned") or {}).get("details", {}).get("scores", [])
         rows.append(
@@ -104,7 +108,7 @@ def eval_bundle(
 
 
 def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    done = [r for r in rows if "error" not in r]
+    done = [r for r in rows if "error" not in r and "declined" not in r]
     n = len(done)
     accepted = [r for r in done if r["status"] == "pending"]
     scores = [s for r in accepted for s in r["alignment"]]
@@ -114,7 +118,10 @@ def _figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
     return {
         "drafts": n,
-        "errors": len(rows) - n,
+        "errors": sum(1 for r in rows if "error" in r),
+        # The offline drafter's "nothing new to suggest": every key result it could ground
+        # already exists in the organization (alignment/drafting/offline_suggestions.py).
+        "declined": sum(1 for r in rows if "declined" in r),
         "gates": {g: share(sum(1 for r in done if r["passed"][g])) for g in SUGGESTION_GATES},
         "accepted": share(len(accepted)),
         "accepted_first_attempt": share(sum(1 for r in done if r["first_attempt_passed"])),

@@ -100,6 +100,28 @@ def test_eval_drafts_reports_gate_shares_and_leaves_no_trace(imported):
     assert not any(o.id.startswith("eval-") for o in orgs)
 
 
+def test_eval_drafts_counts_nothing_to_suggest_apart_and_goes_on(imported, monkeypatch):
+    """The offline drafter's "nothing new to suggest" is an answer, not a crash of the eval:
+    counted as declined, the other objectives drafted as before."""
+    import evals.drafts
+    from alignment.drafting.offline_suggestions import NothingToSuggest
+
+    _, path = imported
+    real = evals.drafts.draft_suggestions
+
+    def declines_so1(session, org_id, request, **kw):
+        if request.objectives == ["SO-1"]:
+            raise NothingToSuggest("nothing new to suggest for SO-1")
+        return real(session, org_id, request, **kw)
+
+    monkeypatch.setattr(evals.drafts, "draft_suggestions", declines_so1)
+    body = _json(["eval", "drafts", str(path)])
+    assert (body["drafts"], body["declined"], body["errors"]) == (1, 1, 0)
+    [dataset] = body["datasets"]
+    declined = [i for i in dataset["items"] if "declined" in i]
+    assert [i["objective"] for i in declined] == ["SO-1"]
+
+
 def _failed_suggestion(org_id: str, monkeypatch) -> CliResult:
     """`suggest` with an LLM whose output fails its gates twice (draft + repair): a draft
     stored as failed."""
