@@ -100,11 +100,15 @@ def _drift_reason(
             f"{head}: its closest match in its OKR is {field} at {own:.2f}, under the "
             f"{typical:.2f} a check-in here typically reaches"
         )
-    return (
-        f"{head}, though it matches {field} as well as a typical check-in here "
-        f"({own:.2f}; typically {typical:.2f}): its wording resembles check-ins about other "
-        "work, so this one is worth a second look"
-    )
+    if nearest is not None and near is not None and near > own:
+        # What made it a finding (drift.evidenced): an OKR of another cycle is closer.
+        return (
+            f"{head}: it is closer to {nearest.id} {quote(nearest.title)} of "
+            f"{nearest.cycle_id} ({near:.2f}) than to its own OKR ({own:.2f} to {field})"
+        )
+    # A finding no longer stands on the wording alone (drift.evidenced); a verdict stored
+    # before that rule can still get here.
+    return f"{head} (similarity {own:.2f} to {field}; typically {typical:.2f} here)"
 
 
 def _own_field(field: str | None) -> str:

@@ -145,3 +145,18 @@ def test_the_features_default_to_the_shipped_drift_calibration() -> None:
     defaults = inspect.signature(drift_features).parameters
     assert defaults["kr_bonus"].default == DEFAULT.kr_bonus
     assert tuple(defaults["direction"].default) == tuple(DEFAULT.direction)
+
+
+def test_a_score_at_the_flag_with_nothing_to_cite_is_left_to_a_person() -> None:
+    """A drift finding needs evidence its reason can cite (drift.evidenced): another OKR
+    closer than its own, routine work closer than its own OKR, or its own OKR's best match
+    under the organization's typical. Without any, a score at the flag goes to review."""
+    from alignment.scoring import drift as drift_module
+
+    level = drift_module.DEFAULT.threshold
+    plain = {"own": 0.64, "near": 0.5, "chore_similarity": 0.3, "typical": 0.55}
+    assert not drift_module.evidenced(plain)
+    assert drift_module.verdict(level, drift_module.DEFAULT, evidenced=False) == "needs_review"
+    assert drift_module.verdict(level, drift_module.DEFAULT) == "drifting"
+    for backed in ({"near": 0.7}, {"chore_similarity": 0.7}, {"typical": 0.7}):
+        assert drift_module.evidenced({**plain, **backed}), backed

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from alignment.imports import import_document
 from alignment.models import CheckIn, CheckInDrift, Okr, content_hash
+from alignment.quality import quote
 from alignment.report import ReportFilters, build_report
 from alignment.report.evidence_text import EvidenceText
 from alignment.report.findings import unsigned_zero
@@ -174,8 +175,9 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
                 assert f'more like routine work ("{e["routine_work"]}"' in f["reason"]
             elif own < typical:
                 assert f"at {own:.2f}, under the {typical:.2f} a check-in" in f["reason"]
-            else:
-                assert "worth a second look" in f["reason"], f["reason"]
+            else:  # a finding needs evidence (drift.evidenced): here another cycle's OKR
+                assert e["nearest_similarity"] > own, f["reason"]
+                assert f"of {e['nearest_okr_cycle']} ({e['nearest_similarity']:.2f})" in f["reason"]
         nearest = next(
             x for x in EvidenceText({}).lines(f["kind"], e) if x.label.startswith("near")
         )
@@ -207,6 +209,10 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
     okr = session.scalar(select(CheckIn.okr_id).where(CheckIn.org_id == org, CheckIn.id == "C-21"))
     assert okr == "O-2"
     same_cycle, other_cycle = "O-3", "O-48"  # Q3, Q4
+
+    def title_of(okr_id: str) -> str:
+        return session.scalar(select(Okr.title).where(Okr.org_id == org, Okr.id == okr_id))
+
     # Stored before the typical similarity was kept: the reason it had.
     assert reason_with(same_cycle, 0.50, typical_own_similarity=None) == (
         f"check-in C-21 on {okr} reads as other work than its OKR "
@@ -225,13 +231,25 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
         f"check-in C-21 on {okr} reads as other work than its OKR: its closest match in its "
         "OKR is the OKR's title at 0.64, under the 0.80 a check-in here typically reaches"
     )
-    high = reason_with(
-        same_cycle, 0.50, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.2
+    assert reason_with(
+        other_cycle, 0.71, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.2
+    ) == (
+        f"check-in C-21 on {okr} reads as other work than its OKR: it is closer to "
+        f"{other_cycle} {quote(title_of(other_cycle))} of 2026-Q4 (0.71) than to its own OKR "
+        "(0.64 to the OKR's title)"
     )
-    assert "as well as a typical check-in here (0.64; typically 0.50)" in high
-    assert "worth a second look" in high
+    # Stored before findings needed evidence: the numbers, never an argument against itself.
+    assert reason_with(
+        same_cycle, 0.50, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.2
+    ) == (
+        f"check-in C-21 on {okr} reads as other work than its OKR "
+        "(similarity 0.64 to the OKR's title; typically 0.50 here)"
+    )
     assert f"closer to {same_cycle} " in reason_with(same_cycle, 0.71)
-    assert "closer to" not in reason_with(other_cycle, 0.71)
+    # Another cycle's OKR is named with its cycle, never as if the work belonged there now.
+    assert f"closer to {other_cycle} " not in reason_with(
+        other_cycle, 0.71, typical_own_similarity=None
+    )
 
 
 def test_evidence_has_no_negative_zero(session, scored_sample, embedder):
