@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from alignment.bundle.text_rules import id_key
 from alignment.errors import Conflict, NotFound
 from alignment.models import Organization
 from alignment.record_errors import constraint_errors
@@ -33,7 +34,10 @@ def list_orgs(
 
 def create_org(session: Session, org_id: str, name: str) -> Organization:
     if session.get(Organization, org_id) is not None:
-        raise Conflict(f"organization {org_id!r} already exists")
+        raise Conflict(
+            f"organization {org_id!r} already exists",
+            details=[{"path": "$.id", "message": f"the existing organization is {org_id!r}"}],
+        )
     refuse_case_twin(session, org_id, path="$.id")
     org = Organization(id=org_id, name=name)
     session.add(org)
@@ -67,11 +71,18 @@ def delete_org(session: Session, org_id: str) -> None:
 def refuse_case_twin(session: Session, org_id: str, *, path: str) -> None:
     """A new organization whose id differs from an existing one only in letter case is refused
     (409 naming the existing id): people read "Brightwater-Linen" and "brightwater-linen" as one
-    organization, and keys, links and imports would land in the wrong one of two."""
-    twin = session.scalar(
-        select(Organization.id).where(
-            func.lower(Organization.id) == org_id.lower(), Organization.id != org_id
-        )
+    organization, and keys, links and imports would land in the wrong one of two. Case is
+    compared as Unicode folds it (`id_key`: NFKC and casefold), so "STRASSE" is the twin of
+    "straße", which SQL's lower() would miss."""
+    key = id_key(org_id)
+    # Organizations are tenants, few enough to fold in Python (PostgreSQL has no casefold).
+    twin = next(
+        (
+            other
+            for other in session.scalars(select(Organization.id).order_by(Organization.id))
+            if other != org_id and id_key(other) == key
+        ),
+        None,
     )
     if twin is not None:
         raise Conflict(

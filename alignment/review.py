@@ -68,7 +68,8 @@ def okr_verdicts(
 
 
 def queue(session: Session, org_id: str) -> list[dict[str, Any]]:
-    """Every OKR whose verdict is `needs_review`, with its closest objectives, the ones its
+    """Every OKR whose verdict is `needs_review`, with its closest objectives (`candidates`,
+    best first, each with a person's standing `decision` on that link or None), the ones its
     team declared it serves (`declared`, in the team's order, each with a person's standing
     `decision` on that link or None; empty when it declared none) and
     an LLM's opinions on its links (`model_opinions`; empty when none was asked)."""
@@ -108,7 +109,8 @@ def _queue_items(session: Session, org_id: str, okr_ids: list[str]) -> list[dict
     candidates = candidates_by_okr(session, org_id, okr_ids)
     declared = _declared_by_okr(session, org_id, okr_ids)
     # A person's decision on a declared link (dropped from the page's "Declared links" list,
-    # say) stands while the OKR's text is what they judged: the queue says so beside it.
+    # say) or on a candidate (rejected through the API) stands while the OKR's text is what
+    # they judged: the queue says so beside it.
     decisions = {
         (okr_id, d.objective_id): d
         for okr_id, standing in _standing_by_okr(session, org_id, okr_ids).items()
@@ -137,6 +139,7 @@ def _queue_items(session: Session, org_id: str, okr_ids: list[str]) -> list[dict
                     "objective_title": titles.get(c.objective_id),
                     "score": round(c.score, 4),
                     "label": c.label,
+                    "decision": _decision(decisions.get((okr_id, c.objective_id))),
                 }
                 for c in candidates.get(okr_id, [])
             ],

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from alignment.access.keys import KEY_PATTERN
 from alignment.access.principal import Principal
 from alignment.errors import Unauthorized
-from service.auth import TICKET, authenticate, signed_in_ticket
+from service.auth import SESSION_COOKIE, TICKET, authenticate, signed_in_ticket
 from service.ratelimit import NO_KEY, TooManyRequests
 
 
@@ -30,6 +30,15 @@ def attempt_names(request: Request, credential: str) -> list[str]:
     address = client_address(request)
     match = KEY_PATTERN.match(credential) or TICKET.match(credential)
     return [f"address:{address}", f"pair:{address}|{match.group(1) if match else NO_KEY}"]
+
+
+def _refusal_words(request: Request) -> dict[str, str]:
+    """How a 429 names what failed: an API request's credential is its Authorization header
+    ("failed authentication attempts", at `headers.authorization`: a GET has no body for "$"
+    to point at); a page's is its sign-in cookie."""
+    if request.headers.get("authorization") is not None:
+        return {"attempts": "authentication", "path": "headers.authorization"}
+    return {"attempts": "sign-in", "path": f"cookies.{SESSION_COOKIE}"}
 
 
 def _credential(request: Request) -> str | None:
@@ -55,7 +64,9 @@ def failing_too_often(request: Request) -> bool:
     if credential is None:
         return False
     try:
-        request.app.state.failed_attempts.check(attempt_names(request, credential))
+        request.app.state.failed_attempts.check(
+            attempt_names(request, credential), **_refusal_words(request)
+        )
     except TooManyRequests:
         return True
     return False
@@ -73,7 +84,7 @@ def authenticate_limited(request: Request, session: Session) -> Principal:
         # The idempotency middleware's lookup failed and was counted: this one is the same
         # refusal (a 401, even when it spent the last try), not a second failure.
         return authenticate(request, session)
-    limiter.check(names)
+    limiter.check(names, **_refusal_words(request))
     try:
         return authenticate(request, session)
     except Unauthorized:

@@ -20,8 +20,10 @@ class TooManyRequests(DomainError):
     status = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: float) -> None:
-        super().__init__(message, details=[{"path": "$", "message": "slow down"}])
+    def __init__(self, message: str, *, retry_after: float, path: str = "$") -> None:
+        # `path`: what the client sent that is limited (its credential's header), or the
+        # request as a whole ("$").
+        super().__init__(message, details=[{"path": path, "message": "slow down"}])
         self.headers = {"Retry-After": str(max(1, math.ceil(retry_after)))}
 
 
@@ -139,16 +141,20 @@ class FailedAttempts:
     def _limit(self, name: str) -> RateLimiter:
         return self._limits[name.partition(":")[0]]
 
-    def check(self, names: Iterable[str]) -> None:
+    def check(self, names: Iterable[str], *, attempts: str = "sign-in", path: str = "$") -> None:
+        """Refuse (429) while any bucket of `names` is empty. `attempts` names what failed as
+        the client sees it ("sign-in" on the sign-in form, "authentication" for an API key
+        sent in a header); `path` is the refusal's detail path (the credential's header)."""
         waits = [(self._limit(n).wait(n), n) for n in names]
         wait, name = max(waits, default=(0.0, ""))
         if wait > 0:
             per_minute = round(self._limit(name).rate * 60)
             raise TooManyRequests(
-                "too many failed sign-in attempts from this address"
+                f"too many failed {attempts} attempts from this address"
                 + _whose(name)
                 + f"; at most {per_minute} a minute",
                 retry_after=wait,
+                path=path,
             )
 
     def failed(self, names: Iterable[str]) -> None:

@@ -24,6 +24,8 @@ from alignment.bundle.csvform import parse_number
 from alignment.bundle.text_rules import (
     ID_MAX,
     LINE_BREAKS,
+    direction_controls_in_name,
+    no_compatibility_forms,
     no_direction_controls,
     plain_id,
     plain_text,
@@ -40,14 +42,19 @@ Id = Annotated[
     StringConstraints(min_length=1, max_length=ID_MAX, strip_whitespace=True),
     AfterValidator(plain_id),
 ]
-# An organization's id is in every address and key: a direction control is refused outright.
-OrgId = Annotated[Id, BeforeValidator(no_direction_controls)]
+# An organization's id is in every address and key: a direction control, or a character NFKC
+# would change into another (a Kelvin sign), is refused outright rather than stored changed.
+OrgId = Annotated[
+    Id, BeforeValidator(no_compatibility_forms), BeforeValidator(no_direction_controls)
+]
 Title = Annotated[
     str,
     StringConstraints(min_length=1, max_length=2000, strip_whitespace=True),
     LINE_BREAKS,
     AfterValidator(plain_text),
 ]
+# An organization's name heads every page: a direction control is refused, naming it.
+OrgName = Annotated[Title, BeforeValidator(direction_controls_in_name)]
 LongText = Annotated[
     str, StringConstraints(max_length=20000), LINE_BREAKS, AfterValidator(plain_text)
 ]
@@ -117,7 +124,7 @@ class _Strict(BaseModel):
 
 class OrganizationIn(_Strict):
     id: OrgId
-    name: Title
+    name: OrgName
 
 
 class CycleIn(_Strict):

@@ -124,9 +124,12 @@ def plain_id(value: str) -> str:
         # "T-9" and "T-9" with a zero-width space read the same and would be two records.
         raise ValueError(
             f"contains the invisible character U+{ord(value[hidden]):04X} at position {hidden}; "
-            "ids hold only characters people can see and type"
+            f"{SEEN_AND_TYPED}"
         )
     return value
+
+
+SEEN_AND_TYPED = "ids hold only characters people can see and type"
 
 
 def no_direction_controls(value: object) -> object:
@@ -137,10 +140,48 @@ def no_direction_controls(value: object) -> object:
         ch = match.group()
         raise ValueError(
             f"contains the direction control U+{ord(ch):04X} ({unicodedata.name(ch)}) at "
-            f"position {match.start()}; an organization id holds only characters people can "
-            "see and type"
+            f"position {match.start()}; {SEEN_AND_TYPED}"
         )
     return value
+
+
+def direction_controls_in_name(value: object) -> object:
+    """An organization's name with a bidirectional control is refused, naming it: the name
+    heads every page and key listing, and "Admin \u202egnp.exe" shows as "Admin exe.png"."""
+    if isinstance(value, str) and (match := BIDI_OVERRIDES.search(value)):
+        ch = match.group()
+        raise ValueError(
+            f"contains the direction control U+{ord(ch):04X} ({unicodedata.name(ch)}) at "
+            f"position {match.start()}; an organization's name reads as it is typed, so it "
+            "holds none"
+        )
+    return value
+
+
+def no_compatibility_forms(value: object) -> object:
+    """An organization id that Unicode NFKC would change beyond composing accents is refused,
+    naming the character: "h7-\u212aelvin" (KELVIN SIGN) would be stored as "h7-Kelvin", an
+    id other than the one sent. Accents typed apart ("cafe\u0301") are the same letters and
+    are composed without a word."""
+    if not isinstance(value, str):
+        return value
+    for i, ch in enumerate(value):
+        # Per character: a letter and an accent typed apart are each left as they are, while
+        # KELVIN SIGN (even NFC makes it "K") or a fullwidth letter becomes another character.
+        folded = unicodedata.normalize("NFKC", ch)
+        if folded != ch and not BIDI_OVERRIDES.match(ch):
+            raise ValueError(
+                f"contains U+{ord(ch):04X} ({unicodedata.name(ch, 'unnamed')}) at position {i}, "
+                f"which ids store as {folded!r} (Unicode NFKC): send {folded!r} instead, so the "
+                "organization's id is the one you sent"
+            )
+    return value
+
+
+def id_key(value: str) -> str:
+    """What two ids are the same under, as people read them: NFKC, then case folded ("straße"
+    and "STRASSE" both give "strasse"; lower() would keep "ß")."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", value).casefold())
 
 
 # Free text in any request body (notes, reasons, names, settings): what `plain_text` allows. A

@@ -1,7 +1,8 @@
 """Draft stage: context -> drafter -> gates (-> one repair) -> a stored draft or failed attempt.
 
-Runs in the caller's transaction and stores exactly one row per request: a `pending` draft when
-every gate passes, else a `failed` attempt with every gate's reasons (never approvable). When the
+Runs in the caller's transaction and stores at most one row per request: a `pending` draft when
+every gate passes (none when an identical pending draft of the same request exists: that one is
+the answer), else a `failed` attempt with every gate's reasons (never approvable). When the
 provider is down the drafter raises `Unavailable` before anything is written, so the request
 fails cleanly; when it fails only on the repair, the paid first attempt is stored as failed
 with the provider's error. A reply the model stopped short (refused, filtered, cut off at
@@ -190,6 +191,11 @@ def _run(
         attempts=records,
         **columns,
     )
+    if passed and (twin := store.pending_twin(session, draft)) is not None:
+        # The same request drafted the same content, and it still waits for a decision: the
+        # repeat is answered with it rather than a copy to approve twice.
+        twin.repeated = True
+        return twin
     return store.add_draft(session, draft)
 
 

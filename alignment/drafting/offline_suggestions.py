@@ -42,48 +42,113 @@ _KPI = "_kpi"  # a drafted key result's KPI id, dropped before output
 
 
 class NothingToSuggest(DomainError):
-    """Every key result the records ground for the objectives asked about already exists. A
-    409, but no `Conflict`: a drafting job retries those, and the same records give the same
-    answer, so the job fails at once with this reason."""
+    """No objective asked about has a suggestion the records ground that is new. A 409 where
+    the caller waits (the CLI), but no `Conflict`: a drafting job retries those. A drafting job
+    ends `succeeded` with the decline as its result (`declined`): it is an answer, not a
+    failure, and the same records give the same answer."""
 
     status = 409
     code = "nothing_to_suggest"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        team: str = "",
+        cycle: str = "",
+        reasons: list[tuple[str, str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.team, self.cycle = team, cycle
+        self.reasons = reasons or []  # (objective id, why it has no suggestion)
+
+    def declined(self) -> dict[str, Any]:
+        """The decline as a drafting job's result states it."""
+        return {
+            "declined": self.code,
+            "team": self.team,
+            "cycle": self.cycle,
+            "objectives": [so for so, _ in self.reasons],
+            "reasons": [{"objective": so, "reason": why} for so, why in self.reasons],
+            "message": self.message,
+        }
 
 
 def suggestions(ctx: SuggestContext) -> dict[str, Any]:
     chosen = ctx.objectives if ctx.mode == "given" else _pick(ctx)
     taken: set[str] = set()  # key result titles (lowercased) earlier suggestions hold
-    made, skipped = [], []
-    copied: list[dict[str, Any]] = []  # what left-out key results copied, for the refusal
+    made: list[dict[str, Any]] = []
+    skipped: list[tuple[str, str]] = []  # (objective id, why it has no suggestion)
     for objective in chosen:
-        suggestion = _suggestion(ctx, objective, taken, copied)
-        if suggestion is None:
-            skipped.append(objective["id"])
+        suggestion = _suggestion(ctx, objective, taken)
+        if isinstance(suggestion, str):
+            skipped.append((objective["id"], suggestion))
         else:
             made.append(suggestion)
     if not made:
-        raise NothingToSuggest(_nothing_text(ctx, skipped, copied))
+        raise NothingToSuggest(
+            _nothing_text(ctx, skipped),
+            team=ctx.team["id"],
+            cycle=ctx.cycle["id"],
+            reasons=sorted(skipped),
+        )
     if skipped:
         made[0]["rationale"] = clip(made[0]["rationale"] + _skipped_text(skipped), TEXT_MAX)
     return {"suggestions": made}
 
 
-def _nothing_text(ctx: SuggestContext, skipped: list[str], copied: list[dict[str, Any]]) -> str:
+def _nothing_text(ctx: SuggestContext, skipped: list[tuple[str, str]]) -> str:
+    ids = sorted(so for so, _ in skipped)
+    reasons = "; ".join(f"for {so}, {why}" for so, why in sorted(skipped))
+    return (
+        f"nothing new to suggest for {' and '.join(ids)} in {ctx.cycle['id']} for team "
+        f"{ctx.team['id']}: {reasons}; a new OKR needs key results of its own, which the team "
+        "(or an LLM drafter) can propose"
+    )
+
+
+def _skipped_text(skipped: list[tuple[str, str]]) -> str:
+    return "".join(f" Nothing new for {so}: {why}." for so, why in skipped)
+
+
+def _held(copied: list[dict[str, Any]]) -> str:
+    """The existing key results left-out ones copied, by id: "O-30-KR1, O-30-KR2"."""
     held = sorted({c["key_result"] for c in copied})
-    named = f" ({', '.join(held[:8])}{', ...' if len(held) > 8 else ''})" if held else ""
-    return (
-        f"nothing new to suggest for {' and '.join(skipped)} in {ctx.cycle['id']}: every key "
-        f"result the records ground for team {ctx.team['id']} (the objectives' KPIs, its "
-        f"unfinished key results of last cycle) already exists in the organization{named}; a "
-        "new OKR needs key results of its own, which the team (or an LLM drafter) can propose"
-    )
+    return ", ".join(held[:8]) + (", ..." if len(held) > 8 else "")
 
 
-def _skipped_text(skipped: list[str]) -> str:
-    return (
-        f" Nothing new for {', '.join(skipped)}: every key result its records ground already "
-        "exists in the organization."
+def _too_few_text(
+    key_results: list[dict[str, Any]],
+    copied: list[dict[str, Any]],
+    previous: str | None,
+    *,
+    repeated: int,
+) -> str:
+    """Why a suggestion is left out for lack of key results, as the records say: too few left
+    once copies (named) and repeats of the draft's earlier suggestions are taken out."""
+    again = (
+        f"; {repeated} more {'is' if repeated == 1 else 'are'} in this draft's suggestion for "
+        "another objective"
+        if repeated
+        else ""
     )
+    grounded = (
+        f"the objective's KPIs, the team's unfinished key results of {previous}"
+        if previous
+        else "the objective's KPIs"
+    )
+    if not key_results:
+        if not copied:
+            return f"the records ground no key result ({grounded}) of its own{again}"
+        return (
+            f"every key result the records ground ({grounded}) already exists in the "
+            f"organization ({_held(copied)}){again}"
+        )
+    new = ", ".join(quote(kr["title"]) for kr in key_results)
+    said = f"only one new key result is left ({new}), and an OKR needs {MIN_KEY_RESULTS}"
+    if copied:
+        said += f"; the others ({grounded}) already exist in the organization ({_held(copied)})"
+    return said + again
 
 
 def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
@@ -96,16 +161,18 @@ def _pick(ctx: SuggestContext) -> list[dict[str, Any]]:
 
 
 def _suggestion(
-    ctx: SuggestContext, objective: dict[str, Any], taken: set[str], copied: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """The objective's suggestion, or None when fewer than two key results of its own (neither
-    copies nor repeats of `taken`) can be grounded, or it would restate an existing OKR."""
+    ctx: SuggestContext, objective: dict[str, Any], taken: set[str]
+) -> dict[str, Any] | str:
+    """The objective's suggestion, or why there is none: fewer than two key results of its own
+    (neither copies nor repeats of `taken`) can be grounded, or it would restate an existing
+    OKR."""
     team, so = ctx.team, objective["id"]
     key_results: list[dict[str, Any]] = []
     spare = _kpi_key_results(objective, key_results)
     forwarded = _carry_forward(ctx, so, key_results)
     grounded = len(key_results)
     key_results[:] = [kr for kr in key_results if kr["title"].lower() not in taken]
+    repeated = grounded - len(key_results)
     left_out = _drop_copies(ctx, key_results)
     # The objective's further KPIs stand in for key results that copied or repeated: the same
     # kind of record, grounded the same way.
@@ -119,9 +186,8 @@ def _suggestion(
     if len(key_results) < MIN_KEY_RESULTS:
         _midpoint(objective, key_results)
         left_out += _drop_copies(ctx, key_results)
-    copied += left_out
     if len(key_results) < MIN_KEY_RESULTS:
-        return None
+        return _too_few_text(key_results, left_out, ctx.previous_cycle, repeated=repeated)
     kpis_used = [kr[_KPI] for kr in key_results if kr.get(_KPI)]
     # A carried key result left out as a copy is neither cited nor named as carried forward.
     forwarded = [f for f in forwarded if any(kr is f.key_result for kr in key_results)]
@@ -135,17 +201,19 @@ def _suggestion(
     if team.get("mission"):
         description += f" Team mission: {team['mission']}"
     rationale = (
-        _rationale(objective, kpis_used, carried, similar)
+        _rationale(objective, kpis_used, carried, similar, ctx.previous_cycle)
         + _left_out_text(left_out)
-        + _no_driver_text(objective, key_results)
+        + _no_driver_text(objective, key_results, ctx.previous_cycle)
     )
     for kr in key_results:
         kr.pop(_KPI, None)
         kr["title"], kr["unit"] = clip(kr["title"], SHORT_MAX), clip(kr["unit"], UNIT_MAX)
     shown = key_results[:MAX_KEY_RESULTS]
     title = clip(_title(team, objective, kpis_used), SHORT_MAX)
-    if _restates_an_okr(ctx, title, description, shown):
-        return None
+    restated = _restated_okr(ctx, title, description, shown)
+    if restated is not None:
+        okr_id, cosine = restated
+        return f"the suggestion would restate OKR {okr_id} (cosine {cosine:.2f})"
     taken.update(kr["title"].lower() for kr in shown)
     return {
         "title": title,
@@ -205,18 +273,21 @@ def _drop_copies(ctx: SuggestContext, key_results: list[dict[str, Any]]) -> list
     return [c for c in copies if c is not None]
 
 
-def _restates_an_okr(
+def _restated_okr(
     ctx: SuggestContext, title: str, description: str, key_results: list[dict[str, Any]]
-) -> bool:
-    """Whether the suggestion as a whole restates an existing OKR, as the gate judges it."""
+) -> tuple[str, float] | None:
+    """The existing OKR the suggestion as a whole restates, as the gate judges it, and the
+    cosine; None when it restates none."""
     if ctx.vectors is None:
-        return False
+        return None
     text = draft_text(title, description, [kr["title"] for kr in key_results])
     hits = ctx.vectors.nearest_okrs(text, limit=1, draft=True)
-    return bool(hits) and hits[0][1] >= DUPLICATE_COSINE
+    return hits[0] if hits and hits[0][1] >= DUPLICATE_COSINE else None
 
 
-def _no_driver_text(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> str:
+def _no_driver_text(
+    objective: dict[str, Any], key_results: list[dict[str, Any]], previous: str | None
+) -> str:
     """Lag key results and no lead one: say so, rather than invent a driver no record measures."""
     shown = key_results[:MAX_KEY_RESULTS]
     if not shown or any(kr["kind"] == "lead" for kr in shown):
@@ -225,8 +296,8 @@ def _no_driver_text(objective: dict[str, Any], key_results: list[dict[str, Any]]
     named = named or [kr["title"] for kr in shown]
     return (
         f" No lead key result: neither {objective['id']}'s KPIs nor the team's unfinished key "
-        "results of last cycle offer a lead measure. Add a driver the team moves early that "
-        f"shows whether {' and '.join(quote(t) for t in named)} will follow."
+        f"results of {previous or 'the previous cycle'} offer a lead measure. Add a driver the "
+        f"team moves early that shows whether {' and '.join(quote(t) for t in named)} will follow."
     )
 
 
@@ -296,7 +367,7 @@ class _Forwarded:
 def _carry_forward(
     ctx: SuggestContext, so: str, key_results: list[dict[str, Any]]
 ) -> list[_Forwarded]:
-    """Append last cycle's unfinished key results of this team's OKRs that served the
+    """Append the previous cycle's unfinished key results of this team's OKRs that served the
     objective (from their latest measured value); return each with its citations."""
     forwarded = []
     titles = {k["title"].lower() for k in key_results}
@@ -326,37 +397,69 @@ def _carry_forward(
             }
             key_results.append(appended)
             titles.add(kr["title"].lower())
-            evidence = [{"kind": "key_result", "id": kr["id"], "why": "unfinished last cycle"}]
+            evidence = [
+                {"kind": "key_result", "id": kr["id"], "why": f"unfinished in {okr['cycle']}"}
+            ]
             if status["check_in"]:
                 evidence.append(
                     {"kind": "check_in", "id": status["check_in"], "why": "latest measured value"}
                 )
-            named = f"{kr['id']} ({num(value)} of {num(kr['target'])})"
+            named = f"{kr['id']} ({_standing(kr, value)})"
             forwarded.append(_Forwarded(appended, named, evidence))
     return forwarded
 
 
+def _standing(kr: dict[str, Any], value: float) -> str:
+    """A carried key result's latest value against its target: "48 of 60", or for one whose
+    target is below its baseline "6.1, target 4, lower is better" ("6.1 of 4" reads as a share)."""
+    if kr["baseline"] is not None and kr["target"] < kr["baseline"]:
+        return f"{num(value)}, target {num(kr['target'])}, lower is better"
+    return f"{num(value)} of {num(kr['target'])}"
+
+
 def _midpoint(objective: dict[str, Any], key_results: list[dict[str, Any]]) -> None:
-    """With a single KPI key result and nothing else: a half-way milestone on that KPI. It
-    measures the KPI itself, so it has the KPI's kind: a milestone of a lag outcome is lag."""
+    """With a single key result and nothing else: a half-way milestone on it, the KPI's when
+    one is left, else the carried key result's (from its latest value). It measures the same
+    thing, so it has the same kind: a milestone of a lag outcome is lag."""
     used = {kr.get(_KPI) for kr in key_results}
     kpi = next((k for k in objective["kpis"] if k["id"] in used), None)
-    if kpi is None:
+    if kpi is not None:
+        name, unit, baseline, target, kind = (
+            kpi["name"],
+            kpi["unit"],
+            kpi["baseline"],
+            kpi["target"],
+            kpi["kind"],
+        )
+    elif len(key_results) == 1 and key_results[0]["baseline"] is not None:
+        only = key_results[0]
+        name, unit, baseline, target, kind = (
+            only["title"],
+            only["unit"],
+            only["baseline"],
+            only["target"],
+            only["kind"],
+        )
+    else:
         return
-    half = round(kpi["baseline"] + (kpi["target"] - kpi["baseline"]) / 2, 2)
+    half = round(baseline + (target - baseline) / 2, 2)
     key_results.append(
         {
-            "title": f"{kpi['name']}{MILESTONE}",
-            "unit": kpi["unit"] or "count",
-            "baseline": kpi["baseline"],
+            "title": f"{name}{MILESTONE}",
+            "unit": unit or "count",
+            "baseline": baseline,
             "target": half,
-            "kind": kpi["kind"] or "lag",
+            "kind": kind or "lag",
         }
     )
 
 
 def _rationale(
-    objective: dict[str, Any], kpis: list[str], carried: list[str], similar: list[dict[str, Any]]
+    objective: dict[str, Any],
+    kpis: list[str],
+    carried: list[str],
+    similar: list[dict[str, Any]],
+    previous: str | None,
 ) -> str:
     parts = [f"Serves {objective['id']}."]
     if kpis:
@@ -365,7 +468,7 @@ def _rationale(
             "targets; adjust the targets to what one cycle can reach."
         )
     if carried:
-        parts.append(f"Carries forward last cycle's unfinished {', '.join(carried)}.")
+        parts.append(f"Carries forward {', '.join(carried)}, unfinished in {previous}.")
     if similar:
         others = ", ".join(f"{s['id']} ({s['team']})" for s in similar)
         parts.append(f"Related work in other teams: {others}; coordinate rather than duplicate.")

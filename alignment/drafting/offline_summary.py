@@ -110,25 +110,46 @@ def _pace_text(ctx: SummaryContext) -> str:
     return f"{paced} of {counted(len(measured), 'measured key result')} on pace; "
 
 
+# Units written against the number ("31%"), as people write them; others follow a space.
+ATTACHED_UNITS = ("%", "‰", "°")
+# A unit that only says the number counts things: "7, target 2", not "7 count, target 2 count".
+BARE_UNITS = ("count",)
+
+
 def where_it_stands(kr: dict[str, Any]) -> str:
-    """A key result's latest value against its target, in plain words: "at 31 of 100 % (31% of
+    """A key result's latest value against its target, in plain words: "at 31% of 100% (31% of
     the way)" while a rising one is on its way; a falling one (target below baseline) or one at
     or past its target names both numbers and says which way is better rather than "4.8 of
-    4.1": "at 4.8 mi, target 4.1 mi (lower is better; 0% of the way)"."""
+    4.1": "at 4.8 mi, target 4.1 mi (lower is better; 0% of the way)". A "count" is no unit to
+    repeat: "at 7, target 2"."""
     value, target, baseline = kr["status"]["value"], kr["target"], kr["baseline"]
     share = kr["status"].get("share")
-    unit = f" {kr['unit']}" if kr["unit"] else ""
+    unit = (kr["unit"] or "").strip()
     notes = [f"{share:.0%} of the way"] if share is not None else []
     if value is None or target is None:
-        return f"at {num(value)} of {num(target)}{unit}" + _noted(notes)
+        return f"at {_of(value, target, unit)}" + _noted(notes)
     lower = baseline is not None and target < baseline
     reached = value <= target if lower else value >= target
     if not lower and not reached:
-        return f"at {num(value)} of {num(target)}{unit}" + _noted(notes)
+        return f"at {_of(value, target, unit)}" + _noted(notes)
     said = (["lower is better"] if lower else []) + (
         ["target reached" if value == target else "target passed"] if reached else []
     )
-    return f"at {num(value)}{unit}, target {num(target)}{unit}" + _noted(said + notes)
+    return f"at {_in(value, unit)}, target {_in(target, unit)}" + _noted(said + notes)
+
+
+def _in(x: float | None, unit: str) -> str:
+    """A number with its unit: "31%", "4.8 mi", "7" (a count)."""
+    if not unit or unit.lower() in BARE_UNITS:
+        return num(x)
+    return f"{num(x)}{unit}" if unit in ATTACHED_UNITS else f"{num(x)} {unit}"
+
+
+def _of(value: float | None, target: float | None, unit: str) -> str:
+    """A value on its way to a target: "31% of 100%", "31 of 100 mi", "3 of 5" (a count)."""
+    if unit in ATTACHED_UNITS and value is not None:
+        return f"{_in(value, unit)} of {_in(target, unit)}"
+    return f"{num(value)} of {_in(target, unit)}"
 
 
 def _noted(notes: list[str]) -> str:

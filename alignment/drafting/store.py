@@ -73,6 +73,9 @@ class Draft(Base):
     # waiting on the team page. The status stays `failed`: it says what the drafting produced.
     dismissed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     dismissed_by: Mapped[str | None] = mapped_column(String)
+    # Not a column: set on the pending draft a repeated identical request answered with
+    # (`pending_twin`), so the caller sends no second `draft.created` for it.
+    repeated = False
     __table_args__ = (
         CheckConstraint("kind in ('suggestion','summary')", name="draft_kind"),
         CheckConstraint(
@@ -119,6 +122,28 @@ def add_draft(session: Session, draft: Draft) -> Draft:
     session.flush()
     session.refresh(draft)
     return draft
+
+
+def pending_twin(session: Session, draft: Draft) -> Draft | None:
+    """A pending draft of the same request with the same content as `draft` (not stored yet),
+    oldest first; None when there is none. A repeat of an identical request (the form sent
+    twice, a deterministic drafter) is answered with it rather than stored again."""
+    query = (
+        select(Draft)
+        .where(
+            Draft.org_id == draft.org_id,
+            Draft.kind == draft.kind,
+            Draft.status == "pending",
+            Draft.team_id.is_not_distinct_from(draft.team_id),
+            Draft.objective_id.is_not_distinct_from(draft.objective_id),
+            Draft.cycle_id.is_not_distinct_from(draft.cycle_id),
+            Draft.request == draft.request,
+            Draft.payload == draft.payload,
+        )
+        .order_by(Draft.created_at, Draft.id)
+        .limit(1)
+    )
+    return session.scalar(query)
 
 
 def get_draft(session: Session, org_id: str, draft_id: str, *, lock: bool = False) -> Draft:

@@ -172,10 +172,21 @@ def _drafting(kind: str) -> Handler:
         request = request_model.model_validate(job.params)
         # Counting no steps, the job would look only once the model has answered: it looks
         # while it waits instead, and a cancel abandons the call (abandonable.py).
-        with abandonable.looking(lambda: stop_if_cancel_requested(session, job.id)):
-            made = make(
-                session, job.org_id, request, drafter=services.drafter, embedder=services.embedder
-            )
+        from alignment.drafting.offline_suggestions import NothingToSuggest
+
+        try:
+            with abandonable.looking(lambda: stop_if_cancel_requested(session, job.id)):
+                made = make(
+                    session,
+                    job.org_id,
+                    request,
+                    drafter=services.drafter,
+                    embedder=services.embedder,
+                )
+        except NothingToSuggest as declined:
+            # An answer, not a failure: the job succeeds with the reason, nothing is stored,
+            # and no `draft.created` is sent.
+            return declined.declined()
         return _drafted(session, job, made)
 
     return handler
@@ -190,6 +201,9 @@ def _drafted(session: Session, job: Job, draft: Any) -> dict[str, Any]:
         "team": draft.team_id,
         "url": f"{_org_url(job.org_id)}/drafts/{quote(draft.id, safe='')}",
     }
+    if draft.repeated:
+        # An identical pending draft answered the repeated request: nothing new was created.
+        return {**result, "repeated": True}
     emit(session, job.org_id, "draft.created", result)
     return result
 

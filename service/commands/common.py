@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import NoReturn, TypeVar
 
 import typer
@@ -86,6 +87,12 @@ def progress_bar() -> Progress:
         console=err,
         transient=False,
     )
+
+
+def when(at: datetime) -> str:
+    """A moment as the pages say it (`service/routes/forms.decided_at_text`): "2026-12-08 00:53
+    UTC", never a raw ISO timestamp."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def operator() -> str:

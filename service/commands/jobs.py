@@ -7,6 +7,7 @@ their organization; its audit entry names the operator and the job.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from alignment.access.principal import Principal, Role
 from alignment.jobs import views
 from alignment.jobs.cancel import cancel
-from service.commands.common import audited, operator, run_in_transaction
+from service.commands.common import audited, operator, run_in_transaction, when
 from service.commands.console import out
 from service.commands.ids import Org
 
@@ -90,7 +91,7 @@ def cancel_cmd(job_id: JobId) -> None:
         again = "" if changed else " already"
         out.print(
             f"job {job_id} ({job['kind']}) was{again} cancelled by {job['cancelled_by']} at "
-            f"{job['cancelled_at']}; no worker runs it",
+            f"{when(datetime.fromisoformat(job['cancelled_at']))}; no worker runs it",
             markup=False,
             highlight=False,
         )

@@ -1,5 +1,5 @@
-"""What became of a drafting job that failed (or is being tried again), in plain words, for the
-people on the team page.
+"""What became of a drafting job that failed (or is being tried again), or that declined, in
+plain words, for the people on the team page.
 
 The job's stored `error` ("unavailable: the LLM provider could not be reached (after 2
 retries)...", "RuntimeError (details in the worker's log)") is written for operators: it stays on
@@ -58,4 +58,36 @@ def job_failure(job: dict[str, Any]) -> dict[str, str] | None:
         "said": f"Drafting {what} failed: {why}.",
         "why": why,
         "advice": f"{ADVICE[code] if known else ASK_AN_ADMIN}.",
+    }
+
+
+DECLINED_ADVICE = (
+    "Asking again gives the same answer: write the new key results yourself, or ask for other "
+    "objectives or another cycle."
+)
+
+
+def job_declined(job: dict[str, Any]) -> dict[str, Any] | None:
+    """A drafting job that answered "nothing new to suggest", said for the page: `said` (the
+    objectives and cycle asked about), `reasons` (one sentence per objective) and `advice`;
+    None for any other job. The decline is an answer, not a failure: no admin is needed.
+    A job that ended `failed` with it (before declines succeeded) is said the same way."""
+    result = job.get("result")
+    if isinstance(result, dict) and result.get("declined") == "nothing_to_suggest":
+        objectives = [str(o) for o in result.get("objectives") or []]
+        asked = " and ".join(objectives) or "the objectives asked about"
+        cycle = f" in {result['cycle']}" if result.get("cycle") else ""
+        reasons = [f"For {r['objective']}: {r['reason']}." for r in result.get("reasons") or []]
+    elif job.get("status") == "failed" and failure_code(job.get("error")) == "nothing_to_suggest":
+        params = job.get("params") or {}
+        named = params.get("objectives")
+        asked = " and ".join(named) if isinstance(named, list) else "the objectives asked about"
+        cycle = f" in {params['cycle']}" if params.get("cycle") else ""
+        reasons = [f"{WHY['nothing_to_suggest'][:1].upper()}{WHY['nothing_to_suggest'][1:]}."]
+    else:
+        return None
+    return {
+        "said": f"There is nothing new to suggest for {asked}{cycle}. Nothing was stored.",
+        "reasons": reasons,
+        "advice": DECLINED_ADVICE,
     }

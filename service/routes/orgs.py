@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from alignment import organizations
 from alignment.access.principal import Role
-from alignment.bundle.schema import OrgId, Title
+from alignment.bundle.schema import OrgId, OrgName
 from service.auth import CurrentPrincipal, forget_checked_keys
 from service.deps import PageDep, SessionDep
 
@@ -18,12 +18,12 @@ router = APIRouter(prefix="/orgs", tags=["organizations"])
 class OrgIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: OrgId
-    name: Title
+    name: OrgName
 
 
 class OrgPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    name: Title
+    name: OrgName
 
 
 class OrgOut(BaseModel):

@@ -9,17 +9,20 @@ applies, for the signed-in person. The form carries the page's CSRF token like e
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from alignment import report
 from alignment.access.principal import Principal
 from alignment.errors import NotFound
 from alignment.jobs import views as job_views
 from alignment.jobs.cancel import WAITING, may_cancel
 from alignment.models import Job
 from alignment.report.facts import changed_since, decided_since
+from alignment.report.store import ReportSettings
 from service import templating
 from service.routes.forms import decided_at_text
 
@@ -44,10 +47,11 @@ def followed_job(session: Session, principal: Principal, org_id: str, job_id: in
 
 def stopped_build(session: Session, principal: Principal, org_id: str) -> Job | None:
     """The organization's newest whole-organization report job, when a person cancelled it and
-    nothing was edited or decided since: a page opened meanwhile (another tab, a colleague's
-    page reloading itself) shows that cancel instead of queueing the build again, which would
-    undo the cancel within seconds and credit the new build to whoever's page reloaded. The
-    page's "Build it now" link (`?build=1`) or any change queues the next one."""
+    nothing was edited or decided since, nor the report settings changed: a page opened
+    meanwhile (another tab, a colleague's page reloading itself) shows that cancel instead of
+    queueing the build again, which would undo the cancel within seconds and credit the new
+    build to whoever's page reloaded. The page's "Build it now" link (`?build=1`) or any change
+    queues the next one."""
     newest = session.scalars(
         select(Job)
         .where(Job.org_id == org_id, Job.kind == "report")
@@ -61,7 +65,22 @@ def stopped_build(session: Session, principal: Principal, org_id: str) -> Job | 
         return None
     if decided_since(session, org_id, job.finished_at):
         return None
+    if settings_changed_since(session, org_id, job.finished_at):
+        return None
     return job if job_views.visible_to(principal, job) else None
+
+
+def settings_changed_since(session: Session, org_id: str, since: datetime) -> bool:
+    """Whether the report settings were stored after `since` and differ from what the
+    organization's latest whole report was built with (any stored settings count when there is
+    no report yet): a PUT that stores the settings the report already has changes nothing."""
+    stored = session.get(ReportSettings, org_id)
+    if stored is None or stored.updated_at <= since:
+        return False
+    run = report.latest_run(session, org_id)
+    if run is None:
+        return True
+    return run.config != report.effective_config(session, org_id).model_dump(mode="json")
 
 
 def shown_job(job: Job, principal: Principal, token: str | None) -> dict[str, Any]:
@@ -80,11 +99,15 @@ def shown_job(job: Job, principal: Principal, token: str | None) -> dict[str, An
     }
 
 
-def notice(org_id: str, job: dict[str, Any], *, changed: bool) -> str:
+def notice(
+    org_id: str, job: dict[str, Any], *, changed: bool, late: bool = False, kept: str = ""
+) -> str:
     """The notice as HTML (autoescaped); `changed`: the shown run no longer shows the
-    organization, which is why the job builds."""
+    organization, which is why the job builds; `late`: a Cancel found the job already ended
+    (only then "nothing left to cancel"); `kept`: the view's query ("kind=orphan_okr"), which
+    the Cancel form and the "build it now" link carry back to the page."""
     return (
         templating.templates()
         .get_template("_report_job.html.j2")
-        .render(org_id=org_id, job=job, changed=changed)
+        .render(org_id=org_id, job=job, changed=changed, late=late, kept=kept)
     )

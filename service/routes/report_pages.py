@@ -22,6 +22,7 @@ from alignment.jobs.cancel import cancel
 from alignment.models import Job, Organization
 from alignment.report import finding_rows, store
 from alignment.report.facts import changed_since, decided_since
+from alignment.report.page import FindingsView
 from service import templating
 from service.auth import SESSION_COOKIE, CurrentPrincipal, form_token
 from service.deps import SessionDep, write_nothing
@@ -87,6 +88,7 @@ def report_page(
     view: ViewDep,
     job: int | None = None,
     build: bool = False,
+    late: bool = False,
 ) -> Response:
     """The latest whole-organization report as a page (a filtered run made through the API is
     not the organization's picture), its findings filtered and paginated by the query (kept
@@ -96,10 +98,14 @@ def report_page(
     run at all it answers 202 with a page that reloads itself. `?job=` follows one report job
     (where its Cancel sends the page): while it waits or runs the page shows it; once it was
     cancelled the page says so and queues no other in that visit (the person just stopped
-    one); once it ended otherwise the page says there was nothing left to cancel. A cancel
-    stands for every visitor until something is edited or decided, or someone follows the
+    one); once it ended otherwise the page says how (built, or failed). A cancel
+    stands for every visitor until something is edited or decided, the report settings
+    change (report_job.stopped_build), or someone follows the
     notice's "Build it now" (`?build=1`, which queues and sends the page to that job).
-    Otherwise the next reload of any open copy of the page would queue the build again."""
+    Otherwise the next reload of any open copy of the page would queue the build again.
+    `?late=1` (set by the Cancel form's answer only): the cancel found the followed job ended,
+    so its notice says there was nothing left to cancel; without it a followed job that ended
+    says what it did. Both redirects keep the view's filters and page."""
     org = organizations.require_org(session, org_id)
     refuse_unknown_teams(session, org_id, view)
     followed = report_job.followed_job(session, principal, org_id, job) if job else None
@@ -113,8 +119,7 @@ def report_page(
     elif changed and (followed is None or followed.status != "cancelled"):
         building = _whole_org_report_job(session, org_id, principal, request)
         if build:  # asked for: follow it, so that a reload does not ask again
-            page = f"/orgs/{quote(org_id, safe='')}/report.html?job={building.id}"
-            return RedirectResponse(page, status_code=303)
+            return RedirectResponse(_page_address(org_id, view, job=building.id), status_code=303)
     ticket = request.cookies.get(SESSION_COOKIE)
     token = form_token(ticket) if ticket else None
     notices = [
@@ -133,6 +138,8 @@ def report_page(
             headers=waiting,
             org={"id": org.id, "name": org.name},
             notices=notices,
+            late=late,
+            kept=_kept_query(view),
             waiting=building is not None,
             nav=org_nav(session, principal, org_id, "report"),
         )
@@ -151,30 +158,50 @@ def report_page(
     # As every page (templating.page): a signed-in person's data, kept in no cache.
     shown.headers["Cache-Control"] = "no-store"
     if notices:
-        said = "".join(report_job.notice(org_id, n, changed=changed) for n in notices)
+        kept = _kept_query(view)
+        said = "".join(
+            report_job.notice(org_id, n, changed=changed, late=late, kept=kept) for n in notices
+        )
         shown = _with_notice(shown, said, waiting=building is not None)
     return shown
 
 
 @router.post("/orgs/{org_id}/report/jobs/{job_id}/cancel", include_in_schema=False)
 def cancel_build(
-    org_id: str, job_id: int, session: SessionDep, principal: CurrentPrincipal
+    org_id: str, job_id: int, session: SessionDep, principal: CurrentPrincipal, view: ViewDep
 ) -> RedirectResponse:
     """The page's "Cancel this build": cancel the report job it shows, for the signed-in
     person, and show the page following that job (who cancelled it, or that it stops at its
-    next step). A form from a page left open after the job ended changes nothing, nor is
-    audited: the page says the job had already ended."""
+    next step), with the filters the page had (the form's address carries them). A form from a
+    page left open after the job ended changes nothing, nor is audited: the page says the job
+    had already ended (`late=1`)."""
     if report_job.followed_job(session, principal, org_id, job_id) is None:
         raise NotFound(f"job {job_id} is not a report job of organization {org_id!r}")
+    late = False
     try:
         done = cancel(session, job_id, principal=principal)
     except Conflict:  # it ended meanwhile
         write_nothing(session)
+        late = True
     else:
         if not done.changed:
             write_nothing(session)
-    page = f"/orgs/{quote(org_id, safe='')}/report.html?job={job_id}"
+    page = _page_address(org_id, view, job=job_id, late=late)
     return RedirectResponse(page, status_code=303)
+
+
+def _kept_query(view: FindingsView) -> str:
+    """The view's filters and page as a query string without "?" ("" for none), which the
+    notice's Cancel form and "build it now" link carry, so that the page they lead back to
+    shows what the reader was looking at."""
+    return view.query().removeprefix("?")
+
+
+def _page_address(org_id: str, view: FindingsView, *, job: int, late: bool = False) -> str:
+    """The report page following `job`, with the view's filters and page."""
+    kept = _kept_query(view)
+    page = f"/orgs/{quote(org_id, safe='')}/report.html?{kept + '&' if kept else ''}job={job}"
+    return page + ("&late=1" if late else "")
 
 
 def _report_links(principal: Principal) -> dict[str, bool]:

@@ -54,6 +54,8 @@ UNDECIDED = "undecided"
 # A Confirm with no objective chosen (the control starts on none, so that the engine's guess is
 # never recorded under a person's name by a click): refused beside the control, nothing recorded.
 CHOOSE = "Choose the objective this OKR serves, then press Confirm: nothing was recorded."
+# The control's tooltip before anything was pressed: what to do, no refusal.
+CHOOSE_HINT = "Choose the objective this OKR serves, then press Confirm."
 
 
 @router.get("/orgs/{org_id}/review", response_class=HTMLResponse)
@@ -113,6 +115,7 @@ def _render_review(
         undecided=UNDECIDED,
         reason_needed=REJECT_REASON_NEEDED,
         choose_objective=CHOOSE,
+        choose_hint=CHOOSE_HINT,
         may_okr=may_open(principal, "/orgs/{org_id}/okr/{okr_id}"),
         nav=org_nav(session, principal, org_id, "review"),
     )

@@ -44,7 +44,7 @@ from service.routes.forms import (
     reject_reason,
 )
 from service.routes.gate_words import failed_gate_sentences
-from service.routes.job_words import job_failure
+from service.routes.job_words import job_declined, job_failure
 from service.routes.nav import org_nav
 from service.routes.team_page_edits import edited_field, number_text, suggestion_edits
 from service.templating import FORMS_CSP, page
@@ -142,11 +142,13 @@ def _followed_job(
     draft = session.get(store.Draft, {"org_id": org_id, "id": draft_id}) if draft_id else None
     # The stored error is the operators' (the job's JSON, the worker's log): the page gets it
     # in plain words only, so no exception text reaches it.
-    failure = job_failure(shown)
+    declined = job_declined(shown)
+    failure = None if declined else job_failure(shown)
     del shown["error"]
     return {
         **shown,
         "failure": failure,
+        "declined": declined,
         "draft_dismissed": draft is not None and draft.dismissed_at is not None,
         "may_cancel": may_cancel(principal, job),
         "cancelled_at_text": decided_at_text(job.cancelled_at) if job.cancelled_at else None,

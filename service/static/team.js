@@ -101,7 +101,10 @@
     link.textContent = "Show it";
     link.id = "job-done";
     var said = job.status === "failed" ? "Drafting has stopped." :
-      job.status === "cancelled" ? "Drafting was cancelled." : "The draft is ready.";
+      job.status === "cancelled" ? "Drafting was cancelled." :
+      // A decline ("nothing new to suggest") succeeds with no draft: say so, not "ready".
+      job.result && job.result.declined ? "Drafting has finished: there is nothing new to suggest." :
+      "The draft is ready.";
     var cancel = document.getElementById("job-cancel");
     if (cancel) cancel.remove();  // nothing left to cancel
     status.replaceChildren(document.createTextNode(said + " "), link,

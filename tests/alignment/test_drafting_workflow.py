@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 
 from alignment import repository
 from alignment.drafting import approve, store
-from alignment.drafting.draft import draft_suggestions, draft_summary
+from alignment.drafting.draft import draft_suggestions, draft_summary, new_draft_id
 from alignment.drafting.offline import OfflineDrafter
 from alignment.drafting.offline_suggestions import NothingToSuggest
 from alignment.drafting.schemas import SuggestionRequest, SummaryRequest
@@ -209,10 +209,22 @@ def test_approving_a_draft_changes_no_other_okrs_verdict(dsession, pending, embe
     assert now[new] == pytest.approx(median_after, abs=1e-4)
 
 
+def _stored_twin(session, draft):
+    """A second pending draft with the same content, stored as such. Asking again answers with
+    the pending one (test_drafting_repeat.py); twins still come from two jobs drafting at the
+    same moment, so approval must still refuse the second."""
+    columns = {
+        a.key: getattr(draft, a.key)
+        for a in inspect(store.Draft).column_attrs
+        if a.key not in ("id", "created_at")
+    }
+    columns["id"] = new_draft_id()
+    return store.add_draft(session, store.Draft(**columns))
+
+
 def test_two_drafts_of_one_request_become_one_okr(dsession, pending, embedder):
     # The form sent again from Back: a second pending draft, drafted before either is approved.
-    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
-    twin = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    twin = _stored_twin(dsession, pending)
     assert twin.status == "pending" and twin.payload == pending.payload
     approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
     before = _okrs(dsession)
@@ -279,8 +291,7 @@ def test_an_edit_repeating_a_suggestion_is_refused(dsession, pending):
 
 
 def test_a_restated_okr_is_named_with_its_own_title(dsession, pending, embedder):
-    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
-    twin = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    twin = _stored_twin(dsession, pending)
     approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
     edited = copy.deepcopy(twin.payload)
     stored_title = edited["suggestions"][0]["title"]
@@ -293,8 +304,7 @@ def test_a_restated_okr_is_named_with_its_own_title(dsession, pending, embedder)
 def test_a_retitled_twin_still_restating_the_key_results_is_refused(dsession, pending, embedder):
     """The same request sent twice gives two drafts; once one is approved, giving the other a
     new title must not create the same key results again under it."""
-    request = SuggestionRequest(team="T-13", cycle="2026-Q4", objectives=["SO-11"])
-    twin = draft_suggestions(dsession, ORG, request, drafter=OfflineDrafter(), embedder=embedder)
+    twin = _stored_twin(dsession, pending)
     approve.approve_draft(dsession, ORG, pending.id, decided_by="maria")
     before = _okrs(dsession)
     edited = copy.deepcopy(twin.payload)

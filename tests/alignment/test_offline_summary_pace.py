@@ -38,21 +38,22 @@ def _kr(value, baseline, target, unit="mi", share=None):
 
 
 def test_where_a_key_result_stands_in_plain_words():
-    assert where_it_stands(_kr(31, 0, 100, "%", 0.31)) == "at 31 of 100 % (31% of the way)"
+    assert where_it_stands(_kr(31, 0, 100, "%", 0.31)) == "at 31% of 100% (31% of the way)"
     assert where_it_stands(_kr(4.8, 4.8, 4.1, share=0.0)) == (
         "at 4.8 mi, target 4.1 mi (lower is better; 0% of the way)"
     )
-    assert where_it_stands(_kr(7, 9, 2, "count")) == (
-        "at 7 count, target 2 count (lower is better)"
-    )
+    assert where_it_stands(_kr(7, 9, 2, "count")) == ("at 7, target 2 (lower is better)")
     assert where_it_stands(_kr(3.9, 4.8, 4.1)) == (
         "at 3.9 mi, target 4.1 mi (lower is better; target passed)"
     )
     assert where_it_stands(_kr(120, 0, 100, "%", 1.2)) == (
-        "at 120 %, target 100 % (target passed; 120% of the way)"
+        "at 120%, target 100% (target passed; 120% of the way)"
     )
-    assert where_it_stands(_kr(100, 0, 100, "%")) == "at 100 %, target 100 % (target reached)"
-    assert where_it_stands(_kr(None, 0, 100, "%")) == "at ? of 100 %"
+    assert where_it_stands(_kr(100, 0, 100, "%")) == "at 100%, target 100% (target reached)"
+    assert where_it_stands(_kr(None, 0, 100, "%")) == "at ? of 100%"
+    # Units like % attach to the number; a count is said as a number, on the way too.
+    assert where_it_stands(_kr(3, 0, 5, "count", 0.6)) == "at 3 of 5 (60% of the way)"
+    assert where_it_stands(_kr(31, 0, 100, "mi", 0.31)) == "at 31 of 100 mi (31% of the way)"
 
 
 def test_team_summary_reads_plainly(dsession, embedder):

@@ -5,6 +5,7 @@ Idempotency-Key replayed. What a cancel does to a job is in tests/alignment/test
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -240,6 +241,9 @@ def test_the_command_line_cancels_as_the_operator(engine: Engine) -> None:
         done = runner.invoke(app, ["jobs", "cancel", str(job_id)])
         assert done.exit_code == 0, done.output
         assert f"job {job_id} (report) was cancelled by cli:" in done.output
+        # The time as the pages say it, not a raw ISO timestamp.
+        assert re.search(r" at \d{4}-\d\d-\d\d \d\d:\d\d UTC; no worker runs it", done.output)
+        assert "+00:00" not in done.output
         again = runner.invoke(app, ["jobs", "cancel", str(job_id)])
         assert again.exit_code == 0 and "was already cancelled by cli:" in again.output
         listed = runner.invoke(app, ["jobs", "list", "--org", org, "--status", "cancelled"])

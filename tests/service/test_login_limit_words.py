@@ -36,7 +36,8 @@ def test_malformed_credentials_are_not_called_a_key(world) -> None:
     message = refused.json()["error"]["message"]
     assert "for this key" not in message
     assert message.startswith(
-        "too many failed sign-in attempts from this address with credentials that are not an "
+        "too many failed authentication attempts from this address with credentials that are "
+        "not an "
         "API key"
     )
 
@@ -51,3 +52,17 @@ def test_a_real_key_prefix_is_still_called_this_key(world) -> None:
     assert (
         "from this address for this key; at most 10 a minute" in refused.json()["error"]["message"]
     )
+
+
+def test_an_api_requests_429_says_authentication_and_points_at_the_header(world) -> None:
+    # A GET has no body: "$" and "failed sign-in attempts" named neither what failed nor where.
+    client, ian, _ = world
+    bad = auth(wrong_secret(ian))
+    for _ in range(LIMIT):
+        client.get(f"/orgs/{ORG}/okrs", headers=bad)
+    refused = client.get(f"/orgs/{ORG}/okrs", headers=bad)
+    assert refused.status_code == 429
+    error = refused.json()["error"]
+    assert error["message"].startswith("too many failed authentication attempts from this address")
+    assert "sign-in" not in error["message"]
+    assert error["details"] == [{"path": "headers.authorization", "message": "slow down"}]

@@ -45,3 +45,48 @@ def test_org_ids_differing_only_in_case_name_one_organization(client) -> None:
     twin = _refused(client.post("/bundles", json=small_bundle("CASE-CO")), 409)
     assert twin["details"][0]["path"] == "$.organization.id"
     assert client.post("/bundles", json=small_bundle("case-co")).status_code == 200
+
+
+def test_case_is_compared_as_unicode_folds_it(client) -> None:
+    # lower() keeps "ß", so "STRASSE" was created beside "straße".
+    assert client.post("/orgs", json={"id": "straße", "name": "S"}).status_code == 201
+    error = _refused(client.post("/orgs", json={"id": "STRASSE", "name": "S"}), 409)
+    assert error["message"].startswith("organization 'straße' already exists")
+    assert error["details"] == [
+        {"path": "$.id", "message": "the existing organization is 'straße'"}
+    ]
+
+
+def test_an_org_id_nfkc_would_change_is_refused_not_stored_changed(client) -> None:
+    error = _refused(client.post("/orgs", json={"id": "h7-\u212aelvin", "name": "K"}), 422)
+    [detail] = error["details"]
+    assert detail["path"] == "$.id"
+    assert "U+212A (KELVIN SIGN) at position 3" in detail["message"]
+    assert "'K'" in detail["message"]
+    assert client.get("/orgs/h7-Kelvin").status_code == 404  # nothing made under another id
+
+
+def test_an_existing_id_sent_with_a_separate_accent_names_the_id_path(client) -> None:
+    assert client.post("/orgs", json={"id": "café", "name": "C"}).status_code == 201
+    error = _refused(client.post("/orgs", json={"id": "cafe\u0301", "name": "C"}), 409)
+    assert error["message"] == "organization 'café' already exists"
+    assert error["details"] == [{"path": "$.id", "message": "the existing organization is 'café'"}]
+
+
+def test_a_direction_control_in_an_org_name_is_refused_naming_it(client) -> None:
+    error = _refused(client.post("/orgs", json={"id": "x", "name": "Admin \u202egnp.exe"}), 422)
+    [detail] = error["details"]
+    assert detail["path"] == "$.name"
+    assert "U+202E (RIGHT-TO-LEFT OVERRIDE) at position 6" in detail["message"]
+    assert client.get("/orgs/x").status_code == 404
+    assert client.post("/orgs", json={"id": "x", "name": "X"}).status_code == 201
+    renamed = client.patch("/orgs/x", json={"name": "Admin \u202egnp.exe"})
+    assert renamed.status_code == 422 and client.get("/orgs/x").json()["name"] == "X"
+
+
+def test_the_two_org_id_refusals_say_it_in_the_same_words(client) -> None:
+    said = "ids hold only characters people can see and type"
+    direction = _refused(client.post("/orgs", json={"id": "a\u202eb", "name": "A"}), 422)
+    invisible = _refused(client.post("/orgs", json={"id": "a\u200bb", "name": "A"}), 422)
+    assert direction["details"][0]["message"].endswith(said)
+    assert invisible["details"][0]["message"].endswith(said)

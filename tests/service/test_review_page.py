@@ -109,14 +109,18 @@ def test_each_decision_is_said_from_what_was_stored(client, scored_sample, sessi
         ), said
 
 
-def _pending_draft(client, jobs, org: str) -> str:
-    asked = client.post(f"/orgs/{org}/drafts/suggestions", json={"team": "T-9"})
+def _pending_draft(client, jobs, org: str, objectives: list[str] | None = None) -> str:
+    """A pending draft for T-9. Asking again with the same request answers with the same
+    pending draft: a second, distinct one needs other `objectives`."""
+    body: dict = {"team": "T-9"} | ({"objectives": objectives} if objectives else {})
+    asked = client.post(f"/orgs/{org}/drafts/suggestions", json=body)
     return jobs.result(client, asked)["draft_id"]
 
 
 def test_draft_decisions_say_what_became_of_the_draft(client, scored_sample, jobs) -> None:
     org = scored_sample
-    approved, rejected = _pending_draft(client, jobs, org), _pending_draft(client, jobs, org)
+    approved = _pending_draft(client, jobs, org)
+    rejected = _pending_draft(client, jobs, org, ["SO-5"])
     said = _said(client.post(f"/orgs/{org}/review/drafts/{approved}/approve"))
     assert re.fullmatch(
         f"Recorded: draft {approved} approved \\(by you at {WHEN}\\): created {approved}-O1\\.",

@@ -24,7 +24,8 @@ def test_a_team_page_form_left_open_changes_nothing_and_says_who_decided(
 ) -> None:
     org = scored_sample
     team = f"/orgs/{org}/team/T-9/drafts"
-    approved, rejected = _pending_draft(client, jobs, org), _pending_draft(client, jobs, org)
+    approved = _pending_draft(client, jobs, org)
+    rejected = _pending_draft(client, jobs, org, ["SO-5"])
     # Decided in the review queue while the team page still shows both drafts pending.
     client.post(f"/orgs/{org}/review/drafts/{approved}/approve")
     client.post(f"/orgs/{org}/review/drafts/{rejected}/reject", data={"reason": "Not now."})

@@ -163,3 +163,34 @@ def test_the_page_follows_only_its_own_teams_drafting_jobs(client, session, org)
         page = client.get(f"{TEAM}?job={job_id}")
         assert page.status_code == 200 and 'id="job-status"' not in page.text, job_id
     assert _job_line(client, own_job)[1]  # the page's own job is still followed
+
+
+def test_nothing_new_to_suggest_is_an_answer_not_a_failure(client, session, embedder, org) -> None:
+    """The offline drafter's decline: the job succeeds with the reason as its result, and the
+    page says it in a neutral notice naming what was asked, with no failure and no admin."""
+    from alignment.drafting.offline_suggestions import NothingToSuggest
+
+    declined = NothingToSuggest(
+        "nothing new to suggest for SO-1 in 2026-Q4 for team T-1: ...",
+        team="T-1",
+        cycle="2026-Q4",
+        reasons=[("SO-1", "only one new key result is left ('Churn'), and an OKR needs 2")],
+    )
+    job_id = _asked(client)
+    Jobs(session, embedder, drafter=FailingDrafter(declined)).drain()
+    stored = client.get(f"/jobs/{job_id}").json()
+    assert stored["status"] == "succeeded" and not stored["error"], stored
+    assert stored["result"]["declined"] == "nothing_to_suggest"
+    assert stored["result"]["objectives"] == ["SO-1"] and stored["result"]["cycle"] == "2026-Q4"
+
+    page = client.get(f"{TEAM}?job={job_id}").text
+    assert 'role="status" id="job-status" data-job-declined' in page
+    kind, said = _job_line(client, job_id)
+    assert kind == ""
+    assert said == (
+        "There is nothing new to suggest for SO-1 in 2026-Q4. Nothing was stored. For SO-1: "
+        "only one new key result is left ('Churn'), and an OKR needs 2. Asking again gives the "
+        "same answer: write the new key results yourself, or ask for other objectives or "
+        "another cycle."
+    ), said
+    assert "failed" not in said and "admin" not in said and "job number" not in said

@@ -35,15 +35,35 @@ def test_a_refused_form_shows_the_team_pages_address(page, role_keys, scored_sam
     assert _only_refusals(page) == [] and page.outside_requests == []
 
 
+def _stored_twin(engine, org_id: str, draft_id: str) -> str:
+    """A second pending draft with the same content, as two drafting jobs of one request running
+    at the same moment leave them (asked again later, the pending draft is the answer)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import Session
+
+    from alignment.drafting import store
+    from alignment.drafting.draft import new_draft_id
+
+    with Session(engine) as s, s.begin():
+        draft = store.get_draft(s, org_id, draft_id)
+        columns = {
+            a.key: getattr(draft, a.key)
+            for a in inspect(store.Draft).column_attrs
+            if a.key not in ("id", "created_at")
+        }
+        return store.add_draft(s, store.Draft(**columns, id=new_draft_id())).id
+
+
 @pytest.mark.usefixtures("restore")  # the drafts and the approved OKR go afterwards
 def test_a_draft_restating_an_approved_okr_is_refused_in_view(
-    page, role_keys, scored_sample
+    page, role_keys, scored_sample, engine
 ) -> None:
-    """Two drafts of one request (the form sent twice): approving the second is refused, and the
+    """Two drafts of one request (two jobs at once): approving the second is refused, and the
     refusal, which names no field, is brought into view with the focus on it."""
     sign_in(page, role_keys["team_lead"])
     first = _pending_suggestion(page, scored_sample).get_attribute("data-draft")
-    second = _pending_suggestion(page, scored_sample).get_attribute("data-draft")
+    second = _stored_twin(engine, scored_sample, first)
+    page.reload()
     assert first != second
     for draft_id, status in ((first, 303), (second, 409)):
         article = page.locator(f"article.draft[data-draft='{draft_id}']")
