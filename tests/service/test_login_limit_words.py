@@ -42,27 +42,25 @@ def test_malformed_credentials_are_not_called_a_key(world) -> None:
     )
 
 
-def test_a_real_key_prefix_is_still_called_this_key(world) -> None:
+def _refused_after_wrong_secrets(world) -> dict:
+    """The 429 answer's error after LIMIT requests with a real key's prefix, wrong secret."""
     client, ian, _ = world
     bad = auth(wrong_secret(ian))
     for _ in range(LIMIT):
         client.get(f"/orgs/{ORG}/okrs", headers=bad)
     refused = client.get(f"/orgs/{ORG}/okrs", headers=bad)
     assert refused.status_code == 429
-    assert (
-        "from this address for this key; at most 10 a minute" in refused.json()["error"]["message"]
-    )
+    return refused.json()["error"]
+
+
+def test_a_real_key_prefix_is_still_called_this_key(world) -> None:
+    message = _refused_after_wrong_secrets(world)["message"]
+    assert "from this address for this key; at most 10 a minute" in message
 
 
 def test_an_api_requests_429_says_authentication_and_points_at_the_header(world) -> None:
     # A GET has no body: "$" and "failed sign-in attempts" named neither what failed nor where.
-    client, ian, _ = world
-    bad = auth(wrong_secret(ian))
-    for _ in range(LIMIT):
-        client.get(f"/orgs/{ORG}/okrs", headers=bad)
-    refused = client.get(f"/orgs/{ORG}/okrs", headers=bad)
-    assert refused.status_code == 429
-    error = refused.json()["error"]
+    error = _refused_after_wrong_secrets(world)
     assert error["message"].startswith("too many failed authentication attempts from this address")
     assert "sign-in" not in error["message"]
     assert error["details"] == [{"path": "headers.authorization", "message": "slow down"}]
