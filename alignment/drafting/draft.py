@@ -191,7 +191,11 @@ def _run(
         attempts=records,
         **columns,
     )
-    if passed and (twin := store.pending_twin(session, draft)) is not None:
+    # Only a draft that cost nothing (the offline drafter) may be answered with its twin: a
+    # paid repeat's tokens are counted by the stored draft (store.tokens_spent), so it is
+    # stored, or repeating one request would draft past the organization's token budget.
+    free = usage.total_tokens == 0
+    if passed and free and (twin := store.pending_twin(session, draft)) is not None:
         # The same request drafted the same content, and it still waits for a decision: the
         # repeat is answered with it rather than a copy to approve twice.
         twin.repeated = True

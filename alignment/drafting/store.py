@@ -139,6 +139,7 @@ def pending_twin(session: Session, draft: Draft) -> Draft | None:
             Draft.cycle_id.is_not_distinct_from(draft.cycle_id),
             Draft.request == draft.request,
             Draft.payload == draft.payload,
+            Draft.model.is_not_distinct_from(draft.model),
         )
         .order_by(Draft.created_at, Draft.id)
         .limit(1)

@@ -67,8 +67,10 @@ def _drift(facts: OrgFacts, by_okr: dict[str, list[CheckInRow]], rec: Records) -
 def _drift_reason(
     c: CheckInRow, okr: OkrRow, evidence: dict[str, Any], nearest: OkrRow | None
 ) -> str:
-    """Name another OKR only when the evidence shows the check-in closer to it than to its own,
-    and only one of the same cycle: an OKR of another quarter is not where the work belongs."""
+    """Cite only what the evidence shows: another OKR of the same cycle closer than its own
+    (where the work may belong), routine work closer than its own OKR, its own OKR under the
+    organization's typical match, or else a closer OKR of another cycle, named with its cycle
+    (not where the work belongs now, but what made the score a finding: drift.evidenced)."""
     if who := evidence.get("decided_by"):
         return (
             f"check-in {c.id} on {okr.id} is about other work than its OKR: "

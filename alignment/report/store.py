@@ -245,9 +245,13 @@ def load_settings(session: Session, org_id: str) -> dict[str, Any]:
 def save_settings(session: Session, org_id: str, config: dict[str, Any]) -> None:
     require_org(session, org_id)
     stmt = insert(ReportSettings).values(org_id=org_id, config=config)
+    # The same settings stored again (a retried PUT, a config tool) are no change: keeping
+    # `updated_at` keeps a cancelled report build cancelled (service/routes/report_job.py).
     session.execute(
         stmt.on_conflict_do_update(
-            index_elements=["org_id"], set_={"config": config, "updated_at": func.now()}
+            index_elements=["org_id"],
+            set_={"config": config, "updated_at": func.now()},
+            where=ReportSettings.config != stmt.excluded.config,
         )
     )
 

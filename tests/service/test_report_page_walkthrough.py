@@ -107,3 +107,20 @@ def test_a_bad_build_or_job_gets_the_error_page_in_a_browser(client, scored_samp
         assert answer.status_code == 422, query
         assert answer.headers["content-type"].startswith("text/html")
         assert name in _words(answer.text)
+
+
+def test_storing_the_same_settings_again_is_no_change(people, session) -> None:
+    """A retried PUT or a config tool storing the settings as they are would otherwise date
+    them anew, lift a cancelled build and queue it again on the next page reload."""
+
+    def stamp():
+        old = "SELECT updated_at < now() - interval '1 hour' FROM report_settings WHERE org_id = :o"
+        return session.scalar(text(old), {"o": ORG})
+
+    save_settings(session, ORG, {"thin_coverage_min_okrs": 3})
+    back = "UPDATE report_settings SET updated_at = now() - interval '2 hours' WHERE org_id = :o"
+    session.execute(text(back), {"o": ORG})
+    save_settings(session, ORG, {"thin_coverage_min_okrs": 3})
+    assert stamp() is True  # kept: nothing changed
+    save_settings(session, ORG, {"thin_coverage_min_okrs": 4})
+    assert stamp() is False  # a real change is dated
