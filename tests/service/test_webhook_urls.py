@@ -91,7 +91,7 @@ def test_report_completed_and_draft_created_send_absolute_urls(
         k: result[k] for k in ("report_id", "findings", "reused")
     }
 
-    draft = SimpleNamespace(id="D 1/x", status="pending", team_id="T-1")
+    draft = SimpleNamespace(id="D 1/x", status="pending", team_id="T-1", repeated=False)
     made = _drafted(session, _job(session, org, "draft_suggestions"), draft)
     [data] = _sent(session, org, "draft.created")
     assert made["url"] == data["path"] == f"/orgs/{org}/drafts/D%201%2Fx"  # the job's own stays
