@@ -219,32 +219,23 @@ def test_drift_reason_says_closer_only_when_the_evidence_does(session, scored_sa
         "(similarity 0.64 to the OKR's title)"
     )
     chore = "A team social event, party, lunch, celebration or sports game."
-    assert reason_with(
-        same_cycle, 0.50, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.7
-    ) == (
-        f"check-in C-21 on {okr} reads as other work than its OKR: it reads more like routine "
-        f'work ("{chore}", 0.70) than like its own OKR (0.64 to the OKR\'s title)'
-    )
-    assert reason_with(
-        same_cycle, 0.50, typical_own_similarity=0.8, routine_work=chore, routine_similarity=0.2
-    ) == (
-        f"check-in C-21 on {okr} reads as other work than its OKR: its closest match in its "
-        "OKR is the OKR's title at 0.64, under the 0.80 a check-in here typically reaches"
-    )
-    assert reason_with(
-        other_cycle, 0.71, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.2
-    ) == (
-        f"check-in C-21 on {okr} reads as other work than its OKR: it is closer to "
-        f"{other_cycle} {quote(title_of(other_cycle))} of 2026-Q4 (0.71) than to its own OKR "
-        "(0.64 to the OKR's title)"
-    )
-    # Stored before findings needed evidence: the numbers, never an argument against itself.
-    assert reason_with(
-        same_cycle, 0.50, typical_own_similarity=0.5, routine_work=chore, routine_similarity=0.2
-    ) == (
-        f"check-in C-21 on {okr} reads as other work than its OKR "
-        "(similarity 0.64 to the OKR's title; typically 0.50 here)"
-    )
+    head = f"check-in C-21 on {okr} reads as other work than its OKR"
+    other = f"{other_cycle} {quote(title_of(other_cycle))}"
+    # (nearest OKR, its similarity, typical own similarity, routine similarity) -> the reason:
+    # each cites what its numbers support, and a verdict stored before findings needed
+    # evidence gives the numbers, never an argument against itself.
+    for nearest, near, typical, routine, said in [
+        (same_cycle, 0.50, 0.5, 0.7, f': it reads more like routine work ("{chore}", 0.70) '
+         "than like its own OKR (0.64 to the OKR's title)"),
+        (same_cycle, 0.50, 0.8, 0.2, ": its closest match in its OKR is the OKR's title at "
+         "0.64, under the 0.80 a check-in here typically reaches"),
+        (other_cycle, 0.71, 0.5, 0.2, f": it is closer to {other} of 2026-Q4 (0.71) than to "
+         "its own OKR (0.64 to the OKR's title)"),
+        (same_cycle, 0.50, 0.5, 0.2, " (similarity 0.64 to the OKR's title; typically 0.50 here)"),
+    ]:  # fmt: skip
+        reason = reason_with(nearest, near, typical_own_similarity=typical, routine_work=chore,
+                             routine_similarity=routine)  # fmt: skip
+        assert reason == head + said, (nearest, typical, routine)
     assert f"closer to {same_cycle} " in reason_with(same_cycle, 0.71)
     # Another cycle's OKR is named with its cycle, never as if the work belonged there now.
     assert f"closer to {other_cycle} " not in reason_with(

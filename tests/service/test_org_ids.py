@@ -34,13 +34,18 @@ def test_a_percent_sign_alone_round_trips(client) -> None:
     assert client.get("/orgs/fifty%25").json()["id"] == "fifty%"
 
 
-def test_org_ids_differing_only_in_case_name_one_organization(client) -> None:
-    assert client.post("/orgs", json={"id": "case-co", "name": "C"}).status_code == 201
-    error = _refused(client.post("/orgs", json={"id": "Case-Co", "name": "C"}), 409)
-    assert error["message"].startswith("organization 'case-co' already exists")
+def _twin_refused(client, first: str, twin: str) -> None:
+    """`twin` is refused (409 at `$.id`) once `first` exists, naming `first`."""
+    assert client.post("/orgs", json={"id": first, "name": "C"}).status_code == 201
+    error = _refused(client.post("/orgs", json={"id": twin, "name": "C"}), 409)
+    assert error["message"].startswith(f"organization '{first}' already exists")
     assert error["details"] == [
-        {"path": "$.id", "message": "the existing organization is 'case-co'"}
+        {"path": "$.id", "message": f"the existing organization is '{first}'"}
     ]
+
+
+def test_org_ids_differing_only_in_case_name_one_organization(client) -> None:
+    _twin_refused(client, "case-co", "Case-Co")
     # A bundle cannot make the twin either; the existing organization's own bundle still imports.
     twin = _refused(client.post("/bundles", json=small_bundle("CASE-CO")), 409)
     assert twin["details"][0]["path"] == "$.organization.id"
@@ -49,12 +54,7 @@ def test_org_ids_differing_only_in_case_name_one_organization(client) -> None:
 
 def test_case_is_compared_as_unicode_folds_it(client) -> None:
     # lower() keeps "ß", so "STRASSE" was created beside "straße".
-    assert client.post("/orgs", json={"id": "straße", "name": "S"}).status_code == 201
-    error = _refused(client.post("/orgs", json={"id": "STRASSE", "name": "S"}), 409)
-    assert error["message"].startswith("organization 'straße' already exists")
-    assert error["details"] == [
-        {"path": "$.id", "message": "the existing organization is 'straße'"}
-    ]
+    _twin_refused(client, "straße", "STRASSE")
 
 
 def test_an_org_id_nfkc_would_change_is_refused_not_stored_changed(client) -> None:
@@ -67,10 +67,7 @@ def test_an_org_id_nfkc_would_change_is_refused_not_stored_changed(client) -> No
 
 
 def test_an_existing_id_sent_with_a_separate_accent_names_the_id_path(client) -> None:
-    assert client.post("/orgs", json={"id": "café", "name": "C"}).status_code == 201
-    error = _refused(client.post("/orgs", json={"id": "cafe\u0301", "name": "C"}), 409)
-    assert error["message"] == "organization 'café' already exists"
-    assert error["details"] == [{"path": "$.id", "message": "the existing organization is 'café'"}]
+    _twin_refused(client, "café", "cafe\u0301")
 
 
 def test_a_direction_control_in_an_org_name_is_refused_naming_it(client) -> None:
